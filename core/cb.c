@@ -1,0 +1,182 @@
+/* cb.c: helpers shared by every C module (see cb.h). */
+#include "cb.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/mem.h>
+
+int cb_fail(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  lua_pushnil(L);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return 2;
+}
+
+int cb_fail_errno(lua_State *L, const char *what, int err) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", what, strerror(err));
+  lua_pushinteger(L, err);
+  return 3;
+}
+
+const char *cb_ssl_reason(char *buf, size_t len) {
+  const char *file;
+  int line;
+  uint32_t e = ERR_get_error_line(&file, &line);
+  buf[0] = '\0';
+  if (e != 0) {
+    const char *reason = ERR_reason_error_string(e);
+    const char *lib = ERR_lib_error_string(e);
+    char code[96];
+    /* ERR_error_string_n gives "error:CODE:LIB:OPENSSL_internal:REASON"; keep the upper-case
+     * reason name, which is what people search for. */
+    ERR_error_string_n(e, code, sizeof code);
+    const char *name = strrchr(code, ':');
+    name = name ? name + 1 : code;
+    if (reason) {
+      char human[128];
+      size_t i;
+      snprintf(human, sizeof human, "%s", reason);
+      for (i = 0; human[i]; i++) {
+        if (human[i] == '_') human[i] = ' ';
+        else if (human[i] >= 'A' && human[i] <= 'Z') human[i] = (char)(human[i] - 'A' + 'a');
+      }
+      snprintf(buf, len, "%s (%s_R_%s)", human, lib ? lib : "CRYPTO", name);
+    } else {
+      snprintf(buf, len, "%s", code);
+    }
+  }
+  ERR_clear_error();
+  return buf;
+}
+
+int cb_fail_ssl(lua_State *L, const char *what) {
+  char reason[256];
+  cb_ssl_reason(reason, sizeof reason);
+  lua_pushnil(L);
+  if (reason[0]) lua_pushfstring(L, "%s: %s", what, reason);
+  else lua_pushfstring(L, "%s: failed", what);
+  return 2;
+}
+
+void *cb_newudata(lua_State *L, size_t sz, const char *tname) {
+  void *p = lua_newuserdatauv(L, sz, 1);
+  memset(p, 0, sz);
+  luaL_setmetatable(L, tname);
+  return p;
+}
+
+void cb_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *metas) {
+  if (!luaL_newmetatable(L, tname)) { lua_pop(L, 1); return; }
+  if (metas) luaL_setfuncs(L, metas, 0);
+  lua_newtable(L);
+  if (methods) luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}
+
+const char *cb_checkbytes(lua_State *L, int idx, size_t *len) {
+  cb_secret *s = luaL_testudata(L, idx, CB_SECRET_MT);
+  if (s) {
+    if (!s->buf) luaL_argerror(L, idx, "attempt to use a closed secret");
+    *len = s->len;
+    return s->buf;
+  }
+  return luaL_checklstring(L, idx, len);
+}
+
+const char *cb_optsecret(lua_State *L, int idx, size_t *len) {
+  *len = 0;
+  if (lua_isnoneornil(L, idx)) return NULL;
+  return cb_checkbytes(L, idx, len);
+}
+
+const char *cb_optfield_string(lua_State *L, int idx, const char *k, const char *def, size_t *len) {
+  const char *s = def;
+  if (len) *len = def ? strlen(def) : 0;
+  if (lua_type(L, idx) != LUA_TTABLE) return def;
+  lua_getfield(L, idx, k);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "option '%s' must be a string, not %s", k, luaL_typename(L, -1));
+    s = lua_tolstring(L, -1, len); /* the table keeps it alive */
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Integer def) {
+  lua_Integer v = def;
+  if (lua_type(L, idx) != LUA_TTABLE) return def;
+  lua_getfield(L, idx, k);
+  if (!lua_isnil(L, -1)) {
+    int ok;
+    v = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "option '%s' must be an integer, not %s", k, luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def) {
+  int v = def;
+  if (lua_type(L, idx) != LUA_TTABLE) return def;
+  lua_getfield(L, idx, k);
+  if (!lua_isnil(L, -1)) v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+void cb_cleanse(void *p, size_t n) {
+  if (p && n) OPENSSL_cleanse(p, n);
+}
+
+cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n) {
+  cb_secret *s = cb_newudata(L, sizeof *s, CB_SECRET_MT);
+  char *buf = malloc(n + 1);
+  if (!buf) luaL_error(L, "out of memory");
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  s->buf = buf;
+  s->len = n;
+  return s;
+}
+
+static char root_dir[PATH_MAX];
+const char *cb_program_path;
+
+const char *cb_root_dir(void) {
+  if (root_dir[0]) return root_dir;
+  const char *env = getenv("CERTBENCH_HOME");
+  if (env && *env) {
+    snprintf(root_dir, sizeof root_dir, "%s", env);
+    return root_dir;
+  }
+  Dl_info info;
+  char path[PATH_MAX];
+  const char *self = NULL;
+  if (cb_program_path) self = cb_program_path;
+  else if (dladdr((void *)cb_root_dir, &info) && info.dli_fname) self = info.dli_fname;
+  /* For the program dladdr names argv[0] as it was typed; /proc/self/exe is exact. But in a
+   * stock lua5.4 that loaded certbench.so, the library's own path is what we want. */
+  if (self && realpath(self, path)) {
+    char *slash = strrchr(path, '/');
+    if (slash) *slash = '\0';
+    /* .../build/certbench.so or .../build/certbench: root is one folder up. */
+    slash = strrchr(path, '/');
+    if (slash) *slash = '\0';
+    snprintf(root_dir, sizeof root_dir, "%s", path[0] ? path : "/");
+  } else {
+    snprintf(root_dir, sizeof root_dir, ".");
+  }
+  return root_dir;
+}

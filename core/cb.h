@@ -1,0 +1,68 @@
+/* cb.h: helpers shared by every C module of certbench.
+ *
+ * Conventions (see ../shared/CONVENTIONS.md):
+ *  - a failure of the world returns nil, "what: cause"[, code] to Lua (cb_fail*);
+ *  - a programming error (wrong argument type) raises (luaL_argerror & co);
+ *  - userdata boxes are pushed zeroed first, the resource attached afterwards,
+ *    and __gc/__close is one idempotent function. */
+#ifndef CERTBENCH_CB_H
+#define CERTBENCH_CB_H
+
+#include <stddef.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#define CB_VERSION "0.1.0"
+
+/* cb_fail pushes nil and a formatted message; returns 2 (for `return cb_fail(...)`). */
+int cb_fail(lua_State *L, const char *fmt, ...);
+
+/* cb_fail_errno pushes nil, "what: strerror(err)", err; returns 3. */
+int cb_fail_errno(lua_State *L, const char *what, int err);
+
+/* cb_fail_ssl pushes nil and "what: <reason of the first BoringSSL error> (LIB_R_REASON)",
+ * clears BoringSSL's error queue; returns 2. With an empty queue, "what: failed". */
+int cb_fail_ssl(lua_State *L, const char *what);
+
+/* cb_ssl_reason formats the oldest queued BoringSSL error into buf (or "" if none) and
+ * clears the queue. Returns buf. */
+const char *cb_ssl_reason(char *buf, size_t len);
+
+/* cb_newudata pushes a zeroed userdata of size sz with the metatable tname. */
+void *cb_newudata(lua_State *L, size_t sz, const char *tname);
+
+/* cb_newclass registers metatable tname with methods (in __index) and metamethods,
+ * leaves nothing on the stack. methods and metas may be NULL. */
+void cb_newclass(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *metas);
+
+/* cb_checkbytes returns the bytes of a string argument, or of a certbench.secret
+ * userdata (a password), without copying. */
+const char *cb_checkbytes(lua_State *L, int idx, size_t *len);
+
+/* cb_optsecret is cb_checkbytes for an optional password argument: NULL when nil/none. */
+const char *cb_optsecret(lua_State *L, int idx, size_t *len);
+
+/* cb_getfield_* read an optional field of the options table at idx. */
+const char *cb_optfield_string(lua_State *L, int idx, const char *k, const char *def, size_t *len);
+lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Integer def);
+int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def);
+
+/* cb_cleanse wipes memory so the compiler cannot drop it (OPENSSL_cleanse). */
+void cb_cleanse(void *p, size_t n);
+
+/* The secret type, shared by certbench.secret and the crypto modules. */
+#define CB_SECRET_MT "certbench.secret"
+typedef struct {
+  char *buf;      /* owned, cleansed before free */
+  size_t len;
+} cb_secret;
+/* cb_push_secret pushes a new secret holding a copy of p[0..n); the caller cleanses p. */
+cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n);
+
+/* The root directory of the installation (the folder holding core/ and plugins/):
+ * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */
+const char *cb_root_dir(void);
+/* Set by the program (main.c) to /proc/self/exe before the first cb_root_dir(). */
+extern const char *cb_program_path;
+
+#endif

@@ -1,0 +1,444 @@
+/* fs.c: `_certbench.fs`, files written the way keys and CA databases need: atomically
+ * (temporary file in the same folder, fsync, rename, fsync of the folder), with their mode
+ * set at open, exclusively when asked, and folder locks with flock. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "cb.h"
+
+#define LOCK_MT "certbench.fs.lock"
+#define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return 0;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 1;
+}
+
+/* dir_of copies the folder part of path into out ("." when there is none). */
+static void dir_of(const char *path, char *out, size_t len) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(out, len, ".");
+  else if (slash == path) snprintf(out, len, "/");
+  else snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
+static int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int ok = fsync(fd) == 0 || errno == EINVAL; /* some file systems cannot sync folders */
+  int e = errno;
+  close(fd);
+  errno = e;
+  return ok;
+}
+
+/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno */
+static int l_read(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, DEFAULT_MAX_READ);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cb_fail_errno(L, path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return cb_fail_errno(L, path, EISDIR);
+  }
+  if (S_ISREG(st.st_mode) && st.st_size > max) {
+    close(fd);
+    return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path,
+                   (lua_Integer)st.st_size, max);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  lua_Integer total = 0;
+  for (;;) {
+    char *p = luaL_prepbuffer(&b);
+    ssize_t r = read(fd, p, LUAL_BUFFERSIZE);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return cb_fail_errno(L, path, e);
+    }
+    if (r == 0) break;
+    total += r;
+    if (total > max) {
+      close(fd);
+      return cb_fail(L, "%s: file too large (more than %I bytes)", path, max);
+    }
+    luaL_addsize(&b, (size_t)r);
+  }
+  close(fd);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
+ * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
+static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
+  char dir[PATH_MAX];
+  dir_of(path, dir, sizeof dir);
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  for (int tries = 0; tries < 100; tries++) {
+    uint8_t rnd[6];
+    RAND_bytes(rnd, sizeof rnd);
+    snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
+             rnd[3], rnd[4], rnd[5]);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+/* fs.write(path, data[, {mode=0644, exclusive=false, sync=true}]) -> true | nil, err, errno
+ * exclusive: fail with EEXIST when path exists (published with link(), so even a racing
+ * writer cannot be overwritten). */
+static int l_write(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *data = cb_checkbytes(L, 2, &n);
+  mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
+  int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  char tmp[PATH_MAX + 64], dir[PATH_MAX];
+  int e;
+
+  if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
+  int fd = make_temp(path, mode, tmp, sizeof tmp);
+  if (fd < 0) return cb_fail_errno(L, path, errno);
+  /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
+   * mode for a key (0600) is kept exactly. */
+  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
+  if (close(fd) != 0) {
+    fd = -1;
+    goto fail_fd;
+  }
+  fd = -1;
+  if (exclusive) {
+    if (link(tmp, path) != 0) goto fail_fd;
+    unlink(tmp);
+  } else if (rename(tmp, path) != 0) {
+    goto fail_fd;
+  }
+  dir_of(path, dir, sizeof dir);
+  if (sync && !fsync_dir(dir)) return cb_fail_errno(L, dir, errno);
+  lua_pushboolean(L, 1);
+  return 1;
+
+fail_fd:
+  e = errno;
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  return cb_fail_errno(L, path, e);
+}
+
+/* fs.append(path, data[, {mode=0644, sync=true}]) -> true | nil, err
+ * One write(2) on an O_APPEND descriptor, then fdatasync: a record is either wholly in the
+ * file or (after a crash during the call) possibly a torn tail, which readers must detect. */
+static int l_append(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t n;
+  const char *data = luaL_checklstring(L, 2, &n);
+  mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int created = access(path, F_OK) != 0;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) return cb_fail_errno(L, path, errno);
+  if (!write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
+  if (close(fd) != 0) return cb_fail_errno(L, path, errno);
+  if (created && sync) {
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    fsync_dir(dir);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.mkdir(path[, {mode=0755, parents=true}]) -> true | nil, err */
+static int l_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0755);
+  int parents = cb_optfield_boolean(L, 2, "parents", 1);
+  char buf[PATH_MAX];
+  if (strlen(path) >= sizeof buf) return cb_fail_errno(L, path, ENAMETOOLONG);
+  snprintf(buf, sizeof buf, "%s", path);
+  if (parents) {
+    for (char *p = buf + 1; *p; p++) {
+      if (*p != '/') continue;
+      *p = '\0';
+      if (mkdir(buf, 0755) != 0 && errno != EEXIST) return cb_fail_errno(L, buf, errno);
+      *p = '/';
+    }
+  }
+  if (mkdir(buf, mode) != 0) {
+    struct stat st;
+    if (!(errno == EEXIST && parents && stat(buf, &st) == 0 && S_ISDIR(st.st_mode)))
+      return cb_fail_errno(L, path, errno);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* fs.list(path) -> { names, sorted, without . and .. } | nil, err */
+static int l_list(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) return cb_fail_errno(L, path, errno);
+  size_t n = 0, cap = 64;
+  char **names = malloc(cap * sizeof *names);
+  struct dirent *de;
+  while (names && (de = readdir(d)) != NULL) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (n == cap) {
+      char **nn = realloc(names, (cap *= 2) * sizeof *names);
+      if (!nn) break;
+      names = nn;
+    }
+    names[n] = strdup(de->d_name);
+    if (!names[n]) break;
+    n++;
+  }
+  closedir(d);
+  if (!names) return luaL_error(L, "out of memory");
+  qsort(names, n, sizeof *names, cmp_str);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, names[i]); /* may raise on OOM; leaking a few names then is acceptable */
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    free(names[i]);
+  }
+  free(names);
+  return 1;
+}
+
+static const char *type_name(mode_t m) {
+  if (S_ISREG(m)) return "file";
+  if (S_ISDIR(m)) return "directory";
+  if (S_ISLNK(m)) return "link";
+  if (S_ISFIFO(m)) return "fifo";
+  if (S_ISSOCK(m)) return "socket";
+  if (S_ISCHR(m) || S_ISBLK(m)) return "device";
+  return "other";
+}
+
+/* fs.stat(path[, {follow=true}]) -> {type, size, mode, mtime, uid, gid} | nil, err, errno */
+static int l_stat(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int follow = cb_optfield_boolean(L, 2, "follow", 1);
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return cb_fail_errno(L, path, errno);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, type_name(st.st_mode));
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, (lua_Integer)st.st_mtime);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, (lua_Integer)st.st_gid);
+  lua_setfield(L, -2, "gid");
+  return 1;
+}
+
+/* fs.remove(path) -> true | nil, err ; removes a file or an empty folder */
+static int l_remove(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  if (unlink(path) != 0) {
+    /* Linux says EISDIR for a folder, POSIX allows EPERM */
+    if ((errno != EISDIR && errno != EPERM) || rmdir(path) != 0) return cb_fail_errno(L, path, errno);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.rename(from, to[, {sync=true}]) -> true | nil, err ; durable when sync */
+static int l_rename(lua_State *L) {
+  const char *from = luaL_checkstring(L, 1);
+  const char *to = luaL_checkstring(L, 2);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  if (rename(from, to) != 0) return cb_fail_errno(L, to, errno);
+  if (sync) {
+    char dir[PATH_MAX];
+    dir_of(to, dir, sizeof dir);
+    fsync_dir(dir);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.sync(path): fsync a file or a folder */
+static int l_sync(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cb_fail_errno(L, path, errno);
+  if (fsync(fd) != 0 && errno != EINVAL) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
+  close(fd);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.truncate(path, size) -> true | nil, err ; cuts a torn tail after a crash */
+static int l_truncate(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer size = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, size >= 0, 2, "size must not be negative");
+  if (truncate(path, (off_t)size) != 0) return cb_fail_errno(L, path, errno);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_realpath(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char out[PATH_MAX];
+  if (!realpath(path, out)) return cb_fail_errno(L, path, errno);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+/* fs.tmpdir([prefix]) -> a new private folder under $TMPDIR or /tmp */
+static int l_tmpdir(lua_State *L) {
+  const char *prefix = luaL_optstring(L, 1, "certbench");
+  const char *base = getenv("TMPDIR");
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s/%s.XXXXXX", base && *base ? base : "/tmp", prefix);
+  if (!mkdtemp(buf)) return cb_fail_errno(L, buf, errno);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+/* --- locks --- */
+
+typedef struct {
+  int fd;
+  char *path;
+} fs_lock;
+
+static int lock_release(lua_State *L) {
+  fs_lock *lk = luaL_checkudata(L, 1, LOCK_MT);
+  if (lk->fd >= 0) {
+    flock(lk->fd, LOCK_UN);
+    close(lk->fd);
+    lk->fd = -1;
+  }
+  free(lk->path);
+  lk->path = NULL;
+  return 0;
+}
+
+static int lock_tostring(lua_State *L) {
+  fs_lock *lk = luaL_checkudata(L, 1, LOCK_MT);
+  if (lk->fd >= 0) lua_pushfstring(L, "certbench.fs.lock (%s)", lk->path);
+  else lua_pushliteral(L, "certbench.fs.lock (released)");
+  return 1;
+}
+
+static int lock_held(lua_State *L) {
+  fs_lock *lk = luaL_checkudata(L, 1, LOCK_MT);
+  lua_pushboolean(L, lk->fd >= 0);
+  return 1;
+}
+
+/* fs.lock(path[, {shared=false, wait=true, timeout=seconds}]) -> lock | nil, err
+ * path may be a folder (the folder itself is locked) or a file (created 0600 if missing).
+ * Use with `local lk <close> = assert(fs.lock(dir))`. The lock dies with the process, so a
+ * crash never leaves a stale lock behind. */
+static int l_lock(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int shared = cb_optfield_boolean(L, 2, "shared", 0);
+  int wait = cb_optfield_boolean(L, 2, "wait", 1);
+  lua_Integer timeout_ms = -1;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_getfield(L, 2, "timeout");
+    if (!lua_isnil(L, -1)) timeout_ms = (lua_Integer)(luaL_checknumber(L, -1) * 1000);
+    lua_pop(L, 1);
+  }
+  fs_lock *lk = cb_newudata(L, sizeof *lk, LOCK_MT);
+  lk->fd = -1;
+  lk->path = strdup(path);
+  if (!lk->path) return luaL_error(L, "out of memory");
+  struct stat st;
+  int fd;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  else fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return cb_fail_errno(L, path, errno);
+  int op = (shared ? LOCK_SH : LOCK_EX);
+  if (!wait || timeout_ms >= 0) op |= LOCK_NB;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    if (flock(fd, op) == 0) break;
+    int e = errno;
+    if (e == EINTR) continue;
+    if (e == EWOULDBLOCK && timeout_ms > 0) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      lua_Integer elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (elapsed < timeout_ms) {
+        struct timespec d = {0, 10 * 1000000};
+        nanosleep(&d, NULL);
+        continue;
+      }
+    }
+    close(fd);
+    if (e == EWOULDBLOCK) return cb_fail(L, "%s: locked by another process", path);
+    return cb_fail_errno(L, path, e);
+  }
+  lk->fd = fd;
+  return 1;
+}
+
+int luaopen__certbench_fs(lua_State *L) {
+  static const luaL_Reg lock_methods[] = {{"unlock", lock_release}, {"held", lock_held}, {NULL, NULL}};
+  static const luaL_Reg lock_metas[] = {
+      {"__gc", lock_release}, {"__close", lock_release}, {"__tostring", lock_tostring}, {NULL, NULL}};
+  cb_newclass(L, LOCK_MT, lock_methods, lock_metas);
+  static const luaL_Reg fns[] = {
+      {"read", l_read},       {"write", l_write},   {"append", l_append}, {"mkdir", l_mkdir},
+      {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
+      {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
+      {"tmpdir", l_tmpdir},   {"lock", l_lock},     {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
