@@ -1,0 +1,95 @@
+/* objects.c: the userdata boxes of the shared crypto types (see objects.h). */
+#include "objects.h"
+
+#include <string.h>
+
+#define DEFINE_BOX(type, MT, ctype, freefn, label)                                   \
+  static int type##_gc(lua_State *L) {                                               \
+    cb_##type *b = luaL_checkudata(L, 1, MT);                                        \
+    if (b->p) {                                                                      \
+      freefn(b->p);                                                                  \
+      b->p = NULL;                                                                   \
+    }                                                                                \
+    return 0;                                                                        \
+  }                                                                                  \
+  void cb_push_##type(lua_State *L, ctype *owned) {                                  \
+    /* box first, zeroed: if the allocation raises, we free and re-raise */          \
+    cb_##type *b = lua_newuserdatauv(L, sizeof *b, 1);                              \
+    b->p = NULL;                                                                     \
+    luaL_setmetatable(L, MT);                                                        \
+    b->p = owned;                                                                    \
+  }                                                                                  \
+  ctype *cb_check_##type(lua_State *L, int idx) {                                    \
+    cb_##type *b = luaL_checkudata(L, idx, MT);                                      \
+    if (!b->p) luaL_argerror(L, idx, "attempt to use a closed " label);              \
+    return b->p;                                                                     \
+  }
+
+DEFINE_BOX(pkey, CB_PKEY_MT, EVP_PKEY, EVP_PKEY_free, "key")
+DEFINE_BOX(x509, CB_X509_MT, X509, X509_free, "certificate")
+DEFINE_BOX(csr, CB_CSR_MT, X509_REQ, X509_REQ_free, "request")
+DEFINE_BOX(name, CB_NAME_MT, X509_NAME, X509_NAME_free, "name")
+
+EVP_PKEY *cb_test_pkey(lua_State *L, int idx) {
+  cb_pkey *b = luaL_testudata(L, idx, CB_PKEY_MT);
+  return b ? b->p : NULL;
+}
+X509 *cb_test_x509(lua_State *L, int idx) {
+  cb_x509 *b = luaL_testudata(L, idx, CB_X509_MT);
+  return b ? b->p : NULL;
+}
+X509_REQ *cb_test_csr(lua_State *L, int idx) {
+  cb_csr *b = luaL_testudata(L, idx, CB_CSR_MT);
+  return b ? b->p : NULL;
+}
+
+static int closed_tostring(lua_State *L) {
+  const char *name = NULL;
+  if (lua_getmetatable(L, 1)) {
+    lua_getfield(L, -1, "__name");
+    name = lua_tostring(L, -1);
+  }
+  lua_pushfstring(L, "%s: %p", name ? name : "object", lua_topointer(L, 1));
+  return 1;
+}
+
+static void ensure_class(lua_State *L, const char *tname, lua_CFunction gc) {
+  if (luaL_newmetatable(L, tname)) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, closed_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_newtable(L);
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "close");
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+}
+
+void cb_objects_init(lua_State *L) {
+  ensure_class(L, CB_PKEY_MT, pkey_gc);
+  ensure_class(L, CB_X509_MT, x509_gc);
+  ensure_class(L, CB_CSR_MT, csr_gc);
+  ensure_class(L, CB_NAME_MT, name_gc);
+}
+
+void cb_add_methods(lua_State *L, const char *tname, const luaL_Reg *methods, const luaL_Reg *metas) {
+  cb_objects_init(L);
+  luaL_getmetatable(L, tname);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    luaL_newmetatable(L, tname);
+    lua_newtable(L);
+    lua_setfield(L, -2, "__index");
+  }
+  if (metas) luaL_setfuncs(L, metas, 0);
+  if (methods) {
+    lua_getfield(L, -1, "__index");
+    luaL_setfuncs(L, methods, 0);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
