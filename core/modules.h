@@ -9,7 +9,12 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+<<<<<<< HEAD
   X(crl)
+=======
+  X(name)             \
+  X(x509)
+>>>>>>> x509
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
