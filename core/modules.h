@@ -9,12 +9,12 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
-<<<<<<< HEAD
-  X(crl)
-=======
+  X(crl)              \
   X(name)             \
-  X(x509)
->>>>>>> x509
+  X(x509)             \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
