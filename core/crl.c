@@ -469,14 +469,14 @@ static int m_next_update(lua_State *L) {
 
 static int m_number(lua_State *L) {
   cb_crl *e = check(L, 1);
-  if (!e->has_number) return 0;
+  if (!e->has_number) { lua_pushnil(L); return 1; }
   push_serial(L, e->der + e->number.off, e->number.len);
   return 1;
 }
 
 static int m_delta_base(lua_State *L) {
   cb_crl *e = check(L, 1);
-  if (!e->has_delta) return 0;
+  if (!e->has_delta) { lua_pushnil(L); return 1; }
   push_serial(L, e->der + e->delta_base.off, e->delta_base.len);
   return 1;
 }
@@ -488,7 +488,7 @@ static int m_is_delta(lua_State *L) {
 
 static int m_aki(lua_State *L) {
   cb_crl *e = check(L, 1);
-  if (!e->has_aki) return 0;
+  if (!e->has_aki) { lua_pushnil(L); return 1; }
   push_hex(L, e->der + e->aki_keyid.off, e->aki_keyid.len, 0);
   return 1;
 }
@@ -584,7 +584,7 @@ static void push_reason_list(lua_State *L, CBS bits) {
  * only_some_reasons=, indirect= } | nil */
 static int m_idp(lua_State *L) {
   cb_crl *e = check(L, 1);
-  if (!e->has_idp) return 0;
+  if (!e->has_idp) { lua_pushnil(L); return 1; }
   CBS in, seq;
   CBS_init(&in, e->der + e->idp.off, e->idp.len);
   if (!CBS_get_asn1(&in, &seq, CBS_ASN1_SEQUENCE))
@@ -817,7 +817,7 @@ static int m_lookup(lua_State *L) {
   uint8_t serial[160];
   size_t len = serial_arg(L, 2, serial, sizeof serial);
   uint32_t off;
-  if (!cb_crl_find(e, serial, len, &off)) return 0;
+  if (!cb_crl_find(e, serial, len, &off)) { lua_pushnil(L); return 1; }
   cb_crl_entry en;
   char err[256];
   if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);

@@ -702,8 +702,10 @@ static int parse(pctx_t *c, cb_crl *e) {
   if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
-  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] != 0)
-    return fail(c, "bad DER at offset %zu: the signature BIT STRING has unused bits", off_of(c, &sig));
+  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
+  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] > 7)
+    return fail(c, "bad DER at offset %zu: the signature is not a BIT STRING", off_of(c, &sig));
+  e->sig_unused_bits = CBS_data(&sig)[0];
   CBS_skip(&sig, 1);
   e->sig = span_of(c, &sig);
   if (CBS_len(&crl)) return fail(c, "bad DER at offset %zu: data after the signature", off_of(c, &crl));
@@ -947,6 +949,7 @@ static int verify_dsa(const cb_crl *e, EVP_PKEY *key, const EVP_MD *md, char *w,
 }
 
 int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *w, size_t wl) {
+  if (e->sig_unused_bits) return why(w, wl, "bad signature (the signature BIT STRING has unused bits)");
   if (e->sig_alg.len != e->tbs_sig_alg.len ||
       memcmp(e->der + e->sig_alg.off, e->der + e->tbs_sig_alg.off, e->sig_alg.len) != 0)
     return why(w, wl, "the signature algorithm inside tbsCertList differs from the outer one");
