@@ -647,6 +647,36 @@ static int m_idp(lua_State *L) {
   return 1;
 }
 
+/* c:freshest_crl() -> { url, ... } | nil: where the delta CRLs of this (complete) CRL are
+ * published (the Freshest CRL extension, RFC 5280 5.2.6), URIs of its distribution points. */
+static int m_freshest_crl(lua_State *L) {
+  cb_crl *e = check(L, 1);
+  if (!e->has_freshest) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const uint8_t *p = e->der + e->freshest.off;
+  CRL_DIST_POINTS *dps = d2i_CRL_DIST_POINTS(NULL, &p, (long)e->freshest.len);
+  ERR_clear_error();
+  if (!dps) return cb_fail(L, "crl:freshest_crl: malformed extension");
+  lua_newtable(L);
+  int k = 0;
+  for (size_t i = 0; i < sk_DIST_POINT_num(dps); i++) {
+    DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+    if (!dp->distpoint || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES *names = dp->distpoint->name.fullname;
+    for (size_t j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+      GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
+      if (g->type != GEN_URI) continue;
+      lua_pushlstring(L, (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+                      (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier));
+      lua_rawseti(L, -2, ++k);
+    }
+  }
+  CRL_DIST_POINTS_free(dps);
+  return 1;
+}
+
 /* c:extensions() -> { {oid=, name=, critical=, der=, text=}, ... }, as x509:extensions() */
 static int m_extensions(lua_State *L) {
   cb_crl *e = check(L, 1);
@@ -1081,6 +1111,7 @@ static const uint8_t O_INVALIDITY[] = {0x55, 0x1d, 0x18};
 static const uint8_t O_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t O_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t O_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t O_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 /* add_alg writes the AlgorithmIdentifier for signing with key and md (pss: RSASSA-PSS). */
 static int add_alg(CBB *cbb, EVP_PKEY *key, const EVP_MD *md, int pss) {
@@ -1171,6 +1202,28 @@ static int reason_code(const char *name) {
   return -1;
 }
 
+/* add_freshest writes the Freshest CRL extension: one distribution point with the URLs of the
+ * list at idx (strings, checked by crl.lua). */
+static int add_freshest(lua_State *L, CBB *exts, int idx) {
+  CBB ext, value, dps, dp, name, full, uri;
+  if (!add_ext(exts, &ext, &value, O_FRESHEST, sizeof O_FRESHEST, 0) ||
+      !CBB_add_asn1(&value, &dps, CBS_ASN1_SEQUENCE) || !CBB_add_asn1(&dps, &dp, CBS_ASN1_SEQUENCE) ||
+      !CBB_add_asn1(&dp, &name, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) ||
+      !CBB_add_asn1(&name, &full, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+    return 0;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    lua_rawgeti(L, idx, i);
+    const char *url = lua_tolstring(L, -1, &len);
+    int ok = url && CBB_add_asn1(&full, &uri, CBS_ASN1_CONTEXT_SPECIFIC | 6) &&
+             CBB_add_bytes(&uri, (const uint8_t *)url, len) && CBB_flush(&full);
+    lua_pop(L, 1);
+    if (!ok) return 0;
+  }
+  return CBB_flush(exts);
+}
+
 static int field_type(lua_State *L, int idx, const char *k) {
   lua_getfield(L, idx, k);
   return lua_type(L, -1);
@@ -1178,7 +1231,8 @@ static int field_type(lua_State *L, int idx, const char *k) {
 
 /* _crl.build{ issuer=x509, key=pkey, this_update=int, next_update=int|nil, number=hex|nil,
  *   delta_base=hex|nil, entries={ {serial=hex, date=int, reason=code|nil,
- *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, sort=bool }
+ *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, freshest={urls}|nil,
+ *   sort=bool }
  * -> crl | nil, err. crl.lua checks and normalizes the options. */
 static int l_build(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -1198,6 +1252,7 @@ static int l_build(lua_State *L) {
   int sort = cb_optfield_boolean(L, 1, "sort", 1);
   int has_idp = field_type(L, 1, "idp") == LUA_TTABLE; /* index 4 */
   int ety = field_type(L, 1, "entries");               /* index 5 */
+  int has_freshest = field_type(L, 1, "freshest") == LUA_TTABLE; /* index 6 */
   size_t n = ety == LUA_TTABLE ? (size_t)luaL_len(L, 5) : 0;
 
   int kt = EVP_PKEY_id(key);
@@ -1229,7 +1284,7 @@ static int l_build(lua_State *L) {
     return luaL_error(L, "crl.new: delta_base must be hexadecimal (at most 60 bytes)");
 
   /* entries, collected into memory Lua owns, so a raise while reading frees it */
-  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 6 if any */
+  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 7 if any */
   size_t arena_cap = 0;
   for (size_t i = 0; i < n; i++) {
     lua_geti(L, 5, (lua_Integer)i + 1);
@@ -1370,6 +1425,7 @@ static int l_build(lua_State *L) {
     goto fail;
   /* add_idp reads the idp table: fields were checked in crl.lua, so reading cannot raise */
   if (has_idp && !add_idp(L, &exts, 4)) goto fail;
+  if (has_freshest && !add_freshest(L, &exts, 6)) goto fail;
   if (!CBB_flush(&cbb)) goto fail;
 
   /* sign tbsCertList */
@@ -1435,6 +1491,7 @@ static const luaL_Reg methods[] = {
     {"is_delta", m_is_delta},
     {"aki", m_aki},
     {"issuing_distribution_point", m_idp},
+    {"freshest_crl", m_freshest_crl},
     {"signature_algorithm", m_signature_algorithm},
     {"version", m_version},
     {"count", m_count},

@@ -27,6 +27,7 @@ static const uint8_t OID_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t OID_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t OID_CERT_ISSUER[] = {0x55, 0x1d, 0x1d};
 static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t OID_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 #define OID_IS(cbs, oid) CBS_mem_equal((cbs), (oid), sizeof(oid))
 
@@ -514,6 +515,11 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
         e->aki_keyid = span_of(c, &keyid);
         e->has_aki = 1;
       }
+    } else if (OID_IS(&oid, OID_FRESHEST)) {
+      CBS dps;
+      if (!get_element(c, &value, &dps, CBS_ASN1_SEQUENCE, "the freshest CRL extension")) return 0;
+      e->freshest = span_of(c, &dps);
+      e->has_freshest = 1;
     } else if (OID_IS(&oid, OID_IDP)) {
       CBS idp, tmp;
       if (!get_element(c, &value, &idp, CBS_ASN1_SEQUENCE, "the issuing distribution point")) return 0;

@@ -487,6 +487,18 @@ describe("certbench.crl", function()
       local exts = c:extensions()
       assert.equal("deltaCRL", exts[3].name)
       assert.is_true(exts[3].critical)
+      assert.is_nil(c:freshest_crl())
+    end)
+
+    it("points a complete CRL to its deltas (Freshest CRL)", function()
+      local c = assert(crl.new(opts { number = 10, freshest = { "http://crl.example/d.crl", "ldap://ldap.example/cn=d" } }))
+      assert.same({ "http://crl.example/d.crl", "ldap://ldap.example/cn=d" }, c:freshest_crl())
+      local exts = c:extensions()
+      assert.equal("freshestCRL", exts[3].name)
+      assert.is_false(exts[3].critical)
+      assert.same({ "http://one" }, assert(crl.new(opts { freshest = "http://one" })):freshest_crl())
+      assert.has_error(function() crl.new(opts { freshest = 1 }) end, "crl.new: freshest must be a list of URLs")
+      assert.has_error(function() crl.new(opts { freshest = { {} } }) end, "crl.new: freshest[1] must be a string")
     end)
 
     it("writes an issuing distribution point", function()
@@ -587,7 +599,7 @@ describe("certbench.crl", function()
       c:close()
       c:close()
       for _, m in ipairs { "issuer", "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta",
-        "aki", "issuing_distribution_point", "signature_algorithm", "version", "count", "entries", "serials",
+        "aki", "issuing_distribution_point", "freshest_crl", "signature_algorithm", "version", "count", "entries", "serials",
         "to_der", "to_pem", "text", "extensions" } do
         assert.error_matches(function() c[m](c) end, "attempt to use a closed CRL", 1, true)
       end
