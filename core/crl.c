@@ -1057,6 +1057,7 @@ typedef struct {
   uint16_t ser_len;
   int8_t reason;    /* -1: none */
   uint8_t has_inv;
+  uint32_t idx;     /* the position given, so equal serials keep their order */
   int64_t date;
   int64_t inv;
 } bentry;
@@ -1068,7 +1069,7 @@ static int cmp_bentry(const void *x, const void *y) {
   if (a->ser_len != b->ser_len) return a->ser_len < b->ser_len ? -1 : 1;
   int r = memcmp(g_arena + a->ser_off, g_arena + b->ser_off, a->ser_len);
   if (r) return r;
-  return a < b ? -1 : 1;
+  return a->idx < b->idx ? -1 : 1;
 }
 
 static int add_time(CBB *cbb, int64_t t, int generalized) {
@@ -1319,6 +1320,7 @@ static int l_build(lua_State *L) {
     }
     size_t sl = cb_crl_serial_from_hex(hex, hl, arena + arena_len);
     if (!sl) return luaL_error(L, "crl.new: entries[%I].serial is not hexadecimal: %s", (lua_Integer)i + 1, hex);
+    ents[i].idx = (uint32_t)i;
     ents[i].ser_off = (uint32_t)arena_len;
     ents[i].ser_len = (uint16_t)sl;
     arena_len += sl;
