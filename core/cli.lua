@@ -188,10 +188,16 @@ end
 local function run_script(argv, i, globals)
   local file = argv[i]
   if not file then return usage_error("run: which script? (certbench run FILE [args])") end
-  local chunk, err = loadfile(file)
-  if not chunk then
-    return usage_error("run: %s", (tostring(err):gsub("^cannot open (%S+)", "%1: cannot open")))
+  local chunk, err
+  if file == "-" then
+    chunk, err = loadfile(nil)
+  else
+    local f, ferr = io.open(file, "r")
+    if not f then return usage_error("run: %s", ferr) end
+    f:close()
+    chunk, err = loadfile(file)
   end
+  if not chunk then return usage_error("run: %s", tostring(err)) end
   local a = { [0] = file, [-1] = "run", [-2] = argv[0] }
   for j = i + 1, #argv do a[#a + 1] = argv[j] end
   _G.arg = a
