@@ -873,7 +873,8 @@ static int m_bits(lua_State *L) {
 
 static int m_curve(lua_State *L) {
   EVP_PKEY *k = cb_check_pkey(L, 1);
-  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 0;
+  lua_pushnil(L);
+  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 1;
   int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k)));
   for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
     if (nid == curves[i].nid) {
