@@ -312,7 +312,8 @@ static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *c
   CBS plain;
   CBS_init(&plain, pt, ptlen);
   EVP_PKEY *k;
-  if (kind == K_AUTO) kind = sniff(plain);
+  enum kind shape = sniff(plain);
+  if (shape != K_AUTO) kind = shape; /* the content's shape over the PEM label */
   if (kind == K_PKCS8) k = parse_pkcs8(c, plain, 1);
   else if (kind == K_RSA || kind == K_EC || kind == K_DSA) k = parse_traditional(c, kind, plain, 1);
   else k = fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
@@ -661,8 +662,11 @@ static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS
   return k;
 }
 
+/* parse_der parses der as kind; when the bytes clearly have another shape, that wins: some
+ * tools write PKCS#8 under "BEGIN RSA PRIVATE KEY" or SEC1 under "BEGIN PRIVATE KEY". */
 static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
-  if (kind == K_AUTO) kind = sniff(der);
+  enum kind shape = sniff(der);
+  if (shape != K_AUTO) kind = shape;
   switch (kind) {
     case K_PKCS8: return parse_pkcs8(c, der, 0);
     case K_PKCS8_ENC: return parse_encrypted_pkcs8(c, der);
