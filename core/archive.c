@@ -18,9 +18,6 @@
 
 #include <openssl/base64.h>
 #include <openssl/bytestring.h>
-#include <openssl/err.h>
-#include <openssl/mem.h>
-#include <openssl/pkcs7.h>
 
 #include "cb.h"
 
@@ -744,15 +741,50 @@ static int l_der_split(lua_State *L) {
   return 1;
 }
 
-/* push_choice pushes, as a list, every SEQUENCE element of a SET OF CHOICE (the other
+/* ber_get reads one BER element from cbs: elem is all of it, contents what is inside. An
+ * indefinite length has no count to trust, so its end is found by walking the children up to
+ * the end-of-contents octets; depth bounds the walk on hostile input. */
+static int ber_get(CBS *cbs, CBS *elem, CBS *contents, unsigned *tag, int depth) {
+  const uint8_t *start = CBS_data(cbs);
+  CBS e;
+  size_t hl;
+  int ber, indef;
+  if (depth > 64 || !CBS_get_any_ber_asn1_element(cbs, &e, tag, &hl, &ber, &indef)) return 0;
+  if (!indef) {
+    *elem = e;
+    CBS_init(contents, CBS_data(&e) + hl, CBS_len(&e) - hl);
+    return 1;
+  }
+  const uint8_t *inner = CBS_data(cbs);
+  for (;;) {
+    if (CBS_len(cbs) >= 2 && CBS_data(cbs)[0] == 0 && CBS_data(cbs)[1] == 0) {
+      CBS_init(contents, inner, (size_t)(CBS_data(cbs) - inner));
+      CBS_skip(cbs, 2);
+      CBS_init(elem, start, (size_t)(CBS_data(cbs) - start));
+      return 1;
+    }
+    CBS child, cc;
+    unsigned ct;
+    if (!ber_get(cbs, &child, &cc, &ct, depth + 1)) return 0;
+  }
+}
+
+/* ber_expect reads the next element, which must have tag want, and gives its contents. */
+static int ber_expect(CBS *cbs, CBS *contents, unsigned want) {
+  CBS elem;
+  unsigned tag;
+  return ber_get(cbs, &elem, contents, &tag, 0) && tag == want;
+}
+
+/* push_sequences pushes, as a list, every SEQUENCE element of a SET OF CHOICE (the other
  * choices, attribute certificates and otherRevInfo, are not what callers ask for). */
 static int push_sequences(lua_State *L, CBS *set) {
   lua_newtable(L);
   int count = 0;
   while (CBS_len(set) > 0) {
-    CBS elem;
+    CBS elem, contents;
     unsigned tag;
-    if (!CBS_get_any_asn1_element(set, &elem, &tag, NULL)) return 0;
+    if (!ber_get(set, &elem, &contents, &tag, 0)) return 0;
     if (tag != CBS_ASN1_SEQUENCE) continue;
     lua_pushlstring(L, (const char *)CBS_data(&elem), CBS_len(&elem));
     lua_rawseti(L, -2, ++count);
@@ -760,54 +792,39 @@ static int push_sequences(lua_State *L, CBS *set) {
   return 1;
 }
 
-/* parse_signed_data finds the certificates [0] and crls [1] of a DER ContentInfo holding
- * SignedData. Returns 1 (absent fields become empty), 0 when it is not one. */
+/* parse_signed_data finds the certificates [0] and crls [1] of a ContentInfo holding
+ * SignedData, in DER or in BER with indefinite lengths (as some Windows tools write it).
+ * Returns 1 (absent fields become empty), 0 when it is not one. */
 static int parse_signed_data(const uint8_t *p, size_t n, CBS *certs, CBS *crls) {
   CBS cbs, ci, content, sd, skip;
   CBS_init(&cbs, p, n);
   CBS_init(certs, NULL, 0);
   CBS_init(crls, NULL, 0);
-  if (!CBS_get_asn1(&cbs, &ci, CBS_ASN1_SEQUENCE) || CBS_len(&cbs) != 0 ||
+  if (!ber_expect(&cbs, &ci, CBS_ASN1_SEQUENCE) || CBS_len(&cbs) != 0 ||
       !has_signed_data_oid(&ci) ||
-      !CBS_get_asn1(&ci, &content, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) ||
-      !CBS_get_asn1(&content, &sd, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&sd, &skip, CBS_ASN1_INTEGER) ||   /* version */
-      !CBS_get_asn1(&sd, &skip, CBS_ASN1_SET) ||       /* digestAlgorithms */
-      !CBS_get_asn1(&sd, &skip, CBS_ASN1_SEQUENCE))    /* encapContentInfo */
+      !ber_expect(&ci, &content, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) ||
+      !ber_expect(&content, &sd, CBS_ASN1_SEQUENCE) ||
+      !ber_expect(&sd, &skip, CBS_ASN1_INTEGER) ||   /* version */
+      !ber_expect(&sd, &skip, CBS_ASN1_SET) ||       /* digestAlgorithms */
+      !ber_expect(&sd, &skip, CBS_ASN1_SEQUENCE))    /* encapContentInfo */
     return 0;
-  int present;
-  if (!CBS_get_optional_asn1(&sd, certs, &present,
-                             CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) ||
-      !CBS_get_optional_asn1(&sd, crls, &present,
-                             CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 1))
+  if (CBS_peek_asn1_tag(&sd, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) &&
+      !ber_expect(&sd, certs, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0))
+    return 0;
+  if (CBS_peek_asn1_tag(&sd, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 1) &&
+      !ber_expect(&sd, crls, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 1))
     return 0;
   return 1;
 }
 
 /* c.pkcs7(data) -> { certs = {der...}, crls = {der...} } | nil, err
- * DER is sliced in place with CBS; BER (indefinite lengths, as some Windows tools write) is
- * first re-encoded through d2i_PKCS7/i2d_PKCS7, the public way to BoringSSL's BER converter. */
+ * Slices the bytes in place: nothing is parsed as a certificate or a CRL. */
 static int l_pkcs7(lua_State *L) {
   size_t n;
   const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
   CBS certs, crls;
-  uint8_t *der = NULL;
-  if (!parse_signed_data(p, n, &certs, &crls)) {
-    const uint8_t *q = p;
-    PKCS7 *p7 = d2i_PKCS7(NULL, &q, (long)(n > LONG_MAX ? LONG_MAX : n));
-    int dl = p7 ? i2d_PKCS7(p7, &der) : -1;
-    PKCS7_free(p7);
-    ERR_clear_error();
-    if (dl <= 0 || !parse_signed_data(der, (size_t)dl, &certs, &crls)) {
-      OPENSSL_free(der);
-      return cb_fail(L, "pkcs7: not a PKCS#7 SignedData structure");
-    }
-    /* copy to Lua before anything may raise, so der can be freed */
-    lua_pushlstring(L, (const char *)der, (size_t)dl);
-    OPENSSL_free(der);
-    p = (const uint8_t *)lua_tostring(L, -1);
-    parse_signed_data(p, (size_t)dl, &certs, &crls);
-  }
+  if (!parse_signed_data(p, n, &certs, &crls))
+    return cb_fail(L, "pkcs7: not a PKCS#7 SignedData structure");
   lua_createtable(L, 0, 2);
   if (!push_sequences(L, &certs)) return cb_fail(L, "pkcs7: bad certificates field");
   lua_setfield(L, -2, "certs");
