@@ -104,15 +104,17 @@ typedef struct {
   size_t len, cap;
 } outbuf;
 
-/* out_reserve makes room for n more bytes, growing geometrically from a small start: never
- * by what a header announces. */
-static int out_reserve(outbuf *o, size_t n) {
+/* out_reserve makes room for n more bytes, growing geometrically from a small start (never
+ * by what a header announces) up to limit: the limits are checked after every chunk, so a
+ * member never holds more than max_member + CHUNK bytes. */
+static int out_reserve(outbuf *o, size_t n, size_t limit) {
   if (o->cap - o->len >= n) return 1;
   size_t cap = o->cap ? o->cap : CHUNK;
   while (cap - o->len < n) {
     if (cap > SIZE_MAX / 2) return 0;
     cap *= 2;
   }
+  if (cap > limit && o->len + n <= limit) cap = limit;
   unsigned char *p = realloc(o->p, cap);
   if (!p) return 0;
   o->p = p;
@@ -124,6 +126,11 @@ static void out_free(outbuf *o) {
   free(o->p);
   o->p = NULL;
   o->len = o->cap = 0;
+}
+
+static size_t out_limit(const budget *b) {
+  uint64_t lim = (uint64_t)b->max_member + CHUNK;
+  return lim > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)lim;
 }
 
 /* ---- readers ---------------------------------------------------------------------------- */
@@ -175,8 +182,8 @@ static int has_eocd(const char *data, size_t len) {
   return 0;
 }
 
-static const char *zip_error_text(zip_error_t *ze, char *msg, const char *what, const char *data,
-                                  size_t len) {
+/* zip_error_text turns libzip's error at open into ours. data: the archive (NULL if none). */
+static const char *zip_error_text(zip_error_t *ze, char *msg, const char *data, size_t len) {
   int code = zip_error_code_zip(ze);
   switch (code) {
   case ZIP_ER_NOZIP:
@@ -185,6 +192,9 @@ static const char *zip_error_text(zip_error_t *ze, char *msg, const char *what, 
     else
       snprintf(msg, MSG_MAX, "zip: not a zip archive, or truncated (no end of central directory)");
     break;
+  case ZIP_ER_EXISTS:
+    snprintf(msg, MSG_MAX, "zip: bad central directory (two members with the same name)");
+    break;
   case ZIP_ER_INCONS:
   case ZIP_ER_EOF:
   case ZIP_ER_READ:
@@ -192,7 +202,7 @@ static const char *zip_error_text(zip_error_t *ze, char *msg, const char *what, 
     snprintf(msg, MSG_MAX, "zip: bad central directory (%s)", zip_error_strerror(ze));
     break;
   default:
-    snprintf(msg, MSG_MAX, "zip: %s%s", what, zip_error_strerror(ze));
+    snprintf(msg, MSG_MAX, "zip: %s", zip_error_strerror(ze));
   }
   return msg;
 }
@@ -223,7 +233,7 @@ static int l_reader(lua_State *L) {
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
     if (!src) {
-      zip_error_text(&ze, msg, "", NULL, 0);
+      zip_error_text(&ze, msg, NULL, 0);
       zip_error_fini(&ze);
       return cb_fail(L, "%s", msg);
     }
@@ -231,7 +241,7 @@ static int l_reader(lua_State *L) {
     r->za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (!r->za) {
       zip_source_free(src);
-      zip_error_text(&ze, msg, "", data, len);
+      zip_error_text(&ze, msg, data, len);
       zip_error_fini(&ze);
       return cb_fail(L, "%s", msg);
     }
@@ -241,7 +251,8 @@ static int l_reader(lua_State *L) {
   return 1;
 }
 
-/* reader_budget and reader_names fetch the uservalues: the budget, the prefix, the fallback. */
+/* reader_budget and reader_uv_string fetch the uservalues: 2 the budget, 3 the prefix,
+ * 4 the fallback name. */
 static budget *reader_budget(lua_State *L, int idx) {
   lua_getiuservalue(L, idx, 2);
   budget *b = lua_touserdata(L, -1);
@@ -281,7 +292,7 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
       r->z.avail_in = (uInt)piece;
       off += piece;
     }
-    if (!out_reserve(&r->out, CHUNK)) {
+    if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
       snprintf(msg, MSG_MAX, "gzip: out of memory inflating %s", name);
       return 0;
     }
@@ -395,7 +406,7 @@ static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *s
   for (;;) {
     if (method != ZIP_CM_DEFLATE) {
       /* stored, or decompressed by libzip: read straight into the output */
-      if (!out_reserve(&r->out, CHUNK)) goto nomem;
+      if (!out_reserve(&r->out, CHUNK, out_limit(b))) goto nomem;
       zip_int64_t got = zip_fread(r->zf, r->out.p + r->out.len, CHUNK);
       if (got < 0) goto readerr;
       if (got == 0) break;
@@ -414,7 +425,7 @@ static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *s
       r->z.avail_in = (uInt)got;
       in_total += (uint64_t)got;
     }
-    if (!out_reserve(&r->out, CHUNK)) goto nomem;
+    if (!out_reserve(&r->out, CHUNK, out_limit(b))) goto nomem;
     r->z.next_out = r->out.p + r->out.len;
     r->z.avail_out = (uInt)CHUNK;
     int ret = inflate(&r->z, Z_NO_FLUSH);
@@ -601,8 +612,11 @@ static int is_b64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c
  * blank line), then base64 with any line breaks. Pushes the bytes or returns 0. */
 static int pem_decode(lua_State *L, const char *body, size_t n) {
   const char *p = body, *end = body + n;
-  /* headers: the first line holds a colon */
+  /* body starts on the BEGIN line, after its dashes */
   const char *eol = memchr(p, '\n', n);
+  if (eol) p = eol + 1;
+  /* headers: the first line holds a colon */
+  eol = memchr(p, '\n', (size_t)(end - p));
   if (eol && memchr(p, ':', (size_t)(eol - p))) {
     const char *q = p;
     for (;;) {
