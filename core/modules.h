@@ -5,13 +5,14 @@
 #include <lua.h>
 
 #define CB_MODULES(X) \
-  X(info)             \
-  X(fs)               \
-  X(secret)           \
-  X(ui)               \
-  X(digest)           \
-  X(rand)             \
-  X(pkey)
+  X(info) \
+  X(fs) \
+  X(secret) \
+  X(ui) \
+  X(digest) \
+  X(rand) \
+  X(pkey) \
+  X(archive)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
