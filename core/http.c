@@ -364,7 +364,10 @@ static const char *header_value(req *r, const char *name, size_t *vlen) {
   return NULL;
 }
 
+static int finish_file(req *r, int commit, char *err, size_t errlen);
+
 static int push_failure(lua_State *L, req *r) {
+  if (r->fd >= 0) finish_file(r, 0, NULL, 0); /* the previous copy stays, no temporary left */
   const char *code = code_of(r);
   const char *why = r->abort_code && r->result == CURLE_WRITE_ERROR ? r->abort_msg
                     : r->errbuf[0]                                  ? r->errbuf
@@ -666,6 +669,12 @@ static int l_request(lua_State *L) {
   SETOPT(CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(CURLOPT_HEADERDATA, r);
   SETOPT(CURLOPT_FILETIME, 1L);
+  if (!strncasecmp(url, "ldap", 4) && curl_version_info(CURLVERSION_NOW)->version_num < 0x080500) {
+    /* libcurl before 8.5.0 leaks the LDAP state of a connection it reuses (curl PR #12166):
+     * one connection per LDAP request, closed after it */
+    SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+    SETOPT(CURLOPT_FORBID_REUSE, 1L);
+  }
 
   lua_Integer max_redirects = cb_optfield_integer(L, 1, "max_redirects", 5);
   SETOPT(CURLOPT_FOLLOWLOCATION, max_redirects > 0 ? 1L : 0L);

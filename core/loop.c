@@ -754,10 +754,11 @@ static int l_now(lua_State *L) {
 static void count_handle(uv_handle_t *h, void *arg) {
   int *n = arg;
   if (!uv_is_closing(h)) n[0]++;
-  if (uv_is_active(h)) n[1]++;
+  if (uv_is_active(h) && uv_has_ref(h)) n[1]++;
 }
 
-/* stats() -> {handles, active, ready, resources, resumes} */
+/* stats() -> {handles, active, ready, resources, resumes}: open handles, those keeping
+ * loop.run going, tasks ready to resume, resources to close at exit, resumes so far */
 static int l_stats(lua_State *L) {
   cb_loop *loop = cb_loop_get(L);
   int n[2] = {0, 0};

@@ -5,7 +5,9 @@
 --   servers.start(cmd, port)           -> server {pid=, port=, log=}: cmd runs in the background
 --                                         (through sh; use exec), waited for on port
 --   servers.stop(server)               kills it (idempotent)
---   servers.http(dir)                  python3 -m http.server serving dir
+--   servers.http(dir[, backlog])       python3 -m http.server serving dir; with backlog, the
+--                                      same server with a listen backlog that size (python's
+--                                      default of 5 drops the SYNs of a burst of connections)
 --   servers.https(dir, cert, key)      openssl s_server -WWW serving dir
 --   servers.hostile()                  tests/servers/hostile.py (port from its stdout)
 --   servers.make_ca(dir, name)         -> {cert=, key=}: a test CA made with the openssl CLI
@@ -66,8 +68,15 @@ end
 -- stop whatever a failing test left behind, when the state closes
 setmetatable(running, { __gc = function(t) for _, s in ipairs(t) do M.stop(s) end end })
 
-function M.http(dir)
+function M.http(dir, backlog)
   local port = M.free_port()
+  if backlog then
+    return M.start(("exec python3 -c %s"):format(h.q(([[
+import functools, http.server as s
+s.ThreadingHTTPServer.request_queue_size = %d
+s.test(HandlerClass=functools.partial(s.SimpleHTTPRequestHandler, directory=%q),
+       ServerClass=s.ThreadingHTTPServer, port=%d, bind="127.0.0.1")]]):format(backlog, dir, port))), port)
+  end
   return M.start(("exec python3 -m http.server %d --bind 127.0.0.1 --directory %s"):format(port, h.q(dir)), port)
 end
 

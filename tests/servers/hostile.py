@@ -182,6 +182,9 @@ def main():
     ap.add_argument("--lifetime", type=float, default=900)
     a = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
+    # the default backlog of 5 drops the SYNs of a burst of 16 connections (the client
+    # retries a second later), which would measure the server, not the client
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     print(srv.server_address[1], flush=True)
     t = threading.Timer(a.lifetime, srv.shutdown)
