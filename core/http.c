@@ -310,6 +310,12 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
       off += (size_t)w;
     }
   } else {
+    if (r->cap == 0) {
+      /* a big CRL should cost its size once, not the next power of two */
+      curl_off_t cl = -1;
+      curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+      if (cl > 0 && cl <= r->max_size && (r->body = malloc((size_t)cl))) r->cap = (size_t)cl;
+    }
     if (!grow(&r->body, &r->cap, r->len + len))
       return abort_with(r, "memory", "out of memory after %lld bytes", (long long)r->len);
     memcpy(r->body + r->len, p, len);

@@ -488,6 +488,17 @@ describe("certbench.http", function()
       fails(url, { ca_file = wrong_ca.cert }, "tls")
     end)
 
+    it("follows a redirect from http to ldap", function()
+      if not need_ldap() then return end
+      local target = ldap.url .. "/cn=Test%20CA,dc=example,dc=test?certificateRevocationList;binary"
+      local r = assert(http.get(hostile.url .. "/to?url=" .. target:gsub("[^%w]", function(c)
+        return ("%%%02X"):format(c:byte())
+      end)))
+      assert.equal(1, r.redirects)
+      assert.equal("ldap", r.protocol)
+      assert.same({ der }, http.ldap_values(r.body))
+    end)
+
     it("streams to a file", function()
       if not need_ldap() then return end
       local out = h.tmpdir() .. "/ldap.txt"
