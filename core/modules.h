@@ -12,7 +12,9 @@
   X(digest) \
   X(rand) \
   X(pkey) \
-  X(archive)
+  X(archive) \
+  X(loop) \
+  X(http)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
