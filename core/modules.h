@@ -9,6 +9,9 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)             \
   X(name)             \
   X(x509)
 
