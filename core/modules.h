@@ -9,6 +9,11 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)             \
+  X(name)             \
+  X(x509)             \
   X(pkcs12)           \
   X(pkcs7)
 
