@@ -140,6 +140,12 @@ const char *cb_oid_text(const CBS *oid, char *buf, size_t len) {
   return buf;
 }
 
+int cb_add_oid(CBB *cbb, const char *oid) {
+  CBB o;
+  return CBB_add_asn1(cbb, &o, CBS_ASN1_OBJECT) && CBB_add_asn1_oid_from_text(&o, oid, strlen(oid)) &&
+         CBB_flush(cbb);
+}
+
 static const struct {
   const char *oid, *hmac_oid, *name, *upper;
   const EVP_MD *(*md)(void);
@@ -517,10 +523,10 @@ int cb_pbe_encrypt(int scheme, const EVP_MD *prf, uint64_t iterations, const cb_
     p.key_len = EVP_CIPHER_key_length(p.cipher);
     CBS_init(&p.iv, iv, EVP_CIPHER_iv_length(p.cipher));
     if (!CBB_add_asn1(algid, &seq, CBS_ASN1_SEQUENCE) ||
-        !CBB_add_asn1_oid_from_text(&seq, OID_PBES2, strlen(OID_PBES2)) ||
+        !cb_add_oid(&seq, OID_PBES2) ||
         !CBB_add_asn1(&seq, &params, CBS_ASN1_SEQUENCE) ||
         !CBB_add_asn1(&params, &kdf, CBS_ASN1_SEQUENCE) ||
-        !CBB_add_asn1_oid_from_text(&kdf, OID_PBKDF2, strlen(OID_PBKDF2)) ||
+        !cb_add_oid(&kdf, OID_PBKDF2) ||
         !CBB_add_asn1(&kdf, &kdf_params, CBS_ASN1_SEQUENCE) ||
         !CBB_add_asn1_octet_string(&kdf_params, salt, salt_len) ||
         !CBB_add_asn1_uint64(&kdf_params, iterations))
@@ -528,18 +534,18 @@ int cb_pbe_encrypt(int scheme, const EVP_MD *prf, uint64_t iterations, const cb_
     /* hmacWithSHA1 is the DEFAULT, which DER leaves out */
     if (prf != EVP_sha1() &&
         (!CBB_add_asn1(&kdf_params, &prf_seq, CBS_ASN1_SEQUENCE) ||
-         !CBB_add_asn1_oid_from_text(&prf_seq, prf_oid, strlen(prf_oid)) ||
+         !cb_add_oid(&prf_seq, prf_oid) ||
          !CBB_add_asn1(&prf_seq, &enc, CBS_ASN1_NULL)))
       return 0;
     if (!CBB_add_asn1(&params, &enc, CBS_ASN1_SEQUENCE) ||
-        !CBB_add_asn1_oid_from_text(&enc, oid, strlen(oid)) ||
+        !cb_add_oid(&enc, oid) ||
         !CBB_add_asn1_octet_string(&enc, CBS_data(&p.iv), CBS_len(&p.iv)) || !CBB_flush(algid))
       return 0;
   } else {
     p.scheme = CB_PBE_P12;
     p.md = EVP_sha1();
     if (!CBB_add_asn1(algid, &seq, CBS_ASN1_SEQUENCE) ||
-        !CBB_add_asn1_oid_from_text(&seq, oid, strlen(oid)) ||
+        !cb_add_oid(&seq, oid) ||
         !CBB_add_asn1(&seq, &params, CBS_ASN1_SEQUENCE) ||
         !CBB_add_asn1_octet_string(&params, salt, salt_len) ||
         !CBB_add_asn1_uint64(&params, iterations) || !CBB_flush(algid))

@@ -81,6 +81,9 @@ int cb_pbe_encrypt(int scheme, const EVP_MD *prf, uint64_t iterations, const cb_
 /* cb_oid_text writes the dotted text of the OID in cbs to buf ("?" when invalid). */
 const char *cb_oid_text(const CBS *oid, char *buf, size_t len);
 
+/* cb_add_oid writes an OBJECT IDENTIFIER element (tag included) from dotted text. */
+int cb_add_oid(CBB *cbb, const char *oid);
+
 /* cb_digest_by_oid maps a hash (or, with hmac 1, an HMAC PRF) OID to its EVP_MD and a short
  * name ("sha256"). NULL when unknown. */
 const EVP_MD *cb_digest_by_oid(const char *oid, int hmac, const char **name);

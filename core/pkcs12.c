@@ -25,6 +25,7 @@
 
 #include "objects.h"
 #include "pbe.h"
+#include "pem.h"
 
 #define PARSE_MT "certbench.pkcs12.parser"
 #define BUF_MT "certbench.pkcs12.buffer"
@@ -110,6 +111,8 @@ typedef struct {
   int npw;
   int good_pw; /* the password form that verified the MAC or decrypted something; -1 unknown */
   int mac_ok;
+  int skip_mac; /* read a file whose MAC cannot be computed (BLAKE2, GOST...) on request */
+  uint8_t *text; /* the decoded form of base64 input (malloc) */
   uint64_t max_iter;
   char mac[96];
   uint64_t mac_iter;
@@ -137,6 +140,8 @@ static void p12_free(p12 *c) {
   c->nbags = c->cap = 0;
   for (int i = 0; i < c->npw; i++) cb_pbe_password_free(&c->pw[i]);
   c->npw = 0;
+  free(c->text);
+  c->text = NULL;
 }
 
 static int parser_gc(lua_State *L) {
@@ -300,12 +305,13 @@ static int decrypt(p12 *c, CBS *algid, const uint8_t *ct, size_t ct_len, const c
     return fail(c, "bad_password",
                 "%s does not decrypt with the password that verifies the MAC (%s; a file made "
                 "with two passwords?)", what, pbe->name);
+  const char *mac = c->mac[0] ? "MAC not checked" : "no MAC";
   if (c->empty_password)
     return fail(c, "bad_password",
-                "%s does not decrypt with an empty password (%s, no MAC): a password is needed",
-                what, pbe->name);
-  return fail(c, "bad_password", "wrong password: %s does not decrypt (%s, no MAC)", what,
-              pbe->name);
+                "%s does not decrypt with an empty password (%s, %s): a password is needed", what,
+                pbe->name, mac);
+  return fail(c, "bad_password", "wrong password: %s does not decrypt (%s, %s)", what, pbe->name,
+              mac);
 }
 
 /* ---- bags --------------------------------------------------------------------------------- */
@@ -535,6 +541,16 @@ static int verify_mac(p12 *c, CBS *mac_data, const CBS *data) {
       !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT))
     return fail(c, "malformed", "malformed MacData");
   cb_oid_text(&oid, t, sizeof t);
+  if (c->skip_mac) {
+    const EVP_MD *md = cb_digest_by_oid(t, 0, &name);
+    for (size_t i = 0; !md && i < sizeof unknown_macs / sizeof *unknown_macs; i++)
+      if (!strcmp(unknown_macs[i].oid, t)) name = unknown_macs[i].name;
+    if (!strcmp(t, OID_PBMAC1)) name = "PBMAC1";
+    snprintf(c->mac, sizeof c->mac, "%s", name ? name : t);
+    c->mac_iter = iter;
+    warn(c, "the %s MAC was not verified (verify_mac = false): the file may have been altered", c->mac);
+    return 1;
+  }
   if (!strcmp(t, OID_PBMAC1)) {
     CBS params;
     if (!CBS_get_asn1(&alg, &params, CBS_ASN1_SEQUENCE))
@@ -546,8 +562,10 @@ static int verify_mac(p12 *c, CBS *mac_data, const CBS *data) {
     if (!md) {
       for (size_t i = 0; i < sizeof unknown_macs / sizeof *unknown_macs; i++)
         if (!strcmp(unknown_macs[i].oid, t)) name = unknown_macs[i].name;
-      return fail(c, "unsupported", "the MAC uses %s%s%s%s, which is not supported", name ? name : t,
-                  name ? " (" : "", name ? t : "", name ? ")" : "");
+      return fail(c, "unsupported",
+                  "the MAC uses %s%s%s%s, which is not supported (verify_mac = false reads the "
+                  "file without checking it)", name ? name : t, name ? " (" : "", name ? t : "",
+                  name ? ")" : "");
     }
     snprintf(c->mac, sizeof c->mac, "%s", name);
     c->mac_iter = iter;
@@ -820,7 +838,7 @@ static void push_bag(lua_State *L, bag *b) {
   }
 }
 
-/* parse(data, password|secret|nil, max_iterations) -> { bags, algorithms, warnings }
+/* parse(data, password|secret|nil, max_iterations, verify_mac) -> { bags, algorithms, warnings }
  *   | nil, message, code */
 static int l_parse(lua_State *L) {
   size_t len, pw_len;
@@ -828,8 +846,10 @@ static int l_parse(lua_State *L) {
   const char *pw = cb_optsecret(L, 2, &pw_len);
   lua_Integer max_iter = luaL_optinteger(L, 3, 10000000);
   luaL_argcheck(L, max_iter > 0, 3, "the iteration limit must be positive");
+  int verify = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
   p12 *c = cb_newudata(L, sizeof *c, PARSE_MT); /* zeroed: safe to collect at any point */
   c->good_pw = -1;
+  c->skip_mac = !verify;
   c->max_iter = (uint64_t)max_iter;
   c->empty_password = pw_len == 0;
   /* The forms a password takes in PKCS#12 files: UTF-16 with a NUL (RFC 7292, OpenSSL 3);
@@ -843,6 +863,13 @@ static int l_parse(lua_State *L) {
   if (!ok) {
     p12_free(c);
     return luaL_error(L, "pkcs12.parse: out of memory");
+  }
+  /* a PFX pasted as base64 text (RFC 9579's vectors, web consoles) */
+  size_t text_len;
+  if (len > 0 && data[0] != 0x30 && !cb_pem_looks_like(data, len) &&
+      cb_base64_armorless(data, len, &c->text, &text_len)) {
+    data = (const char *)c->text;
+    len = text_len;
   }
   parse_pfx(c, (const uint8_t *)data, len);
   const char *form = c->good_pw >= 0 ? c->pw[c->good_pw].form : NULL; /* a static string */
@@ -867,6 +894,8 @@ static int l_parse(lua_State *L) {
   if (c->mac[0]) {
     set_str(L, "mac", c->mac);
     set_int(L, "mac_iterations", c->mac_iter);
+    lua_pushboolean(L, c->mac_ok);
+    lua_setfield(L, -2, "mac_verified");
   }
   /* the password form that worked: "UTF-16", "Latin-1" or "absent" */
   set_str(L, "password_form", form);
@@ -957,22 +986,18 @@ typedef struct {
   cb_password pw;
 } build_opts;
 
-static int add_oid(CBB *cbb, const char *oid) {
-  return CBB_add_asn1_oid_from_text(cbb, oid, strlen(oid));
-}
-
 static int add_attrs(CBB *sb, const build_opts *o, const uint8_t *key_id, size_t key_id_len) {
   CBB set, a, oid_vals, v;
   if (!o->name && !key_id) return 1;
   if (!CBB_add_asn1(sb, &set, CBS_ASN1_SET)) return 0;
   if (o->name) {
-    if (!CBB_add_asn1(&set, &a, CBS_ASN1_SEQUENCE) || !add_oid(&a, OID_FRIENDLY_NAME) ||
+    if (!CBB_add_asn1(&set, &a, CBS_ASN1_SEQUENCE) || !cb_add_oid(&a, OID_FRIENDLY_NAME) ||
         !CBB_add_asn1(&a, &oid_vals, CBS_ASN1_SET) || !CBB_add_asn1(&oid_vals, &v, CBS_ASN1_BMPSTRING) ||
         !cb_utf8_to_bmp(&v, o->name, o->name_len) || !CBB_flush(&set))
       return 0;
   }
   if (key_id) {
-    if (!CBB_add_asn1(&set, &a, CBS_ASN1_SEQUENCE) || !add_oid(&a, OID_LOCAL_KEY_ID) ||
+    if (!CBB_add_asn1(&set, &a, CBS_ASN1_SEQUENCE) || !cb_add_oid(&a, OID_LOCAL_KEY_ID) ||
         !CBB_add_asn1(&a, &oid_vals, CBS_ASN1_SET) ||
         !CBB_add_asn1_octet_string(&oid_vals, key_id, key_id_len) || !CBB_flush(&set))
       return 0;
@@ -985,9 +1010,9 @@ static int add_cert_bag(CBB *safe, X509 *x, const build_opts *o, const uint8_t *
   CBB sb, wrap, cb, explicit, octets;
   uint8_t *der = NULL;
   int der_len = i2d_X509(x, &der);
-  int ok = der_len > 0 && CBB_add_asn1(safe, &sb, CBS_ASN1_SEQUENCE) && add_oid(&sb, OID_BAG "3") &&
+  int ok = der_len > 0 && CBB_add_asn1(safe, &sb, CBS_ASN1_SEQUENCE) && cb_add_oid(&sb, OID_BAG "3") &&
            CBB_add_asn1(&sb, &wrap, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
-           CBB_add_asn1(&wrap, &cb, CBS_ASN1_SEQUENCE) && add_oid(&cb, OID_X509_CERT) &&
+           CBB_add_asn1(&wrap, &cb, CBS_ASN1_SEQUENCE) && cb_add_oid(&cb, OID_X509_CERT) &&
            CBB_add_asn1(&cb, &explicit, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
            CBB_add_asn1(&explicit, &octets, CBS_ASN1_OCTETSTRING) &&
            CBB_add_bytes(&octets, der, (size_t)der_len) && CBB_flush(&sb) &&
@@ -1002,16 +1027,16 @@ static int add_content_info(CBB *auth, const uint8_t *safe, size_t safe_len, int
   CBB ci, explicit, ed, eci, ct;
   if (!CBB_add_asn1(auth, &ci, CBS_ASN1_SEQUENCE)) return 0;
   if (scheme == ENC_NONE) {
-    return add_oid(&ci, OID_DATA) &&
+    return cb_add_oid(&ci, OID_DATA) &&
            CBB_add_asn1(&ci, &explicit, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
            CBB_add_asn1_octet_string(&explicit, safe, safe_len) && CBB_flush(auth);
   }
   uint8_t *enc = NULL;
   size_t enc_len = 0;
-  int ok = add_oid(&ci, OID_ENCRYPTED_DATA) &&
+  int ok = cb_add_oid(&ci, OID_ENCRYPTED_DATA) &&
            CBB_add_asn1(&ci, &explicit, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
            CBB_add_asn1(&explicit, &ed, CBS_ASN1_SEQUENCE) && CBB_add_asn1_uint64(&ed, 0) &&
-           CBB_add_asn1(&ed, &eci, CBS_ASN1_SEQUENCE) && add_oid(&eci, OID_DATA) &&
+           CBB_add_asn1(&ed, &eci, CBS_ASN1_SEQUENCE) && cb_add_oid(&eci, OID_DATA) &&
            cb_pbe_encrypt(scheme, o->prf, o->iter, &o->pw, safe, safe_len, &eci, &enc, &enc_len) &&
            CBB_add_asn1(&eci, &ct, CBS_ASN1_CONTEXT_SPECIFIC | 0) && CBB_add_bytes(&ct, enc, enc_len) &&
            CBB_flush(auth);
@@ -1058,7 +1083,7 @@ static int build_pfx(const build_opts *o, uint8_t **out, size_t *out_len, const 
     *why = "out of memory";
     if (!CBB_init(&safe, 4096) || !CBB_add_asn1(&safe, &list, CBS_ASN1_SEQUENCE) ||
         !CBB_add_asn1(&list, &sb, CBS_ASN1_SEQUENCE) ||
-        !add_oid(&sb, o->key_scheme == ENC_NONE ? OID_BAG "1" : OID_BAG "2") ||
+        !cb_add_oid(&sb, o->key_scheme == ENC_NONE ? OID_BAG "1" : OID_BAG "2") ||
         !CBB_add_asn1(&sb, &wrap, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
       goto done;
     if (o->key_scheme == ENC_NONE) {
@@ -1080,7 +1105,7 @@ static int build_pfx(const build_opts *o, uint8_t **out, size_t *out_len, const 
 
   if (!CBB_init(&pfx, auth_len + 256) || !CBB_add_asn1(&pfx, &seq, CBS_ASN1_SEQUENCE) ||
       !CBB_add_asn1_uint64(&seq, 3) || !CBB_add_asn1(&seq, &ci, CBS_ASN1_SEQUENCE) ||
-      !add_oid(&ci, OID_DATA) ||
+      !cb_add_oid(&ci, OID_DATA) ||
       !CBB_add_asn1(&ci, &explicit, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) ||
       !CBB_add_asn1_octet_string(&explicit, auth_der, auth_len) || !CBB_flush(&seq))
     goto done;
@@ -1103,7 +1128,7 @@ static int build_pfx(const build_opts *o, uint8_t **out, size_t *out_len, const 
     OPENSSL_cleanse(key, sizeof key);
     if (!mac_ok || !CBB_add_asn1(&seq, &mac_data, CBS_ASN1_SEQUENCE) ||
         !CBB_add_asn1(&mac_data, &digest_info, CBS_ASN1_SEQUENCE) ||
-        !CBB_add_asn1(&digest_info, &alg, CBS_ASN1_SEQUENCE) || !add_oid(&alg, oid) ||
+        !CBB_add_asn1(&digest_info, &alg, CBS_ASN1_SEQUENCE) || !cb_add_oid(&alg, oid) ||
         !CBB_add_asn1(&alg, &null, CBS_ASN1_NULL) ||
         !CBB_add_asn1_octet_string(&digest_info, mac, mac_len) ||
         !CBB_add_asn1_octet_string(&mac_data, salt, sizeof salt) ||

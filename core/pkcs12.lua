@@ -2,9 +2,11 @@
 -- Firefox write them.
 --
 --   pkcs12.parse(data, password[, opts]) -> result | nil, err, code
+--       data: DER/BER, or the same as base64 text.
 --       password: string or certbench.secret; nil or "" tries the empty password both as
 --       "" and as absent (OpenSSL and Windows differ). opts.name prefixes messages (a file
---       name), opts.max_iterations caps every KDF (default 10,000,000).
+--       name), opts.max_iterations caps every KDF (default 10,000,000), opts.verify_mac =
+--       false reads a file whose MAC cannot be checked (BLAKE2, GOST), with a warning.
 --       code: "not_pfx", "truncated", "malformed", "bad_password", "unsupported".
 --       result = {
 --         key = pkey | nil,        the first private key
@@ -17,7 +19,7 @@
 --                    attributes = { {oid=, name=, value=}... }, encryption = "none"|"...",
 --                    iterations =, key_bag = n (certs: index of the matching key bag),
 --                    der = (bags kept undecoded), problem = "..." }... },
---         algorithms = { mac = "sha256"|"sha1"|"PBMAC1/..."|nil, mac_iterations =,
+--         algorithms = { mac = "sha256"|"sha1"|"PBMAC1/..."|nil, mac_iterations =, mac_verified =,
 --                        key_encryption =, key_iterations =, cert_encryption =,
 --                        cert_iterations =, password_form = "UTF-16"|"Latin-1"|"absent" },
 --         warnings = { "..." },
@@ -33,7 +35,6 @@
 --       key_pbe/cert_pbe override: "aes-256-cbc", "aes-192-cbc", "aes-128-cbc", "3des",
 --       "rc2-40", "none"; mac: "sha1".."sha512", "none"; prf: PBKDF2's hash.
 local c = require "_certbench.pkcs12"
-local b64 = require "_certbench.pkcs7"
 
 local M = {}
 
@@ -44,20 +45,13 @@ M.PROFILES = {
   windows2016 = { key_pbe = "3des", cert_pbe = "3des", prf = "sha1", mac = "sha1", iterations = 2000 },
 }
 
--- a PFX pasted as base64 text (RFC 9579's vectors, some web consoles): decode it first
-local function unarmor(data)
-  if #data >= 8 and data:byte(1) ~= 0x30 and not data:find("[^%w%+/=%s]") then
-    return b64.b64decode(data)
-  end
-end
-
 function M.parse(data, password, opts)
   if type(data) ~= "string" then
     error("pkcs12.parse: data must be a string, not " .. type(data), 2)
   end
   opts = opts or {}
   local name = opts.name or "pfx"
-  local r, err, code = c.parse(unarmor(data) or data, password, opts.max_iterations)
+  local r, err, code = c.parse(data, password, opts.max_iterations, opts.verify_mac ~= false)
   if not r then return nil, name .. ": " .. err, code end
   local keys, key_index = {}, nil
   for i, b in ipairs(r.bags) do

@@ -17,68 +17,99 @@
 
 #include "objects.h"
 #include "pbe.h"
+#include "pem.h"
 
 #define OID_SIGNED_DATA "1.2.840.113549.1.7.2"
 #define OID_DATA "1.2.840.113549.1.7.1"
 #define MAX_ITEMS 100000
 #define BOX_MT "certbench.pkcs7.buffer"
 
-/* A malloc'd buffer owned by a Lua userdata until it is freed: a raise (out of memory while
- * pushing) frees it with the stack. */
+/* Buffers owned by a Lua userdata until they are freed: a raise (out of memory while
+ * pushing) frees them with the stack. p from OPENSSL_malloc (CBB), text from malloc (pem.c). */
 typedef struct {
   uint8_t *p;
+  uint8_t *text;
 } box;
 
 static int box_gc(lua_State *L) {
   box *b = luaL_checkudata(L, 1, BOX_MT);
   OPENSSL_free(b->p);
-  b->p = NULL;
+  free(b->text);
+  b->p = b->text = NULL;
   return 0;
+}
+
+/* is_pkcs7_label: the labels PKCS#7 travels under (RFC 7468 says PKCS7; CMS from openssl cms) */
+static int is_pkcs7_label(const cb_pem_block *b) {
+  return cb_pem_label_is(b, "PKCS7") || cb_pem_label_is(b, "CMS") ||
+         cb_pem_label_is(b, "PKCS #7 SIGNED DATA");
 }
 
 static box *new_box(lua_State *L) {
   return cb_newudata(L, sizeof(box), BOX_MT);
 }
 
-/* parse(der) -> { certs = {x509...}, crls = {der...}, signed = bool } | nil, message, code
- * (code: "not_pkcs7", "truncated", "malformed", "unsupported") */
+/* parse(data) -> { certs = {x509...}, crls = {der...}, signed = bool } | nil, message, code
+ * data: DER/BER, PEM (PKCS7 or CMS block), or base64 without armor.
+ * code: "not_pkcs7", "truncated", "malformed", "unsupported", "bad_pem". */
 static int l_parse(lua_State *L) {
   size_t len;
   const uint8_t *data = (const uint8_t *)luaL_checklstring(L, 1, &len);
   uint8_t *der = NULL;
   size_t der_len;
-  lua_settop(L, 1);
-  box *hold = new_box(L);
   CBS in, ci, oid, explicit, sd, set, certs, crls, content_info;
   uint64_t version;
   int has_certs = 0, has_crls = 0;
   char t[96];
   const char *msg = NULL, *code = "malformed";
+  lua_settop(L, 1);
+  box *hold = new_box(L);
 
+  if (cb_pem_looks_like((const char *)data, len)) {
+    cb_pem_block blk;
+    size_t pos = 0;
+    int count = 0, r;
+    while ((r = cb_pem_next((const char *)data, len, &pos, &count, &blk)) == 1 && !is_pkcs7_label(&blk)) {
+    }
+    if (r == -1 && is_pkcs7_label(&blk))
+      return lua_pushnil(L), lua_pushfstring(L, "the PEM block %s has no END line", "PKCS7"),
+             lua_pushstring(L, "truncated"), 3;
+    if (r != 1) {
+      cb_pem_push_labels(L, (const char *)data, len);
+      const char *labels = lua_tostring(L, -1);
+      int certs_only = strstr(labels, "CERTIFICATE") != NULL;
+      lua_pushnil(L);
+      lua_pushfstring(L, "PEM %s, not PKCS#7%s", labels[0] ? labels : "text without a complete block",
+                      certs_only ? " (x509.load_all reads certificate bundles)" : "");
+      lua_pushstring(L, "not_pkcs7");
+      return 3;
+    }
+    if (!cb_pem_decode(&blk, &hold->text, &len))
+      return lua_pushnil(L), lua_pushfstring(L, "bad base64 in PEM block %d (%s)", blk.index, "PKCS7"),
+             lua_pushstring(L, "bad_pem"), 3;
+    data = hold->text;
+  } else if (len > 0 && data[0] != 0x30 &&
+             cb_base64_armorless((const char *)data, len, &hold->text, &len)) {
+    data = hold->text;
+  }
   if (len == 0) return lua_pushnil(L), lua_pushstring(L, "empty input, not PKCS#7"),
                 lua_pushstring(L, "not_pkcs7"), 3;
   if (data[0] != 0x30)
     return lua_pushnil(L), lua_pushfstring(L, "not PKCS#7 (not DER: the first byte is 0x%02X)", data[0]),
            lua_pushstring(L, "not_pkcs7"), 3;
-  /* a BER header that promises more than there is: cut short */
-  CBS_init(&in, data, len);
-  {
-    CBS elem;
-    unsigned tag;
-    size_t hdr;
-    int ber, indef;
-    CBS probe = in;
-    if (!CBS_get_any_ber_asn1_element(&probe, &elem, &tag, &hdr, &ber, &indef)) {
-      CBS head = in;
-      uint8_t b0, b1;
-      int truncated = CBS_get_u8(&head, &b0) && (!CBS_get_u8(&head, &b1) || b1 > 0x80);
-      return lua_pushnil(L), lua_pushstring(L, truncated ? "truncated PKCS#7 data" : "not PKCS#7 (not DER)"),
-             lua_pushstring(L, truncated ? "truncated" : "not_pkcs7"), 3;
-    }
-  }
-  if (!cb_ber_to_der(data, len, &der, &der_len))
-    return lua_pushnil(L), lua_pushstring(L, "truncated or corrupt PKCS#7 data (invalid BER)"),
+  size_t elem_len;
+  int shape = cb_der_check(data, len, &elem_len);
+  if (shape == 0)
+    return lua_pushnil(L), lua_pushfstring(L, "truncated PKCS#7 data (%d bytes)", (int)len),
            lua_pushstring(L, "truncated"), 3;
+  if (shape == 1) len = elem_len; /* bytes after the bundle (a NUL some tools add): ignored */
+  if (!cb_ber_to_der(data, len, &der, &der_len)) {
+    int indefinite = len > 1 && data[1] == 0x80;
+    return lua_pushnil(L),
+           lua_pushstring(L, indefinite ? "truncated or corrupt PKCS#7 data (BER with indefinite lengths)"
+                                        : "not PKCS#7 (invalid ASN.1)"),
+           lua_pushstring(L, indefinite ? "truncated" : "not_pkcs7"), 3;
+  }
   hold->p = der;
   CBS_init(&in, der, der_len);
   if (!CBS_get_asn1(&in, &ci, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&ci, &oid, CBS_ASN1_OBJECT)) {
@@ -188,11 +219,11 @@ static int l_build(lua_State *L) {
   size_t out_len = 0;
   const char *why = "out of memory";
   int ok = CBB_init(&cbb, 4096) && CBB_add_asn1(&cbb, &ci, CBS_ASN1_SEQUENCE) &&
-           CBB_add_asn1_oid_from_text(&ci, OID_SIGNED_DATA, strlen(OID_SIGNED_DATA)) &&
+           cb_add_oid(&ci, OID_SIGNED_DATA) &&
            CBB_add_asn1(&ci, &explicit, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) &&
            CBB_add_asn1(&explicit, &sd, CBS_ASN1_SEQUENCE) && CBB_add_asn1_uint64(&sd, 1) &&
            CBB_add_asn1(&sd, &set, CBS_ASN1_SET) && CBB_add_asn1(&sd, &content, CBS_ASN1_SEQUENCE) &&
-           CBB_add_asn1_oid_from_text(&content, OID_DATA, strlen(OID_DATA)) && CBB_flush(&sd);
+           cb_add_oid(&content, OID_DATA) && CBB_flush(&sd);
   if (ok && ncerts > 0) {
     ok = CBB_add_asn1(&sd, &certs, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0);
     for (size_t i = 1; ok && i <= ncerts; i++) {
@@ -235,46 +266,18 @@ static int l_build(lua_State *L) {
   return 1;
 }
 
-/* b64decode(text) -> bytes | nil: standard base64, white space ignored */
-static int l_b64decode(lua_State *L) {
+/* to_pem(der) -> "-----BEGIN PKCS7-----..." */
+static int l_to_pem(lua_State *L) {
   size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  luaL_Buffer clean;
-  luaL_buffinit(L, &clean);
-  for (size_t i = 0; i < len; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') luaL_addchar(&clean, s[i]);
-  luaL_pushresult(&clean);
-  const char *c = lua_tolstring(L, -1, &len);
-  size_t max;
-  if (!EVP_DecodedLength(&max, len)) return lua_pushnil(L), 1;
-  luaL_Buffer b;
-  uint8_t *out = (uint8_t *)luaL_buffinitsize(L, &b, max ? max : 1);
-  size_t n;
-  if (!EVP_DecodeBase64(out, &n, max, (const uint8_t *)c, len)) {
-    ERR_clear_error();
-    return lua_pushnil(L), 1;
-  }
-  luaL_pushresultsize(&b, n);
-  return 1;
-}
-
-/* b64encode(bytes) -> one line of base64 */
-static int l_b64encode(lua_State *L) {
-  size_t len, out_len;
-  const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &len);
-  if (!EVP_EncodedLength(&out_len, len)) return luaL_error(L, "b64encode: input too long");
-  luaL_Buffer b;
-  char *out = luaL_buffinitsize(L, &b, out_len);
-  size_t n = EVP_EncodeBlock((uint8_t *)out, s, len);
-  luaL_pushresultsize(&b, n);
+  const uint8_t *der = (const uint8_t *)luaL_checklstring(L, 1, &len);
+  cb_push_pem(L, "PKCS7", der, len);
   return 1;
 }
 
 int luaopen__certbench_pkcs7(lua_State *L) {
   static const luaL_Reg fns[] = {{"parse", l_parse},
                                  {"build", l_build},
-                                 {"b64decode", l_b64decode},
-                                 {"b64encode", l_b64encode},
+                                 {"to_pem", l_to_pem},
                                  {NULL, NULL}};
   static const luaL_Reg box_metas[] = {{"__gc", box_gc}, {"__close", box_gc}, {NULL, NULL}};
   cb_objects_init(L);
