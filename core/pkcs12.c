@@ -733,7 +733,7 @@ static int parse_pfx(p12 *c, const uint8_t *data, size_t len) {
     fail(c, "not_pfx", "not a PFX");
     goto done;
   }
-  if (!CBS_get_asn1_uint64(&pfx, &version)) {
+  if (!CBS_peek_asn1_tag(&pfx, CBS_ASN1_INTEGER) || !CBS_get_asn1_uint64(&pfx, &version)) {
     fail(c, "not_pfx", CBS_peek_asn1_tag(&pfx, CBS_ASN1_OBJECT)
                            ? "not a PFX (PKCS#7/CMS data? use pkcs7.load for .p7b files)"
                            : "not a PFX (a certificate, CRL or request?)");

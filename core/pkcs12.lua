@@ -35,6 +35,9 @@
 --       key_pbe/cert_pbe override: "aes-256-cbc", "aes-192-cbc", "aes-128-cbc", "3des",
 --       "rc2-40", "none"; mac: "sha1".."sha512", "none"; prf: PBKDF2's hash.
 local c = require "_certbench.pkcs12"
+-- the objects that parse returns get their methods from these modules
+require "certbench.pkey"
+require "certbench.x509"
 
 local M = {}
 

@@ -13,6 +13,7 @@
 --   pkcs7.build{ certs = { x509... }, crls = { der... } } -> DER | nil, err  (order kept)
 --   pkcs7.to_pem(der) -> "-----BEGIN PKCS7-----\n...-----END PKCS7-----\n"
 local c = require "_certbench.pkcs7"
+require "certbench.x509" -- the methods of the certificates that load returns
 
 local M = {}
 
