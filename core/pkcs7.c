@@ -88,15 +88,20 @@ static int l_parse(lua_State *L) {
       return lua_pushnil(L), lua_pushfstring(L, "bad base64 in PEM block %d (%s)", blk.index, "PKCS7"),
              lua_pushstring(L, "bad_pem"), 3;
     data = hold->text;
-  } else if (len > 0 && data[0] != 0x30 &&
-             cb_base64_armorless((const char *)data, len, &hold->text, &len)) {
-    data = hold->text;
+  } else if (len > 0 && data[0] != 0x30) {
+    size_t text_len;
+    if (cb_base64_armorless((const char *)data, len, &hold->text, &text_len)) {
+      data = hold->text;
+      len = text_len;
+    }
   }
   if (len == 0) return lua_pushnil(L), lua_pushstring(L, "empty input, not PKCS#7"),
                 lua_pushstring(L, "not_pkcs7"), 3;
-  if (data[0] != 0x30)
-    return lua_pushnil(L), lua_pushfstring(L, "not PKCS#7 (not DER: the first byte is 0x%02X)", data[0]),
-           lua_pushstring(L, "not_pkcs7"), 3;
+  if (data[0] != 0x30) {
+    char m[80];
+    snprintf(m, sizeof m, "not PKCS#7 (not DER: the first byte is 0x%02X)", data[0]);
+    return lua_pushnil(L), lua_pushstring(L, m), lua_pushstring(L, "not_pkcs7"), 3;
+  }
   size_t elem_len;
   int shape = cb_der_check(data, len, &elem_len);
   if (shape == 0)
