@@ -347,7 +347,26 @@ static int parse_pbes2(CBS *params, cb_pbe *out, char *err, size_t err_len) {
       out->cipher = pbes2_ciphers[i].cipher();
       cname = pbes2_ciphers[i].name;
     }
-  if (!out->cipher) return fail_msg(err, err_len, -1, "PBES2 with cipher %s", t);
+  if (!out->cipher) {
+    /* ciphers OpenSSL can write and BoringSSL does not have: say which */
+    static const struct {
+      const char *oid, *name;
+    } unknown[] = {
+        {"1.2.392.200011.61.1.1.1.2", "CAMELLIA-128-CBC (1.2.392.200011.61.1.1.1.2)"},
+        {"1.2.392.200011.61.1.1.1.3", "CAMELLIA-192-CBC (1.2.392.200011.61.1.1.1.3)"},
+        {"1.2.392.200011.61.1.1.1.4", "CAMELLIA-256-CBC (1.2.392.200011.61.1.1.1.4)"},
+        {"1.2.410.200046.1.1.2", "ARIA-128-CBC (1.2.410.200046.1.1.2)"},
+        {"1.2.410.200046.1.1.7", "ARIA-192-CBC (1.2.410.200046.1.1.7)"},
+        {"1.2.410.200046.1.1.12", "ARIA-256-CBC (1.2.410.200046.1.1.12)"},
+        {"1.2.156.10197.1.104.2", "SM4-CBC (1.2.156.10197.1.104.2)"},
+        {"1.2.643.2.2.21", "GOST 28147-89 (1.2.643.2.2.21)"},
+        {"1.3.6.1.4.1.3029.1.2", "Blowfish-CBC (1.3.6.1.4.1.3029.1.2)"},
+    };
+    const char *what = t;
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+      if (!strcmp(unknown[i].oid, t)) what = unknown[i].name;
+    return fail_msg(err, err_len, -1, "PBES2 with cipher %s, which is not supported", what);
+  }
   out->key_len = EVP_CIPHER_key_length(out->cipher);
   if (out->cipher == EVP_rc2_cbc()) {
     CBS rc2;
