@@ -12,8 +12,8 @@ local function san_string(s, what)
   local t, v = s:match("^([%a]+):(.*)$")
   local typ = t and SAN_TYPES[t:lower()]
   if not typ then
-    error(what .. ": subject alternative name '" .. s .. "' must be TYPE:value with TYPE one of "
-      .. "DNS, IP, email, URI, RID, dirName, otherName", 4)
+    return nil, what .. ": subject alternative name '" .. s .. "' must be TYPE:value with TYPE one of "
+      .. "DNS, IP, email, URI, RID, dirName, otherName"
   end
   if typ == "dirName" then
     local n, err = name.from(v, what)
@@ -23,7 +23,7 @@ local function san_string(s, what)
     -- openssl's syntax: otherName:OID;UTF8:value
     local oid, val = v:match("^([^;]+);UTF8:(.*)$")
     if not oid then
-      error(what .. ": otherName must be 'otherName:OID;UTF8:value', got '" .. s .. "'", 4)
+      return nil, what .. ": otherName must be 'otherName:OID;UTF8:value', got '" .. s .. "'"
     end
     return { type = typ, oid = oid, value = val }
   end
@@ -42,7 +42,7 @@ function M.san(v, what)
       out[#out + 1] = gn
     elseif type(e) == "table" and type(e.type) == "string" then
       local typ = SAN_TYPES[e.type:lower()]
-      if not typ then error(what .. ": unknown subject alternative name type '" .. e.type .. "'", 3) end
+      if not typ then return nil, what .. ": unknown subject alternative name type '" .. e.type .. "'" end
       local gn = { type = typ, value = e.value, oid = e.oid, name = e.name }
       if typ == "dirName" and not name.is_name(gn.name) then
         local n, err = name.from(e.value, what)
@@ -116,7 +116,7 @@ function M.normalize(o, out, what)
       -- openssl's "CA:TRUE, pathlen:0"
       local ca = bc:upper():match("CA%s*:%s*(%a+)")
       if ca ~= "TRUE" and ca ~= "FALSE" then
-        error(what .. ": basic_constraints '" .. bc .. "' must say CA:TRUE or CA:FALSE", 3)
+        return nil, what .. ": basic_constraints '" .. bc .. "' must say CA:TRUE or CA:FALSE"
       end
       local pl = bc:lower():match("pathlen%s*:%s*(%d+)")
       bc = { ca = ca == "TRUE", path_len = pl and math.tointeger(tonumber(pl)) or nil,
