@@ -14,6 +14,7 @@
   X(pkey)             \
   X(name)             \
   X(x509)             \
+  X(csr)              \
   X(pkcs12)           \
   X(pkcs7)
 
