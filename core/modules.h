@@ -14,7 +14,12 @@
   X(pkey) \
   X(archive) \
   X(loop) \
-  X(http)
+  X(http) \
+  X(name) \
+  X(x509) \
+  X(csr) \
+  X(pkcs12) \
+  X(pkcs7)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
