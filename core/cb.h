@@ -59,6 +59,11 @@ typedef struct {
 /* cb_push_secret pushes a new secret holding a copy of p[0..n); the caller cleanses p. */
 cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n);
 
+/* cb_fault kills the process with SIGKILL when $CERTBENCH_FAULT names this point (a word such
+ * as "fs.write:before-rename"), so crash-safety tests can stop the program exactly between
+ * two steps. Costs one getenv when unset. */
+void cb_fault(const char *point);
+
 /* The root directory of the installation (the folder holding core/ and plugins/):
  * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */
 const char *cb_root_dir(void);

@@ -140,6 +140,7 @@ static int l_write(lua_State *L) {
     goto fail_fd;
   }
   fd = -1;
+  cb_fault("fs.write:before-rename");
   if (exclusive) {
     if (link(tmp, path) != 0) goto fail_fd;
     unlink(tmp);
@@ -348,6 +349,12 @@ static int l_tmpdir(lua_State *L) {
   return 1;
 }
 
+/* fs.fault(point): the crash point of cb_fault for code written in Lua */
+static int l_fault(lua_State *L) {
+  cb_fault(luaL_checkstring(L, 1));
+  return 0;
+}
+
 /* --- locks --- */
 
 typedef struct {
@@ -438,7 +445,7 @@ int luaopen__certbench_fs(lua_State *L) {
       {"read", l_read},       {"write", l_write},   {"append", l_append}, {"mkdir", l_mkdir},
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
-      {"tmpdir", l_tmpdir},   {"lock", l_lock},     {NULL, NULL}};
+      {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},     {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

@@ -10,6 +10,10 @@
 local c = require "_certbench.ui"
 local cjson = require "cjson"
 
+-- sparse arrays (a nil in a list) encode as arrays padded with null, never as an error
+if cjson.encode_sparse_array then cjson.encode_sparse_array(true) end
+if cjson.encode_escape_forward_slash then cjson.encode_escape_forward_slash(false) end
+
 local M = { options = { json = false, quiet = false, verbose = false, progress = true } }
 
 function M.configure(opts)
@@ -51,8 +55,6 @@ function M.array(t)
 end
 
 function M.encode_json(v)
-  cjson.encode_escape_forward_slash(false)
-  cjson.encode_sparse_array(true)
   return cjson.encode(v)
 end
 

@@ -34,3 +34,231 @@ describe("certbench.fs", function()
     end)
   end)
 end)
+
+describe("certbench.fs.write", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  it("writes atomically and replaces the old content", function()
+    assert.is_true(fs.write(dir .. "/f", "one"))
+    assert.is_true(fs.write(dir .. "/f", "two"))
+    assert.equal("two", h.read(dir .. "/f"))
+    -- no temporary file is left behind
+    assert.same({ "f" }, fs.list(dir))
+  end)
+
+  it("sets the mode at creation: a key is never world-readable", function()
+    -- umask 0 would make a chmod-after-open approach visible: the file must still be 0600
+    local out = h.run(string.format([[umask 000; %s run - <<'LUA'
+local fs = require "certbench.fs"
+assert(fs.write_key(%q, "SECRET"))
+assert(fs.write(%q, "public", { mode = tonumber("644", 8) }))
+LUA]], h.q(h.bin), dir .. "/key.pem", dir .. "/pub.pem"))
+    assert.equal("600", h.mode(dir .. "/key.pem"), out)
+    assert.equal("644", h.mode(dir .. "/pub.pem"))
+  end)
+
+  it("never lets a key file be seen with a wider mode, even for a moment", function()
+    -- watch the folder while keys are written: every file that appears is 0600
+    local script = dir .. "/w.lua"
+    h.write(script, string.format([[
+local fs = require "certbench.fs"
+for i = 1, 200 do assert(fs.write_key(%q .. "/k" .. i .. ".pem", string.rep("k", 4096))) end
+]], dir))
+    local out, rc = h.run(string.format(
+      "umask 000; (%s run %s &) ; for i in $(seq 1 400); do find %s -maxdepth 1 -type f -name '*k*' ! -perm 600 -printf 'BAD %%p %%m\\n'; done; wait",
+      h.q(h.bin), h.q(script), h.q(dir)))
+    assert.equal(0, rc)
+    assert.is_nil(out:find("BAD", 1, true), out)
+  end)
+
+  it("refuses to overwrite a key without force, and names the file", function()
+    assert.is_true(fs.write_key(dir .. "/k", "a"))
+    local ok, err, code = fs.write_key(dir .. "/k", "b")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/k: File exists", err)
+    assert.equal(17, code)
+    assert.equal("a", h.read(dir .. "/k"))
+    assert.is_true(fs.write_key(dir .. "/k", "b", { force = true }))
+    assert.equal("b", h.read(dir .. "/k"))
+    assert.equal("600", h.mode(dir .. "/k"))
+  end)
+
+  it("keeps the old file intact when killed between write and rename", function()
+    h.write(dir .. "/db", "OLD CONTENT\n")
+    local out, rc = h.run(string.format(
+      "CERTBENCH_FAULT=fs.write:before-rename %s run - <<'LUA'\nlocal fs = require 'certbench.fs'\nfs.write(%q, string.rep('NEW', 100000))\nprint('not reached')\nLUA",
+      h.q(h.bin), dir .. "/db"))
+    assert.equal(137, rc, out)  -- killed by SIGKILL
+    assert.is_nil(out:find("not reached", 1, true))
+    assert.equal("OLD CONTENT\n", h.read(dir .. "/db"))
+  end)
+
+  it("keeps either the old or the new file when killed at random moments", function()
+    local path = dir .. "/state"
+    local new = string.rep("N", 1 << 20)
+    h.write(path, "OLD")
+    h.write(dir .. "/w.lua", string.format([[
+local fs = require "certbench.fs"
+local data = string.rep("N", 1 << 20)
+while true do assert(fs.write(%q, data)) end
+]], path))
+    for i = 1, 10 do
+      h.run(string.format("%s run %s & pid=$!; sleep 0.0%d; kill -9 $pid; wait $pid",
+        h.q(h.bin), h.q(dir .. "/w.lua"), i))
+      local got = h.read(path)
+      assert.is_true(got == "OLD" or got == new, "torn file of " .. #got .. " bytes")
+    end
+  end)
+
+  it("fails cleanly in a missing folder or a read-only one", function()
+    local ok, err = fs.write(dir .. "/no/such/f", "x")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/no/such/f: No such file or directory", err)
+    if h.run("id -u"):match("^0") == nil then
+      os.execute("chmod 500 " .. h.q(dir))
+      ok, err = fs.write(dir .. "/f", "x")
+      assert.is_nil(ok)
+      assert.matches("Permission denied", err, 1, true)
+      os.execute("chmod 700 " .. h.q(dir))
+    end
+  end)
+
+  it("takes a secret as data without turning it into a string", function()
+    local secret = require "certbench.secret"
+    local s = secret.new("pw")
+    assert.is_true(fs.write(dir .. "/p", s))
+    assert.equal("pw", h.read(dir .. "/p"))
+  end)
+end)
+
+describe("certbench.fs folders and metadata", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  it("mkdir makes parents and accepts an existing folder", function()
+    assert.is_true(fs.mkdir(dir .. "/a/b/c"))
+    assert.is_true(fs.mkdir(dir .. "/a/b/c"))
+    assert.is_true(fs.isdir(dir .. "/a/b/c"))
+    assert.is_true(fs.mkdir(dir .. "/p", { mode = tonumber("700", 8) }))
+    assert.equal("700", h.mode(dir .. "/p"))
+  end)
+
+  it("mkdir fails where a file stands", function()
+    h.write(dir .. "/f", "")
+    local ok, err = fs.mkdir(dir .. "/f")
+    assert.is_nil(ok)
+    assert.matches("File exists", err, 1, true)
+    ok, err = fs.mkdir(dir .. "/f/x")
+    assert.is_nil(ok)
+    assert.matches("Not a directory", err, 1, true)
+  end)
+
+  it("lists a folder sorted, and fails on a missing one", function()
+    for _, n in ipairs { "b", "a", "c" } do h.write(dir .. "/" .. n, n) end
+    assert.same({ "a", "b", "c" }, fs.list(dir))
+    local l, err = fs.list(dir .. "/none")
+    assert.is_nil(l)
+    assert.matches("none: No such file", err, 1, true)
+  end)
+
+  it("stats files", function()
+    h.write(dir .. "/f", "12345")
+    local st = fs.stat(dir .. "/f")
+    assert.equal("file", st.type)
+    assert.equal(5, st.size)
+    assert.is_true(math.abs(st.mtime - os.time()) < 100)
+    assert.equal("directory", fs.stat(dir).type)
+    assert.is_false(fs.exists(dir .. "/none"))
+    assert.is_true(fs.exists(dir .. "/f"))
+  end)
+
+  it("appends durably, creating the file", function()
+    assert.is_true(fs.append(dir .. "/log", "a\n"))
+    assert.is_true(fs.append(dir .. "/log", "b\n"))
+    assert.equal("a\nb\n", h.read(dir .. "/log"))
+  end)
+
+  it("renames, removes, truncates", function()
+    h.write(dir .. "/a", "abcdef")
+    assert.is_true(fs.rename(dir .. "/a", dir .. "/b"))
+    assert.is_false(fs.exists(dir .. "/a"))
+    assert.is_true(fs.truncate(dir .. "/b", 3))
+    assert.equal("abc", h.read(dir .. "/b"))
+    assert.is_true(fs.remove(dir .. "/b"))
+    local ok, err = fs.remove(dir .. "/b")
+    assert.is_nil(ok)
+    assert.matches("No such file", err, 1, true)
+    fs.mkdir(dir .. "/d")
+    assert.is_true(fs.remove(dir .. "/d"))
+  end)
+
+  it("joins and splits paths", function()
+    assert.equal("a/b/c", fs.join("a/", "/b/", "c"))
+    assert.equal("/x/y", fs.join("/x", "y"))
+    assert.equal("/x", fs.dirname("/x/y"))
+    assert.equal(".", fs.dirname("y"))
+    assert.equal("/", fs.dirname("/y"))
+    assert.equal("y", fs.basename("/x/y"))
+    assert.equal("y", fs.basename("/x/y/"))
+  end)
+end)
+
+describe("certbench.fs.lock", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  it("locks a folder; a second process cannot take it until released", function()
+    local lk = assert(fs.lock(dir))
+    assert.is_true(lk:held())
+    local out = h.run(string.format(
+      "%s run - <<'LUA'\nlocal fs = require 'certbench.fs'\nlocal l, err = fs.lock(%q, {wait = false})\nprint(l and 'GOT' or err)\nLUA",
+      h.q(h.bin), dir))
+    assert.matches("locked by another process", out, 1, true)
+    lk:unlock()
+    assert.is_false(lk:held())
+    out = h.run(string.format(
+      "%s run - <<'LUA'\nlocal fs = require 'certbench.fs'\nlocal l, err = fs.lock(%q, {wait = false})\nprint(l and 'GOT' or err)\nLUA",
+      h.q(h.bin), dir))
+    assert.matches("GOT", out, 1, true)
+  end)
+
+  it("is released at the end of a <close> scope, even on error", function()
+    local ok = pcall(function()
+      local lk <close> = assert(fs.lock(dir))
+      error("boom")
+    end)
+    assert.is_false(ok)
+    local again = assert(fs.lock(dir, { wait = false }))
+    again:unlock()
+  end)
+
+  it("times out", function()
+    local lk = assert(fs.lock(dir .. "/lockfile"))
+    local t0 = os.time()
+    local out = h.run(string.format(
+      "%s run - <<'LUA'\nlocal fs = require 'certbench.fs'\nlocal l, err = fs.lock(%q, {timeout = 0.3})\nprint(l and 'GOT' or err)\nLUA",
+      h.q(h.bin), dir .. "/lockfile"))
+    assert.matches("locked by another process", out, 1, true)
+    assert.is_true(os.time() - t0 < 5)
+    lk:unlock()
+    assert.equal("600", h.mode(dir .. "/lockfile"))
+  end)
+
+  it("serializes writers: concurrent increments lose nothing", function()
+    h.write(dir .. "/n", "0")
+    h.write(dir .. "/inc.lua", string.format([[
+local fs = require "certbench.fs"
+for i = 1, 50 do
+  local lk <close> = assert(fs.lock(%q))
+  local n = tonumber(fs.read(%q))
+  assert(fs.write(%q, tostring(n + 1), { sync = false }))
+end
+]], dir, dir .. "/n", dir .. "/n"))
+    local bin = h.q(h.bin)
+    local s = h.q(dir .. "/inc.lua")
+    local _, rc = h.run(string.format("%s run %s & %s run %s & %s run %s & wait", bin, s, bin, s, bin, s))
+    assert.equal(0, rc)
+    assert.equal("150", h.read(dir .. "/n"))
+  end)
+end)

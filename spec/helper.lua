@@ -32,7 +32,7 @@ function M.q(s)
 end
 
 function M.run(cmd)
-  local p = io.popen("(" .. cmd .. ") 2>&1; echo \"__rc=$?\"")
+  local p = io.popen("(\n" .. cmd .. "\n) 2>&1; echo \"__rc=$?\"")
   local out = p:read("a")
   p:close()
   local rc = tonumber(out:match("__rc=(%d+)%s*$"))
@@ -43,7 +43,7 @@ end
 -- run with stdout and stderr apart: -> stdout, stderr, rc
 function M.run3(cmd)
   local errf = os.tmpname()
-  local p = io.popen("(" .. cmd .. ") 2>" .. M.q(errf) .. "; echo \"__rc=$?\"")
+  local p = io.popen("(\n" .. cmd .. "\n) 2>" .. M.q(errf) .. "; echo \"__rc=$?\"")
   local out = p:read("a")
   p:close()
   local f = io.open(errf, "rb")
