@@ -951,16 +951,23 @@ static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
     char name[128];
     OBJ_obj2txt(name, sizeof name, X509_EXTENSION_get_object(ext), 0);
     BIO_printf(bio, "%*s%s: %s\n", indent, "", name, X509_EXTENSION_get_critical(ext) ? "critical" : "");
-    if (!X509V3_EXT_print(bio, ext, 0, indent + 4)) {
-      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
-    } else {
-      /* some printers end with a newline of their own (the AKI's) */
+    BIO *val = BIO_new(BIO_s_mem());
+    if (val && X509V3_EXT_print(val, ext, 0, indent + 4)) {
+      /* some printers start or end with a newline of their own (freshest CRL, AKI) */
       const uint8_t *out;
       size_t olen;
-      BIO_mem_contents(bio, &out, &olen);
+      BIO_mem_contents(val, &out, &olen);
+      while (olen && out[0] == '\n') {
+        out++;
+        olen--;
+      }
+      BIO_write(bio, out, (int)olen);
       if (olen == 0 || out[olen - 1] != '\n') BIO_printf(bio, "\n");
+    } else {
+      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
     }
+    BIO_free(val);
     X509_EXTENSION_free(ext);
   }
   ERR_clear_error();
@@ -1046,7 +1053,8 @@ static int m_tostring(lua_State *L) {
     X509_NAME_oneline(nm, line, sizeof line);
     X509_NAME_free(nm);
   }
-  lua_pushfstring(L, "certbench.crl: %s (%I entries)", line, (lua_Integer)b->e->count);
+  lua_pushfstring(L, "certbench.crl: %s (%I %s)", line, (lua_Integer)b->e->count,
+                  b->e->count == 1 ? "entry" : "entries");
   return 1;
 }
 
