@@ -354,6 +354,15 @@ static inline uint64_t key_at(const uint8_t *s, size_t n, size_t pos) {
 /* for the qsort fallback only, which has no context argument */
 static _Thread_local const uint8_t *g_der;
 
+/* key0 is key_at(s, n, 0), fast: the serial of a checked entry is followed by at least its
+ * revocation date, so reading 8 bytes from s stays inside the DER. */
+static inline uint64_t key0(const uint8_t *s, size_t n) {
+  if (n < 7) return key_at(s, n, 0);
+  uint64_t v;
+  memcpy(&v, s, 8);
+  return ((uint64_t)(n > 255 ? 255 : n) << 56) | (__builtin_bswap64(v) >> 8);
+}
+
 static int cmp_entries(const void *x, const void *y) {
   const uint8_t *a, *b;
   size_t an, bn;
@@ -409,10 +418,7 @@ static void msd(const uint8_t *der, skey *a, skey *tmp, size_t n, int byte, size
         if (sn > longest) longest = sn;
         a[i].k = key_at(s, sn, next);
       }
-      if (next >= longest) { /* duplicate serials: restore DER order */
-        insertion(der, a, n);
-        return;
-      }
+      if (next >= longest) return; /* duplicate serials, left in DER order by the stable passes */
       pos = next;
       byte = 7;
     }
@@ -438,8 +444,112 @@ static void msd(const uint8_t *der, skey *a, skey *tmp, size_t n, int byte, size
   }
 }
 
-static int sort_index(cb_crl *e) {
-  size_t n = e->count, longest = 0;
+/* Big indexes sort 8-byte elements: 32 bits of the key and the offset. Fresh memory costs a
+ * page fault per 4 KB, as much as the sorting itself, so the elements are kept small. */
+typedef struct {
+  uint32_t key;
+  uint32_t off;
+} skey32;
+
+/* finish_run orders a run of elements whose 32-bit keys are equal, by their whole serials. */
+static int finish_run(const uint8_t *der, skey32 *r, size_t n) {
+  if (n <= 16) {
+    for (size_t i = 1; i < n; i++) {
+      skey32 v = r[i];
+      const uint8_t *vs;
+      size_t vn;
+      entry_serial(der, v.off, &vs, &vn);
+      size_t j = i;
+      while (j > 0) {
+        const uint8_t *s;
+        size_t sn;
+        entry_serial(der, r[j - 1].off, &s, &sn);
+        int c = serial_cmp(s, sn, vs, vn);
+        if (c < 0 || (c == 0 && r[j - 1].off < v.off)) break;
+        r[j] = r[j - 1];
+        j--;
+      }
+      r[j] = v;
+    }
+    return 1;
+  }
+  /* many serials agree on these 32 bits: sort them on whole keys */
+  skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+  if (!a || !tmp) {
+    free(a);
+    free(tmp);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(der, r[i].off, &s, &sn);
+    a[i].k = key_at(s, sn, 0);
+    a[i].off = r[i].off;
+  }
+  msd(der, a, tmp, n, 7, 0);
+  for (size_t i = 0; i < n; i++) r[i].off = a[i].off;
+  free(a);
+  free(tmp);
+  return 1;
+}
+
+/* sort_big sorts a big index by an LSD radix sort (three 11-bit digits: each a sequential read
+ * and a scatter into 2048 buckets) on the 32 bits of the keys below the highest bit in which
+ * they differ (diff: the OR of every key XOR the first), so shared prefixes cost nothing. For a
+ * million random serials that is nearly the whole order; finish_run does the rest. */
+static int sort_big(cb_crl *e, uint64_t diff) {
+  size_t n = e->count;
+  int hb = diff ? 63 - __builtin_clzll(diff) : 0, lo = hb >= 31 ? hb - 31 : 0;
+  skey32 *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+  size_t *count = calloc(3 * 2048, sizeof *count);
+  int ok = 0;
+  if (!a || !tmp || !count) goto done;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[i], &s, &sn);
+    uint32_t k = (uint32_t)(key0(s, sn) >> lo);
+    a[i].key = k;
+    a[i].off = e->index[i];
+    count[k & 2047]++;
+    count[2048 + ((k >> 11) & 2047)]++;
+    count[4096 + (k >> 22)]++;
+  }
+  skey32 *src = a, *dst = tmp;
+  for (int d = 0; d < 3; d++) {
+    size_t *c = count + 2048 * d;
+    int sh = 11 * d;
+    if (c[(src[0].key >> sh) & 2047] == n) continue; /* a digit all keys share */
+    size_t sum = 0;
+    for (int b = 0; b < 2048; b++) {
+      size_t t = c[b];
+      c[b] = sum;
+      sum += t;
+    }
+    for (size_t i = 0; i < n; i++) dst[c[(src[i].key >> sh) & 2047]++] = src[i];
+    skey32 *t = src;
+    src = dst;
+    dst = t;
+  }
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && src[j].key == src[i].key) j++;
+    if (j - i > 1 && !finish_run(e->der, src + i, j - i)) goto done;
+    i = j;
+  }
+  for (size_t i = 0; i < n; i++) e->index[i] = src[i].off;
+  ok = 1;
+done:
+  free(a);
+  free(tmp);
+  free(count);
+  return ok;
+}
+
+static int sort_index(cb_crl *e, uint64_t diff, size_t longest) {
+  size_t n = e->count;
+  if (n >= 65536 && longest <= 255) return sort_big(e, diff);
   skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
   if (!a || !tmp) {
     free(a);
@@ -453,7 +563,6 @@ static int sort_index(cb_crl *e) {
     a[i].pad = 0;
     entry_serial(e->der, a[i].off, &s, &sn);
     a[i].k = key_at(s, sn, 0);
-    if (sn > longest) longest = sn;
   }
   if (longest > 255) { /* absurdly long serials: the length no longer fits the key */
     g_der = e->der;
@@ -628,7 +737,8 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
   size_t n = 0;
   int sorted = 1, exts = 0;
   const uint8_t *prev = NULL;
-  size_t prevn = 0;
+  size_t prevn = 0, longest = 0;
+  uint64_t k0 = 0, diff = 0; /* for sort_big: the bits in which the serials' keys differ */
   const uint8_t *p = CBS_data(&revoked), *end = p + CBS_len(&revoked);
   while (p < end) {
     const uint8_t *entry, *serial, *q, *eend;
@@ -650,6 +760,10 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
     const uint8_t *s = serial;
     norm(&s, &sn);
     if (sorted && prev && serial_cmp(prev, prevn, s, sn) > 0) sorted = 0;
+    uint64_t k = key0(s, sn);
+    if (!prev) k0 = k;
+    diff |= k ^ k0;
+    if (sn > longest) longest = sn;
     prev = s;
     prevn = sn;
     e->index[n++] = (uint32_t)(p - c->base);
@@ -676,7 +790,7 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
   }
   uint32_t *shrunk = realloc(e->index, n * sizeof *e->index);
   if (shrunk) e->index = shrunk;
-  if (!sorted && !sort_index(e)) return fail(c, "out of memory sorting %zu entries", n);
+  if (!sorted && !sort_index(e, diff, longest)) return fail(c, "out of memory sorting %zu entries", n);
   return 1;
 }
 

@@ -338,6 +338,36 @@ describe("certbench.crl", function()
       assert.is_nil(c:lookup(good))
     end)
 
+    it("finds every entry of a CRL big enough for the radix sort, in random order", function()
+      local entries, want = {}, {}
+      math.randomseed(11)
+      local function add(s, date)
+        entries[#entries + 1] = { serial = s, date = date }
+        if want[s] == nil then want[s] = date end
+      end
+      for i = 1, 66000 do add(("%08X%08X%08X%08X"):format(math.random(0, 0x7fffffff), math.random(0, 0xffffffff),
+        math.random(0, 0xffffffff), i), i) end
+      -- runs that agree on the sorted bits: 40 (sorted on whole keys), 10 (insertion), and deeper
+      for i = 1, 40 do add(("7A7A7A7A7A7A7A7A%08X%08X"):format(math.random(0, 0xffffffff), i), 100000 + i) end
+      for i = 1, 10 do add(("6B6B6B6B6B6B6B%010X"):format(i * 7919), 200000 + i) end
+      for i = 1, 60 do add(("5C5C5C5C5C5C5C5C5C5C5C5C5C5C%04X"):format(i), 300000 + i) end
+      for i = 1, 300 do add(("%X"):format(i), 400000 + i) end -- short serials of 1 and 2 bytes
+      add("2A", 1)                                            -- a duplicate of an earlier serial
+      local big = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, sort = false })
+      local d = assert(crl.load(big:to_der()))
+      assert.equal(#entries, d:count())
+      local missing = 0
+      for s, date in pairs(want) do
+        local e = d:lookup(s)
+        if not e or e.date ~= date then missing = missing + 1 end
+      end
+      assert.equal(0, missing)
+      assert.equal(400042, d:lookup("2A").date) -- the first of the two in CRL order
+      assert.is_nil(d:lookup("7A7A7A7A7A7A7A7A0000000000000000"))
+      assert.is_nil(d:lookup("5C5C5C5C5C5C5C5C5C5C5C5C5C5CFFFF"))
+      assert.is_nil(d:lookup("12D"))
+    end)
+
     it("raises for a bad serial or argument", function()
       assert.has_error(function() c:lookup("xyz") end)
       assert.has_error(function() c:lookup("") end)
