@@ -954,6 +954,28 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
   return 1;
 }
 
+size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, size_t *first) {
+  norm(&serial, &len);
+  size_t lo = 0, hi = e->count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[mid], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  *first = lo;
+  size_t n = 0;
+  for (size_t i = lo; i < e->count; i++, n++) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[i], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) != 0) break;
+  }
+  return n;
+}
+
 int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off) {
   norm(&serial, &len);
   size_t lo = 0, hi = e->count;

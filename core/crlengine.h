@@ -80,6 +80,10 @@ uint32_t cb_crl_end(const cb_crl *e);
  * Returns 1 and the entry's offset, or 0 when the serial is not on the CRL. */
 int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off);
 
+/* cb_crl_find_range gives the index positions e->index[*first ..] of every entry with that
+ * serial (several in an indirect CRL, one per certificate issuer), and returns their number. */
+size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, size_t *first);
+
 /* cb_crl_verify checks the signature over tbsCertList with key. Returns 1 when it verifies,
  * 0 with the reason in why otherwise (wrong key, unsupported algorithm, ...). */
 int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *why, size_t whylen);

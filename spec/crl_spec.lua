@@ -336,6 +336,11 @@ describe("certbench.crl", function()
       local good = assert(x509.load(h.read(fx.leaf("0FFE"))))
       assert.equal("cACompromise", c:lookup(revoked).reason)
       assert.is_nil(c:lookup(good))
+      -- the same serial from another CA is not on this CA's CRL
+      local other = assert(x509.load(h.read(fx.leaf("0FFF", fx.ec))))
+      assert.equal("0FFF", other:serial())
+      assert.is_nil(c:lookup(other))
+      assert.equal("0FFF", c:lookup(other:serial()).serial)
     end)
 
     it("finds every entry of a CRL big enough for the radix sort, in random order", function()
