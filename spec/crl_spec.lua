@@ -371,6 +371,27 @@ describe("certbench.crl", function()
       assert.is_nil(d:lookup("7A7A7A7A7A7A7A7A0000000000000000"))
       assert.is_nil(d:lookup("5C5C5C5C5C5C5C5C5C5C5C5C5C5CFFFF"))
       assert.is_nil(d:lookup("12D"))
+      -- over 1 MB: hashed while parsing, verified from that digest
+      assert.is_true(#big:to_der() > 1048576)
+      assert.same({ true }, { d:verify(fx.rsa.cert) })
+      assert.same({ false, "bad signature" }, { d:verify(fx.other_key) })
+      local der2 = big:to_der()
+      -- flip a bit of a serial in the middle: still DER, no longer what was signed
+      local sbytes = entries[33000].serial:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+      local at = assert(der2:find(sbytes, 1, true)) + #sbytes - 1
+      local tampered = assert(crl.load(der2:sub(1, at - 1) .. string.char((der2:byte(at) ~ 1)) .. der2:sub(at + 1)))
+      assert.same({ false, "bad signature" }, { tampered:verify(fx.rsa.cert) })
+      -- the same from RSA-PSS, ECDSA and Ed25519 (which cannot be hashed ahead)
+      for _, case in ipairs { { ca = fx.rsa, pss = true, digest = "sha384" }, { ca = fx.ec, digest = "sha512" }, { ca = fx.ed } } do
+        local other = assert(crl.new { issuer = case.ca.cert, key = case.ca.pkey, entries = entries, pss = case.pss,
+          digest = case.digest, sort = false })
+        local o = assert(crl.load(other:to_der()))
+        assert.same({ true }, { o:verify(case.ca.cert) })
+        local t2 = other:to_der()
+        at = assert(t2:find(sbytes, 1, true)) + #sbytes - 1
+        t2 = t2:sub(1, at - 1) .. string.char((t2:byte(at) ~ 1)) .. t2:sub(at + 1)
+        assert.same({ false, "bad signature" }, { assert(crl.load(t2)):verify(case.ca.cert) })
+      end
     end)
 
     it("raises for a bad serial or argument", function()
