@@ -8,7 +8,14 @@
   X(info)             \
   X(fs)               \
   X(secret)           \
-  X(ui)
+  X(ui)               \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)             \
+  X(name)             \
+  X(x509)             \
+  X(pkcs12)           \
+  X(pkcs7)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
