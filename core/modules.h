@@ -9,6 +9,12 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(crl)              \
+  X(name)             \
+  X(x509)             \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)             \
   X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
