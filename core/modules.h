@@ -15,6 +15,7 @@
   X(digest)           \
   X(rand)             \
   X(pkey)             \
+  X(csr)              \
   X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
