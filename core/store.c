@@ -286,8 +286,11 @@ static int l_verify(lua_State *L) {
   }
   X509_VERIFY_PARAM_set_flags(param, flags);
 
-  lua_Integer depth = cb_optfield_integer(L, opts, "max_depth", -1);
-  if (depth >= 0) X509_VERIFY_PARAM_set_depth(param, depth > 1000 ? 1000 : (int)depth);
+  /* max_depth counts intermediates, as OpenSSL 3's -verify_depth does; BoringSSL's depth
+   * counts every certificate above the leaf, the trust anchor too. */
+  lua_Integer max_depth = cb_optfield_integer(L, opts, "max_depth", -1);
+  if (max_depth > 1000) max_depth = 1000;
+  if (max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, (int)max_depth + 1);
 
   if (lua_type(L, opts) == LUA_TTABLE) {
     lua_getfield(L, opts, "time");
@@ -304,7 +307,12 @@ static int l_verify(lua_State *L) {
   if (purpose) {
     int idx = X509_PURPOSE_get_by_sname((char *)purpose);
     if (idx < 0) return luaL_error(L, "store:verify: unknown purpose \"%s\"", purpose);
-    if (!X509_STORE_CTX_set_purpose(v->ctx, X509_PURPOSE_get_id(X509_PURPOSE_get0(idx)))) {
+    int id = X509_PURPOSE_get_id(X509_PURPOSE_get0(idx));
+    /* X509_STORE_CTX_set_purpose also picks the purpose's trust setting; "any" has none, which
+     * BoringSSL's purpose_inherit rejects (unknown trust id 0), so set only the purpose. */
+    int set = id == X509_PURPOSE_ANY ? X509_VERIFY_PARAM_set_purpose(param, id)
+                                     : X509_STORE_CTX_set_purpose(v->ctx, id);
+    if (!set) {
       ERR_clear_error();
       return luaL_error(L, "store:verify: cannot set purpose \"%s\"", purpose);
     }
@@ -346,6 +354,11 @@ static int l_verify(lua_State *L) {
   ERR_clear_error();
   int depth_at = X509_STORE_CTX_get_error_depth(v->ctx);
   X509 *bad = X509_STORE_CTX_get_current_cert(v->ctx);
+  /* BoringSSL stops building at the depth limit and then reports the missing issuer of the
+   * last certificate; say what happened instead, as OpenSSL does (error 22 at that depth). */
+  if (max_depth >= 0 && depth_at == max_depth + 1 &&
+      (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY || code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT))
+    code = X509_V_ERR_CERT_CHAIN_TOO_LONG;
   const char *text = X509_verify_cert_error_string(code);
 
   lua_pushnil(L);
