@@ -114,7 +114,34 @@ static int digits(const uint8_t *p, int n, int *out) {
   return 1;
 }
 
+static inline int d2(const uint8_t *p) {
+  unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
+  return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* civil checks a date and time and gives its epoch seconds. */
+static inline int civil(int year, int mon, int day, int hour, int min, int sec, int64_t *out) {
+  static const uint8_t mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour < 0 || hour > 23 || min < 0 ||
+      min > 59 || sec < 0 || sec > 59)
+    return 0;
+  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
+  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
+  return 1;
+}
+
 int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
+  /* the DER forms first: a million entries' dates are checked at load */
+  if (tag == CBS_ASN1_UTCTIME && n == 13 && p[12] == 'Z') {
+    int yy = d2(p);
+    if (yy < 0) return 0;
+    return civil(yy + (yy < 50 ? 2000 : 1900), d2(p + 2), d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), out);
+  }
+  if (tag == CBS_ASN1_GENERALIZEDTIME && n == 15 && p[14] == 'Z') {
+    int c = d2(p), yy = d2(p + 2);
+    if (c < 0 || yy < 0) return 0;
+    return civil(c * 100 + yy, d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), d2(p + 12), out);
+  }
   int year, mon, day, hour, min, sec = 0;
   size_t i;
   if (tag == CBS_ASN1_UTCTIME) {
@@ -143,12 +170,7 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
       if (p[i] < '0' || p[i] > '9') return 0;
   }
   if (i != n - 1) return 0;
-  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 || sec > 59)
-    return 0;
-  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
-  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
-  return 1;
+  return civil(year, mon, day, hour, min, sec, out);
 }
 
 static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
@@ -176,6 +198,13 @@ static inline void norm(const uint8_t **p, size_t *n) {
 
 static inline int serial_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   if (an != bn) return an < bn ? -1 : 1;
+  if (an >= 8) {
+    /* most serials differ in their first 8 bytes: one big-endian compare, no memcmp call */
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
   return memcmp(a, b, an);
 }
 
@@ -317,40 +346,8 @@ static inline uint64_t key_at(const uint8_t *s, size_t n, size_t pos) {
   return k;
 }
 
-static size_t key_next_pos(size_t pos) {
-  return pos == 0 ? 7 : pos + 8;
-}
-
-/* radix sorts a[0..n) by k (LSD, 8-bit digits), skipping digits that are equal everywhere. */
-static void radix(skey *a, skey *tmp, size_t n) {
-  size_t count[8][256];
-  memset(count, 0, sizeof count);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t k = a[i].k;
-    for (int d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 0xff]++;
-  }
-  skey *src = a, *dst = tmp;
-  for (int d = 0; d < 8; d++) {
-    size_t *c = count[d];
-    int trivial = 0;
-    for (int b = 0; b < 256; b++)
-      if (c[b] == n) trivial = 1;
-    if (trivial) continue;
-    size_t sum = 0;
-    for (int b = 0; b < 256; b++) {
-      size_t t = c[b];
-      c[b] = sum;
-      sum += t;
-    }
-    for (size_t i = 0; i < n; i++) dst[c[(src[i].k >> (8 * d)) & 0xff]++] = src[i];
-    skey *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != a) memcpy(a, src, n * sizeof *a);
-}
-
-static const uint8_t *g_der; /* for the qsort fallback only; the sort runs under sort_index */
+/* for the qsort fallback only, which has no context argument */
+static _Thread_local const uint8_t *g_der;
 
 static int cmp_entries(const void *x, const void *y) {
   const uint8_t *a, *b;
@@ -363,19 +360,23 @@ static int cmp_entries(const void *x, const void *y) {
   return ((const skey *)x)->off < ((const skey *)y)->off ? -1 : 1;
 }
 
+/* before: the order of the sort; keys first (they agree with the full order within a range
+ * whose serials share every byte before the key), then the serials, then DER order. */
+static inline int before(const uint8_t *der, const skey *x, const skey *y) {
+  if (x->k != y->k) return x->k < y->k;
+  const uint8_t *a, *b;
+  size_t an, bn;
+  entry_serial(der, x->off, &a, &an);
+  entry_serial(der, y->off, &b, &bn);
+  int r = serial_cmp(a, an, b, bn);
+  return r ? r < 0 : x->off < y->off;
+}
+
 static void insertion(const uint8_t *der, skey *a, size_t n) {
   for (size_t i = 1; i < n; i++) {
     skey v = a[i];
-    const uint8_t *vs;
-    size_t vn;
-    entry_serial(der, v.off, &vs, &vn);
     size_t j = i;
-    while (j > 0) {
-      const uint8_t *s;
-      size_t sn;
-      entry_serial(der, a[j - 1].off, &s, &sn);
-      int r = serial_cmp(s, sn, vs, vn);
-      if (r < 0 || (r == 0 && a[j - 1].off < v.off)) break;
+    while (j > 0 && before(der, &v, &a[j - 1])) {
       a[j] = a[j - 1];
       j--;
     }
@@ -383,47 +384,57 @@ static void insertion(const uint8_t *der, skey *a, size_t n) {
   }
 }
 
-/* sort_range orders a[0..n) whose keys agree on every byte before pos. */
-static void sort_range(const uint8_t *der, skey *a, skey *tmp, size_t n, size_t pos) {
-  if (n < 24) {
-    insertion(der, a, n);
-    return;
-  }
-  if (pos > 255) { /* absurdly long serials: compare them whole */
-    g_der = der;
-    qsort(a, n, sizeof *a, cmp_entries);
-    return;
-  }
-  size_t longest = 0;
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *s;
-    size_t sn;
-    entry_serial(der, a[i].off, &s, &sn);
-    a[i].k = key_at(s, sn, pos);
-    if (sn > longest) longest = sn;
-  }
-  radix(a, tmp, n);
-  size_t next = key_next_pos(pos);
-  if (next >= longest && longest <= 255) {
-    /* the keys covered every byte: equal keys are duplicate serials, keep them in DER order */
-    for (size_t i = 0; i < n;) {
-      size_t j = i + 1;
-      while (j < n && a[j].k == a[i].k) j++;
-      if (j - i > 1) insertion(der, a + i, j - i);
-      i = j;
+/* msd sorts a[0..n) (scratch tmp) by a most-significant-digit radix sort on the cached 8-byte
+ * keys, byte by byte from byte (7 = the top one), skipping bytes all keys share; small ranges
+ * go to insertion sort. When the keys are used up, the next 8 bytes of the serials (from pos)
+ * are loaded. Stable, so duplicates keep their DER order. */
+static void msd(const uint8_t *der, skey *a, skey *tmp, size_t n, int byte, size_t pos) {
+  for (;;) {
+    if (n < 32) {
+      insertion(der, a, n);
+      return;
     }
+    if (byte < 0) {
+      /* every key in this range is equal: load the next bytes of the serials */
+      size_t next = pos == 0 ? 7 : pos + 8, longest = 0;
+      for (size_t i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t sn;
+        entry_serial(der, a[i].off, &s, &sn);
+        if (sn > longest) longest = sn;
+        a[i].k = key_at(s, sn, next);
+      }
+      if (next >= longest) { /* duplicate serials: restore DER order */
+        insertion(der, a, n);
+        return;
+      }
+      pos = next;
+      byte = 7;
+    }
+    size_t count[256] = {0};
+    int shift = 8 * byte;
+    for (size_t i = 0; i < n; i++) count[(a[i].k >> shift) & 0xff]++;
+    if (count[(a[0].k >> shift) & 0xff] == n) {
+      byte--;
+      continue;
+    }
+    size_t start[256], sum = 0;
+    for (int b = 0; b < 256; b++) {
+      start[b] = sum;
+      sum += count[b];
+    }
+    size_t at[256];
+    memcpy(at, start, sizeof at);
+    for (size_t i = 0; i < n; i++) tmp[at[(a[i].k >> shift) & 0xff]++] = a[i];
+    memcpy(a, tmp, n * sizeof *a);
+    for (int b = 0; b < 256; b++)
+      if (count[b] > 1) msd(der, a + start[b], tmp + start[b], count[b], byte - 1, pos);
     return;
-  }
-  for (size_t i = 0; i < n;) {
-    size_t j = i + 1;
-    while (j < n && a[j].k == a[i].k) j++;
-    if (j - i > 1) sort_range(der, a + i, tmp, j - i, next);
-    i = j;
   }
 }
 
 static int sort_index(cb_crl *e) {
-  size_t n = e->count;
+  size_t n = e->count, longest = 0;
   skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
   if (!a || !tmp) {
     free(a);
@@ -431,10 +442,20 @@ static int sort_index(cb_crl *e) {
     return 0;
   }
   for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
     a[i].off = e->index[i];
     a[i].pad = 0;
+    entry_serial(e->der, a[i].off, &s, &sn);
+    a[i].k = key_at(s, sn, 0);
+    if (sn > longest) longest = sn;
   }
-  sort_range(e->der, a, tmp, n, 0);
+  if (longest > 255) { /* absurdly long serials: the length no longer fits the key */
+    g_der = e->der;
+    qsort(a, n, sizeof *a, cmp_entries);
+  } else {
+    msd(e->der, a, tmp, n, 7, 0);
+  }
   for (size_t i = 0; i < n; i++) e->index[i] = a[i].off;
   free(a);
   free(tmp);
@@ -526,6 +547,67 @@ uint32_t cb_crl_end(const cb_crl *e) {
   return e->revoked.off + e->revoked.len;
 }
 
+/* der_hdr reads a DER header of the given tag at p: the content and its length, or NULL when
+ * it is truncated, of another tag or not DER (then the CBS path says why). Inlined: the entry
+ * loop runs a million times for a big CRL, and calls into libcrypto were most of its time. */
+static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8_t tag, size_t *len) {
+  if (end - p < 2 || p[0] != tag) return NULL;
+  size_t l = p[1];
+  p += 2;
+  if (l & 0x80) {
+    size_t k = l & 0x7f;
+    if (k == 0 || k > 4 || (size_t)(end - p) < k || p[0] == 0) return NULL;
+    l = 0;
+    for (size_t i = 0; i < k; i++) l = (l << 8) | p[i];
+    p += k;
+    if (l < 0x80 || (k > 1 && (l >> (8 * (k - 1))) == 0)) return NULL;
+  }
+  if ((size_t)(end - p) < l) return NULL;
+  *len = l;
+  return p;
+}
+
+/* check_entry_exts checks an entry's Extensions content [p, end): each Extension well formed,
+ * the reason code one of RFC 5280's and the invalidity date a time, as cb_crl_entry_at
+ * decodes them, so iterating never meets a bad entry. */
+static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
+  while (p < end) {
+    size_t len, olen, vlen;
+    const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
+    if (!ext) return 0;
+    eend = ext + len;
+    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen))) return 0;
+    v = oid + olen;
+    if (v < eend && *v == CBS_ASN1_BOOLEAN) {
+      size_t blen;
+      const uint8_t *b = der_hdr(v, eend, CBS_ASN1_BOOLEAN, &blen);
+      if (!b || blen != 1 || (b[0] != 0 && b[0] != 0xff)) return 0;
+      v = b + 1;
+    }
+    if (!(v = der_hdr(v, eend, CBS_ASN1_OCTETSTRING, &vlen)) || v + vlen != eend) return 0;
+    if (olen == 3 && !memcmp(oid, OID_REASON, 3)) {
+      size_t rlen;
+      const uint8_t *r = der_hdr(v, eend, CBS_ASN1_ENUMERATED, &rlen);
+      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_INVALIDITY, 3)) {
+      size_t tlen;
+      int64_t t;
+      const uint8_t *tm = der_hdr(v, eend, CBS_ASN1_GENERALIZEDTIME, &tlen);
+      if (!tm) tm = der_hdr(v, eend, CBS_ASN1_UTCTIME, &tlen);
+      if (!tm || tm + tlen != eend || !cb_der_time(v[0], tm, tlen, &t)) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_CERT_ISSUER, 3)) {
+      size_t glen;
+      const uint8_t *g = der_hdr(v, eend, 0x30, &glen);
+      if (!g || g + glen != eend) return 0;
+    }
+    p = eend;
+  }
+  return 1;
+}
+
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen);
+
 /* scan_entries checks the structure of every revoked entry, counts them and records their
  * offsets; the index is in DER order, and whether that is already serial order. */
 static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
@@ -537,31 +619,42 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
   int sorted = 1, exts = 0;
   const uint8_t *prev = NULL;
   size_t prevn = 0;
-  while (CBS_len(&revoked)) {
-    uint32_t off = (uint32_t)off_of(c, &revoked);
-    CBS entry, serial, t;
-    unsigned tag;
-    if (!CBS_get_asn1(&revoked, &entry, CBS_ASN1_SEQUENCE))
-      return diagnose(c, &revoked, CBS_ASN1_SEQUENCE, "a revoked entry");
-    if (!CBS_get_asn1(&entry, &serial, CBS_ASN1_INTEGER) || CBS_len(&serial) == 0)
-      return diagnose(c, &entry, CBS_ASN1_INTEGER, "an entry's serial number");
-    if (!CBS_get_any_asn1(&entry, &t, &tag) ||
-        (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME))
-      return fail(c, "bad DER at offset %u: the revocation date of entry %zu is not a time", off, n + 1);
-    if (CBS_len(&entry)) {
-      CBS x;
-      if (!CBS_get_asn1(&entry, &x, CBS_ASN1_SEQUENCE) || CBS_len(&entry))
-        return fail(c, "bad DER at offset %u: the extensions of entry %zu", off, n + 1);
+  const uint8_t *p = CBS_data(&revoked), *end = p + CBS_len(&revoked);
+  while (p < end) {
+    const uint8_t *entry, *serial, *q, *eend;
+    size_t elen, sn, tlen;
+    if (!(entry = der_hdr(p, end, 0x30, &elen))) goto slow;
+    eend = entry + elen;
+    if (!(serial = der_hdr(entry, eend, 0x02, &sn)) || sn == 0) goto slow;
+    q = serial + sn;
+    unsigned ttag = *q == CBS_ASN1_GENERALIZEDTIME ? CBS_ASN1_GENERALIZEDTIME : CBS_ASN1_UTCTIME;
+    int64_t when;
+    if (!(q = der_hdr(q, eend, (uint8_t)ttag, &tlen)) || !cb_der_time(ttag, q, tlen, &when)) goto slow;
+    q += tlen;
+    if (q < eend) {
+      size_t xlen;
+      const uint8_t *x = der_hdr(q, eend, 0x30, &xlen);
+      if (!x || x + xlen != eend || !check_entry_exts(x, eend)) goto slow;
       exts = 1;
     }
-    const uint8_t *s = CBS_data(&serial);
-    size_t sn = CBS_len(&serial);
+    const uint8_t *s = serial;
     norm(&s, &sn);
     if (sorted && prev && serial_cmp(prev, prevn, s, sn) > 0) sorted = 0;
     prev = s;
     prevn = sn;
-    if (n == cap) return fail(c, "bad DER: more entries than bytes allow"); /* cannot happen */
-    e->index[n++] = off;
+    e->index[n++] = (uint32_t)(p - c->base);
+    p = eend;
+    continue;
+
+  slow: {
+      /* the same checks through CBS, to name what is wrong and where */
+      uint32_t off = (uint32_t)(p - c->base);
+      cb_crl_entry en;
+      char why[200];
+      if (!entry_at(e, off, (uint32_t)(end - c->base), &en, NULL, why, sizeof why))
+        return fail(c, "entry %zu: %s", n + 1, why);
+      return fail(c, "bad DER at offset %u: entry %zu", off, n + 1);
+    }
   }
   e->count = n;
   e->der_sorted = sorted;
@@ -609,8 +702,10 @@ static int parse(pctx_t *c, cb_crl *e) {
   if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
-  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] != 0)
-    return fail(c, "bad DER at offset %zu: the signature BIT STRING has unused bits", off_of(c, &sig));
+  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
+  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] > 7)
+    return fail(c, "bad DER at offset %zu: the signature is not a BIT STRING", off_of(c, &sig));
+  e->sig_unused_bits = CBS_data(&sig)[0];
   CBS_skip(&sig, 1);
   e->sig = span_of(c, &sig);
   if (CBS_len(&crl)) return fail(c, "bad DER at offset %zu: data after the signature", off_of(c, &crl));
@@ -680,12 +775,22 @@ int cb_crl_parse(cb_crl *e, const uint8_t *der, size_t len, int take_ownership, 
 
 int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *next, char *err,
                     size_t errlen) {
+  if (off < e->revoked.off || off >= cb_crl_end(e)) {
+    snprintf(err, errlen, "no entry at offset %u", off);
+    return 0;
+  }
+  return entry_at(e, off, cb_crl_end(e), out, next, err, errlen);
+}
+
+/* entry_at decodes the entry at off, the entries ending at end (also while parsing, when
+ * e->revoked is not set yet). */
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen) {
   pctx_t c = {e->der, err, errlen};
   CBS in, entry, serial;
   memset(out, 0, sizeof *out);
   out->reason = -1;
-  if (off < e->revoked.off || off >= cb_crl_end(e)) return fail(&c, "no entry at offset %u", off);
-  CBS_init(&in, e->der + off, cb_crl_end(e) - off);
+  CBS_init(&in, e->der + off, end - off);
   if (!get(&c, &in, &entry, CBS_ASN1_SEQUENCE, "a revoked entry")) return 0;
   if (next) *next = (uint32_t)off_of(&c, &in);
   if (!get(&c, &entry, &serial, CBS_ASN1_INTEGER, "an entry's serial number")) return 0;
@@ -694,6 +799,7 @@ int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *
   if (!CBS_len(&entry)) return 1;
   CBS exts;
   if (!get(&c, &entry, &exts, CBS_ASN1_SEQUENCE, "the entry's extensions")) return 0;
+  if (CBS_len(&entry)) return fail(&c, "bad DER at offset %zu: data after an entry's extensions", off_of(&c, &entry));
   out->has_exts = 1;
   out->exts = span_of(&c, &exts);
   while (CBS_len(&exts)) {
@@ -704,15 +810,17 @@ int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *
       CBS r;
       uint8_t v;
       if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
-      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7)
-        return fail(&c, "bad reason code at offset %zu", off_of(&c, &value));
+      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7 || CBS_len(&value))
+        return fail(&c, "bad reason code at offset %zu", off_of(&c, &r) - 1);
       out->reason = v;
     } else if (OID_IS(&oid, OID_INVALIDITY)) {
       if (!get_time(&c, &value, &out->invalidity, "the invalidity date")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the invalidity date", off_of(&c, &value));
       out->has_invalidity = 1;
     } else if (OID_IS(&oid, OID_CERT_ISSUER)) {
       CBS names;
       if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the certificate issuer", off_of(&c, &value));
       out->cert_issuer = span_of(&c, &names);
       out->has_cert_issuer = 1;
     }
@@ -841,6 +949,7 @@ static int verify_dsa(const cb_crl *e, EVP_PKEY *key, const EVP_MD *md, char *w,
 }
 
 int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *w, size_t wl) {
+  if (e->sig_unused_bits) return why(w, wl, "bad signature (the signature BIT STRING has unused bits)");
   if (e->sig_alg.len != e->tbs_sig_alg.len ||
       memcmp(e->der + e->sig_alg.off, e->der + e->tbs_sig_alg.off, e->sig_alg.len) != 0)
     return why(w, wl, "the signature algorithm inside tbsCertList differs from the outer one");

@@ -29,6 +29,7 @@ typedef struct {
   cb_span sig_alg;     /* the outer AlgorithmIdentifier element */
   cb_span tbs_sig_alg; /* the AlgorithmIdentifier inside tbsCertList */
   cb_span sig;         /* the signature bits (BIT STRING content after the unused-bits byte) */
+  int sig_unused_bits; /* nonzero: not a valid signature (cb_crl_verify refuses it) */
   cb_span issuer;      /* the issuer Name element */
   int64_t this_update, next_update;
   int has_next_update;
