@@ -31,6 +31,10 @@ describe("certbench.store", function()
     end
   end
 
+  it("is reachable from the root module", function()
+    assert.equal(store, require("certbench").store)
+  end)
+
   describe("new and adding", function()
     it("makes an empty store and counts what is added", function()
       local s = store.new()
