@@ -1,5 +1,5 @@
-/* store.c: `_certbench.store`, a trust store (X509_STORE with its trust anchors and CRLs, plus
- * a list of untrusted intermediates) and chain verification with X509_verify_cert.
+/* store.c: `_certbench.store`, a trust store (an X509_STORE holding the trust anchors, plus lists
+ * of CRLs and of untrusted intermediates) and chain verification with X509_verify_cert.
  *
  * The Lua wrapper (core/store.lua) validates and normalises the options; this file reads the
  * normalised table and maps it onto X509_VERIFY_PARAM.
