@@ -9,11 +9,14 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(crl)              \
+  X(name)             \
+  X(x509)             \
   X(digest)           \
   X(rand)             \
   X(pkey)             \
-  X(name)             \
-  X(x509)             \
+  X(csr)              \
+  X(store)            \
   X(pkcs12)           \
   X(pkcs7)
 

@@ -102,10 +102,13 @@ static const struct {
     {oid_des_cbc, sizeof oid_des_cbc, EVP_des_cbc, "des-cbc"},
 };
 
-/* the names of key algorithms BoringSSL does not take, for a useful "unsupported" message */
+/* names of algorithms BoringSSL does not take, for a useful "unsupported" message */
 static const struct {
   const char *oid, *name;
 } other_algs[] = {
+    {"1.2.840.113549.3.2", "RC2-CBC"},     {"1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"},
+    {"1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"},
+    {"1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"},
     {"1.2.840.10040.4.1", "DSA"},          {"1.3.101.110", "X25519"},
     {"1.3.101.111", "X448"},               {"1.3.101.113", "Ed448"},
     {"1.2.840.113549.1.1.10", "RSA-PSS"},  {"1.2.840.113549.1.3.1", "DH"},
@@ -487,6 +490,19 @@ typedef struct {
 
 static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 
+/* Lines end in LF, CRLF or a lone CR (old Mac editors). */
+static const char *line_end(const char *p, const char *end) {
+  while (p < end && *p != '\n' && *p != '\r') p++;
+  return p;
+}
+
+static const char *next_line(const char *p, const char *end) {
+  p = line_end(p, end);
+  if (p < end && *p == '\r') p++;
+  if (p < end && *p == '\n') p++;
+  return p;
+}
+
 /* pem_next finds the next "-----BEGIN X-----" block in [*p, end) and advances *p past it.
  * Text around blocks (Bag Attributes, subject= lines, comments) is ignored. */
 static int pem_next(const char **p, const char *end, pem_block *b) {
@@ -504,8 +520,8 @@ static int pem_next(const char **p, const char *end, pem_block *b) {
     b->label = lbl;
     b->label_len = (size_t)(q - lbl);
     q += 5;
-    while (q < end && *q != '\n') q++; /* the rest of the BEGIN line */
-    const char *body = q < end ? q + 1 : end;
+    q = next_line(q, end); /* the rest of the BEGIN line */
+    const char *body = q;
     /* "-----END <label>-----" */
     const char *e = body;
     for (;;) {
@@ -520,10 +536,9 @@ static int pem_next(const char **p, const char *end, pem_block *b) {
     /* RFC 1421 headers: lines with ':' before the base64, then a blank line */
     const char *h = body, *line = body;
     while (line < bend) {
-      const char *nl = memchr(line, '\n', (size_t)(bend - line));
-      const char *le = nl ? nl : bend;
+      const char *le = line_end(line, bend);
       if (!memchr(line, ':', (size_t)(le - line))) break;
-      line = nl ? nl + 1 : bend;
+      line = next_line(line, bend);
     }
     b->headers = h;
     b->headers_len = (size_t)(line - h);
@@ -597,8 +612,7 @@ static int header_value(const pem_block *b, const char *name, const char **v, si
   const char *p = b->headers, *end = b->headers + b->headers_len;
   size_t nlen = strlen(name);
   while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *le = nl ? nl : end;
+    const char *le = line_end(p, end);
     if ((size_t)(le - p) > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
       const char *s = p + nlen + 1;
       while (s < le && is_space(*s)) s++;
@@ -607,7 +621,7 @@ static int header_value(const pem_block *b, const char *name, const char **v, si
       *vlen = (size_t)(le - s);
       return 1;
     }
-    p = nl ? nl + 1 : end;
+    p = next_line(p, end);
   }
   return 0;
 }
@@ -859,7 +873,8 @@ static int m_bits(lua_State *L) {
 
 static int m_curve(lua_State *L) {
   EVP_PKEY *k = cb_check_pkey(L, 1);
-  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 0;
+  lua_pushnil(L);
+  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 1;
   int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k)));
   for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
     if (nid == curves[i].nid) {
@@ -1085,7 +1100,7 @@ static int m_encode(lua_State *L) {
     out = plain;
     outlen = plainlen;
     plain = NULL;
-  } else if (ok && pw) { /* traditional, encrypted: Proc-Type/DEK-Info */
+  } else if (ok && pw && traditional) { /* Proc-Type/DEK-Info */
     uint8_t iv[EVP_MAX_IV_LENGTH], key[EVP_MAX_KEY_LENGTH];
     size_t ivlen = EVP_CIPHER_iv_length(cipher);
     RAND_bytes(iv, ivlen);
@@ -1161,10 +1176,12 @@ static int m_matches(lua_State *L) {
     return 1;
   }
   lua_pushboolean(L, 0);
+  const char *other_name = owned ? (what[0] == 'c' ? "the certificate's key" : "the request's key")
+                                 : "the other key";
   if (r == -1 || strcmp(ktype, otype) != 0)
-    lua_pushfstring(L, "the key is %s, the %s's key is %s", ktype, what, otype);
+    lua_pushfstring(L, "the key is %s, %s is %s", ktype, other_name, otype);
   else if (r == 0)
-    lua_pushfstring(L, "the %s's public key is a different %s key", what, ktype);
+    lua_pushfstring(L, "%s is a different %s key", other_name, ktype);
   else
     lua_pushfstring(L, "%s keys cannot be compared", ktype);
   return 2;
