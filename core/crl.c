@@ -308,6 +308,7 @@ static int l_load_file(lua_State *L) {
     return cb_fail_errno(L, path, e);
   }
   size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
+  if (!S_ISREG(st.st_mode) && (lua_Integer)cap > max + 1) cap = (size_t)max + 1;
   if ((lua_Integer)cap > max + 1) {
     close(fd);
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);

@@ -78,14 +78,17 @@ static int diagnose(pctx_t *c, const CBS *cbs, unsigned tag, const char *what) {
               off, what);
 }
 
+/* (CBS_get_asn1 consumes an element of the wrong tag: diagnose a copy taken before.) */
 static int get(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static int get_element(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1_element(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static cb_span span_of(const pctx_t *c, const CBS *cbs) {
@@ -177,7 +180,8 @@ static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
   CBS t;
   unsigned tag;
   size_t off = off_of(c, cbs);
-  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, cbs, CBS_ASN1_UTCTIME, what);
+  CBS before = *cbs;
+  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, &before, CBS_ASN1_UTCTIME, what);
   if (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME)
     return fail(c, "bad DER at offset %zu: %s is not a UTCTime or GeneralizedTime", off, what);
   if (!cb_der_time(tag, CBS_data(&t), CBS_len(&t), out))
@@ -517,7 +521,7 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       e->has_idp = 1;
       tmp = idp;
       CBS seq;
-      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return 0;
+      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return fail(c, "bad DER: the issuing distribution point");
       while (CBS_len(&seq)) {
         CBS f;
         unsigned tag;
