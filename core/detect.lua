@@ -183,7 +183,15 @@ local function children(s, el, stop, max)
     local c, why = header(s, p, last)
     if not c then return out, why end
     local ok, why2 = finish(s, c, last, 1)
-    if not ok then return out, why2 end
+    if not ok then
+      -- a child cut off by the end of the data: kept (marked partial) so that the shape of a
+      -- truncated object can still be recognized
+      if why2 == "truncated" and c.len then
+        c.partial, c.stop = true, last
+        out[#out + 1] = c
+      end
+      return out, why2
+    end
     out[#out + 1] = c
     p = c.stop + 1
   end
@@ -804,7 +812,9 @@ function M.detect(data, opts)
   end
   local body = s:match("^%s*(.-)%s*$")
   if body == "" then return fail(name, "empty file (only white space)", "empty") end
-  if #body >= 16 and not body:find("[^A-Za-z0-9+/=%s]") then
+  -- Base-64 of DER starts with "M" (0x30) and has no blanks inside its lines
+  if #body >= 16 and body:sub(1, 1) == "M" and not body:find("[^A-Za-z0-9+/=%s]")
+     and not body:find("%S[ \t]+%S") then
     local der, err = M.b64decode(body)
     if not der then return fail(name, "Base-64 text without PEM armor, but " .. err, "bad_base64") end
     if der:byte(1) ~= 0x30 then

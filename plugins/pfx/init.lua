@@ -32,8 +32,12 @@ local KEY_FORMATS = { pkcs8 = "pkcs8", pkcs1 = "traditional", traditional = "tra
 local function key_pem(key, fmt, password, explicit, cipher)
   local f = KEY_FORMATS[fmt or "pkcs1"]
   if not f then return nil, ("unknown key format '%s' (pkcs8 or pkcs1)"):format(tostring(fmt)) end
+  local ty = key:type()
+  if ty ~= "rsa" and ty ~= "ec" and ty ~= "ed25519" then
+    return nil, ("the private key is %s, which certbench does not write (RSA, EC and Ed25519 keys only)"):format(lib.key_line(key))
+  end
   local note
-  if f == "traditional" and key:type() ~= "rsa" and key:type() ~= "ec" then
+  if f == "traditional" and ty ~= "rsa" and ty ~= "ec" then
     if explicit then
       return nil, ("a %s key has no PKCS#1/traditional form: use --key-format pkcs8"):format(lib.key_line(key))
     end
