@@ -10,7 +10,8 @@
 --       opts.name prefixes messages (a file name).
 --       code: "not_pkcs7", "truncated", "malformed", "unsupported", "bad_pem".
 --   pkcs7.read(path[, opts])                 load a file
---   pkcs7.build{ certs = { x509... }, crls = { der... } } -> DER | nil, err  (order kept)
+--   pkcs7.build{ certs = { x509... }, crls = { der or crl object... } } -> DER | nil, err
+--       (order kept)
 --   pkcs7.to_pem(der) -> "-----BEGIN PKCS7-----\n...-----END PKCS7-----\n"
 local c = require "_certbench.pkcs7"
 require "certbench.x509" -- the methods of the certificates that load returns
@@ -43,7 +44,22 @@ function M.build(opts)
   if opts.crls ~= nil and type(opts.crls) ~= "table" then
     error("pkcs7.build: crls must be a table of DER strings", 2)
   end
-  return c.build(opts.certs or {}, opts.crls)
+  local crls
+  if opts.crls then
+    -- DER strings, or CRL objects (certbench.crl's have to_der; no need to load that module)
+    crls = {}
+    for i, v in ipairs(opts.crls) do
+      if type(v) ~= "string" then
+        local ok, der = pcall(function() return v:to_der() end)
+        if not ok or type(der) ~= "string" then
+          error(("pkcs7.build: crls[%d] must be DER (a string) or a CRL object"):format(i), 2)
+        end
+        v = der
+      end
+      crls[i] = v
+    end
+  end
+  return c.build(opts.certs or {}, crls)
 end
 
 function M.to_pem(der)

@@ -90,6 +90,12 @@ describe("pkcs7.build", function()
     assert.same({ crl, crl_der }, r.crls)
   end)
 
+  it("takes CRL objects (anything with to_der, as certbench.crl's)", function()
+    local obj = { to_der = function() return crl_der end }
+    local r = assert(pkcs7.load(assert(pkcs7.build { crls = { obj } })))
+    assert.same({ crl_der }, r.crls)
+  end)
+
   it("writes an empty bundle and a CRL-only bundle", function()
     local r = assert(pkcs7.load(assert(pkcs7.build {})))
     assert.same({}, r.certs)
@@ -124,7 +130,8 @@ describe("pkcs7.build", function()
     assert.has_error(function() pkcs7.build { certs = "x" } end, "pkcs7.build: certs must be a table of certificates")
     assert.has_error(function() pkcs7.build { crls = "x" } end, "pkcs7.build: crls must be a table of DER strings")
     assert.has_error(function() pkcs7.build { certs = { root, "x" } } end, "pkcs7.build: certs[2] is not a certificate")
-    assert.has_error(function() pkcs7.build { crls = { {} } } end, "pkcs7.build: crls[1] must be DER (a string)")
+    assert.has_error(function() pkcs7.build { crls = { {} } } end,
+                     "pkcs7.build: crls[1] must be DER (a string) or a CRL object")
     local closed = x509.load(cfile(GS .. "rootCA.cer"))
     closed:close()
     assert.has_error(function() pkcs7.build { certs = { closed } } end)
