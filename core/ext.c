@@ -362,21 +362,23 @@ int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what) {
   return 1;
 }
 
-int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what) {
+int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full) {
   int crit, st;
   AUTHORITY_KEYID *aki = get_ext(L, exts, NID_authority_key_identifier, what, &crit, &st);
   if (st < 0) return 2;
-  if (!aki) {
+  if (!aki || (!full && !aki->keyid)) {
+    AUTHORITY_KEYID_free(aki);
     lua_pushnil(L);
     return 1;
   }
-  if (aki->keyid)
+  if (!full) {
     cb_push_hex(L, ASN1_STRING_get0_data(aki->keyid), (size_t)ASN1_STRING_length(aki->keyid), 0);
-  else
-    lua_pushnil(L);
-  lua_createtable(L, 0, 3);
+    AUTHORITY_KEYID_free(aki);
+    return 1;
+  }
+  lua_createtable(L, 0, 4);
   if (aki->keyid) {
-    lua_pushvalue(L, -2);
+    cb_push_hex(L, ASN1_STRING_get0_data(aki->keyid), (size_t)ASN1_STRING_length(aki->keyid), 0);
     lua_setfield(L, -2, "keyid");
   }
   if (aki->issuer) {
@@ -391,8 +393,10 @@ int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what) {
     cb_push_serial(L, aki->serial);
     lua_setfield(L, -2, "serial");
   }
+  lua_pushboolean(L, crit > 0);
+  lua_setfield(L, -2, "critical");
   AUTHORITY_KEYID_free(aki);
-  return 2;
+  return 1;
 }
 
 int cb_ext_list(lua_State *L, cb_exts *exts) {

@@ -47,8 +47,9 @@ int cb_ext_aia(lua_State *L, cb_exts *exts, int nid, const char *what);
 int cb_ext_basic_constraints(lua_State *L, cb_exts *exts, const char *what);
 /* hex string or nil */
 int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what);
-/* keyid hex or nil, then a table {keyid=, issuer={general names}, serial=} or nil */
-int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what);
+/* full = 0: the keyid as hex, or nil; full = 1: {keyid=, issuer={general names}, serial=,
+ * critical=} or nil */
+int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full);
 /* list of {oid=, name=, critical=, der=, text=} */
 int cb_ext_list(lua_State *L, cb_exts *exts);
 /* cb_push_general_name pushes {type=, value=[, oid=][, name=]} */

@@ -117,7 +117,8 @@ static int m_basic_constraints(lua_State *L) {
   return cb_ext_basic_constraints(L, EXTS(L), "x509:basic_constraints");
 }
 static int m_ski(lua_State *L) { return cb_ext_ski(L, EXTS(L), "x509:ski"); }
-static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki"); }
+static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki", 0); }
+static int m_aki_info(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki_info", 1); }
 static int m_extensions(lua_State *L) { return cb_ext_list(L, EXTS(L)); }
 
 static void push_sigalg(lua_State *L, const X509_ALGOR *alg) {
@@ -505,6 +506,7 @@ int luaopen__certbench_x509(lua_State *L) {
       {"basic_constraints", m_basic_constraints},
       {"ski", m_ski},
       {"aki", m_aki},
+      {"aki_info", m_aki_info},
       {"extensions", m_extensions},
       {"signature_algorithm", m_signature_algorithm},
       {"to_der", m_to_der},

@@ -12,7 +12,8 @@
 --   c:eku(), c:key_usage(), c:policies(), c:crl_distribution_points(), c:ocsp_urls(),
 --   c:ca_issuers_urls() -> list (empty when the extension is absent; criticality: extensions())
 --   c:basic_constraints() -> {ca=, path_len=, critical=} | nil
---   c:ski(), c:aki() -> upper-case hex | nil (aki also returns {keyid=, issuer=, serial=})
+--   c:ski(), c:aki() -> upper-case hex | nil (the keyIdentifiers)
+--   c:aki_info() -> {keyid=, issuer={general names}, serial=, critical=} | nil
 --   c:extensions() -> { {oid=, name=, critical=, der=, text=}... }
 --   c:fingerprint([alg="sha256"]) -> "AB:CD:..."; c:text() (like openssl x509 -text -noout)
 --   c:to_pem(), c:to_der(), c:equals(other), c == other

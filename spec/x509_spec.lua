@@ -323,6 +323,22 @@ describe("x509.new", function()
     assert.equal(c:to_der(), x509.load(c:to_pem()):to_der())
   end)
 
+  it("reads the whole authority key identifier with aki_info", function()
+    local c = assert(x509.new{ subject = "/CN=aki", issuer = ca, issuer_key = cakey, public_key = key,
+                               extensions = { { name = "authorityKeyIdentifier", value = "keyid,issuer:always" } } })
+    local info = assert(c:aki_info())
+    assert.equal(ca:ski(), info.keyid)
+    assert.equal(ca:serial(), info.serial)
+    assert.equal("dirName", info.issuer[1].type)
+    assert.is_true(info.issuer[1].name == ca:subject())
+    assert.is_false(info.critical)
+    assert.equal(ca:ski(), c:aki())
+    local plain = assert(x509.new{ subject = "/CN=noaki", issuer_key = cakey, aki = false, ski = false })
+    assert.is_nil(plain:aki())
+    assert.is_nil(plain:aki_info())
+    assert.is_nil(plain:ski())
+  end)
+
   it("follows the wildcard rules: left-most label only, no partial labels", function()
     local c = assert(x509.new{ subject = "/CN=w", issuer = ca, issuer_key = cakey, public_key = key,
                                san = { "DNS:f*.example.com", "DNS:*.*.example.net" } })
