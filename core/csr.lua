@@ -35,6 +35,10 @@ end
 function methods.text(r)
   local t, err = r:_text()
   if not t then return nil, err end
+  -- openssl indents the attributes (Requested Extensions) one level under "Attributes:"
+  t = t:gsub("(\n        Attributes:\n)(.-)(\n    Signature Algorithm:)", function(head, body, tail)
+    return head .. body:gsub("([^\n]+)", "    %1") .. tail
+  end, 1)
   return x509._openssl_layout(t)
 end
 
