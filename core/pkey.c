@@ -102,10 +102,13 @@ static const struct {
     {oid_des_cbc, sizeof oid_des_cbc, EVP_des_cbc, "des-cbc"},
 };
 
-/* the names of key algorithms BoringSSL does not take, for a useful "unsupported" message */
+/* names of algorithms BoringSSL does not take, for a useful "unsupported" message */
 static const struct {
   const char *oid, *name;
 } other_algs[] = {
+    {"1.2.840.113549.3.2", "RC2-CBC"},     {"1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"},
+    {"1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"},
+    {"1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"},
     {"1.2.840.10040.4.1", "DSA"},          {"1.3.101.110", "X25519"},
     {"1.3.101.111", "X448"},               {"1.3.101.113", "Ed448"},
     {"1.2.840.113549.1.1.10", "RSA-PSS"},  {"1.2.840.113549.1.3.1", "DH"},
@@ -309,7 +312,8 @@ static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *c
   CBS plain;
   CBS_init(&plain, pt, ptlen);
   EVP_PKEY *k;
-  if (kind == K_AUTO) kind = sniff(plain);
+  enum kind shape = sniff(plain);
+  if (shape != K_AUTO) kind = shape; /* the content's shape over the PEM label */
   if (kind == K_PKCS8) k = parse_pkcs8(c, plain, 1);
   else if (kind == K_RSA || kind == K_EC || kind == K_DSA) k = parse_traditional(c, kind, plain, 1);
   else k = fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
@@ -487,6 +491,19 @@ typedef struct {
 
 static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
 
+/* Lines end in LF, CRLF or a lone CR (old Mac editors). */
+static const char *line_end(const char *p, const char *end) {
+  while (p < end && *p != '\n' && *p != '\r') p++;
+  return p;
+}
+
+static const char *next_line(const char *p, const char *end) {
+  p = line_end(p, end);
+  if (p < end && *p == '\r') p++;
+  if (p < end && *p == '\n') p++;
+  return p;
+}
+
 /* pem_next finds the next "-----BEGIN X-----" block in [*p, end) and advances *p past it.
  * Text around blocks (Bag Attributes, subject= lines, comments) is ignored. */
 static int pem_next(const char **p, const char *end, pem_block *b) {
@@ -504,8 +521,8 @@ static int pem_next(const char **p, const char *end, pem_block *b) {
     b->label = lbl;
     b->label_len = (size_t)(q - lbl);
     q += 5;
-    while (q < end && *q != '\n') q++; /* the rest of the BEGIN line */
-    const char *body = q < end ? q + 1 : end;
+    q = next_line(q, end); /* the rest of the BEGIN line */
+    const char *body = q;
     /* "-----END <label>-----" */
     const char *e = body;
     for (;;) {
@@ -520,10 +537,9 @@ static int pem_next(const char **p, const char *end, pem_block *b) {
     /* RFC 1421 headers: lines with ':' before the base64, then a blank line */
     const char *h = body, *line = body;
     while (line < bend) {
-      const char *nl = memchr(line, '\n', (size_t)(bend - line));
-      const char *le = nl ? nl : bend;
+      const char *le = line_end(line, bend);
       if (!memchr(line, ':', (size_t)(le - line))) break;
-      line = nl ? nl + 1 : bend;
+      line = next_line(line, bend);
     }
     b->headers = h;
     b->headers_len = (size_t)(line - h);
@@ -597,8 +613,7 @@ static int header_value(const pem_block *b, const char *name, const char **v, si
   const char *p = b->headers, *end = b->headers + b->headers_len;
   size_t nlen = strlen(name);
   while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *le = nl ? nl : end;
+    const char *le = line_end(p, end);
     if ((size_t)(le - p) > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
       const char *s = p + nlen + 1;
       while (s < le && is_space(*s)) s++;
@@ -607,7 +622,7 @@ static int header_value(const pem_block *b, const char *name, const char **v, si
       *vlen = (size_t)(le - s);
       return 1;
     }
-    p = nl ? nl + 1 : end;
+    p = next_line(p, end);
   }
   return 0;
 }
@@ -647,8 +662,11 @@ static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS
   return k;
 }
 
+/* parse_der parses der as kind; when the bytes clearly have another shape, that wins: some
+ * tools write PKCS#8 under "BEGIN RSA PRIVATE KEY" or SEC1 under "BEGIN PRIVATE KEY". */
 static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
-  if (kind == K_AUTO) kind = sniff(der);
+  enum kind shape = sniff(der);
+  if (shape != K_AUTO) kind = shape;
   switch (kind) {
     case K_PKCS8: return parse_pkcs8(c, der, 0);
     case K_PKCS8_ENC: return parse_encrypted_pkcs8(c, der);
@@ -859,7 +877,8 @@ static int m_bits(lua_State *L) {
 
 static int m_curve(lua_State *L) {
   EVP_PKEY *k = cb_check_pkey(L, 1);
-  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 0;
+  lua_pushnil(L);
+  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 1;
   int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k)));
   for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
     if (nid == curves[i].nid) {
@@ -875,8 +894,8 @@ static int m_is_private(lua_State *L) {
   return 1;
 }
 
-/* push_cbb pushes the finished CBB's bytes as a string and frees them (cleansed). Returns 1,
- * or raises on a failed CBB (out of memory). */
+/* push_cbb pushes the finished CBB's bytes as a string and frees them (cleansed); raises on a
+ * failed CBB (out of memory). */
 static void push_cbb(lua_State *L, CBB *cbb) {
   uint8_t *out;
   size_t len;
@@ -1085,7 +1104,7 @@ static int m_encode(lua_State *L) {
     out = plain;
     outlen = plainlen;
     plain = NULL;
-  } else if (ok && pw) { /* traditional, encrypted: Proc-Type/DEK-Info */
+  } else if (ok && pw && traditional) { /* Proc-Type/DEK-Info */
     uint8_t iv[EVP_MAX_IV_LENGTH], key[EVP_MAX_KEY_LENGTH];
     size_t ivlen = EVP_CIPHER_iv_length(cipher);
     RAND_bytes(iv, ivlen);
@@ -1161,16 +1180,18 @@ static int m_matches(lua_State *L) {
     return 1;
   }
   lua_pushboolean(L, 0);
+  const char *other_name = owned ? (what[0] == 'c' ? "the certificate's key" : "the request's key")
+                                 : "the other key";
   if (r == -1 || strcmp(ktype, otype) != 0)
-    lua_pushfstring(L, "the key is %s, the %s's key is %s", ktype, what, otype);
+    lua_pushfstring(L, "the key is %s, %s is %s", ktype, other_name, otype);
   else if (r == 0)
-    lua_pushfstring(L, "the %s's public key is a different %s key", what, ktype);
+    lua_pushfstring(L, "%s is a different %s key", other_name, ktype);
   else
     lua_pushfstring(L, "%s keys cannot be compared", ktype);
   return 2;
 }
 
-/* sign_setup: md from the digest argument (default sha256; Ed25519 signs the data itself and
+/* sign_digest: md from the digest argument (default sha256; Ed25519 signs the data itself and
  * ignores it); PSS when asked. Raises for MD5 and for PSS on a non-RSA key. */
 static const EVP_MD *sign_digest(lua_State *L, EVP_PKEY *k, int idx) {
   if (EVP_PKEY_id(k) == EVP_PKEY_ED25519) {
@@ -1182,9 +1203,9 @@ static const EVP_MD *sign_digest(lua_State *L, EVP_PKEY *k, int idx) {
   return md;
 }
 
-static int setup_pss(lua_State *L, EVP_PKEY *k, EVP_PKEY_CTX *pctx, int pss) {
+/* setup_pss switches an RSA signing context to PSS; the callers checked the key type. */
+static int setup_pss(EVP_PKEY_CTX *pctx, int pss) {
   if (!pss) return 1;
-  if (EVP_PKEY_id(k) != EVP_PKEY_RSA) return luaL_error(L, "PSS padding needs an RSA key");
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, -1 /* the digest's length */);
 }
@@ -1205,7 +1226,7 @@ static int m_sign(lua_State *L) {
   EVP_PKEY_CTX *pctx = NULL;
   size_t siglen = 0;
   EVP_MD_CTX_init(&ctx);
-  if (!EVP_DigestSignInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss) ||
+  if (!EVP_DigestSignInit(&ctx, &pctx, md, NULL, k) || !setup_pss(pctx, pss) ||
       !EVP_DigestSign(&ctx, NULL, &siglen, (const uint8_t *)data, len)) {
     EVP_MD_CTX_cleanup(&ctx);
     return cb_fail_ssl(L, "key:sign");
@@ -1234,7 +1255,7 @@ static int m_verify(lua_State *L) {
   EVP_MD_CTX ctx;
   EVP_PKEY_CTX *pctx = NULL;
   EVP_MD_CTX_init(&ctx);
-  if (!EVP_DigestVerifyInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss)) {
+  if (!EVP_DigestVerifyInit(&ctx, &pctx, md, NULL, k) || !setup_pss(pctx, pss)) {
     EVP_MD_CTX_cleanup(&ctx);
     return cb_fail_ssl(L, "key:verify");
   }

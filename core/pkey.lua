@@ -17,6 +17,7 @@
 --       (DSA, X25519, Ed448, unknown curves or ciphers, OpenSSH keys).
 --   pkey.load_file(path[, opts]) -> key | nil, err, code   (code "io" when the file is unreadable)
 --   pkey.is_key(v) -> boolean
+--   pkey.pem_encode(label, der) -> "-----BEGIN label-----" text, 64 columns
 --
 --   key:type() -> "rsa" | "ec" | "ed25519" (keys taken from certificates may be "dsa"...)
 --   key:bits(), key:curve() -> "P-256"... | nil, key:is_private()
@@ -135,6 +136,7 @@ function M.load_file(path, opts)
 end
 
 M.is_key = c.is_key
+M.pem_encode = c.pem_encode
 
 local encode = methods.encode
 methods.encode = nil

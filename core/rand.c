@@ -25,8 +25,8 @@ static int l_bytes(lua_State *L) {
  * `openssl x509 -serial` prints are all the same size, whatever the draw. */
 static int l_serial(lua_State *L) {
   lua_Integer n = luaL_optinteger(L, 1, 16);
-  /* RFC 5280 4.1.2.2: at most 20 octets; 8 is the CA/B Forum's floor of 64 bits of entropy */
-  luaL_argcheck(L, n >= 8 && n <= 20, 1, "a serial has 8 to 20 bytes");
+  /* RFC 5280 4.1.2.2: at most 20 octets (the CA/B Forum asks for 64 random bits and more) */
+  luaL_argcheck(L, n >= 1 && n <= 20, 1, "a serial has 1 to 20 bytes");
   uint8_t s[20];
   RAND_bytes(s, (size_t)n);
   while ((s[0] & 0x7F) < 0x10) RAND_bytes(s, 1); /* rejection keeps the draw uniform */
