@@ -97,6 +97,13 @@ describe("x509.load_all", function()
     assert.equal(1, #list)
   end)
 
+  it("reads on after a mangled armor line", function()
+    local a = cfile(GS .. "SSL1.cer")
+    local list = assert(x509.load_all("-----BEGIN CERTIFICATE\nxyz\n" .. a))
+    assert.equal(1, #list)
+    assert.equal(x509.load(a):to_der(), list[1]:to_der())
+  end)
+
   it("names the bad block", function()
     local a = cfile(GS .. "SSL1.cer")
     local bad = "-----BEGIN CERTIFICATE-----\nMII*\n-----END CERTIFICATE-----\n"
