@@ -11,6 +11,7 @@
 --     -> req | nil, err[, warning]   (SHA-1 gives a warning as the third value; MD5 is refused;
 --        Ed25519 keys sign without a digest)
 --   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
+--   csr.load_file(path) -> req | nil, "path: ..."
 --   csr.is_csr(v)
 -- Methods: r:subject(), r:public_key(), r:san() -> { {type=, value=}... }, r:key_usage(),
 --   r:eku() (short names, OIDs when unnamed), r:basic_constraints(), r:policies(), r:ski(),
@@ -61,6 +62,8 @@ function M.new(o)
   if not req then return nil, cerr end
   return req, nil, warning
 end
+
+function M.load_file(path) return x509._from_file(c.load, "csr.load", path) end
 
 mt.__tostring = function(r)
   local ok, s = pcall(function() return "certbench.csr: " .. r:subject():rfc4514() end)

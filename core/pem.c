@@ -271,7 +271,7 @@ static int load_der(lua_State *L, const cb_loader *ld, const char *what, const u
         /* trailing bytes after a DER certificate: what a .cer with padding looks like */
         return 1;
       }
-      cb_fail(L, "%s: no %s in the data (neither PEM nor DER%s)", what, ld->noun, form);
+      cb_fail(L, "%s: no %s in the data (neither PEM nor DER)", what, ld->noun);
       return 0;
     }
     void *x = ld->parse(p + off, elen, 0);

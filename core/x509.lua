@@ -3,6 +3,8 @@
 --                                             CRLF, BOM are fine), DER, or armorless base64
 --   x509.load_all(data) -> {certs} | nil, err every certificate of a PEM bundle (other blocks such
 --                                             as keys are skipped), or of a DER file
+--   x509.load_file(path), x509.load_all_file(path): the same from a file; messages start with
+--                                             the path ("ca.pem: no certificate in the data")
 --   x509.is_x509(v)
 -- Methods (c = a certificate):
 --   c:version(), c:serial() (upper-case hex), c:subject(), c:issuer() (certbench.name),
@@ -143,6 +145,22 @@ function M.new(o)
   if not cert then return nil, cerr end
   return cert, nil, warning
 end
+
+local MAX_FILE = 64 * 1024 * 1024 -- a bundle of every CA there is is a few MB
+
+local function from_file(fn, prefix, path)
+  if type(path) ~= "string" then error(prefix .. "_file: expected a path string", 3) end
+  local fs = require "certbench.fs"
+  local data, err = fs.read(path, MAX_FILE)
+  if not data then return nil, err end
+  local r, lerr = fn(data)
+  if not r then return nil, (lerr:gsub("^[%w_.]+: ", path .. ": ", 1)) end
+  return r
+end
+M._from_file = from_file
+
+function M.load_file(path) return from_file(c.load, "x509.load", path) end
+function M.load_all_file(path) return from_file(c.load_all, "x509.load_all", path) end
 
 mt.__tostring = function(cert)
   local ok, s = pcall(function() return "certbench.x509: " .. cert:subject():rfc4514() .. " (serial " .. cert:serial() .. ")" end)
