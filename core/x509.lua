@@ -33,7 +33,8 @@
 --   subject = name | "/C=NO/CN=x" | { {"CN","x"} }  (required)
 --   issuer = cert (nil: self-signed), issuer_key = pkey (the signing key; required)
 --   public_key = pkey, or csr = csr (its key; with copy_extensions = true its extensions too,
---     the options below override them). Self-signed without either: issuer_key's public key.
+--     the options below override them; its self-signature must verify unless verify_csr =
+--     false). Self-signed without either: issuer_key's public key.
 --   serial = "hex" (default 16 random bytes, positive)
 --   not_before = epoch (default now), not_after = epoch | days = N (default 365)
 --   ca = true [, path_len = n]: basicConstraints CA:TRUE critical, keyUsage keyCertSign,cRLSign
@@ -117,6 +118,13 @@ function M.new(o)
   if o.issuer_key == nil then error(what .. ": issuer_key (the signing key) is required", 2) end
   if o.issuer ~= nil and not c.is_x509(o.issuer) then
     error(what .. ": issuer must be a certificate (certbench.x509)", 2)
+  end
+  if o.csr ~= nil and o.verify_csr ~= false then
+    -- as openssl x509 -req and openssl ca do: a request whose signature fails is not signed
+    local ok_csr, is_csr = pcall(function() return o.csr.verify end)
+    if not ok_csr or type(is_csr) ~= "function" then error(what .. ": csr must be a certbench.csr", 2) end
+    local ok, verr = o.csr:verify()
+    if not ok then return nil, what .. ": the request's self-signature does not verify (" .. tostring(verr) .. ")" end
   end
   local subject, err = name.from(o.subject, what)
   if not subject then return nil, err end

@@ -389,6 +389,13 @@ describe("x509.new", function()
     assert.same({ "serverAuth" }, c:eku()) -- the options win over the request
     local d = assert(x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, csr = r })
     assert.same({}, d:san())
+    -- a request whose signature does not verify is refused, unless told otherwise
+    local der = r:to_der()
+    local bad = assert(csr.load(der:sub(1, -2) .. string.char(der:byte(-1) ~ 1)))
+    local e, err = x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, csr = bad }
+    assert.is_nil(e); assert.matches("self%-signature does not verify", err)
+    assert.truthy(x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, csr = bad, verify_csr = false })
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, csr = "pem" } end)
   end)
 
   it("signs with RSA and Ed25519 keys", function()
