@@ -39,7 +39,7 @@
 --   not_before = epoch (default now), not_after = epoch | days = N (default 365)
 --   ca = true [, path_len = n]: basicConstraints CA:TRUE critical, keyUsage keyCertSign,cRLSign
 --     (critical) unless key_usage is given; ca = false: basicConstraints CA:FALSE
---   basic_constraints = {ca=, path_len=, critical=} | "CA:TRUE, pathlen:0"
+--   basic_constraints = {ca=, path_len=, critical= (default true)} | "critical,CA:TRUE,pathlen:0"
 --   key_usage = {"digitalSignature", ...} | "digitalSignature,keyEncipherment" (critical unless
 --     key_usage_critical = false); eku = {"serverAuth", "clientAuth", "1.2.3.4"} (eku_critical)
 --   san = {"DNS:a.example.com", "IP:192.0.2.1", "email:x@y", "URI:sip:x@y", "RID:1.2.3",
@@ -48,7 +48,8 @@
 --         when the subject is empty, RFC 5280 4.2.1.6)
 --   crl_distribution_points = {urls}, ocsp_urls = {urls}, ca_issuers_urls = {urls},
 --   policies = {OIDs}, extensions = { {oid=, value_der=, critical=} | {name=, value=, critical=} }
---     (name/value in openssl's config syntax: the slow path)
+--     (name/value: openssl's config syntax through X509V3_EXT_nconf; the typed options above
+--     build the structures directly, and with BoringSSL both cost about the same)
 --   ski = false / aki = false to leave those out (default: SKI = SHA-1 of the key bits, RFC 5280
 --     method 1; AKI keyid = the issuer's SKI)
 --   digest = "sha256" | "sha384" | "sha512" | "sha1" (with a warning as third value); Ed25519
