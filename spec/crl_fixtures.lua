@@ -5,7 +5,8 @@
 --   fx.rsa, fx.ec, fx.ed, fx.noku: CAs { pem=path, key=path, cert=x509, pkey=pkey } (RSA 2048,
 --     P-256, Ed25519, and an RSA CA whose keyUsage lacks cRLSign)
 --   fx.other_key: an RSA key that signed nothing
---   fx.gencrl(lines[, {ca=fx.rsa, v1=false, crldays=30, md="sha256", out=}]) -> path of a PEM CRL
+--   fx.gencrl(lines[, {ca=fx.rsa, v1=false, crldays=30, md="sha256", crlnumber="1000", out=, extra=}])
+--     -> path of a PEM CRL
 --     made by `openssl ca -gencrl` from index.txt lines (see fx.revoked)
 --   fx.revoked(serial, revtime[, reason[, arg]]) -> an index.txt line of a revoked certificate
 --   fx.leaf(serial[, ca]) -> path of a leaf certificate with that serial, issued by ca
@@ -65,7 +66,7 @@ function F.get()
       "[ pol ]", "commonName = supplied", "[ crl_ext ]", "authorityKeyIdentifier = keyid:always", "",
     }, "\n"))
     local out = opts.out or (d .. "/crl.pem")
-    sh(("openssl ca -config %s -gencrl -out %s 2>&1"):format(h.q(d .. "/ca.cnf"), h.q(out)))
+    sh(("openssl ca -config %s -gencrl -out %s %s 2>&1"):format(h.q(d .. "/ca.cnf"), h.q(out), opts.extra or ""))
     return out
   end
 

@@ -487,6 +487,18 @@ describe("certbench.crl", function()
       local exts = c:extensions()
       assert.equal("deltaCRL", exts[3].name)
       assert.is_true(exts[3].critical)
+      assert.is_nil(c:freshest_crl())
+    end)
+
+    it("points a complete CRL to its deltas (Freshest CRL)", function()
+      local c = assert(crl.new(opts { number = 10, freshest = { "http://crl.example/d.crl", "ldap://ldap.example/cn=d" } }))
+      assert.same({ "http://crl.example/d.crl", "ldap://ldap.example/cn=d" }, c:freshest_crl())
+      local exts = c:extensions()
+      assert.equal("freshestCRL", exts[3].name)
+      assert.is_false(exts[3].critical)
+      assert.same({ "http://one" }, assert(crl.new(opts { freshest = "http://one" })):freshest_crl())
+      assert.has_error(function() crl.new(opts { freshest = 1 }) end, "crl.new: freshest must be a list of URLs")
+      assert.has_error(function() crl.new(opts { freshest = { {} } }) end, "crl.new: freshest[1] must be a string")
     end)
 
     it("writes an issuing distribution point", function()
@@ -579,6 +591,88 @@ describe("certbench.crl", function()
     end)
   end)
 
+  describe("hand-made DER", function()
+    -- a small DER writer, to make what openssl will not: BER-ish serials, times without seconds
+    local function len(n)
+      if n < 128 then return string.char(n) end
+      local b = ""
+      while n > 0 do b = string.char(n % 256) .. b; n = n // 256 end
+      return string.char(128 + #b) .. b
+    end
+    local function tlv(tag, content) return string.char(tag) .. len(#content) .. content end
+    local function seq(...) return tlv(0x30, table.concat({ ... })) end
+    local SHA256RSA = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), "\5\0")
+    local function ext(oid, value, critical)
+      return seq(tlv(6, oid), critical and "\1\1\255" or "", tlv(4, value))
+    end
+    local function signed(tbs)
+      local sig = assert(fx.rsa.pkey:sign(tbs, { digest = "sha256" }))
+      return seq(tbs, SHA256RSA, tlv(3, "\0" .. sig))
+    end
+
+    it("reads loose times, non-minimal and negative serials, and verifies what it read", function()
+      local tbs = seq(
+        tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(),
+        tlv(0x17, "2401011200Z"),             -- UTCTime without seconds
+        tlv(0x18, "20240201120000.25Z"),      -- GeneralizedTime with a fraction
+        seq(
+          seq(tlv(2, "\0\5"), tlv(0x17, "991231235959Z")),          -- 1999; serial 00 05 (BER)
+          seq(tlv(2, "\255\1"), tlv(0x18, "19450101000000Z")),       -- negative; before 1950
+          seq(tlv(2, "\7"), tlv(0x17, "240101000000Z"),
+            seq(ext("\85\29\21", tlv(10, "\6")), ext("\1\2\3", "\5\0", true)))
+        ))
+      local c = assert(crl.load(signed(tbs)))
+      assert.equal(2, c:version())
+      assert.equal(1704110400, c:this_update())
+      assert.equal(1706788800, c:next_update())
+      assert.equal(3, c:count())
+      assert.same({ serial = "05", date = 946684799 }, c:lookup("5"))
+      assert.same({ serial = "-FF", date = -788918400 }, c:lookup("-FF"))
+      assert.same({ serial = "07", date = 1704067200, reason = "certificateHold" }, c:lookup("07"))
+      assert.is_true(c:verify(fx.rsa.cert))
+      assert.is_nil(c:number())
+    end)
+
+    it("a version 1 CRL without nextUpdate and without entries", function()
+      local c = assert(crl.load(signed(seq(SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
+      assert.equal(1, c:version())
+      assert.is_nil(c:next_update())
+      assert.equal(0, c:count())
+      assert.is_nil(c:lookup("01"))
+      assert.is_nil((c:entries())())
+      assert.matches("No Revoked Certificates.", c:text(), 1, true)
+      assert.matches("Next Update: NONE", c:text(), 1, true)
+      assert.is_true(c:verify(fx.rsa.cert))
+    end)
+
+    it("refuses what RFC 5280 forbids and names it", function()
+      local name = fx.rsa.cert:subject():der()
+      local function try(tbs) return select(2, crl.load(signed(tbs))) end
+      assert.matches("^crl.load: bad DER at offset %d+: unsupported CRL version$",
+        try(seq(tlv(2, "\5"), SHA256RSA, name, tlv(0x17, "240101120000Z"))))
+      assert.equal("crl.load: bad CRL: a version 1 CRL with extensions",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1"))))))
+      assert.matches("^crl.load: bad time at offset %d+: thisUpdate is \"240101120000\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000"))))
+      assert.matches("^crl.load: bad time at offset %d+: nextUpdate is \"20240230000000Z\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0x18, "20240230000000Z"))))
+      assert.matches("^crl.load: bad DER at offset %d+: data after crlExtensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq()), "\5\0")))
+      assert.matches("^crl.load: bad DER at offset %d+: the CRL number$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1\0"))))))
+      assert.matches("^crl.load: entry 1: bad time",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq(tlv(2, "\1"), tlv(0x17, "240101126000Z"))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: data after an entry's extensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(), "\5\0")))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an extension's critical flag is not a DER BOOLEAN$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(seq(tlv(6, "\85\29\21"), "\1\1\1", tlv(4, "\10\1\1"))))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an entry's serial number is empty$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq("\2\0", tlv(0x17, "240101120000Z"))))))
+    end)
+  end)
+
   describe("objects", function()
     it("close is idempotent and a closed CRL raises", function()
       local c = assert(crl.load(der))
@@ -587,7 +681,7 @@ describe("certbench.crl", function()
       c:close()
       c:close()
       for _, m in ipairs { "issuer", "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta",
-        "aki", "issuing_distribution_point", "signature_algorithm", "version", "count", "entries", "serials",
+        "aki", "issuing_distribution_point", "freshest_crl", "signature_algorithm", "version", "count", "entries", "serials",
         "to_der", "to_pem", "text", "extensions" } do
         assert.error_matches(function() c[m](c) end, "attempt to use a closed CRL", 1, true)
       end
