@@ -19,7 +19,9 @@
   X(x509) \
   X(csr) \
   X(pkcs12) \
-  X(pkcs7)
+  X(pkcs7) \
+  X(crl) \
+  X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
