@@ -19,7 +19,9 @@
 --       format = private keys: "pkcs8" | "pkcs1" | "sec1" | "dsa"; public keys: "spki" | "pkcs1";
 --       encrypted = true for encrypted keys, encryption = "pkcs8" | "legacy" (Proc-Type),
 --       cipher = "DES-EDE3-CBC" (legacy) or the PBE (PKCS#8), algorithm = "RSA" | "EC" | ...,
---       der = the DER bytes (nil for legacy-encrypted and unknown blocks), size = #der,
+--       der = the DER bytes (nil for legacy-encrypted keys; the decoded bytes of a block with an
+--       unknown label), size = its length, trust_der = the trust settings after a TRUSTED
+--       CERTIFICATE,
 --       label = the PEM label, block = PEM block number, line = its BEGIN line,
 --       headers = { ["Proc-Type"] = ..., ... }, pem = the block re-armored (LF, headers kept),
 --       attributes = { friendlyName =, localKeyID = "HEX", subject =, issuer =, ... } from the

@@ -184,7 +184,7 @@ function M.out_name(path, to, report)
   local ext = EXT[to]
   if to == "der" then
     local k = next(report.counts)
-    ext = (k == "certificate") and ".cer" or (k == "crl" and ".crl" or (k == "csr" and ".csr" or ".der"))
+    ext = ({ certificate = ".cer", crl = ".crl", csr = ".csr", pkcs7 = ".p7b" })[k] or ".der"
   end
   local base = path:gsub("%.[%w_%-]+$", "")
   if base == "" or base:sub(-1) == "/" then base = path end
@@ -274,7 +274,7 @@ M.commands = {
     options = function(p)
       p:argument("file", "the input: its content decides what it is, not its name")
       p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
-      p:option("--out", "the output file (default: the input's name with .pem, .cer, .der, .crl, .csr or .p7b)")
+      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der)")
       p:flag("--force", "replace an existing output file")
     end,
     run = function(args)

@@ -218,7 +218,10 @@ M.commands = {
             e.block and (" (PEM block " .. e.block .. ", line " .. e.line .. ")") or "")
         end
         if e.attributes then
-          for k, v in pairs(e.attributes) do ctx.ui.say("  (text before the block) %s: %s", k, v) end
+          local keys = {}
+          for k in pairs(e.attributes) do keys[#keys + 1] = k end
+          table.sort(keys)
+          for _, k in ipairs(keys) do ctx.ui.say("  (text before the block) %s: %s", k, e.attributes[k]) end
         end
         if e.note then ctx.ui.say("note: %s", e.note) end
         if e.error then ctx.ui.say("error: %s", e.error) else ctx.ui.say("%s", e.text) end
