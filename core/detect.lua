@@ -825,10 +825,6 @@ function M.detect(data, opts)
     info.encoding = "base64"
     return der_path(der, info, name)
   end
-  if data:byte(1) == 0x30 then
-    info.encoding = "der"
-    return der_path(data, info, name)
-  end
   return fail(name, not_pki(s), "not_pki")
 end
 

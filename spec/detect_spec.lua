@@ -297,6 +297,7 @@ describe("detect: PEM", function()
       { "\254\237\254\237\0\0\0\2", "not_pki", "Java KeyStore" },
       { "\1\2\3\4\5\6\7\8\9", "not_pki", "not PKI data: binary data that is not DER (first bytes 01 02 03 04 05 06 07 08)" },
       { "ssh-rsa AAAAB3NzaC1yc2E user@host\n", "not_pki", "an OpenSSH public key" },
+      { "0 days left on the old certificate\n", "not_pki", 'not PKI data: text without a PEM block or Base-64 (first line: "0 days left' },
     }
     for _, c in ipairs(cases) do
       local info, err, code = detect.detect(c[1], { name = "f" })
