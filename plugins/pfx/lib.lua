@@ -278,9 +278,10 @@ function M.pfx_info(r, name, now)
   if #keys > 1 then W[#W + 1] = ("%d private keys in one file: split takes one (--key N)"):format(#keys) end
   if #certs == 0 then W[#W + 1] = "no certificate in the file" end
   -- the server certificate and its chain
+  -- with several keys there is no one server certificate: each pairing shows in its bag
   local server
   for _, c in ipairs(certs) do
-    if c.info.matches_key then server = c break end
+    if c.info.matches_key and #keys == 1 then server = c break end
   end
   if server then
     server.info.role = "server"
