@@ -20,7 +20,8 @@
   X(csr) \
   X(pkcs12) \
   X(pkcs7) \
-  X(crl)
+  X(crl) \
+  X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
