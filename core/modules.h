@@ -8,7 +8,10 @@
   X(info)             \
   X(fs)               \
   X(secret)           \
-  X(ui)
+  X(ui)               \
+  X(digest)           \
+  X(rand)             \
+  X(pkey)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

@@ -1,0 +1,1315 @@
+/* pkey.c: `_certbench.pkey`, private and public keys (RSA, EC P-256/384/521, Ed25519).
+ *
+ * Loading does its own PEM scanning and its own decryption of encrypted keys instead of
+ * PEM_read_bio_PrivateKey: that is what lets a caller tell "a password is needed" from "wrong
+ * password" from "not a key" from "unsupported", and what reads the files BoringSSL alone
+ * cannot (PBES2 with HMAC-SHA384/512 or scrypt, PBES1 pbeWithMD5AndDES as old OpenSSL and Java
+ * wrote them, bundles with text around the block). BoringSSL still parses every key structure
+ * (EVP_parse_private_key and friends) and decrypts PKCS#12-style PBEs.
+ *
+ * Plaintext key material in C lives in OPENSSL_malloc buffers (BoringSSL cleanses them on
+ * OPENSSL_free) and is cleansed explicitly as soon as it is used; nothing here calls into Lua
+ * while such a buffer is live, so no raise can leak one. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/base64.h>
+#include <openssl/bytestring.h>
+#include <openssl/cipher.h>
+#include <openssl/dsa.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/pkcs8.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include "digest.h"
+#include "objects.h"
+
+/* --- errors of loading ------------------------------------------------------------------ */
+
+#define E_ENCRYPTED "encrypted"
+#define E_BAD_PASSWORD "bad_password"
+#define E_NOT_A_KEY "not_a_key"
+#define E_UNSUPPORTED "unsupported"
+
+#define MSG_ENCRYPTED "key is encrypted: a password is needed"
+#define MSG_BAD_PASSWORD "wrong password (or corrupt key)"
+
+typedef struct {
+  const char *pw; /* borrowed from the Lua argument; never copied */
+  size_t pwlen;
+  int have_pw;
+  uint64_t max_iter; /* a hostile file must not make us spin for hours in a KDF */
+  const char *code;  /* set on failure */
+  char msg[256];
+} lctx;
+
+static EVP_PKEY *fail_load(lctx *c, const char *code, const char *fmt, ...) {
+  va_list ap;
+  c->code = code;
+  va_start(ap, fmt);
+  vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+  va_end(ap);
+  ERR_clear_error();
+  return NULL;
+}
+
+static int fail3(lua_State *L, const char *code, const char *msg) {
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, code);
+  return 3;
+}
+
+/* --- object identifiers (DER contents) ----------------------------------------------- */
+
+#define OID(name, ...) static const uint8_t name[] = {__VA_ARGS__}
+OID(oid_pbes2, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d);
+OID(oid_pbkdf2, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c);
+OID(oid_scrypt, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b);
+OID(oid_pbe_md5_des, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x03);
+OID(oid_pbe_sha1_des, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0a);
+/* pkcs-12PbeIds: 1.2.840.113549.1.12.1.N, decrypted by BoringSSL */
+OID(oid_pkcs12_pbe_prefix, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01);
+/* hmacWithSHA*: 1.2.840.113549.2.N */
+OID(oid_hmac_prefix, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02);
+OID(oid_hmac_sha256, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x09);
+OID(oid_aes128_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x02);
+OID(oid_aes192_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x16);
+OID(oid_aes256_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a);
+OID(oid_des_ede3_cbc, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07);
+OID(oid_des_cbc, 0x2b, 0x0e, 0x03, 0x02, 0x07);
+
+#define OID_IS(cbs, o) CBS_mem_equal((cbs), (o), sizeof(o))
+
+static const struct {
+  const uint8_t *oid;
+  size_t len;
+  const EVP_CIPHER *(*cipher)(void);
+  const char *name;
+} pbes2_ciphers[] = {
+    {oid_aes256_cbc, sizeof oid_aes256_cbc, EVP_aes_256_cbc, "aes-256-cbc"},
+    {oid_aes192_cbc, sizeof oid_aes192_cbc, EVP_aes_192_cbc, "aes-192-cbc"},
+    {oid_aes128_cbc, sizeof oid_aes128_cbc, EVP_aes_128_cbc, "aes-128-cbc"},
+    {oid_des_ede3_cbc, sizeof oid_des_ede3_cbc, EVP_des_ede3_cbc, "des-ede3-cbc"},
+    {oid_des_cbc, sizeof oid_des_cbc, EVP_des_cbc, "des-cbc"},
+};
+
+/* names of algorithms BoringSSL does not take, for a useful "unsupported" message */
+static const struct {
+  const char *oid, *name;
+} other_algs[] = {
+    {"1.2.840.113549.3.2", "RC2-CBC"},     {"1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"},
+    {"1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"},
+    {"1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"},
+    {"1.2.840.10040.4.1", "DSA"},          {"1.3.101.110", "X25519"},
+    {"1.3.101.111", "X448"},               {"1.3.101.113", "Ed448"},
+    {"1.2.840.113549.1.1.10", "RSA-PSS"},  {"1.2.840.113549.1.3.1", "DH"},
+    {"1.2.840.10046.2.1", "X9.42 DH"},     {"1.2.156.10197.1.301", "SM2"},
+    {"1.2.643.7.1.1.1.1", "GOST R 34.10-2012"},
+};
+
+/* alg_name writes a name for the algorithm OID (DER contents) into buf. */
+static const char *alg_name(CBS *oid, char *buf, size_t len) {
+  char *text = CBS_asn1_oid_to_text(oid);
+  snprintf(buf, len, "OID %s", text ? text : "(malformed)");
+  for (size_t i = 0; text && i < sizeof other_algs / sizeof other_algs[0]; i++)
+    if (!strcmp(text, other_algs[i].oid)) snprintf(buf, len, "%s", other_algs[i].name);
+  OPENSSL_free(text);
+  return buf;
+}
+
+/* --- accepting a parsed key ------------------------------------------------------------- */
+
+static const char *type_name(const EVP_PKEY *k) {
+  switch (EVP_PKEY_id(k)) {
+    case EVP_PKEY_RSA: return "rsa";
+    case EVP_PKEY_EC: return "ec";
+    case EVP_PKEY_ED25519: return "ed25519";
+    case EVP_PKEY_DSA: return "dsa";
+    case EVP_PKEY_X25519: return "x25519";
+    default: return "unknown";
+  }
+}
+
+/* accept_key keeps the key types certbench works with; BoringSSL parses DSA and X25519 keys
+ * too but can sign with neither, so they are "unsupported" rather than half-working. */
+static EVP_PKEY *accept_key(lctx *c, EVP_PKEY *k) {
+  int id = EVP_PKEY_id(k);
+  if (id == EVP_PKEY_RSA || id == EVP_PKEY_EC || id == EVP_PKEY_ED25519) {
+    ERR_clear_error();
+    return k;
+  }
+  const char *name = id == EVP_PKEY_DSA ? "DSA" : id == EVP_PKEY_X25519 ? "X25519" : "this type";
+  EVP_PKEY_free(k);
+  return fail_load(c, E_UNSUPPORTED,
+                   "unsupported key algorithm: %s (certbench works with RSA, EC and Ed25519 keys)",
+                   name);
+}
+
+static int err_is_unknown_group(void) {
+  uint32_t e;
+  while ((e = ERR_get_error()) != 0)
+    if (ERR_GET_LIB(e) == ERR_LIB_EC &&
+        (ERR_GET_REASON(e) == EC_R_UNKNOWN_GROUP || ERR_GET_REASON(e) == EC_R_GROUP_MISMATCH))
+      return 1;
+  return 0;
+}
+
+/* why_not parses the outer structure of a PrivateKeyInfo (private) or SubjectPublicKeyInfo
+ * that BoringSSL refused, to tell an algorithm it does not know from garbage. decrypted: the
+ * bytes came out of a decryption, so garbage means the password was wrong. */
+static EVP_PKEY *why_not(lctx *c, CBS der, int private, int decrypted) {
+  int unknown_group = err_is_unknown_group();
+  CBS seq, alg, oid;
+  uint64_t version;
+  if (!CBS_get_asn1(&der, &seq, CBS_ASN1_SEQUENCE) ||
+      (private && !CBS_get_asn1_uint64(&seq, &version)) ||
+      !CBS_get_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT)) {
+    if (decrypted) return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed %s",
+                     private ? "PKCS#8 private key" : "public key");
+  }
+  static const uint8_t rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+  static const uint8_t ec[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+  static const uint8_t ed25519[] = {0x2b, 0x65, 0x70};
+  if (OID_IS(&oid, ec) && unknown_group)
+    return fail_load(c, E_UNSUPPORTED,
+                     "unsupported EC curve (certbench works with P-256, P-384 and P-521)");
+  if (OID_IS(&oid, rsa) || OID_IS(&oid, ec) || OID_IS(&oid, ed25519))
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed %s %s key",
+                     OID_IS(&oid, rsa) ? "RSA" : OID_IS(&oid, ec) ? "EC" : "Ed25519",
+                     private ? "private" : "public");
+  char name[96];
+  return fail_load(c, E_UNSUPPORTED,
+                   "unsupported key algorithm: %s (certbench works with RSA, EC and Ed25519 keys)",
+                   alg_name(&oid, name, sizeof name));
+}
+
+/* --- the key structures ------------------------------------------------------------------ */
+
+enum kind { K_AUTO, K_PKCS8, K_PKCS8_ENC, K_RSA, K_EC, K_DSA, K_SPKI, K_RSA_PUB };
+
+static EVP_PKEY *parse_pkcs8(lctx *c, CBS der, int decrypted) {
+  CBS in = der;
+  EVP_PKEY *k = EVP_parse_private_key(&in);
+  if (k && CBS_len(&in) == 0) return accept_key(c, k);
+  EVP_PKEY_free(k);
+  return why_not(c, der, 1, decrypted);
+}
+
+static EVP_PKEY *parse_spki(lctx *c, CBS der) {
+  CBS in = der;
+  EVP_PKEY *k = EVP_parse_public_key(&in);
+  if (k && CBS_len(&in) == 0) return accept_key(c, k);
+  EVP_PKEY_free(k);
+  return why_not(c, der, 0, 0);
+}
+
+/* parse_traditional: PKCS#1 RSAPrivateKey, SEC1 ECPrivateKey, the DSA private key, PKCS#1
+ * RSAPublicKey. */
+static EVP_PKEY *parse_traditional(lctx *c, enum kind kind, CBS der, int decrypted) {
+  EVP_PKEY *k = EVP_PKEY_new();
+  if (!k) return fail_load(c, E_NOT_A_KEY, "out of memory");
+  CBS in = der;
+  int ok = 0, unknown_group = 0;
+  if (kind == K_RSA || kind == K_RSA_PUB) {
+    RSA *rsa = kind == K_RSA ? RSA_parse_private_key(&in) : RSA_parse_public_key(&in);
+    ok = rsa && CBS_len(&in) == 0 && EVP_PKEY_assign_RSA(k, rsa);
+    if (!ok) RSA_free(rsa);
+  } else if (kind == K_EC) {
+    EC_KEY *ec = EC_KEY_parse_private_key(&in, NULL);
+    if (!ec) unknown_group = err_is_unknown_group();
+    ok = ec && CBS_len(&in) == 0 && EVP_PKEY_assign_EC_KEY(k, ec);
+    if (!ok) EC_KEY_free(ec);
+  } else if (kind == K_DSA) {
+    DSA *dsa = DSA_parse_private_key(&in);
+    ok = dsa && CBS_len(&in) == 0 && EVP_PKEY_assign_DSA(k, dsa);
+    if (!ok) DSA_free(dsa);
+  }
+  if (ok) return accept_key(c, k);
+  EVP_PKEY_free(k);
+  if (unknown_group)
+    return fail_load(c, E_UNSUPPORTED,
+                     "unsupported EC curve (certbench works with P-256, P-384 and P-521)");
+  if (decrypted) return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  return fail_load(c, E_NOT_A_KEY, "not a key: malformed %s",
+                   kind == K_RSA     ? "RSA private key"
+                   : kind == K_EC    ? "EC private key"
+                   : kind == K_DSA   ? "DSA private key"
+                                     : "RSA public key");
+}
+
+/* sniff tells the structure of DER bytes from their shape: the outer SEQUENCE's elements. */
+static enum kind sniff(CBS der) {
+  CBS seq, first, second;
+  unsigned tag;
+  if (!CBS_get_asn1(&der, &seq, CBS_ASN1_SEQUENCE) || CBS_len(&der) != 0) return K_AUTO;
+  if (CBS_peek_asn1_tag(&seq, CBS_ASN1_SEQUENCE)) {
+    /* AlgorithmIdentifier first: EncryptedPrivateKeyInfo or SubjectPublicKeyInfo */
+    if (!CBS_get_asn1(&seq, &first, CBS_ASN1_SEQUENCE)) return K_AUTO;
+    if (CBS_peek_asn1_tag(&seq, CBS_ASN1_OCTETSTRING)) return K_PKCS8_ENC;
+    if (CBS_peek_asn1_tag(&seq, CBS_ASN1_BITSTRING)) return K_SPKI;
+    return K_AUTO;
+  }
+  if (!CBS_get_asn1(&seq, &first, CBS_ASN1_INTEGER)) return K_AUTO;
+  if (CBS_peek_asn1_tag(&seq, CBS_ASN1_SEQUENCE)) return K_PKCS8;  /* version, AlgId */
+  if (CBS_peek_asn1_tag(&seq, CBS_ASN1_OCTETSTRING)) return K_EC; /* version, privateKey */
+  size_t integers = 1;
+  while (CBS_len(&seq) > 0) {
+    if (!CBS_get_any_asn1_element(&seq, &second, &tag, NULL) || tag != CBS_ASN1_INTEGER)
+      return K_AUTO;
+    integers++;
+  }
+  if (integers == 2) return K_RSA_PUB; /* n, e */
+  if (integers == 6) return K_DSA;     /* version, p, q, g, y, x */
+  if (integers == 9) return K_RSA;     /* version, n, e, d, p, q, dp, dq, qinv */
+  return K_AUTO;
+}
+
+/* --- decryption ------------------------------------------------------------------------- */
+
+/* cbc_decrypt decrypts in into a new buffer (*out, to OPENSSL_free). Returns 1, or 0 when the
+ * padding is wrong: the usual sign of a wrong password. */
+static int cbc_decrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                       const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen) {
+  EVP_CIPHER_CTX ctx;
+  int n1 = 0, n2 = 0, ok = 0;
+  *out = NULL;
+  if (inlen == 0 || inlen % EVP_CIPHER_block_size(cipher) != 0 || inlen > INT32_MAX) return 0;
+  uint8_t *buf = OPENSSL_malloc(inlen + EVP_CIPHER_block_size(cipher));
+  if (!buf) return 0;
+  EVP_CIPHER_CTX_init(&ctx);
+  ok = EVP_DecryptInit_ex(&ctx, cipher, NULL, key, iv) &&
+       EVP_DecryptUpdate(&ctx, buf, &n1, in, (int)inlen) &&
+       EVP_DecryptFinal_ex(&ctx, buf + n1, &n2);
+  EVP_CIPHER_CTX_cleanup(&ctx);
+  if (!ok) {
+    OPENSSL_cleanse(buf, inlen);
+    OPENSSL_free(buf);
+    ERR_clear_error();
+    return 0;
+  }
+  *out = buf;
+  *outlen = (size_t)n1 + (size_t)n2;
+  return 1;
+}
+
+/* decrypt_then_parse decrypts, parses the plaintext as kind and wipes it. */
+static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *cipher,
+                                    const uint8_t *key, const uint8_t *iv, CBS ct) {
+  uint8_t *pt;
+  size_t ptlen;
+  if (!cbc_decrypt(cipher, key, iv, CBS_data(&ct), CBS_len(&ct), &pt, &ptlen))
+    return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  CBS plain;
+  CBS_init(&plain, pt, ptlen);
+  EVP_PKEY *k;
+  if (kind == K_AUTO) kind = sniff(plain);
+  if (kind == K_PKCS8) k = parse_pkcs8(c, plain, 1);
+  else if (kind == K_RSA || kind == K_EC || kind == K_DSA) k = parse_traditional(c, kind, plain, 1);
+  else k = fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  OPENSSL_cleanse(pt, ptlen);
+  OPENSSL_free(pt);
+  return k;
+}
+
+static EVP_PKEY *too_many(lctx *c, uint64_t n) {
+  return fail_load(c, E_UNSUPPORTED,
+                   "the key asks for %llu KDF iterations, more than the limit of %llu (option "
+                   "max_iter)",
+                   (unsigned long long)n, (unsigned long long)c->max_iter);
+}
+
+/* pbes2 decrypts an EncryptedPrivateKeyInfo with PBES2 parameters (RFC 8018 A.4): PBKDF2 with
+ * any HMAC-SHA PRF, or scrypt (RFC 7914), with AES-CBC, 3DES or DES. */
+static EVP_PKEY *pbes2(lctx *c, CBS params, CBS ct) {
+  CBS kdf, kdf_oid, kdf_params, enc, enc_oid, iv, salt;
+  if (!CBS_get_asn1(&params, &kdf, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&params, &enc, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&kdf, &kdf_oid, CBS_ASN1_OBJECT) ||
+      !CBS_get_asn1(&kdf, &kdf_params, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&enc, &enc_oid, CBS_ASN1_OBJECT))
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 parameters");
+  const EVP_CIPHER *cipher = NULL;
+  for (size_t i = 0; i < sizeof pbes2_ciphers / sizeof pbes2_ciphers[0]; i++)
+    if (CBS_mem_equal(&enc_oid, pbes2_ciphers[i].oid, pbes2_ciphers[i].len))
+      cipher = pbes2_ciphers[i].cipher();
+  char name[96];
+  if (!cipher)
+    return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 cipher: %s",
+                     alg_name(&enc_oid, name, sizeof name));
+  if (!CBS_get_asn1(&enc, &iv, CBS_ASN1_OCTETSTRING) ||
+      CBS_len(&iv) != EVP_CIPHER_iv_length(cipher))
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 cipher parameters");
+  size_t keylen = EVP_CIPHER_key_length(cipher);
+  uint64_t want_keylen;
+  uint8_t key[EVP_MAX_KEY_LENGTH];
+  int ok;
+  if (!CBS_get_asn1(&kdf_params, &salt, CBS_ASN1_OCTETSTRING))
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 KDF parameters");
+  if (OID_IS(&kdf_oid, oid_pbkdf2)) {
+    uint64_t iter;
+    const EVP_MD *md = EVP_sha1(); /* the PRF's default (RFC 8018 A.2) */
+    if (!CBS_get_asn1_uint64(&kdf_params, &iter) || iter == 0)
+      return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 parameters");
+    if (CBS_peek_asn1_tag(&kdf_params, CBS_ASN1_INTEGER)) {
+      if (!CBS_get_asn1_uint64(&kdf_params, &want_keylen) || want_keylen != keylen)
+        return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 key length");
+    }
+    if (CBS_len(&kdf_params) > 0) {
+      CBS prf, prf_oid;
+      if (!CBS_get_asn1(&kdf_params, &prf, CBS_ASN1_SEQUENCE) ||
+          !CBS_get_asn1(&prf, &prf_oid, CBS_ASN1_OBJECT))
+        return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 PRF");
+      md = NULL;
+      if (CBS_len(&prf_oid) == sizeof oid_hmac_prefix + 1 &&
+          !memcmp(CBS_data(&prf_oid), oid_hmac_prefix, sizeof oid_hmac_prefix)) {
+        switch (CBS_data(&prf_oid)[sizeof oid_hmac_prefix]) {
+          case 7: md = EVP_sha1(); break;
+          case 8: md = EVP_sha224(); break;
+          case 9: md = EVP_sha256(); break;
+          case 10: md = EVP_sha384(); break;
+          case 11: md = EVP_sha512(); break;
+        }
+      }
+      if (!md)
+        return fail_load(c, E_UNSUPPORTED, "unsupported PBKDF2 PRF: %s",
+                         alg_name(&prf_oid, name, sizeof name));
+    }
+    if (iter > c->max_iter) return too_many(c, iter);
+    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+    ok = PKCS5_PBKDF2_HMAC(c->pw, c->pwlen, CBS_data(&salt), CBS_len(&salt), (unsigned)iter, md,
+                           keylen, key);
+  } else if (OID_IS(&kdf_oid, oid_scrypt)) {
+    uint64_t n, r, p;
+    if (!CBS_get_asn1_uint64(&kdf_params, &n) || !CBS_get_asn1_uint64(&kdf_params, &r) ||
+        !CBS_get_asn1_uint64(&kdf_params, &p))
+      return fail_load(c, E_NOT_A_KEY, "not a key: malformed scrypt parameters");
+    if (CBS_peek_asn1_tag(&kdf_params, CBS_ASN1_INTEGER) &&
+        (!CBS_get_asn1_uint64(&kdf_params, &want_keylen) || want_keylen != keylen))
+      return fail_load(c, E_NOT_A_KEY, "not a key: malformed scrypt key length");
+    if (n > c->max_iter) return too_many(c, n);
+    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+    /* 64 MiB: twice what OpenSSL allows by default, so openssl -scrypt keys always load */
+    ok = EVP_PBE_scrypt(c->pw, c->pwlen, CBS_data(&salt), CBS_len(&salt), n, r, p,
+                        64 * 1024 * 1024, key, keylen);
+    if (!ok) {
+      ERR_clear_error();
+      return fail_load(c, E_UNSUPPORTED, "unsupported scrypt parameters (N=%llu, r=%llu, p=%llu)",
+                       (unsigned long long)n, (unsigned long long)r, (unsigned long long)p);
+    }
+  } else {
+    return fail_load(c, E_UNSUPPORTED, "unsupported PBES2 key derivation: %s",
+                     alg_name(&kdf_oid, name, sizeof name));
+  }
+  if (!ok) return fail_load(c, E_NOT_A_KEY, "key derivation failed");
+  EVP_PKEY *k = decrypt_then_parse(c, K_PKCS8, cipher, key, CBS_data(&iv), ct);
+  OPENSSL_cleanse(key, sizeof key);
+  return k;
+}
+
+/* pbes1 decrypts PBES1 (RFC 8018 6.1): PBKDF1 with MD5 or SHA-1, DES-CBC. Old OpenSSL (-v1
+ * PBE-MD5-DES) and Java keytools wrote these; BoringSSL does not read them. */
+static EVP_PKEY *pbes1(lctx *c, const EVP_MD *md, CBS params, CBS ct) {
+  CBS salt;
+  uint64_t iter;
+  if (!CBS_get_asn1(&params, &salt, CBS_ASN1_OCTETSTRING) || CBS_len(&salt) != 8 ||
+      !CBS_get_asn1_uint64(&params, &iter) || iter == 0)
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES1 parameters");
+  if (iter > c->max_iter) return too_many(c, iter);
+  if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+  uint8_t t[EVP_MAX_MD_SIZE];
+  unsigned tlen = 0;
+  EVP_MD_CTX ctx;
+  EVP_MD_CTX_init(&ctx);
+  int ok = EVP_DigestInit_ex(&ctx, md, NULL) && EVP_DigestUpdate(&ctx, c->pw, c->pwlen) &&
+           EVP_DigestUpdate(&ctx, CBS_data(&salt), 8) && EVP_DigestFinal_ex(&ctx, t, &tlen);
+  for (uint64_t i = 1; ok && i < iter; i++) ok = EVP_Digest(t, tlen, t, &tlen, md, NULL);
+  EVP_MD_CTX_cleanup(&ctx);
+  EVP_PKEY *k = ok ? decrypt_then_parse(c, K_PKCS8, EVP_des_cbc(), t, t + 8, ct)
+                   : fail_load(c, E_NOT_A_KEY, "key derivation failed");
+  OPENSSL_cleanse(t, sizeof t);
+  return k;
+}
+
+/* parse_encrypted_pkcs8: EncryptedPrivateKeyInfo (RFC 5958 3). */
+static EVP_PKEY *parse_encrypted_pkcs8(lctx *c, CBS der) {
+  CBS whole = der, seq, alg, oid, params, ct;
+  if (!CBS_get_asn1(&der, &seq, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
+      !CBS_get_asn1(&seq, &ct, CBS_ASN1_OCTETSTRING) || CBS_len(&seq) != 0)
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed encrypted PKCS#8 key");
+  int is_pbes2 = OID_IS(&oid, oid_pbes2), is_md5 = OID_IS(&oid, oid_pbe_md5_des),
+      is_sha1 = OID_IS(&oid, oid_pbe_sha1_des);
+  if (is_pbes2 || is_md5 || is_sha1) {
+    if (!CBS_get_asn1(&alg, &params, CBS_ASN1_SEQUENCE))
+      return fail_load(c, E_NOT_A_KEY, "not a key: malformed encryption parameters");
+    if (is_pbes2) return pbes2(c, params, ct);
+    return pbes1(c, is_md5 ? EVP_md5() : EVP_sha1(), params, ct);
+  }
+  char name[96];
+  if (CBS_len(&oid) == sizeof oid_pkcs12_pbe_prefix + 1 &&
+      !memcmp(CBS_data(&oid), oid_pkcs12_pbe_prefix, sizeof oid_pkcs12_pbe_prefix)) {
+    CBS salt;
+    uint64_t iter;
+    if (!CBS_get_asn1(&alg, &params, CBS_ASN1_SEQUENCE) ||
+        !CBS_get_asn1(&params, &salt, CBS_ASN1_OCTETSTRING) ||
+        !CBS_get_asn1_uint64(&params, &iter))
+      return fail_load(c, E_NOT_A_KEY, "not a key: malformed PKCS#12 PBE parameters");
+    if (iter > c->max_iter) return too_many(c, iter);
+    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+    EVP_PKEY *k = PKCS8_parse_encrypted_private_key(&whole, c->pw, c->pwlen);
+    if (k) return accept_key(c, k);
+    uint32_t e = ERR_peek_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_PKCS8 && (ERR_GET_REASON(e) == PKCS8_R_UNKNOWN_ALGORITHM ||
+                                            ERR_GET_REASON(e) == PKCS8_R_UNSUPPORTED_CIPHER))
+      return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 encryption: %s",
+                       alg_name(&oid, name, sizeof name));
+    return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  }
+  return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 encryption: %s",
+                   alg_name(&oid, name, sizeof name));
+}
+
+/* --- PEM ------------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *label, *headers, *body;
+  size_t label_len, headers_len, body_len;
+  int complete; /* an END line was found */
+} pem_block;
+
+static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
+/* Lines end in LF, CRLF or a lone CR (old Mac editors). */
+static const char *line_end(const char *p, const char *end) {
+  while (p < end && *p != '\n' && *p != '\r') p++;
+  return p;
+}
+
+static const char *next_line(const char *p, const char *end) {
+  p = line_end(p, end);
+  if (p < end && *p == '\r') p++;
+  if (p < end && *p == '\n') p++;
+  return p;
+}
+
+/* pem_next finds the next "-----BEGIN X-----" block in [*p, end) and advances *p past it.
+ * Text around blocks (Bag Attributes, subject= lines, comments) is ignored. */
+static int pem_next(const char **p, const char *end, pem_block *b) {
+  static const char begin[] = "-----BEGIN ";
+  for (;;) {
+    const char *s = memmem(*p, (size_t)(end - *p), begin, sizeof begin - 1);
+    if (!s) return 0;
+    const char *lbl = s + sizeof begin - 1, *q = lbl;
+    while (q < end && *q != '\n' && !(end - q >= 5 && !memcmp(q, "-----", 5))) q++;
+    if (q >= end || *q == '\n') { /* not a BEGIN line after all */
+      *p = lbl;
+      continue;
+    }
+    memset(b, 0, sizeof *b);
+    b->label = lbl;
+    b->label_len = (size_t)(q - lbl);
+    q += 5;
+    q = next_line(q, end); /* the rest of the BEGIN line */
+    const char *body = q;
+    /* "-----END <label>-----" */
+    const char *e = body;
+    for (;;) {
+      e = memmem(e, (size_t)(end - e), "-----END ", 9);
+      if (!e) break;
+      if ((size_t)(end - e) >= 9 + b->label_len + 5 && !memcmp(e + 9, lbl, b->label_len) &&
+          !memcmp(e + 9 + b->label_len, "-----", 5))
+        break;
+      e += 9;
+    }
+    const char *bend = e ? e : end;
+    /* RFC 1421 headers: lines with ':' before the base64, then a blank line */
+    const char *h = body, *line = body;
+    while (line < bend) {
+      const char *le = line_end(line, bend);
+      if (!memchr(line, ':', (size_t)(le - line))) break;
+      line = next_line(line, bend);
+    }
+    b->headers = h;
+    b->headers_len = (size_t)(line - h);
+    b->body = line;
+    b->body_len = (size_t)(bend - line);
+    b->complete = e != NULL;
+    *p = e ? e + 9 + b->label_len + 5 : end;
+    return 1;
+  }
+}
+
+static int label_is(const pem_block *b, const char *s) {
+  return b->label_len == strlen(s) && !memcmp(b->label, s, b->label_len);
+}
+
+static int label_has(const pem_block *b, const char *s) {
+  return memmem(b->label, b->label_len, s, strlen(s)) != NULL;
+}
+
+/* b64_decode decodes base64 with whitespace and line breaks anywhere; missing '=' padding is
+ * tolerated. Returns 1 with *out to OPENSSL_free, or 0. */
+static int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen) {
+  char *clean = OPENSSL_malloc(inlen + 4);
+  size_t n = 0, cap;
+  int ok = 0;
+  *out = NULL;
+  if (!clean) return 0;
+  for (size_t i = 0; i < inlen; i++) {
+    char ch = in[i];
+    if (is_space(ch)) continue;
+    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+          ch == '+' || ch == '/' || ch == '='))
+      goto done;
+    clean[n++] = ch;
+  }
+  if (n == 0 || n % 4 == 1) goto done;
+  while (n % 4) clean[n++] = '=';
+  if (!EVP_DecodedLength(&cap, n)) goto done;
+  *out = OPENSSL_malloc(cap ? cap : 1);
+  if (!*out) goto done;
+  ok = EVP_DecodeBase64(*out, outlen, cap, (const uint8_t *)clean, n);
+  if (!ok) {
+    OPENSSL_free(*out);
+    *out = NULL;
+  }
+done:
+  OPENSSL_cleanse(clean, inlen + 4);
+  OPENSSL_free(clean);
+  ERR_clear_error();
+  return ok;
+}
+
+static const struct {
+  const char *name;
+  const EVP_CIPHER *(*cipher)(void);
+} pem_ciphers[] = {
+    {"DES-EDE3-CBC", EVP_des_ede3_cbc}, {"DES-CBC", EVP_des_cbc},
+    {"AES-128-CBC", EVP_aes_128_cbc},   {"AES-192-CBC", EVP_aes_192_cbc},
+    {"AES-256-CBC", EVP_aes_256_cbc},   {"DES-EDE-CBC", EVP_des_ede_cbc},
+};
+
+static int hexval(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* header_value finds "name:" in the RFC 1421 headers of b; value without spaces around. */
+static int header_value(const pem_block *b, const char *name, const char **v, size_t *vlen) {
+  const char *p = b->headers, *end = b->headers + b->headers_len;
+  size_t nlen = strlen(name);
+  while (p < end) {
+    const char *le = line_end(p, end);
+    if ((size_t)(le - p) > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
+      const char *s = p + nlen + 1;
+      while (s < le && is_space(*s)) s++;
+      while (le > s && is_space(le[-1])) le--;
+      *v = s;
+      *vlen = (size_t)(le - s);
+      return 1;
+    }
+    p = next_line(p, end);
+  }
+  return 0;
+}
+
+/* legacy_decrypt: OpenSSL's traditional PEM encryption (Proc-Type: 4,ENCRYPTED, DEK-Info):
+ * the key is EVP_BytesToKey(MD5, one round) of the password and the first 8 bytes of the IV. */
+static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS ct) {
+  const char *dek;
+  size_t dlen;
+  if (!header_value(b, "DEK-Info", &dek, &dlen))
+    return fail_load(c, E_NOT_A_KEY, "not a key: encrypted PEM without a DEK-Info header");
+  const char *comma = memchr(dek, ',', dlen);
+  if (!comma) return fail_load(c, E_NOT_A_KEY, "not a key: malformed DEK-Info header");
+  size_t nlen = (size_t)(comma - dek);
+  const EVP_CIPHER *cipher = NULL;
+  for (size_t i = 0; i < sizeof pem_ciphers / sizeof pem_ciphers[0]; i++)
+    if (strlen(pem_ciphers[i].name) == nlen && !strncasecmp(dek, pem_ciphers[i].name, nlen))
+      cipher = pem_ciphers[i].cipher();
+  if (!cipher)
+    return fail_load(c, E_UNSUPPORTED, "unsupported PEM encryption: %.*s", (int)(nlen > 40 ? 40 : nlen), dek);
+  const char *hex = comma + 1;
+  size_t hlen = (size_t)(dek + dlen - hex);
+  uint8_t iv[EVP_MAX_IV_LENGTH];
+  size_t ivlen = EVP_CIPHER_iv_length(cipher);
+  if (hlen != 2 * ivlen) return fail_load(c, E_NOT_A_KEY, "not a key: malformed DEK-Info IV");
+  for (size_t i = 0; i < ivlen; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return fail_load(c, E_NOT_A_KEY, "not a key: malformed DEK-Info IV");
+    iv[i] = (uint8_t)(hi << 4 | lo);
+  }
+  if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+  uint8_t key[EVP_MAX_KEY_LENGTH];
+  if (!EVP_BytesToKey(cipher, EVP_md5(), iv, (const uint8_t *)c->pw, c->pwlen, 1, key, NULL))
+    return fail_load(c, E_NOT_A_KEY, "key derivation failed");
+  EVP_PKEY *k = decrypt_then_parse(c, kind, cipher, key, iv, ct);
+  OPENSSL_cleanse(key, sizeof key);
+  return k;
+}
+
+static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
+  if (kind == K_AUTO) kind = sniff(der);
+  switch (kind) {
+    case K_PKCS8: return parse_pkcs8(c, der, 0);
+    case K_PKCS8_ENC: return parse_encrypted_pkcs8(c, der);
+    case K_SPKI: return parse_spki(c, der);
+    case K_RSA:
+    case K_EC:
+    case K_DSA:
+    case K_RSA_PUB: return parse_traditional(c, kind, der, 0);
+    default: return fail_load(c, E_NOT_A_KEY, "not a key: the data is neither PEM nor a DER key");
+  }
+}
+
+/* load_block: one PEM block whose label names a key. */
+static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
+  enum kind kind;
+  if (label_is(b, "PRIVATE KEY")) kind = K_PKCS8;
+  else if (label_is(b, "ENCRYPTED PRIVATE KEY")) kind = K_PKCS8_ENC;
+  else if (label_is(b, "RSA PRIVATE KEY")) kind = K_RSA;
+  else if (label_is(b, "EC PRIVATE KEY")) kind = K_EC;
+  else if (label_is(b, "DSA PRIVATE KEY")) kind = K_DSA;
+  else if (label_is(b, "PUBLIC KEY")) kind = K_SPKI;
+  else if (label_is(b, "RSA PUBLIC KEY")) kind = K_RSA_PUB;
+  else if (label_is(b, "ANY PRIVATE KEY")) kind = K_AUTO;
+  else if (label_is(b, "OPENSSH PRIVATE KEY"))
+    return fail_load(c, E_UNSUPPORTED,
+                     "unsupported key format: OPENSSH PRIVATE KEY (convert it with "
+                     "ssh-keygen -p -m PKCS8 -f FILE)");
+  else
+    return fail_load(c, E_UNSUPPORTED, "unsupported key format: %.*s",
+                     (int)(b->label_len > 60 ? 60 : b->label_len), b->label);
+  if (!b->complete)
+    return fail_load(c, E_NOT_A_KEY, "not a key: the %.*s block has no END line",
+                     (int)b->label_len, b->label);
+  uint8_t *der;
+  size_t derlen;
+  if (!b64_decode(b->body, b->body_len, &der, &derlen))
+    return fail_load(c, E_NOT_A_KEY, "not a key: malformed base64 in the %.*s block",
+                     (int)b->label_len, b->label);
+  CBS cbs;
+  CBS_init(&cbs, der, derlen);
+  const char *pt;
+  size_t ptlen;
+  EVP_PKEY *k;
+  if (header_value(b, "Proc-Type", &pt, &ptlen) && memmem(pt, ptlen, "ENCRYPTED", 9))
+    k = legacy_decrypt(c, b, kind, cbs);
+  else
+    k = parse_der(c, kind, cbs);
+  OPENSSL_cleanse(der, derlen);
+  OPENSSL_free(der);
+  return k;
+}
+
+static int is_key_label(const pem_block *b) {
+  return label_has(b, "PRIVATE KEY") || label_has(b, "PUBLIC KEY");
+}
+
+enum format { F_AUTO, F_PEM, F_DER };
+
+static EVP_PKEY *load(lctx *c, const char *data, size_t len, enum format fmt) {
+  const char *end = data + len;
+  if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) data += 3; /* the BOM of Windows editors */
+  if (data == end) return fail_load(c, E_NOT_A_KEY, "not a key: the data is empty");
+  int has_pem = memmem(data, (size_t)(end - data), "-----BEGIN ", 11) != NULL;
+  if (fmt == F_PEM || (fmt == F_AUTO && has_pem)) {
+    const char *p = data;
+    pem_block b;
+    char seen[64] = "";
+    while (pem_next(&p, end, &b)) {
+      if (is_key_label(&b)) return load_block(c, &b);
+      if (!seen[0])
+        snprintf(seen, sizeof seen, "%.*s", (int)(b.label_len > 40 ? 40 : b.label_len), b.label);
+    }
+    if (seen[0])
+      return fail_load(c, E_NOT_A_KEY, "no key found (the PEM data holds %s, not a key)", seen);
+    return fail_load(c, E_NOT_A_KEY, "no key found (no PEM key block)");
+  }
+  CBS der;
+  CBS_init(&der, (const uint8_t *)data, (size_t)(end - data));
+  if (fmt == F_DER || sniff(der) != K_AUTO) return parse_der(c, K_AUTO, der);
+  /* base64 without the armor, as some Windows tools and web forms hand keys over */
+  uint8_t *raw;
+  size_t rawlen;
+  if (b64_decode(data, (size_t)(end - data), &raw, &rawlen)) {
+    CBS_init(&der, raw, rawlen);
+    EVP_PKEY *k = sniff(der) != K_AUTO ? parse_der(c, K_AUTO, der) : NULL;
+    OPENSSL_cleanse(raw, rawlen);
+    OPENSSL_free(raw);
+    if (k || c->code) return k;
+  }
+  return fail_load(c, E_NOT_A_KEY, "not a key: the data is neither PEM nor a DER key");
+}
+
+/* pkey.load(data, format, password, max_iter) -> key | nil, message, code
+ * format: "pem", "der" or nil (autodetect); password: nil, a string or a secret. */
+static int l_load(lua_State *L) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 1, &len);
+  static const char *const formats[] = {"auto", "pem", "der", NULL};
+  enum format fmt = (enum format)luaL_checkoption(L, 2, "auto", formats);
+  lctx c;
+  memset(&c, 0, sizeof c);
+  c.pw = cb_optsecret(L, 3, &c.pwlen);
+  c.have_pw = c.pw != NULL;
+  if (!c.pw) c.pw = "";
+  lua_Integer max_iter = luaL_optinteger(L, 4, 10000000);
+  luaL_argcheck(L, max_iter >= 1 && max_iter <= INT32_MAX, 4, "must be 1 to 2^31-1");
+  c.max_iter = (uint64_t)max_iter;
+  EVP_PKEY *k = load(&c, data, len, fmt);
+  ERR_clear_error();
+  if (!k) return fail3(L, c.code ? c.code : E_NOT_A_KEY, c.msg[0] ? c.msg : "not a key");
+  cb_push_pkey(L, k);
+  return 1;
+}
+
+/* --- generation ------------------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  int nid;
+} curves[] = {
+    {"P-256", NID_X9_62_prime256v1}, {"P-384", NID_secp384r1},
+    {"P-521", NID_secp521r1},        {"P-224", NID_secp224r1},
+};
+
+/* pkey.generate_rsa(bits) -> key ; bits: 2048..8192, a multiple of 128 (BoringSSL rounds
+ * other sizes down, so they are refused rather than silently shrunk). */
+static int l_generate_rsa(lua_State *L) {
+  lua_Integer bits = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, bits >= 2048 && bits <= 8192 && bits % 128 == 0, 1,
+                "RSA bits must be 2048 to 8192, a multiple of 128 (2048, 3072, 4096...)");
+  cb_push_pkey(L, NULL); /* the box first: a raise below leaves nothing to leak */
+  cb_pkey *box = lua_touserdata(L, -1);
+  EVP_PKEY *k = EVP_PKEY_new();
+  RSA *rsa = RSA_new();
+  BIGNUM *e = BN_new();
+  int ok = k && rsa && e && BN_set_word(e, RSA_F4) && RSA_generate_key_ex(rsa, (int)bits, e, NULL) &&
+           EVP_PKEY_assign_RSA(k, rsa);
+  BN_free(e);
+  if (!ok) {
+    RSA_free(rsa);
+    EVP_PKEY_free(k);
+    return cb_fail_ssl(L, "pkey.generate");
+  }
+  box->p = k;
+  return 1;
+}
+
+/* pkey.generate_ec(curve) -> key ; curve "P-256", "P-384", "P-521" (or "P-224") */
+static int l_generate_ec(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  int nid = NID_undef;
+  for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
+    if (!strcmp(name, curves[i].name)) nid = curves[i].nid;
+  if (nid == NID_undef) return luaL_argerror(L, 1, "curve must be P-256, P-384 or P-521");
+  cb_push_pkey(L, NULL);
+  cb_pkey *box = lua_touserdata(L, -1);
+  EVP_PKEY *k = EVP_PKEY_new();
+  EC_KEY *ec = EC_KEY_new_by_curve_name(nid);
+  if (!k || !ec || !EC_KEY_generate_key(ec) || !EVP_PKEY_assign_EC_KEY(k, ec)) {
+    EC_KEY_free(ec);
+    EVP_PKEY_free(k);
+    return cb_fail_ssl(L, "pkey.generate");
+  }
+  box->p = k;
+  return 1;
+}
+
+/* pkey.generate_ed25519() -> key */
+static int l_generate_ed25519(lua_State *L) {
+  cb_push_pkey(L, NULL);
+  cb_pkey *box = lua_touserdata(L, -1);
+  EVP_PKEY *k = NULL;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+  int ok = ctx && EVP_PKEY_keygen_init(ctx) && EVP_PKEY_keygen(ctx, &k);
+  EVP_PKEY_CTX_free(ctx);
+  if (!ok) return cb_fail_ssl(L, "pkey.generate");
+  box->p = k;
+  return 1;
+}
+
+/* --- key methods ----------------------------------------------------------------------- */
+
+static int is_private(const EVP_PKEY *k) {
+  switch (EVP_PKEY_id(k)) {
+    case EVP_PKEY_RSA: return RSA_get0_d(EVP_PKEY_get0_RSA(k)) != NULL;
+    case EVP_PKEY_EC: return EC_KEY_get0_private_key(EVP_PKEY_get0_EC_KEY(k)) != NULL;
+    case EVP_PKEY_DSA: return DSA_get0_priv_key(EVP_PKEY_get0_DSA(k)) != NULL;
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_X25519: {
+      size_t n = 0;
+      int ok = EVP_PKEY_get_raw_private_key(k, NULL, &n);
+      ERR_clear_error();
+      return ok;
+    }
+    default: return 0;
+  }
+}
+
+static int m_type(lua_State *L) {
+  lua_pushstring(L, type_name(cb_check_pkey(L, 1)));
+  return 1;
+}
+
+static int m_bits(lua_State *L) {
+  lua_pushinteger(L, EVP_PKEY_bits(cb_check_pkey(L, 1)));
+  return 1;
+}
+
+static int m_curve(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  lua_pushnil(L);
+  if (EVP_PKEY_id(k) != EVP_PKEY_EC) return 1;
+  int nid = EC_GROUP_get_curve_name(EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(k)));
+  for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
+    if (nid == curves[i].nid) {
+      lua_pushstring(L, curves[i].name);
+      return 1;
+    }
+  lua_pushstring(L, OBJ_nid2sn(nid));
+  return 1;
+}
+
+static int m_is_private(lua_State *L) {
+  lua_pushboolean(L, is_private(cb_check_pkey(L, 1)));
+  return 1;
+}
+
+/* push_cbb pushes the finished CBB's bytes as a string and frees them (cleansed). Returns 1,
+ * or raises on a failed CBB (out of memory). */
+static void push_cbb(lua_State *L, CBB *cbb) {
+  uint8_t *out;
+  size_t len;
+  if (!CBB_finish(cbb, &out, &len)) {
+    CBB_cleanup(cbb);
+    luaL_error(L, "out of memory");
+  }
+  lua_pushlstring(L, (const char *)out, len); /* can raise (memory): we accept that leak */
+  OPENSSL_cleanse(out, len);
+  OPENSSL_free(out);
+}
+
+/* key:public_der() -> SubjectPublicKeyInfo DER */
+static int m_public_der(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  CBB cbb;
+  if (!CBB_init(&cbb, 512) || !EVP_marshal_public_key(&cbb, k)) {
+    CBB_cleanup(&cbb);
+    return cb_fail_ssl(L, "key:public_der");
+  }
+  push_cbb(L, &cbb);
+  return 1;
+}
+
+/* key:public() -> a new key object with the public half only */
+static int m_public(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  cb_push_pkey(L, NULL);
+  cb_pkey *box = lua_touserdata(L, -1);
+  CBB cbb;
+  uint8_t *der = NULL;
+  size_t len;
+  if (!CBB_init(&cbb, 512) || !EVP_marshal_public_key(&cbb, k) || !CBB_finish(&cbb, &der, &len)) {
+    CBB_cleanup(&cbb);
+    return cb_fail_ssl(L, "key:public");
+  }
+  CBS cbs;
+  CBS_init(&cbs, der, len);
+  box->p = EVP_parse_public_key(&cbs);
+  OPENSSL_free(der);
+  if (!box->p) return cb_fail_ssl(L, "key:public");
+  return 1;
+}
+
+/* pem_encode returns "-----BEGIN label-----\n[headers\n]base64...-----END label-----\n" in a
+ * new buffer (OPENSSL_free), or NULL. */
+static uint8_t *pem_encode(const char *label, const char *headers, const uint8_t *der, size_t len,
+                           size_t *outlen) {
+  size_t lines = len / 48 + 1;
+  size_t cap = 2 * (strlen(label) + 32) + (headers ? strlen(headers) + 1 : 0) + lines * 66;
+  uint8_t *out = OPENSSL_malloc(cap), *p = out;
+  if (!out) return NULL;
+  p += snprintf((char *)p, cap, "-----BEGIN %s-----\n", label);
+  if (headers) p += snprintf((char *)p, cap - (size_t)(p - out), "%s\n", headers);
+  for (size_t i = 0; i < len; i += 48) {
+    size_t n = len - i < 48 ? len - i : 48;
+    p += EVP_EncodeBlock(p, der + i, n);
+    *p++ = '\n';
+  }
+  p += snprintf((char *)p, cap - (size_t)(p - out), "-----END %s-----\n", label);
+  *outlen = (size_t)(p - out);
+  return out;
+}
+
+/* pkey.pem_encode(label, der) -> PEM text */
+static int l_pem_encode(lua_State *L) {
+  const char *label = luaL_checkstring(L, 1);
+  size_t len, outlen;
+  const char *der = luaL_checklstring(L, 2, &len);
+  uint8_t *pem = pem_encode(label, NULL, (const uint8_t *)der, len, &outlen);
+  if (!pem) return luaL_error(L, "out of memory");
+  lua_pushlstring(L, (const char *)pem, outlen);
+  OPENSSL_free(pem);
+  return 1;
+}
+
+static const struct {
+  const char *name, *pem_name;
+  const EVP_CIPHER *(*cipher)(void);
+} write_ciphers[] = {
+    {"aes-256-cbc", "AES-256-CBC", EVP_aes_256_cbc},
+    {"aes-192-cbc", "AES-192-CBC", EVP_aes_192_cbc},
+    {"aes-128-cbc", "AES-128-CBC", EVP_aes_128_cbc},
+    {"des-ede3-cbc", "DES-EDE3-CBC", EVP_des_ede3_cbc},
+};
+
+/* cbc_encrypt encrypts with PKCS#7 padding into a new buffer (OPENSSL_free). */
+static int cbc_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
+                       const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen) {
+  EVP_CIPHER_CTX ctx;
+  int n1 = 0, n2 = 0;
+  *out = inlen < INT32_MAX - 64 ? OPENSSL_malloc(inlen + EVP_CIPHER_block_size(cipher)) : NULL;
+  if (!*out) return 0;
+  EVP_CIPHER_CTX_init(&ctx);
+  int ok = EVP_EncryptInit_ex(&ctx, cipher, NULL, key, iv) &&
+           EVP_EncryptUpdate(&ctx, *out, &n1, in, (int)inlen) &&
+           EVP_EncryptFinal_ex(&ctx, *out + n1, &n2);
+  EVP_CIPHER_CTX_cleanup(&ctx);
+  if (!ok) {
+    OPENSSL_free(*out);
+    *out = NULL;
+    return 0;
+  }
+  *outlen = (size_t)n1 + (size_t)n2;
+  return 1;
+}
+
+/* encrypt_pkcs8 wraps a PrivateKeyInfo into an EncryptedPrivateKeyInfo as OpenSSL 3 writes it:
+ * PBES2, PBKDF2 with HMAC-SHA256, a random 16-byte salt, the cipher with a random IV. */
+static int encrypt_pkcs8(const EVP_CIPHER *cipher, const uint8_t *cipher_oid, size_t oidlen,
+                         const char *pw, size_t pwlen, uint64_t iter, const uint8_t *pt,
+                         size_t ptlen, CBB *out) {
+  uint8_t salt[16], iv[EVP_MAX_IV_LENGTH], key[EVP_MAX_KEY_LENGTH], *ct = NULL;
+  size_t ivlen = EVP_CIPHER_iv_length(cipher), ctlen = 0;
+  RAND_bytes(salt, sizeof salt);
+  RAND_bytes(iv, ivlen);
+  int ok = PKCS5_PBKDF2_HMAC(pw, pwlen, salt, sizeof salt, (unsigned)iter, EVP_sha256(),
+                             EVP_CIPHER_key_length(cipher), key) &&
+           cbc_encrypt(cipher, key, iv, pt, ptlen, &ct, &ctlen);
+  OPENSSL_cleanse(key, sizeof key);
+  CBB seq, alg, oid, params, kdf, kdfp, prf, enc;
+  ok = ok && CBB_add_asn1(out, &seq, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&alg, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, oid_pbes2, sizeof oid_pbes2) &&
+       CBB_add_asn1(&alg, &params, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&params, &kdf, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&kdf, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, oid_pbkdf2, sizeof oid_pbkdf2) &&
+       CBB_add_asn1(&kdf, &kdfp, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1_octet_string(&kdfp, salt, sizeof salt) && CBB_add_asn1_uint64(&kdfp, iter) &&
+       CBB_add_asn1(&kdfp, &prf, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&prf, &oid, CBS_ASN1_OBJECT) &&
+       CBB_add_bytes(&oid, oid_hmac_sha256, sizeof oid_hmac_sha256) &&
+       CBB_add_asn1(&prf, &oid, CBS_ASN1_NULL) &&
+       CBB_add_asn1(&params, &enc, CBS_ASN1_SEQUENCE) &&
+       CBB_add_asn1(&enc, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, cipher_oid, oidlen) &&
+       CBB_add_asn1_octet_string(&enc, iv, ivlen) &&
+       CBB_add_asn1_octet_string(&seq, ct, ctlen) && CBB_flush(out);
+  OPENSSL_free(ct);
+  return ok;
+}
+
+/* key:encode(form, format, password, cipher, iter) -> text
+ *   form "pem" | "der"; format "pkcs8" | "traditional"; password nil = not encrypted;
+ *   cipher "aes-256-cbc" | "aes-192-cbc" | "aes-128-cbc" | "des-ede3-cbc"; iter (PKCS#8).
+ * Returns nil, message for a key without its private half. Raises for options that cannot go
+ * together (traditional DER with a password, Ed25519 in traditional form). */
+static int m_encode(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  static const char *const forms[] = {"pem", "der", NULL};
+  static const char *const formats[] = {"pkcs8", "traditional", NULL};
+  int der_form = luaL_checkoption(L, 2, "pem", forms);
+  int traditional = luaL_checkoption(L, 3, "pkcs8", formats);
+  size_t pwlen;
+  const char *pw = cb_optsecret(L, 4, &pwlen);
+  const char *cname = luaL_optstring(L, 5, "aes-256-cbc");
+  lua_Integer iter = luaL_optinteger(L, 6, 100000);
+  luaL_argcheck(L, iter >= 1 && iter <= 100000000, 6, "iterations must be 1 to 100000000");
+  size_t ci = sizeof write_ciphers / sizeof write_ciphers[0];
+  for (size_t i = 0; i < sizeof write_ciphers / sizeof write_ciphers[0]; i++)
+    if (!strcmp(cname, write_ciphers[i].name)) ci = i;
+  if (ci == sizeof write_ciphers / sizeof write_ciphers[0])
+    return luaL_argerror(L, 5, "cipher must be aes-256-cbc, aes-192-cbc, aes-128-cbc or des-ede3-cbc");
+  int id = EVP_PKEY_id(k);
+  if (traditional && id != EVP_PKEY_RSA && id != EVP_PKEY_EC)
+    return luaL_argerror(L, 3, "only RSA and EC keys have a traditional format (use pkcs8)");
+  if (traditional && der_form && pw)
+    return luaL_argerror(L, 4, "an encrypted traditional key exists only as PEM");
+  if (!is_private(k))
+    return cb_fail(L, "key:to_%s: this is a public key, it has no private part to write",
+                   der_form ? "der" : "pem");
+  if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC && id != EVP_PKEY_ED25519)
+    return cb_fail(L, "key:to_%s: cannot write a %s key", der_form ? "der" : "pem", type_name(k));
+
+  /* everything below runs without calling Lua until the result is ready */
+  CBB cbb;
+  uint8_t *plain = NULL, *out = NULL, *tmp = NULL;
+  size_t plainlen = 0, outlen = 0, tmplen = 0;
+  const char *label;
+  int ok = CBB_init(&cbb, 2048);
+  if (!traditional) ok = ok && EVP_marshal_private_key(&cbb, k);
+  else if (id == EVP_PKEY_RSA) ok = ok && RSA_marshal_private_key(&cbb, EVP_PKEY_get0_RSA(k));
+  else ok = ok && EC_KEY_marshal_private_key(&cbb, EVP_PKEY_get0_EC_KEY(k), 0);
+  ok = ok && CBB_finish(&cbb, &plain, &plainlen);
+  if (!ok) CBB_cleanup(&cbb);
+  label = !traditional ? (pw ? "ENCRYPTED PRIVATE KEY" : "PRIVATE KEY")
+          : id == EVP_PKEY_RSA ? "RSA PRIVATE KEY" : "EC PRIVATE KEY";
+  const EVP_CIPHER *cipher = write_ciphers[ci].cipher();
+  if (ok && pw && !traditional) {
+    /* the cipher's OID from the reading table */
+    const uint8_t *coid = NULL;
+    size_t coidlen = 0;
+    for (size_t i = 0; i < sizeof pbes2_ciphers / sizeof pbes2_ciphers[0]; i++)
+      if (!strcmp(pbes2_ciphers[i].name, write_ciphers[ci].name)) {
+        coid = pbes2_ciphers[i].oid;
+        coidlen = pbes2_ciphers[i].len;
+      }
+    ok = CBB_init(&cbb, plainlen + 256) &&
+         encrypt_pkcs8(cipher, coid, coidlen, pw, pwlen, (uint64_t)iter, plain, plainlen, &cbb) &&
+         CBB_finish(&cbb, &tmp, &tmplen);
+    if (!ok) CBB_cleanup(&cbb);
+    OPENSSL_free(plain); /* cleansed by BoringSSL */
+    plain = tmp;
+    plainlen = tmplen;
+  }
+  if (ok && der_form) {
+    out = plain;
+    outlen = plainlen;
+    plain = NULL;
+  } else if (ok && pw && traditional) { /* Proc-Type/DEK-Info */
+    uint8_t iv[EVP_MAX_IV_LENGTH], key[EVP_MAX_KEY_LENGTH];
+    size_t ivlen = EVP_CIPHER_iv_length(cipher);
+    RAND_bytes(iv, ivlen);
+    ok = EVP_BytesToKey(cipher, EVP_md5(), iv, (const uint8_t *)pw, pwlen, 1, key, NULL) &&
+         cbc_encrypt(cipher, key, iv, plain, plainlen, &tmp, &tmplen);
+    OPENSSL_cleanse(key, sizeof key);
+    if (ok) {
+      char headers[128];
+      int n = snprintf(headers, sizeof headers, "Proc-Type: 4,ENCRYPTED\nDEK-Info: %s,",
+                       write_ciphers[ci].pem_name);
+      static const char hexd[] = "0123456789ABCDEF";
+      for (size_t i = 0; i < ivlen; i++) {
+        headers[n++] = hexd[iv[i] >> 4];
+        headers[n++] = hexd[iv[i] & 15];
+      }
+      headers[n++] = '\n';
+      headers[n] = '\0';
+      out = pem_encode(label, headers, tmp, tmplen, &outlen);
+      ok = out != NULL;
+      OPENSSL_free(tmp);
+    }
+  } else if (ok) {
+    out = pem_encode(label, NULL, plain, plainlen, &outlen);
+    ok = out != NULL;
+  }
+  if (plain) {
+    OPENSSL_cleanse(plain, plainlen);
+    OPENSSL_free(plain);
+  }
+  if (!ok) {
+    OPENSSL_free(out);
+    return cb_fail_ssl(L, der_form ? "key:to_der" : "key:to_pem");
+  }
+  lua_pushlstring(L, (const char *)out, outlen);
+  OPENSSL_cleanse(out, outlen);
+  OPENSSL_free(out);
+  return 1;
+}
+
+/* key:matches(other) -> true | false, reason ; other: a key, a certificate or a request */
+static int m_matches(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  EVP_PKEY *other = NULL;
+  const char *what;
+  int owned = 1;
+  if (luaL_testudata(L, 2, CB_PKEY_MT)) {
+    other = cb_check_pkey(L, 2);
+    owned = 0;
+    what = "key";
+  } else if (luaL_testudata(L, 2, CB_X509_MT)) {
+    other = X509_get_pubkey(cb_check_x509(L, 2));
+    what = "certificate";
+  } else if (luaL_testudata(L, 2, CB_CSR_MT)) {
+    other = X509_REQ_get_pubkey(cb_check_csr(L, 2));
+    what = "request";
+  } else {
+    return luaL_typeerror(L, 2, "certbench.pkey, certbench.x509 or certbench.csr");
+  }
+  if (!other) {
+    char reason[200];
+    cb_ssl_reason(reason, sizeof reason);
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "the %s's public key cannot be read: %s", what,
+                    reason[0] ? reason : "unsupported algorithm");
+    return 2;
+  }
+  int r = EVP_PKEY_cmp(k, other);
+  const char *ktype = type_name(k), *otype = type_name(other);
+  if (owned) EVP_PKEY_free(other);
+  ERR_clear_error();
+  if (r == 1) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  const char *other_name = owned ? (what[0] == 'c' ? "the certificate's key" : "the request's key")
+                                 : "the other key";
+  if (r == -1 || strcmp(ktype, otype) != 0)
+    lua_pushfstring(L, "the key is %s, %s is %s", ktype, other_name, otype);
+  else if (r == 0)
+    lua_pushfstring(L, "%s is a different %s key", other_name, ktype);
+  else
+    lua_pushfstring(L, "%s keys cannot be compared", ktype);
+  return 2;
+}
+
+/* sign_setup: md from the digest argument (default sha256; Ed25519 signs the data itself and
+ * ignores it); PSS when asked. Raises for MD5 and for PSS on a non-RSA key. */
+static const EVP_MD *sign_digest(lua_State *L, EVP_PKEY *k, int idx) {
+  if (EVP_PKEY_id(k) == EVP_PKEY_ED25519) {
+    if (!lua_isnoneornil(L, idx)) cb_check_digest(L, idx, NULL); /* still a known name */
+    return NULL;
+  }
+  const EVP_MD *md = cb_check_digest(L, idx, "sha256");
+  if (EVP_MD_type(md) == NID_md5) luaL_argerror(L, idx, "MD5 is not allowed for signatures");
+  return md;
+}
+
+static int setup_pss(lua_State *L, EVP_PKEY *k, EVP_PKEY_CTX *pctx, int pss) {
+  if (!pss) return 1;
+  if (EVP_PKEY_id(k) != EVP_PKEY_RSA) return luaL_error(L, "PSS padding needs an RSA key");
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, -1 /* the digest's length */);
+}
+
+/* key:sign(data, digest, pss) -> signature bytes */
+static int m_sign(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  const EVP_MD *md = sign_digest(L, k, 3);
+  int pss = lua_toboolean(L, 4);
+  if (pss && EVP_PKEY_id(k) != EVP_PKEY_RSA) return luaL_argerror(L, 4, "PSS padding needs an RSA key");
+  if (!is_private(k)) return cb_fail(L, "key:sign: this is a public key, it cannot sign");
+  int id = EVP_PKEY_id(k);
+  if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC && id != EVP_PKEY_ED25519)
+    return cb_fail(L, "key:sign: cannot sign with a %s key", type_name(k));
+  EVP_MD_CTX ctx;
+  EVP_PKEY_CTX *pctx = NULL;
+  size_t siglen = 0;
+  EVP_MD_CTX_init(&ctx);
+  if (!EVP_DigestSignInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss) ||
+      !EVP_DigestSign(&ctx, NULL, &siglen, (const uint8_t *)data, len)) {
+    EVP_MD_CTX_cleanup(&ctx);
+    return cb_fail_ssl(L, "key:sign");
+  }
+  uint8_t *sig = OPENSSL_malloc(siglen);
+  int ok = sig && EVP_DigestSign(&ctx, sig, &siglen, (const uint8_t *)data, len);
+  EVP_MD_CTX_cleanup(&ctx);
+  if (!ok) {
+    OPENSSL_free(sig);
+    return cb_fail_ssl(L, "key:sign");
+  }
+  lua_pushlstring(L, (const char *)sig, siglen); /* an out-of-memory raise here leaks sig */
+  OPENSSL_free(sig);
+  return 1;
+}
+
+/* key:verify(data, sig, digest, pss) -> true | false, reason */
+static int m_verify(lua_State *L) {
+  EVP_PKEY *k = cb_check_pkey(L, 1);
+  size_t len, siglen;
+  const char *data = luaL_checklstring(L, 2, &len);
+  const char *sig = luaL_checklstring(L, 3, &siglen);
+  const EVP_MD *md = sign_digest(L, k, 4);
+  int pss = lua_toboolean(L, 5);
+  if (pss && EVP_PKEY_id(k) != EVP_PKEY_RSA) return luaL_argerror(L, 5, "PSS padding needs an RSA key");
+  EVP_MD_CTX ctx;
+  EVP_PKEY_CTX *pctx = NULL;
+  EVP_MD_CTX_init(&ctx);
+  if (!EVP_DigestVerifyInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss)) {
+    EVP_MD_CTX_cleanup(&ctx);
+    return cb_fail_ssl(L, "key:verify");
+  }
+  int ok = EVP_DigestVerify(&ctx, (const uint8_t *)sig, siglen, (const uint8_t *)data, len);
+  EVP_MD_CTX_cleanup(&ctx);
+  ERR_clear_error();
+  lua_pushboolean(L, ok == 1);
+  if (ok == 1) return 1;
+  lua_pushstring(L, "key:verify: the signature does not match");
+  return 2;
+}
+
+static int m_tostring(lua_State *L) {
+  cb_pkey *b = luaL_checkudata(L, 1, CB_PKEY_MT);
+  if (!b->p) {
+    lua_pushstring(L, "certbench.pkey (closed)");
+    return 1;
+  }
+  EVP_PKEY *k = b->p;
+  const char *kind = is_private(k) ? "private" : "public";
+  if (EVP_PKEY_id(k) == EVP_PKEY_EC) {
+    lua_settop(L, 1);
+    m_curve(L);
+    lua_pushfstring(L, "certbench.pkey (ec %s, %s)", lua_tostring(L, -1), kind);
+  } else if (EVP_PKEY_id(k) == EVP_PKEY_RSA) {
+    lua_pushfstring(L, "certbench.pkey (rsa %d, %s)", EVP_PKEY_bits(k), kind);
+  } else {
+    lua_pushfstring(L, "certbench.pkey (%s, %s)", type_name(k), kind);
+  }
+  return 1;
+}
+
+/* pkey.is_key(v) -> boolean (a closed key is still a key) */
+static int l_is_key(lua_State *L) {
+  lua_pushboolean(L, luaL_testudata(L, 1, CB_PKEY_MT) != NULL);
+  return 1;
+}
+
+int luaopen__certbench_pkey(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"type", m_type},       {"bits", m_bits},         {"curve", m_curve},
+      {"is_private", m_is_private}, {"public_der", m_public_der}, {"public", m_public},
+      {"encode", m_encode},   {"matches", m_matches},   {"sign", m_sign},
+      {"verify", m_verify},   {NULL, NULL}};
+  static const luaL_Reg metas[] = {{"__tostring", m_tostring}, {NULL, NULL}};
+  cb_add_methods(L, CB_PKEY_MT, methods, metas);
+  static const luaL_Reg fns[] = {{"load", l_load},
+                                 {"generate_rsa", l_generate_rsa},
+                                 {"generate_ec", l_generate_ec},
+                                 {"generate_ed25519", l_generate_ed25519},
+                                 {"pem_encode", l_pem_encode},
+                                 {"is_key", l_is_key},
+                                 {NULL, NULL}};
+  luaL_newlib(L, fns);
+  /* the methods table, so the Lua wrapper can add the methods written in Lua */
+  luaL_getmetatable(L, CB_PKEY_MT);
+  lua_getfield(L, -1, "__index");
+  lua_setfield(L, -3, "methods");
+  lua_pop(L, 1);
+  return 1;
+}
