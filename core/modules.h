@@ -11,7 +11,10 @@
   X(ui)               \
   X(digest)           \
   X(rand)             \
-  X(pkey)
+  X(pkey)             \
+  X(name)             \
+  X(x509)             \
+  X(csr)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
