@@ -9,12 +9,14 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(crl)              \
+  X(name)             \
+  X(x509)             \
   X(digest)           \
   X(rand)             \
   X(pkey)             \
-  X(name)             \
-  X(x509)             \
-  X(csr)
+  X(csr)              \
+  X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

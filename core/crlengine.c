@@ -1,0 +1,904 @@
+/* crlengine.c: the in-place CRL parser, serial index and signature check (see crlengine.h). */
+#include "crlengine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/digest.h>
+#include <openssl/dsa.h>
+#include <openssl/err.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/obj.h>
+#include <openssl/rsa.h>
+
+const char *const cb_crl_reasons[11] = {
+    "unspecified",          "keyCompromise",  "cACompromise",  "affiliationChanged",
+    "superseded",           "cessationOfOperation", "certificateHold", NULL,
+    "removeFromCRL",        "privilegeWithdrawn",   "aACompromise"};
+
+/* The DER of the OIDs we look for (content bytes of the OBJECT IDENTIFIER). */
+static const uint8_t OID_CRL_NUMBER[] = {0x55, 0x1d, 0x14};
+static const uint8_t OID_REASON[] = {0x55, 0x1d, 0x15};
+static const uint8_t OID_INVALIDITY[] = {0x55, 0x1d, 0x18};
+static const uint8_t OID_DELTA[] = {0x55, 0x1d, 0x1b};
+static const uint8_t OID_IDP[] = {0x55, 0x1d, 0x1c};
+static const uint8_t OID_CERT_ISSUER[] = {0x55, 0x1d, 0x1d};
+static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
+
+#define OID_IS(cbs, oid) CBS_mem_equal((cbs), (oid), sizeof(oid))
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+typedef struct {
+  const uint8_t *base;
+  char *err;
+  size_t errlen;
+} pctx_t;
+
+static int fail(pctx_t *c, const char *fmt, ...) {
+  if (c->err && c->errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+  }
+  return 0;
+}
+
+static size_t off_of(const pctx_t *c, const CBS *cbs) {
+  return (size_t)(CBS_data(cbs) - c->base);
+}
+
+/* diagnose explains why CBS_get_asn1(cbs, ..., tag) failed: a truncation, another tag, or an
+ * encoding that is not DER. */
+static int diagnose(pctx_t *c, const CBS *cbs, unsigned tag, const char *what) {
+  size_t off = off_of(c, cbs), n = CBS_len(cbs);
+  const uint8_t *p = CBS_data(cbs);
+  if (n == 0) return fail(c, "truncated DER at offset %zu: %s is missing", off, what);
+  unsigned want = (tag & 0x1f) | ((tag >> 24) & 0xe0);
+  if (p[0] != want) return fail(c, "bad DER at offset %zu: expected %s, found tag 0x%02x", off, what, p[0]);
+  if (n < 2) return fail(c, "truncated DER at offset %zu: %s has no length", off, what);
+  if (p[1] == 0x80) return fail(c, "bad DER at offset %zu: %s has an indefinite length (BER, not DER)", off, what);
+  size_t len = p[1], hdr = 2;
+  if (p[1] & 0x80) {
+    size_t k = p[1] & 0x7f;
+    if (k > 4) return fail(c, "bad DER at offset %zu: %s has a length of %zu bytes", off, what, k);
+    if (n < 2 + k) return fail(c, "truncated DER at offset %zu: %s has a cut length", off, what);
+    len = 0;
+    for (size_t i = 0; i < k; i++) len = (len << 8) | p[2 + i];
+    hdr = 2 + k;
+  }
+  if (len > n - hdr)
+    return fail(c, "truncated DER at offset %zu: %s needs %zu bytes, %zu present", off, what, len,
+                n - hdr);
+  return fail(c, "bad DER at offset %zu: %s is not DER-encoded (non-minimal length or bad content)",
+              off, what);
+}
+
+static int get(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  if (CBS_get_asn1(cbs, out, tag)) return 1;
+  return diagnose(c, cbs, tag, what);
+}
+
+static int get_element(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  if (CBS_get_asn1_element(cbs, out, tag)) return 1;
+  return diagnose(c, cbs, tag, what);
+}
+
+static cb_span span_of(const pctx_t *c, const CBS *cbs) {
+  cb_span s = {(uint32_t)off_of(c, cbs), (uint32_t)CBS_len(cbs)};
+  return s;
+}
+
+/* ---- times ------------------------------------------------------------------------------- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = (unsigned)(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const uint8_t *p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return 0;
+    v = v * 10 + (p[i] - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
+  int year, mon, day, hour, min, sec = 0;
+  size_t i;
+  if (tag == CBS_ASN1_UTCTIME) {
+    /* YYMMDDHHMM[SS]Z; seconds are mandatory in DER, tolerated missing as openssl does */
+    if ((n != 13 && n != 11) || p[n - 1] != 'Z' || !digits(p, 2, &year)) return 0;
+    year += year < 50 ? 2000 : 1900;
+    i = 2;
+  } else if (tag == CBS_ASN1_GENERALIZEDTIME) {
+    if (n < 15 || p[n - 1] != 'Z' || !digits(p, 4, &year)) return 0;
+    i = 4;
+  } else {
+    return 0;
+  }
+  if (!digits(p + i, 2, &mon) || !digits(p + i + 2, 2, &day) || !digits(p + i + 4, 2, &hour) ||
+      !digits(p + i + 6, 2, &min))
+    return 0;
+  i += 8;
+  if (i < n - 1) {
+    if (!digits(p + i, 2, &sec)) return 0;
+    i += 2;
+  }
+  if (tag == CBS_ASN1_GENERALIZEDTIME && i < n - 1) {
+    /* fractional seconds (not allowed by RFC 5280, but seen): ignored */
+    if (p[i] != '.' || i + 1 >= n - 1) return 0;
+    for (i++; i < n - 1; i++)
+      if (p[i] < '0' || p[i] > '9') return 0;
+  }
+  if (i != n - 1) return 0;
+  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 || sec > 59)
+    return 0;
+  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
+  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
+  return 1;
+}
+
+static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
+  CBS t;
+  unsigned tag;
+  size_t off = off_of(c, cbs);
+  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, cbs, CBS_ASN1_UTCTIME, what);
+  if (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME)
+    return fail(c, "bad DER at offset %zu: %s is not a UTCTime or GeneralizedTime", off, what);
+  if (!cb_der_time(tag, CBS_data(&t), CBS_len(&t), out))
+    return fail(c, "bad time at offset %zu: %s is \"%.*s\"", off, what, (int)(CBS_len(&t) > 40 ? 40 : CBS_len(&t)),
+                (const char *)CBS_data(&t));
+  return 1;
+}
+
+/* ---- serials ----------------------------------------------------------------------------- */
+
+/* norm strips redundant leading bytes, so BER-ish serials compare equal to their DER form. */
+static inline void norm(const uint8_t **p, size_t *n) {
+  while (*n > 1 && (((*p)[0] == 0x00 && !((*p)[1] & 0x80)) || ((*p)[0] == 0xff && ((*p)[1] & 0x80)))) {
+    (*p)++;
+    (*n)--;
+  }
+}
+
+static inline int serial_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  if (an != bn) return an < bn ? -1 : 1;
+  return memcmp(a, b, an);
+}
+
+/* header reads a DER header known to be valid (checked at parse time). */
+static inline const uint8_t *header(const uint8_t *p, size_t *len) {
+  uint8_t l = p[1];
+  if (!(l & 0x80)) {
+    *len = l;
+    return p + 2;
+  }
+  size_t k = l & 0x7f, v = 0;
+  for (size_t i = 0; i < k; i++) v = (v << 8) | p[2 + i];
+  *len = v;
+  return p + 2 + k;
+}
+
+/* entry_serial gives the normalized serial of the (validated) entry at off. */
+static inline void entry_serial(const uint8_t *der, uint32_t off, const uint8_t **s, size_t *n) {
+  size_t len;
+  const uint8_t *p = header(der + off, &len);
+  *s = header(p, n);
+  norm(s, n);
+}
+
+size_t cb_crl_serial_from_hex(const char *hex, size_t n, uint8_t *out) {
+  int neg = 0;
+  if (n > 0 && hex[0] == '-') {
+    neg = 1;
+    hex++;
+    n--;
+  }
+  if (n > 1 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+    hex += 2;
+    n -= 2;
+  }
+  if (n == 0) return 0;
+  /* magnitude bytes into out+1, leaving room for a sign byte */
+  size_t nb = (n + 1) / 2;
+  uint8_t *m = out + 1;
+  for (size_t i = 0; i < n; i++) {
+    char ch = hex[n - 1 - i];
+    int v;
+    if (ch >= '0' && ch <= '9') v = ch - '0';
+    else if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F') v = ch - 'A' + 10;
+    else return 0;
+    size_t bi = nb - 1 - i / 2;
+    if (i % 2 == 0) m[bi] = (uint8_t)v;
+    else m[bi] |= (uint8_t)(v << 4);
+  }
+  if (neg) {
+    /* two's complement of the magnitude, with a sign byte */
+    out[0] = 0;
+    size_t tot = nb + 1;
+    int carry = 1;
+    for (size_t i = tot; i-- > 0;) {
+      unsigned v = (uint8_t)~out[i] + (unsigned)carry;
+      out[i] = (uint8_t)v;
+      carry = v > 0xff;
+    }
+    const uint8_t *p = out;
+    size_t len = tot;
+    norm(&p, &len);
+    memmove(out, p, len);
+    return len;
+  }
+  out[0] = 0;
+  const uint8_t *p = out;
+  size_t len = nb + 1;
+  norm(&p, &len);
+  memmove(out, p, len);
+  return len;
+}
+
+size_t cb_crl_serial_to_hex(const uint8_t *p, size_t len, char *out) {
+  static const char hx[] = "0123456789ABCDEF";
+  size_t o = 0;
+  if (len == 0) {
+    memcpy(out, "00", 3);
+    return 2;
+  }
+  if (p[0] & 0x80) {
+    /* negative: print the magnitude, as openssl does */
+    uint8_t tmp[64];
+    uint8_t *m = len <= sizeof tmp ? tmp : malloc(len);
+    if (!m) {
+      out[0] = '\0';
+      return 0;
+    }
+    int carry = 1;
+    for (size_t i = len; i-- > 0;) {
+      unsigned v = (uint8_t)~p[i] + (unsigned)carry;
+      m[i] = (uint8_t)v;
+      carry = v > 0xff;
+    }
+    size_t i = 0;
+    while (i + 1 < len && m[i] == 0) i++;
+    out[o++] = '-';
+    for (; i < len; i++) {
+      out[o++] = hx[m[i] >> 4];
+      out[o++] = hx[m[i] & 15];
+    }
+    if (m != tmp) free(m);
+  } else {
+    size_t i = 0;
+    while (i + 1 < len && p[i] == 0) i++;
+    for (; i < len; i++) {
+      out[o++] = hx[p[i] >> 4];
+      out[o++] = hx[p[i] & 15];
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+/* ---- the serial index -------------------------------------------------------------------- */
+
+typedef struct {
+  uint64_t k;
+  uint32_t off;
+  uint32_t pad;
+} skey;
+
+/* key_at packs 8 bytes of the serial starting at pos into a sortable integer; at pos 0 the
+ * first byte is the length, so shorter serials sort first, as (len, bytes) order wants. */
+static inline uint64_t key_at(const uint8_t *s, size_t n, size_t pos) {
+  uint64_t k = 0;
+  size_t i = pos, end;
+  int shift = 56;
+  if (pos == 0) {
+    k = (uint64_t)(n > 255 ? 255 : n) << 56;
+    shift = 48;
+    end = 7;
+  } else {
+    end = pos + 8;
+  }
+  for (; i < end; i++, shift -= 8)
+    if (i < n) k |= (uint64_t)s[i] << shift;
+  return k;
+}
+
+static size_t key_next_pos(size_t pos) {
+  return pos == 0 ? 7 : pos + 8;
+}
+
+/* radix sorts a[0..n) by k (LSD, 8-bit digits), skipping digits that are equal everywhere. */
+static void radix(skey *a, skey *tmp, size_t n) {
+  size_t count[8][256];
+  memset(count, 0, sizeof count);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t k = a[i].k;
+    for (int d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 0xff]++;
+  }
+  skey *src = a, *dst = tmp;
+  for (int d = 0; d < 8; d++) {
+    size_t *c = count[d];
+    int trivial = 0;
+    for (int b = 0; b < 256; b++)
+      if (c[b] == n) trivial = 1;
+    if (trivial) continue;
+    size_t sum = 0;
+    for (int b = 0; b < 256; b++) {
+      size_t t = c[b];
+      c[b] = sum;
+      sum += t;
+    }
+    for (size_t i = 0; i < n; i++) dst[c[(src[i].k >> (8 * d)) & 0xff]++] = src[i];
+    skey *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a) memcpy(a, src, n * sizeof *a);
+}
+
+static const uint8_t *g_der; /* for the qsort fallback only; the sort runs under sort_index */
+
+static int cmp_entries(const void *x, const void *y) {
+  const uint8_t *a, *b;
+  size_t an, bn;
+  entry_serial(g_der, ((const skey *)x)->off, &a, &an);
+  entry_serial(g_der, ((const skey *)y)->off, &b, &bn);
+  int r = serial_cmp(a, an, b, bn);
+  if (r) return r;
+  /* keep DER order among duplicates, so a lookup finds the first */
+  return ((const skey *)x)->off < ((const skey *)y)->off ? -1 : 1;
+}
+
+static void insertion(const uint8_t *der, skey *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    skey v = a[i];
+    const uint8_t *vs;
+    size_t vn;
+    entry_serial(der, v.off, &vs, &vn);
+    size_t j = i;
+    while (j > 0) {
+      const uint8_t *s;
+      size_t sn;
+      entry_serial(der, a[j - 1].off, &s, &sn);
+      int r = serial_cmp(s, sn, vs, vn);
+      if (r < 0 || (r == 0 && a[j - 1].off < v.off)) break;
+      a[j] = a[j - 1];
+      j--;
+    }
+    a[j] = v;
+  }
+}
+
+/* sort_range orders a[0..n) whose keys agree on every byte before pos. */
+static void sort_range(const uint8_t *der, skey *a, skey *tmp, size_t n, size_t pos) {
+  if (n < 24) {
+    insertion(der, a, n);
+    return;
+  }
+  if (pos > 255) { /* absurdly long serials: compare them whole */
+    g_der = der;
+    qsort(a, n, sizeof *a, cmp_entries);
+    return;
+  }
+  size_t longest = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(der, a[i].off, &s, &sn);
+    a[i].k = key_at(s, sn, pos);
+    if (sn > longest) longest = sn;
+  }
+  radix(a, tmp, n);
+  size_t next = key_next_pos(pos);
+  if (next >= longest && longest <= 255) {
+    /* the keys covered every byte: equal keys are duplicate serials, keep them in DER order */
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && a[j].k == a[i].k) j++;
+      if (j - i > 1) insertion(der, a + i, j - i);
+      i = j;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && a[j].k == a[i].k) j++;
+    if (j - i > 1) sort_range(der, a + i, tmp, j - i, next);
+    i = j;
+  }
+}
+
+static int sort_index(cb_crl *e) {
+  size_t n = e->count;
+  skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+  if (!a || !tmp) {
+    free(a);
+    free(tmp);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    a[i].off = e->index[i];
+    a[i].pad = 0;
+  }
+  sort_range(e->der, a, tmp, n, 0);
+  for (size_t i = 0; i < n; i++) e->index[i] = a[i].off;
+  free(a);
+  free(tmp);
+  return 1;
+}
+
+/* ---- extensions -------------------------------------------------------------------------- */
+
+/* next_ext reads one Extension: its OID, criticality and extnValue content. */
+static int next_ext(pctx_t *c, CBS *exts, CBS *oid, int *critical, CBS *value) {
+  CBS ext;
+  if (!get(c, exts, &ext, CBS_ASN1_SEQUENCE, "an Extension")) return 0;
+  if (!get(c, &ext, oid, CBS_ASN1_OBJECT, "an extension's OID")) return 0;
+  *critical = 0;
+  if (CBS_peek_asn1_tag(&ext, CBS_ASN1_BOOLEAN)) {
+    size_t off = off_of(c, &ext);
+    if (!CBS_get_asn1_bool(&ext, critical))
+      return fail(c, "bad DER at offset %zu: an extension's critical flag is not a DER BOOLEAN", off);
+  }
+  if (!get(c, &ext, value, CBS_ASN1_OCTETSTRING, "an extension's value")) return 0;
+  if (CBS_len(&ext)) return fail(c, "bad DER at offset %zu: trailing data in an Extension", off_of(c, &ext));
+  return 1;
+}
+
+static int parse_integer_ext(pctx_t *c, CBS *value, cb_span *out, const char *what) {
+  CBS v;
+  if (!get(c, value, &v, CBS_ASN1_INTEGER, what)) return 0;
+  if (CBS_len(value) || CBS_len(&v) == 0)
+    return fail(c, "bad DER at offset %zu: %s", off_of(c, &v), what);
+  *out = span_of(c, &v);
+  return 1;
+}
+
+static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
+  while (CBS_len(&exts)) {
+    CBS oid, value;
+    int critical;
+    if (!next_ext(c, &exts, &oid, &critical, &value)) return 0;
+    if (OID_IS(&oid, OID_CRL_NUMBER)) {
+      if (!parse_integer_ext(c, &value, &e->number, "the CRL number")) return 0;
+      e->has_number = 1;
+    } else if (OID_IS(&oid, OID_DELTA)) {
+      if (!parse_integer_ext(c, &value, &e->delta_base, "the delta CRL indicator")) return 0;
+      e->has_delta = 1;
+    } else if (OID_IS(&oid, OID_AKI)) {
+      CBS aki, keyid;
+      int present;
+      if (!get(c, &value, &aki, CBS_ASN1_SEQUENCE, "the authority key identifier")) return 0;
+      if (!CBS_get_optional_asn1(&aki, &keyid, &present, CBS_ASN1_CONTEXT_SPECIFIC | 0))
+        return fail(c, "bad DER at offset %zu: the authority key identifier", off_of(c, &aki));
+      if (present) {
+        e->aki_keyid = span_of(c, &keyid);
+        e->has_aki = 1;
+      }
+    } else if (OID_IS(&oid, OID_IDP)) {
+      CBS idp, tmp;
+      if (!get_element(c, &value, &idp, CBS_ASN1_SEQUENCE, "the issuing distribution point")) return 0;
+      e->idp = span_of(c, &idp);
+      e->has_idp = 1;
+      tmp = idp;
+      CBS seq;
+      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return 0;
+      while (CBS_len(&seq)) {
+        CBS f;
+        unsigned tag;
+        if (!CBS_get_any_asn1(&seq, &f, &tag))
+          return fail(c, "bad DER at offset %zu: the issuing distribution point", off_of(c, &seq));
+        if (tag == (CBS_ASN1_CONTEXT_SPECIFIC | 4) && CBS_len(&f) == 1 && CBS_data(&f)[0])
+          e->idp_indirect = 1;
+      }
+    }
+  }
+  return 1;
+}
+
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+void cb_crl_free(cb_crl *e) {
+  if (!e) return;
+  free(e->index);
+  free(e->owned);
+  memset(e, 0, sizeof *e);
+}
+
+uint32_t cb_crl_first(const cb_crl *e) {
+  return e->revoked.off;
+}
+uint32_t cb_crl_end(const cb_crl *e) {
+  return e->revoked.off + e->revoked.len;
+}
+
+/* scan_entries checks the structure of every revoked entry, counts them and records their
+ * offsets; the index is in DER order, and whether that is already serial order. */
+static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
+  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 15 (UTCTime) bytes */
+  size_t cap = CBS_len(&revoked) / 20 + 1;
+  e->index = malloc(cap * sizeof *e->index);
+  if (!e->index) return fail(c, "out of memory for %zu entries", cap);
+  size_t n = 0;
+  int sorted = 1, exts = 0;
+  const uint8_t *prev = NULL;
+  size_t prevn = 0;
+  while (CBS_len(&revoked)) {
+    uint32_t off = (uint32_t)off_of(c, &revoked);
+    CBS entry, serial, t;
+    unsigned tag;
+    if (!CBS_get_asn1(&revoked, &entry, CBS_ASN1_SEQUENCE))
+      return diagnose(c, &revoked, CBS_ASN1_SEQUENCE, "a revoked entry");
+    if (!CBS_get_asn1(&entry, &serial, CBS_ASN1_INTEGER) || CBS_len(&serial) == 0)
+      return diagnose(c, &entry, CBS_ASN1_INTEGER, "an entry's serial number");
+    if (!CBS_get_any_asn1(&entry, &t, &tag) ||
+        (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME))
+      return fail(c, "bad DER at offset %u: the revocation date of entry %zu is not a time", off, n + 1);
+    if (CBS_len(&entry)) {
+      CBS x;
+      if (!CBS_get_asn1(&entry, &x, CBS_ASN1_SEQUENCE) || CBS_len(&entry))
+        return fail(c, "bad DER at offset %u: the extensions of entry %zu", off, n + 1);
+      exts = 1;
+    }
+    const uint8_t *s = CBS_data(&serial);
+    size_t sn = CBS_len(&serial);
+    norm(&s, &sn);
+    if (sorted && prev && serial_cmp(prev, prevn, s, sn) > 0) sorted = 0;
+    prev = s;
+    prevn = sn;
+    if (n == cap) return fail(c, "bad DER: more entries than bytes allow"); /* cannot happen */
+    e->index[n++] = off;
+  }
+  e->count = n;
+  e->der_sorted = sorted;
+  e->has_entry_exts = exts;
+  if (n == 0) {
+    free(e->index);
+    e->index = NULL;
+    return 1;
+  }
+  uint32_t *shrunk = realloc(e->index, n * sizeof *e->index);
+  if (shrunk) e->index = shrunk;
+  if (!sorted && !sort_index(e)) return fail(c, "out of memory sorting %zu entries", n);
+  return 1;
+}
+
+static int parse(pctx_t *c, cb_crl *e) {
+  CBS in, crl, tbs, tbs_el, alg, sig, issuer;
+  CBS_init(&in, e->der, e->len);
+  if (e->len == 0) return fail(c, "not a CRL (empty)");
+  if (e->der[0] != 0x30) return fail(c, "not a CRL (neither PEM nor DER: first byte 0x%02x)", e->der[0]);
+  if (!get(c, &in, &crl, CBS_ASN1_SEQUENCE, "the CRL")) return 0;
+  /* bytes after the CRL: only whitespace or zeros (padding, a final newline) are tolerated */
+  for (size_t i = 0; i < CBS_len(&in); i++) {
+    uint8_t b = CBS_data(&in)[i];
+    if (b != 0 && b != '\n' && b != '\r' && b != ' ' && b != '\t')
+      return fail(c, "trailing data after the CRL at offset %zu", off_of(c, &in) + i);
+  }
+  e->len -= CBS_len(&in);
+
+  /* tell other DER objects apart before complaining about the details */
+  if (CBS_peek_asn1_tag(&crl, CBS_ASN1_OBJECT))
+    return fail(c, "not a CRL (a PKCS#7 or other ContentInfo)");
+  if (!CBS_peek_asn1_tag(&crl, CBS_ASN1_SEQUENCE)) return fail(c, "not a CRL (unknown DER structure)");
+  {
+    CBS probe = crl, t;
+    if (CBS_get_asn1(&probe, &t, CBS_ASN1_SEQUENCE)) {
+      if (CBS_peek_asn1_tag(&t, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+        return fail(c, "not a CRL (a certificate)");
+      if (!CBS_peek_asn1_tag(&t, CBS_ASN1_INTEGER) && !CBS_peek_asn1_tag(&t, CBS_ASN1_SEQUENCE))
+        return fail(c, "not a CRL (unknown DER structure)");
+    }
+  }
+  if (!get_element(c, &crl, &tbs_el, CBS_ASN1_SEQUENCE, "tbsCertList")) return 0;
+  e->tbs = span_of(c, &tbs_el);
+  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
+  e->sig_alg = span_of(c, &alg);
+  if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
+  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] != 0)
+    return fail(c, "bad DER at offset %zu: the signature BIT STRING has unused bits", off_of(c, &sig));
+  CBS_skip(&sig, 1);
+  e->sig = span_of(c, &sig);
+  if (CBS_len(&crl)) return fail(c, "bad DER at offset %zu: data after the signature", off_of(c, &crl));
+
+  CBS_get_asn1(&tbs_el, &tbs, CBS_ASN1_SEQUENCE);
+  e->version = 1;
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_INTEGER)) {
+    uint64_t v;
+    size_t off = off_of(c, &tbs);
+    if (!CBS_get_asn1_uint64(&tbs, &v) || v != 1) {
+      if (v == 0) return fail(c, "not a CRL (version 0 at offset %zu: a certificate request?)", off);
+      return fail(c, "bad DER at offset %zu: unsupported CRL version", off);
+    }
+    e->version = 2;
+  }
+  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm")) return 0;
+  e->tbs_sig_alg = span_of(c, &alg);
+  if (!get_element(c, &tbs, &issuer, CBS_ASN1_SEQUENCE, "the issuer name")) return 0;
+  e->issuer = span_of(c, &issuer);
+  if (!get_time(c, &tbs, &e->this_update, "thisUpdate")) return 0;
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_UTCTIME) || CBS_peek_asn1_tag(&tbs, CBS_ASN1_GENERALIZEDTIME)) {
+    if (!get_time(c, &tbs, &e->next_update, "nextUpdate")) return 0;
+    e->has_next_update = 1;
+  }
+  e->revoked.off = (uint32_t)off_of(c, &tbs);
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_SEQUENCE)) {
+    CBS revoked;
+    if (!get(c, &tbs, &revoked, CBS_ASN1_SEQUENCE, "revokedCertificates")) return 0;
+    e->revoked = span_of(c, &revoked);
+    if (!scan_entries(c, e, revoked)) return 0;
+  }
+  if (CBS_len(&tbs)) {
+    CBS wrap, exts;
+    if (!get(c, &tbs, &wrap, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0, "crlExtensions"))
+      return 0;
+    if (!get(c, &wrap, &exts, CBS_ASN1_SEQUENCE, "crlExtensions")) return 0;
+    if (CBS_len(&wrap) || CBS_len(&tbs))
+      return fail(c, "bad DER at offset %zu: data after crlExtensions", off_of(c, &tbs));
+    if (e->version != 2) return fail(c, "bad CRL: a version 1 CRL with extensions");
+    e->has_exts = 1;
+    e->exts = span_of(c, &exts);
+    if (!parse_crl_exts(c, e, exts)) return 0;
+  }
+  return 1;
+}
+
+int cb_crl_parse(cb_crl *e, const uint8_t *der, size_t len, int take_ownership, char *err,
+                 size_t errlen) {
+  memset(e, 0, sizeof *e);
+  e->der = der;
+  e->len = len;
+  if (take_ownership) e->owned = (uint8_t *)der;
+  pctx_t c = {der, err, errlen};
+  if (len > UINT32_MAX) {
+    fail(&c, "CRL too large (%zu bytes, the limit is 4 GiB)", len);
+    cb_crl_free(e);
+    return 0;
+  }
+  if (!parse(&c, e)) {
+    cb_crl_free(e);
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- entries ----------------------------------------------------------------------------- */
+
+int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *next, char *err,
+                    size_t errlen) {
+  pctx_t c = {e->der, err, errlen};
+  CBS in, entry, serial;
+  memset(out, 0, sizeof *out);
+  out->reason = -1;
+  if (off < e->revoked.off || off >= cb_crl_end(e)) return fail(&c, "no entry at offset %u", off);
+  CBS_init(&in, e->der + off, cb_crl_end(e) - off);
+  if (!get(&c, &in, &entry, CBS_ASN1_SEQUENCE, "a revoked entry")) return 0;
+  if (next) *next = (uint32_t)off_of(&c, &in);
+  if (!get(&c, &entry, &serial, CBS_ASN1_INTEGER, "an entry's serial number")) return 0;
+  out->serial = span_of(&c, &serial);
+  if (!get_time(&c, &entry, &out->date, "the revocation date")) return 0;
+  if (!CBS_len(&entry)) return 1;
+  CBS exts;
+  if (!get(&c, &entry, &exts, CBS_ASN1_SEQUENCE, "the entry's extensions")) return 0;
+  out->has_exts = 1;
+  out->exts = span_of(&c, &exts);
+  while (CBS_len(&exts)) {
+    CBS oid, value;
+    int critical;
+    if (!next_ext(&c, &exts, &oid, &critical, &value)) return 0;
+    if (OID_IS(&oid, OID_REASON)) {
+      CBS r;
+      uint8_t v;
+      if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
+      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7)
+        return fail(&c, "bad reason code at offset %zu", off_of(&c, &value));
+      out->reason = v;
+    } else if (OID_IS(&oid, OID_INVALIDITY)) {
+      if (!get_time(&c, &value, &out->invalidity, "the invalidity date")) return 0;
+      out->has_invalidity = 1;
+    } else if (OID_IS(&oid, OID_CERT_ISSUER)) {
+      CBS names;
+      if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
+      out->cert_issuer = span_of(&c, &names);
+      out->has_cert_issuer = 1;
+    }
+  }
+  return 1;
+}
+
+int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off) {
+  norm(&serial, &len);
+  size_t lo = 0, hi = e->count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[mid], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < e->count) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[lo], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) == 0) {
+      *off = e->index[lo];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ---- signatures -------------------------------------------------------------------------- */
+
+const char *cb_crl_sig_alg_name(const cb_crl *e, char *buf, size_t len) {
+  CBS alg, seq, oid;
+  CBS_init(&alg, e->der + e->sig_alg.off, e->sig_alg.len);
+  if (!CBS_get_asn1(&alg, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT)) {
+    snprintf(buf, len, "unknown");
+    return buf;
+  }
+  int nid = OBJ_cbs2nid(&oid);
+  const char *ln = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+  if (ln) {
+    snprintf(buf, len, "%s", ln);
+  } else {
+    char *txt = CBS_asn1_oid_to_text(&oid);
+    snprintf(buf, len, "%s", txt ? txt : "unknown");
+    OPENSSL_free(txt);
+  }
+  return buf;
+}
+
+/* hash_alg reads an AlgorithmIdentifier of a digest (parameters NULL or absent). */
+static const EVP_MD *hash_alg(CBS *cbs) {
+  CBS seq, oid;
+  if (!CBS_get_asn1(cbs, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT))
+    return NULL;
+  if (CBS_len(&seq)) {
+    CBS null;
+    if (!CBS_get_asn1(&seq, &null, CBS_ASN1_NULL) || CBS_len(&null) || CBS_len(&seq)) return NULL;
+  }
+  return EVP_get_digestbynid(OBJ_cbs2nid(&oid));
+}
+
+/* pss_params reads RSASSA-PSS-params (RFC 4055), defaults included. */
+static int pss_params(CBS *params, const EVP_MD **md, const EVP_MD **mgf1, int64_t *salt) {
+  CBS seq, f;
+  int present;
+  *md = EVP_sha1();
+  *mgf1 = EVP_sha1();
+  *salt = 20;
+  if (!CBS_get_asn1(params, &seq, CBS_ASN1_SEQUENCE) || CBS_len(params)) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+    return 0;
+  if (present && (!(*md = hash_alg(&f)) || CBS_len(&f))) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 1))
+    return 0;
+  if (present) {
+    CBS mgf, oid;
+    if (!CBS_get_asn1(&f, &mgf, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&mgf, &oid, CBS_ASN1_OBJECT) ||
+        OBJ_cbs2nid(&oid) != NID_mgf1 || !(*mgf1 = hash_alg(&mgf)) || CBS_len(&mgf) || CBS_len(&f))
+      return 0;
+  }
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 2))
+    return 0;
+  if (present && (!CBS_get_asn1_int64(&f, salt) || *salt < 0 || CBS_len(&f))) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 3))
+    return 0;
+  if (present) {
+    uint64_t trailer;
+    if (!CBS_get_asn1_uint64(&f, &trailer) || trailer != 1) return 0;
+  }
+  return CBS_len(&seq) == 0;
+}
+
+static const char *key_type_name(int id) {
+  switch (id) {
+    case EVP_PKEY_RSA: return "RSA";
+    case EVP_PKEY_EC: return "EC";
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_DSA: return "DSA";
+    default: return "unknown";
+  }
+}
+
+static int why(char *buf, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+  ERR_clear_error();
+  return 0;
+}
+
+static int verify_dsa(const cb_crl *e, EVP_PKEY *key, const EVP_MD *md, char *w, size_t wl) {
+  const DSA *dsa = EVP_PKEY_get0_DSA(key);
+  if (!dsa || !DSA_get0_p(dsa))
+    return why(w, wl, "the DSA key has no parameters (inherited from its issuer): not supported");
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned dlen;
+  if (!EVP_Digest(e->der + e->tbs.off, e->tbs.len, digest, &dlen, md, NULL))
+    return why(w, wl, "digest failed");
+  int valid = 0;
+  if (!DSA_check_signature(&valid, digest, dlen, e->der + e->sig.off, e->sig.len, dsa) || !valid)
+    return why(w, wl, "bad signature");
+  return 1;
+}
+
+int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *w, size_t wl) {
+  if (e->sig_alg.len != e->tbs_sig_alg.len ||
+      memcmp(e->der + e->sig_alg.off, e->der + e->tbs_sig_alg.off, e->sig_alg.len) != 0)
+    return why(w, wl, "the signature algorithm inside tbsCertList differs from the outer one");
+  CBS alg, seq, oid;
+  CBS_init(&alg, e->der + e->sig_alg.off, e->sig_alg.len);
+  if (!CBS_get_asn1(&alg, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT))
+    return why(w, wl, "bad signature algorithm");
+  int nid = OBJ_cbs2nid(&oid), dnid = NID_undef, pknid = NID_undef, pss = 0;
+  const EVP_MD *md = NULL, *mgf1 = NULL;
+  int64_t salt = 0;
+  char name[96];
+  cb_crl_sig_alg_name(e, name, sizeof name);
+  if (nid == NID_rsassaPss) {
+    if (!pss_params(&seq, &md, &mgf1, &salt)) return why(w, wl, "bad RSASSA-PSS parameters");
+    pknid = EVP_PKEY_RSA;
+    pss = 1;
+  } else if (nid == NID_ED25519) {
+    if (CBS_len(&seq)) return why(w, wl, "bad Ed25519 algorithm parameters");
+    pknid = EVP_PKEY_ED25519;
+  } else if (nid != NID_undef && OBJ_find_sigid_algs(nid, &dnid, &pknid)) {
+    md = EVP_get_digestbynid(dnid);
+    if (!md) return why(w, wl, "unsupported signature algorithm %s", name);
+    if (pknid == EVP_PKEY_RSA && CBS_len(&seq)) {
+      CBS null;
+      if (!CBS_get_asn1(&seq, &null, CBS_ASN1_NULL) || CBS_len(&null) || CBS_len(&seq))
+        return why(w, wl, "bad %s parameters", name);
+    } else if (pknid != EVP_PKEY_RSA && CBS_len(&seq) && pknid != EVP_PKEY_DSA) {
+      return why(w, wl, "bad %s parameters", name);
+    }
+  } else {
+    return why(w, wl, "unsupported signature algorithm %s", name);
+  }
+  int kt = EVP_PKEY_id(key);
+  if (kt != pknid)
+    return why(w, wl, "the CRL is signed with %s but the key is %s", name, key_type_name(kt));
+  if (kt == EVP_PKEY_DSA) return verify_dsa(e, key, md, w, wl);
+
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX *pctx = NULL;
+  int ok = 0;
+  if (!ctx) return why(w, wl, "out of memory");
+  if (!EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key)) {
+    why(w, wl, "cannot verify %s with this key", name);
+    goto done;
+  }
+  if (pss && (!EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) ||
+              !EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)salt) ||
+              !EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mgf1))) {
+    why(w, wl, "unsupported RSASSA-PSS parameters");
+    goto done;
+  }
+  if (!EVP_DigestVerify(ctx, e->der + e->sig.off, e->sig.len, e->der + e->tbs.off, e->tbs.len)) {
+    why(w, wl, "bad signature");
+    goto done;
+  }
+  ok = 1;
+done:
+  EVP_MD_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}
