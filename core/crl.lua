@@ -18,6 +18,7 @@
 -- An entry: { serial = "0A", date = epoch, reason = "keyCompromise" | nil,
 --   invalidity_date = epoch | nil, certificate_issuer = name | nil (indirect CRLs) }.
 local c = require "_certbench.crl"
+require "certbench.name" -- the methods of the name objects that issuer() returns
 
 local M = {
   load = c.load,

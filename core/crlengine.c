@@ -176,6 +176,13 @@ static inline void norm(const uint8_t **p, size_t *n) {
 
 static inline int serial_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
   if (an != bn) return an < bn ? -1 : 1;
+  if (an >= 8) {
+    /* most serials differ in their first 8 bytes: one big-endian compare, no memcmp call */
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
   return memcmp(a, b, an);
 }
 
@@ -317,40 +324,8 @@ static inline uint64_t key_at(const uint8_t *s, size_t n, size_t pos) {
   return k;
 }
 
-static size_t key_next_pos(size_t pos) {
-  return pos == 0 ? 7 : pos + 8;
-}
-
-/* radix sorts a[0..n) by k (LSD, 8-bit digits), skipping digits that are equal everywhere. */
-static void radix(skey *a, skey *tmp, size_t n) {
-  size_t count[8][256];
-  memset(count, 0, sizeof count);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t k = a[i].k;
-    for (int d = 0; d < 8; d++) count[d][(k >> (8 * d)) & 0xff]++;
-  }
-  skey *src = a, *dst = tmp;
-  for (int d = 0; d < 8; d++) {
-    size_t *c = count[d];
-    int trivial = 0;
-    for (int b = 0; b < 256; b++)
-      if (c[b] == n) trivial = 1;
-    if (trivial) continue;
-    size_t sum = 0;
-    for (int b = 0; b < 256; b++) {
-      size_t t = c[b];
-      c[b] = sum;
-      sum += t;
-    }
-    for (size_t i = 0; i < n; i++) dst[c[(src[i].k >> (8 * d)) & 0xff]++] = src[i];
-    skey *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != a) memcpy(a, src, n * sizeof *a);
-}
-
-static const uint8_t *g_der; /* for the qsort fallback only; the sort runs under sort_index */
+/* for the qsort fallback only, which has no context argument */
+static _Thread_local const uint8_t *g_der;
 
 static int cmp_entries(const void *x, const void *y) {
   const uint8_t *a, *b;
@@ -363,19 +338,23 @@ static int cmp_entries(const void *x, const void *y) {
   return ((const skey *)x)->off < ((const skey *)y)->off ? -1 : 1;
 }
 
+/* before: the order of the sort; keys first (they agree with the full order within a range
+ * whose serials share every byte before the key), then the serials, then DER order. */
+static inline int before(const uint8_t *der, const skey *x, const skey *y) {
+  if (x->k != y->k) return x->k < y->k;
+  const uint8_t *a, *b;
+  size_t an, bn;
+  entry_serial(der, x->off, &a, &an);
+  entry_serial(der, y->off, &b, &bn);
+  int r = serial_cmp(a, an, b, bn);
+  return r ? r < 0 : x->off < y->off;
+}
+
 static void insertion(const uint8_t *der, skey *a, size_t n) {
   for (size_t i = 1; i < n; i++) {
     skey v = a[i];
-    const uint8_t *vs;
-    size_t vn;
-    entry_serial(der, v.off, &vs, &vn);
     size_t j = i;
-    while (j > 0) {
-      const uint8_t *s;
-      size_t sn;
-      entry_serial(der, a[j - 1].off, &s, &sn);
-      int r = serial_cmp(s, sn, vs, vn);
-      if (r < 0 || (r == 0 && a[j - 1].off < v.off)) break;
+    while (j > 0 && before(der, &v, &a[j - 1])) {
       a[j] = a[j - 1];
       j--;
     }
@@ -383,47 +362,57 @@ static void insertion(const uint8_t *der, skey *a, size_t n) {
   }
 }
 
-/* sort_range orders a[0..n) whose keys agree on every byte before pos. */
-static void sort_range(const uint8_t *der, skey *a, skey *tmp, size_t n, size_t pos) {
-  if (n < 24) {
-    insertion(der, a, n);
-    return;
-  }
-  if (pos > 255) { /* absurdly long serials: compare them whole */
-    g_der = der;
-    qsort(a, n, sizeof *a, cmp_entries);
-    return;
-  }
-  size_t longest = 0;
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *s;
-    size_t sn;
-    entry_serial(der, a[i].off, &s, &sn);
-    a[i].k = key_at(s, sn, pos);
-    if (sn > longest) longest = sn;
-  }
-  radix(a, tmp, n);
-  size_t next = key_next_pos(pos);
-  if (next >= longest && longest <= 255) {
-    /* the keys covered every byte: equal keys are duplicate serials, keep them in DER order */
-    for (size_t i = 0; i < n;) {
-      size_t j = i + 1;
-      while (j < n && a[j].k == a[i].k) j++;
-      if (j - i > 1) insertion(der, a + i, j - i);
-      i = j;
+/* msd sorts a[0..n) (scratch tmp) by a most-significant-digit radix sort on the cached 8-byte
+ * keys, byte by byte from byte (7 = the top one), skipping bytes all keys share; small ranges
+ * go to insertion sort. When the keys are used up, the next 8 bytes of the serials (from pos)
+ * are loaded. Stable, so duplicates keep their DER order. */
+static void msd(const uint8_t *der, skey *a, skey *tmp, size_t n, int byte, size_t pos) {
+  for (;;) {
+    if (n < 32) {
+      insertion(der, a, n);
+      return;
     }
+    if (byte < 0) {
+      /* every key in this range is equal: load the next bytes of the serials */
+      size_t next = pos == 0 ? 7 : pos + 8, longest = 0;
+      for (size_t i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t sn;
+        entry_serial(der, a[i].off, &s, &sn);
+        if (sn > longest) longest = sn;
+        a[i].k = key_at(s, sn, next);
+      }
+      if (next >= longest) { /* duplicate serials: restore DER order */
+        insertion(der, a, n);
+        return;
+      }
+      pos = next;
+      byte = 7;
+    }
+    size_t count[256] = {0};
+    int shift = 8 * byte;
+    for (size_t i = 0; i < n; i++) count[(a[i].k >> shift) & 0xff]++;
+    if (count[(a[0].k >> shift) & 0xff] == n) {
+      byte--;
+      continue;
+    }
+    size_t start[256], sum = 0;
+    for (int b = 0; b < 256; b++) {
+      start[b] = sum;
+      sum += count[b];
+    }
+    size_t at[256];
+    memcpy(at, start, sizeof at);
+    for (size_t i = 0; i < n; i++) tmp[at[(a[i].k >> shift) & 0xff]++] = a[i];
+    memcpy(a, tmp, n * sizeof *a);
+    for (int b = 0; b < 256; b++)
+      if (count[b] > 1) msd(der, a + start[b], tmp + start[b], count[b], byte - 1, pos);
     return;
-  }
-  for (size_t i = 0; i < n;) {
-    size_t j = i + 1;
-    while (j < n && a[j].k == a[i].k) j++;
-    if (j - i > 1) sort_range(der, a + i, tmp, j - i, next);
-    i = j;
   }
 }
 
 static int sort_index(cb_crl *e) {
-  size_t n = e->count;
+  size_t n = e->count, longest = 0;
   skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
   if (!a || !tmp) {
     free(a);
@@ -431,10 +420,20 @@ static int sort_index(cb_crl *e) {
     return 0;
   }
   for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
     a[i].off = e->index[i];
     a[i].pad = 0;
+    entry_serial(e->der, a[i].off, &s, &sn);
+    a[i].k = key_at(s, sn, 0);
+    if (sn > longest) longest = sn;
   }
-  sort_range(e->der, a, tmp, n, 0);
+  if (longest > 255) { /* absurdly long serials: the length no longer fits the key */
+    g_der = e->der;
+    qsort(a, n, sizeof *a, cmp_entries);
+  } else {
+    msd(e->der, a, tmp, n, 7, 0);
+  }
   for (size_t i = 0; i < n; i++) e->index[i] = a[i].off;
   free(a);
   free(tmp);
@@ -526,6 +525,26 @@ uint32_t cb_crl_end(const cb_crl *e) {
   return e->revoked.off + e->revoked.len;
 }
 
+/* der_hdr reads a DER header of the given tag at p: the content and its length, or NULL when
+ * it is truncated, of another tag or not DER (then the CBS path says why). Inlined: the entry
+ * loop runs a million times for a big CRL, and calls into libcrypto were most of its time. */
+static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8_t tag, size_t *len) {
+  if (end - p < 2 || p[0] != tag) return NULL;
+  size_t l = p[1];
+  p += 2;
+  if (l & 0x80) {
+    size_t k = l & 0x7f;
+    if (k == 0 || k > 4 || (size_t)(end - p) < k || p[0] == 0) return NULL;
+    l = 0;
+    for (size_t i = 0; i < k; i++) l = (l << 8) | p[i];
+    p += k;
+    if (l < 0x80 || (k > 1 && (l >> (8 * (k - 1))) == 0)) return NULL;
+  }
+  if ((size_t)(end - p) < l) return NULL;
+  *len = l;
+  return p;
+}
+
 /* scan_entries checks the structure of every revoked entry, counts them and records their
  * offsets; the index is in DER order, and whether that is already serial order. */
 static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
@@ -537,31 +556,46 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
   int sorted = 1, exts = 0;
   const uint8_t *prev = NULL;
   size_t prevn = 0;
-  while (CBS_len(&revoked)) {
-    uint32_t off = (uint32_t)off_of(c, &revoked);
-    CBS entry, serial, t;
-    unsigned tag;
-    if (!CBS_get_asn1(&revoked, &entry, CBS_ASN1_SEQUENCE))
-      return diagnose(c, &revoked, CBS_ASN1_SEQUENCE, "a revoked entry");
-    if (!CBS_get_asn1(&entry, &serial, CBS_ASN1_INTEGER) || CBS_len(&serial) == 0)
-      return diagnose(c, &entry, CBS_ASN1_INTEGER, "an entry's serial number");
-    if (!CBS_get_any_asn1(&entry, &t, &tag) ||
-        (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME))
-      return fail(c, "bad DER at offset %u: the revocation date of entry %zu is not a time", off, n + 1);
-    if (CBS_len(&entry)) {
-      CBS x;
-      if (!CBS_get_asn1(&entry, &x, CBS_ASN1_SEQUENCE) || CBS_len(&entry))
-        return fail(c, "bad DER at offset %u: the extensions of entry %zu", off, n + 1);
+  const uint8_t *p = CBS_data(&revoked), *end = p + CBS_len(&revoked);
+  while (p < end) {
+    const uint8_t *entry, *serial, *q, *eend;
+    size_t elen, sn, tlen;
+    if (!(entry = der_hdr(p, end, 0x30, &elen))) goto slow;
+    eend = entry + elen;
+    if (!(serial = der_hdr(entry, eend, 0x02, &sn)) || sn == 0) goto slow;
+    q = serial + sn;
+    if (!(q = der_hdr(q, eend, CBS_ASN1_UTCTIME, &tlen)) && !(q = der_hdr(serial + sn, eend, CBS_ASN1_GENERALIZEDTIME, &tlen)))
+      goto slow;
+    q += tlen;
+    if (q < eend) {
+      size_t xlen;
+      const uint8_t *x = der_hdr(q, eend, 0x30, &xlen);
+      if (!x || x + xlen != eend) goto slow;
       exts = 1;
     }
-    const uint8_t *s = CBS_data(&serial);
-    size_t sn = CBS_len(&serial);
+    const uint8_t *s = serial;
     norm(&s, &sn);
     if (sorted && prev && serial_cmp(prev, prevn, s, sn) > 0) sorted = 0;
     prev = s;
     prevn = sn;
-    if (n == cap) return fail(c, "bad DER: more entries than bytes allow"); /* cannot happen */
-    e->index[n++] = off;
+    e->index[n++] = (uint32_t)(p - c->base);
+    p = eend;
+    continue;
+
+  slow: {
+      /* the same checks through CBS, to name what is wrong and where */
+      CBS rest, en, ser, t;
+      unsigned tag;
+      uint32_t off = (uint32_t)(p - c->base);
+      CBS_init(&rest, p, (size_t)(end - p));
+      if (!CBS_get_asn1(&rest, &en, CBS_ASN1_SEQUENCE))
+        return diagnose(c, &rest, CBS_ASN1_SEQUENCE, "a revoked entry");
+      if (!CBS_get_asn1(&en, &ser, CBS_ASN1_INTEGER) || CBS_len(&ser) == 0)
+        return diagnose(c, &en, CBS_ASN1_INTEGER, "an entry's serial number");
+      if (!CBS_get_any_asn1(&en, &t, &tag) || (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME))
+        return fail(c, "bad DER at offset %u: the revocation date of entry %zu is not a time", off, n + 1);
+      return fail(c, "bad DER at offset %u: the extensions of entry %zu", off, n + 1);
+    }
   }
   e->count = n;
   e->der_sorted = sorted;
