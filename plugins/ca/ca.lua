@@ -7,19 +7,23 @@
 --
 -- Issuance, for one certificate or a batch (group commit):
 --   0. requests are checked (CSR signature, profile, policy) before anything is written;
---      certificates are signed in memory
---   1. the journal records the serials reserved and the size of index.txt (fdatasync)
---   2. serial (and serial.old, as openssl keeps it) moves past the reserved serials
+--      certificates are signed in memory with the serials that follow the serial file
+--   1. the new serial and serial.old contents go to temporary files (all disk space that can
+--      be undone is taken before the first visible change)
+--   2. the journal records the serials reserved and the size of index.txt (fdatasync): this is
+--      the durable reservation
 --   3. newcerts/<SERIAL>.pem are created (O_EXCL, no fsync each)
 --   4. they are made durable together: fsync of each file and the folder for a few, syncfs(2)
 --      for a batch
 --   5. one O_APPEND write of all the index lines, fdatasync
---   6. the journal goes back to idle, naming the next serial
+--   6. serial and serial.old are renamed into place
+--   7. the journal goes back to idle, naming the next serial
 -- A SIGKILL anywhere leaves a state recovery completes: certificate files of the reserved
 -- serials that have no index line get one (they were issued and signed), files that do not
 -- parse are removed, a torn last index line is cut, and the serial file is moved past every
--- serial reserved. A failure that is not a crash (a full disk) undoes steps 1-5, so the folder is
--- as it was.
+-- serial reserved (it is never synced on its own: the journal is what is durable). A failure
+-- that is not a crash (a full disk) comes at the latest at step 5 and is undone, so the folder
+-- is as it was.
 local fs = require "certbench.fs"
 local db = require "certbench.plugins.ca.db"
 local journal = require "certbench.plugins.ca.journal"
@@ -68,6 +72,32 @@ local function read_range(path, from, to)
   local d = f:read(to and (to - from) or "a") or ""
   f:close()
   return d
+end
+
+-- staging: new contents are written to temporary files first (".NAME.<12 hex>.tmp", which
+-- recovery removes), so that everything that needs disk space is done before the first visible
+-- change; renames then need none. A full disk thus fails before anything changed.
+local function tmp_name(path)
+  return fs.dirname(path) .. "/." .. fs.basename(path) .. "." .. lazy.rand.serial(6):lower() .. ".tmp"
+end
+
+-- stage({ {path, data, sync}... }) -> list of {tmp=, path=} | nil, err (nothing left behind)
+local function stage(list)
+  local out = {}
+  for _, e in ipairs(list) do
+    local tmp = tmp_name(e[1])
+    local ok, err = fs.create(tmp, e[2], { sync = e[3] or false })
+    if not ok then
+      for _, x in ipairs(out) do fs.remove(x.tmp) end
+      return nil, (err:gsub("^" .. tmp:gsub("%p", "%%%0"), e[1]))
+    end
+    out[#out + 1] = { tmp = tmp, path = e[1] }
+  end
+  return out
+end
+
+local function unstage(staged)
+  for _, x in ipairs(staged) do fs.remove(x.tmp) end
 end
 
 local function oneline_of(name)
@@ -515,8 +545,8 @@ function CA:_prepare(req, what)
     end
     local ok, verr = csr:verify()
     if not ok then
-      return nil, "the CSR's signature does not verify" .. (verr and (" (" .. tostring(verr) .. ")") or "")
-        .. ": it was altered or not signed by its key"
+      return nil, "the CSR's signature does not verify: it was altered or not signed by its key"
+        .. (verr and (" (" .. tostring(verr) .. ")") or "")
     end
     pub = csr:public_key()
     subject = csr:subject()
@@ -603,24 +633,26 @@ end
 
 -- issuing ---------------------------------------------------------------------------------------
 
--- rollback of an issuance that failed without a crash (a full disk): the folder as it was
+-- rollback of an issuance that failed without a crash (a full disk): the folder as it was.
+-- Nothing here needs disk space.
 function CA:_undo(state)
   for i = #state.files, 1, -1 do fs.remove(state.files[i]) end
   if state.appended then fs.truncate(self.p.index, state.index_size) end
-  if state.serial_written then
-    fs.write(self.p.serial, state.serial_text)
-  end
-  if state.serial_old_written then
-    if state.serial_old_text then fs.write(self.p.serial_old, state.serial_old_text)
-    else fs.remove(self.p.serial_old) end
-  end
+  if state.staged then unstage(state.staged) end
   if state.journal then
     if self._journal_raw then fs.pwrite(journal.path(self.dir), 0, self._journal_raw)
     else fs.remove(journal.path(self.dir)) end
   end
 end
 
--- commit(items) under the lock: serials, signing, the files in the order above
+-- commit(items) under the lock: serials, signing, then the writes in this order:
+--   staged serial and serial.old (temporary files), journal "issue" (the durable reservation),
+--   certificate files, their sync, the index append, serial and serial.old renamed into place,
+--   journal "idle" naming the next serial.
+-- The journal record is what reserves the serials: it is durable before the first certificate
+-- file exists, and recovery moves the serial file past the reserved range, so a crash at any
+-- point never hands a serial out twice. The serial file itself moves last, by renames that
+-- cannot fail for lack of space, so a full disk is always caught while it can be undone.
 function CA:_commit(items, key, copts)
   copts = copts or {}
   local p = self.p
@@ -664,23 +696,18 @@ function CA:_commit(items, key, copts)
   local last = db.add_serial(first, n - 1)
   local next_serial = s
   local st = fs.stat(p.index)
-  local state = { files = {}, index_size = st and st.size or 0, serial_text = serial_text }
+  local state = { files = {}, index_size = st and st.size or 0 }
   local function fail(err)
     self:_undo(state)
     return nil, err
   end
+  local staged, serr = stage({ { p.serial, db.serial_file_text(next_serial) }, { p.serial_old, serial_text } })
+  if not staged then return nil, serr end
+  state.staged = staged
   local ok, err = journal.begin_issue(self.dir, first, last, n, state.index_size)
   state.journal = true
   if not ok then return fail(err) end
   fs.fault("ca.issue:journal")
-  state.serial_old_text = read_text(p.serial_old)
-  ok, err = fs.write(p.serial_old, serial_text, { sync = false })
-  state.serial_old_written = true
-  if not ok then return fail(err) end
-  ok, err = fs.write(p.serial, db.serial_file_text(next_serial), { sync = false })
-  state.serial_written = true
-  if not ok then return fail(err) end
-  fs.fault("ca.issue:serial")
   local half = n // 2 + 1
   for i = 1, n do
     ok, err = fs.create(files[i], pems[i])
@@ -705,6 +732,11 @@ function CA:_commit(items, key, copts)
   state.appended = true
   if not ok then return fail(err) end
   fs.fault("ca.issue:index")
+  -- from here on the certificates are issued: nothing is undone any more
+  for _, x in ipairs(staged) do
+    if not fs.rename(x.tmp, x.path, { sync = false }) then fs.remove(x.tmp) end
+  end
+  fs.fault("ca.issue:serial")
   journal.idle(self.dir, next_serial)
   self._journal_raw = journal.record_idle(next_serial)
   fs.fault("ca.issue:done")
@@ -855,8 +887,8 @@ function CA:gencrl(o)
     for _, e in ipairs(c.entries) do
       if e.status == "R" then
         local r = e.revocation
-        entries[#entries + 1] = { serial = e.key, time = r.time, reason = r.reason,
-                                  hold_instruction = r.hold, invalidity_date = r.compromise_time }
+        entries[#entries + 1] = { serial = e.key, date = r.time, reason = r.reason,
+                                  invalidity_date = r.compromise_time }
       end
     end
     local numtext = fs.read(p.crlnumber, 4096)
@@ -872,22 +904,29 @@ function CA:gencrl(o)
     if not crl then return nil, cerr end
     local pem = crl:to_pem()
     local file = p.crl .. "/" .. (number or "crl") .. ".pem"
-    local ok, werr
+    if not fs.isdir(p.crl) then
+      local ok, merr = fs.mkdir(p.crl)
+      if not ok then return nil, merr end
+    end
+    -- everything that needs space first (temporary files), then renames: crlnumber moves on
+    -- before the CRL appears, so a crash never gives two CRLs the same number
+    local list = {}
     if number then
-      ok, werr = fs.write(p.crlnumber, db.serial_file_text(db.add_serial(number, 1)))
-      if not ok then return nil, werr end
-      fs.fault("ca.gencrl:number")
+      list[#list + 1] = { p.crlnumber, db.serial_file_text(db.add_serial(number, 1)), true }
+      list[#list + 1] = { p.crlnumber_old, numtext }
     end
-    local function undo()
-      if number then fs.write(p.crlnumber, numtext) end
-      fs.remove(file)
+    list[#list + 1] = { file, pem, true }
+    list[#list + 1] = { p.crl_pem, pem, true }
+    local staged, serr = stage(list)
+    if not staged then return nil, serr end
+    for i, x in ipairs(staged) do
+      local ok, rerr = fs.rename(x.tmp, x.path)
+      if not ok then
+        for j = i, #staged do fs.remove(staged[j].tmp) end
+        return nil, rerr
+      end
+      if i == 1 and number then fs.fault("ca.gencrl:number") end
     end
-    if not fs.isdir(p.crl) then fs.mkdir(p.crl) end
-    ok, werr = fs.write(file, pem)
-    if not ok then undo() return nil, werr end
-    ok, werr = fs.write(p.crl_pem, pem)
-    if not ok then undo() return nil, werr end
-    if number then fs.write(p.crlnumber_old, numtext, { sync = false }) end
     return crl, { number = number, file = file, current = p.crl_pem, revoked = #entries,
                   this_update = t, next_update = t + (days and days * 86400 or hours * 3600) }
   end)
