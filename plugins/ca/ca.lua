@@ -212,10 +212,14 @@ end
 -- serial file --------------------------------------------------------------------------------
 
 function CA:_read_serial()
+  -- read once per lock: recovery and the issuance that follows it both need it
+  local m = self._serial_memo
+  if m then return m[1], m[2] end
   local text = fs.read(self.p.serial, 4096)
   if not text then return nil, self.p.serial .. ": missing" end
   local v, err = db.parse_serial_file(text, self.p.serial)
   if not v then return nil, err end
+  self._serial_memo = { v, text }
   return v, text
 end
 
@@ -346,6 +350,7 @@ function CA:_serial_at_least(want, why)
   local cur = self:_read_serial()
   if cur and db.cmp_serial(cur, want) >= 0 then return true end
   local ok, err = fs.write(self.p.serial, db.serial_file_text(want))
+  self._serial_memo = nil
   if not ok then return nil, err end
   self:_note(string.format("recovery: moved %s from %s to %s (%s)", self.p.serial, tostring(cur), want, why))
   return true
@@ -435,18 +440,20 @@ function CA:_recover_full(why)
 end
 
 function CA:_recover()
-  local j = journal.read(self.dir)
-  self._journal_raw = read_text(journal.path(self.dir))
-  if j.state == "idle" and not j.next and not self._checked_temps then
-    -- nothing pending and nothing to check (the common case)
-  end
-  if not self._checked_temps or j.state ~= "idle" then
+  self._serial_memo = nil
+  local j, raw = journal.read(self.dir)
+  self._journal_raw = raw
+  -- temporary files and a torn index line can only be left by a process that died: looked for
+  -- when this object first takes the lock, and whenever the journal is not idle (a torn append
+  -- always happens while it says "issue")
+  if not self._checked or j.state ~= "idle" then
     clean_temps(self, self.dir)
     clean_temps(self, self.p.crl)
-    self._checked_temps = true
+    local ok, err = self:_cut_torn_tail()
+    if not ok then return nil, err end
+    self._checked = true
   end
-  local ok, err = self:_cut_torn_tail()
-  if not ok then return nil, err end
+  local ok, err = true, nil
   if j.state == "issue" then
     ok, err = self:_recover_issue(j)
   elseif j.state == "unknown" then
@@ -455,7 +462,10 @@ function CA:_recover()
     ok, err = self:_serial_at_least(j.next, "the journal names a later serial: the serial file had not reached the disk")
   end
   if not ok then return nil, err end
-  if j.state ~= "idle" then self._journal_raw = read_text(journal.path(self.dir)) end
+  if j.state ~= "idle" then
+    self._serial_memo = nil
+    self._journal_raw = read_text(journal.path(self.dir))
+  end
   return true
 end
 
@@ -482,18 +492,6 @@ local NON_COPY = {
   ["2.5.29.14"] = true, -- subjectKeyIdentifier
   ["2.5.29.35"] = true, -- authorityKeyIdentifier
 }
-
-local function san_strings(list)
-  local out = {}
-  for _, gn in ipairs(list or {}) do
-    if gn.type == "DNS" or gn.type == "IP" or gn.type == "email" or gn.type == "URI" or gn.type == "RID" then
-      out[#out + 1] = gn.type .. ":" .. gn.value
-    elseif gn.type == "dirName" and gn.name then
-      out[#out + 1] = "dirName:" .. gn.name:oneline()
-    end
-  end
-  return out
-end
 
 -- normalizes --san values: "DNS:x", "IP:1.2.3.4", "email:a@b", "URI:..."; a bare name is DNS,
 -- a bare address IP
@@ -533,7 +531,19 @@ end
 -- the index subject, computed before anything is locked or written.
 function CA:_prepare(req, what)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
-  local profile, perr = profiles.get(req.profile)
+  local profile, perr
+  if type(req.profile) == "table" then
+    profile, perr = profiles.get(req.profile)
+  else
+    -- resolved once per CA object: a batch names the same few profiles again and again
+    local pname = req.profile or "server"
+    self._profiles = self._profiles or {}
+    profile = self._profiles[pname]
+    if not profile then
+      profile, perr = profiles.get(pname)
+      self._profiles[pname] = profile
+    end
+  end
   if not profile then return nil, perr end
   local csr, pub, subject
   if req.csr ~= nil then
@@ -617,10 +627,10 @@ function CA:_prepare(req, what)
     for _, e in ipairs(exts) do
       if e.oid == "2.5.29.17" then
         if not opts.san and copies(e.oid, "subjectAltName") then
+          -- copied as it is (every name type, the order, the criticality), once it decodes
           local list, serr = csr:san()
           if not list then return nil, "the CSR: " .. tostring(serr) end
-          local s = san_strings(list)
-          if #s > 0 then opts.san = s end
+          extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
         end
       elseif copies(e.oid, e.name) and not NON_COPY[e.oid] then
         extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
@@ -677,10 +687,6 @@ function CA:_commit(items, key, copts)
   local certs, pems, lines, files = {}, {}, {}, {}
   local s = first
   for i, it in ipairs(items) do
-    if fs.exists(cert_path(self, s)) then
-      return nil, string.format("%s exists already: the serial file (%s) is behind the certificates issued; no certificate was issued",
-        cert_path(self, s), first)
-    end
     it.opts.serial = s
     it.opts.issuer_key = key
     local cert, err = lazy.x509.new(it.opts)
@@ -710,8 +716,15 @@ function CA:_commit(items, key, copts)
   fs.fault("ca.issue:journal")
   local half = n // 2 + 1
   for i = 1, n do
-    ok, err = fs.create(files[i], pems[i])
-    if not ok then return fail(err) end
+    local code
+    ok, err, code = fs.create(files[i], pems[i])
+    if not ok then
+      if code == 17 then -- EEXIST: never overwritten; the serial file must be behind
+        err = string.format("%s exists already: the serial file (%s) is behind the certificates issued; nothing was issued",
+          files[i], first)
+      end
+      return fail(err)
+    end
     state.files[i] = files[i]
     if i == 1 then fs.fault("ca.issue:file") end
     if i == half then fs.fault("ca.issue:half") end
@@ -736,6 +749,7 @@ function CA:_commit(items, key, copts)
   for _, x in ipairs(staged) do
     if not fs.rename(x.tmp, x.path, { sync = false }) then fs.remove(x.tmp) end
   end
+  self._serial_memo = nil
   fs.fault("ca.issue:serial")
   journal.idle(self.dir, next_serial)
   self._journal_raw = journal.record_idle(next_serial)

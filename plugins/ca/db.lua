@@ -44,9 +44,11 @@ for i = 0, 15 do HEXV[string.format("%X", i)] = i end
 -- add_serial(hex, n) -> hex + n (n >= 0, an integer), normalized; any length
 function M.add_serial(hex, n)
   assert(n >= 0)
-  if #hex <= 13 then
+  if #hex <= 13 and n < 0x1000000 then
     -- fits in an integer with room for n: the common case, and the fast one
-    return M.norm_serial(string.format("%X", tonumber(hex, 16) + n))
+    local s = string.format("%X", tonumber(hex, 16) + n)
+    if #s % 2 == 1 then s = "0" .. s end
+    return s
   end
   local digits = {}
   for i = #hex, 1, -1 do digits[#digits + 1] = HEXV[hex:sub(i, i)] end

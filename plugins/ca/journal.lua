@@ -39,9 +39,14 @@ end
 -- read(dir) -> { state = "idle", next = hex | nil } | { state = "issue", first=, last=, count=,
 --              index_size= }
 --              | { state = "unknown", why= }
+-- The second result is the record as read (nil when there is no journal yet).
 function M.read(dir)
   local data = fs.read(M.path(dir), 4096)
   if data == nil then return { state = "idle", missing = true } end
+  return M.parse(data), data
+end
+
+function M.parse(data)
   local line = data:match("^([^\n]*)")
   line = line:gsub("%s+$", "")
   local body, sum = line:match("^(.*) (%x+)$")
