@@ -595,6 +595,47 @@ describe("ca unique_subject = yes (openssl's default, kept for folders made by o
   end)
 end)
 
+describe("ca folders that are not as they should be", function()
+  local tmp, dir
+  before_each(function()
+    tmp = h.tmpdir()
+    dir = tmp .. "/ca"
+    local ca = ch.new_ca(dir, { encrypt = false })
+    assert(ca:issue({ csr = ch.request("/CN=a") }))
+    ca:close()
+  end)
+
+  it("a line of index.txt that does not parse stops list, status, revoke and gencrl, naming it", function()
+    local serial = ch.check(dir).entries[1].key
+    fs.append(dir .. "/index.txt", "V\tnot a date\t\t01\tunknown\t/CN=x\n")
+    local ca = assert(plugin.open(dir))
+    local want = dir .. "/index.txt line 2: bad expiry date 'not a date' (openssl ca would refuse this file too; fix or remove the line)"
+    unchanged(dir, function()
+      assert.same({ nil, want }, { ca:list() })
+      assert.same({ nil, want }, { ca:status(serial) })
+      assert.same({ nil, want }, { ca:revoke({ serial = serial }) })
+      assert.same({ nil, want }, { ca:gencrl() })
+    end)
+    -- issuing does not read the index (unique_subject = no), and works
+    assert(ca:issue({ csr = ch.request("/CN=b") }))
+    ca:close()
+  end)
+
+  it("a file in newcerts/ for the next serial: the serial file is behind, nothing is issued", function()
+    local serial = db.parse_serial_file(h.read(dir .. "/serial"), "serial")
+    h.write(dir .. "/newcerts/" .. serial .. ".pem", "someone else's")
+    local ca = assert(plugin.open(dir))
+    unchanged(dir, function()
+      local c, err = ca:issue({ csr = ch.request("/CN=b") })
+      assert.is_nil(c)
+      assert.equal(dir .. "/newcerts/" .. serial .. ".pem exists already: the serial file (" .. serial
+        .. ") is behind the certificates issued; nothing was issued", err)
+    end)
+    ca:close()
+    ca:close() -- twice is fine
+  end)
+end)
+
 describe("ca recovery on open", function()
   local tmp, dir
   before_each(function()

@@ -228,6 +228,18 @@ end
 -- the index, read whole once and then only the lines appended since (an issuance by another
 -- process); re-read whole when the file was replaced (a revocation rewrites it)
 function CA:_index()
+  local c, err = self:_index_read()
+  if not c then return nil, err end
+  if #c.bad > 0 then
+    -- openssl ca refuses such a file too; a CRL made from part of it could miss revocations
+    local b = c.bad[1]
+    return nil, string.format("%s line %d: %s (openssl ca would refuse this file too; fix or remove the line)",
+      self.p.index, b.line, b.why)
+  end
+  return c
+end
+
+function CA:_index_read()
   local st = fs.stat(self.p.index)
   if not st then return nil, self.p.index .. ": missing" end
   local c = self._idx
@@ -830,7 +842,11 @@ function CA:_revoke_locked(key, reason, t)
   local p = self.p
   local text, err = fs.read(p.index)
   if not text then return nil, err end
-  local entries = db.parse_index(text)
+  local entries, bad = db.parse_index(text)
+  if #bad > 0 then
+    return nil, string.format("%s line %d: %s (openssl ca would refuse this file too; fix or remove the line)",
+      p.index, bad[1].line, bad[1].why)
+  end
   local found
   for _, e in ipairs(entries) do
     if e.key == key then found = e end
