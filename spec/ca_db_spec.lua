@@ -22,6 +22,12 @@ describe("ca.db serial numbers", function()
     assert.equal("0100", db.add_serial("FF", 1))
     assert.equal("1000", db.add_serial("0FFF", 1))
     assert.equal("03E9", db.add_serial("00", 1001))
+    -- the integer fast path ends where int64 does
+    assert.equal("7FFFFFFFFFFFFFFF", db.add_serial("7FFFFFFFFFFFFFFE", 1))
+    assert.equal("8000000000000000", db.add_serial("7FFFFFFFFFFFFFFF", 1))
+    assert.equal("8000000000000001", db.add_serial("7FFFFFFFFFFFFFFF", 2))
+    assert.equal("8000000000000001", db.add_serial("8000000000000000", 1))
+    assert.equal("0100000000000000", db.add_serial("FFFFFFFFFFFFFF", 1))
     local big = "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
     assert.equal("8000000000000000000000000000000000000000", db.add_serial(big, 1))
     assert.equal("80000000000000000000000000000000000003E7", db.add_serial(db.add_serial(big, 1), 999))

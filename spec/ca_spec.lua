@@ -164,6 +164,18 @@ describe("ca open", function()
     assert.equal(tmp .. "/ca/serial: missing (not a complete CA folder)", err)
   end)
 
+  it("takes the CA key as an object, and refuses one that is not the CA's", function()
+    ch.new_ca(tmp .. "/ca", { encrypt = false }):close()
+    local key = assert(pkey.load(h.read(tmp .. "/ca/private/cakey.pem")))
+    local ca = assert(plugin.open(tmp .. "/ca", { key = key }))
+    assert(ca:issue({ csr = ch.request("/CN=x") }))
+    ca:close()
+    assert.is_true(key:is_private()) -- a key given by the caller is not closed with the CA
+    assert.same({ nil, "ca.open: the key given does not belong to " .. tmp .. "/ca/cacert.pem" },
+      { plugin.open(tmp .. "/ca", { key = pkey.generate("ec:P-256") }) })
+    assert.has_error(function() plugin.open(tmp .. "/ca", { key = "pem text" }) end, "ca.open: opts.key must be a certbench.pkey")
+  end)
+
   it("raises on a closed CA", function()
     local ca = ch.new_ca(tmp .. "/ca")
     ca:close()

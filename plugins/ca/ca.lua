@@ -138,8 +138,9 @@ function M.open(dir, opts)
     ui = opts.ui,
     attr = db.parse_attr(read_text(p.attr)), recovered = {},
   }, CA)
-  if self.key ~= nil and not lazy.pkey.is_key(self.key) then
-    error("ca.open: opts.key must be a certbench.pkey", 2)
+  if self.key ~= nil then
+    if not lazy.pkey.is_key(self.key) then error("ca.open: opts.key must be a certbench.pkey", 2) end
+    if not self.key:matches(cert) then return nil, "ca.open: the key given does not belong to " .. p.cert end
   end
   local ok, rerr = self:_locked(function() return true end)
   if not ok then return nil, rerr end
@@ -158,7 +159,6 @@ function CA:close()
   self.closed = true
 end
 CA.__close = CA.close
-CA.__gc = nil
 
 function CA:__tostring()
   return "certbench CA " .. self.dir .. (self.closed and " (closed)" or "")
@@ -187,6 +187,7 @@ function CA:_key()
     return nil, self.p.key .. ": the key does not belong to " .. self.p.cert
   end
   self.key = key
+  self.passin = nil -- the key is loaded: the password source is not needed any more
   return key
 end
 

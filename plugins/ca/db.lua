@@ -44,11 +44,14 @@ for i = 0, 15 do HEXV[string.format("%X", i)] = i end
 -- add_serial(hex, n) -> hex + n (n >= 0, an integer), normalized; any length
 function M.add_serial(hex, n)
   assert(n >= 0)
-  if #hex <= 13 and n < 0x1000000 then
-    -- fits in an integer with room for n: the common case, and the fast one
-    local s = string.format("%X", tonumber(hex, 16) + n)
-    if #s % 2 == 1 then s = "0" .. s end
-    return s
+  if #hex < 16 or (#hex == 16 and hex:byte(1) <= 55 --[[ '7' ]]) then
+    -- fits in a (positive) integer: the common case, and the fast one
+    local v = tonumber(hex, 16)
+    if v <= math.maxinteger - n then
+      local s = string.format("%X", v + n)
+      if #s % 2 == 1 then s = "0" .. s end
+      return s
+    end
   end
   local digits = {}
   for i = #hex, 1, -1 do digits[#digits + 1] = HEXV[hex:sub(i, i)] end
@@ -328,8 +331,10 @@ function M.oneline(entries)
     out[#out + 1] = (prev ~= nil and e.rdn == prev) and "+" or "/"
     out[#out + 1] = e.name
     out[#out + 1] = "="
-    out[#out + 1] = (e.value:gsub("[^ -~]", function(c) return string.format("\\x%02X", c:byte()) end)
-                            :gsub("[/+]", "\\%0"))
+    local v = e.value
+    if v:find("[^ -~]") then v = v:gsub("[^ -~]", function(c) return string.format("\\x%02X", c:byte()) end) end
+    if v:find("[/+]") then v = v:gsub("[/+]", "\\%0") end
+    out[#out + 1] = v
     prev = e.rdn
   end
   return table.concat(out)
