@@ -19,6 +19,8 @@ local BUILTINS = {
   plugins = "list the plugins found: name, version, summary, folder",
   help = "help on certbench, a plugin or a command: certbench help [plugin [command]]",
   version = "the versions of certbench and of the libraries it uses",
+  completion = "print the bash completion script: certbench completion bash",
+  man = "print the certbench(1) manual page (troff): certbench man | man -l -",
 }
 
 local function levenshtein(a, b)
@@ -81,6 +83,7 @@ local function overview()
     "       certbench plugins              list plugins",
     "       certbench help [plugin [command]]",
     "       certbench version",
+    "       certbench completion bash | certbench man",
     "",
     "plugins:",
   }
@@ -287,6 +290,12 @@ function M.main(argv)
   if word == "plugins" then return cmd_plugins(globals) end
   if word == "version" then return cmd_version(globals) end
   if word == "help" then return cmd_help(argv, i + 1) end
+  if word == "man" then io.stdout:write(require("certbench.docs").man()) return 0 end
+  if word == "completion" then
+    if argv[i + 1] ~= "bash" then return usage_error("completion: only 'bash' is supported (certbench completion bash)") end
+    io.stdout:write(require("certbench.docs").bash())
+    return 0
+  end
 
   local p, err = plugins.load(word)
   if not p then

@@ -206,7 +206,7 @@ static void *get_ext(lua_State *L, cb_exts *exts, int nid, const char *what, int
   if (*crit == -1) return NULL;
   *state = -1;
   lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s extension %s", what, *crit == -2 ? "duplicate" : "malformed",
+  lua_pushfstring(L, "%s: %s %s extension", what, *crit == -2 ? "duplicate" : "malformed",
                   OBJ_nid2sn(nid));
   return NULL;
 }

@@ -312,7 +312,8 @@ static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *c
   CBS plain;
   CBS_init(&plain, pt, ptlen);
   EVP_PKEY *k;
-  if (kind == K_AUTO) kind = sniff(plain);
+  enum kind shape = sniff(plain);
+  if (shape != K_AUTO) kind = shape; /* the content's shape over the PEM label */
   if (kind == K_PKCS8) k = parse_pkcs8(c, plain, 1);
   else if (kind == K_RSA || kind == K_EC || kind == K_DSA) k = parse_traditional(c, kind, plain, 1);
   else k = fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
@@ -661,8 +662,11 @@ static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS
   return k;
 }
 
+/* parse_der parses der as kind; when the bytes clearly have another shape, that wins: some
+ * tools write PKCS#8 under "BEGIN RSA PRIVATE KEY" or SEC1 under "BEGIN PRIVATE KEY". */
 static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
-  if (kind == K_AUTO) kind = sniff(der);
+  enum kind shape = sniff(der);
+  if (shape != K_AUTO) kind = shape;
   switch (kind) {
     case K_PKCS8: return parse_pkcs8(c, der, 0);
     case K_PKCS8_ENC: return parse_encrypted_pkcs8(c, der);
@@ -890,8 +894,8 @@ static int m_is_private(lua_State *L) {
   return 1;
 }
 
-/* push_cbb pushes the finished CBB's bytes as a string and frees them (cleansed). Returns 1,
- * or raises on a failed CBB (out of memory). */
+/* push_cbb pushes the finished CBB's bytes as a string and frees them (cleansed); raises on a
+ * failed CBB (out of memory). */
 static void push_cbb(lua_State *L, CBB *cbb) {
   uint8_t *out;
   size_t len;
@@ -1187,7 +1191,7 @@ static int m_matches(lua_State *L) {
   return 2;
 }
 
-/* sign_setup: md from the digest argument (default sha256; Ed25519 signs the data itself and
+/* sign_digest: md from the digest argument (default sha256; Ed25519 signs the data itself and
  * ignores it); PSS when asked. Raises for MD5 and for PSS on a non-RSA key. */
 static const EVP_MD *sign_digest(lua_State *L, EVP_PKEY *k, int idx) {
   if (EVP_PKEY_id(k) == EVP_PKEY_ED25519) {
@@ -1199,9 +1203,9 @@ static const EVP_MD *sign_digest(lua_State *L, EVP_PKEY *k, int idx) {
   return md;
 }
 
-static int setup_pss(lua_State *L, EVP_PKEY *k, EVP_PKEY_CTX *pctx, int pss) {
+/* setup_pss switches an RSA signing context to PSS; the callers checked the key type. */
+static int setup_pss(EVP_PKEY_CTX *pctx, int pss) {
   if (!pss) return 1;
-  if (EVP_PKEY_id(k) != EVP_PKEY_RSA) return luaL_error(L, "PSS padding needs an RSA key");
   return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, -1 /* the digest's length */);
 }
@@ -1222,7 +1226,7 @@ static int m_sign(lua_State *L) {
   EVP_PKEY_CTX *pctx = NULL;
   size_t siglen = 0;
   EVP_MD_CTX_init(&ctx);
-  if (!EVP_DigestSignInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss) ||
+  if (!EVP_DigestSignInit(&ctx, &pctx, md, NULL, k) || !setup_pss(pctx, pss) ||
       !EVP_DigestSign(&ctx, NULL, &siglen, (const uint8_t *)data, len)) {
     EVP_MD_CTX_cleanup(&ctx);
     return cb_fail_ssl(L, "key:sign");
@@ -1251,7 +1255,7 @@ static int m_verify(lua_State *L) {
   EVP_MD_CTX ctx;
   EVP_PKEY_CTX *pctx = NULL;
   EVP_MD_CTX_init(&ctx);
-  if (!EVP_DigestVerifyInit(&ctx, &pctx, md, NULL, k) || !setup_pss(L, k, pctx, pss)) {
+  if (!EVP_DigestVerifyInit(&ctx, &pctx, md, NULL, k) || !setup_pss(pctx, pss)) {
     EVP_MD_CTX_cleanup(&ctx);
     return cb_fail_ssl(L, "key:verify");
   }

@@ -24,7 +24,7 @@
 --   c:check_host(name[, {no_subject_cn = true}]) RFC 6125 via X509_check_host: wildcards only
 --   as the whole left-most label (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS); the subject CN is used
 --   only when there are no DNS names. c:check_ip(ip), c:check_email(addr) -> bool
--- A malformed extension makes its accessor return nil, "x509:san: malformed subjectAltName".
+-- A malformed extension makes its accessor return nil, "x509:san: malformed subjectAltName extension".
 --
 -- x509.new{...} -> cert | nil, err[, warning]
 --   subject = name | "/C=NO/CN=x" | { {"CN","x"} }  (required)
