@@ -27,6 +27,7 @@ static const uint8_t OID_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t OID_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t OID_CERT_ISSUER[] = {0x55, 0x1d, 0x1d};
 static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t OID_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 #define OID_IS(cbs, oid) CBS_mem_equal((cbs), (oid), sizeof(oid))
 
@@ -78,14 +79,17 @@ static int diagnose(pctx_t *c, const CBS *cbs, unsigned tag, const char *what) {
               off, what);
 }
 
+/* (CBS_get_asn1 consumes an element of the wrong tag: diagnose a copy taken before.) */
 static int get(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static int get_element(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1_element(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static cb_span span_of(const pctx_t *c, const CBS *cbs) {
@@ -114,7 +118,34 @@ static int digits(const uint8_t *p, int n, int *out) {
   return 1;
 }
 
+static inline int d2(const uint8_t *p) {
+  unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
+  return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* civil checks a date and time and gives its epoch seconds. */
+static inline int civil(int year, int mon, int day, int hour, int min, int sec, int64_t *out) {
+  static const uint8_t mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour < 0 || hour > 23 || min < 0 ||
+      min > 59 || sec < 0 || sec > 59)
+    return 0;
+  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
+  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
+  return 1;
+}
+
 int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
+  /* the DER forms first: a million entries' dates are checked at load */
+  if (tag == CBS_ASN1_UTCTIME && n == 13 && p[12] == 'Z') {
+    int yy = d2(p);
+    if (yy < 0) return 0;
+    return civil(yy + (yy < 50 ? 2000 : 1900), d2(p + 2), d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), out);
+  }
+  if (tag == CBS_ASN1_GENERALIZEDTIME && n == 15 && p[14] == 'Z') {
+    int c = d2(p), yy = d2(p + 2);
+    if (c < 0 || yy < 0) return 0;
+    return civil(c * 100 + yy, d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), d2(p + 12), out);
+  }
   int year, mon, day, hour, min, sec = 0;
   size_t i;
   if (tag == CBS_ASN1_UTCTIME) {
@@ -143,19 +174,15 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
       if (p[i] < '0' || p[i] > '9') return 0;
   }
   if (i != n - 1) return 0;
-  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour > 23 || min > 59 || sec > 59)
-    return 0;
-  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
-  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
-  return 1;
+  return civil(year, mon, day, hour, min, sec, out);
 }
 
 static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
   CBS t;
   unsigned tag;
   size_t off = off_of(c, cbs);
-  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, cbs, CBS_ASN1_UTCTIME, what);
+  CBS before = *cbs;
+  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, &before, CBS_ASN1_UTCTIME, what);
   if (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME)
     return fail(c, "bad DER at offset %zu: %s is not a UTCTime or GeneralizedTime", off, what);
   if (!cb_der_time(tag, CBS_data(&t), CBS_len(&t), out))
@@ -488,6 +515,11 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
         e->aki_keyid = span_of(c, &keyid);
         e->has_aki = 1;
       }
+    } else if (OID_IS(&oid, OID_FRESHEST)) {
+      CBS dps;
+      if (!get_element(c, &value, &dps, CBS_ASN1_SEQUENCE, "the freshest CRL extension")) return 0;
+      e->freshest = span_of(c, &dps);
+      e->has_freshest = 1;
     } else if (OID_IS(&oid, OID_IDP)) {
       CBS idp, tmp;
       if (!get_element(c, &value, &idp, CBS_ASN1_SEQUENCE, "the issuing distribution point")) return 0;
@@ -495,7 +527,7 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       e->has_idp = 1;
       tmp = idp;
       CBS seq;
-      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return 0;
+      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return fail(c, "bad DER: the issuing distribution point");
       while (CBS_len(&seq)) {
         CBS f;
         unsigned tag;
@@ -545,11 +577,52 @@ static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8
   return p;
 }
 
+/* check_entry_exts checks an entry's Extensions content [p, end): each Extension well formed,
+ * the reason code one of RFC 5280's and the invalidity date a time, as cb_crl_entry_at
+ * decodes them, so iterating never meets a bad entry. */
+static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
+  while (p < end) {
+    size_t len, olen, vlen;
+    const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
+    if (!ext) return 0;
+    eend = ext + len;
+    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen))) return 0;
+    v = oid + olen;
+    if (v < eend && *v == CBS_ASN1_BOOLEAN) {
+      size_t blen;
+      const uint8_t *b = der_hdr(v, eend, CBS_ASN1_BOOLEAN, &blen);
+      if (!b || blen != 1 || (b[0] != 0 && b[0] != 0xff)) return 0;
+      v = b + 1;
+    }
+    if (!(v = der_hdr(v, eend, CBS_ASN1_OCTETSTRING, &vlen)) || v + vlen != eend) return 0;
+    if (olen == 3 && !memcmp(oid, OID_REASON, 3)) {
+      size_t rlen;
+      const uint8_t *r = der_hdr(v, eend, CBS_ASN1_ENUMERATED, &rlen);
+      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_INVALIDITY, 3)) {
+      size_t tlen;
+      int64_t t;
+      const uint8_t *tm = der_hdr(v, eend, CBS_ASN1_GENERALIZEDTIME, &tlen);
+      if (!tm) tm = der_hdr(v, eend, CBS_ASN1_UTCTIME, &tlen);
+      if (!tm || tm + tlen != eend || !cb_der_time(v[0], tm, tlen, &t)) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_CERT_ISSUER, 3)) {
+      size_t glen;
+      const uint8_t *g = der_hdr(v, eend, 0x30, &glen);
+      if (!g || g + glen != eend) return 0;
+    }
+    p = eend;
+  }
+  return 1;
+}
+
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen);
+
 /* scan_entries checks the structure of every revoked entry, counts them and records their
  * offsets; the index is in DER order, and whether that is already serial order. */
 static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
-  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 15 (UTCTime) bytes */
-  size_t cap = CBS_len(&revoked) / 20 + 1;
+  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 13 (a UTCTime without seconds) bytes */
+  size_t cap = CBS_len(&revoked) / 18 + 1;
   e->index = malloc(cap * sizeof *e->index);
   if (!e->index) return fail(c, "out of memory for %zu entries", cap);
   size_t n = 0;
@@ -564,13 +637,14 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
     eend = entry + elen;
     if (!(serial = der_hdr(entry, eend, 0x02, &sn)) || sn == 0) goto slow;
     q = serial + sn;
-    if (!(q = der_hdr(q, eend, CBS_ASN1_UTCTIME, &tlen)) && !(q = der_hdr(serial + sn, eend, CBS_ASN1_GENERALIZEDTIME, &tlen)))
-      goto slow;
+    unsigned ttag = *q == CBS_ASN1_GENERALIZEDTIME ? CBS_ASN1_GENERALIZEDTIME : CBS_ASN1_UTCTIME;
+    int64_t when;
+    if (!(q = der_hdr(q, eend, (uint8_t)ttag, &tlen)) || !cb_der_time(ttag, q, tlen, &when)) goto slow;
     q += tlen;
     if (q < eend) {
       size_t xlen;
       const uint8_t *x = der_hdr(q, eend, 0x30, &xlen);
-      if (!x || x + xlen != eend) goto slow;
+      if (!x || x + xlen != eend || !check_entry_exts(x, eend)) goto slow;
       exts = 1;
     }
     const uint8_t *s = serial;
@@ -584,17 +658,12 @@ static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
 
   slow: {
       /* the same checks through CBS, to name what is wrong and where */
-      CBS rest, en, ser, t;
-      unsigned tag;
       uint32_t off = (uint32_t)(p - c->base);
-      CBS_init(&rest, p, (size_t)(end - p));
-      if (!CBS_get_asn1(&rest, &en, CBS_ASN1_SEQUENCE))
-        return diagnose(c, &rest, CBS_ASN1_SEQUENCE, "a revoked entry");
-      if (!CBS_get_asn1(&en, &ser, CBS_ASN1_INTEGER) || CBS_len(&ser) == 0)
-        return diagnose(c, &en, CBS_ASN1_INTEGER, "an entry's serial number");
-      if (!CBS_get_any_asn1(&en, &t, &tag) || (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME))
-        return fail(c, "bad DER at offset %u: the revocation date of entry %zu is not a time", off, n + 1);
-      return fail(c, "bad DER at offset %u: the extensions of entry %zu", off, n + 1);
+      cb_crl_entry en;
+      char why[200];
+      if (!entry_at(e, off, (uint32_t)(end - c->base), &en, NULL, why, sizeof why))
+        return fail(c, "entry %zu: %s", n + 1, why);
+      return fail(c, "bad DER at offset %u: entry %zu", off, n + 1);
     }
   }
   e->count = n;
@@ -643,8 +712,10 @@ static int parse(pctx_t *c, cb_crl *e) {
   if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
-  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] != 0)
-    return fail(c, "bad DER at offset %zu: the signature BIT STRING has unused bits", off_of(c, &sig));
+  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
+  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] > 7)
+    return fail(c, "bad DER at offset %zu: the signature is not a BIT STRING", off_of(c, &sig));
+  e->sig_unused_bits = CBS_data(&sig)[0];
   CBS_skip(&sig, 1);
   e->sig = span_of(c, &sig);
   if (CBS_len(&crl)) return fail(c, "bad DER at offset %zu: data after the signature", off_of(c, &crl));
@@ -714,20 +785,33 @@ int cb_crl_parse(cb_crl *e, const uint8_t *der, size_t len, int take_ownership, 
 
 int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *next, char *err,
                     size_t errlen) {
+  if (off < e->revoked.off || off >= cb_crl_end(e)) {
+    snprintf(err, errlen, "no entry at offset %u", off);
+    return 0;
+  }
+  return entry_at(e, off, cb_crl_end(e), out, next, err, errlen);
+}
+
+/* entry_at decodes the entry at off, the entries ending at end (also while parsing, when
+ * e->revoked is not set yet). */
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen) {
   pctx_t c = {e->der, err, errlen};
   CBS in, entry, serial;
   memset(out, 0, sizeof *out);
   out->reason = -1;
-  if (off < e->revoked.off || off >= cb_crl_end(e)) return fail(&c, "no entry at offset %u", off);
-  CBS_init(&in, e->der + off, cb_crl_end(e) - off);
+  CBS_init(&in, e->der + off, end - off);
   if (!get(&c, &in, &entry, CBS_ASN1_SEQUENCE, "a revoked entry")) return 0;
   if (next) *next = (uint32_t)off_of(&c, &in);
   if (!get(&c, &entry, &serial, CBS_ASN1_INTEGER, "an entry's serial number")) return 0;
+  if (CBS_len(&serial) == 0)
+    return fail(&c, "bad DER at offset %zu: an entry's serial number is empty", off_of(&c, &serial) - 2);
   out->serial = span_of(&c, &serial);
   if (!get_time(&c, &entry, &out->date, "the revocation date")) return 0;
   if (!CBS_len(&entry)) return 1;
   CBS exts;
   if (!get(&c, &entry, &exts, CBS_ASN1_SEQUENCE, "the entry's extensions")) return 0;
+  if (CBS_len(&entry)) return fail(&c, "bad DER at offset %zu: data after an entry's extensions", off_of(&c, &entry));
   out->has_exts = 1;
   out->exts = span_of(&c, &exts);
   while (CBS_len(&exts)) {
@@ -738,15 +822,17 @@ int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *
       CBS r;
       uint8_t v;
       if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
-      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7)
-        return fail(&c, "bad reason code at offset %zu", off_of(&c, &value));
+      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7 || CBS_len(&value))
+        return fail(&c, "bad reason code at offset %zu", off_of(&c, &r) - 1);
       out->reason = v;
     } else if (OID_IS(&oid, OID_INVALIDITY)) {
       if (!get_time(&c, &value, &out->invalidity, "the invalidity date")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the invalidity date", off_of(&c, &value));
       out->has_invalidity = 1;
     } else if (OID_IS(&oid, OID_CERT_ISSUER)) {
       CBS names;
       if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the certificate issuer", off_of(&c, &value));
       out->cert_issuer = span_of(&c, &names);
       out->has_cert_issuer = 1;
     }
@@ -875,6 +961,7 @@ static int verify_dsa(const cb_crl *e, EVP_PKEY *key, const EVP_MD *md, char *w,
 }
 
 int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *w, size_t wl) {
+  if (e->sig_unused_bits) return why(w, wl, "bad signature (the signature BIT STRING has unused bits)");
   if (e->sig_alg.len != e->tbs_sig_alg.len ||
       memcmp(e->der + e->sig_alg.off, e->der + e->tbs_sig_alg.off, e->sig_alg.len) != 0)
     return why(w, wl, "the signature algorithm inside tbsCertList differs from the outer one");

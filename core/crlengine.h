@@ -29,6 +29,7 @@ typedef struct {
   cb_span sig_alg;     /* the outer AlgorithmIdentifier element */
   cb_span tbs_sig_alg; /* the AlgorithmIdentifier inside tbsCertList */
   cb_span sig;         /* the signature bits (BIT STRING content after the unused-bits byte) */
+  int sig_unused_bits; /* nonzero: not a valid signature (cb_crl_verify refuses it) */
   cb_span issuer;      /* the issuer Name element */
   int64_t this_update, next_update;
   int has_next_update;
@@ -36,8 +37,8 @@ typedef struct {
   int has_exts;
   cb_span exts;        /* the content of crlExtensions' SEQUENCE */
   /* known CRL extensions, each the content of its extnValue OCTET STRING (len 0: absent) */
-  cb_span number, delta_base, aki_keyid, idp;
-  int has_number, has_delta, has_aki, has_idp, idp_indirect;
+  cb_span number, delta_base, aki_keyid, idp, freshest;
+  int has_number, has_delta, has_aki, has_idp, idp_indirect, has_freshest;
   size_t count;        /* revoked entries */
   uint32_t *index;     /* count entry offsets, sorted by serial; NULL when count is 0 */
   int der_sorted;      /* the entries were already in serial order in the DER */
