@@ -1,5 +1,5 @@
-/* store.c: `_certbench.store`, a trust store (X509_STORE with its trust anchors and CRLs, plus
- * a list of untrusted intermediates) and chain verification with X509_verify_cert.
+/* store.c: `_certbench.store`, a trust store (an X509_STORE holding the trust anchors, plus lists
+ * of CRLs and of untrusted intermediates) and chain verification with X509_verify_cert.
  *
  * The Lua wrapper (core/store.lua) validates and normalises the options; this file reads the
  * normalised table and maps it onto X509_VERIFY_PARAM.
@@ -133,7 +133,7 @@ static int l_count(lua_State *L) {
 typedef struct {
   X509_STORE_CTX *ctx;
   STACK_OF(X509) *untrusted;       /* borrowed certificates: the stack only is ours */
-  STACK_OF(X509_CRL) *crls;        /* borrowed CRLs, likewise */
+  STACK_OF(X509_CRL) *crls;        /* the store's and this call's CRLs, borrowed likewise */
   STACK_OF(ASN1_OBJECT) *policies; /* owned */
   STACK_OF(X509) *chain;           /* owned (get1) */
   BIO *bio;
@@ -165,18 +165,20 @@ static void push_cert(lua_State *L, X509 *x) {
 static int opt_list(lua_State *L, int idx, const char *k) {
   if (lua_type(L, idx) != LUA_TTABLE) return 0;
   if (lua_getfield(L, idx, k) == LUA_TTABLE) return 1;
-  if (!lua_isnil(L, -1)) luaL_error(L, "option '%s' must be a list, not %s", k, luaL_typename(L, -1));
+  if (!lua_isnil(L, -1))
+    luaL_error(L, "option '%s' must be a list, not %s", k, luaL_typename(L, -1));
   lua_pop(L, 1);
   return 0;
 }
 
-/* subject_text pushes the subject of x as RFC 2253 text (UTF-8 kept), or "?" */
+/* push_subject pushes the subject of x as RFC 2253 text (UTF-8 kept), or "?" */
 static void push_subject(lua_State *L, vbox *v, X509 *x) {
   if (!v->bio) v->bio = BIO_new(BIO_s_mem());
   const uint8_t *p;
   size_t n;
   if (v->bio && BIO_reset(v->bio) >= 0 &&
-      X509_NAME_print_ex(v->bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+      X509_NAME_print_ex(v->bio, X509_get_subject_name(x), 0,
+                         XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
       BIO_mem_contents(v->bio, &p, &n)) {
     lua_pushlstring(L, (const char *)p, n);
   } else {
@@ -184,6 +186,25 @@ static void push_subject(lua_State *L, vbox *v, X509 *x) {
   }
   ERR_clear_error();
 }
+
+/* The boolean options and their flags. extended_crl and use_deltas are on by default: without
+ * them a valid certificate whose CRL is indirect or partitioned by reasons has no CRL
+ * (unable_to_get_crl), and a revocation listed only in a delta CRL is missed. */
+static const struct bool_flag {
+  const char *name;
+  unsigned long flags;
+  int def;
+} bool_flags[] = {
+    {"policy_check", X509_V_FLAG_POLICY_CHECK, 0},
+    {"explicit_policy", X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_EXPLICIT_POLICY, 0},
+    {"inhibit_policy_mapping", X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_INHIBIT_MAP, 0},
+    {"inhibit_any_policy", X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_INHIBIT_ANY, 0},
+    {"partial_chain", X509_V_FLAG_PARTIAL_CHAIN, 0},
+    {"extended_crl", X509_V_FLAG_EXTENDED_CRL_SUPPORT, 1},
+    {"use_deltas", X509_V_FLAG_USE_DELTAS, 1},
+    {"check_ss_signature", X509_V_FLAG_CHECK_SS_SIGNATURE, 0},
+    {NULL, 0, 0},
+};
 
 /* s:verify(cert, opts) -> chain | nil, err, { code, depth, cert, text }
  * opts (normalised by store.lua): untrusted, crls, purpose (short name), host, ip, email,
@@ -211,8 +232,11 @@ static int l_verify(lua_State *L) {
       lua_rawgeti(L, -1, i);
       X509 *x = cb_test_x509(L, -1);
       if (!x) {
-        if (luaL_testudata(L, -1, CB_X509_MT)) return luaL_error(L, "store:verify: untrusted[%d]: attempt to use a closed certificate", i);
-        return luaL_error(L, "store:verify: untrusted[%d] must be a certificate, not %s", i, luaL_typename(L, -1));
+        if (luaL_testudata(L, -1, CB_X509_MT))
+          return luaL_error(L, "store:verify: untrusted[%d]: attempt to use a closed certificate",
+                            i);
+        return luaL_error(L, "store:verify: untrusted[%d] must be a certificate, not %s", i,
+                          luaL_typename(L, -1));
       }
       if (!sk_X509_push(v->untrusted, x)) return luaL_error(L, "store:verify: out of memory");
       lua_pop(L, 1); /* the options table keeps the object alive */
@@ -244,7 +268,8 @@ static int l_verify(lua_State *L) {
       ASN1_OBJECT *o = OBJ_txt2obj(txt, 0);
       if (!o) {
         ERR_clear_error();
-        return luaL_error(L, "store:verify: policies[%d]: not an OID or a known name: %s", i, txt);
+        return luaL_error(L, "store:verify: policies[%d]: not an OID or a known name: %s", i,
+                          txt);
       }
       if (!sk_ASN1_OBJECT_push(v->policies, o)) {
         ASN1_OBJECT_free(o);
@@ -259,26 +284,20 @@ static int l_verify(lua_State *L) {
   if (!v->ctx || !X509_STORE_CTX_init(v->ctx, s->store, leaf, v->untrusted))
     return luaL_error(L, "store:verify: out of memory");
   X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(v->ctx);
-  X509_STORE_CTX_set0_crls(v->ctx, v->crls); /* borrowed by the context: freed after it */
+  X509_STORE_CTX_set0_crls(v->ctx, v->crls); /* borrowed: the box frees it after the ctx */
 
   unsigned long flags = 0;
   const char *crl_check = cb_optfield_string(L, opts, "crl_check", NULL, NULL);
   if (crl_check) {
     if (strcmp(crl_check, "leaf") == 0) flags |= X509_V_FLAG_CRL_CHECK;
-    else if (strcmp(crl_check, "all") == 0) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-    else return luaL_error(L, "store:verify: crl_check must be \"leaf\" or \"all\", not \"%s\"", crl_check);
+    else if (strcmp(crl_check, "all") == 0)
+      flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    else
+      return luaL_error(L, "store:verify: crl_check must be \"leaf\" or \"all\", not \"%s\"",
+                        crl_check);
   }
-  if (cb_optfield_boolean(L, opts, "policy_check", 0)) flags |= X509_V_FLAG_POLICY_CHECK;
-  if (cb_optfield_boolean(L, opts, "explicit_policy", 0)) flags |= X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_EXPLICIT_POLICY;
-  if (cb_optfield_boolean(L, opts, "inhibit_policy_mapping", 0)) flags |= X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_INHIBIT_MAP;
-  if (cb_optfield_boolean(L, opts, "inhibit_any_policy", 0)) flags |= X509_V_FLAG_POLICY_CHECK | X509_V_FLAG_INHIBIT_ANY;
-  if (cb_optfield_boolean(L, opts, "partial_chain", 0)) flags |= X509_V_FLAG_PARTIAL_CHAIN;
-  /* On by default with CRL checking: without them a valid certificate whose CRL is indirect or
-   * partitioned by reasons has no CRL (unable_to_get_crl), and a revocation listed only in a
-   * delta CRL is missed. */
-  if (cb_optfield_boolean(L, opts, "extended_crl", 1)) flags |= X509_V_FLAG_EXTENDED_CRL_SUPPORT;
-  if (cb_optfield_boolean(L, opts, "use_deltas", 1)) flags |= X509_V_FLAG_USE_DELTAS;
-  if (cb_optfield_boolean(L, opts, "check_ss_signature", 0)) flags |= X509_V_FLAG_CHECK_SS_SIGNATURE;
+  for (const struct bool_flag *f = bool_flags; f->name; f++)
+    if (cb_optfield_boolean(L, opts, f->name, f->def)) flags |= f->flags;
   if (v->policies) {
     /* set1_policies copies the list and turns policy checking on */
     if (!X509_VERIFY_PARAM_set1_policies(param, v->policies))
@@ -286,15 +305,19 @@ static int l_verify(lua_State *L) {
   }
   X509_VERIFY_PARAM_set_flags(param, flags);
 
-  lua_Integer depth = cb_optfield_integer(L, opts, "max_depth", -1);
-  if (depth >= 0) X509_VERIFY_PARAM_set_depth(param, depth > 1000 ? 1000 : (int)depth);
+  /* max_depth counts intermediates, as OpenSSL 3's -verify_depth does; BoringSSL's depth
+   * counts every certificate above the leaf, the trust anchor too. */
+  lua_Integer max_depth = cb_optfield_integer(L, opts, "max_depth", -1);
+  if (max_depth > 1000) max_depth = 1000;
+  if (max_depth >= 0) X509_VERIFY_PARAM_set_depth(param, (int)max_depth + 1);
 
   if (lua_type(L, opts) == LUA_TTABLE) {
     lua_getfield(L, opts, "time");
     if (!lua_isnil(L, -1)) {
       int isint;
       lua_Integer t = lua_tointegerx(L, -1, &isint);
-      if (!isint) return luaL_error(L, "option 'time' must be an integer, not %s", luaL_typename(L, -1));
+      if (!isint)
+        return luaL_error(L, "option 'time' must be an integer, not %s", luaL_typename(L, -1));
       X509_VERIFY_PARAM_set_time(param, (time_t)t);
     }
     lua_pop(L, 1);
@@ -304,7 +327,12 @@ static int l_verify(lua_State *L) {
   if (purpose) {
     int idx = X509_PURPOSE_get_by_sname((char *)purpose);
     if (idx < 0) return luaL_error(L, "store:verify: unknown purpose \"%s\"", purpose);
-    if (!X509_STORE_CTX_set_purpose(v->ctx, X509_PURPOSE_get_id(X509_PURPOSE_get0(idx)))) {
+    int id = X509_PURPOSE_get_id(X509_PURPOSE_get0(idx));
+    /* X509_STORE_CTX_set_purpose also picks the purpose's trust setting; "any" has none, which
+     * BoringSSL's purpose_inherit rejects (unknown trust id 0), so set only the purpose. */
+    int set = id == X509_PURPOSE_ANY ? X509_VERIFY_PARAM_set_purpose(param, id)
+                                     : X509_STORE_CTX_set_purpose(v->ctx, id);
+    if (!set) {
       ERR_clear_error();
       return luaL_error(L, "store:verify: cannot set purpose \"%s\"", purpose);
     }
@@ -346,6 +374,12 @@ static int l_verify(lua_State *L) {
   ERR_clear_error();
   int depth_at = X509_STORE_CTX_get_error_depth(v->ctx);
   X509 *bad = X509_STORE_CTX_get_current_cert(v->ctx);
+  /* BoringSSL stops building at the depth limit and then reports the missing issuer of the
+   * last certificate; say what happened instead, as OpenSSL does (error 22 at that depth). */
+  if (max_depth >= 0 && depth_at == max_depth + 1 &&
+      (code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+       code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT))
+    code = X509_V_ERR_CERT_CHAIN_TOO_LONG;
   const char *text = X509_verify_cert_error_string(code);
 
   lua_pushnil(L);

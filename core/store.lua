@@ -18,8 +18,10 @@
 --           policies = {oid or name,...}, policy_check, explicit_policy,
 --           inhibit_policy_mapping, inhibit_any_policy (booleans: RFC 5280 initial inputs)
 --           partial_chain (an untrusted chain ending at any certificate of the store is enough)
---           max_depth = n (intermediates allowed between leaf and anchor)
---           extended_crl, use_deltas, check_ss_signature (booleans, BoringSSL's flags)
+--           max_depth = n (intermediates allowed between leaf and anchor, as openssl's
+--             -verify_depth; a longer chain is cert_chain_too_long)
+--           extended_crl, use_deltas (default true: indirect CRLs, CRLs partitioned by reason,
+--             delta CRLs; PKITS 4.14/4.15 need them), check_ss_signature (default false)
 --   store.reasons[code] -> short reason name; store.error_text(code) -> BoringSSL's text
 --
 -- err.reason is the X509_V_ERR_* name in lower case ("cert_has_expired",
@@ -137,7 +139,7 @@ function M.new(o)
 end
 
 -- the objects of one PEM block, or of a whole DER file
-local function load_block(kind, text, what)
+local function load_block(kind, text)
   if kind == "CRL" then
     local crl = require "certbench.crl"
     return crl.load(text)
@@ -155,28 +157,35 @@ local cert_labels = {
 -- certificate or CRL.
 local function parse_bundle(data, what)
   local certs, crls = {}, {}
-  local pos, found_pem = 1, false
+  local pos, found_pem, n = 1, false, 0
   while true do
     local b, e, label = data:find("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-", pos)
     if not b then break end
     found_pem = true
+    n = n + 1
     local eb, ee = data:find("-----END " .. label .. "-----", e + 1, true)
-    if not eb then return nil, what .. ": unterminated PEM block " .. label end
+    if not eb then return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label) end
     local block = data:sub(b, ee)
     local kind = cert_labels[label] and "CERT" or (label == "X509 CRL" and "CRL") or nil
     if kind then
-      local obj, err = load_block(kind, block, what)
-      if not obj then return nil, what .. ": " .. tostring(err) end
+      local obj, err = load_block(kind, block)
+      if not obj then return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, tostring(err)) end
       local list = kind == "CRL" and crls or certs
       list[#list + 1] = obj
     end
     pos = ee + 1
   end
   if not found_pem and #data > 0 then
-    local obj = load_block("CERT", data, what)
-    if obj then certs[1] = obj else
-      obj = load_block("CRL", data, what)
-      if obj then crls[1] = obj end
+    local obj, xerr = load_block("CERT", data)
+    if obj then
+      certs[1] = obj
+    else
+      local cerr
+      obj, cerr = load_block("CRL", data)
+      if not obj then
+        return nil, ("%s: no certificate or CRL found (%s; %s)"):format(what, xerr, cerr)
+      end
+      crls[1] = obj
     end
   end
   if #certs == 0 and #crls == 0 then
@@ -229,7 +238,9 @@ local cverify = methods.verify
 function methods:verify(cert, opts)
   local o = {}
   if opts ~= nil then
-    if type(opts) ~= "table" then error("store:verify: options must be a table, not " .. type(opts), 2) end
+    if type(opts) ~= "table" then
+      error("store:verify: options must be a table, not " .. type(opts), 2)
+    end
     for k, v in pairs(opts) do
       local t = known[k]
       if t == nil then error("store:verify: unknown option '" .. tostring(k) .. "'", 2) end
@@ -242,7 +253,8 @@ function methods:verify(cert, opts)
   if o.crl_check == false then
     o.crl_check = nil
   elseif o.crl_check ~= nil and o.crl_check ~= "leaf" and o.crl_check ~= "all" then
-    error("store:verify: crl_check must be false, \"leaf\" or \"all\", not " .. tostring(o.crl_check), 2)
+    error("store:verify: crl_check must be false, \"leaf\" or \"all\", not " ..
+      tostring(o.crl_check), 2)
   end
   if type(o.policies) == "string" then
     o.policies = { o.policies }
@@ -253,7 +265,8 @@ function methods:verify(cert, opts)
     local names = {}
     for k in pairs(purposes) do names[#names + 1] = k end
     table.sort(names)
-    error("store:verify: unknown purpose '" .. o.purpose .. "' (one of " .. table.concat(names, ", ") .. ")", 2)
+    error("store:verify: unknown purpose '" .. o.purpose .. "' (one of " ..
+      table.concat(names, ", ") .. ")", 2)
   end
   if o.time ~= nil and math.type(o.time) ~= "integer" then
     error("store:verify: option 'time' must be an integer (epoch seconds)", 2)

@@ -109,10 +109,13 @@ function M.make(dir)
     sh("openssl ca -batch -notext -config ca.cnf -name CA_" .. ca .. " -extensions " .. ext ..
       " -in " .. name .. ".csr -out " .. name .. ".pem " .. (extra or "") .. " 2>&1")
   end
+  -- the CAs start in 2019, so a time inside the expired certificate's life (2020) is valid
+  local early = "-startdate 20190101000000Z -enddate 20450101000000Z"
   key("root")
-  sh("openssl req -x509 -new -config ca.cnf -extensions v3_ca -key root.key -days 3650 " ..
-    "-subj '/O=certbench test/CN=Test Root CA' -out root.pem")
-  issue("inter", "root", "/O=certbench test/CN=Test Intermediate CA", "v3_ca")
+  sh("openssl req -new -config ca.cnf -key root.key -subj '/O=certbench test/CN=Test Root CA' -out root.csr")
+  sh("openssl ca -batch -notext -selfsign -config ca.cnf -name CA_root -keyfile root.key -extensions v3_ca " ..
+    early .. " -in root.csr -out root.pem 2>&1")
+  issue("inter", "root", "/O=certbench test/CN=Test Intermediate CA", "v3_ca", early)
   issue("inter2", "root", "/O=certbench test/CN=Test Revoked Intermediate CA", "v3_ca")
   issue("leaf", "inter", "/CN=vcs.example.com", "server")
   issue("client", "inter", "/CN=client.example.com", "client")

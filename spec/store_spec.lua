@@ -21,7 +21,7 @@ describe("certbench.store", function()
     end
   end)
 
-  local function same(a, b) return a:der() == b:der() end
+  local function same(a, b) return a:to_der() == b:to_der() end
 
   local function chain_is(chain, names)
     assert.is_table(chain)
@@ -30,6 +30,10 @@ describe("certbench.store", function()
       assert.is_true(same(chain[i], C[n]), "chain[" .. i .. "] is not " .. n)
     end
   end
+
+  it("is reachable from the root module", function()
+    assert.equal(store, require("certbench").store)
+  end)
 
   describe("new and adding", function()
     it("makes an empty store and counts what is added", function()
@@ -141,7 +145,7 @@ describe("certbench.store", function()
       local chain = assert(s:verify(leaf, { untrusted = { C.inter } }))
       leaf:close()
       collectgarbage()
-      assert.equal(C.leaf:der(), chain[1]:der())
+      assert.equal(C.leaf:to_der(), chain[1]:to_der())
     end)
 
     it("reports an expired certificate", function()
@@ -174,7 +178,7 @@ describe("certbench.store", function()
       assert.equal("hostname_mismatch", info.reason)
       assert.equal(62, info.code)
       assert.equal(0, info.depth)
-      assert.matches("^hostname mismatch %(depth 0: CN=vcs%.example%.com%)$", err)
+      assert.matches("^[Hh]ostname mismatch %(depth 0: CN=vcs%.example%.com%)$", err)
     end)
 
     it("checks the IP address", function()
@@ -204,7 +208,7 @@ describe("certbench.store", function()
       assert.equal("invalid_purpose", info.reason)
       assert.equal(26, info.code)
       assert.equal(0, info.depth)
-      assert.matches("unsuitable certificate purpose", err)
+      assert.matches("certificate purpose %(depth 0: CN=client%.example%.com%)$", err)
       o.purpose = "sslclient"
       assert.is_table(s:verify(C.client, o))
       chain, _, info = s:verify(C.leaf, o)
@@ -283,7 +287,9 @@ describe("certbench.store", function()
       local t = store.new{ cas = { C.inter } }
       local chain, _, info = t:verify(C.leaf)
       assert.is_nil(chain)
-      assert.equal("unable_to_get_issuer_cert_locally", info.reason)
+      -- the intermediate is trusted, but its own issuer is missing
+      assert.equal("unable_to_get_issuer_cert", info.reason)
+      assert.equal(1, info.depth)
       chain = t:verify(C.leaf, { partial_chain = true })
       assert.is_table(chain)
       assert.equal(2, #chain)
@@ -295,8 +301,18 @@ describe("certbench.store", function()
       local chain, _, info = s:verify(C.leaf, o)
       assert.is_nil(chain)
       assert.equal("cert_chain_too_long", info.reason)
+      assert.equal(22, info.code)
+      assert.equal(1, info.depth)
+      assert.is_true(same(info.cert, C.inter))
+      -- max_depth counts the intermediates
       o.max_depth = 1
-      assert.is_table(s:verify(C.leaf, o))
+      chain_is(s:verify(C.leaf, o), { "leaf", "inter", "root" })
+      assert.is_table(s:verify(C.direct, { max_depth = 0 }))
+      -- a missing issuer below the limit is still reported as missing
+      o.untrusted = nil
+      chain, _, info = s:verify(C.leaf, o)
+      assert.is_nil(chain)
+      assert.equal("unable_to_get_issuer_cert_locally", info.reason)
     end)
 
     it("checks policies when asked", function()
@@ -359,11 +375,41 @@ describe("certbench.store", function()
       assert.equal("certificate_revoked", info.reason)
     end)
 
+    it("agrees with openssl verify -CAfile on the same bundle", function()
+      local dir = h.tmpdir()
+      local file = dir .. "/ca.pem"
+      h.write(file, pki.pem("root") .. pki.pem("root.crl") .. pki.pem("inter.crl"))
+      local s = assert(store.load_file(file))
+      for _, name in ipairs{ "leaf", "revoked" } do
+        local out, rc = h.openssl("verify -crl_check_all -CAfile " .. h.q(file) .. " -untrusted " ..
+          h.q(pki.path("inter")) .. " " .. h.q(pki.path(name)))
+        local chain, _, info = s:verify(C[name], { untrusted = { C.inter }, crl_check = "all" })
+        if name == "leaf" then
+          assert.equal(0, rc, out)
+          assert.is_table(chain)
+        else
+          assert.matches("error 23 at 0 depth", out)
+          assert.is_nil(chain)
+          assert.equal(23, info.code)
+        end
+      end
+    end)
+
     it("adds files to a store and says how many certificates and CRLs", function()
       local s = store.new()
       assert.same({ 1, 0 }, { s:add_file(pki.path("root")) })
       assert.same({ 0, 1 }, { s:add_file(pki.path("inter.crl")) })
       assert.same({ cas = 1, crls = 1, untrusted = 0 }, s:count())
+    end)
+
+    it("reads TRUSTED CERTIFICATE blocks (openssl x509 -trustout)", function()
+      local dir = h.tmpdir()
+      local _, rc = h.openssl("x509 -in " .. h.q(pki.path("root")) .. " -trustout -addtrust serverAuth -out " ..
+        h.q(dir .. "/trusted.pem"))
+      assert.equal(0, rc)
+      assert.matches("BEGIN TRUSTED CERTIFICATE", h.read(dir .. "/trusted.pem"))
+      local s = assert(store.load_file(dir .. "/trusted.pem"))
+      chain_is(s:verify(C.direct), { "direct", "root" })
     end)
 
     it("reads DER certificates and CRLs", function()
@@ -396,11 +442,15 @@ describe("certbench.store", function()
       h.write(dir .. "/bad.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n")
       s, err = store.load_file(dir .. "/bad.pem")
       assert.is_nil(s)
-      assert.matches("bad%.pem", err)
+      assert.matches("bad%.pem: PEM block 1 %(CERTIFICATE%): ", err)
+      h.write(dir .. "/bad2.pem", pki.pem("root") .. "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
+      s, err = store.load_file(dir .. "/bad2.pem")
+      assert.is_nil(s)
+      assert.matches("bad2%.pem: PEM block 2 %(X509 CRL%): ", err)
       h.write(dir .. "/junk.der", "\48\3\1\2\3")
       s, err = store.load_file(dir .. "/junk.der")
       assert.is_nil(s)
-      assert.matches("junk%.der: no certificate or CRL found", err)
+      assert.matches("junk%.der: no certificate or CRL found %(x509%.load: .*; crl%.load: .*%)", err)
       assert.has_error(function() store.new():add_file(42) end)
     end)
   end)
@@ -428,6 +478,9 @@ describe("certbench.store", function()
       { "leaf3", { "root.crl", "inter2.crl" }, { "inter2" }, { crl_check = "all" } },
       { "leaf", {}, { "inter" }, { time = 1000000000 } },
       { "leaf", {}, { "inter" }, { max_depth = 0 } },
+      { "leaf", {}, { "inter" }, { max_depth = 1 } },
+      { "leaf", {}, { "inter" }, { explicit_policy = true } },
+      { "leaf", {}, { "inter" }, { purpose = "any" } },
     }
     for i, c in ipairs(cases) do
       local target, crls, untrusted, opts = c[1], c[2], c[3], c[4]
@@ -445,6 +498,7 @@ describe("certbench.store", function()
         if opts.purpose then args[#args + 1] = "-purpose " .. opts.purpose end
         if opts.time then args[#args + 1] = "-attime " .. opts.time end
         if opts.max_depth then args[#args + 1] = "-verify_depth " .. opts.max_depth end
+        if opts.explicit_policy then args[#args + 1] = "-policy_check -explicit_policy" end
         args[#args + 1] = h.q(pki.path(target))
         local out, rc = h.run("openssl " .. table.concat(args, " "))
         local ocode, odepth = out:match("error (%d+) at (%d+) depth lookup")

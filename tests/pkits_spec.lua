@@ -10,7 +10,8 @@
 -- makes the test pending with the reason. Nothing is skipped without running and nothing is
 -- asserted the wrong way.
 --
--- At the end the counts per section go to stderr and to build/pkits-report.txt.
+-- At the end the counts per section go to stderr and to build/pkits-report.txt, and every
+-- case's result with the reason of each rejection to build/pkits-results.tsv.
 local h = require "helper"
 local cjson = require "cjson"
 local store = require "certbench.store"
@@ -61,17 +62,23 @@ if corpus then
   end
 end
 
+-- A CRL that crl.load refuses cannot be given to the store, exactly as in real use: the case
+-- then runs without it (the store will find no CRL for that CA) and the refusal is reported.
+local rejected_crls = {}
 local cache = {}
 local function load(kind, file)
   local key = kind .. "/" .. file
   if cache[key] == nil then
     local data = h.read(corpus .. "/" .. kind .. "/" .. file)
-    local obj, err
-    if kind == "certs" then obj, err = x509.load(data) else obj, err = crl.load(data) end
-    assert(obj, file .. ": " .. tostring(err))
-    cache[key] = obj
+    if kind == "certs" then
+      cache[key] = assert(x509.load(data))
+    else
+      local obj, err = crl.load(data)
+      if not obj then rejected_crls[file] = err end
+      cache[key] = obj or false
+    end
   end
-  return cache[key]
+  return cache[key] or nil
 end
 
 -- run_case -> ok (boolean), err, info
@@ -82,7 +89,7 @@ local function run_case(case)
   local untrusted = {}
   for i = 2, #path - 1 do untrusted[#untrusted + 1] = load("certs", path[i]) end
   local crls = {}
-  for _, f in ipairs(case.CRLPath) do crls[#crls + 1] = load("crls", f) end
+  for _, f in ipairs(case.CRLPath) do crls[#crls + 1] = load("crls", f) end -- nil: rejected
   local s = assert(store.new{ cas = { anchor }, crls = crls })
   local chain, err, info = s:verify(leaf, {
     untrusted = untrusted,
@@ -96,13 +103,13 @@ local function run_case(case)
   s:close()
   if chain then
     -- a valid chain runs from the leaf to the anchor
-    assert.equal(leaf:der(), chain[1]:der())
-    assert.equal(anchor:der(), chain[#chain]:der())
+    assert.equal(leaf:to_der(), chain[1]:to_der())
+    assert.equal(anchor:to_der(), chain[#chain]:to_der())
   end
   return chain ~= nil, err, info
 end
 
-local order, stats, stale, failed = {}, {}, {}, {}
+local order, stats, stale, failed, results = {}, {}, {}, {}, {}
 local function stat(sec)
   if not stats[sec] then
     stats[sec] = { passed = 0, unsupported = 0, failed = 0 }
@@ -134,6 +141,13 @@ local function write_report()
   for _, id in ipairs(ids) do lines[#lines + 1] = "  " .. id .. ": " .. unsupported[id] end
   lines[#lines + 1] = "Notes:"
   for id, n in pairs(notes) do lines[#lines + 1] = "  " .. id .. ": " .. n end
+  local rej = {}
+  for f, err in pairs(rejected_crls) do rej[#rej + 1] = "  " .. f .. ": " .. tostring(err) end
+  if #rej > 0 then
+    table.sort(rej)
+    lines[#lines + 1] = "CRLs refused by crl.load (those cases ran without them):"
+    for _, l in ipairs(rej) do lines[#lines + 1] = l end
+  end
   if #stale > 0 then
     lines[#lines + 1] = "Listed as unsupported but passed (remove from the table): " .. table.concat(stale, ", ")
   end
@@ -147,6 +161,13 @@ local function write_report()
   local f = io.open(h.root .. "/build/pkits-report.txt", "w")
   if f then
     f:write(text)
+    f:close()
+  end
+  -- every case with the reason of each rejection, to audit that invalid cases fail for the
+  -- right reason
+  f = io.open(h.root .. "/build/pkits-results.tsv", "w")
+  if f then
+    f:write("id\tname\texpected\tgot\treason\tdepth\tnote\n", table.concat(results, "\n"), "\n")
     f:close()
   end
 end
@@ -171,6 +192,9 @@ describe("NIST PKITS", function()
         error(valid, 0)
       end
       local want = case.ShouldValidate
+      results[#results + 1] = table.concat({ id, case.Name, want and "valid" or "invalid",
+        valid and "valid" or "invalid", info and info.reason or "", info and tostring(info.depth) or "",
+        unsupported[id] and "unsupported" or "" }, "\t")
       if valid == want then
         st.passed = st.passed + 1
         if unsupported[id] then stale[#stale + 1] = case.Name end
