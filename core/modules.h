@@ -22,7 +22,6 @@
   X(pkcs7) \
   X(crl) \
   X(store)
-  X(crl)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)
