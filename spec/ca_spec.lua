@@ -405,6 +405,7 @@ return { name = "site", summary = "test profiles", commands = {},
     ["sip-server"] = { key_usage = { "digitalSignature" }, eku = { "serverAuth", "clientAuth" }, days = 42,
                        copy_extensions = { "subjectAltName" },
                        policy = { countryName = "match", commonName = "supplied" } },
+    server = { key_usage = { "digitalSignature" }, eku = { "serverAuth" }, days = 7 },
   } }
 ]])
     ch.new_ca(tmp .. "/ca", { encrypt = false }):close()
@@ -429,6 +430,12 @@ return { name = "site", summary = "test profiles", commands = {},
     assert.equal(1, rc3)
     assert.equal("certbench: unknown profile 'nope' (known: client, server, server-client, sip-server, sub-ca)\n", out3)
     assert.equal("", ch.diff(before, ch.snapshot(tmp .. "/ca")))
+    -- a site profile of a built-in's name replaces it
+    local out4, rc4 = h.run(env .. h.q(h.bin) .. " --json ca issue " .. h.q(tmp .. "/ca") .. " --csr " .. h.q(tmp .. "/r.pem")
+      .. " --out " .. h.q(tmp .. "/c7.pem"))
+    assert.equal(0, rc4, out4)
+    local c7 = assert(x509.load(h.read(tmp .. "/c7.pem")))
+    assert.is_true(math.abs(c7:not_after() - c7:not_before() - 7 * 86400) <= 1)
   end)
 
   it("lists the profiles with their plugin", function()

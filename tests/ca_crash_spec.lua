@@ -82,11 +82,11 @@ describe("ca crash points of an issuance", function()
     { "ca.issue:serial", function(n) return n end, "nothing to do but the journal" },
     { "ca.issue:done", function(n) return n end, "nothing to do" },
   }
-  for _, mode in ipairs({ { "one", 1 }, { "many", 7 } }) do
+  for _, mode in ipairs({ { "one", 1 }, { "many", 7 }, { "many", 40 } }) do
     for _, case in ipairs(cases) do
       local point, made = case[1], case[2]
       it(mode[1] .. " " .. mode[2] .. ", killed at " .. point .. ": " .. case[3], function()
-        local dir = new_dir((mode[1] .. point):gsub("[^%w]", "_"))
+        local dir = new_dir((mode[1] .. mode[2] .. point):gsub("[^%w]", "_"))
         local before = ch.check(dir)
         local serial_before = before.serial
         local out, rc = run(dir, mode[1], mode[2], point)

@@ -13,8 +13,8 @@
 --   2. the journal records the serials reserved and the size of index.txt (fdatasync): this is
 --      the durable reservation
 --   3. newcerts/<SERIAL>.pem are created (O_EXCL, no fsync each)
---   4. they are made durable together: fsync of each file and the folder for a few, syncfs(2)
---      for a batch
+--   4. they are made durable together: fsync of each file and the folder for up to 32,
+--      syncfs(2) for a bigger batch
 --   5. one O_APPEND write of all the index lines, fdatasync
 --   6. serial and serial.old are renamed into place
 --   7. the journal goes back to idle, naming the next serial
@@ -743,7 +743,9 @@ function CA:_commit(items, key, copts)
     if i == half then fs.fault("ca.issue:half") end
   end
   fs.fault("ca.issue:files")
-  if n <= 4 then
+  -- a few files: an fsync each and one of the folder; a batch: syncfs(2) once, which also
+  -- flushes whatever else is dirty on that file system, so it pays only for many files
+  if n <= 32 then
     for i = 1, n do
       ok, err = fs.sync(files[i])
       if not ok then return fail(err) end
