@@ -405,7 +405,7 @@ return { name = "site", summary = "test profiles", commands = {},
     ["sip-server"] = { key_usage = { "digitalSignature" }, eku = { "serverAuth", "clientAuth" }, days = 42,
                        copy_extensions = { "subjectAltName" },
                        policy = { countryName = "match", commonName = "supplied" } },
-    server = { key_usage = { "digitalSignature" }, eku = { "serverAuth" }, days = 7 },
+    server = { eku = { "serverAuth" }, days = 7 },
   } }
 ]])
     ch.new_ca(tmp .. "/ca", { encrypt = false }):close()
@@ -436,6 +436,9 @@ return { name = "site", summary = "test profiles", commands = {},
     assert.equal(0, rc4, out4)
     local c7 = assert(x509.load(h.read(tmp .. "/c7.pem")))
     assert.is_true(math.abs(c7:not_after() - c7:not_before() - 7 * 86400) <= 1)
+    -- without copy_extensions the CSR's SAN is copied all the same (a server needs it)
+    assert.same({ { type = "DNS", value = "sip.example.com" } }, c7:san())
+    assert.same({}, c7:key_usage())
   end)
 
   it("lists the profiles with their plugin", function()

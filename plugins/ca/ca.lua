@@ -621,6 +621,7 @@ function CA:_prepare(req, what)
   opts.policies = profile.policies
   -- SAN: given ones win; else copied from the CSR when the profile copies it
   local copy = profile.copy_extensions
+  if copy == nil and not profile.ca then copy = { "subjectAltName" } end
   local function copies(oid, name)
     if copy == true then return not NON_COPY[oid] end
     if type(copy) ~= "table" then return false end

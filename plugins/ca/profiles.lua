@@ -11,7 +11,7 @@
 --   copy_extensions = {"subjectAltName", ...} | true | false
 --                                 which extensions of the CSR to copy (names or OIDs; true: all
 --                                 but basicConstraints, keyUsage, extendedKeyUsage, SKI, AKI, which
---                                 the profile decides)
+--                                 the profile decides). Default: {"subjectAltName"}, none for a CA
 --   policy = { countryName = "match", commonName = "supplied", emailAddress = "optional" } or
 --            a list { {"countryName", "match"}, {"commonName", "supplied"} }
 --                                 as openssl's policy sections: match = present and equal to the
