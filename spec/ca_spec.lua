@@ -712,11 +712,16 @@ describe("ca recovery on open", function()
     local cert = assert(x509.new({ subject = "/CN=stray", issuer = ca.cert, issuer_key = key, public_key = ch.key(), serial = "7F00000000000001" }))
     ca:close()
     h.write(dir .. "/newcerts/7F00000000000001.pem", cert:to_pem())
+    h.write(dir .. "/newcerts/7F00000000000005.pem", "not mine")
     h.write(dir .. "/.certbench-journal", "certbench-ca-journal 1 issue 01 0")
     local ca2 = assert(plugin.open(dir))
-    assert.matches("the journal record is damaged; checked every file of " .. dir .. "/newcerts against index.txt: 1 completed, 0 removed",
+    assert.matches("the journal record is damaged; checked every file of " .. dir .. "/newcerts against index.txt: 1 completed; "
+      .. "left as they are, not certificates of this CA: 7F00000000000005 (not a certificate (incomplete))",
       table.concat(ca2.recovered, "\n"), 1, true)
-    assert.equal("7F00000000000002\n", h.read(dir .. "/serial"))
+    -- the serial file moves past every serial a file in newcerts/ has
+    assert.equal("7F00000000000006\n", h.read(dir .. "/serial"))
+    assert.equal("not mine", h.read(dir .. "/newcerts/7F00000000000005.pem"))
+    fs.remove(dir .. "/newcerts/7F00000000000005.pem")
     ch.check(dir, { parse_all = true })
     ca2:close()
   end)

@@ -328,11 +328,12 @@ local function index_line_of(cert)
                           file = "unknown", subject = oneline_of(cert:subject()) })
 end
 
--- complete(serials): for each serial (normalized hex) whose file exists and has no index line,
--- add the line from the certificate, or remove the file when it is not a whole certificate
--- of this CA. present: set of serials known to have lines. Returns counts.
-function CA:_complete(serials, present)
-  local lines, added, removed, highest = {}, {}, {}, nil
+-- complete(serials, present, keep): for each serial (normalized hex) whose file exists and has
+-- no index line, add the line from the certificate, or remove the file when it is not a whole
+-- certificate of this CA. present: set of serials known to have lines. keep: leave such files
+-- alone (the full scan, where a file may not be certbench's) and only list them.
+function CA:_complete(serials, present, keep)
+  local lines, added, removed, kept, highest = {}, {}, {}, {}, nil
   for _, s in ipairs(serials) do
     local path = cert_path(self, s)
     if fs.exists(path) then
@@ -342,6 +343,8 @@ function CA:_complete(serials, present)
         if cert then
           lines[#lines + 1] = index_line_of(cert)
           added[#added + 1] = s
+        elseif keep then
+          kept[#kept + 1] = s .. " (" .. why .. ")"
         else
           local ok, err = fs.remove(path)
           if not ok then return nil, err end
@@ -355,7 +358,7 @@ function CA:_complete(serials, present)
     if not ok then return nil, err end
   end
   if #removed > 0 then fs.sync(self.p.newcerts) end
-  return { added = added, removed = removed, highest = highest }
+  return { added = added, removed = removed, kept = kept, highest = highest }
 end
 
 -- make the serial file at least `want`
@@ -419,8 +422,6 @@ function CA:_recover_issue(j)
         #res.removed == 1 and "" or "s", table.concat(res.removed, ", "))
     end
     self:_note(msg .. table.concat(parts, "; "))
-  elseif not j.quiet then
-    -- nothing was left behind: the crash came before the first certificate file
   end
   return journal.idle(self.dir, db.add_serial(last, 1), true)
 end
@@ -439,15 +440,16 @@ function CA:_recover_full(why)
     local key = s and db.norm_serial(s)
     if key and key == s then serials[#serials + 1] = key end
   end
-  local res, rerr = self:_complete(serials, present)
+  local res, rerr = self:_complete(serials, present, true)
   if not res then return nil, rerr end
   if res.highest and (not highest or db.cmp_serial(res.highest, highest) > 0) then highest = res.highest end
   if highest then
     local ok, serr = self:_serial_at_least(db.add_serial(highest, 1), "past the highest serial used")
     if not ok then return nil, serr end
   end
-  self:_note(string.format("recovery: %s; checked every file of %s against index.txt: %d completed, %d removed",
-    why, self.p.newcerts, #res.added, #res.removed))
+  self:_note(string.format("recovery: %s; checked every file of %s against index.txt: %d completed%s",
+    why, self.p.newcerts, #res.added, #res.kept > 0 and ("; left as they are, not certificates of this CA: "
+    .. table.concat(res.kept, ", ")) or ""))
   local cur = self:_read_serial()
   return journal.idle(self.dir, cur, true)
 end
