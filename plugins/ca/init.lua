@@ -7,13 +7,18 @@
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
 --   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))
 --   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
---   ca:issue_many{ req, req, ... } -> { cert... }, details   (one lock, one group commit)
+--     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
+--     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
+--   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
+--     first; then one lock, one journal record, one sync of the files, one index append)
 --   ca:revoke{ serial = "HEX" | cert = cert_or_pem, reason = "keyCompromise" } -> info
 --   ca:gencrl{ days = 30 | hours = N } -> crl, info
 --   ca:list{ status = "valid"|"revoked"|"expired" } -> { {serial=, status=, subject=, ...} }
 --   ca:status(serial) -> {serial=, status=, ...} | nil, err
 --   ca:renew{ serial = | cert =, days =, revoke_old = true } -> cert, details
---   ca:info(), ca.recovered (what recovery did when the folder was opened), ca:close()
+--   ca:info(), ca.recovered (what recovery did, in sentences), ca:close() (also <close>)
+-- Failures return nil, "one line naming the file and the cause"; the folder is then unchanged.
+-- Commands: certbench ca init|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
 local fs = require "certbench.fs"
 local core = require "certbench.plugins.ca.ca"
