@@ -1,5 +1,6 @@
 /* csr.c: `_certbench.csr`, PKCS#10 certificate requests: load, build and sign, read back every
  * field, verify the self-signature. Option shorthands are parsed in csr.lua (and ext.lua). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -12,9 +13,11 @@
 
 #include "ext.h"
 #include "objects.h"
+#include "par.h"
 #include "pem.h"
 
 #define EXTS_MT "certbench.csr.extensions"
+#define VJOB_MT "certbench.csr.verify_job"
 
 static const char *const req_labels[] = {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST", NULL};
 
@@ -110,6 +113,90 @@ static int m_verify(lua_State *L) {
   cb_ssl_reason(reason, sizeof reason);
   lua_pushboolean(L, 0);
   lua_pushfstring(L, "csr:verify: %s", reason[0] ? reason : "bad signature");
+  return 2;
+}
+
+/* --- verifying a batch ------------------------------------------------------------------------
+ * Each request's signature is checked on whichever core is free. A worker touches only its own
+ * X509_REQ (a request listed twice is checked once) and the public key taken from it here
+ * beforehand (decoding it fills a cache inside the request). */
+typedef struct {
+  X509_REQ *req;  /* borrowed: the list keeps the object while the call runs */
+  EVP_PKEY *key;  /* owned */
+  size_t same_as; /* 1-based index of the earlier item with the same request, or 0 */
+  int ok;
+  char reason[256];
+} vitem;
+
+typedef struct {
+  vitem *items;
+  size_t n;
+} vjob;
+
+static int vjob_gc(lua_State *L) {
+  vjob *j = luaL_checkudata(L, 1, VJOB_MT);
+  for (size_t i = 0; j->items && i < j->n; i++) EVP_PKEY_free(j->items[i].key);
+  free(j->items);
+  j->items = NULL;
+  j->n = 0;
+  return 0;
+}
+
+static void verify_item(void *ctx, size_t i) {
+  vitem *it = &((vjob *)ctx)->items[i];
+  if (it->same_as || !it->key) return;
+  it->ok = X509_REQ_verify(it->req, it->key) == 1;
+  if (!it->ok) cb_ssl_reason(it->reason, sizeof it->reason);
+  ERR_clear_error();
+}
+
+/* verify_many(list) -> oks, reasons: oks[i] is r:verify()'s first result for list[i], reasons[i]
+ * its message (nil when it verified) */
+static int l_verify_many(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 1);
+  vjob *j = cb_newudata(L, sizeof *j, VJOB_MT);
+  if (n > 0) {
+    j->items = calloc((size_t)n, sizeof *j->items);
+    if (!j->items) return luaL_error(L, "csr.verify_many: out of memory");
+    j->n = (size_t)n;
+  }
+  lua_newtable(L); /* request object -> its first index */
+  int seen = lua_gettop(L);
+  for (lua_Integer i = 0; i < n; i++) {
+    vitem *it = &j->items[i];
+    lua_geti(L, 1, i + 1);
+    if (!luaL_testudata(L, -1, CB_CSR_MT))
+      return luaL_error(L, "csr.verify_many: item %d is not a certbench.csr (%s)", (int)(i + 1),
+                        luaL_typename(L, -1));
+    X509_REQ *req = cb_check_csr(L, -1);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, seen) != LUA_TNIL) {
+      it->same_as = (size_t)lua_tointeger(L, -1);
+      lua_pop(L, 2);
+      continue;
+    }
+    lua_pop(L, 1);
+    lua_pushinteger(L, i + 1);
+    lua_rawset(L, seen);
+    it->req = req;
+    it->key = X509_REQ_get_pubkey(req);
+    if (!it->key) cb_ssl_reason(it->reason, sizeof it->reason);
+    ERR_clear_error();
+  }
+  cb_par_run(j->n, verify_item, j);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, 0, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    const vitem *it = &j->items[i];
+    if (it->same_as) it = &j->items[it->same_as - 1];
+    lua_pushboolean(L, it->ok);
+    lua_seti(L, -3, i + 1);
+    if (!it->ok) {
+      lua_pushfstring(L, "csr:verify: %s", it->reason[0] ? it->reason : "bad signature");
+      lua_seti(L, -2, i + 1);
+    }
+  }
   return 2;
 }
 
@@ -263,8 +350,11 @@ int luaopen__certbench_csr(lua_State *L) {
                                      {NULL, NULL}};
   static const luaL_Reg metas[] = {{"__eq", m_eq}, {NULL, NULL}};
   static const luaL_Reg exts_metas[] = {{"__gc", exts_gc}, {NULL, NULL}};
-  static const luaL_Reg fns[] = {{"load", l_load}, {"_new", l_new}, {"is_csr", l_is_csr}, {NULL, NULL}};
+  static const luaL_Reg vjob_metas[] = {{"__gc", vjob_gc}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"load", l_load},           {"_new", l_new}, {"is_csr", l_is_csr},
+                                 {"verify_many", l_verify_many}, {NULL, NULL}};
   cb_newclass(L, EXTS_MT, NULL, exts_metas);
+  cb_newclass(L, VJOB_MT, NULL, vjob_metas);
   cb_add_methods(L, CB_CSR_MT, methods, metas);
   luaL_newlib(L, fns);
   luaL_getmetatable(L, CB_CSR_MT);

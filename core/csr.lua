@@ -13,6 +13,11 @@
 --   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
 --   csr.load_file(path) -> req | nil, "path: ..."
 --   csr.is_csr(v)
+--   csr.verify_many(list) -> oks, reasons   r:verify() for every request of the list, on every
+--                                           core (see core/par.h; $CERTBENCH_THREADS caps the
+--                                           threads): oks[i] = true | false, reasons[i] = the
+--                                           message of a request that does not verify (else nil).
+--                                           An item that is not a certbench.csr raises.
 -- Methods: r:subject(), r:public_key(), r:san() -> { {type=, value=}... }, r:key_usage(),
 --   r:eku() (short names, OIDs when unnamed), r:basic_constraints(), r:policies(), r:ski(),
 --   r:crl_distribution_points(), r:ocsp_urls(), r:ca_issuers_urls(),
@@ -25,7 +30,7 @@ local ext = require "certbench.ext"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
 
-local M = { load = c.load, is_csr = c.is_csr }
+local M = { load = c.load, is_csr = c.is_csr, verify_many = c.verify_many }
 local methods = c._metatable.__index
 local mt = c._metatable
 

@@ -168,3 +168,78 @@ describe("csr.load", function()
     assert.is_false(csr.is_csr({}))
   end)
 end)
+
+describe("csr.verify_many", function()
+  local h = require "helper"
+  local function flip(r)
+    local der = r:to_der()
+    return assert(csr.load(der:sub(1, -2) .. string.char(der:byte(-1) ~ 1)))
+  end
+  local keys = { pkey.generate("ec:P-256"), pkey.generate("rsa:2048"), pkey.generate("ed25519"), pkey.generate("ec:P-384") }
+
+  it("gives each request's verify() result, in order, one bad request changing nothing for the others", function()
+    local list = {}
+    for i = 1, 24 do
+      local r = assert(csr.new{ subject = "/CN=many" .. i, key = keys[i % #keys + 1] })
+      list[i] = (i % 5 == 0) and flip(r) or r
+    end
+    local oks, reasons = csr.verify_many(list)
+    assert.equal(24, #oks)
+    for i, r in ipairs(list) do
+      local ok, err = r:verify()
+      assert.equal(ok, oks[i], i)
+      assert.equal(err, reasons[i], i)
+      assert.equal(i % 5 ~= 0, oks[i], i)
+    end
+    assert.matches("^csr:verify: ", reasons[5])
+  end)
+
+  it("checks a request listed twice once, and takes an empty list", function()
+    local r = assert(csr.new{ subject = "/CN=twice", key = keys[1] })
+    local bad = flip(r)
+    local oks, reasons = csr.verify_many({ r, bad, r, bad })
+    assert.same({ true, false, true, false }, oks)
+    assert.equal(reasons[2], reasons[4])
+    assert.is_nil(reasons[1]); assert.is_nil(reasons[3])
+    oks, reasons = csr.verify_many({})
+    assert.same({}, oks); assert.same({}, reasons)
+  end)
+
+  it("raises for an item that is not a request, or a closed one", function()
+    local r = assert(csr.new{ subject = "/CN=x", key = keys[1] })
+    assert.has_error(function() csr.verify_many() end)
+    assert.has_error(function() csr.verify_many({ r, "pem" }) end, "csr.verify_many: item 2 is not a certbench.csr (string)")
+    local c = assert(csr.load(r:to_der()))
+    c:close()
+    assert.has_error(function() csr.verify_many({ r, c }) end)
+  end)
+
+  it("gives the same results on one thread and on eight (CERTBENCH_THREADS)", function()
+    local tmp = h.tmpdir()
+    local parts = {}
+    for i = 1, 40 do
+      local r = assert(csr.new{ subject = "/CN=t" .. i, key = keys[i % #keys + 1] })
+      parts[i] = ((i % 7 == 0) and flip(r) or r):to_pem()
+    end
+    h.write(tmp .. "/reqs.pem", table.concat(parts))
+    h.write(tmp .. "/v.lua", [[
+local csr = require "certbench.csr"
+local data = io.open(arg[1]):read("a")
+local list = {}
+for pem in data:gmatch("%-%-%-%-%-BEGIN.-END CERTIFICATE REQUEST%-%-%-%-%-\n") do list[#list + 1] = assert(csr.load(pem)) end
+local oks, reasons = csr.verify_many(list)
+for i = 1, #list do print(i, oks[i], reasons[i]) end
+]])
+    local outs = {}
+    for _, n in ipairs({ 1, 8 }) do
+      local out, rc = h.run("CERTBENCH_THREADS=" .. n .. " " .. h.q(h.bin) .. " run " .. h.q(tmp .. "/v.lua") .. " " .. h.q(tmp .. "/reqs.pem"))
+      assert.equal(0, rc, out)
+      outs[#outs + 1] = out
+    end
+    assert.equal(outs[1], outs[2])
+    local lines = 0
+    for _ in outs[1]:gmatch("\n") do lines = lines + 1 end
+    assert.equal(40, lines)
+    assert.matches("\n7\tfalse\tcsr:verify: ", outs[1])
+  end)
+end)
