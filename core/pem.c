@@ -225,6 +225,25 @@ void cb_pem_push_labels(lua_State *L, const char *data, size_t len) {
   luaL_pushresult(&b);
 }
 
+int cb_pem_encode(const char *label, const uint8_t *der, size_t der_len, char **out, size_t *out_len) {
+  size_t lab = strlen(label), lines = (der_len + 47) / 48;
+  size_t cap = 2 * lab + 32 + lines * 65 + 1;
+  char *buf = malloc(cap), *w = buf;
+  *out = NULL;
+  *out_len = 0;
+  if (!buf) return 0;
+  w += snprintf(w, cap, "-----BEGIN %s-----\n", label);
+  for (size_t off = 0; off < der_len; off += 48) {
+    size_t n = der_len - off < 48 ? der_len - off : 48;
+    w += EVP_EncodeBlock((uint8_t *)w, der + off, n); /* writes a NUL after the 64 characters */
+    *w++ = '\n';
+  }
+  w += snprintf(w, cap - (size_t)(w - buf), "-----END %s-----\n", label);
+  *out = buf;
+  *out_len = (size_t)(w - buf);
+  return 1;
+}
+
 void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len) {
   luaL_Buffer b;
   char line[65];

@@ -56,6 +56,11 @@ int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len);
  * ("PRIVATE KEY, X509 CRL") or "" when there are none: error messages say what was found. */
 void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
 
+/* cb_pem_encode writes the PEM text of der under label, as cb_push_pem does, into a buffer the
+ * caller frees with free(). Touches no Lua state: safe on any thread. Returns 1, or 0 when out of
+ * memory (*out = NULL). */
+int cb_pem_encode(const char *label, const uint8_t *der, size_t der_len, char **out, size_t *out_len);
+
 /* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. */
 void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len);
 

@@ -54,6 +54,10 @@
 --     method 1; AKI keyid = the issuer's SKI)
 --   digest = "sha256" | "sha384" | "sha512" | "sha1" (with a warning as third value); Ed25519
 --     keys sign without one
+--   With csr and no public_key, the certificate carries the request's SubjectPublicKeyInfo
+--   as the request encodes it.
+-- x509.new_many(list[, {pem = true}]) -> certs, errs[, pems]: x509.new of every item, signed
+--   on every core (see M.new_many below)
 local c = require "_certbench.x509"
 local name = require "certbench.name"
 local ext = require "certbench.ext"
@@ -106,36 +110,45 @@ function methods.check_host(cert, host, opts)
   return cert:_check_host(host, opts ~= nil and opts.no_subject_cn or false)
 end
 
-local function epoch(v, what, opt)
+local function epoch(v, what, opt, level)
   if v == nil then return nil end
-  if math.type(v) ~= "integer" then error(what .. ": " .. opt .. " must be an integer (epoch seconds)", 3) end
+  if math.type(v) ~= "integer" then error(what .. ": " .. opt .. " must be an integer (epoch seconds)", level + 1) end
   return v
 end
 
-function M.new(o)
-  local what = "x509.new"
-  if type(o) ~= "table" then error(what .. ": expected a table of options", 2) end
-  if o.subject == nil then error(what .. ": subject is required", 2) end
-  if o.issuer_key == nil then error(what .. ": issuer_key (the signing key) is required", 2) end
+-- precheck(o, what, level) raises for what x509.new refuses before the request's signature is
+-- checked; true when there is a request to verify
+local function precheck(o, what, level)
+  if type(o) ~= "table" then error(what .. ": expected a table of options", level) end
+  if o.subject == nil then error(what .. ": subject is required", level) end
+  if o.issuer_key == nil then error(what .. ": issuer_key (the signing key) is required", level) end
   if o.issuer ~= nil and not c.is_x509(o.issuer) then
-    error(what .. ": issuer must be a certificate (certbench.x509)", 2)
+    error(what .. ": issuer must be a certificate (certbench.x509)", level)
   end
   if o.csr ~= nil and o.verify_csr ~= false then
     -- as openssl x509 -req and openssl ca do: a request whose signature fails is not signed
     local ok_csr, is_csr = pcall(function() return o.csr.verify end)
-    if not ok_csr or type(is_csr) ~= "function" then error(what .. ": csr must be a certbench.csr", 2) end
-    local ok, verr = o.csr:verify()
-    if not ok then return nil, what .. ": the request's self-signature does not verify (" .. tostring(verr) .. ")" end
+    if not ok_csr or type(is_csr) ~= "function" then error(what .. ": csr must be a certbench.csr", level) end
+    return true
   end
+  return false
+end
+
+local function csr_error(what, verr)
+  return what .. ": the request's self-signature does not verify (" .. tostring(verr) .. ")"
+end
+
+-- options(o, what, level) -> the options of c._new, warning | nil, err
+local function options(o, what, level)
   local subject, err = name.from(o.subject, what)
   if not subject then return nil, err end
   local digest, warning, derr = ext.digest(o.digest, what)
   if not digest then return nil, derr end
-  local nb = epoch(o.not_before, what, "not_before") or os.time()
-  local na = epoch(o.not_after, what, "not_after")
+  local nb = epoch(o.not_before, what, "not_before", level + 1) or os.time()
+  local na = epoch(o.not_after, what, "not_after", level + 1)
   if na == nil then
     local days = o.days or 365
-    if math.type(days) ~= "integer" or days <= 0 then error(what .. ": days must be a positive integer", 2) end
+    if math.type(days) ~= "integer" or days <= 0 then error(what .. ": days must be a positive integer", level) end
     na = nb + days * 86400
   end
   if o.serial ~= nil and (type(o.serial) ~= "string" or not o.serial:match("^%x+$")) then
@@ -150,9 +163,60 @@ function M.new(o)
   local ok, nerr = ext.normalize(o, opts, what)
   if not ok then return nil, nerr end
   if opts.san and opts.san_critical == nil and #subject == 0 then opts.san_critical = true end
+  return opts, warning
+end
+
+function M.new(o)
+  local what = "x509.new"
+  if precheck(o, what, 3) then
+    local ok, verr = o.csr:verify()
+    if not ok then return nil, csr_error(what, verr) end
+  end
+  local opts, warning = options(o, what, 3)
+  if not opts then return nil, warning end
   local cert, cerr = c._new(opts)
   if not cert then return nil, cerr end
   return cert, nil, warning
+end
+
+-- new_many(list[, {pem = true}]) -> certs, errs[, pems]: x509.new for every item of the list,
+-- the signatures (the requests' and the certificates') on every core. certs[i] = cert | false,
+-- errs[i] = the message x509.new would return for item i (nil when it succeeded), pems[i] =
+-- certs[i]:to_pem() (encoded by the signing threads). Items are independent: one that fails
+-- takes nothing from the others. An item of the wrong type raises, as x509.new does; SHA-1's
+-- warning is not returned.
+function M.new_many(list, o)
+  if type(list) ~= "table" then error("x509.new_many: expected a list of option tables", 2) end
+  if o ~= nil and type(o) ~= "table" then error("x509.new_many: options must be a table", 2) end
+  local what, n = "x509.new", #list
+  local norm, errs, reqs, req_at = {}, {}, {}, {}
+  for i = 1, n do
+    if precheck(list[i], what, 3) then
+      reqs[#reqs + 1] = list[i].csr
+      req_at[#reqs] = i
+    end
+  end
+  local bad = {}
+  if #reqs > 0 then
+    local oks, reasons = require("certbench.csr").verify_many(reqs)
+    for k, i in ipairs(req_at) do
+      if not oks[k] then bad[i] = csr_error(what, reasons[k]) end
+    end
+  end
+  for i = 1, n do
+    if bad[i] then
+      norm[i], errs[i] = false, bad[i]
+    else
+      local opts, err = options(list[i], what, 3)
+      norm[i] = opts or false
+      if not opts then errs[i] = err end
+    end
+  end
+  local pem = o ~= nil and o.pem and true or false
+  local certs, cerrs, pems = c._new_many(norm, pem)
+  for i, e in pairs(cerrs) do errs[i] = e end
+  if pem then return certs, errs, pems end
+  return certs, errs
 end
 
 local MAX_FILE = 64 * 1024 * 1024 -- a bundle of every CA there is is a few MB

@@ -489,6 +489,150 @@ describe("x509.new", function()
   end)
 end)
 
+describe("x509.new_many", function()
+  local pkey = require "certbench.pkey"
+  local csr = require "certbench.csr"
+  local h = require "helper"
+  local cakey = pkey.generate("ec")
+  local ca = assert(x509.new{ subject = "/CN=Many CA", issuer_key = cakey, ca = true, days = 3650 })
+  local rsakey = pkey.generate("rsa:2048")
+  local rsaca = assert(x509.new{ subject = "/CN=RSA CA", issuer_key = rsakey, ca = true, days = 3650 })
+  local edkey = pkey.generate("ed25519")
+  local edca = assert(x509.new{ subject = "/CN=Ed CA", issuer_key = edkey, ca = true, days = 3650 })
+  local function flip(r)
+    local der = r:to_der()
+    return assert(csr.load(der:sub(1, -2) .. string.char(der:byte(-1) ~ 1)))
+  end
+  -- the same fields as x509.new gives, but for the signature (ECDSA is randomized)
+  local function same_cert(a, b)
+    assert.equal(a:serial(), b:serial())
+    assert.equal(a:subject():oneline(), b:subject():oneline())
+    assert.equal(a:issuer():oneline(), b:issuer():oneline())
+    assert.equal(a:not_before(), b:not_before())
+    assert.equal(a:not_after(), b:not_after())
+    assert.equal(a:public_key():public_der(), b:public_key():public_der())
+    assert.same(a:extensions(), b:extensions())
+    assert.equal(a:signature_algorithm(), b:signature_algorithm())
+  end
+
+  local function items()
+    local list = {}
+    for i = 1, 30 do
+      local k = pkey.generate(i % 3 == 0 and "ed25519" or "ec:P-256")
+      local r = assert(csr.new{ subject = "/CN=req" .. i, key = k, san = { "DNS:req" .. i .. ".example" } })
+      local issuer, ikey = ca, cakey
+      if i % 4 == 1 then issuer, ikey = rsaca, rsakey elseif i % 4 == 2 then issuer, ikey = edca, edkey end
+      list[i] = { subject = r:subject(), issuer = issuer, issuer_key = ikey, csr = r, copy_extensions = true,
+                  serial = string.format("%X", 0x1000 + i), not_before = 1700000000, days = 90,
+                  eku = { "serverAuth" }, key_usage = { "digitalSignature" } }
+    end
+    list[2].public_key = pkey.generate("ec:P-384") -- a key given: not the request's
+    list[5].serial = "not hex"                            -- refused by the wrapper
+    list[9].serial = "00"                                 -- refused by the C side
+    list[13].csr = flip(list[13].csr)                     -- the request's signature is bad
+    list[17].issuer_key = cakey; list[17].issuer = rsaca  -- key and issuer do not match
+    list[21].not_after = 5                                -- before not_before
+    list[25].san = { "IP:1.2.3" }                         -- a bad value in an extension
+    return list
+  end
+
+  it("gives what x509.new gives for each item, in order, failures in their places only", function()
+    local list = items()
+    local certs, errs, pems = x509.new_many(list, { pem = true })
+    assert.equal(30, #certs)
+    local bad = { [5] = true, [9] = true, [13] = true, [17] = true, [21] = true, [25] = true }
+    for i, o in ipairs(list) do
+      local c, err = x509.new(o)
+      if bad[i] then
+        assert.is_nil(c, i)
+        assert.is_false(certs[i], i)
+        assert.equal(err, errs[i], i)
+        assert.is_nil(pems[i])
+      else
+        assert.truthy(c, err)
+        assert.is_nil(errs[i], errs[i])
+        same_cert(c, certs[i])
+        assert.is_true(certs[i]:verify_signature(o.issuer), i)
+        assert.equal(certs[i]:to_pem(), pems[i])
+        assert.equal(certs[i]:to_der(), x509.load(pems[i]):to_der())
+      end
+    end
+    assert.matches("self%-signature does not verify", errs[13])
+    assert.matches("issuer_key does not match", errs[17])
+    assert.equal(list[2].public_key:public_der(), certs[2]:public_key():public_der())
+  end)
+
+  it("gives a certificate the request's SubjectPublicKeyInfo", function()
+    local k = pkey.generate("rsa:2048")
+    local r = assert(csr.new{ subject = "/CN=spki", key = k })
+    local c = assert(x509.new{ subject = "/CN=spki", issuer = ca, issuer_key = cakey, csr = r })
+    assert.equal(k:public_der(), c:public_key():public_der())
+    assert.is_true(k:matches(c))
+    local certs = x509.new_many({ { subject = "/CN=spki", issuer = ca, issuer_key = cakey, csr = r } })
+    assert.equal(k:public_der(), certs[1]:public_key():public_der())
+    assert.equal(c:ski(), certs[1]:ski())
+  end)
+
+  it("takes an empty list, false items, and raises for wrong types as x509.new does", function()
+    local certs, errs, pems = x509.new_many({}, { pem = true })
+    assert.same({}, certs); assert.same({}, errs); assert.same({}, pems)
+    certs, errs = x509.new_many({ { subject = "/CN=one", issuer_key = cakey } })
+    assert.is_nil(select(3, x509.new_many({})))
+    assert.equal("/CN=one", certs[1]:subject():oneline()); assert.same({}, errs)
+    assert.has_error(function() x509.new_many() end)
+    assert.has_error(function() x509.new_many({}, "pem") end)
+    assert.has_error(function() x509.new_many({ { subject = "/CN=x" } }) end)
+    assert.has_error(function() x509.new_many({ { subject = "/CN=x", issuer_key = cakey }, 5 }) end)
+    assert.has_error(function() x509.new_many({ { subject = "/CN=x", issuer_key = cakey, days = 1.5 } }) end)
+  end)
+
+  it("stops its signing threads when an item raises half way", function()
+    local list = {}
+    for i = 1, 40 do list[i] = { subject = "/CN=r" .. i, issuer_key = cakey, serial = string.format("%X", i) } end
+    -- passes the Lua checks, raises in C while the first items are being signed
+    list[30] = { subject = "/CN=r30", issuer = ca, issuer_key = cakey, public_key = "not a key" }
+    local ok, err = pcall(x509.new_many, list)
+    assert.is_false(ok)
+    assert.matches("option 'public_key' must be a certbench.pkey", err)
+    collectgarbage()
+    list[30] = { subject = "/CN=r30", issuer_key = cakey, serial = "1E" }
+    local certs = x509.new_many(list)
+    for i = 1, 40 do assert.equal(string.format("%02X", i), certs[i]:serial()) end
+  end)
+
+  it("gives the same certificates on one thread and on eight (CERTBENCH_THREADS)", function()
+    local tmp = h.tmpdir()
+    h.write(tmp .. "/n.lua", [[
+local x509 = require "certbench.x509"
+local pkey = require "certbench.pkey"
+local key = assert(pkey.load(io.open(arg[1]):read("a")))
+local list = {}
+for i = 1, 50 do
+  list[i] = { subject = "/CN=t" .. i, issuer_key = key, serial = string.format("%X", 0x500 + i), not_before = 1700000000,
+              days = 30, san = { "DNS:t" .. i .. ".example" }, serial_ignored = i }
+end
+list[20].serial = "00"
+local certs, errs, pems = x509.new_many(list, { pem = true })
+for i = 1, 50 do
+  local c = certs[i]
+  -- Ed25519 signatures are deterministic: the whole certificate must be the same
+  print(i, c and c:serial(), c and c:is_self_signed(), errs[i], pems[i] and #pems[i], c and c:fingerprint())
+end
+]])
+    local keyfile = tmp .. "/ed.pem"
+    h.write(keyfile, edkey:to_pem())
+    local outs = {}
+    for _, n in ipairs({ 1, 8 }) do
+      local out, rc = h.run("CERTBENCH_THREADS=" .. n .. " " .. h.q(h.bin) .. " run " .. h.q(tmp .. "/n.lua") .. " " .. h.q(keyfile))
+      assert.equal(0, rc, out)
+      outs[#outs + 1] = out
+    end
+    assert.equal(outs[1], outs[2])
+    assert.matches("\n20\tfalse\tfalse\tx509.new: bad serial '00'", outs[1])
+    assert.matches("\n50\t0532\ttrue\tnil\t%d+\t", outs[1])
+  end)
+end)
+
 describe("x509 memory", function()
   local function rss_pages()
     local f = assert(io.open("/proc/self/statm"))
