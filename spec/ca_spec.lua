@@ -274,6 +274,49 @@ describe("ca issue", function()
     end)
   end)
 
+  it("issue_many gives the certificates issue gives one by one, and names the first bad request", function()
+    local keys = { ch.key(), pkey.generate("rsa:2048"), pkey.generate("ed25519") }
+    local reqs = {}
+    for i = 1, 12 do
+      local csr_text = ch.request("/C=NO/CN=m" .. i .. ".example.com", { "DNS:m" .. i .. ".example.com" }, keys[i % 3 + 1])
+      reqs[i] = { csr = (i % 2 == 0) and require("certbench.csr").load(csr_text) or csr_text,
+                  profile = (i % 4 == 0) and "server-client" or "server", not_before = 1800000000, days = 30 + i }
+    end
+    local first = db.parse_serial_file(h.read(dir .. "/serial"), "serial")
+    local many, details = assert(ca:issue_many(reqs))
+    local one = {}
+    for i, r in ipairs(reqs) do one[i] = assert(ca:issue(r)) end
+    for i = 1, 12 do
+      local a, b = many[i], one[i]
+      assert.equal(db.add_serial(first, i - 1), a:serial())
+      assert.equal(db.add_serial(first, 12 + i - 1), b:serial())
+      assert.equal(h.read(details[i].file), a:to_pem())
+      for _, f in ipairs({ "not_before", "not_after", "subject", "issuer", "san", "eku", "key_usage", "ski", "aki",
+                           "basic_constraints", "signature_algorithm" }) do
+        assert.same(b[f](b), a[f](a), f)
+      end
+      assert.equal(b:public_key():public_der(), a:public_key():public_der())
+      assert.equal(keys[i % 3 + 1]:public_der(), a:public_key():public_der())
+      assert.is_true(a:verify_signature(ca.cert))
+    end
+    ch.check(dir, { parse_all = true })
+    -- whatever its kind, the first bad request is the one named, and nothing is issued
+    local function bad(list, want)
+      unchanged(dir, function()
+        local none, err = ca:issue_many(list)
+        assert.is_nil(none)
+        assert.matches(want, err)
+      end)
+    end
+    local good = function(n) return { csr = ch.request("/CN=g" .. n) } end
+    bad({ good(1), { csr = ch.request("/CN=p"), profile = "nope" }, good(3), { csr = ch.bad_request("/CN=b") } },
+      "^request 2: unknown profile 'nope'")
+    bad({ good(1), { csr = ch.bad_request("/CN=b") }, good(3), { csr = "not a CSR" } },
+      "^request 2: the CSR's signature does not verify")
+    bad({ good(1), { csr = "not a CSR" }, { csr = ch.bad_request("/CN=b") } }, "^request 2: the CSR: ")
+    bad({ { csr = ch.bad_request("/CN=b"), profile = "nope" } }, "^unknown profile 'nope'")
+  end)
+
   it("takes a public key and subject instead of a CSR", function()
     local cert = assert(ca:issue({ public_key = pkey.generate("ec:P-256"), subject = "/CN=direct" }))
     assert.equal("/CN=direct", cert:subject():oneline())

@@ -323,3 +323,50 @@ describe("ca interop: an intermediate CA chain", function()
     assert.matches("revoked", err, 1, true)
   end)
 end)
+
+describe("ca interop: issue_many signs on every core", function()
+  it("certificates for openssl's requests (EC P-256 and P-384, a compressed point, RSA, Ed25519) verify with openssl and keep the request's key as encoded", function()
+    local tmp = h.tmpdir()
+    local dir = tmp .. "/ca"
+    ch.new_ca(dir, { encrypt = false }):close()
+    local kinds = {
+      "-newkey ec -pkeyopt ec_paramgen_curve:P-256", "-newkey ec -pkeyopt ec_paramgen_curve:P-384",
+      "-newkey rsa:2048", "-newkey ed25519", "compressed",
+    }
+    local reqs, files = {}, {}
+    for i = 1, 10 do
+      local kind = kinds[(i - 1) % #kinds + 1]
+      local req, key = tmp .. "/r" .. i .. ".pem", tmp .. "/k" .. i .. ".pem"
+      if kind == "compressed" then
+        ossl("ecparam -name prime256v1 -genkey -noout -out " .. h.q(key))
+        ossl("ec -in " .. h.q(key) .. " -conv_form compressed -out " .. h.q(key) .. " 2>/dev/null")
+        ossl("req -new -key " .. h.q(key) .. " -subj /CN=c" .. i .. " -out " .. h.q(req))
+      else
+        ossl("req -new " .. kind .. " -nodes -keyout " .. h.q(key) .. " -subj /CN=c" .. i
+          .. " -addext subjectAltName=DNS:c" .. i .. ".example -out " .. h.q(req) .. " 2>/dev/null")
+      end
+      reqs[i] = { csr = h.read(req) }
+      files[i] = req
+    end
+    local ca = assert(ch.ca.open(dir))
+    local certs, details = assert(ca:issue_many(reqs))
+    ca:close()
+    local paths = {}
+    for i, d in ipairs(details) do
+      paths[i] = h.q(d.file)
+      -- the certificate's SubjectPublicKeyInfo is the request's, byte for byte
+      local want = ossl("req -in " .. h.q(files[i]) .. " -noout -pubkey")
+      assert.equal(want, ossl("x509 -in " .. h.q(d.file) .. " -noout -pubkey"), "request " .. i)
+      assert.equal("/CN=c" .. i, certs[i]:subject():oneline())
+    end
+    local out = ossl("verify -CAfile " .. h.q(dir .. "/cacert.pem") .. " " .. table.concat(paths, " "))
+    local oks = 0
+    for _ in out:gmatch(": OK\n") do oks = oks + 1 end
+    assert.equal(10, oks, out)
+    -- a compressed point stays compressed: a 59-byte SubjectPublicKeyInfo (30 39 ...: "MDkw"),
+    -- where re-encoding the key would have given the 91 bytes of an uncompressed one ("MFkw")
+    local pub = ossl("x509 -in " .. h.q(details[5].file) .. " -noout -pubkey")
+    assert.matches("^%-%-%-%-%-BEGIN PUBLIC KEY%-%-%-%-%-\nMDkw", pub)
+    ch.check(dir, { parse_all = true })
+  end)
+end)

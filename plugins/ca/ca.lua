@@ -542,9 +542,11 @@ function CA:_ca_entries()
   return self._ca_entries_cache
 end
 
--- prepare(req, i) -> item | nil, err. An item holds the options of x509.new but the serial and
--- the index subject, computed before anything is locked or written.
-function CA:_prepare(req, what)
+-- prepare(req, what[, pre]) -> item | nil, err. An item holds the options of x509.new but the
+-- serial and the index subject, computed before anything is locked or written. pre: what a batch
+-- found out about this request's CSR beforehand ({csr=} loaded and verified, {verr=} its
+-- signature does not verify, {load_err=}); its errors come at the same point as they would here.
+function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   local profile, perr
   if type(req.profile) == "table" then
@@ -563,12 +565,18 @@ function CA:_prepare(req, what)
   local csr, pub, subject
   if req.csr ~= nil then
     csr = req.csr
-    if type(csr) == "string" then
-      local cerr
-      csr, cerr = lazy.csr.load(csr)
-      if not csr then return nil, "the CSR: " .. tostring(cerr) end
+    local ok, verr
+    if pre then
+      if pre.load_err then return nil, "the CSR: " .. pre.load_err end
+      csr, ok, verr = pre.csr, not pre.verr, pre.verr
+    else
+      if type(csr) == "string" then
+        local cerr
+        csr, cerr = lazy.csr.load(csr)
+        if not csr then return nil, "the CSR: " .. tostring(cerr) end
+      end
+      ok, verr = csr:verify()
     end
-    local ok, verr = csr:verify()
     if not ok then
       return nil, "the CSR's signature does not verify: it was altered or not signed by its key"
         .. (verr and (" (" .. tostring(verr) .. ")") or "")
@@ -605,10 +613,17 @@ function CA:_prepare(req, what)
   if math.type(days) ~= "integer" or days <= 0 then error(what .. ": days must be a positive integer", 3) end
   local nb = req.not_before or now()
   local opts = {
-    subject = subject, issuer = self.cert, public_key = pub,
+    subject = subject, issuer = self.cert,
     not_before = nb, not_after = req.not_after or (nb + days * 86400),
     digest = req.digest,
   }
+  if csr then
+    -- the certificate takes the request's SubjectPublicKeyInfo as it is encoded there; its
+    -- signature was checked above
+    opts.csr, opts.verify_csr = csr, false
+  else
+    opts.public_key = pub
+  end
   if profile.ca then
     opts.ca = true
     opts.path_len = req.path_len or profile.path_len
@@ -699,21 +714,22 @@ function CA:_commit(items, key, copts)
       seen[it.oneline] = true
     end
   end
-  -- sign in memory
-  local certs, pems, lines, files = {}, {}, {}, {}
+  -- sign in memory, on every core (x509.new_many)
+  local lines, files, list = {}, {}, {}
   local s = first
   for i, it in ipairs(items) do
     it.opts.serial = s
     it.opts.issuer_key = key
-    local cert, err = lazy.x509.new(it.opts)
-    it.opts.issuer_key = nil
-    if not cert then return nil, err end
-    certs[i] = cert
-    pems[i] = cert:to_pem()
+    list[i] = it.opts
     files[i] = cert_path(self, s)
     lines[i] = db.format_line({ status = "V", expiry = db.asn1_time(it.opts.not_after), serial = s,
                                 file = "unknown", subject = it.oneline })
     s = db.add_serial(s, 1)
+  end
+  local certs, errs, pems = lazy.x509.new_many(list, { pem = true })
+  for i, it in ipairs(items) do
+    it.opts.issuer_key = nil
+    if not certs[i] then return nil, errs[i] end
   end
   local last = db.add_serial(first, n - 1)
   local next_serial = s
@@ -786,9 +802,30 @@ function CA:issue_many(list, opts)
   self:_check_open()
   if type(list) ~= "table" then error("ca:issue_many: expected a list of requests", 2) end
   if #list == 0 then return {} end
+  -- the CSRs are loaded and their signatures checked first, on every core
+  local pre, reqs, at = {}, {}, {}
+  for i, req in ipairs(list) do
+    if type(req) == "table" and req.csr ~= nil then
+      local r, lerr = req.csr, nil
+      if type(r) == "string" then r, lerr = lazy.csr.load(r) end
+      if not r then
+        pre[i] = { load_err = tostring(lerr) }
+      elseif lazy.csr.is_csr(r) then
+        pre[i] = { csr = r }
+        reqs[#reqs + 1] = r
+        at[#reqs] = i
+      end
+    end
+  end
+  if #reqs > 0 then
+    local oks, reasons = lazy.csr.verify_many(reqs)
+    for k, i in ipairs(at) do
+      if not oks[k] then pre[i].verr = reasons[k] end
+    end
+  end
   local items = {}
   for i, req in ipairs(list) do
-    local it, err = self:_prepare(req, "ca:issue_many")
+    local it, err = self:_prepare(req, "ca:issue_many", pre[i])
     if not it then
       return nil, (#list > 1 and ("request " .. i .. ": ") or "") .. err
     end
