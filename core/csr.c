@@ -118,47 +118,67 @@ static int m_verify(lua_State *L) {
 
 /* --- verifying a batch ------------------------------------------------------------------------
  * Each request's signature is checked on whichever core is free. A worker touches only its own
- * X509_REQ (a request listed twice is checked once) and the public key taken from it here
- * beforehand (decoding it fills a cache inside the request). */
+ * item: in verify_many, the X509_REQ itself (the caller waits, so nothing else uses it
+ * meanwhile; a request listed twice is checked once) and the public key taken from it here
+ * beforehand (decoding it fills a cache inside the request); in verify_start, a copy of the
+ * request parsed by the worker from its DER, so the caller may go on using the objects. */
 typedef struct {
-  X509_REQ *req;  /* borrowed: the list keeps the object while the call runs */
-  EVP_PKEY *key;  /* owned */
+  X509_REQ *req;  /* borrowed (verify_many): the list keeps the object while the call runs */
+  EVP_PKEY *key;  /* owned (verify_many) */
+  uint8_t *der;   /* owned (verify_start): the request's encoding, parsed by the worker */
+  size_t der_len;
   size_t same_as; /* 1-based index of the earlier item with the same request, or 0 */
   int ok;
   char reason[256];
 } vitem;
 
 typedef struct {
+  cb_par par;
   vitem *items;
   size_t n;
+  int waited, closed;
 } vjob;
 
-static int vjob_gc(lua_State *L) {
+static int vjob_close(lua_State *L) {
   vjob *j = luaL_checkudata(L, 1, VJOB_MT);
-  for (size_t i = 0; j->items && i < j->n; i++) EVP_PKEY_free(j->items[i].key);
+  cb_par_cancel(&j->par);
+  for (size_t i = 0; j->items && i < j->n; i++) {
+    EVP_PKEY_free(j->items[i].key);
+    OPENSSL_free(j->items[i].der);
+  }
   free(j->items);
   j->items = NULL;
   j->n = 0;
+  j->closed = 1;
   return 0;
 }
 
 static void verify_item(void *ctx, size_t i) {
   vitem *it = &((vjob *)ctx)->items[i];
-  if (it->same_as || !it->key) return;
-  it->ok = X509_REQ_verify(it->req, it->key) == 1;
-  if (!it->ok) cb_ssl_reason(it->reason, sizeof it->reason);
+  if (it->same_as) return;
+  X509_REQ *own = NULL;
+  EVP_PKEY *key = it->key;
+  if (it->der) {
+    const uint8_t *p = it->der;
+    own = d2i_X509_REQ(NULL, &p, (long)it->der_len);
+    key = own ? X509_REQ_get_pubkey(own) : NULL;
+  }
+  if (key) it->ok = X509_REQ_verify(own ? own : it->req, key) == 1;
+  if (!it->ok && !it->reason[0]) cb_ssl_reason(it->reason, sizeof it->reason);
+  if (own) EVP_PKEY_free(key);
+  X509_REQ_free(own);
   ERR_clear_error();
 }
 
-/* verify_many(list) -> oks, reasons: oks[i] is r:verify()'s first result for list[i], reasons[i]
- * its message (nil when it verified) */
-static int l_verify_many(lua_State *L) {
+/* start(L, copy): reads the list at 1 into a job left on the stack and starts its threads */
+static vjob *start(lua_State *L, int copy, const char *what) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 1);
   vjob *j = cb_newudata(L, sizeof *j, VJOB_MT);
+  int box = lua_gettop(L);
   if (n > 0) {
     j->items = calloc((size_t)n, sizeof *j->items);
-    if (!j->items) return luaL_error(L, "csr.verify_many: out of memory");
+    if (!j->items) luaL_error(L, "%s: out of memory", what);
     j->n = (size_t)n;
   }
   lua_newtable(L); /* request object -> its first index */
@@ -167,8 +187,7 @@ static int l_verify_many(lua_State *L) {
     vitem *it = &j->items[i];
     lua_geti(L, 1, i + 1);
     if (!luaL_testudata(L, -1, CB_CSR_MT))
-      return luaL_error(L, "csr.verify_many: item %d is not a certbench.csr (%s)", (int)(i + 1),
-                        luaL_typename(L, -1));
+      luaL_error(L, "%s: item %d is not a certbench.csr (%s)", what, (int)(i + 1), luaL_typename(L, -1));
     X509_REQ *req = cb_check_csr(L, -1);
     lua_pushvalue(L, -1);
     if (lua_rawget(L, seen) != LUA_TNIL) {
@@ -179,25 +198,66 @@ static int l_verify_many(lua_State *L) {
     lua_pop(L, 1);
     lua_pushinteger(L, i + 1);
     lua_rawset(L, seen);
-    it->req = req;
-    it->key = X509_REQ_get_pubkey(req);
-    if (!it->key) cb_ssl_reason(it->reason, sizeof it->reason);
+    if (copy) {
+      int len = i2d_X509_REQ(req, &it->der); /* the cached encoding it was parsed from */
+      if (len > 0) {
+        it->der_len = (size_t)len;
+      } else { /* the worker has nothing to check: the item fails with this reason */
+        it->der = NULL;
+        cb_ssl_reason(it->reason, sizeof it->reason);
+        if (!it->reason[0]) snprintf(it->reason, sizeof it->reason, "cannot encode the request");
+      }
+    } else {
+      it->req = req;
+      it->key = X509_REQ_get_pubkey(req);
+      if (!it->key) cb_ssl_reason(it->reason, sizeof it->reason);
+    }
     ERR_clear_error();
   }
-  cb_par_run(j->n, verify_item, j);
-  lua_createtable(L, (int)n, 0);
+  lua_settop(L, box);
+  cb_par_start(&j->par, j->n, verify_item, j);
+  cb_par_publish(&j->par, j->n);
+  return j;
+}
+
+/* the results of a finished job: oks, reasons */
+static int results(lua_State *L, vjob *j) {
+  lua_createtable(L, (int)j->n, 0);
   lua_createtable(L, 0, 0);
-  for (lua_Integer i = 0; i < n; i++) {
+  for (size_t i = 0; i < j->n; i++) {
     const vitem *it = &j->items[i];
     if (it->same_as) it = &j->items[it->same_as - 1];
     lua_pushboolean(L, it->ok);
-    lua_seti(L, -3, i + 1);
+    lua_seti(L, -3, (lua_Integer)i + 1);
     if (!it->ok) {
       lua_pushfstring(L, "csr:verify: %s", it->reason[0] ? it->reason : "bad signature");
-      lua_seti(L, -2, i + 1);
+      lua_seti(L, -2, (lua_Integer)i + 1);
     }
   }
   return 2;
+}
+
+/* verify_many(list) -> oks, reasons: oks[i] is r:verify()'s first result for list[i], reasons[i]
+ * its message (nil when it verified) */
+static int l_verify_many(lua_State *L) {
+  vjob *j = start(L, 0, "csr.verify_many");
+  cb_par_finish(&j->par);
+  return results(L, j);
+}
+
+/* verify_start(list) -> job: the same checks on copies of the requests, running while the caller
+ * goes on; job:wait() -> oks, reasons (the calling thread helps with what is left) */
+static int l_verify_start(lua_State *L) {
+  start(L, 1, "csr.verify_start");
+  return 1;
+}
+
+static int m_job_wait(lua_State *L) {
+  vjob *j = luaL_checkudata(L, 1, VJOB_MT);
+  if (j->closed) return luaL_error(L, "attempt to use a closed verification job");
+  cb_par_finish(&j->par);
+  j->waited = 1;
+  return results(L, j);
 }
 
 static int m_signature_algorithm(lua_State *L) {
@@ -350,11 +410,16 @@ int luaopen__certbench_csr(lua_State *L) {
                                      {NULL, NULL}};
   static const luaL_Reg metas[] = {{"__eq", m_eq}, {NULL, NULL}};
   static const luaL_Reg exts_metas[] = {{"__gc", exts_gc}, {NULL, NULL}};
-  static const luaL_Reg vjob_metas[] = {{"__gc", vjob_gc}, {NULL, NULL}};
-  static const luaL_Reg fns[] = {{"load", l_load},           {"_new", l_new}, {"is_csr", l_is_csr},
-                                 {"verify_many", l_verify_many}, {NULL, NULL}};
+  static const luaL_Reg vjob_methods[] = {{"wait", m_job_wait}, {"close", vjob_close}, {NULL, NULL}};
+  static const luaL_Reg vjob_metas[] = {{"__gc", vjob_close}, {"__close", vjob_close}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"load", l_load},
+                                 {"_new", l_new},
+                                 {"is_csr", l_is_csr},
+                                 {"verify_many", l_verify_many},
+                                 {"verify_start", l_verify_start},
+                                 {NULL, NULL}};
   cb_newclass(L, EXTS_MT, NULL, exts_metas);
-  cb_newclass(L, VJOB_MT, NULL, vjob_metas);
+  cb_newclass(L, VJOB_MT, vjob_methods, vjob_metas);
   cb_add_methods(L, CB_CSR_MT, methods, metas);
   luaL_newlib(L, fns);
   luaL_getmetatable(L, CB_CSR_MT);

@@ -18,6 +18,11 @@
 --                                           threads): oks[i] = true | false, reasons[i] = the
 --                                           message of a request that does not verify (else nil).
 --                                           An item that is not a certbench.csr raises.
+--   csr.verify_start(list) -> job             the same checks, on copies of the requests, while
+--                                           the caller goes on (with the objects too);
+--                                           job:wait() -> oks, reasons (the calling thread helps
+--                                           with what is left); job:close() (also <close>, and
+--                                           garbage collection) stops the checks
 -- Methods: r:subject(), r:public_key(), r:san() -> { {type=, value=}... }, r:key_usage(),
 --   r:eku() (short names, OIDs when unnamed), r:basic_constraints(), r:policies(), r:ski(),
 --   r:crl_distribution_points(), r:ocsp_urls(), r:ca_issuers_urls(),
@@ -30,7 +35,7 @@ local ext = require "certbench.ext"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
 
-local M = { load = c.load, is_csr = c.is_csr, verify_many = c.verify_many }
+local M = { load = c.load, is_csr = c.is_csr, verify_many = c.verify_many, verify_start = c.verify_start }
 local methods = c._metatable.__index
 local mt = c._metatable
 

@@ -315,6 +315,11 @@ describe("ca issue", function()
       "^request 2: the CSR's signature does not verify")
     bad({ good(1), { csr = "not a CSR" }, { csr = ch.bad_request("/CN=b") } }, "^request 2: the CSR: ")
     bad({ { csr = ch.bad_request("/CN=b"), profile = "nope" } }, "^unknown profile 'nope'")
+    -- the signature is checked before the policy: a request failing both fails on its signature
+    local strict = { policy = { organizationName = "supplied", commonName = "supplied" } }
+    bad({ good(1), { csr = ch.bad_request("/CN=b"), profile = strict } }, "^request 2: the CSR's signature does not verify")
+    bad({ { csr = ch.request("/CN=p"), profile = strict }, { csr = ch.bad_request("/CN=b") } },
+      "^request 1: the subject /CN=p is not allowed by the policy")
   end)
 
   it("takes a public key and subject instead of a CSR", function()

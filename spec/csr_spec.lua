@@ -214,6 +214,38 @@ describe("csr.verify_many", function()
     assert.has_error(function() csr.verify_many({ r, c }) end)
   end)
 
+  it("verify_start checks copies while the caller goes on; wait gives what verify_many gives", function()
+    local list = {}
+    for i = 1, 16 do
+      local r = assert(csr.new{ subject = "/CN=start" .. i, key = keys[i % #keys + 1] })
+      list[i] = (i % 6 == 0) and flip(r) or r
+    end
+    list[16] = list[3]
+    local want_oks, want_reasons = csr.verify_many(list)
+    local job = csr.verify_start(list)
+    -- the objects are the caller's again at once: closing one does not disturb the job
+    local subjects = {}
+    for i = 1, 16 do subjects[i] = list[i]:subject():oneline() end
+    list[1]:close()
+    local oks, reasons = job:wait()
+    assert.same(want_oks, oks)
+    assert.same(want_reasons, reasons)
+    assert.equal("/CN=start3", subjects[16])
+    assert.same({ oks, reasons }, { job:wait() }) -- waiting again gives the same
+    job:close()
+    job:close()
+    assert.has_error(function() job:wait() end, "attempt to use a closed verification job")
+    -- a job closed (or collected) before it is waited for stops its threads
+    do
+      local j <close> = csr.verify_start({ list[2], list[3], list[4], list[5] })
+    end
+    csr.verify_start({ list[2], list[3] }) -- collected
+    collectgarbage()
+    local e1, e2 = csr.verify_start({}):wait()
+    assert.same({}, e1); assert.same({}, e2)
+    assert.has_error(function() csr.verify_start({ "pem" }) end, "csr.verify_start: item 1 is not a certbench.csr (string)")
+  end)
+
   it("gives the same results on one thread and on eight (CERTBENCH_THREADS)", function()
     local tmp = h.tmpdir()
     local parts = {}
@@ -228,7 +260,11 @@ local data = io.open(arg[1]):read("a")
 local list = {}
 for pem in data:gmatch("%-%-%-%-%-BEGIN.-END CERTIFICATE REQUEST%-%-%-%-%-\n") do list[#list + 1] = assert(csr.load(pem)) end
 local oks, reasons = csr.verify_many(list)
-for i = 1, #list do print(i, oks[i], reasons[i]) end
+local oks2, reasons2 = csr.verify_start(list):wait()
+for i = 1, #list do
+  assert(oks[i] == oks2[i] and reasons[i] == reasons2[i])
+  print(i, oks[i], reasons[i])
+end
 ]])
     local outs = {}
     for _, n in ipairs({ 1, 8 }) do

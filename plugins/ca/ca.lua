@@ -542,10 +542,16 @@ function CA:_ca_entries()
   return self._ca_entries_cache
 end
 
+local function verify_error(verr)
+  return "the CSR's signature does not verify: it was altered or not signed by its key"
+    .. (verr and (" (" .. tostring(verr) .. ")") or "")
+end
+
 -- prepare(req, what[, pre]) -> item | nil, err. An item holds the options of x509.new but the
--- serial and the index subject, computed before anything is locked or written. pre: what a batch
--- found out about this request's CSR beforehand ({csr=} loaded and verified, {verr=} its
--- signature does not verify, {load_err=}); its errors come at the same point as they would here.
+-- serial and the index subject, computed before anything is locked or written. pre: a batch
+-- loaded this request's CSR beforehand ({csr=} or {load_err=}) and checks its signature
+-- meanwhile: prepare notes where it would have checked it (pre.checked), the batch puts the
+-- result in order afterwards.
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   local profile, perr
@@ -565,21 +571,18 @@ function CA:_prepare(req, what, pre)
   local csr, pub, subject
   if req.csr ~= nil then
     csr = req.csr
-    local ok, verr
     if pre then
       if pre.load_err then return nil, "the CSR: " .. pre.load_err end
-      csr, ok, verr = pre.csr, not pre.verr, pre.verr
+      csr = pre.csr
+      pre.checked = true
     else
       if type(csr) == "string" then
         local cerr
         csr, cerr = lazy.csr.load(csr)
         if not csr then return nil, "the CSR: " .. tostring(cerr) end
       end
-      ok, verr = csr:verify()
-    end
-    if not ok then
-      return nil, "the CSR's signature does not verify: it was altered or not signed by its key"
-        .. (verr and (" (" .. tostring(verr) .. ")") or "")
+      local ok, verr = csr:verify()
+      if not ok then return nil, verify_error(verr) end
     end
     pub = csr:public_key()
     subject = csr:subject()
@@ -817,20 +820,30 @@ function CA:issue_many(list, opts)
       end
     end
   end
-  if #reqs > 0 then
-    local oks, reasons = lazy.csr.verify_many(reqs)
-    for k, i in ipairs(at) do
-      if not oks[k] then pre[i].verr = reasons[k] end
-    end
-  end
-  local items = {}
+  -- the signatures are checked on copies by the other cores while this one prepares the rest
+  local job <close> = #reqs > 0 and lazy.csr.verify_start(reqs) or nil
+  local items, bad_at, bad_err = {}, nil, nil
   for i, req in ipairs(list) do
     local it, err = self:_prepare(req, "ca:issue_many", pre[i])
     if not it then
-      return nil, (#list > 1 and ("request " .. i .. ": ") or "") .. err
+      bad_at, bad_err = i, err
+      break
     end
     items[i] = it
   end
+  local vbad = {}
+  if job then
+    local oks, reasons = job:wait()
+    for k, i in ipairs(at) do
+      if not oks[k] then vbad[i] = reasons[k] end
+    end
+  end
+  -- the first error in request order, each request's in the order prepare meets them
+  local function fail(i, err) return nil, (#list > 1 and ("request " .. i .. ": ") or "") .. err end
+  for i = 1, bad_at or #list do
+    if vbad[i] and (i ~= bad_at or pre[i].checked) then return fail(i, verify_error(vbad[i])) end
+  end
+  if bad_at then return fail(bad_at, bad_err) end
   local key, kerr = self:_key()
   if not key then return nil, kerr end
   local res, err = self:_locked(function() return self:_commit(items, key) end)
