@@ -369,6 +369,29 @@ describe("ca issue", function()
       env:close()
     end)
 
+    it("a bad signature comes before the errors that come after its check, whenever it is known", function()
+      local strict = { policy = { organizationName = "supplied", commonName = "supplied" } }
+      local wrong = assert(plugin.open(dir, { passin = "pass:wrong" }))
+      unchanged(dir, function()
+        for _, c in ipairs({ ca, wrong }) do
+          local cert, err = c:issue({ csr = ch.bad_request("/CN=x"), profile = strict })
+          assert.is_nil(cert); assert.matches("^the CSR's signature does not verify", err)
+          cert, err = c:issue({ csr = ch.bad_request("/CN=x"), profile = "nope" })
+          assert.is_nil(cert); assert.matches("^unknown profile 'nope'", err)
+        end
+        local cert, err = wrong:issue({ csr = ch.bad_request("/CN=x") })
+        assert.is_nil(cert); assert.matches("^the CSR's signature does not verify", err)
+        cert, err = wrong:issue({ csr = ch.request("/CN=x") })
+        assert.is_nil(cert); assert.matches("wrong password", err)
+        -- a CSR object, and a signature error found while the certificate is signed under the lock
+        cert, err = ca:issue({ csr = require("certbench.csr").load(ch.bad_request("/CN=y")) })
+        assert.is_nil(cert); assert.matches("^the CSR's signature does not verify", err)
+      end)
+      wrong:close()
+      -- and a good one still goes through
+      assert(ca:issue({ csr = ch.request("/CN=after") }))
+    end)
+
     it("a subject the policy forbids", function()
       local cacert = ca.cert
       local profiles = require "certbench.plugins.ca.profiles"

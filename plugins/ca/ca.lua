@@ -730,8 +730,13 @@ function CA:_commit(items, key, copts)
     s = db.add_serial(s, 1)
   end
   local certs, errs, pems = lazy.x509.new_many(list, { pem = true })
-  for i, it in ipairs(items) do
-    it.opts.issuer_key = nil
+  for _, it in ipairs(items) do it.opts.issuer_key = nil end
+  if copts.verified then
+    -- the request's signature was being checked meanwhile: nothing is written before it is known
+    local ok, verr = copts.verified()
+    if not ok then return nil, verr end
+  end
+  for i = 1, n do
     if not certs[i] then return nil, errs[i] end
   end
   local last = db.add_serial(first, n - 1)
@@ -855,15 +860,49 @@ function CA:issue_many(list, opts)
 end
 
 -- issue{csr=, profile=, days=, san=, subject=} -> cert, details | nil, err
+-- The CSR's signature is checked on another core while the request is prepared, the CA key
+-- loaded and the certificate signed under the lock; its result is awaited before anything is
+-- written, and a bad signature is still the error reported before any that comes after it.
 function CA:issue(req)
   self:_check_open()
   if type(req) ~= "table" then error("ca:issue: expected a table {csr=, profile=, days=, san=}", 2) end
-  local it, err = self:_prepare(req, "ca:issue")
-  if not it then return nil, err end
+  local pre, job
+  if req.csr ~= nil then
+    local r, lerr = req.csr, nil
+    if type(r) == "string" then r, lerr = lazy.csr.load(r) end
+    if not r then
+      pre = { load_err = tostring(lerr) }
+    elseif lazy.csr.is_csr(r) then
+      pre = { csr = r }
+      job = lazy.csr.verify_start({ r })
+    end
+  end
+  local _ <close> = job
+  local verdict
+  local function verified()
+    if not verdict then
+      verdict = { true }
+      if job then
+        local oks, reasons = job:wait()
+        if not oks[1] then verdict = { nil, verify_error(reasons[1]) } end
+      end
+    end
+    return verdict[1], verdict[2]
+  end
+  -- fail(err): the signature's error first when prepare got past the point where it is checked
+  local function fail(err)
+    if pre and pre.checked then
+      local ok, verr = verified()
+      if not ok then return nil, verr end
+    end
+    return nil, err
+  end
+  local it, err = self:_prepare(req, "ca:issue", pre)
+  if not it then return fail(err) end
   local key, kerr = self:_key()
-  if not key then return nil, kerr end
-  local res, cerr = self:_locked(function() return self:_commit({ it }, key) end)
-  if not res then return nil, cerr end
+  if not key then return fail(kerr) end
+  local res, cerr = self:_locked(function() return self:_commit({ it }, key, { verified = verified }) end)
+  if not res then return fail(cerr) end
   return res[1].cert, res[1]
 end
 
