@@ -215,7 +215,7 @@ static vjob *start(lua_State *L, int copy, const char *what) {
     ERR_clear_error();
   }
   lua_settop(L, box);
-  cb_par_start(&j->par, j->n, verify_item, j);
+  cb_par_start(&j->par, j->n, verify_item, j, copy);
   cb_par_publish(&j->par, j->n);
   return j;
 }
