@@ -33,6 +33,75 @@ static const cb_loader req_loader = {req_labels, "certificate request", parse_re
 
 static int l_load(lua_State *L) { return cb_load(L, &req_loader, "csr.load", 0); }
 
+/* --- loading a batch ---------------------------------------------------------------------------
+ * load_many(list) -> reqs, errs: csr.load of every string of the list, parsed on every core.
+ * reqs[i] = the request | false, errs[i] = csr.load's message (a failure is loaded again on this
+ * thread for it: failures are rare and their messages need Lua). */
+#define LJOB_MT "certbench.csr.load_job"
+
+typedef struct {
+  const char *data; /* the list's string, alive while the call runs */
+  size_t len;
+  X509_REQ *req; /* owned until pushed */
+} litem;
+
+typedef struct {
+  litem *items;
+  size_t n;
+} ljob;
+
+static int ljob_gc(lua_State *L) {
+  ljob *j = luaL_checkudata(L, 1, LJOB_MT);
+  for (size_t i = 0; j->items && i < j->n; i++) X509_REQ_free(j->items[i].req);
+  free(j->items);
+  j->items = NULL;
+  j->n = 0;
+  return 0;
+}
+
+static void load_item(void *ctx, size_t i) {
+  litem *it = &((ljob *)ctx)->items[i];
+  it->req = cb_load_first(&req_loader, it->data, it->len);
+}
+
+static int l_load_many(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 1);
+  ljob *j = cb_newudata(L, sizeof *j, LJOB_MT);
+  int box = lua_gettop(L);
+  if (n > 0) {
+    j->items = calloc((size_t)n, sizeof *j->items);
+    if (!j->items) return luaL_error(L, "csr.load_many: out of memory");
+    j->n = (size_t)n;
+  }
+  for (lua_Integer i = 0; i < n; i++) {
+    if (lua_geti(L, 1, i + 1) != LUA_TSTRING)
+      return luaL_error(L, "csr.load_many: item %d is not a string (%s)", (int)(i + 1), luaL_typename(L, -1));
+    j->items[i].data = lua_tolstring(L, -1, &j->items[i].len); /* the list keeps it */
+    lua_pop(L, 1);
+  }
+  cb_par_run(j->n, load_item, j);
+  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, 0, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    litem *it = &j->items[i];
+    if (it->req) {
+      X509_REQ *req = it->req;
+      it->req = NULL;
+      cb_push_csr(L, req);
+    } else {
+      lua_pushcfunction(L, l_load);
+      lua_geti(L, 1, i + 1);
+      lua_call(L, 1, 2);
+      lua_seti(L, box + 2, i + 1);
+      lua_pop(L, 1);
+      lua_pushboolean(L, 0);
+    }
+    lua_seti(L, box + 1, i + 1);
+  }
+  return 2;
+}
+
 /* A requested-extensions stack held by a userdata while Lua values are pushed from it, so
  * that a raise (out of memory) cannot leak it. */
 typedef struct { STACK_OF(X509_EXTENSION) *p; } exts_box;
@@ -412,14 +481,17 @@ int luaopen__certbench_csr(lua_State *L) {
   static const luaL_Reg exts_metas[] = {{"__gc", exts_gc}, {NULL, NULL}};
   static const luaL_Reg vjob_methods[] = {{"wait", m_job_wait}, {"close", vjob_close}, {NULL, NULL}};
   static const luaL_Reg vjob_metas[] = {{"__gc", vjob_close}, {"__close", vjob_close}, {NULL, NULL}};
+  static const luaL_Reg ljob_metas[] = {{"__gc", ljob_gc}, {NULL, NULL}};
   static const luaL_Reg fns[] = {{"load", l_load},
                                  {"_new", l_new},
                                  {"is_csr", l_is_csr},
                                  {"verify_many", l_verify_many},
                                  {"verify_start", l_verify_start},
+                                 {"load_many", l_load_many},
                                  {NULL, NULL}};
   cb_newclass(L, EXTS_MT, NULL, exts_metas);
   cb_newclass(L, VJOB_MT, vjob_methods, vjob_metas);
+  cb_newclass(L, LJOB_MT, NULL, ljob_metas);
   cb_add_methods(L, CB_CSR_MT, methods, metas);
   luaL_newlib(L, fns);
   luaL_getmetatable(L, CB_CSR_MT);

@@ -18,6 +18,9 @@
 --                                           threads): oks[i] = true | false, reasons[i] = the
 --                                           message of a request that does not verify (else nil).
 --                                           An item that is not a certbench.csr raises.
+--   csr.load_many(list) -> reqs, errs         csr.load of every string of the list, parsed on
+--                                           every core: reqs[i] = req | false, errs[i] = the
+--                                           message csr.load gives (else nil)
 --   csr.verify_start(list) -> job             the same checks, on copies of the requests, while
 --                                           the caller goes on (with the objects too);
 --                                           job:wait() -> oks, reasons (the calling thread helps
@@ -35,7 +38,8 @@ local ext = require "certbench.ext"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
 
-local M = { load = c.load, is_csr = c.is_csr, verify_many = c.verify_many, verify_start = c.verify_start }
+local M = { load = c.load, is_csr = c.is_csr, verify_many = c.verify_many, verify_start = c.verify_start,
+            load_many = c.load_many }
 local methods = c._metatable.__index
 local mt = c._metatable
 

@@ -169,6 +169,40 @@ describe("csr.load", function()
   end)
 end)
 
+describe("csr.load_many", function()
+  local key = pkey.generate("ec:P-256")
+  local r = assert(csr.new{ subject = "/CN=lm", key = key, san = { "DNS:lm.example" } })
+
+  it("gives what csr.load gives for every form, in order, a bad item failing alone", function()
+    local pem, der = r:to_pem(), r:to_der()
+    local b64 = pem:match("%-\n(.-)%-%-%-%-%-END")
+    local list = {
+      pem, der, b64, "text before\n" .. pem, "\239\187\191" .. pem:gsub("\n", "\r\n"),
+      (pem:gsub("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")), key:to_pem() .. pem,
+      "", "hello", key:to_pem(), der:sub(1, 40), pem:gsub("MII", "@@@", 1), "0123", der .. "trailing",
+    }
+    local reqs, errs = csr.load_many(list)
+    assert.equal(#list, #reqs)
+    for i, data in ipairs(list) do
+      local want, werr = csr.load(data)
+      if want then
+        assert.is_nil(errs[i], i)
+        assert.equal(want:to_der(), reqs[i]:to_der(), i)
+        assert.is_true(reqs[i]:verify())
+      else
+        assert.is_false(reqs[i], i)
+        assert.equal(werr, errs[i], i)
+      end
+    end
+    assert.matches("it is empty", errs[8])
+    assert.matches("found PRIVATE KEY", errs[10])
+    local e1, e2 = csr.load_many({})
+    assert.same({}, e1); assert.same({}, e2)
+    assert.has_error(function() csr.load_many({ pem, r }) end, "csr.load_many: item 2 is not a string (userdata)")
+    assert.has_error(function() csr.load_many("pem") end)
+  end)
+end)
+
 describe("csr.verify_many", function()
   local h = require "helper"
   local function flip(r)

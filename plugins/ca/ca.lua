@@ -810,19 +810,25 @@ function CA:issue_many(list, opts)
   self:_check_open()
   if type(list) ~= "table" then error("ca:issue_many: expected a list of requests", 2) end
   if #list == 0 then return {} end
-  -- the CSRs are loaded and their signatures checked first, on every core
-  local pre, reqs, at = {}, {}, {}
+  -- the CSRs are parsed first, those given as text on every core (csr.load_many)
+  local pre, reqs, at, texts, text_at = {}, {}, {}, {}, {}
   for i, req in ipairs(list) do
-    if type(req) == "table" and req.csr ~= nil then
-      local r, lerr = req.csr, nil
-      if type(r) == "string" then r, lerr = lazy.csr.load(r) end
-      if not r then
-        pre[i] = { load_err = tostring(lerr) }
-      elseif lazy.csr.is_csr(r) then
-        pre[i] = { csr = r }
-        reqs[#reqs + 1] = r
-        at[#reqs] = i
-      end
+    if type(req) == "table" and type(req.csr) == "string" then
+      texts[#texts + 1] = req.csr
+      text_at[#texts] = i
+    end
+  end
+  if #texts > 0 then
+    local loaded, lerrs = lazy.csr.load_many(texts)
+    for k, i in ipairs(text_at) do
+      pre[i] = loaded[k] and { csr = loaded[k] } or { load_err = tostring(lerrs[k]) }
+    end
+  end
+  for i, req in ipairs(list) do
+    if type(req) == "table" and lazy.csr.is_csr(req.csr) then pre[i] = { csr = req.csr } end
+    if pre[i] and pre[i].csr then
+      reqs[#reqs + 1] = pre[i].csr
+      at[#reqs] = i
     end
   end
   -- the signatures are checked on copies by the other cores while this one prepares the rest
