@@ -10,7 +10,10 @@
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
 --   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
---     first; then one lock, one journal record, one sync of the files, one index append)
+--     first; then one lock, one journal record, one sync of the files, one index append). The
+--     CSRs are parsed and their signatures checked, and the certificates signed, on every core
+--     ($CERTBENCH_THREADS caps the threads); ca:issue checks its CSR's signature on a second core
+--     while it signs. An error names the first bad request, as one after the other would.
 --   ca:revoke{ serial = "HEX" | cert = cert_or_pem, reason = "keyCompromise" } -> info
 --   ca:gencrl{ days = 30 | hours = N } -> crl, info
 --   ca:list{ status = "valid"|"revoked"|"expired" } -> { {serial=, status=, subject=, ...} }

@@ -4,6 +4,7 @@
 --                                                   OPENSSL_N only)
 --   certbench run ca_issue.lua run   DIR N WORKDIR  prints "name value" lines (microseconds
 --                                                   per certificate)
+--   certbench run ca_issue.lua many  DIR N WORKDIR  issue_many only
 -- Times are wall-clock (the issuance includes its fsync/syncfs), from a monotonic clock.
 local plugin = require "certbench.plugins.ca"
 local pkey = require "certbench.pkey"
@@ -44,7 +45,7 @@ if mode == "csrs" then
   return
 end
 
-assert(mode == "run", "usage: ca_issue.lua csrs|run DIR N WORKDIR")
+assert(mode == "run" or mode == "many", "usage: ca_issue.lua csrs|run|many DIR N WORKDIR")
 local work = arg[4]
 local data = assert(fs.read(dir .. "/csrs.pem"))
 local pems = {}
@@ -70,6 +71,16 @@ local function fresh(name)
   os.execute("rm -rf '" .. d .. "'")
   local ca = assert(plugin.init(d, { subject = "/C=NO/O=net2/CN=Bench CA", key = "ec:P-256", encrypt = false }))
   return ca, d
+end
+
+-- many: issue_many alone (tests/bench/ca_issue.sh runs it with CERTBENCH_THREADS=1 too)
+if mode == "many" then
+  local ca = fresh("many1")
+  local reqs = {}
+  for i = 1, N do reqs[i] = { csr = pems[i] } end
+  measure("issue_many", N, function() assert(ca:issue_many(reqs)) end)
+  ca:close()
+  return
 end
 
 -- raw signing: what the CA cannot avoid

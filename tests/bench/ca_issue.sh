@@ -2,7 +2,9 @@
 # tests/bench/ca_issue.sh: issuing N ECDSA P-256 certificates from pre-made CSRs (a key each),
 # certbench against a shell loop of `openssl ca -batch`, in the same run, for N = 1,000 and
 # 10,000:
-#   certbench issue_many   all N in one call (one lock, one journal record, one syncfs, one append)
+#   certbench issue_many   all N in one call (one lock, one journal record, one syncfs, one append);
+#                          the signatures (the CSRs' and the certificates') on every core, and
+#                          again with CERTBENCH_THREADS=1 (one core)
 #   certbench issue (1x1)  ca:issue N times in one process, each durable before it returns
 #   openssl loop           `openssl ca -batch -notext` once per CSR (CA key unencrypted, as
 #                          certbench's here; openssl ca does not fsync anything)
@@ -79,6 +81,7 @@ openssl_loop() { # DIR CSRDIR FROM TO -> "wall_seconds cpu_seconds" (cpu: user +
   awk '{ printf "%s %s\n", $1, $2 + $3 }' "$d/time"
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R
 for N in $NS; do
   CSRS="$B/csrs-$N"
@@ -95,6 +98,7 @@ for N in $NS; do
     rm -rf "$W" && mkdir -p "$W"
     echo "N=$N on $fs: certbench..." >&2
     while read -r k v; do R["$N,$fs,$k"]=$v; done < <("$CB" run "$LUA" run "$CSRS" "$N" "$W")
+    while read -r k v; do R["$N,$fs,${k/issue_many/issue_many_1t}"]=$v; done < <(CERTBENCH_THREADS=1 "$CB" run "$LUA" many "$CSRS" "$N" "$W")
     ON=$([ "${OPENSSL_FULL:-0}" = 1 ] && echo "$N" || echo $((N < 1000 ? N : 1000)))
     echo "N=$N on $fs: openssl ca loop of $ON..." >&2
     openssl_ca_setup "$W/openssl"
@@ -122,7 +126,8 @@ done
 fmt() { printf '%10.1f' "${1:-0}"; }
 ratio() { echo "${1:-0} / ${2:-1}" | bc -l | xargs printf '%8.2f'; }
 echo
-echo "per-certificate time in microseconds, wall clock and CPU (user+system), ECDSA P-256, CSRs made beforehand"
+echo "per-certificate time in microseconds, wall clock and CPU (user+system, all threads), ECDSA P-256, CSRs made beforehand"
+echo "threads: $(CERTBENCH_THREADS= nproc) CPUs; load average before the run: $LOAD0"
 for N in $NS; do
   for fs in $FS; do
     [ -n "${R[$N,$fs,issue_many]:-}" ] || continue
@@ -131,6 +136,7 @@ for N in $NS; do
     echo
     echo "== N=$N, CA folder on $fs                     wall        cpu"
     row "certbench issue_many" issue_many
+    row "certbench issue_many, one thread" issue_many_1t
     row "certbench issue, one by one" issue_one
     row "openssl ca -batch loop" openssl "$([ "$(g openssl_extrapolated)" = 1 ] && echo "   (the 1,000 loop's figure, extrapolated)")"
     row "raw x509.new (fixed key)" raw_x509_new
@@ -146,9 +152,11 @@ for N in $NS; do
     echo "  ratios (wall, cpu):"
     rr() { printf '    %-44s %s %s%s\n' "$1" "$(ratio "$(g "$2")" "$(g "$3")")" "$(ratio "$(g "$2"_cpu)" "$(g "$3"_cpu)")" "${4:-}"; }
     rr "openssl loop / issue_many" openssl issue_many "  (target >= 50)"
+    rr "openssl loop / issue_many, one thread" openssl issue_many_1t
     rr "openssl loop / issue 1x1" openssl issue_one
     rr "issue_many / raw x509.new" issue_many raw_x509_new "  (target <= 3)"
     rr "issue_many / raw key:sign" issue_many raw_sign
+    rr "issue_many, one thread / raw x509.new" issue_many_1t raw_x509_new
     rr "issue_many, index 100,000 / 0" index100000_many index0_many "  (target <= 1.25)"
     rr "issue 1x1, index 100,000 / 0" index100000_one index0_one "  (target <= 1.25)"
     rr "open + issue, index 100,000 / 0" index100000_open_issue index0_open_issue
