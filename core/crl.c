@@ -308,6 +308,7 @@ static int l_load_file(lua_State *L) {
     return cb_fail_errno(L, path, e);
   }
   size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
+  if (!S_ISREG(st.st_mode) && (lua_Integer)cap > max + 1) cap = (size_t)max + 1;
   if ((lua_Integer)cap > max + 1) {
     close(fd);
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
@@ -646,6 +647,36 @@ static int m_idp(lua_State *L) {
   return 1;
 }
 
+/* c:freshest_crl() -> { url, ... } | nil: where the delta CRLs of this (complete) CRL are
+ * published (the Freshest CRL extension, RFC 5280 5.2.6), URIs of its distribution points. */
+static int m_freshest_crl(lua_State *L) {
+  cb_crl *e = check(L, 1);
+  if (!e->has_freshest) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const uint8_t *p = e->der + e->freshest.off;
+  CRL_DIST_POINTS *dps = d2i_CRL_DIST_POINTS(NULL, &p, (long)e->freshest.len);
+  ERR_clear_error();
+  if (!dps) return cb_fail(L, "crl:freshest_crl: malformed extension");
+  lua_newtable(L);
+  int k = 0;
+  for (size_t i = 0; i < sk_DIST_POINT_num(dps); i++) {
+    DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+    if (!dp->distpoint || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES *names = dp->distpoint->name.fullname;
+    for (size_t j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+      GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
+      if (g->type != GEN_URI) continue;
+      lua_pushlstring(L, (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+                      (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier));
+      lua_rawseti(L, -2, ++k);
+    }
+  }
+  CRL_DIST_POINTS_free(dps);
+  return 1;
+}
+
 /* c:extensions() -> { {oid=, name=, critical=, der=, text=}, ... }, as x509:extensions() */
 static int m_extensions(lua_State *L) {
   cb_crl *e = check(L, 1);
@@ -920,16 +951,23 @@ static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
     char name[128];
     OBJ_obj2txt(name, sizeof name, X509_EXTENSION_get_object(ext), 0);
     BIO_printf(bio, "%*s%s: %s\n", indent, "", name, X509_EXTENSION_get_critical(ext) ? "critical" : "");
-    if (!X509V3_EXT_print(bio, ext, 0, indent + 4)) {
-      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
-    } else {
-      /* some printers end with a newline of their own (the AKI's) */
+    BIO *val = BIO_new(BIO_s_mem());
+    if (val && X509V3_EXT_print(val, ext, 0, indent + 4)) {
+      /* some printers start or end with a newline of their own (freshest CRL, AKI) */
       const uint8_t *out;
       size_t olen;
-      BIO_mem_contents(bio, &out, &olen);
+      BIO_mem_contents(val, &out, &olen);
+      while (olen && out[0] == '\n') {
+        out++;
+        olen--;
+      }
+      BIO_write(bio, out, (int)olen);
       if (olen == 0 || out[olen - 1] != '\n') BIO_printf(bio, "\n");
+    } else {
+      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
     }
+    BIO_free(val);
     X509_EXTENSION_free(ext);
   }
   ERR_clear_error();
@@ -1015,7 +1053,8 @@ static int m_tostring(lua_State *L) {
     X509_NAME_oneline(nm, line, sizeof line);
     X509_NAME_free(nm);
   }
-  lua_pushfstring(L, "certbench.crl: %s (%I entries)", line, (lua_Integer)b->e->count);
+  lua_pushfstring(L, "certbench.crl: %s (%I %s)", line, (lua_Integer)b->e->count,
+                  b->e->count == 1 ? "entry" : "entries");
   return 1;
 }
 
@@ -1026,6 +1065,7 @@ typedef struct {
   uint16_t ser_len;
   int8_t reason;    /* -1: none */
   uint8_t has_inv;
+  uint32_t idx;     /* the position given, so equal serials keep their order */
   int64_t date;
   int64_t inv;
 } bentry;
@@ -1037,7 +1077,7 @@ static int cmp_bentry(const void *x, const void *y) {
   if (a->ser_len != b->ser_len) return a->ser_len < b->ser_len ? -1 : 1;
   int r = memcmp(g_arena + a->ser_off, g_arena + b->ser_off, a->ser_len);
   if (r) return r;
-  return a < b ? -1 : 1;
+  return a->idx < b->idx ? -1 : 1;
 }
 
 static int add_time(CBB *cbb, int64_t t, int generalized) {
@@ -1080,6 +1120,7 @@ static const uint8_t O_INVALIDITY[] = {0x55, 0x1d, 0x18};
 static const uint8_t O_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t O_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t O_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t O_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 /* add_alg writes the AlgorithmIdentifier for signing with key and md (pss: RSASSA-PSS). */
 static int add_alg(CBB *cbb, EVP_PKEY *key, const EVP_MD *md, int pss) {
@@ -1170,6 +1211,28 @@ static int reason_code(const char *name) {
   return -1;
 }
 
+/* add_freshest writes the Freshest CRL extension: one distribution point with the URLs of the
+ * list at idx (strings, checked by crl.lua). */
+static int add_freshest(lua_State *L, CBB *exts, int idx) {
+  CBB ext, value, dps, dp, name, full, uri;
+  if (!add_ext(exts, &ext, &value, O_FRESHEST, sizeof O_FRESHEST, 0) ||
+      !CBB_add_asn1(&value, &dps, CBS_ASN1_SEQUENCE) || !CBB_add_asn1(&dps, &dp, CBS_ASN1_SEQUENCE) ||
+      !CBB_add_asn1(&dp, &name, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) ||
+      !CBB_add_asn1(&name, &full, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+    return 0;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    lua_rawgeti(L, idx, i);
+    const char *url = lua_tolstring(L, -1, &len);
+    int ok = url && CBB_add_asn1(&full, &uri, CBS_ASN1_CONTEXT_SPECIFIC | 6) &&
+             CBB_add_bytes(&uri, (const uint8_t *)url, len) && CBB_flush(&full);
+    lua_pop(L, 1);
+    if (!ok) return 0;
+  }
+  return CBB_flush(exts);
+}
+
 static int field_type(lua_State *L, int idx, const char *k) {
   lua_getfield(L, idx, k);
   return lua_type(L, -1);
@@ -1177,7 +1240,8 @@ static int field_type(lua_State *L, int idx, const char *k) {
 
 /* _crl.build{ issuer=x509, key=pkey, this_update=int, next_update=int|nil, number=hex|nil,
  *   delta_base=hex|nil, entries={ {serial=hex, date=int, reason=code|nil,
- *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, sort=bool }
+ *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, freshest={urls}|nil,
+ *   sort=bool }
  * -> crl | nil, err. crl.lua checks and normalizes the options. */
 static int l_build(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -1197,6 +1261,7 @@ static int l_build(lua_State *L) {
   int sort = cb_optfield_boolean(L, 1, "sort", 1);
   int has_idp = field_type(L, 1, "idp") == LUA_TTABLE; /* index 4 */
   int ety = field_type(L, 1, "entries");               /* index 5 */
+  int has_freshest = field_type(L, 1, "freshest") == LUA_TTABLE; /* index 6 */
   size_t n = ety == LUA_TTABLE ? (size_t)luaL_len(L, 5) : 0;
 
   int kt = EVP_PKEY_id(key);
@@ -1228,7 +1293,7 @@ static int l_build(lua_State *L) {
     return luaL_error(L, "crl.new: delta_base must be hexadecimal (at most 60 bytes)");
 
   /* entries, collected into memory Lua owns, so a raise while reading frees it */
-  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 6 if any */
+  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 7 if any */
   size_t arena_cap = 0;
   for (size_t i = 0; i < n; i++) {
     lua_geti(L, 5, (lua_Integer)i + 1);
@@ -1263,6 +1328,7 @@ static int l_build(lua_State *L) {
     }
     size_t sl = cb_crl_serial_from_hex(hex, hl, arena + arena_len);
     if (!sl) return luaL_error(L, "crl.new: entries[%I].serial is not hexadecimal: %s", (lua_Integer)i + 1, hex);
+    ents[i].idx = (uint32_t)i;
     ents[i].ser_off = (uint32_t)arena_len;
     ents[i].ser_len = (uint16_t)sl;
     arena_len += sl;
@@ -1369,6 +1435,7 @@ static int l_build(lua_State *L) {
     goto fail;
   /* add_idp reads the idp table: fields were checked in crl.lua, so reading cannot raise */
   if (has_idp && !add_idp(L, &exts, 4)) goto fail;
+  if (has_freshest && !add_freshest(L, &exts, 6)) goto fail;
   if (!CBB_flush(&cbb)) goto fail;
 
   /* sign tbsCertList */
@@ -1434,6 +1501,7 @@ static const luaL_Reg methods[] = {
     {"is_delta", m_is_delta},
     {"aki", m_aki},
     {"issuing_distribution_point", m_idp},
+    {"freshest_crl", m_freshest_crl},
     {"signature_algorithm", m_signature_algorithm},
     {"version", m_version},
     {"count", m_count},

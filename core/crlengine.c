@@ -27,6 +27,7 @@ static const uint8_t OID_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t OID_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t OID_CERT_ISSUER[] = {0x55, 0x1d, 0x1d};
 static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t OID_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 #define OID_IS(cbs, oid) CBS_mem_equal((cbs), (oid), sizeof(oid))
 
@@ -78,14 +79,17 @@ static int diagnose(pctx_t *c, const CBS *cbs, unsigned tag, const char *what) {
               off, what);
 }
 
+/* (CBS_get_asn1 consumes an element of the wrong tag: diagnose a copy taken before.) */
 static int get(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static int get_element(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
   if (CBS_get_asn1_element(cbs, out, tag)) return 1;
-  return diagnose(c, cbs, tag, what);
+  return diagnose(c, &before, tag, what);
 }
 
 static cb_span span_of(const pctx_t *c, const CBS *cbs) {
@@ -177,7 +181,8 @@ static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
   CBS t;
   unsigned tag;
   size_t off = off_of(c, cbs);
-  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, cbs, CBS_ASN1_UTCTIME, what);
+  CBS before = *cbs;
+  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, &before, CBS_ASN1_UTCTIME, what);
   if (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME)
     return fail(c, "bad DER at offset %zu: %s is not a UTCTime or GeneralizedTime", off, what);
   if (!cb_der_time(tag, CBS_data(&t), CBS_len(&t), out))
@@ -510,6 +515,11 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
         e->aki_keyid = span_of(c, &keyid);
         e->has_aki = 1;
       }
+    } else if (OID_IS(&oid, OID_FRESHEST)) {
+      CBS dps;
+      if (!get_element(c, &value, &dps, CBS_ASN1_SEQUENCE, "the freshest CRL extension")) return 0;
+      e->freshest = span_of(c, &dps);
+      e->has_freshest = 1;
     } else if (OID_IS(&oid, OID_IDP)) {
       CBS idp, tmp;
       if (!get_element(c, &value, &idp, CBS_ASN1_SEQUENCE, "the issuing distribution point")) return 0;
@@ -517,7 +527,7 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       e->has_idp = 1;
       tmp = idp;
       CBS seq;
-      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return 0;
+      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return fail(c, "bad DER: the issuing distribution point");
       while (CBS_len(&seq)) {
         CBS f;
         unsigned tag;
@@ -611,8 +621,8 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
 /* scan_entries checks the structure of every revoked entry, counts them and records their
  * offsets; the index is in DER order, and whether that is already serial order. */
 static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
-  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 15 (UTCTime) bytes */
-  size_t cap = CBS_len(&revoked) / 20 + 1;
+  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 13 (a UTCTime without seconds) bytes */
+  size_t cap = CBS_len(&revoked) / 18 + 1;
   e->index = malloc(cap * sizeof *e->index);
   if (!e->index) return fail(c, "out of memory for %zu entries", cap);
   size_t n = 0;
@@ -794,6 +804,8 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
   if (!get(&c, &in, &entry, CBS_ASN1_SEQUENCE, "a revoked entry")) return 0;
   if (next) *next = (uint32_t)off_of(&c, &in);
   if (!get(&c, &entry, &serial, CBS_ASN1_INTEGER, "an entry's serial number")) return 0;
+  if (CBS_len(&serial) == 0)
+    return fail(&c, "bad DER at offset %zu: an entry's serial number is empty", off_of(&c, &serial) - 2);
   out->serial = span_of(&c, &serial);
   if (!get_time(&c, &entry, &out->date, "the revocation date")) return 0;
   if (!CBS_len(&entry)) return 1;

@@ -37,8 +37,8 @@ typedef struct {
   int has_exts;
   cb_span exts;        /* the content of crlExtensions' SEQUENCE */
   /* known CRL extensions, each the content of its extnValue OCTET STRING (len 0: absent) */
-  cb_span number, delta_base, aki_keyid, idp;
-  int has_number, has_delta, has_aki, has_idp, idp_indirect;
+  cb_span number, delta_base, aki_keyid, idp, freshest;
+  int has_number, has_delta, has_aki, has_idp, idp_indirect, has_freshest;
   size_t count;        /* revoked entries */
   uint32_t *index;     /* count entry offsets, sorted by serial; NULL when count is 0 */
   int der_sorted;      /* the entries were already in serial order in the DER */
