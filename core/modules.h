@@ -9,6 +9,9 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
+  X(crl)              \
+  X(name)             \
+  X(x509)             \
   X(digest)           \
   X(rand)             \
   X(pkey)

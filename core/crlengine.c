@@ -1,0 +1,1023 @@
+/* crlengine.c: the in-place CRL parser, serial index and signature check (see crlengine.h). */
+#include "crlengine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/digest.h>
+#include <openssl/dsa.h>
+#include <openssl/err.h>
+#include <openssl/mem.h>
+#include <openssl/nid.h>
+#include <openssl/obj.h>
+#include <openssl/rsa.h>
+
+const char *const cb_crl_reasons[11] = {
+    "unspecified",          "keyCompromise",  "cACompromise",  "affiliationChanged",
+    "superseded",           "cessationOfOperation", "certificateHold", NULL,
+    "removeFromCRL",        "privilegeWithdrawn",   "aACompromise"};
+
+/* The DER of the OIDs we look for (content bytes of the OBJECT IDENTIFIER). */
+static const uint8_t OID_CRL_NUMBER[] = {0x55, 0x1d, 0x14};
+static const uint8_t OID_REASON[] = {0x55, 0x1d, 0x15};
+static const uint8_t OID_INVALIDITY[] = {0x55, 0x1d, 0x18};
+static const uint8_t OID_DELTA[] = {0x55, 0x1d, 0x1b};
+static const uint8_t OID_IDP[] = {0x55, 0x1d, 0x1c};
+static const uint8_t OID_CERT_ISSUER[] = {0x55, 0x1d, 0x1d};
+static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t OID_FRESHEST[] = {0x55, 0x1d, 0x2e};
+
+#define OID_IS(cbs, oid) CBS_mem_equal((cbs), (oid), sizeof(oid))
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+typedef struct {
+  const uint8_t *base;
+  char *err;
+  size_t errlen;
+} pctx_t;
+
+static int fail(pctx_t *c, const char *fmt, ...) {
+  if (c->err && c->errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+  }
+  return 0;
+}
+
+static size_t off_of(const pctx_t *c, const CBS *cbs) {
+  return (size_t)(CBS_data(cbs) - c->base);
+}
+
+/* diagnose explains why CBS_get_asn1(cbs, ..., tag) failed: a truncation, another tag, or an
+ * encoding that is not DER. */
+static int diagnose(pctx_t *c, const CBS *cbs, unsigned tag, const char *what) {
+  size_t off = off_of(c, cbs), n = CBS_len(cbs);
+  const uint8_t *p = CBS_data(cbs);
+  if (n == 0) return fail(c, "truncated DER at offset %zu: %s is missing", off, what);
+  unsigned want = (tag & 0x1f) | ((tag >> 24) & 0xe0);
+  if (p[0] != want) return fail(c, "bad DER at offset %zu: expected %s, found tag 0x%02x", off, what, p[0]);
+  if (n < 2) return fail(c, "truncated DER at offset %zu: %s has no length", off, what);
+  if (p[1] == 0x80) return fail(c, "bad DER at offset %zu: %s has an indefinite length (BER, not DER)", off, what);
+  size_t len = p[1], hdr = 2;
+  if (p[1] & 0x80) {
+    size_t k = p[1] & 0x7f;
+    if (k > 4) return fail(c, "bad DER at offset %zu: %s has a length of %zu bytes", off, what, k);
+    if (n < 2 + k) return fail(c, "truncated DER at offset %zu: %s has a cut length", off, what);
+    len = 0;
+    for (size_t i = 0; i < k; i++) len = (len << 8) | p[2 + i];
+    hdr = 2 + k;
+  }
+  if (len > n - hdr)
+    return fail(c, "truncated DER at offset %zu: %s needs %zu bytes, %zu present", off, what, len,
+                n - hdr);
+  return fail(c, "bad DER at offset %zu: %s is not DER-encoded (non-minimal length or bad content)",
+              off, what);
+}
+
+/* (CBS_get_asn1 consumes an element of the wrong tag: diagnose a copy taken before.) */
+static int get(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
+  if (CBS_get_asn1(cbs, out, tag)) return 1;
+  return diagnose(c, &before, tag, what);
+}
+
+static int get_element(pctx_t *c, CBS *cbs, CBS *out, unsigned tag, const char *what) {
+  CBS before = *cbs;
+  if (CBS_get_asn1_element(cbs, out, tag)) return 1;
+  return diagnose(c, &before, tag, what);
+}
+
+static cb_span span_of(const pctx_t *c, const CBS *cbs) {
+  cb_span s = {(uint32_t)off_of(c, cbs), (uint32_t)CBS_len(cbs)};
+  return s;
+}
+
+/* ---- times ------------------------------------------------------------------------------- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = (unsigned)(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const uint8_t *p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return 0;
+    v = v * 10 + (p[i] - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+static inline int d2(const uint8_t *p) {
+  unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
+  return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* civil checks a date and time and gives its epoch seconds. */
+static inline int civil(int year, int mon, int day, int hour, int min, int sec, int64_t *out) {
+  static const uint8_t mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] || hour < 0 || hour > 23 || min < 0 ||
+      min > 59 || sec < 0 || sec > 59)
+    return 0;
+  if (mon == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) return 0;
+  *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
+  return 1;
+}
+
+int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
+  /* the DER forms first: a million entries' dates are checked at load */
+  if (tag == CBS_ASN1_UTCTIME && n == 13 && p[12] == 'Z') {
+    int yy = d2(p);
+    if (yy < 0) return 0;
+    return civil(yy + (yy < 50 ? 2000 : 1900), d2(p + 2), d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), out);
+  }
+  if (tag == CBS_ASN1_GENERALIZEDTIME && n == 15 && p[14] == 'Z') {
+    int c = d2(p), yy = d2(p + 2);
+    if (c < 0 || yy < 0) return 0;
+    return civil(c * 100 + yy, d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), d2(p + 12), out);
+  }
+  int year, mon, day, hour, min, sec = 0;
+  size_t i;
+  if (tag == CBS_ASN1_UTCTIME) {
+    /* YYMMDDHHMM[SS]Z; seconds are mandatory in DER, tolerated missing as openssl does */
+    if ((n != 13 && n != 11) || p[n - 1] != 'Z' || !digits(p, 2, &year)) return 0;
+    year += year < 50 ? 2000 : 1900;
+    i = 2;
+  } else if (tag == CBS_ASN1_GENERALIZEDTIME) {
+    if (n < 15 || p[n - 1] != 'Z' || !digits(p, 4, &year)) return 0;
+    i = 4;
+  } else {
+    return 0;
+  }
+  if (!digits(p + i, 2, &mon) || !digits(p + i + 2, 2, &day) || !digits(p + i + 4, 2, &hour) ||
+      !digits(p + i + 6, 2, &min))
+    return 0;
+  i += 8;
+  if (i < n - 1) {
+    if (!digits(p + i, 2, &sec)) return 0;
+    i += 2;
+  }
+  if (tag == CBS_ASN1_GENERALIZEDTIME && i < n - 1) {
+    /* fractional seconds (not allowed by RFC 5280, but seen): ignored */
+    if (p[i] != '.' || i + 1 >= n - 1) return 0;
+    for (i++; i < n - 1; i++)
+      if (p[i] < '0' || p[i] > '9') return 0;
+  }
+  if (i != n - 1) return 0;
+  return civil(year, mon, day, hour, min, sec, out);
+}
+
+static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
+  CBS t;
+  unsigned tag;
+  size_t off = off_of(c, cbs);
+  CBS before = *cbs;
+  if (!CBS_get_any_asn1(cbs, &t, &tag)) return diagnose(c, &before, CBS_ASN1_UTCTIME, what);
+  if (tag != CBS_ASN1_UTCTIME && tag != CBS_ASN1_GENERALIZEDTIME)
+    return fail(c, "bad DER at offset %zu: %s is not a UTCTime or GeneralizedTime", off, what);
+  if (!cb_der_time(tag, CBS_data(&t), CBS_len(&t), out))
+    return fail(c, "bad time at offset %zu: %s is \"%.*s\"", off, what, (int)(CBS_len(&t) > 40 ? 40 : CBS_len(&t)),
+                (const char *)CBS_data(&t));
+  return 1;
+}
+
+/* ---- serials ----------------------------------------------------------------------------- */
+
+/* norm strips redundant leading bytes, so BER-ish serials compare equal to their DER form. */
+static inline void norm(const uint8_t **p, size_t *n) {
+  while (*n > 1 && (((*p)[0] == 0x00 && !((*p)[1] & 0x80)) || ((*p)[0] == 0xff && ((*p)[1] & 0x80)))) {
+    (*p)++;
+    (*n)--;
+  }
+}
+
+static inline int serial_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  if (an != bn) return an < bn ? -1 : 1;
+  if (an >= 8) {
+    /* most serials differ in their first 8 bytes: one big-endian compare, no memcmp call */
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+  }
+  return memcmp(a, b, an);
+}
+
+/* header reads a DER header known to be valid (checked at parse time). */
+static inline const uint8_t *header(const uint8_t *p, size_t *len) {
+  uint8_t l = p[1];
+  if (!(l & 0x80)) {
+    *len = l;
+    return p + 2;
+  }
+  size_t k = l & 0x7f, v = 0;
+  for (size_t i = 0; i < k; i++) v = (v << 8) | p[2 + i];
+  *len = v;
+  return p + 2 + k;
+}
+
+/* entry_serial gives the normalized serial of the (validated) entry at off. */
+static inline void entry_serial(const uint8_t *der, uint32_t off, const uint8_t **s, size_t *n) {
+  size_t len;
+  const uint8_t *p = header(der + off, &len);
+  *s = header(p, n);
+  norm(s, n);
+}
+
+size_t cb_crl_serial_from_hex(const char *hex, size_t n, uint8_t *out) {
+  int neg = 0;
+  if (n > 0 && hex[0] == '-') {
+    neg = 1;
+    hex++;
+    n--;
+  }
+  if (n > 1 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+    hex += 2;
+    n -= 2;
+  }
+  if (n == 0) return 0;
+  /* magnitude bytes into out+1, leaving room for a sign byte */
+  size_t nb = (n + 1) / 2;
+  uint8_t *m = out + 1;
+  for (size_t i = 0; i < n; i++) {
+    char ch = hex[n - 1 - i];
+    int v;
+    if (ch >= '0' && ch <= '9') v = ch - '0';
+    else if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F') v = ch - 'A' + 10;
+    else return 0;
+    size_t bi = nb - 1 - i / 2;
+    if (i % 2 == 0) m[bi] = (uint8_t)v;
+    else m[bi] |= (uint8_t)(v << 4);
+  }
+  if (neg) {
+    /* two's complement of the magnitude, with a sign byte */
+    out[0] = 0;
+    size_t tot = nb + 1;
+    int carry = 1;
+    for (size_t i = tot; i-- > 0;) {
+      unsigned v = (uint8_t)~out[i] + (unsigned)carry;
+      out[i] = (uint8_t)v;
+      carry = v > 0xff;
+    }
+    const uint8_t *p = out;
+    size_t len = tot;
+    norm(&p, &len);
+    memmove(out, p, len);
+    return len;
+  }
+  out[0] = 0;
+  const uint8_t *p = out;
+  size_t len = nb + 1;
+  norm(&p, &len);
+  memmove(out, p, len);
+  return len;
+}
+
+size_t cb_crl_serial_to_hex(const uint8_t *p, size_t len, char *out) {
+  static const char hx[] = "0123456789ABCDEF";
+  size_t o = 0;
+  if (len == 0) {
+    memcpy(out, "00", 3);
+    return 2;
+  }
+  if (p[0] & 0x80) {
+    /* negative: print the magnitude, as openssl does */
+    uint8_t tmp[64];
+    uint8_t *m = len <= sizeof tmp ? tmp : malloc(len);
+    if (!m) {
+      out[0] = '\0';
+      return 0;
+    }
+    int carry = 1;
+    for (size_t i = len; i-- > 0;) {
+      unsigned v = (uint8_t)~p[i] + (unsigned)carry;
+      m[i] = (uint8_t)v;
+      carry = v > 0xff;
+    }
+    size_t i = 0;
+    while (i + 1 < len && m[i] == 0) i++;
+    out[o++] = '-';
+    for (; i < len; i++) {
+      out[o++] = hx[m[i] >> 4];
+      out[o++] = hx[m[i] & 15];
+    }
+    if (m != tmp) free(m);
+  } else {
+    size_t i = 0;
+    while (i + 1 < len && p[i] == 0) i++;
+    for (; i < len; i++) {
+      out[o++] = hx[p[i] >> 4];
+      out[o++] = hx[p[i] & 15];
+    }
+  }
+  out[o] = '\0';
+  return o;
+}
+
+/* ---- the serial index -------------------------------------------------------------------- */
+
+typedef struct {
+  uint64_t k;
+  uint32_t off;
+  uint32_t pad;
+} skey;
+
+/* key_at packs 8 bytes of the serial starting at pos into a sortable integer; at pos 0 the
+ * first byte is the length, so shorter serials sort first, as (len, bytes) order wants. */
+static inline uint64_t key_at(const uint8_t *s, size_t n, size_t pos) {
+  uint64_t k = 0;
+  size_t i = pos, end;
+  int shift = 56;
+  if (pos == 0) {
+    k = (uint64_t)(n > 255 ? 255 : n) << 56;
+    shift = 48;
+    end = 7;
+  } else {
+    end = pos + 8;
+  }
+  for (; i < end; i++, shift -= 8)
+    if (i < n) k |= (uint64_t)s[i] << shift;
+  return k;
+}
+
+/* for the qsort fallback only, which has no context argument */
+static _Thread_local const uint8_t *g_der;
+
+static int cmp_entries(const void *x, const void *y) {
+  const uint8_t *a, *b;
+  size_t an, bn;
+  entry_serial(g_der, ((const skey *)x)->off, &a, &an);
+  entry_serial(g_der, ((const skey *)y)->off, &b, &bn);
+  int r = serial_cmp(a, an, b, bn);
+  if (r) return r;
+  /* keep DER order among duplicates, so a lookup finds the first */
+  return ((const skey *)x)->off < ((const skey *)y)->off ? -1 : 1;
+}
+
+/* before: the order of the sort; keys first (they agree with the full order within a range
+ * whose serials share every byte before the key), then the serials, then DER order. */
+static inline int before(const uint8_t *der, const skey *x, const skey *y) {
+  if (x->k != y->k) return x->k < y->k;
+  const uint8_t *a, *b;
+  size_t an, bn;
+  entry_serial(der, x->off, &a, &an);
+  entry_serial(der, y->off, &b, &bn);
+  int r = serial_cmp(a, an, b, bn);
+  return r ? r < 0 : x->off < y->off;
+}
+
+static void insertion(const uint8_t *der, skey *a, size_t n) {
+  for (size_t i = 1; i < n; i++) {
+    skey v = a[i];
+    size_t j = i;
+    while (j > 0 && before(der, &v, &a[j - 1])) {
+      a[j] = a[j - 1];
+      j--;
+    }
+    a[j] = v;
+  }
+}
+
+/* msd sorts a[0..n) (scratch tmp) by a most-significant-digit radix sort on the cached 8-byte
+ * keys, byte by byte from byte (7 = the top one), skipping bytes all keys share; small ranges
+ * go to insertion sort. When the keys are used up, the next 8 bytes of the serials (from pos)
+ * are loaded. Stable, so duplicates keep their DER order. */
+static void msd(const uint8_t *der, skey *a, skey *tmp, size_t n, int byte, size_t pos) {
+  for (;;) {
+    if (n < 32) {
+      insertion(der, a, n);
+      return;
+    }
+    if (byte < 0) {
+      /* every key in this range is equal: load the next bytes of the serials */
+      size_t next = pos == 0 ? 7 : pos + 8, longest = 0;
+      for (size_t i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t sn;
+        entry_serial(der, a[i].off, &s, &sn);
+        if (sn > longest) longest = sn;
+        a[i].k = key_at(s, sn, next);
+      }
+      if (next >= longest) { /* duplicate serials: restore DER order */
+        insertion(der, a, n);
+        return;
+      }
+      pos = next;
+      byte = 7;
+    }
+    size_t count[256] = {0};
+    int shift = 8 * byte;
+    for (size_t i = 0; i < n; i++) count[(a[i].k >> shift) & 0xff]++;
+    if (count[(a[0].k >> shift) & 0xff] == n) {
+      byte--;
+      continue;
+    }
+    size_t start[256], sum = 0;
+    for (int b = 0; b < 256; b++) {
+      start[b] = sum;
+      sum += count[b];
+    }
+    size_t at[256];
+    memcpy(at, start, sizeof at);
+    for (size_t i = 0; i < n; i++) tmp[at[(a[i].k >> shift) & 0xff]++] = a[i];
+    memcpy(a, tmp, n * sizeof *a);
+    for (int b = 0; b < 256; b++)
+      if (count[b] > 1) msd(der, a + start[b], tmp + start[b], count[b], byte - 1, pos);
+    return;
+  }
+}
+
+static int sort_index(cb_crl *e) {
+  size_t n = e->count, longest = 0;
+  skey *a = malloc(n * sizeof *a), *tmp = malloc(n * sizeof *tmp);
+  if (!a || !tmp) {
+    free(a);
+    free(tmp);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *s;
+    size_t sn;
+    a[i].off = e->index[i];
+    a[i].pad = 0;
+    entry_serial(e->der, a[i].off, &s, &sn);
+    a[i].k = key_at(s, sn, 0);
+    if (sn > longest) longest = sn;
+  }
+  if (longest > 255) { /* absurdly long serials: the length no longer fits the key */
+    g_der = e->der;
+    qsort(a, n, sizeof *a, cmp_entries);
+  } else {
+    msd(e->der, a, tmp, n, 7, 0);
+  }
+  for (size_t i = 0; i < n; i++) e->index[i] = a[i].off;
+  free(a);
+  free(tmp);
+  return 1;
+}
+
+/* ---- extensions -------------------------------------------------------------------------- */
+
+/* next_ext reads one Extension: its OID, criticality and extnValue content. */
+static int next_ext(pctx_t *c, CBS *exts, CBS *oid, int *critical, CBS *value) {
+  CBS ext;
+  if (!get(c, exts, &ext, CBS_ASN1_SEQUENCE, "an Extension")) return 0;
+  if (!get(c, &ext, oid, CBS_ASN1_OBJECT, "an extension's OID")) return 0;
+  *critical = 0;
+  if (CBS_peek_asn1_tag(&ext, CBS_ASN1_BOOLEAN)) {
+    size_t off = off_of(c, &ext);
+    if (!CBS_get_asn1_bool(&ext, critical))
+      return fail(c, "bad DER at offset %zu: an extension's critical flag is not a DER BOOLEAN", off);
+  }
+  if (!get(c, &ext, value, CBS_ASN1_OCTETSTRING, "an extension's value")) return 0;
+  if (CBS_len(&ext)) return fail(c, "bad DER at offset %zu: trailing data in an Extension", off_of(c, &ext));
+  return 1;
+}
+
+static int parse_integer_ext(pctx_t *c, CBS *value, cb_span *out, const char *what) {
+  CBS v;
+  if (!get(c, value, &v, CBS_ASN1_INTEGER, what)) return 0;
+  if (CBS_len(value) || CBS_len(&v) == 0)
+    return fail(c, "bad DER at offset %zu: %s", off_of(c, &v), what);
+  *out = span_of(c, &v);
+  return 1;
+}
+
+static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
+  while (CBS_len(&exts)) {
+    CBS oid, value;
+    int critical;
+    if (!next_ext(c, &exts, &oid, &critical, &value)) return 0;
+    if (OID_IS(&oid, OID_CRL_NUMBER)) {
+      if (!parse_integer_ext(c, &value, &e->number, "the CRL number")) return 0;
+      e->has_number = 1;
+    } else if (OID_IS(&oid, OID_DELTA)) {
+      if (!parse_integer_ext(c, &value, &e->delta_base, "the delta CRL indicator")) return 0;
+      e->has_delta = 1;
+    } else if (OID_IS(&oid, OID_AKI)) {
+      CBS aki, keyid;
+      int present;
+      if (!get(c, &value, &aki, CBS_ASN1_SEQUENCE, "the authority key identifier")) return 0;
+      if (!CBS_get_optional_asn1(&aki, &keyid, &present, CBS_ASN1_CONTEXT_SPECIFIC | 0))
+        return fail(c, "bad DER at offset %zu: the authority key identifier", off_of(c, &aki));
+      if (present) {
+        e->aki_keyid = span_of(c, &keyid);
+        e->has_aki = 1;
+      }
+    } else if (OID_IS(&oid, OID_FRESHEST)) {
+      CBS dps;
+      if (!get_element(c, &value, &dps, CBS_ASN1_SEQUENCE, "the freshest CRL extension")) return 0;
+      e->freshest = span_of(c, &dps);
+      e->has_freshest = 1;
+    } else if (OID_IS(&oid, OID_IDP)) {
+      CBS idp, tmp;
+      if (!get_element(c, &value, &idp, CBS_ASN1_SEQUENCE, "the issuing distribution point")) return 0;
+      e->idp = span_of(c, &idp);
+      e->has_idp = 1;
+      tmp = idp;
+      CBS seq;
+      if (!CBS_get_asn1(&tmp, &seq, CBS_ASN1_SEQUENCE)) return fail(c, "bad DER: the issuing distribution point");
+      while (CBS_len(&seq)) {
+        CBS f;
+        unsigned tag;
+        if (!CBS_get_any_asn1(&seq, &f, &tag))
+          return fail(c, "bad DER at offset %zu: the issuing distribution point", off_of(c, &seq));
+        if (tag == (CBS_ASN1_CONTEXT_SPECIFIC | 4) && CBS_len(&f) == 1 && CBS_data(&f)[0])
+          e->idp_indirect = 1;
+      }
+    }
+  }
+  return 1;
+}
+
+/* ---- parsing ----------------------------------------------------------------------------- */
+
+void cb_crl_free(cb_crl *e) {
+  if (!e) return;
+  free(e->index);
+  free(e->owned);
+  memset(e, 0, sizeof *e);
+}
+
+uint32_t cb_crl_first(const cb_crl *e) {
+  return e->revoked.off;
+}
+uint32_t cb_crl_end(const cb_crl *e) {
+  return e->revoked.off + e->revoked.len;
+}
+
+/* der_hdr reads a DER header of the given tag at p: the content and its length, or NULL when
+ * it is truncated, of another tag or not DER (then the CBS path says why). Inlined: the entry
+ * loop runs a million times for a big CRL, and calls into libcrypto were most of its time. */
+static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8_t tag, size_t *len) {
+  if (end - p < 2 || p[0] != tag) return NULL;
+  size_t l = p[1];
+  p += 2;
+  if (l & 0x80) {
+    size_t k = l & 0x7f;
+    if (k == 0 || k > 4 || (size_t)(end - p) < k || p[0] == 0) return NULL;
+    l = 0;
+    for (size_t i = 0; i < k; i++) l = (l << 8) | p[i];
+    p += k;
+    if (l < 0x80 || (k > 1 && (l >> (8 * (k - 1))) == 0)) return NULL;
+  }
+  if ((size_t)(end - p) < l) return NULL;
+  *len = l;
+  return p;
+}
+
+/* check_entry_exts checks an entry's Extensions content [p, end): each Extension well formed,
+ * the reason code one of RFC 5280's and the invalidity date a time, as cb_crl_entry_at
+ * decodes them, so iterating never meets a bad entry. */
+static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
+  while (p < end) {
+    size_t len, olen, vlen;
+    const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
+    if (!ext) return 0;
+    eend = ext + len;
+    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen))) return 0;
+    v = oid + olen;
+    if (v < eend && *v == CBS_ASN1_BOOLEAN) {
+      size_t blen;
+      const uint8_t *b = der_hdr(v, eend, CBS_ASN1_BOOLEAN, &blen);
+      if (!b || blen != 1 || (b[0] != 0 && b[0] != 0xff)) return 0;
+      v = b + 1;
+    }
+    if (!(v = der_hdr(v, eend, CBS_ASN1_OCTETSTRING, &vlen)) || v + vlen != eend) return 0;
+    if (olen == 3 && !memcmp(oid, OID_REASON, 3)) {
+      size_t rlen;
+      const uint8_t *r = der_hdr(v, eend, CBS_ASN1_ENUMERATED, &rlen);
+      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_INVALIDITY, 3)) {
+      size_t tlen;
+      int64_t t;
+      const uint8_t *tm = der_hdr(v, eend, CBS_ASN1_GENERALIZEDTIME, &tlen);
+      if (!tm) tm = der_hdr(v, eend, CBS_ASN1_UTCTIME, &tlen);
+      if (!tm || tm + tlen != eend || !cb_der_time(v[0], tm, tlen, &t)) return 0;
+    } else if (olen == 3 && !memcmp(oid, OID_CERT_ISSUER, 3)) {
+      size_t glen;
+      const uint8_t *g = der_hdr(v, eend, 0x30, &glen);
+      if (!g || g + glen != eend) return 0;
+    }
+    p = eend;
+  }
+  return 1;
+}
+
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen);
+
+/* scan_entries checks the structure of every revoked entry, counts them and records their
+ * offsets; the index is in DER order, and whether that is already serial order. */
+static int scan_entries(pctx_t *c, cb_crl *e, CBS revoked) {
+  /* the smallest entry is 2 (SEQUENCE) + 3 (INTEGER) + 15 (UTCTime) bytes */
+  size_t cap = CBS_len(&revoked) / 20 + 1;
+  e->index = malloc(cap * sizeof *e->index);
+  if (!e->index) return fail(c, "out of memory for %zu entries", cap);
+  size_t n = 0;
+  int sorted = 1, exts = 0;
+  const uint8_t *prev = NULL;
+  size_t prevn = 0;
+  const uint8_t *p = CBS_data(&revoked), *end = p + CBS_len(&revoked);
+  while (p < end) {
+    const uint8_t *entry, *serial, *q, *eend;
+    size_t elen, sn, tlen;
+    if (!(entry = der_hdr(p, end, 0x30, &elen))) goto slow;
+    eend = entry + elen;
+    if (!(serial = der_hdr(entry, eend, 0x02, &sn)) || sn == 0) goto slow;
+    q = serial + sn;
+    unsigned ttag = *q == CBS_ASN1_GENERALIZEDTIME ? CBS_ASN1_GENERALIZEDTIME : CBS_ASN1_UTCTIME;
+    int64_t when;
+    if (!(q = der_hdr(q, eend, (uint8_t)ttag, &tlen)) || !cb_der_time(ttag, q, tlen, &when)) goto slow;
+    q += tlen;
+    if (q < eend) {
+      size_t xlen;
+      const uint8_t *x = der_hdr(q, eend, 0x30, &xlen);
+      if (!x || x + xlen != eend || !check_entry_exts(x, eend)) goto slow;
+      exts = 1;
+    }
+    const uint8_t *s = serial;
+    norm(&s, &sn);
+    if (sorted && prev && serial_cmp(prev, prevn, s, sn) > 0) sorted = 0;
+    prev = s;
+    prevn = sn;
+    e->index[n++] = (uint32_t)(p - c->base);
+    p = eend;
+    continue;
+
+  slow: {
+      /* the same checks through CBS, to name what is wrong and where */
+      uint32_t off = (uint32_t)(p - c->base);
+      cb_crl_entry en;
+      char why[200];
+      if (!entry_at(e, off, (uint32_t)(end - c->base), &en, NULL, why, sizeof why))
+        return fail(c, "entry %zu: %s", n + 1, why);
+      return fail(c, "bad DER at offset %u: entry %zu", off, n + 1);
+    }
+  }
+  e->count = n;
+  e->der_sorted = sorted;
+  e->has_entry_exts = exts;
+  if (n == 0) {
+    free(e->index);
+    e->index = NULL;
+    return 1;
+  }
+  uint32_t *shrunk = realloc(e->index, n * sizeof *e->index);
+  if (shrunk) e->index = shrunk;
+  if (!sorted && !sort_index(e)) return fail(c, "out of memory sorting %zu entries", n);
+  return 1;
+}
+
+static int parse(pctx_t *c, cb_crl *e) {
+  CBS in, crl, tbs, tbs_el, alg, sig, issuer;
+  CBS_init(&in, e->der, e->len);
+  if (e->len == 0) return fail(c, "not a CRL (empty)");
+  if (e->der[0] != 0x30) return fail(c, "not a CRL (neither PEM nor DER: first byte 0x%02x)", e->der[0]);
+  if (!get(c, &in, &crl, CBS_ASN1_SEQUENCE, "the CRL")) return 0;
+  /* bytes after the CRL: only whitespace or zeros (padding, a final newline) are tolerated */
+  for (size_t i = 0; i < CBS_len(&in); i++) {
+    uint8_t b = CBS_data(&in)[i];
+    if (b != 0 && b != '\n' && b != '\r' && b != ' ' && b != '\t')
+      return fail(c, "trailing data after the CRL at offset %zu", off_of(c, &in) + i);
+  }
+  e->len -= CBS_len(&in);
+
+  /* tell other DER objects apart before complaining about the details */
+  if (CBS_peek_asn1_tag(&crl, CBS_ASN1_OBJECT))
+    return fail(c, "not a CRL (a PKCS#7 or other ContentInfo)");
+  if (!CBS_peek_asn1_tag(&crl, CBS_ASN1_SEQUENCE)) return fail(c, "not a CRL (unknown DER structure)");
+  {
+    CBS probe = crl, t;
+    if (CBS_get_asn1(&probe, &t, CBS_ASN1_SEQUENCE)) {
+      if (CBS_peek_asn1_tag(&t, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+        return fail(c, "not a CRL (a certificate)");
+      if (!CBS_peek_asn1_tag(&t, CBS_ASN1_INTEGER) && !CBS_peek_asn1_tag(&t, CBS_ASN1_SEQUENCE))
+        return fail(c, "not a CRL (unknown DER structure)");
+    }
+  }
+  if (!get_element(c, &crl, &tbs_el, CBS_ASN1_SEQUENCE, "tbsCertList")) return 0;
+  e->tbs = span_of(c, &tbs_el);
+  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
+  e->sig_alg = span_of(c, &alg);
+  if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
+  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
+  if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] > 7)
+    return fail(c, "bad DER at offset %zu: the signature is not a BIT STRING", off_of(c, &sig));
+  e->sig_unused_bits = CBS_data(&sig)[0];
+  CBS_skip(&sig, 1);
+  e->sig = span_of(c, &sig);
+  if (CBS_len(&crl)) return fail(c, "bad DER at offset %zu: data after the signature", off_of(c, &crl));
+
+  CBS_get_asn1(&tbs_el, &tbs, CBS_ASN1_SEQUENCE);
+  e->version = 1;
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_INTEGER)) {
+    uint64_t v;
+    size_t off = off_of(c, &tbs);
+    if (!CBS_get_asn1_uint64(&tbs, &v) || v != 1) {
+      if (v == 0) return fail(c, "not a CRL (version 0 at offset %zu: a certificate request?)", off);
+      return fail(c, "bad DER at offset %zu: unsupported CRL version", off);
+    }
+    e->version = 2;
+  }
+  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm")) return 0;
+  e->tbs_sig_alg = span_of(c, &alg);
+  if (!get_element(c, &tbs, &issuer, CBS_ASN1_SEQUENCE, "the issuer name")) return 0;
+  e->issuer = span_of(c, &issuer);
+  if (!get_time(c, &tbs, &e->this_update, "thisUpdate")) return 0;
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_UTCTIME) || CBS_peek_asn1_tag(&tbs, CBS_ASN1_GENERALIZEDTIME)) {
+    if (!get_time(c, &tbs, &e->next_update, "nextUpdate")) return 0;
+    e->has_next_update = 1;
+  }
+  e->revoked.off = (uint32_t)off_of(c, &tbs);
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_SEQUENCE)) {
+    CBS revoked;
+    if (!get(c, &tbs, &revoked, CBS_ASN1_SEQUENCE, "revokedCertificates")) return 0;
+    e->revoked = span_of(c, &revoked);
+    if (!scan_entries(c, e, revoked)) return 0;
+  }
+  if (CBS_len(&tbs)) {
+    CBS wrap, exts;
+    if (!get(c, &tbs, &wrap, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0, "crlExtensions"))
+      return 0;
+    if (!get(c, &wrap, &exts, CBS_ASN1_SEQUENCE, "crlExtensions")) return 0;
+    if (CBS_len(&wrap) || CBS_len(&tbs))
+      return fail(c, "bad DER at offset %zu: data after crlExtensions", off_of(c, &tbs));
+    if (e->version != 2) return fail(c, "bad CRL: a version 1 CRL with extensions");
+    e->has_exts = 1;
+    e->exts = span_of(c, &exts);
+    if (!parse_crl_exts(c, e, exts)) return 0;
+  }
+  return 1;
+}
+
+int cb_crl_parse(cb_crl *e, const uint8_t *der, size_t len, int take_ownership, char *err,
+                 size_t errlen) {
+  memset(e, 0, sizeof *e);
+  e->der = der;
+  e->len = len;
+  if (take_ownership) e->owned = (uint8_t *)der;
+  pctx_t c = {der, err, errlen};
+  if (len > UINT32_MAX) {
+    fail(&c, "CRL too large (%zu bytes, the limit is 4 GiB)", len);
+    cb_crl_free(e);
+    return 0;
+  }
+  if (!parse(&c, e)) {
+    cb_crl_free(e);
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- entries ----------------------------------------------------------------------------- */
+
+int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *next, char *err,
+                    size_t errlen) {
+  if (off < e->revoked.off || off >= cb_crl_end(e)) {
+    snprintf(err, errlen, "no entry at offset %u", off);
+    return 0;
+  }
+  return entry_at(e, off, cb_crl_end(e), out, next, err, errlen);
+}
+
+/* entry_at decodes the entry at off, the entries ending at end (also while parsing, when
+ * e->revoked is not set yet). */
+static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *out, uint32_t *next,
+                    char *err, size_t errlen) {
+  pctx_t c = {e->der, err, errlen};
+  CBS in, entry, serial;
+  memset(out, 0, sizeof *out);
+  out->reason = -1;
+  CBS_init(&in, e->der + off, end - off);
+  if (!get(&c, &in, &entry, CBS_ASN1_SEQUENCE, "a revoked entry")) return 0;
+  if (next) *next = (uint32_t)off_of(&c, &in);
+  if (!get(&c, &entry, &serial, CBS_ASN1_INTEGER, "an entry's serial number")) return 0;
+  out->serial = span_of(&c, &serial);
+  if (!get_time(&c, &entry, &out->date, "the revocation date")) return 0;
+  if (!CBS_len(&entry)) return 1;
+  CBS exts;
+  if (!get(&c, &entry, &exts, CBS_ASN1_SEQUENCE, "the entry's extensions")) return 0;
+  if (CBS_len(&entry)) return fail(&c, "bad DER at offset %zu: data after an entry's extensions", off_of(&c, &entry));
+  out->has_exts = 1;
+  out->exts = span_of(&c, &exts);
+  while (CBS_len(&exts)) {
+    CBS oid, value;
+    int critical;
+    if (!next_ext(&c, &exts, &oid, &critical, &value)) return 0;
+    if (OID_IS(&oid, OID_REASON)) {
+      CBS r;
+      uint8_t v;
+      if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
+      if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7 || CBS_len(&value))
+        return fail(&c, "bad reason code at offset %zu", off_of(&c, &r) - 1);
+      out->reason = v;
+    } else if (OID_IS(&oid, OID_INVALIDITY)) {
+      if (!get_time(&c, &value, &out->invalidity, "the invalidity date")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the invalidity date", off_of(&c, &value));
+      out->has_invalidity = 1;
+    } else if (OID_IS(&oid, OID_CERT_ISSUER)) {
+      CBS names;
+      if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
+      if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the certificate issuer", off_of(&c, &value));
+      out->cert_issuer = span_of(&c, &names);
+      out->has_cert_issuer = 1;
+    }
+  }
+  return 1;
+}
+
+int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off) {
+  norm(&serial, &len);
+  size_t lo = 0, hi = e->count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[mid], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < e->count) {
+    const uint8_t *s;
+    size_t sn;
+    entry_serial(e->der, e->index[lo], &s, &sn);
+    if (serial_cmp(s, sn, serial, len) == 0) {
+      *off = e->index[lo];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* ---- signatures -------------------------------------------------------------------------- */
+
+const char *cb_crl_sig_alg_name(const cb_crl *e, char *buf, size_t len) {
+  CBS alg, seq, oid;
+  CBS_init(&alg, e->der + e->sig_alg.off, e->sig_alg.len);
+  if (!CBS_get_asn1(&alg, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT)) {
+    snprintf(buf, len, "unknown");
+    return buf;
+  }
+  int nid = OBJ_cbs2nid(&oid);
+  const char *ln = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+  if (ln) {
+    snprintf(buf, len, "%s", ln);
+  } else {
+    char *txt = CBS_asn1_oid_to_text(&oid);
+    snprintf(buf, len, "%s", txt ? txt : "unknown");
+    OPENSSL_free(txt);
+  }
+  return buf;
+}
+
+/* hash_alg reads an AlgorithmIdentifier of a digest (parameters NULL or absent). */
+static const EVP_MD *hash_alg(CBS *cbs) {
+  CBS seq, oid;
+  if (!CBS_get_asn1(cbs, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT))
+    return NULL;
+  if (CBS_len(&seq)) {
+    CBS null;
+    if (!CBS_get_asn1(&seq, &null, CBS_ASN1_NULL) || CBS_len(&null) || CBS_len(&seq)) return NULL;
+  }
+  return EVP_get_digestbynid(OBJ_cbs2nid(&oid));
+}
+
+/* pss_params reads RSASSA-PSS-params (RFC 4055), defaults included. */
+static int pss_params(CBS *params, const EVP_MD **md, const EVP_MD **mgf1, int64_t *salt) {
+  CBS seq, f;
+  int present;
+  *md = EVP_sha1();
+  *mgf1 = EVP_sha1();
+  *salt = 20;
+  if (!CBS_get_asn1(params, &seq, CBS_ASN1_SEQUENCE) || CBS_len(params)) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+    return 0;
+  if (present && (!(*md = hash_alg(&f)) || CBS_len(&f))) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 1))
+    return 0;
+  if (present) {
+    CBS mgf, oid;
+    if (!CBS_get_asn1(&f, &mgf, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&mgf, &oid, CBS_ASN1_OBJECT) ||
+        OBJ_cbs2nid(&oid) != NID_mgf1 || !(*mgf1 = hash_alg(&mgf)) || CBS_len(&mgf) || CBS_len(&f))
+      return 0;
+  }
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 2))
+    return 0;
+  if (present && (!CBS_get_asn1_int64(&f, salt) || *salt < 0 || CBS_len(&f))) return 0;
+  if (!CBS_get_optional_asn1(&seq, &f, &present, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 3))
+    return 0;
+  if (present) {
+    uint64_t trailer;
+    if (!CBS_get_asn1_uint64(&f, &trailer) || trailer != 1) return 0;
+  }
+  return CBS_len(&seq) == 0;
+}
+
+static const char *key_type_name(int id) {
+  switch (id) {
+    case EVP_PKEY_RSA: return "RSA";
+    case EVP_PKEY_EC: return "EC";
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_DSA: return "DSA";
+    default: return "unknown";
+  }
+}
+
+static int why(char *buf, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+  ERR_clear_error();
+  return 0;
+}
+
+static int verify_dsa(const cb_crl *e, EVP_PKEY *key, const EVP_MD *md, char *w, size_t wl) {
+  const DSA *dsa = EVP_PKEY_get0_DSA(key);
+  if (!dsa || !DSA_get0_p(dsa))
+    return why(w, wl, "the DSA key has no parameters (inherited from its issuer): not supported");
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned dlen;
+  if (!EVP_Digest(e->der + e->tbs.off, e->tbs.len, digest, &dlen, md, NULL))
+    return why(w, wl, "digest failed");
+  int valid = 0;
+  if (!DSA_check_signature(&valid, digest, dlen, e->der + e->sig.off, e->sig.len, dsa) || !valid)
+    return why(w, wl, "bad signature");
+  return 1;
+}
+
+int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *w, size_t wl) {
+  if (e->sig_unused_bits) return why(w, wl, "bad signature (the signature BIT STRING has unused bits)");
+  if (e->sig_alg.len != e->tbs_sig_alg.len ||
+      memcmp(e->der + e->sig_alg.off, e->der + e->tbs_sig_alg.off, e->sig_alg.len) != 0)
+    return why(w, wl, "the signature algorithm inside tbsCertList differs from the outer one");
+  CBS alg, seq, oid;
+  CBS_init(&alg, e->der + e->sig_alg.off, e->sig_alg.len);
+  if (!CBS_get_asn1(&alg, &seq, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&seq, &oid, CBS_ASN1_OBJECT))
+    return why(w, wl, "bad signature algorithm");
+  int nid = OBJ_cbs2nid(&oid), dnid = NID_undef, pknid = NID_undef, pss = 0;
+  const EVP_MD *md = NULL, *mgf1 = NULL;
+  int64_t salt = 0;
+  char name[96];
+  cb_crl_sig_alg_name(e, name, sizeof name);
+  if (nid == NID_rsassaPss) {
+    if (!pss_params(&seq, &md, &mgf1, &salt)) return why(w, wl, "bad RSASSA-PSS parameters");
+    pknid = EVP_PKEY_RSA;
+    pss = 1;
+  } else if (nid == NID_ED25519) {
+    if (CBS_len(&seq)) return why(w, wl, "bad Ed25519 algorithm parameters");
+    pknid = EVP_PKEY_ED25519;
+  } else if (nid != NID_undef && OBJ_find_sigid_algs(nid, &dnid, &pknid)) {
+    md = EVP_get_digestbynid(dnid);
+    if (!md) return why(w, wl, "unsupported signature algorithm %s", name);
+    if (pknid == EVP_PKEY_RSA && CBS_len(&seq)) {
+      CBS null;
+      if (!CBS_get_asn1(&seq, &null, CBS_ASN1_NULL) || CBS_len(&null) || CBS_len(&seq))
+        return why(w, wl, "bad %s parameters", name);
+    } else if (pknid != EVP_PKEY_RSA && CBS_len(&seq) && pknid != EVP_PKEY_DSA) {
+      return why(w, wl, "bad %s parameters", name);
+    }
+  } else {
+    return why(w, wl, "unsupported signature algorithm %s", name);
+  }
+  int kt = EVP_PKEY_id(key);
+  if (kt != pknid)
+    return why(w, wl, "the CRL is signed with %s but the key is %s", name, key_type_name(kt));
+  if (kt == EVP_PKEY_DSA) return verify_dsa(e, key, md, w, wl);
+
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX *pctx = NULL;
+  int ok = 0;
+  if (!ctx) return why(w, wl, "out of memory");
+  if (!EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key)) {
+    why(w, wl, "cannot verify %s with this key", name);
+    goto done;
+  }
+  if (pss && (!EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) ||
+              !EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)salt) ||
+              !EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mgf1))) {
+    why(w, wl, "unsupported RSASSA-PSS parameters");
+    goto done;
+  }
+  if (!EVP_DigestVerify(ctx, e->der + e->sig.off, e->sig.len, e->der + e->tbs.off, e->tbs.len)) {
+    why(w, wl, "bad signature");
+    goto done;
+  }
+  ok = 1;
+done:
+  EVP_MD_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
+}

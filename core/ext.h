@@ -1,0 +1,81 @@
+/* ext.h: X.509 v3 extensions for certificates and requests, read and built once for both
+ * (a certificate's extensions and a CSR's extensionRequest are the same STACK_OF(X509_EXTENSION)),
+ * and small pushers shared by name.c, csr.c and x509.c. */
+#ifndef CERTBENCH_EXT_H
+#define CERTBENCH_EXT_H
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "cb.h"
+
+/* --- shared pushers ---------------------------------------------------------------------- */
+
+/* cb_push_name_copy pushes a certbench.name holding a copy of n (raises on out of memory). */
+void cb_push_name_copy(lua_State *L, const X509_NAME *n);
+/* cb_push_asn1_string_utf8 pushes a directory string as UTF-8, or "#hex" of its DER when it is
+ * not a character string (RFC 4514). */
+void cb_push_asn1_string_utf8(lua_State *L, const ASN1_STRING *s);
+/* cb_push_obj_names pushes two strings: the short name (or the OID when unnamed) and the OID. */
+void cb_push_obj_names(lua_State *L, const ASN1_OBJECT *obj);
+/* cb_push_hex pushes p[0..n) as upper-case hex, with sep between bytes when sep is not 0. */
+void cb_push_hex(lua_State *L, const uint8_t *p, size_t n, char sep);
+/* cb_push_serial pushes an ASN1_INTEGER as upper-case hex, two digits a byte ("-" if negative). */
+void cb_push_serial(lua_State *L, const ASN1_INTEGER *i);
+/* cb_push_time pushes an ASN1_TIME as integer epoch seconds (nil if it is malformed). */
+void cb_push_time(lua_State *L, const ASN1_TIME *t);
+/* cb_push_bio_text pushes what was written to a memory BIO and frees it. */
+void cb_push_bio_text(lua_State *L, BIO *bio);
+
+/* --- readers ------------------------------------------------------------------------------
+ * Each pushes its result and returns the number of values: a list (empty when the extension
+ * is absent) and its criticality (nil when absent); or nil, "what: malformed ..." for an
+ * extension that is there twice or does not decode. exts may be NULL (no extensions). */
+typedef const STACK_OF(X509_EXTENSION) cb_exts;
+
+int cb_ext_san(lua_State *L, cb_exts *exts, const char *what);
+int cb_ext_eku(lua_State *L, cb_exts *exts, const char *what);
+int cb_ext_key_usage(lua_State *L, cb_exts *exts, const char *what);
+int cb_ext_policies(lua_State *L, cb_exts *exts, const char *what);
+int cb_ext_crl_dp(lua_State *L, cb_exts *exts, const char *what);
+/* nid: NID_ad_OCSP or NID_ad_ca_issuers */
+int cb_ext_aia(lua_State *L, cb_exts *exts, int nid, const char *what);
+/* {ca=bool, path_len=n|nil, critical=bool} or nil when absent */
+int cb_ext_basic_constraints(lua_State *L, cb_exts *exts, const char *what);
+/* hex string or nil */
+int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what);
+/* keyid hex or nil, then a table {keyid=, issuer={general names}, serial=} or nil */
+int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what);
+/* list of {oid=, name=, critical=, der=, text=} */
+int cb_ext_list(lua_State *L, cb_exts *exts);
+/* cb_push_general_name pushes {type=, value=[, oid=][, name=]} */
+void cb_push_general_name(lua_State *L, const GENERAL_NAME *gn);
+
+/* --- builders ------------------------------------------------------------------------------
+ * cb_ext_build reads the normalized extension fields of the options table at idx (made by
+ * the Lua wrappers; see x509.lua) and appends the extensions to *exts (created when NULL):
+ *   basic_constraints = {ca=bool, path_len=n, critical=bool}
+ *   key_usage = {names...}, key_usage_critical = bool
+ *   eku = {names or OIDs...}, eku_critical = bool
+ *   san = {{type=, value=}...}, san_critical = bool
+ *   crl_distribution_points = {urls}, ocsp_urls = {urls}, ca_issuers_urls = {urls}
+ *   policies = {OIDs}
+ *   extensions = {{oid=, value_der=, critical=} | {name=, value=, critical=}...}
+ * subject_key/issuer_* give SKI (subject_key != NULL) and AKI (issuer_ski or issuer_key).
+ * On a failure of the input pushes nil, "what: ..." and returns 0 (the caller returns 2);
+ * wrong argument types raise. The caller owns *exts in both cases. */
+int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
+                 EVP_PKEY *subject_key, const ASN1_OCTET_STRING *issuer_ski,
+                 EVP_PKEY *issuer_key);
+
+/* cb_ski_of computes the RFC 5280 method 1 key identifier (SHA-1 of the subjectPublicKey
+ * bits) into out[20]. Returns 1 or 0. */
+int cb_ski_of(EVP_PKEY *key, uint8_t out[20]);
+
+/* cb_ext_set replaces (or adds) ext in *exts by OID. Takes ownership of ext on success. */
+int cb_ext_set(STACK_OF(X509_EXTENSION) **exts, X509_EXTENSION *ext);
+
+/* cb_md_by_name: sha256/sha384/sha512/sha1 (and sha224); NULL for anything else. */
+const EVP_MD *cb_md_by_name(const char *name);
+
+#endif

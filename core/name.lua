@@ -1,0 +1,282 @@
+-- certbench.name: X.509 distinguished names.
+--   name.parse("/C=NO/O=net2/CN=vcs.example.com") -> name | nil, err
+--       the openssl -subj form: "\" escapes the next character ("\/", "\+", "\\"), "+" joins
+--       attributes into one multi-valued RDN; "/" alone is the empty name.
+--   name.parse_rfc4514("CN=x,O=net2,C=NO") -> name | nil, err  (most significant RDN last)
+--   name.new{ {"C","NO"}, {"O","net2"}, {"CN","x"} } -> name | nil, err
+--       entries in order; {C="NO"} single-key tables too; {"OU","b", multi=true} joins the
+--       previous RDN. Attribute types: short names, long names or dotted OIDs. Values are UTF-8
+--       (countryName becomes a PrintableString, emailAddress an IA5String, the rest what
+--       BoringSSL's string table picks: PrintableString when it can, else UTF8String).
+--   name.from_der(der) -> name | nil, err;  name.is_name(v)
+--   name.from(v) -> a name from a name, a string (parse) or a table (new)
+-- Methods:
+--   n:text()      "C = NO, O = net2, CN = x": `openssl x509 -subject` (-nameopt oneline) but
+--                 with UTF-8 kept as is (oneline,-esc_msb,utf8): values with , + " \ < > ;
+--                 or edge blanks or a leading # are quoted, " and \ escaped inside quotes
+--   n:rfc4514()   "CN=x,O=net2,C=NO" (RFC 4514 escaping; UTF-8 kept; unnamed types as OID=#hex)
+--   n:oneline()   "/C=NO/O=net2/CN=x" (/ + \ escaped with \, so name.parse reads it back)
+--   n:entries()   iterator of short_name, value_utf8, oid (and the RDN index)
+--   n:list()      { {name=, value=, oid=, rdn=}, ... }
+--   n:get("CN"[, true]) -> first value (or a list of all with true); type by short/long name/OID
+--   n:hash()      X509_NAME_hash: 8 lower-case hex (c_rehash, CApath, -subject_hash)
+--   n:hash_old(), n:der(), n:equals(other), n == other, #n (entries), tostring(n) (rfc4514)
+local c = require "_certbench.name"
+
+local M = { from_der = c.from_der, is_name = c.is_name }
+local methods = c._metatable.__index
+local mt = c._metatable
+
+-- The -subj form.
+function M.parse(s)
+  if type(s) ~= "string" then error("name.parse: expected a string, got " .. type(s), 2) end
+  if s:sub(1, 1) ~= "/" then
+    return nil, "name.parse: '" .. s .. "' is not in the /TYPE=value/... form (it must start with '/'; "
+      .. "for 'CN=x,O=y' use name.parse_rfc4514)"
+  end
+  local entries = {}
+  local i, n = 2, #s
+  local join = false
+  while i <= n do
+    -- the type, up to "="
+    local buf = {}
+    while i <= n do
+      local ch = s:sub(i, i)
+      if ch == "\\" and i < n then buf[#buf + 1] = s:sub(i + 1, i + 1); i = i + 2
+      elseif ch == "=" or ch == "/" or ch == "+" then break
+      else buf[#buf + 1] = ch; i = i + 1 end
+    end
+    local typ = table.concat(buf)
+    if s:sub(i, i) ~= "=" then
+      if typ == "" and i > n then break end -- a trailing "/"
+      return nil, "name.parse: missing '=' after '" .. typ .. "' in '" .. s .. "'"
+    end
+    i = i + 1
+    buf = {}
+    local sep
+    while i <= n do
+      local ch = s:sub(i, i)
+      if ch == "\\" then
+        if i == n then return nil, "name.parse: '\\' at the end of '" .. s .. "'" end
+        buf[#buf + 1] = s:sub(i + 1, i + 1); i = i + 2
+      elseif ch == "/" or ch == "+" then sep = ch; i = i + 1; break
+      else buf[#buf + 1] = ch; i = i + 1 end
+    end
+    if typ == "" then return nil, "name.parse: empty attribute type in '" .. s .. "'" end
+    entries[#entries + 1] = { typ, table.concat(buf), join }
+    join = sep == "+"
+    if sep == "+" and i > n then return nil, "name.parse: '+' at the end of '" .. s .. "'" end
+  end
+  return c.new(entries)
+end
+
+-- RFC 4514: "CN=x,O=y+OU=z,C=NO", most significant last; \XX hex pairs and \c escapes,
+-- "#hex" values are not supported (they need the DER of the value).
+function M.parse_rfc4514(s)
+  if type(s) ~= "string" then error("name.parse_rfc4514: expected a string, got " .. type(s), 2) end
+  local rdns, cur = {}, {}
+  local i, n = 1, #s
+  if s:match("^%s*$") then return c.new({}) end
+  while i <= n do
+    while s:sub(i, i) == " " do i = i + 1 end
+    local typ = s:match("^([%w%.%-]+)%s*=", i)
+    if not typ then return nil, "name.parse_rfc4514: expected TYPE= at position " .. i .. " of '" .. s .. "'" end
+    i = select(2, s:find("^[%w%.%-]+%s*=", i)) + 1
+    if s:sub(i, i) == "#" then
+      return nil, "name.parse_rfc4514: #hex values are not supported ('" .. typ .. "')"
+    end
+    local buf, sep = {}, nil
+    local quoted = false
+    if s:sub(i, i) == '"' then quoted = true; i = i + 1 end
+    while i <= n do
+      local ch = s:sub(i, i)
+      if ch == "\\" then
+        local hx = s:match("^%x%x", i + 1)
+        if hx then buf[#buf + 1] = string.char(tonumber(hx, 16)); i = i + 3
+        elseif i < n then buf[#buf + 1] = s:sub(i + 1, i + 1); i = i + 2
+        else return nil, "name.parse_rfc4514: '\\' at the end of '" .. s .. "'" end
+      elseif quoted and ch == '"' then
+        quoted = false; i = i + 1
+      elseif not quoted and (ch == "," or ch == "+" or ch == ";") then
+        sep = ch; i = i + 1; break
+      else buf[#buf + 1] = ch; i = i + 1 end
+    end
+    local v = table.concat(buf)
+    cur[#cur + 1] = { typ, v }
+    if sep ~= "+" then rdns[#rdns + 1] = cur; cur = {} end
+  end
+  if #cur > 0 then rdns[#rdns + 1] = cur end
+  local entries = {}
+  for r = #rdns, 1, -1 do
+    for k, e in ipairs(rdns[r]) do entries[#entries + 1] = { e[1], e[2], k > 1 } end
+  end
+  return c.new(entries)
+end
+
+function M.new(t)
+  if type(t) ~= "table" then error("name.new: expected a table of {type, value} entries, got " .. type(t), 2) end
+  local entries = {}
+  for i, e in ipairs(t) do
+    if type(e) ~= "table" then error("name.new: entry " .. i .. " must be a table", 2) end
+    if e[1] ~= nil then
+      if type(e[1]) ~= "string" or type(e[2]) ~= "string" then
+        error("name.new: entry " .. i .. " must be {type, value} with strings", 2)
+      end
+      entries[#entries + 1] = { e[1], e[2], e.multi and true or false }
+    else
+      local k, v = next(e)
+      if k == nil or next(e, k) ~= nil or type(k) ~= "string" or type(v) ~= "string" then
+        error("name.new: entry " .. i .. " must be {type, value} or {TYPE = value}", 2)
+      end
+      entries[#entries + 1] = { k, v, false }
+    end
+  end
+  -- {C="NO"} as the whole table (one key) is accepted too; several keys have no order
+  if #t == 0 then
+    local k, v = next(t)
+    if k ~= nil then
+      if next(t, k) ~= nil then
+        error("name.new: a table of several TYPE = value keys has no order; use a list of {type, value}", 2)
+      end
+      if type(k) ~= "string" or type(v) ~= "string" then error("name.new: bad entry", 2) end
+      entries[1] = { k, v, false }
+    end
+  end
+  return c.new(entries)
+end
+
+function M.from(v, what)
+  if M.is_name(v) then return v end
+  if type(v) == "string" then
+    if v:sub(1, 1) == "/" then return M.parse(v) end
+    return M.parse_rfc4514(v)
+  end
+  if type(v) == "table" then return M.new(v) end
+  error((what or "name") .. ": expected a name, a string or a table, got " .. type(v), 3)
+end
+
+-- escaping ------------------------------------------------------------------------------------
+
+local function esc_ctrl(s)
+  return (s:gsub("[%z\1-\31\127]", function(ch) return string.format("\\%02X", ch:byte()) end))
+end
+
+local function needs_quotes(v)
+  return v:find('[,+"\\<>;]') or v:sub(1, 1) == "#" or v:sub(1, 1) == " " or v:sub(-1) == " "
+end
+
+local function text_value(v)
+  v = esc_ctrl(v)
+  if needs_quotes(v) then
+    return '"' .. v:gsub('(["\\])', "\\%1") .. '"'
+  end
+  return v
+end
+
+local function rfc4514_value(v)
+  v = v:gsub('([,+"\\<>;])', "\\%1")
+  v = esc_ctrl(v)
+  if v:sub(1, 1) == "#" or v:sub(1, 1) == " " then v = "\\" .. v end
+  if #v > 1 and v:sub(-1) == " " and v:sub(-2, -2) ~= "\\" then v = v:sub(1, -2) .. "\\ " end
+  return v
+end
+
+-- groups entries into RDNs: { { e1 }, { e2, e3 }, ... }
+local function rdns(n)
+  local out, last = {}, nil
+  for _, e in ipairs(n:_entries()) do
+    if e[4] ~= last then out[#out + 1] = {}; last = e[4] end
+    local r = out[#out]
+    r[#r + 1] = e
+  end
+  return out
+end
+
+function methods.text(n)
+  local parts = {}
+  for _, r in ipairs(rdns(n)) do
+    local av = {}
+    for _, e in ipairs(r) do av[#av + 1] = e[1] .. " = " .. text_value(e[2]) end
+    parts[#parts + 1] = table.concat(av, " + ")
+  end
+  return table.concat(parts, ", ")
+end
+
+function methods.rfc4514(n)
+  local list, parts = rdns(n), {}
+  for i = #list, 1, -1 do
+    local av = {}
+    for _, e in ipairs(list[i]) do
+      if e[5] then av[#av + 1] = e[3] .. "=#" .. e[5]
+      else av[#av + 1] = e[1] .. "=" .. rfc4514_value(e[2]) end
+    end
+    parts[#parts + 1] = table.concat(av, "+")
+  end
+  return table.concat(parts, ",")
+end
+
+function methods.oneline(n)
+  local parts = {}
+  for _, r in ipairs(rdns(n)) do
+    local av = {}
+    for _, e in ipairs(r) do
+      av[#av + 1] = e[1]:gsub("[/+\\=]", "\\%0") .. "=" .. e[2]:gsub("[/+\\]", "\\%0")
+    end
+    parts[#parts + 1] = "/" .. table.concat(av, "+")
+  end
+  if #parts == 0 then return "/" end
+  return table.concat(parts)
+end
+
+function methods.list(n)
+  local out = {}
+  for i, e in ipairs(n:_entries()) do
+    out[i] = { name = e[1], value = e[2], oid = e[3], rdn = e[4] + 1 }
+  end
+  return out
+end
+
+function methods.entries(n)
+  local list = n:_entries()
+  local i = 0
+  return function()
+    i = i + 1
+    local e = list[i]
+    if e then return e[1], e[2], e[3], e[4] + 1 end
+  end
+end
+
+-- the OID a type given by the user stands for (short name, long name or OID)
+local oid_cache = {}
+local function type_oid(t)
+  local o = oid_cache[t]
+  if o == nil then
+    o = c.oid(t) or false
+    oid_cache[t] = o
+  end
+  return o or nil
+end
+M.oid = type_oid
+
+function methods.get(n, typ, all)
+  if type(typ) ~= "string" then error("name:get: expected an attribute type string", 2) end
+  local list = n:_entries()
+  local want = type_oid(typ)
+  local out = {}
+  for _, e in ipairs(list) do
+    if e[1] == typ or e[3] == typ or e[3] == want then
+      if not all then return e[2] end
+      out[#out + 1] = e[2]
+    end
+  end
+  if all then return out end
+  return nil
+end
+
+mt.__tostring = function(n)
+  local ok, s = pcall(methods.rfc4514, n)
+  if not ok then return "certbench.name (closed)" end
+  return s
+end
+
+return M

@@ -1,0 +1,241 @@
+/* pem.c: PEM blocks in real-world text (see pem.h). */
+#include "pem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <openssl/base64.h>
+#include <openssl/bytestring.h>
+
+static const char *find(const char *hay, size_t hlen, const char *needle, size_t nlen) {
+  if (nlen == 0) return hay;
+  if (hlen < nlen) return NULL;
+  return memmem(hay, hlen, needle, nlen);
+}
+
+/* next_begin finds "-----BEGIN " at the start of a line (after optional blanks) */
+static const char *next_begin(const char *data, size_t len, size_t from) {
+  size_t p = from;
+  while (p < len) {
+    const char *b = find(data + p, len - p, "-----BEGIN ", 11);
+    if (!b) return NULL;
+    size_t off = (size_t)(b - data);
+    size_t q = off;
+    while (q > 0 && (data[q - 1] == ' ' || data[q - 1] == '\t')) q--;
+    if (q == 0 || data[q - 1] == '\n' || data[q - 1] == '\r') return b;
+    /* a BOM before the first line counts as the start of the data */
+    if (q == 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) return b;
+    p = off + 11;
+  }
+  return NULL;
+}
+
+int cb_pem_next(const char *data, size_t len, size_t *pos, int *count, cb_pem_block *out) {
+  memset(out, 0, sizeof *out);
+  if (*pos >= len) return 0;
+  const char *b = next_begin(data, len, *pos);
+  if (!b) {
+    *pos = len;
+    return 0;
+  }
+  const char *end = data + len;
+  const char *label = b + 11;
+  const char *dash = find(label, (size_t)(end - label), "-----", 5);
+  const char *nl = memchr(label, '\n', (size_t)(end - label));
+  (*count)++;
+  out->index = *count;
+  if (!dash || (nl && dash > nl) || dash - label > 80) {
+    /* "-----BEGIN" with no closing dashes on its line: a mangled armor line */
+    out->label = label;
+    out->label_len = 0;
+    *pos = len;
+    return -1;
+  }
+  out->label = label;
+  out->label_len = (size_t)(dash - label);
+  const char *body = dash + 5;
+  while (body < end && (*body == ' ' || *body == '\t' || *body == '\r')) body++;
+  if (body < end && *body == '\n') body++;
+  /* the matching END line, before any further BEGIN */
+  char endline[100];
+  size_t elen = 0;
+  memcpy(endline, "-----END ", 9);
+  elen = 9;
+  memcpy(endline + elen, out->label, out->label_len);
+  elen += out->label_len;
+  memcpy(endline + elen, "-----", 5);
+  elen += 5;
+  const char *e = find(body, (size_t)(end - body), endline, elen);
+  const char *nb = next_begin(data, len, (size_t)(body - data));
+  if (!e || (nb && nb < e)) {
+    *pos = nb ? (size_t)(nb - data) : len;
+    return -1;
+  }
+  out->body = body;
+  out->body_len = (size_t)(e - body);
+  *pos = (size_t)(e - data) + elen;
+  return 1;
+}
+
+int cb_pem_label_is(const cb_pem_block *b, const char *s) {
+  size_t n = strlen(s);
+  return b->label_len == n && memcmp(b->label, s, n) == 0;
+}
+
+/* skip_headers returns the offset in the body where the base64 starts: after RFC 1421 headers
+ * ("Proc-Type: ...", continuation lines start with a blank) and the blank line ending them. */
+static size_t skip_headers(const char *body, size_t len) {
+  size_t p = 0;
+  const char *nl = memchr(body, '\n', len);
+  size_t lend = nl ? (size_t)(nl - body) : len;
+  if (!memchr(body, ':', lend)) return 0; /* a header has a colon, base64 never does */
+  while (p < len) {
+    nl = memchr(body + p, '\n', len - p);
+    lend = nl ? (size_t)(nl - body) : len;
+    size_t q = p;
+    while (q < lend && (body[q] == ' ' || body[q] == '\t' || body[q] == '\r')) q++;
+    if (q == lend) return nl ? lend + 1 : len; /* the blank line ending the headers */
+    int continuation = body[p] == ' ' || body[p] == '\t';
+    if (!continuation && !memchr(body + p, ':', lend - p)) return p; /* no blank line */
+    p = nl ? lend + 1 : len;
+  }
+  return p;
+}
+
+static int decode_clean(const char *s, size_t len, uint8_t **out, size_t *out_len) {
+  char *clean = malloc(len + 1);
+  size_t n = 0, cap;
+  *out = NULL;
+  *out_len = 0;
+  if (!clean) return 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') continue;
+    clean[n++] = c;
+  }
+  if (n == 0 || !EVP_DecodedLength(&cap, n)) {
+    free(clean);
+    return 0;
+  }
+  uint8_t *buf = malloc(cap ? cap : 1);
+  if (!buf) {
+    free(clean);
+    return 0;
+  }
+  if (!EVP_DecodeBase64(buf, out_len, cap, (const uint8_t *)clean, n)) {
+    free(clean);
+    free(buf);
+    *out_len = 0;
+    return 0;
+  }
+  free(clean);
+  *out = buf;
+  return 1;
+}
+
+int cb_pem_decode(const cb_pem_block *b, uint8_t **out, size_t *out_len) {
+  size_t start = skip_headers(b->body, b->body_len);
+  return decode_clean(b->body + start, b->body_len - start, out, out_len);
+}
+
+int cb_pem_has_header(const cb_pem_block *b, const char *name) {
+  size_t start = skip_headers(b->body, b->body_len);
+  size_t n = strlen(name);
+  const char *p = b->body, *end = b->body + start;
+  while (p < end) {
+    if ((size_t)(end - p) > n && memcmp(p, name, n) == 0 && p[n] == ':') return 1;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return 0;
+}
+
+int cb_pem_looks_like(const char *data, size_t len) {
+  return next_begin(data, len, 0) != NULL;
+}
+
+size_t cb_skip_bom_space(const char *data, size_t len) {
+  size_t p = 0;
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) p = 3;
+  while (p < len && (data[p] == ' ' || data[p] == '\t' || data[p] == '\r' || data[p] == '\n')) p++;
+  return p;
+}
+
+int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out_len) {
+  *out = NULL;
+  *out_len = 0;
+  size_t p = cb_skip_bom_space(data, len);
+  for (size_t i = p; i < len; i++) {
+    unsigned char c = (unsigned char)data[i];
+    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (!ok) return 0;
+  }
+  if (p == len) return 0;
+  return decode_clean(data + p, len - p, out, out_len);
+}
+
+int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len) {
+  CBS cbs, elem;
+  unsigned tag;
+  size_t hdr;
+  *elem_len = 0;
+  if (len < 2) return len == 1 && p[0] == 0x30 ? 0 : -1;
+  CBS_init(&cbs, p, len);
+  if (CBS_get_any_asn1_element(&cbs, &elem, &tag, &hdr)) {
+    *elem_len = CBS_len(&elem);
+    return 1;
+  }
+  /* Tell "truncated" from "not DER": a well-formed header whose length runs past the end. */
+  if (p[0] != 0x30) return -1;
+  uint8_t l = p[1];
+  if (l < 0x80) return (size_t)l + 2 > len ? 0 : -1;
+  size_t nbytes = l & 0x7f;
+  if (nbytes == 0 || nbytes > 4) return -1;
+  if (len < 2 + nbytes) return 0;
+  size_t body = 0;
+  for (size_t i = 0; i < nbytes; i++) body = (body << 8) | p[2 + i];
+  return 2 + nbytes + body > len ? 0 : -1;
+}
+
+void cb_pem_push_labels(lua_State *L, const char *data, size_t len) {
+  /* distinct labels only: a bundle of 40 keys says so once */
+  struct { const char *p; size_t n; } seen[8];
+  int nseen = 0, count = 0, r;
+  size_t pos = 0;
+  cb_pem_block blk;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  while (nseen < 8 && (r = cb_pem_next(data, len, &pos, &count, &blk)) != 0) {
+    int dup = blk.label_len == 0;
+    for (int i = 0; i < nseen && !dup; i++)
+      dup = seen[i].n == blk.label_len && memcmp(seen[i].p, blk.label, blk.label_len) == 0;
+    if (dup) continue;
+    if (nseen > 0) luaL_addstring(&b, ", ");
+    seen[nseen].p = blk.label;
+    seen[nseen++].n = blk.label_len;
+    luaL_addlstring(&b, blk.label, blk.label_len);
+  }
+  luaL_pushresult(&b);
+}
+
+void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len) {
+  luaL_Buffer b;
+  char line[65];
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "-----BEGIN ");
+  luaL_addstring(&b, label);
+  luaL_addstring(&b, "-----\n");
+  for (size_t off = 0; off < der_len; off += 48) {
+    size_t n = der_len - off < 48 ? der_len - off : 48;
+    size_t w = EVP_EncodeBlock((uint8_t *)line, der + off, n);
+    luaL_addlstring(&b, line, w);
+    luaL_addchar(&b, '\n');
+  }
+  luaL_addstring(&b, "-----END ");
+  luaL_addstring(&b, label);
+  luaL_addstring(&b, "-----\n");
+  luaL_pushresult(&b);
+}

@@ -1,0 +1,62 @@
+/* pem.h: finding and decoding PEM blocks in text that people really have: CRLF line ends, a
+ * UTF-8 byte-order mark, `Bag Attributes` or `subject=` lines between blocks, RFC 1421 headers
+ * (`Proc-Type:`), blank lines. BoringSSL's PEM reader stops at the first thing it dislikes and
+ * cannot say which block was bad; these helpers can.
+ *
+ * Every module that reads PEM (x509, csr, crl, pkey, pkcs7) can use them. */
+#ifndef CERTBENCH_PEM_H
+#define CERTBENCH_PEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+typedef struct {
+  const char *label; /* the text after "-----BEGIN ", not terminated */
+  size_t label_len;
+  const char *body; /* from the line after BEGIN to the start of the END line */
+  size_t body_len;
+  int index; /* 1-based number of this block in the data */
+} cb_pem_block;
+
+/* cb_pem_next finds the next "-----BEGIN L-----" ... "-----END L-----" block at or after *pos
+ * and advances *pos past it. *count is the number of blocks seen so far (updated). Returns 1
+ * with *out filled, 0 when there is no further BEGIN line, -1 when a BEGIN line has no END
+ * line (out->index and out->label name it). */
+int cb_pem_next(const char *data, size_t len, size_t *pos, int *count, cb_pem_block *out);
+
+/* cb_pem_label_is is true when the block's label equals s. */
+int cb_pem_label_is(const cb_pem_block *b, const char *s);
+
+/* cb_pem_decode base64-decodes the block's body, skipping RFC 1421 header lines
+ * ("Name: value", up to the blank line after them) and all white space. On success returns 1
+ * and a buffer the caller frees with free(); returns 0 for bad base64 (or out of memory). */
+int cb_pem_decode(const cb_pem_block *b, uint8_t **out, size_t *out_len);
+
+/* cb_pem_has_header is true when the block has the RFC 1421 header `name` (e.g. "Proc-Type"). */
+int cb_pem_has_header(const cb_pem_block *b, const char *name);
+
+/* cb_pem_looks_like is true when data contains a "-----BEGIN " line. */
+int cb_pem_looks_like(const char *data, size_t len);
+
+/* cb_skip_bom_space returns the offset of the first byte after a UTF-8 BOM and white space. */
+size_t cb_skip_bom_space(const char *data, size_t len);
+
+/* cb_base64_armorless decodes data that is nothing but base64 and white space (a Windows
+ * "Base-64 encoded" file whose armor lines were lost). Returns 1 and a malloc'd buffer, or 0. */
+int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out_len);
+
+/* cb_der_check looks at a DER element at the start of p: returns 1 when one complete element of
+ * *elem_len bytes is there, 0 when its header promises more bytes than there are ("truncated"),
+ * -1 when it is not DER at all. */
+int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len);
+
+/* cb_pem_push_labels pushes a Lua string listing the distinct labels of the blocks in data
+ * ("PRIVATE KEY, X509 CRL") or "" when there are none: error messages say what was found. */
+void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
+
+/* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. */
+void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len);
+
+#endif
