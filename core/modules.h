@@ -14,7 +14,9 @@
   X(x509)             \
   X(digest)           \
   X(rand)             \
-  X(pkey)
+  X(pkey)             \
+  X(loop)             \
+  X(http)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

@@ -1,0 +1,138 @@
+-- certbench.http: HTTP(S) and LDAP downloads on the event loop (libcurl, GnuTLS build).
+--
+--   http.get(url[, opts])          -> response | nil, err, code
+--   http.post(url, body[, opts])   -> response | nil, err, code
+--   http.request{method=, url=, body=, headers={}, <opts>}
+--   http.ldap_values(body[, attribute]) -> {value, ...} | nil, err: the values of an LDAP
+--                                     search result as libcurl writes it, base64-decoded
+--   http.info()                    -> {version=, ssl=, protocols={http=true, ldap=true, ...}}
+--
+-- A response: {status=, reason=, headers={lower-case name -> value}, body= (or file=),
+--   url= (final), redirects=n, time=seconds, size=bytes, last_modified=epoch (if the server
+--   says), content_type=, protocol="http"|"https"|"ldap"|"ldaps", not_modified=true on 304}.
+-- LDAP responses have no status and no headers.
+--
+-- Options (all optional):
+--   connect_timeout (s, 10)  timeout (s, whole transfer, 60)  low_speed = {bytes_per_sec, s}
+--   max_size (bytes, 64 MiB: over it, or a Content-Length announcing more, is an error)
+--   max_redirects (5; 0 = do not follow); redirects only to http/https/ldap/ldaps
+--   ca_file, ca_path (default: the system store); insecure (never by default)
+--   headers = {["Name"] = "value", ...} or {"Name: value", ...}
+--   etag = <the ETag of the copy held>, if_modified_since = epoch: a 304 gives
+--     {status = 304, not_modified = true}
+--   to_file = path: the body streams to a temporary file next to path, renamed over path
+--     atomically at the end, only on a 200 (or a successful LDAP search)
+--   fail_on_status = true: a status >= 400 is an error with code "http"
+--   proxy, no_proxy (default: libcurl reads http_proxy, https_proxy, all_proxy, no_proxy from
+--     the environment), user_agent ("certbench/<version>"), verbose (curl's trace on stderr)
+-- Error codes: "timeout", "too_large", "connect", "tls", "redirect", "http", "protocol",
+--   "truncated", "ldap", "url", "io", "memory". Messages start with the URL.
+--
+-- Inside a loop task a request yields and the loop runs other tasks (many downloads at once
+-- in one thread); outside any task it runs the loop until the transfer is done.
+local c = require "_certbench.http"
+local info = require "_certbench.info"
+
+local M = {}
+
+local ALLOWED = { http = true, https = true, ldap = true, ldaps = true }
+M.user_agent = "certbench/" .. info.version
+
+local function seconds_ms(v, name, default)
+  if v == nil then return default end
+  if type(v) ~= "number" or v < 0 then error("http: option '" .. name .. "' must be seconds >= 0", 4) end
+  return math.max(1, math.ceil(v * 1000))
+end
+
+local function normalise(req)
+  if type(req) ~= "table" then error("http.request: a table expected", 3) end
+  local url = req.url
+  if type(url) ~= "string" then error("http: 'url' must be a string", 3) end
+  local o = {
+    url = url,
+    method = (req.method or (req.body and "POST" or "GET")):upper(),
+    body = req.body,
+    connect_timeout_ms = seconds_ms(req.connect_timeout, "connect_timeout", 10000),
+    timeout_ms = seconds_ms(req.timeout, "timeout", 60000),
+    max_size = req.max_size or 64 * 1024 * 1024,
+    max_redirects = req.max_redirects or 5,
+    ca_file = req.ca_file,
+    ca_path = req.ca_path,
+    insecure = req.insecure == true,
+    user_agent = req.user_agent or M.user_agent,
+    to_file = req.to_file,
+    proxy = req.proxy,
+    no_proxy = req.no_proxy,
+    verbose = req.verbose,
+    if_modified_since = req.if_modified_since,
+  }
+  if req.body ~= nil and type(req.body) ~= "string" then error("http: 'body' must be a string", 3) end
+  if math.type(o.max_size) ~= "integer" or o.max_size < 0 then
+    error("http: option 'max_size' must be an integer >= 0", 3)
+  end
+  if math.type(o.max_redirects) ~= "integer" or o.max_redirects < 0 then
+    error("http: option 'max_redirects' must be an integer >= 0", 3)
+  end
+  if req.low_speed ~= nil then
+    local ls = req.low_speed
+    if type(ls) ~= "table" or type(ls[1]) ~= "number" or type(ls[2]) ~= "number" then
+      error("http: option 'low_speed' must be {bytes_per_sec, seconds}", 3)
+    end
+    o.low_speed_limit = math.max(1, math.floor(ls[1]))
+    o.low_speed_time = math.max(1, math.ceil(ls[2]))
+  end
+  local headers = {}
+  if req.headers ~= nil then
+    if type(req.headers) ~= "table" then error("http: option 'headers' must be a table", 3) end
+    for k, v in pairs(req.headers) do
+      local line = math.type(k) == "integer" and tostring(v) or (tostring(k) .. ": " .. tostring(v))
+      if line:find("[\r\n]") then error("http: a header holds a line break: " .. line, 3) end
+      headers[#headers + 1] = line
+    end
+  end
+  if req.etag then headers[#headers + 1] = "If-None-Match: " .. req.etag end
+  if #headers > 0 then o.headers = headers end
+  return o
+end
+
+function M.request(req)
+  local o = normalise(req)
+  local scheme = o.url:match("^(%a[%w+.-]*):")
+  if not scheme or not ALLOWED[scheme:lower()] then
+    return nil, ("%s: only http, https, ldap and ldaps URLs are allowed (protocol)"):format(o.url),
+      "protocol"
+  end
+  local resp, err, code = c.request(o)
+  if not resp then return nil, err, code end
+  if resp.status == 304 then resp.not_modified = true end
+  if req.fail_on_status and resp.status and resp.status >= 400 then
+    return nil, ("%s: HTTP %d%s (http)"):format(resp.url, resp.status,
+      resp.reason and resp.reason ~= "" and (" " .. resp.reason) or ""), "http", resp
+  end
+  return resp
+end
+
+local function with(opts, fields)
+  local r = {}
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("http: options must be a table", 3) end
+    for k, v in pairs(opts) do r[k] = v end
+  end
+  for k, v in pairs(fields) do r[k] = v end
+  return r
+end
+
+function M.get(url, opts)
+  return M.request(with(opts, { url = url, method = opts and opts.method or "GET" }))
+end
+
+function M.post(url, body, opts)
+  if type(body) ~= "string" then error("http.post: the body must be a string", 2) end
+  return M.request(with(opts, { url = url, body = body, method = "POST" }))
+end
+
+M.ldap_values = c.ldap_values
+M.info = c.info
+M.active = c.active
+
+return M

@@ -1,0 +1,143 @@
+-- certbench.http: the API and its error paths, with tests/servers/hostile.py on 127.0.0.1 for
+-- the few that need a server (the interoperability tests are in tests/http_spec.lua). Here so
+-- the ASan pass of tests/run covers the transfer engine too.
+local http = require "certbench.http"
+local loop = require "certbench.loop"
+local h = require "helper"
+local servers = require "servers"
+
+describe("certbench.http API", function()
+  local hostile
+
+  setup(function() hostile = servers.hostile() end)
+  teardown(function() servers.stop(hostile) end)
+
+  it("gets, posts and reports the response", function()
+    local r = assert(http.get(hostile.url .. "/ok"))
+    assert.equal(200, r.status)
+    assert.equal("hello\n", r.body)
+    assert.equal("text/plain", r.content_type)
+    local p = assert(http.post(hostile.url .. "/echo", "x=1"))
+    assert.matches('"body": "x=1"', p.body, 1, true)
+  end)
+
+  it("gives each failure its code and a message naming the URL", function()
+    for path, code in pairs{ ["/truncated"] = "truncated", ["/loop"] = "redirect",
+                             ["/tofile"] = "redirect", ["/big-length"] = "too_large",
+                             ["/nothing"] = "protocol" } do
+      local r, err, c = http.get(hostile.url .. path)
+      assert.is_nil(r)
+      assert.equal(code, c, err)
+      assert.equal(hostile.url .. path .. ": ", err:sub(1, #hostile.url + #path + 2))
+    end
+    local r, err, c = http.get(hostile.url .. "/endless", { max_size = 100000 })
+    assert.is_nil(r)
+    assert.equal("too_large", c)
+    assert.matches("max_size", err)
+    r, err, c = http.get(hostile.url .. "/slow?interval=0.2", { timeout = 0.5 })
+    assert.is_nil(r)
+    assert.equal("timeout", c)
+    r, err, c = http.get(hostile.url .. "/500", { fail_on_status = true })
+    assert.is_nil(r)
+    assert.equal("http", c)
+    assert.matches("HTTP 500", err)
+  end)
+
+  it("streams to a file and keeps the old one on failure", function()
+    local out = h.tmpdir() .. "/f"
+    local r = assert(http.get(hostile.url .. "/bytes?n=70000", { to_file = out }))
+    assert.equal(out, r.file)
+    assert.equal(70000, #h.read(out))
+    assert.is_nil(http.get(hostile.url .. "/truncated", { to_file = out }))
+    assert.equal(70000, #h.read(out))
+  end)
+
+  it("runs many transfers at once in tasks", function()
+    local res = loop.all{
+      function() return http.get(hostile.url .. "/delay?ms=200") end,
+      function() return http.get(hostile.url .. "/delay?ms=200") end,
+      function() return http.get(hostile.url .. "/truncated") end,
+    }
+    assert.equal("late\n", res[1][1].body)
+    assert.equal("late\n", res[2][1].body)
+    assert.equal("truncated", res[3][3])
+    assert.same({ 0, 0 }, { http.active() })
+  end)
+
+  it("keeps the resident size stable over many requests", function()
+    local function batch()
+      local p = loop.pool(16)
+      for _ = 1, 200 do p:submit(function() return assert(http.get(hostile.url .. "/bytes?n=20000")).size end) end
+      for _, r in ipairs(p:wait()) do assert.equal(20000, r[1]) end
+      collectgarbage()
+      collectgarbage()
+      local f = assert(io.open("/proc/self/statm"))
+      local _, resident = f:read("n", "n")
+      f:close()
+      return resident
+    end
+    local first = batch()
+    batch()
+    local third = batch()
+    if not os.getenv("CERTBENCH_ASAN") then
+      assert.is_true(third <= first * 1.5, ("resident pages %d -> %d"):format(first, third))
+    end
+  end)
+
+  it("reports a closed port as connect", function()
+    local port = servers.free_port()
+    local r, err, code = http.get("http://127.0.0.1:" .. port .. "/")
+    assert.is_nil(r)
+    assert.equal("connect", code)
+    assert.matches("127.0.0.1", err, 1, true)
+  end)
+
+  it("refuses schemes other than http, https, ldap and ldaps", function()
+    for _, u in ipairs{ "file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1/", "no-scheme" } do
+      local r, err, code = http.get(u)
+      assert.is_nil(r)
+      assert.equal("protocol", code)
+      assert.matches(u, err, 1, true)
+    end
+  end)
+
+  it("raises for wrong argument types", function()
+    assert.has_error(function() http.get(42) end)
+    assert.has_error(function() http.get(hostile.url, { timeout = "x" }) end)
+    assert.has_error(function() http.get(hostile.url, { max_size = 1.5 }) end)
+    assert.has_error(function() http.get(hostile.url, { low_speed = 5 }) end)
+    assert.has_error(function() http.get(hostile.url, { headers = { "X: a\r\nY: b" } }) end)
+    assert.has_error(function() http.post(hostile.url, nil) end)
+  end)
+
+  describe("ldap_values", function()
+    it("decodes base64 and keeps text values, entry by entry", function()
+      local body = "DN: cn=a,dc=x\n\tcertificateRevocationList;binary:: AAEC\n\tcn: a\n\n"
+        .. "DN: cn=b,dc=x\r\n\tcertificateRevocationList;binary:: /w==\r\n\r\n"
+      assert.same({ "\0\1\2", "a", "\255" }, http.ldap_values(body))
+      assert.same({ "\0\1\2", "\255" }, http.ldap_values(body, "certificaterevocationlist"))
+      assert.same({ "a" }, http.ldap_values(body, "CN"))
+      assert.same({}, http.ldap_values(body, "deltaRevocationList"))
+      assert.same({}, http.ldap_values(""))
+    end)
+
+    it("rejects what is not libcurl's LDAP output", function()
+      local v, err = http.ldap_values("DN: x\n\tcrl;binary:: !!!\n")
+      assert.is_nil(v)
+      assert.matches("line 2: bad base64", err)
+      v, err = http.ldap_values("<html>\n")
+      assert.is_nil(v)
+      assert.matches("line 1", err)
+      v, err = http.ldap_values("DN: x\n\tno colon here\n")
+      assert.is_nil(v)
+      assert.matches("no ':'", err)
+      assert.has_error(function() http.ldap_values(nil) end)
+    end)
+  end)
+
+  it("reports libcurl's protocols", function()
+    local i = http.info()
+    assert.is_true(i.protocols.http and i.protocols.https)
+    assert.matches("GnuTLS", i.ssl)
+  end)
+end)
