@@ -16,7 +16,8 @@
   X(rand)             \
   X(pkey)             \
   X(loop)             \
-  X(http)
+  X(http)             \
+  X(archive)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

@@ -1,0 +1,1035 @@
+/* archive.c: `_certbench.archive`, the containers CRLs and certificates arrive in: ZIP
+ * (libzip, read from memory), GZIP (zlib), PEM text, DER and PKCS#7 SignedData (.p7c/.p7b).
+ *
+ * Archives come from the network, so every byte of output is paid for: a reader inflates in
+ * chunks and checks the limits of a shared budget after each one (member size, total size,
+ * ratio per member and overall, measured on the bytes actually consumed), so a zip bomb stops
+ * after about a megabyte of output instead of allocating what its headers announce.
+ * Policy (defaults, nesting, naming, what counts as a CRL) lives in core/archive.lua. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zip.h>
+#include <zlib.h>
+
+#include <openssl/base64.h>
+#include <openssl/bytestring.h>
+
+#include "cb.h"
+
+#define BUDGET_MT "certbench.archive.budget"
+#define READER_MT "certbench.archive.reader"
+#define ZIPW_MT "certbench.archive.zipwriter"
+#define CHUNK ((size_t)64 * 1024)
+#define MSG_MAX 512
+
+/* 1.2.840.113549.1.7.2, pkcs7-signedData */
+static const uint8_t OID_SIGNED_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+
+/* ---- limits ---------------------------------------------------------------------------- */
+
+typedef struct {
+  lua_Integer max_members, max_total, max_member, max_ratio, ratio_grace;
+  lua_Integer input; /* size of the outermost data, the base of the overall ratio */
+  lua_Integer members, total;
+} budget;
+
+/* c.budget(max_members, max_total, max_member, max_ratio, ratio_grace, input) -> budget */
+static int l_budget(lua_State *L) {
+  budget *b = cb_newudata(L, sizeof *b, BUDGET_MT);
+  b->max_members = luaL_checkinteger(L, 1);
+  b->max_total = luaL_checkinteger(L, 2);
+  b->max_member = luaL_checkinteger(L, 3);
+  b->max_ratio = luaL_checkinteger(L, 4);
+  b->ratio_grace = luaL_checkinteger(L, 5);
+  b->input = luaL_checkinteger(L, 6);
+  return 1;
+}
+
+/* budget:used() -> members, total */
+static int l_budget_used(lua_State *L) {
+  budget *b = luaL_checkudata(L, 1, BUDGET_MT);
+  lua_pushinteger(L, b->members);
+  lua_pushinteger(L, b->total);
+  return 2;
+}
+
+static const char *fmt_size(char *buf, size_t n, lua_Integer v) {
+  if (v >= (1 << 30) && v % (1 << 30) == 0) snprintf(buf, n, "%lld GiB", (long long)(v >> 30));
+  else if (v >= (1 << 20) && v % (1 << 20) == 0) snprintf(buf, n, "%lld MiB", (long long)(v >> 20));
+  else if (v >= (1 << 10) && v % (1 << 10) == 0) snprintf(buf, n, "%lld KiB", (long long)(v >> 10));
+  else snprintf(buf, n, "%lld bytes", (long long)v);
+  return buf;
+}
+
+/* over_limit checks a member being inflated: out bytes produced so far from in bytes of
+ * compressed input. Returns 1 and a message naming the member and the limit when one is
+ * exceeded. Ratios apply past ratio_grace bytes, so small compressible files pass. */
+static int over_limit(const budget *b, const char *name, uint64_t out, uint64_t in, char *msg) {
+  char sz[32];
+  uint64_t total = (uint64_t)b->total + out;
+  if (out > (uint64_t)b->max_member) {
+    snprintf(msg, MSG_MAX, "member %s is larger than %s (max_member)", name,
+             fmt_size(sz, sizeof sz, b->max_member));
+    return 1;
+  }
+  if (total > (uint64_t)b->max_total) {
+    snprintf(msg, MSG_MAX, "zip bomb? the archive inflates past %s in total (max_total), at member %s",
+             fmt_size(sz, sizeof sz, b->max_total), name);
+    return 1;
+  }
+  if (out > (uint64_t)b->ratio_grace &&
+      (double)out > (double)b->max_ratio * (double)(in ? in : 1)) {
+    snprintf(msg, MSG_MAX, "zip bomb? member %s inflates past %lld:1 (max_ratio)", name,
+             (long long)b->max_ratio);
+    return 1;
+  }
+  if (total > (uint64_t)b->ratio_grace &&
+      (double)total > (double)b->max_ratio * (double)(b->input ? b->input : 1)) {
+    snprintf(msg, MSG_MAX, "zip bomb? the archive inflates past %lld:1 overall (max_ratio), at member %s",
+             (long long)b->max_ratio, name);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- output buffer ---------------------------------------------------------------------- */
+
+typedef struct {
+  unsigned char *p;
+  size_t len, cap;
+} outbuf;
+
+/* out_reserve makes room for n more bytes, growing geometrically from a small start (never
+ * by what a header announces) up to limit: the limits are checked after every chunk, so a
+ * member never holds more than max_member + CHUNK bytes. */
+static int out_reserve(outbuf *o, size_t n, size_t limit) {
+  if (o->cap - o->len >= n) return 1;
+  size_t cap = o->cap ? o->cap : CHUNK;
+  while (cap - o->len < n) {
+    if (cap > SIZE_MAX / 2) return 0;
+    cap *= 2;
+  }
+  if (cap > limit && o->len + n <= limit) cap = limit;
+  unsigned char *p = realloc(o->p, cap);
+  if (!p) return 0;
+  o->p = p;
+  o->cap = cap;
+  return 1;
+}
+
+static void out_free(outbuf *o) {
+  free(o->p);
+  o->p = NULL;
+  o->len = o->cap = 0;
+}
+
+static size_t out_limit(const budget *b) {
+  uint64_t lim = (uint64_t)b->max_member + CHUNK;
+  return lim > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)lim;
+}
+
+/* ---- readers ---------------------------------------------------------------------------- */
+
+enum { K_ZIP = 1, K_GZIP = 2 };
+
+typedef struct {
+  int kind;
+  int done;
+  zip_t *za;
+  zip_file_t *zf;
+  zip_int64_t next, count;
+  z_stream z;
+  int z_live;
+  outbuf out;
+  unsigned char *inbuf;
+  const char *data; /* the archive, kept alive by uservalue 1 */
+  size_t len;
+} reader;
+
+static void reader_release(reader *r) {
+  if (r->zf) zip_fclose(r->zf);
+  r->zf = NULL;
+  if (r->za) zip_discard(r->za);
+  r->za = NULL;
+  if (r->z_live) inflateEnd(&r->z);
+  r->z_live = 0;
+  out_free(&r->out);
+  free(r->inbuf);
+  r->inbuf = NULL;
+}
+
+static int l_reader_gc(lua_State *L) {
+  reader *r = luaL_checkudata(L, 1, READER_MT);
+  reader_release(r);
+  r->done = 1;
+  return 0;
+}
+
+/* has_eocd: an end of central directory record is where one can be (the last 64 KiB and
+ * 22 bytes), so a zip libzip calls "not a zip" is one whose central directory is broken. */
+static int has_eocd(const char *data, size_t len) {
+  size_t from = len > 65557 ? len - 65557 : 0;
+  const char *end = data + len, *p = data + from;
+  while ((p = memmem(p, (size_t)(end - p), "PK\5\6", 4)) != NULL) {
+    if (end - p >= 22) return 1;
+    p++;
+  }
+  return 0;
+}
+
+/* zip_error_text turns libzip's error at open into ours. data: the archive (NULL if none). */
+static const char *zip_error_text(zip_error_t *ze, char *msg, const char *data, size_t len) {
+  int code = zip_error_code_zip(ze);
+  switch (code) {
+  case ZIP_ER_NOZIP:
+    if (data && has_eocd(data, len))
+      snprintf(msg, MSG_MAX, "zip: bad central directory (%s)", zip_error_strerror(ze));
+    else
+      snprintf(msg, MSG_MAX, "zip: not a zip archive, or truncated (no end of central directory)");
+    break;
+  case ZIP_ER_EXISTS:
+    snprintf(msg, MSG_MAX, "zip: bad central directory (two members with the same name)");
+    break;
+  case ZIP_ER_INCONS:
+  case ZIP_ER_EOF:
+  case ZIP_ER_READ:
+  case ZIP_ER_SEEK:
+    snprintf(msg, MSG_MAX, "zip: bad central directory (%s)", zip_error_strerror(ze));
+    break;
+  default:
+    snprintf(msg, MSG_MAX, "zip: %s", zip_error_strerror(ze));
+  }
+  return msg;
+}
+
+/* c.reader(data, kind, budget, prefix, fallback) -> reader | nil, err
+ * Member names are prefix .. (name in the zip | gzip FNAME | fallback). */
+static int l_reader(lua_State *L) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 1, &len);
+  static const char *const kinds[] = {"zip", "gzip", NULL};
+  int kind = luaL_checkoption(L, 2, NULL, kinds) + 1;
+  luaL_checkudata(L, 3, BUDGET_MT);
+  luaL_checkstring(L, 4);
+  luaL_checkstring(L, 5);
+  reader *r = lua_newuserdatauv(L, sizeof *r, 4);
+  memset(r, 0, sizeof *r);
+  luaL_setmetatable(L, READER_MT);
+  for (int i = 1; i <= 4; i++) {
+    lua_pushvalue(L, i == 1 ? 1 : i + 1);
+    lua_setiuservalue(L, -2, i);
+  }
+  r->kind = kind;
+  r->data = data;
+  r->len = len;
+  if (kind == K_ZIP) {
+    char msg[MSG_MAX];
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
+    if (!src) {
+      zip_error_text(&ze, msg, NULL, 0);
+      zip_error_fini(&ze);
+      return cb_fail(L, "%s", msg);
+    }
+    /* read-only, and never a password: certbench does not read encrypted archives */
+    r->za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+    if (!r->za) {
+      zip_source_free(src);
+      zip_error_text(&ze, msg, data, len);
+      zip_error_fini(&ze);
+      return cb_fail(L, "%s", msg);
+    }
+    zip_error_fini(&ze);
+    r->count = zip_get_num_entries(r->za, 0);
+  }
+  return 1;
+}
+
+/* reader_budget and reader_uv_string fetch the uservalues: 2 the budget, 3 the prefix,
+ * 4 the fallback name. */
+static budget *reader_budget(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, 2);
+  budget *b = lua_touserdata(L, -1);
+  lua_pop(L, 1); /* the reader keeps it alive */
+  return b;
+}
+
+static const char *reader_uv_string(lua_State *L, int idx, int n) {
+  lua_getiuservalue(L, idx, n);
+  const char *s = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return s;
+}
+
+/* gz_basename: the last path element of the header's FNAME ("" when absent). FNAME is an
+ * untrusted label: no folders from it. */
+static const char *gz_basename(gz_header *head) {
+  if (head->done != 1 || !head->name) return "";
+  head->name[head->name_max] = '\0';
+  const char *s = (const char *)head->name, *slash = strrchr(s, '/');
+  return slash ? slash + 1 : s;
+}
+
+/* inflate_gzip inflates the whole gzip stream of r->data into r->out under the budget's
+ * limits, checked after every chunk. Returns 1, or 0 with msg. */
+static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fallback,
+                        gz_header *head, char *msg) {
+  const unsigned char *in = (const unsigned char *)r->data;
+  size_t n = r->len, off = 0;
+  char name[MSG_MAX / 2];
+  int named = 0;
+  snprintf(name, sizeof name, "%s%s", prefix, fallback);
+  for (;;) {
+    if (r->z.avail_in == 0 && off < n) {
+      size_t piece = n - off > (size_t)1 << 30 ? (size_t)1 << 30 : n - off;
+      r->z.next_in = (unsigned char *)in + off;
+      r->z.avail_in = (uInt)piece;
+      off += piece;
+    }
+    if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
+      snprintf(msg, MSG_MAX, "gzip: out of memory inflating %s", name);
+      return 0;
+    }
+    r->z.next_out = r->out.p + r->out.len;
+    r->z.avail_out = (uInt)CHUNK;
+    int ret = inflate(&r->z, Z_NO_FLUSH);
+    size_t produced = CHUNK - r->z.avail_out;
+    r->out.len += produced;
+    size_t consumed = off - r->z.avail_in;
+    if (!named && head->done == 1) {
+      /* messages name the member as next() will */
+      const char *base = gz_basename(head);
+      if (base[0]) snprintf(name, sizeof name, "%s%s", prefix, base);
+      named = 1;
+    }
+    if (over_limit(b, name, r->out.len, consumed, msg)) return 0;
+    if (ret == Z_STREAM_END) {
+      /* concatenated members inflate to one file, as gunzip does; zero padding after the
+       * last member (tape blocks) is allowed, anything else is not */
+      size_t rest = n - consumed;
+      const unsigned char *p = in + consumed;
+      if (rest >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
+        inflateReset(&r->z);
+        r->z.avail_in = 0;
+        off = consumed;
+        continue;
+      }
+      for (size_t i = 0; i < rest; i++)
+        if (p[i] != 0) {
+          snprintf(msg, MSG_MAX, "gzip: %s: trailing garbage after the compressed data", name);
+          return 0;
+        }
+      return 1;
+    }
+    if (ret == Z_OK || ret == Z_BUF_ERROR) {
+      if (r->z.avail_in == 0 && off >= n && produced == 0) {
+        snprintf(msg, MSG_MAX, "truncated gzip stream (%s)", name);
+        return 0;
+      }
+      continue;
+    }
+    snprintf(msg, MSG_MAX, "gzip: %s: corrupt data (%s)", name,
+             ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
+    return 0;
+  }
+}
+
+/* next for a gzip reader: the one member, the whole inflated stream. */
+static int gzip_next(lua_State *L, reader *r, budget *b) {
+  const char *prefix = reader_uv_string(L, 1, 3);
+  const char *fallback = reader_uv_string(L, 1, 4);
+  char msg[MSG_MAX], fname[257];
+  gz_header head;
+  r->done = 1;
+  memset(&head, 0, sizeof head);
+  memset(fname, 0, sizeof fname);
+  head.name = (Bytef *)fname;
+  head.name_max = sizeof fname - 1;
+  if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK) return cb_fail(L, "gzip: out of memory");
+  r->z_live = 1;
+  inflateGetHeader(&r->z, &head);
+  int ok = inflate_gzip(r, b, prefix, fallback, &head, msg);
+  inflateEnd(&r->z);
+  r->z_live = 0;
+  if (!ok) {
+    out_free(&r->out);
+    return cb_fail(L, "%s", msg);
+  }
+  const char *base = gz_basename(&head);
+  lua_pushfstring(L, "%s%s", prefix, base[0] ? base : fallback);
+  lua_pushlstring(L, (const char *)r->out.p, r->out.len);
+  b->members++;
+  b->total += (lua_Integer)r->out.len;
+  out_free(&r->out);
+  return 2;
+}
+
+/* zip_inflate reads member i of r->za into r->out: stored and deflated members through our
+ * own zlib loop over the raw bytes (so the ratio is measured on the compressed bytes really
+ * consumed), other methods libzip supports through zip_fread, measured against the
+ * compressed size of the central directory, which libzip bounds by the archive. */
+static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *st,
+                       const char *name, char *msg) {
+  int method = (st->valid & ZIP_STAT_COMP_METHOD) ? st->comp_method : ZIP_CM_STORE;
+  int own = method == ZIP_CM_STORE || method == ZIP_CM_DEFLATE;
+  if (!own && !zip_compression_method_supported(method, 0)) {
+    snprintf(msg, MSG_MAX, "zip: member %s uses compression method %d, which is not supported",
+             name, method);
+    return 0;
+  }
+  r->zf = zip_fopen_index(r->za, i, own ? ZIP_FL_COMPRESSED : 0);
+  if (!r->zf) {
+    snprintf(msg, MSG_MAX, "zip: member %s: %s", name, zip_strerror(r->za));
+    return 0;
+  }
+  if (!r->inbuf && !(r->inbuf = malloc(CHUNK))) {
+    snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
+    return 0;
+  }
+  uint64_t in_total = 0;
+  int eof = 0;
+  uLong crc = crc32(0, NULL, 0);
+  if (method == ZIP_CM_DEFLATE) {
+    memset(&r->z, 0, sizeof r->z);
+    if (inflateInit2(&r->z, -MAX_WBITS) != Z_OK) {
+      snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
+      return 0;
+    }
+    r->z_live = 1;
+  }
+  for (;;) {
+    if (method != ZIP_CM_DEFLATE) {
+      /* stored, or decompressed by libzip: read straight into the output */
+      if (!out_reserve(&r->out, CHUNK, out_limit(b))) goto nomem;
+      zip_int64_t got = zip_fread(r->zf, r->out.p + r->out.len, CHUNK);
+      if (got < 0) goto readerr;
+      if (got == 0) break;
+      crc = crc32(crc, r->out.p + r->out.len, (uInt)got);
+      r->out.len += (size_t)got;
+      in_total = own ? r->out.len
+                     : ((st->valid & ZIP_STAT_COMP_SIZE) ? st->comp_size : (uint64_t)r->len);
+      if (over_limit(b, name, r->out.len, in_total, msg)) return 0;
+      continue;
+    }
+    if (r->z.avail_in == 0 && !eof) {
+      zip_int64_t got = zip_fread(r->zf, r->inbuf, CHUNK);
+      if (got < 0) goto readerr;
+      if (got == 0) eof = 1;
+      r->z.next_in = r->inbuf;
+      r->z.avail_in = (uInt)got;
+      in_total += (uint64_t)got;
+    }
+    if (!out_reserve(&r->out, CHUNK, out_limit(b))) goto nomem;
+    r->z.next_out = r->out.p + r->out.len;
+    r->z.avail_out = (uInt)CHUNK;
+    int ret = inflate(&r->z, Z_NO_FLUSH);
+    size_t produced = CHUNK - r->z.avail_out;
+    crc = crc32(crc, r->out.p + r->out.len, (uInt)produced);
+    r->out.len += produced;
+    if (over_limit(b, name, r->out.len, in_total - r->z.avail_in, msg)) return 0;
+    if (ret == Z_STREAM_END) break;
+    if (ret == Z_BUF_ERROR || ret == Z_OK) {
+      if (eof && r->z.avail_in == 0 && produced == 0) {
+        snprintf(msg, MSG_MAX, "zip: member %s: truncated compressed data", name);
+        return 0;
+      }
+      continue;
+    }
+    snprintf(msg, MSG_MAX, "zip: member %s: corrupt compressed data (%s)", name,
+             ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
+    return 0;
+  }
+  if (r->z_live) inflateEnd(&r->z);
+  r->z_live = 0;
+  zip_fclose(r->zf);
+  r->zf = NULL;
+  if (own) {
+    /* libzip checks these when it decompresses; for raw reads it is our job */
+    if ((st->valid & ZIP_STAT_SIZE) && st->size != r->out.len) {
+      snprintf(msg, MSG_MAX,
+               "zip: member %s: inflates to %llu bytes, the central directory says %llu",
+               name, (unsigned long long)r->out.len, (unsigned long long)st->size);
+      return 0;
+    }
+    if ((st->valid & ZIP_STAT_CRC) && st->crc != (zip_uint32_t)crc) {
+      snprintf(msg, MSG_MAX, "zip: member %s: CRC mismatch (corrupt data)", name);
+      return 0;
+    }
+  }
+  return 1;
+nomem:
+  snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
+  return 0;
+readerr:
+  switch (zip_error_code_zip(zip_file_get_error(r->zf))) {
+  case ZIP_ER_CRC:
+    snprintf(msg, MSG_MAX, "zip: member %s: CRC mismatch (corrupt data)", name);
+    break;
+  case ZIP_ER_EOF:
+  case ZIP_ER_READ:
+  case ZIP_ER_INCONS:
+    snprintf(msg, MSG_MAX, "zip: member %s: truncated or corrupt data (%s)", name,
+             zip_file_strerror(r->zf));
+    break;
+  default:
+    snprintf(msg, MSG_MAX, "zip: member %s: %s", name, zip_file_strerror(r->zf));
+  }
+  return 0;
+}
+
+static int zip_next(lua_State *L, reader *r, budget *b) {
+  const char *prefix = reader_uv_string(L, 1, 3);
+  char msg[MSG_MAX];
+  while (r->next < r->count) {
+    zip_uint64_t i = (zip_uint64_t)r->next++;
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(r->za, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) {
+      r->done = 1;
+      return cb_fail(L, "zip: bad central directory (entry %d: %s)", (int)i, zip_strerror(r->za));
+    }
+    size_t nl = strlen(st.name);
+    if (nl > 0 && st.name[nl - 1] == '/') continue; /* a folder */
+    const char *name = lua_pushfstring(L, "%s%s", prefix, st.name);
+    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
+      r->done = 1;
+      return cb_fail(L, "zip: member %s is encrypted; certbench does not read encrypted archives",
+                     name);
+    }
+    if (b->members >= b->max_members) {
+      r->done = 1;
+      return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
+                     b->max_members, name);
+    }
+    if (!zip_inflate(r, b, i, &st, name, msg)) {
+      r->done = 1;
+      reader_release(r);
+      return cb_fail(L, "%s", msg);
+    }
+    lua_pushlstring(L, (const char *)r->out.p, r->out.len);
+    b->members++;
+    b->total += (lua_Integer)r->out.len;
+    out_free(&r->out);
+    return 2;
+  }
+  r->done = 1;
+  reader_release(r);
+  return 0;
+}
+
+/* reader:next() -> name, data | nothing at the end | nil, err */
+static int l_reader_next(lua_State *L) {
+  reader *r = luaL_checkudata(L, 1, READER_MT);
+  if (r->done) return 0;
+  budget *b = reader_budget(L, 1);
+  if (r->kind == K_GZIP) {
+    if (b->members >= b->max_members) {
+      r->done = 1;
+      return cb_fail(L, "the archive has more than %I members (max_members), at member %s%s",
+                     b->max_members, reader_uv_string(L, 1, 3), reader_uv_string(L, 1, 4));
+    }
+    return gzip_next(L, r, b);
+  }
+  return zip_next(L, r, b);
+}
+
+/* ---- content detection ------------------------------------------------------------------ */
+
+static int has_signed_data_oid(CBS *content) {
+  CBS oid;
+  return CBS_get_asn1(content, &oid, CBS_ASN1_OBJECT) &&
+         CBS_mem_equal(&oid, OID_SIGNED_DATA, sizeof OID_SIGNED_DATA);
+}
+
+/* der_whole: the data is exactly one BER/DER element with a definite length. */
+static int der_whole(const uint8_t *p, size_t n, CBS *contents, unsigned *tag) {
+  CBS cbs, elem;
+  size_t hl;
+  int ber, indef;
+  CBS_init(&cbs, p, n);
+  if (!CBS_get_any_ber_asn1_element(&cbs, &elem, tag, &hl, &ber, &indef) || indef ||
+      CBS_len(&cbs) != 0)
+    return 0;
+  CBS_init(contents, CBS_data(&elem) + hl, CBS_len(&elem) - hl);
+  return 1;
+}
+
+static const char *pem_find(const char *p, size_t n, const char *what) {
+  size_t k = strlen(what);
+  const char *q = memmem(p, n, what, k);
+  return q;
+}
+
+static int is_pkcs7_label(const char *s, size_t n) {
+  return (n == 5 && !memcmp(s, "PKCS7", 5)) || (n == 3 && !memcmp(s, "CMS", 3)) ||
+         (n == 19 && !memcmp(s, "PKCS #7 SIGNED DATA", 19));
+}
+
+/* c.detect(data) -> "zip" | "gzip" | "pem" | "der" | "pkcs7" | "unknown" */
+static int l_detect(lua_State *L) {
+  size_t n;
+  const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
+  const char *kind = "unknown";
+  CBS contents;
+  unsigned tag;
+  if (n >= 4 && p[0] == 'P' && p[1] == 'K' &&
+      ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6) || (p[2] == 7 && p[3] == 8))) {
+    kind = "zip";
+  } else if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) {
+    kind = "gzip";
+  } else if (n >= 2 && p[0] == 0x30 && p[1] == 0x80) {
+    /* indefinite lengths are BER, which only PKCS#7 from Windows uses */
+    CBS cbs;
+    CBS_init(&cbs, p + 2, n - 2);
+    if (has_signed_data_oid(&cbs)) kind = "pkcs7";
+  } else if (n >= 2 && p[0] == 0x30 && der_whole(p, n, &contents, &tag) &&
+             tag == CBS_ASN1_SEQUENCE) {
+    kind = has_signed_data_oid(&contents) ? "pkcs7" : "der";
+  } else {
+    const char *b = pem_find((const char *)p, n, "-----BEGIN ");
+    if (b) {
+      const char *l = b + 11, *end = (const char *)p + n;
+      const char *e = l;
+      while (e < end && *e != '-' && *e != '\n') e++;
+      kind = is_pkcs7_label(l, (size_t)(e - l)) ? "pkcs7" : "pem";
+    }
+  }
+  lua_pushstring(L, kind);
+  return 1;
+}
+
+/* ---- PEM -------------------------------------------------------------------------------- */
+
+static int is_b64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* pem_decode decodes a block body: optional RFC 1421 headers ("Proc-Type: ..." lines up to a
+ * blank line), then base64 with any line breaks. Pushes the bytes or returns 0. */
+static int pem_decode(lua_State *L, const char *body, size_t n) {
+  const char *p = body, *end = body + n;
+  /* body starts on the BEGIN line, after its dashes */
+  const char *eol = memchr(p, '\n', n);
+  if (eol) p = eol + 1;
+  /* headers: the first line holds a colon */
+  eol = memchr(p, '\n', (size_t)(end - p));
+  if (eol && memchr(p, ':', (size_t)(eol - p))) {
+    const char *q = p;
+    for (;;) {
+      const char *nl = memchr(q, '\n', (size_t)(end - q));
+      if (!nl) return 0;
+      const char *s = q;
+      while (s < nl && (*s == '\r' || *s == ' ' || *s == '\t')) s++;
+      q = nl + 1;
+      if (s == nl) break; /* the blank line */
+    }
+    p = q;
+  }
+  /* two scratch userdata, so a raise (out of memory) frees them */
+  char *tmp = lua_newuserdatauv(L, (size_t)(end - p) + 1, 0);
+  size_t k = 0;
+  for (const char *s = p; s < end; s++)
+    if (!is_b64_space(*s)) tmp[k++] = *s;
+  size_t max;
+  if (!EVP_DecodedLength(&max, k)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  uint8_t *dst = lua_newuserdatauv(L, max ? max : 1, 0);
+  size_t got;
+  if (!EVP_DecodeBase64(dst, &got, max, (const uint8_t *)tmp, k) || got == 0) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_pushlstring(L, (const char *)dst, got);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* c.pem_blocks(data) -> { {label=, der=} | {label=, error=}, ... } in order; text between the
+ * blocks (Bag Attributes, a BOM, comments) is skipped. */
+static int l_pem_blocks(lua_State *L) {
+  size_t n;
+  const char *p = luaL_checklstring(L, 1, &n), *end = p + n;
+  lua_newtable(L);
+  int count = 0;
+  for (;;) {
+    const char *b = pem_find(p, (size_t)(end - p), "-----BEGIN ");
+    if (!b) break;
+    const char *l = b + 11, *e = l;
+    while (e < end && *e != '\n' && *e != '\r' && !(end - e >= 5 && !memcmp(e, "-----", 5))) e++;
+    if (end - e < 5 || memcmp(e, "-----", 5) != 0) {
+      p = l;
+      continue;
+    }
+    size_t ll = (size_t)(e - l);
+    const char *body = e + 5;
+    luaL_checkstack(L, 4, "pem_blocks");
+    lua_createtable(L, 0, 2);
+    lua_pushlstring(L, l, ll);
+    lua_setfield(L, -2, "label");
+    luaL_Buffer eb;
+    luaL_buffinit(L, &eb);
+    luaL_addstring(&eb, "-----END ");
+    luaL_addlstring(&eb, l, ll);
+    luaL_addstring(&eb, "-----");
+    luaL_pushresult(&eb);
+    size_t el;
+    const char *endmark = lua_tolstring(L, -1, &el);
+    const char *f = memmem(body, (size_t)(end - body), endmark, el);
+    lua_pop(L, 1);
+    if (!f) {
+      lua_pushstring(L, "no END line");
+      lua_setfield(L, -2, "error");
+      lua_rawseti(L, -2, ++count);
+      break;
+    }
+    if (pem_decode(L, body, (size_t)(f - body))) {
+      lua_setfield(L, -2, "der");
+    } else {
+      lua_pushstring(L, "bad base64");
+      lua_setfield(L, -2, "error");
+    }
+    lua_rawseti(L, -2, ++count);
+    p = f + el;
+  }
+  return 1;
+}
+
+/* ---- DER and PKCS#7 --------------------------------------------------------------------- */
+
+/* der_kind_of classifies one DER SEQUENCE by shape, without parsing it as an object:
+ * a CRL's tbsCertList has [INTEGER] AlgorithmIdentifier Name Time, a certificate's
+ * tbsCertificate [0] INTEGER AlgorithmIdentifier Name Validity(SEQUENCE). */
+static const char *der_kind_of(const uint8_t *p, size_t n) {
+  CBS cbs, top, tbs, skip;
+  CBS_init(&cbs, p, n);
+  if (!CBS_get_asn1(&cbs, &top, CBS_ASN1_SEQUENCE) || CBS_len(&cbs) != 0) return "other";
+  if (CBS_peek_asn1_tag(&top, CBS_ASN1_OBJECT)) {
+    CBS copy = top;
+    return has_signed_data_oid(&copy) ? "pkcs7" : "other";
+  }
+  if (!CBS_get_asn1(&top, &tbs, CBS_ASN1_SEQUENCE)) return "other";
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) &&
+      !CBS_get_any_asn1(&tbs, &skip, NULL))
+    return "other";
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_INTEGER) && !CBS_get_asn1(&tbs, &skip, CBS_ASN1_INTEGER))
+    return "other";
+  if (!CBS_get_asn1(&tbs, &skip, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&tbs, &skip, CBS_ASN1_SEQUENCE))
+    return "other";
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_UTCTIME) || CBS_peek_asn1_tag(&tbs, CBS_ASN1_GENERALIZEDTIME))
+    return "crl";
+  if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_SEQUENCE)) return "cert";
+  return "other";
+}
+
+/* c.der_kind(der) -> "crl" | "cert" | "pkcs7" | "other" */
+static int l_der_kind(lua_State *L) {
+  size_t n;
+  const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
+  lua_pushstring(L, der_kind_of(p, n));
+  return 1;
+}
+
+/* c.der_split(data) -> { der, ... } when data is one or more whole DER SEQUENCEs back to back
+ * (what concatenated gzip members of DER files inflate to), else nil. */
+static int l_der_split(lua_State *L) {
+  size_t n;
+  const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
+  CBS cbs, elem;
+  CBS_init(&cbs, p, n);
+  if (n == 0) return 0;
+  lua_newtable(L);
+  int count = 0;
+  while (CBS_len(&cbs) > 0) {
+    if (!CBS_get_asn1_element(&cbs, &elem, CBS_ASN1_SEQUENCE)) return 0;
+    lua_pushlstring(L, (const char *)CBS_data(&elem), CBS_len(&elem));
+    lua_rawseti(L, -2, ++count);
+  }
+  return 1;
+}
+
+/* ber_get reads one BER element from cbs: elem is all of it, contents what is inside. An
+ * indefinite length has no count to trust, so its end is found by walking the children up to
+ * the end-of-contents octets; depth bounds the walk on hostile input. */
+static int ber_get(CBS *cbs, CBS *elem, CBS *contents, unsigned *tag, int depth) {
+  const uint8_t *start = CBS_data(cbs);
+  CBS e;
+  size_t hl;
+  int ber, indef;
+  if (depth > 64 || !CBS_get_any_ber_asn1_element(cbs, &e, tag, &hl, &ber, &indef)) return 0;
+  if (!indef) {
+    *elem = e;
+    CBS_init(contents, CBS_data(&e) + hl, CBS_len(&e) - hl);
+    return 1;
+  }
+  const uint8_t *inner = CBS_data(cbs);
+  for (;;) {
+    if (CBS_len(cbs) >= 2 && CBS_data(cbs)[0] == 0 && CBS_data(cbs)[1] == 0) {
+      CBS_init(contents, inner, (size_t)(CBS_data(cbs) - inner));
+      CBS_skip(cbs, 2);
+      CBS_init(elem, start, (size_t)(CBS_data(cbs) - start));
+      return 1;
+    }
+    CBS child, cc;
+    unsigned ct;
+    if (!ber_get(cbs, &child, &cc, &ct, depth + 1)) return 0;
+  }
+}
+
+/* ber_expect reads the next element, which must have tag want, and gives its contents. */
+static int ber_expect(CBS *cbs, CBS *contents, unsigned want) {
+  CBS elem;
+  unsigned tag;
+  return ber_get(cbs, &elem, contents, &tag, 0) && tag == want;
+}
+
+/* push_sequences pushes, as a list, every SEQUENCE element of a SET OF CHOICE (the other
+ * choices, attribute certificates and otherRevInfo, are not what callers ask for). */
+static int push_sequences(lua_State *L, CBS *set) {
+  lua_newtable(L);
+  int count = 0;
+  while (CBS_len(set) > 0) {
+    CBS elem, contents;
+    unsigned tag;
+    if (!ber_get(set, &elem, &contents, &tag, 0)) return 0;
+    if (tag != CBS_ASN1_SEQUENCE) continue;
+    lua_pushlstring(L, (const char *)CBS_data(&elem), CBS_len(&elem));
+    lua_rawseti(L, -2, ++count);
+  }
+  return 1;
+}
+
+/* parse_signed_data finds the certificates [0] and crls [1] of a ContentInfo holding
+ * SignedData, in DER or in BER with indefinite lengths (as some Windows tools write it).
+ * Returns 1 (absent fields become empty), 0 when it is not one. */
+static int parse_signed_data(const uint8_t *p, size_t n, CBS *certs, CBS *crls) {
+  CBS cbs, ci, content, sd, skip;
+  CBS_init(&cbs, p, n);
+  CBS_init(certs, NULL, 0);
+  CBS_init(crls, NULL, 0);
+  if (!ber_expect(&cbs, &ci, CBS_ASN1_SEQUENCE) || CBS_len(&cbs) != 0 ||
+      !has_signed_data_oid(&ci) ||
+      !ber_expect(&ci, &content, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) ||
+      !ber_expect(&content, &sd, CBS_ASN1_SEQUENCE) ||
+      !ber_expect(&sd, &skip, CBS_ASN1_INTEGER) ||   /* version */
+      !ber_expect(&sd, &skip, CBS_ASN1_SET) ||       /* digestAlgorithms */
+      !ber_expect(&sd, &skip, CBS_ASN1_SEQUENCE))    /* encapContentInfo */
+    return 0;
+  if (CBS_peek_asn1_tag(&sd, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0) &&
+      !ber_expect(&sd, certs, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 0))
+    return 0;
+  if (CBS_peek_asn1_tag(&sd, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 1) &&
+      !ber_expect(&sd, crls, CBS_ASN1_CONSTRUCTED | CBS_ASN1_CONTEXT_SPECIFIC | 1))
+    return 0;
+  return 1;
+}
+
+/* c.pkcs7(data) -> { certs = {der...}, crls = {der...} } | nil, err
+ * Slices the bytes in place: nothing is parsed as a certificate or a CRL. */
+static int l_pkcs7(lua_State *L) {
+  size_t n;
+  const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
+  CBS certs, crls;
+  if (!parse_signed_data(p, n, &certs, &crls))
+    return cb_fail(L, "pkcs7: not a PKCS#7 SignedData structure");
+  lua_createtable(L, 0, 2);
+  if (!push_sequences(L, &certs)) return cb_fail(L, "pkcs7: bad certificates field");
+  lua_setfield(L, -2, "certs");
+  if (!push_sequences(L, &crls)) return cb_fail(L, "pkcs7: bad crls field");
+  lua_setfield(L, -2, "crls");
+  return 1;
+}
+
+/* ---- writers ---------------------------------------------------------------------------- */
+
+/* c.gzip(data[, {name=, level=6, mtime=0}]) -> bytes */
+static int l_gzip(lua_State *L) {
+  size_t n, nl;
+  luaL_checktype(L, 1, LUA_TSTRING);
+  const char *data = lua_tolstring(L, 1, &n);
+  const char *name = cb_optfield_string(L, 2, "name", NULL, &nl);
+  lua_Integer level = cb_optfield_integer(L, 2, "level", 6);
+  lua_Integer mtime = cb_optfield_integer(L, 2, "mtime", 0);
+  luaL_argcheck(L, level >= 0 && level <= 9, 2, "level must be 0..9");
+  char fname[256];
+  if (name) {
+    luaL_argcheck(L, nl < sizeof fname && !memchr(name, '\0', nl), 2,
+                  "name must be shorter than 256 bytes, without NUL");
+    memcpy(fname, name, nl + 1);
+  }
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  gz_header head;
+  memset(&head, 0, sizeof head);
+  head.name = name ? (Bytef *)fname : Z_NULL;
+  head.time = (uLong)mtime;
+  head.os = 3; /* Unix */
+  /* the output lives in Lua memory so nothing leaks if pushing it raises; nothing between
+   * deflateInit2 and deflateEnd can raise */
+  /* above zlib's deflateBound for incompressible data, header and trailer included */
+  size_t cap = n + (n >> 3) + (n >> 6) + 64 + (name ? nl : 0);
+  luaL_Buffer b;
+  unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, cap);
+  if (deflateInit2(&z, (int)level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return luaL_error(L, "gzip: out of memory");
+  deflateSetHeader(&z, &head);
+  size_t off = 0;
+  int ret;
+  z.next_out = out;
+  z.avail_out = (uInt)(cap > UINT_MAX ? UINT_MAX : cap);
+  do {
+    if (z.avail_in == 0 && off < n) {
+      size_t piece = n - off > (size_t)1 << 30 ? (size_t)1 << 30 : n - off;
+      z.next_in = (unsigned char *)data + off;
+      z.avail_in = (uInt)piece;
+      off += piece;
+    }
+    ret = deflate(&z, off < n ? Z_NO_FLUSH : Z_FINISH);
+  } while (ret == Z_OK && z.avail_out > 0);
+  size_t len = (size_t)(z.next_out - out);
+  deflateEnd(&z);
+  if (ret != Z_STREAM_END) return luaL_error(L, "gzip: deflate failed (%d)", ret);
+  luaL_pushresultsize(&b, len);
+  return 1;
+}
+
+typedef struct {
+  zip_t *za;
+  zip_source_t *src;
+} zipwriter;
+
+static int l_zipwriter_gc(lua_State *L) {
+  zipwriter *w = luaL_checkudata(L, 1, ZIPW_MT);
+  if (w->za) zip_discard(w->za);
+  w->za = NULL;
+  if (w->src) zip_source_free(w->src);
+  w->src = NULL;
+  return 0;
+}
+
+static int zipw_fail(lua_State *L, zipwriter *w, const char *what) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "zip: %s: %s", what, w->za ? zip_strerror(w->za) : "failed");
+  return 2;
+}
+
+/* c.zip(entries[, {mtime=}]) -> bytes | nil, err
+ * entries: { {name=, data=[, method="deflate"|"store"][, level=]}, ... }; a name ending in
+ * "/" is a folder (no data). Types are checked before libzip is touched. */
+static int l_zip(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer mtime = cb_optfield_integer(L, 2, "mtime", (lua_Integer)time(NULL));
+  lua_Integer count = luaL_len(L, 1);
+  for (lua_Integer i = 1; i <= count; i++) {
+    lua_geti(L, 1, i);
+    if (!lua_istable(L, -1)) return luaL_error(L, "zip: entry %d must be a table", (int)i);
+    lua_getfield(L, -1, "name");
+    size_t nl = 0;
+    const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &nl) : NULL;
+    if (!name || nl == 0 || memchr(name, '\0', nl))
+      return luaL_error(L, "zip: entry %d: name must be a non-empty string", (int)i);
+    lua_getfield(L, -2, "data");
+    if (!(nl > 0 && name[nl - 1] == '/') && lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "zip: entry %d (%s): data must be a string", (int)i, name);
+    lua_getfield(L, -3, "method");
+    const char *m = lua_tostring(L, -1);
+    if (!lua_isnil(L, -1) && (!m || (strcmp(m, "deflate") && strcmp(m, "store"))))
+      return luaL_error(L, "zip: entry %d (%s): method must be \"deflate\" or \"store\"",
+                        (int)i, name);
+    lua_pop(L, 4);
+  }
+  if (count == 0) {
+    /* libzip removes an archive left empty; an empty zip is its end record alone */
+    static const char eocd[22] = {'P', 'K', 5, 6};
+    lua_pushlstring(L, eocd, sizeof eocd);
+    return 1;
+  }
+  zipwriter *w = cb_newudata(L, sizeof *w, ZIPW_MT);
+  zip_error_t ze;
+  zip_error_init(&ze);
+  w->src = zip_source_buffer_create(NULL, 0, 0, &ze);
+  if (w->src) {
+    zip_source_keep(w->src); /* our reference outlives the archive's */
+    w->za = zip_open_from_source(w->src, ZIP_TRUNCATE, &ze);
+    if (!w->za) zip_source_free(w->src); /* the archive's reference, which it did not take */
+  }
+  if (!w->za) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "zip: %s", zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return 2;
+  }
+  zip_error_fini(&ze);
+  for (lua_Integer i = 1; i <= count; i++) {
+    lua_geti(L, 1, i);
+    lua_getfield(L, -1, "name");
+    lua_getfield(L, -2, "data");
+    lua_getfield(L, -3, "method");
+    lua_Integer level = cb_optfield_integer(L, lua_absindex(L, -4), "level", 0);
+    size_t nl, dl;
+    const char *name = lua_tolstring(L, -3, &nl);
+    const char *data = lua_tolstring(L, -2, &dl); /* the entries table keeps both alive */
+    const char *m = lua_tostring(L, -1);
+    zip_int64_t idx;
+    if (name[nl - 1] == '/') {
+      idx = zip_dir_add(w->za, name, ZIP_FL_ENC_UTF_8);
+      if (idx < 0) return zipw_fail(L, w, name);
+    } else {
+      zip_source_t *s = zip_source_buffer(w->za, data, dl, 0);
+      if (!s) return zipw_fail(L, w, name);
+      idx = zip_file_add(w->za, name, s, ZIP_FL_ENC_UTF_8);
+      if (idx < 0) {
+        zip_source_free(s);
+        return zipw_fail(L, w, name);
+      }
+      int method = m && !strcmp(m, "store") ? ZIP_CM_STORE : ZIP_CM_DEFLATE;
+      if (zip_set_file_compression(w->za, (zip_uint64_t)idx, method, (zip_uint32_t)level) != 0)
+        return zipw_fail(L, w, name);
+    }
+    if (zip_file_set_mtime(w->za, (zip_uint64_t)idx, (time_t)mtime, 0) != 0)
+      return zipw_fail(L, w, name);
+    lua_pop(L, 4);
+  }
+  if (zip_close(w->za) != 0) return zipw_fail(L, w, "writing the archive");
+  w->za = NULL;
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_source_stat(w->src, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) ||
+      zip_source_open(w->src) != 0)
+    return cb_fail(L, "zip: cannot read back the archive");
+  luaL_Buffer b;
+  char *out = luaL_buffinitsize(L, &b, st.size ? st.size : 1);
+  zip_int64_t got = zip_source_read(w->src, out, st.size);
+  zip_source_close(w->src);
+  if (got < 0 || (zip_uint64_t)got != st.size) return cb_fail(L, "zip: cannot read back the archive");
+  luaL_pushresultsize(&b, (size_t)got);
+  return 1;
+}
+
+/* ---- module ----------------------------------------------------------------------------- */
+
+int luaopen__certbench_archive(lua_State *L) {
+  static const luaL_Reg budget_methods[] = {{"used", l_budget_used}, {NULL, NULL}};
+  static const luaL_Reg reader_methods[] = {{"next", l_reader_next}, {"close", l_reader_gc},
+                                            {NULL, NULL}};
+  static const luaL_Reg reader_metas[] = {{"__gc", l_reader_gc}, {"__close", l_reader_gc},
+                                          {NULL, NULL}};
+  static const luaL_Reg zipw_metas[] = {{"__gc", l_zipwriter_gc}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"budget", l_budget},   {"reader", l_reader},       {"detect", l_detect},
+      {"pem_blocks", l_pem_blocks}, {"der_kind", l_der_kind}, {"der_split", l_der_split},
+      {"pkcs7", l_pkcs7},     {"gzip", l_gzip},           {"zip", l_zip},
+      {NULL, NULL}};
+  cb_newclass(L, BUDGET_MT, budget_methods, NULL);
+  cb_newclass(L, READER_MT, reader_methods, reader_metas);
+  cb_newclass(L, ZIPW_MT, NULL, zipw_metas);
+  luaL_newlib(L, funcs);
+  return 1;
+}
