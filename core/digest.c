@@ -49,7 +49,17 @@ const EVP_MD *cb_check_digest(lua_State *L, int idx, const char *def) {
   return md;
 }
 
-/* cb_push_hex is defined in ext.c (x509 branch) with the same contract; one definition. */
+void cb_push_hex(lua_State *L, const uint8_t *p, size_t n, char sep) {
+  static const char hexd[] = "0123456789ABCDEF";
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i++) {
+    if (sep && i > 0) luaL_addchar(&b, sep);
+    luaL_addchar(&b, hexd[p[i] >> 4]);
+    luaL_addchar(&b, hexd[p[i] & 15]);
+  }
+  luaL_pushresult(&b);
+}
 
 /* digest.hash(alg, data) -> bytes */
 static int l_hash(lua_State *L) {

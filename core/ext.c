@@ -8,27 +8,19 @@
 #include <openssl/bio.h>
 #include <openssl/bytestring.h>
 #include <openssl/conf.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
+#include <openssl/evp.h>
 #include <openssl/digest.h>
 #include <openssl/err.h>
 #include <openssl/mem.h>
 #include <openssl/obj.h>
 #include <openssl/sha.h>
 
+#include "digest.h"
 #include "objects.h"
 
 /* --- pushers -------------------------------------------------------------------------------- */
-
-void cb_push_hex(lua_State *L, const uint8_t *p, size_t n, char sep) {
-  static const char hex[] = "0123456789ABCDEF";
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (size_t i = 0; i < n; i++) {
-    if (sep && i > 0) luaL_addchar(&b, sep);
-    luaL_addchar(&b, hex[p[i] >> 4]);
-    luaL_addchar(&b, hex[p[i] & 15]);
-  }
-  luaL_pushresult(&b);
-}
 
 void cb_push_serial(lua_State *L, const ASN1_INTEGER *i) {
   if (!i || i->length <= 0) {
@@ -159,6 +151,44 @@ void cb_push_general_name(lua_State *L, const GENERAL_NAME *gn) {
   }
 }
 
+/* hexlines writes p as openssl does in -text: "aa:bb:", 15 bytes a line */
+static void hexlines(BIO *bio, const uint8_t *p, size_t n, int indent) {
+  for (size_t i = 0; i < n; i++) {
+    if (i % 15 == 0) BIO_printf(bio, "%s%*s", i ? "\n" : "", indent, "");
+    BIO_printf(bio, "%02x%s", p[i], i + 1 < n ? ":" : "");
+  }
+  BIO_printf(bio, "\n");
+}
+
+int cb_print_pubkey(BIO *bio, EVP_PKEY *key, int indent) {
+  int type = EVP_PKEY_id(key);
+  if (type == EVP_PKEY_EC) {
+    /* BoringSSL prints EC keys as a hex dump; this is openssl's layout */
+    const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(key);
+    const EC_GROUP *g = ec ? EC_KEY_get0_group(ec) : NULL;
+    const EC_POINT *pt = ec ? EC_KEY_get0_public_key(ec) : NULL;
+    uint8_t buf[200];
+    size_t n = g && pt ? EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, buf, sizeof buf, NULL) : 0;
+    if (!n) return 0;
+    int nid = EC_GROUP_get_curve_name(g);
+    const char *nist = EC_curve_nid2nist(nid);
+    BIO_printf(bio, "%*sPublic-Key: (%d bit)\n%*spub:\n", indent, "", EVP_PKEY_bits(key), indent, "");
+    hexlines(bio, buf, n, indent + 4);
+    BIO_printf(bio, "%*sASN1 OID: %s\n", indent, "", OBJ_nid2sn(nid));
+    if (nist) BIO_printf(bio, "%*sNIST CURVE: %s\n", indent, "", nist);
+    return 1;
+  }
+  if (type == EVP_PKEY_ED25519) {
+    uint8_t raw[32];
+    size_t n = sizeof raw;
+    if (!EVP_PKEY_get_raw_public_key(key, raw, &n)) return 0;
+    BIO_printf(bio, "%*sED25519 Public-Key:\n%*spub:\n", indent, "", indent, "");
+    hexlines(bio, raw, n, indent + 4);
+    return 1;
+  }
+  return EVP_PKEY_print_public(bio, key, indent, NULL) > 0;
+}
+
 /* --- readers -------------------------------------------------------------------------------- */
 
 /* get_ext decodes extension nid. Returns the structure (caller frees) or NULL; *state is 1
@@ -176,16 +206,16 @@ static void *get_ext(lua_State *L, cb_exts *exts, int nid, const char *what, int
   if (*crit == -1) return NULL;
   *state = -1;
   lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s extension %s", what, *crit == -2 ? "duplicate" : "malformed",
+  lua_pushfstring(L, "%s: %s %s extension", what, *crit == -2 ? "duplicate" : "malformed",
                   OBJ_nid2sn(nid));
   return NULL;
 }
 
-/* ends a list reader: the list is on the stack top */
+/* ends a list reader: the list is on the stack top. Only the list is returned, so that
+ * table.concat(c:ocsp_urls()) works; criticality is in c:extensions(). */
 static int list_result(lua_State *L, int crit) {
-  if (crit >= 0) lua_pushboolean(L, crit);
-  else lua_pushnil(L);
-  return 2;
+  (void)crit;
+  return 1;
 }
 
 int cb_ext_san(lua_State *L, cb_exts *exts, const char *what) {
@@ -423,4 +453,588 @@ int cb_ski_of(EVP_PKEY *key, uint8_t out[20]) {
   }
   OPENSSL_free(spki);
   return ok;
+}
+
+/* --- builders ---------------------------------------------------------------------------------
+ * The Lua wrappers hand over plain tables of checked types; a value of an unexpected type is
+ * still reported (as nil, err), never raised, so the half-built stack is always freed. Every
+ * helper returns 1, or 0 with nil, message pushed. */
+
+static int bfail(lua_State *L, const char *what, const char *fmt, const char *arg) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: ", what);
+  lua_pushfstring(L, fmt, arg);
+  lua_concat(L, 2);
+  return 0;
+}
+
+static int bfail_ssl(lua_State *L, const char *what, const char *msg) {
+  char reason[256];
+  cb_ssl_reason(reason, sizeof reason);
+  lua_pushnil(L);
+  if (reason[0]) lua_pushfstring(L, "%s: %s: %s", what, msg, reason);
+  else lua_pushfstring(L, "%s: %s", what, msg);
+  return 0;
+}
+
+/* add_ext appends ext (owned) to *exts, replacing an extension of the same OID */
+int cb_ext_set(STACK_OF(X509_EXTENSION) **exts, X509_EXTENSION *ext) {
+  if (!*exts && !(*exts = sk_X509_EXTENSION_new_null())) return 0;
+  const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
+  for (size_t i = 0; i < sk_X509_EXTENSION_num(*exts); i++) {
+    X509_EXTENSION *old = sk_X509_EXTENSION_value(*exts, i);
+    if (OBJ_cmp(X509_EXTENSION_get_object(old), obj) == 0) {
+      sk_X509_EXTENSION_set(*exts, i, ext);
+      X509_EXTENSION_free(old);
+      return 1;
+    }
+  }
+  return sk_X509_EXTENSION_push(*exts, ext) != 0;
+}
+
+/* put encodes the structure of extension nid and adds it; frees the structure */
+static int put(lua_State *L, const char *what, STACK_OF(X509_EXTENSION) **exts, int nid,
+               int crit, void *st, void (*freefn)(void *)) {
+  X509_EXTENSION *ext = st ? X509V3_EXT_i2d(nid, crit, st) : NULL;
+  if (st) freefn(st);
+  if (!ext) return bfail_ssl(L, what, "cannot encode the extension");
+  if (!cb_ext_set(exts, ext)) {
+    X509_EXTENSION_free(ext);
+    return bfail(L, what, "%s", "out of memory");
+  }
+  return 1;
+}
+
+static void free_bc(void *p) { BASIC_CONSTRAINTS_free(p); }
+static void free_bits(void *p) { ASN1_BIT_STRING_free(p); }
+static void free_eku(void *p) { sk_ASN1_OBJECT_pop_free(p, ASN1_OBJECT_free); }
+static void free_gens(void *p) { GENERAL_NAMES_free(p); }
+static void free_octets(void *p) { ASN1_OCTET_STRING_free(p); }
+static void free_akid(void *p) { AUTHORITY_KEYID_free(p); }
+static void free_cdp(void *p) { CRL_DIST_POINTS_free(p); }
+static void free_aia(void *p) { AUTHORITY_INFO_ACCESS_free(p); }
+static void free_pol(void *p) { CERTIFICATEPOLICIES_free(p); }
+
+/* field pushes opts[k]; returns its type (LUA_TNIL when absent) */
+static int field(lua_State *L, int idx, const char *k) {
+  return lua_getfield(L, idx, k);
+}
+
+static int crit_of(lua_State *L, int idx, const char *k, int def) {
+  int t = lua_getfield(L, idx, k);
+  int v = t == LUA_TNIL ? def : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* list_string gets the i-th string of the list on the stack top, or NULL */
+static const char *list_string(lua_State *L, lua_Integer i, size_t *len) {
+  lua_geti(L, -1, i);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+  lua_pop(L, 1); /* the list keeps the string alive */
+  return s;
+}
+
+static ASN1_IA5STRING *ia5(const char *s, size_t len) {
+  if (len > 65535) return NULL;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] > 0x7f) return NULL;
+  ASN1_IA5STRING *a = ASN1_IA5STRING_new();
+  if (a && !ASN1_STRING_set(a, s, (int)len)) {
+    ASN1_IA5STRING_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+static GENERAL_NAME *uri_name(const char *s, size_t len) {
+  ASN1_IA5STRING *v = ia5(s, len);
+  GENERAL_NAME *gn = v ? GENERAL_NAME_new() : NULL;
+  if (!gn) {
+    ASN1_IA5STRING_free(v);
+    return NULL;
+  }
+  GENERAL_NAME_set0_value(gn, GEN_URI, v);
+  return gn;
+}
+
+static int build_bc(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "basic_constraints") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  int t = lua_gettop(L);
+  BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+  if (!bc) return bfail(L, what, "%s", "out of memory");
+  bc->ca = crit_of(L, t, "ca", 0) ? 0xff : 0;
+  int crit = crit_of(L, t, "critical", 1);
+  lua_getfield(L, t, "path_len");
+  if (!lua_isnil(L, -1)) {
+    int isnum;
+    lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || n < 0) {
+      BASIC_CONSTRAINTS_free(bc);
+      return bfail(L, what, "%s", "path_len must be a non-negative integer");
+    }
+    if (!bc->ca) {
+      BASIC_CONSTRAINTS_free(bc);
+      return bfail(L, what, "%s", "path_len needs ca = true (RFC 5280 4.2.1.9)");
+    }
+    bc->pathlen = ASN1_INTEGER_new();
+    if (!bc->pathlen || !ASN1_INTEGER_set_uint64(bc->pathlen, (uint64_t)n)) {
+      BASIC_CONSTRAINTS_free(bc);
+      return bfail(L, what, "%s", "out of memory");
+    }
+  }
+  lua_settop(L, t - 1);
+  return put(L, what, exts, NID_basic_constraints, crit, bc, free_bc);
+}
+
+static int build_ku(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "key_usage") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  ASN1_BIT_STRING *bits = ASN1_BIT_STRING_new();
+  if (!bits) return bfail(L, what, "%s", "out of memory");
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = list_string(L, i, &len);
+    int bit = -1;
+    for (int k = 0; s && k < 9; k++)
+      if (!strcmp(s, ku_names[k])) bit = k;
+    if (s && !strcmp(s, "contentCommitment")) bit = 1;
+    if (bit < 0) {
+      ASN1_BIT_STRING_free(bits);
+      return bfail(L, what,
+                   "unknown key usage '%s' (digitalSignature, nonRepudiation, keyEncipherment, "
+                   "dataEncipherment, keyAgreement, keyCertSign, cRLSign, encipherOnly, "
+                   "decipherOnly)",
+                   s ? s : "?");
+    }
+    if (!ASN1_BIT_STRING_set_bit(bits, bit, 1)) {
+      ASN1_BIT_STRING_free(bits);
+      return bfail(L, what, "%s", "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  if (n == 0) {
+    ASN1_BIT_STRING_free(bits);
+    return bfail(L, what, "%s", "key_usage is an empty list");
+  }
+  return put(L, what, exts, NID_key_usage, crit_of(L, idx, "key_usage_critical", 1), bits,
+             free_bits);
+}
+
+static int build_eku(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "eku") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+  if (!eku) return bfail(L, what, "%s", "out of memory");
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = list_string(L, i, &len);
+    ASN1_OBJECT *obj = s ? OBJ_txt2obj(s, 0) : NULL;
+    if (!obj || !sk_ASN1_OBJECT_push(eku, obj)) {
+      ERR_clear_error();
+      ASN1_OBJECT_free(obj);
+      free_eku(eku);
+      return bfail(L, what, "unknown extended key usage '%s' (serverAuth, clientAuth, "
+                   "codeSigning, emailProtection, timeStamping, OCSPSigning, or an OID)",
+                   s ? s : "?");
+    }
+  }
+  lua_pop(L, 1);
+  if (n == 0) {
+    free_eku(eku);
+    return bfail(L, what, "%s", "eku is an empty list");
+  }
+  return put(L, what, exts, NID_ext_key_usage, crit_of(L, idx, "eku_critical", 0), eku, free_eku);
+}
+
+/* general_name builds one name from {type=, value=[, oid=][, name=]} on the stack top */
+static GENERAL_NAME *general_name(lua_State *L, const char *what, int *failed) {
+  int t = lua_gettop(L);
+  size_t len;
+  GENERAL_NAME *gn = NULL;
+  *failed = 1;
+  lua_getfield(L, t, "type");
+  lua_getfield(L, t, "value");
+  const char *type = lua_tostring(L, -2);
+  const char *value = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  if (!type) {
+    bfail(L, what, "%s", "a subject alternative name needs a type");
+    return NULL;
+  }
+  if (!strcmp(type, "DNS") || !strcmp(type, "email") || !strcmp(type, "URI")) {
+    if (!value || len == 0) {
+      bfail(L, what, "empty %s name", type);
+      return NULL;
+    }
+    ASN1_IA5STRING *v = ia5(value, len);
+    if (!v) {
+      bfail(L, what, "%s name is not ASCII (use punycode for internationalized names)", type);
+      return NULL;
+    }
+    if (!(gn = GENERAL_NAME_new())) {
+      ASN1_IA5STRING_free(v);
+      bfail(L, what, "%s", "out of memory");
+      return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, !strcmp(type, "DNS") ? GEN_DNS : !strcmp(type, "email") ? GEN_EMAIL : GEN_URI, v);
+  } else if (!strcmp(type, "IP")) {
+    ASN1_OCTET_STRING *ip = value ? a2i_IPADDRESS(value) : NULL;
+    if (!ip) {
+      ERR_clear_error();
+      bfail(L, what, "'%s' is not an IPv4 or IPv6 address", value ? value : "?");
+      return NULL;
+    }
+    if (!(gn = GENERAL_NAME_new())) {
+      ASN1_OCTET_STRING_free(ip);
+      bfail(L, what, "%s", "out of memory");
+      return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+  } else if (!strcmp(type, "RID")) {
+    ASN1_OBJECT *obj = value ? OBJ_txt2obj(value, 0) : NULL;
+    if (!obj || !(gn = GENERAL_NAME_new())) {
+      ERR_clear_error();
+      ASN1_OBJECT_free(obj);
+      bfail(L, what, "'%s' is not an OID", value ? value : "?");
+      return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_RID, obj);
+  } else if (!strcmp(type, "dirName")) {
+    lua_getfield(L, t, "name");
+    cb_name *box = luaL_testudata(L, -1, CB_NAME_MT);
+    X509_NAME *n = box && box->p ? X509_NAME_dup(box->p) : NULL;
+    if (!n || !(gn = GENERAL_NAME_new())) {
+      X509_NAME_free(n);
+      bfail(L, what, "%s", "a dirName needs a name");
+      return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_DIRNAME, n);
+  } else if (!strcmp(type, "otherName")) {
+    /* a UTF8String value, as the Microsoft UPN (1.3.6.1.4.1.311.20.2.3) has */
+    lua_getfield(L, t, "oid");
+    const char *oid = lua_tostring(L, -1);
+    ASN1_OBJECT *obj = oid ? OBJ_txt2obj(oid, 0) : NULL;
+    ASN1_UTF8STRING *s = value ? ASN1_UTF8STRING_new() : NULL;
+    ASN1_TYPE *v = ASN1_TYPE_new();
+    if (!obj || !s || !v || len > 65535 || !ASN1_STRING_set(s, value, (int)len) ||
+        !(gn = GENERAL_NAME_new())) {
+      ERR_clear_error();
+      ASN1_OBJECT_free(obj);
+      ASN1_UTF8STRING_free(s);
+      ASN1_TYPE_free(v);
+      bfail(L, what, "%s", "an otherName needs oid= and a string value=");
+      return NULL;
+    }
+    ASN1_TYPE_set(v, V_ASN1_UTF8STRING, s);
+    if (!GENERAL_NAME_set0_othername(gn, obj, v)) {
+      GENERAL_NAME_free(gn);
+      ASN1_OBJECT_free(obj);
+      ASN1_TYPE_free(v);
+      bfail(L, what, "%s", "out of memory");
+      return NULL;
+    }
+  } else {
+    bfail(L, what, "unknown subject alternative name type '%s' (DNS, IP, email, URI, RID, dirName, otherName)", type);
+    return NULL;
+  }
+  lua_settop(L, t);
+  *failed = 0;
+  return gn;
+}
+
+static int build_san(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "san") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+  if (!gens) return bfail(L, what, "%s", "out of memory");
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, -1, i);
+    if (!lua_istable(L, -1)) {
+      free_gens(gens);
+      return bfail(L, what, "%s", "san entries must be {type=, value=} tables");
+    }
+    int failed;
+    GENERAL_NAME *gn = general_name(L, what, &failed);
+    if (failed) {
+      free_gens(gens);
+      return 0;
+    }
+    if (!sk_GENERAL_NAME_push(gens, gn)) {
+      GENERAL_NAME_free(gn);
+      free_gens(gens);
+      return bfail(L, what, "%s", "out of memory");
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (n == 0) {
+    free_gens(gens);
+    return 1; /* an empty list: no extension (RFC 5280 forbids an empty one) */
+  }
+  return put(L, what, exts, NID_subject_alt_name, crit_of(L, idx, "san_critical", 0), gens,
+             free_gens);
+}
+
+static int build_ski(lua_State *L, STACK_OF(X509_EXTENSION) **exts, const char *what,
+                     EVP_PKEY *key) {
+  uint8_t id[20];
+  if (!cb_ski_of(key, id)) return bfail_ssl(L, what, "cannot compute the subject key identifier");
+  ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+  if (!os || !ASN1_OCTET_STRING_set(os, id, sizeof id)) {
+    ASN1_OCTET_STRING_free(os);
+    return bfail(L, what, "%s", "out of memory");
+  }
+  return put(L, what, exts, NID_subject_key_identifier, 0, os, free_octets);
+}
+
+static int build_aki(lua_State *L, STACK_OF(X509_EXTENSION) **exts, const char *what,
+                     const ASN1_OCTET_STRING *issuer_ski, EVP_PKEY *issuer_key) {
+  AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+  if (!akid) return bfail(L, what, "%s", "out of memory");
+  if (issuer_ski) {
+    akid->keyid = ASN1_OCTET_STRING_dup(issuer_ski);
+  } else {
+    uint8_t id[20];
+    if (!cb_ski_of(issuer_key, id)) {
+      AUTHORITY_KEYID_free(akid);
+      return bfail_ssl(L, what, "cannot compute the authority key identifier");
+    }
+    akid->keyid = ASN1_OCTET_STRING_new();
+    if (akid->keyid && !ASN1_OCTET_STRING_set(akid->keyid, id, sizeof id)) {
+      ASN1_OCTET_STRING_free(akid->keyid);
+      akid->keyid = NULL;
+    }
+  }
+  if (!akid->keyid) {
+    AUTHORITY_KEYID_free(akid);
+    return bfail(L, what, "%s", "out of memory");
+  }
+  return put(L, what, exts, NID_authority_key_identifier, 0, akid, free_akid);
+}
+
+static int build_cdp(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "crl_distribution_points") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_Integer n = luaL_len(L, -1);
+  if (n == 0) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+  if (!dps) return bfail(L, what, "%s", "out of memory");
+  /* one distribution point per URL: each is a place to fetch the same CRL from */
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *url = list_string(L, i, &len);
+    DIST_POINT *dp = DIST_POINT_new();
+    GENERAL_NAME *gn = url ? uri_name(url, len) : NULL;
+    if (dp) dp->distpoint = DIST_POINT_NAME_new();
+    if (dp && dp->distpoint) dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+    if (!url || !gn || !dp || !dp->distpoint || !dp->distpoint->name.fullname ||
+        !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
+      GENERAL_NAME_free(gn);
+      DIST_POINT_free(dp);
+      free_cdp(dps);
+      return bfail(L, what, "bad CRL distribution point URL '%s' (a non-empty ASCII string)",
+                   url ? url : "?");
+    }
+    dp->distpoint->type = 0;
+    if (!sk_DIST_POINT_push(dps, dp)) {
+      DIST_POINT_free(dp);
+      free_cdp(dps);
+      return bfail(L, what, "%s", "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  return put(L, what, exts, NID_crl_distribution_points, 0, dps, free_cdp);
+}
+
+static int add_access(lua_State *L, int idx, const char *k, int nid, AUTHORITY_INFO_ACCESS *aia,
+                      const char *what) {
+  if (field(L, idx, k) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *url = list_string(L, i, &len);
+    ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+    GENERAL_NAME *gn = url && len ? uri_name(url, len) : NULL;
+    if (!ad || !gn) {
+      ACCESS_DESCRIPTION_free(ad);
+      GENERAL_NAME_free(gn);
+      return bfail(L, what, "bad AIA URL '%s' (a non-empty ASCII string)", url ? url : "?");
+    }
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(nid);
+    GENERAL_NAME_free(ad->location);
+    ad->location = gn;
+    if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+      ACCESS_DESCRIPTION_free(ad);
+      return bfail(L, what, "%s", "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+static int build_aia(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+  if (!aia) return bfail(L, what, "%s", "out of memory");
+  if (!add_access(L, idx, "ocsp_urls", NID_ad_OCSP, aia, what) ||
+      !add_access(L, idx, "ca_issuers_urls", NID_ad_ca_issuers, aia, what)) {
+    free_aia(aia);
+    return 0;
+  }
+  if (sk_ACCESS_DESCRIPTION_num(aia) == 0) {
+    free_aia(aia);
+    return 1;
+  }
+  return put(L, what, exts, NID_info_access, 0, aia, free_aia);
+}
+
+static int build_policies(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
+  if (field(L, idx, "policies") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_Integer n = luaL_len(L, -1);
+  CERTIFICATEPOLICIES *pol = sk_POLICYINFO_new_null();
+  if (!pol) return bfail(L, what, "%s", "out of memory");
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    const char *oid = list_string(L, i, &len);
+    ASN1_OBJECT *obj = oid ? OBJ_txt2obj(oid, 0) : NULL;
+    POLICYINFO *pi = obj ? POLICYINFO_new() : NULL;
+    if (!pi) {
+      ERR_clear_error();
+      ASN1_OBJECT_free(obj);
+      free_pol(pol);
+      return bfail(L, what, "bad policy OID '%s'", oid ? oid : "?");
+    }
+    ASN1_OBJECT_free(pi->policyid);
+    pi->policyid = obj;
+    if (!sk_POLICYINFO_push(pol, pi)) {
+      POLICYINFO_free(pi);
+      free_pol(pol);
+      return bfail(L, what, "%s", "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  if (n == 0) {
+    free_pol(pol);
+    return 1;
+  }
+  return put(L, what, exts, NID_certificate_policies, crit_of(L, idx, "policies_critical", 0), pol,
+             free_pol);
+}
+
+/* extensions = { {oid=, value_der=, critical=} | {name=, value=, critical=} } */
+static int build_custom(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
+                        X509V3_CTX *ctx) {
+  if (field(L, idx, "extensions") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, -1, i);
+    int t = lua_gettop(L);
+    if (!lua_istable(L, t)) return bfail(L, what, "%s", "extensions entries must be tables");
+    int crit = crit_of(L, t, "critical", 0);
+    X509_EXTENSION *ext = NULL;
+    lua_getfield(L, t, "oid");
+    lua_getfield(L, t, "value_der");
+    lua_getfield(L, t, "name");
+    lua_getfield(L, t, "value");
+    if (lua_type(L, t + 1) == LUA_TSTRING && lua_type(L, t + 2) == LUA_TSTRING) {
+      size_t dlen;
+      const char *der = lua_tolstring(L, t + 2, &dlen);
+      const char *oid = lua_tostring(L, t + 1);
+      ASN1_OBJECT *obj = OBJ_txt2obj(oid, 0);
+      ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+      if (!obj || !os || dlen > 1000000 || !ASN1_OCTET_STRING_set(os, (const uint8_t *)der, (int)dlen)) {
+        ERR_clear_error();
+        ASN1_OBJECT_free(obj);
+        ASN1_OCTET_STRING_free(os);
+        return bfail(L, what, "bad extension OID '%s'", oid);
+      }
+      /* the value must be one DER element, or the certificate is unreadable */
+      CBS cbs, elem;
+      CBS_init(&cbs, (const uint8_t *)der, dlen);
+      if (!CBS_get_any_asn1_element(&cbs, &elem, NULL, NULL) || CBS_len(&cbs) != 0) {
+        ASN1_OBJECT_free(obj);
+        ASN1_OCTET_STRING_free(os);
+        return bfail(L, what, "the value_der of extension %s is not one DER element", oid);
+      }
+      ext = X509_EXTENSION_create_by_OBJ(NULL, obj, crit, os);
+      ASN1_OBJECT_free(obj);
+      ASN1_OCTET_STRING_free(os);
+      if (!ext) return bfail_ssl(L, what, "cannot make the extension");
+    } else if (lua_type(L, t + 3) == LUA_TSTRING && lua_type(L, t + 4) == LUA_TSTRING) {
+      const char *name = lua_tostring(L, t + 3);
+      lua_pushstring(L, crit ? "critical," : "");
+      lua_pushvalue(L, t + 4);
+      lua_concat(L, 2);
+      const char *value = lua_tostring(L, -1);
+      X509V3_CTX local;
+      if (!ctx) {
+        X509V3_set_ctx(&local, NULL, NULL, NULL, NULL, 0);
+        ctx = &local;
+      }
+      ext = X509V3_EXT_nconf(NULL, ctx, name, value);
+      if (!ext) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "bad extension %s = %s", name, lua_tostring(L, t + 4));
+        return bfail_ssl(L, what, msg);
+      }
+    } else {
+      return bfail(L, what, "%s", "each of extensions needs oid= and value_der=, or name= and value=");
+    }
+    if (!cb_ext_set(exts, ext)) {
+      X509_EXTENSION_free(ext);
+      return bfail(L, what, "%s", "out of memory");
+    }
+    lua_settop(L, t - 1);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
+                 EVP_PKEY *subject_key, const ASN1_OCTET_STRING *issuer_ski,
+                 EVP_PKEY *issuer_key, X509V3_CTX *ctx) {
+  int top = lua_gettop(L);
+  idx = lua_absindex(L, idx);
+  lua_checkstack(L, 20);
+  if (!build_bc(L, idx, exts, what) || !build_ku(L, idx, exts, what) ||
+      !build_eku(L, idx, exts, what) || !build_san(L, idx, exts, what) ||
+      (subject_key && !build_ski(L, exts, what, subject_key)) ||
+      ((issuer_ski || issuer_key) && !build_aki(L, exts, what, issuer_ski, issuer_key)) ||
+      !build_cdp(L, idx, exts, what) || !build_aia(L, idx, exts, what) ||
+      !build_policies(L, idx, exts, what) || !build_custom(L, idx, exts, what, ctx)) {
+    /* keep only nil, message */
+    int n = lua_gettop(L);
+    lua_rotate(L, top + 1, 2);
+    lua_settop(L, top + 2);
+    (void)n;
+    return 0;
+  }
+  lua_settop(L, top);
+  return 1;
 }

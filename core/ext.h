@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "cb.h"
+#include "digest.h" /* cb_push_hex */
 
 /* --- shared pushers ---------------------------------------------------------------------- */
 
@@ -18,8 +19,6 @@ void cb_push_name_copy(lua_State *L, const X509_NAME *n);
 void cb_push_asn1_string_utf8(lua_State *L, const ASN1_STRING *s);
 /* cb_push_obj_names pushes two strings: the short name (or the OID when unnamed) and the OID. */
 void cb_push_obj_names(lua_State *L, const ASN1_OBJECT *obj);
-/* cb_push_hex pushes p[0..n) as upper-case hex, with sep between bytes when sep is not 0. */
-void cb_push_hex(lua_State *L, const uint8_t *p, size_t n, char sep);
 /* cb_push_serial pushes an ASN1_INTEGER as upper-case hex, two digits a byte ("-" if negative). */
 void cb_push_serial(lua_State *L, const ASN1_INTEGER *i);
 /* cb_push_time pushes an ASN1_TIME as integer epoch seconds (nil if it is malformed). */
@@ -27,10 +26,14 @@ void cb_push_time(lua_State *L, const ASN1_TIME *t);
 /* cb_push_bio_text pushes what was written to a memory BIO and frees it. */
 void cb_push_bio_text(lua_State *L, BIO *bio);
 
+/* cb_print_pubkey writes the key as `openssl x509 -text` does (RSA modulus and exponent, EC
+ * point, curve OID and NIST name, Ed25519 bytes). Returns 1, or 0 for a key it cannot print. */
+int cb_print_pubkey(BIO *bio, EVP_PKEY *key, int indent);
+
 /* --- readers ------------------------------------------------------------------------------
  * Each pushes its result and returns the number of values: a list (empty when the extension
- * is absent) and its criticality (nil when absent); or nil, "what: malformed ..." for an
- * extension that is there twice or does not decode. exts may be NULL (no extensions). */
+ * is absent), or nil, "what: malformed ..." for an extension that is there twice or does not
+ * decode. exts may be NULL (no extensions). */
 typedef const STACK_OF(X509_EXTENSION) cb_exts;
 
 int cb_ext_san(lua_State *L, cb_exts *exts, const char *what);
@@ -62,11 +65,12 @@ void cb_push_general_name(lua_State *L, const GENERAL_NAME *gn);
  *   policies = {OIDs}
  *   extensions = {{oid=, value_der=, critical=} | {name=, value=, critical=}...}
  * subject_key/issuer_* give SKI (subject_key != NULL) and AKI (issuer_ski or issuer_key).
+ * ctx is for {name=, value=} extensions given in openssl's config syntax (may be NULL).
  * On a failure of the input pushes nil, "what: ..." and returns 0 (the caller returns 2);
  * wrong argument types raise. The caller owns *exts in both cases. */
 int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
                  EVP_PKEY *subject_key, const ASN1_OCTET_STRING *issuer_ski,
-                 EVP_PKEY *issuer_key);
+                 EVP_PKEY *issuer_key, X509V3_CTX *ctx);
 
 /* cb_ski_of computes the RFC 5280 method 1 key identifier (SHA-1 of the subjectPublicKey
  * bits) into out[20]. Returns 1 or 0. */

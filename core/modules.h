@@ -17,7 +17,9 @@
   X(pkey)             \
   X(loop)             \
   X(http)             \
-  X(archive)
+  X(archive)          \
+  X(csr)              \
+  X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

@@ -87,6 +87,7 @@ function M.parse_rfc4514(s)
     end
     local buf, sep = {}, nil
     local quoted = false
+    local kept = 0 -- characters that were escaped or quoted: never trimmed
     if s:sub(i, i) == '"' then quoted = true; i = i + 1 end
     while i <= n do
       local ch = s:sub(i, i)
@@ -95,12 +96,15 @@ function M.parse_rfc4514(s)
         if hx then buf[#buf + 1] = string.char(tonumber(hx, 16)); i = i + 3
         elseif i < n then buf[#buf + 1] = s:sub(i + 1, i + 1); i = i + 2
         else return nil, "name.parse_rfc4514: '\\' at the end of '" .. s .. "'" end
+        kept = #buf
       elseif quoted and ch == '"' then
-        quoted = false; i = i + 1
+        quoted = false; i = i + 1; kept = #buf
       elseif not quoted and (ch == "," or ch == "+" or ch == ";") then
         sep = ch; i = i + 1; break
       else buf[#buf + 1] = ch; i = i + 1 end
     end
+    if quoted then return nil, "name.parse_rfc4514: unterminated quote in '" .. s .. "'" end
+    while #buf > kept and buf[#buf] == " " do buf[#buf] = nil end -- blanks before a separator
     local v = table.concat(buf)
     cur[#cur + 1] = { typ, v }
     if sep ~= "+" then rdns[#rdns + 1] = cur; cur = {} end

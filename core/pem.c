@@ -1,12 +1,15 @@
 /* pem.c: PEM blocks in real-world text (see pem.h). */
 #include "pem.h"
 
+#include "cb.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <openssl/base64.h>
 #include <openssl/bytestring.h>
+#include <openssl/err.h>
 
 static const char *find(const char *hay, size_t hlen, const char *needle, size_t nlen) {
   if (nlen == 0) return hay;
@@ -239,3 +242,140 @@ void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der
   luaL_addstring(&b, "-----\n");
   luaL_pushresult(&b);
 }
+
+/* --- loading objects ----------------------------------------------------------------------- */
+
+/* add_obj stores x (owned) as the next result: into the list at list_idx, or alone */
+static void add_obj(lua_State *L, const cb_loader *ld, void *x, int list_idx, int *count) {
+  ld->push(L, x);
+  (*count)++;
+  if (list_idx) lua_seti(L, list_idx, *count);
+}
+
+/* load_der parses consecutive DER objects from p. Returns 1 with the results stored, or
+ * pushes nil, message and returns 0. */
+static int load_der(lua_State *L, const cb_loader *ld, const char *what, const uint8_t *p, size_t len, int all,
+                    int list_idx, int *count, const char *form) {
+  size_t off = 0;
+  while (off < len) {
+    size_t elen;
+    int r = cb_der_check(p + off, len - off, &elen);
+    if (r == 0) {
+      cb_fail(L, "%s: truncated DER%s (the data ends inside %s %d)", what, form, ld->noun,
+              *count + 1);
+      return 0;
+    }
+    if (r < 0) {
+      if (*count > 0) {
+        /* trailing bytes after a DER certificate: what a .cer with padding looks like */
+        return 1;
+      }
+      cb_fail(L, "%s: no %s in the data (neither PEM nor DER%s)", what, ld->noun, form);
+      return 0;
+    }
+    void *x = ld->parse(p + off, elen, 0);
+    if (!x) {
+      char reason[256];
+      cb_ssl_reason(reason, sizeof reason);
+      if (*count == 0)
+        cb_fail(L, "%s: DER data%s is not a %s: %s", what, form, ld->noun, reason);
+      else
+        cb_fail(L, "%s: DER element %d%s is not a %s: %s", what, *count + 1, form, ld->noun,
+                reason);
+      return 0;
+    }
+    add_obj(L, ld, x, list_idx, count);
+    off += elen;
+    if (!all) return 1;
+  }
+  return 1;
+}
+
+/* load_pem walks the PEM blocks; objects in any of the labels are kept, other blocks
+ * (keys, CRLs) and text between blocks are skipped. */
+static int load_pem(lua_State *L, const cb_loader *ld, const char *what, const char *data, size_t len, int all,
+                    int list_idx, int *count) {
+  size_t pos = 0;
+  int nblocks = 0, r;
+  cb_pem_block b;
+  while ((r = cb_pem_next(data, len, &pos, &nblocks, &b)) != 0) {
+    int label = -1;
+    for (int i = 0; ld->labels[i]; i++)
+      if (cb_pem_label_is(&b, ld->labels[i])) label = i;
+    if (label < 0) continue;
+    if (r < 0) {
+      cb_fail(L, "%s: PEM block %d (%s) has no END line", what, b.index, ld->labels[label]);
+      return 0;
+    }
+    uint8_t *der;
+    size_t dlen;
+    if (!cb_pem_decode(&b, &der, &dlen)) {
+      cb_fail(L, "%s: bad base64 in PEM block %d", what, b.index);
+      return 0;
+    }
+    size_t elen;
+    int dr = cb_der_check(der, dlen, &elen);
+    void *x = dr == 1 ? ld->parse(der, elen, label) : NULL;
+    free(der);
+    if (!x) {
+      if (dr == 0) {
+        cb_fail(L, "%s: truncated DER in PEM block %d", what, b.index);
+      } else {
+        char reason[256];
+        cb_ssl_reason(reason, sizeof reason);
+        cb_fail(L, "%s: PEM block %d is not a valid %s: %s", what, b.index, ld->noun,
+                reason[0] ? reason : "not DER");
+      }
+      ERR_clear_error();
+      return 0;
+    }
+    add_obj(L, ld, x, list_idx, count);
+    if (!all) return 1;
+  }
+  if (*count == 0) {
+    cb_pem_push_labels(L, data, len);
+    const char *labels = lua_tostring(L, -1);
+    if (labels[0])
+      cb_fail(L, "%s: no %s in the data (found %s)", what, ld->noun, labels);
+    else
+      cb_fail(L, "%s: no %s in the data", what, ld->noun);
+    return 0;
+  }
+  return 1;
+}
+
+int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all) {
+  size_t len;
+  const char *data = luaL_checklstring(L, 1, &len);
+  int count = 0, list_idx = 0, ok;
+  if (all) {
+    lua_newtable(L);
+    list_idx = lua_gettop(L);
+  }
+  size_t start = cb_skip_bom_space(data, len);
+  if (start == len) return cb_fail(L, "%s: no %s in the data (it is empty)", what, ld->noun);
+  size_t elen;
+  int is_der = (unsigned char)data[0] == 0x30 ? cb_der_check((const uint8_t *)data, len, &elen) : -1;
+  /* 0x30 is also the digit '0': a text file starting with it is PEM, unless it is DER */
+  if (is_der == 1 || (is_der == 0 && !cb_pem_looks_like(data, len))) {
+    ok = load_der(L, ld, what, (const uint8_t *)data, len, all, list_idx, &count, "");
+  } else if (cb_pem_looks_like(data, len)) {
+    ok = load_pem(L, ld, what, data, len, all, list_idx, &count);
+  } else {
+    uint8_t *der;
+    size_t dlen;
+    if (cb_base64_armorless(data, len, &der, &dlen)) {
+      /* the Lua string keeps the bytes alive while the certificates are parsed */
+      lua_pushlstring(L, (const char *)der, dlen);
+      free(der);
+      const uint8_t *p = (const uint8_t *)lua_tostring(L, -1);
+      ok = load_der(L, ld, what, p, dlen, all, list_idx, &count, " (in base64 without PEM armor)");
+    } else {
+      return cb_fail(L, "%s: no %s in the data (neither PEM nor DER)", what, ld->noun);
+    }
+  }
+  if (!ok) return 2;
+  if (all) lua_pushvalue(L, list_idx);
+  return 1;
+}
+

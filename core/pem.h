@@ -59,4 +59,21 @@ void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
 /* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. */
 void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len);
 
+/* A loader of one kind of object from PEM (any of its labels; text and other blocks between
+ * them skipped), DER (one or several elements back to back) or armorless base64. */
+typedef struct {
+  const char *const *labels; /* accepted PEM labels, NULL-terminated */
+  const char *noun;          /* "certificate": for messages */
+  /* parse one DER element; label is the index in labels (0 for DER input). NULL on failure,
+   * with BoringSSL's error queue set. */
+  void *(*parse)(const uint8_t *der, size_t len, int label);
+  void (*push)(lua_State *L, void *owned); /* pushes the object box, taking ownership */
+} cb_loader;
+
+/* cb_load reads argument 1 (a string). all = 0: pushes the first object; all = 1: pushes a
+ * list of every object. On failure pushes nil, "what: no certificate in the data (found
+ * PRIVATE KEY)" / "bad base64 in PEM block 2" / "truncated DER ..."; returns the number of
+ * values pushed. */
+int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all);
+
 #endif

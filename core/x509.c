@@ -22,156 +22,25 @@
 
 /* --- loading ---------------------------------------------------------------------------------- */
 
-static int is_cert_label(const cb_pem_block *b, int *trusted) {
-  *trusted = cb_pem_label_is(b, "TRUSTED CERTIFICATE");
-  return *trusted || cb_pem_label_is(b, "CERTIFICATE") || cb_pem_label_is(b, "X509 CERTIFICATE");
+static const char *const cert_labels[] = {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE",
+                                          NULL};
+
+static void *parse_cert(const uint8_t *der, size_t len, int label) {
+  const uint8_t *q = der;
+  /* a TRUSTED CERTIFICATE carries openssl's trust settings after the certificate */
+  return label == 2 ? d2i_X509_AUX(NULL, &q, (long)len) : d2i_X509(NULL, &q, (long)len);
 }
 
-/* parse_der_cert parses one certificate of exactly len bytes. NULL with the queue set. */
-static X509 *parse_der_cert(const uint8_t *p, size_t len, int trusted) {
-  const uint8_t *q = p;
-  X509 *x = trusted ? d2i_X509_AUX(NULL, &q, (long)len) : d2i_X509(NULL, &q, (long)len);
-  return x;
-}
+static void push_cert(lua_State *L, void *x) { cb_push_x509(L, x); }
 
-/* add_cert stores x (owned) as the next result: into the list at list_idx, or alone */
-static void add_cert(lua_State *L, X509 *x, int list_idx, int *count) {
-  cb_push_x509(L, x);
-  (*count)++;
-  if (list_idx) lua_seti(L, list_idx, *count);
-}
-
-/* load_der parses consecutive DER certificates from p. Returns 1 with the results stored, or
- * pushes nil, message and returns 0. */
-static int load_der(lua_State *L, const char *what, const uint8_t *p, size_t len, int all,
-                    int list_idx, int *count, const char *form) {
-  size_t off = 0;
-  while (off < len) {
-    size_t elen;
-    int r = cb_der_check(p + off, len - off, &elen);
-    if (r == 0) {
-      cb_fail(L, "%s: truncated DER%s (the data ends inside certificate %d)", what, form,
-              *count + 1);
-      return 0;
-    }
-    if (r < 0) {
-      if (*count > 0) {
-        /* trailing bytes after a DER certificate: what a .cer with padding looks like */
-        return 1;
-      }
-      cb_fail(L, "%s: no certificate in the data (neither PEM nor DER%s)", what, form);
-      return 0;
-    }
-    X509 *x = parse_der_cert(p + off, elen, 0);
-    if (!x) {
-      char reason[256];
-      cb_ssl_reason(reason, sizeof reason);
-      if (*count == 0)
-        cb_fail(L, "%s: DER data%s is not a certificate: %s", what, form, reason);
-      else
-        cb_fail(L, "%s: DER element %d%s is not a certificate: %s", what, *count + 1, form, reason);
-      return 0;
-    }
-    add_cert(L, x, list_idx, count);
-    off += elen;
-    if (!all) return 1;
-  }
-  return 1;
-}
-
-/* load_pem walks the PEM blocks; certificates in any of the labels are kept, other blocks
- * (keys, CRLs) and text between blocks are skipped. */
-static int load_pem(lua_State *L, const char *what, const char *data, size_t len, int all,
-                    int list_idx, int *count) {
-  size_t pos = 0;
-  int nblocks = 0, r;
-  cb_pem_block b;
-  while ((r = cb_pem_next(data, len, &pos, &nblocks, &b)) != 0) {
-    int trusted;
-    if (!is_cert_label(&b, &trusted)) continue;
-    if (r < 0) {
-      cb_fail(L, "%s: PEM block %d (%s) has no END line", what, b.index, "CERTIFICATE");
-      return 0;
-    }
-    uint8_t *der;
-    size_t dlen;
-    if (!cb_pem_decode(&b, &der, &dlen)) {
-      cb_fail(L, "%s: bad base64 in PEM block %d", what, b.index);
-      return 0;
-    }
-    size_t elen;
-    int dr = cb_der_check(der, dlen, &elen);
-    X509 *x = dr == 1 ? parse_der_cert(der, elen, trusted) : NULL;
-    free(der);
-    if (!x) {
-      if (dr == 0) {
-        cb_fail(L, "%s: truncated DER in PEM block %d", what, b.index);
-      } else {
-        char reason[256];
-        cb_ssl_reason(reason, sizeof reason);
-        cb_fail(L, "%s: PEM block %d is not a valid certificate: %s", what, b.index,
-                reason[0] ? reason : "not DER");
-      }
-      ERR_clear_error();
-      return 0;
-    }
-    add_cert(L, x, list_idx, count);
-    if (!all) return 1;
-  }
-  if (*count == 0) {
-    cb_pem_push_labels(L, data, len);
-    const char *labels = lua_tostring(L, -1);
-    if (labels[0])
-      cb_fail(L, "%s: no certificate in the data (found %s)", what, labels);
-    else
-      cb_fail(L, "%s: no certificate in the data", what);
-    return 0;
-  }
-  return 1;
-}
-
-/* load(data, all) -> cert | {certs} | nil, err */
-static int do_load(lua_State *L, int all, const char *what) {
-  size_t len;
-  const char *data = luaL_checklstring(L, 1, &len);
-  int count = 0, list_idx = 0, ok;
-  if (all) {
-    lua_newtable(L);
-    list_idx = lua_gettop(L);
-  }
-  size_t start = cb_skip_bom_space(data, len);
-  if (start == len) return cb_fail(L, "%s: no certificate in the data (it is empty)", what);
-  size_t elen;
-  int is_der = (unsigned char)data[0] == 0x30 ? cb_der_check((const uint8_t *)data, len, &elen) : -1;
-  /* 0x30 is also the digit '0': a text file starting with it is PEM, unless it is DER */
-  if (is_der == 1 || (is_der == 0 && !cb_pem_looks_like(data, len))) {
-    ok = load_der(L, what, (const uint8_t *)data, len, all, list_idx, &count, "");
-  } else if (cb_pem_looks_like(data, len)) {
-    ok = load_pem(L, what, data, len, all, list_idx, &count);
-  } else {
-    uint8_t *der;
-    size_t dlen;
-    if (cb_base64_armorless(data, len, &der, &dlen)) {
-      /* the Lua string keeps the bytes alive while the certificates are parsed */
-      lua_pushlstring(L, (const char *)der, dlen);
-      free(der);
-      const uint8_t *p = (const uint8_t *)lua_tostring(L, -1);
-      ok = load_der(L, what, p, dlen, all, list_idx, &count, " (in base64 without PEM armor)");
-    } else {
-      return cb_fail(L, "%s: no certificate in the data (neither PEM nor DER)", what);
-    }
-  }
-  if (!ok) return 2;
-  if (all) lua_pushvalue(L, list_idx);
-  return 1;
-}
+static const cb_loader cert_loader = {cert_labels, "certificate", parse_cert, push_cert};
 
 static int l_load(lua_State *L) {
-  return do_load(L, 0, "x509.load");
+  return cb_load(L, &cert_loader, "x509.load", 0);
 }
 
 static int l_load_all(lua_State *L) {
-  return do_load(L, 1, "x509.load_all");
+  return cb_load(L, &cert_loader, "x509.load_all", 1);
 }
 
 /* --- fields ----------------------------------------------------------------------------------- */
@@ -324,17 +193,291 @@ static int m_eq(lua_State *L) {
   return 1;
 }
 
+/* c:text(): openssl x509 -text -noout, from BoringSSL's printer in three parts so that the public
+ * key is printed the way openssl does (BoringSSL hex-dumps EC keys) */
 static int m_text(lua_State *L) {
   X509 *x = cb_check_x509(L, 1);
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio) return luaL_error(L, "out of memory");
-  unsigned long nmflags = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
-  if (!X509_print_ex(bio, x, nmflags, 0)) {
+  unsigned long nm = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+  unsigned long head = X509_FLAG_NO_PUBKEY | X509_FLAG_NO_EXTENSIONS | X509_FLAG_NO_SIGDUMP |
+                       X509_FLAG_NO_AUX | X509_FLAG_NO_IDS;
+  unsigned long tail = X509_FLAG_NO_HEADER | X509_FLAG_NO_VERSION | X509_FLAG_NO_SERIAL |
+                       X509_FLAG_NO_SIGNAME | X509_FLAG_NO_ISSUER | X509_FLAG_NO_VALIDITY |
+                       X509_FLAG_NO_SUBJECT | X509_FLAG_NO_PUBKEY | X509_FLAG_NO_AUX;
+  int ok = X509_print_ex(bio, x, nm, head);
+  if (ok) {
+    EVP_PKEY *k = X509_get_pubkey(x);
+    ASN1_OBJECT *alg = NULL;
+    X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(x));
+    char algname[128];
+    int nid = OBJ_obj2nid(alg);
+    if (nid != NID_undef) snprintf(algname, sizeof algname, "%s", OBJ_nid2ln(nid));
+    else OBJ_obj2txt(algname, sizeof algname, alg, 1);
+    BIO_printf(bio, "        Subject Public Key Info:\n            Public Key Algorithm: %s\n", algname);
+    if (!k || !cb_print_pubkey(bio, k, 16)) BIO_printf(bio, "%16sUnable to load Public Key\n", "");
+    EVP_PKEY_free(k);
+    ERR_clear_error();
+    ok = X509_print_ex(bio, x, nm, tail);
+  }
+  if (!ok) {
     BIO_free(bio);
     return cb_fail_ssl(L, "x509:text");
   }
   cb_push_bio_text(L, bio);
   return 1;
+}
+
+/* --- checks ----------------------------------------------------------------------------------- */
+
+static int m_is_ca(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  lua_pushboolean(L, (X509_get_extension_flags(x) & EXFLAG_CA) != 0);
+  return 1;
+}
+
+static int m_is_self_signed(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  int ok = 0;
+  if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0) {
+    EVP_PKEY *k = X509_get_pubkey(x);
+    ok = k && X509_verify(x, k) == 1;
+    EVP_PKEY_free(k);
+  }
+  ERR_clear_error();
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* c:verify_signature(issuer_cert_or_key) -> true | false, reason */
+static int m_verify_signature(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  EVP_PKEY *k = NULL;
+  X509 *issuer = cb_test_x509(L, 2);
+  if (issuer) {
+    k = X509_get_pubkey(issuer);
+    if (!k) {
+      lua_pushboolean(L, 0);
+      char reason[256];
+      cb_ssl_reason(reason, sizeof reason);
+      lua_pushfstring(L, "x509:verify_signature: the issuer's public key is unusable: %s", reason);
+      return 2;
+    }
+  } else {
+    if (!luaL_testudata(L, 2, CB_PKEY_MT))
+      return luaL_typeerror(L, 2, "certbench.x509 or certbench.pkey");
+    k = cb_check_pkey(L, 2);
+    EVP_PKEY_up_ref(k);
+  }
+  int r = X509_verify(x, k);
+  EVP_PKEY_free(k);
+  if (r == 1) {
+    ERR_clear_error();
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  char reason[256];
+  cb_ssl_reason(reason, sizeof reason);
+  lua_pushboolean(L, 0);
+  lua_pushfstring(L, "x509:verify_signature: %s", reason[0] ? reason : "bad signature");
+  return 2;
+}
+
+/* _check_issued(issuer, subject) -> true | false, reason (name chaining, AKI/SKI, and the
+ * issuer's keyUsage allowing keyCertSign) */
+static int l_check_issued(lua_State *L) {
+  X509 *issuer = cb_check_x509(L, 1);
+  X509 *subject = cb_check_x509(L, 2);
+  int r = X509_check_issued(issuer, subject);
+  ERR_clear_error();
+  if (r == X509_V_OK) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_pushstring(L, X509_verify_cert_error_string(r));
+  return 2;
+}
+
+/* c:_check_host(name, never_subject) -> true | false[, err] */
+static int m_check_host(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  size_t len;
+  const char *name = luaL_checklstring(L, 2, &len);
+  unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+  if (lua_toboolean(L, 3)) flags |= X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+  int r = X509_check_host(x, name, len, flags, NULL);
+  ERR_clear_error();
+  lua_pushboolean(L, r == 1);
+  if (r < 0) {
+    lua_pushfstring(L, "x509:check_host: '%s' is not a usable host name", name);
+    return 2;
+  }
+  return 1;
+}
+
+static int m_check_ip(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  const char *ip = luaL_checkstring(L, 2);
+  int r = X509_check_ip_asc(x, ip, 0);
+  ERR_clear_error();
+  lua_pushboolean(L, r == 1);
+  if (r < 0) {
+    lua_pushfstring(L, "x509:check_ip: '%s' is not an IPv4 or IPv6 address", ip);
+    return 2;
+  }
+  return 1;
+}
+
+static int m_check_email(lua_State *L) {
+  X509 *x = cb_check_x509(L, 1);
+  size_t len;
+  const char *email = luaL_checklstring(L, 2, &len);
+  int r = X509_check_email(x, email, len, 0);
+  ERR_clear_error();
+  lua_pushboolean(L, r == 1);
+  if (r < 0) {
+    lua_pushfstring(L, "x509:check_email: '%s' is not a usable address", email);
+    return 2;
+  }
+  return 1;
+}
+
+/* --- creation --------------------------------------------------------------------------------- */
+
+/* opt_udata returns the object of field k of the options table 1 (NULL when absent); raises when
+ * it is of another type */
+static void *opt_obj(lua_State *L, const char *k, const char *mt, int required) {
+  lua_getfield(L, 1, k);
+  void *p = NULL;
+  if (!lua_isnil(L, -1)) {
+    void **box = luaL_testudata(L, -1, mt);
+    if (!box) luaL_error(L, "x509.new: option '%s' must be a %s, not %s", k, mt, luaL_typename(L, -1));
+    if (!*box) luaL_error(L, "x509.new: option '%s': attempt to use a closed object", k);
+    p = *box;
+  } else if (required) {
+    luaL_error(L, "x509.new: option '%s' is required", k);
+  }
+  lua_pop(L, 1); /* the options table keeps it alive */
+  return p;
+}
+
+static int set_serial(X509 *x, const char *hex) {
+  BIGNUM *bn = NULL;
+  int ok = 0;
+  if (hex) {
+    if (!BN_hex2bn(&bn, hex)) return 0;
+  } else {
+    /* 16 random bytes, positive, without a leading zero byte (always 16 octets of DER) */
+    uint8_t r[16];
+    RAND_bytes(r, sizeof r);
+    r[0] &= 0x7f;
+    if (r[0] == 0) r[0] = 0x01;
+    bn = BN_bin2bn(r, sizeof r, NULL);
+  }
+  if (bn && !BN_is_negative(bn) && !BN_is_zero(bn) && BN_num_bytes(bn) <= 20) {
+    ASN1_INTEGER *ai = BN_to_ASN1_INTEGER(bn, NULL);
+    ok = ai && X509_set_serialNumber(x, ai);
+    ASN1_INTEGER_free(ai);
+  }
+  BN_free(bn);
+  return ok;
+}
+
+/* _new(opts) -> cert | nil, err. opts is normalized by x509.lua. */
+static int l_new(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  /* everything that may raise comes before anything is allocated */
+  X509_NAME *subject = opt_obj(L, "subject", CB_NAME_MT, 1);
+  X509 *issuer = opt_obj(L, "issuer", CB_X509_MT, 0);
+  EVP_PKEY *issuer_key = opt_obj(L, "issuer_key", CB_PKEY_MT, 1);
+  EVP_PKEY *pub = opt_obj(L, "public_key", CB_PKEY_MT, 0);
+  X509_REQ *csr = opt_obj(L, "csr", CB_CSR_MT, 0);
+  const char *serial = cb_optfield_string(L, 1, "serial", NULL, NULL);
+  const char *digest = cb_optfield_string(L, 1, "digest", "sha256", NULL);
+  lua_Integer nb = cb_optfield_integer(L, 1, "not_before", 0);
+  lua_Integer na = cb_optfield_integer(L, 1, "not_after", 0);
+  int copy_ext = cb_optfield_boolean(L, 1, "copy_extensions", 0);
+  int want_ski = cb_optfield_boolean(L, 1, "ski", 1);
+  int want_aki = cb_optfield_boolean(L, 1, "aki", 1);
+  if (na <= nb) return cb_fail(L, "x509.new: not_after must be later than not_before");
+
+  const EVP_MD *md = NULL;
+  if (EVP_PKEY_id(issuer_key) != EVP_PKEY_ED25519) {
+    md = cb_md_by_name(digest);
+    if (!md) return cb_fail(L, "x509.new: digest '%s' is not allowed (sha256, sha384, sha512, sha1)", digest);
+  }
+  if (issuer && X509_check_private_key(issuer, issuer_key) != 1) {
+    ERR_clear_error();
+    return cb_fail(L, "x509.new: issuer_key does not match the issuer certificate's public key");
+  }
+
+  cb_push_x509(L, X509_new());
+  int box = lua_gettop(L);
+  X509 *x = cb_check_x509(L, box);
+  EVP_PKEY *csr_key = NULL;
+  STACK_OF(X509_EXTENSION) *exts = NULL;
+
+  if (csr) {
+    csr_key = X509_REQ_get_pubkey(csr);
+    if (!csr_key) {
+      cb_fail_ssl(L, "x509.new: the request's public key is unusable");
+      goto err;
+    }
+    if (!pub) pub = csr_key;
+    if (copy_ext) exts = X509_REQ_get_extensions(csr);
+    ERR_clear_error();
+  }
+  if (!pub) {
+    if (issuer) {
+      cb_fail(L, "x509.new: public_key (or csr) is needed when the issuer is another certificate");
+      goto err;
+    }
+    pub = issuer_key; /* self-signed: the key signs its own certificate */
+  }
+  if (!issuer && EVP_PKEY_cmp(pub, issuer_key) != 1) {
+    ERR_clear_error();
+    cb_fail(L, "x509.new: a self-signed certificate's public key must be the issuer_key's");
+    goto err;
+  }
+  if (!X509_set_version(x, X509_VERSION_3) || !set_serial(x, serial)) {
+    cb_fail(L, "x509.new: bad serial '%s' (positive hex, at most 20 bytes)", serial ? serial : "");
+    ERR_clear_error();
+    goto err;
+  }
+  if (!X509_set_subject_name(x, subject) ||
+      !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subject) ||
+      !ASN1_TIME_adj(X509_getm_notBefore(x), (time_t)nb, 0, 0) ||
+      !ASN1_TIME_adj(X509_getm_notAfter(x), (time_t)na, 0, 0) || !X509_set_pubkey(x, pub)) {
+    cb_fail_ssl(L, "x509.new");
+    goto err;
+  }
+  const ASN1_OCTET_STRING *issuer_ski = issuer ? X509_get0_subject_key_id(issuer) : NULL;
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+  if (!cb_ext_build(L, 1, &exts, "x509.new", want_ski ? pub : NULL, want_aki ? issuer_ski : NULL,
+                    want_aki && !issuer_ski ? issuer_key : NULL,
+                    &ctx))
+    goto err;
+  for (size_t i = 0; exts && i < sk_X509_EXTENSION_num(exts); i++) {
+    if (!X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1)) {
+      cb_fail_ssl(L, "x509.new: cannot add an extension");
+      goto err;
+    }
+  }
+  if (!X509_sign(x, issuer_key, md)) {
+    cb_fail_ssl(L, "x509.new: signing failed");
+    goto err;
+  }
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  EVP_PKEY_free(csr_key);
+  lua_settop(L, box);
+  return 1;
+
+err:
+  sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+  EVP_PKEY_free(csr_key);
+  return 2; /* nil, message on top; the box is collected */
 }
 
 static int l_is_x509(lua_State *L) {
@@ -368,11 +511,18 @@ int luaopen__certbench_x509(lua_State *L) {
       {"to_pem", m_to_pem},
       {"fingerprint", m_fingerprint},
       {"equals", m_equals},
-      {"text", m_text},
+      {"_text", m_text},
+      {"is_ca", m_is_ca},
+      {"is_self_signed", m_is_self_signed},
+      {"verify_signature", m_verify_signature},
+      {"_check_host", m_check_host},
+      {"check_ip", m_check_ip},
+      {"check_email", m_check_email},
       {NULL, NULL}};
   static const luaL_Reg metas[] = {{"__eq", m_eq}, {NULL, NULL}};
   static const luaL_Reg fns[] = {
-      {"load", l_load}, {"load_all", l_load_all}, {"is_x509", l_is_x509}, {NULL, NULL}};
+      {"load", l_load}, {"load_all", l_load_all}, {"is_x509", l_is_x509},
+      {"_new", l_new},   {"_check_issued", l_check_issued}, {NULL, NULL}};
   cb_add_methods(L, CB_X509_MT, methods, metas);
   luaL_newlib(L, fns);
   luaL_getmetatable(L, CB_X509_MT);

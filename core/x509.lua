@@ -8,34 +8,139 @@
 --   c:version(), c:serial() (upper-case hex), c:subject(), c:issuer() (certbench.name),
 --   c:not_before(), c:not_after() (epoch seconds), c:public_key() (certbench.pkey),
 --   c:key_algorithm(), c:signature_algorithm() (openssl's long names),
---   c:san() -> { {type="DNS"|"IP"|"email"|"URI"|"dirName"|"RID"|"otherName", value=}... }, critical
+--   c:san() -> { {type="DNS"|"IP"|"email"|"URI"|"dirName"|"RID"|"otherName", value=}... }
 --   c:eku(), c:key_usage(), c:policies(), c:crl_distribution_points(), c:ocsp_urls(),
---   c:ca_issuers_urls() -> list (empty when the extension is absent), critical (nil then)
+--   c:ca_issuers_urls() -> list (empty when the extension is absent; criticality: extensions())
 --   c:basic_constraints() -> {ca=, path_len=, critical=} | nil
 --   c:ski(), c:aki() -> upper-case hex | nil (aki also returns {keyid=, issuer=, serial=})
 --   c:extensions() -> { {oid=, name=, critical=, der=, text=}... }
 --   c:fingerprint([alg="sha256"]) -> "AB:CD:..."; c:text() (like openssl x509 -text -noout)
 --   c:to_pem(), c:to_der(), c:equals(other), c == other
--- A malformed extension makes its accessor return nil, "x509:san: malformed subjectAltName".
+--   c:is_ca() (basicConstraints cA), c:is_self_signed() (names match and the signature verifies
+--   with its own key), c:verify_signature(issuer_cert_or_key) -> true | false, reason
+--   c:issued_by(issuer), c:issued(issuer) -> true | false, reason: issuer's subject is c's issuer
+--   name, the AKI/SKI match, and the issuer's keyUsage (if any) has keyCertSign. (issued takes
+--   the issuer as its argument, like issued_by.) c:is_issuer_of(subject) is the other way round.
+--   c:check_host(name[, {no_subject_cn = true}]) RFC 6125 via X509_check_host: wildcards only
+--   as the whole left-most label (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS); the subject CN is used
+--   only when there are no DNS names. c:check_ip(ip), c:check_email(addr) -> bool
+-- A malformed extension makes its accessor return nil, "x509:san: malformed subjectAltName extension".
+--
+-- x509.new{...} -> cert | nil, err[, warning]
+--   subject = name | "/C=NO/CN=x" | { {"CN","x"} }  (required)
+--   issuer = cert (nil: self-signed), issuer_key = pkey (the signing key; required)
+--   public_key = pkey, or csr = csr (its key; with copy_extensions = true its extensions too,
+--     the options below override them). Self-signed without either: issuer_key's public key.
+--   serial = "hex" (default 16 random bytes, positive)
+--   not_before = epoch (default now), not_after = epoch | days = N (default 365)
+--   ca = true [, path_len = n]: basicConstraints CA:TRUE critical, keyUsage keyCertSign,cRLSign
+--     (critical) unless key_usage is given; ca = false: basicConstraints CA:FALSE
+--   basic_constraints = {ca=, path_len=, critical=} | "CA:TRUE, pathlen:0"
+--   key_usage = {"digitalSignature", ...} | "digitalSignature,keyEncipherment" (critical unless
+--     key_usage_critical = false); eku = {"serverAuth", "clientAuth", "1.2.3.4"} (eku_critical)
+--   san = {"DNS:a.example.com", "IP:192.0.2.1", "email:x@y", "URI:sip:x@y", "RID:1.2.3",
+--          "dirName:/CN=x", "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:u@d"} or
+--         {dns={...}, ip={...}, email={...}, uri={...}} (san_critical; default: critical only
+--         when the subject is empty, RFC 5280 4.2.1.6)
+--   crl_distribution_points = {urls}, ocsp_urls = {urls}, ca_issuers_urls = {urls},
+--   policies = {OIDs}, extensions = { {oid=, value_der=, critical=} | {name=, value=, critical=} }
+--     (name/value in openssl's config syntax: the slow path)
+--   ski = false / aki = false to leave those out (default: SKI = SHA-1 of the key bits, RFC 5280
+--     method 1; AKI keyid = the issuer's SKI)
+--   digest = "sha256" | "sha384" | "sha512" | "sha1" (with a warning as third value); Ed25519
+--     keys sign without one
 local c = require "_certbench.x509"
-require "certbench.name" -- the methods of the name objects that subject() and issuer() return
+local name = require "certbench.name"
+local ext = require "certbench.ext"
 
 local M = { load = c.load, load_all = c.load_all, is_x509 = c.is_x509 }
 local methods = c._metatable.__index
 local mt = c._metatable
 
 -- dirName entries come from C as name objects; give them a text value too
-local function finish_names(list, crit)
-  if not list then return list, crit end
+local function finish_names(list, err)
+  if not list then return list, err end
   for _, gn in ipairs(list) do
     if gn.type == "dirName" and gn.name then gn.value = gn.name:rfc4514() end
   end
-  return list, crit
+  return list
 end
 M._finish_names = finish_names
 
 function methods.san(cert)
   return finish_names(cert:_san())
+end
+
+-- BoringSSL's printer, brought closer to openssl 3's layout: the inner Signature Algorithm
+-- indented under Data, a "Signature Value:" heading over the signature bytes
+function M._openssl_layout(t)
+  t = t:gsub("\n    Signature Algorithm: ([^\n]*)\n(%s+Issuer:)", "\n        Signature Algorithm: %1\n%2", 1)
+  t = t:gsub("\n(    Signature Algorithm: [^\n]*)\n(         %x%x:[^\n]*\n.*)$", function(head, body)
+    body = body:gsub("(\n?)         (%x%x)", "%1        %2")
+    return "\n" .. head .. "\n    Signature Value:\n" .. body
+  end)
+  return t
+end
+
+function methods.text(cert)
+  local t, err = cert:_text()
+  if not t then return nil, err end
+  return M._openssl_layout(t)
+end
+
+function methods.issued_by(cert, issuer)
+  return c._check_issued(issuer, cert)
+end
+methods.issued = methods.issued_by
+
+function methods.is_issuer_of(cert, subject)
+  return c._check_issued(cert, subject)
+end
+
+function methods.check_host(cert, host, opts)
+  return cert:_check_host(host, opts ~= nil and opts.no_subject_cn or false)
+end
+
+local function epoch(v, what, opt)
+  if v == nil then return nil end
+  if math.type(v) ~= "integer" then error(what .. ": " .. opt .. " must be an integer (epoch seconds)", 3) end
+  return v
+end
+
+function M.new(o)
+  local what = "x509.new"
+  if type(o) ~= "table" then error(what .. ": expected a table of options", 2) end
+  if o.subject == nil then error(what .. ": subject is required", 2) end
+  if o.issuer_key == nil then error(what .. ": issuer_key (the signing key) is required", 2) end
+  if o.issuer ~= nil and not c.is_x509(o.issuer) then
+    error(what .. ": issuer must be a certificate (certbench.x509)", 2)
+  end
+  local subject, err = name.from(o.subject, what)
+  if not subject then return nil, err end
+  local digest, warning, derr = ext.digest(o.digest, what)
+  if not digest then return nil, derr end
+  local nb = epoch(o.not_before, what, "not_before") or os.time()
+  local na = epoch(o.not_after, what, "not_after")
+  if na == nil then
+    local days = o.days or 365
+    if math.type(days) ~= "integer" or days <= 0 then error(what .. ": days must be a positive integer", 2) end
+    na = nb + days * 86400
+  end
+  if o.serial ~= nil and (type(o.serial) ~= "string" or not o.serial:match("^%x+$")) then
+    return nil, what .. ": serial must be a hex string, got '" .. tostring(o.serial) .. "'"
+  end
+  local opts = {
+    subject = subject, issuer = o.issuer, issuer_key = o.issuer_key,
+    public_key = o.public_key, csr = o.csr, copy_extensions = o.copy_extensions and true or false,
+    serial = o.serial, not_before = nb, not_after = na, digest = digest,
+    ski = o.ski ~= false, aki = o.aki ~= false,
+  }
+  local ok, nerr = ext.normalize(o, opts, what)
+  if not ok then return nil, nerr end
+  if opts.san and opts.san_critical == nil and #subject == 0 then opts.san_critical = true end
+  local cert, cerr = c._new(opts)
+  if not cert then return nil, cerr end
+  return cert, nil, warning
 end
 
 mt.__tostring = function(cert)

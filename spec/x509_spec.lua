@@ -1,6 +1,7 @@
 -- spec/x509_spec.lua: certbench.x509, loading and reading certificates.
 local h = require "helper"
 local x509 = require "certbench.x509"
+local name = require "certbench.name"
 
 local corpus = h.corpus
 local function cfile(p) return h.read(corpus .. "/" .. p) end
@@ -104,5 +105,366 @@ describe("x509.load_all", function()
     assert.equal("x509.load_all: bad base64 in PEM block 2", err)
     -- load stops at the first certificate and does not care
     assert.truthy(x509.load(a .. bad))
+  end)
+end)
+
+describe("x509 fields", function()
+  local P = "pkits/certs/"
+
+  it("reads UTCTime and GeneralizedTime validity as epoch seconds", function()
+    local c = assert(x509.load(cfile(P .. "ValidGeneralizedTimenotAfterDateTest8EE.crt")))
+    assert.equal(1262334600, c:not_before())   -- 2010-01-01 08:30:00 UTCTime
+    assert.equal(2524651260, c:not_after())    -- 2050-01-01 12:01:00 GeneralizedTime
+    c = assert(x509.load(cfile(P .. "Validpre2000UTCnotBeforeDateTest3EE.crt")))
+    assert.equal(-631108740, c:not_before())   -- UTCTime 50 is 1950
+    c = assert(x509.load(cfile(P .. "Invalidpre2000UTCEEnotAfterDateTest7EE.crt")))
+    assert.equal(915192060, c:not_after())     -- UTCTime 99 is 1999
+    assert.equal(852120060, c:not_before())    -- GeneralizedTime 1997
+  end)
+
+  it("reads extensions of a real chain", function()
+    local c = assert(x509.load(cfile("chains/rust-pki/amazon.com/2-target.der")))
+    local san = c:san()
+    assert.is_true(#san > 1)
+    assert.equal("DNS", san[1].type)
+    assert.is_true(c:check_host("amazon.com") or c:check_host("www.amazon.com"))
+    assert.same({ "serverAuth", "clientAuth" }, c:eku())
+    assert.is_true(#c:key_usage() >= 1)
+    assert.equal("digitalSignature", c:key_usage()[1])
+    local bc = c:basic_constraints()
+    assert.is_false(bc == nil or bc.ca)
+    assert.matches("^%x+$", c:ski())
+    assert.matches("^%x+$", (c:aki()))
+    local ca = assert(x509.load(cfile("chains/rust-pki/amazon.com/1.der")))
+    assert.equal(ca:ski(), (c:aki()))
+    assert.is_true(#c:ocsp_urls() >= 1)
+    assert.matches("^http://", c:ocsp_urls()[1])
+    assert.matches("^http://", c:ca_issuers_urls()[1])
+    assert.matches("^http://.*%.crl$", c:crl_distribution_points()[1])
+    assert.is_true(#c:policies() >= 1)
+    assert.matches("^[%d%.]+$", c:policies()[1])
+    assert.is_true(c:issued_by(ca))
+    assert.is_true(ca:is_issuer_of(c))
+    assert.is_true(c:verify_signature(ca))
+    assert.is_false(c:is_ca())
+    assert.is_true(ca:is_ca())
+    assert.is_false(c:is_self_signed())
+    local root = assert(x509.load(cfile("chains/rust-pki/amazon.com/0-ta.der")))
+    assert.is_true(root:is_self_signed())
+    assert.is_true(ca:issued_by(root))
+  end)
+
+  it("lists every extension with criticality, DER and text", function()
+    local c = assert(x509.load(cfile("chains/rust-pki/amazon.com/2-target.der")))
+    local exts = c:extensions()
+    local by = {}
+    for _, e in ipairs(exts) do
+      by[e.name] = e
+      assert.matches("^[%d%.]+$", e.oid)
+      assert.is_boolean(e.critical)
+      assert.is_string(e.der)
+    end
+    assert.equal("2.5.29.17", by.subjectAltName.oid)
+    assert.matches("DNS:", by.subjectAltName.text)
+    assert.is_true(by.keyUsage.critical)
+    assert.equal(0x30, by.subjectAltName.der:byte(1))
+  end)
+
+  it("gives dirName, otherName and IP alternative names", function()
+    local c = assert(x509.load(cfile("chains/asn1crypto/chromium/subjectAltName_sanity_check.pem")))
+    local got = {}
+    for _, n in ipairs(c:san()) do got[#got + 1] = n.type .. "=" .. tostring(n.value) end
+    assert.same({ "IP=127.0.0.2", "IP=fe80::1", "DNS=test.example", "email=test@test.example",
+                  "otherName=ignore me", "dirName=CN=127.0.0.3" }, got)
+    local on = c:san()[5]
+    assert.equal("1.2.3.4", on.oid)
+    assert.is_true(name.is_name(c:san()[6].name))
+  end)
+
+  it("gives fingerprints", function()
+    local c = assert(x509.load(cfile(GS .. "SSL1.cer")))
+    assert.matches("^[%x:]+$", c:fingerprint())
+    assert.equal(32 * 3 - 1, #c:fingerprint())
+    assert.equal(20 * 3 - 1, #c:fingerprint("sha1"))
+    assert.equal(c:fingerprint(), c:fingerprint("sha256"))
+    assert.equal(c:fingerprint():upper(), c:fingerprint())
+    assert.has_error(function() c:fingerprint("crc32") end)
+  end)
+
+  it("prints text with every field", function()
+    local c = assert(x509.load(cfile(GS .. "SSL1.cer")))
+    local t = c:text()
+    for _, s in ipairs { "Certificate:", "Version: 3 (0x2)", "Serial Number:", "Signature Algorithm: sha1WithRSAEncryption",
+                         "Issuer: C = US", "Not Before:", "Not After :", "Subject:", "Public Key Algorithm: rsaEncryption",
+                         "Modulus:", "Exponent: 65537 (0x10001)", "X509v3 extensions:", "Signature Value:" } do
+      assert.truthy(t:find(s, 1, true), s)
+    end
+  end)
+
+  it("checks host names as RFC 6125 says", function()
+    local c = assert(x509.load(cfile("chains/asn1crypto/chromium/subjectAltName_sanity_check.pem")))
+    assert.is_true(c:check_host("test.example"))
+    assert.is_true(c:check_host("TEST.example"))
+    assert.is_false(c:check_host("other.example"))
+    assert.is_true(c:check_ip("127.0.0.2"))
+    assert.is_true(c:check_ip("fe80::1"))
+    assert.is_true(c:check_ip("FE80:0:0::1"))
+    assert.is_false(c:check_ip("127.0.0.3"))
+    local ok, err = c:check_ip("not-an-ip")
+    assert.is_false(ok); assert.matches("not an IPv4 or IPv6 address", err)
+    assert.is_true(c:check_email("test@test.example"))
+    assert.is_false(c:check_email("x@test.example"))
+  end)
+
+  it("raises on a closed certificate and on wrong types", function()
+    local c = assert(x509.load(cfile(GS .. "SSL1.cer")))
+    c:close()
+    c:close()
+    local ok, err = pcall(c.serial, c)
+    assert.is_false(ok); assert.matches("attempt to use a closed certificate", err)
+    assert.equal("certbench.x509 (closed)", tostring(c))
+    local d = assert(x509.load(cfile(GS .. "SSL1.cer")))
+    assert.has_error(function() d:verify_signature("x") end)
+    assert.has_error(function() d:check_host() end)
+    assert.matches("^certbench.x509: .*%(serial %x+%)$", tostring(d))
+  end)
+end)
+
+describe("x509.new", function()
+  local pkey = require "certbench.pkey"
+  local cakey = pkey.generate("ec")
+  local key = pkey.generate("ec")
+  local now = os.time()
+  local ca = assert(x509.new{ subject = "/C=NO/O=net2/CN=Test CA", issuer_key = cakey, ca = true,
+                              path_len = 0, days = 3650 })
+
+  it("makes a self-signed CA as RFC 5280 wants", function()
+    assert.equal(3, ca:version())
+    assert.is_true(ca:is_self_signed())
+    assert.is_true(ca:is_ca())
+    assert.same({ ca = true, path_len = 0, critical = true }, ca:basic_constraints())
+    assert.same({ "keyCertSign", "cRLSign" }, ca:key_usage())
+    assert.equal(ca:ski(), (ca:aki()))
+    assert.equal(40, #ca:ski())
+    assert.is_true(math.abs(ca:not_before() - now) <= 2)
+    assert.equal(ca:not_before() + 3650 * 86400, ca:not_after())
+    assert.equal("ecdsa-with-SHA256", ca:signature_algorithm())
+    -- random serial: 16 bytes, positive
+    assert.equal(32, #ca:serial())
+    assert.is_true(tonumber(ca:serial():sub(1, 2), 16) < 0x80)
+    for _, e in ipairs(ca:extensions()) do
+      if e.name == "keyUsage" or e.name == "basicConstraints" then assert.is_true(e.critical) end
+    end
+  end)
+
+  it("computes the SKI from the key bits (RFC 5280 method 1)", function()
+    local spki = key:public_der()
+    -- the BIT STRING is the last element of the SPKI; for P-256 it is the final 65 bytes
+    local digest = require "certbench.digest"
+    local expect = digest.hex(digest.hash("sha1", spki:sub(-65)))
+    local c = assert(x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, public_key = key })
+    assert.equal(expect:upper(), c:ski())
+    assert.equal(ca:ski(), (c:aki()))
+  end)
+
+  it("issues a leaf with every extension, read back field by field", function()
+    local c, err, warn = x509.new{
+      subject = { { "C", "NO" }, { "CN", "vcs.example.com" } }, issuer = ca, issuer_key = cakey,
+      public_key = key, serial = "0A1B2C", not_before = 1700000000, not_after = 1800000000,
+      san = { "DNS:vcs.example.com", "DNS:*.example.org", "IP:192.0.2.1", "IP:2001:db8::1",
+              "email:x@y.no", "URI:sip:x@y", "RID:1.2.3.4", "dirName:/CN=dir",
+              "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:user@example.com" },
+      key_usage = { "digitalSignature", "keyEncipherment" }, eku = { "serverAuth", "clientAuth", "1.2.3.99" },
+      crl_distribution_points = { "http://crl.example.com/ca.crl", "ldap://ldap.example.com/cn=CA?certificateRevocationList" },
+      ocsp_urls = { "http://ocsp.example.com" }, ca_issuers_urls = { "http://example.com/ca.cer" },
+      policies = { "2.23.140.1.2.1" }, ca = false,
+      extensions = { { oid = "1.2.3.4.5", value_der = "\4\3abc", critical = false },
+                     { name = "nsComment", value = "hello" } },
+      digest = "sha384" }
+    assert.truthy(c, err)
+    assert.is_nil(warn)
+    assert.equal("0A1B2C", c:serial())
+    assert.equal(1700000000, c:not_before())
+    assert.equal(1800000000, c:not_after())
+    assert.equal("C = NO, CN = vcs.example.com", c:subject():text())
+    assert.is_true(c:issuer() == ca:subject())
+    local got = {}
+    for _, n in ipairs(c:san()) do got[#got + 1] = n.type .. "=" .. n.value end
+    assert.same({ "DNS=vcs.example.com", "DNS=*.example.org", "IP=192.0.2.1", "IP=2001:db8::1", "email=x@y.no",
+                  "URI=sip:x@y", "RID=1.2.3.4", "dirName=CN=dir", "otherName=user@example.com" }, got)
+    assert.same({ "digitalSignature", "keyEncipherment" }, c:key_usage())
+    assert.same({ "serverAuth", "clientAuth", "1.2.3.99" }, c:eku())
+    assert.same({ "http://crl.example.com/ca.crl", "ldap://ldap.example.com/cn=CA?certificateRevocationList" },
+                c:crl_distribution_points())
+    assert.same({ "http://ocsp.example.com" }, c:ocsp_urls())
+    assert.same({ "http://example.com/ca.cer" }, c:ca_issuers_urls())
+    assert.same({ "2.23.140.1.2.1" }, c:policies())
+    assert.same({ ca = false, critical = false }, c:basic_constraints())
+    assert.equal("ecdsa-with-SHA384", c:signature_algorithm())
+    local custom
+    for _, e in ipairs(c:extensions()) do if e.oid == "1.2.3.4.5" then custom = e end end
+    assert.equal("\4\3abc", custom.der)
+    assert.truthy(c:text():find("Netscape Comment", 1, true))
+    assert.is_true(c:verify_signature(ca))
+    assert.is_true(c:verify_signature(cakey))
+    local ok, why = c:verify_signature(key)
+    assert.is_false(ok); assert.matches("x509:verify_signature", why)
+    assert.is_true(c:issued_by(ca))
+    assert.is_true(c:issued(ca))
+    local no, reason = ca:issued_by(c)
+    assert.is_false(no); assert.matches("mismatch", reason)
+    -- host checks on what we made
+    assert.is_true(c:check_host("vcs.example.com"))
+    assert.is_true(c:check_host("a.example.org"))
+    assert.is_false(c:check_host("a.b.example.org"))
+    assert.is_false(c:check_host("example.org"))
+    assert.is_true(c:check_ip("2001:DB8:0::1"))
+    assert.is_true(c:check_email("x@y.no"))
+    assert.equal(c:to_der(), x509.load(c:to_pem()):to_der())
+  end)
+
+  it("follows the wildcard rules: left-most label only, no partial labels", function()
+    local c = assert(x509.new{ subject = "/CN=w", issuer = ca, issuer_key = cakey, public_key = key,
+                               san = { "DNS:f*.example.com", "DNS:*.*.example.net" } })
+    assert.is_false(c:check_host("foo.example.com"))
+    assert.is_false(c:check_host("a.b.example.net"))
+  end)
+
+  it("uses the subject CN only without DNS names, and never with no_subject_cn", function()
+    local c = assert(x509.new{ subject = "/CN=cn.example.com", issuer = ca, issuer_key = cakey, public_key = key })
+    assert.is_true(c:check_host("cn.example.com"))
+    assert.is_false(c:check_host("cn.example.com", { no_subject_cn = true }))
+    local d = assert(x509.new{ subject = "/CN=cn.example.com", issuer = ca, issuer_key = cakey, public_key = key,
+                               san = { "DNS:other.example.com" } })
+    assert.is_false(d:check_host("cn.example.com"))
+  end)
+
+  it("takes the key and extensions of a CSR", function()
+    local csr = require "certbench.csr"
+    local r = assert(csr.new{ subject = "/CN=from-csr", key = key, san = { "DNS:a.example.com" },
+                              eku = { "clientAuth" } })
+    local c = assert(x509.new{ subject = r:subject(), issuer = ca, issuer_key = cakey, csr = r,
+                               copy_extensions = true, eku = { "serverAuth" } })
+    assert.is_true(key:matches(c))
+    assert.equal("a.example.com", c:san()[1].value)
+    assert.same({ "serverAuth" }, c:eku()) -- the options win over the request
+    local d = assert(x509.new{ subject = "/CN=x", issuer = ca, issuer_key = cakey, csr = r })
+    assert.same({}, d:san())
+  end)
+
+  it("signs with RSA and Ed25519 keys", function()
+    local rsa = pkey.generate("rsa:2048")
+    local c = assert(x509.new{ subject = "/CN=rsa", issuer_key = rsa, digest = "sha512" })
+    assert.equal("sha512WithRSAEncryption", c:signature_algorithm())
+    assert.is_true(c:is_self_signed())
+    local ed = pkey.generate("ed25519")
+    local e = assert(x509.new{ subject = "/CN=ed", issuer_key = ed })
+    assert.equal("ED25519", e:signature_algorithm())
+    assert.is_true(e:is_self_signed())
+    assert.truthy(e:text():find("ED25519 Public-Key:", 1, true))
+  end)
+
+  it("warns for SHA-1 and refuses MD5", function()
+    local c, err, warn = x509.new{ subject = "/CN=old", issuer_key = cakey, digest = "sha1" }
+    assert.truthy(c); assert.is_nil(err)
+    assert.matches("SHA%-1", warn)
+    assert.equal("ecdsa-with-SHA1", c:signature_algorithm())
+    local d, derr = x509.new{ subject = "/CN=old", issuer_key = cakey, digest = "md5" }
+    assert.is_nil(d); assert.matches("digest 'md5' is not allowed", derr)
+  end)
+
+  it("makes SAN critical when the subject is empty", function()
+    local c = assert(x509.new{ subject = "/", issuer = ca, issuer_key = cakey, public_key = key, san = { "DNS:x.example" } })
+    for _, e in ipairs(c:extensions()) do
+      if e.name == "subjectAltName" then assert.is_true(e.critical) end
+    end
+  end)
+
+  it("returns nil, err for bad values", function()
+    local cases = {
+      { { subject = "/CN=x", issuer = ca, issuer_key = key, public_key = key }, "issuer_key does not match" },
+      { { subject = "/CN=x", issuer_key = cakey, public_key = key }, "self%-signed certificate's public key" },
+      { { subject = "/CN=x", issuer = ca, issuer_key = cakey }, "public_key %(or csr%) is needed" },
+      { { subject = "/CN=x", issuer_key = cakey, serial = "xyz" }, "serial must be a hex string" },
+      { { subject = "/CN=x", issuer_key = cakey, serial = "00" }, "bad serial" },
+      { { subject = "/CN=x", issuer_key = cakey, serial = string.rep("7F", 21) }, "bad serial" },
+      { { subject = "/CN=x", issuer_key = cakey, not_before = 10, not_after = 5 }, "not_after must be later" },
+      { { subject = "/CN=x", issuer_key = cakey, san = { "IP:1.2.3" } }, "'1.2.3' is not an IPv4" },
+      { { subject = "/CN=x", issuer_key = cakey, san = { "DNS:bücher.example" } }, "not ASCII" },
+      { { subject = "/CN=x", issuer_key = cakey, san = { "FOO:bar" } }, "TYPE:value" },
+      { { subject = "/CN=x", issuer_key = cakey, key_usage = { "signEverything" } }, "unknown key usage 'signEverything'" },
+      { { subject = "/CN=x", issuer_key = cakey, eku = { "no such usage" } }, "unknown extended key usage" },
+      { { subject = "/CN=x", issuer_key = cakey, basic_constraints = { ca = false, path_len = 1 } }, "path_len needs ca = true" },
+      { { subject = "/CN=x", issuer_key = cakey, extensions = { { oid = "1.2.3", value_der = "\4\9ab" } } }, "not one DER element" },
+      { { subject = "/CN=x", issuer_key = cakey, extensions = { { name = "basicConstraints", value = "bogus" } } }, "bad extension basicConstraints" },
+      { { subject = "/CN=x", issuer_key = cakey, policies = { "not an oid" } }, "bad policy OID" },
+      { { subject = "/FOO=x", issuer_key = cakey }, "unknown attribute type 'FOO'" },
+    }
+    for _, case in ipairs(cases) do
+      local c, err = x509.new(case[1])
+      assert.is_nil(c, case[2])
+      assert.matches(case[2], err)
+    end
+  end)
+
+  it("raises for wrong argument types", function()
+    assert.has_error(function() x509.new() end)
+    assert.has_error(function() x509.new{ issuer_key = cakey } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x" } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = "key" } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = cakey, issuer = "ca" } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = cakey, days = 1.5 } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = cakey, not_before = "now" } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = cakey, key_usage = 5 } end)
+    assert.has_error(function() x509.new{ subject = "/CN=x", issuer_key = cakey, extensions = { { oid = 5 } } } end)
+  end)
+
+  it("reports a malformed extension instead of crashing", function()
+    local c = assert(x509.new{ subject = "/CN=x", issuer_key = cakey,
+                               extensions = { { oid = "2.5.29.17", value_der = "\5\0" },
+                                              { oid = "2.5.29.19", value_der = "\5\0" } } })
+    local san, err = c:san()
+    assert.is_nil(san); assert.matches("x509:san: malformed subjectAltName extension", err)
+    local bc, berr = c:basic_constraints()
+    assert.is_nil(bc); assert.matches("malformed basicConstraints extension", berr)
+    assert.is_string(c:text())
+  end)
+
+  it("is fast enough to issue thousands", function()
+    local t0 = os.clock()
+    local n = os.getenv("CERTBENCH_ASAN") and 50 or 500
+    for i = 1, n do
+      assert(x509.new{ subject = "/CN=host" .. i, issuer = ca, issuer_key = cakey, public_key = key,
+                       san = { "DNS:host" .. i .. ".example.com" }, eku = { "serverAuth" },
+                       key_usage = { "digitalSignature" } })
+    end
+    local per = (os.clock() - t0) / n
+    if not os.getenv("CERTBENCH_ASAN") then assert.is_true(per < 0.005, "per certificate: " .. per) end
+  end)
+end)
+
+describe("x509 memory", function()
+  local function rss_pages()
+    local f = assert(io.open("/proc/self/statm"))
+    local _, rss = f:read("n", "n")
+    f:close()
+    return rss
+  end
+
+  it("stays within 1.5x resident size over 100,000 load/free cycles", function()
+    local asan = os.getenv("CERTBENCH_ASAN")
+    local n = asan and 3000 or 100000 -- under ASan the quarantine owns RSS; LeakSanitizer checks
+    local pem = cfile("chains/rust-pki/amazon.com/2-target.pem")
+    for _ = 1, 1000 do x509.load(pem):subject() end
+    collectgarbage(); collectgarbage()
+    local before = rss_pages()
+    for i = 1, n do
+      local c = x509.load(pem)
+      c:subject(); c:san()
+      if i % 1000 == 0 then collectgarbage() end
+    end
+    collectgarbage(); collectgarbage()
+    local after = rss_pages()
+    if not asan then assert.is_true(after <= before * 1.5, ("rss %d -> %d pages"):format(before, after)) end
   end)
 end)

@@ -1,0 +1,66 @@
+-- certbench.csr: PKCS#10 certificate requests.
+--   csr.new{ subject = name | "/C=NO/CN=x" | { {"CN","x"} }, key = pkey (private),
+--            san = {"DNS:a.example.com", "IP:192.0.2.1", "email:x@y", "URI:sip:x@y"} or
+--                  {dns={...}, ip={...}, email={...}, uri={...}},
+--            key_usage = {"digitalSignature", "keyEncipherment", ...} (critical unless
+--              key_usage_critical = false), eku = {"serverAuth", "clientAuth", or OIDs},
+--            basic_constraints = {ca=false, critical=true} | "critical,CA:FALSE",
+--            extensions = { {oid=, value_der=, critical=} | {name="basicConstraints",
+--              value="CA:FALSE", critical=true} },
+--            digest = "sha256" | "sha384" | "sha512" | "sha1" }
+--     -> req | nil, err[, warning]   (SHA-1 gives a warning as the third value; MD5 is refused;
+--        Ed25519 keys sign without a digest)
+--   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
+--   csr.is_csr(v)
+-- Methods: r:subject(), r:public_key(), r:san() -> { {type=, value=}... }, r:key_usage(),
+--   r:eku() (short names, OIDs when unnamed), r:basic_constraints(), r:policies(), r:ski(),
+--   r:crl_distribution_points(), r:ocsp_urls(), r:ca_issuers_urls(),
+--   r:extensions() -> { {oid=, name=, critical=, der=, text=}... }, r:verify() -> true |
+--   false, reason, r:signature_algorithm(), r:version() (1), r:to_pem(), r:to_der(), r:text(),
+--   r:equals(other), r == other
+local c = require "_certbench.csr"
+local name = require "certbench.name"
+local ext = require "certbench.ext"
+local x509 = require "certbench.x509"
+local pkey = require "certbench.pkey"
+
+local M = { load = c.load, is_csr = c.is_csr }
+local methods = c._metatable.__index
+local mt = c._metatable
+
+function methods.san(r)
+  return x509._finish_names(r:_san())
+end
+
+function methods.text(r)
+  local t, err = r:_text()
+  if not t then return nil, err end
+  return x509._openssl_layout(t)
+end
+
+function M.new(o)
+  local what = "csr.new"
+  if type(o) ~= "table" then error(what .. ": expected a table of options", 2) end
+  if o.subject == nil then error(what .. ": subject is required", 2) end
+  if o.key == nil then error(what .. ": key (the private key) is required", 2) end
+  if not pkey.is_key(o.key) then error(what .. ": key must be a certbench.pkey", 2) end
+  if not o.key:is_private() then return nil, what .. ": key must be a private key (it signs the request)" end
+  local subject, err = name.from(o.subject, what)
+  if not subject then return nil, err end
+  local digest, warning, derr = ext.digest(o.digest, what)
+  if not digest then return nil, derr end
+  local opts = { subject = subject, key = o.key, digest = digest }
+  local ok, nerr = ext.normalize(o, opts, what)
+  if not ok then return nil, nerr end
+  if opts.san and opts.san_critical == nil and #subject == 0 then opts.san_critical = true end
+  local req, cerr = c._new(opts)
+  if not req then return nil, cerr end
+  return req, nil, warning
+end
+
+mt.__tostring = function(r)
+  local ok, s = pcall(function() return "certbench.csr: " .. r:subject():rfc4514() end)
+  return ok and s or "certbench.csr (closed)"
+end
+
+return M

@@ -1,0 +1,283 @@
+-- certbench.store: a trust store (CA certificates, CRLs, untrusted intermediates) and chain
+-- verification, on BoringSSL's X509_STORE.
+--
+--   store.new{ cas = {cert,...}, crls = {crl,...}, untrusted = {cert,...} } -> store | nil, err
+--   store.load_file(path[, opts]) -> store | nil, err
+--       every certificate of a PEM (or DER) file is a trust anchor, every CRL is added;
+--       opts are new's (cas, crls, untrusted) to add more
+--   s:add_ca(cert), s:add_crl(crl), s:add_untrusted(cert)     -> true | nil, err
+--   s:add_file(path)       -> ncerts, ncrls | nil, err  (certificates become trust anchors)
+--   s:count()              -> { cas = n, crls = n, untrusted = n }
+--   s:verify(cert[, opts]) -> chain (leaf first) | nil, err, { code, reason, text, depth, cert }
+--     opts: untrusted = {cert,...}  intermediates for this call (added to the store's own)
+--           crls = {crl,...}        CRLs for this call
+--           purpose = "sslserver"|"sslclient"|"any"|"smimesign"|... (store.purposes())
+--           host = "vcs.example.com", ip = "192.0.2.1", email = "a@example.com"
+--           time = epoch seconds (default: now)
+--           crl_check = false|"leaf"|"all"   a missing CRL is then an error (unable_to_get_crl)
+--           policies = {oid or name,...}, policy_check, explicit_policy,
+--           inhibit_policy_mapping, inhibit_any_policy (booleans: RFC 5280 initial inputs)
+--           partial_chain (an untrusted chain ending at any certificate of the store is enough)
+--           max_depth = n (intermediates allowed between leaf and anchor, as openssl's
+--             -verify_depth; a longer chain is cert_chain_too_long)
+--           extended_crl, use_deltas (default true: indirect CRLs, CRLs partitioned by reason,
+--             delta CRLs; PKITS 4.14/4.15 need them), check_ss_signature (default false)
+--   store.reasons[code] -> short reason name; store.error_text(code) -> BoringSSL's text
+--
+-- err.reason is the X509_V_ERR_* name in lower case ("cert_has_expired",
+-- "unable_to_get_issuer_cert_locally", "hostname_mismatch", "unable_to_get_crl"), except that
+-- a revoked certificate is "certificate_revoked".
+local c = require "_certbench.store"
+local fs = require "certbench.fs"
+
+local M = {}
+
+local methods = c.methods
+
+M.reasons = {
+  [1] = "unspecified",
+  [2] = "unable_to_get_issuer_cert",
+  [3] = "unable_to_get_crl",
+  [4] = "unable_to_decrypt_cert_signature",
+  [5] = "unable_to_decrypt_crl_signature",
+  [6] = "unable_to_decode_issuer_public_key",
+  [7] = "cert_signature_failure",
+  [8] = "crl_signature_failure",
+  [9] = "cert_not_yet_valid",
+  [10] = "cert_has_expired",
+  [11] = "crl_not_yet_valid",
+  [12] = "crl_has_expired",
+  [13] = "error_in_cert_not_before_field",
+  [14] = "error_in_cert_not_after_field",
+  [15] = "error_in_crl_last_update_field",
+  [16] = "error_in_crl_next_update_field",
+  [17] = "out_of_mem",
+  [18] = "depth_zero_self_signed_cert",
+  [19] = "self_signed_cert_in_chain",
+  [20] = "unable_to_get_issuer_cert_locally",
+  [21] = "unable_to_verify_leaf_signature",
+  [22] = "cert_chain_too_long",
+  [23] = "certificate_revoked",
+  [24] = "invalid_ca",
+  [25] = "path_length_exceeded",
+  [26] = "invalid_purpose",
+  [27] = "cert_untrusted",
+  [28] = "cert_rejected",
+  [29] = "subject_issuer_mismatch",
+  [30] = "akid_skid_mismatch",
+  [31] = "akid_issuer_serial_mismatch",
+  [32] = "keyusage_no_certsign",
+  [33] = "unable_to_get_crl_issuer",
+  [34] = "unhandled_critical_extension",
+  [35] = "keyusage_no_crl_sign",
+  [36] = "unhandled_critical_crl_extension",
+  [37] = "invalid_non_ca",
+  [38] = "proxy_path_length_exceeded",
+  [39] = "keyusage_no_digital_signature",
+  [40] = "proxy_certificates_not_allowed",
+  [41] = "invalid_extension",
+  [42] = "invalid_policy_extension",
+  [43] = "no_explicit_policy",
+  [44] = "different_crl_scope",
+  [45] = "unsupported_extension_feature",
+  [46] = "unnested_resource",
+  [47] = "permitted_violation",
+  [48] = "excluded_violation",
+  [49] = "subtree_minmax",
+  [50] = "application_verification",
+  [51] = "unsupported_constraint_type",
+  [52] = "unsupported_constraint_syntax",
+  [53] = "unsupported_name_syntax",
+  [54] = "crl_path_validation_error",
+  [56] = "suite_b_invalid_version",
+  [57] = "suite_b_invalid_algorithm",
+  [58] = "suite_b_invalid_curve",
+  [59] = "suite_b_invalid_signature_algorithm",
+  [60] = "suite_b_los_not_allowed",
+  [61] = "suite_b_cannot_sign_p_384_with_p_256",
+  [62] = "hostname_mismatch",
+  [63] = "email_mismatch",
+  [64] = "ip_address_mismatch",
+  [65] = "invalid_call",
+  [66] = "store_lookup",
+  [67] = "name_constraints_without_sans",
+}
+
+M.error_text = c.error_text
+
+-- store.purposes() -> { sname = description }
+M.purposes = c.purposes
+local purposes = c.purposes()
+
+local function each(list, what, fn)
+  if list == nil then return true end
+  if type(list) ~= "table" then error(what .. " must be a list, not " .. type(list), 3) end
+  for i = 1, #list do
+    local ok, err = fn(list[i])
+    if not ok then return nil, err end
+  end
+  return true
+end
+
+local function add_all(s, o)
+  if o == nil then return true end
+  if type(o) ~= "table" then error("store options must be a table, not " .. type(o), 3) end
+  local ok, err = each(o.cas, "cas", function(x) return s:add_ca(x) end)
+  if ok then ok, err = each(o.crls, "crls", function(x) return s:add_crl(x) end) end
+  if ok then ok, err = each(o.untrusted, "untrusted", function(x) return s:add_untrusted(x) end) end
+  return ok, err
+end
+
+function M.new(o)
+  local s = c.new()
+  local ok, err = add_all(s, o)
+  if not ok then
+    s:close()
+    return nil, err
+  end
+  return s
+end
+
+-- the objects of one PEM block, or of a whole DER file
+local function load_block(kind, text)
+  if kind == "CRL" then
+    local crl = require "certbench.crl"
+    return crl.load(text)
+  end
+  local x509 = require "certbench.x509"
+  return x509.load(text)
+end
+
+local cert_labels = {
+  ["CERTIFICATE"] = true, ["X509 CERTIFICATE"] = true, ["TRUSTED CERTIFICATE"] = true,
+}
+
+-- parse_bundle(data, what) -> { certs }, { crls } | nil, err: every certificate and CRL
+-- of a PEM bundle (text, keys and other blocks between them are skipped), or one DER
+-- certificate or CRL.
+local function parse_bundle(data, what)
+  local certs, crls = {}, {}
+  local pos, found_pem, n = 1, false, 0
+  while true do
+    local b, e, label = data:find("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-", pos)
+    if not b then break end
+    found_pem = true
+    n = n + 1
+    local eb, ee = data:find("-----END " .. label .. "-----", e + 1, true)
+    if not eb then return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label) end
+    local block = data:sub(b, ee)
+    local kind = cert_labels[label] and "CERT" or (label == "X509 CRL" and "CRL") or nil
+    if kind then
+      local obj, err = load_block(kind, block)
+      if not obj then return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, tostring(err)) end
+      local list = kind == "CRL" and crls or certs
+      list[#list + 1] = obj
+    end
+    pos = ee + 1
+  end
+  if not found_pem and #data > 0 then
+    local obj, xerr = load_block("CERT", data)
+    if obj then
+      certs[1] = obj
+    else
+      local cerr
+      obj, cerr = load_block("CRL", data)
+      if not obj then
+        return nil, ("%s: no certificate or CRL found (%s; %s)"):format(what, xerr, cerr)
+      end
+      crls[1] = obj
+    end
+  end
+  if #certs == 0 and #crls == 0 then
+    return nil, what .. ": no certificate or CRL found"
+  end
+  return certs, crls
+end
+M._parse_bundle = parse_bundle
+
+local MAX_FILE = 64 << 20
+
+function methods:add_file(path)
+  if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end
+  local data, err = fs.read(path, MAX_FILE)
+  if not data then return nil, err end
+  local certs, crls = parse_bundle(data, path)
+  if not certs then return nil, crls end
+  for _, x in ipairs(certs) do
+    local ok, e = self:add_ca(x)
+    if not ok then return nil, path .. ": " .. e end
+  end
+  for _, x in ipairs(crls) do
+    local ok, e = self:add_crl(x)
+    if not ok then return nil, path .. ": " .. e end
+  end
+  return #certs, #crls
+end
+
+function M.load_file(path, o)
+  local s, err = M.new(o)
+  if not s then return nil, err end
+  local n, e = s:add_file(path)
+  if not n then
+    s:close()
+    return nil, e
+  end
+  return s
+end
+
+local known = {
+  untrusted = "table", crls = "table", purpose = "string", host = "string", ip = "string",
+  email = "string", time = "number", crl_check = true, policies = true,
+  policy_check = "boolean", explicit_policy = "boolean", inhibit_policy_mapping = "boolean",
+  inhibit_any_policy = "boolean", partial_chain = "boolean", max_depth = "number",
+  extended_crl = "boolean", use_deltas = "boolean", check_ss_signature = "boolean",
+}
+
+local cverify = methods.verify
+
+function methods:verify(cert, opts)
+  local o = {}
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      error("store:verify: options must be a table, not " .. type(opts), 2)
+    end
+    for k, v in pairs(opts) do
+      local t = known[k]
+      if t == nil then error("store:verify: unknown option '" .. tostring(k) .. "'", 2) end
+      if t ~= true and type(v) ~= t then
+        error("store:verify: option '" .. k .. "' must be a " .. t .. ", not " .. type(v), 2)
+      end
+      o[k] = v
+    end
+  end
+  if o.crl_check == false then
+    o.crl_check = nil
+  elseif o.crl_check ~= nil and o.crl_check ~= "leaf" and o.crl_check ~= "all" then
+    error("store:verify: crl_check must be false, \"leaf\" or \"all\", not " ..
+      tostring(o.crl_check), 2)
+  end
+  if type(o.policies) == "string" then
+    o.policies = { o.policies }
+  elseif o.policies ~= nil and type(o.policies) ~= "table" then
+    error("store:verify: option 'policies' must be a list of OIDs, not " .. type(o.policies), 2)
+  end
+  if o.purpose and not purposes[o.purpose] then
+    local names = {}
+    for k in pairs(purposes) do names[#names + 1] = k end
+    table.sort(names)
+    error("store:verify: unknown purpose '" .. o.purpose .. "' (one of " ..
+      table.concat(names, ", ") .. ")", 2)
+  end
+  if o.time ~= nil and math.type(o.time) ~= "integer" then
+    error("store:verify: option 'time' must be an integer (epoch seconds)", 2)
+  end
+  if o.max_depth ~= nil and (math.type(o.max_depth) ~= "integer" or o.max_depth < 0) then
+    error("store:verify: option 'max_depth' must be a non-negative integer", 2)
+  end
+  local chain, err, info = cverify(self, cert, o)
+  if chain then return chain end
+  if info then info.reason = M.reasons[info.code] or ("error_" .. info.code) end
+  return nil, err, info
+end
+
+return M
