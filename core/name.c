@@ -45,9 +45,15 @@ static int l_new(lua_State *L) {
     lua_geti(L, -1, 1);
     lua_geti(L, -2, 2);
     lua_geti(L, -3, 3);
-    const char *field = lua_tostring(L, -3);
-    const char *value = lua_tolstring(L, -2, &vlen);
-    int join = lua_toboolean(L, -1) && i > 1;
+    lua_geti(L, -4, 4);
+    const char *field = lua_tostring(L, -4);
+    const char *value = lua_tolstring(L, -3, &vlen);
+    int join = lua_toboolean(L, -2) && i > 1;
+    /* a 4th element is an ASN.1 string tag: the value is that string's contents as they are
+     * (RFC 4514 "#hex" values); otherwise the value is UTF-8 and the type is chosen */
+    int isnum, tag = (int)lua_tointegerx(L, -1, &isnum);
+    if (!isnum) tag = MBSTRING_UTF8;
+    else if (tag <= 0 || tag >= 31) return cb_fail(L, "name: bad ASN.1 tag %d for %s", tag, field);
     ASN1_OBJECT *obj = OBJ_txt2obj(field, 0);
     if (!obj) {
       ERR_clear_error();
@@ -57,7 +63,7 @@ static int l_new(lua_State *L) {
       ASN1_OBJECT_free(obj);
       return cb_fail(L, "name: %s value for %s", vlen ? "too long a" : "empty", field);
     }
-    int ok = X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8, (const uint8_t *)value,
+    int ok = X509_NAME_add_entry_by_OBJ(name, obj, tag, (const uint8_t *)value,
                                         (int)vlen, -1, join ? -1 : 0);
     ASN1_OBJECT_free(obj);
     if (!ok) {
@@ -65,7 +71,7 @@ static int l_new(lua_State *L) {
       snprintf(what, sizeof what, "name: bad value for %s", field);
       return cb_fail_ssl(L, what);
     }
-    lua_pop(L, 4);
+    lua_pop(L, 5);
   }
   return 1;
 }
@@ -241,7 +247,25 @@ static int l_is_name(lua_State *L) {
   return 1;
 }
 
+/* Attribute types openssl knows and this BoringSSL does not: the EV jurisdiction fields (CA/B
+ * Forum), so names print "jurisdictionC = US" as openssl does, and parse by name. */
+static void add_known_objects(void) {
+  static int done;
+  static const char *const objs[][3] = {
+      {"1.3.6.1.4.1.311.60.2.1.1", "jurisdictionL", "jurisdictionLocalityName"},
+      {"1.3.6.1.4.1.311.60.2.1.2", "jurisdictionST", "jurisdictionStateOrProvinceName"},
+      {"1.3.6.1.4.1.311.60.2.1.3", "jurisdictionC", "jurisdictionCountryName"},
+  };
+  if (done) return;
+  done = 1;
+  for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) {
+    if (OBJ_txt2nid(objs[i][0]) == NID_undef) OBJ_create(objs[i][0], objs[i][1], objs[i][2]);
+  }
+  ERR_clear_error();
+}
+
 int luaopen__certbench_name(lua_State *L) {
+  add_known_objects();
   static const luaL_Reg methods[] = {{"_entries", m_entries}, {"hash", m_hash},
                                      {"hash_old", m_hash_old}, {"der", m_der},
                                      {"equals", m_equals},     {"count", m_count},

@@ -71,7 +71,7 @@ function M.parse(s)
 end
 
 -- RFC 4514: "CN=x,O=y+OU=z,C=NO", most significant last; \XX hex pairs and \c escapes,
--- "#hex" values are not supported (they need the DER of the value).
+-- quoted values, "#hex" values (the DER of a string: kept with its tag).
 function M.parse_rfc4514(s)
   if type(s) ~= "string" then error("name.parse_rfc4514: expected a string, got " .. type(s), 2) end
   local rdns, cur = {}, {}
@@ -83,7 +83,29 @@ function M.parse_rfc4514(s)
     if not typ then return nil, "name.parse_rfc4514: expected TYPE= at position " .. i .. " of '" .. s .. "'" end
     i = select(2, s:find("^[%w%.%-]+%s*=", i)) + 1
     if s:sub(i, i) == "#" then
-      return nil, "name.parse_rfc4514: #hex values are not supported ('" .. typ .. "')"
+      -- "#" and the hex of the value's DER: a string type's tag and contents are kept as they are
+      local hx = s:match("^#(%x*)", i)
+      i = i + 1 + #hx
+      while s:sub(i, i) == " " do i = i + 1 end
+      local sep = s:sub(i, i)
+      if sep ~= "" and sep ~= "," and sep ~= "+" and sep ~= ";" then
+        return nil, "name.parse_rfc4514: bad #hex value for " .. typ
+      end
+      i = i + 1
+      local der = (#hx % 2 == 0) and hx:gsub("%x%x", function(b) return string.char(tonumber(b, 16)) end) or ""
+      local tag, len, pos = der:byte(1), der:byte(2), 3
+      if len and len >= 0x80 then
+        local nb = len - 0x80
+        len = 0
+        for k = 1, nb do len = len * 256 + (der:byte(2 + k) or 0) end
+        pos = 3 + nb
+      end
+      if not tag or not len or pos + len - 1 ~= #der then
+        return nil, "name.parse_rfc4514: bad #hex value for " .. typ
+      end
+      cur[#cur + 1] = { typ, der:sub(pos), tag = tag }
+      if sep ~= "+" then rdns[#rdns + 1] = cur; cur = {} end
+      goto continue
     end
     local buf, sep = {}, nil
     local quoted = false
@@ -108,11 +130,12 @@ function M.parse_rfc4514(s)
     local v = table.concat(buf)
     cur[#cur + 1] = { typ, v }
     if sep ~= "+" then rdns[#rdns + 1] = cur; cur = {} end
+    ::continue::
   end
   if #cur > 0 then rdns[#rdns + 1] = cur end
   local entries = {}
   for r = #rdns, 1, -1 do
-    for k, e in ipairs(rdns[r]) do entries[#entries + 1] = { e[1], e[2], k > 1 } end
+    for k, e in ipairs(rdns[r]) do entries[#entries + 1] = { e[1], e[2], k > 1, e.tag } end
   end
   return c.new(entries)
 end
