@@ -138,6 +138,43 @@ local function unknown_critical(c)
   end
 end
 
+-- dp_names(ext_text, issuer_name) -> set of the distribution point names of a CRLDistributionPoints
+-- or IssuingDistributionPoint extension, from its text (BoringSSL's printer, the same for both):
+-- "URI:..." and "DirName: C = .., CN = .." full names; a relative name becomes the full name
+-- it stands for, issuer_name plus the RDN (RFC 5280 4.2.1.13). nil when the extension names no
+-- distribution point.
+local function dp_names(text, issuer)
+  if not text then return nil end
+  local names, n = {}, 0
+  local mode
+  for line in text:gmatch("[^\n]+") do
+    local indented = line:match("^%s+(.-)%s*$")
+    if not indented then
+      local head = line:match("^%s*(.-)%s*$")
+      mode = head == "Full Name:" and "full" or (head == "Relative Name:" and "relative") or nil
+    elseif mode == "full" then
+      names[indented] = true
+      n = n + 1
+    elseif mode == "relative" then
+      names["DirName: " .. issuer:text() .. ", " .. indented] = true
+      n = n + 1
+    end
+  end
+  if n == 0 then return nil end
+  return names
+end
+
+local function ext_text(obj, oid)
+  for _, x in ipairs(obj:extensions()) do
+    if x.oid == oid then return x.text or "" end
+  end
+end
+
+local ALL_REASONS = { "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+  "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise" }
+
+-- in_scope(c, cert) -> true, reasons (list, nil for all) | false, why: whether CRL c covers
+-- cert (RFC 5280 6.3.3 b): the kind of certificate, the distribution point, the reasons
 local function in_scope(c, cert)
   local idp = c:issuing_distribution_point()
   if not idp then return true end
@@ -145,17 +182,21 @@ local function in_scope(c, cert)
   if idp.only_ca and not cert:is_ca() then return false, "covers CA certificates only" end
   if idp.only_attribute then return false, "covers attribute certificates only" end
   if idp.indirect then return false, "is an indirect CRL (not supported)" end
-  if idp.only_some_reasons then return false, "covers some revocation reasons only" end
-  if idp.urls and #idp.urls > 0 then
-    local cdps = cert:crl_distribution_points() or {}
-    if #cdps > 0 then
-      local set = {}
-      for _, u in ipairs(cdps) do set[u] = true end
-      local match = false
-      for _, u in ipairs(idp.urls) do if set[u] then match = true end end
-      if not match then return false, "is for another distribution point than the certificate's" end
+  local crl_dps = dp_names(ext_text(c, "2.5.29.28"), c:issuer())
+  if crl_dps then
+    local cdp_text = ext_text(cert, "2.5.29.31")
+    if cdp_text and cdp_text:find("CRL Issuer:", 1, true) then
+      return false, "is not the CRL the certificate names (its distribution point has a cRLIssuer: indirect CRLs are not supported)"
     end
+    local cert_dps = dp_names(cdp_text, cert:issuer())
+    if not cert_dps then
+      return false, "is for a distribution point, and the certificate names none"
+    end
+    local match = false
+    for n in pairs(crl_dps) do if cert_dps[n] then match = true end end
+    if not match then return false, "is for another distribution point than the certificate's" end
   end
+  if idp.only_some_reasons then return true, idp.only_some_reasons end
   return true
 end
 
@@ -211,11 +252,11 @@ local function better(a, b) -- is CRL a fresher than b
   return a.crl:this_update() > b.crl:this_update()
 end
 
--- usable(cands, cert, issuer, depth, notes) -> the freshest usable complete CRL, its signer,
--- and the deltas of the issuer
+-- usable(cands, cert, issuer, depth, notes) -> the freshest usable complete CRL and its signer,
+-- the freshest usable CRL of each partial scope (onlySomeReasons), the delta CRLs
 function Checker:usable(cands, cert, issuer, depth, notes)
   local best, best_signer
-  local deltas = {}
+  local partial, deltas = {}, {}
   for _, e in ipairs(cands) do
     local c = e.crl
     local what = ("CRL %s%s"):format(e.source or "?", c:number() and (" #" .. common.number_text(c:number())) or "")
@@ -234,12 +275,20 @@ function Checker:usable(cands, cert, issuer, depth, notes)
         notes[#notes + 1] = ("%s cannot be used: %s"):format(what, #sub > 0 and table.concat(sub, "; ") or "no certificate in the chain signed it")
       elseif c:is_delta() then
         deltas[#deltas + 1] = { crl = c, source = e.source, signer = signer }
+      elseif why then -- some reasons only
+        local key = table.concat(why, ",")
+        local cur = partial[key]
+        local me = { crl = c, source = e.source, signer = signer, reasons = why }
+        if not cur or better(me, cur) then partial[key] = me end
       elseif not best or better(e, best) then
         best, best_signer = e, signer
       end
     end
   end
-  return best, best_signer, deltas
+  local parts = {}
+  for _, p in pairs(partial) do parts[#parts + 1] = p end
+  table.sort(parts, function(x, y) return table.concat(x.reasons, ",") < table.concat(y.reasons, ",") end)
+  return best, best_signer, deltas, parts
 end
 
 -- status(cert, issuer, depth) -> evidence table of one certificate
@@ -247,66 +296,95 @@ function Checker:status(cert, issuer, depth)
   local ev = { subject = name_of(cert), serial = cert:serial(), issuer = tostring(cert:issuer()), notes = {} }
   local notes = ev.notes
   local cands = self:crls_for(issuer:subject())
-  local best, signer, deltas = self:usable(cands, cert, issuer, depth, notes)
-  if (not best) and self.fetch then
+  local best, signer, deltas, parts = self:usable(cands, cert, issuer, depth, notes)
+  if not best and #parts == 0 and self.fetch then
     local got = self:fetch_for(cert, notes)
     local mine = {}
     for _, e in ipairs(got) do if e.crl:issuer():equals(issuer:subject()) then mine[#mine + 1] = e end end
     if #got > 0 and #mine == 0 then notes[#notes + 1] = "the fetched CRLs are not from the certificate's issuer" end
     local d2
-    best, signer, d2 = self:usable(mine, cert, issuer, depth, notes)
+    best, signer, d2, parts = self:usable(mine, cert, issuer, depth, notes)
     for _, d in ipairs(d2) do deltas[#deltas + 1] = d end
   end
-  if not best then
+  if not best and #parts == 0 then
     ev.status = "undetermined"
     ev.reason = #cands == 0 and not self.fetch
       and ("no CRL of %s was given"):format(name_of(issuer))
       or ("no usable CRL of %s"):format(name_of(issuer))
     return ev
   end
-  local c = best.crl
-  ev.crl = crl_evidence(best, signer, self.time)
-  local nu = c:next_update()
-  if nu and nu < self.time then
-    if self.expired == "revoked" then
-      ev.status = "revoked"
-      ev.reason = ("the CRL of %s expired at %s: its certificates count as revoked"):format(
-        name_of(issuer), common.time(nu))
-      ev.expired_crl = true
-      return ev
-    elseif self.expired == "undetermined" then
-      ev.status = "undetermined"
-      ev.reason = ("the CRL of %s expired at %s"):format(name_of(issuer), common.time(nu))
-      return ev
+  -- the CRLs that decide: the complete one, else those covering some reasons each
+  local used = best and { { crl = best.crl, source = best.source, signer = signer } } or parts
+  ev.crl = crl_evidence(used[1], used[1].signer, self.time)
+  if not best then
+    ev.partial_crls = {}
+    for i, u in ipairs(used) do
+      ev.partial_crls[i] = crl_evidence(u, u.signer, self.time)
+      ev.partial_crls[i].reasons = ui.array(u.reasons)
     end
-    notes[#notes + 1] = ("the CRL expired at %s (used anyway: --expired ignore)"):format(common.time(nu))
+    ev.partial_crls = ui.array(ev.partial_crls)
   end
-  local entry = c:lookup(cert)
-  -- a delta CRL newer than the base and built on it or an older base has the last word
-  local delta
-  for _, d in ipairs(deltas) do
-    local base, num = d.crl:delta_base(), d.crl:number()
-    local bn = c:number()
-    if base and num and bn and common.cmp_number(base, bn) <= 0 and common.cmp_number(num, bn) > 0
-       and (not d.crl:next_update() or d.crl:next_update() >= self.time)
-       and (not delta or better(d, delta)) then
-      delta = d
+  for _, u in ipairs(used) do
+    local nu = u.crl:next_update()
+    if nu and nu < self.time then
+      if self.expired == "revoked" then
+        ev.status = "revoked"
+        ev.reason = ("the CRL of %s expired at %s: its certificates count as revoked"):format(
+          name_of(issuer), common.time(nu))
+        ev.expired_crl = true
+        return ev
+      elseif self.expired == "undetermined" then
+        ev.status = "undetermined"
+        ev.reason = ("the CRL of %s expired at %s"):format(name_of(issuer), common.time(nu))
+        return ev
+      end
+      notes[#notes + 1] = ("the CRL %s expired at %s (used anyway: --expired ignore)"):format(
+        u.source or "?", common.time(nu))
     end
   end
-  if delta then
-    ev.delta = crl_evidence(delta, delta.signer, self.time)
-    local de = delta.crl:lookup(cert)
-    if de then entry = de.reason ~= "removeFromCRL" and de or nil end
+  local entry
+  for _, u in ipairs(used) do
+    local e = u.crl:lookup(cert)
+    if e and e.reason ~= "removeFromCRL" then entry = entry or e end
   end
-  if entry and entry.reason == "removeFromCRL" then entry = nil end
+  if best then
+    -- a delta CRL newer than the base and built on it or an older base has the last word
+    local delta
+    local bn = best.crl:number()
+    for _, d in ipairs(deltas) do
+      local base, num = d.crl:delta_base(), d.crl:number()
+      if base and num and bn and common.cmp_number(base, bn) <= 0 and common.cmp_number(num, bn) > 0
+         and (not d.crl:next_update() or d.crl:next_update() >= self.time)
+         and (not delta or better(d, delta)) then
+        delta = d
+      end
+    end
+    if delta then
+      ev.delta = crl_evidence(delta, delta.signer, self.time)
+      local de = delta.crl:lookup(cert)
+      if de then entry = de.reason ~= "removeFromCRL" and de or nil end
+    end
+  end
   if entry then
     ev.status = "revoked"
     ev.revocation = { date = common.time(entry.date), reason = entry.reason,
                       invalidity_date = common.time(entry.invalidity_date) }
     ev.reason = ("revoked %s%s"):format(common.time(entry.date), entry.reason and (" (" .. entry.reason .. ")") or "")
-  else
-    ev.status = "good"
+    return ev
   end
+  if not best then
+    local covered = {}
+    for _, u in ipairs(used) do for _, r in ipairs(u.reasons) do covered[r] = true end end
+    local missing = {}
+    for _, r in ipairs(ALL_REASONS) do if not covered[r] then missing[#missing + 1] = r end end
+    if #missing > 0 then
+      ev.status = "undetermined"
+      ev.reason = ("the CRLs of %s cover some revocation reasons only; none for %s"):format(
+        name_of(issuer), table.concat(missing, ", "))
+      return ev
+    end
+  end
+  ev.status = "good"
   return ev
 end
 
@@ -393,5 +471,4 @@ function M.load_crl_files(paths)
   return out
 end
 
-M.crl = crl
 return M

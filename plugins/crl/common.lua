@@ -131,8 +131,15 @@ function M.from_data(data, name, limits)
   if not list then return nil, err end
   if #list == 0 then
     local kind = archive.detect(data)
-    return nil, ("%s: no CRL found (the content looks like %s)"):format(name,
-      kind == "unknown" and "neither PEM, DER, ZIP nor GZIP" or kind)
+    local what = kind == "unknown" and "neither PEM, DER, ZIP nor GZIP" or kind
+    if kind == "pem" then
+      local labels, seen = {}, {}
+      for _, l in ipairs(archive.pem_labels(data)) do
+        if not seen[l] then seen[l] = true labels[#labels + 1] = l end
+      end
+      what = "PEM with " .. (#labels > 0 and table.concat(labels, ", ") or "no") .. " blocks"
+    end
+    return nil, ("%s: no CRL found (the content is %s)"):format(name, what)
   end
   local out = {}
   for i, m in ipairs(list) do
