@@ -475,6 +475,7 @@ function Run:check_algorithms()
   local kt = (self.key or c:public_key())
   local desc = kt:type() == "rsa" and ("RSA " .. kt:bits()) or (kt:type():upper() .. (kt:curve() and (" " .. kt:curve()) or ""))
   if #problems > 0 then
+    for _, n in ipairs(notes) do problems[#problems + 1] = n end
     self:add("algorithms", "key size and signatures", "fail", table.concat(problems, "; "))
   else
     self:add("algorithms", "key size and signatures", #notes > 0 and "warn" or "pass",
