@@ -7,7 +7,8 @@
 -- peer's certificate, publishes the new CRL on a loopback HTTP server it starts (python3 -m
 -- http.server on 127.0.0.1, a free port), mirrors it from there with the crl plugin, checks the
 -- revocation of every peer against the mirror, runs a TLS check of an `openssl s_server` it
--- starts with a peer's new certificate (mutual TLS, as "TLS verify mode" does), and prints a
+-- starts with a peer's new certificate (vcs tls-check: mutual TLS, as "TLS verify mode" does; and
+-- again with the IP address as the peer address, which that mode refuses), and prints a
 -- short report of what it made and where. Both servers are stopped at the end, also on failure.
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
@@ -161,16 +162,26 @@ local function main()
     q(server_peer.cert), q(server_peer.key), q(cl.ca_pem)), "ACCEPT 127%.0%.0%.1:(%d+)")
   local target = ("127.0.0.1:%d"):format(tls.port)
   report.tls = { server = server_peer.fqdn, client = client_peer.fqdn, address = target }
-  local tls_cmd = vcs.commands["tls-check"]
-  if tls_cmd and vcs.tls_check then
+  if vcs.tls_check then
     local res, err = vcs.tls_check { target = target, ca = cl.ca_pem, peer_address = server_peer.fqdn,
-                                     cert = client_peer.cert, key = client_peer.key }
+                                     cert = client_peer.cert, key = client_peer.key, crls = { mirrored } }
     if not res then fail("vcs tls-check %s: %s", target, tostring(err)) end
     report.tls.tool = "vcs tls-check"
     report.tls.ok = res.ok
-    report.tls.text = res.summary
+    report.tls.text = ("%s, %s; %d checks passed"):format(tostring(res.protocol), tostring(res.cipher), res.counts.pass)
+    if not res.ok then
+      for _, c in ipairs(res.checks) do
+        if c.status == "fail" then report.tls.text = report.tls.text .. "; " .. c.title .. ": " .. c.reason end
+      end
+    end
+    -- the same peer as a zone configured with its IP address sees it: TLS verify mode refuses it
+    local ip = vcs.tls_check { target = target, ca = cl.ca_pem, cert = client_peer.cert, key = client_peer.key }
+    for _, c in ipairs(ip and ip.checks or {}) do
+      if c.id == "peer-address" and c.status == "fail" then report.tls.ip_refused = c.reason end
+    end
+    if not report.tls.ip_refused then fail("tls-check with the peer address 127.0.0.1 should have failed on the name") end
   else
-    -- certbench.tls has not landed: openssl s_client does the same handshake and checks
+    -- without certbench.tls: openssl s_client does the same handshake and checks
     local text = shell(("openssl s_client -brief -connect %s -servername %s -verify_hostname %s -CAfile %s -cert %s -key %s -verify_return_error </dev/null"):format(
       target, server_peer.fqdn, server_peer.fqdn, q(cl.ca_pem), q(client_peer.cert), q(client_peer.key)))
     report.tls.tool = "openssl s_client (vcs tls-check needs certbench.tls)"
@@ -208,5 +219,6 @@ say("  CRL mirror  %s (from the loopback server; report %s)", report.mirror.file
 for _, r in ipairs(report.revocation) do
   say("  status      %s: %s", r.peer, r.verdict)
 end
-say("  TLS check   %s: %s, %s", report.tls.server, report.tls.ok and "OK" or "FAILED", report.tls.text)
+say("  TLS check   %s: %s, %s (%s)", report.tls.server, report.tls.ok and "OK" or "FAILED", report.tls.text, report.tls.tool)
+if report.tls.ip_refused then say("  by IP       refused, as TLS verify mode would: %s", report.tls.ip_refused) end
 say("  servers     stopped (logs in %s)", logs)

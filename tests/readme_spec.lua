@@ -2,6 +2,7 @@
 -- itself and run as written (bash, `certbench` on the PATH), with what the Windows side of each
 -- path would hand over made here by the openssl CLI.
 local h = require "helper"
+local servers = require "servers"
 
 local function section(text, title)
   local start = text:find("\n## " .. title .. "\n", 1, true)
@@ -95,6 +96,20 @@ describe("README: VCS in 5 minutes", function()
       assert.matches(": OK", v, 1, true)
       assert.equal("600", h.mode(d .. "/vcs/" .. peer .. "/privkey.pem"))
     end
+    -- the TLS check, against vcs1 served by openssl s_server on 127.0.0.1 in place of the
+    -- peer's own address (no DNS here): only the target of the README's command changes
+    local port = servers.free_port()
+    local s = servers.start(("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s -CAfile %s -Verify 2")
+      :format(h.q(d), port, "vcs/vcs1.example.com/server.pem", "vcs/vcs1.example.com/privkey.pem", "vcs-ca/cacert.pem"), port)
+    local tls_block = find(list, "private CA", 2)
+    assert.matches("vcs1.example.com:5061", tls_block, 1, true)
+    tls_block = tls_block:gsub("vcs1%.example%.com:5061", "127.0.0.1:" .. port .. " --peer-address vcs1.example.com")
+    out, rc = run(d, tls_block)
+    servers.stop(s)
+    assert.equal(0, rc, out)
+    assert.matches("PASS  client certificate       requested, and vcs2.example.com was sent and accepted", out, 1, true)
+    assert.matches("PASS  revocation (CRL)", out, 1, true)
+    assert.matches("the peer passes TLS verify mode", out, 1, true)
   end)
 
   it("with a Microsoft CA through a PFX: the three upload files, checked", function()

@@ -5,23 +5,30 @@
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
+--   certbench vcs tls-check HOST[:PORT] --ca CA.pem [--peer-address NAME] [--cert C --key K]
+--                       [--crl FILE...] [--ocsp] [--timeout S]
 --
 -- Lua API:
 --   local vcs = require "certbench.plugins.vcs"
 --   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
 --   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
+--   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
+--     -> result, code | nil, err, code
 --   vcs.fqdn(name) -> normalized | nil, why
 -- A profile for `certbench ca issue --profile vcs-server` comes with it (vcs.profiles).
 local ui = require "certbench.ui"
 local planmod = require "certbench.plugins.vcs.plan"
 local csrmod = require "certbench.plugins.vcs.csr"
 local checkmod = require "certbench.plugins.vcs.check"
+-- certbench.tls is a core module of its own; without it there is no tls-check
+local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
 
 local M = {
   name = "vcs", version = "1.0",
   summary = "VCS/SIP server certificates: plan names by deployment model, key + CSR, upload readiness check",
   plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, check = checkmod.run,
+  tls_check = has_tls and tlsmod.run or nil,
   profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
 }
 
@@ -165,5 +172,48 @@ M.commands = {
     end,
   },
 }
+
+if has_tls then
+  M.commands["tls-check"] = {
+    summary = "a TLS handshake with a peer as TLS verify mode makes it: presented chain, CA file, peer address, client certificate",
+    description = "The chain the peer presents is shown and verified against the CA file; the peer address "
+      .. "(as configured on the zone: default the host) is matched against the certificate's CN/SAN; with "
+      .. "--cert and --key a client certificate is offered for mutual TLS; --crl and --ocsp check the "
+      .. "revocation of the chain. Exit 0 when no check fails, 3 when one does, 1 when no TLS connection "
+      .. "could be made. The port defaults to 5061 (SIP over TLS).",
+    options = function(p)
+      p:argument("target", "HOST:PORT of the peer (an FQDN, an IPv4 address, or [IPv6]; port 5061 if left out)")
+      p:option("--ca", "the trusted CA file (PEM): the CAs this side trusts"):count(1)
+      p:option("--peer-address", "the zone's peer address, checked against the certificate (default: the host)")
+      p:option("--cert", "a client certificate to offer (mutual TLS)")
+      p:option("--key", "its private key")
+      p:option("--crl", "a CRL file for the revocation of the presented chain (repeat)"):count("*")
+      p:flag("--ocsp", "ask the OCSP responders named in the certificates")
+      p:option("--timeout", "seconds for the connection and handshake (30)")
+    end,
+    run = function(args)
+      local timeout
+      if args.timeout then
+        timeout = tonumber(args.timeout)
+        if not timeout or timeout <= 0 then return nil, "vcs tls-check: --timeout must be a number of seconds", 2 end
+      end
+      return tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
+                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
+        r.protocol and (": " .. r.protocol .. ", " .. tostring(r.cipher)) or "")
+      for i, c in ipairs(r.chain) do
+        ctx.ui.say("  %d %s", i - 1, c.subject)
+        ctx.ui.say("      issuer %s, serial %s, until %s%s", c.issuer, c.serial, c.not_after, c.self_signed and ", self-signed" or "")
+      end
+      for _, c in ipairs(r.checks) do
+        ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
+      end
+      ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
+        r.counts.fail, r.ok and "the peer passes TLS verify mode" or "TLS verify mode would refuse this peer")
+    end,
+  }
+end
 
 return M
