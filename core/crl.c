@@ -841,37 +841,70 @@ static size_t serial_arg(lua_State *L, int idx, uint8_t *buf, size_t cap) {
   return 0;
 }
 
-/* c:lookup(serial_hex | cert) -> entry | nil */
+/* entry_issuer finds the certificate issuer that applies to the entry at off: its own
+ * certificateIssuer, or in an indirect CRL the last one named before it (RFC 5280 5.3.3).
+ * Returns 1 and the GeneralNames span, or 0 when it is the CRL's issuer. */
+static int entry_issuer(const cb_crl *e, uint32_t off, const cb_crl_entry *en, cb_span *out) {
+  if (en->has_cert_issuer) {
+    *out = en->cert_issuer;
+    return 1;
+  }
+  if (!e->idp_indirect) return 0;
+  cb_span last = {0, 0};
+  uint32_t at = cb_crl_first(e), next;
+  char err[64];
+  while (at < off) {
+    cb_crl_entry x;
+    if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
+    if (x.has_cert_issuer) last = x.cert_issuer;
+    at = next;
+  }
+  *out = last;
+  return last.len != 0;
+}
+
+/* dirname_of gives the first directoryName of GeneralNames (caller frees), or NULL. */
+static X509_NAME *dirname_of(const cb_crl *e, cb_span s) {
+  const uint8_t *p = e->der + s.off;
+  GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, (long)s.len);
+  X509_NAME *dn = NULL;
+  for (size_t i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !dn; i++) {
+    GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+    if (g->type == GEN_DIRNAME) dn = X509_NAME_dup(g->d.directoryName);
+  }
+  GENERAL_NAMES_free(gens);
+  ERR_clear_error();
+  return dn;
+}
+
+/* c:lookup(serial_hex | cert) -> entry | nil. A certificate must match the serial and the
+ * issuer: the CRL's, or for an indirect CRL the entry's certificate issuer. */
 static int m_lookup(lua_State *L) {
   crl_box *b = check_box(L, 1);
   const cb_crl *e = b->e;
   uint8_t serial[160];
-  size_t len = serial_arg(L, 2, serial, sizeof serial);
-  uint32_t off;
-  if (!cb_crl_find(e, serial, len, &off)) { lua_pushnil(L); return 1; }
-  cb_crl_entry en;
-  char err[256];
-  if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
-  int ci = 0;
-  if (en.has_cert_issuer) {
-    push_cert_issuer(L, e, en.cert_issuer);
-    ci = 1;
-  } else if (e->idp_indirect) {
-    /* an indirect CRL: the issuer carries over from the last entry that named one */
-    cb_span last = {0, 0};
-    uint32_t at = cb_crl_first(e), next;
-    while (at < off) {
-      cb_crl_entry x;
-      if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
-      if (x.has_cert_issuer) last = x.cert_issuer;
-      at = next;
+  size_t len = serial_arg(L, 2, serial, sizeof serial), first;
+  X509 *cert = luaL_testudata(L, 2, CB_X509_MT) ? cb_check_x509(L, 2) : NULL;
+  size_t n = cb_crl_find_range(e, serial, len, &first);
+  for (size_t i = first; i < first + n; i++) {
+    uint32_t off = e->index[i];
+    cb_crl_entry en;
+    char err[256];
+    if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
+    cb_span is;
+    int ci = entry_issuer(e, off, &en, &is);
+    if (cert) {
+      X509_NAME *nm = ci ? dirname_of(e, is) : issuer_name(e);
+      int same = nm && X509_NAME_cmp(nm, X509_get_issuer_name(cert)) == 0;
+      X509_NAME_free(nm);
+      ERR_clear_error();
+      if (!same) continue;
     }
-    if (last.len) {
-      push_cert_issuer(L, e, last);
-      ci = 1;
-    }
+    if (ci) push_cert_issuer(L, e, is);
+    push_entry(L, e, &en, ci);
+    return 1;
   }
-  push_entry(L, e, &en, ci);
+  lua_pushnil(L);
   return 1;
 }
 

@@ -336,6 +336,62 @@ describe("certbench.crl", function()
       local good = assert(x509.load(h.read(fx.leaf("0FFE"))))
       assert.equal("cACompromise", c:lookup(revoked).reason)
       assert.is_nil(c:lookup(good))
+      -- the same serial from another CA is not on this CA's CRL
+      local other = assert(x509.load(h.read(fx.leaf("0FFF", fx.ec))))
+      assert.equal("0FFF", other:serial())
+      assert.is_nil(c:lookup(other))
+      assert.equal("0FFF", c:lookup(other:serial()).serial)
+    end)
+
+    it("finds every entry of a CRL big enough for the radix sort, in random order", function()
+      local entries, want = {}, {}
+      math.randomseed(11)
+      local function add(s, date)
+        entries[#entries + 1] = { serial = s, date = date }
+        if want[s] == nil then want[s] = date end
+      end
+      for i = 1, 66000 do add(("%08X%08X%08X%08X"):format(math.random(0, 0x7fffffff), math.random(0, 0xffffffff),
+        math.random(0, 0xffffffff), i), i) end
+      -- runs that agree on the sorted bits: 40 (sorted on whole keys), 10 (insertion), and deeper
+      for i = 1, 40 do add(("7A7A7A7A7A7A7A7A%08X%08X"):format(math.random(0, 0xffffffff), i), 100000 + i) end
+      for i = 1, 10 do add(("6B6B6B6B6B6B6B%010X"):format(i * 7919), 200000 + i) end
+      for i = 1, 60 do add(("5C5C5C5C5C5C5C5C5C5C5C5C5C5C%04X"):format(i), 300000 + i) end
+      for i = 1, 300 do add(("%X"):format(i), 400000 + i) end -- short serials of 1 and 2 bytes
+      add("2A", 1)                                            -- a duplicate of an earlier serial
+      local big = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, sort = false })
+      local d = assert(crl.load(big:to_der()))
+      assert.equal(#entries, d:count())
+      local missing = 0
+      for s, date in pairs(want) do
+        local e = d:lookup(s)
+        if not e or e.date ~= date then missing = missing + 1 end
+      end
+      assert.equal(0, missing)
+      assert.equal(400042, d:lookup("2A").date) -- the first of the two in CRL order
+      assert.is_nil(d:lookup("7A7A7A7A7A7A7A7A0000000000000000"))
+      assert.is_nil(d:lookup("5C5C5C5C5C5C5C5C5C5C5C5C5C5CFFFF"))
+      assert.is_nil(d:lookup("12D"))
+      -- over 1 MB: hashed while parsing, verified from that digest
+      assert.is_true(#big:to_der() > 1048576)
+      assert.same({ true }, { d:verify(fx.rsa.cert) })
+      assert.same({ false, "bad signature" }, { d:verify(fx.other_key) })
+      local der2 = big:to_der()
+      -- flip a bit of a serial in the middle: still DER, no longer what was signed
+      local sbytes = entries[33000].serial:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+      local at = assert(der2:find(sbytes, 1, true)) + #sbytes - 1
+      local tampered = assert(crl.load(der2:sub(1, at - 1) .. string.char((der2:byte(at) ~ 1)) .. der2:sub(at + 1)))
+      assert.same({ false, "bad signature" }, { tampered:verify(fx.rsa.cert) })
+      -- the same from RSA-PSS, ECDSA and Ed25519 (which cannot be hashed ahead)
+      for _, case in ipairs { { ca = fx.rsa, pss = true, digest = "sha384" }, { ca = fx.ec, digest = "sha512" }, { ca = fx.ed } } do
+        local other = assert(crl.new { issuer = case.ca.cert, key = case.ca.pkey, entries = entries, pss = case.pss,
+          digest = case.digest, sort = false })
+        local o = assert(crl.load(other:to_der()))
+        assert.same({ true }, { o:verify(case.ca.cert) })
+        local t2 = other:to_der()
+        at = assert(t2:find(sbytes, 1, true)) + #sbytes - 1
+        t2 = t2:sub(1, at - 1) .. string.char((t2:byte(at) ~ 1)) .. t2:sub(at + 1)
+        assert.same({ false, "bad signature" }, { assert(crl.load(t2)):verify(case.ca.cert) })
+      end
     end)
 
     it("raises for a bad serial or argument", function()
