@@ -285,7 +285,7 @@ static int parse_extensions(pctx *c, CBS *wrapped, const char *what) {
         !get(c, &ext, &oid, CBS_ASN1_OBJECT, "the extension's OID"))
       return 0;
     CBS at = ext;
-    if (!CBS_get_optional_asn1_bool(&ext, &critical, CBS_ASN1_BOOLEAN, 0))
+    if (CBS_peek_asn1_tag(&ext, CBS_ASN1_BOOLEAN) && !CBS_get_asn1_bool(&ext, &critical))
       return bad(c, &at, "bad critical flag");
     if (!get(c, &ext, &val, CBS_ASN1_OCTETSTRING, "the extension's value") ||
         !end_of(c, &ext, "an Extension"))

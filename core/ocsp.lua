@@ -18,7 +18,9 @@
 --       response), "status" (the responder refused: tryLater, unauthorized...), "verify"
 --   ocsp.get_url(url, der) -> the URL of a GET request (RFC 6960 appendix A.1: base64, then
 --       URL-encoded, appended to the responder URL), or nil when it is 255 bytes or longer
---   ocsp.NO_CHECK_OID, ocsp.NONCE_OID
+--   ocsp.key_hash(cert[, digest="sha1"]) -> raw hash of the subjectPublicKey bits (a responder
+--       ID byKey is its SHA-1)
+--   ocsp.NO_CHECK_OID, ocsp.NONCE_OID, ocsp.OCSP_SIGNING_OID
 --
 -- A response: {status= ("successful", "malformedRequest", "internalError", "tryLater",
 --   "sigRequired", "unauthorized"), status_code=, response_type="basic", version=1,
@@ -142,6 +144,11 @@ function M.request(o)
 end
 
 M.parse_request = c.parse_request
+
+function M.key_hash(cert, d)
+  if not is_cert(cert) then error("ocsp.key_hash: a certificate expected", 2) end
+  return c.key_hash(cert, digest_arg(d, "ocsp.key_hash"))
+end
 
 function M.parse_response(der)
   if type(der) ~= "string" then error("ocsp.parse_response: DER (a string) expected", 2) end
@@ -335,6 +342,10 @@ function Response:verify(o)
   local want
   if o.cert ~= nil then
     if not is_cert(o.cert) then error("response:verify: 'cert' must be a certificate", 2) end
+    if not o.cert:issuer():equals(issuer:subject()) then
+      return nil, ("%s: %s is issued by %s, not by the issuer given (%s)"):format(what, subject_text(o.cert),
+        o.cert:issuer():rfc4514(), subject_text(issuer))
+    end
     want = norm_serial(o.cert:serial())
   elseif o.serial ~= nil then
     want = norm_serial(o.serial)
