@@ -30,6 +30,25 @@ int cb_fail_errno(lua_State *L, const char *what, int err) {
   return 3;
 }
 
+/* the short library names of BoringSSL's error macros (ASN1_R_..., X509_R_...): the long ones
+ * ERR_lib_error_string gives ("ASN.1 encoding routines") are not what people search for */
+static const char *lib_short_name(uint32_t e) {
+  static const char *const names[] = {
+      [ERR_LIB_SYS] = "SYS",       [ERR_LIB_BN] = "BN",         [ERR_LIB_RSA] = "RSA",
+      [ERR_LIB_DH] = "DH",         [ERR_LIB_EVP] = "EVP",       [ERR_LIB_BUF] = "BUF",
+      [ERR_LIB_OBJ] = "OBJ",       [ERR_LIB_PEM] = "PEM",       [ERR_LIB_DSA] = "DSA",
+      [ERR_LIB_X509] = "X509",     [ERR_LIB_ASN1] = "ASN1",     [ERR_LIB_CONF] = "CONF",
+      [ERR_LIB_CRYPTO] = "CRYPTO", [ERR_LIB_EC] = "EC",         [ERR_LIB_SSL] = "SSL",
+      [ERR_LIB_BIO] = "BIO",       [ERR_LIB_PKCS7] = "PKCS7",   [ERR_LIB_PKCS8] = "PKCS8",
+      [ERR_LIB_X509V3] = "X509V3", [ERR_LIB_RAND] = "RAND",     [ERR_LIB_OCSP] = "OCSP",
+      [ERR_LIB_ECDSA] = "ECDSA",   [ERR_LIB_ECDH] = "ECDH",     [ERR_LIB_HMAC] = "HMAC",
+      [ERR_LIB_DIGEST] = "DIGEST", [ERR_LIB_CIPHER] = "CIPHER", [ERR_LIB_HKDF] = "HKDF",
+  };
+  int lib = ERR_GET_LIB(e);
+  if (lib > 0 && (size_t)lib < sizeof names / sizeof names[0] && names[lib]) return names[lib];
+  return "CRYPTO";
+}
+
 const char *cb_ssl_reason(char *buf, size_t len) {
   const char *file;
   int line;
@@ -37,7 +56,7 @@ const char *cb_ssl_reason(char *buf, size_t len) {
   buf[0] = '\0';
   if (e != 0) {
     const char *reason = ERR_reason_error_string(e);
-    const char *lib = ERR_lib_error_string(e);
+    const char *lib = lib_short_name(e);
     char code[96];
     /* ERR_error_string_n gives "error:CODE:LIB:OPENSSL_internal:REASON"; keep the upper-case
      * reason name, which is what people search for. */
@@ -52,7 +71,7 @@ const char *cb_ssl_reason(char *buf, size_t len) {
         if (human[i] == '_') human[i] = ' ';
         else if (human[i] >= 'A' && human[i] <= 'Z') human[i] = (char)(human[i] - 'A' + 'a');
       }
-      snprintf(buf, len, "%s (%s_R_%s)", human, lib ? lib : "CRYPTO", name);
+      snprintf(buf, len, "%s (%s_R_%s)", human, lib, name);
     } else {
       snprintf(buf, len, "%s", code);
     }

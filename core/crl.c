@@ -841,37 +841,70 @@ static size_t serial_arg(lua_State *L, int idx, uint8_t *buf, size_t cap) {
   return 0;
 }
 
-/* c:lookup(serial_hex | cert) -> entry | nil */
+/* entry_issuer finds the certificate issuer that applies to the entry at off: its own
+ * certificateIssuer, or in an indirect CRL the last one named before it (RFC 5280 5.3.3).
+ * Returns 1 and the GeneralNames span, or 0 when it is the CRL's issuer. */
+static int entry_issuer(const cb_crl *e, uint32_t off, const cb_crl_entry *en, cb_span *out) {
+  if (en->has_cert_issuer) {
+    *out = en->cert_issuer;
+    return 1;
+  }
+  if (!e->idp_indirect) return 0;
+  cb_span last = {0, 0};
+  uint32_t at = cb_crl_first(e), next;
+  char err[64];
+  while (at < off) {
+    cb_crl_entry x;
+    if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
+    if (x.has_cert_issuer) last = x.cert_issuer;
+    at = next;
+  }
+  *out = last;
+  return last.len != 0;
+}
+
+/* dirname_of gives the first directoryName of GeneralNames (caller frees), or NULL. */
+static X509_NAME *dirname_of(const cb_crl *e, cb_span s) {
+  const uint8_t *p = e->der + s.off;
+  GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, (long)s.len);
+  X509_NAME *dn = NULL;
+  for (size_t i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !dn; i++) {
+    GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+    if (g->type == GEN_DIRNAME) dn = X509_NAME_dup(g->d.directoryName);
+  }
+  GENERAL_NAMES_free(gens);
+  ERR_clear_error();
+  return dn;
+}
+
+/* c:lookup(serial_hex | cert) -> entry | nil. A certificate must match the serial and the
+ * issuer: the CRL's, or for an indirect CRL the entry's certificate issuer. */
 static int m_lookup(lua_State *L) {
   crl_box *b = check_box(L, 1);
   const cb_crl *e = b->e;
   uint8_t serial[160];
-  size_t len = serial_arg(L, 2, serial, sizeof serial);
-  uint32_t off;
-  if (!cb_crl_find(e, serial, len, &off)) { lua_pushnil(L); return 1; }
-  cb_crl_entry en;
-  char err[256];
-  if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
-  int ci = 0;
-  if (en.has_cert_issuer) {
-    push_cert_issuer(L, e, en.cert_issuer);
-    ci = 1;
-  } else if (e->idp_indirect) {
-    /* an indirect CRL: the issuer carries over from the last entry that named one */
-    cb_span last = {0, 0};
-    uint32_t at = cb_crl_first(e), next;
-    while (at < off) {
-      cb_crl_entry x;
-      if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
-      if (x.has_cert_issuer) last = x.cert_issuer;
-      at = next;
+  size_t len = serial_arg(L, 2, serial, sizeof serial), first;
+  X509 *cert = luaL_testudata(L, 2, CB_X509_MT) ? cb_check_x509(L, 2) : NULL;
+  size_t n = cb_crl_find_range(e, serial, len, &first);
+  for (size_t i = first; i < first + n; i++) {
+    uint32_t off = e->index[i];
+    cb_crl_entry en;
+    char err[256];
+    if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
+    cb_span is;
+    int ci = entry_issuer(e, off, &en, &is);
+    if (cert) {
+      X509_NAME *nm = ci ? dirname_of(e, is) : issuer_name(e);
+      int same = nm && X509_NAME_cmp(nm, X509_get_issuer_name(cert)) == 0;
+      X509_NAME_free(nm);
+      ERR_clear_error();
+      if (!same) continue;
     }
-    if (last.len) {
-      push_cert_issuer(L, e, last);
-      ci = 1;
-    }
+    if (ci) push_cert_issuer(L, e, is);
+    push_entry(L, e, &en, ci);
+    return 1;
   }
-  push_entry(L, e, &en, ci);
+  lua_pushnil(L);
   return 1;
 }
 
@@ -951,16 +984,23 @@ static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
     char name[128];
     OBJ_obj2txt(name, sizeof name, X509_EXTENSION_get_object(ext), 0);
     BIO_printf(bio, "%*s%s: %s\n", indent, "", name, X509_EXTENSION_get_critical(ext) ? "critical" : "");
-    if (!X509V3_EXT_print(bio, ext, 0, indent + 4)) {
-      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
-    } else {
-      /* some printers end with a newline of their own (the AKI's) */
+    BIO *val = BIO_new(BIO_s_mem());
+    if (val && X509V3_EXT_print(val, ext, 0, indent + 4)) {
+      /* some printers start or end with a newline of their own (freshest CRL, AKI) */
       const uint8_t *out;
       size_t olen;
-      BIO_mem_contents(bio, &out, &olen);
+      BIO_mem_contents(val, &out, &olen);
+      while (olen && out[0] == '\n') {
+        out++;
+        olen--;
+      }
+      BIO_write(bio, out, (int)olen);
       if (olen == 0 || out[olen - 1] != '\n') BIO_printf(bio, "\n");
+    } else {
+      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
     }
+    BIO_free(val);
     X509_EXTENSION_free(ext);
   }
   ERR_clear_error();
@@ -1046,7 +1086,8 @@ static int m_tostring(lua_State *L) {
     X509_NAME_oneline(nm, line, sizeof line);
     X509_NAME_free(nm);
   }
-  lua_pushfstring(L, "certbench.crl: %s (%I entries)", line, (lua_Integer)b->e->count);
+  lua_pushfstring(L, "certbench.crl: %s (%I %s)", line, (lua_Integer)b->e->count,
+                  b->e->count == 1 ? "entry" : "entries");
   return 1;
 }
 
@@ -1057,6 +1098,7 @@ typedef struct {
   uint16_t ser_len;
   int8_t reason;    /* -1: none */
   uint8_t has_inv;
+  uint32_t idx;     /* the position given, so equal serials keep their order */
   int64_t date;
   int64_t inv;
 } bentry;
@@ -1068,7 +1110,7 @@ static int cmp_bentry(const void *x, const void *y) {
   if (a->ser_len != b->ser_len) return a->ser_len < b->ser_len ? -1 : 1;
   int r = memcmp(g_arena + a->ser_off, g_arena + b->ser_off, a->ser_len);
   if (r) return r;
-  return a < b ? -1 : 1;
+  return a->idx < b->idx ? -1 : 1;
 }
 
 static int add_time(CBB *cbb, int64_t t, int generalized) {
@@ -1319,6 +1361,7 @@ static int l_build(lua_State *L) {
     }
     size_t sl = cb_crl_serial_from_hex(hex, hl, arena + arena_len);
     if (!sl) return luaL_error(L, "crl.new: entries[%I].serial is not hexadecimal: %s", (lua_Integer)i + 1, hex);
+    ents[i].idx = (uint32_t)i;
     ents[i].ser_off = (uint32_t)arena_len;
     ents[i].ser_len = (uint16_t)sl;
     arena_len += sl;

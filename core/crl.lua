@@ -14,7 +14,10 @@
 --   is_delta(), aki(), issuing_distribution_point(), freshest_crl(), signature_algorithm(),
 --   version(), count(),
 --   entries() (iterator, entries decoded lazily), serials() (iterator of hex serials),
---   lookup(serial_hex | cert) -> entry | nil, verify(issuer_cert | pkey) -> true | false, why,
+--   lookup(serial_hex | cert) -> entry | nil (a certificate matches by serial and issuer: the
+--   CRL's, or in an indirect CRL the entry's certificate issuer), verify(issuer_cert | pkey)
+--   -> true | false, why (with a certificate: its subject must be the CRL's issuer and its key
+--   usage allow cRLSign),
 --   to_der(), to_pem(), text(), extensions(), close().
 -- An entry: { serial = "0A", date = epoch, reason = "keyCompromise" | nil,
 --   invalidity_date = epoch | nil, certificate_issuer = name | nil (indirect CRLs) }.

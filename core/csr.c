@@ -218,7 +218,7 @@ static int l_new(lua_State *L) {
   }
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
-  if (!cb_ext_build(L, 1, &exts, "csr.new", NULL, NULL, NULL, &ctx)) goto err;
+  if (!cb_ext_build(L, 1, &exts, "csr.new", NULL, 0, NULL, 0, &ctx)) goto err;
   if (exts && sk_X509_EXTENSION_num(exts) > 0 && !X509_REQ_add_extensions(req, exts)) {
     cb_fail_ssl(L, "csr.new: cannot add the extensions");
     goto err;

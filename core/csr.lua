@@ -11,6 +11,7 @@
 --     -> req | nil, err[, warning]   (SHA-1 gives a warning as the third value; MD5 is refused;
 --        Ed25519 keys sign without a digest)
 --   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
+--   csr.load_file(path) -> req | nil, "path: ..."
 --   csr.is_csr(v)
 -- Methods: r:subject(), r:public_key(), r:san() -> { {type=, value=}... }, r:key_usage(),
 --   r:eku() (short names, OIDs when unnamed), r:basic_constraints(), r:policies(), r:ski(),
@@ -35,6 +36,10 @@ end
 function methods.text(r)
   local t, err = r:_text()
   if not t then return nil, err end
+  -- openssl indents the attributes (Requested Extensions) one level under "Attributes:"
+  t = t:gsub("(\n        Attributes:\n)(.-)(\n    Signature Algorithm:)", function(head, body, tail)
+    return head .. body:gsub("([^\n]+)", "    %1") .. tail
+  end, 1)
   return x509._openssl_layout(t)
 end
 
@@ -57,6 +62,8 @@ function M.new(o)
   if not req then return nil, cerr end
   return req, nil, warning
 end
+
+function M.load_file(path) return x509._from_file(c.load, "csr.load", path) end
 
 mt.__tostring = function(r)
   local ok, s = pcall(function() return "certbench.csr: " .. r:subject():rfc4514() end)

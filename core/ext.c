@@ -362,21 +362,23 @@ int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what) {
   return 1;
 }
 
-int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what) {
+int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full) {
   int crit, st;
   AUTHORITY_KEYID *aki = get_ext(L, exts, NID_authority_key_identifier, what, &crit, &st);
   if (st < 0) return 2;
-  if (!aki) {
+  if (!aki || (!full && !aki->keyid)) {
+    AUTHORITY_KEYID_free(aki);
     lua_pushnil(L);
     return 1;
   }
-  if (aki->keyid)
+  if (!full) {
     cb_push_hex(L, ASN1_STRING_get0_data(aki->keyid), (size_t)ASN1_STRING_length(aki->keyid), 0);
-  else
-    lua_pushnil(L);
-  lua_createtable(L, 0, 3);
+    AUTHORITY_KEYID_free(aki);
+    return 1;
+  }
+  lua_createtable(L, 0, 4);
   if (aki->keyid) {
-    lua_pushvalue(L, -2);
+    cb_push_hex(L, ASN1_STRING_get0_data(aki->keyid), (size_t)ASN1_STRING_length(aki->keyid), 0);
     lua_setfield(L, -2, "keyid");
   }
   if (aki->issuer) {
@@ -391,8 +393,10 @@ int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what) {
     cb_push_serial(L, aki->serial);
     lua_setfield(L, -2, "serial");
   }
+  lua_pushboolean(L, crit > 0);
+  lua_setfield(L, -2, "critical");
   AUTHORITY_KEYID_free(aki);
-  return 2;
+  return 1;
 }
 
 int cb_ext_list(lua_State *L, cb_exts *exts) {
@@ -787,41 +791,23 @@ static int build_san(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, con
              free_gens);
 }
 
-static int build_ski(lua_State *L, STACK_OF(X509_EXTENSION) **exts, const char *what,
-                     EVP_PKEY *key) {
-  uint8_t id[20];
-  if (!cb_ski_of(key, id)) return bfail_ssl(L, what, "cannot compute the subject key identifier");
+/* put_keyid adds a subject or authority key identifier holding id[0..len) */
+static int put_keyid(lua_State *L, STACK_OF(X509_EXTENSION) **exts, const char *what, int nid,
+                     const uint8_t *id, size_t len) {
   ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-  if (!os || !ASN1_OCTET_STRING_set(os, id, sizeof id)) {
+  if (!os || !ASN1_OCTET_STRING_set(os, id, (int)len)) {
     ASN1_OCTET_STRING_free(os);
     return bfail(L, what, "%s", "out of memory");
   }
-  return put(L, what, exts, NID_subject_key_identifier, 0, os, free_octets);
-}
-
-static int build_aki(lua_State *L, STACK_OF(X509_EXTENSION) **exts, const char *what,
-                     const ASN1_OCTET_STRING *issuer_ski, EVP_PKEY *issuer_key) {
+  if (nid == NID_subject_key_identifier)
+    return put(L, what, exts, nid, 0, os, free_octets);
   AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
-  if (!akid) return bfail(L, what, "%s", "out of memory");
-  if (issuer_ski) {
-    akid->keyid = ASN1_OCTET_STRING_dup(issuer_ski);
-  } else {
-    uint8_t id[20];
-    if (!cb_ski_of(issuer_key, id)) {
-      AUTHORITY_KEYID_free(akid);
-      return bfail_ssl(L, what, "cannot compute the authority key identifier");
-    }
-    akid->keyid = ASN1_OCTET_STRING_new();
-    if (akid->keyid && !ASN1_OCTET_STRING_set(akid->keyid, id, sizeof id)) {
-      ASN1_OCTET_STRING_free(akid->keyid);
-      akid->keyid = NULL;
-    }
-  }
-  if (!akid->keyid) {
-    AUTHORITY_KEYID_free(akid);
+  if (!akid) {
+    ASN1_OCTET_STRING_free(os);
     return bfail(L, what, "%s", "out of memory");
   }
-  return put(L, what, exts, NID_authority_key_identifier, 0, akid, free_akid);
+  akid->keyid = os;
+  return put(L, what, exts, nid, 0, akid, free_akid);
 }
 
 static int build_cdp(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what) {
@@ -1017,15 +1003,15 @@ static int build_custom(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, 
 }
 
 int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
-                 EVP_PKEY *subject_key, const ASN1_OCTET_STRING *issuer_ski,
-                 EVP_PKEY *issuer_key, X509V3_CTX *ctx) {
+                 const uint8_t *ski, size_t ski_len, const uint8_t *aki, size_t aki_len,
+                 X509V3_CTX *ctx) {
   int top = lua_gettop(L);
   idx = lua_absindex(L, idx);
   lua_checkstack(L, 20);
   if (!build_bc(L, idx, exts, what) || !build_ku(L, idx, exts, what) ||
       !build_eku(L, idx, exts, what) || !build_san(L, idx, exts, what) ||
-      (subject_key && !build_ski(L, exts, what, subject_key)) ||
-      ((issuer_ski || issuer_key) && !build_aki(L, exts, what, issuer_ski, issuer_key)) ||
+      (ski && !put_keyid(L, exts, what, NID_subject_key_identifier, ski, ski_len)) ||
+      (aki && !put_keyid(L, exts, what, NID_authority_key_identifier, aki, aki_len)) ||
       !build_cdp(L, idx, exts, what) || !build_aia(L, idx, exts, what) ||
       !build_policies(L, idx, exts, what) || !build_custom(L, idx, exts, what, ctx)) {
     /* keep only nil, message */

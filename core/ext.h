@@ -47,8 +47,9 @@ int cb_ext_aia(lua_State *L, cb_exts *exts, int nid, const char *what);
 int cb_ext_basic_constraints(lua_State *L, cb_exts *exts, const char *what);
 /* hex string or nil */
 int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what);
-/* keyid hex or nil, then a table {keyid=, issuer={general names}, serial=} or nil */
-int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what);
+/* full = 0: the keyid as hex, or nil; full = 1: {keyid=, issuer={general names}, serial=,
+ * critical=} or nil */
+int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full);
 /* list of {oid=, name=, critical=, der=, text=} */
 int cb_ext_list(lua_State *L, cb_exts *exts);
 /* cb_push_general_name pushes {type=, value=[, oid=][, name=]} */
@@ -64,13 +65,13 @@ void cb_push_general_name(lua_State *L, const GENERAL_NAME *gn);
  *   crl_distribution_points = {urls}, ocsp_urls = {urls}, ca_issuers_urls = {urls}
  *   policies = {OIDs}
  *   extensions = {{oid=, value_der=, critical=} | {name=, value=, critical=}...}
- * subject_key/issuer_* give SKI (subject_key != NULL) and AKI (issuer_ski or issuer_key).
+ * ski/aki: the key identifiers of the subject and of the issuer (NULL: no extension).
  * ctx is for {name=, value=} extensions given in openssl's config syntax (may be NULL).
  * On a failure of the input pushes nil, "what: ..." and returns 0 (the caller returns 2);
  * wrong argument types raise. The caller owns *exts in both cases. */
 int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const char *what,
-                 EVP_PKEY *subject_key, const ASN1_OCTET_STRING *issuer_ski,
-                 EVP_PKEY *issuer_key, X509V3_CTX *ctx);
+                 const uint8_t *ski, size_t ski_len, const uint8_t *aki, size_t aki_len,
+                 X509V3_CTX *ctx);
 
 /* cb_ski_of computes the RFC 5280 method 1 key identifier (SHA-1 of the subjectPublicKey
  * bits) into out[20]. Returns 1 or 0. */

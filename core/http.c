@@ -39,9 +39,11 @@ typedef struct {
   cb_loop *loop;
   CURLM *multi;
   uv_timer_t *timer;
-  req *reqs;   /* in flight */
-  sock *socks; /* watched */
+  uv_timer_t *kick; /* see on_kick */
+  req *reqs;        /* in flight */
+  sock *socks;      /* watched */
   int running;
+  int ldaps_running;
   int closing;
 } engine;
 
@@ -49,6 +51,7 @@ struct sock {
   uv_poll_t poll;
   engine *e;
   curl_socket_t fd;
+  int ldaps;
   sock *prev, *next;
 };
 
@@ -58,6 +61,7 @@ struct req {
   CURL *easy;
   cb_waiter w;
   int in_flight, box_alive;
+  int ldaps;
   CURLcode result;
   char errbuf[CURL_ERROR_SIZE];
   struct curl_slist *headers;
@@ -100,6 +104,7 @@ static void req_unlink(req *r) {
   r->prev = r->next = NULL;
   r->in_flight = 0;
   if (--e->running == 0) uv_unref((uv_handle_t *)e->timer);
+  if (r->ldaps && --e->ldaps_running == 0) uv_timer_stop(e->kick);
 }
 
 static void req_free(req *r) {
@@ -155,8 +160,24 @@ static void on_timeout(uv_timer_t *t) {
   check_done(e);
 }
 
+/* on_kick works around libcurl bug #9580 (fixed in 8.6.0): over ldaps, libcurl 7.88 stops
+ * watching the socket while it waits for the answer to its bind, data the TLS layer already
+ * holds included, and sets no timer: curl_easy_perform gets out of it because it polls with
+ * a timeout of its own and then runs every transfer; the socket interface would wait until
+ * the transfer times out. So while ldaps transfers run, every transfer is given a turn each
+ * 20 ms with curl_multi_socket_all (a transfer with nothing to do just returns). */
+static void on_kick(uv_timer_t *t) {
+  engine *e = t->data;
+  if (e->closing) return;
+  int running;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  curl_multi_socket_all(e->multi, &running);
+#pragma GCC diagnostic pop
+  check_done(e);
+}
+
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
-  (void)easy;
   engine *e = userp;
   sock *k = socketp;
   if (e->closing) return 0;
@@ -177,6 +198,9 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
     k->e = e;
     k->fd = s;
     k->poll.data = k;
+    req *r = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+    k->ldaps = r && r->ldaps;
     k->next = e->socks;
     if (e->socks) e->socks->prev = k;
     e->socks = k;
@@ -209,6 +233,7 @@ static void engine_shutdown(cb_res *res) {
   while (e->socks) sock_close(e->socks);
   curl_multi_cleanup(e->multi);
   uv_close((uv_handle_t *)e->timer, free_handle);
+  uv_close((uv_handle_t *)e->kick, free_handle);
   free(e);
 }
 
@@ -218,11 +243,12 @@ static engine *get_engine(lua_State *L, cb_loop *loop) {
   lua_pop(L, 1);
   if (e) return e;
   e = calloc(1, sizeof *e);
-  uv_timer_t *t = malloc(sizeof *t);
+  uv_timer_t *t = malloc(sizeof *t), *kick = malloc(sizeof *kick);
   CURLM *multi = curl_multi_init();
-  if (!e || !t || !multi) {
+  if (!e || !t || !kick || !multi) {
     free(e);
     free(t);
+    free(kick);
     if (multi) curl_multi_cleanup(multi);
     luaL_error(L, "http: cannot start the transfer engine (out of memory)");
     return NULL;
@@ -233,6 +259,10 @@ static engine *get_engine(lua_State *L, cb_loop *loop) {
   uv_timer_init(cb_loop_uv(loop), t);
   uv_unref((uv_handle_t *)t);
   t->data = e;
+  e->kick = kick;
+  uv_timer_init(cb_loop_uv(loop), kick);
+  uv_unref((uv_handle_t *)kick);
+  kick->data = e;
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, e);
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -280,6 +310,12 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
       off += (size_t)w;
     }
   } else {
+    if (r->cap == 0) {
+      /* a big CRL should cost its size once, not the next power of two */
+      curl_off_t cl = -1;
+      curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+      if (cl > 0 && cl <= r->max_size && (r->body = malloc((size_t)cl))) r->cap = (size_t)cl;
+    }
     if (!grow(&r->body, &r->cap, r->len + len))
       return abort_with(r, "memory", "out of memory after %lld bytes", (long long)r->len);
     memcpy(r->body + r->len, p, len);
@@ -669,6 +705,8 @@ static int l_request(lua_State *L) {
   SETOPT(CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(CURLOPT_HEADERDATA, r);
   SETOPT(CURLOPT_FILETIME, 1L);
+  r->ldaps = !strncasecmp(url, "ldaps:", 6) &&
+             curl_version_info(CURLVERSION_NOW)->version_num < 0x080600;
   if (!strncasecmp(url, "ldap", 4) && curl_version_info(CURLVERSION_NOW)->version_num < 0x080500) {
     /* libcurl before 8.5.0 leaks the LDAP state of a connection it reuses (curl PR #12166):
      * one connection per LDAP request, closed after it */
@@ -691,8 +729,11 @@ static int l_request(lua_State *L) {
 
   const char *s;
   if ((s = cb_optfield_string(L, 1, "user_agent", NULL, NULL))) SETOPT(CURLOPT_USERAGENT, s);
-  if ((s = cb_optfield_string(L, 1, "ca_file", NULL, NULL))) SETOPT(CURLOPT_CAINFO, s);
-  if ((s = cb_optfield_string(L, 1, "ca_path", NULL, NULL))) SETOPT(CURLOPT_CAPATH, s);
+  const char *ca_file = cb_optfield_string(L, 1, "ca_file", NULL, NULL);
+  const char *ca_path = cb_optfield_string(L, 1, "ca_path", NULL, NULL);
+  if (ca_file) SETOPT(CURLOPT_CAINFO, ca_file);
+  /* a given CA is the only trust: libcurl would add its default folder (/etc/ssl/certs) */
+  if (ca_file || ca_path) SETOPT(CURLOPT_CAPATH, ca_path);
   if ((s = cb_optfield_string(L, 1, "proxy", NULL, NULL))) SETOPT(CURLOPT_PROXY, s);
   if ((s = cb_optfield_string(L, 1, "no_proxy", NULL, NULL))) SETOPT(CURLOPT_NOPROXY, s);
   if (cb_optfield_boolean(L, 1, "insecure", 0)) {
@@ -748,6 +789,7 @@ static int l_request(lua_State *L) {
   if (e->reqs) e->reqs->prev = r;
   e->reqs = r;
   if (e->running++ == 0) uv_ref((uv_handle_t *)e->timer);
+  if (r->ldaps && e->ldaps_running++ == 0) uv_timer_start(e->kick, on_kick, 20, 20);
   return cb_loop_block(L, &r->w, "http", req_k, (lua_KContext)r);
 }
 
@@ -831,7 +873,7 @@ static int l_info(lua_State *L) {
 /* active() -> transfers in flight, watched sockets */
 static int l_active(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY);
-  engine *e = lua_touserdata(L, -1);
+  engine *e = cb_loop_closing(cb_loop_get(L)) ? NULL : lua_touserdata(L, -1); /* freed */
   lua_pop(L, 1);
   int socks = 0;
   if (e)

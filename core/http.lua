@@ -16,13 +16,15 @@
 --   connect_timeout (s, 10)  timeout (s, whole transfer, 60)  low_speed = {bytes_per_sec, s}
 --   max_size (bytes, 64 MiB: over it, or a Content-Length announcing more, is an error)
 --   max_redirects (5; 0 = do not follow); redirects only to http/https/ldap/ldaps
---   ca_file, ca_path (default: the system store); insecure (never by default)
+--   ca_file, ca_path: the only CAs trusted when given (default: the system store);
+--   insecure (never by default)
 --   headers = {["Name"] = "value", ...} or {"Name: value", ...}
 --   etag = <the ETag of the copy held>, if_modified_since = epoch: a 304 gives
 --     {status = 304, not_modified = true}
 --   to_file = path: the body streams to a temporary file next to path, renamed over path
 --     atomically at the end, only on a 200 (or a successful LDAP search)
---   fail_on_status = true: a status >= 400 is an error with code "http"
+--   fail_on_status = true: a status >= 400 is an error with code "http" (the response comes
+--     fourth: nil, err, "http", response)
 --   proxy, no_proxy (default: libcurl reads http_proxy, https_proxy, all_proxy, no_proxy from
 --     the environment), user_agent ("certbench/<version>"), verbose (curl's trace on stderr)
 -- Error codes: "timeout", "too_large", "connect", "tls", "redirect", "http", "protocol",

@@ -642,9 +642,15 @@ int cb_loop_queue_work(lua_State *L, void (*work)(void *arg), int (*after)(lua_S
   j->after = after;
   j->arg = arg;
   /* from here on the box's __gc releases arg; not inside the pcall, which cannot yield */
-  if (!cb_loop_can_wait(L, j->w.loop, "loop.work")) return lua_error(L);
+  if (!cb_loop_can_wait(L, j->w.loop, "loop.work")) {
+    job_release(j);
+    return lua_error(L);
+  }
   int rc = uv_queue_work(cb_loop_uv(j->w.loop), &j->req, job_run, job_done);
-  if (rc != 0) return luaL_error(L, "loop.work: %s", uv_strerror(rc)); /* gc releases arg */
+  if (rc != 0) {
+    job_release(j);
+    return luaL_error(L, "loop.work: %s", uv_strerror(rc));
+  }
   j->in_flight = 1;
   return cb_loop_block(L, &j->w, "loop.work", job_k, (lua_KContext)j);
 }

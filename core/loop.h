@@ -69,8 +69,8 @@ void cb_loop_wake(cb_waiter *w);
  * arg: it must release it (before anything that may raise); it is called with L == NULL when
  * the results are no longer wanted (the state is closing) and must then only release arg.
  * Whatever work() reads from Lua (a string argument) must stay on the caller's stack, which
- * it does: the frame of the C function survives the yield. Raises, after after(NULL, arg),
- * when it cannot wait here. */
+ * it does: the frame of the C function survives the yield. When it cannot wait here it
+ * calls after(NULL, arg) and raises. */
 int cb_loop_queue_work(lua_State *L, void (*work)(void *arg), int (*after)(lua_State *L, void *arg),
                        void *arg);
 

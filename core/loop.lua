@@ -7,6 +7,7 @@
 --   loop.run()                     -> true | nil, err: runs until no task, timer or transfer is
 --                                     left; err reports failed tasks nobody waited for
 --   loop.sleep(seconds)            a task yields; outside a task the loop runs meanwhile
+--   loop.yield()                   lets the other ready tasks run first (loop.sleep(0))
 --   loop.all{fn1, fn2, ...}        -> { {results of fn1, n=}, ... } in order; a slot of a task
 --                                     that raised is {nil, err, n = 2}
 --   loop.pool(n)                   -> pool: pool:submit(fn, ...) -> task (queued, at most n

@@ -9,16 +9,18 @@
   X(fs)               \
   X(secret)           \
   X(ui)               \
-  X(crl)              \
-  X(name)             \
-  X(x509)             \
   X(digest)           \
   X(rand)             \
   X(pkey)             \
+  X(archive)          \
   X(loop)             \
   X(http)             \
-  X(archive)          \
+  X(name)             \
+  X(x509)             \
   X(csr)              \
+  X(pkcs12)           \
+  X(pkcs7)            \
+  X(crl)              \
   X(store)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);

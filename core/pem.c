@@ -49,10 +49,11 @@ int cb_pem_next(const char *data, size_t len, size_t *pos, int *count, cb_pem_bl
   (*count)++;
   out->index = *count;
   if (!dash || (nl && dash > nl) || dash - label > 80) {
-    /* "-----BEGIN" with no closing dashes on its line: a mangled armor line */
+    /* "-----BEGIN" with no closing dashes on its line: a mangled armor line; the blocks
+     * after it are still read */
     out->label = label;
     out->label_len = 0;
-    *pos = len;
+    *pos = (size_t)(label - data);
     return -1;
   }
   out->label = label;
@@ -270,7 +271,7 @@ static int load_der(lua_State *L, const cb_loader *ld, const char *what, const u
         /* trailing bytes after a DER certificate: what a .cer with padding looks like */
         return 1;
       }
-      cb_fail(L, "%s: no %s in the data (neither PEM nor DER%s)", what, ld->noun, form);
+      cb_fail(L, "%s: no %s in the data (neither PEM nor DER)", what, ld->noun);
       return 0;
     }
     void *x = ld->parse(p + off, elen, 0);

@@ -13,6 +13,7 @@
 #include <openssl/mem.h>
 #include <openssl/obj.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -117,7 +118,8 @@ static int m_basic_constraints(lua_State *L) {
   return cb_ext_basic_constraints(L, EXTS(L), "x509:basic_constraints");
 }
 static int m_ski(lua_State *L) { return cb_ext_ski(L, EXTS(L), "x509:ski"); }
-static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki"); }
+static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki", 0); }
+static int m_aki_info(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki_info", 1); }
 static int m_extensions(lua_State *L) { return cb_ext_list(L, EXTS(L)); }
 
 static void push_sigalg(lua_State *L, const X509_ALGOR *alg) {
@@ -452,12 +454,33 @@ static int l_new(lua_State *L) {
     cb_fail_ssl(L, "x509.new");
     goto err;
   }
-  const ASN1_OCTET_STRING *issuer_ski = issuer ? X509_get0_subject_key_id(issuer) : NULL;
+  /* SKI: SHA-1 of the subjectPublicKey bits just encoded (RFC 5280 4.2.1.2 method 1), without
+   * encoding the key a second time; AKI: the issuer's SKI (ours when self-signed), else the
+   * same hash of the issuer's key */
+  uint8_t ski[SHA_DIGEST_LENGTH], issuer_id[SHA_DIGEST_LENGTH];
+  const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
+  if (!bits || !SHA1(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), ski)) {
+    cb_fail_ssl(L, "x509.new: cannot compute the subject key identifier");
+    goto err;
+  }
+  const uint8_t *aki = NULL;
+  size_t aki_len = 0;
+  if (want_aki) {
+    const ASN1_OCTET_STRING *issuer_ski = issuer ? X509_get0_subject_key_id(issuer) : NULL;
+    if (!issuer) {
+      aki = ski;
+      aki_len = sizeof ski;
+    } else if (issuer_ski) {
+      aki = ASN1_STRING_get0_data(issuer_ski);
+      aki_len = (size_t)ASN1_STRING_length(issuer_ski);
+    } else if (cb_ski_of(issuer_key, issuer_id)) {
+      aki = issuer_id;
+      aki_len = sizeof issuer_id;
+    }
+  }
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-  if (!cb_ext_build(L, 1, &exts, "x509.new", want_ski ? pub : NULL, want_aki ? issuer_ski : NULL,
-                    want_aki && !issuer_ski ? issuer_key : NULL,
-                    &ctx))
+  if (!cb_ext_build(L, 1, &exts, "x509.new", want_ski ? ski : NULL, sizeof ski, aki, aki_len, &ctx))
     goto err;
   for (size_t i = 0; exts && i < sk_X509_EXTENSION_num(exts); i++) {
     if (!X509_add_ext(x, sk_X509_EXTENSION_value(exts, i), -1)) {
@@ -505,6 +528,7 @@ int luaopen__certbench_x509(lua_State *L) {
       {"basic_constraints", m_basic_constraints},
       {"ski", m_ski},
       {"aki", m_aki},
+      {"aki_info", m_aki_info},
       {"extensions", m_extensions},
       {"signature_algorithm", m_signature_algorithm},
       {"to_der", m_to_der},

@@ -3,6 +3,8 @@
 --                                             CRLF, BOM are fine), DER, or armorless base64
 --   x509.load_all(data) -> {certs} | nil, err every certificate of a PEM bundle (other blocks such
 --                                             as keys are skipped), or of a DER file
+--   x509.load_file(path), x509.load_all_file(path): the same from a file; messages start with
+--                                             the path ("ca.pem: no certificate in the data")
 --   x509.is_x509(v)
 -- Methods (c = a certificate):
 --   c:version(), c:serial() (upper-case hex), c:subject(), c:issuer() (certbench.name),
@@ -12,7 +14,8 @@
 --   c:eku(), c:key_usage(), c:policies(), c:crl_distribution_points(), c:ocsp_urls(),
 --   c:ca_issuers_urls() -> list (empty when the extension is absent; criticality: extensions())
 --   c:basic_constraints() -> {ca=, path_len=, critical=} | nil
---   c:ski(), c:aki() -> upper-case hex | nil (aki also returns {keyid=, issuer=, serial=})
+--   c:ski(), c:aki() -> upper-case hex | nil (the keyIdentifiers)
+--   c:aki_info() -> {keyid=, issuer={general names}, serial=, critical=} | nil
 --   c:extensions() -> { {oid=, name=, critical=, der=, text=}... }
 --   c:fingerprint([alg="sha256"]) -> "AB:CD:..."; c:text() (like openssl x509 -text -noout)
 --   c:to_pem(), c:to_der(), c:equals(other), c == other
@@ -30,12 +33,13 @@
 --   subject = name | "/C=NO/CN=x" | { {"CN","x"} }  (required)
 --   issuer = cert (nil: self-signed), issuer_key = pkey (the signing key; required)
 --   public_key = pkey, or csr = csr (its key; with copy_extensions = true its extensions too,
---     the options below override them). Self-signed without either: issuer_key's public key.
+--     the options below override them; its self-signature must verify unless verify_csr =
+--     false). Self-signed without either: issuer_key's public key.
 --   serial = "hex" (default 16 random bytes, positive)
 --   not_before = epoch (default now), not_after = epoch | days = N (default 365)
 --   ca = true [, path_len = n]: basicConstraints CA:TRUE critical, keyUsage keyCertSign,cRLSign
 --     (critical) unless key_usage is given; ca = false: basicConstraints CA:FALSE
---   basic_constraints = {ca=, path_len=, critical=} | "CA:TRUE, pathlen:0"
+--   basic_constraints = {ca=, path_len=, critical= (default true)} | "critical,CA:TRUE,pathlen:0"
 --   key_usage = {"digitalSignature", ...} | "digitalSignature,keyEncipherment" (critical unless
 --     key_usage_critical = false); eku = {"serverAuth", "clientAuth", "1.2.3.4"} (eku_critical)
 --   san = {"DNS:a.example.com", "IP:192.0.2.1", "email:x@y", "URI:sip:x@y", "RID:1.2.3",
@@ -44,7 +48,8 @@
 --         when the subject is empty, RFC 5280 4.2.1.6)
 --   crl_distribution_points = {urls}, ocsp_urls = {urls}, ca_issuers_urls = {urls},
 --   policies = {OIDs}, extensions = { {oid=, value_der=, critical=} | {name=, value=, critical=} }
---     (name/value in openssl's config syntax: the slow path)
+--     (name/value: openssl's config syntax through X509V3_EXT_nconf; the typed options above
+--     build the structures directly, and with BoringSSL both cost about the same)
 --   ski = false / aki = false to leave those out (default: SKI = SHA-1 of the key bits, RFC 5280
 --     method 1; AKI keyid = the issuer's SKI)
 --   digest = "sha256" | "sha384" | "sha512" | "sha1" (with a warning as third value); Ed25519
@@ -115,6 +120,13 @@ function M.new(o)
   if o.issuer ~= nil and not c.is_x509(o.issuer) then
     error(what .. ": issuer must be a certificate (certbench.x509)", 2)
   end
+  if o.csr ~= nil and o.verify_csr ~= false then
+    -- as openssl x509 -req and openssl ca do: a request whose signature fails is not signed
+    local ok_csr, is_csr = pcall(function() return o.csr.verify end)
+    if not ok_csr or type(is_csr) ~= "function" then error(what .. ": csr must be a certbench.csr", 2) end
+    local ok, verr = o.csr:verify()
+    if not ok then return nil, what .. ": the request's self-signature does not verify (" .. tostring(verr) .. ")" end
+  end
   local subject, err = name.from(o.subject, what)
   if not subject then return nil, err end
   local digest, warning, derr = ext.digest(o.digest, what)
@@ -142,6 +154,22 @@ function M.new(o)
   if not cert then return nil, cerr end
   return cert, nil, warning
 end
+
+local MAX_FILE = 64 * 1024 * 1024 -- a bundle of every CA there is is a few MB
+
+local function from_file(fn, prefix, path)
+  if type(path) ~= "string" then error(prefix .. "_file: expected a path string", 3) end
+  local fs = require "certbench.fs"
+  local data, err = fs.read(path, MAX_FILE)
+  if not data then return nil, err end
+  local r, lerr = fn(data)
+  if not r then return nil, (lerr:gsub("^[%w_.]+: ", path .. ": ", 1)) end
+  return r
+end
+M._from_file = from_file
+
+function M.load_file(path) return from_file(c.load, "x509.load", path) end
+function M.load_all_file(path) return from_file(c.load_all, "x509.load_all", path) end
 
 mt.__tostring = function(cert)
   local ok, s = pcall(function() return "certbench.x509: " .. cert:subject():rfc4514() .. " (serial " .. cert:serial() .. ")" end)

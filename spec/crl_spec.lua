@@ -336,6 +336,62 @@ describe("certbench.crl", function()
       local good = assert(x509.load(h.read(fx.leaf("0FFE"))))
       assert.equal("cACompromise", c:lookup(revoked).reason)
       assert.is_nil(c:lookup(good))
+      -- the same serial from another CA is not on this CA's CRL
+      local other = assert(x509.load(h.read(fx.leaf("0FFF", fx.ec))))
+      assert.equal("0FFF", other:serial())
+      assert.is_nil(c:lookup(other))
+      assert.equal("0FFF", c:lookup(other:serial()).serial)
+    end)
+
+    it("finds every entry of a CRL big enough for the radix sort, in random order", function()
+      local entries, want = {}, {}
+      math.randomseed(11)
+      local function add(s, date)
+        entries[#entries + 1] = { serial = s, date = date }
+        if want[s] == nil then want[s] = date end
+      end
+      for i = 1, 66000 do add(("%08X%08X%08X%08X"):format(math.random(0, 0x7fffffff), math.random(0, 0xffffffff),
+        math.random(0, 0xffffffff), i), i) end
+      -- runs that agree on the sorted bits: 40 (sorted on whole keys), 10 (insertion), and deeper
+      for i = 1, 40 do add(("7A7A7A7A7A7A7A7A%08X%08X"):format(math.random(0, 0xffffffff), i), 100000 + i) end
+      for i = 1, 10 do add(("6B6B6B6B6B6B6B%010X"):format(i * 7919), 200000 + i) end
+      for i = 1, 60 do add(("5C5C5C5C5C5C5C5C5C5C5C5C5C5C%04X"):format(i), 300000 + i) end
+      for i = 1, 300 do add(("%X"):format(i), 400000 + i) end -- short serials of 1 and 2 bytes
+      add("2A", 1)                                            -- a duplicate of an earlier serial
+      local big = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, sort = false })
+      local d = assert(crl.load(big:to_der()))
+      assert.equal(#entries, d:count())
+      local missing = 0
+      for s, date in pairs(want) do
+        local e = d:lookup(s)
+        if not e or e.date ~= date then missing = missing + 1 end
+      end
+      assert.equal(0, missing)
+      assert.equal(400042, d:lookup("2A").date) -- the first of the two in CRL order
+      assert.is_nil(d:lookup("7A7A7A7A7A7A7A7A0000000000000000"))
+      assert.is_nil(d:lookup("5C5C5C5C5C5C5C5C5C5C5C5C5C5CFFFF"))
+      assert.is_nil(d:lookup("12D"))
+      -- over 1 MB: hashed while parsing, verified from that digest
+      assert.is_true(#big:to_der() > 1048576)
+      assert.same({ true }, { d:verify(fx.rsa.cert) })
+      assert.same({ false, "bad signature" }, { d:verify(fx.other_key) })
+      local der2 = big:to_der()
+      -- flip a bit of a serial in the middle: still DER, no longer what was signed
+      local sbytes = entries[33000].serial:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+      local at = assert(der2:find(sbytes, 1, true)) + #sbytes - 1
+      local tampered = assert(crl.load(der2:sub(1, at - 1) .. string.char((der2:byte(at) ~ 1)) .. der2:sub(at + 1)))
+      assert.same({ false, "bad signature" }, { tampered:verify(fx.rsa.cert) })
+      -- the same from RSA-PSS, ECDSA and Ed25519 (which cannot be hashed ahead)
+      for _, case in ipairs { { ca = fx.rsa, pss = true, digest = "sha384" }, { ca = fx.ec, digest = "sha512" }, { ca = fx.ed } } do
+        local other = assert(crl.new { issuer = case.ca.cert, key = case.ca.pkey, entries = entries, pss = case.pss,
+          digest = case.digest, sort = false })
+        local o = assert(crl.load(other:to_der()))
+        assert.same({ true }, { o:verify(case.ca.cert) })
+        local t2 = other:to_der()
+        at = assert(t2:find(sbytes, 1, true)) + #sbytes - 1
+        t2 = t2:sub(1, at - 1) .. string.char((t2:byte(at) ~ 1)) .. t2:sub(at + 1)
+        assert.same({ false, "bad signature" }, { assert(crl.load(t2)):verify(case.ca.cert) })
+      end
     end)
 
     it("raises for a bad serial or argument", function()
@@ -588,6 +644,88 @@ describe("certbench.crl", function()
       assert.has_error(function() crl.new(opts { idp = { only_user = true, only_ca = true } }) end)
       assert.has_error(function() crl.new(opts { idp = { only_some_reasons = { "removeFromCRL" } } }) end)
       assert.has_error(function() crl.new(opts { idp = { only_some_reasons = "keyCompromise" } }) end)
+    end)
+  end)
+
+  describe("hand-made DER", function()
+    -- a small DER writer, to make what openssl will not: BER-ish serials, times without seconds
+    local function len(n)
+      if n < 128 then return string.char(n) end
+      local b = ""
+      while n > 0 do b = string.char(n % 256) .. b; n = n // 256 end
+      return string.char(128 + #b) .. b
+    end
+    local function tlv(tag, content) return string.char(tag) .. len(#content) .. content end
+    local function seq(...) return tlv(0x30, table.concat({ ... })) end
+    local SHA256RSA = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), "\5\0")
+    local function ext(oid, value, critical)
+      return seq(tlv(6, oid), critical and "\1\1\255" or "", tlv(4, value))
+    end
+    local function signed(tbs)
+      local sig = assert(fx.rsa.pkey:sign(tbs, { digest = "sha256" }))
+      return seq(tbs, SHA256RSA, tlv(3, "\0" .. sig))
+    end
+
+    it("reads loose times, non-minimal and negative serials, and verifies what it read", function()
+      local tbs = seq(
+        tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(),
+        tlv(0x17, "2401011200Z"),             -- UTCTime without seconds
+        tlv(0x18, "20240201120000.25Z"),      -- GeneralizedTime with a fraction
+        seq(
+          seq(tlv(2, "\0\5"), tlv(0x17, "991231235959Z")),          -- 1999; serial 00 05 (BER)
+          seq(tlv(2, "\255\1"), tlv(0x18, "19450101000000Z")),       -- negative; before 1950
+          seq(tlv(2, "\7"), tlv(0x17, "240101000000Z"),
+            seq(ext("\85\29\21", tlv(10, "\6")), ext("\1\2\3", "\5\0", true)))
+        ))
+      local c = assert(crl.load(signed(tbs)))
+      assert.equal(2, c:version())
+      assert.equal(1704110400, c:this_update())
+      assert.equal(1706788800, c:next_update())
+      assert.equal(3, c:count())
+      assert.same({ serial = "05", date = 946684799 }, c:lookup("5"))
+      assert.same({ serial = "-FF", date = -788918400 }, c:lookup("-FF"))
+      assert.same({ serial = "07", date = 1704067200, reason = "certificateHold" }, c:lookup("07"))
+      assert.is_true(c:verify(fx.rsa.cert))
+      assert.is_nil(c:number())
+    end)
+
+    it("a version 1 CRL without nextUpdate and without entries", function()
+      local c = assert(crl.load(signed(seq(SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
+      assert.equal(1, c:version())
+      assert.is_nil(c:next_update())
+      assert.equal(0, c:count())
+      assert.is_nil(c:lookup("01"))
+      assert.is_nil((c:entries())())
+      assert.matches("No Revoked Certificates.", c:text(), 1, true)
+      assert.matches("Next Update: NONE", c:text(), 1, true)
+      assert.is_true(c:verify(fx.rsa.cert))
+    end)
+
+    it("refuses what RFC 5280 forbids and names it", function()
+      local name = fx.rsa.cert:subject():der()
+      local function try(tbs) return select(2, crl.load(signed(tbs))) end
+      assert.matches("^crl.load: bad DER at offset %d+: unsupported CRL version$",
+        try(seq(tlv(2, "\5"), SHA256RSA, name, tlv(0x17, "240101120000Z"))))
+      assert.equal("crl.load: bad CRL: a version 1 CRL with extensions",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1"))))))
+      assert.matches("^crl.load: bad time at offset %d+: thisUpdate is \"240101120000\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000"))))
+      assert.matches("^crl.load: bad time at offset %d+: nextUpdate is \"20240230000000Z\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0x18, "20240230000000Z"))))
+      assert.matches("^crl.load: bad DER at offset %d+: data after crlExtensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq()), "\5\0")))
+      assert.matches("^crl.load: bad DER at offset %d+: the CRL number$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1\0"))))))
+      assert.matches("^crl.load: entry 1: bad time",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq(tlv(2, "\1"), tlv(0x17, "240101126000Z"))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: data after an entry's extensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(), "\5\0")))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an extension's critical flag is not a DER BOOLEAN$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(seq(tlv(6, "\85\29\21"), "\1\1\1", tlv(4, "\10\1\1"))))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an entry's serial number is empty$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq("\2\0", tlv(0x17, "240101120000Z"))))))
     end)
   end)
 

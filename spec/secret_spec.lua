@@ -44,11 +44,11 @@ from fd three
 PW
 local secret = require "certbench.secret"
 print(secret.get("fd:3"):reveal())
-print(select(2, secret.get("fd:9")))
+print(select(2, secret.get("fd:250")))
 print(select(2, secret.get("fd:x")))
 LUA]], h.q(h.bin)))
     assert.matches("from fd three\n", out, 1, true)
-    assert.matches("fd:9: not an open file descriptor", out, 1, true)
+    assert.matches("fd:250: not an open file descriptor", out, 1, true)
     assert.matches("fd:x: not a file descriptor number", out, 1, true)
   end)
 

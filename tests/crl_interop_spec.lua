@@ -368,6 +368,21 @@ describe("crl interop", function()
       end
     end)
 
+    it("PKITS indirect CRL: a certificate is on it only under its own issuer", function()
+      if not corpus then return pending("no corpus") end
+      local c = assert(crl.load_file(corpus .. "/pkits/crls/indirectCRLCA5CRL.crl"))
+      local revoked = {}
+      for _, path in ipairs(files("pkits/certs")) do
+        local cert = assert(x509.load(h.read(path)))
+        if c:lookup(cert) then revoked[#revoked + 1] = path:match("[^/]+$") end
+      end
+      -- PKITS 4.14.31, 4.14.32 and 4.14.34: revoked on CA5's indirect CRL; the many other
+      -- certificates with serials 01..0B come from other CAs
+      assert.same({ "InvalidcRLIssuerTest31EE.crt", "InvalidcRLIssuerTest32EE.crt", "InvalidcRLIssuerTest34EE.crt" }, revoked)
+      local e = c:lookup(assert(x509.load(h.read(corpus .. "/pkits/certs/InvalidcRLIssuerTest32EE.crt"))))
+      assert.equal("C = US, O = Test Certificates 2011, CN = indirectCRL CA6", e.certificate_issuer:text())
+    end)
+
     it("PKITS signatures verify with their issuers; the bad ones fail", function()
       if not corpus then return pending("no corpus") end
       local certs = {}

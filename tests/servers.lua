@@ -13,8 +13,9 @@
 --   servers.make_ca(dir, name)         -> {cert=, key=}: a test CA made with the openssl CLI
 --   servers.make_server_cert(dir, ca, name) -> {cert=, key=} for IP:127.0.0.1 and localhost
 --   servers.make_crl(dir, ca)          -> path of a DER CRL signed by ca (openssl ca -gencrl)
---   servers.slapd(dir, ldif)           slapd with an mdb database holding ldif (suffix
---                                      dc=example,dc=test), or nil, why when it cannot run
+--   servers.slapd(dir, ldif[, tls])    slapd with an mdb database holding ldif (suffix
+--                                      dc=example,dc=test), or nil, why when it cannot run;
+--                                      with tls = {cert=, key=} also ldaps (server.ldaps_url)
 local h = require "helper"
 
 local M = {}
@@ -151,7 +152,7 @@ default_crl_days = 7
 end
 
 -- slapd(dir, ldif) -> server | nil, why
-function M.slapd(dir, ldif)
+function M.slapd(dir, ldif, tls)
   local slapd = "/usr/sbin/slapd"
   if not io.open(slapd) then return nil, "slapd is not installed (third_party/install-deps --with-test-peers)" end
   local modpath
@@ -161,24 +162,39 @@ function M.slapd(dir, ldif)
   if not modpath then return nil, "slapd's back_mdb module was not found" end
   local conf, db = dir .. "/slapd.conf", dir .. "/db"
   h.run("mkdir -p " .. h.q(db))
+  local tls_conf = tls and ("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n"):format(tls.cert, tls.key) or ""
   h.write(conf, ([[
 include /etc/ldap/schema/core.schema
 modulepath %s
 moduleload back_mdb
 pidfile %s/slapd.pid
+%s
 database mdb
 maxsize 10485760
 suffix "dc=example,dc=test"
 rootdn "cn=admin,dc=example,dc=test"
 directory %s
-]]):format(modpath, dir, db))
+]]):format(modpath, dir, tls_conf, db))
   h.write(dir .. "/data.ldif", ldif)
   local out, rc = h.run(("/usr/sbin/slapadd -f %s -l %s"):format(h.q(conf), h.q(dir .. "/data.ldif")))
   if rc ~= 0 then return nil, "slapadd failed: " .. out end
   local port = M.free_port()
-  local ok, s = pcall(M.start, ("exec %s -d 0 -f %s -h ldap://127.0.0.1:%d/"):format(slapd, h.q(conf), port), port)
+  local urls = ("ldap://127.0.0.1:%d/"):format(port)
+  local tls_port
+  if tls then
+    tls_port = M.free_port()
+    urls = urls .. (" ldaps://127.0.0.1:%d/"):format(tls_port)
+  end
+  local ok, s = pcall(M.start, ("exec %s -d 0 -f %s -h %s"):format(slapd, h.q(conf), h.q(urls)), port)
   if not ok then return nil, "slapd did not start: " .. tostring(s) end
   s.url = "ldap://127.0.0.1:" .. port
+  if tls then
+    if not M.wait_port(tls_port) then
+      M.stop(s)
+      return nil, "slapd did not listen for ldaps: " .. h.read(s.log)
+    end
+    s.ldaps_url = "ldaps://127.0.0.1:" .. tls_port
+  end
   return s
 end
 

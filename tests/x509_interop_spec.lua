@@ -119,6 +119,13 @@ describe("certificates made by openssl, read by certbench", function()
     assert.same({ "DNS:a.example.com", "IP:192.0.2.1", "email:x@example.com", "URI:sip:x@example.com" }, got)
     assert.same({ "serverAuth", "1.2.3.4.5" }, r:eku())
     assert.equal("ecdsa-with-SHA256", r:signature_algorithm())
+    -- r:text() has every line of openssl req -text
+    local theirs = openssl("req -noout -text -nameopt oneline,-esc_msb -in " .. req)
+    local ours = r:text()
+    for line in theirs:gmatch("[^\n]+") do
+      line = line:match("^%s*(.-)%s*$")
+      if line ~= "" then assert.truthy(ours:find(line, 1, true), "missing '" .. line .. "'") end
+    end
     local der = path("o.csr.der")
     openssl("req -in " .. req .. " -outform DER -out " .. der)
     assert.is_true(assert(csr.load(h.read(der))) == r)

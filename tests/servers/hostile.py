@@ -13,6 +13,7 @@ Paths:
   /redirect?n=N       a chain of N redirects ending at /ok
   /tofile             302 to file:///etc/passwd
   /toftp              302 to ftp://127.0.0.1/x
+  /to?url=U           302 to U
   /500                500 with a body
   /etag               ETag "v1"; If-None-Match: "v1" gives 304
   /lm                 Last-Modified: Sun, 01 Jan 2023 00:00:00 GMT; If-Modified-Since at or
@@ -120,6 +121,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(302, b"", {"Location": to})
         if p == "/tofile":
             return self.send(302, b"", {"Location": "file:///etc/passwd"})
+        if p == "/to":
+            return self.send(302, b"", {"Location": q.get("url", "/ok")})
         if p == "/toftp":
             return self.send(302, b"", {"Location": "ftp://127.0.0.1/x"})
         if p == "/500":
