@@ -1,74 +1,44 @@
--- crl-mirror.lua: a CRL mirror job with several sources, the way a site keeps the CRLs of its
--- CAs fresh for appliances that validate TLS peers ("automatic CRL updates", with the
--- validation the appliance does not do: a CRL is published only when a trusted CA signed it,
--- it is current and not older than the one there already).
---
--- The same file serves two ways:
---   certbench crl mirror --config scripts/crl-mirror.lua [--once]
---       a configuration: without --once it runs every day at daily_at (UTC) until SIGTERM,
---       the job to put under systemd or cron
---   certbench run scripts/crl-mirror.lua
---       one run now, a line per source, exit 1 when a source failed
---
--- Settings come from the environment so one file fits every site; the defaults show the
--- shape of a real configuration:
---   CRL_MIRROR_DIR      the mirror folder (default /var/lib/certbench/crl)
---   CRL_MIRROR_CA       files of the CA certificates that sign the CRLs, space-separated
---   CRL_MIRROR_SOURCES  distribution point URLs, space-separated (replace the list below)
---   CRL_MIRROR_TLS_CA   CA file for the HTTPS sources (default: the system store)
---   CRL_MIRROR_METRICS  a Prometheus textfile (node_exporter's textfile collector)
-local env = os.getenv
+-- crl-mirror.lua: the daily CRL job of an appliance, as a script:
+--   certbench run scripts/crl-mirror.lua CONFIG.lua [CERT.pem ...]
+-- One mirror run from a config file (see scripts/crl-mirror.conf.lua), then every certificate
+-- given is checked against the fresh mirror, chain included (the CA file of the config as
+-- the chain), so a broken mirror shows up as a failing check before it takes services down.
+-- Exit 0 when every source succeeded and no certificate is revoked or undetermined; 1 when a
+-- source failed; 3 when a certificate is revoked (or undetermined: the mirror lacks a CRL).
+local crlp = require "certbench.plugins.crl"
+local mirror = crlp.mirror
 
-local function words(s)
-  if s == nil or s == "" then return nil end
-  local t = {}
-  for w in s:gmatch("%S+") do t[#t + 1] = w end
-  return t
+local conf = arg[1]
+if not conf then
+  io.stderr:write("usage: certbench run scripts/crl-mirror.lua CONFIG.lua [CERT.pem ...]\n")
+  os.exit(2)
 end
-
-local sources = {
-  -- a private root's CRL, published once a month
-  { url = "http://pki.example.com/crl/root.crl", name = "root", timeout = 30 },
-  -- the issuing CA of a Microsoft PKI: a DER .crl in CertEnroll, over HTTPS with its own CA
-  { url = "https://certsrv.example.com/CertEnroll/corp-issuing-CA.crl", name = "corp-issuing" },
-  -- a bundle of CRLs in a ZIP archive, as some vendors publish them
-  { url = "http://crl.example.net/all-crls.zip", name = "vendor-bundle", max_size = 64 << 20 },
-  -- an LDAP distribution point (Active Directory's CDP)
-  "ldap://dc1.example.com/CN=corp-issuing-CA,CN=dc1,CN=CDP,CN=Public%20Key%20Services,CN=Services,"
-    .. "CN=Configuration,DC=example,DC=com?certificateRevocationList?base?objectClass=cRLDistributionPoint",
-}
-
-local config = {
-  out_dir = env("CRL_MIRROR_DIR") or "/var/lib/certbench/crl",
-  ca = words(env("CRL_MIRROR_CA")) or { "/etc/certbench/crl-signers.pem" },
-  sources = words(env("CRL_MIRROR_SOURCES")) or sources,
-  tls_ca = env("CRL_MIRROR_TLS_CA"),
-  metrics = env("CRL_MIRROR_METRICS"),
-  concurrency = 4,
-  daily_at = "03:30", random_delay = 600, -- a daily run, spread over ten minutes
-  grace = "6h",                           -- a CRL a little past nextUpdate is still better than none
-  timeout = 60,
-}
-
--- as a configuration file (crl mirror --config) there is no `require`: hand the table over
-if not require then return config end
-
-local crl_plugin = require "certbench.plugins.crl"
-local cfg, err = crl_plugin.mirror.config(config)
-if not cfg then error("crl-mirror: " .. err, 0) end
-local report, rerr = crl_plugin.mirror.run(cfg)
-if not report then error("crl-mirror: " .. rerr, 0) end
+local cfg = assert(mirror.config(assert(mirror.load_config(conf))))
+local report, ok = mirror.run(cfg)
+if not report then
+  io.stderr:write("crl-mirror: ", tostring(ok), "\n")
+  os.exit(1)
+end
 for _, s in ipairs(report.sources) do
-  local line = ("%-6s %s"):format(s.ok and "ok" or "FAILED", s.url)
-  if s.error then line = line .. "\n       " .. tostring(s.error) end
-  for _, c in ipairs(s.crls or {}) do
-    line = line .. ("\n       %-12s %s%s"):format(tostring(c.action), tostring(c.issuer or c.member or "?"),
-      c.number and (" #" .. tostring(c.number)) or "")
-  end
-  print(line)
+  print(("%-6s %s%s"):format(s.ok and "ok" or "FAILED", s.url, s.ok and "" or (": " .. tostring(s.error))))
 end
-print(("%d of %d sources ok, %d CRLs published, %d unchanged, %d rejected; mirror in %s"):format(
-  report.sources_ok, report.sources_ok + report.sources_failed, report.crls_published or 0,
-  report.crls_unchanged or 0, report.crls_rejected or 0, cfg.out_dir))
-if not report.ok then os.exit(1, true) end
-return report
+print(("%d of %d sources ok, %d CRLs published, %d unchanged, %d rejected"):format(report.sources_ok,
+  report.sources_ok + report.sources_failed, report.crls_published, report.crls_unchanged, report.crls_rejected))
+
+local code = ok and 0 or 1
+for i = 2, #arg do
+  local res, c = crlp.check { cert = arg[i], chain_files = cfg.ca, crl_dir = cfg.out_dir }
+  if not res then
+    print(("%s: %s"):format(arg[i], tostring(c)))
+    code = math.max(code, 1)
+  else
+    print(("%s: %s"):format(arg[i], res.verdict))
+    for _, ev in ipairs(res.certificates) do
+      if ev.status ~= "good" and ev.status ~= "trust_anchor" then
+        print(("  %s %s: %s (%s)"):format(ev.role, ev.subject, ev.status, ev.reason or ""))
+      end
+    end
+    if c ~= 0 then code = 3 end
+  end
+end
+os.exit(code)

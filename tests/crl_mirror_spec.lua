@@ -348,6 +348,52 @@ describe("crl mirror", function()
   end)
 end)
 
+describe("crl mirror examples in scripts/", function()
+  it("the example config is valid", function()
+    local cfg = assert(mirror.config(assert(mirror.load_config(h.root .. "/scripts/crl-mirror.conf.lua"))))
+    assert.equal("03:30", cfg.daily_at)
+    assert.equal(3, #cfg.sources)
+  end)
+
+  it("the systemd units pass systemd-analyze verify", function()
+    local _, rc = h.run("command -v systemd-analyze")
+    if rc ~= 0 then pending("no systemd-analyze") return end
+    local d = h.tmpdir()
+    for _, u in ipairs { "certbench-crl-mirror.service", "certbench-crl-mirror.timer", "certbench-crl-mirror-daily.service" } do
+      h.write(d .. "/" .. u, (h.read(h.root .. "/scripts/systemd/" .. u):gsub("/usr/local/bin/certbench", h.bin)))
+    end
+    local out, vrc = h.run(("cd %s && systemd-analyze verify --man=no ./certbench-crl-mirror.timer ./certbench-crl-mirror.service ./certbench-crl-mirror-daily.service"):format(h.q(d)))
+    assert.equal(0, vrc, out)
+    assert.equal("", (out:gsub("%s+", "")))
+  end)
+
+  it("scripts/crl-mirror.lua runs the mirror from a config and checks certificates against it", function()
+    local d = h.tmpdir()
+    local www = d .. "/www"
+    assert(fs.mkdir(www))
+    local root = F.ca(d, "Script Root")
+    local ca = F.ca(d, "Script CA", { parent = root })
+    local _, good = F.leaf(ca, d, "51")
+    local _, bad = F.leaf(ca, d, "52")
+    h.write(www .. "/ca.crl", F.crl(ca, { number = 2, entries = { { serial = "52", date = os.time() - 60 } } }):to_der())
+    h.write(www .. "/root.crl", F.crl(root, { number = 1 }):to_pem())
+    h.write(d .. "/trusted.pem", h.read(ca.pem) .. h.read(root.pem))
+    local srv = F.server(www)
+    h.write(d .. "/conf.lua", ([[return { out_dir = "mirror", ca = { "trusted.pem" },
+      sources = { %q, %q }, metrics = "m.prom" }]]):format(srv.url .. "/f/ca.crl", srv.url .. "/f/root.crl"))
+    local out, rc = h.run(("%s run %s/scripts/crl-mirror.lua %s %s"):format(h.q(h.bin), h.q(h.root), h.q(d .. "/conf.lua"), h.q(good)))
+    assert.equal(0, rc, out)
+    assert.matches("2 of 2 sources ok, 2 CRLs published", out)
+    assert.matches("leaf%-Script_CA%-51%.pem: good", out)
+    out, rc = h.run(("%s run %s/scripts/crl-mirror.lua %s %s %s"):format(h.q(h.bin), h.q(h.root), h.q(d .. "/conf.lua"), h.q(good), h.q(bad)))
+    servers.stop(srv)
+    assert.equal(3, rc, out)
+    assert.matches("0 CRLs published, 2 unchanged", out)
+    assert.matches("leaf%-Script_CA%-52%.pem: revoked", out)
+    assert.truthy(fs.exists(d .. "/m.prom"))
+  end)
+end)
+
 describe("crl mirror over HTTPS and LDAP", function()
   local dir, srv, ca, wrong, crlca, tls
 

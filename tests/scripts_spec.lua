@@ -1,8 +1,8 @@
 -- tests/scripts_spec.lua: the workflow scripts of scripts/, run as users run them, what they
--- write read back with the openssl CLI. (demo.lua has tests/demo_spec.lua; the pfx and convert
--- scripts have their own tests in tests/pfx_interop_spec.lua and tests/convert_interop_spec.lua.)
+-- write read back with the openssl CLI. (demo.lua has tests/demo_spec.lua; crl-mirror.lua and its
+-- example config tests/crl_mirror_spec.lua; the pfx and convert scripts tests/pfx_interop_spec.lua
+-- and tests/convert_interop_spec.lua.)
 local h = require "helper"
-local servers = require "servers"
 
 local function run_script(name, args, env)
   return h.run((env or "") .. " " .. h.q(h.bin) .. " run " .. h.q(h.root .. "/scripts/" .. name) .. " " .. (args or ""))
@@ -86,74 +86,5 @@ describe("scripts/vcs-cluster.lua", function()
     assert.matches("URI:http://pki.corp.example/vc.crl", text, 1, true)
     local ca_text = h.openssl("x509 -in " .. h.q(d .. "/ca.pem") .. " -noout -text")
     assert.matches("Public Key Algorithm: id-ecPublicKey", ca_text, 1, true)
-  end)
-end)
-
-describe("scripts/crl-mirror.lua", function()
-  local dir, www, ca, http
-
-  setup(function()
-    dir = h.tmpdir()
-    www = dir .. "/www"
-    h.run("mkdir -p " .. h.q(www))
-    -- two CAs, a CRL each (one DER, one PEM), served from 127.0.0.1
-    local a = servers.make_ca(dir, "CA-A")
-    local b = servers.make_ca(dir, "CA-B")
-    local crl_a = servers.make_crl(dir .. "/a", a)
-    local crl_b = servers.make_crl(dir .. "/b", b)
-    h.run("cp " .. h.q(crl_a) .. " " .. h.q(www .. "/a.crl"))
-    h.run("openssl crl -inform DER -in " .. h.q(crl_b) .. " -out " .. h.q(www .. "/b.crl"))
-    ca = dir .. "/signers.pem"
-    h.write(ca, h.read(a.cert) .. h.read(b.cert))
-    http = servers.http(www)
-  end)
-
-  teardown(function() servers.stop(http) end)
-
-  local function env(out_dir, sources)
-    return ("CRL_MIRROR_DIR=%s CRL_MIRROR_CA=%s CRL_MIRROR_SOURCES=%s"):format(h.q(out_dir), h.q(ca), h.q(sources))
-  end
-
-  it("mirrors several sources in one run and tells how each went", function()
-    local base = "http://127.0.0.1:" .. http.port
-    local m = dir .. "/mirror"
-    local out, rc = run_script("crl-mirror.lua", nil, env(m, base .. "/a.crl " .. base .. "/b.crl"))
-    assert.equal(0, rc, out)
-    assert.matches("2 of 2 sources ok, 2 CRLs published", out, 1, true)
-    assert.matches("published    CN=CA-A", out, 1, true)
-    -- the folder works as openssl's -CApath with CRLs
-    local n = 0
-    for f in h.run("ls " .. h.q(m)):gmatch("[^\n]+") do if f:match("%.r%d+$") then n = n + 1 end end
-    assert.equal(2, n)
-    -- a second run finds nothing new
-    out, rc = run_script("crl-mirror.lua", nil, env(m, base .. "/a.crl " .. base .. "/b.crl"))
-    assert.equal(0, rc, out)
-    assert.matches("0 CRLs published, 2 unchanged", out, 1, true)
-  end)
-
-  it("exits 1 when a source fails, keeping what the others brought", function()
-    local base = "http://127.0.0.1:" .. http.port
-    local m = dir .. "/mirror2"
-    local out, rc = run_script("crl-mirror.lua", nil, env(m, base .. "/a.crl " .. base .. "/missing.crl"))
-    assert.equal(1, rc, out)
-    assert.matches("FAILED http://127.0.0.1:%d+/missing.crl", out)
-    assert.matches("HTTP 404", out, 1, true)
-    assert.matches("1 of 2 sources ok", out, 1, true)
-  end)
-
-  it("is also a configuration for `crl mirror --config`, and its defaults are a valid one", function()
-    local base = "http://127.0.0.1:" .. http.port
-    local m = dir .. "/mirror3"
-    local out, rc = h.run(env(m, base .. "/b.crl") .. " " .. h.q(h.bin) .. " crl mirror --once --config "
-      .. h.q(h.root .. "/scripts/crl-mirror.lua"))
-    assert.equal(0, rc, out)
-    assert.matches("1 CRLs published", out, 1, true)
-    -- without the environment: the example sources, daily at 03:30 (nothing fetched here)
-    local check = h.run(h.q(h.bin) .. " run - <<'EOF'\n"
-      .. "local mirror = require('certbench.plugins.crl').mirror\n"
-      .. "local t = assert(mirror.load_config(" .. ("%q"):format(h.root .. "/scripts/crl-mirror.lua") .. "))\n"
-      .. "local cfg = assert(mirror.config(t))\n"
-      .. "print(#cfg.sources, cfg.daily_at, cfg.out_dir, cfg.sources[2].url)\nEOF")
-    assert.matches("4\t03:30\t/var/lib/certbench/crl\thttps://certsrv.example.com/CertEnroll/corp%-issuing%-CA.crl", check)
   end)
 end)

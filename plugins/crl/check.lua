@@ -56,6 +56,26 @@ local function issuer_in(cert, pool)
   return best
 end
 
+-- scan_dir(): every CRL file of --crl-dir, read once. In a hash folder (a mirror) the
+-- <hash>.rN files are the same CRLs as the .der/.pem ones, so only they are read.
+function Checker:scan_dir()
+  if self.dir_all then return end
+  self.dir_all = {}
+  local names = fs.list(self.crl_dir) or {}
+  local hashed = false
+  for _, f in ipairs(names) do if f:match("^%x+%.r%d+$") then hashed = true end end
+  for _, f in ipairs(names) do
+    local want = hashed and f:match("^%x+%.r%d+$")
+      or (not hashed and (f:match("%.crl$") or f:match("%.der$") or f:match("%.pem$")))
+    if want then
+      local p = fs.join(self.crl_dir, f)
+      for _, m in ipairs(common.from_file(p) or {}) do
+        if m.crl then self.dir_all[#self.dir_all + 1] = { crl = m.crl, source = p } end
+      end
+    end
+  end
+end
+
 function Checker:crls_for(name)
   local h = name:hash()
   local out = {}
@@ -78,17 +98,7 @@ function Checker:crls_for(name)
       end
       if i == 0 then
         -- not a hash folder: every CRL file of the folder, read once
-        if not self.dir_all then
-          self.dir_all = {}
-          for _, f in ipairs(fs.list(self.crl_dir) or {}) do
-            if f:match("%.crl$") or f:match("%.der$") or f:match("%.pem$") or f:match("%.r%d+$") then
-              local p = fs.join(self.crl_dir, f)
-              for _, m in ipairs(common.from_file(p) or {}) do
-                if m.crl then self.dir_all[#self.dir_all + 1] = { crl = m.crl, source = p } end
-              end
-            end
-          end
-        end
+        self:scan_dir()
         for _, e in ipairs(self.dir_all) do
           if e.crl:issuer():hash() == h then found[#found + 1] = e end
         end
@@ -98,6 +108,17 @@ function Checker:crls_for(name)
     for _, e in ipairs(self.dir_cache[h]) do
       if e.crl:issuer():equals(name) then out[#out + 1] = e end
     end
+  end
+  return out
+end
+
+-- all_crls() -> every CRL given (files, the CA file, every file of --crl-dir)
+function Checker:all_crls()
+  local out = {}
+  for _, e in ipairs(self.crls) do out[#out + 1] = e end
+  if self.crl_dir then
+    self:scan_dir()
+    for _, e in ipairs(self.dir_all) do out[#out + 1] = e end
   end
   return out
 end
@@ -138,30 +159,50 @@ local function unknown_critical(c)
   end
 end
 
--- dp_names(ext_text, issuer_name) -> set of the distribution point names of a CRLDistributionPoints
--- or IssuingDistributionPoint extension, from its text (BoringSSL's printer, the same for both):
--- "URI:..." and "DirName: C = .., CN = .." full names; a relative name becomes the full name
--- it stands for, issuer_name plus the RDN (RFC 5280 4.2.1.13). nil when the extension names no
--- distribution point.
-local function dp_names(text, issuer)
+-- dps(ext_text, issuer_text) -> the distribution points of a CRLDistributionPoints or
+-- IssuingDistributionPoint extension, from its text (BoringSSL's printer, the same for both):
+-- { {names = {[name]=true} | nil, issuers = {[name]=true} | nil}, ... }. Names are "URI:..."
+-- and "DirName: C = .., CN = .."; a relative name becomes the full name it stands for: the
+-- RDN added to the CRL issuer's name (RFC 5280 4.2.1.13), issuer_text unless the point names
+-- its cRLIssuer. nil when there is no such extension.
+local function parse_dps(text, issuer_text)
   if not text then return nil end
-  local names, n = {}, 0
-  local mode
+  local list, cur, mode = {}, nil, nil
+  local function new() cur = {} list[#list + 1] = cur end
+  local relative = {}
   for line in text:gmatch("[^\n]+") do
     local indented = line:match("^%s+(.-)%s*$")
     if not indented then
       local head = line:match("^%s*(.-)%s*$")
-      mode = head == "Full Name:" and "full" or (head == "Relative Name:" and "relative") or nil
+      mode = nil
+      if head == "Full Name:" or head == "Relative Name:" then
+        if not cur or cur.names or cur.issuers or cur.rel then new() end
+        mode = head == "Full Name:" and "full" or "relative"
+      elseif head == "CRL Issuer:" then
+        if not cur or cur.issuers then new() end
+        mode = "issuer"
+      end
     elseif mode == "full" then
-      names[indented] = true
-      n = n + 1
+      cur.names = cur.names or {}
+      cur.names[indented] = true
     elseif mode == "relative" then
-      names["DirName: " .. issuer:text() .. ", " .. indented] = true
-      n = n + 1
+      cur.rel = cur.rel or {}
+      cur.rel[#cur.rel + 1] = indented
+      relative[#relative + 1] = cur
+    elseif mode == "issuer" then
+      cur.issuers = cur.issuers or {}
+      cur.issuers[indented] = true
     end
   end
-  if n == 0 then return nil end
-  return names
+  for _, dp in ipairs(list) do
+    if dp.rel then
+      local base = issuer_text
+      if dp.issuers then base = (next(dp.issuers)):match("^DirName: (.*)$") or base end
+      dp.names = dp.names or {}
+      for _, r in ipairs(dp.rel) do dp.names["DirName: " .. base .. ", " .. r] = true end
+    end
+  end
+  return list
 end
 
 local function ext_text(obj, oid)
@@ -173,31 +214,69 @@ end
 local ALL_REASONS = { "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
   "cessationOfOperation", "certificateHold", "privilegeWithdrawn", "aACompromise" }
 
+local function intersects(a, b)
+  for k in pairs(a) do if b[k] then return true end end
+  return false
+end
+
 -- in_scope(c, cert) -> true, reasons (list, nil for all) | false, why: whether CRL c covers
--- cert (RFC 5280 6.3.3 b): the kind of certificate, the distribution point, the reasons
+-- cert (RFC 5280 6.3.3 b): the CRL issuer (the certificate's issuer, or the cRLIssuer of one
+-- of its distribution points for an indirect CRL), the distribution point names, the kind of
+-- certificate, the reasons
 local function in_scope(c, cert)
-  local idp = c:issuing_distribution_point()
-  if not idp then return true end
+  local idp = c:issuing_distribution_point() or {}
+  local direct = c:issuer():equals(cert:issuer())
+  local issuer_text = "DirName: " .. c:issuer():text()
+  local crl_dp = parse_dps(ext_text(c, "2.5.29.28"), c:issuer():text())
+  local crl_names
+  for _, dp in ipairs(crl_dp or {}) do
+    if dp.names then crl_names = crl_names or {} for n in pairs(dp.names) do crl_names[n] = true end end
+  end
+  local cert_dps = parse_dps(ext_text(cert, "2.5.29.31"), cert:issuer():text())
+  if not cert_dps or #cert_dps == 0 then
+    if not direct then return false, "is from another issuer than the certificate's" end
+    if crl_names then return false, "is for a distribution point, and the certificate names none" end
+  else
+    local why
+    local match = false
+    for _, dp in ipairs(cert_dps) do
+      local ok
+      if dp.issuers then
+        ok = dp.issuers[issuer_text] and idp.indirect
+        if not ok then why = why or (dp.issuers[issuer_text] and "is not an indirect CRL, and the certificate's distribution point names another CRL issuer"
+          or "is not from the CRL issuer the certificate's distribution point names") end
+      else
+        ok = direct
+        if not ok then why = why or "is from another issuer than the certificate's" end
+      end
+      if ok and crl_names then
+        if not dp.names then
+          ok = dp.issuers ~= nil
+          if not ok then why = why or "is for a distribution point, and the certificate names none" end
+        elseif not intersects(crl_names, dp.names) then
+          ok = false
+          why = why or "is for another distribution point than the certificate's"
+        end
+      end
+      if ok then match = true break end
+    end
+    if not match then return false, why end
+  end
   if idp.only_user and cert:is_ca() then return false, "covers end-entity certificates only" end
   if idp.only_ca and not cert:is_ca() then return false, "covers CA certificates only" end
   if idp.only_attribute then return false, "covers attribute certificates only" end
-  if idp.indirect then return false, "is an indirect CRL (not supported)" end
-  local crl_dps = dp_names(ext_text(c, "2.5.29.28"), c:issuer())
-  if crl_dps then
-    local cdp_text = ext_text(cert, "2.5.29.31")
-    if cdp_text and cdp_text:find("CRL Issuer:", 1, true) then
-      return false, "is not the CRL the certificate names (its distribution point has a cRLIssuer: indirect CRLs are not supported)"
-    end
-    local cert_dps = dp_names(cdp_text, cert:issuer())
-    if not cert_dps then
-      return false, "is for a distribution point, and the certificate names none"
-    end
-    local match = false
-    for n in pairs(crl_dps) do if cert_dps[n] then match = true end end
-    if not match then return false, "is for another distribution point than the certificate's" end
-  end
   if idp.only_some_reasons then return true, idp.only_some_reasons end
   return true
+end
+
+-- indirect_issuers(cert) -> {[ "DirName: ..." ] = true} of the cRLIssuer fields of its
+-- distribution points, or nil
+local function indirect_issuers(cert)
+  local out
+  for _, dp in ipairs(parse_dps(ext_text(cert, "2.5.29.31"), cert:issuer():text()) or {}) do
+    for n in pairs(dp.issuers or {}) do out = out or {} out[n] = true end
+  end
+  return out
 end
 
 -- signer(c, issuer, depth, notes) -> the certificate whose key signed CRL c for issuer's
@@ -205,7 +284,8 @@ end
 -- issued by issuer's own issuer and itself not revoked
 function Checker:signer(c, issuer, depth, notes)
   local aki, ski = c:aki(), issuer:ski()
-  if aki == nil or ski == nil or aki == ski then
+  local direct = c:issuer():equals(issuer:subject())
+  if direct and (aki == nil or ski == nil or aki == ski) then
     if trust.can_sign_crls(issuer) then
       local ok, why = c:verify(issuer)
       if ok then return issuer end
@@ -215,8 +295,9 @@ function Checker:signer(c, issuer, depth, notes)
     end
   end
   for _, cand in ipairs(self.pool) do
-    if cand ~= issuer and cand:subject():equals(c:issuer()) and (aki == nil or cand:ski() == aki)
+    if cand ~= issuer and cand:subject():equals(c:issuer()) and (aki == nil or cand:ski() == nil or cand:ski() == aki)
        and trust.can_sign_crls(cand) and c:verify(cand) then
+      if cand:is_self_signed() then return cand end -- a trust anchor signs its own CRLs
       if depth >= MAX_DEPTH then
         notes[#notes + 1] = "CRL signing certificates nested too deep"
         return nil
@@ -231,6 +312,9 @@ function Checker:signer(c, issuer, depth, notes)
           cand:serial(), st.status, st.reason and (": " .. st.reason) or "")
       end
     end
+  end
+  if not direct and #notes == 0 then
+    notes[#notes + 1] = ("no certificate of its issuer %s in the chain signed it"):format(tostring(c:issuer()))
   end
   return nil
 end
@@ -296,6 +380,14 @@ function Checker:status(cert, issuer, depth)
   local ev = { subject = name_of(cert), serial = cert:serial(), issuer = tostring(cert:issuer()), notes = {} }
   local notes = ev.notes
   local cands = self:crls_for(issuer:subject())
+  local ind = indirect_issuers(cert)
+  if ind then
+    for _, e in ipairs(self:all_crls()) do
+      if ind["DirName: " .. e.crl:issuer():text()] and not e.crl:issuer():equals(issuer:subject()) then
+        cands[#cands + 1] = e
+      end
+    end
+  end
   local best, signer, deltas, parts = self:usable(cands, cert, issuer, depth, notes)
   if not best and #parts == 0 and self.fetch then
     local got = self:fetch_for(cert, notes)

@@ -122,9 +122,16 @@ function M.summary(c)
   }
 end
 
--- from_data(data, name[, limits]) -> { {name=, crl=} | {name=, error=}, ... } | nil, err
--- Every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the limits).
-function M.from_data(data, name, limits)
+-- from_data(data, name[, limits[, keep_der]]) -> { {name=, crl=[, der=]} | {name=, error=}, ... }
+-- | nil, err: every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the
+-- limits). With keep_der, each entry keeps the DER it was parsed from (der), which spares the
+-- caller a copy (to_der) when it writes the CRL out.
+function M.from_data(data, name, limits, keep_der)
+  if data:byte(1) == 0x30 then
+    -- a lone DER CRL, the common case: parsed as it is, no member copy
+    local c = crl.load(data)
+    if c then return { { name = name, crl = c, der = keep_der and data or nil } } end
+  end
   local opts = { name = name }
   for k, v in pairs(limits or {}) do opts[k] = v end
   local list, err = archive.crls(data, opts)
@@ -144,7 +151,8 @@ function M.from_data(data, name, limits)
   local out = {}
   for i, m in ipairs(list) do
     local c, cerr = crl.load(m.der)
-    out[i] = c and { name = m.name, crl = c } or { name = m.name, error = ("%s: %s"):format(m.name, cerr) }
+    out[i] = c and { name = m.name, crl = c, der = keep_der and m.der or nil }
+      or { name = m.name, error = ("%s: %s"):format(m.name, cerr) }
   end
   return out
 end

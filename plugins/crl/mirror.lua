@@ -30,7 +30,9 @@
 --   report = "run.json", daily_at = "03:30", random_delay = 300 (seconds, at most, added to
 --   daily_at), publish_cas = true, timeout = 120, connect_timeout = 10, max_size = 256 MiB,
 --   low_speed = {1, 60}, tls_ca = "ca.pem" (HTTPS trust for every source; default the system
---   store), limits = { archive limits: max_members, max_total, max_member, max_ratio }.
+--   store), limits = { archive limits: max_members, max_total, max_member, max_ratio },
+--   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
+--   instead of memory; a source's stream = true/false decides for it).
 local crl = require "certbench.crl"
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
@@ -49,6 +51,7 @@ M.META = ".certbench-mirror"
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
   timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
+  stream_over = 4 << 20,
 }
 
 -- configuration ---------------------------------------------------------------------------
@@ -150,6 +153,7 @@ function M.config(t)
     if cfg[k] == nil then return nil, "mirror: " .. err end
   end
   if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
+  if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
   if cfg.daily_at ~= nil then
     local ok, derr = M.parse_hhmm(cfg.daily_at)
     if not ok then return nil, "mirror: " .. derr end
@@ -255,9 +259,9 @@ local function write(path, data)
 end
 
 -- publish(ctx, c, id, src) -> item fields: files, action
-local function publish(ctx, c, id, src, now)
+local function publish(ctx, c, id, src, now, der)
   local st, dir = ctx.state, ctx.cfg.out_dir
-  local der = c:to_der()
+  der = der or c:to_der()
   local sha = digest.hex(digest.sha256(der)):lower()
   local e = st.crls[id.key]
   local idx = r_index(st, id.key, id.hash)
@@ -325,7 +329,7 @@ local function validate(ctx, c, now)
   return id, ca
 end
 
-local function crl_item(ctx, c, name, src, now)
+local function crl_item(ctx, c, name, src, now, der)
   local item = common.summary(c)
   item.member = name ~= src.url and name or nil
   local id, err, code = validate(ctx, c, now)
@@ -334,7 +338,7 @@ local function crl_item(ctx, c, name, src, now)
     return item
   end
   item.key = id.key
-  local ok, files, action = pcall(publish, ctx, c, id, src, now)
+  local ok, files, action = pcall(publish, ctx, c, id, src, now, der)
   if not ok then
     local e = type(files) == "table" and files.publish or tostring(files)
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(e), "io"
@@ -382,7 +386,8 @@ local function run_source(ctx, src)
     ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
     etag = conditional and sst.etag or nil,
     if_modified_since = conditional and not sst.etag and sst.last_modified or nil,
-    tmp_dir = ctx.tmp,
+    -- a source known to serve big CRLs streams to a file; small ones stay in memory (faster)
+    tmp_dir = (src.stream or (src.stream == nil and (sst.bytes or 0) > cfg.stream_over)) and ctx.tmp or nil,
   })
   out.seconds = loop.now() - t0
   local now = ctx.now()
@@ -402,12 +407,14 @@ local function run_source(ctx, src)
     out.ok = exp == nil
   else
     out.http_status, out.bytes = r.status, r.bytes
+    sst.bytes = r.bytes
     local keys, failed = {}, nil
     for _, m in ipairs(r.crls) do
       local item
       if m.crl then
-        item = crl_item(ctx, m.crl, m.name, src, now)
+        item = crl_item(ctx, m.crl, m.name, src, now, m.der)
         m.crl:close()
+        m.der = nil
       else
         item = { member = m.name, action = "rejected", error = m.error, code = "format" }
       end
