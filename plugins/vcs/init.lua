@@ -26,7 +26,7 @@ local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
 
 local M = {
   name = "vcs", version = "1.0",
-  summary = "VCS/SIP server certificates: plan names by deployment model, key + CSR, upload readiness check",
+  summary = "VCS/SIP server certificates: names by deployment model, key + CSR, upload readiness check, TLS check of a peer",
   plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, check = checkmod.run,
   tls_check = has_tls and tlsmod.run or nil,
   profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
