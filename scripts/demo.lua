@@ -94,6 +94,17 @@ end
 
 local report = {}
 
+-- Ctrl-C or SIGTERM: the servers go at once; the demo stops at its next step. (The servers
+-- ignore SIGINT themselves: background jobs of a shell do.)
+local interrupted
+local watcher = loop.on_signal({ "SIGINT", "SIGTERM" }, function(name)
+  interrupted = name
+  stop_all()
+end)
+local function step(what)
+  if interrupted then fail("interrupted by %s before %s; servers stopped", interrupted, what) end
+end
+
 local function main()
   -- 1. the loopback distribution point, first: its URL goes into the certificates
   local www = fs.join(out, "www")
@@ -102,6 +113,7 @@ local function main()
     "Serving HTTP on 127%.0%.0%.1 port (%d+)")
   local crl_url = ("http://127.0.0.1:%d/ca.crl"):format(http.port)
 
+  step("the cluster workflow")
   -- 2. the cluster workflow, end to end
   local cluster_dir = fs.join(out, "cluster")
   local script = fs.join(here, "vcs-cluster.lua")
@@ -111,6 +123,7 @@ local function main()
   report.cluster = cl
   local ca_pass = "file:" .. fs.join(cluster_dir, "secrets", "ca.pass")
 
+  step("the revocation")
   -- 3. revoke one peer's certificate (its key is taken to be lost) and publish the new CRL
   local victim = cl.peers[#cl.peers]
   local ca = check("ca open", ca_plugin.open(cl.ca_dir, { passin = ca_pass }))
@@ -124,6 +137,7 @@ local function main()
   say("== revoked %s (serial %s, %s); CRL #%s published at %s", victim.fqdn, rev.serial, rev.reason,
     tostring(info.number), crl_url)
 
+  step("the CRL mirror")
   -- 4. mirror it from the loopback server, as a daily job would
   local mirror_dir = fs.join(out, "crl-mirror")
   local cfg = check("mirror config", crl_plugin.mirror.config {
@@ -140,6 +154,7 @@ local function main()
   report.mirror = { dir = mirror_dir, file = mirrored, published = mrep.crls_published }
   say("== mirrored %s -> %s", crl_url, mirrored)
 
+  step("the revocation checks")
   -- 5. revocation of every peer against the mirror (and the upload check says it too)
   local checker = require "certbench.plugins.crl.check"
   local chain = check("read " .. cl.ca_pem, x509.load_all(check("read", fs.read(cl.ca_pem))))
@@ -156,6 +171,7 @@ local function main()
     if r.verdict ~= want then fail("%s is %s, expected %s", r.peer, r.verdict, want) end
   end
 
+  step("the TLS check")
   -- 6. a TLS check of a peer serving its new certificate, with mutual TLS
   local server_peer, client_peer = cl.peers[1], cl.peers[2]
   local tls = start("s_server", ("exec openssl s_server -accept 127.0.0.1:0 -cert %s -key %s -CAfile %s -Verify 2 -WWW"):format(
@@ -198,7 +214,9 @@ end
 
 local ok, err = xpcall(main, function(e) return e end)
 stop_all()
+watcher:close()
 if not ok then
+  if interrupted then err = ("demo: interrupted by %s; servers stopped (%s)"):format(interrupted, tostring(err)) end
   io.stderr:write(tostring(err), "\n")
   os.exit(1, true)
 end

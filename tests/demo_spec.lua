@@ -128,4 +128,17 @@ describe("scripts/demo.lua", function()
       assert.is_true(gone, name .. " (pid " .. pid .. ") is still running")
     end
   end)
+
+  it("stops both servers when it is interrupted (SIGTERM, as SIGINT)", function()
+    local d = h.tmpdir() .. "/interrupted"
+    local o, r = h.run(("%s run %s %s & pid=$!\n"
+      .. "for i in $(seq 200); do [ -s %s ] && break; sleep 0.05; done\n"
+      .. "kill -TERM $pid; wait $pid; echo \"demo-rc=$?\""):format(h.q(h.bin), h.q(h.root .. "/scripts/demo.lua"), h.q(d),
+      h.q(d .. "/logs/http.server.pid")))
+    assert.equal(0, r, o)
+    assert.matches("demo%-rc=1", o)
+    assert.matches("interrupted by SIGTERM; servers stopped", o, 1, true)
+    local gone, pid = pid_gone(d .. "/logs/http.server.pid")
+    assert.is_true(gone, "http.server (pid " .. pid .. ") is still running")
+  end)
 end)
