@@ -405,13 +405,13 @@ static int parse_single(pctx *c, CBS *cbs) {
   set_int(L, "this_update", t);
   if (CBS_peek_asn1_tag(&one, TAG_CTXC(0))) {
     CBS wrap;
-    get(c, &one, &wrap, TAG_CTXC(0), "nextUpdate");
+    if (!get(c, &one, &wrap, TAG_CTXC(0), "nextUpdate")) return 0;
     if (!get_gentime(c, &wrap, &t, "nextUpdate") || !end_of(c, &wrap, "nextUpdate")) return 0;
     set_int(L, "next_update", t);
   }
   if (CBS_peek_asn1_tag(&one, TAG_CTXC(1))) {
     CBS wrap;
-    get(c, &one, &wrap, TAG_CTXC(1), "singleExtensions");
+    if (!get(c, &one, &wrap, TAG_CTXC(1), "singleExtensions")) return 0;
     if (!parse_extensions(c, &wrap, "singleExtensions")) return 0;
     lua_setfield(L, -2, "extensions");
   }
@@ -453,7 +453,7 @@ static int parse_basic(pctx *c, CBS *basic_el) {
   lua_newtable(L); /* certs */
   if (CBS_peek_asn1_tag(&basic, TAG_CTXC(0))) {
     CBS wrap;
-    get(c, &basic, &wrap, TAG_CTXC(0), "certs");
+    if (!get(c, &basic, &wrap, TAG_CTXC(0), "certs")) return 0;
     if (!get(c, &wrap, &certs, CBS_ASN1_SEQUENCE, "the certs") || !end_of(c, &wrap, "certs")) return 0;
     lua_Integer i = 0;
     while (CBS_len(&certs)) {
@@ -481,7 +481,7 @@ static int parse_basic(pctx *c, CBS *basic_el) {
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(0))) {
     CBS wrap, vat = tbs;
     uint64_t v;
-    get(c, &tbs, &wrap, TAG_CTXC(0), "version");
+    if (!get(c, &tbs, &wrap, TAG_CTXC(0), "version")) return 0;
     if (!CBS_get_asn1_uint64(&wrap, &v) || CBS_len(&wrap)) return bad(c, &vat, "bad version");
     if (v != 0) return bad(c, &vat, "unsupported ResponseData version %d", (int)(v + 1));
   }
@@ -489,7 +489,7 @@ static int parse_basic(pctx *c, CBS *basic_el) {
   CBS rid, rat = tbs;
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(1))) {
     CBS name_el;
-    get(c, &tbs, &rid, TAG_CTXC(1), "responderID");
+    if (!get(c, &tbs, &rid, TAG_CTXC(1), "responderID")) return 0;
     if (!get_element(c, &rid, &name_el, CBS_ASN1_SEQUENCE, "the responder's Name") ||
         !end_of(c, &rid, "the responderID"))
       return 0;
@@ -503,7 +503,7 @@ static int parse_basic(pctx *c, CBS *basic_el) {
     lua_setfield(L, -2, "responder_name");
   } else if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(2))) {
     CBS kh;
-    get(c, &tbs, &rid, TAG_CTXC(2), "responderID");
+    if (!get(c, &tbs, &rid, TAG_CTXC(2), "responderID")) return 0;
     if (!get(c, &rid, &kh, CBS_ASN1_OCTETSTRING, "the responder's KeyHash") ||
         !end_of(c, &rid, "the responderID"))
       return 0;
@@ -526,7 +526,7 @@ static int parse_basic(pctx *c, CBS *basic_el) {
   lua_setfield(L, -2, "responses");
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(1))) {
     CBS wrap;
-    get(c, &tbs, &wrap, TAG_CTXC(1), "responseExtensions");
+    if (!get(c, &tbs, &wrap, TAG_CTXC(1), "responseExtensions")) return 0;
     if (!parse_extensions(c, &wrap, "responseExtensions")) return 0;
     lua_setfield(L, -2, "extensions");
   }
@@ -602,13 +602,13 @@ static int l_parse_request(lua_State *L) {
   lua_setfield(L, -2, "signed");
   if (CBS_peek_asn1_tag(&req, TAG_CTXC(0))) {
     CBS sig;
-    CBS_get_asn1(&req, &sig, TAG_CTXC(0));
+    if (!get(&c, &req, &sig, TAG_CTXC(0), "the signature")) goto fail;
   }
   if (!end_of(&c, &req, "the OCSPRequest")) goto fail;
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(0))) {
     CBS wrap, at = tbs;
     uint64_t v;
-    CBS_get_asn1(&tbs, &wrap, TAG_CTXC(0));
+    if (!get(&c, &tbs, &wrap, TAG_CTXC(0), "version")) goto fail;
     if (!CBS_get_asn1_uint64(&wrap, &v) || CBS_len(&wrap) || v != 0) {
       bad(&c, &at, "bad or unsupported version");
       goto fail;
@@ -617,7 +617,7 @@ static int l_parse_request(lua_State *L) {
   set_int(L, "version", 1);
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(1))) {
     CBS gn;
-    CBS_get_asn1_element(&tbs, &gn, TAG_CTXC(1));
+    if (!get_element(&c, &tbs, &gn, TAG_CTXC(1), "requestorName")) goto fail;
     lua_pushlstring(L, (const char *)CBS_data(&gn), CBS_len(&gn));
     lua_setfield(L, -2, "requestor_name_der");
   }
@@ -631,7 +631,7 @@ static int l_parse_request(lua_State *L) {
     if (!parse_cert_id(&c, &one)) goto fail;
     if (CBS_peek_asn1_tag(&one, TAG_CTXC(0))) {
       CBS wrap;
-      CBS_get_asn1(&one, &wrap, TAG_CTXC(0));
+      if (!get(&c, &one, &wrap, TAG_CTXC(0), "singleRequestExtensions")) goto fail;
       if (!parse_extensions(&c, &wrap, "singleRequestExtensions")) goto fail;
       lua_setfield(L, -2, "extensions");
     }
@@ -645,7 +645,7 @@ static int l_parse_request(lua_State *L) {
   lua_setfield(L, -2, "cert_ids");
   if (CBS_peek_asn1_tag(&tbs, TAG_CTXC(2))) {
     CBS wrap;
-    CBS_get_asn1(&tbs, &wrap, TAG_CTXC(2));
+    if (!get(&c, &tbs, &wrap, TAG_CTXC(2), "requestExtensions")) goto fail;
     if (!parse_extensions(&c, &wrap, "requestExtensions")) goto fail;
     lua_setfield(L, -2, "extensions");
   }

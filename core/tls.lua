@@ -299,6 +299,9 @@ function M.handshake(o)
   local port = math.tointeger(o.port)
   if not port or port < 1 or port > 65535 then error("tls.handshake: 'port' must be an integer 1 to 65535", 2) end
   if o.peer_name ~= nil and type(o.peer_name) ~= "string" then error("tls.handshake: 'peer_name' must be a string", 2) end
+  if o.ca_file ~= nil and type(o.ca_file) ~= "string" and type(o.ca_file) ~= "table" then
+    error("tls.handshake: 'ca_file' must be a path or a list of certificates", 2)
+  end
   local host = o.host:match("^%[(.*)%]$") or o.host
   local name = o.peer_name or host
   local sni = o.sni
