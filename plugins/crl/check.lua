@@ -19,7 +19,6 @@
 --   time =, certificates = { {position=, subject=, serial=, issuer=, status=, reason=,
 --   revocation = {date=, reason=}, crl = {source=, issuer=, number=, this_update=,
 --   next_update=, expired=, signer=}, delta = {...}, notes = {...}}, ... } }
-local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local common = require "certbench.plugins.crl.common"

@@ -357,6 +357,12 @@ local function mirror_text(res, ctx)
 end
 
 local function mirror_cmd(args)
+  -- paths in a config file are relative to the file; on the command line, to the current folder
+  local cwd = fs.realpath(".") or "."
+  local function abs(p)
+    if p == nil or p:sub(1, 1) == "/" then return p end
+    return fs.join(cwd, p)
+  end
   local t = {}
   if args.config then
     local err
@@ -385,17 +391,18 @@ local function mirror_cmd(args)
     end
   end
   local cas = common.list(args.ca)
+  for i, p in ipairs(cas) do cas[i] = abs(p) end
   if #cas > 0 then t.ca = cas end
-  set("out_dir", args.out_dir)
+  set("out_dir", abs(args.out_dir))
   set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
   if args.concurrency and not math.tointeger(tonumber(args.concurrency)) then
     return nil, "crl mirror: --concurrency must be an integer", 2
   end
-  set("metrics", args.metrics)
-  set("report", args.report)
+  set("metrics", abs(args.metrics))
+  set("report", abs(args.report))
   set("grace", args.grace)
   set("timeout", args.timeout)
-  set("tls_ca", args.tls_ca)
+  set("tls_ca", abs(args.tls_ca))
   set("daily_at", args.daily_at)
   set("random_delay", args.random_delay)
   if args.max_size then

@@ -34,7 +34,6 @@
 --   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
 --   instead of memory; a source's stream = true/false decides for it).
 local crl = require "certbench.crl"
-local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
 local digest = require "certbench.digest"
@@ -440,6 +439,12 @@ local function run_source(ctx, src)
       sst.etag, sst.last_modified = nil, nil
       if #keys > 0 then sst.keys = keys end
     end
+  end
+  if r and (r.bytes or 0) > (1 << 20) then
+    -- a big CRL leaves its body, DER and PEM strings behind: collect them now, or the next
+    -- big ones pile up on top of them before the collector gets round to it
+    r = nil
+    collectgarbage()
   end
   sst.ok = out.ok
   if out.ok then
