@@ -308,6 +308,7 @@ static int l_load_file(lua_State *L) {
     return cb_fail_errno(L, path, e);
   }
   size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536, len = 0;
+  if (!S_ISREG(st.st_mode) && (lua_Integer)cap > max + 1) cap = (size_t)max + 1;
   if ((lua_Integer)cap > max + 1) {
     close(fd);
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
@@ -646,6 +647,36 @@ static int m_idp(lua_State *L) {
   return 1;
 }
 
+/* c:freshest_crl() -> { url, ... } | nil: where the delta CRLs of this (complete) CRL are
+ * published (the Freshest CRL extension, RFC 5280 5.2.6), URIs of its distribution points. */
+static int m_freshest_crl(lua_State *L) {
+  cb_crl *e = check(L, 1);
+  if (!e->has_freshest) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const uint8_t *p = e->der + e->freshest.off;
+  CRL_DIST_POINTS *dps = d2i_CRL_DIST_POINTS(NULL, &p, (long)e->freshest.len);
+  ERR_clear_error();
+  if (!dps) return cb_fail(L, "crl:freshest_crl: malformed extension");
+  lua_newtable(L);
+  int k = 0;
+  for (size_t i = 0; i < sk_DIST_POINT_num(dps); i++) {
+    DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+    if (!dp->distpoint || dp->distpoint->type != 0) continue;
+    GENERAL_NAMES *names = dp->distpoint->name.fullname;
+    for (size_t j = 0; j < sk_GENERAL_NAME_num(names); j++) {
+      GENERAL_NAME *g = sk_GENERAL_NAME_value(names, j);
+      if (g->type != GEN_URI) continue;
+      lua_pushlstring(L, (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+                      (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier));
+      lua_rawseti(L, -2, ++k);
+    }
+  }
+  CRL_DIST_POINTS_free(dps);
+  return 1;
+}
+
 /* c:extensions() -> { {oid=, name=, critical=, der=, text=}, ... }, as x509:extensions() */
 static int m_extensions(lua_State *L) {
   cb_crl *e = check(L, 1);
@@ -810,37 +841,70 @@ static size_t serial_arg(lua_State *L, int idx, uint8_t *buf, size_t cap) {
   return 0;
 }
 
-/* c:lookup(serial_hex | cert) -> entry | nil */
+/* entry_issuer finds the certificate issuer that applies to the entry at off: its own
+ * certificateIssuer, or in an indirect CRL the last one named before it (RFC 5280 5.3.3).
+ * Returns 1 and the GeneralNames span, or 0 when it is the CRL's issuer. */
+static int entry_issuer(const cb_crl *e, uint32_t off, const cb_crl_entry *en, cb_span *out) {
+  if (en->has_cert_issuer) {
+    *out = en->cert_issuer;
+    return 1;
+  }
+  if (!e->idp_indirect) return 0;
+  cb_span last = {0, 0};
+  uint32_t at = cb_crl_first(e), next;
+  char err[64];
+  while (at < off) {
+    cb_crl_entry x;
+    if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
+    if (x.has_cert_issuer) last = x.cert_issuer;
+    at = next;
+  }
+  *out = last;
+  return last.len != 0;
+}
+
+/* dirname_of gives the first directoryName of GeneralNames (caller frees), or NULL. */
+static X509_NAME *dirname_of(const cb_crl *e, cb_span s) {
+  const uint8_t *p = e->der + s.off;
+  GENERAL_NAMES *gens = d2i_GENERAL_NAMES(NULL, &p, (long)s.len);
+  X509_NAME *dn = NULL;
+  for (size_t i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !dn; i++) {
+    GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+    if (g->type == GEN_DIRNAME) dn = X509_NAME_dup(g->d.directoryName);
+  }
+  GENERAL_NAMES_free(gens);
+  ERR_clear_error();
+  return dn;
+}
+
+/* c:lookup(serial_hex | cert) -> entry | nil. A certificate must match the serial and the
+ * issuer: the CRL's, or for an indirect CRL the entry's certificate issuer. */
 static int m_lookup(lua_State *L) {
   crl_box *b = check_box(L, 1);
   const cb_crl *e = b->e;
   uint8_t serial[160];
-  size_t len = serial_arg(L, 2, serial, sizeof serial);
-  uint32_t off;
-  if (!cb_crl_find(e, serial, len, &off)) { lua_pushnil(L); return 1; }
-  cb_crl_entry en;
-  char err[256];
-  if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
-  int ci = 0;
-  if (en.has_cert_issuer) {
-    push_cert_issuer(L, e, en.cert_issuer);
-    ci = 1;
-  } else if (e->idp_indirect) {
-    /* an indirect CRL: the issuer carries over from the last entry that named one */
-    cb_span last = {0, 0};
-    uint32_t at = cb_crl_first(e), next;
-    while (at < off) {
-      cb_crl_entry x;
-      if (!cb_crl_entry_at(e, at, &x, &next, err, sizeof err)) break;
-      if (x.has_cert_issuer) last = x.cert_issuer;
-      at = next;
+  size_t len = serial_arg(L, 2, serial, sizeof serial), first;
+  X509 *cert = luaL_testudata(L, 2, CB_X509_MT) ? cb_check_x509(L, 2) : NULL;
+  size_t n = cb_crl_find_range(e, serial, len, &first);
+  for (size_t i = first; i < first + n; i++) {
+    uint32_t off = e->index[i];
+    cb_crl_entry en;
+    char err[256];
+    if (!cb_crl_entry_at(e, off, &en, NULL, err, sizeof err)) return cb_fail(L, "crl:lookup: %s", err);
+    cb_span is;
+    int ci = entry_issuer(e, off, &en, &is);
+    if (cert) {
+      X509_NAME *nm = ci ? dirname_of(e, is) : issuer_name(e);
+      int same = nm && X509_NAME_cmp(nm, X509_get_issuer_name(cert)) == 0;
+      X509_NAME_free(nm);
+      ERR_clear_error();
+      if (!same) continue;
     }
-    if (last.len) {
-      push_cert_issuer(L, e, last);
-      ci = 1;
-    }
+    if (ci) push_cert_issuer(L, e, is);
+    push_entry(L, e, &en, ci);
+    return 1;
   }
-  push_entry(L, e, &en, ci);
+  lua_pushnil(L);
   return 1;
 }
 
@@ -920,16 +984,23 @@ static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
     char name[128];
     OBJ_obj2txt(name, sizeof name, X509_EXTENSION_get_object(ext), 0);
     BIO_printf(bio, "%*s%s: %s\n", indent, "", name, X509_EXTENSION_get_critical(ext) ? "critical" : "");
-    if (!X509V3_EXT_print(bio, ext, 0, indent + 4)) {
-      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
-      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
-    } else {
-      /* some printers end with a newline of their own (the AKI's) */
+    BIO *val = BIO_new(BIO_s_mem());
+    if (val && X509V3_EXT_print(val, ext, 0, indent + 4)) {
+      /* some printers start or end with a newline of their own (freshest CRL, AKI) */
       const uint8_t *out;
       size_t olen;
-      BIO_mem_contents(bio, &out, &olen);
+      BIO_mem_contents(val, &out, &olen);
+      while (olen && out[0] == '\n') {
+        out++;
+        olen--;
+      }
+      BIO_write(bio, out, (int)olen);
       if (olen == 0 || out[olen - 1] != '\n') BIO_printf(bio, "\n");
+    } else {
+      const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+      BIO_hexdump(bio, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), indent + 4);
     }
+    BIO_free(val);
     X509_EXTENSION_free(ext);
   }
   ERR_clear_error();
@@ -1015,7 +1086,8 @@ static int m_tostring(lua_State *L) {
     X509_NAME_oneline(nm, line, sizeof line);
     X509_NAME_free(nm);
   }
-  lua_pushfstring(L, "certbench.crl: %s (%I entries)", line, (lua_Integer)b->e->count);
+  lua_pushfstring(L, "certbench.crl: %s (%I %s)", line, (lua_Integer)b->e->count,
+                  b->e->count == 1 ? "entry" : "entries");
   return 1;
 }
 
@@ -1026,6 +1098,7 @@ typedef struct {
   uint16_t ser_len;
   int8_t reason;    /* -1: none */
   uint8_t has_inv;
+  uint32_t idx;     /* the position given, so equal serials keep their order */
   int64_t date;
   int64_t inv;
 } bentry;
@@ -1037,7 +1110,7 @@ static int cmp_bentry(const void *x, const void *y) {
   if (a->ser_len != b->ser_len) return a->ser_len < b->ser_len ? -1 : 1;
   int r = memcmp(g_arena + a->ser_off, g_arena + b->ser_off, a->ser_len);
   if (r) return r;
-  return a < b ? -1 : 1;
+  return a->idx < b->idx ? -1 : 1;
 }
 
 static int add_time(CBB *cbb, int64_t t, int generalized) {
@@ -1080,6 +1153,7 @@ static const uint8_t O_INVALIDITY[] = {0x55, 0x1d, 0x18};
 static const uint8_t O_DELTA[] = {0x55, 0x1d, 0x1b};
 static const uint8_t O_IDP[] = {0x55, 0x1d, 0x1c};
 static const uint8_t O_AKI[] = {0x55, 0x1d, 0x23};
+static const uint8_t O_FRESHEST[] = {0x55, 0x1d, 0x2e};
 
 /* add_alg writes the AlgorithmIdentifier for signing with key and md (pss: RSASSA-PSS). */
 static int add_alg(CBB *cbb, EVP_PKEY *key, const EVP_MD *md, int pss) {
@@ -1170,6 +1244,28 @@ static int reason_code(const char *name) {
   return -1;
 }
 
+/* add_freshest writes the Freshest CRL extension: one distribution point with the URLs of the
+ * list at idx (strings, checked by crl.lua). */
+static int add_freshest(lua_State *L, CBB *exts, int idx) {
+  CBB ext, value, dps, dp, name, full, uri;
+  if (!add_ext(exts, &ext, &value, O_FRESHEST, sizeof O_FRESHEST, 0) ||
+      !CBB_add_asn1(&value, &dps, CBS_ASN1_SEQUENCE) || !CBB_add_asn1(&dps, &dp, CBS_ASN1_SEQUENCE) ||
+      !CBB_add_asn1(&dp, &name, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) ||
+      !CBB_add_asn1(&name, &full, CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0))
+    return 0;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    lua_rawgeti(L, idx, i);
+    const char *url = lua_tolstring(L, -1, &len);
+    int ok = url && CBB_add_asn1(&full, &uri, CBS_ASN1_CONTEXT_SPECIFIC | 6) &&
+             CBB_add_bytes(&uri, (const uint8_t *)url, len) && CBB_flush(&full);
+    lua_pop(L, 1);
+    if (!ok) return 0;
+  }
+  return CBB_flush(exts);
+}
+
 static int field_type(lua_State *L, int idx, const char *k) {
   lua_getfield(L, idx, k);
   return lua_type(L, -1);
@@ -1177,7 +1273,8 @@ static int field_type(lua_State *L, int idx, const char *k) {
 
 /* _crl.build{ issuer=x509, key=pkey, this_update=int, next_update=int|nil, number=hex|nil,
  *   delta_base=hex|nil, entries={ {serial=hex, date=int, reason=code|nil,
- *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, sort=bool }
+ *   invalidity_date=int|nil}, ... }, digest=name|nil, pss=bool, idp=table|nil, freshest={urls}|nil,
+ *   sort=bool }
  * -> crl | nil, err. crl.lua checks and normalizes the options. */
 static int l_build(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -1197,6 +1294,7 @@ static int l_build(lua_State *L) {
   int sort = cb_optfield_boolean(L, 1, "sort", 1);
   int has_idp = field_type(L, 1, "idp") == LUA_TTABLE; /* index 4 */
   int ety = field_type(L, 1, "entries");               /* index 5 */
+  int has_freshest = field_type(L, 1, "freshest") == LUA_TTABLE; /* index 6 */
   size_t n = ety == LUA_TTABLE ? (size_t)luaL_len(L, 5) : 0;
 
   int kt = EVP_PKEY_id(key);
@@ -1228,7 +1326,7 @@ static int l_build(lua_State *L) {
     return luaL_error(L, "crl.new: delta_base must be hexadecimal (at most 60 bytes)");
 
   /* entries, collected into memory Lua owns, so a raise while reading frees it */
-  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 6 if any */
+  bentry *ents = n ? lua_newuserdatauv(L, n * sizeof *ents, 0) : NULL; /* index 7 if any */
   size_t arena_cap = 0;
   for (size_t i = 0; i < n; i++) {
     lua_geti(L, 5, (lua_Integer)i + 1);
@@ -1263,6 +1361,7 @@ static int l_build(lua_State *L) {
     }
     size_t sl = cb_crl_serial_from_hex(hex, hl, arena + arena_len);
     if (!sl) return luaL_error(L, "crl.new: entries[%I].serial is not hexadecimal: %s", (lua_Integer)i + 1, hex);
+    ents[i].idx = (uint32_t)i;
     ents[i].ser_off = (uint32_t)arena_len;
     ents[i].ser_len = (uint16_t)sl;
     arena_len += sl;
@@ -1369,6 +1468,7 @@ static int l_build(lua_State *L) {
     goto fail;
   /* add_idp reads the idp table: fields were checked in crl.lua, so reading cannot raise */
   if (has_idp && !add_idp(L, &exts, 4)) goto fail;
+  if (has_freshest && !add_freshest(L, &exts, 6)) goto fail;
   if (!CBB_flush(&cbb)) goto fail;
 
   /* sign tbsCertList */
@@ -1434,6 +1534,7 @@ static const luaL_Reg methods[] = {
     {"is_delta", m_is_delta},
     {"aki", m_aki},
     {"issuing_distribution_point", m_idp},
+    {"freshest_crl", m_freshest_crl},
     {"signature_algorithm", m_signature_algorithm},
     {"version", m_version},
     {"count", m_count},

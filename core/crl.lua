@@ -8,12 +8,16 @@
 --   crl.new{ issuer=cert, key=pkey, this_update=, next_update= | days= | hours=, number=,
 --            delta_base=, entries={ {serial=, date=, reason=, invalidity_date=}, ... },
 --            digest="sha256", pss=false, idp={ urls=, only_user=, only_ca=, only_some_reasons=,
---            indirect=, only_attribute= } }   -> crl | nil, err
+--            indirect=, only_attribute= }, freshest={ delta CRL URLs } }   -> crl | nil, err
 --   crl.reasons                     the RFC 5280 reason names by code (0..10, no 7)
 -- Methods: issuer(), issuer_der(), this_update(), next_update(), number(), delta_base(),
---   is_delta(), aki(), issuing_distribution_point(), signature_algorithm(), version(), count(),
+--   is_delta(), aki(), issuing_distribution_point(), freshest_crl(), signature_algorithm(),
+--   version(), count(),
 --   entries() (iterator, entries decoded lazily), serials() (iterator of hex serials),
---   lookup(serial_hex | cert) -> entry | nil, verify(issuer_cert | pkey) -> true | false, why,
+--   lookup(serial_hex | cert) -> entry | nil (a certificate matches by serial and issuer: the
+--   CRL's, or in an indirect CRL the entry's certificate issuer), verify(issuer_cert | pkey)
+--   -> true | false, why (with a certificate: its subject must be the CRL's issuer and its key
+--   usage allow cRLSign),
 --   to_der(), to_pem(), text(), extensions(), close().
 -- An entry: { serial = "0A", date = epoch, reason = "keyCompromise" | nil,
 --   invalidity_date = epoch | nil, certificate_issuer = name | nil (indirect CRLs) }.
@@ -49,6 +53,16 @@ local function hex_number(v, what)
     error(("crl.new: %s must be a hex string or an integer"):format(what), 3)
   end
   return v:upper()
+end
+
+local function url_list(v, what)
+  if v == nil then return nil end
+  if type(v) == "string" then v = { v } end
+  if type(v) ~= "table" then error(("crl.new: %s must be a list of URLs"):format(what), 3) end
+  for i, u in ipairs(v) do
+    if type(u) ~= "string" then error(("crl.new: %s[%d] must be a string"):format(what, i), 3) end
+  end
+  return v
 end
 
 local function idp_options(idp)
@@ -127,6 +141,7 @@ function M.new(opts)
     digest = digest,
     pss = opts.pss and true or false,
     idp = idp_options(opts.idp),
+    freshest = url_list(opts.freshest, "freshest"),
     sort = opts.sort ~= false,
   }
 end

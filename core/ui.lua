@@ -10,10 +10,6 @@
 local c = require "_certbench.ui"
 local cjson = require "cjson"
 
--- sparse arrays (a nil in a list) encode as arrays padded with null, never as an error
-if cjson.encode_sparse_array then cjson.encode_sparse_array(true) end
-if cjson.encode_escape_forward_slash then cjson.encode_escape_forward_slash(false) end
-
 local M = { options = { json = false, quiet = false, verbose = false, progress = true } }
 
 function M.configure(opts)
@@ -48,14 +44,71 @@ function M.error(msg)
   io.stderr:write("certbench: ", tostring(msg), "\n")
 end
 
--- JSON: cjson with arrays kept as arrays when empty (cjson encodes {} as an object otherwise)
-M.array_mt = cjson.array_mt or cjson.empty_array_mt
+-- JSON. lua-cjson 2.1.0 (Debian 12) cannot tell an empty list from an empty object, so the
+-- encoder is ours: a table marked with ui.array() is always a list; otherwise a table whose
+-- keys are exactly 1..n (n > 0) is a list and anything else an object with sorted keys (stable
+-- output for diffs and tests). cjson still escapes the strings.
+M.array_mt = { __name = "certbench.ui.array" }
 function M.array(t)
   return setmetatable(t or {}, M.array_mt)
 end
 
+local encode_string = cjson.encode
+local function is_list(t)
+  if getmetatable(t) == M.array_mt then return true end
+  local n = #t
+  if n == 0 then return false end
+  local count = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+    count = count + 1
+  end
+  return count == n
+end
+
+local function encode(v, out, depth)
+  local tv = type(v)
+  if v == nil or v == cjson.null then out[#out + 1] = "null"
+  elseif tv == "boolean" then out[#out + 1] = v and "true" or "false"
+  elseif tv == "number" then
+    if math.type(v) == "integer" then out[#out + 1] = string.format("%d", v)
+    elseif v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
+    else out[#out + 1] = string.format("%.17g", v) end
+  elseif tv == "string" then out[#out + 1] = encode_string(v)
+  elseif tv == "table" then
+    if depth > 100 then error("ui.json: nested too deep", 0) end
+    if is_list(v) then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out, depth + 1)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do
+        if type(k) == "string" or type(k) == "number" then keys[#keys + 1] = k end
+      end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = encode_string(tostring(k))
+        out[#out + 1] = ":"
+        encode(v[k], out, depth + 1)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    -- userdata (a certificate, a key) has no JSON form: its text says what it is
+    out[#out + 1] = encode_string(tostring(v))
+  end
+end
+
 function M.encode_json(v)
-  return cjson.encode(v)
+  local out = {}
+  encode(v, out, 0)
+  return table.concat(out)
 end
 
 function M.json(v)

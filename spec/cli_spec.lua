@@ -215,3 +215,21 @@ print(require("certbench").version)
     assert.equal(require("certbench").version .. "\ttrue\tx\n", out)
   end)
 end)
+
+describe("certbench.ui JSON", function()
+  local ui = require "certbench.ui"
+  local cjson = require "cjson"
+  it("keeps empty lists as lists and empty objects as objects", function()
+    assert.equal('{"a":[],"b":{},"c":[1,2],"d":{"x":1}}',
+      ui.encode_json { a = ui.array(), b = {}, c = { 1, 2 }, d = { x = 1 } })
+  end)
+  it("escapes strings, writes integers as integers, sorts keys", function()
+    local s = ui.encode_json { z = "q\"\n/é", a = 3, m = 1.5, n = 2 ^ 53 }
+    assert.equal('{"a":3,"m":1.5,"n":9007199254740992,"z":"q\\"\\n\\/é"}', s)
+    assert.same({ z = "q\"\n/é", a = 3, m = 1.5 }, (function() local t = cjson.decode(s) t.n = nil return t end)())
+  end)
+  it("treats sparse or mixed tables as objects", function()
+    assert.equal('{"1":"a","3":"c"}', ui.encode_json { [1] = "a", [3] = "c" })
+    assert.equal('{"1":"a","x":1}', ui.encode_json { "a", x = 1 })
+  end)
+end)

@@ -1,0 +1,123 @@
+-- certbench.outputs: several output files written as one step, so a failure leaves the old
+-- files (or none), never some new and some missing.
+--
+--   local out = outputs.new{ force = false }
+--   out:add(path, data[, { key = true, mode = 0644, what = "server certificate" }])
+--       key = true: mode 0600 from creation (a private key, or a PFX holding one)
+--   out:paths() -> { path... } in the order added
+--   out:check() -> true | nil, err     every target is free (or --force and a regular file),
+--                                      every folder exists; nothing is touched
+--   out:commit() -> { {path=, size=, mode=, what=, replaced=}... } | nil, err
+--       check(), then every file is written to a temporary name in its own folder (fsync'ed,
+--       with its final mode), then the temporary files are renamed into place. A failure while
+--       writing removes the temporary files: nothing is written. Without force an existing
+--       file is an error before anything is written ("--force replaces it").
+local fs = require "certbench.fs"
+local rand = require "certbench.rand"
+
+local M = {}
+local Out = {}
+Out.__index = Out
+
+function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then error("outputs.new: options must be a table", 2) end
+  return setmetatable({ force = opts and opts.force or false, files = {}, seen = {} }, Out)
+end
+
+function Out:add(path, data, opts)
+  if type(path) ~= "string" or path == "" then error("outputs:add: path must be a non-empty string", 2) end
+  if type(data) ~= "string" then error("outputs:add: data must be a string", 2) end
+  if self.seen[path] then error("outputs:add: " .. path .. " added twice", 2) end
+  opts = opts or {}
+  self.seen[path] = true
+  self.files[#self.files + 1] = {
+    path = path, data = data, what = opts.what,
+    mode = opts.mode or (opts.key and 384 --[[0600]] or 420 --[[0644]]),
+  }
+  return self
+end
+
+function Out:paths()
+  local t = {}
+  for i, f in ipairs(self.files) do t[i] = f.path end
+  return t
+end
+
+function Out:check()
+  local exists = {}
+  for _, f in ipairs(self.files) do
+    local st = fs.stat(f.path)
+    if st then
+      if st.type ~= "file" then
+        return nil, f.path .. ": exists and is a " .. tostring(st.type) .. ", not a file: nothing written"
+      end
+      if not self.force then exists[#exists + 1] = f.path end
+      f.replaced = true
+    end
+    local dir = fs.dirname(f.path)
+    if not fs.isdir(dir) then return nil, dir .. ": no such folder: nothing written" end
+  end
+  if #exists == 1 then
+    return nil, exists[1] .. ": exists: nothing written (--force replaces it)"
+  elseif #exists > 1 then
+    return nil, table.concat(exists, ", ") .. ": exist: nothing written (--force replaces them)"
+  end
+  return true
+end
+
+-- a test hook: CERTBENCH_FAULT=outputs:write-N makes the write of the Nth file fail, so specs
+-- can show that nothing is left behind
+local function fault(i)
+  local f = os.getenv("CERTBENCH_FAULT")
+  return f and f == ("outputs:write-" .. i)
+end
+
+function Out:commit()
+  local ok, err = self:check()
+  if not ok then return nil, err end
+  local temps = {}
+  local function cleanup()
+    for _, t in ipairs(temps) do fs.remove(t) end
+  end
+  for i, f in ipairs(self.files) do
+    local tmp = fs.join(fs.dirname(f.path), "." .. fs.basename(f.path) .. ".certbench-" .. rand.serial(6) .. ".tmp")
+    local wok, werr
+    if fault(i) then
+      wok, werr = nil, tmp .. ": injected failure (CERTBENCH_FAULT)"
+    else
+      wok, werr = fs.write(tmp, f.data, { mode = f.mode, exclusive = true })
+    end
+    if not wok then
+      cleanup()
+      return nil, ("writing %s failed (%s): nothing written"):format(f.path, tostring(werr))
+    end
+    temps[i] = tmp
+    f.tmp = tmp
+  end
+  local done = {}
+  for i, f in ipairs(self.files) do
+    -- the race between check() and here: a file that appeared meanwhile is not replaced
+    if not self.force and not f.replaced and fs.exists(f.path) then
+      for j = i, #self.files do fs.remove(self.files[j].tmp) end
+      local msg = f.path .. ": appeared while writing: not replaced"
+      if #done > 0 then msg = msg .. " (written already: " .. table.concat(done, ", ") .. ")" end
+      return nil, msg
+    end
+    local rok, rerr = fs.rename(f.tmp, f.path)
+    if not rok then
+      for j = i, #self.files do fs.remove(self.files[j].tmp) end
+      local msg = ("renaming into %s failed (%s)"):format(f.path, tostring(rerr))
+      if #done > 0 then msg = msg .. "; written already: " .. table.concat(done, ", ") end
+      return nil, msg
+    end
+    done[#done + 1] = f.path
+  end
+  local res = {}
+  for i, f in ipairs(self.files) do
+    res[i] = { path = f.path, size = #f.data, mode = ("%04o"):format(f.mode), what = f.what,
+               replaced = f.replaced or false }
+  end
+  return res
+end
+
+return M

@@ -1,0 +1,317 @@
+-- The `convert` plugin: Windows-style conversions between DER (.cer/.crt/.der), PEM / Base-64
+-- .cer, and PKCS#7 (.p7b), for certificates, bundles, CSRs, CRLs, keys and PKCS#7, with the
+-- input recognized from its content (certbench.detect), never from its extension.
+--
+--   certbench convert FILE --to pem|der|b64cer|p7b [--out FILE] [--force]
+--   certbench convert dir SRC --to pem|der|b64cer|p7b --out-dir DST [--force]
+--
+-- pem: every object as clean PEM (LF), a PKCS#7 bundle as its certificates (and CRLs), keys in
+--   the form they came in (PKCS#8, PKCS#1, SEC1, encrypted or not); b64cer: the same with CRLF,
+--   as Windows' "Base-64 encoded X.509 (.CER)"; der: one object as DER (a p7b stays PKCS#7);
+--   p7b: every certificate and CRL in one PKCS#7 (DER).
+--
+-- Lua API:
+--   local convert = require "certbench.plugins.convert"
+--   convert.data(bytes, name, to) -> out_bytes, report | nil, err, code
+--   convert.file{ file =, to =, out =, force = } -> result | nil, err
+--   convert.folder{ dir =, to =, out_dir =, force = } -> result (result.failed > 0: some failed)
+local fs = require "certbench.fs"
+local ui = require "certbench.ui"
+local detect = require "certbench.detect"
+local outputs = require "certbench.outputs"
+local pkcs7 = require "certbench.pkcs7"
+local x509 = require "certbench.x509"
+
+local M = { name = "convert", version = "1.0",
+            summary = "DER <-> PEM / Base-64 .cer <-> PKCS#7 .p7b, detected from content (CRLF, BOM, UTF-16, no armor)" }
+M.default = "file"
+
+M.TARGETS = { pem = true, der = true, b64cer = true, p7b = true }
+
+local KEY_LABEL = { pkcs8 = "PRIVATE KEY", pkcs1 = "RSA PRIVATE KEY", sec1 = "EC PRIVATE KEY", dsa = "DSA PRIVATE KEY" }
+local PUB_LABEL = { spki = "PUBLIC KEY", pkcs1 = "RSA PUBLIC KEY" }
+
+-- pem_of(obj) -> label, der | nil, err: the PEM armor for one detected object
+local function pem_label(o)
+  if o.kind == "certificate" then return o.trust_der and "TRUSTED CERTIFICATE" or "CERTIFICATE" end
+  if o.kind == "csr" then return "CERTIFICATE REQUEST" end
+  if o.kind == "crl" then return "X509 CRL" end
+  if o.kind == "private_key" then
+    if o.format == "pkcs8" and o.encrypted then return "ENCRYPTED PRIVATE KEY" end
+    return KEY_LABEL[o.format]
+  end
+  if o.kind == "public_key" then return PUB_LABEL[o.format] end
+  if o.kind == "pkcs7" then return "PKCS7" end
+  return nil
+end
+
+local function plural(n, word, words)
+  return n .. " " .. (n == 1 and word or (words or (word .. "s")))
+end
+
+local function where(o)
+  if o.block then return ("PEM block %d, line %d"):format(o.block, o.line) end
+  return "the file"
+end
+
+-- expand(info, name) -> list of { kind, der, label, obj } after opening PKCS#7 bundles
+local function expand(info, name)
+  local list = {}
+  for _, o in ipairs(info.objects) do
+    if o.kind == "pkcs12" then
+      return nil, ("%s: a PKCS#12 (PFX) file holds a private key under a password: certbench pfx split %s --out-dir DIR writes its key, certificate and chain"):format(name, name), "pfx"
+    elseif o.kind == "pkcs7" then
+      if o.type and o.type ~= "signedData" then
+        return nil, ("%s (%s): a PKCS#7 %s, not a certificate bundle"):format(name, where(o), o.type), "unsupported"
+      end
+      local p, err = pkcs7.load(o.der, { name = name .. " (" .. where(o) .. ")" })
+      if not p then return nil, err, "bad_pkcs7" end
+      list[#list + 1] = { obj = o, pkcs7 = p }
+    elseif o.kind == "ocsp_response" or o.kind == "unknown" then
+      return nil, ("%s (%s): %s: not something convert handles"):format(name, where(o), o.what), "unsupported"
+    else
+      list[#list + 1] = { obj = o }
+    end
+  end
+  return list
+end
+
+local function describe_out(counts)
+  local order = { "certificate", "csr", "crl", "private_key", "public_key", "pkcs7" }
+  local words = { certificate = "certificate", csr = "certificate request", crl = "CRL",
+                  private_key = "private key", public_key = "public key", pkcs7 = "PKCS#7 bundle" }
+  local t = {}
+  for _, k in ipairs(order) do
+    if counts[k] then t[#t + 1] = plural(counts[k], words[k]) end
+  end
+  return table.concat(t, ", ")
+end
+
+-- data(bytes, name, to) -> out, report | nil, err, code
+-- report = { input = summary, output = "...", counts = {kind = n}, has_key = bool, kind = }
+function M.data(bytes, name, to)
+  if not M.TARGETS[to] then error("convert.data: to must be pem, der, b64cer or p7b, not " .. tostring(to), 2) end
+  local info, err, code = detect.detect(bytes, { name = name })
+  if not info then return nil, err, code end
+  local list, eerr, ecode = expand(info, name)
+  if not list then return nil, eerr, ecode end
+  local report = { input = detect.summary(info), warnings = info.warnings, counts = {} }
+  local counts = report.counts
+  local function count(kind) counts[kind] = (counts[kind] or 0) + 1 end
+  for _, e in ipairs(list) do
+    if e.obj.kind == "private_key" then report.has_key = true end
+  end
+  if to == "pem" or to == "b64cer" then
+    local parts = {}
+    for _, e in ipairs(list) do
+      local o = e.obj
+      if e.pkcs7 then
+        for _, c in ipairs(e.pkcs7.certs) do
+          parts[#parts + 1] = detect.pem("CERTIFICATE", c:to_der())
+          count("certificate")
+        end
+        for _, crl in ipairs(e.pkcs7.crls) do
+          parts[#parts + 1] = detect.pem("X509 CRL", crl)
+          count("crl")
+        end
+        if #e.pkcs7.certs == 0 and #e.pkcs7.crls == 0 then
+          return nil, ("%s (%s): the PKCS#7 holds no certificate and no CRL"):format(name, where(o)), "empty"
+        end
+      elseif o.encryption == "legacy" then
+        parts[#parts + 1] = o.pem -- its Proc-Type/DEK-Info headers are part of the key
+        count("private_key")
+      else
+        local label = pem_label(o)
+        parts[#parts + 1] = detect.pem(label, o.der .. (o.trust_der or ""))
+        count(o.kind)
+      end
+    end
+    local out = table.concat(parts)
+    if to == "b64cer" then out = out:gsub("\n", "\r\n") end
+    report.output = (to == "pem" and "PEM" or "Base-64 .cer (PEM, CRLF)") .. ": " .. describe_out(counts)
+    return out, report
+  elseif to == "der" then
+    local n = 0
+    for _, e in ipairs(list) do n = n + 1 end
+    if n ~= 1 then
+      return nil, ("%s: %s: a DER file holds one object (--to p7b puts several certificates in one file)"):format(
+        name, report.input:match(": (.*)$")), "several"
+    end
+    local o = list[1].obj
+    if o.encryption == "legacy" then
+      return nil, ("%s: a legacy-encrypted PEM key (Proc-Type/DEK-Info) has no DER form: certbench pfx decrypt-key or pfx encrypt-key (PKCS#8) first"):format(name), "unsupported"
+    end
+    count(o.kind)
+    report.output = "DER: " .. (o.what or o.kind)
+    return o.der, report
+  else -- p7b
+    local certs, crls = {}, {}
+    for _, e in ipairs(list) do
+      local o = e.obj
+      if e.pkcs7 then
+        for _, c in ipairs(e.pkcs7.certs) do certs[#certs + 1] = c end
+        for _, c in ipairs(e.pkcs7.crls) do crls[#crls + 1] = c end
+      elseif o.kind == "certificate" then
+        local c, cerr = x509.load(o.der)
+        if not c then return nil, ("%s (%s): %s"):format(name, where(o), cerr), "bad_cert" end
+        certs[#certs + 1] = c
+      elseif o.kind == "crl" then
+        crls[#crls + 1] = o.der
+      else
+        return nil, ("%s (%s): holds a %s, but a p7b carries certificates and CRLs only: nothing converted"):format(
+          name, where(o), o.what), "unsupported"
+      end
+    end
+    if #certs == 0 and #crls == 0 then return nil, name .. ": no certificate to put in a p7b", "empty" end
+    -- a single PKCS#7 in: the same bytes out
+    if #list == 1 and list[1].pkcs7 then
+      counts.certificate, counts.crl = (#certs > 0) and #certs or nil, (#crls > 0) and #crls or nil
+      report.output = "PKCS#7 (DER): " .. describe_out(counts)
+      return list[1].obj.der, report
+    end
+    local der, berr = pkcs7.build { certs = certs, crls = crls }
+    if not der then return nil, name .. ": " .. berr end
+    counts.certificate, counts.crl = (#certs > 0) and #certs or nil, (#crls > 0) and #crls or nil
+    report.output = "PKCS#7 (DER): " .. describe_out(counts)
+    return der, report
+  end
+end
+
+local EXT = { pem = ".pem", b64cer = ".cer", p7b = ".p7b" }
+
+-- out_name(path, to, report) -> the default output name: the input's with the target's extension
+function M.out_name(path, to, report)
+  local ext = EXT[to]
+  if to == "der" then
+    local k = next(report.counts)
+    ext = ({ certificate = ".cer", crl = ".crl", csr = ".csr", pkcs7 = ".p7b" })[k] or ".der"
+  end
+  local base = path:gsub("%.[%w_%-]+$", "")
+  if base == "" or base:sub(-1) == "/" then base = path end
+  return base .. ext
+end
+
+function M.file(o)
+  if not M.TARGETS[o.to or ""] then return nil, "convert: --to must be pem, der, b64cer or p7b", 2 end
+  local data, rerr = fs.read(o.file, 256 * 1024 * 1024)
+  if not data then return nil, rerr end
+  local out, report = M.data(data, o.file, o.to)
+  if not out then return nil, report end
+  local path = o.out or M.out_name(o.file, o.to, report)
+  if fs.realpath(path) and fs.realpath(path) == fs.realpath(o.file) then
+    return nil, ("convert: %s is the input file: give another name with --out"):format(path), 2
+  end
+  local w = outputs.new { force = o.force }
+  w:add(path, out, { key = report.has_key })
+  local written, werr = w:commit()
+  if not written then return nil, werr end
+  return {
+    file = o.file, to = o.to, out = path, size = #out, mode = written[1].mode, replaced = written[1].replaced,
+    input = report.input, output = report.output, warnings = ui.array(report.warnings or {}),
+  }
+end
+
+function M.folder(o)
+  if not M.TARGETS[o.to or ""] then return nil, "convert dir: --to must be pem, der, b64cer or p7b", 2 end
+  if not o.out_dir then return nil, "convert dir: --out-dir is required", 2 end
+  if not fs.isdir(o.dir) then return nil, o.dir .. ": not a folder" end
+  local names, lerr = fs.list(o.dir)
+  if not names then return nil, lerr end
+  table.sort(names)
+  if not fs.isdir(o.out_dir) then
+    local ok, merr = fs.mkdir(o.out_dir, { parents = true })
+    if not ok then return nil, merr end
+  end
+  local res = { dir = o.dir, out_dir = o.out_dir, to = o.to, files = {}, converted = 0, failed = 0, skipped = 0 }
+  local taken = {}
+  local same = fs.realpath(o.dir) == fs.realpath(o.out_dir)
+  for _, n in ipairs(names) do
+    local path = fs.join(o.dir, n)
+    local st = fs.stat(path)
+    local e = { file = path }
+    if not st or st.type ~= "file" then
+      e.status, e.reason = "skipped", st and ("a " .. st.type) or "gone"
+      res.skipped = res.skipped + 1
+    else
+      local data, rerr = fs.read(path, 256 * 1024 * 1024)
+      local out, report, code
+      if data then out, report, code = M.data(data, path, o.to) else report, code = rerr, "io" end
+      if out then
+        local target = fs.join(o.out_dir, fs.basename(M.out_name(n, o.to, report)))
+        if taken[target] then
+          out, report = nil, ("%s: would be written to %s too, as %s was: not converted"):format(path, target, taken[target])
+        elseif same and target == path then
+          out, report = nil, ("%s: the output name is the input's: convert into another folder"):format(path)
+        else
+          local w = outputs.new { force = o.force }
+          w:add(target, out, { key = report.has_key })
+          local written, werr = w:commit()
+          if written then
+            taken[target] = path
+            e.status, e.out, e.input, e.output, e.mode = "ok", target, report.input, report.output, written[1].mode
+            res.converted = res.converted + 1
+          else
+            out, report = nil, werr
+          end
+        end
+      end
+      if not out then
+        e.status, e.error, e.code = "failed", report, code
+        res.failed = res.failed + 1
+      end
+    end
+    res.files[#res.files + 1] = e
+  end
+  res.files = ui.array(res.files)
+  return res
+end
+
+local TO_HELP = "pem (clean PEM, LF), der (one object), b64cer (PEM with CRLF, Windows' Base-64 .cer), p7b (PKCS#7 bundle)"
+
+M.commands = {
+  file = {
+    summary = "convert one file (certificates, bundles, CSRs, CRLs, keys, PKCS#7) between DER, PEM, Base-64 .cer and p7b",
+    options = function(p)
+      p:argument("file", "the input: its content decides what it is, not its name")
+      p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
+      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der)")
+      p:flag("--force", "replace an existing output file")
+    end,
+    run = function(args)
+      return M.file { file = args.file, to = args.to, out = args.out, force = args.force }
+    end,
+    text = function(res, ctx)
+      ctx.ui.say("%s (%s) -> %s (%s, %d bytes%s)", res.file, res.input, res.out, res.output, res.size,
+        res.mode == "0600" and ", mode 0600: it holds a private key" or "")
+      for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
+    end,
+  },
+  dir = {
+    summary = "convert every file of a folder; one report line per file, the rest converted when one fails",
+    options = function(p)
+      p:argument("dir", "the folder of mixed files (.cer, .crt, .der, .pem, .p7b, ...)")
+      p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
+      p:option("--out-dir", "where to write the converted files (created if missing)"):count(1)
+      p:flag("--force", "replace existing output files")
+    end,
+    run = function(args)
+      local res, err, code = M.folder { dir = args.dir, to = args.to, out_dir = args.out_dir, force = args.force }
+      if not res then return nil, err, code end
+      return res, nil, res.failed > 0 and 1 or 0
+    end,
+    text = function(res, ctx)
+      for _, e in ipairs(res.files) do
+        if e.status == "ok" then
+          ctx.ui.say("ok       %s (%s) -> %s", e.file, e.input, e.out)
+        elseif e.status == "skipped" then
+          ctx.ui.say("skipped  %s (%s)", e.file, e.reason)
+        else
+          ctx.ui.say("FAILED   %s", e.error)
+        end
+      end
+      ctx.ui.say("%d converted, %d failed, %d skipped", res.converted, res.failed, res.skipped)
+    end,
+  },
+}
+
+return M

@@ -1,0 +1,448 @@
+-- certbench.plugins.pfx.lib: what the pfx, convert and show plugins share: passwords, reading
+-- PFX files and keys, chain building and checking, and the description of certificates, keys
+-- and PFX contents for people (text) and programs (tables for --json).
+local fs = require "certbench.fs"
+local ui = require "certbench.ui"
+local secret = require "certbench.secret"
+local detect = require "certbench.detect"
+local pkey = require "certbench.pkey"
+local x509 = require "certbench.x509"
+local pkcs12 = require "certbench.pkcs12"
+local pkcs7 = require "certbench.pkcs7"
+local store = require "certbench.store"
+
+local M = {}
+
+M.MAX_INPUT = 64 * 1024 * 1024
+M.SOURCES = "pass:TEXT, env:VAR, file:PATH, fd:N or stdin"
+
+function M.read(path)
+  local data, err = fs.read(path, M.MAX_INPUT)
+  if not data then return nil, err end
+  return data
+end
+
+-- password(spec, what) -> secret | nil, err: the password given on the command line, or the
+-- terminal prompt when there is none (which fails without a terminal)
+function M.password(spec, what, opts)
+  if spec ~= nil then
+    local s, err = secret.get(spec, { what = what })
+    if not s then return nil, err end
+    return s
+  end
+  return secret.get(nil, { prompt = "Enter " .. what .. ": ", confirm = opts and opts.confirm })
+end
+
+-- no_password(what, prompt_error): the message when a password is needed and none came
+function M.no_password(what, perr)
+  local why = tostring(perr):find("no terminal", 1, true) and "no terminal to ask on" or tostring(perr)
+  return ("%s: give the password with --passin (%s); %s"):format(what, M.SOURCES, why)
+end
+
+local function close(s)
+  if s and secret.is_secret(s) then s:close() end
+end
+M.close = close
+
+-- open_pfx(data, name, passin) -> result of pkcs12.parse | nil, err, code
+-- The empty password is tried first (pkcs12 tries "" and absent); only a PFX that needs a
+-- password asks for one, and then a wrong one is said to be wrong.
+function M.open_pfx(data, name, passin)
+  local pw, perr
+  if passin ~= nil then
+    pw, perr = M.password(passin, "the password of " .. name)
+    if not pw then return nil, name .. ": --passin: " .. perr, "password" end
+  end
+  local r, err, code = pkcs12.parse(data, pw, { name = name })
+  if not r and code == "bad_password" and passin == nil then
+    pw, perr = M.password(nil, "the password of " .. name)
+    if not pw then return nil, M.no_password(name .. ": the PFX is protected by a password", perr), "password_needed" end
+    r, err, code = pkcs12.parse(data, pw, { name = name })
+  end
+  close(pw)
+  if not r then
+    if code == "bad_password" then err = err:gsub("^(.-): wrong password", "%1: wrong password for the PFX", 1) end
+    return nil, err, code
+  end
+  return r
+end
+
+-- load_key(data, name, passin) -> key | nil, err, code. data: PEM text (a block with its
+-- headers) or DER. An encrypted key takes --passin, or asks.
+function M.load_key(data, name, passin)
+  local k, err, code = pkey.load(data, { name = name })
+  if k or code ~= "encrypted" then return k, err, code end
+  local pw, perr = M.password(passin, "the password of the private key in " .. name)
+  if not pw then
+    if passin ~= nil then return nil, name .. ": --passin: " .. perr, "password" end
+    return nil, M.no_password(name .. ": the private key is encrypted", perr), "password_needed"
+  end
+  k, err, code = pkey.load(data, { name = name, password = pw })
+  close(pw)
+  if not k and code == "bad_password" then
+    return nil, name .. ": wrong password for the private key", code
+  end
+  return k, err, code
+end
+
+---------------------------------------------------------------------------------------------
+-- describing objects
+
+function M.name_text(n)
+  if n == nil then return nil end
+  return n:text()
+end
+
+function M.key_info(k)
+  local t = { type = k:type(), bits = k:bits(), private = k:is_private() }
+  t.curve = k:curve()
+  t.fingerprint = k:fingerprint()
+  t.text = M.key_line(k)
+  return t
+end
+
+function M.key_line(k)
+  local ty = k:type()
+  local label = ({ rsa = "RSA", ec = "EC", ed25519 = "Ed25519", dsa = "DSA" })[ty] or ty
+  if ty == "ec" then return label .. " " .. (k:curve() or (k:bits() .. " bits")) end
+  if ty == "ed25519" then return label end
+  return label .. " " .. tostring(k:bits())
+end
+
+function M.cert_info(c, now)
+  now = now or os.time()
+  local pk = c:public_key()
+  local t = {
+    subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+    not_before = c:not_before(), not_after = c:not_after(),
+    not_before_text = ui.time(c:not_before()), not_after_text = ui.time(c:not_after()),
+    self_signed = c:is_self_signed(), ca = c:is_ca(),
+    key = pk and M.key_line(pk) or c:key_algorithm(),
+    sha256 = c:fingerprint("sha256"), sha1 = c:fingerprint("sha1"),
+  }
+  local san = c:san()
+  if san and #san > 0 then
+    local list = {}
+    for _, g in ipairs(san) do list[#list + 1] = g.type .. ":" .. tostring(g.value) end
+    t.san = ui.array(list)
+  end
+  if c:not_after() < now then t.expired = true elseif c:not_before() > now then t.not_yet_valid = true end
+  return t
+end
+
+-- short one-line name of a certificate for messages
+function M.cert_label(c)
+  local cn = c:subject():get("CN")
+  if cn then return "CN=" .. cn end
+  return c:subject():rfc4514()
+end
+
+---------------------------------------------------------------------------------------------
+-- chains
+
+local function contains(list, c)
+  for _, x in ipairs(list) do if x == c or x:equals(c) then return true end end
+  return false
+end
+
+local function issued(child, parent)
+  if child:equals(parent) then return false end
+  if not child:issued_by(parent) then return false end
+  return child:verify_signature(parent) and true or false
+end
+
+-- build_chain(leaf, certs) -> { chain = {issuer of leaf, ..., root}, extra = {...},
+--   complete = (ends at a self-signed certificate), missing = issuer name text when not,
+--   duplicates = n }
+-- The order of certs does not matter; certificates not on the path end in extra.
+function M.build_chain(leaf, certs)
+  local pool, dups = {}, 0
+  for _, c in ipairs(certs) do
+    if c:equals(leaf) or contains(pool, c) then dups = dups + 1 else pool[#pool + 1] = c end
+  end
+  local used, chain = {}, {}
+  local cur = leaf
+  local complete = leaf:is_self_signed()
+  local missing
+  while not complete and #chain < 16 do
+    local found
+    -- prefer an issuer that is itself on a path to a root in the pool: try all, first match
+    for i, c in ipairs(pool) do
+      if not used[i] and issued(cur, c) then found = i break end
+    end
+    if not found then
+      missing = cur:issuer():text()
+      break
+    end
+    used[found] = true
+    chain[#chain + 1] = pool[found]
+    cur = pool[found]
+    complete = cur:is_self_signed()
+  end
+  local extra = {}
+  for i, c in ipairs(pool) do if not used[i] then extra[#extra + 1] = c end end
+  return { chain = chain, extra = extra, complete = complete, missing = missing, duplicates = dups }
+end
+
+-- verify_chain(leaf, chain) -> { ok = bool, text = "...", reason = } using certbench.store with the
+-- root of a complete chain as the only anchor. Expired certificates do not hide a bad order:
+-- the chain is also checked at a moment when every certificate was valid.
+function M.verify_chain(leaf, chain)
+  if #chain == 0 or not chain[#chain]:is_self_signed() then
+    if leaf:is_self_signed() and #chain == 0 then
+      return { ok = true, text = "self-signed certificate" }
+    end
+    return { ok = false, text = "the chain does not reach a root certificate", reason = "incomplete" }
+  end
+  local root = chain[#chain]
+  local untrusted = {}
+  for i = 1, #chain - 1 do untrusted[i] = chain[i] end
+  local s, serr = store.new { cas = { root } }
+  if not s then return { ok = false, text = serr } end
+  local res, err, info = s:verify(leaf, { untrusted = untrusted })
+  if res then return { ok = true, text = "the chain verifies up to " .. M.cert_label(root) } end
+  local reason = info and info.reason
+  if reason == "cert_has_expired" or reason == "cert_not_yet_valid" then
+    local from, to = leaf:not_before(), leaf:not_after()
+    for _, c in ipairs(chain) do
+      from = math.max(from, c:not_before())
+      to = math.min(to, c:not_after())
+    end
+    if from <= to then
+      local res2, err2 = s:verify(leaf, { untrusted = untrusted, time = from + (to - from) // 2 })
+      if res2 then
+        return { ok = true, expired = true, reason = reason,
+                 text = "the chain's names and signatures verify, but " .. err }
+      end
+      err = err2 or err
+    end
+  end
+  return { ok = false, text = err, reason = reason }
+end
+
+---------------------------------------------------------------------------------------------
+-- PFX description: `pfx info` and `show`
+
+local WEAK_PBE = {
+  ["pbeWithSHAAnd40BitRC2-CBC"] = "RC2-40, broken long ago; OpenSSL 3 opens it only with -legacy",
+  ["pbeWithSHAAnd128BitRC2-CBC"] = "RC2-128; OpenSSL 3 opens it only with -legacy",
+  ["pbeWithSHAAnd40BitRC4"] = "RC4-40, broken; OpenSSL 3 opens it only with -legacy",
+  ["pbeWithSHAAnd128BitRC4"] = "RC4, broken; OpenSSL 3 opens it only with -legacy",
+  ["pbeWithMD5AndDES-CBC"] = "single DES with MD5, broken; OpenSSL 3 opens it only with -legacy",
+  ["pbeWithSHA1AndDES-CBC"] = "single DES, broken; OpenSSL 3 opens it only with -legacy",
+}
+
+function M.pfx_info(r, name, now)
+  now = now or os.time()
+  local a = r.algorithms or {}
+  local res = { file = name, type = "pkcs12", algorithms = a, bags = {}, warnings = {} }
+  local W = res.warnings
+  local keys, certs = {}, {}
+  for i, b in ipairs(r.bags) do
+    local t = { index = i, type = b.type, bag_type = b.bag_type, friendly_name = b.friendly_name,
+                local_key_id = b.local_key_id, encryption = b.encryption, iterations = b.iterations,
+                problem = b.problem }
+    if b.attributes and #b.attributes > 0 then
+      local list = {}
+      for _, at in ipairs(b.attributes) do
+        list[#list + 1] = { oid = at.oid, name = at.name, value = at.value }
+      end
+      t.attributes = ui.array(list)
+    end
+    if b.type == "key" and b.object then
+      t.key = M.key_info(b.object)
+      keys[#keys + 1] = { bag = i, key = b.object, info = t }
+    elseif b.type == "cert" and b.object then
+      t.certificate = M.cert_info(b.object, now)
+      certs[#certs + 1] = { bag = i, cert = b.object, info = t }
+    end
+    res.bags[#res.bags + 1] = t
+  end
+  res.bags = ui.array(res.bags)
+  -- which certificate goes with which key: by key, never by localKeyID
+  for _, k in ipairs(keys) do
+    for _, c in ipairs(certs) do
+      if k.key:matches(c.cert) then
+        k.info.matches_certificate = k.info.matches_certificate or c.bag
+        c.info.matches_key = c.info.matches_key or k.bag
+        if k.info.local_key_id and c.info.local_key_id and k.info.local_key_id ~= c.info.local_key_id then
+          W[#W + 1] = ("bag %d (key) and bag %d (its certificate) have different localKeyIDs: tools that pair by localKeyID (openssl pkcs12 -clcerts) get them wrong"):format(k.bag, c.bag)
+        end
+      end
+    end
+    if not k.info.matches_certificate and #certs > 0 then
+      W[#W + 1] = ("the private key in bag %d (%s) matches none of the %d certificates"):format(k.bag, k.info.key.text, #certs)
+    end
+  end
+  if #keys == 0 then W[#W + 1] = "no private key in the file (certificates only)" end
+  if #keys > 1 then W[#W + 1] = ("%d private keys in one file: split takes one (--key N)"):format(#keys) end
+  if #certs == 0 then W[#W + 1] = "no certificate in the file" end
+  -- the server certificate and its chain
+  -- with several keys there is no one server certificate: each pairing shows in its bag
+  local server
+  for _, c in ipairs(certs) do
+    if c.info.matches_key and #keys == 1 then server = c break end
+  end
+  if server then
+    server.info.role = "server"
+    local others = {}
+    for _, c in ipairs(certs) do if c ~= server then others[#others + 1] = c.cert end end
+    local ch = M.build_chain(server.cert, others)
+    local subjects = {}
+    for _, c in ipairs(ch.chain) do
+      subjects[#subjects + 1] = c:subject():text()
+      for _, cc in ipairs(certs) do if cc.cert == c then cc.info.role = "chain" end end
+    end
+    for _, c in ipairs(certs) do if not c.info.role then c.info.role = "extra" end end
+    res.server = { bag = server.bag, subject = server.info.certificate.subject }
+    res.chain = ui.array(subjects)
+    res.chain_complete = ch.complete
+    if #ch.chain == 0 and not ch.complete then
+      W[#W + 1] = ("no chain: the issuer of %s (%s) is not in the file"):format(M.cert_label(server.cert), ch.missing)
+    elseif not ch.complete then
+      W[#W + 1] = ("chain incomplete: %s is not in the file"):format(ch.missing)
+    end
+  end
+  -- algorithms
+  if a.mac == nil then
+    W[#W + 1] = "no MAC: nothing protects the file's integrity"
+  elseif a.mac == "sha1" then
+    W[#W + 1] = "the MAC is HMAC-SHA1 (legacy; modern files use SHA-256)"
+  end
+  if a.mac_verified == false then W[#W + 1] = "the MAC was not verified" end
+  for _, which in ipairs { "key", "cert" } do
+    local alg = a[which .. "_encryption"]
+    if alg and WEAK_PBE[alg] then
+      W[#W + 1] = ("%s encrypted with %s: %s"):format(which == "key" and "the key is" or "the certificates are", alg, WEAK_PBE[alg])
+    end
+    local it = a[which .. "_iterations"]
+    if it and it < 1000 then
+      W[#W + 1] = ("%s encryption uses %d iteration%s (weak against password guessing)"):format(which, it, it == 1 and "" or "s")
+    end
+  end
+  if a.mac_iterations and a.mac_iterations < 1000 and a.mac then
+    W[#W + 1] = ("the MAC uses %d iteration%s (weak against password guessing)"):format(a.mac_iterations, a.mac_iterations == 1 and "" or "s")
+  end
+  for _, c in ipairs(certs) do
+    local ci = c.info.certificate
+    if ci.expired then
+      W[#W + 1] = ("certificate %s (bag %d) expired on %s"):format(M.cert_label(c.cert), c.bag, ci.not_after_text)
+    elseif ci.not_yet_valid then
+      W[#W + 1] = ("certificate %s (bag %d) is not valid before %s"):format(M.cert_label(c.cert), c.bag, ci.not_before_text)
+    end
+  end
+  for _, w in ipairs(r.warnings or {}) do W[#W + 1] = w end
+  res.warnings = ui.array(W)
+  return res
+end
+
+local function enc_text(e, it)
+  if not e then return "?" end
+  if e == "none" then return "not encrypted" end
+  return e .. (it and (", " .. it .. " iterations") or "")
+end
+
+function M.print_pfx_info(res, say)
+  say = say or ui.say
+  local a = res.algorithms
+  say("%s: PKCS#12 (PFX), %d bag%s", res.file, #res.bags, #res.bags == 1 and "" or "s")
+  if a.mac then
+    say("  MAC: %s, %s iterations%s", a.mac, tostring(a.mac_iterations), a.mac_verified == false and " (not verified)" or "")
+  else
+    say("  MAC: none")
+  end
+  if a.key_encryption then say("  keys: %s", enc_text(a.key_encryption, a.key_iterations)) end
+  if a.cert_encryption then say("  certificates: %s", enc_text(a.cert_encryption, a.cert_iterations)) end
+  if a.password_form then say("  password: %s", ({ ["UTF-16"] = "as UTF-16 (standard)", ["Latin-1"] = "as Latin-1 bytes",
+                                                      absent = "none (the empty password, absent)" })[a.password_form] or a.password_form) end
+  for _, b in ipairs(res.bags) do
+    local attrs = {}
+    if b.friendly_name then attrs[#attrs + 1] = "friendlyName " .. string.format("%q", b.friendly_name) end
+    if b.local_key_id then attrs[#attrs + 1] = "localKeyID " .. b.local_key_id end
+    local enc = b.encryption and b.encryption ~= "none" and (" [" .. b.encryption .. "]") or ""
+    if b.key then
+      say("  bag %d: private key, %s%s", b.index, b.key.text, enc)
+      say("         SHA-256 of the public key %s", b.key.fingerprint)
+      if b.matches_certificate then say("         matches the certificate in bag %d", b.matches_certificate)
+      else say("         matches no certificate in the file") end
+    elseif b.certificate then
+      local c = b.certificate
+      say("  bag %d: certificate%s%s", b.index, b.role and (" (" .. b.role .. ")") or "", enc)
+      say("         subject  %s", c.subject)
+      say("         issuer   %s", c.issuer)
+      say("         serial   %s", c.serial)
+      say("         valid    %s to %s%s", c.not_before_text, c.not_after_text,
+        c.expired and " (EXPIRED)" or (c.not_yet_valid and " (not yet valid)" or ""))
+      say("         key      %s%s%s", c.key, c.ca and ", CA" or "", c.self_signed and ", self-signed" or "")
+      if b.matches_key then say("         matches the private key in bag %d", b.matches_key) end
+    else
+      say("  bag %d: %s (%s)%s", b.index, b.type, b.bag_type or "?", b.problem and (": " .. b.problem) or "")
+    end
+    if #attrs > 0 then say("         %s", table.concat(attrs, ", ")) end
+  end
+  if res.server then
+    local chain = res.chain or {}
+    if #chain > 0 then
+      say("  chain of the server certificate (issuer first, up to the root%s):", res.chain_complete and "" or ", incomplete")
+      for i, s in ipairs(chain) do say("    %d. %s", i, s) end
+    end
+  end
+  for _, w in ipairs(res.warnings) do say("  warning: %s", w) end
+end
+
+---------------------------------------------------------------------------------------------
+-- gathering keys and certificates from a PFX or a PEM bundle (pfx split, pfx build)
+
+-- gather(path, passin[, {keys = true}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
+--   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
+function M.gather(path, passin, opts)
+  local data, rerr = M.read(path)
+  if not data then return nil, rerr, "io" end
+  local info, err, code = detect.detect(data, { name = path })
+  if not info then return nil, err, code end
+  local out = { keys = {}, certs = {}, notes = {}, info = info }
+  local objs = info.objects
+  if #objs == 1 and objs[1].kind == "pkcs12" then
+    local r, perr, pcode = M.open_pfx(objs[1].der, path, passin)
+    if not r then return nil, perr, pcode end
+    out.kind, out.pfx = "pkcs12", r
+    for i, b in ipairs(r.bags) do
+      if b.type == "key" and b.object then
+        out.keys[#out.keys + 1] = { key = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
+      elseif b.type == "cert" and b.object then
+        out.certs[#out.certs + 1] = { cert = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
+      elseif b.type ~= "key" and b.type ~= "cert" then
+        out.notes[#out.notes + 1] = ("bag %d (%s) is not a key or certificate: not written"):format(i, b.bag_type or b.type)
+      end
+    end
+    return out
+  end
+  out.kind = info.encoding
+  for _, o in ipairs(objs) do
+    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line) or "the file"
+    if o.kind == "private_key" then
+      if not (opts and opts.keys == false) then
+        local k, kerr, kcode = M.load_key(o.pem or o.der, path .. " (" .. where .. ")", passin)
+        if not k then return nil, kerr, kcode end
+        out.keys[#out.keys + 1] = { key = k, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
+      end
+    elseif o.kind == "certificate" then
+      local c, cerr = x509.load(o.der)
+      if not c then return nil, path .. " (" .. where .. "): " .. tostring(cerr), "bad_cert" end
+      out.certs[#out.certs + 1] = { cert = c, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
+    elseif o.kind == "pkcs7" then
+      local p, perr = pkcs7.load(o.der, { name = path .. " (" .. where .. ")" })
+      if not p then return nil, perr, "bad_pkcs7" end
+      for i, c in ipairs(p.certs) do
+        out.certs[#out.certs + 1] = { cert = c, from = where .. (" certificate %d of the PKCS#7"):format(i) }
+      end
+    elseif o.kind == "pkcs12" then
+      return nil, path .. " (" .. where .. "): a PKCS#12 inside a bundle is not supported", "unsupported"
+    else
+      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what)
+    end
+  end
+  return out
+end
+
+return M

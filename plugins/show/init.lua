@@ -1,0 +1,233 @@
+-- The `show` plugin: `certbench show FILE` decodes whatever the file is — certificates (one or
+-- a bundle), CSRs, CRLs, keys, PKCS#7 and PFX files — like `openssl x509/req/crl/pkey -text`,
+-- with --json for programs. Private key material is never printed unless --private.
+--
+-- Lua API: require("certbench.plugins.show").show{ file =, passin =, entries =, private = }
+--   -> { file =, format =, objects = { {kind=, what=, ...} } } | nil, err
+local fs = require "certbench.fs"
+local ui = require "certbench.ui"
+local detect = require "certbench.detect"
+local x509 = require "certbench.x509"
+local csr = require "certbench.csr"
+local crl = require "certbench.crl"
+local pkey = require "certbench.pkey"
+local pkcs7 = require "certbench.pkcs7"
+local lib = require "certbench.plugins.pfx.lib"
+
+local M = { name = "show", version = "1.0",
+            summary = "decode any PKI file: certificates, CSRs, CRLs, keys, PKCS#7, PFX (like openssl ... -text)" }
+M.default = "show"
+
+local function cert_details(c)
+  local t = lib.cert_info(c)
+  t.version = c:version()
+  t.signature_algorithm = c:signature_algorithm()
+  local bc = c:basic_constraints()
+  if bc then t.basic_constraints = bc end
+  local ku, eku = c:key_usage(), c:eku()
+  if ku and #ku > 0 then t.key_usage = ui.array(ku) end
+  if eku and #eku > 0 then t.eku = ui.array(eku) end
+  t.ski = c:ski()
+  t.aki = c:aki()
+  local cdp, ocsp = c:crl_distribution_points(), c:ocsp_urls()
+  if cdp and #cdp > 0 then t.crl_distribution_points = ui.array(cdp) end
+  if ocsp and #ocsp > 0 then t.ocsp_urls = ui.array(ocsp) end
+  return t
+end
+
+local function crl_details(c, entries)
+  local t = {
+    issuer = c:issuer():text(), version = c:version(), this_update = c:this_update(),
+    next_update = c:next_update(), this_update_text = ui.time(c:this_update()),
+    next_update_text = ui.time(c:next_update()), number = c:number(), delta_base = c:delta_base(),
+    count = c:count(), signature_algorithm = c:signature_algorithm(), aki = c:aki(),
+  }
+  if t.next_update and t.next_update < os.time() then t.expired = true end
+  if entries then
+    local list = {}
+    for e in c:entries() do
+      list[#list + 1] = { serial = e.serial, date = e.date, date_text = ui.time(e.date), reason = e.reason,
+                          invalidity_date = e.invalidity_date }
+    end
+    t.entries = ui.array(list)
+  end
+  return t
+end
+
+local function crl_summary_text(t)
+  local l = {
+    "Certificate Revocation List (CRL):",
+    ("        Version %d (0x%x)"):format(t.version, t.version - 1),
+    "        Signature Algorithm: " .. tostring(t.signature_algorithm),
+    "        Issuer: " .. t.issuer,
+    "        Last Update: " .. tostring(t.this_update_text),
+    "        Next Update: " .. (t.next_update_text or "NONE") .. (t.expired and " (EXPIRED)" or ""),
+  }
+  if t.number then l[#l + 1] = "        CRL Number: 0x" .. t.number end
+  if t.delta_base then l[#l + 1] = "        Delta CRL of base number: 0x" .. t.delta_base end
+  if t.aki then l[#l + 1] = "        Authority Key Identifier: " .. t.aki end
+  l[#l + 1] = ("Revoked Certificates: %d (--entries lists them)"):format(t.count)
+  return table.concat(l, "\n")
+end
+
+local function key_details(k)
+  local t = lib.key_info(k)
+  t.public_pem = k:public_pem()
+  return t
+end
+
+-- one detected object -> its entry in the result (text for people in .text)
+local function describe(o, opts, name)
+  local e = { index = o.index, kind = o.kind, what = o.what, block = o.block, line = o.line, label = o.label,
+              size = o.size, attributes = o.attributes, note = o.note }
+  local where = name .. (o.block and (" (PEM block " .. o.block .. ")") or "")
+  if o.kind == "certificate" then
+    local c, err = x509.load(o.der)
+    if not c then e.error = err return e end
+    e.certificate = cert_details(c)
+    e.text = c:text()
+  elseif o.kind == "csr" then
+    local r, err = csr.load(o.der)
+    if not r then e.error = err return e end
+    local pk = r:public_key()
+    local ok, why = r:verify()
+    local san = r:san() or {}
+    local sl = {}
+    for _, g in ipairs(san) do sl[#sl + 1] = g.type .. ":" .. tostring(g.value) end
+    e.csr = { subject = r:subject():text(), key = pk and lib.key_line(pk), signature_valid = ok and true or false,
+              signature_problem = not ok and why or nil, san = #sl > 0 and ui.array(sl) or nil,
+              eku = (r:eku() and #r:eku() > 0) and ui.array(r:eku()) or nil,
+              signature_algorithm = r:signature_algorithm() }
+    e.text = r:text()
+  elseif o.kind == "crl" then
+    local c, err = crl.load(o.der)
+    if not c then e.error = err return e end
+    e.crl = crl_details(c, opts.entries)
+    e.text = opts.entries and c:text() or crl_summary_text(e.crl)
+  elseif o.kind == "private_key" then
+    e.private_key = { format = o.format, encrypted = o.encrypted or false, encryption = o.encryption,
+                      cipher = o.cipher, algorithm = o.algorithm }
+    local k, err, code
+    if o.encrypted and opts.passin == nil then
+      e.text = e.what .. "\n(give --passin to decrypt it and see the key)"
+      return e
+    end
+    if o.encrypted then
+      k, err, code = lib.load_key(o.pem or o.der, where, opts.passin)
+    else
+      k, err, code = pkey.load(o.pem or o.der, { name = where })
+    end
+    if not k then
+      e.error, e.code = err, code
+      if code == "bad_password" then e.fatal = true end
+      return e
+    end
+    e.key = key_details(k)
+    local t = { e.what, "key: " .. e.key.text, "SHA-256 of the public key: " .. e.key.fingerprint, e.key.public_pem }
+    if opts.private then
+      e.private_pem = k:to_pem()
+      t[#t + 1] = e.private_pem
+    else
+      t[#t + 1] = "(the private part is not shown; --private shows it)"
+    end
+    e.text = table.concat(t, "\n")
+  elseif o.kind == "public_key" then
+    local k, err = pkey.load(o.der, { format = "der", name = where })
+    if not k then e.error = err return e end
+    e.key = key_details(k)
+    e.text = table.concat({ e.what, "key: " .. e.key.text, "SHA-256: " .. e.key.fingerprint, e.key.public_pem }, "\n")
+  elseif o.kind == "pkcs7" then
+    local p, err = pkcs7.load(o.der, { name = where })
+    if not p then e.error = err return e end
+    local certs, t = {}, { ("PKCS#7 (%s): %d certificate%s, %d CRL%s"):format(p.signed and "signed data" or "certificates only",
+      #p.certs, #p.certs == 1 and "" or "s", #p.crls, #p.crls == 1 and "" or "s") }
+    for i, c in ipairs(p.certs) do
+      local ci = cert_details(c)
+      certs[i] = ci
+      t[#t + 1] = ("  %d. subject %s\n     issuer  %s\n     serial  %s, valid %s to %s%s"):format(i, ci.subject, ci.issuer,
+        ci.serial, ci.not_before_text, ci.not_after_text, ci.expired and " (EXPIRED)" or "")
+    end
+    local crls = {}
+    for i, d in ipairs(p.crls) do
+      local c = crl.load(d)
+      if c then
+        crls[i] = crl_details(c, opts.entries)
+        t[#t + 1] = ("  CRL %d: issuer %s, %d entries, next update %s"):format(i, crls[i].issuer, crls[i].count,
+          tostring(crls[i].next_update_text))
+      end
+    end
+    e.pkcs7 = { signed = p.signed, certificates = ui.array(certs), crls = ui.array(crls) }
+    e.text = table.concat(t, "\n")
+  elseif o.kind == "pkcs12" then
+    local r, err, code = lib.open_pfx(o.der, name, opts.passin)
+    if not r then e.error, e.code, e.fatal = err, code, true return e end
+    e.pkcs12 = lib.pfx_info(r, name)
+    local lines = {}
+    lib.print_pfx_info(e.pkcs12, function(fmt, ...) lines[#lines + 1] = fmt:format(...) end)
+    e.text = table.concat(lines, "\n")
+  elseif o.kind == "ocsp_response" then
+    e.text = ("OCSP response, %d bytes (certbench does not decode OCSP responses)"):format(o.size)
+  else
+    e.text = ("%s, %d bytes: not decoded"):format(e.what, o.size or 0)
+  end
+  return e
+end
+
+function M.show(o)
+  local data, rerr = fs.read(o.file, 256 * 1024 * 1024)
+  if not data then return nil, rerr end
+  local info, err = detect.detect(data, { name = o.file })
+  if not info then return nil, err end
+  local res = { file = o.file, format = detect.summary(info), encoding = info.encoding, bom = info.bom,
+                line_ends = info.line_ends, warnings = ui.array(info.warnings), objects = {} }
+  for _, ob in ipairs(info.objects) do
+    local e = describe(ob, o, o.file)
+    -- a wrong password ends the command: the user asked for the contents
+    if e.fatal then return nil, e.error end
+    res.objects[#res.objects + 1] = e
+  end
+  res.objects = ui.array(res.objects)
+  local bad = 0
+  for _, e in ipairs(res.objects) do if e.error then bad = bad + 1 end end
+  if bad > 0 and bad == #res.objects then
+    return nil, res.objects[1].error
+  end
+  return res
+end
+
+M.commands = {
+  show = {
+    summary = "decode a file: certificate(s), CSR, CRL, key, PKCS#7, PFX",
+    options = function(p)
+      p:argument("file", "any PKI file: DER, PEM (text around is fine), Base-64, UTF-16")
+      p:option("--passin", "password of an encrypted key or a PFX: pass:TEXT, env:VAR, file:PATH, fd:N, stdin")
+      p:flag("--entries", "list every entry of a CRL")
+      p:flag("--private", "also print private keys (unencrypted PEM)")
+    end,
+    run = function(args)
+      return M.show { file = args.file, passin = args.passin, entries = args.entries, private = args.private }
+    end,
+    text = function(res, ctx)
+      ctx.ui.say("%s: %s", res.file, res.format)
+      for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
+      local n = #res.objects
+      for _, e in ipairs(res.objects) do
+        if n > 1 or e.attributes then
+          ctx.ui.say("")
+          ctx.ui.say("=== %d of %d: %s%s", e.index, n, e.what,
+            e.block and (" (PEM block " .. e.block .. ", line " .. e.line .. ")") or "")
+        end
+        if e.attributes then
+          local keys = {}
+          for k in pairs(e.attributes) do keys[#keys + 1] = k end
+          table.sort(keys)
+          for _, k in ipairs(keys) do ctx.ui.say("  (text before the block) %s: %s", k, e.attributes[k]) end
+        end
+        if e.note then ctx.ui.say("note: %s", e.note) end
+        if e.error then ctx.ui.say("error: %s", e.error) else ctx.ui.say("%s", e.text) end
+      end
+    end,
+  },
+}
+
+return M

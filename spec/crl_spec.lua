@@ -1,0 +1,812 @@
+-- spec/crl_spec.lua: certbench.crl, every function and error path. The CRLs come from the
+-- openssl CLI (spec/crl_fixtures.lua) and from crl.new; tests/crl_interop_spec.lua checks both
+-- directions against openssl itself and the corpus.
+local crl = require "certbench.crl"
+local x509 = require "certbench.x509"
+local pkey = require "certbench.pkey"
+local h = require "helper"
+local F = require "crl_fixtures"
+
+local T2024_01_01_12 = 1704110400 -- 2024-01-01T12:00:00Z
+local T2023_12_25 = 1703462400    -- 2023-12-25T00:00:00Z
+
+local fx, pem, der
+
+-- the reference CRL: openssl ca -gencrl with reasons, an invalidity date, a hold
+local function reference()
+  if pem then return end
+  fx = F.get()
+  local path = fx.gencrl({
+    fx.revoked("0A", "240101120000Z", "keyCompromise"),
+    fx.revoked("01", "240102120000Z"),
+    fx.revoked("0FFF", "240103120000Z", "CACompromise"),
+    fx.revoked("0B", "240104120000Z", "certificateHold", "holdInstructionReject"),
+    fx.revoked("00FF112233445566778899AABBCCDDEEFF001122", "240105120000Z", "superseded"),
+    fx.revoked("0C", "240101120000Z", "keyTime", "20231225000000Z"),
+  }, { crlnumber = "1000" })
+  pem = h.read(path)
+  der = h.run("openssl crl -in " .. h.q(path) .. " -outform DER")
+end
+
+describe("certbench.crl", function()
+  setup(reference)
+
+  describe("load", function()
+    it("reads a PEM CRL", function()
+      local c = assert(crl.load(pem))
+      assert.equal(6, c:count())
+      assert.equal(2, c:version())
+    end)
+
+    it("reads a DER CRL and gives back the same bytes", function()
+      local c = assert(crl.load(der))
+      assert.equal(6, c:count())
+      assert.equal(der, c:to_der())
+    end)
+
+    it("reads PEM with text around, CRLF line ends and a UTF-8 BOM", function()
+      local text = "\239\187\191Bag Attributes: none\r\nsubject=whatever\r\n" ..
+        pem:gsub("\n", "\r\n") .. "trailing words\r\n"
+      local c = assert(crl.load(text))
+      assert.equal(der, c:to_der())
+    end)
+
+    it("reads a DER CRL after a BOM and base64 without the armor", function()
+      assert.equal(der, assert(crl.load("\239\187\191" .. der)):to_der())
+      local body = pem:match("%-%-%-%-%-BEGIN X509 CRL%-%-%-%-%-\n(.-)%-%-%-%-%-END")
+      assert.equal(der, assert(crl.load(body)):to_der())
+    end)
+
+    it("reads a PEM block labelled CRL", function()
+      local c = assert(crl.load((pem:gsub("X509 CRL", "CRL"))))
+      assert.equal(6, c:count())
+    end)
+
+    it("tolerates whitespace after a DER CRL, not other bytes", function()
+      assert.truthy(crl.load(der .. "\n\r\n"))
+      local c, err = crl.load(der .. "x")
+      assert.is_nil(c)
+      assert.equal("crl.load: trailing data after the CRL at offset " .. #der, err)
+    end)
+
+    it("names a certificate, a request, a key and a PKCS#7 as not a CRL", function()
+      local certpem = h.read(fx.rsa.pem)
+      local _, err = crl.load(certpem)
+      assert.equal("crl.load: not a CRL (found PEM CERTIFICATE)", err)
+      _, err = crl.load(fx.rsa.cert:to_der())
+      assert.equal("crl.load: not a CRL (a certificate)", err)
+      local csr = h.run(("openssl req -new -key %s -subj /CN=x -outform DER"):format(h.q(fx.rsa.key)))
+      _, err = crl.load(csr)
+      assert.matches("^crl.load: not a CRL %(version 0 at offset %d+: a certificate request%?%)$", err)
+      _, err = crl.load(fx.other_key:to_der())
+      assert.matches("^crl.load: not a CRL", err)
+      local p7 = h.run(("openssl crl2pkcs7 -nocrl -certfile %s -outform DER"):format(h.q(fx.rsa.pem)))
+      _, err = crl.load(p7)
+      assert.equal("crl.load: not a CRL (a PKCS#7 or other ContentInfo)", err)
+      _, err = crl.load(h.read(fx.rsa.key))
+      assert.equal("crl.load: not a CRL (found PEM PRIVATE KEY)", err)
+    end)
+
+    it("says what it found for text, empty input and binary junk", function()
+      assert.same({ nil, "crl.load: not a CRL (empty)" }, { crl.load("") })
+      assert.same({ nil, "crl.load: not a CRL (neither PEM nor DER)" }, { crl.load("hello, world") })
+      assert.same({ nil, "crl.load: not a CRL (neither PEM nor DER)" }, { crl.load("\1\2\3") })
+      assert.same({ nil, "crl.load: not a CRL (empty)" }, { crl.load("\239\187\191") })
+    end)
+
+    it("names the offset of a truncation", function()
+      local _, err = crl.load(der:sub(1, 100))
+      assert.equal(("crl.load: truncated DER at offset 0: the CRL needs %d bytes, 96 present"):format(#der - 4), err)
+      _, err = crl.load(der:sub(1, 1))
+      assert.equal("crl.load: truncated DER at offset 0: the CRL has no length", err)
+    end)
+
+    it("names the offset of a bad element inside", function()
+      -- break the tag of the first entry's serial (INTEGER -> OCTET STRING)
+      local c = assert(crl.load(der))
+      local first = c:to_der():find("\48[%z\1-\127]\2\1\1\23", 1) -- SEQUENCE { INTEGER 01, UTCTime
+      assert.truthy(first)
+      local broken = der:sub(1, first + 1) .. "\4" .. der:sub(first + 3)
+      local d, err = crl.load(broken)
+      assert.is_nil(d)
+      assert.equal(("crl.load: entry 1: bad DER at offset %d: expected an entry's serial number, found tag 0x04"):format(first + 1), err)
+    end)
+
+    it("rejects a bad revocation date and a bad reason code at load", function()
+      local at = der:find("240102120000Z", 1, true)
+      local broken = der:sub(1, at - 1) .. "241302120000Z" .. der:sub(at + 13)
+      local _, err = crl.load(broken)
+      assert.equal(("crl.load: entry 1: bad time at offset %d: the revocation date is \"241302120000Z\""):format(at - 3), err)
+      -- the reason code of 0A (keyCompromise, 1) becomes 7, which RFC 5280 leaves unused
+      local r = der:find("\6\3\85\29\21\4\3\10\1\1", 1, true)
+      broken = der:sub(1, r + 8) .. "\7" .. der:sub(r + 10)
+      _, err = crl.load(broken)
+      assert.matches("^crl.load: entry 2: bad reason code at offset %d+$", err)
+    end)
+
+    it("says bad base64 and truncated PEM", function()
+      local _, err = crl.load("-----BEGIN X509 CRL-----\nMIIB*AA==\n-----END X509 CRL-----\n")
+      assert.equal("crl.load: bad base64 in the PEM block at line 1", err)
+      _, err = crl.load("text\n" .. pem:gsub("%-%-%-%-%-END X509 CRL%-%-%-%-%-\n", ""))
+      assert.equal("crl.load: truncated PEM: no END line for the block at line 2", err)
+      _, err = crl.load(string.rep("QUJD", 30) .. "A")
+      assert.equal("crl.load: bad base64", err)
+    end)
+
+    it("tells where inside a PEM block a DER error is", function()
+      local trunc = crl.load(der):to_pem():gsub("\n[^\n]+\n%-%-%-%-%-END", "\n-----END")
+      local _, err = crl.load("intro\n" .. trunc)
+      assert.matches("^crl.load: truncated DER at offset 0: .* %(in the PEM block at line 2%)$", err)
+    end)
+
+    it("raises for a wrong argument type", function()
+      assert.has_error(function() crl.load(nil) end)
+      assert.has_error(function() crl.load({}) end)
+    end)
+  end)
+
+  describe("load_all", function()
+    it("reads every CRL of a PEM bundle, skipping other blocks and text", function()
+      local c2 = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, number = 7, days = 1 })
+      local bundle = "# bundle\n" .. pem .. h.read(fx.rsa.pem) .. "text\r\n" .. c2:to_pem()
+      local list = assert(crl.load_all(bundle))
+      assert.equal(2, #list)
+      assert.equal(6, list[1]:count())
+      assert.equal("07", list[2]:number())
+    end)
+
+    it("reads concatenated DER CRLs, and a single one", function()
+      local c2 = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, number = 8 })
+      local list = assert(crl.load_all(der .. c2:to_der()))
+      assert.equal(2, #list)
+      assert.equal("08", list[2]:number())
+      assert.equal(1, #assert(crl.load_all(der)))
+    end)
+
+    it("fails naming the block or the offset", function()
+      local _, err = crl.load_all(h.read(fx.rsa.pem))
+      assert.equal("crl.load_all: not a CRL (found PEM CERTIFICATE)", err)
+      _, err = crl.load_all(der .. der:sub(1, 50))
+      assert.equal(("crl.load_all: DER CRL 2 (at byte %d): truncated DER at offset 0: the CRL needs %d bytes, 46 present"):format(#der, #der - 4), err)
+      _, err = crl.load_all(der .. "junk")
+      assert.equal(("crl.load_all: trailing data at byte %d"):format(#der), err)
+      _, err = crl.load_all("x\n-----BEGIN X509 CRL-----\n!!!!\n-----END X509 CRL-----\n")
+      assert.equal("crl.load_all: bad base64 in the PEM block at line 2", err)
+      local broken = crl.load(der):to_pem():gsub("\n[^\n]+\n%-%-%-%-%-END", "\n-----END")
+      _, err = crl.load_all(broken)
+      assert.matches("^crl.load_all: the PEM block at line 1: truncated DER", err)
+      _, err = crl.load_all("-----BEGIN X509 CRL-----\nAAAA\n")
+      assert.equal("crl.load_all: truncated PEM: no END line for the block at line 1", err)
+      _, err = crl.load_all("")
+      assert.equal("crl.load_all: not a CRL (empty)", err)
+    end)
+  end)
+
+  describe("load_file", function()
+    it("reads PEM and DER files", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.crl", der)
+      h.write(dir .. "/b.pem", "\239\187\191" .. pem)
+      h.write(dir .. "/c.crl", "\239\187\191" .. der)
+      assert.equal(der, assert(crl.load_file(dir .. "/a.crl")):to_der())
+      assert.equal(der, assert(crl.load_file(dir .. "/b.pem")):to_der())
+      assert.equal(der, assert(crl.load_file(dir .. "/c.crl")):to_der())
+    end)
+
+    it("names the file and the cause", function()
+      local dir = h.tmpdir()
+      local c, err, code = crl.load_file(dir .. "/missing.crl")
+      assert.is_nil(c)
+      assert.equal(dir .. "/missing.crl: No such file or directory", err)
+      assert.equal(2, code)
+      _, err = crl.load_file(dir)
+      assert.equal(dir .. ": Is a directory", err)
+      h.write(dir .. "/x.crl", der)
+      _, err = crl.load_file(dir .. "/x.crl", 100)
+      assert.equal(("%s/x.crl: file too large (%d bytes, the limit is 100)"):format(dir, #der), err)
+      h.write(dir .. "/cert.pem", h.read(fx.rsa.pem))
+      _, err = crl.load_file(dir .. "/cert.pem")
+      assert.equal(dir .. "/cert.pem: not a CRL (found PEM CERTIFICATE)", err)
+      h.write(dir .. "/t.crl", der:sub(1, 300))
+      _, err = crl.load_file(dir .. "/t.crl")
+      assert.matches("t.crl: truncated DER at offset 0", err, 1, true)
+    end)
+
+    it("reads from a pipe, within the limit", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.crl", der)
+      assert(os.execute("mkfifo " .. h.q(dir .. "/fifo")))
+      assert(os.execute(("(cat %s > %s &)"):format(h.q(dir .. "/a.crl"), h.q(dir .. "/fifo"))))
+      assert.equal(der, assert(crl.load_file(dir .. "/fifo")):to_der())
+      assert(os.execute(("(cat %s > %s &)"):format(h.q(dir .. "/a.crl"), h.q(dir .. "/fifo"))))
+      local c, err = crl.load_file(dir .. "/fifo", 100)
+      assert.is_nil(c)
+      assert.equal(dir .. "/fifo: file too large (more than 100 bytes)", err)
+    end)
+  end)
+
+  describe("fields", function()
+    local c
+    before_each(function() c = assert(crl.load(der)) end)
+
+    it("issuer as a name object and as DER", function()
+      assert.equal("C = NO, O = net2, CN = rsa CA", c:issuer():text())
+      assert.equal(fx.rsa.cert:subject():der(), c:issuer_der())
+      assert.is_true(c:issuer():equals(fx.rsa.cert:subject()))
+    end)
+
+    it("this_update and next_update as epoch seconds", function()
+      local now = os.time()
+      assert.is_true(math.abs(c:this_update() - now) < 600)
+      assert.equal(30 * 86400, c:next_update() - c:this_update())
+    end)
+
+    it("number, aki, version, signature algorithm", function()
+      assert.equal("1000", c:number())
+      assert.equal(fx.rsa.cert:ski(), c:aki())
+      assert.equal(2, c:version())
+      assert.equal("sha256WithRSAEncryption", c:signature_algorithm())
+      assert.is_false(c:is_delta())
+      assert.is_nil(c:delta_base())
+      assert.is_nil(c:issuing_distribution_point())
+    end)
+
+    it("extensions as x509:extensions() gives them", function()
+      local exts = c:extensions()
+      assert.equal(2, #exts)
+      assert.equal("2.5.29.35", exts[1].oid)
+      assert.equal("authorityKeyIdentifier", exts[1].name)
+      assert.is_false(exts[1].critical)
+      assert.equal("crlNumber", exts[2].name)
+      assert.equal("\2\2\16\0", exts[2].der)
+      assert.matches("4096", exts[2].text)
+    end)
+
+    it("entries in CRL order, with reasons and invalidity dates", function()
+      local got = {}
+      for e in c:entries() do got[#got + 1] = e end
+      assert.same({
+        { serial = "01", date = T2024_01_01_12 + 86400 },
+        { serial = "0A", date = T2024_01_01_12, reason = "keyCompromise" },
+        { serial = "0B", date = T2024_01_01_12 + 3 * 86400, reason = "certificateHold" },
+        { serial = "0C", date = T2024_01_01_12, reason = "keyCompromise", invalidity_date = T2023_12_25 },
+        { serial = "0FFF", date = T2024_01_01_12 + 2 * 86400, reason = "cACompromise" },
+        { serial = "FF112233445566778899AABBCCDDEEFF001122", date = T2024_01_01_12 + 4 * 86400, reason = "superseded" },
+      }, got)
+    end)
+
+    it("serials in CRL order", function()
+      local got = {}
+      for s in c:serials() do got[#got + 1] = s end
+      assert.same({ "01", "0A", "0B", "0C", "0FFF", "FF112233445566778899AABBCCDDEEFF001122" }, got)
+    end)
+
+    it("an iterator stops cleanly and again after the end", function()
+      local it = c:entries()
+      for _ = 1, 6 do assert.truthy(it()) end
+      assert.is_nil(it())
+      assert.is_nil(it())
+    end)
+
+    it("text like openssl crl -text", function()
+      local t = c:text()
+      assert.matches("^Certificate Revocation List %(CRL%):\n        Version 2 %(0x1%)\n", t)
+      assert.matches("Issuer: C = NO, O = net2, CN = rsa CA\n", t, 1, true)
+      assert.matches("        Last Update: %a%a%a [ %d]%d %d%d:%d%d:%d%d %d%d%d%d GMT\n", t)
+      assert.matches("X509v3 CRL Number: \n                4096\n", t, 1, true)
+      assert.matches("    Serial Number: 0C\n        Revocation Date: Jan  1 12:00:00 2024 GMT\n" ..
+        "        CRL entry extensions:\n            X509v3 CRL Reason Code: \n                Key Compromise\n" ..
+        "            Invalidity Date: \n                Dec 25 00:00:00 2023 GMT\n", t, 1, true)
+      assert.matches("    Signature Algorithm: sha256WithRSAEncryption\n    Signature Value:\n        %x%x:", t)
+    end)
+
+    it("to_pem round-trips through load and matches openssl's PEM", function()
+      assert.equal(pem, c:to_pem())
+      assert.equal(der, assert(crl.load(c:to_pem())):to_der())
+    end)
+
+    it("tostring names the issuer and the count", function()
+      assert.equal("certbench.crl: /C=NO/O=net2/CN=rsa CA (6 entries)", tostring(c))
+    end)
+  end)
+
+  describe("lookup", function()
+    local c
+    before_each(function() c = assert(crl.load(der)) end)
+
+    it("finds serials in any hex spelling", function()
+      assert.equal("0FFF", c:lookup("0FFF").serial)
+      assert.equal("0FFF", c:lookup("fff").serial)
+      assert.equal("0FFF", c:lookup("0x0fff").serial)
+      assert.equal("0FFF", c:lookup("00000FFF").serial)
+      local e = c:lookup("ff112233445566778899aabbccddeeff001122")
+      assert.same({ serial = "FF112233445566778899AABBCCDDEEFF001122", date = T2024_01_01_12 + 4 * 86400, reason = "superseded" }, e)
+      assert.same({ serial = "0C", date = T2024_01_01_12, reason = "keyCompromise", invalidity_date = T2023_12_25 }, c:lookup("0C"))
+    end)
+
+    it("returns nil for a serial that is not there", function()
+      assert.is_nil(c:lookup("05"))
+      assert.is_nil(c:lookup("0FFE"))
+      assert.is_nil(c:lookup("-0A"))
+      assert.equal(1, select("#", c:lookup("05")))
+    end)
+
+    it("takes a certificate", function()
+      local revoked = assert(x509.load(h.read(fx.leaf("0FFF"))))
+      local good = assert(x509.load(h.read(fx.leaf("0FFE"))))
+      assert.equal("cACompromise", c:lookup(revoked).reason)
+      assert.is_nil(c:lookup(good))
+      -- the same serial from another CA is not on this CA's CRL
+      local other = assert(x509.load(h.read(fx.leaf("0FFF", fx.ec))))
+      assert.equal("0FFF", other:serial())
+      assert.is_nil(c:lookup(other))
+      assert.equal("0FFF", c:lookup(other:serial()).serial)
+    end)
+
+    it("finds every entry of a CRL big enough for the radix sort, in random order", function()
+      local entries, want = {}, {}
+      math.randomseed(11)
+      local function add(s, date)
+        entries[#entries + 1] = { serial = s, date = date }
+        if want[s] == nil then want[s] = date end
+      end
+      for i = 1, 66000 do add(("%08X%08X%08X%08X"):format(math.random(0, 0x7fffffff), math.random(0, 0xffffffff),
+        math.random(0, 0xffffffff), i), i) end
+      -- runs that agree on the sorted bits: 40 (sorted on whole keys), 10 (insertion), and deeper
+      for i = 1, 40 do add(("7A7A7A7A7A7A7A7A%08X%08X"):format(math.random(0, 0xffffffff), i), 100000 + i) end
+      for i = 1, 10 do add(("6B6B6B6B6B6B6B%010X"):format(i * 7919), 200000 + i) end
+      for i = 1, 60 do add(("5C5C5C5C5C5C5C5C5C5C5C5C5C5C%04X"):format(i), 300000 + i) end
+      for i = 1, 300 do add(("%X"):format(i), 400000 + i) end -- short serials of 1 and 2 bytes
+      add("2A", 1)                                            -- a duplicate of an earlier serial
+      local big = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, sort = false })
+      local d = assert(crl.load(big:to_der()))
+      assert.equal(#entries, d:count())
+      local missing = 0
+      for s, date in pairs(want) do
+        local e = d:lookup(s)
+        if not e or e.date ~= date then missing = missing + 1 end
+      end
+      assert.equal(0, missing)
+      assert.equal(400042, d:lookup("2A").date) -- the first of the two in CRL order
+      assert.is_nil(d:lookup("7A7A7A7A7A7A7A7A0000000000000000"))
+      assert.is_nil(d:lookup("5C5C5C5C5C5C5C5C5C5C5C5C5C5CFFFF"))
+      assert.is_nil(d:lookup("12D"))
+      -- over 1 MB: hashed while parsing, verified from that digest
+      assert.is_true(#big:to_der() > 1048576)
+      assert.same({ true }, { d:verify(fx.rsa.cert) })
+      assert.same({ false, "bad signature" }, { d:verify(fx.other_key) })
+      local der2 = big:to_der()
+      -- flip a bit of a serial in the middle: still DER, no longer what was signed
+      local sbytes = entries[33000].serial:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)
+      local at = assert(der2:find(sbytes, 1, true)) + #sbytes - 1
+      local tampered = assert(crl.load(der2:sub(1, at - 1) .. string.char((der2:byte(at) ~ 1)) .. der2:sub(at + 1)))
+      assert.same({ false, "bad signature" }, { tampered:verify(fx.rsa.cert) })
+      -- the same from RSA-PSS, ECDSA and Ed25519 (which cannot be hashed ahead)
+      for _, case in ipairs { { ca = fx.rsa, pss = true, digest = "sha384" }, { ca = fx.ec, digest = "sha512" }, { ca = fx.ed } } do
+        local other = assert(crl.new { issuer = case.ca.cert, key = case.ca.pkey, entries = entries, pss = case.pss,
+          digest = case.digest, sort = false })
+        local o = assert(crl.load(other:to_der()))
+        assert.same({ true }, { o:verify(case.ca.cert) })
+        local t2 = other:to_der()
+        at = assert(t2:find(sbytes, 1, true)) + #sbytes - 1
+        t2 = t2:sub(1, at - 1) .. string.char((t2:byte(at) ~ 1)) .. t2:sub(at + 1)
+        assert.same({ false, "bad signature" }, { assert(crl.load(t2)):verify(case.ca.cert) })
+      end
+    end)
+
+    it("raises for a bad serial or argument", function()
+      assert.has_error(function() c:lookup("xyz") end)
+      assert.has_error(function() c:lookup("") end)
+      assert.has_error(function() c:lookup(string.rep("A", 400)) end)
+      assert.has_error(function() c:lookup(12) end)
+      assert.has_error(function() c:lookup(fx.rsa.pkey) end)
+    end)
+
+    it("finds every entry of a large CRL built in random order", function()
+      local entries, want = {}, {}
+      math.randomseed(7)
+      for i = 1, 3000 do
+        local s = ("%08X%08X"):format(math.random(0, 0x7fffffff), i)
+        entries[i] = { serial = s, date = 1700000000 + i }
+        want[s] = 1700000000 + i
+      end
+      -- duplicates and short serials too, to exercise the tie-breaking of the sort
+      entries[#entries + 1] = { serial = "01", date = 1 }
+      entries[#entries + 1] = { serial = "01", date = 2 }
+      for i = 1, 100 do entries[#entries + 1] = { serial = ("ABCDEF0123456789%04X"):format(i), date = i } end
+      local big = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, sort = false })
+      assert.equal(#entries, big:count())
+      local d = assert(crl.load(big:to_der()))
+      for s, date in pairs(want) do assert.equal(date, d:lookup(s).date) end
+      assert.equal(1, d:lookup("01").date) -- the first of two duplicates
+      for i = 1, 100 do assert.equal(i, d:lookup(("ABCDEF0123456789%04X"):format(i)).date) end
+      assert.is_nil(d:lookup("ABCDEF01234567890000"))
+      -- sort=false kept the given order
+      local it = d:serials()
+      assert.equal(entries[1].serial, it())
+    end)
+  end)
+
+  describe("verify", function()
+    local c
+    before_each(function() c = assert(crl.load(der)) end)
+
+    it("accepts the issuer certificate and its public key", function()
+      assert.same({ true }, { c:verify(fx.rsa.cert) })
+      assert.same({ true }, { c:verify(fx.rsa.pkey) })
+      assert.same({ true }, { c:verify(fx.rsa.cert:public_key()) })
+    end)
+
+    it("refuses another key, a key of another type, another CA", function()
+      assert.same({ false, "bad signature" }, { c:verify(fx.other_key) })
+      assert.same({ false, "the CRL is signed with sha256WithRSAEncryption but the key is EC" }, { c:verify(fx.ec.pkey) })
+      assert.same({ false, "the CRL's issuer is not the certificate's subject" }, { c:verify(fx.ec.cert) })
+    end)
+
+    it("refuses an issuer certificate whose key usage lacks cRLSign", function()
+      local path = fx.gencrl({ fx.revoked("01", "240101120000Z") }, { ca = fx.noku })
+      local n = assert(crl.load(h.read(path)))
+      assert.same({ false, "the issuer certificate's key usage does not allow signing CRLs (no cRLSign)" }, { n:verify(fx.noku.cert) })
+      assert.is_true(n:verify(fx.noku.pkey)) -- the key alone: only the signature
+    end)
+
+    it("notices a changed byte and an algorithm mismatch", function()
+      local at = der:find("240102120000Z", 1, true)
+      local changed = assert(crl.load(der:sub(1, at - 1) .. "240102120001Z" .. der:sub(at + 13)))
+      assert.same({ false, "bad signature" }, { changed:verify(fx.rsa.cert) })
+      -- sha256WithRSAEncryption (...1.1.11) in the outer AlgorithmIdentifier becomes sha384 (1.12)
+      local oid = "\42\134\72\134\247\13\1\1\11"
+      local last = der:find(oid .. "\5\0\3", 1, true)
+      local mism = assert(crl.load(der:sub(1, last + 7) .. "\12" .. der:sub(last + 9)))
+      assert.same({ false, "the signature algorithm inside tbsCertList differs from the outer one" }, { mism:verify(fx.rsa.cert) })
+    end)
+
+    it("raises for a wrong argument", function()
+      assert.has_error(function() c:verify() end)
+      assert.has_error(function() c:verify("key") end)
+      assert.has_error(function() c:verify(c) end)
+    end)
+  end)
+
+  describe("new", function()
+    local base = { this_update = 1764000000, next_update = 1764000000 + 7 * 86400 }
+    local function opts(t)
+      local o = { issuer = fx.rsa.cert, key = fx.rsa.pkey }
+      for k, v in pairs(base) do o[k] = v end
+      for k, v in pairs(t or {}) do o[k] = v end
+      return o
+    end
+
+    it("builds a signed version 2 CRL with AKI and number", function()
+      local c = assert(crl.new(opts { number = "1A2B", entries = {
+        { serial = "0A", date = 1700000000, reason = "keyCompromise", invalidity_date = 1690000000 },
+        { serial = 5, date = 1700000001 },
+      } }))
+      assert.equal(2, c:version())
+      assert.equal(1764000000, c:this_update())
+      assert.equal(1764000000 + 7 * 86400, c:next_update())
+      assert.equal("1A2B", c:number())
+      assert.equal(fx.rsa.cert:ski(), c:aki())
+      assert.equal(fx.rsa.cert:subject():der(), c:issuer_der())
+      assert.is_true(c:verify(fx.rsa.cert))
+      local got = {}
+      for e in c:entries() do got[#got + 1] = e end
+      assert.same({
+        { serial = "05", date = 1700000001 },
+        { serial = "0A", date = 1700000000, reason = "keyCompromise", invalidity_date = 1690000000 },
+      }, got)
+    end)
+
+    it("writes every RFC 5280 reason", function()
+      local entries = {}
+      for code, name in pairs(crl.reasons) do entries[#entries + 1] = { serial = ("%02X"):format(code + 1), reason = name } end
+      assert.equal(10, #entries)
+      local c = assert(crl.new(opts { entries = entries }))
+      for code, name in pairs(crl.reasons) do
+        assert.equal(name, c:lookup(("%02X"):format(code + 1)).reason)
+      end
+      -- codes, other cases and openssl ca's spellings
+      local d = assert(crl.new(opts { entries = { { serial = "01", reason = 9 }, { serial = "02", reason = "KEYCOMPROMISE" },
+        { serial = "03", reason = "CAkeyTime" } } }))
+      assert.equal("privilegeWithdrawn", d:lookup("01").reason)
+      assert.equal("keyCompromise", d:lookup("02").reason)
+      assert.equal("cACompromise", d:lookup("03").reason)
+    end)
+
+    it("defaults this_update to now and entry dates to this_update; days and hours", function()
+      local c = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, days = 2, entries = { { serial = "01" } } })
+      assert.is_true(math.abs(c:this_update() - os.time()) < 60)
+      assert.equal(2 * 86400, c:next_update() - c:this_update())
+      assert.equal(c:this_update(), c:lookup("01").date)
+      local d = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, hours = 5 })
+      assert.equal(5 * 3600, d:next_update() - d:this_update())
+      local e = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey })
+      assert.is_nil(e:next_update())
+      assert.is_nil(e:number())
+      assert.equal(0, e:count())
+    end)
+
+    it("uses GeneralizedTime from 2050 on", function()
+      local t2050 = 2524608000 -- 2050-01-01T00:00:00Z
+      local c = assert(crl.new(opts { this_update = t2050, next_update = t2050 + 86400, entries = { { serial = "01", date = t2050 } } }))
+      assert.equal(t2050, c:this_update())
+      assert.equal(t2050, c:lookup("01").date)
+      assert.truthy(c:to_der():find("20500101000000Z", 1, true))
+    end)
+
+    it("makes delta CRLs", function()
+      local c = assert(crl.new(opts { number = 11, delta_base = 10, entries = { { serial = "0B", reason = "removeFromCRL" } } }))
+      assert.is_true(c:is_delta())
+      assert.equal("0A", c:delta_base())
+      assert.equal("0B", c:number())
+      assert.equal("removeFromCRL", c:lookup("0B").reason)
+      local exts = c:extensions()
+      assert.equal("deltaCRL", exts[3].name)
+      assert.is_true(exts[3].critical)
+      assert.is_nil(c:freshest_crl())
+    end)
+
+    it("points a complete CRL to its deltas (Freshest CRL)", function()
+      local c = assert(crl.new(opts { number = 10, freshest = { "http://crl.example/d.crl", "ldap://ldap.example/cn=d" } }))
+      assert.same({ "http://crl.example/d.crl", "ldap://ldap.example/cn=d" }, c:freshest_crl())
+      local exts = c:extensions()
+      assert.equal("freshestCRL", exts[3].name)
+      assert.is_false(exts[3].critical)
+      assert.same({ "http://one" }, assert(crl.new(opts { freshest = "http://one" })):freshest_crl())
+      assert.has_error(function() crl.new(opts { freshest = 1 }) end, "crl.new: freshest must be a list of URLs")
+      assert.has_error(function() crl.new(opts { freshest = { {} } }) end, "crl.new: freshest[1] must be a string")
+    end)
+
+    it("writes an issuing distribution point", function()
+      local c = assert(crl.new(opts { idp = { urls = { "http://crl.example/a.crl", "ldap://x/cn=y" }, only_user = true,
+        only_some_reasons = { "keyCompromise", "aACompromise", "superseded" }, indirect = true } }))
+      local idp = c:issuing_distribution_point()
+      assert.same({ "http://crl.example/a.crl", "ldap://x/cn=y" }, idp.urls)
+      assert.same({ "URI:http://crl.example/a.crl", "URI:ldap://x/cn=y" }, idp.names)
+      assert.is_true(idp.only_user)
+      assert.is_false(idp.only_ca)
+      assert.is_false(idp.only_attribute)
+      assert.is_true(idp.indirect)
+      assert.same({ "keyCompromise", "superseded", "aACompromise" }, idp.only_some_reasons)
+      local d = assert(crl.new(opts { idp = { urls = "http://one", only_ca = true, only_attribute = true } }))
+      local i2 = d:issuing_distribution_point()
+      assert.same({ "http://one" }, i2.urls)
+      assert.is_true(i2.only_ca)
+      assert.is_true(i2.only_attribute)
+      assert.is_nil(i2.only_some_reasons)
+      local e = assert(crl.new(opts { idp = { only_some_reasons = { "keyCompromise" } } }))
+      assert.same({ "keyCompromise" }, e:issuing_distribution_point().only_some_reasons)
+      assert.same({}, e:issuing_distribution_point().urls)
+    end)
+
+    it("signs with EC, Ed25519, RSA-PSS and other digests", function()
+      local ec = assert(crl.new { issuer = fx.ec.cert, key = fx.ec.pkey, digest = "SHA-384", entries = { { serial = "01" } } })
+      assert.equal("ecdsa-with-SHA384", ec:signature_algorithm())
+      assert.is_true(ec:verify(fx.ec.cert))
+      local ed = assert(crl.new { issuer = fx.ed.cert, key = fx.ed.pkey })
+      assert.equal("ED25519", ed:signature_algorithm())
+      assert.is_true(ed:verify(fx.ed.cert))
+      local pss = assert(crl.new(opts { pss = true, digest = "sha512" }))
+      assert.equal("rsassaPss", pss:signature_algorithm())
+      assert.is_true(pss:verify(fx.rsa.cert))
+      for _, d in ipairs { "sha1", "sha224", "sha256", "sha384", "sha512" } do
+        local r = assert(crl.new(opts { digest = d }))
+        assert.is_true(r:verify(fx.rsa.cert))
+      end
+    end)
+
+    it("fails, not raises, for a key that does not fit", function()
+      assert.same({ nil, "crl.new: the key does not match the issuer certificate" },
+        { crl.new(opts { key = fx.other_key }) })
+      assert.same({ nil, "crl.new: the key does not match the issuer certificate" },
+        { crl.new(opts { key = fx.ec.pkey }) })
+      assert.same({ nil, "crl.new: an Ed25519 key signs without a separate digest" },
+        { crl.new { issuer = fx.ed.cert, key = fx.ed.pkey, digest = "sha256" } })
+      assert.same({ nil, "crl.new: pss needs an RSA key" }, { crl.new { issuer = fx.ec.cert, key = fx.ec.pkey, pss = true } })
+      assert.same({ nil, "crl.new: pss needs an RSA key" }, { crl.new { issuer = fx.ed.cert, key = fx.ed.pkey, pss = true } })
+      assert.same({ nil, "crl.new: unsupported digest md5" }, { crl.new(opts { digest = "md5" }) })
+      assert.same({ nil, "crl.new: unsupported digest whirlpool" }, { crl.new(opts { digest = "whirlpool" }) })
+      local r, err = crl.new(opts { this_update = 400000000000 })
+      assert.is_nil(r)
+      assert.matches("^crl.new: a time is out of range", err)
+      r, err = crl.new(opts { entries = { { serial = "01", date = -70000000000 } } })
+      assert.is_nil(r)
+      assert.matches("^crl.new: an entry's time is out of range", err)
+    end)
+
+    it("raises for wrong options", function()
+      assert.has_error(function() crl.new() end, "crl.new: expects a table of options")
+      assert.has_error(function() crl.new { key = fx.rsa.pkey } end, "crl.new: issuer (a certbench.x509) is required")
+      assert.has_error(function() crl.new { issuer = fx.rsa.cert } end, "crl.new: key (a certbench.pkey) is required")
+      assert.has_error(function() crl.new(opts { issuer = fx.rsa.pkey }) end)
+      assert.has_error(function() crl.new(opts { key = fx.rsa.cert }) end)
+      assert.has_error(function() crl.new(opts { this_update = "now" }) end)
+      assert.has_error(function() crl.new(opts { next_update = 1.5 }) end)
+      assert.has_error(function() crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, days = -1 } end)
+      assert.has_error(function() crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, hours = "x" } end)
+      assert.has_error(function() crl.new(opts { number = "xyz" }) end)
+      assert.has_error(function() crl.new(opts { number = -1 }) end)
+      assert.has_error(function() crl.new(opts { number = string.rep("A", 200) }) end)
+      assert.has_error(function() crl.new(opts { delta_base = 1 }) end, "crl.new: a delta CRL needs its own number (RFC 5280 5.2.4)")
+      assert.has_error(function() crl.new(opts { digest = 256 }) end)
+      assert.has_error(function() crl.new(opts { entries = "none" }) end)
+      assert.has_error(function() crl.new(opts { entries = { "01" } }) end, "crl.new: entries[1] must be a table")
+      assert.has_error(function() crl.new(opts { entries = { { serial = "zz" } } }) end)
+      assert.has_error(function() crl.new(opts { entries = { { serial = 1.5 } } }) end)
+      assert.has_error(function() crl.new(opts { entries = { { serial = string.rep("1", 300) } } }) end)
+      assert.has_error(function() crl.new(opts { entries = { { serial = "01", reason = "bored" } } }) end,
+        "crl.new: entries[1].reason: unknown reason 'bored'")
+      assert.has_error(function() crl.new(opts { entries = { { serial = "01", reason = 7 } } }) end)
+      assert.has_error(function() crl.new(opts { entries = { { serial = "01", date = "today" } } }) end)
+      assert.has_error(function() crl.new(opts { idp = "http://x" }) end)
+      assert.has_error(function() crl.new(opts { idp = { urls = { 1 } } }) end)
+      assert.has_error(function() crl.new(opts { idp = { urls = 5 } }) end)
+      assert.has_error(function() crl.new(opts { idp = { only_user = true, only_ca = true } }) end)
+      assert.has_error(function() crl.new(opts { idp = { only_some_reasons = { "removeFromCRL" } } }) end)
+      assert.has_error(function() crl.new(opts { idp = { only_some_reasons = "keyCompromise" } }) end)
+    end)
+  end)
+
+  describe("hand-made DER", function()
+    -- a small DER writer, to make what openssl will not: BER-ish serials, times without seconds
+    local function len(n)
+      if n < 128 then return string.char(n) end
+      local b = ""
+      while n > 0 do b = string.char(n % 256) .. b; n = n // 256 end
+      return string.char(128 + #b) .. b
+    end
+    local function tlv(tag, content) return string.char(tag) .. len(#content) .. content end
+    local function seq(...) return tlv(0x30, table.concat({ ... })) end
+    local SHA256RSA = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), "\5\0")
+    local function ext(oid, value, critical)
+      return seq(tlv(6, oid), critical and "\1\1\255" or "", tlv(4, value))
+    end
+    local function signed(tbs)
+      local sig = assert(fx.rsa.pkey:sign(tbs, { digest = "sha256" }))
+      return seq(tbs, SHA256RSA, tlv(3, "\0" .. sig))
+    end
+
+    it("reads loose times, non-minimal and negative serials, and verifies what it read", function()
+      local tbs = seq(
+        tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(),
+        tlv(0x17, "2401011200Z"),             -- UTCTime without seconds
+        tlv(0x18, "20240201120000.25Z"),      -- GeneralizedTime with a fraction
+        seq(
+          seq(tlv(2, "\0\5"), tlv(0x17, "991231235959Z")),          -- 1999; serial 00 05 (BER)
+          seq(tlv(2, "\255\1"), tlv(0x18, "19450101000000Z")),       -- negative; before 1950
+          seq(tlv(2, "\7"), tlv(0x17, "240101000000Z"),
+            seq(ext("\85\29\21", tlv(10, "\6")), ext("\1\2\3", "\5\0", true)))
+        ))
+      local c = assert(crl.load(signed(tbs)))
+      assert.equal(2, c:version())
+      assert.equal(1704110400, c:this_update())
+      assert.equal(1706788800, c:next_update())
+      assert.equal(3, c:count())
+      assert.same({ serial = "05", date = 946684799 }, c:lookup("5"))
+      assert.same({ serial = "-FF", date = -788918400 }, c:lookup("-FF"))
+      assert.same({ serial = "07", date = 1704067200, reason = "certificateHold" }, c:lookup("07"))
+      assert.is_true(c:verify(fx.rsa.cert))
+      assert.is_nil(c:number())
+    end)
+
+    it("a version 1 CRL without nextUpdate and without entries", function()
+      local c = assert(crl.load(signed(seq(SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
+      assert.equal(1, c:version())
+      assert.is_nil(c:next_update())
+      assert.equal(0, c:count())
+      assert.is_nil(c:lookup("01"))
+      assert.is_nil((c:entries())())
+      assert.matches("No Revoked Certificates.", c:text(), 1, true)
+      assert.matches("Next Update: NONE", c:text(), 1, true)
+      assert.is_true(c:verify(fx.rsa.cert))
+    end)
+
+    it("refuses what RFC 5280 forbids and names it", function()
+      local name = fx.rsa.cert:subject():der()
+      local function try(tbs) return select(2, crl.load(signed(tbs))) end
+      assert.matches("^crl.load: bad DER at offset %d+: unsupported CRL version$",
+        try(seq(tlv(2, "\5"), SHA256RSA, name, tlv(0x17, "240101120000Z"))))
+      assert.equal("crl.load: bad CRL: a version 1 CRL with extensions",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1"))))))
+      assert.matches("^crl.load: bad time at offset %d+: thisUpdate is \"240101120000\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000"))))
+      assert.matches("^crl.load: bad time at offset %d+: nextUpdate is \"20240230000000Z\"$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0x18, "20240230000000Z"))))
+      assert.matches("^crl.load: bad DER at offset %d+: data after crlExtensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq()), "\5\0")))
+      assert.matches("^crl.load: bad DER at offset %d+: the CRL number$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1\0"))))))
+      assert.matches("^crl.load: entry 1: bad time",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq(tlv(2, "\1"), tlv(0x17, "240101126000Z"))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: data after an entry's extensions$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(), "\5\0")))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an extension's critical flag is not a DER BOOLEAN$",
+        try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(seq(tlv(6, "\85\29\21"), "\1\1\1", tlv(4, "\10\1\1"))))))))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: an entry's serial number is empty$",
+        try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq("\2\0", tlv(0x17, "240101120000Z"))))))
+    end)
+  end)
+
+  describe("objects", function()
+    it("close is idempotent and a closed CRL raises", function()
+      local c = assert(crl.load(der))
+      local it = c:entries()
+      local s = c:serials()
+      c:close()
+      c:close()
+      for _, m in ipairs { "issuer", "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta",
+        "aki", "issuing_distribution_point", "freshest_crl", "signature_algorithm", "version", "count", "entries", "serials",
+        "to_der", "to_pem", "text", "extensions" } do
+        assert.error_matches(function() c[m](c) end, "attempt to use a closed CRL", 1, true)
+      end
+      assert.has_error(function() c:lookup("01") end)
+      assert.has_error(function() c:verify(fx.rsa.cert) end)
+      assert.error_matches(function() it() end, "attempt to use a closed CRL", 1, true)
+      assert.error_matches(function() s() end, "attempt to use a closed CRL", 1, true)
+      assert.matches("^certbench.crl %(closed%)", tostring(c))
+    end)
+
+    it("works with <close>", function()
+      local keep
+      do
+        local c <close> = assert(crl.load(der))
+        keep = c
+        assert.equal(6, c:count())
+      end
+      assert.has_error(function() keep:count() end)
+    end)
+
+    it("an object made from a string outlives the string", function()
+      local c = assert(crl.load(der .. ""))
+      collectgarbage()
+      collectgarbage()
+      assert.equal(der, c:to_der())
+      assert.equal("0A", c:lookup("0A").serial)
+    end)
+
+    it("the reasons table", function()
+      assert.equal("unspecified", crl.reasons[0])
+      assert.equal("keyCompromise", crl.reasons[1])
+      assert.is_nil(crl.reasons[7])
+      assert.equal("aACompromise", crl.reasons[10])
+    end)
+  end)
+
+  describe("memory", function()
+    local function rss_kb()
+      local f = assert(io.open("/proc/self/statm"))
+      local pages = f:read("n") and f:read("n")
+      f:close()
+      return pages * 4
+    end
+
+    -- ASan keeps freed memory in quarantine, so resident size says nothing there; LeakSanitizer
+    -- covers the same ground in that pass.
+    local it_rss = os.getenv("CERTBENCH_ASAN") and pending or it
+    it_rss("100,000 parse/free cycles stay within 1.5x resident size", function()
+      local function cycle(i)
+        local c = crl.load(der)
+        if i % 10 == 0 then
+          c:lookup("0C")
+          for _ in c:entries() do end
+          c:issuer()
+        end
+        if i % 3 == 0 then c:close() end
+      end
+      for i = 1, 2000 do cycle(i) end
+      collectgarbage()
+      collectgarbage()
+      local before = rss_kb()
+      for i = 1, 100000 do
+        cycle(i)
+        if i % 1000 == 0 then collectgarbage() end
+      end
+      collectgarbage()
+      collectgarbage()
+      local after = rss_kb()
+      assert.is_true(after <= before * 1.5, ("resident size grew from %d KB to %d KB"):format(before, after))
+    end)
+  end)
+end)

@@ -1,0 +1,70 @@
+-- spec/outputs_spec.lua: certbench.outputs, several files written as one step.
+local h = require "helper"
+local fs = require "certbench.fs"
+local outputs = require "certbench.outputs"
+
+local function list(d)
+  local t = fs.list(d) or {}
+  table.sort(t)
+  return t
+end
+
+describe("outputs", function()
+  it("writes every file with its mode and reports them", function()
+    local d = h.tmpdir()
+    local o = outputs.new()
+    o:add(d .. "/k.pem", "KEY", { key = true, what = "key" })
+    o:add(d .. "/c.pem", "CERT")
+    assert.same({ d .. "/k.pem", d .. "/c.pem" }, o:paths())
+    local w = assert(o:commit())
+    assert.same({ path = d .. "/k.pem", size = 3, mode = "0600", what = "key", replaced = false }, w[1])
+    assert.equal("0644", w[2].mode)
+    assert.equal("600", h.mode(d .. "/k.pem"))
+    assert.equal("CERT", h.read(d .. "/c.pem"))
+    assert.same({ "c.pem", "k.pem" }, list(d))
+  end)
+
+  it("touches nothing when one target exists, unless force", function()
+    local d = h.tmpdir()
+    h.write(d .. "/b", "old")
+    local o = outputs.new():add(d .. "/a", "A"):add(d .. "/b", "B")
+    local ok, err = o:commit()
+    assert.is_nil(ok)
+    assert.equal(d .. "/b: exists: nothing written (--force replaces it)", err)
+    assert.same({ "b" }, list(d))
+    h.write(d .. "/a", "old")
+    ok, err = outputs.new():add(d .. "/a", "A"):add(d .. "/b", "B"):commit()
+    assert.equal(d .. "/a, " .. d .. "/b: exist: nothing written (--force replaces them)", err)
+    local w = assert(outputs.new { force = true }:add(d .. "/a", "A"):add(d .. "/b", "B"):commit())
+    assert.is_true(w[1].replaced)
+    assert.equal("B", h.read(d .. "/b"))
+  end)
+
+  it("refuses a folder in the way and a missing folder", function()
+    local d = h.tmpdir()
+    assert(fs.mkdir(d .. "/x"))
+    local ok, err = outputs.new { force = true }:add(d .. "/x", "X"):commit()
+    assert.is_nil(ok)
+    assert.equal(d .. "/x: exists and is a directory, not a file: nothing written", err)
+    ok, err = outputs.new():add(d .. "/nope/y", "Y"):commit()
+    assert.equal(d .. "/nope: no such folder: nothing written", err)
+  end)
+
+  it("removes its temporary files when a write fails", function()
+    local d = h.tmpdir()
+    local out, rc = h.run("CERTBENCH_FAULT=outputs:write-2 " .. h.q(h.bin) .. " run - <<'LUA'\n"
+      .. "local o = require('certbench.outputs').new()\n"
+      .. ("o:add(%q, 'A'); o:add(%q, 'B'); o:add(%q, 'C')\n"):format(d .. "/a", d .. "/b", d .. "/c")
+      .. "print(o:commit())\nLUA")
+    assert.equal(0, rc, out)
+    assert.matches("nil\twriting " .. d .. "/b failed (" .. d .. "/.b.certbench-", out, 1, true)
+    assert.same({}, list(d))
+  end)
+
+  it("raises on programming errors", function()
+    assert.has_error(function() outputs.new():add("", "x") end, "outputs:add: path must be a non-empty string")
+    assert.has_error(function() outputs.new():add("/tmp/x", 5) end, "outputs:add: data must be a string")
+    assert.has_error(function() outputs.new():add("/tmp/x", "a"):add("/tmp/x", "b") end, "outputs:add: /tmp/x added twice")
+    assert.has_error(function() outputs.new(5) end, "outputs.new: options must be a table")
+  end)
+end)
