@@ -13,7 +13,8 @@
 --              max_age=, ca_file= (HTTPS responders)}
 --       -> {status="good"|"revoked"|"unknown", revocation_time=, reason=, this_update=,
 --           next_update=, produced_at=, responder=, url=, method=, signer=, signer_kind=,
---           no_check=, serial=, nonce=bool, warnings={}} | nil, err, code
+--           no_check=, serial=, nonce=bool, warnings={}, response= (the parsed response)}
+--       | nil, err, code
 --       codes: "no_url", the HTTP codes ("connect", "timeout", "http", ...), "parse" (not an OCSP
 --       response), "status" (the responder refused: tryLater, unauthorized...), "verify"
 --   ocsp.get_url(url, der) -> the URL of a GET request (RFC 6960 appendix A.1: base64, then
