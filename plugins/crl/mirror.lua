@@ -569,6 +569,10 @@ function M.run(cfg, opts)
   if not lock then
     return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, tostring(lerr))
   end
+  -- downloads a killed run left behind (the lock says no run is using them)
+  for _, f in ipairs(fs.list(fs.join(cfg.out_dir, M.META, "tmp")) or {}) do
+    fs.remove(fs.join(cfg.out_dir, M.META, "tmp", f))
+  end
   local set = opts.trust
   if not set then
     set, err = trust.load(cfg.ca)
