@@ -21,7 +21,9 @@
   X(pkcs12) \
   X(pkcs7) \
   X(crl) \
-  X(store)
+  X(store) \
+  X(ocsp) \
+  X(tls)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

@@ -159,6 +159,13 @@ measure "certbench load+verify, no prehash" env CERTBENCH_CRL_PREHASH=0 "$CB" ru
 measure "certbench load+lookup, no prehash" env CERTBENCH_CRL_PREHASH=0 "$CB" run "$B/lookup.lua" "$B/big.der" "$SERIAL"
 measure "certbench load+verify (shuffled)" "$CB" run "$B/load_verify.lua" "$B/shuffled.der" "$B/ca.pem"
 measure "certbench load+lookup (shuffled)" "$CB" run "$B/lookup.lua" "$B/shuffled.der" "$SERIAL"
+# the command line path (plugins/crl): what a user types, plugin loading and output included
+CLI=0
+if [ -f plugins/crl/init.lua ]; then
+  CLI=1
+  measure "certbench crl info --ca (CLI)" "$CB" crl info --ca "$B/ca.pem" "$B/big.der"
+  grep -q "verifies:     yes" "$B/out.txt" || { echo "crl info --ca did not verify:" >&2; cat "$B/out.txt" >&2; exit 1; }
+fi
 measure "certbench startup (no CRL)" "$CB" run /dev/null
 measure "openssl startup (version)" openssl version
 
@@ -166,6 +173,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'
 echo
 echo "openssl / certbench load+verify:   time $(ratio "${T[openssl crl -noout -CAfile]}" "${T[certbench load+verify]}")x, peak RSS $(ratio "${M[openssl crl -noout -CAfile]}" "${M[certbench load+verify]}")x   (target: >= 10x, >= 4x)"
 echo "openssl / certbench load+lookup:   time $(ratio "${T[openssl crl -noout -CAfile]}" "${T[certbench load+lookup]}")x, peak RSS $(ratio "${M[openssl crl -noout -CAfile]}" "${M[certbench load+lookup]}")x"
+if [ "$CLI" = 1 ]; then
+  echo "openssl / certbench crl info --ca: time $(ratio "${T[openssl crl -noout -CAfile]}" "${T[certbench crl info --ca (CLI)]}")x, peak RSS $(ratio "${M[openssl crl -noout -CAfile]}" "${M[certbench crl info --ca (CLI)]}")x   (target: >= 10x, >= 4x)"
+  echo "certbench crl info --ca / sha256sum: time $(ratio "${T[certbench crl info --ca (CLI)]}" "${T[sha256sum]}")x   (target: <= 2x)"
+fi
 echo "certbench load+verify / sha256sum: time $(ratio "${T[certbench load+verify]}" "${T[sha256sum]}")x   (target: <= 2x)"
 echo "certbench load+verify / openssl dgst -sha256: time $(ratio "${T[certbench load+verify]}" "${T[openssl dgst -sha256]}")x   (the SHA-NI floor)"
 echo "shuffled / sorted load+verify:     time $(ratio "${T[certbench load+verify (shuffled)]}" "${T[certbench load+verify]}")x"

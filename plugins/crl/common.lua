@@ -1,0 +1,200 @@
+-- crl/common.lua: what the commands of the crl plugin share: loading CRLs from files and from
+-- downloaded bytes (PEM, DER, ZIP, GZIP, PKCS#7), CRL numbers as big hex integers, the
+-- identity of a CRL (issuer, key, delta or base, scope), summaries for reports, time text.
+local crl = require "certbench.crl"
+local archive = require "certbench.archive"
+local fs = require "certbench.fs"
+local digest = require "certbench.digest"
+local ui = require "certbench.ui"
+
+local M = {}
+
+M.MAX_FILE = 1 << 30 -- a CRL file read into memory (archives); DER and PEM files stream in C
+
+-- time(epoch) -> RFC 3339 text, or nil
+function M.time(t)
+  if t == nil then return nil end
+  return ui.time(t)
+end
+
+-- parse_time("2026-11-28T00:00:00Z" | "1795820000" | "now") -> epoch | nil, err
+function M.parse_time(s)
+  if s == nil then return nil end
+  if s == "now" then return os.time() end
+  if s:match("^%d+$") then return math.tointeger(tonumber(s)) end
+  local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):?(%d*)Z?$")
+  if not y then
+    y, mo, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+    h, mi, sec = "0", "0", "0"
+  end
+  if not y then return nil, ("'%s' is not a time (2026-11-28T00:00:00Z or epoch seconds)"):format(s) end
+  y, mo, d, h, mi = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi)
+  sec = tonumber(sec ~= "" and sec or "0")
+  -- days from civil (Howard Hinnant), so no local time zone gets involved
+  local yy = mo <= 2 and y - 1 or y
+  local era = (yy >= 0 and yy or yy - 399) // 400
+  local yoe = yy - era * 400
+  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + h * 3600 + mi * 60 + sec
+end
+
+-- CRL numbers are hex strings of any length (RFC 5280 allows 20 octets)
+local function strip(h) return (h:upper():gsub("^0+", "")) end
+
+-- cmp_number(a, b) -> -1, 0, 1 for hex strings
+function M.cmp_number(a, b)
+  a, b = strip(a), strip(b)
+  if #a ~= #b then return #a < #b and -1 or 1 end
+  if a == b then return 0 end
+  return a < b and -1 or 1
+end
+
+-- number_value(hex) -> an integer when it fits in 53 bits (for metrics), else nil
+function M.number_value(h)
+  if h == nil then return nil end
+  local s = strip(h)
+  if #s > 13 then return nil end
+  if s == "" then return 0 end
+  return math.tointeger(tonumber(s, 16))
+end
+
+-- number_text(hex) -> the number in decimal as openssl prints it, or 0x-hex when it is too big
+function M.number_text(h)
+  local v = M.number_value(h)
+  if v then return tostring(v) end
+  return "0x" .. strip(h)
+end
+
+-- slug(text) -> a file-name-safe word
+function M.slug(s)
+  s = tostring(s or ""):gsub("[^%w%-%.]+", "_"):gsub("^[_%.]+", ""):gsub("_+$", "")
+  if #s > 48 then s = s:sub(1, 48) end
+  return s
+end
+
+-- scope(c) -> "" or a short id of the issuing distribution point (a CA may partition its CRLs;
+-- each partition has its own sequence of numbers)
+local function scope(c)
+  local idp = c:issuing_distribution_point()
+  if not idp then return "" end
+  local parts = {}
+  for _, u in ipairs(idp.urls or {}) do parts[#parts + 1] = u end
+  for _, k in ipairs { "only_user", "only_ca", "indirect", "only_attribute", "relative_name" } do
+    if idp[k] then parts[#parts + 1] = k end
+  end
+  for _, r in ipairs(idp.only_some_reasons or {}) do parts[#parts + 1] = tostring(r) end
+  if #parts == 0 then return "" end
+  return digest.hex(digest.sha256(table.concat(parts, "\n"))):sub(1, 8):lower()
+end
+
+-- identity(c) -> { key=, hash=, base=, aki=, delta=, scope= }: one sequence of CRLs. Two CRLs of
+-- one identity replace each other; a CA's new key (same name, new AKI), its delta CRLs and its
+-- partitions are identities of their own.
+function M.identity(c)
+  local issuer = c:issuer()
+  local hash = issuer:hash()
+  local aki = c:aki()
+  local delta = c:is_delta()
+  local sc = scope(c)
+  local key = hash .. "-" .. (aki and aki:lower() or "noaki") .. (delta and "-delta" or "")
+    .. (sc ~= "" and ("-" .. sc) or "")
+  local cn = issuer:get("CN") or issuer:get("OU") or issuer:get("O") or "crl"
+  local base = M.slug(cn) .. "_" .. hash .. "_" .. (aki and aki:sub(1, 8):lower() or "noaki")
+    .. (delta and "_delta" or "") .. (sc ~= "" and ("_" .. sc) or "")
+  return { key = key, hash = hash, base = base, aki = aki, delta = delta, scope = sc ~= "" and sc or nil }
+end
+
+-- summary(c) -> a table for reports and --json
+function M.summary(c)
+  local nu = c:next_update()
+  return {
+    issuer = tostring(c:issuer()),
+    issuer_hash = c:issuer():hash(),
+    aki = c:aki(),
+    number = c:number(),
+    delta_base = c:delta_base(),
+    this_update = M.time(c:this_update()),
+    next_update = M.time(nu),
+    entries = c:count(),
+    signature_algorithm = c:signature_algorithm(),
+  }
+end
+
+-- from_data(data, name[, limits[, keep_der]]) -> { {name=, crl=[, der=]} | {name=, error=}, ... }
+-- | nil, err: every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the
+-- limits). With keep_der, each entry keeps the DER it was parsed from (der), which spares the
+-- caller a copy (to_der) when it writes the CRL out.
+function M.from_data(data, name, limits, keep_der)
+  if data:byte(1) == 0x30 then
+    -- a lone DER CRL, the common case: parsed as it is, no member copy
+    local c = crl.load(data)
+    if c then return { { name = name, crl = c, der = keep_der and data or nil } } end
+  end
+  local opts = { name = name }
+  for k, v in pairs(limits or {}) do opts[k] = v end
+  local list, err = archive.crls(data, opts)
+  if not list then return nil, err end
+  if #list == 0 then
+    local kind = archive.detect(data)
+    local what = kind == "unknown" and "neither PEM, DER, ZIP nor GZIP" or kind
+    if kind == "pem" then
+      local labels, seen = {}, {}
+      for _, l in ipairs(archive.pem_labels(data)) do
+        if not seen[l] then seen[l] = true labels[#labels + 1] = l end
+      end
+      what = "PEM with " .. (#labels > 0 and table.concat(labels, ", ") or "no") .. " blocks"
+    end
+    return nil, ("%s: no CRL found (the content is %s)"):format(name, what)
+  end
+  local out = {}
+  for i, m in ipairs(list) do
+    local c, cerr = crl.load(m.der)
+    out[i] = c and { name = m.name, crl = c, der = keep_der and m.der or nil }
+      or { name = m.name, error = ("%s: %s"):format(m.name, cerr) }
+  end
+  return out
+end
+
+-- from_file(path[, limits]) -> like from_data. A DER CRL is parsed straight from the file (no
+-- copy in a Lua string: the big-CRL path); anything else (PEM bundles, archives) goes through
+-- certbench.archive.
+function M.from_file(path, limits)
+  local f, oerr = io.open(path, "rb")
+  if not f then return nil, oerr end
+  local head = f:read(1) or ""
+  f:close()
+  if head == "\x30" then
+    local c, err = crl.load_file(path)
+    if c then return { { name = path, crl = c } } end
+    local data = fs.read(path, M.MAX_FILE)
+    -- a .p7c holding CRLs is a SEQUENCE too
+    if data and archive.detect(data) == "pkcs7" then return M.from_data(data, path, limits) end
+    return nil, err
+  end
+  local data, rerr = fs.read(path, M.MAX_FILE)
+  if not data then return nil, rerr end
+  return M.from_data(data, path, limits)
+end
+
+-- first_crl(path) -> crl | nil, err: the only (or first) CRL of a file
+function M.first_crl(path, limits)
+  local list, err = M.from_file(path, limits)
+  if not list then return nil, err end
+  for _, m in ipairs(list) do if m.crl then return m.crl, #list end end
+  return nil, list[1].error
+end
+
+-- files(args) -> a flat list of strings from argparse values (count="*" options give lists)
+function M.list(v)
+  if v == nil then return {} end
+  if type(v) == "string" then return { v } end
+  local out = {}
+  for _, x in ipairs(v) do
+    if type(x) == "table" then for _, y in ipairs(x) do out[#out + 1] = y end else out[#out + 1] = x end
+  end
+  return out
+end
+
+return M

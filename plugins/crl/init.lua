@@ -1,0 +1,559 @@
+-- The crl plugin: CRL information, fetching, mirroring and revocation checking.
+--   certbench crl info FILE... [--ca CA.pem] [--entries]
+--   certbench crl fetch URL... [--out-dir DIR] [--ca TRUSTED.pem] [--tls-ca CA.pem]
+--   certbench crl mirror --config FILE.lua | --source URL... --out-dir DIR --ca TRUSTED.pem
+--                        [--concurrency N] [--once | --daily-at HH:MM] [--metrics FILE.prom]
+--   certbench crl check CERT [--chain CA.pem] [--crl FILE... | --crl-dir DIR | --fetch]
+--                        [--fallback revoked|not-revoked] [--expired revoked|undetermined|ignore]
+--   certbench crl diff OLD NEW
+-- From Lua: require("certbench.plugins.crl").info(path, {ca=}), .fetch(urls, opts),
+-- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new).
+local fs = require "certbench.fs"
+local x509 = require "certbench.x509"
+local ui = require "certbench.ui"
+local common = require "certbench.plugins.crl.common"
+local trust = require "certbench.plugins.crl.trust"
+local mirror = require "certbench.plugins.crl.mirror"
+local check = require "certbench.plugins.crl.check"
+local fetch = require "certbench.plugins.crl.fetch"
+
+local M = {
+  name = "crl",
+  version = "1.0",
+  summary = "CRLs: info, fetch, mirror distribution points, check revocation of a chain, diff",
+  mirror = mirror,
+  checker = check,
+  fetcher = fetch,
+  common = common,
+  trust = trust,
+}
+
+-- info ---------------------------------------------------------------------------------------
+
+local function num(h) return h and common.number_text(h) or "-" end
+
+local function idp_text(idp)
+  if not idp then return nil end
+  local t = {}
+  for _, u in ipairs(idp.urls or {}) do t[#t + 1] = u end
+  for _, k in ipairs { "only_user", "only_ca", "indirect", "only_attribute" } do
+    if idp[k] then t[#t + 1] = k end
+  end
+  if idp.only_some_reasons then t[#t + 1] = "only_some_reasons" end
+  return t
+end
+
+-- describe(c, set, now) -> a table about one CRL
+local function describe(c, set, now, with_entries)
+  local d = common.summary(c)
+  d.version = c:version()
+  d.delta = c:is_delta()
+  d.expired = c:next_update() ~= nil and c:next_update() < now
+  d.issuing_distribution_point = idp_text(c:issuing_distribution_point())
+  d.freshest_crl = c:freshest_crl()
+  local crit = {}
+  for _, x in ipairs(c:extensions()) do
+    if x.critical then crit[#crit + 1] = x.name or x.oid end
+  end
+  if #crit > 0 then d.critical_extensions = ui.array(crit) end
+  if set then
+    local ca, why = set:issuer_of(c)
+    d.verified = ca ~= nil
+    d.verified_by = ca and tostring(ca:subject()) or nil
+    d.verify_error = why
+  end
+  if with_entries then
+    local list = {}
+    for e in c:entries() do
+      list[#list + 1] = { serial = e.serial, date = common.time(e.date), reason = e.reason,
+                          invalidity_date = common.time(e.invalidity_date) }
+    end
+    d.revoked = ui.array(list)
+  end
+  return d
+end
+
+-- info(paths, {ca = {files}, entries = bool}) -> result, exit code
+function M.info(paths, opts)
+  opts = opts or {}
+  local set
+  if opts.ca and #opts.ca > 0 then
+    local err
+    set, err = trust.load(opts.ca)
+    if not set then return nil, "crl info: " .. err end
+  end
+  local now = opts.time or os.time()
+  local out = {}
+  local bad = false
+  for _, p in ipairs(paths) do
+    local list, err = common.from_file(p)
+    if not list then return nil, "crl info: " .. err end
+    for _, m in ipairs(list) do
+      if m.crl then
+        local d = describe(m.crl, set, now, opts.entries)
+        d.file = p
+        d.member = m.name ~= p and m.name or nil
+        if set and not d.verified then bad = true end
+        out[#out + 1] = d
+        m.crl:close()
+      else
+        out[#out + 1] = { file = p, member = m.name, error = m.error }
+        bad = true
+      end
+    end
+  end
+  return { crls = ui.array(out) }, (bad and set) and 3 or (bad and 1 or 0)
+end
+
+local function info_text(res, ctx)
+  local say = ctx.ui.say
+  for i, d in ipairs(res.crls) do
+    if i > 1 then say("") end
+    say("%s%s", d.file, d.member and (" [" .. d.member .. "]") or "")
+    if d.error then
+      say("  error:        %s", d.error)
+    else
+      say("  issuer:       %s", d.issuer)
+      say("  issuer hash:  %s%s", d.issuer_hash, d.aki and ("   key id: " .. d.aki) or "")
+      say("  this update:  %s", d.this_update)
+      say("  next update:  %s%s", d.next_update or "none", d.expired and "  (EXPIRED)" or "")
+      say("  number:       %s%s", d.number and (num(d.number) .. " (hex " .. d.number .. ")") or "none",
+        d.delta and ("  (delta CRL on base " .. num(d.delta_base) .. ")") or "")
+      say("  entries:      %d", d.entries)
+      say("  signature:    %s (v%d)", d.signature_algorithm, d.version)
+      if d.issuing_distribution_point then
+        say("  scope (IDP):  %s", #d.issuing_distribution_point > 0 and table.concat(d.issuing_distribution_point, ", ") or "-")
+      end
+      if d.freshest_crl then say("  delta CRLs:   %s", table.concat(d.freshest_crl, ", ")) end
+      if d.critical_extensions then say("  critical:     %s", table.concat(d.critical_extensions, ", ")) end
+      if d.verified ~= nil then
+        say("  verifies:     %s", d.verified and ("yes, by " .. d.verified_by) or ("NO: " .. tostring(d.verify_error)))
+      end
+      for _, e in ipairs(d.revoked or {}) do
+        say("    %s  %s%s", e.serial, e.date, e.reason and ("  " .. e.reason) or "")
+      end
+    end
+  end
+end
+
+-- fetch --------------------------------------------------------------------------------------
+
+-- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=})
+function M.fetch(urls, opts)
+  opts = opts or {}
+  local set
+  if opts.ca and #opts.ca > 0 then
+    local err
+    set, err = trust.load(opts.ca)
+    if not set then return nil, "crl fetch: " .. err end
+  end
+  local dir = opts.out_dir or "."
+  if not fs.isdir(dir) then
+    local ok, err = fs.mkdir(dir, { parents = true })
+    if not ok then return nil, "crl fetch: " .. err end
+  end
+  local loop = require "certbench.loop"
+  local now = opts.time or os.time()
+  local tasks = {}
+  for i, url in ipairs(urls) do
+    tasks[i] = function()
+      return fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca })
+    end
+  end
+  local results = loop.all(tasks)
+  local out, failed = {}, false
+  local format = opts.format or "both"
+  for i, url in ipairs(urls) do
+    local r, err, code = results[i][1], results[i][2], results[i][3]
+    local s = { url = url, crls = {} }
+    if not r then
+      s.error, s.code, failed = err, code, true
+    else
+      s.status, s.bytes = r.status, r.bytes
+      for _, m in ipairs(r.crls) do
+        local item
+        if not m.crl then
+          item = { member = m.name, error = m.error }
+        else
+          local c = m.crl
+          item = common.summary(c)
+          item.member = m.name ~= url and m.name or nil
+          local nu = c:next_update()
+          item.expired = nu ~= nil and nu < now
+          if set then
+            local ca, why = set:issuer_of(c)
+            item.verified = ca ~= nil
+            if not ca then item.error = why end
+          end
+          if not item.error and item.expired and not opts.allow_expired then
+            item.error = ("expired at %s (--allow-expired writes it all the same)"):format(item.next_update)
+          end
+          if not item.error then
+            local id = common.identity(c)
+            item.files = {}
+            if format == "der" or format == "both" then
+              local p = fs.join(dir, id.base .. ".crl")
+              local ok, werr = fs.write(p, c:to_der())
+              if not ok then item.error = werr else item.files[#item.files + 1] = p end
+            end
+            if not item.error and (format == "pem" or format == "both") then
+              local p = fs.join(dir, id.base .. ".pem")
+              local ok, werr = fs.write(p, c:to_pem())
+              if not ok then item.error = werr else item.files[#item.files + 1] = p end
+            end
+            item.files = ui.array(item.files)
+          end
+          c:close()
+        end
+        if item.error then failed = true end
+        s.crls[#s.crls + 1] = item
+      end
+    end
+    s.crls = ui.array(s.crls)
+    out[#out + 1] = s
+  end
+  return { sources = ui.array(out), out_dir = dir }, failed and 1 or 0
+end
+
+local function fetch_text(res, ctx)
+  for _, s in ipairs(res.sources) do
+    if s.error then
+      ctx.ui.say("%s: FAILED: %s", s.url, s.error)
+    else
+      ctx.ui.say("%s: %d CRL(s), %s bytes", s.url, #s.crls, tostring(s.bytes or "?"))
+      for _, c in ipairs(s.crls) do
+        if c.issuer then
+          ctx.ui.say("  %s  #%s  %s .. %s  %d entries%s", c.issuer, num(c.number), c.this_update,
+            c.next_update or "-", c.entries, c.verified and "  verified" or "")
+        end
+        if c.member then ctx.ui.say("    member %s", c.member) end
+        if c.error then ctx.ui.say("    REJECTED: %s", c.error) end
+        for _, f in ipairs(c.files or {}) do ctx.ui.say("    wrote %s", f) end
+      end
+    end
+  end
+end
+
+-- diff -----------------------------------------------------------------------------------------
+
+-- diff(old_path, new_path) -> result
+function M.diff(old_path, new_path)
+  local a, err = common.first_crl(old_path)
+  if not a then return nil, "crl diff: " .. err end
+  local b, berr = common.first_crl(new_path)
+  if not b then return nil, "crl diff: " .. berr end
+  local added, removed = {}, {}
+  for e in b:entries() do
+    if not a:lookup(e.serial) then
+      added[#added + 1] = { serial = e.serial, date = common.time(e.date), reason = e.reason }
+    end
+  end
+  for s in a:serials() do
+    if not b:lookup(s) then removed[#removed + 1] = { serial = s } end
+  end
+  local res = {
+    old = common.summary(a), new = common.summary(b),
+    same_issuer = a:issuer():equals(b:issuer()),
+    added = ui.array(added), removed = ui.array(removed),
+  }
+  res.old.file, res.new.file = old_path, new_path
+  if a:number() and b:number() then
+    local cmp = common.cmp_number(b:number(), a:number())
+    res.number_order = cmp > 0 and "newer" or (cmp < 0 and "older" or "same")
+  end
+  a:close()
+  b:close()
+  return res
+end
+
+local function diff_text(res, ctx)
+  local say = ctx.ui.say
+  if not res.same_issuer then say("WARNING: the CRLs have different issuers") end
+  say("old: %s  #%s  %s .. %s  %d entries", res.old.issuer, num(res.old.number), res.old.this_update,
+    res.old.next_update or "-", res.old.entries)
+  say("new: %s  #%s  %s .. %s  %d entries%s", res.new.issuer, num(res.new.number), res.new.this_update,
+    res.new.next_update or "-", res.new.entries,
+    res.number_order == "older" and "  (OLDER number than old)" or "")
+  say("added %d, removed %d", #res.added, #res.removed)
+  for _, e in ipairs(res.added) do say("+ %s  %s%s", e.serial, e.date, e.reason and ("  " .. e.reason) or "") end
+  for _, e in ipairs(res.removed) do say("- %s", e.serial) end
+end
+
+-- check ------------------------------------------------------------------------------------------
+
+local function load_certs(path)
+  local data, err = fs.read(path, 64 << 20)
+  if not data then return nil, err end
+  local certs, cerr = x509.load_all(data)
+  if not certs or #certs == 0 then return nil, ("%s: %s"):format(path, tostring(cerr or "no certificate")) end
+  return certs, data
+end
+
+-- check(opts): opts as certbench.plugins.crl.check.run, plus cert = path, chain_files,
+-- crl_files (paths): -> result, exit code
+function M.check(opts)
+  local certs, err = load_certs(opts.cert)
+  if not certs then return nil, "crl check: " .. err end
+  local chain = {}
+  local crls = {}
+  for _, p in ipairs(opts.chain_files or {}) do
+    local set, serr = trust.load(p)
+    if not set then return nil, "crl check: " .. serr end
+    for _, c in ipairs(set.certs) do chain[#chain + 1] = c end
+    -- CRLs embedded in the CA file are used, as appliances use them
+    for _, e in ipairs(set.crls) do crls[#crls + 1] = e end
+  end
+  local extra, cerr = check.load_crl_files(opts.crl_files or {})
+  if not extra then return nil, "crl check: " .. cerr end
+  for _, e in ipairs(extra) do crls[#crls + 1] = e end
+  if opts.crl_dir and not fs.isdir(opts.crl_dir) then
+    return nil, ("crl check: %s is not a folder"):format(opts.crl_dir)
+  end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.certs, o.chain, o.crls = certs, chain, crls
+  return check.run(o)
+end
+
+local function check_text(res, ctx)
+  local say = ctx.ui.say
+  for _, c in ipairs(res.certificates) do
+    say("%-12s %s (serial %s): %s%s", c.role, c.subject, c.serial, c.status:upper():gsub("_", " "),
+      c.reason and (": " .. c.reason) or "")
+    if c.crl then
+      say("%-12s   CRL %s #%s, thisUpdate %s, nextUpdate %s%s", "", c.crl.source or "?", num(c.crl.number),
+        c.crl.this_update, c.crl.next_update or "-", c.crl.expired and " (expired)" or "")
+    end
+    if c.delta then say("%-12s   delta CRL %s #%s", "", c.delta.source or "?", num(c.delta.number)) end
+    if ctx.verbose or c.status == "undetermined" then
+      for _, n in ipairs(c.notes or {}) do say("%-12s   - %s", "", n) end
+    end
+  end
+  say("verdict: %s%s", res.verdict:upper(), res.fallback_applied and (" (fallback " .. res.fallback .. ": the status could not be established)") or "")
+end
+
+-- mirror ---------------------------------------------------------------------------------------
+
+local function mirror_text(res, ctx)
+  local say = ctx.ui.say
+  if res.daily then
+    say("stopped%s after %d run(s), %d with failures", res.stopped_by and (" by " .. res.stopped_by) or "",
+      res.runs, res.failed_runs)
+    return
+  end
+  for _, s in ipairs(res.sources) do
+    if s.ok then
+      local p, u = 0, 0
+      for _, c in ipairs(s.crls) do if c.action == "published" then p = p + 1 else u = u + 1 end end
+      say("ok      %s%s: %d published, %d unchanged", s.url, s.not_modified and " (not modified)" or "", p, u)
+    else
+      say("FAILED  %s: %s", s.url, s.error or "?")
+    end
+  end
+  say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
+    res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
+    res.crls_rejected, res.out_dir)
+  if res.warning then ctx.ui.warn("warning: %s", res.warning) end
+end
+
+local function mirror_cmd(args)
+  -- paths in a config file are relative to the file; on the command line, to the current folder
+  local cwd = fs.realpath(".") or "."
+  local function abs(p)
+    if p == nil or p:sub(1, 1) == "/" then return p end
+    return fs.join(cwd, p)
+  end
+  local t = {}
+  if args.config then
+    local err
+    t, err = mirror.load_config(args.config)
+    if not t then return nil, "crl mirror: " .. err end
+  end
+  local function set(k, v) if v ~= nil then t[k] = v end end
+  local srcs = common.list(args.source)
+  if #srcs > 0 then
+    t.sources = t.sources or {}
+    for _, u in ipairs(srcs) do t.sources[#t.sources + 1] = u end
+  end
+  if args.plugin_sources then
+    t.sources = t.sources or {}
+    local found = require("certbench.plugins").collect("crl_sources")
+    local names = {}
+    for k in pairs(found) do names[#names + 1] = k end
+    table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(names) do
+      local v = found[k].value
+      if type(v) == "table" and v.url == nil then
+        for _, u in ipairs(v) do t.sources[#t.sources + 1] = u end
+      else
+        t.sources[#t.sources + 1] = v
+      end
+    end
+  end
+  local cas = common.list(args.ca)
+  for i, p in ipairs(cas) do cas[i] = abs(p) end
+  if #cas > 0 then t.ca = cas end
+  set("out_dir", abs(args.out_dir))
+  set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
+  if args.concurrency and not math.tointeger(tonumber(args.concurrency)) then
+    return nil, "crl mirror: --concurrency must be an integer", 2
+  end
+  set("metrics", abs(args.metrics))
+  set("report", abs(args.report))
+  set("grace", args.grace)
+  set("timeout", args.timeout)
+  set("tls_ca", abs(args.tls_ca))
+  set("daily_at", args.daily_at)
+  set("random_delay", args.random_delay)
+  if args.max_size then
+    local n = math.tointeger(tonumber(args.max_size))
+    if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
+    t.max_size = n
+  end
+  if args.no_ca_links then t.publish_cas = false end
+  local cfg, err = mirror.config(t)
+  if not cfg then return nil, "crl " .. err, 2 end
+  local daily = cfg.daily_at and not args.once
+  local interval = os.getenv("CERTBENCH_CRL_MIRROR_INTERVAL")
+  if daily or (interval and not args.once and cfg.daily_at) then
+    local summary = mirror.daily(cfg, {
+      interval = interval and tonumber(interval) or nil,
+      max_runs = tonumber(os.getenv("CERTBENCH_CRL_MIRROR_MAX_RUNS") or ""),
+    })
+    summary.daily = true
+    summary.last_report = nil
+    if summary.error then return nil, "crl mirror: " .. summary.error end
+    return summary, 0
+  end
+  local report, ok = mirror.run(cfg)
+  if not report then return nil, ok end
+  return report, ok and 0 or 1
+end
+
+-- commands -------------------------------------------------------------------------------------
+
+M.commands = {
+  info = {
+    summary = "what a CRL file holds: issuer, dates, number, entries, signature (and whether it verifies)",
+    description = "FILE may be PEM, DER, PKCS#7 (.p7c), or a ZIP/GZIP archive of CRLs. With --ca the "
+      .. "signature is checked against the CA of the CRL's issuer name and key id; exit 3 if it does not verify.",
+    options = function(p)
+      p:argument("file", "CRL file(s)"):args("+")
+      p:option("--ca", "trusted CA certificate file(s) to verify the signature with"):count("*")
+      p:flag("--entries", "list the revoked serials too")
+    end,
+    run = function(args)
+      local res, code = M.info(args.file, { ca = common.list(args.ca), entries = args.entries })
+      if not res then return nil, code end
+      return res, code
+    end,
+    text = info_text,
+  },
+  fetch = {
+    summary = "download CRLs (http, https, ldap; PEM, DER, ZIP, GZIP, p7c), validate and write them",
+    description = "Each CRL found is written as DER (.crl) and PEM (.pem) under --out-dir, named after "
+      .. "its issuer. With --ca, a CRL that does not verify is not written; an expired CRL is not "
+      .. "written unless --allow-expired. Exit 1 if any URL or CRL failed.",
+    options = function(p)
+      p:argument("url", "distribution point URL(s)"):args("+")
+      p:option("-o --out-dir", "folder to write to", ".")
+      p:option("--ca", "trusted CA certificate file(s): only CRLs they signed are written"):count("*")
+      p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
+      p:option("--format", "der, pem or both", "both"):choices { "der", "pem", "both" }
+      p:option("--timeout", "seconds for each download", "120")
+      p:option("--max-size", "bytes at most per download", tostring(256 << 20))
+      p:flag("--allow-expired", "write expired CRLs too")
+    end,
+    run = function(args)
+      local res, code = M.fetch(args.url, {
+        out_dir = args.out_dir, ca = common.list(args.ca), tls_ca = args.tls_ca, format = args.format,
+        timeout = tonumber(args.timeout), max_size = math.tointeger(tonumber(args.max_size)),
+        allow_expired = args.allow_expired,
+      })
+      if not res then return nil, code end
+      return res, code
+    end,
+    text = fetch_text,
+  },
+  mirror = {
+    summary = "mirror CRL distribution points into a folder (DER, PEM, OpenSSL hash links), once or daily",
+    description = "Every CRL must verify against a trusted CA (--ca, matched by issuer name and key id), "
+      .. "be current (nextUpdate ahead, or within --grace) and have a CRL number not lower than the one "
+      .. "published before; only then is it published, atomically. A failed source keeps its last good "
+      .. "CRL. Exit 1 if any source failed. --daily-at runs until SIGTERM.",
+    epilog = "A config file is Lua returning a table: { out_dir =, ca = {...}, sources = { url, or "
+      .. "{url=, tls_ca=, timeout=, max_size=} }, concurrency =, grace =, metrics =, report =, daily_at = }.",
+    options = function(p)
+      p:option("-c --config", "configuration file (Lua returning a table)")
+      p:option("-s --source", "a distribution point URL (repeatable)"):count("*")
+      p:option("-o --out-dir", "the mirror folder")
+      p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
+      p:option("--concurrency", "downloads at once (default 8)")
+      p:flag("--once", "one run, then exit (the default without --daily-at)")
+      p:option("--daily-at", "run every day at HH:MM UTC, until SIGTERM")
+      p:option("--random-delay", "up to this many seconds added to --daily-at (default 300)")
+      p:option("--grace", "publish CRLs up to this long past their nextUpdate (30m, 12h; default 0)")
+      p:option("--metrics", "Prometheus textfile to write after each run")
+      p:option("--report", "JSON run report to write after each run")
+      p:option("--timeout", "seconds for each download (default 120)")
+      p:option("--max-size", "bytes at most per download (default 256 MiB)")
+      p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
+      p:flag("--no-ca-links", "do not put the trusted CA certificates into the folder as <hash>.N")
+      p:flag("--plugin-sources", "add the sources plugins list in crl_sources")
+    end,
+    run = mirror_cmd,
+    text = mirror_text,
+  },
+  check = {
+    summary = "revocation status of a certificate and every CA of its chain (exit 0 good, 3 revoked, 1 undetermined)",
+    description = "Each certificate is checked against its issuer's CRL from --crl, --crl-dir, CRLs "
+      .. "embedded in the --chain file, or with --fetch its distribution points. An expired CRL makes "
+      .. "its CA's certificates revoked (--expired changes that); when no usable CRL exists, "
+      .. "--fallback decides (else the verdict is undetermined, exit 1).",
+    options = function(p)
+      p:argument("cert", "the certificate (PEM or DER; more certificates after it are chain candidates)")
+      p:option("--chain", "CA certificates, up to the trust anchor (repeatable; CRLs in them are used)"):count("*")
+      p:option("--crl", "CRL file(s) (PEM, DER, p7c, ZIP, GZIP)"):count("*")
+      p:option("--crl-dir", "a folder of CRLs (an OpenSSL hash folder or a crl mirror)")
+      p:flag("--fetch", "download CRLs from the certificates' distribution points when none is given")
+      p:option("--fallback", "when the status cannot be established: revoked or not-revoked")
+        :choices { "revoked", "not-revoked" }
+      p:option("--expired", "what an expired CRL means: revoked (default), undetermined, ignore")
+        :choices { "revoked", "undetermined", "ignore" }
+      p:option("--at", "check at this time (2026-11-28T00:00:00Z or epoch seconds)")
+      p:option("--timeout", "seconds for each download with --fetch", "30")
+      p:option("--tls-ca", "CA file for HTTPS distribution points")
+    end,
+    run = function(args)
+      local t
+      if args.at then
+        local err
+        t, err = common.parse_time(args.at)
+        if not t then return nil, "crl check: --at: " .. err, 2 end
+      end
+      local res, code = M.check {
+        cert = args.cert, chain_files = common.list(args.chain), crl_files = common.list(args.crl),
+        crl_dir = args.crl_dir, fetch = args.fetch, fallback = args.fallback, expired = args.expired,
+        time = t, fetch_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
+      }
+      if not res then return nil, code end
+      return res, code
+    end,
+    text = check_text,
+  },
+  diff = {
+    summary = "what changed between two CRLs: serials added and removed, numbers and dates",
+    options = function(p)
+      p:argument("old", "the older CRL")
+      p:argument("new", "the newer CRL")
+    end,
+    run = function(args)
+      local res, err = M.diff(args.old, args.new)
+      if not res then return nil, err end
+      return res
+    end,
+    text = diff_text,
+  },
+}
+
+return M

@@ -1,0 +1,722 @@
+-- crl/mirror.lua: keep a folder of CRLs fresh from a list of distribution points, the way an
+-- appliance's "automatic CRL updates" do, without its failure modes: a CRL is published only
+-- when it is signed by a trusted CA, current, and not older than the one already published;
+-- a source that fails keeps its last good CRL; every run leaves a JSON report and Prometheus
+-- metrics for monitoring.
+--
+--   mirror.config(t) -> cfg | nil, err          check and complete a configuration table
+--   mirror.load_config(path) -> t | nil, err    a config file: Lua returning a table (below)
+--   mirror.run(cfg[, opts]) -> report, ok       one run; ok: every source succeeded
+--   mirror.daily(cfg[, opts]) -> summary        runs every day at cfg.daily_at (UTC) until
+--                                               SIGTERM/SIGINT
+--   mirror.next_daily(now, "HH:MM") -> epoch    the next such time after now
+--
+-- The folder (out_dir) after a run:
+--   <base>.der, <base>.pem      each CRL (base: issuer CN, issuer hash, key id: one file per
+--                               issuer key, delta CRLs and CRL partitions apart)
+--   <issuer-hash>.r<n>          the same CRL in PEM, the OpenSSL hash folder entry, so
+--                               `openssl verify -CApath DIR -crl_check` works on DIR
+--   <subject-hash>.<n>          the trusted CA certificates (unless publish_cas = false)
+--   .certbench-mirror/state.json     what is published: numbers, dates, digests, ETags
+--   .certbench-mirror/last-run.json  the report of the last run (also cfg.report)
+--
+-- Configuration (a config file returns such a table; command-line options override it):
+--   out_dir = "/var/lib/crl", ca = { "trusted.pem", ... } (the CAs that sign the CRLs),
+--   sources = { "http://pki.example.com/root.crl",
+--               { url = "https://...", name = "corp", tls_ca = "server-ca.pem",
+--                 timeout = 30, max_size = 64 << 20 }, ... },
+--   concurrency = 8, grace = 0 (seconds a CRL may be past its nextUpdate and still be
+--   published), skew = 300 (seconds a thisUpdate may be in the future), metrics = "x.prom",
+--   report = "run.json", daily_at = "03:30", random_delay = 300 (seconds, at most, added to
+--   daily_at), publish_cas = true, timeout = 120, connect_timeout = 10, max_size = 256 MiB,
+--   low_speed = {1, 60}, tls_ca = "ca.pem" (HTTPS trust for every source; default the system
+--   store), limits = { archive limits: max_members, max_total, max_member, max_ratio },
+--   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
+--   instead of memory; a source's stream = true/false decides for it).
+local crl = require "certbench.crl"
+local fs = require "certbench.fs"
+local loop = require "certbench.loop"
+local digest = require "certbench.digest"
+local ui = require "certbench.ui"
+local rand = require "certbench.rand"
+local common = require "certbench.plugins.crl.common"
+local trust = require "certbench.plugins.crl.trust"
+local fetch = require "certbench.plugins.crl.fetch"
+
+local M = {}
+
+M.META = ".certbench-mirror"
+
+M.defaults = {
+  concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
+  timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
+  stream_over = 4 << 20,
+}
+
+-- configuration ---------------------------------------------------------------------------
+
+local function is_int(v) return math.type(v) == "integer" end
+
+local function seconds(v, what)
+  if v == nil then return nil end
+  if type(v) == "number" and v >= 0 then return v end
+  if type(v) == "string" then
+    local n, unit = v:match("^(%d+%.?%d*)([smhd]?)$")
+    if n then return tonumber(n) * ({ [""] = 1, s = 1, m = 60, h = 3600, d = 86400 })[unit] end
+  end
+  return nil, ("%s: '%s' is not a duration (seconds, or 30m, 12h, 2d)"):format(what, tostring(v))
+end
+M.seconds = seconds
+
+function M.parse_hhmm(s)
+  local h, m = tostring(s):match("^(%d%d?):(%d%d)$")
+  h, m = tonumber(h), tonumber(m)
+  if not h or h > 23 or m > 59 then
+    return nil, ("daily_at: '%s' is not a UTC time of day (HH:MM)"):format(tostring(s))
+  end
+  return h * 3600 + m * 60
+end
+
+function M.next_daily(now, hhmm)
+  local off = assert(M.parse_hhmm(hhmm))
+  local t = now - now % 86400 + off
+  if t <= now then t = t + 86400 end
+  return t
+end
+
+-- load_config(path): the file is Lua returning a table; it runs without access to anything
+-- but os.getenv and the string/table/math libraries (a config holds data, not code).
+function M.load_config(path)
+  local text, err = fs.read(path, 16 << 20)
+  if not text then return nil, err end
+  local env = { os = { getenv = os.getenv, time = os.time }, string = string, table = table,
+                math = math, tostring = tostring, tonumber = tonumber, ipairs = ipairs,
+                pairs = pairs }
+  local chunk, lerr = load(text, "@" .. path, "t", env)
+  if not chunk then return nil, ("%s: %s"):format(path, lerr) end
+  local ok, t = pcall(chunk)
+  if not ok then return nil, ("%s: %s"):format(path, tostring(t)) end
+  if type(t) ~= "table" then return nil, ("%s: must return a table, not %s"):format(path, type(t)) end
+  -- relative paths in the file are relative to the file
+  t._dir = fs.dirname(path)
+  return t
+end
+
+local function rel(dir, p)
+  if p == nil or dir == nil or p:sub(1, 1) == "/" then return p end
+  return fs.join(dir, p)
+end
+
+-- config(t) -> cfg | nil, err
+function M.config(t)
+  local cfg = {}
+  for k, v in pairs(M.defaults) do cfg[k] = v end
+  for k, v in pairs(t) do cfg[k] = v end
+  local dir = t._dir
+  if type(cfg.out_dir) ~= "string" or cfg.out_dir == "" then return nil, "mirror: no output folder (out_dir, --out-dir)" end
+  cfg.out_dir = rel(dir, cfg.out_dir)
+  local cas = cfg.ca
+  if type(cas) == "string" then cas = { cas } end
+  if type(cas) ~= "table" or #cas == 0 then
+    return nil, "mirror: no trusted CA file (ca, --ca): every CRL must be verified against one"
+  end
+  cfg.ca = {}
+  for i, p in ipairs(cas) do cfg.ca[i] = rel(dir, p) end
+  if type(cfg.sources) ~= "table" or #cfg.sources == 0 then
+    return nil, "mirror: no sources (sources, --source)"
+  end
+  local srcs, seen = {}, {}
+  for i, s in ipairs(cfg.sources) do
+    if type(s) == "string" then s = { url = s } end
+    if type(s) ~= "table" or type(s.url) ~= "string" then
+      return nil, ("mirror: sources[%d] must be a URL or a table with url"):format(i)
+    end
+    if not s.url:match("^[%a][%w+.-]*://") then
+      return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, s.url)
+    end
+    if not seen[s.url] then
+      seen[s.url] = true
+      local c = {}
+      for k, v in pairs(s) do c[k] = v end
+      c.tls_ca = rel(dir, c.tls_ca or c.ca_file)
+      srcs[#srcs + 1] = c
+    end
+  end
+  cfg.sources = srcs
+  if not is_int(cfg.concurrency) or cfg.concurrency < 1 or cfg.concurrency > 1024 then
+    return nil, "mirror: concurrency must be an integer from 1 to 1024"
+  end
+  local err
+  for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout" } do
+    cfg[k], err = seconds(cfg[k], k)
+    if cfg[k] == nil then return nil, "mirror: " .. err end
+  end
+  if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
+  if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
+  if cfg.daily_at ~= nil then
+    local ok, derr = M.parse_hhmm(cfg.daily_at)
+    if not ok then return nil, "mirror: " .. derr end
+  end
+  cfg.metrics = rel(dir, cfg.metrics)
+  cfg.report = rel(dir, cfg.report)
+  cfg.tls_ca = rel(dir, cfg.tls_ca)
+  return cfg
+end
+
+-- state -------------------------------------------------------------------------------------
+
+local function meta(cfg, name) return fs.join(cfg.out_dir, M.META, name) end
+
+local function load_state(cfg)
+  local path = meta(cfg, "state.json")
+  local text = fs.read(path, 256 << 20)
+  local st
+  if text then
+    local ok, t = pcall(ui.decode_json, text)
+    if ok and type(t) == "table" and t.version == 1 then st = t end
+  end
+  st = st or { version = 1 }
+  st.crls = st.crls or {}
+  st.sources = st.sources or {}
+  st.ca_links = st.ca_links or {}
+  return st, text ~= nil
+end
+
+-- take(st, c, path): remember a CRL found published (by a run whose state was lost, or that
+-- ended before it saved its state), so that nothing older replaces it
+local function take(st, c, path)
+  local id = common.identity(c)
+  local e = st.crls[id.key]
+  local newer = not e or not e.number or (c:number() and common.cmp_number(c:number(), e.number) > 0)
+    or (not c:number() and c:this_update() > (e.this_update_epoch or 0))
+  if not newer then return end
+  local s = common.summary(c)
+  e = e or {}
+  e.issuer, e.hash, e.aki, e.delta, e.base = s.issuer, id.hash, id.aki, id.delta, id.base
+  e.number, e.this_update_epoch, e.next_update_epoch = c:number(), c:this_update(), c:next_update()
+  e.entries = c:count()
+  e.sha256 = digest.hex(digest.sha256(c:to_der())):lower()
+  local stt = fs.stat(path)
+  e.size, e.mtime = stt and stt.size, stt and stt.mtime
+  st.crls[id.key] = e
+end
+
+-- reconcile(cfg, st): the files are the truth about what is published. A DER file changed
+-- since the state was saved (a run that ended early) or not in the state at all (a state
+-- lost) is read, so that the number it holds is never rolled back.
+local function reconcile(cfg, st)
+  local known = {}
+  for _, e in pairs(st.crls) do
+    if e.base then
+      local path = fs.join(cfg.out_dir, e.base .. ".der")
+      known[e.base .. ".der"] = true
+      local s = fs.stat(path)
+      if s and (s.size ~= e.size or s.mtime ~= e.mtime) then
+        local c = crl.load_file(path)
+        if c then take(st, c, path) end
+      end
+    end
+  end
+  for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
+    if name:match("%.der$") and not known[name] then
+      local path = fs.join(cfg.out_dir, name)
+      local c = crl.load_file(path)
+      if c then take(st, c, path) end
+    end
+  end
+end
+
+local function save_json(path, t, sync)
+  return fs.write(path, ui.encode_json(t) .. "\n", { sync = sync ~= false })
+end
+
+-- every file written with sync = false during a run becomes durable here, in one go: one
+-- syncfs(2) instead of two fsyncs per file (500 CRLs are 3000 journal commits otherwise)
+local function sync_folder(dir)
+  local ok = os.execute("sync -f " .. ("'" .. dir:gsub("'", "'\\''") .. "'") .. " 2>/dev/null")
+  if not ok then os.execute("sync") end
+  fs.sync(dir)
+end
+
+-- publishing ----------------------------------------------------------------------------------
+
+local function r_index(st, key, hash)
+  local e = st.crls[key]
+  if e and e.r_index then return e.r_index end
+  local used = {}
+  for k, o in pairs(st.crls) do
+    if k ~= key and o.hash == hash and o.r_index then used[o.r_index] = true end
+  end
+  local i = 0
+  while used[i] do i = i + 1 end
+  return i
+end
+
+local function write(path, data)
+  local ok, err = fs.write(path, data, { sync = false, mode = 420 })
+  if not ok then error({ publish = err }) end
+end
+
+-- publish(ctx, c, id, src) -> item fields: files, action
+local function publish(ctx, c, id, src, now, der)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  der = der or c:to_der()
+  local sha = digest.hex(digest.sha256(der)):lower()
+  local e = st.crls[id.key]
+  local idx = r_index(st, id.key, id.hash)
+  local files = {
+    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, id.base .. ".pem"),
+    hash = fs.join(dir, ("%s.r%d"):format(id.hash, idx)),
+  }
+  local action = "published"
+  if e and e.sha256 == sha and fs.exists(files.der) and fs.exists(files.pem) and fs.exists(files.hash) then
+    action = "unchanged"
+  else
+    local pem = c:to_pem()
+    write(files.der, der)
+    write(files.pem, pem)
+    write(files.hash, pem)
+    ctx.written = ctx.written + 3
+  end
+  e = e or {}
+  local s = fs.stat(files.der)
+  e.issuer, e.hash, e.aki, e.delta, e.base, e.r_index = tostring(c:issuer()), id.hash, id.aki, id.delta, id.base, idx
+  e.number, e.this_update_epoch, e.next_update_epoch = c:number(), c:this_update(), c:next_update()
+  e.entries, e.sha256, e.size, e.mtime = c:count(), sha, s and s.size, s and s.mtime
+  e.source, e.last_success = src.url, now
+  if action == "published" then e.published_at = now end
+  st.crls[id.key] = e
+  return files, action
+end
+
+-- validate(ctx, c, now) -> id | nil, err, code: the checks before anything is published
+local function validate(ctx, c, now)
+  local cfg, st = ctx.cfg, ctx.state
+  local ca, why, code = ctx.trust:issuer_of(c)
+  if not ca then return nil, why, code end
+  local tu, nu = c:this_update(), c:next_update()
+  if tu > now + cfg.skew then
+    return nil, ("not yet valid: its thisUpdate %s is in the future"):format(common.time(tu)), "not_yet_valid"
+  end
+  if nu and nu + cfg.grace < now then
+    return nil, ("expired: its nextUpdate %s is past%s"):format(common.time(nu),
+      cfg.grace > 0 and (" the grace of %ds"):format(math.floor(cfg.grace)) or ""), "expired"
+  end
+  local id = common.identity(c)
+  local prev = st.crls[id.key]
+  if prev then
+    local n, pn = c:number(), prev.number
+    if pn and not n then
+      return nil, ("has no CRL number, but the published CRL of this issuer has number %s")
+        :format(common.number_text(pn)), "rollback"
+    end
+    if n and pn then
+      local cmp = common.cmp_number(n, pn)
+      if cmp < 0 then
+        return nil, ("CRL number %s is lower than the published %s (an older or replayed CRL)")
+          :format(common.number_text(n), common.number_text(pn)), "rollback"
+      end
+      if cmp == 0 and tu < (prev.this_update_epoch or 0) then
+        return nil, ("CRL number %s was published with a later thisUpdate %s (a replayed CRL)")
+          :format(common.number_text(n), common.time(prev.this_update_epoch)), "rollback"
+      end
+    elseif tu < (prev.this_update_epoch or 0) then
+      return nil, ("thisUpdate %s is older than the published %s (an older or replayed CRL)")
+        :format(common.time(tu), common.time(prev.this_update_epoch)), "rollback"
+    end
+  end
+  return id, ca
+end
+
+local function crl_item(ctx, c, name, src, now, der)
+  local item = common.summary(c)
+  item.member = name ~= src.url and name or nil
+  local id, err, code = validate(ctx, c, now)
+  if not id then
+    item.action, item.error, item.code = "rejected", err, code
+    return item
+  end
+  item.key = id.key
+  local ok, files, action = pcall(publish, ctx, c, id, src, now, der)
+  if not ok then
+    local e = type(files) == "table" and files.publish or tostring(files)
+    item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(e), "io"
+    return item
+  end
+  item.action, item.files = action, files
+  return item
+end
+
+-- expired_published(ctx, keys, now) -> error text when a CRL a source stands for is expired
+local function expired_published(ctx, keys, now)
+  for _, k in ipairs(keys or {}) do
+    local e = ctx.state.crls[k]
+    if e and e.next_update_epoch and e.next_update_epoch + ctx.cfg.grace < now then
+      return ("the published CRL of %s expired at %s and the source still serves no newer one")
+        :format(e.issuer, common.time(e.next_update_epoch))
+    end
+  end
+end
+
+local function all_published(ctx, keys)
+  if not keys or #keys == 0 then return false end
+  for _, k in ipairs(keys) do
+    local e = ctx.state.crls[k]
+    if not e or not e.base or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
+  end
+  return true
+end
+
+local function run_source(ctx, src)
+  local cfg = ctx.cfg
+  local out = { url = src.url, name = src.name, ok = false, crls = {} }
+  if ctx.cancel and ctx.cancel.stop then
+    out.error, out.code, out.skipped = "not started: the mirror is stopping", "cancelled", true
+    return out
+  end
+  local sst = ctx.state.sources[src.url] or {}
+  ctx.state.sources[src.url] = sst
+  sst.last_attempt = ctx.now()
+  local t0 = loop.now()
+  local conditional = sst.ok and all_published(ctx, sst.keys)
+  local r, err, code = fetch.get(src.url, {
+    timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
+    low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
+    ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
+    etag = conditional and sst.etag or nil,
+    if_modified_since = conditional and not sst.etag and sst.last_modified or nil,
+    -- a source known to serve big CRLs streams to a file; small ones stay in memory (faster)
+    tmp_dir = (src.stream or (src.stream == nil and (sst.bytes or 0) > cfg.stream_over)) and ctx.tmp or nil,
+  })
+  out.seconds = loop.now() - t0
+  local now = ctx.now()
+  if not r then
+    out.error, out.code = err, code
+  elseif r.not_modified then
+    out.http_status, out.not_modified = r.status, true
+    for _, k in ipairs(sst.keys or {}) do
+      local e = ctx.state.crls[k]
+      if e then
+        out.crls[#out.crls + 1] = { issuer = e.issuer, number = e.number, action = "not_modified",
+          next_update = common.time(e.next_update_epoch), key = k }
+      end
+    end
+    local exp = expired_published(ctx, sst.keys, now)
+    if exp then out.error, out.code = ("%s: not modified, but %s"):format(src.url, exp), "expired" end
+    out.ok = exp == nil
+  else
+    out.http_status, out.bytes = r.status, r.bytes
+    sst.bytes = r.bytes
+    local keys, failed = {}, nil
+    for _, m in ipairs(r.crls) do
+      local item
+      if m.crl then
+        item = crl_item(ctx, m.crl, m.name, src, now, m.der)
+        m.crl:close()
+        m.der = nil
+      else
+        item = { member = m.name, action = "rejected", error = m.error, code = "format" }
+      end
+      if item.key and item.action ~= "rejected" then keys[#keys + 1] = item.key end
+      if item.action == "rejected" then
+        failed = failed or item
+      end
+      out.crls[#out.crls + 1] = item
+    end
+    if failed then
+      local n = 0
+      for _, it in ipairs(out.crls) do if it.action == "rejected" then n = n + 1 end end
+      out.error = ("%s: %s%s"):format(src.url,
+        failed.issuer and ("the CRL of " .. failed.issuer .. ": ") or "", failed.error)
+      if n > 1 then out.error = out.error .. (" (and %d more rejected)"):format(n - 1) end
+      out.code = failed.code
+    end
+    out.ok = failed == nil
+    if out.ok then
+      sst.etag, sst.last_modified, sst.keys = r.etag, r.last_modified, keys
+    else
+      -- a later run must download again, not get a 304 for what was rejected
+      sst.etag, sst.last_modified = nil, nil
+      if #keys > 0 then sst.keys = keys end
+    end
+  end
+  if r and (r.bytes or 0) > (1 << 20) then
+    -- a big CRL leaves its body, DER and PEM strings behind: collect them now, or the next
+    -- big ones pile up on top of them before the collector gets round to it
+    r = nil
+    collectgarbage()
+  end
+  sst.ok = out.ok
+  if out.ok then
+    sst.last_success = now
+    sst.last_error, sst.last_error_code = nil, nil
+  else
+    sst.errors_total = (sst.errors_total or 0) + 1
+    sst.last_error, sst.last_error_code = out.error, out.code
+  end
+  return out
+end
+
+-- trusted CA certificates as <subject-hash>.<n>, so the folder works as an OpenSSL CApath
+local function publish_cas(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local wanted = {}
+  local per_hash = {}
+  local list = {}
+  for _, c in ipairs(ctx.trust.certs) do
+    list[#list + 1] = { cert = c, hash = c:subject():hash(), fp = c:fingerprint() }
+  end
+  table.sort(list, function(a, b) if a.hash ~= b.hash then return a.hash < b.hash end return a.fp < b.fp end)
+  for _, it in ipairs(list) do
+    local n = per_hash[it.hash] or 0
+    per_hash[it.hash] = n + 1
+    local name = ("%s.%d"):format(it.hash, n)
+    local pem = it.cert:to_pem()
+    wanted[name] = true
+    if fs.read(fs.join(dir, name), 1 << 20) ~= pem then
+      write(fs.join(dir, name), pem)
+      ctx.written = ctx.written + 1
+    end
+  end
+  for name in pairs(st.ca_links) do
+    if not wanted[name] then fs.remove(fs.join(dir, name)) end
+  end
+  st.ca_links = wanted
+end
+
+-- metrics ------------------------------------------------------------------------------------
+
+local function label(v)
+  return '"' .. tostring(v):gsub("\\", "\\\\"):gsub("\n", "\\n"):gsub('"', '\\"') .. '"'
+end
+
+local function metrics_text(ctx, report)
+  local out = {}
+  local function metric(name, kind, help, rows)
+    out[#out + 1] = ("# HELP %s %s"):format(name, help)
+    out[#out + 1] = ("# TYPE %s %s"):format(name, kind)
+    for _, r in ipairs(rows) do
+      local labels = {}
+      for _, kv in ipairs(r[1]) do labels[#labels + 1] = kv[1] .. "=" .. label(kv[2]) end
+      out[#out + 1] = ("%s%s %s"):format(name, #labels > 0 and ("{" .. table.concat(labels, ",") .. "}") or "",
+        math.tointeger(r[2]) and tostring(math.tointeger(r[2])) or ("%.3f"):format(r[2]))
+    end
+  end
+  metric("certbench_crl_mirror_last_run_timestamp_seconds", "gauge", "When the last mirror run ended.",
+    { { {}, report.finished_epoch } })
+  metric("certbench_crl_mirror_last_run_duration_seconds", "gauge", "How long the last mirror run took.",
+    { { {}, report.duration } })
+  metric("certbench_crl_mirror_last_run_success", "gauge", "1 if every source succeeded in the last run.",
+    { { {}, report.ok and 1 or 0 } })
+  metric("certbench_crl_mirror_sources", "gauge", "Sources by the result of the last run.",
+    { { { { "result", "ok" } }, report.sources_ok }, { { { "result", "failed" } }, report.sources_failed } })
+  local keys = {}
+  for k in pairs(ctx.state.crls) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local rows = { succ = {}, nu = {}, tu = {}, n = {}, num = {} }
+  for _, k in ipairs(keys) do
+    local e = ctx.state.crls[k]
+    local l = { { "issuer", e.issuer }, { "crl", e.base } }
+    if e.last_success then rows.succ[#rows.succ + 1] = { l, e.last_success } end
+    if e.next_update_epoch then rows.nu[#rows.nu + 1] = { l, e.next_update_epoch } end
+    if e.this_update_epoch then rows.tu[#rows.tu + 1] = { l, e.this_update_epoch } end
+    if e.entries then rows.n[#rows.n + 1] = { l, e.entries } end
+    local nv = common.number_value(e.number)
+    if nv then rows.num[#rows.num + 1] = { l, nv } end
+  end
+  metric("certbench_crl_last_success_timestamp_seconds", "gauge",
+    "When the CRL was last fetched and validated (published or unchanged).", rows.succ)
+  metric("certbench_crl_next_update_timestamp_seconds", "gauge", "nextUpdate of the published CRL.", rows.nu)
+  metric("certbench_crl_this_update_timestamp_seconds", "gauge", "thisUpdate of the published CRL.", rows.tu)
+  metric("certbench_crl_entries", "gauge", "Revoked certificates in the published CRL.", rows.n)
+  metric("certbench_crl_number", "gauge", "CRL number of the published CRL (when it fits a float).", rows.num)
+  local urls = {}
+  for u in pairs(ctx.state.sources) do urls[#urls + 1] = u end
+  table.sort(urls)
+  local up, errs, succ, errinfo = {}, {}, {}, {}
+  for _, u in ipairs(urls) do
+    local s = ctx.state.sources[u]
+    if ctx.configured[u] then
+      local l = { { "source", u } }
+      up[#up + 1] = { l, s.ok and 1 or 0 }
+      errs[#errs + 1] = { l, s.errors_total or 0 }
+      if s.last_success then succ[#succ + 1] = { l, s.last_success } end
+      if not s.ok and s.last_error_code then
+        errinfo[#errinfo + 1] = { { { "source", u }, { "code", s.last_error_code } }, 1 }
+      end
+    end
+  end
+  metric("certbench_crl_source_up", "gauge", "1 if the source succeeded in the last run.", up)
+  metric("certbench_crl_source_errors_total", "counter", "Failed runs of the source.", errs)
+  metric("certbench_crl_source_last_success_timestamp_seconds", "gauge", "When the source last succeeded.", succ)
+  metric("certbench_crl_source_error", "gauge", "The kind of the last error of a failing source.", errinfo)
+  return table.concat(out, "\n") .. "\n"
+end
+
+-- a run ---------------------------------------------------------------------------------------
+
+-- run(cfg[, opts]) -> report, ok
+-- opts: now = function() -> epoch (tests), cancel = {stop = bool} (set by a signal), trust
+-- (a loaded trust set, reused by daily runs)
+function M.run(cfg, opts)
+  opts = opts or {}
+  local now = opts.now or os.time
+  local started, t0 = now(), loop.now()
+  local report = { started = common.time(started), out_dir = cfg.out_dir, sources = {}, ok = false }
+  local ok, err = fs.mkdir(fs.join(cfg.out_dir, M.META, "tmp"), { parents = true })
+  if not ok and not fs.isdir(fs.join(cfg.out_dir, M.META, "tmp")) then return nil, err end
+  local lock, lerr = fs.lock(fs.join(cfg.out_dir, M.META), { wait = false })
+  if not lock then
+    return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, tostring(lerr))
+  end
+  -- downloads a killed run left behind (the lock says no run is using them)
+  for _, f in ipairs(fs.list(fs.join(cfg.out_dir, M.META, "tmp")) or {}) do
+    fs.remove(fs.join(cfg.out_dir, M.META, "tmp", f))
+  end
+  local set = opts.trust
+  if not set then
+    set, err = trust.load(cfg.ca)
+    if not set then lock:unlock() return nil, "mirror: " .. err end
+  end
+  local st = load_state(cfg)
+  reconcile(cfg, st)
+  local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
+                tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {} }
+  for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
+  if cfg.publish_cas then
+    local pok, perr = pcall(publish_cas, ctx)
+    if not pok then report.warning = "cannot publish the CA certificates: " .. tostring(type(perr) == "table" and perr.publish or perr) end
+  end
+  local pool = loop.pool(cfg.concurrency)
+  for _, src in ipairs(cfg.sources) do pool:submit(run_source, ctx, src) end
+  local results = pool:wait()
+  local nok, nfail = 0, 0
+  for i, r in ipairs(results) do
+    local res = r[1]
+    if res == nil then
+      -- a bug in the source task: the run goes on, the source is reported failed
+      res = { url = cfg.sources[i].url, ok = false, error = "internal error: " .. tostring(r[2]), code = "internal" }
+    end
+    report.sources[i] = res
+    if res.ok then nok = nok + 1 else nfail = nfail + 1 end
+  end
+  if ctx.written > 0 then sync_folder(cfg.out_dir) end
+  local finished = now()
+  report.finished = common.time(finished)
+  report.finished_epoch = finished
+  report.duration = loop.now() - t0
+  report.sources_ok, report.sources_failed = nok, nfail
+  report.ok = nfail == 0
+  report.files_written = ctx.written
+  st.last_run = finished
+  if report.ok then st.last_full_success = finished end
+  local published, unchanged, rejected = 0, 0, 0
+  for _, s in ipairs(report.sources) do
+    for _, c in ipairs(s.crls or {}) do
+      if c.action == "published" then published = published + 1
+      elseif c.action == "rejected" then rejected = rejected + 1
+      else unchanged = unchanged + 1 end
+    end
+  end
+  report.crls_published, report.crls_unchanged, report.crls_rejected = published, unchanged, rejected
+  local sok, serr = save_json(meta(cfg, "state.json"), st)
+  if not sok then report.warning = "cannot save the state: " .. tostring(serr) end
+  save_json(meta(cfg, "last-run.json"), report, false)
+  if cfg.report then
+    local rok, rerr = save_json(cfg.report, report)
+    if not rok then report.warning = "cannot write the report: " .. tostring(rerr) end
+  end
+  if cfg.metrics then
+    local mok, merr = fs.write(cfg.metrics, metrics_text(ctx, report))
+    if not mok then report.warning = "cannot write the metrics: " .. tostring(merr) end
+  end
+  report.sources = ui.array(report.sources)
+  for _, s in ipairs(report.sources) do s.crls = ui.array(s.crls or {}) end
+  lock:unlock()
+  return report, report.ok
+end
+
+-- the long-running job -------------------------------------------------------------------------
+
+-- daily(cfg[, opts]) -> summary: runs at cfg.daily_at (UTC) plus a random delay of up to
+-- cfg.random_delay seconds, every day, until SIGTERM or SIGINT; a failed run (or one that
+-- raised) is reported and the next one is scheduled all the same. The first run is at once
+-- when the folder has no complete run in the last day (a fresh mirror, or a job restarted
+-- after a long stop).
+-- opts: interval (seconds: every that many seconds instead of daily; tests and
+-- CERTBENCH_CRL_MIRROR_INTERVAL), on_run(report, ok, err) after each run, max_runs
+function M.daily(cfg, opts)
+  opts = opts or {}
+  local cancel = { stop = false }
+  local summary = { runs = 0, failed_runs = 0, errors = 0 }
+  local timer
+  local running = false
+  local watcher
+  local function log(fmt, ...) ui.info("crl mirror: " .. fmt, ...) end
+
+  local schedule
+  local function one_run()
+    running = true
+    summary.runs = summary.runs + 1
+    local ok, report, rok = pcall(M.run, cfg, { cancel = cancel, now = opts.now })
+    running = false
+    if not ok then
+      summary.errors = summary.errors + 1
+      summary.failed_runs = summary.failed_runs + 1
+      log("run %d failed: %s", summary.runs, tostring(report))
+      if opts.on_run then opts.on_run(nil, false, tostring(report)) end
+    elseif not report then
+      summary.failed_runs = summary.failed_runs + 1
+      log("run %d failed: %s", summary.runs, tostring(rok))
+      if opts.on_run then opts.on_run(nil, false, rok) end
+    else
+      if not rok then summary.failed_runs = summary.failed_runs + 1 end
+      summary.last_report = report
+      log("run %d: %d of %d sources ok, %d CRLs published, %d unchanged, %d rejected", summary.runs,
+        report.sources_ok, report.sources_ok + report.sources_failed, report.crls_published,
+        report.crls_unchanged, report.crls_rejected)
+      if opts.on_run then opts.on_run(report, rok) end
+    end
+    if opts.max_runs and summary.runs >= opts.max_runs then cancel.stop = true end
+    if cancel.stop then
+      if watcher then watcher:close() watcher = nil end
+      return
+    end
+    schedule()
+  end
+
+  schedule = function(first)
+    local delay
+    if opts.interval then
+      delay = first and 0 or opts.interval
+    else
+      local st = load_state(cfg)
+      local now = os.time()
+      if first and (not st.last_full_success or st.last_full_success < now - 86400) then
+        delay = 0
+      else
+        delay = M.next_daily(now, cfg.daily_at) - now
+        if cfg.random_delay > 0 then
+          delay = delay + rand.uniform(math.floor(cfg.random_delay * 1000) + 1) / 1000
+        end
+      end
+      summary.next_run = common.time(now + math.floor(delay))
+      if delay > 0 then log("next run at %s", summary.next_run) end
+    end
+    timer = loop.after(delay, one_run)
+  end
+
+  watcher = loop.on_signal({ "SIGTERM", "SIGINT" }, function(name)
+    cancel.stop = true
+    summary.stopped_by = name
+    if timer and not running then timer:stop() end
+    log("%s: %s", name, running and "stopping after the current run" or "stopping")
+    if watcher then watcher:close() watcher = nil end
+  end)
+  schedule(true)
+  local ok, err = loop.run()
+  if not ok then summary.error = err end
+  return summary
+end
+
+return M
