@@ -170,6 +170,7 @@ static int m_public_key(lua_State *L) {
 /* r:verify() -> true | false, reason: the request is signed by the key it carries */
 static int m_verify(lua_State *L) {
   X509_REQ *req = cb_check_csr(L, 1);
+  ERR_clear_error(); /* the reason given must be this check's, not a stale one */
   EVP_PKEY *k = X509_REQ_get_pubkey(req);
   int r = k ? X509_REQ_verify(req, k) : 0;
   EVP_PKEY_free(k);

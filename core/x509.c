@@ -256,6 +256,7 @@ static int m_is_self_signed(lua_State *L) {
 static int m_verify_signature(lua_State *L) {
   X509 *x = cb_check_x509(L, 1);
   EVP_PKEY *k = NULL;
+  ERR_clear_error(); /* the reason given must be this check's, not a stale one */
   X509 *issuer = cb_test_x509(L, 2);
   if (issuer) {
     k = X509_get_pubkey(issuer);
