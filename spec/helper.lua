@@ -2,6 +2,7 @@
 --   h.root            the source tree;   h.corpus  ../shared/corpus (nil if absent)
 --   h.tmpdir()        a fresh folder, removed at exit
 --   h.run(cmd)        -> stdout+stderr text, exit code (through /bin/sh)
+--   h.sh(cmd)         -> output, asserting exit code 0
 --   h.certbench(args) -> output, exit code of build/certbench with args (a string)
 --   h.openssl(args)   -> output, exit code of the openssl CLI
 --   h.read(path), h.write(path, data)
@@ -53,6 +54,13 @@ function M.run3(cmd)
   local rc = tonumber(out:match("__rc=(%d+)%s*$"))
   out = out:gsub("__rc=%d+%s*$", "")
   return out, err, rc
+end
+
+-- sh(cmd) -> output; fails the test (naming the command and its output) unless it exits 0
+function M.sh(cmd)
+  local out, rc = M.run(cmd)
+  assert(rc == 0, cmd .. "\n" .. out)
+  return out
 end
 
 function M.certbench(args)

@@ -8,11 +8,7 @@ local detect = require "certbench.detect"
 
 local dir = h.tmpdir()
 local function f(name) return dir .. "/" .. name end
-local function sh(cmd)
-  local out, rc = h.run(cmd)
-  assert(rc == 0, cmd .. "\n" .. out)
-  return out
-end
+local sh = h.sh
 local function cb(args)
   return h.run3("setsid -w " .. h.q(h.bin) .. " " .. args .. " </dev/null")
 end

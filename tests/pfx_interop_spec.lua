@@ -11,11 +11,7 @@ local fs = require "certbench.fs"
 
 local dir = h.tmpdir()
 local function f(name) return dir .. "/" .. name end
-local function sh(cmd)
-  local out, rc = h.run(cmd)
-  assert(rc == 0, cmd .. "\n" .. out)
-  return out
-end
+local sh = h.sh
 local n = 0
 local function outdir()
   n = n + 1

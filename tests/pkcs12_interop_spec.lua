@@ -10,11 +10,7 @@ local x509 = require "certbench.x509"
 local dir = h.tmpdir()
 local function f(name) return dir .. "/" .. name end
 
-local function sh(cmd)
-  local out, rc = h.run(cmd)
-  assert(rc == 0, cmd .. "\n" .. out)
-  return out
-end
+local sh = h.sh
 
 local function have(tool) return select(2, h.run("command -v " .. tool .. " >/dev/null")) == 0 end
 

@@ -7,11 +7,7 @@ local x509 = require "certbench.x509"
 local dir = h.tmpdir()
 local function f(name) return dir .. "/" .. name end
 
-local function sh(cmd)
-  local out, rc = h.run(cmd)
-  assert(rc == 0, cmd .. "\n" .. out)
-  return out
-end
+local sh = h.sh
 
 local corpus = h.corpus
 local CHAIN = corpus .. "/chains/asn1crypto/globalsign_example_keys/"
