@@ -333,15 +333,7 @@ static int m_job_wait(lua_State *L) {
 static int m_signature_algorithm(lua_State *L) {
   const X509_ALGOR *alg;
   X509_REQ_get0_signature(cb_check_csr(L, 1), NULL, &alg);
-  const ASN1_OBJECT *obj;
-  X509_ALGOR_get0(&obj, NULL, NULL, alg);
-  int nid = OBJ_obj2nid(obj);
-  char buf[128];
-  if (nid != NID_undef) lua_pushstring(L, OBJ_nid2ln(nid));
-  else {
-    OBJ_obj2txt(buf, sizeof buf, obj, 1);
-    lua_pushstring(L, buf);
-  }
+  cb_push_algorithm(L, alg);
   return 1;
 }
 

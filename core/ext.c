@@ -1024,3 +1024,16 @@ int cb_ext_build(lua_State *L, int idx, STACK_OF(X509_EXTENSION) **exts, const c
   lua_settop(L, top);
   return 1;
 }
+
+void cb_push_algorithm(lua_State *L, const X509_ALGOR *alg) {
+  const ASN1_OBJECT *obj;
+  X509_ALGOR_get0(&obj, NULL, NULL, alg);
+  int nid = OBJ_obj2nid(obj);
+  if (nid != NID_undef) {
+    lua_pushstring(L, OBJ_nid2ln(nid));
+  } else {
+    char buf[128];
+    OBJ_obj2txt(buf, sizeof buf, obj, 1);
+    lua_pushstring(L, buf);
+  }
+}

@@ -19,6 +19,9 @@ void cb_push_name_copy(lua_State *L, const X509_NAME *n);
 void cb_push_asn1_string_utf8(lua_State *L, const ASN1_STRING *s);
 /* cb_push_obj_names pushes two strings: the short name (or the OID when unnamed) and the OID. */
 void cb_push_obj_names(lua_State *L, const ASN1_OBJECT *obj);
+/* cb_push_algorithm pushes an algorithm's long name ("ecdsa-with-SHA256"), or its OID when
+ * BoringSSL has no name for it. */
+void cb_push_algorithm(lua_State *L, const X509_ALGOR *alg);
 /* cb_push_serial pushes an ASN1_INTEGER as upper-case hex, two digits a byte ("-" if negative). */
 void cb_push_serial(lua_State *L, const ASN1_INTEGER *i);
 /* cb_push_time pushes an ASN1_TIME as integer epoch seconds (nil if it is malformed). */

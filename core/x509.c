@@ -123,24 +123,11 @@ static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki", 0); }
 static int m_aki_info(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki_info", 1); }
 static int m_extensions(lua_State *L) { return cb_ext_list(L, EXTS(L)); }
 
-static void push_sigalg(lua_State *L, const X509_ALGOR *alg) {
-  const ASN1_OBJECT *obj;
-  X509_ALGOR_get0(&obj, NULL, NULL, alg);
-  int nid = OBJ_obj2nid(obj);
-  if (nid != NID_undef) {
-    lua_pushstring(L, OBJ_nid2ln(nid));
-  } else {
-    char buf[128];
-    OBJ_obj2txt(buf, sizeof buf, obj, 1);
-    lua_pushstring(L, buf);
-  }
-}
-
 static int m_signature_algorithm(lua_State *L) {
   X509 *x = cb_check_x509(L, 1);
   const X509_ALGOR *alg;
   X509_get0_signature(NULL, &alg, x);
-  push_sigalg(L, alg);
+  cb_push_algorithm(L, alg);
   return 1;
 }
 
