@@ -3,7 +3,10 @@
 --   fs.write(path, data[, {mode, exclusive, sync}])   atomic: temp file, fsync, rename, fsync dir
 --   fs.write_key(path, data[, {force}])               0600 from creation; refuses to overwrite
 --   fs.append(path, data[, {mode, sync}])             one O_APPEND write, fdatasync
---   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path), fs.exists(path)
+--   fs.create(path, data[, {mode, sync=false}])       a new file (O_EXCL) written in place
+--   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
+--   fs.syncfs(path)                                   make the whole file system durable
+--   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])

@@ -5,23 +5,25 @@
 #include <lua.h>
 
 #define CB_MODULES(X) \
-  X(info)             \
-  X(fs)               \
-  X(secret)           \
-  X(ui)               \
-  X(digest)           \
-  X(rand)             \
-  X(pkey)             \
-  X(archive)          \
-  X(loop)             \
-  X(http)             \
-  X(name)             \
-  X(x509)             \
-  X(csr)              \
-  X(pkcs12)           \
-  X(pkcs7)            \
-  X(crl)              \
-  X(store)
+  X(info) \
+  X(fs) \
+  X(secret) \
+  X(ui) \
+  X(digest) \
+  X(rand) \
+  X(pkey) \
+  X(archive) \
+  X(loop) \
+  X(http) \
+  X(name) \
+  X(x509) \
+  X(csr) \
+  X(pkcs12) \
+  X(pkcs7) \
+  X(crl) \
+  X(store) \
+  X(ocsp) \
+  X(tls)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

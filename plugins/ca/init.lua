@@ -1,0 +1,348 @@
+-- The `ca` plugin: a private CA in the folder layout of `openssl ca` (the "demoCA"), kept byte
+-- compatible with it so a CA moves between the two tools both ways; safe under SIGKILL and
+-- concurrent use (see ca.lua for the order of writes and the recovery).
+--
+-- Lua API:
+--   local ca_plugin = require "certbench.plugins.ca"
+--   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
+--   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))
+--   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
+--     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
+--     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
+--   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
+--     first; then one lock, one journal record, one sync of the files, one index append)
+--   ca:revoke{ serial = "HEX" | cert = cert_or_pem, reason = "keyCompromise" } -> info
+--   ca:gencrl{ days = 30 | hours = N } -> crl, info
+--   ca:list{ status = "valid"|"revoked"|"expired" } -> { {serial=, status=, subject=, ...} }
+--   ca:status(serial) -> {serial=, status=, ...} | nil, err
+--   ca:renew{ serial = | cert =, days =, revoke_old = true } -> cert, details
+--   ca:info(), ca.recovered (what recovery did, in sentences), ca:close() (also <close>)
+-- Failures return nil, "one line naming the file and the cause"; the folder is then unchanged.
+-- Commands: certbench ca init|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
+--   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
+local fs = require "certbench.fs"
+local core = require "certbench.plugins.ca.ca"
+local db = require "certbench.plugins.ca.db"
+local profiles = require "certbench.plugins.ca.profiles"
+
+local M = {
+  name = "ca", version = "1.0", summary = "OpenSSL-compatible private CA: init, issue, revoke, gencrl, list, status, renew",
+  open = core.open, init = core.init,
+}
+
+function M.list_profiles()
+  local out = {}
+  for name, e in pairs(profiles.all()) do
+    out[name] = { summary = e.value.summary, plugin = e.plugin }
+  end
+  return out
+end
+
+local function rfc3339(t) return t and os.date("!%Y-%m-%dT%H:%M:%SZ", t) or nil end
+
+local function positive(v, what)
+  if v == nil then return nil end
+  local n = math.tointeger(tonumber(v))
+  if not n or n <= 0 then return nil, what .. " must be a positive whole number, not '" .. tostring(v) .. "'" end
+  return n
+end
+
+local function open_ca(args, ctx)
+  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui })
+end
+
+local function recovered(ca)
+  if ca and #ca.recovered > 0 then return ca.recovered end
+  return nil
+end
+
+local function flatten(list)
+  if list == nil then return nil end
+  local out = {}
+  local function add(v)
+    if type(v) == "table" then for _, x in ipairs(v) do add(x) end
+    else for part in tostring(v):gmatch("[^,%s]+") do out[#out + 1] = part end end
+  end
+  add(list)
+  return out
+end
+
+local function write_out(path, data)
+  local ok, err = fs.write(path, data)
+  if not ok then return nil, err end
+  return true
+end
+
+local function cert_summary(cert, details)
+  return {
+    serial = cert:serial(), subject = cert:subject():oneline(), not_before = rfc3339(cert:not_before()),
+    not_after = rfc3339(cert:not_after()), file = details and details.file, profile = details and details.profile,
+  }
+end
+
+local function ui_array(ctx, t)
+  return ctx.ui.array and ctx.ui.array(t) or t
+end
+
+M.commands = {
+  init = {
+    summary = "create a CA folder (openssl ca layout): key, self-signed or sub-CA certificate, index, serial",
+    options = function(p)
+      p:argument("dir", "the new CA folder")
+      p:option("--subject", "the CA's name, /C=NO/O=net2/CN=net2 Root CA"):count(1)
+      p:option("--key", "key type: ec:P-384 (default), ec:P-256, rsa:4096, rsa:3072, ed25519")
+      p:option("--days", "lifetime in days (3650; 1825 for a sub-CA)")
+      p:option("--passout", "password source for the CA key: pass:, env:, file:, fd:, stdin (else a prompt)")
+      p:flag("--no-encrypt", "leave the CA key unencrypted (it is still mode 0600)")
+      p:flag("--sub-ca", "an intermediate CA, signed by --parent")
+      p:option("--parent", "the parent CA folder of a sub-CA")
+      p:option("--parent-passin", "password source for the parent CA's key")
+      p:option("--path-len", "basicConstraints pathLenConstraint")
+    end,
+    run = function(args, ctx)
+      local days, err = positive(args.days, "--days")
+      if args.days and not days then return nil, err, 2 end
+      local pl
+      if args.path_len then
+        pl = math.tointeger(tonumber(args.path_len))
+        if not pl or pl < 0 then return nil, "--path-len must be a whole number >= 0", 2 end
+      end
+      if args.sub_ca and not args.parent then return nil, "ca init: --sub-ca needs --parent DIR", 2 end
+      if args.parent and not args.sub_ca then return nil, "ca init: --parent is for --sub-ca", 2 end
+      if args.no_encrypt and args.passout then return nil, "ca init: --passout and --no-encrypt exclude each other", 2 end
+      local ca, ierr = core.init(args.dir, {
+        subject = args.subject, key = args.key, days = days, passout = args.passout,
+        encrypt = not args.no_encrypt, sub_ca = args.sub_ca, parent = args.parent,
+        parent_passin = args.parent_passin, path_len = pl, ui = ctx.ui,
+      })
+      if not ca then return nil, ierr end
+      local info = ca:info()
+      ca:close()
+      return {
+        dir = info.dir, subject = info.subject, serial = info.serial, key = info.key,
+        not_after = rfc3339(info.not_after), encrypted = not args.no_encrypt,
+        parent = args.parent, cert = args.dir .. "/cacert.pem",
+      }
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("created CA %s", r.dir)
+      ctx.ui.say("  subject   %s", r.subject)
+      ctx.ui.say("  key       %s%s (%s/private/cakey.pem)", r.key, r.encrypted and ", encrypted" or ", NOT encrypted", r.dir)
+      ctx.ui.say("  expires   %s", r.not_after)
+      if r.parent then ctx.ui.say("  signed by %s", r.parent) end
+    end,
+  },
+
+  issue = {
+    summary = "issue a certificate from a CSR: serial from `serial`, file in newcerts/, a V line in index.txt",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:option("--csr", "the certificate request (PEM or DER)"):count(1)
+      p:option("--profile", "server (default), client, server-client, sub-ca, or a site profile")
+      p:option("--days", "lifetime in days (the profile's, else 365)")
+      p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
+      p:option("--out", "also write the certificate here")
+      p:option("--passin", "password source for the CA key")
+    end,
+    run = function(args, ctx)
+      local days, derr = positive(args.days, "--days")
+      if args.days and not days then return nil, derr, 2 end
+      local csr, err = fs.read(args.csr, 1 << 20)
+      if not csr then return nil, err end
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local san = flatten(args.san)
+      if san and #san == 0 then san = nil end
+      local cert, details = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
+      if not cert then
+        ca:close()
+        return nil, (details:gsub("^the CSR", args.csr))
+      end
+      if args.out then
+        local ok, werr = write_out(args.out, details.pem)
+        if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. werr end
+      end
+      local r = cert_summary(cert, details)
+      r.out = args.out
+      r.dropped = details.dropped and #details.dropped > 0 and ui_array(ctx, details.dropped) or nil
+      r.recovered = recovered(ca)
+      ca:close()
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("issued serial %s: %s", r.serial, r.subject)
+      ctx.ui.say("  profile %s, valid until %s", r.profile, r.not_after)
+      ctx.ui.say("  %s%s", r.file, r.out and (" and " .. r.out) or "")
+      if r.dropped then ctx.ui.info("subject fields the policy does not allow were left out: %s", table.concat(r.dropped, ", ")) end
+    end,
+  },
+
+  revoke = {
+    summary = "revoke a certificate by serial or file (RFC 5280 reasons)",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:option("--serial", "serial number (hex)")
+      p:option("--cert", "the certificate file")
+      p:option("--reason", "unspecified, keyCompromise, CACompromise, affiliationChanged, superseded, "
+        .. "cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, AACompromise")
+    end,
+    run = function(args, ctx)
+      if (args.serial == nil) == (args.cert == nil) then return nil, "ca revoke: give --serial HEX or --cert FILE", 2 end
+      local cert
+      if args.cert then
+        local err
+        cert, err = fs.read(args.cert, 1 << 20)
+        if not cert then return nil, err end
+      end
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local r, err = ca:revoke({ serial = args.serial, cert = cert, reason = args.reason })
+      local rec = recovered(ca)
+      ca:close()
+      if not r then return nil, err end
+      return { serial = r.serial, status = "revoked", reason = r.reason, revoked_at = rfc3339(r.revoked_at),
+               subject = r.subject, recovered = rec }
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("revoked serial %s%s: %s", r.serial, r.reason and (" (" .. r.reason .. ")") or "", r.subject)
+    end,
+  },
+
+  gencrl = {
+    summary = "sign a CRL of every revoked certificate (number from crlnumber); crl/NUMBER.pem and crl.pem",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:option("--days", "next update in days (30)")
+      p:option("--hours", "next update in hours")
+      p:option("--out", "also write the CRL here")
+      p:flag("--der", "write --out in DER")
+      p:option("--passin", "password source for the CA key")
+    end,
+    run = function(args, ctx)
+      if args.days and args.hours then return nil, "ca gencrl: --days or --hours, not both", 2 end
+      local days, err = positive(args.days, "--days")
+      if args.days and not days then return nil, err, 2 end
+      local hours, herr = positive(args.hours, "--hours")
+      if args.hours and not hours then return nil, herr, 2 end
+      if args.der and not args.out then return nil, "ca gencrl: --der is for --out", 2 end
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local crl, info = ca:gencrl({ days = days, hours = hours })
+      local rec = recovered(ca)
+      ca:close()
+      if not crl then return nil, info end
+      if args.out then
+        local ok, werr = write_out(args.out, args.der and crl:to_der() or crl:to_pem())
+        if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. werr end
+      end
+      return { number = info.number, file = info.file, current = info.current, out = args.out,
+               revoked = info.revoked, this_update = rfc3339(info.this_update),
+               next_update = rfc3339(info.next_update), recovered = rec }
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("CRL %s: %d revoked, next update %s", r.number or "(no number)", r.revoked, r.next_update)
+      ctx.ui.say("  %s and %s%s", r.file, r.current, r.out and (" and " .. r.out) or "")
+    end,
+  },
+
+  list = {
+    summary = "list the certificates of index.txt",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:option("--status", "only valid, revoked or expired ones"):choices({ "valid", "revoked", "expired" })
+    end,
+    run = function(args, ctx)
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local list, err = ca:list({ status = args.status })
+      local rec = recovered(ca)
+      ca:close()
+      if not list then return nil, err end
+      local out = {}
+      for i, e in ipairs(list) do
+        out[i] = { serial = e.serial, status = e.status, not_after = rfc3339(e.not_after),
+                   revoked_at = rfc3339(e.revoked_at), reason = e.reason, subject = e.subject }
+      end
+      return { certificates = ui_array(ctx, out), count = #out, recovered = rec }
+    end,
+    text = function(r, ctx)
+      for _, e in ipairs(r.certificates) do
+        ctx.ui.say("%-8s %-20s %s  %s%s", e.status, e.serial, e.not_after, e.subject,
+          e.revoked_at and ("  (revoked " .. e.revoked_at .. (e.reason and (", " .. e.reason) or "") .. ")") or "")
+      end
+      ctx.ui.info("%d certificate%s", r.count, r.count == 1 and "" or "s")
+    end,
+  },
+
+  status = {
+    summary = "the status of one serial: valid, revoked or expired (exit 3 unless valid)",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:argument("serial", "serial number (hex)")
+    end,
+    run = function(args, ctx)
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local e, err = ca:status(args.serial)
+      ca:close()
+      if not e then return nil, err end
+      local r = { serial = e.serial, status = e.status, db_status = e.db_status, not_after = rfc3339(e.not_after),
+                  revoked_at = rfc3339(e.revoked_at), reason = e.reason, subject = e.subject }
+      return r, nil, e.status == "valid" and 0 or 3
+    end,
+    text = function(r, ctx)
+      local extra = ""
+      if r.status == "revoked" then extra = " " .. r.revoked_at .. (r.reason and (" " .. r.reason) or "")
+      elseif r.status == "expired" then extra = " " .. r.not_after end
+      ctx.ui.say("%s=%s%s", r.serial, r.status, extra)
+    end,
+  },
+
+  renew = {
+    summary = "issue a new certificate with the subject, key and extensions of an issued one",
+    options = function(p)
+      p:argument("dir", "the CA folder")
+      p:option("--serial", "serial number (hex) of the certificate to renew")
+      p:option("--cert", "the certificate file to renew")
+      p:option("--days", "lifetime in days (that of the old certificate)")
+      p:flag("--revoke-old", "revoke the old certificate as superseded")
+      p:option("--out", "also write the new certificate here")
+      p:option("--passin", "password source for the CA key")
+    end,
+    run = function(args, ctx)
+      if (args.serial == nil) == (args.cert == nil) then return nil, "ca renew: give --serial HEX or --cert FILE", 2 end
+      local days, derr = positive(args.days, "--days")
+      if args.days and not days then return nil, derr, 2 end
+      local cert
+      if args.cert then
+        local err
+        cert, err = fs.read(args.cert, 1 << 20)
+        if not cert then return nil, err end
+      end
+      local ca, oerr = open_ca(args, ctx)
+      if not ca then return nil, oerr end
+      local new, details = ca:renew({ serial = args.serial, cert = cert, days = days, revoke_old = args.revoke_old })
+      if not new then ca:close() return nil, details end
+      if args.out then
+        local ok, werr = write_out(args.out, details.pem)
+        if not ok then ca:close() return nil, "renewed as serial " .. new:serial() .. ", but " .. werr end
+      end
+      local r = cert_summary(new, details)
+      r.renewed = details.renewed
+      r.revoked_old = details.revoked_old
+      r.out = args.out
+      r.recovered = recovered(ca)
+      ca:close()
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("renewed serial %s as %s: %s", r.renewed, r.serial, r.subject)
+      ctx.ui.say("  valid until %s; %s%s", r.not_after, r.file, r.out and (" and " .. r.out) or "")
+      if r.revoked_old then ctx.ui.say("  %s revoked (superseded)", r.revoked_old) end
+    end,
+  },
+}
+
+M.db = db
+
+return M

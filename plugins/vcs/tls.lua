@@ -1,0 +1,188 @@
+-- vcs/tls.lua: a TLS check of a peer as a VCS zone in "TLS verify mode" makes it: the
+-- handshake (certbench.tls: BoringSSL's libssl on the event loop), the chain the peer presents,
+-- its verification against the trusted CA file, the configured peer address against the
+-- certificate's names, the client certificate for mutual TLS, and on request the revocation
+-- of the chain (CRL files, OCSP).
+--
+--   tls_check.run{ target = "host[:port]" (port 5061, SIP over TLS, when left out), ca = path,
+--                  peer_address = name (default: the host), cert =, key = (client certificate for
+--                  mutual TLS), crls = {paths}, ocsp = bool, timeout = seconds, warn_days = 30,
+--                  time = epoch }
+--     -> result, exit code (0 nothing failed, 3 a check failed) | nil, err, code (1: no TLS
+--        connection at all: refused, timeout, name resolution; 2: bad options)
+--   result = { target =, host =, port =, peer_address =, protocol =, cipher =,
+--              chain = { {subject =, issuer =, serial =, not_after =, self_signed =} ... },
+--              client_cert_requested =, client_cert_sent =, verified =, ok =,
+--              checks = { {id =, title =, status = "pass"|"warn"|"fail", reason =} ... }, counts = }
+local tls = require "certbench.tls"
+local x509 = require "certbench.x509"
+local ui = require "certbench.ui"
+
+local M = {}
+
+M.DEFAULT_PORT = 5061
+
+local function label(c)
+  return c:subject():get("CN") or c:subject():text()
+end
+
+local function cert_info(c)
+  return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+           not_after = ui.time(c:not_after()), self_signed = c:is_self_signed() }
+end
+
+function M.run(o)
+  local host, port = tls.split_address(o.target or "", M.DEFAULT_PORT)
+  if not host then return nil, "vcs tls-check: " .. port, 2 end
+  if (o.cert == nil) ~= (o.key == nil) then
+    return nil, "vcs tls-check: --cert and --key go together (the client certificate and its key)", 2
+  end
+  local peer = o.peer_address or host
+  local now = o.time or os.time()
+  local res = { target = ("%s:%d"):format(host, port), host = host, port = port, peer_address = peer,
+                ca = o.ca, checks = {}, counts = { pass = 0, warn = 0, fail = 0 } }
+  local function add(id, title, status, reason)
+    res.checks[#res.checks + 1] = { id = id, title = title, status = status, reason = reason }
+    res.counts[status] = res.counts[status] + 1
+  end
+
+  local r, err, code, partial = tls.handshake { host = host, port = port, peer_name = peer, ca_file = o.ca,
+                                               cert = o.cert, key = o.key, timeout = o.timeout, time = o.time }
+  if not r then
+    if code == "config" then return nil, "vcs tls-check: " .. err, 2 end
+    if not partial or code == "connect" or code == "timeout" then
+      return nil, ("vcs tls-check: %s: %s"):format(res.target, err), 1
+    end
+    r = partial
+    add("handshake", "handshake", "fail", err)
+  else
+    res.protocol, res.cipher = r.version, r.cipher_standard_name or r.cipher
+    add("handshake", "handshake", "pass", ("%s, %s"):format(tostring(r.version), tostring(r.cipher_standard_name or r.cipher)))
+  end
+  res.client_cert_requested = r.client_cert_requested or false
+  res.client_cert_sent = r.client_cert_sent or false
+  local chain = r.chain or {}
+  res.chain = {}
+  for i, c in ipairs(chain) do res.chain[i] = cert_info(c) end
+  res.chain = ui.array(res.chain)
+  res.verified = r.verified or false
+
+  if #chain == 0 then
+    add("chain", "presented chain", "fail", "the peer presented no certificate")
+  else
+    local leaf = chain[1]
+    local names = {}
+    for _, c in ipairs(chain) do names[#names + 1] = label(c) end
+    add("chain", "presented chain", "pass", ("%d certificate%s: %s"):format(#chain, #chain == 1 and "" or "s",
+      table.concat(names, " <- ")))
+    -- the chain on its own, apart from the name: each failure gets its own line
+    local trust = tls.verify({ chain = chain }, { ca_file = o.ca, time = o.time })
+    if trust.verified then
+      local vnames = {}
+      for _, c in ipairs(trust.verified_chain or {}) do vnames[#vnames + 1] = label(c) end
+      add("verify", "trusted by the CA file", "pass", ("%s (%s)"):format(table.concat(vnames, " <- "), tostring(o.ca)))
+    else
+      add("verify", "trusted by the CA file", "fail", tostring(trust.verify_error or "not verified"))
+    end
+    r.verified_chain = r.verified_chain or trust.verified_chain
+    if r.peer_name_ok then
+      add("peer-address", "peer address", "pass", ("%s is a name of the certificate"):format(peer))
+    else
+      add("peer-address", "peer address", "fail", tostring(r.peer_name_error or ("%s does not match"):format(peer)))
+    end
+    -- validity: the verdict above fails an expired chain; this says how long is left
+    local na = leaf:not_after()
+    if now > na then
+      add("validity", "validity", "fail", ("the peer's certificate expired %s"):format(ui.time(na)))
+    elseif now < leaf:not_before() then
+      add("validity", "validity", "fail", ("the peer's certificate is not valid before %s"):format(ui.time(leaf:not_before())))
+    else
+      local left = (na - now) // 86400
+      add("validity", "validity", left < (o.warn_days or 30) and "warn" or "pass",
+        ("valid until %s (%d days)"):format(ui.time(na), left))
+    end
+    local eku = {}
+    for _, e in ipairs(leaf:eku() or {}) do eku[e] = true end
+    if next(eku) == nil or (eku.serverAuth and eku.clientAuth) then
+      add("eku", "extended key usage", "pass", next(eku) and "serverAuth and clientAuth" or "none (any use)")
+    elseif not eku.serverAuth then
+      add("eku", "extended key usage", "fail", "no serverAuth: not a TLS server certificate")
+    else
+      add("eku", "extended key usage", "warn", "serverAuth without clientAuth: this peer cannot authenticate "
+        .. "with it when it connects out to a zone in TLS verify mode")
+    end
+  end
+
+  -- the client certificate of mutual TLS
+  if r.client_cert_requested then
+    if r.client_cert_sent and res.checks[1].status == "pass" then
+      local sent = o.cert and x509.load_file(o.cert)
+      add("client-cert", "client certificate", "pass", ("requested, and %s was sent and accepted"):format(
+        sent and label(sent) or o.cert))
+    elseif r.client_cert_sent then
+      add("client-cert", "client certificate", "fail", "requested and sent, but the handshake failed: see above")
+    elseif res.checks[1].status == "pass" then
+      add("client-cert", "client certificate", "warn", "the peer asks for a client certificate (mutual TLS) and "
+        .. "accepted none; give --cert and --key to test what the peer's TLS verify mode makes of ours")
+    else
+      add("client-cert", "client certificate", "fail", "the peer requires a client certificate (mutual TLS, TLS "
+        .. "verify mode) and none was given: --cert and --key")
+    end
+  elseif o.cert then
+    add("client-cert", "client certificate", "warn", "not requested: the peer does not authenticate clients (no TLS verify mode toward us)")
+  end
+
+  -- revocation, on request
+  if #chain > 0 and o.crls and #o.crls > 0 then
+    local ok_mod, checker = pcall(require, "certbench.plugins.crl.check")
+    if not ok_mod then
+      add("crl", "revocation (CRL)", "warn", "the crl plugin is not installed")
+    else
+      local crls, cerr = checker.load_crl_files(o.crls)
+      if not crls then
+        add("crl", "revocation (CRL)", "fail", cerr)
+      else
+        local cas = {}
+        if o.ca then cas = x509.load_all_file(o.ca) or {} end
+        local cr = checker.run { certs = chain, chain = cas, crls = crls, time = o.time }
+        for _, ev in ipairs(cr.certificates) do
+          if ev.role ~= "trust anchor" then
+            local who = ev.role == "leaf" and "the peer's certificate" or ev.subject
+            local st = ev.status == "good" and "pass" or (ev.status == "revoked" and "fail" or "warn")
+            add("crl:" .. ev.position, "revocation (CRL)", st, ("%s: %s%s"):format(who, ev.status,
+              ev.reason and (" (" .. ev.reason .. ")") or ""))
+          end
+        end
+      end
+    end
+  end
+  if #chain > 0 and o.ocsp then
+    local ocsp = require "certbench.ocsp"
+    local path = r.verified_chain or chain
+    for i = 1, #path - 1 do
+      local c, issuer = path[i], path[i + 1]
+      local who = i == 1 and "the peer's certificate" or label(c)
+      if #(c:ocsp_urls() or {}) == 0 then
+        add("ocsp:" .. (i - 1), "revocation (OCSP)", "warn", who .. ": no OCSP responder in the certificate")
+      else
+        local st, oerr = ocsp.check { cert = c, issuer = issuer, timeout = o.timeout, time = o.time }
+        if not st then
+          add("ocsp:" .. (i - 1), "revocation (OCSP)", "warn", ("%s: no answer (%s): the fallback behavior decides"):format(who, oerr))
+        elseif st.status == "good" then
+          add("ocsp:" .. (i - 1), "revocation (OCSP)", "pass", ("%s: good (%s)"):format(who, st.url))
+        elseif st.status == "revoked" then
+          add("ocsp:" .. (i - 1), "revocation (OCSP)", "fail", ("%s: revoked %s%s"):format(who,
+            ui.time(st.revocation_time) or "", st.reason and (" (" .. st.reason .. ")") or ""))
+        else
+          add("ocsp:" .. (i - 1), "revocation (OCSP)", "warn", ("%s: unknown to the responder %s"):format(who, st.url))
+        end
+      end
+    end
+  end
+
+  res.checks = ui.array(res.checks)
+  res.ok = res.counts.fail == 0
+  return res, res.ok and 0 or 3
+end
+
+return M
