@@ -98,18 +98,23 @@ static int l_read(lua_State *L) {
   return 1;
 }
 
-/* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
- * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
-static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
+/* temp_name fills tmp with a fresh random name next to path: ".<base>.<12 hex>.tmp". */
+static void temp_name(const char *path, char *tmp, size_t len) {
   char dir[PATH_MAX];
   dir_of(path, dir, sizeof dir);
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
+  uint8_t rnd[6];
+  RAND_bytes(rnd, sizeof rnd);
+  snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
+           rnd[3], rnd[4], rnd[5]);
+}
+
+/* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
+ * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
+static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
   for (int tries = 0; tries < 100; tries++) {
-    uint8_t rnd[6];
-    RAND_bytes(rnd, sizeof rnd);
-    snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5]);
+    temp_name(path, tmp, len);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
@@ -437,6 +442,81 @@ static int l_syncfs(lua_State *L) {
   return 1;
 }
 
+/* make_link makes path a hard link to target (symbolic: a symlink whose text is target). With
+ * replace, an existing path is replaced atomically: the link is made under a temporary name
+ * and renamed over it, so a reader sees the old entry or the new, never none. Returns 0 or an
+ * errno value. */
+static int make_link(const char *target, const char *path, int symbolic, int replace, int sync) {
+  int r = symbolic ? symlink(target, path) : link(target, path);
+  if (r != 0 && errno == EEXIST && replace && !symbolic) {
+    /* rename() of two names of one file does nothing and would leave the temporary name */
+    struct stat a, b;
+    if (stat(target, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      return 0;
+    errno = EEXIST;
+  }
+  if (r != 0 && errno == EEXIST && replace) {
+    char tmp[PATH_MAX + 64];
+    for (int tries = 0; tries < 100; tries++) {
+      temp_name(path, tmp, sizeof tmp);
+      r = symbolic ? symlink(target, tmp) : link(target, tmp);
+      if (r == 0 || errno != EEXIST) break;
+    }
+    if (r != 0) return errno;
+    if (rename(tmp, path) != 0) {
+      int e = errno;
+      unlink(tmp);
+      return e;
+    }
+  } else if (r != 0) {
+    return errno;
+  }
+  if (sync) {
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    if (!fsync_dir(dir)) return errno;
+  }
+  return 0;
+}
+
+/* fs.link(target, path[, {replace=false, sync=true}]) -> true | nil, err, errno
+ * A hard link: path becomes a second name of the file target (same inode, no copy). */
+static int l_link(lua_State *L) {
+  const char *target = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  int replace = cb_optfield_boolean(L, 3, "replace", 0);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int e = make_link(target, path, 0, replace, sync);
+  if (e) return cb_fail_errno(L, e == ENOENT && access(target, F_OK) != 0 ? target : path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.symlink(target, path[, {replace=false, sync=true}]) -> true | nil, err, errno
+ * A symbolic link whose text is target, taken relative to path's folder unless absolute (the
+ * target need not exist). */
+static int l_symlink(lua_State *L) {
+  const char *target = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  int replace = cb_optfield_boolean(L, 3, "replace", 0);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int e = make_link(target, path, 1, replace, sync);
+  if (e) return cb_fail_errno(L, path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.readlink(path) -> target | nil, err, errno (EINVAL: path is not a symbolic link) */
+static int l_readlink(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path, buf, sizeof buf);
+  if (n < 0) return cb_fail_errno(L, path, errno);
+  if ((size_t)n == sizeof buf) return cb_fail_errno(L, path, ENAMETOOLONG);
+  lua_pushlstring(L, buf, (size_t)n);
+  return 1;
+}
+
 /* fs.fault(point): the crash point of cb_fault for code written in Lua */
 static int l_fault(lua_State *L) {
   cb_fault(luaL_checkstring(L, 1));
@@ -534,7 +614,8 @@ int luaopen__certbench_fs(lua_State *L) {
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
-      {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {NULL, NULL}};
+      {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
+      {"readlink", l_readlink}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }
