@@ -30,6 +30,7 @@
 #include "crlengine.h"
 #include "ext.h"
 #include "objects.h"
+#include "pem.h"
 
 #define DEFAULT_MAX_FILE ((lua_Integer)1 << 30)
 
@@ -518,19 +519,7 @@ static int m_to_der(lua_State *L) {
 
 static int m_to_pem(lua_State *L) {
   cb_crl *e = check(L, 1);
-  size_t enc;
-  if (!EVP_EncodedLength(&enc, e->len)) return luaL_error(L, "crl:to_pem: CRL too large");
-  char *b64 = lua_newuserdatauv(L, enc, 0);
-  size_t n = EVP_EncodeBlock((uint8_t *)b64, e->der, e->len);
-  luaL_Buffer b;
-  luaL_buffinitsize(L, &b, n + n / 64 + 64);
-  luaL_addstring(&b, "-----BEGIN X509 CRL-----\n");
-  for (size_t i = 0; i < n; i += 64) {
-    luaL_addlstring(&b, b64 + i, n - i < 64 ? n - i : 64);
-    luaL_addchar(&b, '\n');
-  }
-  luaL_addstring(&b, "-----END X509 CRL-----\n");
-  luaL_pushresult(&b);
+  cb_push_pem(L, "X509 CRL", e->der, e->len);
   return 1;
 }
 

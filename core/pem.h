@@ -56,8 +56,15 @@ int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len);
  * ("PRIVATE KEY, X509 CRL") or "" when there are none: error messages say what was found. */
 void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
 
-/* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. */
+/* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. For public
+ * objects only (the encoder is not constant-time). */
 void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len);
+
+/* cb_pem_len is the size of the PEM text of der_len bytes under label; cb_pem_encode writes it
+ * into out (at least cb_pem_len bytes, not terminated) and returns its length. Lua-free: safe
+ * on any thread. Public objects only, as cb_push_pem. */
+size_t cb_pem_len(const char *label, size_t der_len);
+size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t der_len);
 
 /* A loader of one kind of object from PEM (any of its labels; text and other blocks between
  * them skipped), DER (one or several elements back to back) or armorless base64. */

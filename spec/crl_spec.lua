@@ -305,6 +305,23 @@ describe("certbench.crl", function()
       assert.equal(der, assert(crl.load(c:to_pem())):to_der())
     end)
 
+    it("to_pem is openssl's PEM whatever the length (the base64 tail, the last line)", function()
+      local key = pkey.generate { type = "ec", curve = "P-256" }
+      local ca = assert(x509.new { subject = "/CN=pem lengths", issuer_key = key, ca = true, days = 1 })
+      local d = h.tmpdir()
+      local rems = {}
+      for n = 0, 8 do
+        local entries = {}
+        for j = 1, n do entries[j] = { serial = ("%X"):format(j * 7919), date = T2024_01_01_12 } end
+        local x = assert(crl.new { issuer = ca, key = key, entries = entries, days = 1 })
+        local xd = x:to_der()
+        rems[#xd % 3] = true
+        h.write(d .. "/c.der", xd)
+        assert.equal(h.run("openssl crl -inform DER -in " .. h.q(d .. "/c.der")), x:to_pem())
+      end
+      assert.is_true(rems[0] and rems[1] and rems[2])
+    end)
+
     it("tostring names the issuer and the count", function()
       assert.equal("certbench.crl: /C=NO/O=net2/CN=rsa CA (6 entries)", tostring(c))
     end)
