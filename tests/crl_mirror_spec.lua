@@ -375,6 +375,147 @@ describe("crl mirror", function()
   end)
 end)
 
+describe("crl mirror publishing: links, unchanged files, recovery", function()
+  local dir, www, srv, ca, leaf_a, leaf_b
+
+  local function run(out, extra)
+    return mirror_cmd(("--out-dir %s --ca %s %s --source %s"):format(h.q(out), h.q(ca.pem), extra or "",
+      h.q(srv.url .. "/s/crl")))
+  end
+  local function serve(number, entries)
+    h.write(www .. "/crl.der", F.crl(ca, { number = number, entries = entries }):to_der())
+  end
+  local function verify(out, leaf)
+    return h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
+  end
+  local function names(out)
+    local der = select(2, der_of(out, ca))
+    local r0 = ca.cert:subject():hash() .. ".r0"
+    return out .. "/" .. der, out .. "/" .. der:gsub("%.der$", ".pem"), out .. "/" .. r0, der:gsub("%.der$", ".pem")
+  end
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    ca = F.ca(dir, "Publish CA")
+    leaf_a = select(2, F.leaf(ca, dir, "0A"))
+    leaf_b = select(2, F.leaf(ca, dir, "0B"))
+    -- "delay" answers 200 with the body and no ETag: every run downloads the same bytes again
+    F.routes(www, { crl = { mode = "delay", ms = 0, file = "crl.der" } })
+    srv = F.server(www)
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  it("makes <hash>.r0 a symbolic link to the PEM, which openssl verify -CApath follows", function()
+    local out = dir .. "/sym"
+    serve(1, { { serial = "0A", date = os.time() - 600 } })
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    local der, pem, r0, pem_name = names(out)
+    assert.equal(pem_name, fs.readlink(r0))
+    assert.equal(h.read(pem), h.read(r0))
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    assert.matches("certificate revoked", (verify(out, leaf_a)))
+    local o, vrc = verify(out, leaf_b)
+    assert.equal(0, vrc, o)
+    -- a new CRL replaces the PEM; the link, made once, follows it
+    local link_ino = fs.stat(r0, { follow = false }).ino
+    serve(2, { { serial = "0A", date = os.time() - 600 }, { serial = "0B", date = os.time() - 60 } })
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal(2, rep.files_written) -- DER and PEM, not the link
+    assert.equal(link_ino, fs.stat(r0, { follow = false }).ino)
+    assert.matches("certificate revoked", (verify(out, leaf_b)))
+  end)
+
+  it("writes nothing for bytes it already published: same files, same inodes", function()
+    local out = dir .. "/sym"
+    local der, pem, r0 = names(out)
+    local before = { fs.stat(der).ino, fs.stat(pem).ino, fs.stat(r0, { follow = false }).ino }
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.is_nil(rep.sources[1].not_modified)
+    assert.equal(200, rep.sources[1].http_status)
+    assert.equal("unchanged", rep.sources[1].crls[1].action)
+    assert.equal(0, rep.files_written)
+    assert.same(before, { fs.stat(der).ino, fs.stat(pem).ino, fs.stat(r0, { follow = false }).ino })
+  end)
+
+  it("replaces a copy an older version left as <hash>.r0, and a missing PEM, and nothing else", function()
+    local out = dir .. "/sym"
+    local der, pem, r0, pem_name = names(out)
+    local der_ino = fs.stat(der).ino
+    assert(fs.write(r0, h.read(pem)))
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("unchanged", rep.sources[1].crls[1].action)
+    assert.equal(1, rep.files_written)
+    assert.equal(pem_name, fs.readlink(r0))
+    assert(fs.remove(pem))
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal(1, rep.files_written)
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    assert.equal(der_ino, fs.stat(der).ino)
+  end)
+
+  it("--hash-links hardlink: the entry is the PEM file itself, linked again after each new CRL", function()
+    local out = dir .. "/hard"
+    serve(3, { { serial = "0A", date = os.time() - 600 } })
+    local rep, rc, err = run(out, "--hash-links hardlink")
+    assert.equal(0, rc, err)
+    local _, pem, r0 = names(out)
+    assert.equal("file", fs.stat(r0, { follow = false }).type)
+    assert.equal(fs.stat(pem).ino, fs.stat(r0).ino)
+    local o, vrc = verify(out, leaf_b)
+    assert.equal(0, vrc, o)
+    serve(4, { { serial = "0A", date = os.time() - 600 }, { serial = "0B", date = os.time() - 60 } })
+    rep, rc, err = run(out, "--hash-links hardlink")
+    assert.equal(0, rc, err)
+    assert.equal(3, rep.files_written)
+    assert.equal(fs.stat(pem).ino, fs.stat(r0).ino)
+    assert.matches("certificate revoked", (verify(out, leaf_b)))
+    -- the same bytes again: nothing is linked or written
+    rep, rc = run(out, "--hash-links hardlink")
+    assert.equal(0, rc)
+    assert.equal(0, rep.files_written)
+    -- a config with another value is refused
+    local _, cerr = mirror.config { out_dir = out, ca = ca.pem, sources = { "http://x/" }, hash_links = "copy" }
+    assert.matches("hash_links", cerr)
+  end)
+
+  it("after a run killed before it saved its state, repairs a torn PEM and keeps the newer number", function()
+    local out = dir .. "/crash"
+    serve(5)
+    local _, rc, err = run(out)
+    assert.equal(0, rc, err)
+    serve(6)
+    local o, krc = h.run(("CERTBENCH_FAULT=crl.mirror:published %s crl mirror --out-dir %s --ca %s --source %s")
+      :format(h.q(h.bin), h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/crl")))
+    assert.equal(137, krc, o)
+    local der, pem = names(out)
+    assert.equal("06", crl.load_file(der):number())
+    -- what a power loss before the sync could leave: the new PEM cut short
+    assert(fs.write(pem, h.read(pem):sub(1, 100)))
+    local rep
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    local st = F.json(h.read(out .. "/.certbench-mirror/state.json"))
+    local _, e = next(st.crls)
+    assert.equal("06", e.number)
+    assert.is_nil(e.repair)
+    -- and the CRL number the killed run published is the floor now
+    serve(5)
+    rep, rc = run(out)
+    assert.equal(1, rc)
+    assert.equal("rollback", rep.sources[1].code)
+  end)
+end)
+
 describe("crl mirror examples in scripts/", function()
   it("the example config is valid", function()
     local cfg = assert(mirror.config(assert(mirror.load_config(h.root .. "/scripts/crl-mirror.conf.lua"))))

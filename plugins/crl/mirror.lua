@@ -14,8 +14,10 @@
 -- The folder (out_dir) after a run:
 --   <base>.der, <base>.pem      each CRL (base: issuer CN, issuer hash, key id: one file per
 --                               issuer key, delta CRLs and CRL partitions apart)
---   <issuer-hash>.r<n>          the same CRL in PEM, the OpenSSL hash folder entry, so
---                               `openssl verify -CApath DIR -crl_check` works on DIR
+--   <issuer-hash>.r<n>          the OpenSSL hash folder entry of the CRL, so
+--                               `openssl verify -CApath DIR -crl_check` works on DIR: a
+--                               symbolic link to <base>.pem (made once; hash_links = "hardlink"
+--                               makes it a second name of the PEM file instead)
 --   <subject-hash>.<n>          the trusted CA certificates (unless publish_cas = false)
 --   .certbench-mirror/state.json     what is published: numbers, dates, digests, ETags
 --   .certbench-mirror/last-run.json  the report of the last run (also cfg.report)
@@ -32,7 +34,8 @@
 --   low_speed = {1, 60}, tls_ca = "ca.pem" (HTTPS trust for every source; default the system
 --   store), limits = { archive limits: max_members, max_total, max_member, max_ratio },
 --   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
---   instead of memory; a source's stream = true/false decides for it).
+--   instead of memory; a source's stream = true/false decides for it), hash_links = "symlink"
+--   (or "hardlink", for consumers that do not follow symbolic links).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
@@ -50,7 +53,7 @@ M.META = ".certbench-mirror"
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
   timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
-  stream_over = 4 << 20,
+  stream_over = 4 << 20, hash_links = "symlink",
 }
 
 -- configuration ---------------------------------------------------------------------------
@@ -153,6 +156,9 @@ function M.config(t)
   end
   if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
   if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
+  if cfg.hash_links ~= "symlink" and cfg.hash_links ~= "hardlink" then
+    return nil, ("mirror: hash_links must be \"symlink\" or \"hardlink\", not '%s'"):format(tostring(cfg.hash_links))
+  end
   if cfg.daily_at ~= nil then
     local ok, derr = M.parse_hhmm(cfg.daily_at)
     if not ok then return nil, "mirror: " .. derr end
@@ -197,25 +203,40 @@ local function take(st, c, path)
   e.entries = c:count()
   e.sha256 = digest.hex(digest.sha256(c:to_der())):lower()
   local stt = fs.stat(path)
-  e.size, e.mtime = stt and stt.size, stt and stt.mtime
+  e.size, e.mtime, e.ino = stt and stt.size, stt and stt.mtime, stt and stt.ino
+  -- it, or its PEM, may be torn: the next good download writes both again
+  e.repair = "all"
   st.crls[id.key] = e
+end
+
+-- same_file(stat, size, mtime, ino): a file is the one the state remembers. Every write makes
+-- a new file (rename), so the inode tells a rewrite in the same second with the same size.
+local function same_file(s, size, mtime, ino)
+  return s ~= nil and s.size == size and s.mtime == mtime and (ino == nil or s.ino == ino)
 end
 
 -- reconcile(cfg, st): the files are the truth about what is published. A DER file changed
 -- since the state was saved (a run that ended early) or not in the state at all (a state
--- lost) is read, so that the number it holds is never rolled back.
+-- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
+-- repair: its next good download rewrites both files, however unchanged the bytes look (a
+-- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
 local function reconcile(cfg, st)
-  local known = {}
+  local known, changed = {}, {}
   for _, e in pairs(st.crls) do
     if e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
       local s = fs.stat(path)
-      if s and (s.size ~= e.size or s.mtime ~= e.mtime) then
-        local c = crl.load_file(path)
-        if c then take(st, c, path) end
+      if s and not same_file(s, e.size, e.mtime, e.ino) then changed[#changed + 1] = { e, path } end
+      if e.pem_size and not same_file(fs.stat(fs.join(cfg.out_dir, e.base .. ".pem")), e.pem_size, e.pem_mtime, e.pem_ino) then
+        e.repair = e.repair or "pem"
       end
     end
+  end
+  for _, ch in ipairs(changed) do
+    ch[1].repair = "all"
+    local c = crl.load_file(ch[2])
+    if c then take(st, c, ch[2]) end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
     if name:match("%.der$") and not known[name] then
@@ -231,11 +252,9 @@ local function save_json(path, t, sync)
 end
 
 -- every file written with sync = false during a run becomes durable here, in one go: one
--- syncfs(2) instead of two fsyncs per file (500 CRLs are 3000 journal commits otherwise)
+-- syncfs(2) instead of two fsyncs per file (500 CRLs are 2000 journal commits otherwise)
 local function sync_folder(dir)
-  local ok = os.execute("sync -f " .. ("'" .. dir:gsub("'", "'\\''") .. "'") .. " 2>/dev/null")
-  if not ok then os.execute("sync") end
-  fs.sync(dir)
+  return fs.syncfs(dir)
 end
 
 -- publishing ----------------------------------------------------------------------------------
@@ -257,32 +276,61 @@ local function write(path, data)
   if not ok then error({ publish = err }) end
 end
 
--- publish(ctx, c, id, src) -> item fields: files, action
+-- hash_link(ctx, files, pem_name) -> true when it had to make the entry: the <hash>.rN entry
+-- names the published PEM. A symbolic link is made once and follows every later replacement
+-- of the PEM; a hard link names one version of it, so it is made again after each. Whatever
+-- else stands there (a copy an older version wrote, a stale link) is replaced atomically.
+local function hash_link(ctx, files, pem_name, pem_written)
+  if ctx.cfg.hash_links == "hardlink" then
+    if not pem_written then
+      local a, b = fs.stat(files.pem), fs.stat(files.hash, { follow = false })
+      if a and b and a.ino == b.ino and a.dev == b.dev then return false end
+    end
+    local ok, err = fs.link(files.pem, files.hash, { replace = true, sync = false })
+    if not ok then error({ publish = err }) end
+    return true
+  end
+  if fs.readlink(files.hash) == pem_name then return false end
+  local ok, err = fs.symlink(pem_name, files.hash, { replace = true, sync = false })
+  if not ok then error({ publish = err }) end
+  return true
+end
+
+-- publish(ctx, c, id, src) -> files, action: writes what is not on disk already. A CRL whose
+-- bytes are those published (same digest, files in place) costs no write at all.
 local function publish(ctx, c, id, src, now, der)
   local st, dir = ctx.state, ctx.cfg.out_dir
   der = der or c:to_der()
   local sha = digest.hex(digest.sha256(der)):lower()
   local e = st.crls[id.key]
   local idx = r_index(st, id.key, id.hash)
+  local pem_name = id.base .. ".pem"
   local files = {
-    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, id.base .. ".pem"),
+    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name),
     hash = fs.join(dir, ("%s.r%d"):format(id.hash, idx)),
   }
-  local action = "published"
-  if e and e.sha256 == sha and fs.exists(files.der) and fs.exists(files.pem) and fs.exists(files.hash) then
-    action = "unchanged"
-  else
-    local pem = c:to_pem()
+  local same = e ~= nil and e.sha256 == sha and e.base == id.base and e.repair ~= "all"
+  local action, s, sp = "unchanged", nil, nil
+  if not (same and fs.exists(files.der)) then
     write(files.der, der)
-    write(files.pem, pem)
-    write(files.hash, pem)
-    ctx.written = ctx.written + 3
+    ctx.written = ctx.written + 1
+    action = "published"
+    s = fs.stat(files.der)
   end
+  local pem_written = false
+  if action == "published" or (e and e.repair) or not fs.exists(files.pem) then
+    write(files.pem, c:to_pem())
+    ctx.written = ctx.written + 1
+    pem_written = true
+  end
+  if pem_written or not (e and e.pem_size) then sp = fs.stat(files.pem) end
+  if hash_link(ctx, files, pem_name, pem_written) then ctx.written = ctx.written + 1 end
   e = e or {}
-  local s = fs.stat(files.der)
   e.issuer, e.hash, e.aki, e.delta, e.base, e.r_index = tostring(c:issuer()), id.hash, id.aki, id.delta, id.base, idx
   e.number, e.this_update_epoch, e.next_update_epoch = c:number(), c:this_update(), c:next_update()
-  e.entries, e.sha256, e.size, e.mtime = c:count(), sha, s and s.size, s and s.mtime
+  e.entries, e.sha256, e.repair = c:count(), sha, nil
+  if s then e.size, e.mtime, e.ino = s.size, s.mtime, s.ino end
+  if sp then e.pem_size, e.pem_mtime, e.pem_ino = sp.size, sp.mtime, sp.ino end
   e.source, e.last_success = src.url, now
   if action == "published" then e.published_at = now end
   st.crls[id.key] = e
@@ -362,7 +410,7 @@ local function all_published(ctx, keys)
   if not keys or #keys == 0 then return false end
   for _, k in ipairs(keys) do
     local e = ctx.state.crls[k]
-    if not e or not e.base or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
+    if not e or not e.base or e.repair or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
   end
   return true
 end
@@ -600,7 +648,11 @@ function M.run(cfg, opts)
     report.sources[i] = res
     if res.ok then nok = nok + 1 else nfail = nfail + 1 end
   end
-  if ctx.written > 0 then sync_folder(cfg.out_dir) end
+  fs.fault("crl.mirror:published")
+  if ctx.written > 0 then
+    local sok, serr = sync_folder(cfg.out_dir)
+    if not sok then report.warning = "cannot sync the published files: " .. tostring(serr) end
+  end
   local finished = now()
   report.finished = common.time(finished)
   report.finished_epoch = finished
