@@ -29,18 +29,41 @@
 #include "cb.h"
 #include "crlengine.h"
 #include "ext.h"
+#include "loop.h"
 #include "objects.h"
 #include "pem.h"
 
 #define DEFAULT_MAX_FILE ((lua_Integer)1 << 30)
 
+struct verify_job;
+
 typedef struct {
   cb_crl *e;   /* NULL when closed */
   X509_CRL *x; /* the full object, made on first cb_check_crl */
+  struct verify_job *job; /* a verify running on the thread pool reads e */
 } crl_box;
+
+/* A verify on the thread pool. If the box is collected meanwhile (the state closes), the job
+ * takes e and frees it when the work is done: the worker thread never reads freed memory. */
+typedef struct verify_job {
+  cb_crl *e;
+  crl_box *box; /* NULL once the box is gone */
+  int orphan;   /* the job frees e */
+  EVP_PKEY *key;
+  int ok;
+  char why[256];
+} verify_job;
 
 static int crl_gc(lua_State *L) {
   crl_box *b = luaL_checkudata(L, 1, CB_CRL_MT);
+  if (b->job) {
+    /* closed (by another task) or collected (the state closes) while a verify reads the
+     * engine on the thread pool: the job frees it when the work is done */
+    b->job->orphan = 1;
+    b->job->box = NULL;
+    b->job = NULL;
+    b->e = NULL;
+  }
   if (b->e) {
     cb_crl_free(b->e);
     free(b->e);
@@ -897,12 +920,60 @@ static int m_lookup(lua_State *L) {
   return 1;
 }
 
+static void verify_work(void *arg) {
+  verify_job *j = arg;
+  j->ok = cb_crl_verify(j->e, j->key, j->why, sizeof j->why);
+}
+
+static int verify_after(lua_State *L, void *arg) {
+  verify_job *j = arg;
+  int ok = j->ok;
+  char why[sizeof j->why];
+  memcpy(why, j->why, sizeof why);
+  EVP_PKEY_free(j->key);
+  if (j->box) j->box->job = NULL;
+  if (j->orphan) {
+    cb_crl_free(j->e);
+    free(j->e);
+  }
+  free(j);
+  if (!L) return 0;
+  lua_pushboolean(L, ok);
+  if (ok) return 1;
+  lua_pushstring(L, why);
+  return 2;
+}
+
+/* verify_key checks the signature with key (a reference the call takes). Inside a loop task
+ * the check runs on the thread pool, so other tasks go on meanwhile (a mirror verifies
+ * hundreds of CRLs); elsewhere, here. */
+static int verify_key(lua_State *L, crl_box *b, EVP_PKEY *key) {
+  if (cb_loop_in_task(L) && !b->job) {
+    verify_job *j = calloc(1, sizeof *j);
+    if (!j) {
+      EVP_PKEY_free(key);
+      return luaL_error(L, "crl:verify: out of memory");
+    }
+    j->e = b->e;
+    j->box = b;
+    j->key = key;
+    b->job = j;
+    return cb_loop_queue_work(L, verify_work, verify_after, j);
+  }
+  char why[256];
+  int ok = cb_crl_verify(b->e, key, why, sizeof why);
+  EVP_PKEY_free(key);
+  lua_pushboolean(L, ok);
+  if (ok) return 1;
+  lua_pushstring(L, why);
+  return 2;
+}
+
 /* c:verify(issuer_cert | pkey) -> true | false, reason */
 static int m_verify(lua_State *L) {
-  const cb_crl *e = check(L, 1);
-  char why[256];
+  crl_box *b = check_box(L, 1);
+  const cb_crl *e = b->e;
   EVP_PKEY *key = NULL;
-  int ok;
   if (luaL_testudata(L, 2, CB_X509_MT)) {
     X509 *cert = cb_check_x509(L, 2);
     X509_NAME *nm = issuer_name(e);
@@ -932,18 +1003,14 @@ static int m_verify(lua_State *L) {
       lua_pushstring(L, "the issuer certificate's public key cannot be decoded");
       return 2;
     }
-    ok = cb_crl_verify(e, key, why, sizeof why);
-    EVP_PKEY_free(key);
-  } else if (luaL_testudata(L, 2, CB_PKEY_MT)) {
-    key = cb_check_pkey(L, 2);
-    ok = cb_crl_verify(e, key, why, sizeof why);
-  } else {
-    return luaL_typeerror(L, 2, "certbench.x509 or certbench.pkey");
+    return verify_key(L, b, key);
   }
-  lua_pushboolean(L, ok);
-  if (ok) return 1;
-  lua_pushstring(L, why);
-  return 2;
+  if (luaL_testudata(L, 2, CB_PKEY_MT)) {
+    key = cb_check_pkey(L, 2);
+    EVP_PKEY_up_ref(key);
+    return verify_key(L, b, key);
+  }
+  return luaL_typeerror(L, 2, "certbench.x509 or certbench.pkey");
 }
 
 /* ---- text -------------------------------------------------------------------------------- */

@@ -483,6 +483,43 @@ describe("certbench.crl", function()
       assert.has_error(function() c:verify("key") end)
       assert.has_error(function() c:verify(c) end)
     end)
+
+    it("verifies on the thread pool inside loop tasks (the task yields), with the same answers", function()
+      local loop = require "certbench.loop"
+      local r0 = loop.stats().resumes
+      assert.is_true(c:verify(fx.rsa.cert)) -- no task: done here, the loop does not run
+      assert.equal(r0, loop.stats().resumes)
+      local res = loop.all {
+        function()
+          local before = loop.stats().resumes
+          local a, b = c:verify(fx.rsa.cert)
+          return a, b, loop.stats().resumes > before
+        end,
+        function() return c:verify(fx.rsa.pkey) end,
+        function() return c:verify(fx.other_key) end,
+        function() return c:verify(fx.ec.pkey) end,
+        function() return c:verify(fx.ec.cert) end,
+      }
+      assert.same({ true, nil, true, n = 3 }, res[1])
+      assert.same({ true, n = 1 }, res[2])
+      assert.same({ false, "bad signature", n = 2 }, res[3])
+      assert.same({ false, "the CRL is signed with sha256WithRSAEncryption but the key is EC", n = 2 }, res[4])
+      assert.same({ false, "the CRL's issuer is not the certificate's subject", n = 2 }, res[5])
+    end)
+
+    it("stays safe when another task closes the CRL while it is verified", function()
+      local loop = require "certbench.loop"
+      for _ = 1, 50 do
+        local d = assert(crl.load(der))
+        local res = loop.all {
+          function() return d:verify(fx.rsa.cert) end,
+          function() d:close() return true end,
+        }
+        assert.is_true(res[1][1])
+        assert.error_matches(function() d:count() end, "closed CRL")
+      end
+      collectgarbage()
+    end)
   end)
 
   describe("new", function()
