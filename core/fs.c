@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "cb.h"
+#include "loop.h"
 
 #define LOCK_MT "certbench.fs.lock"
 #define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
@@ -359,25 +360,69 @@ static int l_tmpdir(lua_State *L) {
   return 1;
 }
 
-/* fs.create(path, data[, {mode=0644, sync=false}]) -> true | nil, err, errno
+/* create_file writes a new file (O_EXCL) whole; on failure it removes what it made and
+ * returns the errno value, else 0. Lua-free, for the thread pool too. */
+static int create_file(const char *path, const char *data, size_t n, mode_t mode, int sync) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno;
+  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0)) {
+    int e = errno;
+    close(fd);
+    unlink(path);
+    return e;
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(path);
+    return e;
+  }
+  return 0;
+}
+
+typedef struct {
+  const char *path, *data; /* on the caller's stack while the job runs */
+  size_t n;
+  mode_t mode;
+  int sync, err;
+} create_job;
+
+static void create_work(void *arg) {
+  create_job *j = arg;
+  j->err = create_file(j->path, j->data, j->n, j->mode, j->sync);
+}
+
+static int create_after(lua_State *L, void *arg) {
+  create_job *j = arg;
+  int e = j->err;
+  const char *path = j->path;
+  free(j);
+  if (!L) return 0;
+  if (e) return cb_fail_errno(L, path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.create(path, data[, {mode=0644, sync=false, async=false}]) -> true | nil, err, errno
  * A new file written in place, without a temporary name: O_EXCL, so an existing file is never
  * touched. For files of which a torn copy can be recognised and removed after a crash (a
- * certificate that does not parse), where fs.write's temporary file and rename cost too much.
- * A failed write removes the partial file. */
+ * certificate that does not parse), or that get their final name later (rename), where
+ * fs.write's temporary file and rename cost too much. A failed write removes the partial file.
+ * async: inside a loop task the file is written on the thread pool while other tasks run (file
+ * creation costs a file system's allocator time that the loop need not wait for). */
 static int l_create(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
   const char *data = luaL_checklstring(L, 2, &n);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 0);
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return cb_fail_errno(L, path, errno);
-  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0) || close(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(path);
-    return cb_fail_errno(L, path, e);
+  if (cb_optfield_boolean(L, 3, "async", 0) && cb_loop_in_task(L)) {
+    create_job *j = malloc(sizeof *j);
+    if (!j) return luaL_error(L, "fs.create: out of memory");
+    *j = (create_job){path, data, n, mode, sync, 0};
+    return cb_loop_queue_work(L, create_work, create_after, j);
   }
+  int e = create_file(path, data, n, mode, sync);
+  if (e) return cb_fail_errno(L, path, e);
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -294,6 +294,32 @@ describe("certbench.fs additions for the CA database", function()
     assert.matches("No such file or directory", err2, 1, true)
   end)
 
+  it("create with async writes on the thread pool inside a loop task, and here elsewhere", function()
+    local loop = require "certbench.loop"
+    local r0 = loop.stats().resumes
+    assert.is_true(fs.create(dir .. "/plain", "here", { async = true }))
+    assert.equal(r0, loop.stats().resumes)
+    local big = string.rep("0123456789abcdef", 1 << 16)
+    local res = loop.all {
+      function()
+        local before = loop.stats().resumes
+        local ok = fs.create(dir .. "/a", big, { async = true, mode = tonumber("640", 8) })
+        return ok, loop.stats().resumes > before
+      end,
+      function() return fs.create(dir .. "/b", "bee", { async = true, sync = true }) end,
+      function() return fs.create(dir .. "/plain", "again", { async = true }) end,
+      function() return fs.create(dir .. "/no/such", "x", { async = true }) end,
+    }
+    assert.same({ true, true, n = 2 }, res[1])
+    assert.equal(big, h.read(dir .. "/a"))
+    assert.equal("640", h.mode(dir .. "/a"))
+    assert.same({ true, n = 1 }, res[2])
+    assert.equal("bee", h.read(dir .. "/b"))
+    assert.same({ nil, dir .. "/plain: File exists", 17, n = 3 }, res[3])
+    assert.equal("here", h.read(dir .. "/plain"))
+    assert.same({ nil, dir .. "/no/such: No such file or directory", 2, n = 3 }, res[4])
+  end)
+
   it("pwrite overwrites in place, creates a missing file, keeps the inode", function()
     assert.is_true(fs.pwrite(dir .. "/j", 0, "0123456789"))
     local ino = fs.stat(dir .. "/j").ino
