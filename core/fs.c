@@ -22,19 +22,6 @@
 #define LOCK_MT "certbench.fs.lock"
 #define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
 
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return 0;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 1;
-}
-
 /* dir_of copies the folder part of path into out ("." when there is none). */
 static void dir_of(const char *path, char *out, size_t len) {
   const char *slash = strrchr(path, '/');
@@ -140,7 +127,7 @@ static int l_write(lua_State *L) {
   if (fd < 0) return cb_fail_errno(L, path, errno);
   /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
    * mode for a key (0600) is kept exactly. */
-  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
+  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
   if (close(fd) != 0) {
     fd = -1;
     goto fail_fd;
@@ -177,7 +164,7 @@ static int l_append(lua_State *L) {
   int created = access(path, F_OK) != 0;
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return cb_fail_errno(L, path, errno);
-  if (!write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
+  if (!cb_write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
     int e = errno;
     close(fd);
     return cb_fail_errno(L, path, e);
@@ -365,7 +352,7 @@ static int l_tmpdir(lua_State *L) {
 static int create_file(const char *path, const char *data, size_t n, mode_t mode, int sync) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return errno;
-  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0)) {
+  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) {
     int e = errno;
     close(fd);
     unlink(path);

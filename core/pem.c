@@ -244,14 +244,10 @@ size_t cb_pem_len(const char *label, size_t der_len) {
   return 11 + l + 6 + groups * 4 + (der_len + 47) / 48 + 9 + l + 6;
 }
 
-size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t der_len) {
+size_t cb_pem_lines(char *out, const uint8_t *der, size_t der_len) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, b64_init);
-  size_t l = strlen(label);
   char *p = out;
-  memcpy(p, "-----BEGIN ", 11), p += 11;
-  memcpy(p, label, l), p += l;
-  memcpy(p, "-----\n", 6), p += 6;
   size_t off = 0;
   while (off < der_len) {
     size_t n = der_len - off < 48 ? der_len - off : 48;
@@ -273,9 +269,23 @@ size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t de
     *p++ = '\n';
     off += n;
   }
-  memcpy(p, "-----END ", 9), p += 9;
+  return (size_t)(p - out);
+}
+
+size_t cb_pem_armor(char *out, const char *label, int end) {
+  size_t l = strlen(label);
+  char *p = out;
+  memcpy(p, end ? "-----END " : "-----BEGIN ", end ? 9 : 11), p += end ? 9 : 11;
   memcpy(p, label, l), p += l;
   memcpy(p, "-----\n", 6), p += 6;
+  return (size_t)(p - out);
+}
+
+size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t der_len) {
+  char *p = out;
+  p += cb_pem_armor(p, label, 0);
+  p += cb_pem_lines(p, der, der_len);
+  p += cb_pem_armor(p, label, 1);
   return (size_t)(p - out);
 }
 

@@ -66,6 +66,12 @@ void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der
 size_t cb_pem_len(const char *label, size_t der_len);
 size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t der_len);
 
+/* The parts, for writing big objects in pieces: cb_pem_armor writes the BEGIN (end = 0) or END
+ * line of label (at most 16 + strlen(label) bytes); cb_pem_lines the base64 lines of der (a
+ * multiple of 48 bytes, but for the last piece), 65 bytes per 48. Both return the length. */
+size_t cb_pem_armor(char *out, const char *label, int end);
+size_t cb_pem_lines(char *out, const uint8_t *der, size_t der_len);
+
 /* A loader of one kind of object from PEM (any of its labels; text and other blocks between
  * them skipped), DER (one or several elements back to back) or armorless base64. */
 typedef struct {

@@ -322,6 +322,64 @@ describe("certbench.crl", function()
       assert.is_true(rems[0] and rems[1] and rems[2])
     end)
 
+    it("fingerprint is openssl's fingerprint of the DER", function()
+      local d = h.tmpdir()
+      h.write(d .. "/c.der", der)
+      local want = h.openssl("crl -inform DER -noout -fingerprint -sha256 -in " .. h.q(d .. "/c.der")):match("=([%x:]+)")
+      assert.equal(want, c:fingerprint())
+      assert.equal(want, c:fingerprint("sha256"))
+      assert.equal(59, #c:fingerprint("sha1"))
+      assert.error_matches(function() c:fingerprint("sha3") end, "unknown digest")
+    end)
+
+    it("write makes a new DER or PEM file straight from memory, in pieces for a big CRL", function()
+      local d = h.tmpdir()
+      assert.is_true(c:write(d .. "/c.der"))
+      assert.equal(der, h.read(d .. "/c.der"))
+      assert.is_true(c:write(d .. "/c.pem", { format = "pem", mode = tonumber("600", 8), sync = true }))
+      assert.equal(pem, h.read(d .. "/c.pem"))
+      assert.equal("600", h.mode(d .. "/c.pem"))
+      -- never over an existing file; a missing folder is named
+      local ok, err, code = c:write(d .. "/c.der", { format = "pem" })
+      assert.is_nil(ok)
+      assert.equal(d .. "/c.der: File exists", err)
+      assert.equal(17, code)
+      assert.equal(der, h.read(d .. "/c.der"))
+      ok, err = c:write(d .. "/no/c.der")
+      assert.is_nil(ok)
+      assert.equal(d .. "/no/c.der: No such file or directory", err)
+      assert.error_matches(function() c:write(d .. "/x", { format = "txt" }) end, "format must be")
+      -- over 48 KiB of DER: the PEM is written in several pieces
+      local key = pkey.generate { type = "ec", curve = "P-256" }
+      local ca = assert(x509.new { subject = "/CN=big write", issuer_key = key, ca = true, days = 1 })
+      local entries = {}
+      for j = 1, 5000 do entries[j] = { serial = ("%06X"):format(j), date = T2024_01_01_12 } end
+      local big = assert(crl.new { issuer = ca, key = key, entries = entries, days = 1 })
+      assert.is_true(#big:to_der() > 2 * 48 * 1024)
+      assert.is_true(big:write(d .. "/big.pem", { format = "pem" }))
+      assert.equal(big:to_pem(), h.read(d .. "/big.pem"))
+      assert.equal(h.run("openssl crl -in " .. h.q(d .. "/big.pem")), h.read(d .. "/big.pem"))
+    end)
+
+    it("write runs on the thread pool inside loop tasks", function()
+      local loop = require "certbench.loop"
+      local d = h.tmpdir()
+      local res = loop.all {
+        function()
+          local before = loop.stats().resumes
+          local ok = c:write(d .. "/a.pem", { format = "pem" })
+          return ok, loop.stats().resumes > before
+        end,
+        function() return c:write(d .. "/b.der") end,
+        function() return c:write(d .. "/no/c.der") end,
+      }
+      assert.same({ true, true, n = 2 }, res[1])
+      assert.equal(pem, h.read(d .. "/a.pem"))
+      assert.same({ true, n = 1 }, res[2])
+      assert.equal(der, h.read(d .. "/b.der"))
+      assert.same({ nil, d .. "/no/c.der: No such file or directory", 2, n = 3 }, res[3])
+    end)
+
     it("tostring names the issuer and the count", function()
       assert.equal("certbench.crl: /C=NO/O=net2/CN=rsa CA (6 entries)", tostring(c))
     end)
@@ -507,7 +565,7 @@ describe("certbench.crl", function()
       assert.same({ false, "the CRL's issuer is not the certificate's subject", n = 2 }, res[5])
     end)
 
-    it("stays safe when another task closes the CRL while it is verified", function()
+    it("stays safe when another task closes the CRL while it is verified or written", function()
       local loop = require "certbench.loop"
       for _ = 1, 50 do
         local d = assert(crl.load(der))
@@ -517,6 +575,16 @@ describe("certbench.crl", function()
         }
         assert.is_true(res[1][1])
         assert.error_matches(function() d:count() end, "closed CRL")
+      end
+      local dir = h.tmpdir()
+      for i = 1, 20 do
+        local d = assert(crl.load(der))
+        local res = loop.all {
+          function() return d:write(dir .. "/" .. i .. ".pem", { format = "pem" }) end,
+          function() d:close() return true end,
+        }
+        assert.is_true(res[1][1])
+        assert.equal(pem, h.read(dir .. "/" .. i .. ".pem"))
       end
       collectgarbage()
     end)
@@ -792,7 +860,7 @@ describe("certbench.crl", function()
       c:close()
       for _, m in ipairs { "issuer", "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta",
         "aki", "issuing_distribution_point", "freshest_crl", "signature_algorithm", "version", "count", "entries", "serials",
-        "to_der", "to_pem", "text", "extensions" } do
+        "to_der", "to_pem", "fingerprint", "write", "text", "extensions" } do
         assert.error_matches(function() c[m](c) end, "attempt to use a closed CRL", 1, true)
       end
       assert.has_error(function() c:lookup("01") end)
