@@ -1076,10 +1076,11 @@ static int write_after(lua_State *L, void *arg) {
   return 1;
 }
 
-/* c:write(path[, {format="der"|"pem", mode=0644, sync=false}]) -> true | nil, err, errno
- * A new file (never an existing one: O_EXCL) with the CRL in DER or PEM, written straight from
- * the engine's buffer (no Lua string of a 40 MB CRL); a failed write removes it. Inside a loop
- * task it is written on the thread pool while the other tasks go on. */
+/* c:write(path[, {format="der"|"pem", mode=0644, sync=false, async=false}]) -> true | nil, err,
+ * errno. A new file (never an existing one: O_EXCL) with the CRL in DER or PEM, written straight
+ * from the engine's buffer (no Lua string of a 40 MB CRL); a failed write removes it. async:
+ * inside a loop task it is written on the thread pool while the other tasks go on (worth it
+ * for big CRLs; a small file costs less than the hand-over). */
 static int m_write(lua_State *L) {
   crl_box *b = check_box(L, 1);
   const char *path = luaL_checkstring(L, 2);
@@ -1095,7 +1096,7 @@ static int m_write(lua_State *L) {
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 0);
   crl_job *j;
-  if (cb_loop_in_task(L) && (j = job_start(b)) != NULL) {
+  if (cb_optfield_boolean(L, 3, "async", 0) && cb_loop_in_task(L) && (j = job_start(b)) != NULL) {
     j->path = path;
     j->pem = pem;
     j->mode = mode;

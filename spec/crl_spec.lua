@@ -361,17 +361,17 @@ describe("certbench.crl", function()
       assert.equal(h.run("openssl crl -in " .. h.q(d .. "/big.pem")), h.read(d .. "/big.pem"))
     end)
 
-    it("write runs on the thread pool inside loop tasks", function()
+    it("write with async runs on the thread pool inside loop tasks", function()
       local loop = require "certbench.loop"
       local d = h.tmpdir()
       local res = loop.all {
         function()
           local before = loop.stats().resumes
-          local ok = c:write(d .. "/a.pem", { format = "pem" })
+          local ok = c:write(d .. "/a.pem", { format = "pem", async = true })
           return ok, loop.stats().resumes > before
         end,
-        function() return c:write(d .. "/b.der") end,
-        function() return c:write(d .. "/no/c.der") end,
+        function() return c:write(d .. "/b.der", { async = true }) end,
+        function() return c:write(d .. "/no/c.der", { async = true }) end,
       }
       assert.same({ true, true, n = 2 }, res[1])
       assert.equal(pem, h.read(d .. "/a.pem"))
@@ -580,7 +580,7 @@ describe("certbench.crl", function()
       for i = 1, 20 do
         local d = assert(crl.load(der))
         local res = loop.all {
-          function() return d:write(dir .. "/" .. i .. ".pem", { format = "pem" }) end,
+          function() return d:write(dir .. "/" .. i .. ".pem", { format = "pem", async = true }) end,
           function() d:close() return true end,
         }
         assert.is_true(res[1][1])

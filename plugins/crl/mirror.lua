@@ -285,6 +285,10 @@ end
 -- still creates files (ext4 without a journal makes each creation skip, one by one, the inodes
 -- freed in the last minutes: a quadratic cost in a run that frees as it goes).
 
+-- a CRL of this many entries or more is written on the thread pool (smaller ones cost less
+-- than the hand-over)
+local ASYNC_MIN = 1000
+
 local function stage_file(ctx, sg, final, format)
   ctx.seq = ctx.seq + 1
   sg.ops[#sg.ops + 1] = { rename = fs.join(ctx.tmp, ("pub-%d"):format(ctx.seq)), to = final, format = format }
@@ -364,7 +368,7 @@ local function publish(ctx, c, id, src, now, res)
   local written, err = {}, nil
   for _, op in ipairs(sg.ops) do
     if op.format and not err then
-      local ok, werr = c:write(op.rename, { format = op.format, mode = 420 })
+      local ok, werr = c:write(op.rename, { format = op.format, mode = 420, async = c:count() >= ASYNC_MIN })
       if ok then written[#written + 1] = op.rename else err = werr end
     end
   end
