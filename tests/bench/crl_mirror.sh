@@ -94,6 +94,7 @@ OUT_BASE=${OUT_BASE:-$B}
 OUT="$OUT_BASE/out"
 TRASH="$OUT_BASE/old-mirrors"
 mkdir -p "$TRASH"
+rm -f "$B/port.txt" # a stale port of an earlier run would be read before the server writes
 python3 tests/bench/static_server.py "$B/www" > "$B/port.txt" 2>"$B/server.log" &
 SRV=$!
 trap 'kill $SRV 2>/dev/null; rm -rf "$TRASH"' EXIT
@@ -155,7 +156,7 @@ record() { # record NAME: parse $B/time.txt
 show() { printf "%-36s %8.3f s %9d KB\n" "$1" "${T[$1]}" "${M[$1]}"; }
 timed() { # timed NAME CMD...: one run, recorded
   local name=$1; shift
-  /usr/bin/time -v -o "$B/time.txt" "$@" > "$B/out.txt" 2>&1 || { echo "$name failed:" >&2; tail -5 "$B/out.txt" >&2; exit 1; }
+  /usr/bin/time -v -o "$B/time.txt" "$@" > "$B/out.txt" 2>&1 || { echo "$name failed:" >&2; tail -c 1000 "$B/out.txt" >&2; exit 1; }
   record "$name"
 }
 cat > "$B/mirror.sh" <<SH
