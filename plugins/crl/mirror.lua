@@ -257,15 +257,26 @@ end
 
 -- publishing ----------------------------------------------------------------------------------
 
-local function r_index(st, key, hash)
-  local e = st.crls[key]
+-- r_index(ctx, key, hash): the n of the <hash>.rN entry of a CRL: its own, or the first free
+-- one of its issuer hash (the indexes in use, by hash, are gathered once per run)
+local function r_index(ctx, key, hash)
+  local e = ctx.state.crls[key]
   if e and e.r_index then return e.r_index end
-  local used = {}
-  for k, o in pairs(st.crls) do
-    if k ~= key and o.hash == hash and o.r_index then used[o.r_index] = true end
+  if not ctx.r_used then
+    ctx.r_used = {}
+    for _, o in pairs(ctx.state.crls) do
+      if o.hash and o.r_index then
+        local u = ctx.r_used[o.hash] or {}
+        u[o.r_index] = true
+        ctx.r_used[o.hash] = u
+      end
+    end
   end
+  local used = ctx.r_used[hash] or {}
+  ctx.r_used[hash] = used
   local i = 0
   while used[i] do i = i + 1 end
+  used[i] = true
   return i
 end
 
@@ -330,7 +341,7 @@ local function publish(ctx, c, id, src, now, res)
   local st, dir = ctx.state, ctx.cfg.out_dir
   local sha = sha256(c)
   local e = st.crls[id.key]
-  local idx = r_index(st, id.key, id.hash)
+  local idx = r_index(ctx, id.key, id.hash)
   local pem_name = id.base .. ".pem"
   local files = {
     der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name),
