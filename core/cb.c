@@ -202,6 +202,20 @@ const char *cb_root_dir(void) {
   return root_dir;
 }
 
+int cb_write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return 0;
+    }
+    c += w;
+    n -= (size_t)w;
+  }
+  return 1;
+}
+
 void cb_fault(const char *point) {
   const char *want = getenv("CERTBENCH_FAULT");
   if (want && strcmp(want, point) == 0) kill(getpid(), SIGKILL);

@@ -59,6 +59,10 @@ typedef struct {
 /* cb_push_secret pushes a new secret holding a copy of p[0..n); the caller cleanses p. */
 cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n);
 
+/* cb_write_all writes n bytes to fd, going on after short writes and EINTR. Returns 1, or 0
+ * with errno set. */
+int cb_write_all(int fd, const void *p, size_t n);
+
 /* cb_fault kills the process with SIGKILL when $CERTBENCH_FAULT names this point (a word such
  * as "fs.write:before-rename"), so crash-safety tests can stop the program exactly between
  * two steps. Costs one getenv when unset. */

@@ -29,17 +29,69 @@
 #include "cb.h"
 #include "crlengine.h"
 #include "ext.h"
+#include "loop.h"
 #include "objects.h"
+#include "pem.h"
 
 #define DEFAULT_MAX_FILE ((lua_Integer)1 << 30)
+
+struct crl_job;
 
 typedef struct {
   cb_crl *e;   /* NULL when closed */
   X509_CRL *x; /* the full object, made on first cb_check_crl */
+  struct crl_job *job; /* a verify or a write running on the thread pool reads e */
 } crl_box;
+
+/* Work on the thread pool that reads the engine (c:verify, c:write). If the box is closed or
+ * collected meanwhile (another task closes it, the state closes), the job takes e and frees it
+ * when the work is done: the worker thread never reads freed memory. */
+typedef struct crl_job {
+  cb_crl *e;
+  crl_box *box; /* NULL once the box is gone */
+  int orphan;   /* the job frees e */
+  /* verify */
+  EVP_PKEY *key;
+  int ok;
+  char why[256];
+  /* write */
+  const char *path; /* on the caller's stack while the job runs */
+  int pem, sync, err;
+  mode_t mode;
+} crl_job;
+
+/* job_start attaches a new job to b, or returns NULL when one runs already (the caller then
+ * does the work itself) or memory is short. */
+static crl_job *job_start(crl_box *b) {
+  if (b->job) return NULL;
+  crl_job *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  j->e = b->e;
+  j->box = b;
+  b->job = j;
+  return j;
+}
+
+/* job_end detaches j from its box and frees it, and the engine when the box let it go. */
+static void job_end(crl_job *j) {
+  if (j->box) j->box->job = NULL;
+  if (j->orphan) {
+    cb_crl_free(j->e);
+    free(j->e);
+  }
+  free(j);
+}
 
 static int crl_gc(lua_State *L) {
   crl_box *b = luaL_checkudata(L, 1, CB_CRL_MT);
+  if (b->job) {
+    /* closed (by another task) or collected (the state closes) while a verify reads the
+     * engine on the thread pool: the job frees it when the work is done */
+    b->job->orphan = 1;
+    b->job->box = NULL;
+    b->job = NULL;
+    b->e = NULL;
+  }
   if (b->e) {
     cb_crl_free(b->e);
     free(b->e);
@@ -518,19 +570,7 @@ static int m_to_der(lua_State *L) {
 
 static int m_to_pem(lua_State *L) {
   cb_crl *e = check(L, 1);
-  size_t enc;
-  if (!EVP_EncodedLength(&enc, e->len)) return luaL_error(L, "crl:to_pem: CRL too large");
-  char *b64 = lua_newuserdatauv(L, enc, 0);
-  size_t n = EVP_EncodeBlock((uint8_t *)b64, e->der, e->len);
-  luaL_Buffer b;
-  luaL_buffinitsize(L, &b, n + n / 64 + 64);
-  luaL_addstring(&b, "-----BEGIN X509 CRL-----\n");
-  for (size_t i = 0; i < n; i += 64) {
-    luaL_addlstring(&b, b64 + i, n - i < 64 ? n - i : 64);
-    luaL_addchar(&b, '\n');
-  }
-  luaL_addstring(&b, "-----END X509 CRL-----\n");
-  luaL_pushresult(&b);
+  cb_push_pem(L, "X509 CRL", e->der, e->len);
   return 1;
 }
 
@@ -908,12 +948,48 @@ static int m_lookup(lua_State *L) {
   return 1;
 }
 
+static void verify_work(void *arg) {
+  crl_job *j = arg;
+  j->ok = cb_crl_verify(j->e, j->key, j->why, sizeof j->why);
+}
+
+static int verify_after(lua_State *L, void *arg) {
+  crl_job *j = arg;
+  int ok = j->ok;
+  char why[sizeof j->why];
+  memcpy(why, j->why, sizeof why);
+  EVP_PKEY_free(j->key);
+  job_end(j);
+  if (!L) return 0;
+  lua_pushboolean(L, ok);
+  if (ok) return 1;
+  lua_pushstring(L, why);
+  return 2;
+}
+
+/* verify_key checks the signature with key (a reference the call takes). Inside a loop task
+ * the check runs on the thread pool, so other tasks go on meanwhile (a mirror verifies
+ * hundreds of CRLs); elsewhere, here. */
+static int verify_key(lua_State *L, crl_box *b, EVP_PKEY *key) {
+  crl_job *j;
+  if (cb_loop_in_task(L) && (j = job_start(b)) != NULL) {
+    j->key = key;
+    return cb_loop_queue_work(L, verify_work, verify_after, j);
+  }
+  char why[256];
+  int ok = cb_crl_verify(b->e, key, why, sizeof why);
+  EVP_PKEY_free(key);
+  lua_pushboolean(L, ok);
+  if (ok) return 1;
+  lua_pushstring(L, why);
+  return 2;
+}
+
 /* c:verify(issuer_cert | pkey) -> true | false, reason */
 static int m_verify(lua_State *L) {
-  const cb_crl *e = check(L, 1);
-  char why[256];
+  crl_box *b = check_box(L, 1);
+  const cb_crl *e = b->e;
   EVP_PKEY *key = NULL;
-  int ok;
   if (luaL_testudata(L, 2, CB_X509_MT)) {
     X509 *cert = cb_check_x509(L, 2);
     X509_NAME *nm = issuer_name(e);
@@ -943,18 +1019,108 @@ static int m_verify(lua_State *L) {
       lua_pushstring(L, "the issuer certificate's public key cannot be decoded");
       return 2;
     }
-    ok = cb_crl_verify(e, key, why, sizeof why);
-    EVP_PKEY_free(key);
-  } else if (luaL_testudata(L, 2, CB_PKEY_MT)) {
-    key = cb_check_pkey(L, 2);
-    ok = cb_crl_verify(e, key, why, sizeof why);
-  } else {
-    return luaL_typeerror(L, 2, "certbench.x509 or certbench.pkey");
+    return verify_key(L, b, key);
   }
-  lua_pushboolean(L, ok);
-  if (ok) return 1;
-  lua_pushstring(L, why);
-  return 2;
+  if (luaL_testudata(L, 2, CB_PKEY_MT)) {
+    key = cb_check_pkey(L, 2);
+    EVP_PKEY_up_ref(key);
+    return verify_key(L, b, key);
+  }
+  return luaL_typeerror(L, 2, "certbench.x509 or certbench.pkey");
+}
+
+/* write_file writes the CRL to a new file (O_EXCL), DER or PEM (encoded a piece at a time: no
+ * copy of a big CRL in memory), removing it on failure. Returns 0 or an errno value. Lua-free,
+ * for the thread pool too. */
+static int write_file(const cb_crl *e, const char *path, int pem, mode_t mode, int sync) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno;
+  int ok;
+  if (!pem) {
+    ok = cb_write_all(fd, e->der, e->len);
+  } else {
+    enum { LINES = 1024 };
+    char *buf = malloc(LINES * 65 + 64);
+    ok = buf != NULL;
+    if (!ok) errno = ENOMEM;
+    if (ok) ok = cb_write_all(fd, buf, cb_pem_armor(buf, "X509 CRL", 0));
+    for (size_t off = 0; ok && off < e->len; off += LINES * 48) {
+      size_t n = e->len - off < LINES * 48 ? e->len - off : LINES * 48;
+      ok = cb_write_all(fd, buf, cb_pem_lines(buf, e->der + off, n));
+    }
+    if (ok) ok = cb_write_all(fd, buf, cb_pem_armor(buf, "X509 CRL", 1));
+    int keep = errno;
+    free(buf);
+    errno = keep;
+  }
+  if (ok && sync) ok = fsync(fd) == 0;
+  int err = ok ? 0 : errno;
+  if (close(fd) != 0 && !err) err = errno;
+  if (err) unlink(path);
+  return err;
+}
+
+static void write_work(void *arg) {
+  crl_job *j = arg;
+  j->err = write_file(j->e, j->path, j->pem, j->mode, j->sync);
+}
+
+static int write_after(lua_State *L, void *arg) {
+  crl_job *j = arg;
+  int err = j->err;
+  const char *path = j->path;
+  job_end(j);
+  if (!L) return 0;
+  if (err) return cb_fail_errno(L, path, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* c:write(path[, {format="der"|"pem", mode=0644, sync=false, async=false}]) -> true | nil, err,
+ * errno. A new file (never an existing one: O_EXCL) with the CRL in DER or PEM, written straight
+ * from the engine's buffer (no Lua string of a 40 MB CRL); a failed write removes it. async:
+ * inside a loop task it is written on the thread pool while the other tasks go on (worth it
+ * for big CRLs; a small file costs less than the hand-over). */
+static int m_write(lua_State *L) {
+  crl_box *b = check_box(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  lua_settop(L, 3);
+  const char *format = "der";
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "format");
+    if (!lua_isnil(L, -1)) format = luaL_checkstring(L, -1);
+    lua_pop(L, 1);
+  }
+  int pem = strcmp(format, "pem") == 0;
+  if (!pem && strcmp(format, "der") != 0) return luaL_argerror(L, 3, "format must be \"der\" or \"pem\"");
+  mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
+  int sync = cb_optfield_boolean(L, 3, "sync", 0);
+  crl_job *j;
+  if (cb_optfield_boolean(L, 3, "async", 0) && cb_loop_in_task(L) && (j = job_start(b)) != NULL) {
+    j->path = path;
+    j->pem = pem;
+    j->mode = mode;
+    j->sync = sync;
+    return cb_loop_queue_work(L, write_work, write_after, j);
+  }
+  int err = write_file(b->e, path, pem, mode, sync);
+  if (err) return cb_fail_errno(L, path, err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* c:fingerprint([alg="sha256"]) -> "AB:CD:...": the digest of the CRL's DER */
+static int m_fingerprint(lua_State *L) {
+  const cb_crl *e = check(L, 1);
+  const char *alg = luaL_optstring(L, 2, "sha256");
+  const EVP_MD *md = cb_md_by_name(alg);
+  if (!md && !strcmp(alg, "md5")) md = EVP_md5(); /* a fingerprint, not a signature: fine */
+  if (!md) return luaL_argerror(L, 2, "unknown digest (sha1, sha256, sha384, sha512, md5)");
+  uint8_t buf[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  if (!EVP_Digest(e->der, e->len, buf, &n, md, NULL)) return cb_fail_ssl(L, "crl:fingerprint");
+  cb_push_hex(L, buf, n, ':');
+  return 1;
 }
 
 /* ---- text -------------------------------------------------------------------------------- */
@@ -1544,6 +1710,8 @@ static const luaL_Reg methods[] = {
     {"verify", m_verify},
     {"to_der", m_to_der},
     {"to_pem", m_to_pem},
+    {"write", m_write},
+    {"fingerprint", m_fingerprint},
     {"text", m_text},
     {"extensions", m_extensions},
     {"close", crl_gc},

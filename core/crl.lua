@@ -17,8 +17,12 @@
 --   lookup(serial_hex | cert) -> entry | nil (a certificate matches by serial and issuer: the
 --   CRL's, or in an indirect CRL the entry's certificate issuer), verify(issuer_cert | pkey)
 --   -> true | false, why (with a certificate: its subject must be the CRL's issuer and its key
---   usage allow cRLSign),
---   to_der(), to_pem(), text(), extensions(), close().
+--   usage allow cRLSign; inside a loop task the check runs on the thread pool),
+--   to_der(), to_pem(), fingerprint([alg="sha256"]) -> "AB:CD:..." (of the DER),
+--   write(path[, {format="der"|"pem", mode=0644, sync=false, async=false}]) -> true | nil, err,
+--   errno (a new file, O_EXCL, straight from the DER in memory; async: on the thread pool
+--   inside a loop task),
+--   text(), extensions(), close().
 -- An entry: { serial = "0A", date = epoch, reason = "keyCompromise" | nil,
 --   invalidity_date = epoch | nil, certificate_issuer = name | nil (indirect CRLs) }.
 local c = require "_certbench.crl"

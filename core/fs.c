@@ -17,22 +17,10 @@
 #include <openssl/rand.h>
 
 #include "cb.h"
+#include "loop.h"
 
 #define LOCK_MT "certbench.fs.lock"
 #define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return 0;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 1;
-}
 
 /* dir_of copies the folder part of path into out ("." when there is none). */
 static void dir_of(const char *path, char *out, size_t len) {
@@ -98,18 +86,23 @@ static int l_read(lua_State *L) {
   return 1;
 }
 
-/* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
- * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
-static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
+/* temp_name fills tmp with a fresh random name next to path: ".<base>.<12 hex>.tmp". */
+static void temp_name(const char *path, char *tmp, size_t len) {
   char dir[PATH_MAX];
   dir_of(path, dir, sizeof dir);
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
+  uint8_t rnd[6];
+  RAND_bytes(rnd, sizeof rnd);
+  snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
+           rnd[3], rnd[4], rnd[5]);
+}
+
+/* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
+ * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
+static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
   for (int tries = 0; tries < 100; tries++) {
-    uint8_t rnd[6];
-    RAND_bytes(rnd, sizeof rnd);
-    snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5]);
+    temp_name(path, tmp, len);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
@@ -134,7 +127,7 @@ static int l_write(lua_State *L) {
   if (fd < 0) return cb_fail_errno(L, path, errno);
   /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
    * mode for a key (0600) is kept exactly. */
-  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
+  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
   if (close(fd) != 0) {
     fd = -1;
     goto fail_fd;
@@ -171,7 +164,7 @@ static int l_append(lua_State *L) {
   int created = access(path, F_OK) != 0;
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return cb_fail_errno(L, path, errno);
-  if (!write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
+  if (!cb_write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
     int e = errno;
     close(fd);
     return cb_fail_errno(L, path, e);
@@ -354,25 +347,69 @@ static int l_tmpdir(lua_State *L) {
   return 1;
 }
 
-/* fs.create(path, data[, {mode=0644, sync=false}]) -> true | nil, err, errno
+/* create_file writes a new file (O_EXCL) whole; on failure it removes what it made and
+ * returns the errno value, else 0. Lua-free, for the thread pool too. */
+static int create_file(const char *path, const char *data, size_t n, mode_t mode, int sync) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno;
+  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) {
+    int e = errno;
+    close(fd);
+    unlink(path);
+    return e;
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(path);
+    return e;
+  }
+  return 0;
+}
+
+typedef struct {
+  const char *path, *data; /* on the caller's stack while the job runs */
+  size_t n;
+  mode_t mode;
+  int sync, err;
+} create_job;
+
+static void create_work(void *arg) {
+  create_job *j = arg;
+  j->err = create_file(j->path, j->data, j->n, j->mode, j->sync);
+}
+
+static int create_after(lua_State *L, void *arg) {
+  create_job *j = arg;
+  int e = j->err;
+  const char *path = j->path;
+  free(j);
+  if (!L) return 0;
+  if (e) return cb_fail_errno(L, path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.create(path, data[, {mode=0644, sync=false, async=false}]) -> true | nil, err, errno
  * A new file written in place, without a temporary name: O_EXCL, so an existing file is never
  * touched. For files of which a torn copy can be recognised and removed after a crash (a
- * certificate that does not parse), where fs.write's temporary file and rename cost too much.
- * A failed write removes the partial file. */
+ * certificate that does not parse), or that get their final name later (rename), where
+ * fs.write's temporary file and rename cost too much. A failed write removes the partial file.
+ * async: inside a loop task the file is written on the thread pool while other tasks run (file
+ * creation costs a file system's allocator time that the loop need not wait for). */
 static int l_create(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
   const char *data = luaL_checklstring(L, 2, &n);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 0);
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return cb_fail_errno(L, path, errno);
-  if (!write_all(fd, data, n) || (sync && fsync(fd) != 0) || close(fd) != 0) {
-    int e = errno;
-    close(fd);
-    unlink(path);
-    return cb_fail_errno(L, path, e);
+  if (cb_optfield_boolean(L, 3, "async", 0) && cb_loop_in_task(L)) {
+    create_job *j = malloc(sizeof *j);
+    if (!j) return luaL_error(L, "fs.create: out of memory");
+    *j = (create_job){path, data, n, mode, sync, 0};
+    return cb_loop_queue_work(L, create_work, create_after, j);
   }
+  int e = create_file(path, data, n, mode, sync);
+  if (e) return cb_fail_errno(L, path, e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -434,6 +471,81 @@ static int l_syncfs(lua_State *L) {
   }
   close(fd);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* make_link makes path a hard link to target (symbolic: a symlink whose text is target). With
+ * replace, an existing path is replaced atomically: the link is made under a temporary name
+ * and renamed over it, so a reader sees the old entry or the new, never none. Returns 0 or an
+ * errno value. */
+static int make_link(const char *target, const char *path, int symbolic, int replace, int sync) {
+  int r = symbolic ? symlink(target, path) : link(target, path);
+  if (r != 0 && errno == EEXIST && replace && !symbolic) {
+    /* rename() of two names of one file does nothing and would leave the temporary name */
+    struct stat a, b;
+    if (stat(target, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      return 0;
+    errno = EEXIST;
+  }
+  if (r != 0 && errno == EEXIST && replace) {
+    char tmp[PATH_MAX + 64];
+    for (int tries = 0; tries < 100; tries++) {
+      temp_name(path, tmp, sizeof tmp);
+      r = symbolic ? symlink(target, tmp) : link(target, tmp);
+      if (r == 0 || errno != EEXIST) break;
+    }
+    if (r != 0) return errno;
+    if (rename(tmp, path) != 0) {
+      int e = errno;
+      unlink(tmp);
+      return e;
+    }
+  } else if (r != 0) {
+    return errno;
+  }
+  if (sync) {
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    if (!fsync_dir(dir)) return errno;
+  }
+  return 0;
+}
+
+/* fs.link(target, path[, {replace=false, sync=true}]) -> true | nil, err, errno
+ * A hard link: path becomes a second name of the file target (same inode, no copy). */
+static int l_link(lua_State *L) {
+  const char *target = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  int replace = cb_optfield_boolean(L, 3, "replace", 0);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int e = make_link(target, path, 0, replace, sync);
+  if (e) return cb_fail_errno(L, e == ENOENT && access(target, F_OK) != 0 ? target : path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.symlink(target, path[, {replace=false, sync=true}]) -> true | nil, err, errno
+ * A symbolic link whose text is target, taken relative to path's folder unless absolute (the
+ * target need not exist). */
+static int l_symlink(lua_State *L) {
+  const char *target = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  int replace = cb_optfield_boolean(L, 3, "replace", 0);
+  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int e = make_link(target, path, 1, replace, sync);
+  if (e) return cb_fail_errno(L, path, e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* fs.readlink(path) -> target | nil, err, errno (EINVAL: path is not a symbolic link) */
+static int l_readlink(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path, buf, sizeof buf);
+  if (n < 0) return cb_fail_errno(L, path, errno);
+  if ((size_t)n == sizeof buf) return cb_fail_errno(L, path, ENAMETOOLONG);
+  lua_pushlstring(L, buf, (size_t)n);
   return 1;
 }
 
@@ -534,7 +646,8 @@ int luaopen__certbench_fs(lua_State *L) {
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
-      {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {NULL, NULL}};
+      {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
+      {"readlink", l_readlink}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

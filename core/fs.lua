@@ -3,9 +3,13 @@
 --   fs.write(path, data[, {mode, exclusive, sync}])   atomic: temp file, fsync, rename, fsync dir
 --   fs.write_key(path, data[, {force}])               0600 from creation; refuses to overwrite
 --   fs.append(path, data[, {mode, sync}])             one O_APPEND write, fdatasync
---   fs.create(path, data[, {mode, sync=false}])       a new file (O_EXCL) written in place
+--   fs.create(path, data[, {mode, sync=false, async}]) a new file (O_EXCL) written in place
+--                                                     (async: on the thread pool in a task)
 --   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
 --   fs.syncfs(path)                                   make the whole file system durable
+--   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
+--   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
+--   fs.readlink(path)                                 the text of a symbolic link
 --   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`

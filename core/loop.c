@@ -317,6 +317,13 @@ cb_loop *cb_loop_get(lua_State *L) {
   return loop;
 }
 
+int cb_loop_in_task(lua_State *L) {
+  int t = lua_getfield(L, LUA_REGISTRYINDEX, LOOP_KEY);
+  cb_loop *loop = t == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+  lua_pop(L, 1);
+  return loop && !loop->closing && loop->depth > 0 && L == loop->current && lua_isyieldable(L);
+}
+
 /* ---- sleep ---------------------------------------------------------------------------- */
 
 typedef struct {

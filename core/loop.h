@@ -62,6 +62,12 @@ int cb_loop_block(lua_State *L, cb_waiter *w, const char *what, lua_KFunction k,
  * LUA_NOREF, flag NULL) and idempotent. */
 void cb_loop_wake(cb_waiter *w);
 
+/* cb_loop_in_task is true when L is a task of a running loop that may yield now: there,
+ * cb_loop_queue_work lets the other tasks run while the work is done. Elsewhere (a plain
+ * script, a callback) a function is better off doing short work itself. Never creates the
+ * loop. */
+int cb_loop_in_task(lua_State *L);
+
 /* cb_loop_queue_work runs work(arg) on libuv's thread pool, then after(L, arg) in the
  * caller's thread, which pushes the results and returns their count: use it as
  * `return cb_loop_queue_work(L, work, after, arg);`. Inside a task the task yields while the

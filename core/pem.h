@@ -56,13 +56,21 @@ int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len);
  * ("PRIVATE KEY, X509 CRL") or "" when there are none: error messages say what was found. */
 void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
 
-/* cb_pem_encode writes the PEM text of der under label, as cb_push_pem does, into a buffer the
- * caller frees with free(). Touches no Lua state: safe on any thread. Returns 1, or 0 when out of
- * memory (*out = NULL). */
-int cb_pem_encode(const char *label, const uint8_t *der, size_t der_len, char **out, size_t *out_len);
-
-/* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. */
+/* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. For public
+ * objects only (the encoder is not constant-time). */
 void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der_len);
+
+/* cb_pem_len is the size of the PEM text of der_len bytes under label; cb_pem_encode writes it
+ * into out (at least cb_pem_len bytes, not terminated) and returns its length. Lua-free: safe
+ * on any thread. Public objects only, as cb_push_pem. */
+size_t cb_pem_len(const char *label, size_t der_len);
+size_t cb_pem_encode(char *out, const char *label, const uint8_t *der, size_t der_len);
+
+/* The parts, for writing big objects in pieces: cb_pem_armor writes the BEGIN (end = 0) or END
+ * line of label (at most 16 + strlen(label) bytes); cb_pem_lines the base64 lines of der (a
+ * multiple of 48 bytes, but for the last piece), 65 bytes per 48. Both return the length. */
+size_t cb_pem_armor(char *out, const char *label, int end);
+size_t cb_pem_lines(char *out, const uint8_t *der, size_t der_len);
 
 /* A loader of one kind of object from PEM (any of its labels; text and other blocks between
  * them skipped), DER (one or several elements back to back) or armorless base64. */
@@ -80,10 +88,5 @@ typedef struct {
  * PRIVATE KEY)" / "bad base64 in PEM block 2" / "truncated DER ..."; returns the number of
  * values pushed. */
 int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all);
-
-/* cb_load_first finds and parses the object cb_load (all = 0) would give for data, without Lua:
- * safe on any thread. Returns it (owned), or NULL where cb_load would fail (call it for the
- * message). */
-void *cb_load_first(const cb_loader *ld, const char *data, size_t len);
 
 #endif

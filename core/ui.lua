@@ -66,48 +66,64 @@ local function is_list(t)
   return count == n
 end
 
-local function encode(v, out, depth)
+-- encode(v, out, n, depth) -> n: appends the JSON of v to out after out[n]
+local function encode(v, out, n, depth)
   local tv = type(v)
-  if v == nil or v == cjson.null then out[#out + 1] = "null"
-  elseif tv == "boolean" then out[#out + 1] = v and "true" or "false"
-  elseif tv == "number" then
-    if math.type(v) == "integer" then out[#out + 1] = string.format("%d", v)
-    elseif v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    else out[#out + 1] = string.format("%.17g", v) end
-  elseif tv == "string" then out[#out + 1] = encode_string(v)
+  if tv == "string" then
+    n = n + 1
+    out[n] = encode_string(v)
   elseif tv == "table" then
     if depth > 100 then error("ui.json: nested too deep", 0) end
     if is_list(v) then
-      out[#out + 1] = "["
+      n = n + 1
+      out[n] = "["
       for i = 1, #v do
-        if i > 1 then out[#out + 1] = "," end
-        encode(v[i], out, depth + 1)
+        if i > 1 then n = n + 1 out[n] = "," end
+        n = encode(v[i], out, n, depth + 1)
       end
-      out[#out + 1] = "]"
+      n = n + 1
+      out[n] = "]"
     else
-      local keys = {}
+      local keys, nk, strings = {}, 0, true
       for k in pairs(v) do
-        if type(k) == "string" or type(k) == "number" then keys[#keys + 1] = k end
+        local tk = type(k)
+        if tk == "string" or tk == "number" then
+          nk = nk + 1
+          keys[nk] = k
+          if tk ~= "string" then strings = false end
+        end
       end
-      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        out[#out + 1] = encode_string(tostring(k))
-        out[#out + 1] = ":"
-        encode(v[k], out, depth + 1)
+      if strings then table.sort(keys)
+      else table.sort(keys, function(a, b) return tostring(a) < tostring(b) end) end
+      n = n + 1
+      out[n] = "{"
+      for i = 1, nk do
+        local k = keys[i]
+        n = n + 1
+        out[n] = (i > 1 and "," or "") .. encode_string(tostring(k)) .. ":"
+        n = encode(v[k], out, n, depth + 1)
       end
-      out[#out + 1] = "}"
+      n = n + 1
+      out[n] = "}"
     end
+  elseif v == nil or v == cjson.null then n = n + 1 out[n] = "null"
+  elseif tv == "boolean" then n = n + 1 out[n] = v and "true" or "false"
+  elseif tv == "number" then
+    n = n + 1
+    if math.type(v) == "integer" then out[n] = tostring(v)
+    elseif v ~= v or v == math.huge or v == -math.huge then out[n] = "null"
+    else out[n] = string.format("%.17g", v) end
   else
     -- userdata (a certificate, a key) has no JSON form: its text says what it is
-    out[#out + 1] = encode_string(tostring(v))
+    n = n + 1
+    out[n] = encode_string(tostring(v))
   end
+  return n
 end
 
 function M.encode_json(v)
   local out = {}
-  encode(v, out, 0)
+  encode(v, out, 0, 0)
   return table.concat(out)
 end
 

@@ -642,7 +642,8 @@ static void sign_item(void *ctx, size_t i) {
   if (j->want_pem) {
     uint8_t *der = NULL;
     int len = i2d_X509(it->x, &der);
-    if (len > 0) cb_pem_encode("CERTIFICATE", der, (size_t)len, &it->pem, &it->pem_len);
+    if (len > 0 && (it->pem = malloc(cb_pem_len("CERTIFICATE", (size_t)len))) != NULL)
+      it->pem_len = cb_pem_encode(it->pem, "CERTIFICATE", der, (size_t)len);
     OPENSSL_free(der);
   }
   ERR_clear_error();

@@ -16,6 +16,7 @@ return {
   grace = "0",                                  -- e.g. "6h": publish a CRL that just expired
   daily_at = "03:30",                           -- UTC, for --daily-at mode (plus a random delay)
   random_delay = 300,
+  hash_links = "symlink",                       -- <hash>.rN: "symlink" to the PEM, or "hardlink"
   metrics = "/var/lib/prometheus/node-exporter/certbench_crl.prom",
   report = "/var/lib/certbench/crl-last-run.json",
 }

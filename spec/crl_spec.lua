@@ -305,6 +305,81 @@ describe("certbench.crl", function()
       assert.equal(der, assert(crl.load(c:to_pem())):to_der())
     end)
 
+    it("to_pem is openssl's PEM whatever the length (the base64 tail, the last line)", function()
+      local key = pkey.generate { type = "ec", curve = "P-256" }
+      local ca = assert(x509.new { subject = "/CN=pem lengths", issuer_key = key, ca = true, days = 1 })
+      local d = h.tmpdir()
+      local rems = {}
+      for n = 0, 8 do
+        local entries = {}
+        for j = 1, n do entries[j] = { serial = ("%X"):format(j * 7919), date = T2024_01_01_12 } end
+        local x = assert(crl.new { issuer = ca, key = key, entries = entries, days = 1 })
+        local xd = x:to_der()
+        rems[#xd % 3] = true
+        h.write(d .. "/c.der", xd)
+        assert.equal(h.run("openssl crl -inform DER -in " .. h.q(d .. "/c.der")), x:to_pem())
+      end
+      assert.is_true(rems[0] and rems[1] and rems[2])
+    end)
+
+    it("fingerprint is openssl's fingerprint of the DER", function()
+      local d = h.tmpdir()
+      h.write(d .. "/c.der", der)
+      local want = h.openssl("crl -inform DER -noout -fingerprint -sha256 -in " .. h.q(d .. "/c.der")):match("=([%x:]+)")
+      assert.equal(want, c:fingerprint())
+      assert.equal(want, c:fingerprint("sha256"))
+      assert.equal(59, #c:fingerprint("sha1"))
+      assert.error_matches(function() c:fingerprint("sha3") end, "unknown digest")
+    end)
+
+    it("write makes a new DER or PEM file straight from memory, in pieces for a big CRL", function()
+      local d = h.tmpdir()
+      assert.is_true(c:write(d .. "/c.der"))
+      assert.equal(der, h.read(d .. "/c.der"))
+      assert.is_true(c:write(d .. "/c.pem", { format = "pem", mode = tonumber("600", 8), sync = true }))
+      assert.equal(pem, h.read(d .. "/c.pem"))
+      assert.equal("600", h.mode(d .. "/c.pem"))
+      -- never over an existing file; a missing folder is named
+      local ok, err, code = c:write(d .. "/c.der", { format = "pem" })
+      assert.is_nil(ok)
+      assert.equal(d .. "/c.der: File exists", err)
+      assert.equal(17, code)
+      assert.equal(der, h.read(d .. "/c.der"))
+      ok, err = c:write(d .. "/no/c.der")
+      assert.is_nil(ok)
+      assert.equal(d .. "/no/c.der: No such file or directory", err)
+      assert.error_matches(function() c:write(d .. "/x", { format = "txt" }) end, "format must be")
+      -- over 48 KiB of DER: the PEM is written in several pieces
+      local key = pkey.generate { type = "ec", curve = "P-256" }
+      local ca = assert(x509.new { subject = "/CN=big write", issuer_key = key, ca = true, days = 1 })
+      local entries = {}
+      for j = 1, 5000 do entries[j] = { serial = ("%06X"):format(j), date = T2024_01_01_12 } end
+      local big = assert(crl.new { issuer = ca, key = key, entries = entries, days = 1 })
+      assert.is_true(#big:to_der() > 2 * 48 * 1024)
+      assert.is_true(big:write(d .. "/big.pem", { format = "pem" }))
+      assert.equal(big:to_pem(), h.read(d .. "/big.pem"))
+      assert.equal(h.run("openssl crl -in " .. h.q(d .. "/big.pem")), h.read(d .. "/big.pem"))
+    end)
+
+    it("write with async runs on the thread pool inside loop tasks", function()
+      local loop = require "certbench.loop"
+      local d = h.tmpdir()
+      local res = loop.all {
+        function()
+          local before = loop.stats().resumes
+          local ok = c:write(d .. "/a.pem", { format = "pem", async = true })
+          return ok, loop.stats().resumes > before
+        end,
+        function() return c:write(d .. "/b.der", { async = true }) end,
+        function() return c:write(d .. "/no/c.der", { async = true }) end,
+      }
+      assert.same({ true, true, n = 2 }, res[1])
+      assert.equal(pem, h.read(d .. "/a.pem"))
+      assert.same({ true, n = 1 }, res[2])
+      assert.equal(der, h.read(d .. "/b.der"))
+      assert.same({ nil, d .. "/no/c.der: No such file or directory", 2, n = 3 }, res[3])
+    end)
+
     it("tostring names the issuer and the count", function()
       assert.equal("certbench.crl: /C=NO/O=net2/CN=rsa CA (6 entries)", tostring(c))
     end)
@@ -465,6 +540,53 @@ describe("certbench.crl", function()
       assert.has_error(function() c:verify() end)
       assert.has_error(function() c:verify("key") end)
       assert.has_error(function() c:verify(c) end)
+    end)
+
+    it("verifies on the thread pool inside loop tasks (the task yields), with the same answers", function()
+      local loop = require "certbench.loop"
+      local r0 = loop.stats().resumes
+      assert.is_true(c:verify(fx.rsa.cert)) -- no task: done here, the loop does not run
+      assert.equal(r0, loop.stats().resumes)
+      local res = loop.all {
+        function()
+          local before = loop.stats().resumes
+          local a, b = c:verify(fx.rsa.cert)
+          return a, b, loop.stats().resumes > before
+        end,
+        function() return c:verify(fx.rsa.pkey) end,
+        function() return c:verify(fx.other_key) end,
+        function() return c:verify(fx.ec.pkey) end,
+        function() return c:verify(fx.ec.cert) end,
+      }
+      assert.same({ true, nil, true, n = 3 }, res[1])
+      assert.same({ true, n = 1 }, res[2])
+      assert.same({ false, "bad signature", n = 2 }, res[3])
+      assert.same({ false, "the CRL is signed with sha256WithRSAEncryption but the key is EC", n = 2 }, res[4])
+      assert.same({ false, "the CRL's issuer is not the certificate's subject", n = 2 }, res[5])
+    end)
+
+    it("stays safe when another task closes the CRL while it is verified or written", function()
+      local loop = require "certbench.loop"
+      for _ = 1, 50 do
+        local d = assert(crl.load(der))
+        local res = loop.all {
+          function() return d:verify(fx.rsa.cert) end,
+          function() d:close() return true end,
+        }
+        assert.is_true(res[1][1])
+        assert.error_matches(function() d:count() end, "closed CRL")
+      end
+      local dir = h.tmpdir()
+      for i = 1, 20 do
+        local d = assert(crl.load(der))
+        local res = loop.all {
+          function() return d:write(dir .. "/" .. i .. ".pem", { format = "pem", async = true }) end,
+          function() d:close() return true end,
+        }
+        assert.is_true(res[1][1])
+        assert.equal(pem, h.read(dir .. "/" .. i .. ".pem"))
+      end
+      collectgarbage()
     end)
   end)
 
@@ -738,7 +860,7 @@ describe("certbench.crl", function()
       c:close()
       for _, m in ipairs { "issuer", "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta",
         "aki", "issuing_distribution_point", "freshest_crl", "signature_algorithm", "version", "count", "entries", "serials",
-        "to_der", "to_pem", "text", "extensions" } do
+        "to_der", "to_pem", "fingerprint", "write", "text", "extensions" } do
         assert.error_matches(function() c[m](c) end, "attempt to use a closed CRL", 1, true)
       end
       assert.has_error(function() c:lookup("01") end)

@@ -294,6 +294,32 @@ describe("certbench.fs additions for the CA database", function()
     assert.matches("No such file or directory", err2, 1, true)
   end)
 
+  it("create with async writes on the thread pool inside a loop task, and here elsewhere", function()
+    local loop = require "certbench.loop"
+    local r0 = loop.stats().resumes
+    assert.is_true(fs.create(dir .. "/plain", "here", { async = true }))
+    assert.equal(r0, loop.stats().resumes)
+    local big = string.rep("0123456789abcdef", 1 << 16)
+    local res = loop.all {
+      function()
+        local before = loop.stats().resumes
+        local ok = fs.create(dir .. "/a", big, { async = true, mode = tonumber("640", 8) })
+        return ok, loop.stats().resumes > before
+      end,
+      function() return fs.create(dir .. "/b", "bee", { async = true, sync = true }) end,
+      function() return fs.create(dir .. "/plain", "again", { async = true }) end,
+      function() return fs.create(dir .. "/no/such", "x", { async = true }) end,
+    }
+    assert.same({ true, true, n = 2 }, res[1])
+    assert.equal(big, h.read(dir .. "/a"))
+    assert.equal("640", h.mode(dir .. "/a"))
+    assert.same({ true, n = 1 }, res[2])
+    assert.equal("bee", h.read(dir .. "/b"))
+    assert.same({ nil, dir .. "/plain: File exists", 17, n = 3 }, res[3])
+    assert.equal("here", h.read(dir .. "/plain"))
+    assert.same({ nil, dir .. "/no/such: No such file or directory", 2, n = 3 }, res[4])
+  end)
+
   it("pwrite overwrites in place, creates a missing file, keeps the inode", function()
     assert.is_true(fs.pwrite(dir .. "/j", 0, "0123456789"))
     local ino = fs.stat(dir .. "/j").ino
@@ -326,5 +352,98 @@ describe("certbench.fs additions for the CA database", function()
     assert.matches("No space left on device", err, 1, true)
     assert.equal(28, code)
     assert.is_nil(fs.stat(mnt .. "/big"))
+  end)
+end)
+
+describe("certbench.fs links", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  it("link makes a second name of the same file, no copy", function()
+    assert.is_true(fs.write(dir .. "/a", "one"))
+    assert.is_true(fs.link(dir .. "/a", dir .. "/b"))
+    assert.equal("one", h.read(dir .. "/b"))
+    assert.equal(fs.stat(dir .. "/a").ino, fs.stat(dir .. "/b").ino)
+    -- an atomic replacement of a makes a new file: b keeps the old one until linked again
+    assert.is_true(fs.write(dir .. "/a", "two"))
+    assert.equal("one", h.read(dir .. "/b"))
+    local ok, err, code = fs.link(dir .. "/a", dir .. "/b")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/b: File exists", err)
+    assert.equal(17, code)
+    assert.is_true(fs.link(dir .. "/a", dir .. "/b", { replace = true, sync = false }))
+    assert.equal("two", h.read(dir .. "/b"))
+    assert.equal(fs.stat(dir .. "/a").ino, fs.stat(dir .. "/b").ino)
+    -- linking again what is already linked changes nothing and leaves no temporary name
+    assert.is_true(fs.link(dir .. "/a", dir .. "/b", { replace = true }))
+    assert.same({ "a", "b" }, fs.list(dir))
+  end)
+
+  it("link names a missing target, or a missing folder of the new name", function()
+    local ok, err, code = fs.link(dir .. "/missing", dir .. "/b")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/missing: No such file or directory", err)
+    assert.equal(2, code)
+    h.write(dir .. "/a", "x")
+    ok, err = fs.link(dir .. "/a", dir .. "/no/b")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/no/b: No such file or directory", err)
+    ok, err = fs.link(dir .. "/missing", dir .. "/a", { replace = true })
+    assert.is_nil(ok)
+    assert.equal(dir .. "/missing: No such file or directory", err)
+    assert.equal("x", h.read(dir .. "/a"))
+  end)
+
+  it("symlink makes a relative link that follows replacements of its target", function()
+    assert.is_true(fs.write(dir .. "/a.pem", "one"))
+    assert.is_true(fs.symlink("a.pem", dir .. "/l"))
+    assert.equal("a.pem", fs.readlink(dir .. "/l"))
+    assert.equal("link", fs.stat(dir .. "/l", { follow = false }).type)
+    assert.equal("one", h.read(dir .. "/l"))
+    assert.is_true(fs.write(dir .. "/a.pem", "two"))
+    assert.equal("two", h.read(dir .. "/l"))
+    -- a dangling link is allowed: the target need not exist yet
+    assert.is_true(fs.symlink("later", dir .. "/d", { sync = false }))
+    assert.equal("later", fs.readlink(dir .. "/d"))
+    assert.is_nil(fs.stat(dir .. "/d"))
+    local ok, err, code = fs.symlink("b.pem", dir .. "/l")
+    assert.is_nil(ok)
+    assert.equal(dir .. "/l: File exists", err)
+    assert.equal(17, code)
+    assert.equal("a.pem", fs.readlink(dir .. "/l"))
+  end)
+
+  it("symlink with replace swaps a link or a file for a link atomically", function()
+    assert.is_true(fs.write(dir .. "/a", "A"))
+    assert.is_true(fs.write(dir .. "/b", "B"))
+    assert.is_true(fs.write(dir .. "/entry", "a copy"))
+    assert.is_true(fs.symlink("a", dir .. "/entry", { replace = true }))
+    assert.equal("A", h.read(dir .. "/entry"))
+    assert.is_true(fs.symlink("b", dir .. "/entry", { replace = true }))
+    assert.equal("B", h.read(dir .. "/entry"))
+    assert.same({ "a", "b", "entry" }, fs.list(dir))
+    -- while the link is swapped over and over, a reader always finds the entry
+    h.write(dir .. "/swap.lua", ([[
+local fs = require "certbench.fs"
+for i = 1, 3000 do assert(fs.symlink(i %% 2 == 0 and "a" or "b", %q, { replace = true, sync = false })) end
+]]):format(dir .. "/entry"))
+    local out, rc = h.run(("(%s run %s &); for i in $(seq 1 300); do cat %s >/dev/null 2>&1 || echo MISSING; done; wait")
+      :format(h.q(h.bin), h.q(dir .. "/swap.lua"), h.q(dir .. "/entry")))
+    assert.equal(0, rc)
+    assert.is_nil(out:find("MISSING", 1, true), out)
+  end)
+
+  it("readlink names a path that is not a link", function()
+    h.write(dir .. "/f", "x")
+    local t, err, code = fs.readlink(dir .. "/f")
+    assert.is_nil(t)
+    assert.equal(dir .. "/f: Invalid argument", err)
+    assert.equal(22, code)
+    t, err, code = fs.readlink(dir .. "/missing")
+    assert.is_nil(t)
+    assert.equal(2, code)
+    assert.has_error(function() fs.readlink() end)
+    assert.has_error(function() fs.symlink("a") end)
+    assert.has_error(function() fs.link({}, dir .. "/g") end)
   end)
 end)

@@ -375,6 +375,234 @@ describe("crl mirror", function()
   end)
 end)
 
+describe("crl mirror publishing: links, unchanged files, recovery", function()
+  local dir, www, srv, ca, leaf_a, leaf_b
+
+  local function run(out, extra)
+    return mirror_cmd(("--out-dir %s --ca %s %s --source %s"):format(h.q(out), h.q(ca.pem), extra or "",
+      h.q(srv.url .. "/s/crl")))
+  end
+  local function serve(number, entries)
+    h.write(www .. "/crl.der", F.crl(ca, { number = number, entries = entries }):to_der())
+  end
+  local function verify(out, leaf)
+    return h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
+  end
+  local function names(out)
+    local der = select(2, der_of(out, ca))
+    local r0 = ca.cert:subject():hash() .. ".r0"
+    return out .. "/" .. der, out .. "/" .. der:gsub("%.der$", ".pem"), out .. "/" .. r0, der:gsub("%.der$", ".pem")
+  end
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    ca = F.ca(dir, "Publish CA")
+    leaf_a = select(2, F.leaf(ca, dir, "0A"))
+    leaf_b = select(2, F.leaf(ca, dir, "0B"))
+    -- "delay" answers 200 with the body and no ETag: every run downloads the same bytes again
+    F.routes(www, { crl = { mode = "delay", ms = 0, file = "crl.der" },
+                    delta = { mode = "delay", ms = 0, file = "delta.der" } })
+    srv = F.server(www)
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  it("makes <hash>.r0 a symbolic link to the PEM, which openssl verify -CApath follows", function()
+    local out = dir .. "/sym"
+    serve(1, { { serial = "0A", date = os.time() - 600 } })
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    local der, pem, r0, pem_name = names(out)
+    assert.equal(pem_name, fs.readlink(r0))
+    assert.equal(h.read(pem), h.read(r0))
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    assert.matches("certificate revoked", (verify(out, leaf_a)))
+    local o, vrc = verify(out, leaf_b)
+    assert.equal(0, vrc, o)
+    -- a new CRL replaces the PEM; the link, made once, follows it
+    local link_ino = fs.stat(r0, { follow = false }).ino
+    serve(2, { { serial = "0A", date = os.time() - 600 }, { serial = "0B", date = os.time() - 60 } })
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal(2, rep.files_written) -- DER and PEM, not the link
+    assert.equal(link_ino, fs.stat(r0, { follow = false }).ino)
+    assert.matches("certificate revoked", (verify(out, leaf_b)))
+  end)
+
+  it("writes nothing for bytes it already published: same files, same inodes", function()
+    local out = dir .. "/sym"
+    local der, pem, r0 = names(out)
+    local before = { fs.stat(der).ino, fs.stat(pem).ino, fs.stat(r0, { follow = false }).ino }
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.is_nil(rep.sources[1].not_modified)
+    assert.equal(200, rep.sources[1].http_status)
+    assert.equal("unchanged", rep.sources[1].crls[1].action)
+    assert.equal(0, rep.files_written)
+    assert.same(before, { fs.stat(der).ino, fs.stat(pem).ino, fs.stat(r0, { follow = false }).ino })
+  end)
+
+  it("replaces a copy an older version left as <hash>.r0, and a missing PEM, and nothing else", function()
+    local out = dir .. "/sym"
+    local der, pem, r0, pem_name = names(out)
+    local der_ino = fs.stat(der).ino
+    assert(fs.write(r0, h.read(pem)))
+    local rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("unchanged", rep.sources[1].crls[1].action)
+    assert.equal(1, rep.files_written)
+    assert.equal(pem_name, fs.readlink(r0))
+    assert(fs.remove(pem))
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal(1, rep.files_written)
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    assert.equal(der_ino, fs.stat(der).ino)
+  end)
+
+  it("gives two CRLs of one issuer name (a base and its delta) <hash>.r0 and <hash>.r1, for good", function()
+    local out = dir .. "/two"
+    serve(20)
+    h.write(www .. "/delta.der", F.crl(ca, { number = 21, delta_base = 20 }):to_der())
+    local args = ("--out-dir %s --ca %s --source %s --source %s"):format(h.q(out), h.q(ca.pem),
+      h.q(srv.url .. "/s/crl"), h.q(srv.url .. "/s/delta"))
+    local rep, rc, err = mirror_cmd(args)
+    assert.equal(0, rc, err)
+    assert.equal(2, rep.crls_published)
+    local hash = ca.cert:subject():hash()
+    local r0, r1 = fs.readlink(out .. "/" .. hash .. ".r0"), fs.readlink(out .. "/" .. hash .. ".r1")
+    assert.truthy(r0 and r1)
+    assert.are_not.equal(r0, r1)
+    local links = { [r0] = true, [r1] = true }
+    local base_pem = select(2, names(out))
+    assert.truthy(links[fs.basename(base_pem)])
+    assert.is_nil(fs.stat(out .. "/" .. hash .. ".r2"))
+    -- new numbers of both: each keeps its entry
+    serve(22)
+    h.write(www .. "/delta.der", F.crl(ca, { number = 23, delta_base = 22 }):to_der())
+    rep, rc, err = mirror_cmd(args)
+    assert.equal(0, rc, err)
+    assert.equal(2, rep.crls_published)
+    assert.equal(r0, fs.readlink(out .. "/" .. hash .. ".r0"))
+    assert.equal(r1, fs.readlink(out .. "/" .. hash .. ".r1"))
+    assert.is_nil(fs.stat(out .. "/" .. hash .. ".r2"))
+  end)
+
+  it("--hash-links hardlink: the entry is the PEM file itself, linked again after each new CRL", function()
+    local out = dir .. "/hard"
+    serve(3, { { serial = "0A", date = os.time() - 600 } })
+    local rep, rc, err = run(out, "--hash-links hardlink")
+    assert.equal(0, rc, err)
+    local _, pem, r0 = names(out)
+    assert.equal("file", fs.stat(r0, { follow = false }).type)
+    assert.equal(fs.stat(pem).ino, fs.stat(r0).ino)
+    local o, vrc = verify(out, leaf_b)
+    assert.equal(0, vrc, o)
+    serve(4, { { serial = "0A", date = os.time() - 600 }, { serial = "0B", date = os.time() - 60 } })
+    rep, rc, err = run(out, "--hash-links hardlink")
+    assert.equal(0, rc, err)
+    assert.equal(3, rep.files_written)
+    assert.equal(fs.stat(pem).ino, fs.stat(r0).ino)
+    assert.matches("certificate revoked", (verify(out, leaf_b)))
+    -- the same bytes again: nothing is linked or written
+    rep, rc = run(out, "--hash-links hardlink")
+    assert.equal(0, rc)
+    assert.equal(0, rep.files_written)
+    -- a config with another value is refused
+    local _, cerr = mirror.config { out_dir = out, ca = ca.pem, sources = { "http://x/" }, hash_links = "copy" }
+    assert.matches("hash_links", cerr)
+  end)
+
+  it("a run killed before its files take their names leaves the old ones published", function()
+    local out = dir .. "/staged"
+    serve(5)
+    local _, rc, err = run(out)
+    assert.equal(0, rc, err)
+    local der, pem = names(out)
+    local old_der, old_pem = h.read(der), h.read(pem)
+    serve(6)
+    for _, point in ipairs { "crl.mirror:staged", "crl.mirror:synced" } do
+      local o, krc = h.run(("CERTBENCH_FAULT=%s %s crl mirror --out-dir %s --ca %s --source %s")
+        :format(point, h.q(h.bin), h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/crl")))
+      assert.equal(137, krc, o)
+      assert.equal(old_der, h.read(der), point)
+      assert.equal(old_pem, h.read(pem), point)
+      assert.truthy(fs.list(out .. "/.certbench-mirror/tmp")[1], "the new files wait under temporary names")
+    end
+    local rep
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal("06", crl.load_file(der):number())
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    assert.same({}, fs.list(out .. "/.certbench-mirror/tmp"))
+  end)
+
+  it("a CRL that cannot take its published name fails its source and leaves the state as it was", function()
+    local out = dir .. "/blocked"
+    serve(7)
+    local _, rc, err = run(out)
+    assert.equal(0, rc, err)
+    local der, pem = names(out)
+    local old_pem = h.read(pem)
+    -- a folder where the DER goes: rename(2) cannot replace it
+    assert(fs.remove(der))
+    assert(fs.mkdir(der))
+    serve(8)
+    local rep
+    rep, rc = run(out)
+    assert.equal(1, rc)
+    local s = rep.sources[1]
+    assert.is_false(s.ok)
+    assert.equal("io", s.code)
+    assert.matches("cannot publish", s.error)
+    assert.equal("rejected", s.crls[1].action)
+    assert.equal(0, rep.crls_published)
+    assert.equal(old_pem, h.read(pem))
+    local st = F.json(h.read(out .. "/.certbench-mirror/state.json"))
+    local _, e = next(st.crls)
+    assert.equal("07", e.number)
+    assert.is_false(st.sources[srv.url .. "/s/crl"].ok)
+    assert.same({}, fs.list(out .. "/.certbench-mirror/tmp"))
+    assert(fs.remove(der))
+    rep, rc = run(out)
+    assert.equal(0, rc)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal("08", crl.load_file(der):number())
+  end)
+
+  it("after a run killed before it saved its state, repairs a torn PEM and keeps the newer number", function()
+    local out = dir .. "/crash"
+    serve(5)
+    local _, rc, err = run(out)
+    assert.equal(0, rc, err)
+    serve(6)
+    local o, krc = h.run(("CERTBENCH_FAULT=crl.mirror:published %s crl mirror --out-dir %s --ca %s --source %s")
+      :format(h.q(h.bin), h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/crl")))
+    assert.equal(137, krc, o)
+    local der, pem = names(out)
+    assert.equal("06", crl.load_file(der):number())
+    -- what a power loss before the sync could leave: the new PEM cut short
+    assert(fs.write(pem, h.read(pem):sub(1, 100)))
+    local rep
+    rep, rc, err = run(out)
+    assert.equal(0, rc, err)
+    assert.equal("published", rep.sources[1].crls[1].action)
+    assert.equal(h.openssl("crl -inform DER -in " .. h.q(der)), h.read(pem))
+    local st = F.json(h.read(out .. "/.certbench-mirror/state.json"))
+    local _, e = next(st.crls)
+    assert.equal("06", e.number)
+    assert.is_nil(e.repair)
+    -- and the CRL number the killed run published is the floor now
+    serve(5)
+    rep, rc = run(out)
+    assert.equal(1, rc)
+    assert.equal("rollback", rep.sources[1].code)
+  end)
+end)
+
 describe("crl mirror examples in scripts/", function()
   it("the example config is valid", function()
     local cfg = assert(mirror.config(assert(mirror.load_config(h.root .. "/scripts/crl-mirror.conf.lua"))))

@@ -8,8 +8,7 @@
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards).
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
---   protocol=, crls = { {name=, crl=, der=} | {name=, error=}, ... } } (crls is empty on a
---   304; der, when present, is the CRL's DER as received, so no copy has to be made of it)
+--   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
 --   "http", "protocol", "truncated", "ldap", "url", "io"), "format" (no CRL in it), "archive"
 --   (a bad or hostile archive: a zip bomb, too many members).
@@ -99,7 +98,7 @@ function M.get(url, opts)
   elseif tmp then
     list, lerr = common.from_file(tmp, opts.limits)
   else
-    list, lerr = common.from_data(r.body, url, opts.limits, true)
+    list, lerr = common.from_data(r.body, url, opts.limits)
   end
   if tmp then fs.remove(tmp) end
   if not list then

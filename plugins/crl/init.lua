@@ -411,6 +411,7 @@ local function mirror_cmd(args)
     t.max_size = n
   end
   if args.no_ca_links then t.publish_cas = false end
+  set("hash_links", args.hash_links)
   local cfg, err = mirror.config(t)
   if not cfg then return nil, "crl " .. err, 2 end
   local daily = cfg.daily_at and not args.once
@@ -499,6 +500,8 @@ M.commands = {
       p:option("--max-size", "bytes at most per download (default 256 MiB)")
       p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
       p:flag("--no-ca-links", "do not put the trusted CA certificates into the folder as <hash>.N")
+      p:option("--hash-links", "the <hash>.rN entries: symbolic links to the PEM files (default) or hard links")
+        :choices { "symlink", "hardlink" }
       p:flag("--plugin-sources", "add the sources plugins list in crl_sources")
     end,
     run = mirror_cmd,

@@ -14,8 +14,10 @@
 -- The folder (out_dir) after a run:
 --   <base>.der, <base>.pem      each CRL (base: issuer CN, issuer hash, key id: one file per
 --                               issuer key, delta CRLs and CRL partitions apart)
---   <issuer-hash>.r<n>          the same CRL in PEM, the OpenSSL hash folder entry, so
---                               `openssl verify -CApath DIR -crl_check` works on DIR
+--   <issuer-hash>.r<n>          the OpenSSL hash folder entry of the CRL, so
+--                               `openssl verify -CApath DIR -crl_check` works on DIR: a
+--                               symbolic link to <base>.pem (made once; hash_links = "hardlink"
+--                               makes it a second name of the PEM file instead)
 --   <subject-hash>.<n>          the trusted CA certificates (unless publish_cas = false)
 --   .certbench-mirror/state.json     what is published: numbers, dates, digests, ETags
 --   .certbench-mirror/last-run.json  the report of the last run (also cfg.report)
@@ -32,11 +34,11 @@
 --   low_speed = {1, 60}, tls_ca = "ca.pem" (HTTPS trust for every source; default the system
 --   store), limits = { archive limits: max_members, max_total, max_member, max_ratio },
 --   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
---   instead of memory; a source's stream = true/false decides for it).
+--   instead of memory; a source's stream = true/false decides for it), hash_links = "symlink"
+--   (or "hardlink", for consumers that do not follow symbolic links).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
-local digest = require "certbench.digest"
 local ui = require "certbench.ui"
 local rand = require "certbench.rand"
 local common = require "certbench.plugins.crl.common"
@@ -50,7 +52,7 @@ M.META = ".certbench-mirror"
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
   timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
-  stream_over = 4 << 20,
+  stream_over = 4 << 20, hash_links = "symlink",
 }
 
 -- configuration ---------------------------------------------------------------------------
@@ -153,6 +155,9 @@ function M.config(t)
   end
   if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
   if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
+  if cfg.hash_links ~= "symlink" and cfg.hash_links ~= "hardlink" then
+    return nil, ("mirror: hash_links must be \"symlink\" or \"hardlink\", not '%s'"):format(tostring(cfg.hash_links))
+  end
   if cfg.daily_at ~= nil then
     local ok, derr = M.parse_hhmm(cfg.daily_at)
     if not ok then return nil, "mirror: " .. derr end
@@ -182,6 +187,11 @@ local function load_state(cfg)
   return st, text ~= nil
 end
 
+-- sha256(c): the digest of a CRL's DER, as the state keeps it
+local function sha256(c)
+  return (c:fingerprint("sha256"):gsub(":", ""):lower())
+end
+
 -- take(st, c, path): remember a CRL found published (by a run whose state was lost, or that
 -- ended before it saved its state), so that nothing older replaces it
 local function take(st, c, path)
@@ -195,27 +205,42 @@ local function take(st, c, path)
   e.issuer, e.hash, e.aki, e.delta, e.base = s.issuer, id.hash, id.aki, id.delta, id.base
   e.number, e.this_update_epoch, e.next_update_epoch = c:number(), c:this_update(), c:next_update()
   e.entries = c:count()
-  e.sha256 = digest.hex(digest.sha256(c:to_der())):lower()
+  e.sha256 = sha256(c)
   local stt = fs.stat(path)
-  e.size, e.mtime = stt and stt.size, stt and stt.mtime
+  e.size, e.mtime, e.ino = stt and stt.size, stt and stt.mtime, stt and stt.ino
+  -- it, or its PEM, may be torn: the next good download writes both again
+  e.repair = "all"
   st.crls[id.key] = e
+end
+
+-- same_file(stat, size, mtime, ino): a file is the one the state remembers. Every write makes
+-- a new file (rename), so the inode tells a rewrite in the same second with the same size.
+local function same_file(s, size, mtime, ino)
+  return s ~= nil and s.size == size and s.mtime == mtime and (ino == nil or s.ino == ino)
 end
 
 -- reconcile(cfg, st): the files are the truth about what is published. A DER file changed
 -- since the state was saved (a run that ended early) or not in the state at all (a state
--- lost) is read, so that the number it holds is never rolled back.
+-- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
+-- repair: its next good download rewrites both files, however unchanged the bytes look (a
+-- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
 local function reconcile(cfg, st)
-  local known = {}
+  local known, changed = {}, {}
   for _, e in pairs(st.crls) do
     if e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
       local s = fs.stat(path)
-      if s and (s.size ~= e.size or s.mtime ~= e.mtime) then
-        local c = crl.load_file(path)
-        if c then take(st, c, path) end
+      if s and not same_file(s, e.size, e.mtime, e.ino) then changed[#changed + 1] = { e, path } end
+      if e.pem_size and not same_file(fs.stat(fs.join(cfg.out_dir, e.base .. ".pem")), e.pem_size, e.pem_mtime, e.pem_ino) then
+        e.repair = e.repair or "pem"
       end
     end
+  end
+  for _, ch in ipairs(changed) do
+    ch[1].repair = "all"
+    local c = crl.load_file(ch[2])
+    if c then take(st, c, ch[2]) end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
     if name:match("%.der$") and not known[name] then
@@ -230,63 +255,207 @@ local function save_json(path, t, sync)
   return fs.write(path, ui.encode_json(t) .. "\n", { sync = sync ~= false })
 end
 
--- every file written with sync = false during a run becomes durable here, in one go: one
--- syncfs(2) instead of two fsyncs per file (500 CRLs are 3000 journal commits otherwise)
-local function sync_folder(dir)
-  local ok = os.execute("sync -f " .. ("'" .. dir:gsub("'", "'\\''") .. "'") .. " 2>/dev/null")
-  if not ok then os.execute("sync") end
-  fs.sync(dir)
-end
-
 -- publishing ----------------------------------------------------------------------------------
 
-local function r_index(st, key, hash)
-  local e = st.crls[key]
+-- r_index(ctx, key, hash): the n of the <hash>.rN entry of a CRL: its own, or the first free
+-- one of its issuer hash (the indexes in use, by hash, are gathered once per run)
+local function r_index(ctx, key, hash)
+  local e = ctx.state.crls[key]
   if e and e.r_index then return e.r_index end
-  local used = {}
-  for k, o in pairs(st.crls) do
-    if k ~= key and o.hash == hash and o.r_index then used[o.r_index] = true end
+  if not ctx.r_used then
+    ctx.r_used = {}
+    for _, o in pairs(ctx.state.crls) do
+      if o.hash and o.r_index then
+        local u = ctx.r_used[o.hash] or {}
+        u[o.r_index] = true
+        ctx.r_used[o.hash] = u
+      end
+    end
   end
+  local used = ctx.r_used[hash] or {}
+  ctx.r_used[hash] = used
   local i = 0
   while used[i] do i = i + 1 end
+  used[i] = true
   return i
 end
 
+-- publish_cas writes its few files at once (atomically, durable at the run's sync)
 local function write(path, data)
   local ok, err = fs.write(path, data, { sync = false, mode = 420 })
   if not ok then error({ publish = err }) end
 end
 
--- publish(ctx, c, id, src) -> item fields: files, action
-local function publish(ctx, c, id, src, now, der)
+-- A CRL is published in two steps. While the sources run, each file that must change is
+-- written under a temporary name (tmp/pub-N, on the thread pool: creating files costs the
+-- file system time the loop need not wait for) and the change is staged. When every source is
+-- done, commit() makes the new files durable with one syncfs(2), gives each its published name
+-- with rename(2), and makes the names durable with an fsync of the folder. A crash at any
+-- moment thus leaves each published name with its old file or its new and complete one,
+-- whatever the file system does with data not yet synced; and no inode is freed while the run
+-- still creates files (ext4 without a journal makes each creation skip, one by one, the inodes
+-- freed in the last minutes: a quadratic cost in a run that frees as it goes).
+
+-- a CRL of this many entries or more is written on the thread pool (smaller ones cost less
+-- than the hand-over)
+local ASYNC_MIN = 1000
+
+local function stage_file(ctx, sg, final, format)
+  ctx.seq = ctx.seq + 1
+  sg.ops[#sg.ops + 1] = { rename = fs.join(ctx.tmp, ("pub-%d"):format(ctx.seq)), to = final, format = format }
+end
+
+-- there(ctx, path): the file is published, or staged to be
+local function there(ctx, path)
+  return ctx.pending[path] or fs.exists(path)
+end
+
+-- stage_link(ctx, sg, files, pem_name, pem_new): the <hash>.rN entry names the published PEM. A
+-- symbolic link is made once and follows every later replacement of the PEM; a hard link names
+-- one version of it, so it is made again after each. Whatever else stands there (a copy an older
+-- version wrote, a stale link) is replaced atomically.
+local function stage_link(ctx, sg, files, pem_name, pem_new)
+  if ctx.cfg.hash_links == "hardlink" then
+    if not pem_new then
+      local a, b = fs.stat(files.pem), fs.stat(files.hash, { follow = false })
+      if a and b and a.ino == b.ino and a.dev == b.dev then return end
+    end
+    sg.ops[#sg.ops + 1] = { link = files.pem, to = files.hash }
+  elseif not ctx.pending[files.hash] and fs.readlink(files.hash) ~= pem_name then
+    sg.ops[#sg.ops + 1] = { symlink = pem_name, to = files.hash }
+  end
+end
+
+local function copy(t)
+  if t == nil then return nil end
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- publish(ctx, c, id, src, now, res) -> files, action, staged: stages what is not on disk
+-- already. A CRL whose bytes are those published (same digest, files in place) costs no write.
+-- The files are written from the CRL object (c:write: no Lua string of a big CRL, on the
+-- thread pool). res: the source's result, which a failure at commit turns into a failure.
+local function publish(ctx, c, id, src, now, res)
   local st, dir = ctx.state, ctx.cfg.out_dir
-  der = der or c:to_der()
-  local sha = digest.hex(digest.sha256(der)):lower()
+  local sha = sha256(c)
   local e = st.crls[id.key]
-  local idx = r_index(st, id.key, id.hash)
+  local idx = r_index(ctx, id.key, id.hash)
+  local pem_name = id.base .. ".pem"
   local files = {
-    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, id.base .. ".pem"),
+    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name),
     hash = fs.join(dir, ("%s.r%d"):format(id.hash, idx)),
   }
-  local action = "published"
-  if e and e.sha256 == sha and fs.exists(files.der) and fs.exists(files.pem) and fs.exists(files.hash) then
-    action = "unchanged"
-  else
-    local pem = c:to_pem()
-    write(files.der, der)
-    write(files.pem, pem)
-    write(files.hash, pem)
-    ctx.written = ctx.written + 3
-  end
+  local sg = { key = id.key, prev = copy(e), ops = {}, files = files, res = res, src = src }
+  local same = e ~= nil and e.sha256 == sha and e.base == id.base and e.repair ~= "all"
+  local der_new = not (same and there(ctx, files.der))
+  local pem_new = der_new or (e ~= nil and e.repair ~= nil) or not there(ctx, files.pem)
+  if der_new then stage_file(ctx, sg, files.der, "der") end
+  if pem_new then stage_file(ctx, sg, files.pem, "pem") end
+  stage_link(ctx, sg, files, pem_name, pem_new)
+  local action = der_new and "published" or "unchanged"
+  -- the state and the staged names first, before the files are written (the task yields
+  -- then): a second copy of this CRL in the run, or another CRL of the same issuer hash,
+  -- sees them
   e = e or {}
-  local s = fs.stat(files.der)
   e.issuer, e.hash, e.aki, e.delta, e.base, e.r_index = tostring(c:issuer()), id.hash, id.aki, id.delta, id.base, idx
   e.number, e.this_update_epoch, e.next_update_epoch = c:number(), c:this_update(), c:next_update()
-  e.entries, e.sha256, e.size, e.mtime = c:count(), sha, s and s.size, s and s.mtime
+  e.entries, e.sha256, e.repair = c:count(), sha, nil
   e.source, e.last_success = src.url, now
   if action == "published" then e.published_at = now end
   st.crls[id.key] = e
-  return files, action
+  sg.e = e
+  if #sg.ops == 0 then
+    if not e.pem_size or not e.ino then
+      -- a state from before these were kept: remember the files as they are
+      local sd, sp = fs.stat(files.der), fs.stat(files.pem)
+      if sd then e.size, e.mtime, e.ino = sd.size, sd.mtime, sd.ino end
+      if sp then e.pem_size, e.pem_mtime, e.pem_ino = sp.size, sp.mtime, sp.ino end
+    end
+    return files, action, sg
+  end
+  for _, op in ipairs(sg.ops) do ctx.pending[op.to] = true end
+  local written, err = {}, nil
+  for _, op in ipairs(sg.ops) do
+    if op.format and not err then
+      local ok, werr = c:write(op.rename, { format = op.format, mode = 420, async = c:count() >= ASYNC_MIN })
+      if ok then written[#written + 1] = op.rename else err = werr end
+    end
+  end
+  if err then
+    for _, p in ipairs(written) do fs.remove(p) end
+    for _, op in ipairs(sg.ops) do ctx.pending[op.to] = nil end
+    st.crls[id.key] = sg.prev
+    error({ publish = err })
+  end
+  ctx.staged[#ctx.staged + 1] = sg
+  ctx.written = ctx.written + #sg.ops
+  return files, action, sg
+end
+
+-- source_failed(ctx, res, err, code): the result and the state of a source say it failed,
+-- also after the fact (its CRL could not take its published name)
+local function source_failed(ctx, res, err, code)
+  local sst = ctx.state.sources[res.url]
+  if res.ok then
+    sst.errors_total = (sst.errors_total or 0) + 1
+    sst.last_success = ctx.prev_success[res.url]
+  end
+  res.ok, res.error, res.code = false, err, code
+  sst.ok = false
+  sst.etag, sst.last_modified = nil, nil
+  sst.last_error, sst.last_error_code = err, code
+end
+
+-- commit(ctx) -> true | nil, err: the staged files take their published names (see above)
+local function commit(ctx)
+  if ctx.written == 0 then return true end
+  local dir = ctx.cfg.out_dir
+  local function undo(sg, why)
+    for _, op in ipairs(sg.ops) do if op.rename then fs.remove(op.rename) end end
+    if ctx.state.crls[sg.key] == sg.e then ctx.state.crls[sg.key] = sg.prev end
+    local item = sg.item
+    item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(why), "io"
+    source_failed(ctx, sg.res, ("%s: the CRL of %s: %s"):format(sg.src.url, item.issuer, item.error), "io")
+  end
+  -- the data of every new file on disk before any of them takes a published name
+  local ok, err = fs.syncfs(dir)
+  if not ok then
+    for _, sg in ipairs(ctx.staged) do undo(sg, err) end
+    return nil, err
+  end
+  fs.fault("crl.mirror:synced")
+  for _, sg in ipairs(ctx.staged) do
+    local failed
+    for _, op in ipairs(sg.ops) do
+      local r, rerr = true, nil
+      if failed then
+        r = false
+      elseif op.rename then
+        r, rerr = fs.rename(op.rename, op.to, { sync = false })
+        if r then op.rename = nil end
+      elseif op.symlink then
+        r, rerr = fs.symlink(op.symlink, op.to, { replace = true, sync = false })
+      else
+        r, rerr = fs.link(op.link, op.to, { replace = true, sync = false })
+      end
+      if not r then failed = failed or rerr end
+    end
+    if failed then
+      undo(sg, failed)
+    else
+      local e, files = sg.e, sg.files
+      local sd, sp = fs.stat(files.der), fs.stat(files.pem)
+      if sd then e.size, e.mtime, e.ino = sd.size, sd.mtime, sd.ino end
+      if sp then e.pem_size, e.pem_mtime, e.pem_ino = sp.size, sp.mtime, sp.ino end
+      ctx.state.crls[sg.key] = e
+    end
+  end
+  -- the names: one fsync of each folder (on a journaled file system, one commit)
+  fs.sync(dir)
+  fs.sync(ctx.tmp)
+  return true
 end
 
 -- validate(ctx, c, now) -> id | nil, err, code: the checks before anything is published
@@ -328,7 +497,7 @@ local function validate(ctx, c, now)
   return id, ca
 end
 
-local function crl_item(ctx, c, name, src, now, der)
+local function crl_item(ctx, c, name, src, now, res)
   local item = common.summary(c)
   item.member = name ~= src.url and name or nil
   local id, err, code = validate(ctx, c, now)
@@ -337,13 +506,14 @@ local function crl_item(ctx, c, name, src, now, der)
     return item
   end
   item.key = id.key
-  local ok, files, action = pcall(publish, ctx, c, id, src, now, der)
+  local ok, files, action, sg = pcall(publish, ctx, c, id, src, now, res)
   if not ok then
     local e = type(files) == "table" and files.publish or tostring(files)
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(e), "io"
     return item
   end
   item.action, item.files = action, files
+  sg.item = item
   return item
 end
 
@@ -362,7 +532,7 @@ local function all_published(ctx, keys)
   if not keys or #keys == 0 then return false end
   for _, k in ipairs(keys) do
     local e = ctx.state.crls[k]
-    if not e or not e.base or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
+    if not e or not e.base or e.repair or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
   end
   return true
 end
@@ -376,6 +546,7 @@ local function run_source(ctx, src)
   end
   local sst = ctx.state.sources[src.url] or {}
   ctx.state.sources[src.url] = sst
+  ctx.prev_success[src.url] = sst.last_success
   sst.last_attempt = ctx.now()
   local t0 = loop.now()
   local conditional = sst.ok and all_published(ctx, sst.keys)
@@ -411,9 +582,8 @@ local function run_source(ctx, src)
     for _, m in ipairs(r.crls) do
       local item
       if m.crl then
-        item = crl_item(ctx, m.crl, m.name, src, now, m.der)
+        item = crl_item(ctx, m.crl, m.name, src, now, out)
         m.crl:close()
-        m.der = nil
       else
         item = { member = m.name, action = "rejected", error = m.error, code = "format" }
       end
@@ -581,7 +751,8 @@ function M.run(cfg, opts)
   local st = load_state(cfg)
   reconcile(cfg, st)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
-                tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {} }
+                tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
+                staged = {}, pending = {}, seq = 0, prev_success = {} }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then
     local pok, perr = pcall(publish_cas, ctx)
@@ -590,7 +761,6 @@ function M.run(cfg, opts)
   local pool = loop.pool(cfg.concurrency)
   for _, src in ipairs(cfg.sources) do pool:submit(run_source, ctx, src) end
   local results = pool:wait()
-  local nok, nfail = 0, 0
   for i, r in ipairs(results) do
     local res = r[1]
     if res == nil then
@@ -598,9 +768,15 @@ function M.run(cfg, opts)
       res = { url = cfg.sources[i].url, ok = false, error = "internal error: " .. tostring(r[2]), code = "internal" }
     end
     report.sources[i] = res
+  end
+  fs.fault("crl.mirror:staged")
+  local cok, cerr = commit(ctx)
+  if not cok then report.warning = "cannot sync the new files, none was published: " .. tostring(cerr) end
+  fs.fault("crl.mirror:published")
+  local nok, nfail = 0, 0
+  for _, res in ipairs(report.sources) do
     if res.ok then nok = nok + 1 else nfail = nfail + 1 end
   end
-  if ctx.written > 0 then sync_folder(cfg.out_dir) end
   local finished = now()
   report.finished = common.time(finished)
   report.finished_epoch = finished

@@ -35,6 +35,7 @@ return function(data)
     if c:count() < 1000 then c:text() end
     local again = assert(crl.load(c:to_pem()))
     assert(again:to_der() == c:to_der())
+    assert(again:fingerprint() == c:fingerprint())
     c:close()
   end
   crl.load_all(data)
