@@ -432,3 +432,46 @@ int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all) {
   return 1;
 }
 
+/* the same walk as cb_load and load_der/load_pem above for the first object, minus the
+ * messages */
+static void *first_der(const cb_loader *ld, const uint8_t *p, size_t len) {
+  size_t elen;
+  if (len == 0 || cb_der_check(p, len, &elen) != 1) return NULL;
+  return ld->parse(p, elen, 0);
+}
+
+void *cb_load_first(const cb_loader *ld, const char *data, size_t len) {
+  void *x = NULL;
+  size_t start = cb_skip_bom_space(data, len);
+  if (start == len) return NULL;
+  size_t elen;
+  int is_der = (unsigned char)data[0] == 0x30 ? cb_der_check((const uint8_t *)data, len, &elen) : -1;
+  if (is_der == 1 || (is_der == 0 && !cb_pem_looks_like(data, len))) {
+    x = first_der(ld, (const uint8_t *)data, len);
+  } else if (cb_pem_looks_like(data, len)) {
+    size_t pos = 0;
+    int nblocks = 0, r;
+    cb_pem_block b;
+    while ((r = cb_pem_next(data, len, &pos, &nblocks, &b)) != 0) {
+      int label = -1;
+      for (int i = 0; ld->labels[i]; i++)
+        if (cb_pem_label_is(&b, ld->labels[i])) label = i;
+      if (label < 0) continue;
+      uint8_t *der;
+      size_t dlen;
+      if (r < 0 || !cb_pem_decode(&b, &der, &dlen)) break;
+      if (cb_der_check(der, dlen, &elen) == 1) x = ld->parse(der, elen, label);
+      free(der);
+      break;
+    }
+  } else {
+    uint8_t *der;
+    size_t dlen;
+    if (cb_base64_armorless(data, len, &der, &dlen)) {
+      x = first_der(ld, der, dlen);
+      free(der);
+    }
+  }
+  ERR_clear_error();
+  return x;
+}

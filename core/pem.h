@@ -89,4 +89,9 @@ typedef struct {
  * values pushed. */
 int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all);
 
+/* cb_load_first finds and parses the object cb_load (all = 0) would give for data, without Lua:
+ * safe on any thread. Returns it (owned), or NULL where cb_load would fail (call it for the
+ * message). */
+void *cb_load_first(const cb_loader *ld, const char *data, size_t len);
+
 #endif
