@@ -309,17 +309,22 @@ describe("certbench.crl", function()
       local key = pkey.generate { type = "ec", curve = "P-256" }
       local ca = assert(x509.new { subject = "/CN=pem lengths", issuer_key = key, ca = true, days = 1 })
       local d = h.tmpdir()
-      local rems = {}
-      for n = 0, 8 do
+      -- the sizes vary with the ECDSA signature: go on until every remainder mod 3 was seen
+      local rems, seen = {}, 0
+      for n = 0, 200 do
         local entries = {}
-        for j = 1, n do entries[j] = { serial = ("%X"):format(j * 7919), date = T2024_01_01_12 } end
+        for j = 1, n % 12 do entries[j] = { serial = ("%X"):format(j * 7919 + n), date = T2024_01_01_12 } end
         local x = assert(crl.new { issuer = ca, key = key, entries = entries, days = 1 })
         local xd = x:to_der()
-        rems[#xd % 3] = true
-        h.write(d .. "/c.der", xd)
-        assert.equal(h.run("openssl crl -inform DER -in " .. h.q(d .. "/c.der")), x:to_pem())
+        if not rems[#xd % 3] then
+          rems[#xd % 3] = true
+          seen = seen + 1
+          h.write(d .. "/c.der", xd)
+          assert.equal(h.run("openssl crl -inform DER -in " .. h.q(d .. "/c.der")), x:to_pem())
+        end
+        if seen == 3 then break end
       end
-      assert.is_true(rems[0] and rems[1] and rems[2])
+      assert.equal(3, seen)
     end)
 
     it("fingerprint is openssl's fingerprint of the DER", function()
