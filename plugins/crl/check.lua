@@ -15,6 +15,11 @@
 --   fallback = nil | "revoked" | "not-revoked"   when the status cannot be established
 --   expired = "revoked" (default) | "undetermined" | "ignore": what an expired CRL means
 --   time = epoch (default now), skew = seconds a thisUpdate may be ahead (300)
+--   ocsp = true                     also ask each certificate's OCSP responder (its AIA URL):
+--                                   "revoked" from either source wins; "good" from OCSP settles
+--                                   a certificate no usable CRL covers; an OCSP failure leaves
+--                                   the CRL's verdict as it is (and is kept as evidence)
+--   ocsp_opts = { timeout=, ca_file= }
 -- result: { verdict = "good" | "revoked" | "undetermined", fallback_applied = bool,
 --   time =, certificates = { {position=, subject=, serial=, issuer=, status=, reason=,
 --   revocation = {date=, reason=}, crl = {source=, issuer=, number=, this_update=,
@@ -480,13 +485,40 @@ function Checker:status(cert, issuer, depth)
 end
 
 -- run(opts) -> result, exit_code
+-- ask_ocsp(ev, cert, issuer): the OCSP answer for cert, merged into its CRL evidence ev
+function Checker:ask_ocsp(ev, cert, issuer)
+  local ocsp = require "certbench.ocsp"
+  local r, err, code = ocsp.check { cert = cert, issuer = issuer, time = self.time,
+                                    timeout = self.ocsp_opts.timeout, ca_file = self.ocsp_opts.ca_file }
+  if not r then
+    ev.ocsp = { error = err, code = code }
+    ev.notes = ev.notes or {}
+    ev.notes[#ev.notes + 1] = "OCSP: " .. tostring(err)
+    return
+  end
+  ev.ocsp = { status = r.status, url = r.url, produced_at = common.time(r.produced_at),
+              this_update = common.time(r.this_update), next_update = common.time(r.next_update),
+              revocation_time = common.time(r.revocation_time), reason = r.reason,
+              signer = r.signer_kind }
+  if r.status == "revoked" then
+    if ev.status ~= "revoked" then
+      ev.status = "revoked"
+      ev.revocation = { date = common.time(r.revocation_time), reason = r.reason }
+      ev.reason = ("revoked according to the OCSP responder %s"):format(r.url)
+    end
+  elseif r.status == "good" and ev.status == "undetermined" then
+    ev.status = "good"
+    ev.reason = ("good according to the OCSP responder %s (no usable CRL: %s)"):format(r.url, tostring(ev.reason))
+  end
+end
+
 function M.run(opts)
   local certs = opts.certs
   assert(certs and certs[1], "check.run: certs expected")
   local self = setmetatable({
     crls = opts.crls or {}, crl_dir = opts.crl_dir, fetch = opts.fetch, fetch_opts = opts.fetch_opts,
     time = opts.time or os.time(), skew = opts.skew or 300, expired = opts.expired or "revoked",
-    pool = {},
+    pool = {}, ocsp = opts.ocsp, ocsp_opts = opts.ocsp_opts or {},
   }, Checker)
   for i = 2, #certs do self.pool[#self.pool + 1] = certs[i] end
   for _, c in ipairs(opts.chain or {}) do self.pool[#self.pool + 1] = c end
@@ -514,6 +546,7 @@ function M.run(opts)
     local issuer = path[i + 1]
     if issuer then
       ev = self:status(cert, issuer, 0)
+      if self.ocsp then self:ask_ocsp(ev, cert, issuer) end
     elseif cert:is_self_signed() then
       ev = { subject = name_of(cert), serial = cert:serial(), issuer = tostring(cert:issuer()),
              status = "trust_anchor", reason = "self-signed: a trust anchor is not checked against a CRL" }

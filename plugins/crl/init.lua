@@ -325,6 +325,14 @@ local function check_text(res, ctx)
         c.crl.this_update, c.crl.next_update or "-", c.crl.expired and " (expired)" or "")
     end
     if c.delta then say("%-12s   delta CRL %s #%s", "", c.delta.source or "?", num(c.delta.number)) end
+    if c.ocsp then
+      if c.ocsp.error then say("%-12s   OCSP: no answer: %s", "", c.ocsp.error)
+      else
+        say("%-12s   OCSP %s: %s, thisUpdate %s, nextUpdate %s%s", "", c.ocsp.url or "?", c.ocsp.status,
+          c.ocsp.this_update or "-", c.ocsp.next_update or "-",
+          c.ocsp.revocation_time and (", revoked " .. c.ocsp.revocation_time .. (c.ocsp.reason and (" (" .. c.ocsp.reason .. ")") or "")) or "")
+      end
+    end
     if ctx.verbose or c.status == "undetermined" then
       for _, n in ipairs(c.notes or {}) do say("%-12s   - %s", "", n) end
     end
@@ -525,7 +533,8 @@ M.commands = {
         :choices { "revoked", "undetermined", "ignore" }
       p:option("--at", "check at this time (2026-11-28T00:00:00Z or epoch seconds)")
       p:option("--timeout", "seconds for each download with --fetch", "30")
-      p:option("--tls-ca", "CA file for HTTPS distribution points")
+      p:option("--tls-ca", "CA file for HTTPS distribution points and OCSP responders")
+      p:flag("--ocsp", "also ask each certificate's OCSP responder; revoked from either source wins")
     end,
     run = function(args)
       local t
@@ -538,6 +547,7 @@ M.commands = {
         cert = args.cert, chain_files = common.list(args.chain), crl_files = common.list(args.crl),
         crl_dir = args.crl_dir, fetch = args.fetch, fallback = args.fallback, expired = args.expired,
         time = t, fetch_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
+        ocsp = args.ocsp, ocsp_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
       }
       if not res then return nil, code end
       return res, code
