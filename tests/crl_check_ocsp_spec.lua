@@ -43,16 +43,8 @@ describe("crl check --ocsp", function()
     local crl = assert(ca:gencrl { days = 7 })
     assert(fs.write(dir .. "/old.crl", crl:to_pem()))
     assert(ca:revoke { serial = P.late.serial, reason = "keyCompromise" })
-    local log = dir .. "/ocsp.log"
-    started[#started + 1] = servers.start(("exec openssl ocsp -index %s -port %d -rsigner %s -rkey %s -CA %s -ignore_err")
-      :format(h.q(dir .. "/ca/index.txt"), port, h.q(P.ca), h.q(dir .. "/ca/private/cakey.pem"), h.q(P.ca)), nil, log)
-    for _ = 1, 200 do
-      local f = io.open(log)
-      local text = f and f:read("a") or ""
-      if f then f:close() end
-      if text:find("waiting for OCSP client connections", 1, true) then break end
-      h.run("sleep 0.05")
-    end
+    started[#started + 1] = servers.ocsp(dir .. "/ca/index.txt", port, P.ca,
+      dir .. "/ca/private/cakey.pem", dir .. "/ocsp.log")
   end)
 
   teardown(function()

@@ -198,4 +198,22 @@ directory %s
   return s
 end
 
+-- ocsp(index, port, ca_cert, ca_key, log) -> server: `openssl ocsp` answering for a CA folder
+-- (signed by the CA itself). Not probed with a connection of its own: openssl 3.0's responder
+-- hangs on a connection that closes without a request; its log says when it listens. It binds
+-- every interface; tests only talk to it on 127.0.0.1.
+function M.ocsp(index, port, ca_cert, ca_key, log)
+  local s = M.start(("exec openssl ocsp -index %s -port %d -rsigner %s -rkey %s -CA %s -ignore_err")
+    :format(h.q(index), port, h.q(ca_cert), h.q(ca_key), h.q(ca_cert)), nil, log)
+  for _ = 1, 200 do
+    local f = io.open(s.log)
+    local text = f and f:read("a") or ""
+    if f then f:close() end
+    if text:find("waiting for OCSP client connections", 1, true) then return s end
+    h.run("sleep 0.05")
+  end
+  M.stop(s)
+  error("openssl ocsp did not start on port " .. port .. ": " .. h.read(s.log))
+end
+
 return M
