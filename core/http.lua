@@ -22,7 +22,9 @@
 --   etag = <the ETag of the copy held>, if_modified_since = epoch: a 304 gives
 --     {status = 304, not_modified = true}
 --   to_file = path: the body streams to a temporary file next to path, renamed over path
---     atomically at the end, only on a 200 (or a successful LDAP search)
+--     atomically at the end, only on a 200 (or a successful LDAP search); with
+--     to_file_over = N, only a body over N bytes (announced or received) goes to the file,
+--     a smaller one comes as body: the response has file or body
 --   fail_on_status = true: a status >= 400 is an error with code "http" (the response comes
 --     fourth: nil, err, "http", response)
 --   proxy, no_proxy (default: libcurl reads http_proxy, https_proxy, all_proxy, no_proxy from
@@ -63,6 +65,7 @@ local function normalise(req)
     insecure = req.insecure == true,
     user_agent = req.user_agent or M.user_agent,
     to_file = req.to_file,
+    to_file_over = req.to_file_over,
     proxy = req.proxy,
     no_proxy = req.no_proxy,
     verbose = req.verbose,
@@ -71,6 +74,9 @@ local function normalise(req)
   if req.body ~= nil and type(req.body) ~= "string" then error("http: 'body' must be a string", 3) end
   if math.type(o.max_size) ~= "integer" or o.max_size < 0 then
     error("http: option 'max_size' must be an integer >= 0", 3)
+  end
+  if o.to_file_over ~= nil and (math.type(o.to_file_over) ~= "integer" or o.to_file_over < 0) then
+    error("http: option 'to_file_over' must be an integer >= 0", 3)
   end
   if math.type(o.max_redirects) ~= "integer" or o.max_redirects < 0 then
     error("http: option 'max_redirects' must be an integer >= 0", 3)

@@ -84,6 +84,18 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/bytes":
             n = int(q.get("n", "0"))
             return self.send(200, bytes(i % 251 for i in range(n)))
+        if p == "/nolength":
+            # no Content-Length: the size is known only as the body arrives
+            n = int(q.get("n", "0"))
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            body = bytes(i % 251 for i in range(n))
+            for i in range(0, n, 4096):
+                self.wfile.write(body[i:i + 4096])
+                self.wfile.flush()
+            return
         if p == "/truncated":
             self.send_response(200)
             self.send_header("Content-Length", "1000")
