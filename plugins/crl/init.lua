@@ -299,7 +299,7 @@ function M.check(opts)
   for _, p in ipairs(opts.chain_files or {}) do
     local set, serr = trust.load(p)
     if not set then return nil, "crl check: " .. serr end
-    for _, c in ipairs(set.certs) do chain[#chain + 1] = c end
+    for _, c in ipairs(set:all()) do chain[#chain + 1] = c end
     -- CRLs embedded in the CA file are used, as appliances use them
     for _, e in ipairs(set.crls) do crls[#crls + 1] = e end
   end

@@ -1,11 +1,20 @@
 -- crl/trust.lua: the trusted CAs a CRL must be signed by, found by issuer name and authority
 -- key identifier, as a relying party finds them. Files may be PEM bundles (the "Trusted CA
--- certificate" file of an appliance, with CRLs embedded in it too) or DER certificates.
+-- certificate" file of an appliance, with CRLs embedded in it too), DER certificates, PKCS#7
+-- bundles (.p7b/.p7c) or ZIP/GZIP archives of those.
 --   trust.load(paths) -> set | nil, err
---   set:add(cert)
+--   set:add(cert) / set:add_der(der) -> true (added) | false (already there)
+--   set:count()                      the number of distinct CAs
+--   set:all() -> { cert, ... }       every CA, parsed (for small sets: a chain, a CA file)
+--   set:each() -> iterator of der, subject_hash (no parsing)
 --   set:issuer_of(crl) -> cert | nil, why, code ("untrusted" | "signature")
 --   set:candidates(name[, keyid]) -> { cert, ... } whose subject is name (and SKI keyid)
---   set.certs, set.crls (CRLs found in the files)
+--   set.crls                         CRLs found in the files: { {crl=, source=}, ... }
+--
+-- A mirror may trust thousands of CAs (one per source) and looks at each once a run, so the
+-- set keeps each CA as its DER bytes indexed by subject hash, and parses a CA only when a CRL
+-- names it: a parsed certificate costs BoringSSL about 6 KB the Lua collector never sees, its
+-- DER a few hundred bytes. The last CACHE_SIZE CAs parsed are kept for CRLs that come again.
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
 local archive = require "certbench.archive"
@@ -15,35 +24,102 @@ local M = {}
 local Set = {}
 Set.__index = Set
 
+local CACHE_SIZE = 64
+
 function M.new()
-  return setmetatable({ certs = {}, crls = {}, by_hash = {}, files = {}, seen = {} }, Set)
+  return setmetatable({ ders = {}, hashes = {}, by_hash = {}, seen = {}, crls = {}, files = {},
+                        cache = {}, ncache = 0 }, Set)
+end
+
+-- subject_hash(cert): OpenSSL's subject name hash, the name object freed at once
+local function subject_hash(cert)
+  local nm = cert:subject()
+  local h = nm:hash()
+  nm:close()
+  return h
+end
+
+local function index(self, der, h)
+  local i = #self.ders + 1
+  self.ders[i], self.hashes[i] = der, h
+  self.seen[der] = true
+  -- most names are held by one CA: its index, not a table of one
+  local l = self.by_hash[h]
+  if l == nil then self.by_hash[h] = i
+  elseif type(l) == "number" then self.by_hash[h] = { l, i }
+  else l[#l + 1] = i end
 end
 
 function Set:add(cert)
-  -- by fingerprint: comparing with every certificate added (==) is quadratic, 0.26 s for a
-  -- bundle of 2000 CAs
-  local fp = cert:fingerprint()
-  if self.seen[fp] then return false end
-  self.seen[fp] = true
-  self.certs[#self.certs + 1] = cert
-  local h = cert:subject():hash()
-  local l = self.by_hash[h] or {}
-  l[#l + 1] = cert
-  self.by_hash[h] = l
+  local der = cert:to_der()
+  if self.seen[der] then return false end
+  index(self, der, subject_hash(cert))
   return true
+end
+
+-- add_der(der) -> true | false (already there) | nil, err
+function Set:add_der(der)
+  if self.seen[der] then return false end
+  local cert, err = x509.load(der)
+  if not cert then return nil, err end
+  local h = subject_hash(cert)
+  cert:close()
+  index(self, der, h)
+  return true
+end
+
+function Set:count() return #self.ders end
+
+-- parsed(i): the CA of index i as a certificate, from the cache when it was parsed lately.
+-- Certificates are dropped from the cache, never closed: a caller may still hold one.
+function Set:parsed(i)
+  local c = self.cache[i]
+  if c then return c end
+  if self.ncache >= CACHE_SIZE then
+    self.cache, self.ncache = {}, 0
+  end
+  c = assert(x509.load(self.ders[i]))
+  self.cache[i] = c
+  self.ncache = self.ncache + 1
+  return c
+end
+
+function Set:all()
+  local out = {}
+  for i = 1, #self.ders do out[i] = self:parsed(i) end
+  return out
+end
+
+function Set:each()
+  local i = 0
+  return function()
+    i = i + 1
+    local der = self.ders[i]
+    if der == nil then return nil end
+    return der, self.hashes[i]
+  end
 end
 
 -- add_file(path) -> ncerts, ncrls | nil, err
 function Set:add_file(path)
   local data, err = fs.read(path, 64 << 20)
   if not data then return nil, err end
-  local certs, cerr = x509.load_all(data)
-  if not certs then
+  local list, aerr = archive.certs(data, { name = path })
+  if not list then return nil, aerr end
+  if #list == 0 then
     -- a file of CRLs only is no trust anchor: say so rather than "not a certificate"
-    return nil, ("%s: no CA certificate in it (%s)"):format(path, tostring(cerr))
+    return nil, ("%s: no CA certificate in it"):format(path)
   end
   local n = 0
-  for _, c in ipairs(certs) do if self:add(c) then n = n + 1 end end
+  for i, m in ipairs(list) do
+    local added, derr = self:add_der(m.der)
+    if added == nil then
+      return nil, ("%s: certificate %d%s: %s"):format(path, i,
+        m.name ~= path and m.name ~= fs.basename(path) and (" (" .. m.name .. ")") or "", tostring(derr))
+    end
+    if added then n = n + 1 end
+    list[i] = nil
+  end
   local m = 0
   if archive.detect(data) == "pem" and data:find("BEGIN X509 CRL", 1, true) then
     for _, c in ipairs(crl.load_all(data) or {}) do
@@ -70,7 +146,11 @@ end
 -- those whose SKI is keyid or who have none
 function Set:candidates(name, keyid)
   local out = {}
-  for _, c in ipairs(self.by_hash[name:hash()] or {}) do
+  local l = self.by_hash[name:hash()]
+  if l == nil then return out end
+  if type(l) == "number" then l = { l } end
+  for _, i in ipairs(l) do
+    local c = self:parsed(i)
     if c:subject():equals(name) then
       local ski = c:ski()
       if keyid == nil or ski == nil or ski == keyid then out[#out + 1] = c end
