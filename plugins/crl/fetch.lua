@@ -6,7 +6,8 @@
 --   max_size (bytes, 256 MiB), max_redirects (5), ca_file, ca_path (HTTPS trust; default the
 --   system store), etag, if_modified_since (epoch): a conditional request, limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
---   there (big CRLs never sit in a Lua string; the file is removed afterwards).
+--   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
+--   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory.
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
 --   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
@@ -75,6 +76,7 @@ function M.get(url, opts)
   if opts.tmp_dir then
     tmp = fs.join(opts.tmp_dir, "dl-" .. rand.serial(8) .. ".part")
     req.to_file = tmp
+    req.to_file_over = opts.stream_over
   end
   local r, err, code = http.get(url, req)
   if not r then
@@ -89,6 +91,11 @@ function M.get(url, opts)
   if r.not_modified then
     if tmp then fs.remove(tmp) end
     return res
+  end
+  if tmp and not r.file then
+    -- small enough to stay in memory (stream_over)
+    fs.remove(tmp)
+    tmp = nil
   end
   local list, lerr, lcode
   if r.protocol == "ldap" or r.protocol == "ldaps" then

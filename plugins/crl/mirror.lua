@@ -33,14 +33,17 @@
 --   daily_at), publish_cas = true, timeout = 120, connect_timeout = 10, max_size = 256 MiB,
 --   low_speed = {1, 60}, tls_ca = "ca.pem" (HTTPS trust for every source; default the system
 --   store), limits = { archive limits: max_members, max_total, max_member, max_ratio },
---   stream_over = 4 MiB (a source whose last download was bigger streams to a temporary file
---   instead of memory; a source's stream = true/false decides for it), hash_links = "symlink"
+--   stream_over = 4 MiB (a download bigger than this, by its Content-Length or as it arrives,
+--   streams to a temporary file instead of memory; a source's stream = true/false decides for
+--   it), hash_links = "symlink"
 --   (or "hardlink", for consumers that do not follow symbolic links).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
 local ui = require "certbench.ui"
 local rand = require "certbench.rand"
+local digest = require "certbench.digest"
+local pkey = require "certbench.pkey"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
 local fetch = require "certbench.plugins.crl.fetch"
@@ -556,8 +559,10 @@ local function run_source(ctx, src)
     ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
     etag = conditional and sst.etag or nil,
     if_modified_since = conditional and not sst.etag and sst.last_modified or nil,
-    -- a source known to serve big CRLs streams to a file; small ones stay in memory (faster)
-    tmp_dir = (src.stream or (src.stream == nil and (sst.bytes or 0) > cfg.stream_over)) and ctx.tmp or nil,
+    -- a big download streams to a file, as soon as its Content-Length or its size says it is
+    -- big; small ones stay in memory (faster)
+    tmp_dir = src.stream ~= false and ctx.tmp or nil,
+    stream_over = src.stream == nil and cfg.stream_over or 0,
   })
   out.seconds = loop.now() - t0
   local now = ctx.now()
@@ -633,15 +638,17 @@ local function publish_cas(ctx)
   local wanted = {}
   local per_hash = {}
   local list = {}
-  for _, c in ipairs(ctx.trust.certs) do
-    list[#list + 1] = { cert = c, hash = c:subject():hash(), fp = c:fingerprint() }
+  -- from the DER the trust set keeps: no CA is parsed for this (the order by digest is the
+  -- one the certificates' fingerprints give, so the <hash>.N of each CA stays what it was)
+  for der, hash in ctx.trust:each() do
+    list[#list + 1] = { der = der, hash = hash, fp = digest.sha256(der) }
   end
   table.sort(list, function(a, b) if a.hash ~= b.hash then return a.hash < b.hash end return a.fp < b.fp end)
   for _, it in ipairs(list) do
     local n = per_hash[it.hash] or 0
     per_hash[it.hash] = n + 1
     local name = ("%s.%d"):format(it.hash, n)
-    local pem = it.cert:to_pem()
+    local pem = pkey.pem_encode("CERTIFICATE", it.der)
     wanted[name] = true
     if fs.read(fs.join(dir, name), 1 << 20) ~= pem then
       write(fs.join(dir, name), pem)
