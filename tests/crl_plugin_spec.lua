@@ -236,6 +236,37 @@ describe("crl fetch", function()
     assert.equal(2, n)
   end)
 
+  it("streams a download over stream_over to a file (removed after), keeps a smaller one in memory", function()
+    local fetch = require "certbench.plugins.crl.fetch"
+    local http = require "certbench.http"
+    local tmp = h.tmpdir()
+    local seen = {}
+    local get = http.get
+    http.get = function(url, o)
+      local r, e, c = get(url, o)
+      seen[#seen + 1] = r and (r.file and "file" or "body")
+      return r, e, c
+    end
+    local ok, err = pcall(function()
+      local size = #crls.a:to_der()
+      for _, case in ipairs { { size - 1, "file" }, { size, "body" } } do
+        local r = assert(fetch.get(u("a.crl"), { tmp_dir = tmp, stream_over = case[1] }))
+        assert.equal(case[2], seen[#seen], "stream_over " .. case[1])
+        assert.equal(1, #r.crls)
+        assert.equal(crls.a:to_der(), r.crls[1].crl:to_der())
+        assert.equal(u("a.crl"), r.crls[1].name)
+        assert.same({}, fs.list(tmp))
+      end
+      -- a ZIP streamed to the file is unpacked from it
+      local z = assert(fetch.get(u("both.zip"), { tmp_dir = tmp, stream_over = 0 }))
+      assert.equal("file", seen[#seen])
+      assert.equal(2, #z.crls)
+      assert.same({}, fs.list(tmp))
+    end)
+    http.get = get
+    assert(ok, err)
+  end)
+
   it("refuses expired CRLs unless --allow-expired, and pages that are not CRLs", function()
     local res, rc = cbjson(("crl fetch -o %s %s"):format(h.q(dir .. "/out3"), h.q(u("expired.crl"))))
     assert.equal(1, rc)
