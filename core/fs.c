@@ -109,6 +109,54 @@ static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
   return -1;
 }
 
+/* drop_temp closes fd (unless -1) and removes the temporary file tmp; returns the errno value
+ * of the failure that led here, which neither call may change. */
+static int drop_temp(int fd, const char *tmp) {
+  int e = errno;
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  return e;
+}
+
+/* publish_temp makes the written temporary file tmp (open as fd) the file path: fsync when
+ * sync, close, rename over path, or link() when exclusive so that even a file a racing writer
+ * made meanwhile is never replaced, then fsync of the folder. fd is closed whatever happens;
+ * tmp is gone afterwards. Returns 0 or an errno value; *published tells whether path is the
+ * new file all the same (only the folder's fsync failed: the error concerns the folder). */
+static int publish_temp(int fd, const char *tmp, const char *path, int exclusive, int sync,
+                        int *published) {
+  *published = 0;
+  if (sync && fsync(fd) != 0) return drop_temp(fd, tmp);
+  if (close(fd) != 0) return drop_temp(-1, tmp);
+  cb_fault("fs.write:before-rename");
+  if (exclusive) {
+    if (link(tmp, path) != 0) return drop_temp(-1, tmp);
+    unlink(tmp);
+  } else if (rename(tmp, path) != 0) {
+    return drop_temp(-1, tmp);
+  }
+  *published = 1;
+  char dir[PATH_MAX];
+  dir_of(path, dir, sizeof dir);
+  if (sync && !fsync_dir(dir)) return errno;
+  return 0;
+}
+
+/* publish_result pushes the Lua result of publish_temp: true, or nil, "path: cause", errno
+ * (the folder's name when only its fsync failed). */
+static int publish_result(lua_State *L, const char *path, int e, int published) {
+  if (!e) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (published) {
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    return cb_fail_errno(L, dir, e);
+  }
+  return cb_fail_errno(L, path, e);
+}
+
 /* fs.write(path, data[, {mode=0644, exclusive=false, sync=true}]) -> true | nil, err, errno
  * exclusive: fail with EEXIST when path exists (published with link(), so even a racing
  * writer cannot be overwritten). */
@@ -119,37 +167,16 @@ static int l_write(lua_State *L) {
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
-  char tmp[PATH_MAX + 64], dir[PATH_MAX];
-  int e;
+  char tmp[PATH_MAX + 64];
 
   if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
   int fd = make_temp(path, mode, tmp, sizeof tmp);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
    * mode for a key (0600) is kept exactly. */
-  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
-  if (close(fd) != 0) {
-    fd = -1;
-    goto fail_fd;
-  }
-  fd = -1;
-  cb_fault("fs.write:before-rename");
-  if (exclusive) {
-    if (link(tmp, path) != 0) goto fail_fd;
-    unlink(tmp);
-  } else if (rename(tmp, path) != 0) {
-    goto fail_fd;
-  }
-  dir_of(path, dir, sizeof dir);
-  if (sync && !fsync_dir(dir)) return cb_fail_errno(L, dir, errno);
-  lua_pushboolean(L, 1);
-  return 1;
-
-fail_fd:
-  e = errno;
-  if (fd >= 0) close(fd);
-  unlink(tmp);
-  return cb_fail_errno(L, path, e);
+  if (!cb_write_all(fd, data, n)) return cb_fail_errno(L, path, drop_temp(fd, tmp));
+  int published, e = publish_temp(fd, tmp, path, exclusive, sync, &published);
+  return publish_result(L, path, e, published);
 }
 
 /* fs.append(path, data[, {mode=0644, sync=true}]) -> true | nil, err
