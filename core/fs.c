@@ -109,6 +109,54 @@ static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
   return -1;
 }
 
+/* drop_temp closes fd (unless -1) and removes the temporary file tmp; returns the errno value
+ * of the failure that led here, which neither call may change. */
+static int drop_temp(int fd, const char *tmp) {
+  int e = errno;
+  if (fd >= 0) close(fd);
+  unlink(tmp);
+  return e;
+}
+
+/* publish_temp makes the written temporary file tmp (open as fd) the file path: fsync when
+ * sync, close, rename over path, or link() when exclusive so that even a file a racing writer
+ * made meanwhile is never replaced, then fsync of the folder. fd is closed whatever happens;
+ * tmp is gone afterwards. Returns 0 or an errno value; *published tells whether path is the
+ * new file all the same (only the folder's fsync failed: the error concerns the folder). */
+static int publish_temp(int fd, const char *tmp, const char *path, int exclusive, int sync,
+                        int *published) {
+  *published = 0;
+  if (sync && fsync(fd) != 0) return drop_temp(fd, tmp);
+  if (close(fd) != 0) return drop_temp(-1, tmp);
+  cb_fault("fs.write:before-rename");
+  if (exclusive) {
+    if (link(tmp, path) != 0) return drop_temp(-1, tmp);
+    unlink(tmp);
+  } else if (rename(tmp, path) != 0) {
+    return drop_temp(-1, tmp);
+  }
+  *published = 1;
+  char dir[PATH_MAX];
+  dir_of(path, dir, sizeof dir);
+  if (sync && !fsync_dir(dir)) return errno;
+  return 0;
+}
+
+/* publish_result pushes the Lua result of publish_temp: true, or nil, "path: cause", errno
+ * (the folder's name when only its fsync failed). */
+static int publish_result(lua_State *L, const char *path, int e, int published) {
+  if (!e) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  if (published) {
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    return cb_fail_errno(L, dir, e);
+  }
+  return cb_fail_errno(L, path, e);
+}
+
 /* fs.write(path, data[, {mode=0644, exclusive=false, sync=true}]) -> true | nil, err, errno
  * exclusive: fail with EEXIST when path exists (published with link(), so even a racing
  * writer cannot be overwritten). */
@@ -119,37 +167,141 @@ static int l_write(lua_State *L) {
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
-  char tmp[PATH_MAX + 64], dir[PATH_MAX];
-  int e;
+  char tmp[PATH_MAX + 64];
 
   if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
   int fd = make_temp(path, mode, tmp, sizeof tmp);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
    * mode for a key (0600) is kept exactly. */
-  if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) goto fail_fd;
-  if (close(fd) != 0) {
-    fd = -1;
-    goto fail_fd;
+  if (!cb_write_all(fd, data, n)) return cb_fail_errno(L, path, drop_temp(fd, tmp));
+  int published, e = publish_temp(fd, tmp, path, exclusive, sync, &published);
+  return publish_result(L, path, e, published);
+}
+
+/* --- streaming writer --- */
+
+#define WRITER_MT "certbench.fs.writer"
+#define WRITER_BUF (64 * 1024)
+
+/* An fs.writer: fs.write's temporary file, filled by many writes. live from the creation of
+ * the temporary file until commit or abort; err is the first failure, after which the
+ * temporary file is already gone (fd -1, tmp "") and every call repeats that error. */
+typedef struct {
+  int live, fd, err, exclusive, sync;
+  size_t used;
+  char path[PATH_MAX], tmp[PATH_MAX + 64];
+  char buf[WRITER_BUF];
+} fs_writer;
+
+static fs_writer *check_writer(lua_State *L) {
+  fs_writer *w = luaL_checkudata(L, 1, WRITER_MT);
+  if (!w->live) luaL_error(L, "attempt to use a closed fs.writer");
+  return w;
+}
+
+/* writer_fail records the first failure (errno) and removes the temporary file. Returns 0. */
+static int writer_fail(fs_writer *w) {
+  w->err = drop_temp(w->fd, w->tmp);
+  w->fd = -1;
+  w->tmp[0] = '\0';
+  return 0;
+}
+
+/* writer_put appends n bytes, through the buffer unless they fill it. Returns 1, or 0 after
+ * writer_fail. */
+static int writer_put(fs_writer *w, const char *p, size_t n) {
+  if (w->used + n <= WRITER_BUF) {
+    memcpy(w->buf + w->used, p, n);
+    w->used += n;
+    return 1;
   }
-  fd = -1;
-  cb_fault("fs.write:before-rename");
-  if (exclusive) {
-    if (link(tmp, path) != 0) goto fail_fd;
-    unlink(tmp);
-  } else if (rename(tmp, path) != 0) {
-    goto fail_fd;
+  if (w->used > 0 && !cb_write_all(w->fd, w->buf, w->used)) return writer_fail(w);
+  w->used = 0;
+  if (n >= WRITER_BUF) return cb_write_all(w->fd, p, n) ? 1 : writer_fail(w);
+  memcpy(w->buf, p, n);
+  w->used = n;
+  return 1;
+}
+
+/* writer_abort ends a live writer: closes and removes its temporary file. */
+static void writer_abort(fs_writer *w) {
+  if (!w->live) return;
+  if (w->fd >= 0) close(w->fd);
+  if (w->tmp[0]) unlink(w->tmp);
+  w->fd = -1;
+  w->tmp[0] = '\0';
+  w->live = 0;
+}
+
+/* w:write(s, ...) -> w | nil, err, errno */
+static int writer_write(lua_State *L) {
+  fs_writer *w = check_writer(L);
+  int top = lua_gettop(L);
+  for (int i = 2; i <= top; i++) luaL_checkstring(L, i);
+  for (int i = 2; i <= top && !w->err; i++) {
+    size_t n;
+    const char *p = lua_tolstring(L, i, &n);
+    writer_put(w, p, n);
   }
-  dir_of(path, dir, sizeof dir);
-  if (sync && !fsync_dir(dir)) return cb_fail_errno(L, dir, errno);
+  if (w->err) return cb_fail_errno(L, w->path, w->err);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* w:commit() -> true | nil, err, errno: the file appears under its name only now */
+static int writer_commit(lua_State *L) {
+  fs_writer *w = check_writer(L);
+  if (!w->err && w->used > 0 && !cb_write_all(w->fd, w->buf, w->used)) writer_fail(w);
+  w->used = 0;
+  if (w->err) return cb_fail_errno(L, w->path, w->err);
+  int published, e = publish_temp(w->fd, w->tmp, w->path, w->exclusive, w->sync, &published);
+  w->fd = -1;
+  w->tmp[0] = '\0';
+  if (e && !published) w->err = e;
+  else w->live = 0;
+  return publish_result(L, w->path, e, published);
+}
+
+/* w:abort() -> true: nothing of the writer stays behind, the old file (if any) is untouched */
+static int writer_abort_m(lua_State *L) {
+  writer_abort(check_writer(L));
   lua_pushboolean(L, 1);
   return 1;
+}
 
-fail_fd:
-  e = errno;
-  if (fd >= 0) close(fd);
-  unlink(tmp);
-  return cb_fail_errno(L, path, e);
+/* __gc and __close: an uncommitted writer is aborted; a finished one is left alone. */
+static int writer_release(lua_State *L) {
+  writer_abort(luaL_checkudata(L, 1, WRITER_MT));
+  return 0;
+}
+
+static int writer_tostring(lua_State *L) {
+  fs_writer *w = luaL_checkudata(L, 1, WRITER_MT);
+  if (w->live) lua_pushfstring(L, WRITER_MT " (%s)", w->path);
+  else lua_pushliteral(L, WRITER_MT " (closed)");
+  return 1;
+}
+
+/* fs.writer(path[, {mode=0644, exclusive=false, sync=true}]) -> w | nil, err, errno
+ * fs.write in pieces, for a document too large to hold whole: the writes go to a temporary
+ * file next to path (mode set at open), and w:commit() publishes it as fs.write does. */
+static int l_writer(lua_State *L) {
+  size_t len;
+  const char *path = luaL_checklstring(L, 1, &len);
+  mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0644);
+  int exclusive = cb_optfield_boolean(L, 2, "exclusive", 0);
+  int sync = cb_optfield_boolean(L, 2, "sync", 1);
+  if (len >= PATH_MAX) return cb_fail_errno(L, path, ENAMETOOLONG);
+  if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
+  fs_writer *w = cb_newudata(L, sizeof *w, WRITER_MT);
+  memcpy(w->path, path, len + 1);
+  w->exclusive = exclusive;
+  w->sync = sync;
+  w->fd = make_temp(path, mode, w->tmp, sizeof w->tmp);
+  if (w->fd < 0) return cb_fail_errno(L, path, errno);
+  w->live = 1;
+  return 1;
 }
 
 /* fs.append(path, data[, {mode=0644, sync=true}]) -> true | nil, err
@@ -641,13 +793,18 @@ int luaopen__certbench_fs(lua_State *L) {
   static const luaL_Reg lock_metas[] = {
       {"__gc", lock_release}, {"__close", lock_release}, {"__tostring", lock_tostring}, {NULL, NULL}};
   cb_newclass(L, LOCK_MT, lock_methods, lock_metas);
+  static const luaL_Reg writer_methods[] = {
+      {"write", writer_write}, {"commit", writer_commit}, {"abort", writer_abort_m}, {NULL, NULL}};
+  static const luaL_Reg writer_metas[] = {
+      {"__gc", writer_release}, {"__close", writer_release}, {"__tostring", writer_tostring}, {NULL, NULL}};
+  cb_newclass(L, WRITER_MT, writer_methods, writer_metas);
   static const luaL_Reg fns[] = {
       {"read", l_read},       {"write", l_write},   {"append", l_append}, {"mkdir", l_mkdir},
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
       {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
-      {"readlink", l_readlink}, {NULL, NULL}};
+      {"readlink", l_readlink}, {"writer", l_writer}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

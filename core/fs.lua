@@ -1,6 +1,8 @@
 -- certbench.fs: files and folders, the way keys and CA databases need them.
 --   fs.read(path[, max_bytes])                        -> data | nil, err, errno
 --   fs.write(path, data[, {mode, exclusive, sync}])   atomic: temp file, fsync, rename, fsync dir
+--   fs.writer(path[, {mode, exclusive, sync}])        -> w: fs.write in pieces: w:write(s, ...),
+--                                                     w:commit(); w:abort()/<close>/gc leave no trace
 --   fs.write_key(path, data[, {force}])               0600 from creation; refuses to overwrite
 --   fs.append(path, data[, {mode, sync}])             one O_APPEND write, fdatasync
 --   fs.create(path, data[, {mode, sync=false, async}]) a new file (O_EXCL) written in place

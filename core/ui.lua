@@ -5,10 +5,14 @@
 --   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
 --   ui.error(msg)          "certbench: msg" on stderr
 --   ui.json(value)         one JSON document on stdout
+--   ui.encode_json(v[, sink]) -> text (sorted keys, ui.array(t) a list even when empty);
+--                          with sink, sink(chunk) is called with chunks of about 64 KB instead
+--   ui.write_json(path, v[, fs_opts]) -> true | nil, err: atomically, in bounded memory
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
 local c = require "_certbench.ui"
 local cjson = require "cjson"
+local fs = require "certbench.fs"
 
 local M = { options = { json = false, quiet = false, verbose = false, progress = true } }
 
@@ -66,69 +70,116 @@ local function is_list(t)
   return count == n
 end
 
--- encode(v, out, n, depth) -> n: appends the JSON of v to out after out[n]
-local function encode(v, out, n, depth)
-  local tv = type(v)
-  if tv == "string" then
-    n = n + 1
-    out[n] = encode_string(v)
-  elseif tv == "table" then
-    if depth > 100 then error("ui.json: nested too deep", 0) end
-    if is_list(v) then
-      n = n + 1
-      out[n] = "["
-      for i = 1, #v do
-        if i > 1 then n = n + 1 out[n] = "," end
-        n = encode(v[i], out, n, depth + 1)
-      end
-      n = n + 1
-      out[n] = "]"
-    else
-      local keys, nk, strings = {}, 0, true
-      for k in pairs(v) do
-        local tk = type(k)
-        if tk == "string" or tk == "number" then
-          nk = nk + 1
-          keys[nk] = k
-          if tk ~= "string" then strings = false end
-        end
-      end
-      if strings then table.sort(keys)
-      else table.sort(keys, function(a, b) return tostring(a) < tostring(b) end) end
-      n = n + 1
-      out[n] = "{"
-      for i = 1, nk do
-        local k = keys[i]
-        n = n + 1
-        out[n] = (i > 1 and "," or "") .. encode_string(tostring(k)) .. ":"
-        n = encode(v[k], out, n, depth + 1)
-      end
-      n = n + 1
-      out[n] = "}"
-    end
-  elseif v == nil or v == cjson.null then n = n + 1 out[n] = "null"
-  elseif tv == "boolean" then n = n + 1 out[n] = v and "true" or "false"
-  elseif tv == "number" then
-    n = n + 1
-    if math.type(v) == "integer" then out[n] = tostring(v)
-    elseif v ~= v or v == math.huge or v == -math.huge then out[n] = "null"
-    else out[n] = string.format("%.17g", v) end
-  else
-    -- userdata (a certificate, a key) has no JSON form: its text says what it is
-    n = n + 1
-    out[n] = encode_string(tostring(v))
+-- The encoder streams: pieces gather in a table that goes to the sink as one chunk (and is
+-- then reused) once it holds CHUNK_BYTES bytes or CHUNK_PIECES pieces. So a document costs a
+-- chunk's worth of memory, not its size (a string longer than a chunk still comes whole).
+local CHUNK_BYTES, CHUNK_PIECES = 64 * 1024, 4096
+
+local function stream(v, sink)
+  local out, n, size = {}, 0, 0
+  local function flush()
+    sink(table.concat(out, "", 1, n))
+    n, size = 0, 0
   end
-  return n
+
+  local function encode(v, depth)
+    local tv = type(v)
+    local s
+    if tv == "string" then
+      s = encode_string(v)
+    elseif tv == "table" then
+      if depth > 100 then error("ui.json: nested too deep", 0) end
+      if is_list(v) then
+        n = n + 1
+        out[n] = "["
+        for i = 1, #v do
+          if i > 1 then n = n + 1 out[n] = "," end
+          encode(v[i], depth + 1)
+          size = size + 1
+          if size >= CHUNK_BYTES or n >= CHUNK_PIECES then flush() end
+        end
+        n = n + 1
+        out[n] = "]"
+      else
+        local keys, nk, strings = {}, 0, true
+        for k in pairs(v) do
+          local tk = type(k)
+          if tk == "string" or tk == "number" then
+            nk = nk + 1
+            keys[nk] = k
+            if tk ~= "string" then strings = false end
+          end
+        end
+        if strings then table.sort(keys)
+        else table.sort(keys, function(a, b) return tostring(a) < tostring(b) end) end
+        n = n + 1
+        out[n] = "{"
+        for i = 1, nk do
+          local k = keys[i]
+          s = (i > 1 and "," or "") .. encode_string(tostring(k)) .. ":"
+          n = n + 1
+          out[n] = s
+          encode(v[k], depth + 1)
+          size = size + #s
+          if size >= CHUNK_BYTES or n >= CHUNK_PIECES then flush() end
+        end
+        n = n + 1
+        out[n] = "}"
+      end
+      size = size + 2
+      return
+    elseif v == nil or v == cjson.null then s = "null"
+    elseif tv == "boolean" then s = v and "true" or "false"
+    elseif tv == "number" then
+      if math.type(v) == "integer" then s = tostring(v)
+      elseif v ~= v or v == math.huge or v == -math.huge then s = "null"
+      else s = string.format("%.17g", v) end
+    else
+      -- userdata (a certificate, a key) has no JSON form: its text says what it is
+      s = encode_string(tostring(v))
+    end
+    n = n + 1
+    out[n] = s
+    size = size + #s
+  end
+
+  encode(v, 0)
+  if n > 0 then flush() end
 end
 
-function M.encode_json(v)
-  local out = {}
-  encode(v, out, 0, 0)
-  return table.concat(out)
+-- encode_json(v) -> the JSON text of v; encode_json(v, sink) calls sink(chunk) with the text
+-- in chunks of about 64 KB instead (an error, e.g. nesting too deep, may come after some).
+function M.encode_json(v, sink)
+  if sink ~= nil then
+    if type(sink) ~= "function" then
+      error("bad argument #2 to 'encode_json' (function expected, got " .. type(sink) .. ")", 2)
+    end
+    return stream(v, sink)
+  end
+  -- chunks, not pieces, wait for the final concat: a few of 64 KB instead of one per token
+  local chunks, nc = {}, 0
+  stream(v, function(s) nc = nc + 1 chunks[nc] = s end)
+  if nc == 1 then return chunks[1] end
+  return table.concat(chunks, "", 1, nc)
 end
 
+-- json(v): v as one line on stdout, written chunk by chunk
 function M.json(v)
-  io.stdout:write(M.encode_json(v), "\n")
+  local out = io.stdout
+  stream(v, function(s) out:write(s) end)
+  out:write("\n")
+end
+
+-- write_json(path, v[, fs_opts]) -> true | nil, err, errno: v and a newline written to path
+-- atomically (fs.writer) without the whole text in memory. On any failure, and on an error
+-- the encoder raises (which goes on), nothing is left behind and an old file is untouched.
+function M.write_json(path, v, fs_opts)
+  local w <close>, err, code = fs.writer(path, fs_opts)
+  if not w then return nil, err, code end
+  -- after a failed write the writer only repeats the error, and commit returns it
+  stream(v, function(s) w:write(s) end)
+  w:write("\n")
+  return w:commit()
 end
 
 M.decode_json = cjson.decode

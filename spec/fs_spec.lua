@@ -447,3 +447,241 @@ for i = 1, 3000 do assert(fs.symlink(i %% 2 == 0 and "a" or "b", %q, { replace =
     assert.has_error(function() fs.link({}, dir .. "/g") end)
   end)
 end)
+
+describe("certbench.fs.writer", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  -- the temporary files of the writers in dir
+  local function temps()
+    local t = {}
+    for _, n in ipairs(fs.list(dir)) do
+      if n:match("^%..+%.%x+%.tmp$") then t[#t + 1] = n end
+    end
+    return t
+  end
+
+  -- runs a Lua script with build/certbench after the shell lines pre: -> output, exit code
+  local function child(pre, script)
+    return h.run(string.format("%s\nCERTBENCH_SRC=%s %s run - <<'LUA'\nlocal fs = require 'certbench.fs'\n%s\nLUA",
+      pre, h.q(h.root), h.q(h.bin), script))
+  end
+
+  it("writes what it is given, in pieces, and chains", function()
+    local w = assert(fs.writer(dir .. "/f"))
+    assert.equal(w, w:write("one", "\0", 2):write():write("three"))
+    assert.is_true(w:commit())
+    assert.equal("one\0" .. "2three", h.read(dir .. "/f"))
+    assert.same({ "f" }, fs.list(dir))
+    assert.equal("644", h.mode(dir .. "/f"))
+  end)
+
+  it("creates the file with the mode asked, whatever the umask", function()
+    local out, rc = child("umask 000", string.format([[
+local w = assert(fs.writer(%q, { mode = tonumber("600", 8) }))
+assert(w:write("SECRET"):commit())
+w = assert(fs.writer(%q, { mode = tonumber("640", 8), sync = false }))
+assert(w:write("shared"):commit())]], dir .. "/key", dir .. "/pub"))
+    assert.equal(0, rc, out)
+    assert.equal("600", h.mode(dir .. "/key"))
+    assert.equal("640", h.mode(dir .. "/pub"))
+    assert.equal("SECRET", h.read(dir .. "/key"))
+    assert.equal("shared", h.read(dir .. "/pub"))
+  end)
+
+  it("shows nothing under the name until commit, and then replaces the old file", function()
+    local p = dir .. "/state"
+    h.write(p, "OLD")
+    local w = assert(fs.writer(p, { mode = tonumber("600", 8) }))
+    w:write(string.rep("n", 100000))
+    assert.equal("OLD", h.read(p))
+    local t = temps()
+    assert.equal(1, #t)
+    assert.equal("600", h.mode(dir .. "/" .. t[1]))
+    assert.is_true(w:commit())
+    assert.equal(string.rep("n", 100000), h.read(p))
+    assert.same({ "state" }, fs.list(dir))
+    assert.equal("600", h.mode(p))
+  end)
+
+  it("buffers small writes instead of a system call each", function()
+    local w = assert(fs.writer(dir .. "/f"))
+    for _ = 1, 100 do w:write("0123456789") end
+    local tmp = dir .. "/" .. temps()[1]
+    assert.equal(0, fs.stat(tmp).size)
+    for _ = 1, 700 do w:write(string.rep("x", 100)) end   -- 71,000 bytes so far
+    local size = fs.stat(tmp).size
+    assert.is_true(size > 60000 and size < 71000, "on disk: " .. size)
+    assert.is_true(w:commit())
+    assert.equal(71000, fs.stat(dir .. "/f").size)
+  end)
+
+  it("streams a file of many megabytes exactly", function()
+    local parts, n, seed = {}, 0, 7
+    while n < 6 * 1024 * 1024 do
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      -- sizes from 1 byte to 200 KB: through the buffer, across it, and past it
+      local len = seed % 7 == 0 and (seed % 200000) + 1 or (seed % 300) + 1
+      local s = string.char(65 + #parts % 26):rep(len)
+      parts[#parts + 1] = s
+      n = n + len
+    end
+    local w = assert(fs.writer(dir .. "/big", { sync = false }))
+    for _, s in ipairs(parts) do assert(w:write(s)) end
+    assert.is_true(w:commit())
+    assert.equal(table.concat(parts), h.read(dir .. "/big"))
+  end)
+
+  it("abort leaves nothing behind and the old file untouched", function()
+    h.write(dir .. "/f", "OLD")
+    local w = assert(fs.writer(dir .. "/f"))
+    w:write(string.rep("x", 200000))
+    assert.is_true(w:abort())
+    assert.same({ "f" }, fs.list(dir))
+    assert.equal("OLD", h.read(dir .. "/f"))
+    assert.equal("certbench.fs.writer (closed)", tostring(w))
+    assert.has_error(function() w:write("x") end, "attempt to use a closed fs.writer")
+    assert.has_error(function() w:commit() end, "attempt to use a closed fs.writer")
+    assert.has_error(function() w:abort() end, "attempt to use a closed fs.writer")
+  end)
+
+  it("is aborted by <close> on an error, and by the collector when forgotten", function()
+    local ok, err = pcall(function()
+      local w <close> = assert(fs.writer(dir .. "/a"))
+      w:write("partial")
+      assert.equal(1, #temps())
+      error("boom", 0)
+    end)
+    assert.is_false(ok)
+    assert.equal("boom", err)
+    assert.same({}, fs.list(dir))
+    do
+      local w = assert(fs.writer(dir .. "/b"))
+      w:write("forgotten")
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.same({}, fs.list(dir))
+  end)
+
+  it("is left alone by <close> and the collector once committed", function()
+    do
+      local w <close> = assert(fs.writer(dir .. "/f"))
+      assert(w:write("kept"):commit())
+      assert.has_error(function() w:commit() end, "attempt to use a closed fs.writer")
+      -- closing twice does nothing either
+      getmetatable(w).__close(w)
+    end
+    collectgarbage()
+    assert.equal("kept", h.read(dir .. "/f"))
+    assert.same({ "f" }, fs.list(dir))
+  end)
+
+  it("exclusive refuses an existing file, and one made while it wrote", function()
+    h.write(dir .. "/f", "theirs")
+    local w, err, code = fs.writer(dir .. "/f", { exclusive = true })
+    assert.is_nil(w)
+    assert.equal(dir .. "/f: File exists", err)
+    assert.equal(17, code)
+    -- the racing case: the name is free at first and taken before the commit
+    w = assert(fs.writer(dir .. "/g", { exclusive = true }))
+    w:write("mine")
+    h.write(dir .. "/g", "racer")
+    local ok
+    ok, err, code = w:commit()
+    assert.is_nil(ok)
+    assert.equal(dir .. "/g: File exists", err)
+    assert.equal(17, code)
+    assert.equal("racer", h.read(dir .. "/g"))
+    assert.same({ "f", "g" }, fs.list(dir))
+    -- the writer repeats its failure until aborted
+    assert.same({ nil, dir .. "/g: File exists", 17 }, { w:commit() })
+    assert.is_true(w:abort())
+    -- with the name free, exclusive writes
+    w = assert(fs.writer(dir .. "/h", { exclusive = true, mode = tonumber("600", 8) }))
+    assert.is_true(w:write("new"):commit())
+    assert.equal("new", h.read(dir .. "/h"))
+    assert.equal("600", h.mode(dir .. "/h"))
+  end)
+
+  it("after a failed write repeats the first error and leaves nothing", function()
+    -- a file size limit makes write(2) fail with EFBIG (SIGXFSZ ignored); root cannot escape it
+    local out, rc = child("ulimit -f 64; trap '' XFSZ", string.format([[
+local p = %q
+local w = assert(fs.writer(p))
+assert(w:write(string.rep("a", 1000)))          -- buffered: fine so far
+local ok, err, code = w:write(string.rep("b", 100000))
+print("write", ok, err, code)
+print("again", w:write("c"))
+print("commit", w:commit())
+print("left", #fs.list(%q))
+print("abort", w:abort())
+-- many small writes fail when the buffer is flushed
+w = assert(fs.writer(p))
+local failed
+for i = 1, 2000 do
+  local r, e = w:write(string.rep("d", 100))
+  if not r then failed = i .. " " .. e break end
+end
+print("small", failed)
+print("commit2", w:commit())
+w:abort()
+print("exists", fs.exists(p), #fs.list(%q))]], dir .. "/f", dir, dir))
+    assert.equal(0, rc, out)
+    local p = dir .. "/f"
+    assert.matches("write\tnil\t" .. p .. ": File too large\t27\n", out, 1, true)
+    assert.matches("again\tnil\t" .. p .. ": File too large\t27\n", out, 1, true)
+    assert.matches("commit\tnil\t" .. p .. ": File too large\t27\n", out, 1, true)
+    assert.matches("left\t0\n", out, 1, true)
+    assert.matches("abort\ttrue\n", out, 1, true)
+    -- 64 KB of the limit fit in the first flush: the second one fails
+    local i = tonumber(out:match("small\t(%d+) "))
+    assert.is_true(i ~= nil and i > 655 and i <= 1311, out)
+    assert.matches("small\t%d+ " .. p:gsub("%p", "%%%0") .. ": File too large\n", out)
+    assert.matches("commit2\tnil\t" .. p .. ": File too large\t27\n", out, 1, true)
+    assert.matches("exists\tfalse\t0\n", out, 1, true)
+  end)
+
+  it("names the path when its folder is missing or read-only", function()
+    local w, err, code = fs.writer(dir .. "/no/such/f")
+    assert.is_nil(w)
+    assert.equal(dir .. "/no/such/f: No such file or directory", err)
+    assert.equal(2, code)
+    -- root writes into any folder: check as nobody when we are root
+    local ro = dir .. "/ro"
+    assert.is_true(fs.mkdir(ro, { mode = tonumber("555", 8) }))
+    os.execute("chmod 755 " .. h.q(dir))
+    local pre = ""
+    if h.run("id -u"):match("^0%s") then
+      if h.run("command -v setpriv"):match("^%s*$") then pending("root, and no setpriv to drop it") return end
+      pre = "setpriv --reuid=65534 --regid=65534 --clear-groups \\"
+    end
+    local out = h.run(string.format("%s\nenv CERTBENCH_SRC=%s %s run - <<'LUA'\nprint(require('certbench.fs').writer(%q))\nLUA",
+      pre, h.q(h.root), h.q(h.bin), ro .. "/f"))
+    assert.equal("nil\t" .. ro .. "/f: Permission denied\t13\n", out)
+    assert.same({}, fs.list(ro))
+  end)
+
+  it("keeps the old file intact when killed between write and rename", function()
+    h.write(dir .. "/db", "OLD CONTENT\n")
+    local out, rc = child("export CERTBENCH_FAULT=fs.write:before-rename", string.format([[
+local w = assert(fs.writer(%q))
+for i = 1, 1000 do w:write(string.rep("NEW", 100)) end
+w:commit()
+print("not reached")]], dir .. "/db"))
+    assert.equal(137, rc, out) -- killed by SIGKILL
+    assert.is_nil(out:find("not reached", 1, true))
+    assert.equal("OLD CONTENT\n", h.read(dir .. "/db"))
+  end)
+
+  it("raises on arguments of the wrong type", function()
+    assert.has_error(function() fs.writer() end)
+    assert.has_error(function() fs.writer(dir .. "/f", { mode = "rw" }) end)
+    local w = assert(fs.writer(dir .. "/f"))
+    assert.has_error(function() w:write("ok", {}) end)
+    assert.has_error(function() w.write(io.stdout, "x") end)
+    -- a rejected call writes none of its arguments
+    assert.is_true(w:commit())
+    assert.equal("", h.read(dir .. "/f"))
+  end)
+end)
