@@ -310,6 +310,30 @@ describe("crl mirror", function()
     assert.matches("not modified, but the published CRL of CN=CA pem,O=certbench tests expired at", rep.sources[1].error)
   end)
 
+  it("forgets a source no longer configured after 30 days, not its CRL (API, clock moved)", function()
+    local d = h.tmpdir()
+    F.routes(www, { pem = { mode = "file", file = "pem.pem" }, gz = { mode = "file", file = "gz.crl.gz" } })
+    local t0 = os.time()
+    local function at(days) return { now = function() return t0 + days * 86400 end } end
+    local function state() return F.json(h.read(d .. "/.certbench-mirror/state.json")) end
+    local both = assert(mirror.config { out_dir = d, ca = { dir .. "/trusted.pem" }, sources = { url("pem"), url("gz") } })
+    local one = assert(mirror.config { out_dir = d, ca = { dir .. "/trusted.pem" }, sources = { url("pem") }, grace = "60d" })
+    assert.is_true(select(2, mirror.run(both, at(0))))
+    local gz_key
+    for k, e in pairs(state().crls) do if e.issuer:match("CA gz") then gz_key = k end end
+    assert.is_string(gz_key)
+    mirror.run(one, at(1))
+    assert.is_table(state().sources[url("gz")], "kept: asked a day ago")
+    mirror.run(one, at(29))
+    assert.is_table(state().sources[url("gz")], "kept: asked 29 days ago")
+    mirror.run(one, at(31))
+    local st = state()
+    assert.is_nil(st.sources[url("gz")], "forgotten after 30 days")
+    assert.is_table(st.sources[url("pem")])
+    assert.is_table(st.crls[gz_key], "its CRL is still known")
+    assert.is_true(fs.exists(d .. "/" .. st.crls[gz_key].base .. ".der"))
+  end)
+
   it("refuses to run while another run holds the folder", function()
     local lk = assert(fs.lock(out .. "/.certbench-mirror", { wait = false }))
     local _, rc, err = mirror_cmd(("--out-dir %s --ca %s --source %s"):format(h.q(out), h.q(dir .. "/trusted.pem"), h.q(url("good"))))
