@@ -52,6 +52,20 @@ describe("certbench.http API", function()
     assert.equal(70000, #h.read(out))
   end)
 
+  it("spills a body to the file only past to_file_over", function()
+    local d = h.tmpdir()
+    local small = assert(http.get(hostile.url .. "/nolength?n=5000", { to_file = d .. "/f", to_file_over = 5000 }))
+    assert.equal(5000, #small.body)
+    assert.is_nil(small.file)
+    local big = assert(http.get(hostile.url .. "/nolength?n=90000", { to_file = d .. "/f", to_file_over = 20000 }))
+    assert.is_nil(big.body)
+    local data = h.read(d .. "/f")
+    assert.equal(90000, #data)
+    assert.equal(string.char(20000 % 251), data:sub(20001, 20001))
+    assert.is_nil(http.get(hostile.url .. "/nolength?n=90000", { to_file = d .. "/f", to_file_over = 20000, max_size = 50000 }))
+    assert.equal(data, h.read(d .. "/f"))
+  end)
+
   it("runs many transfers at once in tasks", function()
     local res = loop.all{
       function() return http.get(hostile.url .. "/delay?ms=200") end,
