@@ -57,6 +57,27 @@ function M.array(t)
   return setmetatable(t or {}, M.array_mt)
 end
 
+-- ui.raw(text): JSON text made earlier (by encode_json), which the encoder writes as it is.
+-- Read like a table (r.field, ipairs(r.list), pairs(r), #r), it decodes itself on each access
+-- (numbers come back as floats): a result kept by the thousand as one string each, not as
+-- tables, and still usable by the code that reads it. ui.raw_text(r) gives the text back.
+local RAW = {}
+local function decoded(t) return cjson.decode(rawget(t, RAW)) end
+M.raw_mt = {
+  __name = "certbench.ui.raw",
+  __index = function(t, k) return decoded(t)[k] end,
+  __pairs = function(t) return next, decoded(t), nil end,
+  __len = function(t) return #decoded(t) end,
+  __newindex = function() error("ui.raw: a JSON text cannot be changed in place", 2) end,
+}
+function M.raw(text)
+  if type(text) ~= "string" then error("bad argument #1 to 'raw' (string expected, got " .. type(text) .. ")", 2) end
+  return setmetatable({ [RAW] = text }, M.raw_mt)
+end
+function M.raw_text(r)
+  return getmetatable(r) == M.raw_mt and rawget(r, RAW) or nil
+end
+
 local encode_string = cjson.encode
 local function is_list(t)
   if getmetatable(t) == M.array_mt then return true end
@@ -87,6 +108,8 @@ local function stream(v, sink)
     local s
     if tv == "string" then
       s = encode_string(v)
+    elseif tv == "table" and getmetatable(v) == M.raw_mt then
+      s = rawget(v, RAW)
     elseif tv == "table" then
       if depth > 100 then error("ui.json: nested too deep", 0) end
       if is_list(v) then

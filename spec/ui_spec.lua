@@ -145,6 +145,42 @@ describe("ui.encode_json", function()
   end)
 end)
 
+describe("ui.raw", function()
+  it("is written as it is, inside any document, streamed or not", function()
+    local inner = ui.encode_json { url = "http://x/a.crl", crls = ui.array { { action = "published", n = 3 } }, ok = true }
+    local doc = { sources = ui.array { ui.raw(inner), ui.raw("[]") }, n = 2 }
+    local want = '{"n":2,"sources":[' .. inner .. ',[]]}'
+    assert.equal(want, ui.encode_json(doc))
+    local chunks = {}
+    ui.encode_json(doc, function(c) chunks[#chunks + 1] = c end)
+    assert.equal(want, table.concat(chunks))
+    assert.equal(inner, ui.raw_text(doc.sources[1]))
+    assert.is_nil(ui.raw_text({}))
+  end)
+
+  it("reads like the table it was made from", function()
+    local r = ui.raw(ui.encode_json { url = "u", ok = false, crls = ui.array { { action = "rejected" }, { action = "published" } } })
+    assert.equal("u", r.url)
+    assert.is_false(r.ok)
+    assert.is_nil(r.missing)
+    local actions = {}
+    for _, c in ipairs(r.crls) do actions[#actions + 1] = c.action end
+    assert.same({ "rejected", "published" }, actions)
+    local keys = {}
+    for k in pairs(r) do keys[#keys + 1] = k end
+    table.sort(keys)
+    assert.same({ "crls", "ok", "url" }, keys)
+    assert.equal(3, #ui.raw("[1,2,3]"))
+    assert.equal(200, ui.raw('{"status":200}').status)
+  end)
+
+  it("refuses to be changed and to be made of anything but text", function()
+    local r = ui.raw('{"a":1}')
+    assert.has_error(function() r.a = 2 end, "ui.raw: a JSON text cannot be changed in place")
+    assert.has_error(function() ui.raw { a = 1 } end)
+  end)
+end)
+
 describe("ui.json", function()
   it("writes the document and a newline on stdout, chunk by chunk", function()
     local real, got = io.stdout, {}
