@@ -50,6 +50,7 @@ local digest = require "certbench.digest"
 local pkey = require "certbench.pkey"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
+local state = require "certbench.plugins.crl.state"
 local fetch = require "certbench.plugins.crl.fetch"
 
 local M = {}
@@ -57,6 +58,9 @@ local M = {}
 M.META = ".certbench-mirror"
 
 local GC_PAUSE = 120
+-- the key under which an item of a source's result holds its staged record until the result
+-- is final (not a string: never encoded)
+local STAGED = {}
 local FORGET_AFTER = 30 * 86400
 
 M.defaults = {
@@ -183,18 +187,7 @@ end
 local function meta(cfg, name) return fs.join(cfg.out_dir, M.META, name) end
 
 local function load_state(cfg)
-  local path = meta(cfg, "state.json")
-  local text = fs.read(path, 256 << 20)
-  local st
-  if text then
-    local ok, t = pcall(ui.decode_json, text)
-    if ok and type(t) == "table" and t.version == 1 then st = t end
-  end
-  st = st or { version = 1 }
-  st.crls = st.crls or {}
-  st.sources = st.sources or {}
-  st.ca_links = st.ca_links or {}
-  return st, text ~= nil
+  return state.load(meta(cfg, "state.json"))
 end
 
 -- sha256(c): the digest of a CRL's DER, as the state keeps it
@@ -206,7 +199,7 @@ end
 -- ended before it saved its state), so that nothing older replaces it
 local function take(st, c, path)
   local id = common.identity(c)
-  local e = st.crls[id.key]
+  local e = st.crls:get(id.key)
   local newer = not e or not e.number or (c:number() and common.cmp_number(c:number(), e.number) > 0)
     or (not c:number() and c:this_update() > (e.this_update_epoch or 0))
   if not newer then return end
@@ -220,7 +213,7 @@ local function take(st, c, path)
   e.size, e.mtime, e.ino = stt and stt.size, stt and stt.mtime, stt and stt.ino
   -- it, or its PEM, may be torn: the next good download writes both again
   e.repair = "all"
-  st.crls[id.key] = e
+  st.crls:set(id.key, e)
 end
 
 -- same_file(stat, size, mtime, ino): a file is the one the state remembers. Every write makes
@@ -236,19 +229,20 @@ end
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
 local function reconcile(cfg, st)
   local known, changed = {}, {}
-  for _, e in pairs(st.crls) do
+  for k, e in st.crls:each() do
     if e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
       local s = fs.stat(path)
-      if s and not same_file(s, e.size, e.mtime, e.ino) then changed[#changed + 1] = { e, path } end
+      if s and not same_file(s, e.size, e.mtime, e.ino) then changed[#changed + 1] = { k, path } end
       if e.pem_size and not same_file(fs.stat(fs.join(cfg.out_dir, e.base .. ".pem")), e.pem_size, e.pem_mtime, e.pem_ino) then
-        e.repair = e.repair or "pem"
+        local he = st.crls:get(k)
+        he.repair = he.repair or "pem"
       end
     end
   end
   for _, ch in ipairs(changed) do
-    ch[1].repair = "all"
+    st.crls:get(ch[1]).repair = "all"
     local c = crl.load_file(ch[2])
     if c then take(st, c, ch[2]) end
   end
@@ -259,6 +253,7 @@ local function reconcile(cfg, st)
       if c then take(st, c, path) end
     end
   end
+  st.crls:cool_all()
 end
 
 -- streamed into the file: the state and report of thousands of sources never sit in memory
@@ -272,11 +267,12 @@ end
 -- r_index(ctx, key, hash): the n of the <hash>.rN entry of a CRL: its own, or the first free
 -- one of its issuer hash (the indexes in use, by hash, are gathered once per run)
 local function r_index(ctx, key, hash)
-  local e = ctx.state.crls[key]
+  local e = ctx.state.crls:peek(key)
   if e and e.r_index then return e.r_index end
   if not ctx.r_used then
+    -- once a run, and only when a CRL is new to the folder
     ctx.r_used = {}
-    for _, o in pairs(ctx.state.crls) do
+    for _, o in ctx.state.crls:each() do
       if o.hash and o.r_index then
         local u = ctx.r_used[o.hash] or {}
         u[o.r_index] = true
@@ -312,14 +308,25 @@ end
 -- than the hand-over)
 local ASYNC_MIN = 1000
 
-local function stage_file(ctx, sg, final, format)
-  ctx.seq = ctx.seq + 1
-  sg.ops[#sg.ops + 1] = { rename = fs.join(ctx.tmp, ("pub-%d"):format(ctx.seq)), to = final, format = format }
+-- The staged record of a CRL (sg) is small, as a run of thousands of sources holds one for
+-- each of them until the commit: key, prev (the state entry before, as text), url, base,
+-- hash_name (its <hash>.rN), der_seq/pem_seq (its files as tmp/pub-N), link ("symlink" or
+-- "hardlink" when the hash entry must be made), and, once its source is done, i and j (its
+-- source's result and its item there). The paths are made again from these at the commit.
+-- ctx.pending: what is staged, by base (PENDING_DER | PENDING_PEM) and by hash name;
+-- ctx.owner[key]: the last record staged for a key (a CRL may come twice in a run).
+local PENDING_DER, PENDING_PEM = 1, 2
+
+local function tmp_path(ctx, n) return fs.join(ctx.tmp, ("pub-%d"):format(n)) end
+
+local function staged_paths(ctx, sg)
+  local dir = ctx.cfg.out_dir
+  return fs.join(dir, sg.base .. ".der"), fs.join(dir, sg.base .. ".pem"), fs.join(dir, sg.hash_name)
 end
 
--- there(ctx, path): the file is published, or staged to be
-local function there(ctx, path)
-  return ctx.pending[path] or fs.exists(path)
+-- there(ctx, base, bit, path): the file is published, or staged to be
+local function there(ctx, base, bit, path)
+  return (ctx.pending[base] or 0) & bit ~= 0 or fs.exists(path)
 end
 
 -- stage_link(ctx, sg, files, pem_name, pem_new): the <hash>.rN entry names the published PEM. A
@@ -332,40 +339,35 @@ local function stage_link(ctx, sg, files, pem_name, pem_new)
       local a, b = fs.stat(files.pem), fs.stat(files.hash, { follow = false })
       if a and b and a.ino == b.ino and a.dev == b.dev then return end
     end
-    sg.ops[#sg.ops + 1] = { link = files.pem, to = files.hash }
-  elseif not ctx.pending[files.hash] and fs.readlink(files.hash) ~= pem_name then
-    sg.ops[#sg.ops + 1] = { symlink = pem_name, to = files.hash }
+    sg.link = "hardlink"
+  elseif not ctx.pending[sg.hash_name] and fs.readlink(files.hash) ~= pem_name then
+    sg.link = "symlink"
   end
 end
 
-local function copy(t)
-  if t == nil then return nil end
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
-end
-
--- publish(ctx, c, id, src, now, res) -> files, action, staged: stages what is not on disk
--- already. A CRL whose bytes are those published (same digest, files in place) costs no write.
--- The files are written from the CRL object (c:write: no Lua string of a big CRL, on the
--- thread pool). res: the source's result, which a failure at commit turns into a failure.
-local function publish(ctx, c, id, src, now, res)
+-- publish(ctx, c, id, src, now) -> files, action, sg: stages what is not on disk already.
+-- A CRL whose bytes are those published (same digest, files in place) costs no write. The
+-- files are written from the CRL object (c:write: no Lua string of a big CRL, on the thread
+-- pool). sg.staged: the record waits for the commit, which may still turn it into a failure.
+local function publish(ctx, c, id, src, now)
   local st, dir = ctx.state, ctx.cfg.out_dir
   local sha = sha256(c)
-  local e = st.crls[id.key]
+  local prev = st.crls:text(id.key)
+  local e = st.crls:get(id.key)
   local idx = r_index(ctx, id.key, id.hash)
   local pem_name = id.base .. ".pem"
+  local hash_name = ("%s.r%d"):format(id.hash, idx)
   local files = {
-    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name),
-    hash = fs.join(dir, ("%s.r%d"):format(id.hash, idx)),
+    der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name), hash = fs.join(dir, hash_name),
   }
-  local sg = { key = id.key, prev = copy(e), ops = {}, files = files, res = res, src = src }
+  local sg = { key = id.key, prev = prev, url = src.url, base = id.base, hash_name = hash_name }
   local same = e ~= nil and e.sha256 == sha and e.base == id.base and e.repair ~= "all"
-  local der_new = not (same and there(ctx, files.der))
-  local pem_new = der_new or (e ~= nil and e.repair ~= nil) or not there(ctx, files.pem)
-  if der_new then stage_file(ctx, sg, files.der, "der") end
-  if pem_new then stage_file(ctx, sg, files.pem, "pem") end
+  local der_new = not (same and there(ctx, id.base, PENDING_DER, files.der))
+  local pem_new = der_new or (e ~= nil and e.repair ~= nil) or not there(ctx, id.base, PENDING_PEM, files.pem)
+  if der_new then ctx.seq = ctx.seq + 1 sg.der_seq = ctx.seq end
+  if pem_new then ctx.seq = ctx.seq + 1 sg.pem_seq = ctx.seq end
   stage_link(ctx, sg, files, pem_name, pem_new)
+  local nops = (sg.der_seq and 1 or 0) + (sg.pem_seq and 1 or 0) + (sg.link and 1 or 0)
   local action = der_new and "published" or "unchanged"
   -- the state and the staged names first, before the files are written (the task yields
   -- then): a second copy of this CRL in the run, or another CRL of the same issuer hash,
@@ -376,9 +378,8 @@ local function publish(ctx, c, id, src, now, res)
   e.entries, e.sha256, e.repair = c:count(), sha, nil
   e.source, e.last_success = src.url, now
   if action == "published" then e.published_at = now end
-  st.crls[id.key] = e
-  sg.e = e
-  if #sg.ops == 0 then
+  st.crls:set(id.key, e)
+  if nops == 0 then
     if not e.pem_size or not e.ino then
       -- a state from before these were kept: remember the files as they are
       local sd, sp = fs.stat(files.der), fs.stat(files.pem)
@@ -387,29 +388,35 @@ local function publish(ctx, c, id, src, now, res)
     end
     return files, action, sg
   end
-  for _, op in ipairs(sg.ops) do ctx.pending[op.to] = true end
+  local bits = (sg.der_seq and PENDING_DER or 0) | (sg.pem_seq and PENDING_PEM or 0)
+  ctx.pending[id.base] = (ctx.pending[id.base] or 0) | bits
+  if sg.link then ctx.pending[hash_name] = true end
   local written, err = {}, nil
-  for _, op in ipairs(sg.ops) do
-    if op.format and not err then
-      local ok, werr = c:write(op.rename, { format = op.format, mode = 420, async = c:count() >= ASYNC_MIN })
-      if ok then written[#written + 1] = op.rename else err = werr end
+  for _, f in ipairs { { sg.der_seq, "der" }, { sg.pem_seq, "pem" } } do
+    if f[1] and not err then
+      local path = tmp_path(ctx, f[1])
+      local ok, werr = c:write(path, { format = f[2], mode = 420, async = c:count() >= ASYNC_MIN })
+      if ok then written[#written + 1] = path else err = werr end
     end
   end
   if err then
     for _, p in ipairs(written) do fs.remove(p) end
-    for _, op in ipairs(sg.ops) do ctx.pending[op.to] = nil end
-    st.crls[id.key] = sg.prev
+    ctx.pending[id.base] = (ctx.pending[id.base] or 0) & ~bits
+    if sg.link then ctx.pending[hash_name] = nil end
+    st.crls:set_text(id.key, prev)
     error({ publish = err })
   end
+  sg.staged = true
+  ctx.owner[id.key] = sg
   ctx.staged[#ctx.staged + 1] = sg
-  ctx.written = ctx.written + #sg.ops
+  ctx.written = ctx.written + nops
   return files, action, sg
 end
 
 -- source_failed(ctx, res, err, code): the result and the state of a source say it failed,
 -- also after the fact (its CRL could not take its published name)
 local function source_failed(ctx, res, err, code)
-  local sst = ctx.state.sources[res.url]
+  local sst = ctx.state.sources:get(res.url)
   if res.ok then
     sst.errors_total = (sst.errors_total or 0) + 1
     sst.last_success = ctx.prev_success[res.url]
@@ -418,18 +425,28 @@ local function source_failed(ctx, res, err, code)
   sst.ok = false
   sst.etag, sst.last_modified = nil, nil
   sst.last_error, sst.last_error_code = err, code
+  ctx.state.sources:cool(res.url)
 end
 
 -- commit(ctx) -> true | nil, err: the staged files take their published names (see above)
 local function commit(ctx)
   if ctx.written == 0 then return true end
-  local dir = ctx.cfg.out_dir
+  local dir, st = ctx.cfg.out_dir, ctx.state
   local function undo(sg, why)
-    for _, op in ipairs(sg.ops) do if op.rename then fs.remove(op.rename) end end
-    if ctx.state.crls[sg.key] == sg.e then ctx.state.crls[sg.key] = sg.prev end
-    local item = sg.item
+    if sg.der_seq then fs.remove(tmp_path(ctx, sg.der_seq)) end
+    if sg.pem_seq then fs.remove(tmp_path(ctx, sg.pem_seq)) end
+    if ctx.owner[sg.key] == sg then st.crls:set_text(sg.key, sg.prev) end
+    -- the result of its source, decoded, changed and kept again (a rare path)
+    local n = ctx.counts
+    local res = ui.decode_json(ctx.results[sg.i])
+    local item = res.crls[sg.j]
+    local a = item.action == "published" and "published" or "unchanged"
+    n[a], n.rejected = n[a] - 1, n.rejected + 1
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(why), "io"
-    source_failed(ctx, sg.res, ("%s: the CRL of %s: %s"):format(sg.src.url, item.issuer, item.error), "io")
+    if res.ok then n.ok, n.failed = n.ok - 1, n.failed + 1 end
+    source_failed(ctx, res, ("%s: the CRL of %s: %s"):format(sg.url, item.issuer, item.error), "io")
+    res.crls = ui.array(res.crls)
+    ctx.results[sg.i] = ui.encode_json(res)
   end
   -- the data of every new file on disk before any of them takes a published name
   local ok, err = fs.syncfs(dir)
@@ -439,30 +456,30 @@ local function commit(ctx)
   end
   fs.fault("crl.mirror:synced")
   for _, sg in ipairs(ctx.staged) do
-    local failed
-    for _, op in ipairs(sg.ops) do
-      local r, rerr = true, nil
-      if failed then
-        r = false
-      elseif op.rename then
-        r, rerr = fs.rename(op.rename, op.to, { sync = false })
-        if r then op.rename = nil end
-      elseif op.symlink then
-        r, rerr = fs.symlink(op.symlink, op.to, { replace = true, sync = false })
-      else
-        r, rerr = fs.link(op.link, op.to, { replace = true, sync = false })
-      end
-      if not r then failed = failed or rerr end
+    local der, pem, hash = staged_paths(ctx, sg)
+    local r, failed = true, nil
+    if sg.der_seq then
+      r, failed = fs.rename(tmp_path(ctx, sg.der_seq), der, { sync = false })
+      if r then sg.der_seq = nil end
     end
-    if failed then
+    if r and sg.pem_seq then
+      r, failed = fs.rename(tmp_path(ctx, sg.pem_seq), pem, { sync = false })
+      if r then sg.pem_seq = nil end
+    end
+    if r and sg.link == "symlink" then
+      r, failed = fs.symlink(sg.base .. ".pem", hash, { replace = true, sync = false })
+    elseif r and sg.link == "hardlink" then
+      r, failed = fs.link(pem, hash, { replace = true, sync = false })
+    end
+    if not r then
       undo(sg, failed)
-    else
-      local e, files = sg.e, sg.files
-      local sd, sp = fs.stat(files.der), fs.stat(files.pem)
+    elseif ctx.owner[sg.key] == sg then
+      local e = st.crls:get(sg.key)
+      local sd, sp = fs.stat(der), fs.stat(pem)
       if sd then e.size, e.mtime, e.ino = sd.size, sd.mtime, sd.ino end
       if sp then e.pem_size, e.pem_mtime, e.pem_ino = sp.size, sp.mtime, sp.ino end
-      ctx.state.crls[sg.key] = e
     end
+    st.crls:cool(sg.key)
   end
   -- the names: one fsync of each folder (on a journaled file system, one commit)
   fs.sync(dir)
@@ -484,7 +501,7 @@ local function validate(ctx, c, now)
       cfg.grace > 0 and (" the grace of %ds"):format(math.floor(cfg.grace)) or ""), "expired"
   end
   local id = common.identity(c)
-  local prev = st.crls[id.key]
+  local prev = st.crls:peek(id.key)
   if prev then
     local n, pn = c:number(), prev.number
     if pn and not n then
@@ -509,7 +526,7 @@ local function validate(ctx, c, now)
   return id, ca
 end
 
-local function crl_item(ctx, c, name, src, now, res)
+local function crl_item(ctx, c, name, src, now)
   local item = common.summary(c)
   item.member = name ~= src.url and name or nil
   local id, err, code = validate(ctx, c, now)
@@ -518,21 +535,21 @@ local function crl_item(ctx, c, name, src, now, res)
     return item
   end
   item.key = id.key
-  local ok, files, action, sg = pcall(publish, ctx, c, id, src, now, res)
+  local ok, files, action, sg = pcall(publish, ctx, c, id, src, now)
   if not ok then
     local e = type(files) == "table" and files.publish or tostring(files)
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(e), "io"
     return item
   end
   item.action, item.files = action, files
-  sg.item = item
+  if sg.staged then item[STAGED] = sg end
   return item
 end
 
 -- expired_published(ctx, keys, now) -> error text when a CRL a source stands for is expired
 local function expired_published(ctx, keys, now)
   for _, k in ipairs(keys or {}) do
-    local e = ctx.state.crls[k]
+    local e = ctx.state.crls:peek(k)
     if e and e.next_update_epoch and e.next_update_epoch + ctx.cfg.grace < now then
       return ("the published CRL of %s expired at %s and the source still serves no newer one")
         :format(e.issuer, common.time(e.next_update_epoch))
@@ -543,21 +560,46 @@ end
 local function all_published(ctx, keys)
   if not keys or #keys == 0 then return false end
   for _, k in ipairs(keys) do
-    local e = ctx.state.crls[k]
+    local e = ctx.state.crls:peek(k)
     if not e or not e.base or e.repair or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
   end
   return true
 end
 
-local function run_source(ctx, src)
+-- finish_source(ctx, i, out): the result of source i is final (unless its CRL cannot take its
+-- name at commit): counted, and kept as its JSON text (ui.raw), a few hundred bytes instead of
+-- a few kilobytes of tables: a run of thousands of sources holds every result until the end
+local function finish_source(ctx, i, out)
+  local n = ctx.counts
+  if out.ok then n.ok = n.ok + 1 else n.failed = n.failed + 1 end
+  for j, it in ipairs(out.crls) do
+    local a = it.action
+    if a ~= "published" and a ~= "rejected" then a = "unchanged" end
+    n[a] = n[a] + 1
+    local sg = it[STAGED]
+    if sg then
+      it[STAGED] = nil
+      sg.i, sg.j = i, j
+    end
+    -- no task changes an entry across a yield (publish sets it before it writes), so what
+    -- this source decoded goes back to text now; the commit decodes what it updates again
+    if it.key then ctx.state.crls:cool(it.key) end
+  end
+  ctx.state.sources:cool(out.url)
+  out.crls = ui.array(out.crls)
+  ctx.results[i] = ui.encode_json(out)
+end
+
+local function run_source(ctx, src, i)
   local cfg = ctx.cfg
   local out = { url = src.url, name = src.name, ok = false, crls = {} }
   if ctx.cancel and ctx.cancel.stop then
     out.error, out.code, out.skipped = "not started: the mirror is stopping", "cancelled", true
-    return out
+    finish_source(ctx, i, out)
+    return true
   end
-  local sst = ctx.state.sources[src.url] or {}
-  ctx.state.sources[src.url] = sst
+  local sst = ctx.state.sources:get(src.url) or {}
+  ctx.state.sources:set(src.url, sst)
   ctx.prev_success[src.url] = sst.last_success
   sst.last_attempt = ctx.now()
   local t0 = loop.now()
@@ -580,7 +622,7 @@ local function run_source(ctx, src)
   elseif r.not_modified then
     out.http_status, out.not_modified = r.status, true
     for _, k in ipairs(sst.keys or {}) do
-      local e = ctx.state.crls[k]
+      local e = ctx.state.crls:peek(k)
       if e then
         out.crls[#out.crls + 1] = { issuer = e.issuer, number = e.number, action = "not_modified",
           next_update = common.time(e.next_update_epoch), key = k }
@@ -596,7 +638,7 @@ local function run_source(ctx, src)
     for _, m in ipairs(r.crls) do
       local item
       if m.crl then
-        item = crl_item(ctx, m.crl, m.name, src, now, out)
+        item = crl_item(ctx, m.crl, m.name, src, now)
         m.crl:close()
       else
         item = { member = m.name, action = "rejected", error = m.error, code = "format" }
@@ -638,7 +680,8 @@ local function run_source(ctx, src)
     sst.errors_total = (sst.errors_total or 0) + 1
     sst.last_error, sst.last_error_code = out.error, out.code
   end
-  return out
+  finish_source(ctx, i, out)
+  return true
 end
 
 -- trusted CA certificates as <subject-hash>.<n>, so the folder works as an OpenSSL CApath
@@ -664,10 +707,10 @@ local function publish_cas(ctx)
       ctx.written = ctx.written + 1
     end
   end
-  for name in pairs(st.ca_links) do
+  for name in pairs(st.meta.ca_links) do
     if not wanted[name] then fs.remove(fs.join(dir, name)) end
   end
-  st.ca_links = wanted
+  st.meta.ca_links = wanted
 end
 
 -- metrics ------------------------------------------------------------------------------------
@@ -696,48 +739,47 @@ local function write_metrics(ctx, report, w)
   line("certbench_crl_mirror_sources", '{result="ok"}', report.sources_ok)
   line("certbench_crl_mirror_sources", '{result="failed"}', report.sources_failed)
 
-  local keys = {}
-  for k in pairs(ctx.state.crls) do keys[#keys + 1] = k end
-  table.sort(keys)
-  local function per_crl(name, help, value)
+  -- each entry decoded once: its labels and values in columns, then a metric at a time
+  local labels, cols = {}, { {}, {}, {}, {}, {} }
+  for _, e in ctx.state.crls:each() do
+    local i = #labels + 1
+    labels[i] = "{issuer=" .. label(e.issuer) .. ",crl=" .. label(e.base) .. "}"
+    cols[1][i], cols[2][i], cols[3][i] = e.last_success or false, e.next_update_epoch or false, e.this_update_epoch or false
+    cols[4][i], cols[5][i] = e.entries or false, common.number_value(e.number) or false
+  end
+  local function per_crl(name, help, col)
     head(name, "gauge", help)
-    for _, k in ipairs(keys) do
-      local e = ctx.state.crls[k]
-      local v = value(e)
-      if v then line(name, "{issuer=" .. label(e.issuer) .. ",crl=" .. label(e.base) .. "}", v) end
+    for i, l in ipairs(labels) do
+      if col[i] then line(name, l, col[i]) end
     end
   end
   per_crl("certbench_crl_last_success_timestamp_seconds",
-    "When the CRL was last fetched and validated (published or unchanged).", function(e) return e.last_success end)
-  per_crl("certbench_crl_next_update_timestamp_seconds", "nextUpdate of the published CRL.",
-    function(e) return e.next_update_epoch end)
-  per_crl("certbench_crl_this_update_timestamp_seconds", "thisUpdate of the published CRL.",
-    function(e) return e.this_update_epoch end)
-  per_crl("certbench_crl_entries", "Revoked certificates in the published CRL.", function(e) return e.entries end)
-  per_crl("certbench_crl_number", "CRL number of the published CRL (when it fits a float).",
-    function(e) return common.number_value(e.number) end)
-  keys = nil
+    "When the CRL was last fetched and validated (published or unchanged).", cols[1])
+  per_crl("certbench_crl_next_update_timestamp_seconds", "nextUpdate of the published CRL.", cols[2])
+  per_crl("certbench_crl_this_update_timestamp_seconds", "thisUpdate of the published CRL.", cols[3])
+  per_crl("certbench_crl_entries", "Revoked certificates in the published CRL.", cols[4])
+  per_crl("certbench_crl_number", "CRL number of the published CRL (when it fits a float).", cols[5])
 
-  local urls = {}
-  for u in pairs(ctx.state.sources) do if ctx.configured[u] then urls[#urls + 1] = u end end
-  table.sort(urls)
-  local function per_source(name, kind, help, value)
-    head(name, kind, help)
-    for _, u in ipairs(urls) do
-      local v, extra = value(ctx.state.sources[u])
-      if v then line(name, "{source=" .. label(u) .. (extra or "") .. "}", v) end
+  labels, cols = {}, { {}, {}, {}, {} }
+  for u, sst in ctx.state.sources:each() do
+    if ctx.configured[u] then
+      local i = #labels + 1
+      labels[i] = label(u)
+      cols[1][i], cols[2][i], cols[3][i] = sst.ok and 1 or 0, sst.errors_total or 0, sst.last_success or false
+      cols[4][i] = not sst.ok and sst.last_error_code or false
     end
   end
-  per_source("certbench_crl_source_up", "gauge", "1 if the source succeeded in the last run.",
-    function(s) return s.ok and 1 or 0 end)
-  per_source("certbench_crl_source_errors_total", "counter", "Failed runs of the source.",
-    function(s) return s.errors_total or 0 end)
-  per_source("certbench_crl_source_last_success_timestamp_seconds", "gauge", "When the source last succeeded.",
-    function(s) return s.last_success end)
-  per_source("certbench_crl_source_error", "gauge", "The kind of the last error of a failing source.",
-    function(s)
-      if not s.ok and s.last_error_code then return 1, ",code=" .. label(s.last_error_code) end
-    end)
+  local function per_source(name, kind, help, col, extra)
+    head(name, kind, help)
+    for i, l in ipairs(labels) do
+      if col[i] then line(name, "{source=" .. l .. (extra and extra(col[i]) or "") .. "}", extra and 1 or col[i]) end
+    end
+  end
+  per_source("certbench_crl_source_up", "gauge", "1 if the source succeeded in the last run.", cols[1])
+  per_source("certbench_crl_source_errors_total", "counter", "Failed runs of the source.", cols[2])
+  per_source("certbench_crl_source_last_success_timestamp_seconds", "gauge", "When the source last succeeded.", cols[3])
+  per_source("certbench_crl_source_error", "gauge", "The kind of the last error of a failing source.", cols[4],
+    function(code) return ",code=" .. label(code) end)
 end
 
 -- a run ---------------------------------------------------------------------------------------
@@ -782,31 +824,27 @@ function run(cfg, opts)
   reconcile(cfg, st)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
                 tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
-                staged = {}, pending = {}, seq = 0, prev_success = {} }
+                staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
+                counts = { ok = 0, failed = 0, published = 0, unchanged = 0, rejected = 0 } }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then
     local pok, perr = pcall(publish_cas, ctx)
     if not pok then report.warning = "cannot publish the CA certificates: " .. tostring(type(perr) == "table" and perr.publish or perr) end
   end
   local pool = loop.pool(cfg.concurrency)
-  for _, src in ipairs(cfg.sources) do pool:submit(run_source, ctx, src) end
-  local results = pool:wait()
-  for i, r in ipairs(results) do
-    local res = r[1]
-    if res == nil then
+  for i, src in ipairs(cfg.sources) do pool:submit(run_source, ctx, src, i) end
+  for i, r in ipairs(pool:wait()) do
+    if not ctx.results[i] then
       -- a bug in the source task: the run goes on, the source is reported failed
-      res = { url = cfg.sources[i].url, ok = false, error = "internal error: " .. tostring(r[2]), code = "internal" }
+      finish_source(ctx, i, { url = cfg.sources[i].url, ok = false, crls = {},
+        error = "internal error: " .. tostring(r[2]), code = "internal" })
     end
-    report.sources[i] = res
   end
   fs.fault("crl.mirror:staged")
   local cok, cerr = commit(ctx)
   if not cok then report.warning = "cannot sync the new files, none was published: " .. tostring(cerr) end
   fs.fault("crl.mirror:published")
-  local nok, nfail = 0, 0
-  for _, res in ipairs(report.sources) do
-    if res.ok then nok = nok + 1 else nfail = nfail + 1 end
-  end
+  local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()
   report.finished = common.time(finished)
   report.finished_epoch = finished
@@ -814,21 +852,17 @@ function run(cfg, opts)
   report.sources_ok, report.sources_failed = nok, nfail
   report.ok = nfail == 0
   report.files_written = ctx.written
-  st.last_run = finished
-  for u, sst in pairs(st.sources) do
-    if not ctx.configured[u] and (sst.last_attempt or 0) < finished - FORGET_AFTER then st.sources[u] = nil end
+  st.meta.last_run = finished
+  for u, sst in st.sources:each() do
+    if not ctx.configured[u] and (sst.last_attempt or 0) < finished - FORGET_AFTER then st.sources:set(u, nil) end
   end
-  if report.ok then st.last_full_success = finished end
-  local published, unchanged, rejected = 0, 0, 0
-  for _, s in ipairs(report.sources) do
-    for _, c in ipairs(s.crls or {}) do
-      if c.action == "published" then published = published + 1
-      elseif c.action == "rejected" then rejected = rejected + 1
-      else unchanged = unchanged + 1 end
-    end
-  end
-  report.crls_published, report.crls_unchanged, report.crls_rejected = published, unchanged, rejected
-  local sok, serr = save_json(meta(cfg, "state.json"), st)
+  if report.ok then st.meta.last_full_success = finished end
+  report.crls_published, report.crls_unchanged, report.crls_rejected =
+    ctx.counts.published, ctx.counts.unchanged, ctx.counts.rejected
+  report.sources = ui.array {}
+  for i = 1, #cfg.sources do report.sources[i] = ui.raw(ctx.results[i]) end
+  ctx.results = nil
+  local sok, serr = st:save(meta(cfg, "state.json"))
   if not sok then report.warning = "cannot save the state: " .. tostring(serr) end
   save_json(meta(cfg, "last-run.json"), report, false)
   if cfg.report then
@@ -843,8 +877,6 @@ function run(cfg, opts)
     end
     if not w then report.warning = "cannot write the metrics: " .. tostring(merr) end
   end
-  report.sources = ui.array(report.sources)
-  for _, s in ipairs(report.sources) do s.crls = ui.array(s.crls or {}) end
   lock:unlock()
   return report, report.ok
 end
@@ -903,9 +935,9 @@ function M.daily(cfg, opts)
     if opts.interval then
       delay = first and 0 or opts.interval
     else
-      local st = load_state(cfg)
+      local m = state.read_meta(meta(cfg, "state.json")) or {}
       local now = os.time()
-      if first and (not st.last_full_success or st.last_full_success < now - 86400) then
+      if first and (not m.last_full_success or m.last_full_success < now - 86400) then
         delay = 0
       else
         delay = M.next_daily(now, cfg.daily_at) - now
