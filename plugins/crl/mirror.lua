@@ -853,8 +853,10 @@ function run(cfg, opts)
   report.ok = nfail == 0
   report.files_written = ctx.written
   st.meta.last_run = finished
-  for u, sst in st.sources:each() do
-    if not ctx.configured[u] and (sst.last_attempt or 0) < finished - FORGET_AFTER then st.sources:set(u, nil) end
+  for _, u in ipairs(st.sources:keys()) do
+    if not ctx.configured[u] and (st.sources:peek(u).last_attempt or 0) < finished - FORGET_AFTER then
+      st.sources:set(u, nil)
+    end
   end
   if report.ok then st.meta.last_full_success = finished end
   report.crls_published, report.crls_unchanged, report.crls_rejected =
