@@ -96,6 +96,22 @@ end
 -- chunk's worth of memory, not its size (a string longer than a chunk still comes whole).
 local CHUNK_BYTES, CHUNK_PIECES = 64 * 1024, 4096
 
+-- the keys of objects as JSON, with their colon (and the comma before all but the first): the
+-- same few field names come back in every entry of a long report or state, so they are made
+-- once (up to KEYS_MAX short names; any other key is made each time)
+local KEYS_MAX, nkeys = 2048, 0
+local function key_memo(prefix)
+  return setmetatable({}, { __index = function(t, k)
+    local s = prefix .. encode_string(tostring(k)) .. ":"
+    if type(k) == "string" and #k <= 40 and nkeys < KEYS_MAX then
+      nkeys = nkeys + 1
+      rawset(t, k, s)
+    end
+    return s
+  end })
+end
+local key_first, key_after = key_memo(""), key_memo(",")
+
 local function stream(v, sink)
   local out, n, size = {}, 0, 0
   local function flush()
@@ -139,7 +155,7 @@ local function stream(v, sink)
         out[n] = "{"
         for i = 1, nk do
           local k = keys[i]
-          s = (i > 1 and "," or "") .. encode_string(tostring(k)) .. ":"
+          s = (i > 1 and key_after or key_first)[k]
           n = n + 1
           out[n] = s
           encode(v[k], depth + 1)

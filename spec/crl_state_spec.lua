@@ -112,8 +112,8 @@ describe("crl mirror state", function()
     local good = h.read(p)
     local cases = {
       good:sub(1, #good - 20), -- cut short
-      good:gsub('"k2":{', '"k2":{oops', 1), -- an entry that is no JSON
-      good:gsub('"version":1', '"version":9', 1),
+      (good:gsub('"k2":{', '"k2":[', 1)), -- an entry line that is no object
+      (good:gsub('"version":1', '"version":9', 1)),
       "not json at all\n", "",
     }
     for i, text in ipairs(cases) do
@@ -124,6 +124,20 @@ describe("crl mirror state", function()
       assert.same({}, st.sources:keys(), "case " .. i)
       assert.equal(text, h.read(p))
     end
+  end)
+
+  it("counts an entry whose text does not decode as missing, and keeps the others", function()
+    local p = dir .. "/state.json"
+    assert(sample():save(p))
+    h.write(p, (h.read(p):gsub('"k2":{', '"k2":{oops', 1)))
+    local st = state.load(p)
+    assert.is_nil(st.crls:peek("k2"))
+    assert.is_nil(st.crls:get("k2"))
+    assert.equal("01", st.crls:peek("k1").number)
+    local seen = {}
+    for k in st.crls:each() do seen[#seen + 1] = k end
+    assert.same({ "k1" }, seen)
+    assert.is_true(st.sources:peek("http://x/a.crl?q=\"1\"&r=\\").ok)
   end)
 
   it("saves atomically: a folder it cannot write to is an error, and the old file stays", function()

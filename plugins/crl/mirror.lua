@@ -546,10 +546,11 @@ local function crl_item(ctx, c, name, src, now)
   return item
 end
 
--- expired_published(ctx, keys, now) -> error text when a CRL a source stands for is expired
-local function expired_published(ctx, keys, now)
+-- expired_published(ctx, keys, now, entry) -> error text when a CRL a source stands for is
+-- expired (entry(k): the state entry of k, decoded once a source)
+local function expired_published(ctx, keys, now, entry)
   for _, k in ipairs(keys or {}) do
-    local e = ctx.state.crls:peek(k)
+    local e = entry(k)
     if e and e.next_update_epoch and e.next_update_epoch + ctx.cfg.grace < now then
       return ("the published CRL of %s expired at %s and the source still serves no newer one")
         :format(e.issuer, common.time(e.next_update_epoch))
@@ -557,10 +558,10 @@ local function expired_published(ctx, keys, now)
   end
 end
 
-local function all_published(ctx, keys)
+local function all_published(ctx, keys, entry)
   if not keys or #keys == 0 then return false end
   for _, k in ipairs(keys) do
-    local e = ctx.state.crls:peek(k)
+    local e = entry(k)
     if not e or not e.base or e.repair or not fs.exists(fs.join(ctx.cfg.out_dir, e.base .. ".der")) then return false end
   end
   return true
@@ -603,7 +604,13 @@ local function run_source(ctx, src, i)
   ctx.prev_success[src.url] = sst.last_success
   sst.last_attempt = ctx.now()
   local t0 = loop.now()
-  local conditional = sst.ok and all_published(ctx, sst.keys)
+  local peeked = {}
+  local function entry(k)
+    local e = peeked[k]
+    if e == nil then e = ctx.state.crls:peek(k) or false peeked[k] = e end
+    return e or nil
+  end
+  local conditional = sst.ok and all_published(ctx, sst.keys, entry)
   local r, err, code = fetch.get(src.url, {
     timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
     low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
@@ -616,19 +623,21 @@ local function run_source(ctx, src, i)
     stream_over = src.stream == nil and cfg.stream_over or 0,
   })
   out.seconds = loop.now() - t0
+  -- other sources ran meanwhile (one may have published a CRL this one stands for too)
+  peeked = {}
   local now = ctx.now()
   if not r then
     out.error, out.code = err, code
   elseif r.not_modified then
     out.http_status, out.not_modified = r.status, true
     for _, k in ipairs(sst.keys or {}) do
-      local e = ctx.state.crls:peek(k)
+      local e = entry(k)
       if e then
         out.crls[#out.crls + 1] = { issuer = e.issuer, number = e.number, action = "not_modified",
           next_update = common.time(e.next_update_epoch), key = k }
       end
     end
-    local exp = expired_published(ctx, sst.keys, now)
+    local exp = expired_published(ctx, sst.keys, now, entry)
     if exp then out.error, out.code = ("%s: not modified, but %s"):format(src.url, exp), "expired" end
     out.ok = exp == nil
   else

@@ -10,11 +10,12 @@
 --   st.crls, st.sources                  maps of entries, with
 --     m:get(k) -> e | nil      decoded, and kept decoded ("hot", changes stay) until m:cool(k)
 --     m:peek(k) -> e | nil     to read: a hot entry itself, else a decoded copy not kept
+--                              (an entry whose text does not decode is nil: missing)
 --     m:set(k, e | nil)        e becomes the entry (hot)
 --     m:text(k) -> JSON | nil, m:set_text(k, json | nil)   the entry as text
 --     m:cool(k), m:cool_all()  hot entries back to text (after that, changes to the tables
 --                              that were hot are lost: cool what no task still changes)
---     m:keys() -> sorted list, m:each() -> iterator of k, peeked e
+--     m:keys() -> sorted list, m:each() -> iterator of k, peeked e (damaged entries skipped)
 --   st:save(path[, {sync = true}]) -> true | nil, err, errno   atomically (fs.writer)
 --
 -- The file is one JSON document that any parser reads, written an entry a line so that it is
@@ -32,7 +33,16 @@ local ui = require "certbench.ui"
 
 local M = {}
 
-local decode, encode = ui.decode_json, ui.encode_json
+local encode = ui.encode_json
+local decode = ui.decode_json
+
+-- entry(t): the entry of a text, or nil when the text is damaged (hand-edited, say): such an
+-- entry counts as missing, which is safe: the mirror reads the published files again
+-- (reconcile) rather than trust a state it cannot read
+local function entry(t)
+  local ok, e = pcall(decode, t)
+  if ok and type(e) == "table" then return e end
+end
 
 local Map = {}
 Map.__index = Map
@@ -44,7 +54,7 @@ function Map:get(k)
   if e ~= nil then return e end
   local t = self.texts[k]
   if t == nil then return nil end
-  e = decode(t)
+  e = entry(t)
   self.hot[k], self.texts[k] = e, nil
   return e
 end
@@ -53,7 +63,7 @@ function Map:peek(k)
   local e = self.hot[k]
   if e ~= nil then return e end
   local t = self.texts[k]
-  return t and decode(t)
+  return t and entry(t)
 end
 
 function Map:set(k, e)
@@ -89,12 +99,17 @@ function Map:keys()
   return ks
 end
 
+-- each(): k, e for every entry that decodes
 function Map:each()
   local ks, i = self:keys(), 0
   return function()
-    i = i + 1
-    local k = ks[i]
-    if k ~= nil then return k, self:peek(k) end
+    while true do
+      i = i + 1
+      local k = ks[i]
+      if k == nil then return nil end
+      local e = self:peek(k)
+      if e ~= nil then return k, e end
+    end
   end
 end
 
@@ -119,8 +134,8 @@ local function key_end(line)
   end
 end
 
--- read_section(f, map, closing): entry lines up to the closing line; each is checked (it must
--- decode to a table) and kept as text
+-- read_section(f, map, closing): entry lines up to the closing line, each kept as text (decoded
+-- only when asked for: a run of thousands of sources need not decode each twice)
 local function read_section(f, map, closing)
   for line in f:lines() do
     if line == closing then return end
@@ -129,7 +144,7 @@ local function read_section(f, map, closing)
     local k = decode(line:sub(1, q))
     if type(k) ~= "string" or line:sub(q + 1, q + 1) ~= ":" then error("bad entry", 0) end
     local text = line:sub(q + 2)
-    if type(decode(text)) ~= "table" then error("bad entry", 0) end
+    if text:sub(1, 1) ~= "{" or text:sub(-1) ~= "}" then error("bad entry", 0) end
     map.texts[k] = text
   end
   error("truncated", 0)

@@ -29,8 +29,9 @@ return function(data)
   state.read_meta(path)
   for _, k in ipairs(st.crls:keys()) do
     local e = st.crls:peek(k)
-    assert(type(e) == "table", "an entry that is no table")
+    assert(e == nil or type(e) == "table", "an entry that is no table")
   end
+  for _, e in st.sources:each() do assert(type(e) == "table") end
   local crls, sources = texts(st.crls), texts(st.sources)
   assert(st:save(path))
   local back = state.load(path)
