@@ -187,7 +187,9 @@ end
 local function meta(cfg, name) return fs.join(cfg.out_dir, M.META, name) end
 
 local function load_state(cfg)
-  return state.load(meta(cfg, "state.json"))
+  -- the spool of the state (entries changed by the run) in the folder's tmp: on the same file
+  -- system as the mirror, not in a /tmp that may be small
+  return state.load(meta(cfg, "state.json"), { spool_dir = meta(cfg, "tmp") })
 end
 
 -- sha256(c): the digest of a CRL's DER, as the state keeps it
@@ -309,7 +311,7 @@ end
 local ASYNC_MIN = 1000
 
 -- The staged record of a CRL (sg) is small, as a run of thousands of sources holds one for
--- each of them until the commit: key, prev (the state entry before, as text), url, base,
+-- each of them until the commit: key, prev (a snapshot of the state entry before), url, base,
 -- hash_name (its <hash>.rN), der_seq/pem_seq (its files as tmp/pub-N), link ("symlink" or
 -- "hardlink" when the hash entry must be made), and, once its source is done, i and j (its
 -- source's result and its item there). The paths are made again from these at the commit.
@@ -352,7 +354,7 @@ end
 local function publish(ctx, c, id, src, now)
   local st, dir = ctx.state, ctx.cfg.out_dir
   local sha = sha256(c)
-  local prev = st.crls:text(id.key)
+  local prev = st.crls:snapshot(id.key)
   local e = st.crls:get(id.key)
   local idx = r_index(ctx, id.key, id.hash)
   local pem_name = id.base .. ".pem"
@@ -403,7 +405,7 @@ local function publish(ctx, c, id, src, now)
     for _, p in ipairs(written) do fs.remove(p) end
     ctx.pending[id.base] = (ctx.pending[id.base] or 0) & ~bits
     if sg.link then ctx.pending[hash_name] = nil end
-    st.crls:set_text(id.key, prev)
+    st.crls:restore(id.key, prev)
     error({ publish = err })
   end
   sg.staged = true
@@ -435,7 +437,7 @@ local function commit(ctx)
   local function undo(sg, why)
     if sg.der_seq then fs.remove(tmp_path(ctx, sg.der_seq)) end
     if sg.pem_seq then fs.remove(tmp_path(ctx, sg.pem_seq)) end
-    if ctx.owner[sg.key] == sg then st.crls:set_text(sg.key, sg.prev) end
+    if ctx.owner[sg.key] == sg then st.crls:restore(sg.key, sg.prev) end
     -- the result of its source, decoded, changed and kept again (a rare path)
     local n = ctx.counts
     local res = ui.decode_json(ctx.results[sg.i])
@@ -888,6 +890,7 @@ function run(cfg, opts)
     end
     if not w then report.warning = "cannot write the metrics: " .. tostring(merr) end
   end
+  st:close()
   lock:unlock()
   return report, report.ok
 end

@@ -4,7 +4,8 @@
 -- the entries a run is working on: decoded, an entry costs one to two kilobytes of tables, as
 -- text a few hundred bytes.
 --
---   state.load(path) -> st, existed      a missing, damaged or unknown file: an empty state
+--   state.load(path[, {spool_dir}]) -> st, existed   a missing, damaged or unknown file: an
+--                                        empty state
 --   state.read_meta(path) -> meta | nil  the small fields only (last_run, last_full_success)
 --   st.meta                              version, last_run, last_full_success, ca_links
 --   st.crls, st.sources                  maps of entries, with
@@ -13,10 +14,12 @@
 --                              (an entry whose text does not decode is nil: missing)
 --     m:set(k, e | nil)        e becomes the entry (hot)
 --     m:text(k) -> JSON | nil, m:set_text(k, json | nil)   the entry as text
+--     m:snapshot(k) -> s, m:restore(k, s)    an entry saved and put back (no copy of it)
 --     m:cool(k), m:cool_all()  hot entries back to text (after that, changes to the tables
 --                              that were hot are lost: cool what no task still changes)
 --     m:keys() -> sorted list, m:each() -> iterator of k, peeked e (damaged entries skipped)
 --   st:save(path[, {sync = true}]) -> true | nil, err, errno   atomically (fs.writer)
+--   st:close()
 --
 -- The file is one JSON document that any parser reads, written an entry a line so that it is
 -- also read a line at a time, without the whole document in memory:
@@ -44,17 +47,71 @@ local function entry(t)
   if ok and type(e) == "table" then return e end
 end
 
+-- Where the texts are: a slot is a Lua string (a text in memory) or an integer that says where
+-- on disk: in the state file that was read (it stays open while the state is used) or in the
+-- spool, an unnamed temporary file the entries cooled in this run are appended to. So an entry
+-- costs its key and one integer of memory, whatever its size; reading one back is a seek.
+local Store = {}
+Store.__index = Store
+
+local LEN_BITS = 24
+
+local function new_store(opts)
+  return setmetatable({ spool_dir = opts and opts.spool_dir, spool_end = 0 }, Store)
+end
+
+local function ref(which, off, len) return (off << (LEN_BITS + 1)) | (len << 1) | which end
+
+function Store:read(slot)
+  if type(slot) ~= "number" then return slot end
+  local f = (slot & 1) == 0 and self.file or self.spool
+  f:seek("set", slot >> (LEN_BITS + 1))
+  return f:read((slot >> 1) & ((1 << LEN_BITS) - 1)) or ""
+end
+
+-- open_spool: a file no one else sees: made in spool_dir and removed at once (or tmpfile(3))
+function Store:open_spool()
+  if self.spool_dir then
+    local path = fs.join(self.spool_dir, ("state-spool-%d-%s"):format(self.spool_end, tostring(self):match("0x(%x+)") or "x"))
+    local f = io.open(path, "w+b")
+    if f then
+      os.remove(path)
+      return f
+    end
+  end
+  return io.tmpfile()
+end
+
+-- put(text) -> slot: the text appended to the spool (kept in memory when it cannot be)
+function Store:put(text)
+  if #text >= (1 << LEN_BITS) then return text end
+  if not self.spool then
+    self.spool = self:open_spool()
+    if not self.spool then return text end
+  end
+  local off = self.spool_end
+  self.spool:seek("set", off)
+  if not self.spool:write(text) then return text end
+  self.spool_end = off + #text
+  return ref(1, off, #text)
+end
+
+function Store:close()
+  if self.file then self.file:close() self.file = nil end
+  if self.spool then self.spool:close() self.spool = nil end
+end
+
 local Map = {}
 Map.__index = Map
 
-local function new_map() return setmetatable({ texts = {}, hot = {} }, Map) end
+local function new_map(store) return setmetatable({ texts = {}, hot = {}, store = store }, Map) end
 
 function Map:get(k)
   local e = self.hot[k]
   if e ~= nil then return e end
   local t = self.texts[k]
   if t == nil then return nil end
-  e = entry(t)
+  e = entry(self.store:read(t))
   self.hot[k], self.texts[k] = e, nil
   return e
 end
@@ -63,7 +120,7 @@ function Map:peek(k)
   local e = self.hot[k]
   if e ~= nil then return e end
   local t = self.texts[k]
-  return t and entry(t)
+  return t and entry(self.store:read(t))
 end
 
 function Map:set(k, e)
@@ -73,16 +130,27 @@ end
 function Map:text(k)
   local e = self.hot[k]
   if e ~= nil then return encode(e) end
-  return self.texts[k]
+  local t = self.texts[k]
+  return t and self.store:read(t)
 end
 
 function Map:set_text(k, t)
   self.hot[k], self.texts[k] = nil, t
 end
 
+-- snapshot(k) -> s: what restore(k, s) puts back (nil: no entry), without a copy of the text
+function Map:snapshot(k)
+  self:cool(k)
+  return self.texts[k]
+end
+
+function Map:restore(k, s)
+  self.hot[k], self.texts[k] = nil, s
+end
+
 function Map:cool(k)
   local e = self.hot[k]
-  if e ~= nil then self.hot[k], self.texts[k] = nil, encode(e) end
+  if e ~= nil then self.hot[k], self.texts[k] = nil, self.store:put(encode(e)) end
 end
 
 function Map:cool_all()
@@ -116,12 +184,13 @@ end
 local State = {}
 State.__index = State
 
-local function new_state(meta)
+local function new_state(meta, opts)
   meta = meta or {}
   meta.version = 1
   meta.ca_links = meta.ca_links or {}
   meta.crls, meta.sources = nil, nil
-  return setmetatable({ meta = meta, crls = new_map(), sources = new_map() }, State)
+  local store = new_store(opts)
+  return setmetatable({ meta = meta, store = store, crls = new_map(store), sources = new_map(store) }, State)
 end
 
 -- key_end(line): where the JSON string that starts the line ends (its closing quote)
@@ -134,57 +203,70 @@ local function key_end(line)
   end
 end
 
--- read_section(f, map, closing): entry lines up to the closing line, each kept as text (decoded
--- only when asked for: a run of thousands of sources need not decode each twice)
-local function read_section(f, map, closing)
+-- read_section(f, pos, map, closing) -> pos: entry lines up to the closing line; each entry is
+-- kept as where its text is in the file (decoded only when asked for). pos: the offset of the
+-- next line (every line ends with one "\n": the layout is ours; a file that breaks it gives
+-- entries that do not decode, which count as missing).
+local function read_section(f, pos, map, closing)
   for line in f:lines() do
-    if line == closing then return end
+    local start = pos
+    pos = pos + #line + 1
+    if line == closing then return pos end
     if line:sub(-1) == "," then line = line:sub(1, -2) end
     local q = key_end(line)
     local k = decode(line:sub(1, q))
     if type(k) ~= "string" or line:sub(q + 1, q + 1) ~= ":" then error("bad entry", 0) end
-    local text = line:sub(q + 2)
-    if text:sub(1, 1) ~= "{" or text:sub(-1) ~= "}" then error("bad entry", 0) end
-    map.texts[k] = text
+    local len = #line - q - 1
+    if line:sub(q + 2, q + 2) ~= "{" or line:sub(-1) ~= "}" or len >= (1 << LEN_BITS) then error("bad entry", 0) end
+    map.texts[k] = ref(0, start + q + 1, len)
   end
   error("truncated", 0)
 end
 
-local function read_lines(f)
+local function read_lines(f, opts)
   local first = f:read("l")
   if not first or first:sub(1, 1) ~= "{" or first:sub(-1) ~= "," then error("not the line layout", 0) end
   local meta = decode(first:sub(1, -2) .. "}")
   if type(meta) ~= "table" or meta.version ~= 1 then error("unknown version", 0) end
-  if f:read("l") ~= '"crls":{' then error("not the line layout", 0) end
-  local st = new_state(meta)
-  read_section(f, st.crls, '},"sources":{')
-  read_section(f, st.sources, "}}")
+  local second = f:read("l")
+  if second ~= '"crls":{' then error("not the line layout", 0) end
+  local st = new_state(meta, opts)
+  local pos = read_section(f, #first + #second + 2, st.crls, '},"sources":{')
+  read_section(f, pos, st.sources, "}}")
+  st.store.file = f
   return st
 end
 
--- the first layout: one document, decoded whole, its entries turned into text
-local function read_whole(f)
+-- the first layout: one document, decoded whole, its entries turned into text in the spool
+local function read_whole(f, opts)
   f:seek("set")
   local t = decode(f:read("a"))
   if type(t) ~= "table" or t.version ~= 1 then error("unknown version", 0) end
   local crls, sources = t.crls or {}, t.sources or {}
-  local st = new_state(t)
-  for k, e in pairs(crls) do st.crls.texts[k] = encode(e) end
-  for k, e in pairs(sources) do st.sources.texts[k] = encode(e) end
+  local st = new_state(t, opts)
+  for k, e in pairs(crls) do st.crls.texts[k] = st.store:put(encode(e)) end
+  for k, e in pairs(sources) do st.sources.texts[k] = st.store:put(encode(e)) end
   return st
 end
 
-function M.load(path)
+-- load(path[, {spool_dir = dir}]) -> st, existed. The file stays open while st is used (its
+-- entries are read from it); spool_dir: where the spool is made (default: tmpfile(3)).
+function M.load(path, opts)
   local f = io.open(path, "rb")
-  if not f then return new_state(), false end
-  local ok, st = pcall(read_lines, f)
-  if not ok then ok, st = pcall(read_whole, f) end
-  f:close()
+  if not f then return new_state(nil, opts), false end
+  local ok, st = pcall(read_lines, f, opts)
+  if not ok then
+    ok, st = pcall(read_whole, f, opts)
+    f:close()
+  end
   -- a damaged file is no reason to stop: the published files are read again (mirror's
   -- reconcile), so that nothing is rolled back
-  if not ok then st = new_state() end
+  if not ok then st = new_state(nil, opts) end
   return st, true
 end
+
+-- st:close(): the state file and the spool closed (also when st is collected)
+function State:close() self.store:close() end
 
 function M.read_meta(path)
   local f = io.open(path, "rb")
@@ -192,7 +274,10 @@ function M.read_meta(path)
   local ok, meta = pcall(function()
     local first = f:read("l")
     if first and first:sub(-1) == "," then return decode(first:sub(1, -2) .. "}") end
-    return read_whole(f).meta
+    f:seek("set")
+    local t = decode(f:read("a"))
+    if type(t) == "table" then t.crls, t.sources = nil, nil end
+    return t
   end)
   f:close()
   return ok and type(meta) == "table" and meta or nil
