@@ -78,9 +78,35 @@ function M.raw_text(r)
   return getmetatable(r) == M.raw_mt and rawget(r, RAW) or nil
 end
 
+-- ui.lazy_array(n, get): a list of n values, each made by get(i) when it is read (t[i],
+-- ipairs, pairs, #t) or written by the encoder, and not kept: thousands of results can stay
+-- on disk until someone reads them
+local LAZY_N, LAZY_GET = {}, {}
+M.lazy_array_mt = {
+  __name = "certbench.ui.lazy_array",
+  __index = function(t, i)
+    if math.type(i) == "integer" and i >= 1 and i <= rawget(t, LAZY_N) then return rawget(t, LAZY_GET)(i) end
+  end,
+  __len = function(t) return rawget(t, LAZY_N) end,
+  __pairs = function(t)
+    local n, get = rawget(t, LAZY_N), rawget(t, LAZY_GET)
+    return function(_, i)
+      i = i + 1
+      if i <= n then return i, get(i) end
+    end, t, 0
+  end,
+  __newindex = function() error("ui.lazy_array: read only", 2) end,
+}
+function M.lazy_array(n, get)
+  if math.type(n) ~= "integer" or n < 0 then error("bad argument #1 to 'lazy_array' (integer >= 0 expected)", 2) end
+  if type(get) ~= "function" then error("bad argument #2 to 'lazy_array' (function expected)", 2) end
+  return setmetatable({ [LAZY_N] = n, [LAZY_GET] = get }, M.lazy_array_mt)
+end
+
 local encode_string = cjson.encode
 local function is_list(t)
-  if getmetatable(t) == M.array_mt then return true end
+  local mt = getmetatable(t)
+  if mt == M.array_mt or mt == M.lazy_array_mt then return true end
   local n = #t
   if n == 0 then return false end
   local count = 0

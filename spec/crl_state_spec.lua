@@ -179,6 +179,19 @@ describe("crl mirror state", function()
     assert.equal(1, st.crls:peek("k0").x)
   end)
 
+  it("keeps other texts in a store of their own, on disk", function()
+    local store = state.store { spool_dir = dir }
+    local a = store:put('{"a":1}')
+    local b = store:put(("x"):rep(5000))
+    assert.is_number(a)
+    assert.is_number(b)
+    assert.equal(("x"):rep(5000), store:read(b))
+    assert.equal('{"a":1}', store:read(a))
+    assert.equal("text", store:read("text"))
+    assert.same({}, fs.list(dir), "the spool has no name")
+    store:close()
+  end)
+
   it("saves atomically: a folder it cannot write to is an error, and the old file stays", function()
     local p = dir .. "/state.json"
     assert(sample():save(p))

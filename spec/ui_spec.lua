@@ -181,6 +181,37 @@ describe("ui.raw", function()
   end)
 end)
 
+describe("ui.lazy_array", function()
+  it("makes each value when it is read or encoded, and is a list to the encoder", function()
+    local made = 0
+    local t = ui.lazy_array(3, function(i) made = made + 1 return { n = i } end)
+    assert.equal(3, #t)
+    assert.equal(2, t[2].n)
+    assert.is_nil(t[4])
+    assert.is_nil(t[0])
+    assert.is_nil(t.n)
+    local seen = {}
+    for i, v in ipairs(t) do seen[i] = v.n end
+    assert.same({ 1, 2, 3 }, seen)
+    local keys = {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    assert.same({ 1, 2, 3 }, keys)
+    made = 0
+    assert.equal('[{"n":1},{"n":2},{"n":3}]', ui.encode_json(t))
+    assert.equal(3, made, "each made once by the encoder")
+    assert.equal("[]", ui.encode_json(ui.lazy_array(0, function() error("never") end)))
+    local raw = ui.lazy_array(1, function() return ui.raw('{"a":1}') end)
+    assert.equal('{"x":[{"a":1}]}', ui.encode_json { x = raw })
+  end)
+
+  it("is read only and checks its arguments", function()
+    local t = ui.lazy_array(1, function() return 1 end)
+    assert.has_error(function() t[1] = 2 end, "ui.lazy_array: read only")
+    assert.has_error(function() ui.lazy_array(-1, function() end) end)
+    assert.has_error(function() ui.lazy_array(1, "x") end)
+  end)
+end)
+
 describe("ui.json", function()
   it("writes the document and a newline on stdout, chunk by chunk", function()
     local real, got = io.stdout, {}

@@ -311,19 +311,22 @@ end
 local ASYNC_MIN = 1000
 
 -- The staged record of a CRL (sg) is small, as a run of thousands of sources holds one for
--- each of them until the commit: key, prev (a snapshot of the state entry before), url, base,
--- hash_name (its <hash>.rN), der_seq/pem_seq (its files as tmp/pub-N), link ("symlink" or
--- "hardlink" when the hash entry must be made), and, once its source is done, i and j (its
--- source's result and its item there). The paths are made again from these at the commit.
+-- each of them until the commit: an array of the CRL's key, a snapshot of its state entry
+-- before (to put back), its base name, its hash entry name (<hash>.rN), its files as
+-- tmp/pub-N (der, pem; false: not written), the link to make ("symlink" or "hardlink", or
+-- false) and, once its source is done, the index of its source's result and of its item there.
+-- The paths are made again from these at the commit.
 -- ctx.pending: what is staged, by base (PENDING_DER | PENDING_PEM) and by hash name;
 -- ctx.owner[key]: the last record staged for a key (a CRL may come twice in a run).
 local PENDING_DER, PENDING_PEM = 1, 2
+-- the fields of a staged record (an array: a third of the memory of a table with names)
+local SG_KEY, SG_PREV, SG_BASE, SG_HASH, SG_DER, SG_PEM, SG_LINK, SG_SRC, SG_ITEM = 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 local function tmp_path(ctx, n) return fs.join(ctx.tmp, ("pub-%d"):format(n)) end
 
 local function staged_paths(ctx, sg)
   local dir = ctx.cfg.out_dir
-  return fs.join(dir, sg.base .. ".der"), fs.join(dir, sg.base .. ".pem"), fs.join(dir, sg.hash_name)
+  return fs.join(dir, sg[SG_BASE] .. ".der"), fs.join(dir, sg[SG_BASE] .. ".pem"), fs.join(dir, sg[SG_HASH])
 end
 
 -- there(ctx, base, bit, path): the file is published, or staged to be
@@ -341,16 +344,16 @@ local function stage_link(ctx, sg, files, pem_name, pem_new)
       local a, b = fs.stat(files.pem), fs.stat(files.hash, { follow = false })
       if a and b and a.ino == b.ino and a.dev == b.dev then return end
     end
-    sg.link = "hardlink"
-  elseif not ctx.pending[sg.hash_name] and fs.readlink(files.hash) ~= pem_name then
-    sg.link = "symlink"
+    sg[SG_LINK] = "hardlink"
+  elseif not ctx.pending[sg[SG_HASH]] and fs.readlink(files.hash) ~= pem_name then
+    sg[SG_LINK] = "symlink"
   end
 end
 
--- publish(ctx, c, id, src, now) -> files, action, sg: stages what is not on disk already.
+-- publish(ctx, c, id, src, now) -> files, action, sg, staged: stages what is not on disk already.
 -- A CRL whose bytes are those published (same digest, files in place) costs no write. The
 -- files are written from the CRL object (c:write: no Lua string of a big CRL, on the thread
--- pool). sg.staged: the record waits for the commit, which may still turn it into a failure.
+-- pool). staged: the record waits for the commit, which may still turn it into a failure.
 local function publish(ctx, c, id, src, now)
   local st, dir = ctx.state, ctx.cfg.out_dir
   local sha = sha256(c)
@@ -362,14 +365,14 @@ local function publish(ctx, c, id, src, now)
   local files = {
     der = fs.join(dir, id.base .. ".der"), pem = fs.join(dir, pem_name), hash = fs.join(dir, hash_name),
   }
-  local sg = { key = id.key, prev = prev, url = src.url, base = id.base, hash_name = hash_name }
+  local sg = { id.key, prev or false, id.base, hash_name, false, false, false, 0, 0 }
   local same = e ~= nil and e.sha256 == sha and e.base == id.base and e.repair ~= "all"
   local der_new = not (same and there(ctx, id.base, PENDING_DER, files.der))
   local pem_new = der_new or (e ~= nil and e.repair ~= nil) or not there(ctx, id.base, PENDING_PEM, files.pem)
-  if der_new then ctx.seq = ctx.seq + 1 sg.der_seq = ctx.seq end
-  if pem_new then ctx.seq = ctx.seq + 1 sg.pem_seq = ctx.seq end
+  if der_new then ctx.seq = ctx.seq + 1 sg[SG_DER] = ctx.seq end
+  if pem_new then ctx.seq = ctx.seq + 1 sg[SG_PEM] = ctx.seq end
   stage_link(ctx, sg, files, pem_name, pem_new)
-  local nops = (sg.der_seq and 1 or 0) + (sg.pem_seq and 1 or 0) + (sg.link and 1 or 0)
+  local nops = (sg[SG_DER] and 1 or 0) + (sg[SG_PEM] and 1 or 0) + (sg[SG_LINK] and 1 or 0)
   local action = der_new and "published" or "unchanged"
   -- the state and the staged names first, before the files are written (the task yields
   -- then): a second copy of this CRL in the run, or another CRL of the same issuer hash,
@@ -390,11 +393,11 @@ local function publish(ctx, c, id, src, now)
     end
     return files, action, sg
   end
-  local bits = (sg.der_seq and PENDING_DER or 0) | (sg.pem_seq and PENDING_PEM or 0)
+  local bits = (sg[SG_DER] and PENDING_DER or 0) | (sg[SG_PEM] and PENDING_PEM or 0)
   ctx.pending[id.base] = (ctx.pending[id.base] or 0) | bits
-  if sg.link then ctx.pending[hash_name] = true end
+  if sg[SG_LINK] then ctx.pending[hash_name] = true end
   local written, err = {}, nil
-  for _, f in ipairs { { sg.der_seq, "der" }, { sg.pem_seq, "pem" } } do
+  for _, f in ipairs { { sg[SG_DER], "der" }, { sg[SG_PEM], "pem" } } do
     if f[1] and not err then
       local path = tmp_path(ctx, f[1])
       local ok, werr = c:write(path, { format = f[2], mode = 420, async = c:count() >= ASYNC_MIN })
@@ -404,15 +407,14 @@ local function publish(ctx, c, id, src, now)
   if err then
     for _, p in ipairs(written) do fs.remove(p) end
     ctx.pending[id.base] = (ctx.pending[id.base] or 0) & ~bits
-    if sg.link then ctx.pending[hash_name] = nil end
+    if sg[SG_LINK] then ctx.pending[hash_name] = nil end
     st.crls:restore(id.key, prev)
     error({ publish = err })
   end
-  sg.staged = true
   ctx.owner[id.key] = sg
   ctx.staged[#ctx.staged + 1] = sg
   ctx.written = ctx.written + nops
-  return files, action, sg
+  return files, action, sg, true
 end
 
 -- source_failed(ctx, res, err, code): the result and the state of a source say it failed,
@@ -435,20 +437,20 @@ local function commit(ctx)
   if ctx.written == 0 then return true end
   local dir, st = ctx.cfg.out_dir, ctx.state
   local function undo(sg, why)
-    if sg.der_seq then fs.remove(tmp_path(ctx, sg.der_seq)) end
-    if sg.pem_seq then fs.remove(tmp_path(ctx, sg.pem_seq)) end
-    if ctx.owner[sg.key] == sg then st.crls:restore(sg.key, sg.prev) end
+    if sg[SG_DER] then fs.remove(tmp_path(ctx, sg[SG_DER])) end
+    if sg[SG_PEM] then fs.remove(tmp_path(ctx, sg[SG_PEM])) end
+    if ctx.owner[sg[SG_KEY]] == sg then st.crls:restore(sg[SG_KEY], sg[SG_PREV] or nil) end
     -- the result of its source, decoded, changed and kept again (a rare path)
     local n = ctx.counts
-    local res = ui.decode_json(ctx.results[sg.i])
-    local item = res.crls[sg.j]
+    local res = ui.decode_json(ctx.rstore:read(ctx.results[sg[SG_SRC]]))
+    local item = res.crls[sg[SG_ITEM]]
     local a = item.action == "published" and "published" or "unchanged"
     n[a], n.rejected = n[a] - 1, n.rejected + 1
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(why), "io"
     if res.ok then n.ok, n.failed = n.ok - 1, n.failed + 1 end
-    source_failed(ctx, res, ("%s: the CRL of %s: %s"):format(sg.url, item.issuer, item.error), "io")
+    source_failed(ctx, res, ("%s: the CRL of %s: %s"):format(res.url, item.issuer, item.error), "io")
     res.crls = ui.array(res.crls)
-    ctx.results[sg.i] = ui.encode_json(res)
+    ctx.results[sg[SG_SRC]] = ctx.rstore:put(ui.encode_json(res))
   end
   -- the data of every new file on disk before any of them takes a published name
   local ok, err = fs.syncfs(dir)
@@ -460,28 +462,28 @@ local function commit(ctx)
   for _, sg in ipairs(ctx.staged) do
     local der, pem, hash = staged_paths(ctx, sg)
     local r, failed = true, nil
-    if sg.der_seq then
-      r, failed = fs.rename(tmp_path(ctx, sg.der_seq), der, { sync = false })
-      if r then sg.der_seq = nil end
+    if sg[SG_DER] then
+      r, failed = fs.rename(tmp_path(ctx, sg[SG_DER]), der, { sync = false })
+      if r then sg[SG_DER] = false end
     end
-    if r and sg.pem_seq then
-      r, failed = fs.rename(tmp_path(ctx, sg.pem_seq), pem, { sync = false })
-      if r then sg.pem_seq = nil end
+    if r and sg[SG_PEM] then
+      r, failed = fs.rename(tmp_path(ctx, sg[SG_PEM]), pem, { sync = false })
+      if r then sg[SG_PEM] = false end
     end
-    if r and sg.link == "symlink" then
-      r, failed = fs.symlink(sg.base .. ".pem", hash, { replace = true, sync = false })
-    elseif r and sg.link == "hardlink" then
+    if r and sg[SG_LINK] == "symlink" then
+      r, failed = fs.symlink(sg[SG_BASE] .. ".pem", hash, { replace = true, sync = false })
+    elseif r and sg[SG_LINK] == "hardlink" then
       r, failed = fs.link(pem, hash, { replace = true, sync = false })
     end
     if not r then
       undo(sg, failed)
-    elseif ctx.owner[sg.key] == sg then
-      local e = st.crls:get(sg.key)
+    elseif ctx.owner[sg[SG_KEY]] == sg then
+      local e = st.crls:get(sg[SG_KEY])
       local sd, sp = fs.stat(der), fs.stat(pem)
       if sd then e.size, e.mtime, e.ino = sd.size, sd.mtime, sd.ino end
       if sp then e.pem_size, e.pem_mtime, e.pem_ino = sp.size, sp.mtime, sp.ino end
     end
-    st.crls:cool(sg.key)
+    st.crls:cool(sg[SG_KEY])
   end
   -- the names: one fsync of each folder (on a journaled file system, one commit)
   fs.sync(dir)
@@ -537,14 +539,14 @@ local function crl_item(ctx, c, name, src, now)
     return item
   end
   item.key = id.key
-  local ok, files, action, sg = pcall(publish, ctx, c, id, src, now)
+  local ok, files, action, sg, staged = pcall(publish, ctx, c, id, src, now)
   if not ok then
     local e = type(files) == "table" and files.publish or tostring(files)
     item.action, item.error, item.code = "rejected", "cannot publish: " .. tostring(e), "io"
     return item
   end
   item.action, item.files = action, files
-  if sg.staged then item[STAGED] = sg end
+  if staged then item[STAGED] = sg end
   return item
 end
 
@@ -570,8 +572,8 @@ local function all_published(ctx, keys, entry)
 end
 
 -- finish_source(ctx, i, out): the result of source i is final (unless its CRL cannot take its
--- name at commit): counted, and kept as its JSON text (ui.raw), a few hundred bytes instead of
--- a few kilobytes of tables: a run of thousands of sources holds every result until the end
+-- name at commit): counted, and kept as its JSON text on disk (ctx.rstore): a run of thousands
+-- of sources holds an integer for each result until the report is written
 local function finish_source(ctx, i, out)
   local n = ctx.counts
   if out.ok then n.ok = n.ok + 1 else n.failed = n.failed + 1 end
@@ -582,7 +584,7 @@ local function finish_source(ctx, i, out)
     local sg = it[STAGED]
     if sg then
       it[STAGED] = nil
-      sg.i, sg.j = i, j
+      sg[SG_SRC], sg[SG_ITEM] = i, j
     end
     -- no task changes an entry across a yield (publish sets it before it writes), so what
     -- this source decoded goes back to text now; the commit decodes what it updates again
@@ -590,7 +592,7 @@ local function finish_source(ctx, i, out)
   end
   ctx.state.sources:cool(out.url)
   out.crls = ui.array(out.crls)
-  ctx.results[i] = ui.encode_json(out)
+  ctx.results[i] = ctx.rstore:put(ui.encode_json(out))
 end
 
 local function run_source(ctx, src, i)
@@ -836,6 +838,8 @@ function run(cfg, opts)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
                 tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
+                -- each source's result as JSON text, on disk
+                rstore = state.store { spool_dir = meta(cfg, "tmp") },
                 counts = { ok = 0, failed = 0, published = 0, unchanged = 0, rejected = 0 } }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then
@@ -872,8 +876,9 @@ function run(cfg, opts)
   if report.ok then st.meta.last_full_success = finished end
   report.crls_published, report.crls_unchanged, report.crls_rejected =
     ctx.counts.published, ctx.counts.unchanged, ctx.counts.rejected
-  report.sources = ui.array {}
-  for i = 1, #cfg.sources do report.sources[i] = ui.raw(ctx.results[i]) end
+  -- the results stay where they are (the spool of rstore) until the report is read or written
+  local rstore, slots = ctx.rstore, ctx.results
+  report.sources = ui.lazy_array(#cfg.sources, function(i) return ui.raw(rstore:read(slots[i])) end)
   ctx.results = nil
   local sok, serr = st:save(meta(cfg, "state.json"))
   if not sok then report.warning = "cannot save the state: " .. tostring(serr) end

@@ -265,6 +265,11 @@ function M.load(path, opts)
   return st, true
 end
 
+-- state.store([{spool_dir}]) -> a store of texts of its own: s:put(text) -> slot (an integer,
+-- or the text itself when it cannot go to disk), s:read(slot) -> text, s:close() (also when
+-- collected). For other texts a run keeps by the thousand (the mirror's source results).
+function M.store(opts) return new_store(opts) end
+
 -- st:close(): the state file and the spool closed (also when st is collected)
 function State:close() self.store:close() end
 
