@@ -16,6 +16,7 @@
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])
+--   fs.spool([dir]) -> s with s:put(data) -> slot, s:read(slot), s:close()   bytes kept on disk
 local c = require "_certbench.fs"
 
 local M = {}
@@ -65,6 +66,47 @@ end
 function M.write_new(path, data, opts)
   opts = opts or {}
   return c.write(path, data, { mode = opts.mode or 420 --[[0644]], exclusive = not opts.force })
+end
+
+-- spool([dir]) -> s: byte strings kept on disk instead of in memory, in an unnamed temporary
+-- file (made in dir and removed at once, or tmpfile(3); closed when s is collected):
+-- s:put(data) -> slot, s:read(slot) -> data, s:close(). A slot is an integer (where the data
+-- is) or, when the spool cannot take the data (a failed write, 16 MiB or more), the data
+-- itself. For what a run keeps by the thousand and reads back once or twice.
+local SPOOL_LEN_BITS = 24
+local Spool = {}
+Spool.__index = Spool
+
+function M.spool(dir)
+  return setmetatable({ dir = dir, size = 0 }, Spool)
+end
+
+function Spool:put(data)
+  if #data >= (1 << SPOOL_LEN_BITS) then return data end
+  if not self.f then
+    if self.dir then
+      local path = M.join(self.dir, ("spool-%s.tmp"):format(require("certbench.rand").serial(8)))
+      self.f = io.open(path, "w+b")
+      if self.f then os.remove(path) end
+    end
+    self.f = self.f or io.tmpfile()
+    if not self.f then return data end
+  end
+  local off = self.size
+  self.f:seek("set", off)
+  if not self.f:write(data) then return data end
+  self.size = off + #data
+  return (off << SPOOL_LEN_BITS) | #data
+end
+
+function Spool:read(slot)
+  if type(slot) ~= "number" then return slot end
+  self.f:seek("set", slot >> SPOOL_LEN_BITS)
+  return self.f:read(slot & ((1 << SPOOL_LEN_BITS) - 1)) or ""
+end
+
+function Spool:close()
+  if self.f then self.f:close() self.f = nil end
 end
 
 -- with_lock(path, fn, ...) runs fn under the lock and releases it whatever happens.

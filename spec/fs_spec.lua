@@ -685,3 +685,34 @@ print("not reached")]], dir .. "/db"))
     assert.equal("", h.read(dir .. "/f"))
   end)
 end)
+
+describe("certbench.fs.spool", function()
+  it("keeps byte strings on disk and gives them back by slot, leaving no file behind", function()
+    local dir = h.tmpdir()
+    local s = fs.spool(dir)
+    local bin = {}
+    for i = 0, 255 do bin[#bin + 1] = string.char(i) end
+    bin = table.concat(bin):rep(40)
+    local slots = {}
+    for i = 1, 200 do slots[i] = s:put(("entry %d "):format(i) .. bin:sub(1, i * 13)) end
+    for i = 200, 1, -1 do
+      assert.is_number(slots[i])
+      assert.equal(("entry %d "):format(i) .. bin:sub(1, i * 13), s:read(slots[i]))
+    end
+    assert.equal("", s:read(s:put("")))
+    assert.same({}, fs.list(dir))
+    s:close()
+  end)
+
+  it("keeps data it cannot take as the slot itself", function()
+    local s = fs.spool("/nonexistent/folder") -- falls back to tmpfile(3)
+    local slot = s:put("x")
+    assert.is_number(slot)
+    assert.equal("x", s:read(slot))
+    local big = ("y"):rep(16 << 20)
+    local same = s:put(big)
+    assert.is_string(same)
+    assert.equal(big, s:read(same))
+    s:close()
+  end)
+end)

@@ -830,7 +830,7 @@ function run(cfg, opts)
   end
   local set = opts.trust
   if not set then
-    set, err = trust.load(cfg.ca)
+    set, err = trust.load(cfg.ca, { spool_dir = meta(cfg, "tmp") })
     if not set then lock:unlock() return nil, "mirror: " .. err end
   end
   local st = load_state(cfg)

@@ -47,58 +47,34 @@ local function entry(t)
   if ok and type(e) == "table" then return e end
 end
 
--- Where the texts are: a slot is a Lua string (a text in memory) or an integer that says where
--- on disk: in the state file that was read (it stays open while the state is used) or in the
--- spool, an unnamed temporary file the entries cooled in this run are appended to. So an entry
--- costs its key and one integer of memory, whatever its size; reading one back is a seek.
+-- Where the texts are: a slot is a Lua string (a text in memory), a negative integer that says
+-- where the text is in the state file that was read (it stays open while the state is used),
+-- or a slot of the spool (fs.spool: the entries cooled in this run, appended to an unnamed
+-- temporary file). So an entry costs its key and one integer of memory, whatever its size.
 local Store = {}
 Store.__index = Store
 
 local LEN_BITS = 24
 
 local function new_store(opts)
-  return setmetatable({ spool_dir = opts and opts.spool_dir, spool_end = 0 }, Store)
+  return setmetatable({ spool = fs.spool(opts and opts.spool_dir) }, Store)
 end
 
-local function ref(which, off, len) return (off << (LEN_BITS + 1)) | (len << 1) | which end
+local function file_slot(off, len) return -((off << LEN_BITS) | len) - 1 end
 
 function Store:read(slot)
   if type(slot) ~= "number" then return slot end
-  local f = (slot & 1) == 0 and self.file or self.spool
-  f:seek("set", slot >> (LEN_BITS + 1))
-  return f:read((slot >> 1) & ((1 << LEN_BITS) - 1)) or ""
+  if slot >= 0 then return self.spool:read(slot) end
+  local r = -(slot + 1)
+  self.file:seek("set", r >> LEN_BITS)
+  return self.file:read(r & ((1 << LEN_BITS) - 1)) or ""
 end
 
--- open_spool: a file no one else sees: made in spool_dir and removed at once (or tmpfile(3))
-function Store:open_spool()
-  if self.spool_dir then
-    local path = fs.join(self.spool_dir, ("state-spool-%d-%s"):format(self.spool_end, tostring(self):match("0x(%x+)") or "x"))
-    local f = io.open(path, "w+b")
-    if f then
-      os.remove(path)
-      return f
-    end
-  end
-  return io.tmpfile()
-end
-
--- put(text) -> slot: the text appended to the spool (kept in memory when it cannot be)
-function Store:put(text)
-  if #text >= (1 << LEN_BITS) then return text end
-  if not self.spool then
-    self.spool = self:open_spool()
-    if not self.spool then return text end
-  end
-  local off = self.spool_end
-  self.spool:seek("set", off)
-  if not self.spool:write(text) then return text end
-  self.spool_end = off + #text
-  return ref(1, off, #text)
-end
+function Store:put(text) return self.spool:put(text) end
 
 function Store:close()
   if self.file then self.file:close() self.file = nil end
-  if self.spool then self.spool:close() self.spool = nil end
+  self.spool:close()
 end
 
 local Map = {}
@@ -218,7 +194,7 @@ local function read_section(f, pos, map, closing)
     if type(k) ~= "string" or line:sub(q + 1, q + 1) ~= ":" then error("bad entry", 0) end
     local len = #line - q - 1
     if line:sub(q + 2, q + 2) ~= "{" or line:sub(-1) ~= "}" or len >= (1 << LEN_BITS) then error("bad entry", 0) end
-    map.texts[k] = ref(0, start + q + 1, len)
+    map.texts[k] = file_slot(start + q + 1, len)
   end
   error("truncated", 0)
 end

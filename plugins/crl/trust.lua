@@ -6,15 +6,17 @@
 --   set:add(cert) / set:add_der(der) -> true (added) | false (already there)
 --   set:count()                      the number of distinct CAs
 --   set:all() -> { cert, ... }       every CA, parsed (for small sets: a chain, a CA file)
---   set:each() -> iterator of der, subject_hash (no parsing)
+--   set:each() -> iterator of der, subject_hash (no parsing); set:der(i)
 --   set:issuer_of(crl) -> cert | nil, why, code ("untrusted" | "signature")
 --   set:candidates(name[, keyid]) -> { cert, ... } whose subject is name (and SKI keyid)
 --   set.crls                         CRLs found in the files: { {crl=, source=}, ... }
 --
 -- A mirror may trust thousands of CAs (one per source) and looks at each once a run, so the
--- set keeps each CA as its DER bytes indexed by subject hash, and parses a CA only when a CRL
--- names it: a parsed certificate costs BoringSSL about 6 KB the Lua collector never sees, its
--- DER a few hundred bytes. The last CACHE_SIZE CAs parsed are kept for CRLs that come again.
+-- set keeps each CA's DER on disk (fs.spool), indexed by subject hash, and parses a CA only
+-- when a CRL names it: a parsed certificate costs BoringSSL about 6 KB the Lua collector never
+-- sees, its DER in memory a few hundred bytes, its slot in the spool one integer. The last
+-- CACHE_SIZE CAs parsed are kept for CRLs that come again.
+--   trust.new([{spool_dir = dir}]), trust.load(paths[, {spool_dir = dir}])
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
 local archive = require "certbench.archive"
@@ -26,9 +28,9 @@ Set.__index = Set
 
 local CACHE_SIZE = 64
 
-function M.new()
-  return setmetatable({ ders = {}, hashes = {}, by_hash = {}, seen = {}, crls = {}, files = {},
-                        cache = {}, ncache = 0 }, Set)
+function M.new(opts)
+  return setmetatable({ ders = {}, hashes = {}, by_hash = {}, crls = {}, files = {},
+                        spool = fs.spool(opts and opts.spool_dir), cache = {}, ncache = 0 }, Set)
 end
 
 -- subject_hash(cert): OpenSSL's subject name hash, the name object freed at once
@@ -39,33 +41,43 @@ local function subject_hash(cert)
   return h
 end
 
+-- indexes(self, h) -> the indexes of the CAs of subject hash h
+local function indexes(self, h)
+  local l = self.by_hash[h]
+  if type(l) == "number" then return { l } end
+  return l or {}
+end
+
+-- index(self, der, h) -> true, or false when this very certificate is there already (the
+-- DER of the CAs of the same subject hash compared: rarely more than one)
 local function index(self, der, h)
+  for _, j in ipairs(indexes(self, h)) do
+    if self:der(j) == der then return false end
+  end
   local i = #self.ders + 1
-  self.ders[i], self.hashes[i] = der, h
-  self.seen[der] = true
+  self.ders[i], self.hashes[i] = self.spool:put(der), h
   -- most names are held by one CA: its index, not a table of one
   local l = self.by_hash[h]
   if l == nil then self.by_hash[h] = i
   elseif type(l) == "number" then self.by_hash[h] = { l, i }
   else l[#l + 1] = i end
+  return true
 end
 
+-- der(i): the DER of the CA of index i
+function Set:der(i) return self.spool:read(self.ders[i]) end
+
 function Set:add(cert)
-  local der = cert:to_der()
-  if self.seen[der] then return false end
-  index(self, der, subject_hash(cert))
-  return true
+  return index(self, cert:to_der(), subject_hash(cert))
 end
 
 -- add_der(der) -> true | false (already there) | nil, err
 function Set:add_der(der)
-  if self.seen[der] then return false end
   local cert, err = x509.load(der)
   if not cert then return nil, err end
   local h = subject_hash(cert)
   cert:close()
-  index(self, der, h)
-  return true
+  return index(self, der, h)
 end
 
 function Set:count() return #self.ders end
@@ -78,7 +90,7 @@ function Set:parsed(i)
   if self.ncache >= CACHE_SIZE then
     self.cache, self.ncache = {}, 0
   end
-  c = assert(x509.load(self.ders[i]))
+  c = assert(x509.load(self:der(i)))
   self.cache[i] = c
   self.ncache = self.ncache + 1
   return c
@@ -94,9 +106,8 @@ function Set:each()
   local i = 0
   return function()
     i = i + 1
-    local der = self.ders[i]
-    if der == nil then return nil end
-    return der, self.hashes[i]
+    if self.ders[i] == nil then return nil end
+    return self:der(i), self.hashes[i]
   end
 end
 
@@ -131,9 +142,9 @@ function Set:add_file(path)
   return n, m
 end
 
--- load(paths) -> set | nil, err
-function M.load(paths)
-  local s = M.new()
+-- load(paths[, opts]) -> set | nil, err
+function M.load(paths, opts)
+  local s = M.new(opts)
   if type(paths) == "string" then paths = { paths } end
   for _, p in ipairs(paths or {}) do
     local n, err = s:add_file(p)
@@ -146,10 +157,7 @@ end
 -- those whose SKI is keyid or who have none
 function Set:candidates(name, keyid)
   local out = {}
-  local l = self.by_hash[name:hash()]
-  if l == nil then return out end
-  if type(l) == "number" then l = { l } end
-  for _, i in ipairs(l) do
+  for _, i in ipairs(indexes(self, name:hash())) do
     local c = self:parsed(i)
     if c:subject():equals(name) then
       local ski = c:ski()
