@@ -1,8 +1,8 @@
 -- crl/state.lua: the state file of a CRL mirror (.certbench-mirror/state.json): what is
 -- published, per CRL (numbers, dates, digests, files), and what each source answered (ETags,
--- errors). A mirror of thousands of sources keeps each entry as its JSON text and decodes only
--- the entries a run is working on: decoded, an entry costs one to two kilobytes of tables, as
--- text a few hundred bytes.
+-- errors). A mirror of thousands of sources keeps each entry as JSON text on disk (where it is
+-- in the file read, or in a spool) and decodes only the entries a run is working on: decoded,
+-- an entry costs one to two kilobytes of tables; on disk, its key and an integer.
 --
 --   state.load(path[, {spool_dir}]) -> st, existed   a missing, damaged or unknown file: an
 --                                        empty state
