@@ -214,10 +214,15 @@ describe("certbench's PFX, read by openssl", function()
       local iter = prof == "legacy" and 2048 or 2000
       assert.matches("MAC: sha1, Iteration " .. iter, info, 1, true)
       assert.matches("pbeWithSHA1And3-KeyTripleDES-CBC, Iteration " .. iter, info, 1, true)
-      assert.is_nil(info:find("PBES2", 1, true))
-      assert.is_nil(info:find("AES", 1, true))
-      assert.is_nil(info:find("RC2", 1, true))
       assert.matches("BEGIN PRIVATE KEY", info, 1, true)
+      -- the algorithms openssl names, not the base64 of the keys and certificates it prints
+      -- (which spells "AES" or "RC2" now and then)
+      local names = info:gsub("%-%-%-%-%-BEGIN.-%-%-%-%-%-END[^\n]*", "")
+      assert.matches("pbeWithSHA1And3-KeyTripleDES-CBC", names, 1, true)
+      assert.is_nil(names:find("BEGIN", 1, true))
+      assert.is_nil(names:find("PBES2", 1, true))
+      assert.is_nil(names:find("AES", 1, true))
+      assert.is_nil(names:find("RC2", 1, true))
     end
   end)
 
