@@ -91,10 +91,12 @@ function Spool:put(data)
     end
     self.f = self.f or io.tmpfile()
     if not self.f then return data end
+    -- unbuffered: a write the disk refuses (full) fails here, and the data stays in memory,
+    -- rather than failing later in a flush nobody checks
+    self.f:setvbuf("no")
   end
   local off = self.size
-  self.f:seek("set", off)
-  if not self.f:write(data) then return data end
+  if not self.f:seek("set", off) or not self.f:write(data) then return data end
   self.size = off + #data
   return (off << SPOOL_LEN_BITS) | #data
 end

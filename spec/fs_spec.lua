@@ -704,6 +704,25 @@ describe("certbench.fs.spool", function()
     s:close()
   end)
 
+  it("keeps the data in memory when the disk is full, and everything reads back", function()
+    local dir = h.tmpdir()
+    local mnt = dir .. "/mnt"
+    fs.mkdir(mnt)
+    local _, rc = h.run("mount -t tmpfs -o size=64k tmpfs " .. h.q(mnt))
+    if rc ~= 0 then pending("mounting a tmpfs needs root") return end
+    finally(function() h.run("umount " .. h.q(mnt)) end)
+    local s = fs.spool(mnt)
+    local slots, kept = {}, 0
+    for i = 1, 40 do
+      slots[i] = s:put(("%04d"):format(i) .. ("z"):rep(4000))
+      if type(slots[i]) == "string" then kept = kept + 1 end
+    end
+    assert.is_true(kept > 0, "some data did not fit on the 64 KB file system")
+    assert.is_true(kept < 40, "some did")
+    for i = 40, 1, -1 do assert.equal(("%04d"):format(i) .. ("z"):rep(4000), s:read(slots[i])) end
+    s:close()
+  end)
+
   it("keeps data it cannot take as the slot itself", function()
     local s = fs.spool("/nonexistent/folder") -- falls back to tmpfile(3)
     local slot = s:put("x")
