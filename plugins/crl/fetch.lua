@@ -93,8 +93,7 @@ function M.get(url, opts)
     return res
   end
   if tmp and not r.file then
-    -- small enough to stay in memory (stream_over)
-    fs.remove(tmp)
+    -- small enough to stay in memory (stream_over): no file was made
     tmp = nil
   end
   local list, lerr, lcode

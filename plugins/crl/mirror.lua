@@ -680,8 +680,8 @@ local function run_source(ctx, src, i)
     end
   end
   if r and (r.bytes or 0) > (1 << 20) then
-    -- a big CRL leaves its body, DER and PEM strings behind: collect them now, or the next
-    -- big ones pile up on top of them before the collector gets round to it
+    -- a body of megabytes kept in memory (under stream_over) is garbage now: collect it, or
+    -- the next ones pile up on top of it before the collector gets round to it
     r = nil
     collectgarbage()
   end
@@ -839,7 +839,7 @@ function run(cfg, opts)
                 tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
                 -- each source's result as JSON text, on disk
-                rstore = state.store { spool_dir = meta(cfg, "tmp") },
+                rstore = fs.spool(meta(cfg, "tmp")),
                 counts = { ok = 0, failed = 0, published = 0, unchanged = 0, rejected = 0 } }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then

@@ -13,8 +13,9 @@
 --     m:peek(k) -> e | nil     to read: a hot entry itself, else a decoded copy not kept
 --                              (an entry whose text does not decode is nil: missing)
 --     m:set(k, e | nil)        e becomes the entry (hot)
---     m:text(k) -> JSON | nil, m:set_text(k, json | nil)   the entry as text
---     m:snapshot(k) -> s, m:restore(k, s)    an entry saved and put back (no copy of it)
+--     m:text(k) -> JSON | nil   the entry as text
+--     m:snapshot(k) -> s, m:restore(k, s)    an entry saved and put back (no copy of it); s
+--                              may also be a JSON text, or nil (no entry)
 --     m:cool(k), m:cool_all()  hot entries back to text (after that, changes to the tables
 --                              that were hot are lost: cool what no task still changes)
 --     m:keys() -> sorted list, m:each() -> iterator of k, peeked e (damaged entries skipped)
@@ -108,10 +109,6 @@ function Map:text(k)
   if e ~= nil then return encode(e) end
   local t = self.texts[k]
   return t and self.store:read(t)
-end
-
-function Map:set_text(k, t)
-  self.hot[k], self.texts[k] = nil, t
 end
 
 -- snapshot(k) -> s: what restore(k, s) puts back (nil: no entry), without a copy of the text
@@ -240,11 +237,6 @@ function M.load(path, opts)
   if not ok then st = new_state(nil, opts) end
   return st, true
 end
-
--- state.store([{spool_dir}]) -> a store of texts of its own: s:put(text) -> slot (an integer,
--- or the text itself when it cannot go to disk), s:read(slot) -> text, s:close() (also when
--- collected). For other texts a run keeps by the thousand (the mirror's source results).
-function M.store(opts) return new_store(opts) end
 
 -- st:close(): the state file and the spool closed (also when st is collected)
 function State:close() self.store:close() end
