@@ -344,6 +344,14 @@ static int load_der(lua_State *L, const cb_loader *ld, const char *what, const u
   return 1;
 }
 
+/* loader_label: which of the loader's labels the block has (the last that matches), or -1 */
+static int loader_label(const cb_loader *ld, const cb_pem_block *b) {
+  int label = -1;
+  for (int i = 0; ld->labels[i]; i++)
+    if (cb_pem_label_is(b, ld->labels[i])) label = i;
+  return label;
+}
+
 /* load_pem walks the PEM blocks; objects in any of the labels are kept, other blocks
  * (keys, CRLs) and text between blocks are skipped. */
 static int load_pem(lua_State *L, const cb_loader *ld, const char *what, const char *data, size_t len, int all,
@@ -352,9 +360,7 @@ static int load_pem(lua_State *L, const cb_loader *ld, const char *what, const c
   int nblocks = 0, r;
   cb_pem_block b;
   while ((r = cb_pem_next(data, len, &pos, &nblocks, &b)) != 0) {
-    int label = -1;
-    for (int i = 0; ld->labels[i]; i++)
-      if (cb_pem_label_is(&b, ld->labels[i])) label = i;
+    int label = loader_label(ld, &b);
     if (label < 0) continue;
     if (r < 0) {
       cb_fail(L, "%s: PEM block %d (%s) has no END line", what, b.index, ld->labels[label]);
@@ -453,9 +459,7 @@ void *cb_load_first(const cb_loader *ld, const char *data, size_t len) {
     int nblocks = 0, r;
     cb_pem_block b;
     while ((r = cb_pem_next(data, len, &pos, &nblocks, &b)) != 0) {
-      int label = -1;
-      for (int i = 0; ld->labels[i]; i++)
-        if (cb_pem_label_is(&b, ld->labels[i])) label = i;
+      int label = loader_label(ld, &b);
       if (label < 0) continue;
       uint8_t *der;
       size_t dlen;
