@@ -8,6 +8,7 @@
 --   archive.certs(data[, opts])     -> { {name=, der=}, ... } | nil, err (every certificate)
 --   archive.gzip(data[, {name=, level=, mtime=}])                     -> gzip bytes
 --   archive.zip({ {name=, data=[, method="store"]}, ... }[, {mtime=}]) -> zip bytes | nil, err
+--   archive.der_kind(der)          -> "crl" | "cert" | "pkcs7" | "other", by shape, without parsing
 --
 -- opts: the limits below (archive.defaults), plus name= (the file or URL the data came from:
 -- it prefixes error messages and names the member of a plain or gzip file).

@@ -1,7 +1,8 @@
 /* certbench.c: the root module `certbench`, shared by the program and by build/certbench.so
  * (so a stock lua5.4 can `require "certbench"`). It makes the C modules requirable as
  * `_certbench.<name>` and the Lua modules of the core as `certbench.<name>` (core/<name>.lua),
- * then runs core/certbench.lua, whose table it returns. */
+ * then runs core/certbench.lua, whose table it returns. The luaopen_certbench_<name> entry
+ * points at the end let a stock lua5.4 require any module (or built-in plugin) first. */
 #include <stdio.h>
 #include <string.h>
 
@@ -82,3 +83,34 @@ int luaopen_certbench(lua_State *L) {
   lua_call(L, 1, 1);
   return 1;
 }
+
+/* open_named(L): the entry point of `certbench.<x>` for Lua's all-in-one loader, which calls
+ * it with the module's name. `require "certbench"` installs the searchers (and, for a plugin,
+ * `require "certbench.plugins"` its own), then require finds the module the usual way; Lua 5.4's
+ * require keeps no "loading" mark, so asking again for the name being loaded is allowed. */
+static int open_named(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "certbench");
+  lua_call(L, 1, 0);
+  if (strncmp(name, "certbench.plugins.", 18) == 0) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "certbench.plugins");
+    lua_call(L, 1, 0);
+  }
+  lua_getglobal(L, "require");
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+#define CB_OPEN(n) \
+  int luaopen_certbench_##n(lua_State *L); \
+  int luaopen_certbench_##n(lua_State *L) { return open_named(L); }
+CB_LUA_MODULES(CB_OPEN)
+#undef CB_OPEN
+#define CB_OPEN_PLUGIN(n) \
+  int luaopen_certbench_plugins_##n(lua_State *L); \
+  int luaopen_certbench_plugins_##n(lua_State *L) { return open_named(L); }
+CB_BUILTIN_PLUGINS(CB_OPEN_PLUGIN)
+#undef CB_OPEN_PLUGIN

@@ -1,6 +1,9 @@
--- certbench.cli: the command line. `certbench <plugin> <command> [options]`,
+-- certbench.cli (internal): the command line. `certbench <plugin> <command> [options]`,
 -- `certbench run FILE [args]`, `certbench plugins`, `certbench help [plugin [command]]`,
--- `certbench version`. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
+-- `certbench version`, `certbench man`, `certbench doc [topic]`, `certbench completion bash`.
+-- --json, --quiet, --verbose, --no-progress and --help are taken anywhere on the line (up to
+-- `--`, and for run up to the script's name). --quiet: nothing on success but the paths of the
+-- files written (ui.wrote), one per line; errors still go to stderr. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
 -- (checks). A user mistake is one line on stderr; a traceback only with --verbose.
 local argparse = require "argparse"
 local ui = require "certbench.ui"
@@ -9,9 +12,10 @@ local cb = require "certbench"
 
 local M = {}
 
+-- taken wherever they stand on the line (see take_globals)
 local GLOBAL_FLAGS = {
   ["--json"] = "json", ["--quiet"] = "quiet", ["-q"] = "quiet", ["--verbose"] = "verbose",
-  ["-v"] = "verbose", ["--no-progress"] = "no_progress",
+  ["-v"] = "verbose", ["--no-progress"] = "no_progress", ["--help"] = "help", ["-h"] = "help",
 }
 
 local BUILTINS = {
@@ -21,6 +25,7 @@ local BUILTINS = {
   version = "the versions of certbench and of the libraries it uses",
   completion = "print the bash completion script: certbench completion bash",
   man = "print the certbench(1) manual page (troff): certbench man | man -l -",
+  doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins",
 }
 
 local function levenshtein(a, b)
@@ -61,8 +66,11 @@ local function sorted_keys(t)
   return out
 end
 
+-- a usage error: one line on stderr (and a JSON error object under --json), exit 2
 local function usage_error(msg, ...)
-  ui.error(string.format(msg, ...))
+  if select("#", ...) > 0 then msg = string.format(msg, ...) end
+  if ui.options.json then ui.json { ok = false, error = msg, exit_code = 2 } end
+  ui.error(msg)
   return 2
 end
 
@@ -70,8 +78,15 @@ local function unknown(kind, word, candidates, hint)
   local close = M.close_matches(word, candidates)
   local msg = string.format("unknown %s '%s'", kind, word)
   if #close > 0 then msg = msg .. "; did you mean: " .. table.concat(close, ", ") .. "?" end
-  ui.error(msg .. (hint and (" (" .. hint .. ")") or ""))
-  return 2
+  return usage_error(msg .. (hint and (" (" .. hint .. ")") or ""))
+end
+
+-- a failure of the job: one line on stderr (and a JSON error object under --json)
+local function failure(msg, code)
+  code = code or 1
+  if ui.options.json then ui.json { ok = false, error = tostring(msg), exit_code = code } end
+  ui.error(msg)
+  return code
 end
 
 local function overview()
@@ -83,6 +98,7 @@ local function overview()
     "       certbench plugins              list plugins",
     "       certbench help [plugin [command]]",
     "       certbench version",
+    "       certbench doc [MODULE[.FUNCTION] | plugins]   the scripting API",
     "       certbench completion bash | certbench man",
     "",
     "plugins:",
@@ -139,55 +155,74 @@ function M.command_parser(p, name)
   return parser
 end
 
-local function has_help(args)
-  for _, a in ipairs(args) do
-    if a == "--" then return false end
-    if a == "-h" or a == "--help" then return true end
+-- what a command's parser declares, as data (help --json, the man page, completion)
+function M.options_of(parser)
+  local opts = {}
+  for _, o in ipairs(parser._options) do
+    local takes = (o._maxargs or 0) > 0
+    opts[#opts + 1] = { aliases = o._aliases, description = o._description or "",
+                        argname = takes and (o._argname or ("<" .. o._name:gsub("^%-+", "") .. ">")) or nil,
+                        choices = o._choices }
   end
-  return false
+  local args = {}
+  for _, a in ipairs(parser._arguments) do
+    args[#args + 1] = { name = a._name, description = a._description or "", choices = a._choices }
+  end
+  return opts, args
 end
 
+local function configure(globals)
+  ui.configure { json = globals.json or false, quiet = globals.quiet or false,
+                 verbose = globals.verbose or false, progress = not globals.no_progress }
+end
+
+-- run_command(p, name, args, globals): parse, run, print; the exit code
+-- A command's run returns result | nil, err[, code] | result, nil, code (see `certbench doc
+-- plugins`); anything else is a bug of the plugin, reported as such.
 local function run_command(p, name, args, globals)
   local c = p.commands[name]
   local parser = M.command_parser(p, name)
-  if has_help(args) then
-    io.stdout:write(parser:get_help(), "\n")
-    return 0
-  end
   local ok, parsed = parser:pparse(args)
   if not ok then
-    return usage_error("%s %s: %s (certbench help %s %s)", p.name, name, parsed, p.name, name)
+    local cmd = p.default == name and p.name or (p.name .. " " .. name)
+    return usage_error("%s: %s (certbench help %s)", cmd, parsed, cmd)
   end
   for k in pairs({ json = 1, quiet = 1, verbose = 1, no_progress = 1 }) do
     if parsed[k] then globals[k] = true end
   end
-  ui.configure { json = globals.json or false, quiet = globals.quiet or false,
-                 verbose = globals.verbose or false, progress = not globals.no_progress }
+  configure(globals)
   local ctx = { ui = ui, json = ui.options.json, quiet = ui.options.quiet,
                 verbose = ui.options.verbose, plugin = p, command = name }
   local res = table.pack(xpcall(c.run, debug.traceback, parsed, ctx))
+  local by = p.added_by and p.added_by[name] and (" (from plugin " .. p.added_by[name] .. ")") or ""
   if not res[1] then
     local msg = tostring(res[2])
     if not globals.verbose then msg = msg:match("^[^\n]*") .. " (run with --verbose for a traceback)" end
-    ui.error(p.name .. " " .. name .. ": internal error: " .. msg)
-    return 1
+    return failure(p.name .. " " .. name .. by .. ": internal error: " .. msg)
   end
   local result, err, code = res[2], res[3], res[4]
+  if code ~= nil and math.tointeger(code) == nil then
+    return failure(("%s %s%s: internal error: run returned the exit code %s, not an integer"):format(
+      p.name, name, by, tostring(code)))
+  end
   if result == nil or result == false then
-    code = math.tointeger(code) or 1
-    if ui.options.json then
-      ui.json { ok = false, error = tostring(err or "failed"), exit_code = code }
-    end
-    ui.error(tostring(err or (p.name .. " " .. name .. ": failed")))
-    return code
+    return failure(tostring(err or (p.name .. " " .. name .. ": failed")), math.tointeger(code) or 1)
   end
-  if type(result) == "table" then
-    if ui.options.json then ui.json(result)
-    elseif c.text then c.text(result, ctx) end
+  if err ~= nil then
+    return failure(("%s %s%s: internal error: run returned a result and a second value (%s); "
+      .. "success with an exit code is `return result, nil, code`"):format(p.name, name, by, tostring(err)))
   end
-  return math.tointeger(code) or math.tointeger(err) or 0
+  if ui.options.json then
+    ui.json(type(result) == "table" and result or { result = result })
+  elseif ui.options.quiet then
+    for _, path in ipairs(ui.written()) do io.stdout:write(path, "\n") end
+  elseif type(result) == "table" and c.text then
+    c.text(result, ctx)
+  end
+  return math.tointeger(code) or 0
 end
 
+-- run FILE [args]: the words after FILE are the script's (as lua5.4 passes them)
 local function run_script(argv, i, globals)
   local file = argv[i]
   if not file then return usage_error("run: which script? (certbench run FILE [args])") end
@@ -204,14 +239,11 @@ local function run_script(argv, i, globals)
   local a = { [0] = file, [-1] = "run", [-2] = argv[0] }
   for j = i + 1, #argv do a[#a + 1] = argv[j] end
   _G.arg = a
-  ui.configure { json = globals.json or false, quiet = globals.quiet or false,
-                 verbose = globals.verbose or false, progress = not globals.no_progress }
   local ok, e = xpcall(chunk, debug.traceback, table.unpack(a))
   if not ok then
     local msg = tostring(e)
     if not globals.verbose then msg = msg:match("^[^\n]*") end
-    ui.error(msg)
-    return 1
+    return failure(msg)
   end
   return 0
 end
@@ -223,17 +255,19 @@ local function cmd_plugins(globals)
       name = e.name, folder = e.dir,
       version = e.plugin and e.plugin.version or nil,
       summary = e.plugin and e.plugin.summary or nil,
+      extends = e.plugin and e.plugin.extends or nil,
       commands = e.plugin and ui.array(sorted_keys(e.plugin.commands)) or nil,
       error = e.error,
     }
   end
   if globals.json then ui.json { plugins = ui.array(list) } return 0 end
+  if globals.quiet then return 0 end
   for _, e in ipairs(list) do
     if e.error then
       io.stdout:write(string.format("%-10s BROKEN  %s\n", e.name, e.error))
     else
-      io.stdout:write(string.format("%-10s %-8s %s\n%-10s %-8s %s\n", e.name, e.version or "-",
-        e.summary or "", "", "", e.folder))
+      io.stdout:write(string.format("%-10s %-8s %s%s\n%-10s %-8s %s\n", e.name, e.version or "-",
+        e.summary or "", e.extends and (" (extends " .. e.extends .. ")") or "", "", "", e.folder))
     end
   end
   return 0
@@ -242,88 +276,179 @@ end
 local function cmd_version(globals)
   local v = cb.versions()
   if globals.json then ui.json(v) return 0 end
+  if globals.quiet then return 0 end
   io.stdout:write(string.format(
     "certbench %s\nLua       %s\nBoringSSL %s\nlibuv     %s\nlibcurl   %s (%s)\nlibzip    %s\n",
     v.certbench, v.lua, v.boringssl, v.libuv, v.libcurl, v.libcurl_tls, v.libzip))
   return 0
 end
 
-local function cmd_help(argv, i)
-  local pname, cname = argv[i], argv[i + 1]
-  if not pname then io.stdout:write(overview(), "\n") return 0 end
-  if BUILTINS[pname] then io.stdout:write("certbench ", pname, ": ", BUILTINS[pname], "\n") return 0 end
+-- a text document (help, man, completion, doc): under --json one object holding it
+local function document(globals, kind, text, extra)
+  if globals.json then
+    local t = { [kind] = text }
+    for k, v in pairs(extra or {}) do t[k] = v end
+    ui.json(t)
+  else
+    io.stdout:write(text, text:sub(-1) == "\n" and "" or "\n")
+  end
+  return 0
+end
+
+local function command_json(p, cname)
+  local opts, args = M.options_of(M.command_parser(p, cname))
+  local c = p.commands[cname]
+  for _, o in ipairs(opts) do o.aliases = ui.array(o.aliases) end
+  return { plugin = p.name, command = cname, summary = c.summary, description = c.description,
+           default = p.default == cname or nil, added_by = p.added_by and p.added_by[cname] or nil,
+           options = ui.array(opts), arguments = ui.array(args) }
+end
+
+-- help [plugin [command]]: for a plugin with a default command, `help show` is its help too
+local function cmd_help(words, globals)
+  local pname, cname = words[1], words[2]
+  if not pname then
+    if globals.json then
+      local list = {}
+      for _, e in ipairs(plugins.discover()) do list[#list + 1] = e.name end
+      ui.json { builtins = BUILTINS, plugins = ui.array(list) }
+      return 0
+    end
+    io.stdout:write(overview(), "\n")
+    return 0
+  end
+  if BUILTINS[pname] and not (pname == "help" and words[2]) then
+    return document(globals, "help", "certbench " .. pname .. ": " .. BUILTINS[pname], { command = pname })
+  end
   local p, err = plugins.load(pname)
   if not p then
-    if plugins.find(pname) then ui.error(err) return 1 end
+    if plugins.find(pname) then return failure(err) end
     local names = {}
     for _, e in ipairs(plugins.discover()) do names[#names + 1] = e.name end
     return unknown("plugin", pname, names, "certbench plugins lists them")
   end
-  if not cname then io.stdout:write(plugin_help(p), "\n") return 0 end
-  if not p.commands[cname] then return unknown("command", pname .. " " .. cname, (function()
+  if not cname then
+    if globals.json then
+      local cmds = {}
+      for _, n in ipairs(sorted_keys(p.commands)) do cmds[#cmds + 1] = command_json(p, n) end
+      ui.json { plugin = p.name, summary = p.summary, default = p.default, commands = ui.array(cmds) }
+      return 0
+    end
+    local text = plugin_help(p)
+    if p.default then text = M.command_parser(p, p.default):get_help() .. "\n\n" .. text end
+    return document(globals, "help", text)
+  end
+  if not p.commands[cname] then
     local t = {}
     for _, n in ipairs(sorted_keys(p.commands)) do t[#t + 1] = pname .. " " .. n end
-    return t end)())
+    return unknown("command", pname .. " " .. cname, t, "certbench help " .. pname)
   end
+  if globals.json then ui.json(command_json(p, cname)) return 0 end
   io.stdout:write(M.command_parser(p, cname):get_help(), "\n")
   return 0
 end
 
-function M.main(argv)
-  local globals = {}
-  local i = 1
-  while argv[i] and GLOBAL_FLAGS[argv[i]] do
-    globals[GLOBAL_FLAGS[argv[i]]] = true
-    i = i + 1
+-- take_globals(argv) -> globals, words: the global flags are taken wherever they stand, up
+-- to `--` and, for `run`, up to the script's name (what follows is the script's own)
+local function take_globals(argv)
+  local globals, words = {}, { [0] = argv[0] }
+  local first, stop = nil, false
+  for i = 1, #argv do
+    local a = argv[i]
+    if stop then
+      words[#words + 1] = a
+    elseif a == "--" then
+      words[#words + 1] = a
+      stop = true
+    elseif GLOBAL_FLAGS[a] then
+      globals[GLOBAL_FLAGS[a]] = true
+    else
+      words[#words + 1] = a
+      if a:sub(1, 1) ~= "-" then
+        if not first then first = a
+        elseif first == "run" then stop = true end
+      end
+    end
   end
-  ui.configure { json = globals.json or false, quiet = globals.quiet or false,
-                 verbose = globals.verbose or false, progress = not globals.no_progress }
-  local word = argv[i]
+  return globals, words
+end
+
+local function plugin_names()
+  local names = {}
+  for _, e in ipairs(plugins.discover()) do names[#names + 1] = e.name end
+  return names
+end
+
+function M.main(argv)
+  local globals, words = take_globals(argv)
+  configure(globals)
+  local word = words[1]
   if word == nil then
+    if globals.help then return cmd_help({}, globals) end
+    if globals.json then return usage_error("which plugin or command? (certbench help)") end
     io.stderr:write(overview(), "\n")
     return 2
   end
-  if word == "-h" or word == "--help" then return cmd_help(argv, i + 1) end
   if word == "--version" then return cmd_version(globals) end
   if word:sub(1, 1) == "-" then return usage_error("unknown option '%s' (certbench help)", word) end
-  if word == "run" then return run_script(argv, i + 1, globals) end
-  if word == "plugins" then return cmd_plugins(globals) end
-  if word == "version" then return cmd_version(globals) end
-  if word == "help" then return cmd_help(argv, i + 1) end
-  if word == "man" then io.stdout:write(require("certbench.docs").man()) return 0 end
-  if word == "completion" then
-    if argv[i + 1] ~= "bash" then return usage_error("completion: only 'bash' is supported (certbench completion bash)") end
-    io.stdout:write(require("certbench.docs").bash())
-    return 0
+  if BUILTINS[word] and word ~= "help" then
+    if globals.help then return cmd_help({ word }, globals) end
+    if word == "run" then return run_script(words, 2, globals) end
+    if word == "completion" then
+      if words[2] == "bash" and not words[3] then
+        return document(globals, "completion", require("certbench.docs").bash(words[0]))
+      end
+      if words[2] == "words" then io.stdout:write(require("certbench.docs").words(words, 3), "\n") return 0 end
+      return usage_error("completion: only 'bash' is supported (certbench completion bash)")
+    end
+    local extra = words[3] or (word ~= "doc" and words[2])
+    if extra then return usage_error("%s: unexpected argument '%s' (certbench help %s)", word, extra, word) end
+    if word == "plugins" then return cmd_plugins(globals) end
+    if word == "version" then return cmd_version(globals) end
+    if word == "man" then return document(globals, "man", require("certbench.docs").man()) end
+    if word == "doc" then
+      local text, err = require("certbench.docs").reference(words[2])
+      if not text then return usage_error("doc: %s", err) end
+      return document(globals, "doc", text, { topic = words[2] })
+    end
+  end
+  if word == "help" then
+    if globals.help and not words[2] then return cmd_help({ "help" }, globals) end
+    local rest = {}
+    for j = 2, #words do rest[#rest + 1] = words[j] end
+    return cmd_help(rest, globals)
   end
 
   local p, err = plugins.load(word)
   if not p then
-    if plugins.find(word) then ui.error(err) return 1 end
+    if plugins.find(word) then return failure(err) end
     local names = sorted_keys(BUILTINS)
-    for _, e in ipairs(plugins.discover()) do names[#names + 1] = e.name end
+    for _, n in ipairs(plugin_names()) do names[#names + 1] = n end
     return unknown("plugin or command", word, names, "certbench help lists them")
   end
-  local cname = argv[i + 1]
-  local rest_from = i + 2
-  if p.default and (cname == nil or (not p.commands[cname] and not (cname == "-h" or cname == "--help"))) then
-    cname, rest_from = p.default, i + 1
+  local cname = words[2]
+  local rest_from = 3
+  if p.default and (cname == nil or not p.commands[cname]) then
+    cname, rest_from = p.default, 2
+  end
+  if globals.help then
+    if cname and p.commands[cname] and not (p.default == cname and rest_from == 2) then
+      return cmd_help({ word, cname }, globals)
+    end
+    return cmd_help({ word }, globals)
   end
   if cname == nil then
+    if globals.json then return usage_error("%s: which command? (certbench help %s)", p.name, p.name) end
     io.stderr:write(plugin_help(p), "\n")
     return 2
   end
-  if cname == "-h" or cname == "--help" then io.stdout:write(plugin_help(p), "\n") return 0 end
   if not p.commands[cname] then
-    local cands = {}
-    for _, n in ipairs(sorted_keys(p.commands)) do cands[#cands + 1] = n end
-    return unknown("command", p.name .. " " .. cname, (function()
-      local t = {}
-      for _, n in ipairs(cands) do t[#t + 1] = p.name .. " " .. n end
-      return t end)(), "certbench help " .. p.name)
+    local t = {}
+    for _, n in ipairs(sorted_keys(p.commands)) do t[#t + 1] = p.name .. " " .. n end
+    return unknown("command", p.name .. " " .. cname, t, "certbench help " .. p.name)
   end
   local args = {}
-  for j = rest_from, #argv do args[#args + 1] = argv[j] end
+  for j = rest_from, #words do args[#args + 1] = words[j] end
   return run_command(p, cname, args, globals)
 end
 

@@ -34,6 +34,8 @@
 --     objects back to back), "trailing" (bytes after the DER object), "bad_base64", "bad_pem".
 --   detect.describe(obj) -> the obj.what text; detect.summary(info) -> "PEM (CRLF): 2 certificates"
 --   detect.pem(label, der[, {crlf = true}]) -> PEM text, 64 columns
+--   detect.pem_with_headers(label, headers, order, der) -> PEM text with RFC 1421 headers (a
+--     legacy-encrypted key re-armored: headers = {["Proc-Type"]=...}, order = their order)
 --   detect.b64decode(text) -> bytes | nil, err;  detect.b64encode(bytes) -> text
 --   detect.der_info(bytes) -> kind, details | nil, err, code   (one DER element)
 -- Nothing here raises on bad data: the fuzz target tests/fuzz/detect.lua holds it to that.

@@ -4,6 +4,7 @@
 --   digest.sha256(data), .sha384, .sha512, .sha224, .sha1, .md5   shortcuts of hash
 --   digest.hmac(alg, key, data)      -> raw bytes; key may be a certbench.secret
 --   digest.new(alg[, hmac_key])      -> d with d:update(data) (returns d), d:final() -> bytes
+--                                       d:algorithm() -> its name; d:close() (also <close>)
 --   digest.hex(bytes[, sep])         -> upper-case hex, "AB:CD" with sep ":"
 --   digest.fingerprint(alg, data)    -> hex of the digest, colon-separated (as openssl prints)
 --   digest.equals(a, b)              constant-time comparison (for MACs)

@@ -1,4 +1,4 @@
--- certbench.ext: the extension options shared by csr.new and x509.new, normalized for the C
+-- certbench.ext (internal): the extension options shared by csr.new and x509.new, normalized for the C
 -- builder (core/ext.c). Internal; the option forms are documented in x509.lua and csr.lua.
 local name = require "certbench.name"
 

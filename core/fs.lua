@@ -4,6 +4,8 @@
 --   fs.writer(path[, {mode, exclusive, sync}])        -> w: fs.write in pieces: w:write(s, ...),
 --                                                     w:commit(); w:abort()/<close>/gc leave no trace
 --   fs.write_key(path, data[, {force}])               0600 from creation; refuses to overwrite
+--   fs.write_new(path, data[, {mode, force}])        like write, but an existing file is an
+--                                                     error unless force
 --   fs.append(path, data[, {mode, sync}])             one O_APPEND write, fdatasync
 --   fs.create(path, data[, {mode, sync=false, async}]) a new file (O_EXCL) written in place
 --                                                     (async: on the thread pool in a task)
@@ -13,8 +15,13 @@
 --   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
 --   fs.readlink(path)                                 the text of a symbolic link
 --   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
+--   fs.isdir(path) -> true when path is a folder
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`
+--   fs.with_lock(path[, opts], fn, ...)               fn(...) under the lock, released whatever
+--                                                     happens; fn's results
+--   fs.fault(point)                                   a crash point for tests: CERTBENCH_FAULT=point
+--                                                     kills the process there (see core/cb.h)
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])
 --   fs.spool([dir]) -> s with s:put(data) -> slot, s:read(slot), s:close()   bytes kept on disk
 local c = require "_certbench.fs"

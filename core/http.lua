@@ -6,6 +6,7 @@
 --   http.ldap_values(body[, attribute]) -> {value, ...} | nil, err: the values of an LDAP
 --                                     search result as libcurl writes it, base64-decoded
 --   http.info()                    -> {version=, ssl=, protocols={http=true, ldap=true, ...}}
+--   http.active()                  -> transfers in flight, sockets watched (leak checks)
 --
 -- A response: {status=, reason=, headers={lower-case name -> value}, body= (or file=),
 --   url= (final), redirects=n, time=seconds, size=bytes, last_modified=epoch (if the server

@@ -29,6 +29,18 @@
 CB_MODULES(CB_DECLARE)
 #undef CB_DECLARE
 
+/* Every module a script may require as `certbench.<name>` (core/<name>.lua) and every built-in
+ * plugin (`certbench.plugins.<name>`), each with an entry point luaopen_certbench_<name> (or
+ * luaopen_certbench_plugins_<name>) in certbench.so: Lua's all-in-one loader finds it there,
+ * so a stock lua5.4 with build/ on package.cpath can require any of them first.
+ * spec/docs_spec.lua requires each in lua5.4, and fails when a module or plugin is missing
+ * from these lists. */
+#define CB_LUA_MODULES(X) \
+  X(archive) X(crl) X(csr) X(detect) X(digest) X(fs) X(http) X(loop) X(name) X(ocsp) \
+  X(outputs) X(pkcs12) X(pkcs7) X(pkey) X(plugins) X(rand) X(secret) X(store) X(tls) X(ui) \
+  X(x509)
+#define CB_BUILTIN_PLUGINS(X) X(ca) X(convert) X(crl) X(ocsp) X(pfx) X(show) X(vcs)
+
 int luaopen_certbench(lua_State *L);
 
 #endif

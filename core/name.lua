@@ -20,7 +20,8 @@
 --   n:list()      { {name=, value=, oid=, rdn=}, ... }
 --   n:get("CN"[, true]) -> first value (or a list of all with true); type by short/long name/OID
 --   n:hash()      X509_NAME_hash: 8 lower-case hex (c_rehash, CApath, -subject_hash)
---   n:hash_old(), n:der(), n:equals(other), n == other, #n (entries), tostring(n) (rfc4514)
+--   n:hash_old(), n:der(), n:equals(other), n == other, #n and n:count() (entries),
+--   tostring(n) (rfc4514), n:copy() (an independent name), n:close()
 local c = require "_certbench.name"
 
 local M = { from_der = c.from_der, is_name = c.is_name }

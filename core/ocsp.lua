@@ -8,6 +8,7 @@
 --   ocsp.parse_request(der) -> {version=, cert_ids={cert_id...}, nonce=, extensions=, signed=}
 --   ocsp.parse_response(der) -> response | nil, err   (DER; ocsp.load also takes base64 text)
 --   ocsp.load(data) -> response | nil, err             DER, or base64 (openssl's .ors files)
+--   ocsp.is_response(v) -> true for a parsed response
 --   ocsp.check{cert=, issuer=, url= (default: the cert's AIA OCSP URL), nonce=true|bytes,
 --              method="post"|"get", digest=, timeout= (s, 30), trusted=, store=, time=, skew=,
 --              max_age=, ca_file= (HTTPS responders)}

@@ -2,9 +2,14 @@
 --   secret.get(spec[, {prompt = "text", confirm = bool, what = "CA key"}]) -> secret | nil, err
 --     spec: "pass:TEXT", "env:VAR", "file:PATH", "fd:N", "stdin", or nil for a terminal prompt
 --     (with confirmation when opts.confirm, for new passwords).
+--   secret.new(text) -> secret;  secret.is_secret(v)
+--   secret.read_fd(fd, what) -> secret | nil, err     the first line read from a descriptor
+--   secret.read_file(path) -> secret | nil, err       the first line of a file
+--   secret.prompt(text[, confirm]) -> secret | nil, err   on the terminal, echo off
 --   A secret is a userdata: s:reveal() gives the text, s:close() wipes it (also at collection and
---   with `local s <close> = ...`); crypto functions take it directly, so the text never has to
---   become a Lua string.
+--   with `local s <close> = ...`), s:len() its length in bytes, s:equals(other) compares in
+--   constant time; crypto functions take it directly, so the text never has to become a Lua
+--   string.
 local c = require "_certbench.secret"
 
 local M = { new = c.new, is_secret = c.is_secret, read_fd = c.read_fd, read_file = c.read_file,

@@ -7,7 +7,7 @@
 --       opts are new's (cas, crls, untrusted) to add more
 --   s:add_ca(cert), s:add_crl(crl), s:add_untrusted(cert)     -> true | nil, err
 --   s:add_file(path)       -> ncerts, ncrls | nil, err  (certificates become trust anchors)
---   s:count()              -> { cas = n, crls = n, untrusted = n }
+--   s:count()              -> { cas = n, crls = n, untrusted = n };  s:close() (also <close>)
 --   s:verify(cert[, opts]) -> chain (leaf first) | nil, err, { code, reason, text, depth, cert }
 --     opts: untrusted = {cert,...}  intermediates for this call (added to the store's own)
 --           crls = {crl,...}        CRLs for this call

@@ -4,10 +4,18 @@
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
 --   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
 --   ui.error(msg)          "certbench: msg" on stderr
+--   ui.wrote(path)         a file the command wrote for the user: with --quiet the CLI prints
+--                          these paths (one per line) and nothing else; ui.written() lists them
 --   ui.json(value)         one JSON document on stdout
 --   ui.encode_json(v[, sink]) -> text (sorted keys, ui.array(t) a list even when empty);
 --                          with sink, sink(chunk) is called with chunks of about 64 KB instead
 --   ui.write_json(path, v[, fs_opts]) -> true | nil, err: atomically, in bounded memory
+--   ui.decode_json(text) -> value (cjson)
+--   ui.raw(text) -> JSON text made earlier, written as it is by the encoder and read like a
+--     table; ui.raw_text(r) -> the text
+--   ui.lazy_array(n, get) -> a list of n values made by get(i) when read or encoded
+--   ui.verbose(fmt, ...)   remarks on stderr with --verbose only
+--   ui.isatty(fd) -> true when fd (0, 1, 2) is a terminal
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
 local c = require "_certbench.ui"
@@ -41,8 +49,16 @@ function M.verbose(s, ...)
 end
 
 function M.warn(s, ...)
-  io.stderr:write("certbench: warning: ", fmt(s, ...), "\n")
+  -- callers that already say "warning:" must not make it "warning: warning:"
+  io.stderr:write("certbench: warning: ", (fmt(s, ...):gsub("^[Ww]arning:%s*", "")), "\n")
 end
+
+-- the files a command wrote for the user, in order (what --quiet prints)
+local written = {}
+function M.wrote(path)
+  if type(path) == "string" then written[#written + 1] = path end
+end
+function M.written() return written end
 
 function M.error(msg)
   io.stderr:write("certbench: ", tostring(msg), "\n")

@@ -18,7 +18,7 @@
 --   c:aki_info() -> {keyid=, issuer={general names}, serial=, critical=} | nil
 --   c:extensions() -> { {oid=, name=, critical=, der=, text=}... }
 --   c:fingerprint([alg="sha256"]) -> "AB:CD:..."; c:text() (like openssl x509 -text -noout)
---   c:to_pem(), c:to_der(), c:equals(other), c == other
+--   c:to_pem(), c:to_der(), c:equals(other), c == other, c:close() (also <close> and collection)
 --   c:is_ca() (basicConstraints cA), c:is_self_signed() (names match and the signature verifies
 --   with its own key), c:verify_signature(issuer_cert_or_key) -> true | false, reason
 --   c:issued_by(issuer), c:issued(issuer) -> true | false, reason: issuer's subject is c's issuer

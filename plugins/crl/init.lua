@@ -361,7 +361,7 @@ local function mirror_text(res, ctx)
   say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
     res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
     res.crls_rejected, res.out_dir)
-  if res.warning then ctx.ui.warn("warning: %s", res.warning) end
+  if res.warning then ctx.ui.warn("%s", res.warning) end
 end
 
 local function mirror_cmd(args)
