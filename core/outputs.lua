@@ -14,6 +14,7 @@
 --       file is an error before anything is written ("--force replaces it").
 local fs = require "certbench.fs"
 local rand = require "certbench.rand"
+local ui = require "certbench.ui"
 
 local M = {}
 local Out = {}
@@ -114,6 +115,7 @@ function Out:commit()
   end
   local res = {}
   for i, f in ipairs(self.files) do
+    ui.wrote(f.path) -- what --quiet prints
     res[i] = { path = f.path, size = #f.data, mode = ("%04o"):format(f.mode), what = f.what,
                replaced = f.replaced or false }
   end

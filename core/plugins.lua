@@ -19,6 +19,7 @@
 --                                             plugin; the first on the path wins
 --   plugins.sources() -> { {source=, plugin=}... }   every plugin's crl_sources, in path order
 --   plugins.emit(event, ev) -> { {plugin=, error=}... }   runs every site plugin's hook for event
+--   plugins.has_hook(event) -> true when a site plugin has a hook for event
 --   plugins.check(name, t) -> true | nil, err        the contract check alone
 local fs = require "certbench.fs"
 
@@ -67,7 +68,7 @@ M.EVENTS = {
       .. "{event=, ca= folder, serial=, subject=, not_before=, not_after= (epoch), file=, pem=, profile=}" },
   { "ca.revoked", "after index.txt records a revocation: {event=, ca=, serial=, subject=, reason=, revoked_at=}" },
   { "crl.published", "after a CRL is in place: by `ca gencrl` {event=, ca=, file=, current=, number=, "
-      .. "this_update=, next_update=, revoked=}; by `crl mirror` {event=, out_dir=, url=, file=, "
+      .. "this_update=, next_update=, revoked=}; by `crl mirror` {event=, out_dir=, url=, files= {der, pem}, "
       .. "issuer=, number=, this_update=, next_update=}" },
   { "crl.mirror_done", "after a mirror run's files, state and report are written: {event=, out_dir=, "
       .. "ok=, sources_ok=, sources_failed=, crls_published=, crls_unchanged=, crls_rejected=, report= (the file)}" },
@@ -345,6 +346,15 @@ function M.sources()
     end
   end
   return out
+end
+
+-- has_hook(event) -> true when a site plugin has a hook for event (so a caller can skip making
+-- events nobody reads)
+function M.has_hook(event)
+  for _, e in ipairs(site_plugins()) do
+    if e.plugin and e.plugin.hooks and e.plugin.hooks[event] then return true end
+  end
+  return false
 end
 
 -- emit(event, ev) -> { {plugin=, error=}... } the hooks that failed. Each site plugin's hook for

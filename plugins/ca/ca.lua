@@ -108,6 +108,22 @@ local function now()
   return os.time()
 end
 
+-- hooks --------------------------------------------------------------------------------------
+
+-- emit(event, ev): the site plugins' hooks, called once the operation is durable (after the
+-- lock is released); what a hook does cannot undo it (certbench.plugins.emit)
+local function emit(event, ev)
+  local ok, plugins = pcall(require, "certbench.plugins")
+  if ok then plugins.emit(event, ev) end
+end
+
+local function emit_issued(self, r)
+  local c = r.cert
+  emit("ca.issued", { ca = self.dir, serial = r.serial, subject = c:subject():oneline(),
+    not_before = c:not_before(), not_after = c:not_after(), file = r.file, pem = r.pem,
+    profile = r.profile })
+end
+
 -- opening ------------------------------------------------------------------------------------
 
 -- open(dir[, opts]) -> ca | nil, err
@@ -859,6 +875,7 @@ function CA:issue_many(list, opts)
   if not key then return nil, kerr end
   local res, err = self:_locked(function() return self:_commit(items, key) end)
   if not res then return nil, err end
+  for _, r in ipairs(res) do emit_issued(self, r) end
   if opts and opts.details then return res end
   local certs = {}
   for i, r in ipairs(res) do certs[i] = r.cert end
@@ -909,6 +926,7 @@ function CA:issue(req)
   if not key then return fail(kerr) end
   local res, cerr = self:_locked(function() return self:_commit({ it }, key, { verified = verified }) end)
   if not res then return fail(cerr) end
+  emit_issued(self, res[1])
   return res[1].cert, res[1]
 end
 
@@ -992,7 +1010,11 @@ function CA:revoke(o)
     if not reason then return reason_error(o.reason) end
   end
   local t = o.time or now()
-  return self:_locked(function() return self:_revoke_locked(key, reason, t) end)
+  local info, err = self:_locked(function() return self:_revoke_locked(key, reason, t) end)
+  if not info then return nil, err end
+  emit("ca.revoked", { ca = self.dir, serial = info.serial, subject = info.subject,
+                       reason = info.reason, revoked_at = info.revoked_at })
+  return info
 end
 
 -- CRLs ----------------------------------------------------------------------------------------
@@ -1010,7 +1032,7 @@ function CA:gencrl(o)
   end
   local key, kerr = self:_key()
   if not key then return nil, kerr end
-  return self:_locked(function()
+  local crl, info = self:_locked(function()
     local p = self.p
     local c, err = self:_index()
     if not c then return nil, err end
@@ -1061,6 +1083,11 @@ function CA:gencrl(o)
     return crl, { number = number, file = file, current = p.crl_pem, revoked = #entries,
                   this_update = t, next_update = t + (days and days * 86400 or hours * 3600) }
   end)
+  if not crl then return nil, info end
+  emit("crl.published", { ca = self.dir, file = info.file, current = info.current, number = info.number,
+                          this_update = info.this_update, next_update = info.next_update,
+                          revoked = info.revoked })
+  return crl, info
 end
 
 -- listing ---------------------------------------------------------------------------------------
@@ -1173,6 +1200,10 @@ function CA:renew(o)
   end)
   if not res then return nil, err end
   res[1].renewed = key
+  emit_issued(self, res[1])
+  if res[1].revoked_old then
+    emit("ca.revoked", { ca = self.dir, serial = key, subject = subject:oneline(), reason = "superseded" })
+  end
   return res[1].cert, res[1]
 end
 

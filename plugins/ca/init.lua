@@ -73,6 +73,7 @@ end
 local function write_out(path, data)
   local ok, err = fs.write(path, data)
   if not ok then return nil, err end
+  require("certbench.ui").wrote(path)
   return true
 end
 
@@ -121,6 +122,8 @@ M.commands = {
       if not ca then return nil, ierr end
       local info = ca:info()
       ca:close()
+      ctx.ui.wrote(args.dir .. "/cacert.pem")
+      ctx.ui.wrote(args.dir .. "/private/cakey.pem")
       return {
         dir = info.dir, subject = info.subject, serial = info.serial, key = info.key,
         not_after = rfc3339(info.not_after), encrypted = not args.no_encrypt,
@@ -161,6 +164,7 @@ M.commands = {
         ca:close()
         return nil, (details:gsub("^the CSR", args.csr))
       end
+      ctx.ui.wrote(details.file)
       if args.out then
         local ok, werr = write_out(args.out, details.pem)
         if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. werr end
@@ -234,6 +238,7 @@ M.commands = {
       local rec = recovered(ca)
       ca:close()
       if not crl then return nil, info end
+      ctx.ui.wrote(info.file)
       if args.out then
         local ok, werr = write_out(args.out, args.der and crl:to_der() or crl:to_pem())
         if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. werr end

@@ -102,7 +102,8 @@ function M.info(paths, opts)
       end
     end
   end
-  return { crls = ui.array(out) }, (bad and set) and 3 or (bad and 1 or 0)
+  -- ok: every file read and, with CAs, every CRL verified; checked: CAs were given
+  return { crls = ui.array(out), ok = not bad, checked = set ~= nil }
 end
 
 local function info_text(res, ctx)
@@ -139,6 +140,7 @@ end
 -- fetch --------------------------------------------------------------------------------------
 
 -- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=})
+--   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
 function M.fetch(urls, opts)
   opts = opts or {}
   local set
@@ -194,12 +196,12 @@ function M.fetch(urls, opts)
             if format == "der" or format == "both" then
               local p = fs.join(dir, id.base .. ".crl")
               local ok, werr = fs.write(p, c:to_der())
-              if not ok then item.error = werr else item.files[#item.files + 1] = p end
+              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
             end
             if not item.error and (format == "pem" or format == "both") then
               local p = fs.join(dir, id.base .. ".pem")
               local ok, werr = fs.write(p, c:to_pem())
-              if not ok then item.error = werr else item.files[#item.files + 1] = p end
+              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
             end
             item.files = ui.array(item.files)
           end
@@ -212,7 +214,7 @@ function M.fetch(urls, opts)
     s.crls = ui.array(s.crls)
     out[#out + 1] = s
   end
-  return { sources = ui.array(out), out_dir = dir }, failed and 1 or 0
+  return { sources = ui.array(out), out_dir = dir, ok = not failed }
 end
 
 local function fetch_text(res, ctx)
@@ -365,78 +367,29 @@ local function mirror_text(res, ctx)
 end
 
 local function mirror_cmd(args)
+  -- numbers as given: mirror.config checks them, once
+  local function number(v) return v and (math.tointeger(tonumber(v)) or v) end
+  local concurrency, max_size = number(args.concurrency), number(args.max_size)
   -- paths in a config file are relative to the file; on the command line, to the current folder
-  local cwd = fs.realpath(".") or "."
-  local function abs(p)
-    if p == nil or p:sub(1, 1) == "/" then return p end
-    return fs.join(cwd, p)
-  end
-  local t = {}
-  if args.config then
-    local err
-    t, err = mirror.load_config(args.config)
-    if not t then return nil, "crl mirror: " .. err end
-  end
-  local function set(k, v) if v ~= nil then t[k] = v end end
-  local srcs = common.list(args.source)
-  if #srcs > 0 then
-    t.sources = t.sources or {}
-    for _, u in ipairs(srcs) do t.sources[#t.sources + 1] = u end
-  end
-  if args.plugin_sources then
-    t.sources = t.sources or {}
-    local found = require("certbench.plugins").collect("crl_sources")
-    local names = {}
-    for k in pairs(found) do names[#names + 1] = k end
-    table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
-    for _, k in ipairs(names) do
-      local v = found[k].value
-      if type(v) == "table" and v.url == nil then
-        for _, u in ipairs(v) do t.sources[#t.sources + 1] = u end
-      else
-        t.sources[#t.sources + 1] = v
-      end
-    end
-  end
-  local cas = common.list(args.ca)
-  for i, p in ipairs(cas) do cas[i] = abs(p) end
-  if #cas > 0 then t.ca = cas end
-  set("out_dir", abs(args.out_dir))
-  set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
-  if args.concurrency and not math.tointeger(tonumber(args.concurrency)) then
-    return nil, "crl mirror: --concurrency must be an integer", 2
-  end
-  set("metrics", abs(args.metrics))
-  set("report", abs(args.report))
-  set("grace", args.grace)
-  set("timeout", args.timeout)
-  set("tls_ca", abs(args.tls_ca))
-  set("daily_at", args.daily_at)
-  set("random_delay", args.random_delay)
-  if args.max_size then
-    local n = math.tointeger(tonumber(args.max_size))
-    if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
-    t.max_size = n
-  end
-  if args.no_ca_links then t.publish_cas = false end
-  set("hash_links", args.hash_links)
-  local cfg, err = mirror.config(t)
-  if not cfg then return nil, "crl " .. err, 2 end
-  local daily = cfg.daily_at and not args.once
-  local interval = os.getenv("CERTBENCH_CRL_MIRROR_INTERVAL")
-  if daily or (interval and not args.once and cfg.daily_at) then
-    local summary = mirror.daily(cfg, {
-      interval = interval and tonumber(interval) or nil,
-      max_runs = tonumber(os.getenv("CERTBENCH_CRL_MIRROR_MAX_RUNS") or ""),
-    })
+  local cfg, daily_opts, code = mirror.configure {
+    config = args.config, cwd = fs.realpath(".") or ".", plugin_sources = args.plugin_sources,
+    sources = common.list(args.source), ca = common.list(args.ca), out_dir = args.out_dir,
+    concurrency = concurrency, metrics = args.metrics, report = args.report, grace = args.grace,
+    timeout = args.timeout, tls_ca = args.tls_ca, daily_at = args.daily_at,
+    random_delay = args.random_delay, max_size = max_size,
+    publish_cas = args.no_ca_links and false or nil, hash_links = args.hash_links,
+  }
+  if not cfg then return nil, "crl " .. daily_opts, code end
+  if cfg.daily_at and not args.once then
+    local summary = mirror.daily(cfg, daily_opts)
     summary.daily = true
     summary.last_report = nil
     if summary.error then return nil, "crl mirror: " .. summary.error end
-    return summary, 0
+    return summary
   end
-  local report, ok = mirror.run(cfg)
-  if not report then return nil, ok end
-  return report, ok and 0 or 1
+  local report, rok = mirror.run(cfg)
+  if not report then return nil, rok end
+  return report, nil, rok and 0 or 1
 end
 
 -- commands -------------------------------------------------------------------------------------
@@ -452,9 +405,9 @@ M.commands = {
       p:flag("--entries", "list the revoked serials too")
     end,
     run = function(args)
-      local res, code = M.info(args.file, { ca = common.list(args.ca), entries = args.entries })
-      if not res then return nil, code end
-      return res, code
+      local res, err = M.info(args.file, { ca = common.list(args.ca), entries = args.entries })
+      if not res then return nil, err end
+      return res, nil, res.ok and 0 or (res.checked and 3 or 1)
     end,
     text = info_text,
   },
@@ -480,7 +433,7 @@ M.commands = {
         allow_expired = args.allow_expired,
       })
       if not res then return nil, code end
-      return res, code
+      return res, nil, res.ok and 0 or 1
     end,
     text = fetch_text,
   },
@@ -550,7 +503,7 @@ M.commands = {
         ocsp = args.ocsp, ocsp_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
       }
       if not res then return nil, code end
-      return res, code
+      return res, nil, code
     end,
     text = check_text,
   },

@@ -4,7 +4,15 @@
 -- a source that fails keeps its last good CRL; every run leaves a JSON report and Prometheus
 -- metrics for monitoring.
 --
---   mirror.config(t) -> cfg | nil, err          check and complete a configuration table
+--   mirror.config(t) -> cfg | nil, err          check and complete a configuration table (an
+--                                               unknown key is an error naming it)
+--   mirror.configure(opts) -> cfg, daily_opts | nil, err, code
+--                                               the configuration `crl mirror` runs with: a
+--                                               config file (opts.config), options over it,
+--                                               plugins' crl_sources (opts.plugin_sources), the
+--                                               environment (CERTBENCH_CRL_MIRROR_INTERVAL,
+--                                               _MAX_RUNS: daily_opts); relative paths from the
+--                                               command line are taken from opts.cwd
 --   mirror.load_config(path) -> t | nil, err    a config file: Lua returning a table (below)
 --   mirror.run(cfg[, opts]) -> report, ok       one run; ok: every source succeeded
 --   mirror.daily(cfg[, opts]) -> summary        runs every day at cfg.daily_at (UTC) until
@@ -123,8 +131,26 @@ local function rel(dir, p)
   return fs.join(dir, p)
 end
 
+-- the keys a configuration and a source may hold
+local CONFIG_KEYS = { out_dir = true, ca = true, sources = true, metrics = true, report = true,
+  daily_at = true, tls_ca = true, limits = true, _dir = true }
+for k in pairs(M.defaults) do CONFIG_KEYS[k] = true end
+local SOURCE_KEYS = { url = true, name = true, tls_ca = true, ca_file = true, timeout = true,
+  connect_timeout = true, max_size = true, stream = true, low_speed = true, limits = true }
+
+local function unknown_keys(t, known, what)
+  local bad = {}
+  for k in pairs(t) do if not known[k] then bad[#bad + 1] = tostring(k) end end
+  if #bad == 0 then return nil end
+  table.sort(bad)
+  return ("mirror: %s: unknown key%s %s"):format(what, #bad > 1 and "s" or "", "'" .. table.concat(bad, "', '") .. "'")
+end
+
 -- config(t) -> cfg | nil, err
 function M.config(t)
+  if type(t) ~= "table" then error("mirror.config: expected a table", 2) end
+  local bad = unknown_keys(t, CONFIG_KEYS, "configuration")
+  if bad then return nil, bad end
   local cfg = {}
   for k, v in pairs(M.defaults) do cfg[k] = v end
   for k, v in pairs(t) do cfg[k] = v end
@@ -147,6 +173,8 @@ function M.config(t)
     if type(s) ~= "table" or type(s.url) ~= "string" then
       return nil, ("mirror: sources[%d] must be a URL or a table with url"):format(i)
     end
+    local sbad = unknown_keys(s, SOURCE_KEYS, ("sources[%d]"):format(i))
+    if sbad then return nil, sbad end
     if not s.url:match("^[%a][%w+.-]*://") then
       return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, s.url)
     end
@@ -180,6 +208,48 @@ function M.config(t)
   cfg.report = rel(dir, cfg.report)
   cfg.tls_ca = rel(dir, cfg.tls_ca)
   return cfg
+end
+
+-- configure(opts) -> cfg, daily_opts | nil, err, code (2: a usage error)
+-- opts: config = path (a config file), cwd = folder for the relative paths of the other options,
+-- plugin_sources = true (add every plugin's crl_sources), sources = {URL...} (added to the
+-- file's), ca = {files} (replaces the file's), and any key of a configuration (out_dir,
+-- concurrency, grace, ...) overriding the file's; unknown keys are an error naming them.
+local CONFIGURE_KEYS = { config = true, cwd = true, plugin_sources = true }
+for k in pairs(CONFIG_KEYS) do if k ~= "_dir" then CONFIGURE_KEYS[k] = true end end
+function M.configure(opts)
+  if type(opts) ~= "table" then error("mirror.configure: expected a table", 2) end
+  local bad = unknown_keys(opts, CONFIGURE_KEYS, "options")
+  if bad then return nil, bad, 2 end
+  local function abs(p)
+    if p == nil or opts.cwd == nil or p:sub(1, 1) == "/" then return p end
+    return fs.join(opts.cwd, p)
+  end
+  local t = {}
+  if opts.config then
+    local err
+    t, err = M.load_config(opts.config)
+    if not t then return nil, "mirror: " .. err end
+  end
+  t.sources = t.sources or {}
+  for _, u in ipairs(opts.sources or {}) do t.sources[#t.sources + 1] = u end
+  if opts.plugin_sources then
+    for _, e in ipairs(require("certbench.plugins").sources()) do t.sources[#t.sources + 1] = e.source end
+  end
+  if opts.ca and #opts.ca > 0 then
+    t.ca = {}
+    for i, p in ipairs(opts.ca) do t.ca[i] = abs(p) end
+  end
+  for k, v in pairs(opts) do
+    if not CONFIGURE_KEYS[k] or k == "config" or k == "cwd" or k == "plugin_sources" or k == "sources" or k == "ca" then
+    elseif k == "out_dir" or k == "metrics" or k == "report" or k == "tls_ca" then t[k] = abs(v)
+    else t[k] = v end
+  end
+  local cfg, err = M.config(t)
+  if not cfg then return nil, err, 2 end
+  local interval = os.getenv("CERTBENCH_CRL_MIRROR_INTERVAL")
+  return cfg, { interval = interval and tonumber(interval) or nil,
+                max_runs = tonumber(os.getenv("CERTBENCH_CRL_MIRROR_MAX_RUNS") or "") }
 end
 
 -- state -------------------------------------------------------------------------------------
@@ -797,6 +867,28 @@ end
 
 -- a run ---------------------------------------------------------------------------------------
 
+-- notify(cfg, report, published): the site plugins' hooks of a run whose files, state and report
+-- are written (crl.published for each CRL it published, then crl.mirror_done); a hook's failure
+-- is reported by certbench.plugins and changes nothing here
+local function notify(cfg, report, published)
+  local ok, plugins = pcall(require, "certbench.plugins")
+  if not ok then return end
+  if published and report.crls_published > 0 and plugins.has_hook("crl.published") then
+    for _, s in ipairs(report.sources) do
+      for _, c in ipairs(s.crls or {}) do
+        if c.action == "published" then
+          plugins.emit("crl.published", { out_dir = cfg.out_dir, url = s.url, files = c.files,
+            issuer = c.issuer, number = c.number, this_update = c.this_update, next_update = c.next_update })
+        end
+      end
+    end
+  end
+  plugins.emit("crl.mirror_done", { out_dir = cfg.out_dir, ok = report.ok, sources_ok = report.sources_ok,
+    sources_failed = report.sources_failed, crls_published = published and report.crls_published or 0,
+    crls_unchanged = report.crls_unchanged, crls_rejected = report.crls_rejected,
+    report = cfg.report or meta(cfg, "last-run.json") })
+end
+
 -- run(cfg[, opts]) -> report, ok
 -- opts: now = function() -> epoch (tests), cancel = {stop = bool} (set by a signal), trust
 -- (a loaded trust set, reused by daily runs)
@@ -897,6 +989,7 @@ function run(cfg, opts)
   end
   st:close()
   lock:unlock()
+  notify(cfg, report, cok)
   return report, report.ok
 end
 

@@ -31,7 +31,7 @@ local function list(v)
   return v
 end
 
--- check(opts) -> result, exit code | nil, err, code
+-- check(opts) -> result | nil, err, code (the command maps result.status to its exit code)
 function M.check(opts)
   local certs, err = load_certs(opts.cert, "ocsp check")
   if not certs then return nil, err end
@@ -74,7 +74,7 @@ function M.check(opts)
   res.response = nil
   res.subject = cert:subject():rfc4514()
   res.issuer = issuer:subject():rfc4514()
-  return res, EXIT[res.status] or 1
+  return res
 end
 
 -- the text and JSON output: times as RFC 3339 text
@@ -136,7 +136,7 @@ M.commands = {
         timeout = timeout, tls_ca = args.tls_ca,
       }
       if not res then return nil, err, code end
-      return M.report(res), err
+      return M.report(res), nil, EXIT[res.status] or 1
     end,
     text = text,
   },

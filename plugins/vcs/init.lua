@@ -160,8 +160,11 @@ M.commands = {
         wd = math.tointeger(tonumber(args.warn_days))
         if not wd or wd < 0 then return nil, "vcs check: --warn-days must be a whole number of days", 2 end
       end
-      return checkmod.run { key = args.key, cert = args.cert, ca = args.ca, crls = args.crl, plan = p,
-                            mutual_tls = not args.no_mutual_tls, warn_days = wd }
+      local r, e, c = checkmod.run { key = args.key, cert = args.cert, ca = args.ca, crls = args.crl, plan = p,
+                                     mutual_tls = not args.no_mutual_tls, warn_days = wd }
+      if not r then return nil, e, c end
+      return r, nil, e
+
     end,
     text = function(r, ctx)
       for _, c in ipairs(r.checks) do
@@ -197,8 +200,10 @@ if has_tls then
         timeout = tonumber(args.timeout)
         if not timeout or timeout <= 0 then return nil, "vcs tls-check: --timeout must be a number of seconds", 2 end
       end
-      return tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
-                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
+      local r, e, c = tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
+                                   key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
+      if not r then return nil, e, c end
+      return r, nil, e
     end,
     text = function(r, ctx)
       ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
