@@ -81,15 +81,30 @@ local function index(list)
 end
 local FIELDS, CMD_FIELDS, EVENTS = index(M.CONTRACT), index(M.COMMAND), index(M.EVENTS)
 
-local function close_to(word, list)
-  for _, e in ipairs(list) do
-    local a, b = word:lower(), e[1]
-    if a == b or a == b .. "s" or a .. "s" == b or (#a >= 4 and (b:find(a, 1, true) == 1 or a:find(b, 1, true) == 1)) then
-      return b
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
     end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- a contract field that word is probably a misspelling of (edit distance 2 at most)
+local function close_to(word, list)
+  if #word < 4 then return nil end
+  for _, e in ipairs(list) do
+    if distance(word:lower(), e[1]) <= 2 then return e[1] end
   end
   return nil
 end
+
+-- the fields the loader sets on a plugin it loaded
+local LOADER_FIELDS = { dir = true, builtin = true, added_by = true }
 
 local function typed(where, v, want)
   if v ~= nil and type(v) ~= want then
@@ -106,6 +121,8 @@ function M.check(name, p)
     if f then
       local err = typed("'" .. k .. "'", v, f[2])
       if err then return nil, err end
+    elseif LOADER_FIELDS[k] then
+      -- set (again) by the loader
     elseif type(v) ~= "function" and type(v) ~= "table" then
       -- functions and tables are the plugin's Lua API (ca.open, crl.mirror); anything else
       -- that is not in the contract is a mistake, usually a misspelt field

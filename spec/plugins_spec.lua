@@ -1,0 +1,108 @@
+-- The plugin contract (certbench.plugins.CONTRACT, `certbench doc plugins`), checked at load:
+-- each mistake is a load error naming the plugin and the field; an extension adds to a plugin
+-- without replacing it, and a clash names both.
+local h = require "helper"
+local plugins = require "certbench.plugins"
+
+local function plugin_dir(files)
+  local dir = h.tmpdir()
+  for name, text in pairs(files) do
+    os.execute("mkdir -p " .. h.q(dir .. "/" .. name))
+    h.write(dir .. "/" .. name .. "/init.lua", text)
+  end
+  return dir
+end
+
+local function cb(dir, args)
+  return h.run3(("CERTBENCH_PLUGINS=%s %s %s"):format(h.q(dir), h.q(h.bin), args))
+end
+
+describe("the plugin contract", function()
+  local cases = {
+    { "return { verion = '1.0', commands = {} }", "unknown field 'verion'; did you mean 'version'?" },
+    { "return { version = 1 }", "'version' must be a string, not a number" },
+    { "return { comands = {} }", "unknown field 'comands'; did you mean 'commands'?" },
+    { "return { commands = { x = { run = function() end, sumary = 'x' } } }",
+      "commands['x']: unknown field 'sumary'; did you mean 'summary'?" },
+    { "return { commands = { x = { run = 'no' } } }", "commands['x'].run must be a function, not a string" },
+    { "return { commands = { x = { summary = 'x' } } }", "commands['x'] has no run function" },
+    { "return { commands = { x = { run = function() end } }, default = 'y' }",
+      "'default' names 'y', which is not one of its commands" },
+    { "return { hooks = { ['ca.issud'] = function() end } }", "hooks: unknown event 'ca.issud'" },
+    { "return { hooks = { ['ca.issued'] = true } }", "hooks['ca.issued'] must be a function, not a boolean" },
+    { "return { crl_sources = { 'not a url' } }", "crl_sources[1] must be a URL or a table with url" },
+    { "return { profiles = { p = { ekus = {'serverAuth'} } } }", "profiles: profile 'p': unknown field 'ekus'" },
+    { "return { extends = 3 }", "'extends' must be a string, not a number" },
+    { "return { name = 'other' }", "'name' is 'other' but the folder is 'bad'" },
+    { "return { description = {} }", "'description' must be a string, not a table" },
+  }
+  for _, c in ipairs(cases) do
+    it("refuses at load: " .. c[2], function()
+      local dir = plugin_dir { bad = c[1] }
+      local out, err, rc = cb(dir, "plugins")
+      assert.equal(0, rc, err)
+      assert.matches("bad +BROKEN +plugin 'bad' %(" .. (dir .. "/bad/init.lua"):gsub("%p", "%%%0") .. "%) is broken: "
+        .. c[2]:gsub("%p", "%%%0"), out)
+      -- and running it says the same, with exit 1
+      local _, err2, rc2 = cb(dir, "bad x")
+      assert.equal(1, rc2)
+      assert.matches(c[2], err2, 1, true)
+    end)
+  end
+
+  it("accepts functions and tables as the plugin's Lua API", function()
+    local dir = plugin_dir { good = "return { summary = 's', open = function() return 1 end, lib = {}, commands = {} }" }
+    local out, err, rc = cb(dir, "plugins --json")
+    assert.equal(0, rc, err)
+    local doc = require("cjson").decode(out)
+    for _, p in ipairs(doc.plugins) do
+      assert.is_nil(p.error, p.name)
+    end
+  end)
+
+  it("every built-in plugin keeps the contract", function()
+    for _, e in ipairs(plugins.load_all()) do
+      assert.is_nil(e.error, e.name)
+      assert.is_true(plugins.check(e.name, e.plugin), e.name)
+    end
+  end)
+
+  it("a command returning a result and an exit code in the wrong place is a plugin bug", function()
+    local dir = plugin_dir { two = "return { commands = { x = { run = function() return {}, 3 end } } }" }
+    local _, err, rc = cb(dir, "two x")
+    assert.equal(1, rc)
+    assert.matches("two x: internal error: run returned a result and a second value (3); success with an exit code is `return result, nil, code`", err, 1, true)
+    dir = plugin_dir { three = "return { commands = { x = { run = function() return { a = 1 }, nil, 3 end } } }" }
+    local out
+    out, err, rc = cb(dir, "three x --json")
+    assert.equal(3, rc, err)
+    assert.equal('{"a":1}\n', out)
+  end)
+end)
+
+describe("extends", function()
+  it("adds commands under another plugin; a clash names both and leaves the target whole", function()
+    local dir = plugin_dir {
+      ext = "return { extends = 'ca', commands = { hello = { run = function() return { hi = true } end,"
+        .. " text = function(r, c) c.ui.say('hi from ext') end } } }",
+      clash = "return { extends = 'ca', commands = { list = { run = function() return {} end } } }",
+    }
+    local out, err, rc = cb(dir, "ca hello")
+    assert.equal(0, rc, err)
+    assert.equal("hi from ext\n", out)
+    assert.matches("plugin 'clash' (" .. dir .. "/clash/init.lua) is broken: extends 'ca': its command 'list' is also ca's own command 'list'", err, 1, true)
+    -- ca's own list is ca's, not the clashing one
+    local ca = h.tmpdir() .. "/ca"
+    _, err, rc = cb(dir, "ca init " .. h.q(ca) .. " --subject /CN=X --no-encrypt")
+    assert.equal(0, rc, err)
+    out, err, rc = cb(dir, "ca list " .. h.q(ca))
+    assert.equal(0, rc, err)
+    out = cb(dir, "plugins")
+    assert.matches("clash +BROKEN", out)
+  end)
+  it("a profile of the same name as ca's is a clash", function()
+    local dir = plugin_dir { p = "return { extends = 'ca', profiles = { server = { eku = { 'clientAuth' } } } }" }
+    local out = cb(dir, "plugins")
+    assert.matches("p +BROKEN .*its profile 'server' is also ca's own profile 'server'", out)
+  end)
+end)
