@@ -4,8 +4,10 @@
 --   archive.members(data[, opts])   -> { {name=, data=}, ... } | nil, err
 --   archive.iter(data[, opts])      for m in archive.iter(data) do ... end (raises on a failure)
 --   archive.open(data[, opts])      -> reader | nil, err; reader:next() -> member | nil [, err]
---   archive.crls(data[, opts])      -> { {name=, der=}, ... } | nil, err (every CRL found)
---   archive.certs(data[, opts])     -> { {name=, der=}, ... } | nil, err (every certificate)
+--   archive.crls(data[, opts])      -> { {name=, der=}, ... } | nil, err, code (every CRL found)
+--   archive.certs(data[, opts])     -> { {name=, der=}, ... } | nil, err, code (every certificate)
+--       code: "archive" (a broken archive, or one over a limit: members, sizes, ratio, depth),
+--       "format" (a PEM block or PKCS#7 inside that does not decode)
 --   archive.gzip(data[, {name=, level=, mtime=}])                     -> gzip bytes
 --   archive.zip({ {name=, data=[, method="store"]}, ... }[, {mtime=}]) -> zip bytes | nil, err
 --   archive.der_kind(der)          -> "crl" | "cert" | "pkcs7" | "other", by shape, without parsing
@@ -204,7 +206,7 @@ local P7_LABELS = { PKCS7 = true, CMS = true, ["PKCS #7 SIGNED DATA"] = true }
 -- collect: the objects of one kind ("crl" or "cert") in every member, in order.
 local function collect(data, o, want)
   local r, err = open(data, o)
-  if not r then return nil, err end
+  if not r then return nil, err, "archive" end
   local out = {}
   -- errors name the member, unless the data was no archive (then o.name says it all)
   local function where(name) return r.plain and "" or (name .. ": ") end
@@ -244,7 +246,7 @@ local function collect(data, o, want)
   while true do
     local m, e = r:next()
     if not m then
-      if e then return nil, e end
+      if e then return nil, e, "archive" end
       return out
     end
     local kind = c.detect(m.data)
@@ -265,7 +267,7 @@ local function collect(data, o, want)
     if not ok then
       r:close()
       if o.name then ferr = o.name .. ": " .. ferr end
-      return nil, ferr
+      return nil, ferr, "format"
     end
   end
 end

@@ -42,7 +42,7 @@ const char *cb_checkbytes(lua_State *L, int idx, size_t *len);
 /* cb_optsecret is cb_checkbytes for an optional password argument: NULL when nil/none. */
 const char *cb_optsecret(lua_State *L, int idx, size_t *len);
 
-/* cb_getfield_* read an optional field of the options table at idx. */
+/* cb_optfield_* read an optional field of the options table at idx. */
 const char *cb_optfield_string(lua_State *L, int idx, const char *k, const char *def, size_t *len);
 lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Integer def);
 int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def);

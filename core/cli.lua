@@ -191,6 +191,14 @@ local function run_command(p, name, args, globals)
     if parsed[k] then globals[k] = true end
   end
   configure(globals)
+  -- every --passin/--passout/--parent-passin...: a source spelt wrong is a usage error (exit 2)
+  local cmd = p.default == name and p.name or (p.name .. " " .. name)
+  for k, v in pairs(parsed) do
+    if type(k) == "string" and k:match("pass[a-z]*$") and k:match("pass") and type(v) == "string" then
+      local sok, serr = require("certbench.secret").check_spec(v)
+      if not sok then return usage_error("%s: --%s: %s", cmd, k:gsub("_", "-"), serr) end
+    end
+  end
   local ctx = { ui = ui, json = ui.options.json, quiet = ui.options.quiet,
                 verbose = ui.options.verbose, plugin = p, command = name }
   local res = table.pack(xpcall(c.run, debug.traceback, parsed, ctx))

@@ -117,7 +117,7 @@ static cb_crl *check(lua_State *L, int idx) {
   return check_box(L, idx)->e;
 }
 
-X509_CRL *cb_check_crl(lua_State *L, int idx) {
+X509_CRL *cb_check_crl(lua_State *L, int idx, char *err, size_t errlen) {
   crl_box *b = check_box(L, idx);
   if (!b->x) {
     const uint8_t *p = b->e->der;
@@ -125,7 +125,8 @@ X509_CRL *cb_check_crl(lua_State *L, int idx) {
     if (!b->x) {
       char reason[256];
       cb_ssl_reason(reason, sizeof reason);
-      luaL_error(L, "crl: BoringSSL cannot parse this CRL: %s", reason[0] ? reason : "failed");
+      snprintf(err, errlen, "BoringSSL cannot parse this CRL: %s", reason[0] ? reason : "failed");
+      return NULL;
     }
   }
   return b->x;
@@ -256,8 +257,8 @@ static void describe_pem(const char *s, const char *end, char *out, size_t len) 
   }
 }
 
-/* skip_bom_space skips a UTF-8 byte order mark and leading whitespace. */
-static const char *skip_bom_space(const char *p, const char *end) {
+/* skip_bom skips a UTF-8 byte order mark; whitespace is left to the PEM reader. */
+static const char *skip_bom(const char *p, const char *end) {
   if (end - p >= 3 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf)
     p += 3;
   return p;
@@ -268,7 +269,7 @@ static const char *skip_bom_space(const char *p, const char *end) {
  * owns). On failure pushes nothing, fills err. */
 static int load_one(lua_State *L, const char *s, size_t n, int str_idx, char *owned, char *err,
                     size_t errlen) {
-  const char *end = s + n, *p = skip_bom_space(s, end);
+  const char *end = s + n, *p = skip_bom(s, end);
   const char *q = p;
   while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++;
   if (q < end && (unsigned char)*q == 0x30 && q == p) {
@@ -403,7 +404,7 @@ static int l_load_file(lua_State *L) {
     return cb_fail(L, "%s: file too large (more than %I bytes)", path, max);
   }
   char err[512];
-  const char *p = skip_bom_space(buf, buf + len);
+  const char *p = skip_bom(buf, buf + len);
   if (p != buf && len - (size_t)(p - buf) > 0 && (unsigned char)*p == 0x30) {
     /* a DER after a BOM: move it to the start, so the engine owns a buffer it can free */
     memmove(buf, p, len - (size_t)(p - buf));
@@ -418,7 +419,7 @@ static int l_load_file(lua_State *L) {
 static int l_load_all(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n), *end = s + n;
-  const char *p = skip_bom_space(s, end);
+  const char *p = skip_bom(s, end);
   char err[512];
   lua_newtable(L);
   int k = 0;

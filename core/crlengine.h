@@ -102,7 +102,7 @@ const char *cb_crl_sig_alg_name(const cb_crl *e, char *buf, size_t len);
 /* cb_der_time parses an UTCTime or GeneralizedTime (tag, content) into epoch seconds. */
 int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out);
 
-/* cb_crl_serial_to_der converts an upper- or lower-case hex serial (an optional leading "-"
+/* cb_crl_serial_from_hex converts an upper- or lower-case hex serial (an optional leading "-"
  * for negative ones, as openssl prints them) into minimal INTEGER content bytes in out
  * (at least (strlen+1)/2+1 bytes). Returns the length, or 0 for bad hex. */
 size_t cb_crl_serial_from_hex(const char *hex, size_t n, uint8_t *out);

@@ -1,5 +1,5 @@
 /* csr.c: `_certbench.csr`, PKCS#10 certificate requests: load, build and sign, read back every
- * field, verify the self-signature. Option shorthands are parsed in csr.lua (and ext.lua). */
+ * field, verify the self-signature. Option shorthands are parsed in csr.lua (and extopts.lua). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -34,7 +34,7 @@
 --   r:equals(other), r == other
 local c = require "_certbench.csr"
 local name = require "certbench.name"
-local ext = require "certbench.ext"
+local ext = require "certbench.extopts"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
 

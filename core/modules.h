@@ -1,5 +1,9 @@
 /* modules.h: the C modules of certbench, each in its own file core/<name>.c with
- * luaopen__certbench_<name>. Adding a module: a line here and two in core/objects.ninja. */
+ * luaopen__certbench_<name>. Adding a module: a line here and two in core/objects.ninja.
+ * The other C files of core/ are internal helpers with no Lua module of their own: cb (errors,
+ * options, faults), objects (the shared userdata boxes), pem, pbe, par (the thread pool of
+ * batches), crlengine (the CRL parser), ext (X.509 extensions), main and certbench (the program
+ * and the root module). A Lua file of core/ whose header says "(internal)" is not API either. */
 #ifndef CERTBENCH_MODULES_H
 #define CERTBENCH_MODULES_H
 #include <lua.h>

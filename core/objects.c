@@ -3,6 +3,18 @@
 
 #include <string.h>
 
+/* new_box(size, metatable name as a light userdata): a zeroed userdata with that metatable.
+ * Run under lua_pcall by cb_push_*, so that a memory error while making the box comes back
+ * to the caller, who still owns the object and frees it before raising again. */
+static int new_box(lua_State *L) {
+  size_t size = (size_t)lua_tointeger(L, 1);
+  const char *mt = lua_touserdata(L, 2);
+  void *b = lua_newuserdatauv(L, size, 1);
+  memset(b, 0, size);
+  luaL_setmetatable(L, mt);
+  return 1;
+}
+
 #define DEFINE_BOX(type, MT, ctype, freefn, label)                                   \
   static int type##_gc(lua_State *L) {                                               \
     cb_##type *b = luaL_checkudata(L, 1, MT);                                        \
@@ -13,10 +25,17 @@
     return 0;                                                                        \
   }                                                                                  \
   void cb_push_##type(lua_State *L, ctype *owned) {                                  \
-    /* box first, zeroed: if the allocation raises, we free and re-raise */          \
-    cb_##type *b = lua_newuserdatauv(L, sizeof *b, 1);                              \
-    b->p = NULL;                                                                     \
-    luaL_setmetatable(L, MT);                                                        \
+    /* the box is made under a protected call (pushing a light C function, an      \
+     * integer and a light userdata allocates nothing): if that raises, owned is     \
+     * freed here and the error raised again, so nothing leaks */                    \
+    lua_pushcfunction(L, new_box);                                                   \
+    lua_pushinteger(L, (lua_Integer)sizeof(cb_##type));                              \
+    lua_pushlightuserdata(L, (void *)(MT));                                          \
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {                                           \
+      freefn(owned);                                                                 \
+      lua_error(L);                                                                  \
+    }                                                                                \
+    cb_##type *b = lua_touserdata(L, -1);                                            \
     b->p = owned;                                                                    \
   }                                                                                  \
   ctype *cb_check_##type(lua_State *L, int idx) {                                    \

@@ -48,7 +48,9 @@ X509 *cb_test_x509(lua_State *L, int idx);
 X509_REQ *cb_test_csr(lua_State *L, int idx);
 
 /* Implemented by crl.c: the X509_CRL of a certbench.crl object (borrowed, built on first
- * use when the CRL is held in another form), or a raise if idx is not a CRL. */
-X509_CRL *cb_check_crl(lua_State *L, int idx);
+ * use when the CRL is held in another form). A value that is not a CRL (or a closed one)
+ * raises; a CRL BoringSSL cannot parse is a failure of the world: NULL, with the reason in
+ * err (errlen bytes), for the caller to return as nil, err. */
+X509_CRL *cb_check_crl(lua_State *L, int idx, char *err, size_t errlen);
 
 #endif

@@ -3,6 +3,8 @@
 --     spec: "pass:TEXT", "env:VAR", "file:PATH", "fd:N", "stdin", or nil for a terminal prompt
 --     (with confirmation when opts.confirm, for new passwords).
 --   secret.new(text) -> secret;  secret.is_secret(v)
+--   secret.check_spec(spec) -> true | nil, err   the form of a source, without reading it (a
+--     mistake in it is a usage error: the CLI checks every --pass* option with this)
 --   secret.read_fd(fd, what) -> secret | nil, err     the first line read from a descriptor
 --   secret.read_file(path) -> secret | nil, err       the first line of a file
 --   secret.prompt(text[, confirm]) -> secret | nil, err   on the terminal, echo off
@@ -16,6 +18,23 @@ local M = { new = c.new, is_secret = c.is_secret, read_fd = c.read_fd, read_file
             prompt = c.prompt }
 
 local SOURCES = "pass:TEXT, env:VAR, file:PATH, fd:N or stdin"
+
+-- check_spec(spec): pass:, env:VAR, file:PATH, fd:N or stdin, spelt right
+function M.check_spec(spec)
+  if type(spec) ~= "string" then return nil, "a password source is text (" .. SOURCES .. ")" end
+  local kind, rest = spec:match("^(%a+):(.*)$")
+  if spec == "stdin" or kind == "pass" then return true end
+  if kind == "env" or kind == "file" then
+    if rest == "" then return nil, kind .. ": needs a " .. (kind == "env" and "variable name" or "path") end
+    return true
+  end
+  if kind == "fd" then
+    local n = math.tointeger(tonumber(rest))
+    if not n or n < 0 then return nil, "fd:" .. rest .. ": not a file descriptor number" end
+    return true
+  end
+  return nil, "unknown password source '" .. spec .. "' (use " .. SOURCES .. ")"
+end
 
 function M.get(spec, opts)
   opts = opts or {}

@@ -60,7 +60,7 @@
 --   on every core (see M.new_many below)
 local c = require "_certbench.x509"
 local name = require "certbench.name"
-local ext = require "certbench.ext"
+local ext = require "certbench.extopts"
 
 local M = { load = c.load, load_all = c.load_all, is_x509 = c.is_x509 }
 local methods = c._metatable.__index

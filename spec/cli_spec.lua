@@ -216,6 +216,90 @@ print(require("certbench").version)
   end)
 end)
 
+describe("the global flags, everywhere", function()
+  local cjson = require "cjson"
+  local env = "CERTBENCH_PLUGINS=" .. site
+
+  it("--json, --quiet and --help are taken anywhere, on every command", function()
+    for _, args in ipairs { "plugins --json", "--json plugins", "version --json", "help --json",
+                            "help hello --json", "help hello greet --json", "man --json",
+                            "doc x509 --json", "completion bash --json" } do
+      local out, err, rc = cb(args, env)
+      assert.equal(0, rc, args .. ": " .. err)
+      assert.is_table(cjson.decode(out), args)
+    end
+    for _, args in ipairs { "help --help", "run --help", "plugins --help", "version --help",
+                            "man --help", "doc --help", "show --help", "hello --help",
+                            "hello greet --help", "--help hello greet", "help hello greet --help" } do
+      local out, err, rc = cb(args, env)
+      assert.equal(0, rc, args .. ": " .. err)
+      assert.equal("", err, args)
+      assert.is_truthy(out:find("certbench", 1, true), args)
+    end
+    -- show --help is the help of `certbench show FILE`, not the plugin list
+    local out = cb("show --help")
+    assert.matches("Usage: certbench show", out, 1, true)
+    -- the words after run's script are the script's
+    local dir = h.tmpdir()
+    h.write(dir .. "/a.lua", "print(table.concat(arg, ' '))")
+    out = cb("run " .. h.q(dir .. "/a.lua") .. " --json -q --help")
+    assert.equal("--json -q --help\n", out)
+  end)
+
+  it("--quiet prints nothing on success but the paths written", function()
+    local out, err, rc = cb("hello greet world --quiet", env)
+    assert.equal(0, rc, err)
+    assert.equal("", out)
+    out, err, rc = cb("-q version")
+    assert.equal(0, rc, err)
+    assert.equal("", out)
+    local dir = h.tmpdir()
+    local cert = dir .. "/c.pem"
+    assert(h.run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=q -keyout "
+      .. h.q(dir .. "/k.pem") .. " -out " .. h.q(cert) .. " 2>&1"))
+    out, err, rc = cb("convert " .. h.q(cert) .. " --to der --out " .. h.q(dir .. "/c.der") .. " -q")
+    assert.equal(0, rc, err)
+    assert.equal(dir .. "/c.der\n", out)
+    assert.equal("", err)
+    -- and what it wrote is what openssl reads
+    local text = h.run("openssl x509 -inform DER -in " .. h.q(dir .. "/c.der") .. " -noout -subject")
+    assert.matches("CN *= *q", text)
+    -- errors still show
+    _, err, rc = cb("convert /nonexistent.pem --to der -q")
+    assert.equal(1, rc)
+    assert.matches("/nonexistent.pem", err, 1, true)
+  end)
+
+  it("usage errors: exit 2, and a JSON error object under --json", function()
+    for _, args in ipairs { "nosuch --json", "--json hello nope", "hello greet --json",
+                            "hello greet x --nope --json", "help nosuch --json", "version extra --json",
+                            "completion zsh --json", "doc nosuch --json" } do
+      local out, err, rc = cb(args, env)
+      assert.equal(2, rc, args)
+      local doc = cjson.decode(out)
+      assert.is_false(doc.ok, args)
+      assert.equal(2, doc.exit_code, args)
+      assert.equal("certbench: " .. doc.error .. "\n", err, args)
+    end
+  end)
+
+  it("an unknown password source is a usage error (exit 2) before anything is read", function()
+    local _, err, rc = cb("ca list /nonexistent --passin bogus:x")
+    assert.equal(2, rc)
+    assert.matches("--passin: unknown password source 'bogus:x'", err, 1, true)
+    _, err, rc = cb("pfx info /nonexistent.pfx --passin fd:x")
+    assert.equal(2, rc)
+    assert.matches("not a file descriptor number", err, 1, true)
+  end)
+
+  it("no message repeats its subject", function()
+    local _, err = cb("vcs tls-check 127.0.0.1:1 --ca /dev/null --timeout 2")
+    assert.is_nil(err:find("127.0.0.1:1: 127.0.0.1:1:", 1, true), err)
+    local _, err2 = cb("crl mirror --source http://127.0.0.1:1/x.crl --out-dir " .. h.q(h.tmpdir()) .. " --ca /dev/null")
+    assert.is_nil(err2:find("warning: warning:", 1, true), err2)
+  end)
+end)
+
 describe("certbench.ui JSON", function()
   local ui = require "certbench.ui"
   local cjson = require "cjson"

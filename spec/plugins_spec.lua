@@ -106,3 +106,53 @@ describe("extends", function()
     assert.matches("p +BROKEN .*its profile 'server' is also ca's own profile 'server'", out)
   end)
 end)
+
+describe("options tables of the plugins' Lua API", function()
+  it("ca.open, ca.init and ca:issue raise on a key they do not know, naming it", function()
+    local ca = require "certbench.plugins.ca"
+    local dir = h.tmpdir() .. "/ca"
+    assert.has_error(function() ca.init(dir, { subject = "/CN=X", encrypt = false, dayz = 3 }) end)
+    local ok, err = pcall(ca.init, dir, { subject = "/CN=X", encrypt = false, dayz = 3 })
+    assert.is_false(ok)
+    assert.matches("ca.init: unknown option 'dayz' (known: days, ", err, 1, true)
+    local c = assert(ca.init(dir, { subject = "/CN=X", encrypt = false }))
+    c:close()
+    ok, err = pcall(ca.open, dir, { passim = "pass:x" })
+    assert.matches("ca.open: unknown option 'passim' (known: key, passin, ui)", err, 1, true)
+    c = assert(ca.open(dir))
+    ok, err = pcall(c.issue, c, { csr = "x", profil = "server" })
+    assert.matches("ca:issue: unknown option 'profil'", err, 1, true)
+    ok, err = pcall(c.gencrl, c, { day = 3 })
+    assert.matches("ca:gencrl: unknown option 'day'", err, 1, true)
+    c:close()
+  end)
+
+  it("mirror.config and mirror.configure refuse unknown keys, naming them", function()
+    local mirror = require "certbench.plugins.crl.mirror"
+    local base = { out_dir = "/tmp/x", ca = { "ca.pem" }, sources = { "http://127.0.0.1:9/x.crl" } }
+    assert.is_table(mirror.config(base))
+    local t = {}
+    for k, v in pairs(base) do t[k] = v end
+    t.bogus, t.concurency = 1, 4
+    local cfg, err = mirror.config(t)
+    assert.is_nil(cfg)
+    assert.equal("mirror: configuration: unknown keys 'bogus', 'concurency'", err)
+    cfg, err = mirror.config { out_dir = "/tmp/x", ca = { "ca.pem" }, sources = { { url = "http://127.0.0.1:9/x", tls = "x" } } }
+    assert.is_nil(cfg)
+    assert.equal("mirror: sources[1]: unknown key 'tls'", err)
+    local code
+    cfg, err, code = mirror.configure { out_dir = "/tmp/x", ca = { "ca.pem" }, source = { "http://x/" } }
+    assert.is_nil(cfg)
+    assert.equal(2, code)
+    assert.equal("mirror: options: unknown key 'source'", err)
+    -- the same configuration as `crl mirror` builds: command-line paths from cwd, sources added
+    local daily
+    cfg, daily = assert(mirror.configure { out_dir = "m", ca = { "ca.pem" }, cwd = "/srv",
+      sources = { "http://127.0.0.1:9/a.crl" }, concurrency = 2 })
+    assert.equal("/srv/m", cfg.out_dir)
+    assert.same({ "/srv/ca.pem" }, cfg.ca)
+    assert.equal(2, cfg.concurrency)
+    assert.equal("http://127.0.0.1:9/a.crl", cfg.sources[1].url)
+    assert.is_table(daily)
+  end)
+end)

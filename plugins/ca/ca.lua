@@ -25,6 +25,7 @@
 -- that is not a crash (a full disk) comes at the latest at step 5 and is undone, so the folder
 -- is as it was.
 local fs = require "certbench.fs"
+local options = require "certbench.options"
 local db = require "certbench.plugins.ca.db"
 local journal = require "certbench.plugins.ca.journal"
 local profiles = require "certbench.plugins.ca.profiles"
@@ -127,12 +128,14 @@ end
 -- opening ------------------------------------------------------------------------------------
 
 -- open(dir[, opts]) -> ca | nil, err
---   opts.passin: the CA key password source (pass:, env:, file:, fd:, stdin, or a secret);
---     without it, a prompt when the key is first needed (an unencrypted key needs none)
+--   opts.passin: the CA key password source (pass:, env:, file:, fd:, stdin, or a secret),
+--     checked at once (a wrong password fails open); without it, a prompt when the key is
+--     first needed (an unencrypted key needs none)
 --   opts.key: the CA key as a certbench.pkey (no file read then)
 --   opts.ui: where recovery reports go (certbench.ui; default: nowhere, see ca.recovered)
+local OPEN_OPTS = { "passin", "key", "ui" }
 function M.open(dir, opts)
-  opts = opts or {}
+  opts = options.check(opts, OPEN_OPTS, "ca.open") or {}
   if type(dir) ~= "string" then error("ca.open: the CA folder must be a string", 2) end
   dir = dir:gsub("(.)/+$", "%1")
   local p = paths(dir)
@@ -160,6 +163,11 @@ function M.open(dir, opts)
   end
   local ok, rerr = self:_locked(function() return true end)
   if not ok then return nil, rerr end
+  -- a password given is checked now, not at the first signature
+  if opts.passin ~= nil and self.key == nil then
+    local key, kerr = self:_key()
+    if not key then return nil, kerr end
+  end
   return self
 end
 
@@ -568,8 +576,11 @@ end
 -- loaded this request's CSR beforehand ({csr=} or {load_err=}) and checks its signature
 -- meanwhile: prepare notes where it would have checked it (pre.checked), the batch puts the
 -- result in order afterwards.
+local REQUEST_KEYS = { "csr", "profile", "days", "san", "subject", "public_key", "not_before",
+                       "not_after", "digest", "path_len" }
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
+  options.check(req, REQUEST_KEYS, what, 4)
   local profile, perr
   if type(req.profile) == "table" then
     profile, perr = profiles.get(req.profile)
@@ -993,6 +1004,7 @@ end
 function CA:revoke(o)
   self:_check_open()
   if type(o) ~= "table" then error("ca:revoke: expected a table {serial= | cert=, reason=}", 2) end
+  options.check(o, { "serial", "cert", "reason", "time" }, "ca:revoke")
   local key
   if o.cert ~= nil then
     local cert, err = self:_own_cert(o.cert)
@@ -1023,7 +1035,7 @@ end
 -- on before the CRL is written, so a crash never gives two CRLs the same number.
 function CA:gencrl(o)
   self:_check_open()
-  o = o or {}
+  o = options.check(o, { "days", "hours", "time", "digest" }, "ca:gencrl") or {}
   if o.days ~= nil and o.hours ~= nil then error("ca:gencrl: days or hours, not both", 2) end
   local days, hours = o.days, o.hours
   if days == nil and hours == nil then days = 30 end
@@ -1108,7 +1120,7 @@ end
 -- list{status = "valid"|"revoked"|"expired"} -> { entry... } in index order
 function CA:list(o)
   self:_check_open()
-  o = o or {}
+  o = options.check(o, { "status", "time" }, "ca:list") or {}
   if o.status ~= nil and not ({ valid = 1, revoked = 1, expired = 1 })[o.status] then
     return nil, string.format("unknown status '%s' (valid, revoked or expired)", tostring(o.status))
   end
@@ -1146,6 +1158,7 @@ end
 function CA:renew(o)
   self:_check_open()
   if type(o) ~= "table" then error("ca:renew: expected a table {serial= | cert=, days=}", 2) end
+  options.check(o, { "serial", "cert", "days", "revoke_old", "not_before" }, "ca:renew")
   local old
   if o.cert ~= nil then
     local err
@@ -1243,9 +1256,12 @@ end
 --   (parent_passin for its key), path_len, ui
 -- The folder is built under a temporary name next to dir and renamed into place, so a crash
 -- leaves no half CA; an existing CA (or any non-empty folder) is never touched.
+local INIT_OPTS = { "subject", "key", "days", "encrypt", "passout", "sub_ca", "parent",
+                    "parent_passin", "path_len", "ui" }
 function M.init(dir, o)
   if type(dir) ~= "string" then error("ca.init: the CA folder must be a string", 2) end
   if type(o) ~= "table" then error("ca.init: expected a table of options {subject=, ...}", 2) end
+  options.check(o, INIT_OPTS, "ca.init")
   dir = dir:gsub("(.)/+$", "%1")
   local p = paths(dir)
   local st = fs.stat(dir)

@@ -31,7 +31,7 @@ M.TARGETS = { pem = true, der = true, b64cer = true, p7b = true }
 local KEY_LABEL = { pkcs8 = "PRIVATE KEY", pkcs1 = "RSA PRIVATE KEY", sec1 = "EC PRIVATE KEY", dsa = "DSA PRIVATE KEY" }
 local PUB_LABEL = { spki = "PUBLIC KEY", pkcs1 = "RSA PUBLIC KEY" }
 
--- pem_of(obj) -> label, der | nil, err: the PEM armor for one detected object
+-- pem_label(obj) -> the PEM label for one detected object | nil (a kind with no PEM form here)
 local function pem_label(o)
   if o.kind == "certificate" then return o.trust_der and "TRUSTED CERTIFICATE" or "CERTIFICATE" end
   if o.kind == "csr" then return "CERTIFICATE REQUEST" end

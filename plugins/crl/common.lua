@@ -123,7 +123,7 @@ function M.summary(c)
 end
 
 -- from_data(data, name[, limits[, keep_der]]) -> { {name=, crl=[, der=]} | {name=, error=}, ... }
--- | nil, err: every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the
+-- | nil, err, code ("archive" or "format", as archive.crls gives them): every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the
 -- limits). With keep_der, each entry keeps the DER it was parsed from (der), which spares the
 -- caller a copy (to_der) when it writes the CRL out.
 function M.from_data(data, name, limits, keep_der)
@@ -134,8 +134,8 @@ function M.from_data(data, name, limits, keep_der)
   end
   local opts = { name = name }
   for k, v in pairs(limits or {}) do opts[k] = v end
-  local list, err = archive.crls(data, opts)
-  if not list then return nil, err end
+  local list, err, code = archive.crls(data, opts)
+  if not list then return nil, err, code end
   if #list == 0 then
     local kind = archive.detect(data)
     local what = kind == "unknown" and "neither PEM, DER, ZIP nor GZIP" or kind
@@ -146,7 +146,7 @@ function M.from_data(data, name, limits, keep_der)
       end
       what = "PEM with " .. (#labels > 0 and table.concat(labels, ", ") or "no") .. " blocks"
     end
-    return nil, ("%s: no CRL found (the content is %s)"):format(name, what)
+    return nil, ("%s: no CRL found (the content is %s)"):format(name, what), "format"
   end
   local out = {}
   for i, m in ipairs(list) do
@@ -186,7 +186,7 @@ function M.first_crl(path, limits)
   return nil, list[1].error
 end
 
--- files(args) -> a flat list of strings from argparse values (count="*" options give lists)
+-- list(v) -> a flat list of strings from argparse values (count="*" options give lists)
 function M.list(v)
   if v == nil then return {} end
   if type(v) == "string" then return { v } end

@@ -51,15 +51,6 @@ local function ldap_crls(body, url)
   return out
 end
 
-local function classify(err)
-  -- archive.crls errors: limits (zip bomb, member count) and broken archives
-  if err:find("ratio", 1, true) or err:find("limit", 1, true) or err:find("too many", 1, true)
-     or err:find("max_", 1, true) or err:find("zip", 1, true) or err:find("gzip", 1, true) then
-    return "archive"
-  end
-  return "format"
-end
-
 function M.get(url, opts)
   opts = opts or {}
   local req = {
@@ -102,15 +93,16 @@ function M.get(url, opts)
     if tmp then body, lerr = fs.read(tmp, req.max_size * 2 + 4096) end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
-    list, lerr = common.from_file(tmp, opts.limits)
+    list, lerr, lcode = common.from_file(tmp, opts.limits)
   else
-    list, lerr = common.from_data(r.body, url, opts.limits)
+    list, lerr, lcode = common.from_data(r.body, url, opts.limits)
   end
   if tmp then fs.remove(tmp) end
   if not list then
     -- messages about the temporary file name the URL instead
     if tmp then lerr = tostring(lerr):gsub(tmp:gsub("%p", "%%%0"), url) end
-    return nil, lerr, lcode or classify(lerr)
+    -- the codes come from archive.crls ("archive", "format"); a file that cannot be read is "format" too
+    return nil, lerr, lcode or "format"
   end
   for _, m in ipairs(list) do
     if tmp and m.name == tmp then m.name = url end

@@ -135,7 +135,8 @@ M.commands = {
         method = args.method, digest = args.digest, trusted = args.trusted, ca = args.ca,
         timeout = timeout, tls_ca = args.tls_ca,
       }
-      if not res then return nil, err, code end
+      -- the library's codes ("connect", "verify", ...) are not exit codes: 2 stays a usage error
+      if not res then return nil, err, code == 2 and 2 or 1 end
       return M.report(res), nil, EXIT[res.status] or 1
     end,
     text = text,

@@ -1,4 +1,4 @@
--- certbench.plugins.pfx.lib: what the pfx, convert and show plugins share: passwords, reading
+-- certbench.plugins.pfx.lib: what the pfx and show plugins share: passwords, reading
 -- PFX files and keys, chain building and checking, and the description of certificates, keys
 -- and PFX contents for people (text) and programs (tables for --json).
 local fs = require "certbench.fs"

@@ -51,7 +51,9 @@ function M.run(o)
   if not r then
     if code == "config" then return nil, "vcs tls-check: " .. err, 2 end
     if not partial or code == "connect" or code == "timeout" then
-      return nil, ("vcs tls-check: %s: %s"):format(res.target, err), 1
+      -- the handshake's messages start with host:port already
+      local about = tostring(err):sub(1, #res.target + 1) == res.target .. ":" and err or (res.target .. ": " .. err)
+      return nil, "vcs tls-check: " .. about, 1
     end
     r = partial
     add("handshake", "handshake", "fail", err)
