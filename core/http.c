@@ -329,7 +329,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   if (r->fd >= 0) {
     if (!cb_write_all(r->fd, p, len)) {
       r->abort_code = "io";
-      snprintf(r->abort_msg, sizeof r->abort_msg, "%s: %s", r->tmp, strerror(errno));
+      /* named by the target file, as spill() does: the temporary name is ours, not the user's */
+      snprintf(r->abort_msg, sizeof r->abort_msg, "%s: cannot write the download next to it: %s",
+               r->path, strerror(errno));
       return 0;
     }
   } else {

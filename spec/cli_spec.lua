@@ -284,7 +284,7 @@ describe("the global flags, everywhere", function()
   end)
 
   it("an unknown password source is a usage error (exit 2) before anything is read", function()
-    local _, err, rc = cb("ca list /nonexistent --passin bogus:x")
+    local _, err, rc = cb("ca issue /nonexistent --csr /nonexistent.csr --passin bogus:x")
     assert.equal(2, rc)
     assert.matches("--passin: unknown password source 'bogus:x'", err, 1, true)
     _, err, rc = cb("pfx info /nonexistent.pfx --passin fd:x")

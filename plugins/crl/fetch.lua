@@ -71,7 +71,12 @@ function M.get(url, opts)
   end
   local r, err, code = http.get(url, req)
   if not r then
-    if tmp then fs.remove(tmp) end
+    if tmp then
+      fs.remove(tmp)
+      -- our temporary file is no name for the user: the folder it was in is
+      err = tostring(err):gsub(tmp:gsub("%p", "%%%0") .. ": cannot write the download next to it",
+        (opts.tmp_dir:gsub("%%", "%%%%")) .. ": cannot write the download there")
+    end
     return nil, err, code
   end
   local res = {
