@@ -13,7 +13,8 @@ if not conf then
   io.stderr:write("usage: certbench run scripts/crl-mirror.lua CONFIG.lua [CERT.pem ...]\n")
   os.exit(2)
 end
-local cfg = assert(mirror.config(assert(mirror.load_config(conf))))
+-- the same configuration `crl mirror --config` runs with
+local cfg = assert(mirror.configure { config = conf })
 local report, ok = mirror.run(cfg)
 if not report then
   io.stderr:write("crl-mirror: ", tostring(ok), "\n")
@@ -27,9 +28,9 @@ print(("%d of %d sources ok, %d CRLs published, %d unchanged, %d rejected"):form
 
 local code = ok and 0 or 1
 for i = 2, #arg do
-  local res, c = crlp.check { cert = arg[i], chain_files = cfg.ca, crl_dir = cfg.out_dir }
+  local res, err = crlp.check { cert = arg[i], chain_files = cfg.ca, crl_dir = cfg.out_dir }
   if not res then
-    print(("%s: %s"):format(arg[i], tostring(c)))
+    print(("%s: %s"):format(arg[i], tostring(err)))
     code = math.max(code, 1)
   else
     print(("%s: %s"):format(arg[i], res.verdict))
@@ -38,7 +39,7 @@ for i = 2, #arg do
         print(("  %s %s: %s (%s)"):format(ev.role, ev.subject, ev.status, ev.reason or ""))
       end
     end
-    if c ~= 0 then code = 3 end
+    if res.verdict ~= "good" then code = 3 end
   end
 end
 os.exit(code)

@@ -308,8 +308,8 @@ describe("vcs check", function()
 
   it("passes a key, certificate and CA file made as the appliance wants them, every check named", function()
     local f = files(h.tmpdir())
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, plan = plan() }
-    assert.equal(0, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, plan = plan() }
+    assert.is_true(res.ready)
     assert.is_true(res.ready)
     local c = by_id(res)
     for _, id in ipairs { "key-format", "key-password", "cert-format", "key-match", "validity", "eku", "key-usage",
@@ -324,8 +324,8 @@ describe("vcs check", function()
   it("fails a password-protected key and says how to remove the password", function()
     local d = h.tmpdir()
     local f = files(d, { key_pem = pki().key:to_pem { password = "secret" } })
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
-    assert.equal(3, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
+    assert.is_true(not res.ready)
     local c = by_id(res)
     assert.equal("fail", c["key-password"].status)
     assert.matches("pfx decrypt-key", c["key-password"].reason, 1, true)
@@ -342,8 +342,8 @@ describe("vcs check", function()
     local f = files(d)
     h.write(d .. "/cert.cer", leaf():to_der())
     h.write(d .. "/key.der", pki().key:to_der())
-    local res, code = vcs.check { key = d .. "/key.der", cert = d .. "/cert.cer", ca = f.ca }
-    assert.equal(3, code)
+    local res = vcs.check { key = d .. "/key.der", cert = d .. "/cert.cer", ca = f.ca }
+    assert.is_true(not res.ready)
     local c = by_id(res)
     assert.equal("fail", c["cert-format"].status)
     assert.matches("certbench convert file " .. d .. "/cert.cer --to pem", c["cert-format"].reason, 1, true)
@@ -365,8 +365,8 @@ describe("vcs check", function()
   it("fails a key that belongs to another certificate", function()
     local d = h.tmpdir()
     local f = files(d, { key_pem = pkey.generate("rsa:2048"):to_pem() })
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
-    assert.equal(3, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
+    assert.is_true(not res.ready)
     assert.equal("fail", by_id(res)["key-match"].status)
     assert.matches("does not go with", by_id(res)["key-match"].reason, 1, true)
   end)
@@ -386,8 +386,8 @@ describe("vcs check", function()
     assert.equal("fail", c.validity.status)
     assert.matches("not valid before", c.validity.reason, 1, true)
     f = files(d, { cert = leaf { days = 10 } })
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
-    assert.equal(0, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
+    assert.is_true(res.ready)
     assert.equal("warn", by_id(res).validity.status)
     assert.matches("in 1?[09] days", by_id(res).validity.reason)
     c = by_id((vcs.check { key = f.key, cert = f.cert, ca = f.ca, warn_days = 5 }))
@@ -397,13 +397,13 @@ describe("vcs check", function()
   it("fails a server-only EKU for mutual TLS (a warning without it), and a certificate without serverAuth", function()
     local d = h.tmpdir()
     local f = files(d, { cert = leaf { eku = { "serverAuth" } } })
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
-    assert.equal(3, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
+    assert.is_true(not res.ready)
     assert.equal("fail", by_id(res).eku.status)
     assert.matches("no clientAuth", by_id(res).eku.reason, 1, true)
     assert.matches("Appendix 7", by_id(res).eku.reason, 1, true)
-    res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, mutual_tls = false }
-    assert.equal(0, code)
+    res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, mutual_tls = false }
+    assert.is_true(res.ready)
     assert.equal("warn", by_id(res).eku.status)
     f = files(d, { cert = leaf { eku = { "clientAuth" } } })
     assert.equal("fail", by_id((vcs.check { key = f.key, cert = f.cert, ca = f.ca })).eku.status)
@@ -550,8 +550,8 @@ describe("vcs check", function()
     local inter_crl = assert(crl.new { issuer = p.inter, key = p.inter_key, days = 7, number = 5 })
     h.write(d .. "/root.crl", root_crl:to_pem())
     h.write(d .. "/inter.crl", inter_crl:to_der())
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter.crl" } }
-    assert.equal(0, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter.crl" } }
+    assert.is_true(res.ready)
     local c = by_id(res)
     assert.equal("pass", c["crl:Inter"].status)
     assert.matches("#05 from " .. d .. "/inter.crl", c["crl:Inter"].reason, 1, true)
@@ -560,15 +560,15 @@ describe("vcs check", function()
     -- an expired CRL: the appliance takes every certificate of its CA as revoked
     h.write(d .. "/inter-old.crl", assert(crl.new { issuer = p.inter, key = p.inter_key, this_update = now - 10 * 86400,
                                                     next_update = now - 86400, number = 4 }):to_pem())
-    res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter-old.crl" } }
-    assert.equal(3, code)
+    res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter-old.crl" } }
+    assert.is_true(not res.ready)
     c = by_id(res)
     assert.equal("fail", c["crl:Inter"].status)
     assert.matches("expired", c["crl:Inter"].reason, 1, true)
     -- one expiring within a day, and a CA without a CRL
     h.write(d .. "/inter-soon.crl", assert(crl.new { issuer = p.inter, key = p.inter_key, hours = 5, number = 6 }):to_pem())
-    res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/inter-soon.crl" } }
-    assert.equal(0, code)
+    res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/inter-soon.crl" } }
+    assert.is_true(res.ready)
     c = by_id(res)
     assert.equal("warn", c["crl:Inter"].status)
     assert.matches("expires in [45] hours", c["crl:Inter"].reason)
@@ -577,8 +577,8 @@ describe("vcs check", function()
     -- the certificate revoked
     h.write(d .. "/inter-rev.crl", assert(crl.new { issuer = p.inter, key = p.inter_key, days = 7, number = 7,
       entries = { { serial = cert:serial(), date = now - 60, reason = "keyCompromise" } } }):to_pem())
-    res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter-rev.crl" } }
-    assert.equal(3, code)
+    res = vcs.check { key = f.key, cert = f.cert, ca = f.ca, crls = { d .. "/root.crl", d .. "/inter-rev.crl" } }
+    assert.is_true(not res.ready)
     c = by_id(res)
     assert.equal("fail", c.revocation.status)
     assert.matches("vcs1.example.com (serial " .. cert:serial() .. ") is revoked", c.revocation.reason, 1, true)
@@ -599,8 +599,8 @@ describe("vcs check", function()
     local f = files(d)
     os.remove(f.key)
     h.write(f.key, "Bag Attributes\n    localKeyID: 01 00 00 00\nKey Attributes: <No Attributes>\n" .. pki().key:to_pem())
-    local res, code = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
-    assert.equal(0, code)
+    local res = vcs.check { key = f.key, cert = f.cert, ca = f.ca }
+    assert.is_true(res.ready)
     local c = by_id(res)
     assert.equal("warn", c["key-mode"].status)
     assert.equal("warn", c["key-format"].status)
@@ -614,8 +614,8 @@ describe("vcs check", function()
   it("a file that is missing is a failed check, not an error", function()
     local d = h.tmpdir()
     local f = files(d)
-    local res, code = vcs.check { key = d .. "/nope.pem", cert = f.cert, ca = d .. "/nope-ca.pem" }
-    assert.equal(3, code)
+    local res = vcs.check { key = d .. "/nope.pem", cert = f.cert, ca = d .. "/nope-ca.pem" }
+    assert.is_true(not res.ready)
     local c = by_id(res)
     assert.equal("fail", c["key-format"].status)
     assert.matches("nope.pem", c["key-format"].reason, 1, true)

@@ -3,7 +3,8 @@
 -- a CRL that has expired makes the certificates of its CA revoked (unless told otherwise), and
 -- when no CRL can be had the fallback policy decides.
 --
---   check.run(opts) -> result, exit_code       exit 0 good, 3 revoked, 1 undetermined
+--   check.run(opts) -> result                  result.verdict: good, revoked, undetermined
+--                                              (`crl check` exits 0, 3, 1)
 -- opts:
 --   certs = { leaf, intermediates... } (certbench.x509; the first is the one checked)
 --   chain = { cert, ... }          the CAs to build the chain from (trust anchor included)
@@ -484,7 +485,7 @@ function Checker:status(cert, issuer, depth)
   return ev
 end
 
--- run(opts) -> result, exit_code
+-- run(opts) -> result (its verdict; the command maps it to the exit code)
 -- ask_ocsp(ev, cert, issuer): the OCSP answer for cert, merged into its CRL evidence ev
 function Checker:ask_ocsp(ev, cert, issuer)
   local ocsp = require "certbench.ocsp"
@@ -564,22 +565,20 @@ function M.run(opts)
   end
   local res = { time = common.time(self.time), certificates = ui.array(out), fallback = opts.fallback,
                 expired_policy = self.expired, incomplete_chain = top_issuer_missing or nil }
-  local code
   if any_revoked then
-    res.verdict, code = "revoked", 3
+    res.verdict = "revoked"
   elseif any_undetermined then
     if opts.fallback == "revoked" then
-      res.verdict, code, res.fallback_applied = "revoked", 3, true
+      res.verdict, res.fallback_applied = "revoked", true
     elseif opts.fallback == "not-revoked" then
-      res.verdict, code, res.fallback_applied = "good", 0, true
+      res.verdict, res.fallback_applied = "good", true
     else
-      res.verdict, code = "undetermined", 1
+      res.verdict = "undetermined"
     end
   else
-    res.verdict, code = "good", 0
+    res.verdict = "good"
   end
-  res.exit_code = code
-  return res, code
+  return res
 end
 
 -- load_crl_files(paths) -> { {crl=, source=}, ... } | nil, err

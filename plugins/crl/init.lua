@@ -292,7 +292,7 @@ local function load_certs(path)
 end
 
 -- check(opts): opts as certbench.plugins.crl.check.run, plus cert = path, chain_files,
--- crl_files (paths): -> result, exit code
+-- crl_files (paths): -> result (result.verdict) | nil, err
 function M.check(opts)
   local certs, err = load_certs(opts.cert)
   if not certs then return nil, "crl check: " .. err end
@@ -393,6 +393,9 @@ local function mirror_cmd(args)
 end
 
 -- commands -------------------------------------------------------------------------------------
+
+-- the exit codes of `crl check`'s verdicts (the JSON keeps exit_code, as it always had it)
+local VERDICT_EXIT = { good = 0, revoked = 3, undetermined = 1 }
 
 M.commands = {
   info = {
@@ -496,14 +499,15 @@ M.commands = {
         t, err = common.parse_time(args.at)
         if not t then return nil, "crl check: --at: " .. err, 2 end
       end
-      local res, code = M.check {
+      local res, err = M.check {
         cert = args.cert, chain_files = common.list(args.chain), crl_files = common.list(args.crl),
         crl_dir = args.crl_dir, fetch = args.fetch, fallback = args.fallback, expired = args.expired,
         time = t, fetch_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
         ocsp = args.ocsp, ocsp_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
       }
-      if not res then return nil, code end
-      return res, nil, code
+      if not res then return nil, err end
+      res.exit_code = VERDICT_EXIT[res.verdict]
+      return res, nil, res.exit_code
     end,
     text = check_text,
   },

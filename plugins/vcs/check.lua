@@ -2,11 +2,11 @@
 -- they are uploaded to a VCS-style appliance, each with a verdict and the reason:
 --
 --   check.run{ key =, cert =, ca = (paths), crls = {paths}, plan = plan | nil,
---              mutual_tls = true, warn_days = 30, time = epoch } -> result, exit code
+--              mutual_tls = true, warn_days = 30, time = epoch } -> result
 --   result = { ready = bool, checks = { { id =, title =, status = "pass"|"warn"|"fail",
 --              reason = } ... }, counts = { pass =, warn =, fail = }, key =, cert =, ca =,
 --              subject =, serial =, not_after = }
---   exit code: 0 when no check fails (warnings allowed), 3 otherwise.
+--   ready: no check fails (warnings allowed); `vcs check` exits 0 then, 3 otherwise.
 --
 -- What the appliance wants (Cisco VCS certificate deployment guide): PEM files; a server
 -- private key without a password; a certificate that serves both ends of mutual TLS
@@ -576,7 +576,7 @@ function M.run(o)
     res.not_after = ui.time(self.cert:not_after())
   end
   if self.key then self.key:close() end
-  return res, res.ready and 0 or 3
+  return res
 end
 
 return M

@@ -163,7 +163,7 @@ M.commands = {
       local r, e, c = checkmod.run { key = args.key, cert = args.cert, ca = args.ca, crls = args.crl, plan = p,
                                      mutual_tls = not args.no_mutual_tls, warn_days = wd }
       if not r then return nil, e, c end
-      return r, nil, e
+      return r, nil, r.ready and 0 or 3
 
     end,
     text = function(r, ctx)
@@ -203,7 +203,7 @@ if has_tls then
       local r, e, c = tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
                                    key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
       if not r then return nil, e, c end
-      return r, nil, e
+      return r, nil, r.ok and 0 or 3
     end,
     text = function(r, ctx)
       ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,

@@ -8,8 +8,8 @@
 --                  peer_address = name (default: the host), cert =, key = (client certificate for
 --                  mutual TLS), crls = {paths}, ocsp = bool, timeout = seconds, warn_days = 30,
 --                  time = epoch }
---     -> result, exit code (0 nothing failed, 3 a check failed) | nil, err, code (1: no TLS
---        connection at all: refused, timeout, name resolution; 2: bad options)
+--     -> result (ok: nothing failed; `vcs tls-check` exits 0 then, 3 otherwise) | nil, err, code
+--        (1: no TLS connection at all: refused, timeout, name resolution; 2: bad options)
 --   result = { target =, host =, port =, peer_address =, protocol =, cipher =,
 --              chain = { {subject =, issuer =, serial =, not_after =, self_signed =} ... },
 --              client_cert_requested =, client_cert_sent =, verified =, ok =,
@@ -184,7 +184,7 @@ function M.run(o)
 
   res.checks = ui.array(res.checks)
   res.ok = res.counts.fail == 0
-  return res, res.ok and 0 or 3
+  return res
 end
 
 return M
