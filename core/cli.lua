@@ -9,6 +9,7 @@ local argparse = require "argparse"
 local ui = require "certbench.ui"
 local plugins = require "certbench.plugins"
 local cb = require "certbench"
+local options = require "certbench.options"
 
 local M = {}
 
@@ -28,36 +29,8 @@ local BUILTINS = {
   doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins",
 }
 
-local function levenshtein(a, b)
-  local la, lb = #a, #b
-  if la == 0 then return lb end
-  if lb == 0 then return la end
-  local prev = {}
-  for j = 0, lb do prev[j] = j end
-  for i = 1, la do
-    local cur = { [0] = i }
-    for j = 1, lb do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[lb]
-end
-
--- close matches of word among candidates: edit distance <= 2, or a prefix either way
-function M.close_matches(word, candidates)
-  local out = {}
-  for _, c in ipairs(candidates) do
-    local d = levenshtein(word, c)
-    if d <= 2 or (#word >= 2 and c:sub(1, #word) == word) or (#c >= 3 and word:sub(1, #c) == c) then
-      out[#out + 1] = { c, d }
-    end
-  end
-  table.sort(out, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[1] < y[1] end)
-  for i, v in ipairs(out) do out[i] = v[1] end
-  return out
-end
+-- close matches of word among candidates (certbench.options: edit distance or a prefix)
+M.close_matches = options.close_matches
 
 local function sorted_keys(t)
   local out = {}

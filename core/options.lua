@@ -4,7 +4,39 @@
 --   options.check(t, known, where[, level]) -> t
 --     t: the options table (nil is fine); known: a set { key = true } or a list of keys;
 --     where: the function's name ("ca.open"); level: as error's, for the caller's caller (3)
+--   options.distance(a, b) -> the edit distance (Levenshtein) of two strings
+--   options.close_matches(word, candidates) -> the candidates close to word, closest first
+--     (distance 2 at most, or a prefix either way): the "did you mean" of every message
 local M = {}
+
+function M.distance(a, b)
+  local la, lb = #a, #b
+  if la == 0 then return lb end
+  if lb == 0 then return la end
+  local prev = {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    local cur = { [0] = i }
+    for j = 1, lb do
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
+    end
+    prev = cur
+  end
+  return prev[lb]
+end
+
+function M.close_matches(word, candidates)
+  local out = {}
+  for _, c in ipairs(candidates) do
+    local d = M.distance(word, c)
+    if d <= 2 or (#word >= 2 and c:sub(1, #word) == word) or (#c >= 3 and word:sub(1, #c) == c) then
+      out[#out + 1] = { c, d }
+    end
+  end
+  table.sort(out, function(x, y) if x[2] ~= y[2] then return x[2] < y[2] end return x[1] < y[1] end)
+  for i, v in ipairs(out) do out[i] = v[1] end
+  return out
+end
 
 local sets = setmetatable({}, { __mode = "k" })
 
@@ -28,7 +60,9 @@ function M.check(t, known, where, level)
       local names = {}
       for n in pairs(s) do names[#names + 1] = n end
       table.sort(names)
-      error(("%s: unknown option '%s' (known: %s)"):format(where, tostring(k), table.concat(names, ", ")), level or 3)
+      local near = type(k) == "string" and M.close_matches(k, names)[1]
+      error(("%s: unknown option '%s'%s (known: %s)"):format(where, tostring(k),
+        near and ("; did you mean '" .. near .. "'?") or "", table.concat(names, ", ")), level or 3)
     end
   end
   return t

@@ -22,6 +22,7 @@
 --   plugins.has_hook(event) -> true when a site plugin has a hook for event
 --   plugins.check(name, t) -> true | nil, err        the contract check alone
 local fs = require "certbench.fs"
+local options = require "certbench.options"
 
 local M = {}
 local loaded = {}   -- name -> plugin table
@@ -81,24 +82,11 @@ local function index(list)
 end
 local FIELDS, CMD_FIELDS, EVENTS = index(M.CONTRACT), index(M.COMMAND), index(M.EVENTS)
 
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 -- a contract field that word is probably a misspelling of (edit distance 2 at most)
 local function close_to(word, list)
   if #word < 4 then return nil end
   for _, e in ipairs(list) do
-    if distance(word:lower(), e[1]) <= 2 then return e[1] end
+    if options.distance(word:lower(), e[1]) <= 2 then return e[1] end
   end
   return nil
 end

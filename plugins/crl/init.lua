@@ -425,8 +425,8 @@ M.commands = {
       p:option("--ca", "trusted CA certificate file(s): only CRLs they signed are written"):count("*")
       p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
       p:option("--format", "der, pem or both", "both"):choices { "der", "pem", "both" }
-      p:option("--timeout", "seconds for each download", "120")
-      p:option("--max-size", "bytes at most per download", tostring(256 << 20))
+      p:option("--timeout", "seconds for each download", tostring(fetch.defaults.timeout))
+      p:option("--max-size", "bytes at most per download", tostring(fetch.defaults.max_size))
       p:flag("--allow-expired", "write expired CRLs too")
     end,
     run = function(args)
@@ -460,8 +460,8 @@ M.commands = {
       p:option("--grace", "publish CRLs up to this long past their nextUpdate (30m, 12h; default 0)")
       p:option("--metrics", "Prometheus textfile to write after each run")
       p:option("--report", "JSON run report to write after each run")
-      p:option("--timeout", "seconds for each download (default 120)")
-      p:option("--max-size", "bytes at most per download (default 256 MiB)")
+      p:option("--timeout", ("seconds for each download (default %d)"):format(fetch.defaults.timeout))
+      p:option("--max-size", ("bytes at most per download (default %d MiB)"):format(fetch.defaults.max_size >> 20))
       p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
       p:flag("--no-ca-links", "do not put the trusted CA certificates into the folder as <hash>.N")
       p:option("--hash-links", "the <hash>.rN entries: symbolic links to the PEM files (default) or hard links")

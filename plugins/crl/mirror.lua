@@ -73,9 +73,10 @@ local FORGET_AFTER = 30 * 86400
 
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
-  timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
   stream_over = 4 << 20, hash_links = "symlink",
 }
+-- the download defaults are fetch's, defined there once
+for _, k in ipairs { "timeout", "connect_timeout", "max_size", "low_speed" } do M.defaults[k] = fetch.defaults[k] end
 
 -- configuration ---------------------------------------------------------------------------
 
