@@ -93,8 +93,9 @@ local function plugin_help(p)
   local lines = { string.format("certbench %s: %s", p.name, p.summary or ""), "", "commands:" }
   for _, name in ipairs(sorted_keys(p.commands)) do
     local c = p.commands[name]
-    lines[#lines + 1] = string.format("  %-14s %s%s", name, c.summary or "",
-      p.default == name and " (the default)" or "")
+    lines[#lines + 1] = string.format("  %-14s %s%s%s", name, c.summary or "",
+      p.default == name and " (the default)" or "",
+      p.added_by and p.added_by[name] and (" (from plugin " .. p.added_by[name] .. ")") or "")
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = string.format("certbench help %s <command> for the options of one command", p.name)
