@@ -156,3 +156,17 @@ describe("options tables of the plugins' Lua API", function()
     assert.is_table(daily)
   end)
 end)
+
+describe("options tables of the check and fetch functions", function()
+  it("vcs.check, crl.info and crl.fetch raise on a key they do not know", function()
+    local vcs = require "certbench.plugins.vcs"
+    local crl = require "certbench.plugins.crl"
+    local ok, err = pcall(vcs.check, { key = "k", cert = "c", ca = "a", mutual = false })
+    assert.is_false(ok)
+    assert.matches("vcs.check: unknown option 'mutual'; did you mean 'mutual_tls'?", err, 1, true)
+    ok, err = pcall(crl.info, { "x.crl" }, { entrys = true })
+    assert.matches("crl.info: unknown option 'entrys'; did you mean 'entries'?", err, 1, true)
+    ok, err = pcall(crl.fetch, { "http://127.0.0.1:9/x" }, { outdir = "." })
+    assert.matches("crl.fetch: unknown option 'outdir'; did you mean 'out_dir'?", err, 1, true)
+  end)
+end)

@@ -11,6 +11,7 @@
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
 local mirror = require "certbench.plugins.crl.mirror"
@@ -75,7 +76,7 @@ end
 
 -- info(paths, {ca = {files}, entries = bool}) -> result, exit code
 function M.info(paths, opts)
-  opts = opts or {}
+  opts = options.check(opts, { "ca", "entries", "time" }, "crl.info") or {}
   local set
   if opts.ca and #opts.ca > 0 then
     local err
@@ -142,7 +143,8 @@ end
 -- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=})
 --   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
 function M.fetch(urls, opts)
-  opts = opts or {}
+  opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time" },
+    "crl.fetch") or {}
   local set
   if opts.ca and #opts.ca > 0 then
     local err

@@ -549,6 +549,7 @@ function Run:check_crls()
 end
 
 function M.run(o)
+  require("certbench.options").check(o, { "key", "cert", "ca", "crls", "plan", "mutual_tls", "warn_days", "time" }, "vcs.check")
   local self = setmetatable({
     o = o, now = o.time or os.time(), warn_days = o.warn_days or 30, mutual_tls = o.mutual_tls ~= false,
     checks = {}, counts = { pass = 0, warn = 0, fail = 0 },

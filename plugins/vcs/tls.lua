@@ -32,6 +32,8 @@ local function cert_info(c)
 end
 
 function M.run(o)
+  require("certbench.options").check(o, { "target", "ca", "peer_address", "cert", "key", "crls", "ocsp",
+                                          "timeout", "warn_days", "time" }, "vcs.tls_check")
   local host, port = tls.split_address(o.target or "", M.DEFAULT_PORT)
   if not host then return nil, "vcs tls-check: " .. port, 2 end
   if (o.cert == nil) ~= (o.key == nil) then
