@@ -359,12 +359,15 @@ function Run:check_ca_file()
     self:add("ca-format", "CA file", "fail", ("%s is not a PEM file of CA certificates: %s"):format(path, hint or detect.summary(info)))
     return
   end
-  local list, not_ca = {}, {}
+  local list, not_ca, self_signed_leaf = {}, {}, nil
   for _, o in ipairs(certs) do
     local c = x509.load(o.pem)
     if c then
       list[#list + 1] = c
-      if not c:is_ca() then
+      if not c:is_ca() and self.cert and c:equals(self.cert) and c:is_self_signed() then
+        -- `vcs selfsigned`: the peers trust the server certificate itself
+        self_signed_leaf = c
+      elseif not c:is_ca() then
         local why = (self.cert and c:equals(self.cert)) and " (the server certificate itself)" or ""
         not_ca[#not_ca + 1] = label(c) .. why
       end
@@ -379,6 +382,10 @@ function Run:check_ca_file()
   elseif #others > 0 then
     self:add("ca-format", "CA file", others[1] == "a private key" and "fail" or "warn",
       ("%s: %d CA certificate%s, and %s"):format(path, #list, #list == 1 and "" or "s", table.concat(others, ", ")))
+  elseif self_signed_leaf then
+    self:add("ca-format", "CA file", "warn", ("%s holds the self-signed server certificate itself%s: self-signed: for test "
+      .. "deployments (peers trust this very certificate; use a CA for production)"):format(path,
+      #list > 1 and (" and %d CA certificate%s"):format(#list - 1, #list == 2 and "" or "s") or ""))
   else
     local notes = format_notes(info)
     self:add("ca-format", "CA file", #notes > 0 and "warn" or "pass", ("PEM, %d CA certificate%s%s"):format(

@@ -10,12 +10,20 @@
 --          privkey =, request_pem =, request_der =, for_peers = } } } | nil, err[, code]
 --   One certificate: the files go to out_dir itself; several: to out_dir/<CN>/ each.
 --   Every file is written or none (certbench.outputs); an existing file needs force.
+--   csr.selfsigned{ plan = plan (one certificate), out_dir =, key =, subject =, days = 365,
+--                   key_format =, force = }
+--     -> { out_dir =, key =, cn =, san =, subject =, privkey =, cert =, not_after = } | nil, err[, code]
+--   The guide's "Creating self-signed certificates using OpenSSL" without its CA-shaped result:
+--   privkey.pem (unencrypted, 0600) and server.pem, CA:FALSE, serverAuth+clientAuth, the FQDN
+--   in the SAN (always: clients that find no SAN fall back to the CN, browsers do not), SHA-256.
+--   `vcs check --ca server.pem` accepts it with a warning (test deployments only).
 --   csr.profile(name) -> profile table (key_usage, eku) | nil, err: from the ca plugin's list
 --   (built-in and site profiles, this plugin's vcs-server among them) when it is there.
 local fs = require "certbench.fs"
 local pkey = require "certbench.pkey"
 local name = require "certbench.name"
 local csrmod = require "certbench.csr"
+local x509 = require "certbench.x509"
 local outputs = require "certbench.outputs"
 
 local M = {}
@@ -136,6 +144,63 @@ function M.make(o)
   end
   local written, werr = out:commit()
   if not written then return nil, "vcs csr: " .. werr end
+  return res
+end
+
+function M.selfsigned(o)
+  local plan = o.plan
+  if not o.out_dir then return nil, "vcs selfsigned: --out-dir is required", 2 end
+  if #plan.certificates ~= 1 then
+    return nil, ("vcs selfsigned: the plan has %d certificates; make one at a time (--fqdn PEER with "
+      .. "--cluster, or --mode shared)"):format(#plan.certificates), 2
+  end
+  local spec = M.KEYS[o.key or "rsa:2048"]
+  if not spec then
+    return nil, ("vcs selfsigned: --key '%s': use rsa:2048, rsa:4096 or ec:P-256"):format(tostring(o.key)), 2
+  end
+  local kf = o.key_format or "pkcs1"
+  if kf ~= "pkcs1" and kf ~= "pkcs8" then return nil, "vcs selfsigned: --key-format is pkcs1 or pkcs8", 2 end
+  local days = o.days or 365
+  if math.type(days) ~= "integer" or days <= 0 then
+    return nil, "vcs selfsigned: --days must be a positive whole number", 2
+  end
+  local c = plan.certificates[1]
+  local subject, serr = M.subject(o.subject, c.cn)
+  if not subject then return nil, "vcs selfsigned: " .. serr, 2 end
+  if fs.exists(o.out_dir) and not fs.isdir(o.out_dir) then
+    return nil, o.out_dir .. ": exists and is not a folder"
+  end
+  -- the CN always in the SAN: a self-signed certificate is also what browsers see on the
+  -- appliance's web interface, and they match the SAN only (RFC 6125)
+  local san, seen = {}, {}
+  for _, n in ipairs({ c.cn, table.unpack(c.san) }) do
+    if not seen[n] then seen[n] = true; san[#san + 1] = n end
+  end
+  local dns = {}
+  for i, n in ipairs(san) do dns[i] = "DNS:" .. n end
+  local out = outputs.new { force = o.force }
+  local res = { out_dir = o.out_dir, key = spec, cn = c.cn, san = san, subject = subject:oneline(),
+                privkey = fs.join(o.out_dir, "privkey.pem"), cert = fs.join(o.out_dir, "server.pem"), days = days }
+  local key = pkey.generate(spec)
+  local cert, err = x509.new {
+    subject = subject, issuer_key = key, public_key = key, days = days, digest = "sha256",
+    ca = false, eku = { "serverAuth", "clientAuth" }, key_usage = key_usage_for(M.VCS_SERVER.key_usage, key:type()),
+    san = dns,
+  }
+  if not cert then key:close() return nil, "vcs selfsigned: " .. err end
+  local kpem, kerr = key:to_pem { format = kf == "pkcs1" and "traditional" or "pkcs8" }
+  key:close()
+  if not kpem then return nil, "vcs selfsigned: " .. kerr end
+  out:add(res.privkey, kpem, { key = true, what = "private key (unencrypted)" })
+  out:add(res.cert, cert:to_pem(), { what = "self-signed server certificate" })
+  res.not_after = cert:not_after()
+  res.serial = cert:serial()
+  if not fs.isdir(o.out_dir) then
+    local mk, merr = fs.mkdir(o.out_dir, { parents = true })
+    if not mk then return nil, merr end
+  end
+  local written, werr = out:commit()
+  if not written then return nil, "vcs selfsigned: " .. werr end
   return res
 end
 

@@ -4,6 +4,8 @@
 --   certbench vcs plan  --fqdn F | --cluster C --peer P... [--mode per-peer|shared] [--san-fqdn]
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
+--   certbench vcs selfsigned --fqdn F [--san-fqdn] [--key rsa:2048|rsa:4096|ec:P-256] [--days N]
+--                       [--subject /C=NO/O=net2] --out-dir DIR [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
 --   certbench vcs tls-check HOST[:PORT] --ca CA.pem [--peer-address NAME] [--cert C --key K]
 --                       [--crl FILE...] [--ocsp] [--timeout S]
@@ -12,6 +14,7 @@
 --   local vcs = require "certbench.plugins.vcs"
 --   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
+--   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
 --   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
 --   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
 --     -> result, code | nil, err, code
@@ -27,7 +30,7 @@ local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
 local M = {
   name = "vcs", version = "1.0",
   summary = "VCS/SIP server certificates: names by deployment model, key + CSR, upload readiness check, TLS check of a peer",
-  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, check = checkmod.run,
+  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, selfsigned = csrmod.selfsigned, check = checkmod.run,
   tls_check = has_tls and tlsmod.run or nil,
   profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
 }
@@ -129,6 +132,46 @@ M.commands = {
         ctx.ui.say("    %s (0600, unencrypted), %s, %s", c.privkey, c.request_pem, c.request_der)
       end
       for _, n in ipairs(r.notes) do ctx.ui.say("note: %s", n) end
+    end,
+  },
+
+  selfsigned = {
+    summary = "a self-signed server certificate for a test deployment: privkey.pem (0600) and server.pem",
+    description = "The guide's \"Creating self-signed certificates using OpenSSL\" (genrsa 2048, req -x509), "
+      .. "made for the appliance: privkey.pem unencrypted (mode 0600) and server.pem with CA:FALSE, "
+      .. "serverAuth and clientAuth, the FQDN (and the plan's names) in the SAN, SHA-256. Upload "
+      .. "server.pem as the server certificate and also as the trusted CA file of the peers that must "
+      .. "trust it; `vcs check --ca server.pem` accepts it with a warning. Not for production.",
+    options = function(p)
+      plan_options(p)
+      p:option("--out-dir", "where to write privkey.pem and server.pem"):count(1)
+      p:option("--key", "rsa:2048 (default, as the guide), rsa:4096 or ec:P-256"):choices { "rsa:2048", "rsa:4096", "ec:P-256" }
+      p:option("--days", "validity in days (365)")
+      p:option("--subject", "the subject before the CN, as /C=NO/L=Oslo/O=net2/OU=ast")
+      p:option("--key-format", "pkcs1 (default: BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY)")
+        :choices { "pkcs1", "pkcs8" }
+      p:flag("--force", "replace existing files")
+    end,
+    run = function(args)
+      local p, err, code = plan_from(args)
+      if not p then return nil, err, code end
+      local days
+      if args.days then
+        days = math.tointeger(tonumber(args.days))
+        if not days or days <= 0 then return nil, "vcs selfsigned: --days must be a positive whole number", 2 end
+      end
+      local r, serr, scode = csrmod.selfsigned { plan = p, out_dir = args.out_dir, key = args.key, subject = args.subject,
+                                                 days = days, key_format = args.key_format, force = args.force }
+      if not r then return nil, serr, scode end
+      r.san = ui.array(r.san)
+      r.not_after = ui.time(r.not_after)
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("self-signed %s, %s key, until %s", r.subject, r.key, r.not_after)
+      ctx.ui.say("  SAN DNS:%s", table.concat(r.san, ", DNS:"))
+      ctx.ui.say("  %s (0600, unencrypted), %s", r.privkey, r.cert)
+      ctx.ui.say("note: self-signed: for test deployments; the peers trust it by taking %s as their CA file", r.cert)
     end,
   },
 
