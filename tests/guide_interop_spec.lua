@@ -87,3 +87,54 @@ describe("vcs selfsigned (guide: Creating self-signed certificates using OpenSSL
     assert.matches("not CAs: b.example.com", chk, 1, true)
   end)
 end)
+
+-- a CSR made by openssl with the given extensions (a -addext list)
+local function openssl_csr(dir, name, subj, addext)
+  local args = ("req -new -newkey rsa:2048 -nodes -keyout %s -out %s -subj %s"):format(
+    h.q(dir .. "/" .. name .. ".key"), h.q(dir .. "/" .. name .. ".csr"), h.q(subj))
+  for _, a in ipairs(addext or {}) do args = args .. " -addext " .. h.q(a) end
+  ossl(args)
+  return dir .. "/" .. name .. ".csr"
+end
+
+describe("ca issue keeps the EKUs and SAN a request asks for (guide: Creating a signed certificate)", function()
+  local PW = "pass:guide-ca-pw"
+  it("without --profile: refused with exit 2 naming a profile; with it, openssl sees both EKUs and the SAN", function()
+    local d = h.tmpdir()
+    local out, rc = cb("ca init " .. h.q(d .. "/ca") .. " --subject '/O=net2/CN=net2 CA' --key ec:P-256 --passout " .. PW)
+    assert.equal(0, rc, out)
+    local req = openssl_csr(d, "vcs", "/CN=vcs.example.com",
+      { "extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=DNS:vcs.example.com,DNS:cluster.example.com" })
+    out, rc = cb(("ca issue %s --csr %s --out %s --passin %s"):format(h.q(d .. "/ca"), h.q(req), h.q(d .. "/vcs.pem"), PW))
+    assert.equal(2, rc, out)
+    assert.matches("clientAuth", out)
+    assert.matches("--profile server-client", out, 1, true)
+    assert.is_nil(io.open(d .. "/vcs.pem"))
+    assert.equal("", h.read(d .. "/ca/index.txt"))
+    out, rc = cb(("ca issue %s --csr %s --profile server-client --out %s --passin %s"):format(h.q(d .. "/ca"), h.q(req), h.q(d .. "/vcs.pem"), PW))
+    assert.equal(0, rc, out)
+    local text = ossl("x509 -in " .. h.q(d .. "/vcs.pem") .. " -noout -text")
+    assert.matches("TLS Web Server Authentication, TLS Web Client Authentication", text, 1, true)
+    assert.matches("DNS:vcs.example.com, DNS:cluster.example.com", text, 1, true)
+    assert.matches(": OK", ossl(("verify -CAfile %s -purpose sslclient %s"):format(h.q(d .. "/ca/cacert.pem"), h.q(d .. "/vcs.pem"))))
+    -- a request for serverAuth only still goes through the default profile
+    local srv = openssl_csr(d, "web", "/CN=web.example.com", { "extendedKeyUsage=serverAuth", "subjectAltName=DNS:web.example.com" })
+    out, rc = cb(("ca issue %s --csr %s --out %s --passin %s"):format(h.q(d .. "/ca"), h.q(srv), h.q(d .. "/web.pem"), PW))
+    assert.equal(0, rc, out)
+    assert.matches(": OK", ossl(("verify -CAfile %s -purpose sslserver %s"):format(h.q(d .. "/ca/cacert.pem"), h.q(d .. "/web.pem"))))
+    -- clientAuth alone: the client profile is named
+    local cli = openssl_csr(d, "cli", "/CN=user", { "extendedKeyUsage=clientAuth" })
+    out, rc = cb(("ca issue %s --csr %s --passin %s"):format(h.q(d .. "/ca"), h.q(cli), PW))
+    assert.equal(2, rc, out)
+    assert.matches("--profile client", out, 1, true)
+  end)
+
+  it("help ca issue lists the profiles, site ones with their plugin", function()
+    local out, rc = h.run(("CERTBENCH_PLUGINS=%s %s help ca issue"):format(h.q(h.root .. "/tests/site-plugins"), h.q(h.bin)))
+    assert.equal(0, rc, out)
+    for _, n in ipairs { "server", "client", "server%-client", "sub%-ca", "vcs%-server", "site%-server" } do
+      assert.matches("\n  " .. n .. "%s", out)
+    end
+    assert.matches("site%-server[^\n]*plugin hello", out)
+  end)
+end)

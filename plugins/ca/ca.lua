@@ -552,6 +552,59 @@ end
 -- loaded this request's CSR beforehand ({csr=} or {load_err=}) and checks its signature
 -- meanwhile: prepare notes where it would have checked it (pre.checked), the batch puts the
 -- result in order afterwards.
+-- what_dropped(csr, profile, san_given) -> list of what the request asks for and a
+-- certificate of this profile would not carry: { eku = {names}, san = bool }
+local function what_dropped(csr, profile, copies, san_given)
+  local asked = csr:eku()
+  local out = { eku = {}, asked = asked or {} }
+  if asked and #asked > 0 and not profile.ca then
+    local allowed = {}
+    for _, e in ipairs(profile.eku or {}) do allowed[e] = true end
+    -- a profile without an EKU restricts nothing
+    if profile.eku and #profile.eku > 0 and not allowed.anyExtendedKeyUsage then
+      for _, e in ipairs(asked) do
+        if not allowed[e] then out.eku[#out.eku + 1] = e end
+      end
+    end
+  end
+  if not san_given then
+    local list = csr:san()
+    if list and #list > 0 and not copies("2.5.29.17", "subjectAltName") then out.san = true end
+  end
+  return out
+end
+
+-- profiles_allowing(ekus, san) -> sorted names of the profiles (not CAs) that keep them all
+local function profiles_allowing(ekus, san)
+  local names = {}
+  for name, e in pairs(profiles.all()) do
+    local p = e.value
+    if not p.ca then
+      local has = {}
+      for _, x in ipairs(p.eku or {}) do has[x] = true end
+      local ok = true
+      for _, x in ipairs(ekus) do if not has[x] and not has.anyExtendedKeyUsage then ok = false end end
+      local ce = p.copy_extensions
+      if san and ce ~= true then
+        local copies = false
+        for _, c in ipairs(type(ce) == "table" and ce or (ce == nil and { "subjectAltName" } or {})) do
+          if c == "subjectAltName" or c == "2.5.29.17" then copies = true end
+        end
+        ok = ok and copies
+      end
+      if ok then names[#names + 1] = name end
+    end
+  end
+  table.sort(names, function(a, b)
+    -- the built-in ones first, then by name
+    local ba, bb = profiles.BUILTIN[a] ~= nil, profiles.BUILTIN[b] ~= nil
+    if ba ~= bb then return ba end
+    return a < b
+  end)
+  return names
+end
+M._profiles_allowing = profiles_allowing
+
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   local profile, perr
@@ -654,6 +707,21 @@ function CA:_prepare(req, what, pre)
     local san, serr = norm_san(req.san, what)
     if not san then return nil, serr end
     if #san > 0 then opts.san = san end
+  end
+  if csr and req.profile == nil then
+    -- no profile chosen: the default one must not drop what the request asks for in silence
+    -- (a VCS request asks for clientAuth too, and a certificate without it fails mutual TLS)
+    local d = what_dropped(csr, profile, copies, opts.san ~= nil)
+    if #d.eku > 0 or d.san then
+      local lost = {}
+      if #d.eku > 0 then lost[#lost + 1] = "the extended key usage " .. table.concat(d.eku, ", ") end
+      if d.san then lost[#lost + 1] = "its subjectAltName" end
+      local fits = profiles_allowing(d.asked, d.san)
+      return nil, ("the CSR asks for %s, which the default profile '%s' (%s) leaves out: %s"):format(
+        table.concat(lost, " and "), profile.name, table.concat(profile.eku or {}, ", "),
+        #fits > 0 and ("give --profile " .. fits[1] .. (#fits > 1 and (" (or " .. table.concat(fits, ", ", 2) .. ")") or ""))
+          or "no profile keeps it all; add a site profile that does"), 2
+    end
   end
   if csr then
     local extra = {}
@@ -903,8 +971,11 @@ function CA:issue(req)
     end
     return nil, err
   end
-  local it, err = self:_prepare(req, "ca:issue", pre)
-  if not it then return fail(err) end
+  local it, err, code = self:_prepare(req, "ca:issue", pre)
+  if not it then
+    local r, e = fail(err)
+    return r, e, e == err and code or nil
+  end
   local key, kerr = self:_key()
   if not key then return fail(kerr) end
   local res, cerr = self:_locked(function() return self:_commit({ it }, key, { verified = verified }) end)

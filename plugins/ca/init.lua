@@ -41,6 +41,21 @@ function M.list_profiles()
   return out
 end
 
+-- profiles_text() -> the profiles as `help ca issue` lists them, site ones with their plugin
+function M.profiles_text()
+  local lines = { "profiles:" }
+  local all = profiles.all()
+  for _, name in ipairs(profiles.names()) do
+    local e = all[name]
+    local p = e.value
+    local what = p.summary or (p.eku and table.concat(p.eku, ", ")) or ""
+    lines[#lines + 1] = ("  %-16s %s%s%s"):format(name, what, p.eku and #p.eku > 0 and p.summary
+      and not p.summary:find(p.eku[1], 1, true) and (" [" .. table.concat(p.eku, ", ") .. "]") or "",
+      e.plugin ~= "ca" and (" (plugin " .. e.plugin .. ")") or "")
+  end
+  return table.concat(lines, "\n")
+end
+
 local function rfc3339(t) return t and os.date("!%Y-%m-%dT%H:%M:%SZ", t) or nil end
 
 local function positive(v, what)
@@ -141,7 +156,9 @@ M.commands = {
     options = function(p)
       p:argument("dir", "the CA folder")
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
-      p:option("--profile", "server (default), client, server-client, sub-ca, or a site profile")
+      p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
+        .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
+      p:epilog(M.profiles_text())
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
       p:option("--out", "also write the certificate here")
@@ -156,10 +173,10 @@ M.commands = {
       if not ca then return nil, oerr end
       local san = flatten(args.san)
       if san and #san == 0 then san = nil end
-      local cert, details = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
+      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
       if not cert then
         ca:close()
-        return nil, (details:gsub("^the CSR", args.csr))
+        return nil, (details:gsub("^the CSR", args.csr)), code
       end
       if args.out then
         local ok, werr = write_out(args.out, details.pem)
