@@ -138,3 +138,107 @@ describe("ca issue keeps the EKUs and SAN a request asks for (guide: Creating a 
     assert.matches("site%-server[^\n]*plugin hello", out)
   end)
 end)
+
+-- the guide's own CA, made with the guide's openssl commands (genrsa -aes256 4096, req -x509
+-- -sha1 -extensions v3_ca) and an openssl ca configuration like its demoCA
+local function guide_ca(dir, md)
+  h.sh("mkdir -p " .. h.q(dir .. "/demoCA/newcerts"))
+  h.write(dir .. "/demoCA/index.txt", "")
+  h.write(dir .. "/demoCA/serial", "1000\n")
+  h.write(dir .. "/demoCA/crlnumber", "1000\n")
+  h.write(dir .. "/openssl.cnf", ([[
+[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = %s/demoCA
+database = $dir/index.txt
+new_certs_dir = $dir/newcerts
+certificate = %s/ca.crt
+private_key = %s/ca.key
+serial = $dir/serial
+crlnumber = $dir/crlnumber
+default_md = %s
+default_days = 365
+default_crl_days = 30
+policy = policy_match
+copy_extensions = copy
+x509_extensions = usr_cert
+unique_subject = no
+[ policy_match ]
+countryName = match
+organizationName = match
+commonName = supplied
+emailAddress = optional
+[ usr_cert ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ req ]
+distinguished_name = dn
+[ dn ]
+]]):format(dir, dir, dir, md or "sha256"))
+  ossl(("genrsa -aes256 -passout pass:capw -out %s 4096"):format(h.q(dir .. "/ca.key")))
+  ossl(("req -new -x509 -key %s -passin pass:capw -config %s -sha1 -extensions v3_ca -subj /C=NO/O=net2/CN=net2-CA -days 3650 -out %s")
+    :format(h.q(dir .. "/ca.key"), h.q(dir .. "/openssl.cnf"), h.q(dir .. "/ca.crt")))
+  return { dir = dir, cnf = dir .. "/openssl.cnf", key = dir .. "/ca.key", cert = dir .. "/ca.crt", pass = "pass:capw" }
+end
+
+-- openssl ca signs a new request for cn; -> key, cert paths
+local function guide_issue(ca, cn, md)
+  local d = ca.dir
+  local key, req, cert = d .. "/" .. cn .. ".key", d .. "/" .. cn .. ".csr", d .. "/" .. cn .. ".pem"
+  ossl(("req -new -newkey rsa:2048 -nodes -keyout %s -out %s -subj %s -addext %s"):format(h.q(key), h.q(req),
+    h.q("/C=NO/O=net2/CN=" .. cn), h.q("subjectAltName=DNS:" .. cn)))
+  ossl(("ca -batch -notext -config %s -passin %s -in %s -out %s%s"):format(h.q(ca.cnf), ca.pass, h.q(req), h.q(cert),
+    md and (" -md " .. md) or ""))
+  return key, cert
+end
+
+describe("vcs check: revocation and SHA-1 (guide: Managing CRLs, Creating a signed certificate)", function()
+  it("a certificate revoked by a CRL in the CA file, or given with --crl, fails and says why; openssl agrees", function()
+    local d = h.tmpdir()
+    local ca = guide_ca(d)
+    local key, cert = guide_issue(ca, "vcs1.example.com")
+    local key2, cert2 = guide_issue(ca, "vcs2.example.com")
+    ossl(("ca -config %s -passin %s -revoke %s -crl_reason keyCompromise"):format(h.q(ca.cnf), ca.pass, h.q(cert)))
+    ossl(("ca -config %s -passin %s -gencrl -out %s"):format(h.q(ca.cnf), ca.pass, h.q(d .. "/ca.crl")))
+    h.sh(("cat %s %s > %s"):format(h.q(ca.cert), h.q(d .. "/ca.crl"), h.q(d .. "/ca-with-crl.pem")))
+    local o, orc = h.openssl(("verify -crl_check -CAfile %s %s"):format(h.q(d .. "/ca-with-crl.pem"), h.q(cert)))
+    assert.not_equal(0, orc)
+    assert.matches("certificate revoked", o)
+    for _, args in ipairs { "--ca " .. h.q(d .. "/ca-with-crl.pem"), "--ca " .. h.q(ca.cert) .. " --crl " .. h.q(d .. "/ca.crl") } do
+      local out, rc = cb(("vcs check --key %s --cert %s --fqdn vcs1.example.com %s"):format(h.q(key), h.q(cert), args))
+      assert.equal(3, rc, out)
+      assert.equal("FAIL", statuses(out).revocation, out)
+      assert.matches("vcs1.example.com %(serial 1000%) is revoked: revoked [%dTZ:-]+ %(keyCompromise%), by the CRL of net2%-CA", out)
+      assert.matches("issue a new certificate", out, 1, true)
+      assert.matches("NOT ready to upload", out, 1, true)
+      -- the other certificate of the same CA is fine
+      out, rc = cb(("vcs check --key %s --cert %s --fqdn vcs2.example.com %s"):format(h.q(key2), h.q(cert2), args))
+      assert.equal(0, rc, out)
+      assert.equal("PASS", statuses(out).revocation, out)
+    end
+  end)
+
+  it("a certificate made exactly by the guide (-md sha1) fails naming SHA-1 and the fix", function()
+    local d = h.tmpdir()
+    local ca = guide_ca(d)
+    local key, cert = guide_issue(ca, "vcs.example.com", "sha1")
+    assert.matches("sha1WithRSAEncryption", ossl("x509 -noout -text -in " .. h.q(cert)))
+    local out, rc = cb(("vcs check --key %s --cert %s --ca %s --fqdn vcs.example.com"):format(h.q(key), h.q(cert), h.q(ca.cert)))
+    assert.equal(3, rc, out)
+    assert.equal("FAIL", statuses(out)["key size and signatures"], out)
+    assert.matches("signed with SHA-1 (sha1WithRSAEncryption)", out, 1, true)
+    assert.matches("reissue it with SHA-256", out, 1, true)
+    -- the root's own SHA-1 self-signature is no reason to fail (it is trusted as it is)
+    local key2, cert2 = guide_issue(ca, "vcs2.example.com", "sha256")
+    out, rc = cb(("vcs check --key %s --cert %s --ca %s --fqdn vcs2.example.com"):format(h.q(key2), h.q(cert2), h.q(ca.cert)))
+    assert.equal(0, rc, out)
+  end)
+end)

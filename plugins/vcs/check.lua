@@ -375,6 +375,8 @@ function Run:check_ca_file()
   end
   local others = {}
   if #kinds(info, "private_key") > 0 then others[#others + 1] = "a private key" end
+  -- the appliance uses CRLs embedded in the CA file (for LDAP connections): check_crls does too
+  if #kinds(info, "crl") > 0 then self.ca_crls = true end
   if #kinds(info, "crl") > 0 then others[#others + 1] = "CRLs (the appliance reads them, but only for LDAP connections; upload CRLs apart)" end
   if #not_ca > 0 then
     self:add("ca-format", "CA file", "fail", ("%s holds certificates that are not CAs: %s; the trusted CA file takes CA certificates only"):format(
@@ -466,7 +468,11 @@ function Run:check_algorithms()
   key_problem(self.key or c:public_key(), "the server certificate")
   local alg = c:signature_algorithm()
   local w = weak_digest(alg)
-  if w then problems[#problems + 1] = ("the server certificate is signed with %s (%s)"):format(w, alg) end
+  if w then
+    problems[#problems + 1] = ("the server certificate is signed with %s (%s), which current TLS peers refuse: "
+      .. "reissue it with SHA-256 (`openssl ca -md sha256` instead of the guide's -md sha1, `certbench ca issue`, "
+      .. "or a Microsoft CA whose hash algorithm is SHA256)"):format(w, alg)
+  end
   for i = 2, #(self.partial or {}) do
     local ca = self.partial[i]
     key_problem(ca:public_key(), label(ca))
@@ -475,7 +481,7 @@ function Run:check_algorithms()
       if ca:is_self_signed() then
         notes[#notes + 1] = ("the root %s signs itself with %s (harmless: a root is trusted as it is)"):format(label(ca), cw)
       else
-        problems[#problems + 1] = ("%s is signed with %s"):format(label(ca), cw)
+        problems[#problems + 1] = ("%s is signed with %s: its CA must reissue it with SHA-256"):format(label(ca), cw)
       end
     end
   end
@@ -491,8 +497,10 @@ function Run:check_algorithms()
 end
 
 function Run:check_crls()
-  local paths = self.o.crls
-  if not paths or #paths == 0 then return end
+  local paths = {}
+  for _, p in ipairs(self.o.crls or {}) do paths[#paths + 1] = p end
+  if self.ca_crls then paths[#paths + 1] = self.o.ca end
+  if #paths == 0 then return end
   local ok_mod, checker = pcall(require, "certbench.plugins.crl.check")
   if not ok_mod then
     self:add("crl", "CRLs", "warn", "the crl plugin is not installed: CRLs not checked")
@@ -537,7 +545,9 @@ function Run:check_crls()
         end
       end
       if ev.status == "revoked" and not ev.expired_crl then
-        self:add("revocation", "revocation", "fail", ("%s (serial %s) is revoked: %s"):format(label(self.path[i]), ev.serial, ev.reason))
+        self:add("revocation", "revocation", "fail", ("%s (serial %s) is revoked: %s, by the CRL of %s in %s; peers that "
+          .. "check revocation refuse it: issue a new certificate%s"):format(label(self.path[i]), ev.serial, ev.reason,
+          label(issuer), cr and cr.source or "?", i == 1 and " (from a new key if the old one may be compromised)" or " for this CA"))
       end
     end
   end
