@@ -242,3 +242,64 @@ describe("vcs check: revocation and SHA-1 (guide: Managing CRLs, Creating a sign
     assert.equal(0, rc, out)
   end)
 end)
+
+describe("vcs csr details (guide: Creating a certificate request using OpenSSL)", function()
+  it("challengePassword and unstructuredName are request attributes, not DN fields; order as given; --digest", function()
+    local d = h.tmpdir()
+    local out, rc = cb("vcs csr --fqdn vcs.example.com --subject '/C=NO/O=net2/emailAddress=pki@net2.no/challengePassword=s3cret' "
+      .. "--attr 'unstructuredName=Net2 AS' --digest sha384 --out-dir " .. h.q(d .. "/a"))
+    assert.equal(0, rc, out)
+    local text = ossl("req -in " .. h.q(d .. "/a/request.pem") .. " -noout -text -verify")
+    assert.matches("verify OK", text, 1, true)
+    assert.matches("Subject: C = NO, O = net2, CN = vcs.example.com, emailAddress = pki@net2.no\n", text, 1, true)
+    assert.matches("challengePassword%s+:s3cret", text)
+    assert.matches("unstructuredName%s+:Net2 AS", text)
+    assert.matches("Signature Algorithm: sha384WithRSAEncryption", text, 1, true)
+    assert.not_matches("challengePassword[^\n]*CN", text)
+    -- the DER copy is the same request
+    assert.equal(ossl("req -in " .. h.q(d .. "/a/request.pem") .. " -outform DER | base64"),
+      ossl("req -in " .. h.q(d .. "/a/request.der") .. " -inform DER -outform DER | base64"))
+    -- the CN where the user put it, emailAddress too
+    out, rc = cb("vcs csr --fqdn vcs.example.com --subject '/C=NO/emailAddress=pki@net2.no/CN=vcs.example.com/O=net2' "
+      .. "--digest sha512 --out-dir " .. h.q(d .. "/b"))
+    assert.equal(0, rc, out)
+    assert.matches("subject=C = NO, emailAddress = pki@net2.no, CN = vcs.example.com, O = net2",
+      ossl("req -in " .. h.q(d .. "/b/request.pem") .. " -noout -subject"), 1, true)
+    assert.matches("sha512WithRSAEncryption", ossl("req -in " .. h.q(d .. "/b/request.pem") .. " -noout -text"), 1, true)
+    -- a CN other than the plan's, an unknown attribute, a weak digest: usage errors
+    for _, bad in ipairs { "--subject /CN=other.example.com", "--attr foo=bar", "--digest sha1" } do
+      local o2, rc2 = cb("vcs csr --fqdn vcs.example.com --out-dir " .. h.q(d .. "/c") .. " " .. bad)
+      assert.equal(2, rc2, bad .. "\n" .. o2)
+    end
+  end)
+
+  it("reads the attributes of a request openssl req made with a challenge password", function()
+    local d = h.tmpdir()
+    h.write(d .. "/req.cnf", [[
+[ req ]
+prompt = no
+distinguished_name = dn
+attributes = attrs
+[ dn ]
+C = NO
+CN = vcs.example.com
+emailAddress = pki@net2.no
+[ attrs ]
+challengePassword = abc123
+unstructuredName = Net2
+]])
+    ossl(("req -new -newkey rsa:2048 -nodes -keyout %s -config %s -out %s -outform DER -sha256"):format(
+      h.q(d .. "/k.pem"), h.q(d .. "/req.cnf"), h.q(d .. "/certcsr.der")))
+    local out, rc = h.run(("%s run /dev/stdin %s <<'EOF'\n"
+      .. "local csr = require 'certbench.csr'\n"
+      .. "local r = assert(csr.load_file(arg[1]))\n"
+      .. "assert(r:verify())\n"
+      .. "print(r:subject():oneline())\n"
+      .. "for _, a in ipairs(r:attributes()) do print(a.name .. '=' .. tostring(a.value)) end\n"
+      .. "EOF"):format(h.q(h.bin), h.q(d .. "/certcsr.der")))
+    assert.equal(0, rc, out)
+    assert.matches("/C=NO/CN=vcs.example.com/emailAddress=pki@net2.no\n", out, 1, true)
+    assert.matches("challengePassword=abc123\n", out, 1, true)
+    assert.matches("unstructuredName=Net2\n", out, 1, true)
+  end)
+end)

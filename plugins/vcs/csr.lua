@@ -4,8 +4,11 @@
 -- signed with SHA-256, in PEM and in DER (certreq on a Microsoft CA takes either).
 --
 --   csr.make{ plan = plan, out_dir =, key = "rsa:2048" | "rsa:4096" | "ec:P-256",
---             subject = "/C=NO/L=Oslo/O=net2/OU=ast" (the fields before CN), profile = name,
---             key_format = "pkcs1" | "pkcs8", force = bool }
+--             subject = "/C=NO/L=Oslo/O=net2/OU=ast" (the fields in order; the CN is the plan's,
+--             put where the subject has it, else before a trailing emailAddress), profile = name,
+--             key_format = "pkcs1" | "pkcs8", digest = "sha256" | "sha384" | "sha512",
+--             attrs = { "challengePassword=TEXT", "unstructuredName=TEXT" }, force = bool }
+--     (/challengePassword= and /unstructuredName= in subject are request attributes too)
 --     -> { out_dir =, key =, profile =, certificates = { { cn =, san =, subject =, dir =,
 --          privkey =, request_pem =, request_der =, for_peers = } } } | nil, err[, code]
 --   One certificate: the files go to out_dir itself; several: to out_dir/<CN>/ each.
@@ -27,6 +30,8 @@ local x509 = require "certbench.x509"
 local outputs = require "certbench.outputs"
 
 local M = {}
+
+local DIGESTS = { sha256 = true, sha384 = true, sha512 = true }
 
 M.KEYS = { ["rsa:2048"] = "rsa:2048", ["rsa:4096"] = "rsa:4096", ["ec:P-256"] = "ec:P-256",
            ["ec:p-256"] = "ec:P-256", rsa = "rsa:2048", ec = "ec:P-256" }
@@ -64,25 +69,58 @@ local function key_usage_for(list, key_type)
 end
 M.key_usage_for = key_usage_for
 
--- subject(prefix, cn) -> name | nil, err: the prefix's fields in order, then CN
+-- PKCS#9 attributes of a request that openssl req asks for with the subject ("A challenge
+-- password", "An optional company name") but writes into the request's attributes, not the DN
+M.ATTRIBUTES = { ["1.2.840.113549.1.9.7"] = "challengePassword", ["1.2.840.113549.1.9.2"] = "unstructuredName" }
+local ATTR_NAMES = { challengepassword = "challengePassword", unstructuredname = "unstructuredName" }
+
+-- attrs(list) -> { {name, value}... } | nil, err: --attr NAME=VALUE (challengePassword, unstructuredName)
+function M.attrs(list)
+  local out = {}
+  for _, a in ipairs(list or {}) do
+    local k, v = tostring(a):match("^([^=]+)=(.*)$")
+    local n = k and ATTR_NAMES[k:lower()]
+    if not n then
+      return nil, ("--attr '%s': use challengePassword=TEXT or unstructuredName=TEXT"):format(tostring(a))
+    end
+    out[#out + 1] = { n, v }
+  end
+  return out
+end
+
+-- subject(prefix, cn) -> name, attributes | nil, err: the prefix's fields in the order given,
+-- the CN where the prefix has it (it must be the plan's), else after the other fields and
+-- before a trailing emailAddress (openssl req's order); challengePassword and
+-- unstructuredName written in the subject go to the attributes
 function M.subject(prefix, cn)
-  local entries = {}
+  local entries, attrs, cn_at = {}, {}, nil
   if prefix and prefix ~= "" and prefix ~= "/" then
     local n, err = name.parse(prefix)
     if not n then return nil, "--subject: " .. err:gsub("^name%.parse: ", "") end
     local last_rdn
     for _, e in ipairs(n:list()) do
-      if e.name == "CN" then
-        return nil, ("--subject: '%s' has a CN; the CN comes from the plan (%s)"):format(prefix, cn)
+      if M.ATTRIBUTES[e.oid] then
+        attrs[#attrs + 1] = { M.ATTRIBUTES[e.oid], e.value }
+      elseif e.name == "CN" then
+        if e.value:lower():gsub("%.$", "") ~= cn or cn_at then
+          return nil, ("--subject: '%s' has a CN (%s) other than the plan's: the CN comes from the plan (%s)"):format(prefix, e.value, cn)
+        end
+        entries[#entries + 1] = { "CN", cn }
+        cn_at = #entries
+      else
+        entries[#entries + 1] = { e.oid, e.value, multi = (e.rdn == last_rdn) or nil }
       end
-      entries[#entries + 1] = { e.oid, e.value, multi = (e.rdn == last_rdn) or nil }
       last_rdn = e.rdn
     end
   end
-  entries[#entries + 1] = { "CN", cn }
+  if not cn_at then
+    local at = #entries + 1
+    while at > 1 and entries[at - 1][1] == "1.2.840.113549.1.9.1" and not entries[at - 1].multi do at = at - 1 end
+    table.insert(entries, at, { "CN", cn })
+  end
   local n, err = name.new(entries)
   if not n then return nil, "--subject: " .. tostring(err) end
-  return n
+  return n, attrs
 end
 
 function M.make(o)
@@ -96,19 +134,27 @@ function M.make(o)
   if kf ~= "pkcs1" and kf ~= "pkcs8" then return nil, "vcs csr: --key-format is pkcs1 or pkcs8", 2 end
   local profile, perr = M.profile(o.profile)
   if not profile then return nil, "vcs csr: " .. perr, 2 end
+  local digest = o.digest or "sha256"
+  if not DIGESTS[digest] then return nil, ("vcs csr: --digest '%s': use sha256, sha384 or sha512"):format(tostring(digest)), 2 end
+  local given, aerr = M.attrs(o.attrs)
+  if not given then return nil, "vcs csr: " .. aerr, 2 end
   -- every subject first: a bad --subject writes nothing and generates no key
-  local subjects = {}
+  local subjects, attributes = {}, {}
   for i, c in ipairs(plan.certificates) do
     local s, err = M.subject(o.subject, c.cn)
     if not s then return nil, "vcs csr: " .. err, 2 end
     subjects[i] = s
+    local list = {}
+    for _, a in ipairs(err) do list[#list + 1] = a end
+    for _, a in ipairs(given) do list[#list + 1] = a end
+    attributes[i] = #list > 0 and list or nil
   end
   if fs.exists(o.out_dir) and not fs.isdir(o.out_dir) then
     return nil, o.out_dir .. ": exists and is not a folder"
   end
   local several = #plan.certificates > 1
   local out = outputs.new { force = o.force }
-  local res = { out_dir = o.out_dir, key = spec, profile = profile.name or "vcs-server",
+  local res = { out_dir = o.out_dir, key = spec, profile = profile.name or "vcs-server", digest = digest,
                 model = plan.model, certificates = {} }
   local dirs = { o.out_dir }
   for i, c in ipairs(plan.certificates) do
@@ -118,7 +164,7 @@ function M.make(o)
     local san = {}
     for _, n in ipairs(c.san) do san[#san + 1] = "DNS:" .. n end
     local req, err = csrmod.new {
-      subject = subjects[i], key = key, digest = "sha256",
+      subject = subjects[i], key = key, digest = digest, attributes = attributes[i],
       san = #san > 0 and san or nil,
       eku = profile.eku, key_usage = key_usage_for(profile.key_usage, key:type()),
     }
@@ -167,6 +213,9 @@ function M.selfsigned(o)
   local c = plan.certificates[1]
   local subject, serr = M.subject(o.subject, c.cn)
   if not subject then return nil, "vcs selfsigned: " .. serr, 2 end
+  if #serr > 0 then
+    return nil, ("vcs selfsigned: --subject: %s is an attribute of a request; a certificate has none"):format(serr[1][1]), 2
+  end
   if fs.exists(o.out_dir) and not fs.isdir(o.out_dir) then
     return nil, o.out_dir .. ": exists and is not a folder"
   end

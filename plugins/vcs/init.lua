@@ -4,6 +4,7 @@
 --   certbench vcs plan  --fqdn F | --cluster C --peer P... [--mode per-peer|shared] [--san-fqdn]
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
+--                       [--digest sha256|sha384|sha512] [--attr challengePassword=X|unstructuredName=X]...
 --   certbench vcs selfsigned --fqdn F [--san-fqdn] [--key rsa:2048|rsa:4096|ec:P-256] [--days N]
 --                       [--subject /C=NO/O=net2] --out-dir DIR [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
@@ -103,17 +104,23 @@ M.commands = {
       plan_options(p)
       p:option("--out-dir", "where to write the files"):count(1)
       p:option("--key", "rsa:2048 (default), rsa:4096 or ec:P-256"):choices { "rsa:2048", "rsa:4096", "ec:P-256" }
-      p:option("--subject", "the subject before the CN, as /C=NO/L=Oslo/O=net2/OU=ast")
+      p:option("--subject", "the subject in order, as /C=NO/L=Oslo/O=net2/OU=ast/CN=<the plan's>/emailAddress=x@y "
+        .. "(without CN: it goes after the other fields, before a trailing emailAddress)")
       p:option("--key-format", "pkcs1 (default: BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY)")
         :choices { "pkcs1", "pkcs8" }
       p:option("--profile", "the key usages of this ca profile (default vcs-server)")
+      p:option("--digest", "the request's signature digest: sha256 (default), sha384, sha512")
+        :choices { "sha256", "sha384", "sha512" }
+      p:option("--attr", "a request attribute: challengePassword=TEXT (Microsoft CAs), unstructuredName=TEXT (repeat)")
+        :count("*")
       p:flag("--force", "replace existing files")
     end,
     run = function(args)
       local p, err, code = plan_from(args)
       if not p then return nil, err, code end
       local r, cerr, ccode = csrmod.make { plan = p, out_dir = args.out_dir, key = args.key, subject = args.subject,
-                                           key_format = args.key_format, profile = args.profile, force = args.force }
+                                           key_format = args.key_format, profile = args.profile, force = args.force,
+                                           digest = args.digest, attrs = args.attr }
       if not r then return nil, cerr, ccode end
       for _, c in ipairs(r.certificates) do
         c.san = ui.array(c.san)
