@@ -303,3 +303,149 @@ unstructuredName = Net2
     assert.matches("unstructuredName=Net2\n", out, 1, true)
   end)
 end)
+
+-- an openssl ca folder that signs with explicit dates (-startdate/-enddate), for CA copies
+-- that expired and their renewals
+local function dated_ca(dir)
+  h.sh("mkdir -p " .. h.q(dir .. "/db/new"))
+  h.write(dir .. "/db/index.txt", "")
+  h.write(dir .. "/db/serial", "2000\n")
+  h.write(dir .. "/db/index.txt.attr", "unique_subject = no\n")
+  h.write(dir .. "/ca.cnf", ([[
+[ ca ]
+default_ca = d
+[ d ]
+dir = %s/db
+database = $dir/index.txt
+new_certs_dir = $dir/new
+serial = $dir/serial
+default_md = sha256
+policy = any
+unique_subject = no
+copy_extensions = copy
+[ any ]
+commonName = supplied
+organizationName = optional
+[ v3_ca ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ leaf ]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ req ]
+distinguished_name = dn
+[ dn ]
+]]):format(dir))
+  local ca = { dir = dir, cnf = dir .. "/ca.cnf" }
+  -- key(name) makes name.key and name.csr for subj
+  function ca.key(name, subj, alg)
+    ossl(("req -new -newkey %s -nodes -keyout %s -out %s -subj %s -config %s"):format(alg or "rsa:2048",
+      h.q(dir .. "/" .. name .. ".key"), h.q(dir .. "/" .. name .. ".csr"), h.q(subj), h.q(ca.cnf)))
+  end
+  -- sign(csrname, out, signer (nil: self-signed), start, end, ext)
+  function ca.sign(csrname, out, signer, from, to, ext)
+    local who = signer and ("-cert %s -keyfile %s"):format(h.q(dir .. "/" .. signer .. ".pem"), h.q(dir .. "/" .. signer:gsub("%-.*", "") .. ".key"))
+      or ("-selfsign -keyfile %s"):format(h.q(dir .. "/" .. csrname .. ".key"))
+    ossl(("ca -batch -notext -config %s %s -in %s -out %s -startdate %s -enddate %s -extensions %s"):format(h.q(ca.cnf), who,
+      h.q(dir .. "/" .. csrname .. ".csr"), h.q(dir .. "/" .. out .. ".pem"), from, to, ext))
+    return dir .. "/" .. out .. ".pem"
+  end
+  return ca
+end
+
+describe("pfx split and the Microsoft script (guide: Process the cert_inf.pem file)", function()
+  it("the chain by validity now: a valid intermediate beats an expired copy before it, a renewed root the old one", function()
+    local d = h.tmpdir()
+    local ca = dated_ca(d)
+    ca.key("root", "/O=net2/CN=net2 Root")
+    ca.sign("root", "root-old", nil, "150101000000Z", "200101000000Z", "v3_ca")
+    ca.sign("root", "root-new", nil, "200101000000Z", "20400101000000Z", "v3_ca")
+    ca.key("inter", "/O=net2/CN=net2 Issuing")
+    ca.sign("inter", "inter-old", "root-new", "200201000000Z", "210101000000Z", "v3_ca")
+    ca.sign("inter", "inter-new", "root-new", "210101000000Z", "20390101000000Z", "v3_ca")
+    ca.key("leaf", "/CN=vcs.example.com")
+    local now = os.date("!%Y%m%d%H%M%SZ", os.time() - 3600)
+    local later = os.date("!%Y%m%d%H%M%SZ", os.time() + 365 * 86400)
+    ca.sign("leaf", "leaf", "inter-new", now, later, "leaf")
+    -- the expired copies first, as a Windows export may put them
+    h.sh(("cat %s/inter-old.pem %s/root-old.pem %s/inter-new.pem %s/root-new.pem > %s/others.pem"):format(d, d, d, d, d))
+    ossl(("pkcs12 -export -inkey %s/leaf.key -in %s/leaf.pem -certfile %s/others.pem -name vcs-certificate -passout pass:pfxpw -out %s/cert_inf.pfx")
+      :format(d, d, d, d))
+    -- with the expired copies alone, openssl refuses: the choice matters
+    h.sh(("cat %s/inter-old.pem %s/root-old.pem > %s/old.pem"):format(d, d, d))
+    local o, orc = h.openssl(("verify -CAfile %s/old.pem %s/leaf.pem"):format(d, d))
+    assert.not_equal(0, orc, o)
+    local out, rc = cb(("pfx split %s/cert_inf.pfx --out-dir %s/out --passin pass:pfxpw"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.equal(h.read(d .. "/inter-new.pem") .. h.read(d .. "/root-new.pem"), h.read(d .. "/out/ca.pem"))
+    assert.matches(": OK", ossl(("verify -x509_strict -CAfile %s/out/ca.pem %s/out/server.pem"):format(d, d)))
+    assert.equal(h.read(d .. "/inter-old.pem") .. h.read(d .. "/root-old.pem"), h.read(d .. "/out/extra.pem"))
+    -- file order still breaks ties: the same file with the valid copies first gives the same ca.pem
+    h.sh(("cat %s/inter-new.pem %s/root-new.pem %s/inter-old.pem %s/root-old.pem > %s/others2.pem"):format(d, d, d, d, d))
+    ossl(("pkcs12 -export -inkey %s/leaf.key -in %s/leaf.pem -certfile %s/others2.pem -passout pass:pfxpw -out %s/b.pfx"):format(d, d, d, d))
+    out, rc = cb(("pfx split %s/b.pfx --out-dir %s/out2 --passin pass:pfxpw"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.equal(h.read(d .. "/out/ca.pem"), h.read(d .. "/out2/ca.pem"))
+  end)
+
+  it("several keys in openssl pkcs12 -in text: listed with serial, subject and friendlyName; --key N chooses, in the script too", function()
+    local d = h.tmpdir()
+    local ca = dated_ca(d)
+    ca.key("root", "/O=net2/CN=net2 Root")
+    ca.sign("root", "root", nil, "200101000000Z", "20400101000000Z", "v3_ca")
+    local now = os.date("!%Y%m%d%H%M%SZ", os.time() - 3600)
+    local later = os.date("!%Y%m%d%H%M%SZ", os.time() + 365 * 86400)
+    ca.key("a", "/CN=vcs1.example.com")
+    ca.sign("a", "a", "root", now, later, "leaf")
+    -- an EC key for b
+    ossl(("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s/b.key"):format(d))
+    ossl(("req -new -key %s/b.key -out %s/b.csr -subj /CN=vcs2.example.com -config %s"):format(d, d, h.q(ca.cnf)))
+    ca.sign("b", "b", "root", now, later, "leaf")
+    for _, n in ipairs { "a", "b" } do
+      ossl(("pkcs12 -export -inkey %s/%s.key -in %s/%s.pem -certfile %s/root.pem -name %s-certificate -passout pass:pw -out %s/%s.pfx")
+        :format(d, n, d, n, d, n, d, n))
+      ossl(("pkcs12 -in %s/%s.pfx -passin pass:pw -nodes -out %s/%s.txt"):format(d, n, d, n))
+    end
+    h.sh(("cat %s/a.txt %s/b.txt > %s/cert_inf.pem"):format(d, d, d))
+    local serial_b = ossl(("x509 -in %s/b.pem -noout -serial"):format(d)):match("serial=(%x+)")
+    local out, rc = cb(("pfx split %s/cert_inf.pem --out-dir %s/out"):format(d, d))
+    assert.equal(2, rc, out)
+    assert.matches("2 private keys: choose one with --key N", out, 1, true)
+    assert.matches('2: EC P%-256 %(PEM block %d+, line %d+%) for serial ' .. serial_b .. ', CN = vcs2%.example%.com, friendlyName "b%-certificate"', out)
+    assert.matches('for serial %x+, CN = vcs1.example.com, friendlyName "a%-certificate"', out)
+    out, rc = cb(("pfx split %s/cert_inf.pem --out-dir %s/out --key 2"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.equal(ossl(("x509 -in %s/b.pem -noout -fingerprint"):format(d)), ossl(("x509 -in %s/out/server.pem -noout -fingerprint"):format(d)))
+    assert.matches(": OK", ossl(("verify -CAfile %s/out/ca.pem %s/out/server.pem"):format(d, d)))
+    assert.equal(ossl(("pkey -in %s/b.key -pubout"):format(d)), ossl(("pkey -in %s/out/privkey.pem -pubout"):format(d)))
+    -- the script: --key, an EC key written as BEGIN EC PRIVATE KEY
+    local script = h.root .. "/scripts/microsoft-pfx-to-vcs.lua"
+    out, rc = cb(("run %s %s/cert_inf.pem %s/s1"):format(h.q(script), d, d))
+    assert.equal(2, rc, out)
+    assert.matches("choose one with --key N", out, 1, true)
+    out, rc = cb(("run %s %s/cert_inf.pem %s/s2 --key 2"):format(h.q(script), d, d))
+    assert.equal(0, rc, out)
+    assert.matches("BEGIN EC PRIVATE KEY", h.read(d .. "/s2/privkey.pem"))
+    assert.matches("EC P%-256", out)
+  end)
+
+  it("the script takes an Ed25519 key (as PKCS#8) and a self-signed certificate (no chain to download)", function()
+    local d = h.tmpdir()
+    ossl(("req -x509 -newkey ed25519 -nodes -keyout %s/ed.key -out %s/ed.pem -subj /CN=vcs.example.com -days 30 "
+      .. "-addext basicConstraints=CA:FALSE -addext extendedKeyUsage=serverAuth,clientAuth -addext subjectAltName=DNS:vcs.example.com"):format(d, d))
+    ossl(("pkcs12 -export -inkey %s/ed.key -in %s/ed.pem -passout pass:pw -out %s/ed.pfx"):format(d, d, d))
+    local script = h.root .. "/scripts/microsoft-pfx-to-vcs.lua"
+    local out, rc = cb(("run %s %s/ed.pfx %s/out pass:pw"):format(h.q(script), d, d))
+    assert.equal(0, rc, out)
+    assert.matches("BEGIN PRIVATE KEY", h.read(d .. "/out/privkey.pem"))
+    assert.matches("self-signed: for test deployments", out, 1, true)
+    assert.not_matches("download the chain", out)
+    assert.equal(ossl(("pkey -in %s/ed.key -pubout"):format(d)), ossl(("pkey -in %s/out/privkey.pem -pubout"):format(d)))
+    assert.matches(": OK", ossl(("verify -CAfile %s/out/server.pem %s/out/server.pem"):format(d, d)))
+  end)
+end)

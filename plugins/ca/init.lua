@@ -105,6 +105,10 @@ end
 M.commands = {
   init = {
     summary = "create a CA folder (openssl ca layout): key, self-signed or sub-CA certificate, index, serial",
+    description = "DIR gets private/cakey.pem (0600), cacert.pem, index.txt, serial, crlnumber and newcerts/, "
+      .. "as openssl ca expects them. A sub-CA (--sub-ca --parent) also gets chain.pem: its own certificate, "
+      .. "then its parent's chain up to the root; that file is the trusted CA file for the certificates it "
+      .. "issues (vcs check --ca, the appliance's Trusted CA certificate).",
     options = function(p)
       p:argument("dir", "the new CA folder")
       p:option("--subject", "the CA's name, /C=NO/O=net2/CN=net2 Root CA"):count(1)
@@ -139,7 +143,7 @@ M.commands = {
       return {
         dir = info.dir, subject = info.subject, serial = info.serial, key = info.key,
         not_after = rfc3339(info.not_after), encrypted = not args.no_encrypt,
-        parent = args.parent, cert = args.dir .. "/cacert.pem",
+        parent = args.parent, cert = args.dir .. "/cacert.pem", chain = args.parent and (args.dir .. "/chain.pem") or nil,
       }
     end,
     text = function(r, ctx)
@@ -147,7 +151,10 @@ M.commands = {
       ctx.ui.say("  subject   %s", r.subject)
       ctx.ui.say("  key       %s%s (%s/private/cakey.pem)", r.key, r.encrypted and ", encrypted" or ", NOT encrypted", r.dir)
       ctx.ui.say("  expires   %s", r.not_after)
-      if r.parent then ctx.ui.say("  signed by %s", r.parent) end
+      if r.parent then
+        ctx.ui.say("  signed by %s", r.parent)
+        ctx.ui.say("  chain     %s (this CA, then its parent's chain: the trusted CA file of its certificates)", r.chain)
+      end
     end,
   },
 
