@@ -449,3 +449,160 @@ describe("pfx split and the Microsoft script (guide: Process the cert_inf.pem fi
     assert.matches(": OK", ossl(("verify -CAfile %s/out/server.pem %s/out/server.pem"):format(d, d)))
   end)
 end)
+
+-- a root -> intermediate -> leaf PKI made with openssl x509 -req, whose AIA caIssuers and CRL
+-- distribution points name a 127.0.0.1 server serving dir/www (DER .cer and .crl files)
+local servers = require "servers"
+
+local function aia_pki(d)
+  h.sh("mkdir -p " .. h.q(d .. "/www"))
+  local srv = servers.http(d .. "/www")
+  local base = "http://127.0.0.1:" .. srv.port
+  local function f(n) return h.q(d .. "/" .. n) end
+  ossl(("req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/O=net2/CN=net2 Root' -keyout %s -out %s "
+    .. "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"):format(f("root.key"), f("root.pem")))
+  h.write(d .. "/inter.ext", ("basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n"
+    .. "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\nauthorityInfoAccess=caIssuers;URI:%s/root.cer\n"
+    .. "crlDistributionPoints=URI:%s/root.crl\n"):format(base, base))
+  ossl(("req -new -newkey rsa:2048 -nodes -subj '/O=net2/CN=net2 Issuing' -keyout %s -out %s"):format(f("inter.key"), f("inter.csr")))
+  ossl(("x509 -req -in %s -CA %s -CAkey %s -set_serial 0x1001 -days 1825 -extfile %s -out %s"):format(f("inter.csr"),
+    f("root.pem"), f("root.key"), f("inter.ext"), f("inter.pem")))
+  h.write(d .. "/leaf.ext", ("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
+    .. "subjectAltName=DNS:vcs.example.com\nauthorityInfoAccess=caIssuers;URI:%s/inter.cer\ncrlDistributionPoints=URI:%s/inter.crl\n"):format(base, base))
+  ossl(("req -new -newkey rsa:2048 -nodes -subj /CN=vcs.example.com -keyout %s -out %s"):format(f("leaf.key"), f("leaf.csr")))
+  ossl(("x509 -req -in %s -CA %s -CAkey %s -set_serial 0x2001 -days 365 -extfile %s -out %s"):format(f("leaf.csr"),
+    f("inter.pem"), f("inter.key"), f("leaf.ext"), f("leaf.pem")))
+  for _, n in ipairs { "root", "inter" } do
+    ossl(("x509 -in %s -outform DER -out %s"):format(f(n .. ".pem"), h.q(d .. "/www/" .. n .. ".cer")))
+  end
+  return srv, base
+end
+
+-- gencrl(d, ca, revoked_cert, opts) -> path of a DER CRL of ca ("root" or "inter") in d/www
+local function gencrl(d, ca, revoke, extra)
+  local cd = d .. "/crl-" .. ca
+  h.sh("mkdir -p " .. h.q(cd))
+  h.write(cd .. "/index.txt", "")
+  h.write(cd .. "/crlnumber", "1000\n")
+  h.write(cd .. "/ca.cnf", ("[ ca ]\ndefault_ca = t\n[ t ]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\n"
+    .. "default_md = sha256\ndefault_crl_days = 7\n"):format(cd, cd))
+  local base = ("ca -config %s -keyfile %s -cert %s"):format(h.q(cd .. "/ca.cnf"), h.q(d .. "/" .. ca .. ".key"), h.q(d .. "/" .. ca .. ".pem"))
+  if revoke then ossl(base .. " -revoke " .. h.q(revoke) .. " -crl_reason keyCompromise") end
+  ossl(base .. " -gencrl -out " .. h.q(cd .. "/crl.pem") .. " " .. (extra or ""))
+  ossl(("crl -in %s -outform DER -out %s"):format(h.q(cd .. "/crl.pem"), h.q(d .. "/www/" .. ca .. ".crl")))
+  return d .. "/www/" .. ca .. ".crl"
+end
+
+describe("vcs cafile (guide: Loading a trusted CA certificate onto VCS)", function()
+  local srv
+  after_each(function() if srv then servers.stop(srv) srv = nil end end)
+
+  it("a p7b holding the leaf, the root and the intermediate twice: CA certificates only, issuer after subject, once each", function()
+    local d = h.tmpdir()
+    srv = aia_pki(d)
+    ossl(("crl2pkcs7 -nocrl -certfile %s/leaf.pem -certfile %s/root.pem -certfile %s/inter.pem -certfile %s/inter.pem -outform DER -out %s/chain.p7b")
+      :format(d, d, d, d, d))
+    local out, rc = cb(("vcs cafile %s/chain.p7b --out %s/ca.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.equal(h.read(d .. "/inter.pem") .. h.read(d .. "/root.pem"), h.read(d .. "/ca.pem"))
+    assert.matches("left out CN = vcs.example.com", out, 1, true)
+    assert.matches(": OK", ossl(("verify -x509_strict -CAfile %s/ca.pem %s/leaf.pem"):format(d, d)))
+    local chk, crc = cb(("vcs check --key %s/leaf.key --cert %s/leaf.pem --ca %s/ca.pem --fqdn vcs.example.com --san-fqdn"):format(d, d, d))
+    assert.equal(0, crc, chk)
+    assert.equal("PASS", statuses(chk)["CA file"])
+    -- the p7b as it was made refuses in vcs check: the leaf is in it
+    ossl(("pkcs7 -in %s/chain.p7b -inform DER -print_certs -out %s/p7.pem"):format(d, d))
+    chk, crc = cb(("vcs check --key %s/leaf.key --cert %s/leaf.pem --ca %s/p7.pem"):format(d, d, d))
+    assert.equal(3, crc, chk)
+  end)
+
+  it("missing issuers: named without --fetch-aia (nothing written), fetched from AIA on 127.0.0.1 with it; URL inputs", function()
+    local d = h.tmpdir()
+    local base
+    srv, base = aia_pki(d)
+    local out, rc = cb(("vcs cafile %s/leaf.pem --out %s/ca.pem"):format(d, d))
+    assert.equal(1, rc, out)
+    assert.matches("the issuer of vcs.example.com (O = net2, CN = net2 Issuing)", out, 1, true)
+    assert.matches("--fetch-aia", out, 1, true)
+    assert.is_nil(io.open(d .. "/ca.pem"))
+    out, rc = cb(("vcs cafile %s/inter.pem --out %s/ca.pem"):format(d, d))
+    assert.equal(1, rc, out)
+    assert.matches("the issuer of net2 Issuing (O = net2, CN = net2 Root)", out, 1, true)
+    out, rc = cb(("vcs cafile %s/leaf.pem --fetch-aia --out %s/ca.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.matches("fetched O = net2, CN = net2 Issuing from " .. base .. "/inter.cer", out, 1, true)
+    assert.matches("fetched O = net2, CN = net2 Root from " .. base .. "/root.cer", out, 1, true)
+    assert.equal(h.read(d .. "/inter.pem") .. h.read(d .. "/root.pem"), h.read(d .. "/ca.pem"))
+    assert.matches(": OK", ossl(("verify -CAfile %s/ca.pem %s/leaf.pem"):format(d, d)))
+    -- URLs as inputs, in any order
+    out, rc = cb(("vcs cafile %s/root.cer %s/inter.cer --out %s/ca2.pem"):format(base, base, d))
+    assert.equal(0, rc, out)
+    assert.equal(h.read(d .. "/ca.pem"), h.read(d .. "/ca2.pem"))
+    -- a dead AIA server: the missing issuer is still named
+    servers.stop(srv)
+    srv = nil
+    out, rc = cb(("vcs cafile %s/leaf.pem --fetch-aia --timeout 5 --out %s/ca3.pem"):format(d, d))
+    assert.equal(1, rc, out)
+    assert.matches("the issuer of vcs.example.com", out, 1, true)
+  end)
+end)
+
+describe("crl bundle (guide: Manual CRL updates)", function()
+  local srv
+  after_each(function() if srv then servers.stop(srv) srv = nil end end)
+
+  it("the CRLs of a folder in one PEM, each verified; openssl verify -crl_check_all takes it", function()
+    local d = h.tmpdir()
+    srv = aia_pki(d)
+    gencrl(d, "root")
+    gencrl(d, "inter", d .. "/leaf.pem")
+    h.sh(("cat %s/inter.pem %s/root.pem > %s/ca.pem"):format(d, d, d))
+    local out, rc = cb(("crl bundle %s/www --out %s/crls.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.matches("2 CRLs", out)
+    local text = h.read(d .. "/crls.pem")
+    local _, n = text:gsub("BEGIN X509 CRL", "")
+    assert.equal(2, n)
+    -- openssl reads every CRL of the file and finds the leaf revoked by the intermediate's
+    local o, orc = h.openssl(("verify -crl_check_all -CAfile %s/ca.pem -CRLfile %s/crls.pem %s/leaf.pem"):format(d, d, d))
+    assert.not_equal(0, orc, o)
+    assert.matches("certificate revoked", o)
+    assert.matches(": OK", ossl(("verify -crl_check_all -CAfile %s/ca.pem -CRLfile %s/crls.pem %s/inter.pem"):format(d, d, d)))
+    -- vcs check with the bundle as --crl fails the revoked leaf
+    local chk, crc = cb(("vcs check --key %s/leaf.key --cert %s/leaf.pem --ca %s/ca.pem --crl %s/crls.pem"):format(d, d, d, d))
+    assert.equal(3, crc, chk)
+    assert.equal("FAIL", statuses(chk).revocation)
+  end)
+
+  it("--fetch downloads the CRLs a chain names (127.0.0.1); a CRL that does not verify or has expired writes nothing", function()
+    local d = h.tmpdir()
+    srv = aia_pki(d)
+    gencrl(d, "root")
+    gencrl(d, "inter")
+    h.sh(("cat %s/leaf.pem %s/inter.pem %s/root.pem > %s/chain.pem"):format(d, d, d, d))
+    local out, rc = cb(("crl bundle %s/chain.pem --fetch --out %s/crls.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.matches("2 CRLs", out)
+    h.sh(("cat %s/inter.pem %s/root.pem > %s/ca.pem"):format(d, d, d))
+    assert.matches(": OK", ossl(("verify -crl_check_all -CAfile %s/ca.pem -CRLfile %s/crls.pem %s/leaf.pem"):format(d, d, d)))
+    -- without the certificates, nothing verifies the CRLs
+    out, rc = cb(("crl bundle %s/www/inter.crl --out %s/x.pem"):format(d, d))
+    assert.equal(2, rc, out)
+    -- a CRL of another key under the same name
+    ossl(("req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/O=net2/CN=net2 Issuing' -keyout %s/fake.key -out %s/fake.pem "
+      .. "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"):format(d, d))
+    gencrl(d, "fake")
+    out, rc = cb(("crl bundle %s/www/fake.crl %s/www/root.crl --ca %s/ca.pem --out %s/y.pem"):format(d, d, d, d))
+    assert.equal(1, rc, out)
+    assert.matches("fake.crl", out, 1, true)
+    assert.matches("nothing written", out, 1, true)
+    assert.is_nil(io.open(d .. "/y.pem"))
+    -- an expired CRL
+    gencrl(d, "inter", nil, "-crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z")
+    out, rc = cb(("crl bundle %s/www/inter.crl --ca %s/ca.pem --out %s/z.pem"):format(d, d, d))
+    assert.equal(1, rc, out)
+    assert.matches("expired 2020%-02%-01", out)
+    out, rc = cb(("crl bundle %s/www/inter.crl --ca %s/ca.pem --allow-expired --out %s/z.pem"):format(d, d, d))
+    assert.equal(0, rc, out)
+  end)
+end)

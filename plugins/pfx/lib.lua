@@ -403,11 +403,16 @@ end
 ---------------------------------------------------------------------------------------------
 -- gathering keys and certificates from a PFX or a PEM bundle (pfx split, pfx build)
 
--- gather(path, passin[, {keys = true}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
+-- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
   local data, rerr = M.read(path)
   if not data then return nil, rerr, "io" end
+  return M.gather_data(data, path, passin, opts)
+end
+
+-- gather_data(data, name, passin[, opts]) -> the same from bytes already read (a download)
+function M.gather_data(data, path, passin, opts)
   local info, err, code = detect.detect(data, { name = path })
   if not info then return nil, err, code end
   local out = { keys = {}, certs = {}, notes = {}, info = info }

@@ -7,6 +7,7 @@
 --                       [--digest sha256|sha384|sha512] [--attr challengePassword=X|unstructuredName=X]...
 --   certbench vcs selfsigned --fqdn F [--san-fqdn] [--key rsa:2048|rsa:4096|ec:P-256] [--days N]
 --                       [--subject /C=NO/O=net2] --out-dir DIR [--force]
+--   certbench vcs cafile INPUT... --out ca.pem [--fetch-aia] [--passin P] [--allow-incomplete] [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
 --   certbench vcs tls-check HOST[:PORT] --ca CA.pem [--peer-address NAME] [--cert C --key K]
 --                       [--crl FILE...] [--ocsp] [--timeout S]
@@ -16,6 +17,7 @@
 --   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
 --   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
+--   vcs.cafile{ inputs = {...}, out =, passin =, fetch_aia =, allow_incomplete =, force = } -> result | nil, err, code
 --   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
 --   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
 --     -> result, code | nil, err, code
@@ -25,13 +27,14 @@ local ui = require "certbench.ui"
 local planmod = require "certbench.plugins.vcs.plan"
 local csrmod = require "certbench.plugins.vcs.csr"
 local checkmod = require "certbench.plugins.vcs.check"
+local cafilemod = require "certbench.plugins.vcs.cafile"
 -- certbench.tls is a core module of its own; without it there is no tls-check
 local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
 
 local M = {
   name = "vcs", version = "1.0",
   summary = "VCS/SIP server certificates: names by deployment model, key + CSR, upload readiness check, TLS check of a peer",
-  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, selfsigned = csrmod.selfsigned, check = checkmod.run,
+  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, selfsigned = csrmod.selfsigned, cafile = cafilemod.build, check = checkmod.run,
   tls_check = has_tls and tlsmod.run or nil,
   profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
 }
@@ -179,6 +182,53 @@ M.commands = {
       ctx.ui.say("  SAN DNS:%s", table.concat(r.san, ", DNS:"))
       ctx.ui.say("  %s (0600, unencrypted), %s", r.privkey, r.cert)
       ctx.ui.say("note: self-signed: for test deployments; the peers trust it by taking %s as their CA file", r.cert)
+    end,
+  },
+
+  cafile = {
+    summary = "the trusted CA file: CA certificates only, ordered up to the root, from PFX, p7b, PEM, DER or URLs",
+    description = "The guide's \"Loading a trusted CA certificate\": one PEM file with the chain from the "
+      .. "server certificate's issuer up to the self-signed root. Inputs are files (PFX, .p7b/.p7c, PEM bundles, "
+      .. "DER .cer) or http(s) URLs; a server certificate among them is left out (its chain starts there), "
+      .. "each CA is written once (an expired copy of a CA that is there valid is left out), issuer after "
+      .. "subject up to the root. An issuer in no input is downloaded from the caIssuers URL of the "
+      .. "certificate's AIA with --fetch-aia; a chain that still ends short of a root is an error naming the "
+      .. "missing issuer (nothing written) unless --allow-incomplete.",
+    options = function(p)
+      p:argument("inputs", "files or http(s) URLs holding the certificates"):args("+")
+      p:option("--out", "the CA file to write"):count(1)
+      p:flag("--fetch-aia", "download missing issuers from the AIA caIssuers URLs of the certificates")
+      p:option("--passin", "the password of a PFX input: pass:, env:, file:, fd:, stdin")
+      p:flag("--allow-incomplete", "write the file even when a chain does not reach a self-signed root")
+      p:option("--timeout", "seconds for each download (30)")
+      p:flag("--force", "replace an existing file")
+    end,
+    run = function(args)
+      local timeout
+      if args.timeout then
+        timeout = tonumber(args.timeout)
+        if not timeout or timeout <= 0 then return nil, "vcs cafile: --timeout must be a number of seconds", 2 end
+      end
+      local r, err, code = cafilemod.build { inputs = args.inputs, out = args.out, passin = args.passin,
+        fetch_aia = args.fetch_aia, allow_incomplete = args.allow_incomplete, force = args.force, timeout = timeout }
+      if not r then return nil, err, code end
+      r.certificates = ui.array(r.certificates)
+      r.removed = ui.array(r.removed)
+      r.fetched = ui.array(r.fetched)
+      r.missing = ui.array(r.missing)
+      r.warnings = ui.array(r.warnings)
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("%s: %d CA certificate%s, issuer after subject", r.out, #r.certificates, #r.certificates == 1 and "" or "s")
+      for i, c in ipairs(r.certificates) do
+        ctx.ui.say("  %d %s%s", i, c.subject, c.self_signed and " (root)" or "")
+        ctx.ui.say("      serial %s, until %s, from %s", c.serial, c.not_after, c.from or "?")
+      end
+      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", f.subject, f.url) end
+      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", x.subject, x.from, x.why) end
+      for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, m.issuer) end
+      for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
     end,
   },
 
