@@ -606,3 +606,88 @@ describe("crl bundle (guide: Manual CRL updates)", function()
     assert.equal(0, rc, out)
   end)
 end)
+
+describe("vcs tls-check (guide: SIP TLS negotiation failures, Configuring revocation checking)", function()
+  local started = {}
+  after_each(function() for _, s in ipairs(started) do servers.stop(s) end started = {} end)
+
+  local function s_server(cert, key, extra)
+    local port = servers.free_port()
+    local s = servers.start(("exec openssl s_server -quiet -www -accept 127.0.0.1:%d -cert %s -key %s %s")
+      :format(port, h.q(cert), h.q(key), extra or ""), port)
+    started[#started + 1] = s
+    return s
+  end
+
+  it("a client certificate without clientAuth fails as the peer sees it; with it, it passes", function()
+    local d = h.tmpdir()
+    local ca = guide_ca(d)
+    local skey, scert = guide_issue(ca, "vcs1.example.com")
+    -- a server-only certificate for the client side, from the same CA
+    local ckey, ccsr, ccert = d .. "/web.key", d .. "/web.csr", d .. "/web.pem"
+    h.write(d .. "/srv.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:web.example.com\n")
+    ossl(("req -new -newkey rsa:2048 -nodes -keyout %s -out %s -subj /C=NO/O=net2/CN=web.example.com"):format(h.q(ckey), h.q(ccsr)))
+    ossl(("x509 -req -in %s -CA %s -CAkey %s -passin %s -set_serial 0x77 -days 30 -extfile %s -out %s"):format(h.q(ccsr),
+      h.q(ca.cert), h.q(ca.key), ca.pass, h.q(d .. "/srv.ext"), h.q(ccert)))
+    -- a peer in TLS verify mode: the client certificate must verify (openssl's apps go on after a
+    -- verification error unless told -verify_return_error)
+    local s = s_server(scert, skey, "-CAfile " .. h.q(ca.cert) .. " -Verify 2 -verify_return_error")
+    -- openssl s_client with the same certificate: the server refuses it (unsuitable certificate purpose)
+    local so = h.run(("(echo 'GET / HTTP/1.0'; echo; sleep 1) | openssl s_client -quiet -connect 127.0.0.1:%d -cert %s -key %s -CAfile %s 2>&1")
+      :format(s.port, h.q(ccert), h.q(ckey), h.q(ca.cert)))
+    assert.matches("unsuitable certificate purpose", so .. h.read(s.log))
+    assert.not_matches("HTTP/1.0 200", so)
+    local out, rc = cb(("vcs tls-check 127.0.0.1:%d --ca %s --peer-address vcs1.example.com --cert %s --key %s"):format(
+      s.port, h.q(ca.cert), h.q(ccert), h.q(ckey)))
+    assert.equal(3, rc, out)
+    assert.equal("FAIL", statuses(out)["client certificate"], out)
+    assert.matches("no clientAuth", out, 1, true)
+    -- a client and server certificate passes
+    local k2, c2 = guide_issue(ca, "vcs2.example.com")
+    out, rc = cb(("vcs tls-check 127.0.0.1:%d --ca %s --peer-address vcs1.example.com --cert %s --key %s --save-chain %s"):format(
+      s.port, h.q(ca.cert), h.q(c2), h.q(k2), h.q(d .. "/presented.pem")))
+    assert.equal(0, rc, out)
+    assert.equal("PASS", statuses(out)["client certificate"], out)
+    -- the saved chain is what openssl s_client -showcerts sees, in the same order
+    local shown = h.run(("echo | openssl s_client -showcerts -connect 127.0.0.1:%d -cert %s -key %s -CAfile %s 2>/dev/null"):format(
+      s.port, h.q(c2), h.q(k2), h.q(ca.cert)))
+    local blocks = {}
+    for b in shown:gmatch("%-%-%-%-%-BEGIN CERTIFICATE%-%-%-%-%-\n.-%-%-%-%-%-END CERTIFICATE%-%-%-%-%-\n") do blocks[#blocks + 1] = b end
+    assert.is_true(#blocks >= 1)
+    assert.equal(table.concat(blocks), h.read(d .. "/presented.pem"))
+    assert.matches(": OK", ossl(("verify -CAfile %s %s"):format(h.q(ca.cert), h.q(d .. "/presented.pem"))))
+    -- not replaced without --force
+    out, rc = cb(("vcs tls-check 127.0.0.1:%d --ca %s --peer-address vcs1.example.com --cert %s --key %s --save-chain %s"):format(
+      s.port, h.q(ca.cert), h.q(c2), h.q(k2), h.q(d .. "/presented.pem")))
+    assert.equal(3, rc, out)
+    assert.matches("exists", out)
+  end)
+
+  it("--fetch takes the CRL from the distribution point (127.0.0.1), --fallback decides when there is none", function()
+    local d = h.tmpdir()
+    local srv = aia_pki(d)
+    started[#started + 1] = srv
+    gencrl(d, "inter", d .. "/leaf.pem")
+    h.sh(("cat %s/inter.pem %s/root.pem > %s/ca.pem"):format(d, d, d))
+    local s = s_server(d .. "/leaf.pem", d .. "/leaf.key", "-cert_chain " .. h.q(d .. "/inter.pem"))
+    local base = ("vcs tls-check 127.0.0.1:%d --ca %s/ca.pem --peer-address vcs.example.com"):format(s.port, d)
+    local out, rc = cb(base .. " --fetch")
+    assert.equal(3, rc, out)
+    assert.matches("FAIL  revocation %(CRL%)%s+the peer's certificate: revoked", out)
+    -- openssl agrees with the CRL served
+    local o, orc = h.openssl(("verify -crl_check -CAfile %s/ca.pem -CRLfile %s/www/inter.crl %s/leaf.pem"):format(d, d, d))
+    assert.not_equal(0, orc)
+    assert.matches("certificate revoked", o)
+    -- no CRL to be had (the server is gone): a warning, or the fallback's verdict
+    servers.stop(srv)
+    out, rc = cb(base .. " --fetch --timeout 5")
+    assert.equal(0, rc, out)
+    assert.matches("WARN  revocation %(CRL%)[^\n]*fallback behavior decides", out)
+    out, rc = cb(base .. " --fetch --timeout 5 --fallback revoked")
+    assert.equal(3, rc, out)
+    assert.matches("treated as revoked", out, 1, true)
+    out, rc = cb(base .. " --fetch --timeout 5 --fallback not-revoked")
+    assert.equal(0, rc, out)
+    assert.matches("treated as not revoked", out, 1, true)
+  end)
+end)

@@ -10,7 +10,8 @@
 --   certbench vcs cafile INPUT... --out ca.pem [--fetch-aia] [--passin P] [--allow-incomplete] [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
 --   certbench vcs tls-check HOST[:PORT] --ca CA.pem [--peer-address NAME] [--cert C --key K]
---                       [--crl FILE...] [--ocsp] [--timeout S]
+--                       [--crl FILE...] [--fetch] [--ocsp] [--fallback revoked|not-revoked]
+--                       [--save-chain FILE] [--timeout S]
 --
 -- Lua API:
 --   local vcs = require "certbench.plugins.vcs"
@@ -288,7 +289,12 @@ if has_tls then
       p:option("--cert", "a client certificate to offer (mutual TLS)")
       p:option("--key", "its private key")
       p:option("--crl", "a CRL file for the revocation of the presented chain (repeat)"):count("*")
+      p:flag("--fetch", "download the CRLs from the certificates' distribution points (as crl check --fetch)")
       p:flag("--ocsp", "ask the OCSP responders named in the certificates")
+      p:option("--fallback", "when the revocation status cannot be established: revoked or not-revoked "
+        .. "(the appliance's Fallback behavior; default: a warning)"):choices { "revoked", "not-revoked" }
+      p:option("--save-chain", "write the chain the peer presented to this file (PEM, in the peer's order)")
+      p:flag("--force", "replace the --save-chain file")
       p:option("--timeout", "seconds for the connection and handshake (30)")
     end,
     run = function(args)
@@ -298,7 +304,8 @@ if has_tls then
         if not timeout or timeout <= 0 then return nil, "vcs tls-check: --timeout must be a number of seconds", 2 end
       end
       return tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
-                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
+                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout, fetch = args.fetch,
+                          fallback = args.fallback, save_chain = args.save_chain, force = args.force }
     end,
     text = function(r, ctx)
       ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
@@ -310,6 +317,7 @@ if has_tls then
       for _, c in ipairs(r.checks) do
         ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
       end
+      if r.saved_chain then ctx.ui.say("the presented chain: %s", r.saved_chain) end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ok and "the peer passes TLS verify mode" or "TLS verify mode would refuse this peer")
     end,
