@@ -125,7 +125,12 @@ function M.open(dir, opts)
   if st.type ~= "directory" then return nil, dir .. ": not a folder" end
   local pem = fs.read(p.cert)
   if not pem then
-    return nil, dir .. ": not a CA folder (no cacert.pem; `certbench ca init " .. dir .. "` makes one)"
+    if fs.exists(p.index) or fs.exists(p.serial) then
+      return nil, dir .. ": an openssl ca folder without cacert.pem: `certbench ca adopt " .. dir
+        .. " --key ca.key --cert ca.crt [--config openssl.cnf]` takes it over with its key and certificate"
+    end
+    return nil, dir .. ": not a CA folder (no cacert.pem; `certbench ca init " .. dir .. "` makes one, `certbench ca adopt "
+      .. dir .. " --key ca.key --cert ca.crt` takes over an existing CA)"
   end
   local cert, err = lazy.x509.load(pem)
   if not cert then return nil, p.cert .. ": " .. tostring(err) end
@@ -138,6 +143,21 @@ function M.open(dir, opts)
     ui = opts.ui,
     attr = db.parse_attr(read_text(p.attr)), recovered = {},
   }, CA)
+  -- the profile `ca adopt --config` read from openssl.cnf: this CA's default
+  local ptext = read_text(dir .. "/certbench-profile.json")
+  if ptext then
+    local okj, doc = pcall(require("cjson").decode, ptext)
+    if not okj or type(doc) ~= "table" or type(doc.profile) ~= "table" then
+      return nil, dir .. "/certbench-profile.json: not a profile (" .. tostring(doc) .. ")"
+    end
+    -- JSON numbers come back as floats
+    for _, k in ipairs { "days", "path_len" } do
+      if type(doc.profile[k]) == "number" then doc.profile[k] = math.tointeger(doc.profile[k]) or doc.profile[k] end
+    end
+    local fp, perr = profiles.validate(doc.profile, "openssl.cnf")
+    if not fp then return nil, dir .. "/certbench-profile.json: " .. perr end
+    self.folder_profile = fp
+  end
   if self.key ~= nil then
     if not lazy.pkey.is_key(self.key) then error("ca.open: opts.key must be a certbench.pkey", 2) end
     if not self.key:matches(cert) then return nil, "ca.open: the key given does not belong to " .. p.cert end
@@ -608,7 +628,9 @@ M._profiles_allowing = profiles_allowing
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   local profile, perr
-  if type(req.profile) == "table" then
+  if self.folder_profile and (req.profile == nil or req.profile == "openssl.cnf") then
+    profile = self.folder_profile
+  elseif type(req.profile) == "table" then
     profile, perr = profiles.get(req.profile)
   else
     -- resolved once per CA object: a batch names the same few profiles again and again
@@ -671,7 +693,7 @@ function CA:_prepare(req, what, pre)
   local opts = {
     subject = subject, issuer = self.cert,
     not_before = nb, not_after = req.not_after or (nb + days * 86400),
-    digest = req.digest,
+    digest = req.digest or profile.digest,
   }
   if csr then
     -- the certificate takes the request's SubjectPublicKeyInfo as it is encoded there; its
@@ -697,6 +719,12 @@ function CA:_prepare(req, what, pre)
   if copy == nil and not profile.ca then copy = { "subjectAltName" } end
   local function copies(oid, name)
     if copy == true then return not NON_COPY[oid] end
+    if copy == "copy" then
+      -- openssl's copy: what the profile does not set itself
+      if oid == "2.5.29.15" then return opts.key_usage == nil end
+      if oid == "2.5.29.37" then return opts.eku == nil end
+      return not NON_COPY[oid]
+    end
     if type(copy) ~= "table" then return false end
     for _, c in ipairs(copy) do
       if c == name or c == oid then return true end
@@ -734,7 +762,7 @@ function CA:_prepare(req, what, pre)
           if not list then return nil, "the CSR: " .. tostring(serr) end
           extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
         end
-      elseif copies(e.oid, e.name) and not NON_COPY[e.oid] then
+      elseif copies(e.oid, e.name) and (not NON_COPY[e.oid] or (copy == "copy" and (e.oid == "2.5.29.15" or e.oid == "2.5.29.37"))) then
         extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
       end
     end
@@ -1314,6 +1342,10 @@ function M.init(dir, o)
   local days = o.days or (parent and 1825 or 3650)
   if math.type(days) ~= "integer" or days <= 0 then error("ca.init: days must be a positive integer", 2) end
   local key = o.key
+  if type(key) == "string" and fs.exists(key) then
+    return nil, ("ca init: %s is a key file: `certbench ca adopt %s --key %s --cert CA-CERT` takes over an existing "
+      .. "key and certificate; ca init makes a new key (--key ec:P-384, rsa:4096, ...)"):format(key, dir, key), 2
+  end
   if key == nil or type(key) == "string" then
     local ok, k = pcall(lazy.pkey.generate, key or "ec:P-384")
     if not ok then return nil, "ca init: " .. tostring(k):gsub("^.-pkey%.generate: ", "") end
