@@ -585,6 +585,12 @@ describe("crl bundle (guide: Manual CRL updates)", function()
     assert.matches("2 CRLs", out)
     h.sh(("cat %s/inter.pem %s/root.pem > %s/ca.pem"):format(d, d, d))
     assert.matches(": OK", ossl(("verify -crl_check_all -CAfile %s/ca.pem -CRLfile %s/crls.pem %s/leaf.pem"):format(d, d, d)))
+    -- a URL list, as the appliance's distribution points are configured: the same two CRLs
+    local base = "http://127.0.0.1:" .. srv.port
+    out, rc = cb(("crl bundle %s/inter.crl %s/root.crl --ca %s/ca.pem --out %s/crls-url.pem"):format(base, base, d, d))
+    assert.equal(0, rc, out)
+    assert.matches("2 CRLs", out)
+    assert.matches(": OK", ossl(("verify -crl_check_all -CAfile %s/ca.pem -CRLfile %s/crls-url.pem %s/leaf.pem"):format(d, d, d)))
     -- without the certificates, nothing verifies the CRLs
     out, rc = cb(("crl bundle %s/www/inter.crl --out %s/x.pem"):format(d, d))
     assert.equal(2, rc, out)

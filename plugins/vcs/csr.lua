@@ -123,15 +123,23 @@ function M.subject(prefix, cn)
   return n, attrs
 end
 
-function M.make(o)
-  local plan = o.plan
-  if not o.out_dir then return nil, "vcs csr: --out-dir is required", 2 end
+-- key_options(o, what) -> key spec, key format | nil, nil, err: --out-dir, --key, --key-format
+-- as `vcs csr` and `vcs selfsigned` both take them
+local function key_options(o, what)
+  if not o.out_dir then return nil, nil, what .. ": --out-dir is required" end
   local spec = M.KEYS[o.key or "rsa:2048"]
   if not spec then
-    return nil, ("vcs csr: --key '%s': use rsa:2048, rsa:4096 or ec:P-256"):format(tostring(o.key)), 2
+    return nil, nil, ("%s: --key '%s': use rsa:2048, rsa:4096 or ec:P-256"):format(what, tostring(o.key))
   end
   local kf = o.key_format or "pkcs1"
-  if kf ~= "pkcs1" and kf ~= "pkcs8" then return nil, "vcs csr: --key-format is pkcs1 or pkcs8", 2 end
+  if kf ~= "pkcs1" and kf ~= "pkcs8" then return nil, nil, what .. ": --key-format is pkcs1 or pkcs8" end
+  return spec, kf
+end
+
+function M.make(o)
+  local plan = o.plan
+  local spec, kf, kerr = key_options(o, "vcs csr")
+  if not spec then return nil, kerr, 2 end
   local profile, perr = M.profile(o.profile)
   if not profile then return nil, "vcs csr: " .. perr, 2 end
   local digest = o.digest or "sha256"
@@ -195,17 +203,12 @@ end
 
 function M.selfsigned(o)
   local plan = o.plan
-  if not o.out_dir then return nil, "vcs selfsigned: --out-dir is required", 2 end
+  local spec, kf, kerr = key_options(o, "vcs selfsigned")
+  if not spec then return nil, kerr, 2 end
   if #plan.certificates ~= 1 then
     return nil, ("vcs selfsigned: the plan has %d certificates; make one at a time (--fqdn PEER with "
       .. "--cluster, or --mode shared)"):format(#plan.certificates), 2
   end
-  local spec = M.KEYS[o.key or "rsa:2048"]
-  if not spec then
-    return nil, ("vcs selfsigned: --key '%s': use rsa:2048, rsa:4096 or ec:P-256"):format(tostring(o.key)), 2
-  end
-  local kf = o.key_format or "pkcs1"
-  if kf ~= "pkcs1" and kf ~= "pkcs8" then return nil, "vcs selfsigned: --key-format is pkcs1 or pkcs8", 2 end
   local days = o.days or 365
   if math.type(days) ~= "integer" or days <= 0 then
     return nil, "vcs selfsigned: --days must be a positive whole number", 2
