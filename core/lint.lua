@@ -306,6 +306,7 @@ local rules = {
   { id = "cabf-cn-in-san", rule = "CA/B Forum BR 7.1.4.3", severity = "error",
     text = "the subject commonName MUST be one of the subjectAltName values, as written there",
     roles = LEAF, cabf = true, check = function(f)
+      if not has(f, "san") then return false end -- cabf-san says it
       for _, cn in ipairs(subject_cns(f.cert)) do
         local found = false
         for _, n in ipairs(f.san or {}) do
