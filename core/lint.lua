@@ -226,6 +226,20 @@ local rules = {
       if not nc then return true end
       return not ((nc.permitted and #nc.permitted > 0) or (nc.excluded and #nc.excluded > 0))
     end },
+  { id = "nc-dns-syntax", rule = "RFC 5280 4.2.1.10", severity = "error",
+    text = "a dNSName constraint MUST be a host or domain name (no leading period, no wildcard)",
+    roles = ALL, check = function(f)
+      if not has(f, "nc") then return false end
+      local nc = f.cert:name_constraints()
+      for _, list in ipairs { nc and nc.permitted or {}, nc and nc.excluded or {} } do
+        for _, gn in ipairs(list) do
+          if gn.type == "DNS" and (gn.value:find("*", 1, true) or not dns_ok(gn.value)) then
+            return "dNSName constraint '" .. gn.value .. "' is not a host or domain name " ..
+              "(a leading period is for URI and email constraints only)"
+          end
+        end
+      end
+    end },
   { id = "pc-critical", rule = "RFC 5280 4.2.1.11", severity = "error",
     text = "policyConstraints MUST be critical",
     roles = ALL, path_roles = {}, check = function(f) return has(f, "pc") and not critical(f, "pc") end },
@@ -447,7 +461,30 @@ function M.path(chain, o)
   if o.profile ~= "strict" then return true end
 
   local tls = o.purpose == "sslserver"
-  for i = 1, n do
+  -- RFC 5280 4.2.1.10 read with RFC 9525's wildcards: "*.example.com" stands for every name
+  -- one label under example.com, so an excluded "bar.example.com" excludes it (BoringSSL and
+  -- OpenSSL compare the text only: CVE-2025-61727)
+  for j = 2, n do
+    local nc = chain[j]:name_constraints()
+    for _, gn in ipairs(nc and nc.excluded or {}) do
+      local under = gn.type == "DNS" and gn.value:lower():gsub("^%.", ""):match("^[^.]+%.(.+)$")
+      for i = 1, under and j - 1 or 0 do
+        local c = chain[i]
+        if i == 1 or c:subject() ~= c:issuer() then
+          for _, san in ipairs(c:san() or {}) do
+            local base = san.type == "DNS" and san.value:lower():match("^%*%.(.+)$")
+            if base and base == under then
+              return fail(chain, i - 1, X509_V_ERR_APPLICATION_VERIFICATION, "strict_profile",
+                ("RFC 5280 4.2.1.10: the wildcard dNSName '%s' stands for names of the excluded " ..
+                  "subtree '%s'"):format(san.value, gn.value), "RFC 5280 4.2.1.10")
+            end
+          end
+        end
+      end
+    end
+  end
+  -- each certificate in its role, from the anchor down (a CA's flaw before its leaf's)
+  for i = n, 1, -1 do
     local role = i == 1 and "leaf" or (i == n and "root" or "intermediate")
     local found = run(facts(chain[i]), role, tls, {}, i == n and "anchor" or true)[1]
     if found then
