@@ -415,7 +415,8 @@ local X509_V_ERR_INVALID_PURPOSE = 26
 local X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION = 34
 local X509_V_ERR_APPLICATION_VERIFICATION = 50
 
-function M.path(chain, o)
+-- openssl_checks(chain, o): what OpenSSL 3 refuses and BoringSSL does not, and the usage options
+local function openssl_checks(chain, o)
   local n = #chain
   -- what OpenSSL 3 refuses on any certificate of the path, the trust anchor too
   for i = 1, n do
@@ -458,7 +459,12 @@ function M.path(chain, o)
       end
     end
   end
-  if o.profile ~= "strict" then return true end
+  return true
+end
+
+-- strict_checks(chain, o): the "error" rules on each certificate in its role, and on the path
+local function strict_checks(chain, o)
+  local n = #chain
 
   local tls = o.purpose == "sslserver"
   -- RFC 5280 4.2.1.10 read with RFC 9525's wildcards: "*.example.com" stands for every name
@@ -503,6 +509,26 @@ function M.path(chain, o)
     end
   end
   return true
+end
+
+-- critical_rule(cert) -> the finding that says why a critical extension of cert is
+-- wrong (aki-critical, ski-critical, aia-critical, unknown-critical-extension) | nil: the strict
+-- profile names the rule when BoringSSL itself refuses the extension
+local CRITICAL_RULES = { ["aki-critical"] = true, ["ski-critical"] = true, ["aia-critical"] = true,
+  ["unknown-critical-extension"] = true }
+function M.critical_rule(cert)
+  for _, f in ipairs(run(facts(cert), cert:is_ca() and "intermediate" or "leaf", false, {}, false)) do
+    if CRITICAL_RULES[f.id] then return f end
+  end
+end
+
+function M.path(chain, o)
+  if o.profile == "strict" then
+    -- the rules first, so that a flaw OpenSSL also refuses (a critical AKI) is named by its rule
+    local ok, err, info = strict_checks(chain, o)
+    if not ok then return nil, err, info end
+  end
+  return openssl_checks(chain, o)
 end
 
 return M

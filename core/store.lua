@@ -38,7 +38,9 @@
 -- info.text is the rule and what it says ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be
 -- critical"), code 50 (X509_V_ERR_APPLICATION_VERIFICATION) and reason "strict_profile"; an
 -- ekus/key_usage failure is invalid_purpose, an unknown critical extension OpenSSL refuses
--- (the trust anchor's too) unhandled_critical_extension.
+-- (the trust anchor's too) unhandled_critical_extension. When BoringSSL itself refuses a
+-- critical extension, the strict profile keeps its code and reason and names the rule in
+-- info.rule and info.text ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be critical").
 --
 -- err.reason is the X509_V_ERR_* name in lower case ("cert_has_expired",
 -- "unable_to_get_issuer_cert_locally", "hostname_mismatch", "unable_to_get_crl"), except that
@@ -313,6 +315,14 @@ function methods:verify(cert, opts)
     return nil, perr, pinfo
   end
   if info then info.reason = M.reasons[info.code] or ("error_" .. info.code) end
+  if profile == "strict" and info and info.code == 34 and info.cert then
+    -- BoringSSL refused a critical extension: say which rule it breaks
+    local f = lint.critical_rule(info.cert)
+    if f then
+      info.rule, info.text = f.rule, f.rule .. ": " .. f.text
+      err = err:gsub("^[^(]*", info.text .. " ", 1)
+    end
+  end
   return nil, err, info
 end
 
