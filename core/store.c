@@ -210,7 +210,7 @@ static const struct bool_flag {
 };
 
 /* --- what BoringSSL's X509_verify_cert gets wrong, set right ------------------------------
- * verify_cb sees each error before X509_verify_cert acts on it, and lets two through:
+ * verify_cb sees each error before X509_verify_cert acts on it, and lets three through:
  *
  * - CERT_HAS_EXPIRED when the time is notAfter itself: RFC 5280 4.1.2.5 makes the validity
  *   period include its last second; BoringSSL (and OpenSSL 3) count that second as expired
@@ -218,7 +218,9 @@ static const struct bool_flag {
  * - UNSUPPORTED_CONSTRAINT_TYPE raised for an iPAddress name: Debian's BoringSSL (Android 13)
  *   has no iPAddress case in its name-constraint matcher, so every certificate with an
  *   address under a CA constrained to address ranges failed. The verification is marked,
- *   and once the chain is built nc_recheck does the name-constraint check again in full. */
+ *   and once the chain is built nc_recheck does the name-constraint check again in full.
+ * - UNHANDLED_CRITICAL_EXTENSION for a critical crlDistributionPoints or OCSP no-check, which
+ *   OpenSSL 3 accepts (below). */
 
 /* ip_subtrees_only(nc, out) copies into out the subtrees of nc that are not iPAddress ones
  * (borrowed pointers: free the two stacks only). Returns 1 when nc has an iPAddress subtree. */
@@ -359,6 +361,27 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx) {
         return 1;
       }
       return 0;
+    }
+    case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION: {
+      /* BoringSSL's list of the extensions it processes lacks two that OpenSSL 3 accepts
+       * critical (crypto/x509/v3_purp.c): crlDistributionPoints (certbench reads it, and
+       * crl_check does revocation) and id-pkix-ocsp-nocheck (meaningless for a path). Refused
+       * otherwise: OpenSSL's RFC 3779 and proxy-certificate extensions too, which nothing here
+       * would check. */
+      const STACK_OF(X509_EXTENSION) *exts = x ? X509_get0_extensions(x) : NULL;
+      int other = 0;
+      for (size_t i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+        X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+        if (!X509_EXTENSION_get_critical(e)) continue;
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+        if (X509_supported_extension(e) || nid == NID_crl_distribution_points ||
+            nid == NID_id_pkix_OCSP_noCheck)
+          continue;
+        other = 1;
+      }
+      if (other || !exts) return 0;
+      X509_STORE_CTX_set_error(ctx, X509_V_OK);
+      return 1;
     }
     case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE: {
       /* only when the certificate has an address: then the cause may be an iPAddress

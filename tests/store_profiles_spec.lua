@@ -109,6 +109,31 @@ describe("the default profile refuses what OpenSSL 3 refuses", function()
     assert.equal("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be critical (depth 0: CN=aki)", err2)
   end)
 
+  -- each extension critical in a leaf: certbench's default verdict is openssl verify's
+  local critical_exts = {
+    { "authorityKeyIdentifier", "authorityKeyIdentifier = critical,keyid" },
+    { "subjectKeyIdentifier", "subjectKeyIdentifier = critical,hash" },
+    { "crlDistributionPoints", "crlDistributionPoints = critical,URI:http://crl.example.com/a.crl" },
+    { "authorityInfoAccess", "authorityInfoAccess = critical,OCSP;URI:http://ocsp.example.com" },
+    { "issuerAltName", "issuerAltName = critical,DNS:ca.example.com" },
+    { "freshestCRL", "freshestCRL = critical,URI:http://crl.example.com/d.crl" },
+    { "certificatePolicies", "certificatePolicies = critical,1.3.6.1.4.1.55555.2" },
+    { "an unknown private extension", "1.3.6.1.4.1.55555.3 = critical,DER:0500" },
+  }
+  for i, c in ipairs(critical_exts) do
+    it("a critical " .. c[1] .. " in the leaf, as openssl verify judges it", function()
+      local root = ca("cxroot" .. i)
+      local got, theirs, err = verify(root, leaf("cx" .. i, "cxroot" .. i, c[2]:gsub("subjectKeyIdentifier = critical,hash",
+        "subjectKeyIdentifier = critical,hash") .. "\nsubjectAltName = DNS:a.example.com\n"))
+      if theirs == "OK" then
+        assert.equal("OK", got, err)
+      else
+        assert.equal("unhandled_critical_extension", got, err)
+        assert.matches("unhandled critical extension", theirs)
+      end
+    end)
+  end
+
   it("an unknown critical extension in the trust anchor", function()
     local root = ca("critroot", "1.3.6.1.4.1.55555.1 = critical,DER:0500\n")
     local got, theirs, err, info = verify(root, leaf("critleaf", "critroot", "subjectAltName = DNS:a.example.com\n"))
