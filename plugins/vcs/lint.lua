@@ -27,12 +27,12 @@ end
 function M.add_warnings(run)
   if run.cert then
     -- the server certificate is a TLS server's, whatever its EKU says (check_eku judges that)
-    warn(run, "strict:cert", "server certificate, strict profile", run.cert,
+    warn(run, "strict:cert", "strict: certificate", run.cert,
       { role = "leaf", tls_server = true })
   end
   for _, ca in ipairs(run.cas or {}) do
     if ca:is_ca() then
-      warn(run, "strict:" .. label(ca), "CA " .. label(ca) .. ", strict profile", ca,
+      warn(run, "strict:" .. label(ca), "strict: " .. label(ca), ca,
         { role = ca:is_self_signed() and "root" or "intermediate", tls_server = true })
     end
   end
