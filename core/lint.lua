@@ -89,6 +89,17 @@ local function dns_ok(name)
   return true
 end
 
+-- ip_text_ok(v): v is how x509's san() writes a 4- or 16-octet iPAddress (inet_ntop: dotted
+-- quad, or lower-case IPv6); any other length comes as "addr/mask" (8 or 32 octets) or as an
+-- upper-case hex dump
+local function ip_text_ok(v)
+  if v:find("^%d+%.%d+%.%d+%.%d+$") then return true end
+  if v == "" or v:find("[^%x:.]") or v:find("%u") then return false end
+  if v:find("::", 1, true) then return true end
+  local parts = select(2, v:gsub(":", "")) + 1
+  return parts == 8 or (parts == 7 and v:find(".", 1, true) ~= nil)
+end
+
 local function subject_cns(cert)
   return cert:subject():get("CN", true) or {}
 end
@@ -201,9 +212,7 @@ local rules = {
     text = "an iPAddress MUST be four octets (IPv4) or sixteen (IPv6)",
     roles = ALL, check = function(f)
       for _, n in ipairs(f.san or {}) do
-        if n.type == "IP" and not (n.value:find("^[%d.]+$") or n.value:find("^[%x:.]+$")) then
-          return true
-        end
+        if n.type == "IP" and not ip_text_ok(n.value) then return true end
       end
     end },
   { id = "bc-missing-ca", rule = "RFC 5280 4.2.1.9", severity = "error",
