@@ -14,9 +14,15 @@
 --   lint.path(chain, {profile=, purpose=, ekus=, key_usage=, crls=}) -> true | nil, err, info
 --     chain: leaf first, trust anchor last (store:verify's result). profile "openssl" checks
 --     what OpenSSL 3 refuses and BoringSSL lets through (a critical extension OpenSSL does not
---     know, the anchor included) and the ekus/key_usage options; "strict" adds every "error"
---     rule. info = { code, reason, text, depth, cert, rule } as store:verify returns it.
---   lint.rules -> the list of rules { id=, rule=, severity=, text=, roles= }
+--     know, the anchor included) and the ekus/key_usage options; "strict" first runs every
+--     "error" rule on each certificate (the anchor first), a wildcard dNSName against the
+--     excluded subtrees above it, and the CRL number of the CRLs given (crls) for the path.
+--     info = { code, reason, text, depth, cert, rule } as store:verify returns it.
+--   lint.critical_rule(cert) -> the finding naming why a critical extension is wrong | nil
+--   lint.check_options(opts) normalises store:verify's ekus (to {oid=, name=}) and key_usage,
+--     raising for a name that is none
+--   lint.rules -> the list of rules { id=, rule=, severity=, text=, roles=, path_roles=,
+--     not_anchor=, cabf= } (see the comment above the table)
 local store_c = require "_certbench.store"
 require "certbench.pkey" -- the methods of the keys that cert:public_key() returns
 
