@@ -35,7 +35,7 @@ return {
     ["rfc5280::nc::nc-forbids-dnsname-wildcard-san"] =
       "OpenSSL 3 accepts it too (openssl verify: OK); only the strict profile refuses it (RFC 5280 4.2.1.10: the wildcard dNSName '*.example.com' stands for names of the excluded subtree 'bar.example.com')",
     ["rfc5280::pc::ica-noncritical-pc"] =
-      "OpenSSL 3 accepts it too (openssl verify: OK); only the strict profile refuses it (RFC 5280 4.2.1.11: policyConstraints MUST be critical)",
+      "OpenSSL 3 accepts it too (openssl verify: OK), and so does the strict profile: see its list",
     ["rfc5280::san::noncritical-with-empty-subject"] =
       "OpenSSL 3 accepts it too (openssl verify: OK); only the strict profile refuses it (RFC 5280 4.2.1.6: with an empty subject, subjectAltName MUST be present and critical)",
     ["rfc5280::san::underscore-dns"] =
