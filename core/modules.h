@@ -1,5 +1,7 @@
-/* modules.h: the C modules of certbench, each in its own file core/<name>.c with
- * luaopen__certbench_<name>. Adding a module: a line here and two in core/objects.ninja.
+/* modules.h: the root module of certbench. The C modules, each in its own file core/<name>.c
+ * with luaopen__certbench_<name>, are listed by CB_MODULES in the generated modules.inc
+ * (core/gen-objects, from the compile lines of core/objects.ninja): adding a module is its
+ * compile line there, nothing here.
  * The other C files of core/ are internal helpers with no Lua module of their own: cb (errors,
  * options, faults), objects (the shared userdata boxes), pem, pbe, par (the thread pool of
  * batches), crlengine (the CRL parser), ext (X.509 extensions), main and certbench (the program
@@ -8,31 +10,6 @@
 #define CERTBENCH_MODULES_H
 #include <lua.h>
 
-#define CB_MODULES(X) \
-  X(info) \
-  X(fs) \
-  X(secret) \
-  X(ui) \
-  X(digest) \
-  X(rand) \
-  X(pkey) \
-  X(archive) \
-  X(loop) \
-  X(http) \
-  X(name) \
-  X(x509) \
-  X(csr) \
-  X(pkcs12) \
-  X(pkcs7) \
-  X(crl) \
-  X(store) \
-  X(ocsp) \
-  X(tls)
-
-#define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
-CB_MODULES(CB_DECLARE)
-#undef CB_DECLARE
-
 /* Every module a script may require as `certbench.<name>` (core/<name>.lua) and every built-in
  * plugin (`certbench.plugins.<name>`), each with an entry point luaopen_certbench_<name> (or
  * luaopen_certbench_plugins_<name>) in certbench.so: Lua's all-in-one loader finds it there,
@@ -40,7 +17,7 @@ CB_MODULES(CB_DECLARE)
  * spec/docs_spec.lua requires each in lua5.4, and fails when a module or plugin is missing
  * from these lists. */
 #define CB_LUA_MODULES(X) \
-  X(archive) X(crl) X(csr) X(detect) X(digest) X(fs) X(http) X(loop) X(name) X(ocsp) \
+  X(archive) X(crl) X(csr) X(detect) X(digest) X(fs) X(http) X(lint) X(loop) X(name) X(ocsp) \
   X(outputs) X(pkcs12) X(pkcs7) X(pkey) X(plugins) X(rand) X(secret) X(store) X(tls) X(ui) \
   X(x509)
 #define CB_BUILTIN_PLUGINS(X) X(ca) X(convert) X(crl) X(ocsp) X(pfx) X(show) X(vcs)

@@ -37,7 +37,6 @@
 --     ca_file/store/peer_name/time/purpose options
 --   tls.split_address("host:port" | "[v6]:port" | "host"[, default_port]) -> host, port | nil, err
 --   tls.is_ip(s) -> "ipv4" | "ipv6" | nil
---   tls.alert_name(n) -> the TLS alert's name (RFC 8446 spelling) or nil
 --
 -- Inside a loop task the handshake yields, so many run at once (loop.all); outside any task it
 -- runs the loop until done.
@@ -173,8 +172,8 @@ local function name_check(leaf, name)
     if #ips == 0 then
       return false, ("the peer address %s is an IP address, and the certificate has no IP address in its "
         .. "subjectAltName (its names: %s): in TLS verify mode the peer address must be a name the "
-        .. "certificate carries, so configure the peer by its FQDN (certbench vcs plan and csr take "
-        .. "FQDNs, not addresses)")
+        .. "certificate carries, so configure the peer by its FQDN (the guide's Appendix 1; certbench "
+        .. "names servers by FQDN only)")
         :format(name, list_text(#dns > 0 and dns or { cn and ("CN=" .. cn) or nil }))
     end
     return false, ("the peer address %s is not among the certificate's IP addresses (%s)"):format(name, list_text(ips))
