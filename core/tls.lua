@@ -37,6 +37,7 @@
 --     ca_file/store/peer_name/time/purpose options
 --   tls.split_address("host:port" | "[v6]:port" | "host"[, default_port]) -> host, port | nil, err
 --   tls.is_ip(s) -> "ipv4" | "ipv6" | nil
+--   tls.alert_name(n) -> the TLS alert's name (RFC 8446 spelling) or nil
 --
 -- Inside a loop task the handshake yields, so many run at once (loop.all); outside any task it
 -- runs the loop until done.
