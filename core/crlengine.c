@@ -15,6 +15,7 @@
 #include <openssl/nid.h>
 #include <openssl/obj.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 const char *const cb_crl_reasons[11] = {
     "unspecified",          "keyCompromise",  "cACompromise",  "affiliationChanged",
@@ -148,15 +149,31 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
     if (c < 0 || yy < 0) return 0;
     return civil(c * 100 + yy, d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), d2(p + 12), out);
   }
+  /* the zone: Z, or a differential +hhmm/-hhmm (X.680 allows both in UTCTime and
+   * GeneralizedTime; RFC 5280 asks for Z, but issuers have written offsets): the time is then
+   * local, and UTC is the local time minus the offset. A GeneralizedTime without a zone is a
+   * local time of an unknown zone: refused. */
+  int64_t zone = 0;
+  size_t body;
+  if (n >= 1 && p[n - 1] == 'Z') {
+    body = n - 1;
+  } else if (n >= 5 && (p[n - 5] == '+' || p[n - 5] == '-')) {
+    int zh, zm;
+    if (!digits(p + n - 4, 2, &zh) || !digits(p + n - 2, 2, &zm) || zh > 23 || zm > 59) return 0;
+    zone = (p[n - 5] == '-' ? -1 : 1) * (int64_t)(zh * 3600 + zm * 60);
+    body = n - 5;
+  } else {
+    return 0;
+  }
   int year, mon, day, hour, min, sec = 0;
   size_t i;
   if (tag == CBS_ASN1_UTCTIME) {
-    /* YYMMDDHHMM[SS]Z; seconds are mandatory in DER, tolerated missing as openssl does */
-    if ((n != 13 && n != 11) || p[n - 1] != 'Z' || !digits(p, 2, &year)) return 0;
+    /* YYMMDDHHMM[SS]; seconds are mandatory in DER, tolerated missing as openssl does */
+    if ((body != 12 && body != 10) || !digits(p, 2, &year)) return 0;
     year += year < 50 ? 2000 : 1900;
     i = 2;
   } else if (tag == CBS_ASN1_GENERALIZEDTIME) {
-    if (n < 15 || p[n - 1] != 'Z' || !digits(p, 4, &year)) return 0;
+    if (body < 14 || !digits(p, 4, &year)) return 0;
     i = 4;
   } else {
     return 0;
@@ -165,18 +182,21 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
       !digits(p + i + 6, 2, &min))
     return 0;
   i += 8;
-  if (i < n - 1) {
-    if (!digits(p + i, 2, &sec)) return 0;
+  if (i < body) {
+    if (body - i < 2 || !digits(p + i, 2, &sec)) return 0;
     i += 2;
   }
-  if (tag == CBS_ASN1_GENERALIZEDTIME && i < n - 1) {
+  if (tag == CBS_ASN1_GENERALIZEDTIME && i < body) {
     /* fractional seconds (not allowed by RFC 5280, but seen): ignored */
-    if (p[i] != '.' || i + 1 >= n - 1) return 0;
-    for (i++; i < n - 1; i++)
+    if (p[i] != '.' || i + 1 >= body) return 0;
+    for (i++; i < body; i++)
       if (p[i] < '0' || p[i] > '9') return 0;
   }
-  if (i != n - 1) return 0;
-  return civil(year, mon, day, hour, min, sec, out);
+  if (i != body) return 0;
+  int64_t t;
+  if (!civil(year, mon, day, hour, min, sec, &t)) return 0;
+  *out = t - zone;
+  return 1;
 }
 
 static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
@@ -926,6 +946,7 @@ static void finish_prehash(cb_crl *e, prehash *j, int keep) {
 }
 
 static int parse_tail(pctx_t *c, cb_crl *e, CBS tbs);
+static int check_alg(pctx_t *c, CBS alg_el, const char *what);
 
 static int parse(pctx_t *c, cb_crl *e) {
   CBS in, crl, tbs, tbs_el, alg, sig;
@@ -956,7 +977,9 @@ static int parse(pctx_t *c, cb_crl *e) {
   }
   if (!get_element(c, &crl, &tbs_el, CBS_ASN1_SEQUENCE, "tbsCertList")) return 0;
   e->tbs = span_of(c, &tbs_el);
-  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
+  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm") ||
+      !check_alg(c, alg, "the signature algorithm"))
+    return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
   /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
@@ -978,7 +1001,9 @@ static int parse(pctx_t *c, cb_crl *e) {
     }
     e->version = 2;
   }
-  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm")) return 0;
+  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm") ||
+      !check_alg(c, alg, "tbsCertList's signature algorithm"))
+    return 0;
   e->tbs_sig_alg = span_of(c, &alg);
   prehash job;
   start_prehash(e, &job);
@@ -987,10 +1012,36 @@ static int parse(pctx_t *c, cb_crl *e) {
   return ok;
 }
 
+/* check_alg checks an AlgorithmIdentifier element: an OID and at most one well-formed
+ * parameters element. The signature check reads it only later (or never: crl info), but the
+ * trust store hands the CRL to BoringSSL, whose parser refuses a malformed one; found by the
+ * crl_load fuzz target (a NULL whose length byte was 0x80, so the CRL loaded and then
+ * store.new raised "BoringSSL cannot parse this CRL"). */
+static int check_alg(pctx_t *c, CBS alg_el, const char *what) {
+  CBS alg, oid, param;
+  if (!CBS_get_asn1(&alg_el, &alg, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
+      CBS_len(&oid) == 0 || (CBS_len(&alg) && !CBS_get_any_asn1_element(&alg, &param, NULL, NULL)) ||
+      CBS_len(&alg))
+    return fail(c, "bad DER at offset %zu: %s is not an OID and its parameters", off_of(c, &alg_el), what);
+  return 1;
+}
+
 /* parse_tail parses tbsCertList from the issuer on. */
 static int parse_tail(pctx_t *c, cb_crl *e, CBS tbs) {
   CBS issuer;
   if (!get_element(c, &tbs, &issuer, CBS_ASN1_SEQUENCE, "the issuer name")) return 0;
+  /* the issuer is what every caller looks a CRL up by (crl info, diff, check, the store): a
+   * CRL whose Name BoringSSL cannot decode (an attribute that is no SET of
+   * AttributeTypeAndValue, a string of the wrong type) is refused here, not passed on to
+   * callers that would each meet a nil issuer (found by the crl_load fuzz target) */
+  const uint8_t *np = CBS_data(&issuer);
+  X509_NAME *nm = d2i_X509_NAME(NULL, &np, (long)CBS_len(&issuer));
+  int name_ok = nm && np == CBS_data(&issuer) + CBS_len(&issuer);
+  X509_NAME_free(nm);
+  if (!name_ok) {
+    ERR_clear_error();
+    return fail(c, "bad issuer name at offset %zu: not a Name that can be decoded", off_of(c, &issuer));
+  }
   e->issuer = span_of(c, &issuer);
   if (!get_time(c, &tbs, &e->this_update, "thisUpdate")) return 0;
   if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_UTCTIME) || CBS_peek_asn1_tag(&tbs, CBS_ASN1_GENERALIZEDTIME)) {

@@ -816,6 +816,35 @@ describe("certbench.crl", function()
       assert.is_nil(c:number())
     end)
 
+    -- regressions found by tests/fuzz/crl_load.lua (seeds in tests/fuzz/corpus/crl_load/)
+    it("refuses a CRL whose issuer is no Name, which crl info/diff/check met as a nil issuer", function()
+      local badname = seq(tlv(2, "\1"))                     -- a SEQUENCE of an INTEGER, not of SETs
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, badname, tlv(0x17, "240101120000Z"))))
+      assert.is_nil(c)
+      assert.matches("bad issuer name at offset", err, 1, true)
+    end)
+
+    it("refuses an algorithm whose parameters are not one DER element, which the store then refused", function()
+      local NULL80 = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), "\5\128") -- NULL with length 0x80
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), NULL80, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))))
+      assert.is_nil(c)
+      assert.matches("tbsCertList's signature algorithm is not an OID and its parameters", err, 1, true)
+      local good = assert(crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
+      assert.truthy(require("certbench.store").new { crls = { good } })
+    end)
+
+    it("reads a time with a zone offset as UTC (X.680), and refuses a GeneralizedTime without a zone", function()
+      local function at(this, nxt)
+        return crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), this, nxt)))
+      end
+      local c = assert(at(tlv(0x17, "240101120000+0130"), tlv(0x18, "20240201120000.5-0200")))
+      assert.equal(1704110400 - 5400, c:this_update())
+      assert.equal(1706788800 + 7200, c:next_update())
+      assert.is_nil((at(tlv(0x17, "240101120000Z"), tlv(0x18, "20240201120000"))))
+      assert.is_nil((at(tlv(0x17, "240101120000+2400"), tlv(0x18, "20240201120000Z"))))
+      assert.is_nil((at(tlv(0x17, "240101120000+01"), tlv(0x18, "20240201120000Z"))))
+    end)
+
     it("a version 1 CRL without nextUpdate and without entries", function()
       local c = assert(crl.load(signed(seq(SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
       assert.equal(1, c:version())
