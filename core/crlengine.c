@@ -600,11 +600,24 @@ static int sort_index(cb_crl *e, uint64_t diff, size_t longest) {
 
 /* ---- extensions -------------------------------------------------------------------------- */
 
+/* oid_ok: an OID's content is well formed as BoringSSL's parser requires (the trust store hands
+ * it the CRL): not empty, the last byte ends a subidentifier, no subidentifier starts with
+ * 0x80 (a non-minimal one). The store_bundle fuzz target found an extension OID ending in
+ * 0xf4 that the engine took and BoringSSL refused. */
+static inline int oid_ok(const uint8_t *p, size_t n) {
+  if (n == 0 || (p[n - 1] & 0x80)) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == 0x80 && (i == 0 || !(p[i - 1] & 0x80))) return 0;
+  return 1;
+}
+
 /* next_ext reads one Extension: its OID, criticality and extnValue content. */
 static int next_ext(pctx_t *c, CBS *exts, CBS *oid, int *critical, CBS *value) {
   CBS ext;
   if (!get(c, exts, &ext, CBS_ASN1_SEQUENCE, "an Extension")) return 0;
   if (!get(c, &ext, oid, CBS_ASN1_OBJECT, "an extension's OID")) return 0;
+  if (!oid_ok(CBS_data(oid), CBS_len(oid)))
+    return fail(c, "bad DER at offset %zu: an extension's OID is malformed", off_of(c, oid));
   *critical = 0;
   if (CBS_peek_asn1_tag(&ext, CBS_ASN1_BOOLEAN)) {
     size_t off = off_of(c, &ext);
@@ -717,7 +730,7 @@ static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
     const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
     if (!ext) return 0;
     eend = ext + len;
-    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen))) return 0;
+    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen)) || !oid_ok(oid, olen)) return 0;
     v = oid + olen;
     if (v < eend && *v == CBS_ASN1_BOOLEAN) {
       size_t blen;
@@ -1020,7 +1033,7 @@ static int parse(pctx_t *c, cb_crl *e) {
 static int check_alg(pctx_t *c, CBS alg_el, const char *what) {
   CBS alg, oid, param;
   if (!CBS_get_asn1(&alg_el, &alg, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
-      CBS_len(&oid) == 0 || (CBS_len(&alg) && !CBS_get_any_asn1_element(&alg, &param, NULL, NULL)) ||
+      !oid_ok(CBS_data(&oid), CBS_len(&oid)) || (CBS_len(&alg) && !CBS_get_any_asn1_element(&alg, &param, NULL, NULL)) ||
       CBS_len(&alg))
     return fail(c, "bad DER at offset %zu: %s is not an OID and its parameters", off_of(c, &alg_el), what);
   return 1;

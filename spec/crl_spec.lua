@@ -833,6 +833,16 @@ describe("certbench.crl", function()
       assert.truthy(require("certbench.store").new { crls = { good } })
     end)
 
+    it("refuses a malformed extension OID, which the store then refused", function()
+      local exts = tlv(0xa0, seq(ext("\85\28\244", tlv(2, "\1"))))       -- 55 1C F4: cut subidentifier
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"), exts)))
+      assert.is_nil(c)
+      assert.matches("an extension's OID is malformed", err, 1, true)
+      local entry = seq(tlv(2, "\7"), tlv(0x17, "240101000000Z"), seq(ext("\85\29\128\1", tlv(10, "\1"))))
+      c = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"), seq(entry))))
+      assert.is_nil(c)
+    end)
+
     it("reads a time with a zone offset as UTC (X.680), and refuses a GeneralizedTime without a zone", function()
       local function at(this, nxt)
         return crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), this, nxt)))
