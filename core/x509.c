@@ -74,14 +74,23 @@ static int m_issuer(lua_State *L) {
   return 1;
 }
 
+/* the loaders refuse a certificate whose validity is no time, but one from a TLS peer or an
+ * OCSP response is taken as BoringSSL gives it: nil and the reason then */
+static int push_validity(lua_State *L, const char *field, const ASN1_TIME *t) {
+  char why[160];
+  if (!cb_describe_bad_time(field, t, why, sizeof why)) {
+    cb_push_time(L, t);
+    return 1;
+  }
+  return cb_fail(L, "x509:%s: %s", field[3] == 'B' ? "not_before" : "not_after", why);
+}
+
 static int m_not_before(lua_State *L) {
-  cb_push_time(L, X509_get0_notBefore(cb_check_x509(L, 1)));
-  return 1;
+  return push_validity(L, "notBefore", X509_get0_notBefore(cb_check_x509(L, 1)));
 }
 
 static int m_not_after(lua_State *L) {
-  cb_push_time(L, X509_get0_notAfter(cb_check_x509(L, 1)));
-  return 1;
+  return push_validity(L, "notAfter", X509_get0_notAfter(cb_check_x509(L, 1)));
 }
 
 static int m_public_key(lua_State *L) {
