@@ -16,6 +16,7 @@
 #include <openssl/obj.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 const char *const cb_crl_reasons[11] = {
     "unspecified",          "keyCompromise",  "cACompromise",  "affiliationChanged",
@@ -611,6 +612,37 @@ static inline int oid_ok(const uint8_t *p, size_t n) {
   return 1;
 }
 
+/* The extensions BoringSSL decodes when it parses a CRL (x_crl.c's crl_cb and crl_set_issuers:
+ * the IDP, AKI, CRL number, delta indicator; an entry's certificate issuer and reason): a
+ * value it cannot decode, or one of them twice, makes it refuse the whole CRL, so the trust
+ * store could not take a CRL the engine had loaded (the crl_load fuzz target found an IDP
+ * with a field [6], which does not exist). bssl_decodes runs BoringSSL's own decoder on the
+ * value, the one codec of these structures; it is called once per extension, not per entry
+ * (an entry's certificate issuer excepted, which only indirect CRLs carry). */
+enum { EXT_IDP, EXT_AKI, EXT_INTEGER, EXT_NAMES, EXT_ENUMERATED };
+
+static int bssl_decodes(int kind, const uint8_t *p, size_t n) {
+  const uint8_t *q = p;
+  void *x = NULL;
+  switch (kind) {
+    case EXT_IDP: x = d2i_ISSUING_DIST_POINT(NULL, &q, (long)n); break;
+    case EXT_AKI: x = d2i_AUTHORITY_KEYID(NULL, &q, (long)n); break;
+    case EXT_INTEGER: x = d2i_ASN1_INTEGER(NULL, &q, (long)n); break;
+    case EXT_NAMES: x = d2i_GENERAL_NAMES(NULL, &q, (long)n); break;
+    case EXT_ENUMERATED: x = d2i_ASN1_ENUMERATED(NULL, &q, (long)n); break;
+  }
+  int ok = x && q == p + n;
+  switch (kind) {
+    case EXT_IDP: ISSUING_DIST_POINT_free(x); break;
+    case EXT_AKI: AUTHORITY_KEYID_free(x); break;
+    case EXT_INTEGER: ASN1_INTEGER_free(x); break;
+    case EXT_NAMES: GENERAL_NAMES_free(x); break;
+    case EXT_ENUMERATED: ASN1_ENUMERATED_free(x); break;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
 /* next_ext reads one Extension: its OID, criticality and extnValue content. */
 static int next_ext(pctx_t *c, CBS *exts, CBS *oid, int *critical, CBS *value) {
   CBS ext;
@@ -639,10 +671,22 @@ static int parse_integer_ext(pctx_t *c, CBS *value, cb_span *out, const char *wh
 }
 
 static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
+  int seen_aki = 0;
   while (CBS_len(&exts)) {
     CBS oid, value;
     int critical;
     if (!next_ext(c, &exts, &oid, &critical, &value)) return 0;
+    const char *bssl = NULL; /* the extension's name when BoringSSL decodes it (see bssl_decodes) */
+    int kind = 0, *seen = NULL;
+    if (OID_IS(&oid, OID_CRL_NUMBER)) bssl = "the CRL number", kind = EXT_INTEGER, seen = &e->has_number;
+    else if (OID_IS(&oid, OID_DELTA)) bssl = "the delta CRL indicator", kind = EXT_INTEGER, seen = &e->has_delta;
+    else if (OID_IS(&oid, OID_AKI)) bssl = "the authority key identifier", kind = EXT_AKI, seen = &seen_aki;
+    else if (OID_IS(&oid, OID_IDP)) bssl = "the issuing distribution point", kind = EXT_IDP, seen = &e->has_idp;
+    if (bssl) {
+      if (*seen) return fail(c, "bad CRL at offset %zu: %s appears twice", off_of(c, &oid), bssl);
+      if (!bssl_decodes(kind, CBS_data(&value), CBS_len(&value)))
+        return fail(c, "bad DER at offset %zu: %s does not decode", off_of(c, &value), bssl);
+    }
     if (OID_IS(&oid, OID_CRL_NUMBER)) {
       if (!parse_integer_ext(c, &value, &e->number, "the CRL number")) return 0;
       e->has_number = 1;
@@ -655,6 +699,7 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       if (!get(c, &value, &aki, CBS_ASN1_SEQUENCE, "the authority key identifier")) return 0;
       if (!CBS_get_optional_asn1(&aki, &keyid, &present, CBS_ASN1_CONTEXT_SPECIFIC | 0))
         return fail(c, "bad DER at offset %zu: the authority key identifier", off_of(c, &aki));
+      seen_aki = 1;
       if (present) {
         e->aki_keyid = span_of(c, &keyid);
         e->has_aki = 1;
@@ -682,6 +727,8 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       }
     }
   }
+  /* RFC 5280 5.2.4, and BoringSSL refuses it (X509_R_DELTA_CRL_WITHOUT_CRL_NUMBER) */
+  if (e->has_delta && !e->has_number) return fail(c, "bad CRL: a delta CRL indicator without a CRL number");
   return 1;
 }
 
@@ -725,6 +772,7 @@ static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8
  * the reason code one of RFC 5280's and the invalidity date a time, as cb_crl_entry_at
  * decodes them, so iterating never meets a bad entry. */
 static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
+  int reasons = 0, issuers = 0;
   while (p < end) {
     size_t len, olen, vlen;
     const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
@@ -742,7 +790,7 @@ static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
     if (olen == 3 && !memcmp(oid, OID_REASON, 3)) {
       size_t rlen;
       const uint8_t *r = der_hdr(v, eend, CBS_ASN1_ENUMERATED, &rlen);
-      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7) return 0;
+      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7 || reasons++) return 0;
     } else if (olen == 3 && !memcmp(oid, OID_INVALIDITY, 3)) {
       size_t tlen;
       int64_t t;
@@ -752,7 +800,7 @@ static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
     } else if (olen == 3 && !memcmp(oid, OID_CERT_ISSUER, 3)) {
       size_t glen;
       const uint8_t *g = der_hdr(v, eend, 0x30, &glen);
-      if (!g || g + glen != eend) return 0;
+      if (!g || g + glen != eend || issuers++ || !bssl_decodes(EXT_NAMES, v, (size_t)(eend - v))) return 0;
     }
     p = eend;
   }
@@ -1135,13 +1183,17 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
   if (CBS_len(&entry)) return fail(&c, "bad DER at offset %zu: data after an entry's extensions", off_of(&c, &entry));
   out->has_exts = 1;
   out->exts = span_of(&c, &exts);
+  int has_reason = 0;
   while (CBS_len(&exts)) {
     CBS oid, value;
     int critical;
     if (!next_ext(&c, &exts, &oid, &critical, &value)) return 0;
+    if ((OID_IS(&oid, OID_REASON) && has_reason) || (OID_IS(&oid, OID_CERT_ISSUER) && out->has_cert_issuer))
+      return fail(&c, "bad CRL at offset %zu: an entry has the same extension twice", off_of(&c, &oid));
     if (OID_IS(&oid, OID_REASON)) {
       CBS r;
       uint8_t v;
+      has_reason = 1;
       if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
       if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7 || CBS_len(&value))
         return fail(&c, "bad reason code at offset %zu", off_of(&c, &r) - 1);
@@ -1154,6 +1206,8 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
       CBS names;
       if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
       if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the certificate issuer", off_of(&c, &value));
+      if (!bssl_decodes(EXT_NAMES, CBS_data(&names), CBS_len(&names)))
+        return fail(&c, "bad DER at offset %zu: the certificate issuer does not decode", off_of(&c, &names));
       out->cert_issuer = span_of(&c, &names);
       out->has_cert_issuer = 1;
     }

@@ -880,7 +880,7 @@ describe("certbench.crl", function()
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0x18, "20240230000000Z"))))
       assert.matches("^crl.load: bad DER at offset %d+: data after crlExtensions$",
         try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq()), "\5\0")))
-      assert.matches("^crl.load: bad DER at offset %d+: the CRL number$",
+      assert.matches("^crl.load: bad DER at offset %d+: the CRL number does not decode$",
         try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1\0"))))))
       assert.matches("^crl.load: entry 1: bad time",
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq(tlv(2, "\1"), tlv(0x17, "240101126000Z"))))))
@@ -892,6 +892,35 @@ describe("certbench.crl", function()
           seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(seq(tlv(6, "\85\29\21"), "\1\1\1", tlv(4, "\10\1\1"))))))))
       assert.matches("^crl.load: entry 1: bad DER at offset %d+: an entry's serial number is empty$",
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq("\2\0", tlv(0x17, "240101120000Z"))))))
+    end)
+
+    -- what BoringSSL's CRL parser decodes, the engine checks with the same decoder at load, so
+    -- the trust store never refuses a loaded CRL (found by tests/fuzz/crl_load.lua and
+    -- store_bundle.lua: seeds idp-field-6.der, aki-undecodable.pem in their corpora)
+    it("refuses extensions BoringSSL would refuse in the trust store", function()
+      local name = fx.rsa.cert:subject():der()
+      local function with(exts, entries)
+        return select(2, crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          entries or "", tlv(0xa0, seq(table.unpack(exts)))))))
+      end
+      local NUMBER = ext("\85\29\20", "\2\1\1")
+      assert.matches("the issuing distribution point does not decode$",
+        with { NUMBER, ext("\85\29\28", seq(tlv(0x81, "\255"), tlv(0x86, "\255"))) })  -- no field [6]
+      assert.matches("the authority key identifier does not decode$",
+        with { NUMBER, ext("\85\29\35", seq(tlv(0x80, "\1\2"), "\5\0")) })
+      assert.matches("the CRL number appears twice$", with { NUMBER, NUMBER })
+      assert.matches("a delta CRL indicator without a CRL number$", with { ext("\85\29\27", "\2\1\1") })
+      local function entry(...) return seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(...))) end
+      local REASON = ext("\85\29\21", "\10\1\1")
+      assert.matches("^crl.load: entry 1: bad CRL at offset %d+: an entry has the same extension twice$",
+        with({ NUMBER }, entry(REASON, REASON)))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: the certificate issuer does not decode$",
+        with({ NUMBER }, entry(ext("\85\29\29", seq(tlv(0x86, ""), tlv(0x05, ""))))))
+      -- and what it takes, the store takes
+      local c = assert(crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+        entry(REASON, ext("\85\29\29", seq(tlv(0xa4, name)))),
+        tlv(0xa0, seq(NUMBER, ext("\85\29\28", seq(tlv(0x84, "\255")))))))))
+      assert.truthy(require("certbench.store").new { crls = { c } })
     end)
   end)
 
