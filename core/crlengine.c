@@ -1073,16 +1073,18 @@ static int parse(pctx_t *c, cb_crl *e) {
   return ok;
 }
 
-/* check_alg checks an AlgorithmIdentifier element: an OID and at most one well-formed
- * parameters element. The signature check reads it only later (or never: crl info), but the
- * trust store hands the CRL to BoringSSL, whose parser refuses a malformed one; found by the
- * crl_load fuzz target (a NULL whose length byte was 0x80, so the CRL loaded and then
- * store.new raised "BoringSSL cannot parse this CRL"). */
+/* check_alg checks an AlgorithmIdentifier element with BoringSSL's own decoder (X509_ALGOR: the
+ * OID and parameters of any type, each well formed). The signature check reads it only later
+ * (or never: crl info), but the trust store hands the CRL to BoringSSL, whose parser refuses a
+ * malformed one; found by the crl_load and store_bundle fuzz targets (a NULL whose length byte
+ * was 0x80, a BOOLEAN of no bytes, a constructed NumericString as parameters, a cut OID). */
 static int check_alg(pctx_t *c, CBS alg_el, const char *what) {
-  CBS alg, oid, param;
-  if (!CBS_get_asn1(&alg_el, &alg, CBS_ASN1_SEQUENCE) || !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
-      !oid_ok(CBS_data(&oid), CBS_len(&oid)) || (CBS_len(&alg) && !CBS_get_any_asn1_element(&alg, &param, NULL, NULL)) ||
-      CBS_len(&alg))
+  const uint8_t *p = CBS_data(&alg_el);
+  X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)CBS_len(&alg_el));
+  int ok = a && p == CBS_data(&alg_el) + CBS_len(&alg_el);
+  X509_ALGOR_free(a);
+  ERR_clear_error();
+  if (!ok)
     return fail(c, "bad DER at offset %zu: %s is not an OID and its parameters", off_of(c, &alg_el), what);
   return 1;
 }

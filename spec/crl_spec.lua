@@ -829,6 +829,13 @@ describe("certbench.crl", function()
       local c, err = crl.load(signed(seq(tlv(2, "\1"), NULL80, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))))
       assert.is_nil(c)
       assert.matches("tbsCertList's signature algorithm is not an OID and its parameters", err, 1, true)
+      -- a BOOLEAN of no bytes, a constructed NumericString (found by crl_load, store_bundle)
+      for _, params in ipairs { "\1\0", "\50\0" } do
+        local alg = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), params)
+        c, err = crl.load(signed(seq(tlv(2, "\1"), alg, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))))
+        assert.is_nil(c)
+        assert.matches("is not an OID and its parameters", err, 1, true)
+      end
       local good = assert(crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
       assert.truthy(require("certbench.store").new { crls = { good } })
     end)
