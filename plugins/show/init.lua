@@ -251,7 +251,7 @@ M.commands = {
       local res, err = M.show { file = args.file, passin = args.passin, entries = args.entries,
                                 private = args.private, lint = args.lint }
       if not res then return nil, err end
-      return res, args.lint and res.lint_errors > 0 and 3 or 0
+      return res, nil, args.lint and res.lint_errors > 0 and 3 or 0
     end,
     text = function(res, ctx)
       ctx.ui.say("%s: %s", res.file, res.format)
