@@ -241,6 +241,12 @@ end
 
 local function cmd_version(globals)
   local v = cb.versions()
+  if globals.verbose then
+    -- libcurl and libzip are opened on first use: only --verbose opens them to ask
+    local info = require("_certbench.http").info()
+    v.libcurl, v.libcurl_tls = info.version, info.ssl
+    v.libzip = require("_certbench.archive").libzip_version()
+  end
   if globals.json then ui.json(v) return 0 end
   io.stdout:write(string.format(
     "certbench %s\nLua       %s\nBoringSSL %s\nlibuv     %s\nlibcurl   %s (%s)\nlibzip    %s\n",
