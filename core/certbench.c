@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bytecode.h"
 #include "cb.h"
 #include "modules.h"
 
@@ -30,13 +31,15 @@ static int search_core(lua_State *L) {
   luaL_addstring(&b, ".lua");
   luaL_pushresult(&b);
   const char *file = lua_tostring(L, -1);
-  FILE *f = fopen(file, "r");
-  if (!f) {
-    lua_pushfstring(L, "no file '%s'", file);
-    return 1;
+  if (!cb_bytecode_find(file)) { /* embedded modules need no file (an installed program) */
+    FILE *f = fopen(file, "r");
+    if (!f) {
+      lua_pushfstring(L, "no file '%s'", file);
+      return 1;
+    }
+    fclose(f);
   }
-  fclose(f);
-  if (luaL_loadfile(L, file) != LUA_OK)
+  if (cb_bytecode_loadfile(L, file) != LUA_OK)
     return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,
                       lua_tostring(L, -1));
   lua_pushvalue(L, -2); /* the file name, passed to the chunk as its second argument */
@@ -75,7 +78,7 @@ int luaopen_certbench(lua_State *L) {
 
   char file[4096];
   snprintf(file, sizeof file, "%s/core/certbench.lua", cb_root_dir());
-  if (luaL_loadfile(L, file) != LUA_OK)
+  if (cb_bytecode_loadfile(L, file) != LUA_OK)
     return luaL_error(L, "certbench: cannot load the core (%s); set CERTBENCH_HOME to the "
                          "folder holding core/ and plugins/", lua_tostring(L, -1));
   lua_pushstring(L, cb_root_dir());

@@ -10,6 +10,7 @@
 #include <uv.h>
 #include <zip.h>
 
+#include "bytecode.h"
 #include "cb.h"
 
 static int l_versions(lua_State *L) {
@@ -39,9 +40,41 @@ static int l_is_boringssl(lua_State *L) {
   return 1;
 }
 
+/* loadfile(path) -> chunk | nil, err: loadfile for certbench's own Lua files, from the
+ * embedded bytecode when it is there and not stale (core/bytecode.h), else from the file. */
+static int l_loadfile(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  if (cb_bytecode_loadfile(L, path) == LUA_OK) return 1;
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* embedded(path) -> true when the Lua file at path is embedded (it needs no file on disk) */
+static int l_embedded(lua_State *L) {
+  lua_pushboolean(L, cb_bytecode_find(luaL_checkstring(L, 1)) != NULL);
+  return 1;
+}
+
+/* embedded_plugins() -> { name, ... }: the built-in plugins embedded (plugins/NAME/init.lua) */
+static int l_embedded_plugins(lua_State *L) {
+  lua_newtable(L);
+  lua_Integer n = 0;
+  for (const cb_bytecode_entry *e = cb_bytecode_entries; e->path; e++) {
+    const char *p = e->path;
+    if (strncmp(p, "plugins/", 8) != 0) continue;
+    const char *slash = strchr(p + 8, '/');
+    if (!slash || strcmp(slash, "/init.lua") != 0) continue;
+    lua_pushlstring(L, p + 8, (size_t)(slash - (p + 8)));
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
 int luaopen__certbench_info(lua_State *L) {
   static const luaL_Reg fns[] = {
-      {"versions", l_versions}, {"is_boringssl", l_is_boringssl}, {NULL, NULL}};
+      {"versions", l_versions}, {"is_boringssl", l_is_boringssl}, {"loadfile", l_loadfile},
+      {"embedded", l_embedded}, {"embedded_plugins", l_embedded_plugins}, {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushstring(L, CB_VERSION);
   lua_setfield(L, -2, "version");
