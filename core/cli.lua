@@ -2,10 +2,11 @@
 -- `certbench run FILE [args]`, `certbench plugins`, `certbench help [plugin [command]]`,
 -- `certbench version`. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
 -- (checks). A user mistake is one line on stderr; a traceback only with --verbose.
-local argparse = require "argparse"
-local ui = require "certbench.ui"
-local plugins = require "certbench.plugins"
 local cb = require "certbench"
+local ui = require "certbench.ui"
+-- loaded when used: `version` needs neither, a command only its own parser
+local plugins = cb.lazy "certbench.plugins"
+local function argparse(...) return require("argparse")(...) end
 
 local M = {}
 

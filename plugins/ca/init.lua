@@ -23,14 +23,15 @@
 -- Failures return nil, "one line naming the file and the cause"; the folder is then unchanged.
 -- Commands: certbench ca init|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
+local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
-local core = require "certbench.plugins.ca.ca"
-local db = require "certbench.plugins.ca.db"
-local profiles = require "certbench.plugins.ca.profiles"
+local core = lazy "certbench.plugins.ca.ca"
+local db = lazy "certbench.plugins.ca.db"
+local profiles = lazy "certbench.plugins.ca.profiles"
 
 local M = {
   name = "ca", version = "1.0", summary = "OpenSSL-compatible private CA: init, issue, revoke, gencrl, list, status, renew",
-  open = core.open, init = core.init,
+  open = function(...) return core.open(...) end, init = function(...) return core.init(...) end,
 }
 
 function M.list_profiles()

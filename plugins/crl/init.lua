@@ -9,13 +9,14 @@
 -- From Lua: require("certbench.plugins.crl").info(path, {ca=}), .fetch(urls, opts),
 -- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new).
 local fs = require "certbench.fs"
-local x509 = require "certbench.x509"
+local lazy = require("certbench").lazy
+local x509 = lazy "certbench.x509"
 local ui = require "certbench.ui"
-local common = require "certbench.plugins.crl.common"
-local trust = require "certbench.plugins.crl.trust"
-local mirror = require "certbench.plugins.crl.mirror"
-local check = require "certbench.plugins.crl.check"
-local fetch = require "certbench.plugins.crl.fetch"
+local common = lazy "certbench.plugins.crl.common"
+local trust = lazy "certbench.plugins.crl.trust"
+local mirror = lazy "certbench.plugins.crl.mirror"
+local check = lazy "certbench.plugins.crl.check"
+local fetch = lazy "certbench.plugins.crl.fetch"
 
 local M = {
   name = "crl",
