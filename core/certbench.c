@@ -58,8 +58,15 @@ static int search_core(lua_State *L) {
     return 1;
   }
   if (strncmp(name, "certbench.plugins.", 18) == 0) {
-    lua_pushnil(L);
-    return 1;
+    /* core/plugins.lua installs its own searcher when it loads; a script may require a
+     * plugin before anything loaded it (the command line loads it only when needed) */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "certbench.plugins");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "searcher");
+    lua_pushstring(L, name);
+    lua_call(L, 1, 2);
+    return 2;
   }
   luaL_Buffer b;
   luaL_buffinit(L, &b);

@@ -133,6 +133,7 @@ local function searcher(modname)
   return chunk, file
 end
 
+M.searcher = searcher
 local searchers = package.searchers
 local present = false
 for _, s in ipairs(searchers) do if s == searcher then present = true end end
