@@ -12,8 +12,9 @@
 --   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
 --     first; then one lock, one journal record, one sync of the files, one index append). The
 --     CSRs are parsed and their signatures checked, and the certificates signed, on every core
---     ($CERTBENCH_THREADS caps the threads); ca:issue checks its CSR's signature on a second core
---     while it signs. An error names the first bad request, as one after the other would.
+--     ($CERTBENCH_THREADS caps the threads); ca:issue (one request) does it all on the calling
+--     thread (a thread costs more than the overlap). An error names the first bad request, as
+--     one after the other would.
 --   ca:revoke{ serial = "HEX" | cert = cert_or_pem, reason = "keyCompromise" } -> info
 --   ca:gencrl{ days = 30 | hours = N } -> crl, info
 --   ca:list{ status = "valid"|"revoked"|"expired" } -> { {serial=, status=, subject=, ...} }
