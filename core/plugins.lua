@@ -21,6 +21,7 @@
 --   plugins.emit(event, ev) -> { {plugin=, error=}... }   runs every site plugin's hook for event
 --   plugins.has_hook(event) -> true when a site plugin has a hook for event
 --   plugins.check(name, t) -> true | nil, err        the contract check alone
+--   plugins.searcher(modname)                 the package.searchers entry for certbench.plugins.*
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local info = require "_certbench.info"
