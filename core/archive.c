@@ -20,6 +20,7 @@
 #include <openssl/bytestring.h>
 
 #include "cb.h"
+#include "pem.h"
 
 #define BUDGET_MT "certbench.archive.budget"
 #define READER_MT "certbench.archive.reader"
@@ -560,12 +561,6 @@ static int der_whole(const uint8_t *p, size_t n, CBS *contents, unsigned *tag) {
   return 1;
 }
 
-static const char *pem_find(const char *p, size_t n, const char *what) {
-  size_t k = strlen(what);
-  const char *q = memmem(p, n, what, k);
-  return q;
-}
-
 static int is_pkcs7_label(const char *s, size_t n) {
   return (n == 5 && !memcmp(s, "PKCS7", 5)) || (n == 3 && !memcmp(s, "CMS", 3)) ||
          (n == 19 && !memcmp(s, "PKCS #7 SIGNED DATA", 19));
@@ -592,112 +587,13 @@ static int l_detect(lua_State *L) {
              tag == CBS_ASN1_SEQUENCE) {
     kind = has_signed_data_oid(&contents) ? "pkcs7" : "der";
   } else {
-    const char *b = pem_find((const char *)p, n, "-----BEGIN ");
-    if (b) {
-      const char *l = b + 11, *end = (const char *)p + n;
-      const char *e = l;
-      while (e < end && *e != '-' && *e != '\n') e++;
-      kind = is_pkcs7_label(l, (size_t)(e - l)) ? "pkcs7" : "pem";
-    }
+    cb_pem_block b;
+    size_t pos = 0;
+    int count = 0;
+    if (cb_pem_next((const char *)p, n, &pos, &count, &b) != 0)
+      kind = is_pkcs7_label(b.label, b.label_len) ? "pkcs7" : "pem";
   }
   lua_pushstring(L, kind);
-  return 1;
-}
-
-/* ---- PEM -------------------------------------------------------------------------------- */
-
-static int is_b64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-/* pem_decode decodes a block body: optional RFC 1421 headers ("Proc-Type: ..." lines up to a
- * blank line), then base64 with any line breaks. Pushes the bytes or returns 0. */
-static int pem_decode(lua_State *L, const char *body, size_t n) {
-  const char *p = body, *end = body + n;
-  /* body starts on the BEGIN line, after its dashes */
-  const char *eol = memchr(p, '\n', n);
-  if (eol) p = eol + 1;
-  /* headers: the first line holds a colon */
-  eol = memchr(p, '\n', (size_t)(end - p));
-  if (eol && memchr(p, ':', (size_t)(eol - p))) {
-    const char *q = p;
-    for (;;) {
-      const char *nl = memchr(q, '\n', (size_t)(end - q));
-      if (!nl) return 0;
-      const char *s = q;
-      while (s < nl && (*s == '\r' || *s == ' ' || *s == '\t')) s++;
-      q = nl + 1;
-      if (s == nl) break; /* the blank line */
-    }
-    p = q;
-  }
-  /* two scratch userdata, so a raise (out of memory) frees them */
-  char *tmp = lua_newuserdatauv(L, (size_t)(end - p) + 1, 0);
-  size_t k = 0;
-  for (const char *s = p; s < end; s++)
-    if (!is_b64_space(*s)) tmp[k++] = *s;
-  size_t max;
-  if (!EVP_DecodedLength(&max, k)) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  uint8_t *dst = lua_newuserdatauv(L, max ? max : 1, 0);
-  size_t got;
-  if (!EVP_DecodeBase64(dst, &got, max, (const uint8_t *)tmp, k) || got == 0) {
-    lua_pop(L, 2);
-    return 0;
-  }
-  lua_pushlstring(L, (const char *)dst, got);
-  lua_replace(L, -3);
-  lua_pop(L, 1);
-  return 1;
-}
-
-/* c.pem_blocks(data) -> { {label=, der=} | {label=, error=}, ... } in order; text between the
- * blocks (Bag Attributes, a BOM, comments) is skipped. */
-static int l_pem_blocks(lua_State *L) {
-  size_t n;
-  const char *p = luaL_checklstring(L, 1, &n), *end = p + n;
-  lua_newtable(L);
-  int count = 0;
-  for (;;) {
-    const char *b = pem_find(p, (size_t)(end - p), "-----BEGIN ");
-    if (!b) break;
-    const char *l = b + 11, *e = l;
-    while (e < end && *e != '\n' && *e != '\r' && !(end - e >= 5 && !memcmp(e, "-----", 5))) e++;
-    if (end - e < 5 || memcmp(e, "-----", 5) != 0) {
-      p = l;
-      continue;
-    }
-    size_t ll = (size_t)(e - l);
-    const char *body = e + 5;
-    luaL_checkstack(L, 4, "pem_blocks");
-    lua_createtable(L, 0, 2);
-    lua_pushlstring(L, l, ll);
-    lua_setfield(L, -2, "label");
-    luaL_Buffer eb;
-    luaL_buffinit(L, &eb);
-    luaL_addstring(&eb, "-----END ");
-    luaL_addlstring(&eb, l, ll);
-    luaL_addstring(&eb, "-----");
-    luaL_pushresult(&eb);
-    size_t el;
-    const char *endmark = lua_tolstring(L, -1, &el);
-    const char *f = memmem(body, (size_t)(end - body), endmark, el);
-    lua_pop(L, 1);
-    if (!f) {
-      lua_pushstring(L, "no END line");
-      lua_setfield(L, -2, "error");
-      lua_rawseti(L, -2, ++count);
-      break;
-    }
-    if (pem_decode(L, body, (size_t)(f - body))) {
-      lua_setfield(L, -2, "der");
-    } else {
-      lua_pushstring(L, "bad base64");
-      lua_setfield(L, -2, "error");
-    }
-    lua_rawseti(L, -2, ++count);
-    p = f + el;
-  }
   return 1;
 }
 
@@ -1024,7 +920,7 @@ int luaopen__certbench_archive(lua_State *L) {
   static const luaL_Reg zipw_metas[] = {{"__gc", l_zipwriter_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"budget", l_budget},   {"reader", l_reader},       {"detect", l_detect},
-      {"pem_blocks", l_pem_blocks}, {"der_kind", l_der_kind}, {"der_split", l_der_split},
+      {"der_kind", l_der_kind}, {"der_split", l_der_split},
       {"pkcs7", l_pkcs7},     {"gzip", l_gzip},           {"zip", l_zip},
       {NULL, NULL}};
   cb_newclass(L, BUDGET_MT, budget_methods, NULL);

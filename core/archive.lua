@@ -16,6 +16,7 @@
 -- gzip members inflate to one file, as gunzip does). Anything else is one member, itself.
 -- Member names come from the archive and are untrusted labels: never use them as paths.
 local c = require "_certbench.archive"
+local pem = require "_certbench.pem"
 
 local M = {}
 
@@ -66,7 +67,9 @@ end
 function M.pem_labels(data)
   checkdata(data, "pem_labels")
   local labels = {}
-  for label in data:gmatch("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-") do labels[#labels + 1] = label end
+  for _, b in ipairs((pem.blocks(data))) do
+    if b.error ~= "mangled" then labels[#labels + 1] = b.label end
+  end
   return labels
 end
 
@@ -221,11 +224,15 @@ local function collect(data, o, want)
     return true
   end
   local function from_pem(name, text)
-    for i, b in ipairs(c.pem_blocks(text)) do
+    for i, b in ipairs((pem.blocks(text))) do
       local relevant = (want == "crl" and b.label == "X509 CRL") or
         (want == "cert" and CERT_LABELS[b.label]) or P7_LABELS[b.label]
       if relevant then
-        if b.error then return nil, ("%sPEM block %d (%s): %s"):format(where(name), i, b.label, b.error) end
+        if b.error then
+          local why = ({ truncated = "no END line", bad_base64 = "bad base64", empty = "bad base64" })[b.error]
+            or ("closed by END " .. tostring(b.end_label))
+          return nil, ("%sPEM block %d (%s): %s"):format(where(name), i, b.label, why)
+        end
         if P7_LABELS[b.label] then
           local ok, e = from_p7(name, b.der)
           if not ok then return nil, e end

@@ -23,7 +23,8 @@
   X(crl) \
   X(store) \
   X(ocsp) \
-  X(tls)
+  X(tls) \
+  X(pem)
 
 #define CB_DECLARE(n) int luaopen__certbench_##n(lua_State *L);
 CB_MODULES(CB_DECLARE)

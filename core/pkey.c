@@ -30,6 +30,7 @@
 #include <openssl/rsa.h>
 
 #include "digest.h"
+#include "pem.h"
 #include "objects.h"
 
 /* --- errors of loading ------------------------------------------------------------------ */
@@ -481,115 +482,14 @@ static EVP_PKEY *parse_encrypted_pkcs8(lctx *c, CBS der) {
                    alg_name(&oid, name, sizeof name));
 }
 
-/* --- PEM ------------------------------------------------------------------------------- */
+/* --- PEM (core/pem.c finds and decodes the blocks) ------------------------------------ */
 
-typedef struct {
-  const char *label, *headers, *body;
-  size_t label_len, headers_len, body_len;
-  int complete; /* an END line was found */
-} pem_block;
+typedef cb_pem_block pem_block;
 
-static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-
-/* Lines end in LF, CRLF or a lone CR (old Mac editors). */
-static const char *line_end(const char *p, const char *end) {
-  while (p < end && *p != '\n' && *p != '\r') p++;
-  return p;
-}
-
-static const char *next_line(const char *p, const char *end) {
-  p = line_end(p, end);
-  if (p < end && *p == '\r') p++;
-  if (p < end && *p == '\n') p++;
-  return p;
-}
-
-/* pem_next finds the next "-----BEGIN X-----" block in [*p, end) and advances *p past it.
- * Text around blocks (Bag Attributes, subject= lines, comments) is ignored. */
-static int pem_next(const char **p, const char *end, pem_block *b) {
-  static const char begin[] = "-----BEGIN ";
-  for (;;) {
-    const char *s = memmem(*p, (size_t)(end - *p), begin, sizeof begin - 1);
-    if (!s) return 0;
-    const char *lbl = s + sizeof begin - 1, *q = lbl;
-    while (q < end && *q != '\n' && !(end - q >= 5 && !memcmp(q, "-----", 5))) q++;
-    if (q >= end || *q == '\n') { /* not a BEGIN line after all */
-      *p = lbl;
-      continue;
-    }
-    memset(b, 0, sizeof *b);
-    b->label = lbl;
-    b->label_len = (size_t)(q - lbl);
-    q += 5;
-    q = next_line(q, end); /* the rest of the BEGIN line */
-    const char *body = q;
-    /* "-----END <label>-----" */
-    const char *e = body;
-    for (;;) {
-      e = memmem(e, (size_t)(end - e), "-----END ", 9);
-      if (!e) break;
-      if ((size_t)(end - e) >= 9 + b->label_len + 5 && !memcmp(e + 9, lbl, b->label_len) &&
-          !memcmp(e + 9 + b->label_len, "-----", 5))
-        break;
-      e += 9;
-    }
-    const char *bend = e ? e : end;
-    /* RFC 1421 headers: lines with ':' before the base64, then a blank line */
-    const char *h = body, *line = body;
-    while (line < bend) {
-      const char *le = line_end(line, bend);
-      if (!memchr(line, ':', (size_t)(le - line))) break;
-      line = next_line(line, bend);
-    }
-    b->headers = h;
-    b->headers_len = (size_t)(line - h);
-    b->body = line;
-    b->body_len = (size_t)(bend - line);
-    b->complete = e != NULL;
-    *p = e ? e + 9 + b->label_len + 5 : end;
-    return 1;
-  }
-}
-
-static int label_is(const pem_block *b, const char *s) {
-  return b->label_len == strlen(s) && !memcmp(b->label, s, b->label_len);
-}
+static int label_is(const pem_block *b, const char *s) { return cb_pem_label_is(b, s); }
 
 static int label_has(const pem_block *b, const char *s) {
   return memmem(b->label, b->label_len, s, strlen(s)) != NULL;
-}
-
-/* b64_decode decodes base64 with whitespace and line breaks anywhere; missing '=' padding is
- * tolerated. Returns 1 with *out to OPENSSL_free, or 0. */
-static int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen) {
-  char *clean = OPENSSL_malloc(inlen + 4);
-  size_t n = 0, cap;
-  int ok = 0;
-  *out = NULL;
-  if (!clean) return 0;
-  for (size_t i = 0; i < inlen; i++) {
-    char ch = in[i];
-    if (is_space(ch)) continue;
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-          ch == '+' || ch == '/' || ch == '='))
-      goto done;
-    clean[n++] = ch;
-  }
-  if (n == 0 || n % 4 == 1) goto done;
-  while (n % 4) clean[n++] = '=';
-  if (!EVP_DecodedLength(&cap, n)) goto done;
-  *out = OPENSSL_malloc(cap ? cap : 1);
-  if (!*out) goto done;
-  ok = EVP_DecodeBase64(*out, outlen, cap, (const uint8_t *)clean, n);
-  if (!ok) {
-    OPENSSL_free(*out);
-    *out = NULL;
-  }
-done:
-  OPENSSL_cleanse(clean, inlen + 4);
-  OPENSSL_free(clean);
-  ERR_clear_error();
-  return ok;
 }
 
 static const struct {
@@ -608,31 +508,12 @@ static int hexval(char ch) {
   return -1;
 }
 
-/* header_value finds "name:" in the RFC 1421 headers of b; value without spaces around. */
-static int header_value(const pem_block *b, const char *name, const char **v, size_t *vlen) {
-  const char *p = b->headers, *end = b->headers + b->headers_len;
-  size_t nlen = strlen(name);
-  while (p < end) {
-    const char *le = line_end(p, end);
-    if ((size_t)(le - p) > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
-      const char *s = p + nlen + 1;
-      while (s < le && is_space(*s)) s++;
-      while (le > s && is_space(le[-1])) le--;
-      *v = s;
-      *vlen = (size_t)(le - s);
-      return 1;
-    }
-    p = next_line(p, end);
-  }
-  return 0;
-}
-
 /* legacy_decrypt: OpenSSL's traditional PEM encryption (Proc-Type: 4,ENCRYPTED, DEK-Info):
  * the key is EVP_BytesToKey(MD5, one round) of the password and the first 8 bytes of the IV. */
 static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS ct) {
   const char *dek;
   size_t dlen;
-  if (!header_value(b, "DEK-Info", &dek, &dlen))
+  if (!cb_pem_header_value(b, "DEK-Info", &dek, &dlen))
     return fail_load(c, E_NOT_A_KEY, "not a key: encrypted PEM without a DEK-Info header");
   const char *comma = memchr(dek, ',', dlen);
   if (!comma) return fail_load(c, E_NOT_A_KEY, "not a key: malformed DEK-Info header");
@@ -679,8 +560,8 @@ static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
   }
 }
 
-/* load_block: one PEM block whose label names a key. */
-static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
+/* load_block: one PEM block whose label names a key; complete is 0 when it has no END line. */
+static EVP_PKEY *load_block(lctx *c, const pem_block *b, int complete) {
   enum kind kind;
   if (label_is(b, "PRIVATE KEY")) kind = K_PKCS8;
   else if (label_is(b, "ENCRYPTED PRIVATE KEY")) kind = K_PKCS8_ENC;
@@ -697,12 +578,12 @@ static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
   else
     return fail_load(c, E_UNSUPPORTED, "unsupported key format: %.*s",
                      (int)(b->label_len > 60 ? 60 : b->label_len), b->label);
-  if (!b->complete)
+  if (!complete)
     return fail_load(c, E_NOT_A_KEY, "not a key: the %.*s block has no END line",
                      (int)b->label_len, b->label);
   uint8_t *der;
   size_t derlen;
-  if (!b64_decode(b->body, b->body_len, &der, &derlen))
+  if (!cb_pem_decode_secret(b, &der, &derlen))
     return fail_load(c, E_NOT_A_KEY, "not a key: malformed base64 in the %.*s block",
                      (int)b->label_len, b->label);
   CBS cbs;
@@ -710,7 +591,7 @@ static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
   const char *pt;
   size_t ptlen;
   EVP_PKEY *k;
-  if (header_value(b, "Proc-Type", &pt, &ptlen) && memmem(pt, ptlen, "ENCRYPTED", 9))
+  if (cb_pem_header_value(b, "Proc-Type", &pt, &ptlen) && memmem(pt, ptlen, "ENCRYPTED", 9))
     k = legacy_decrypt(c, b, kind, cbs);
   else
     k = parse_der(c, kind, cbs);
@@ -731,11 +612,13 @@ static EVP_PKEY *load(lctx *c, const char *data, size_t len, enum format fmt) {
   if (data == end) return fail_load(c, E_NOT_A_KEY, "not a key: the data is empty");
   int has_pem = memmem(data, (size_t)(end - data), "-----BEGIN ", 11) != NULL;
   if (fmt == F_PEM || (fmt == F_AUTO && has_pem)) {
-    const char *p = data;
+    size_t pos = 0;
+    int count = 0, r;
     pem_block b;
     char seen[64] = "";
-    while (pem_next(&p, end, &b)) {
-      if (is_key_label(&b)) return load_block(c, &b);
+    while ((r = cb_pem_next(data, (size_t)(end - data), &pos, &count, &b)) != 0) {
+      if (b.label_len == 0) continue; /* a mangled BEGIN line */
+      if (is_key_label(&b)) return load_block(c, &b, r > 0);
       if (!seen[0])
         snprintf(seen, sizeof seen, "%.*s", (int)(b.label_len > 40 ? 40 : b.label_len), b.label);
     }
@@ -749,7 +632,7 @@ static EVP_PKEY *load(lctx *c, const char *data, size_t len, enum format fmt) {
   /* base64 without the armor, as some Windows tools and web forms hand keys over */
   uint8_t *raw;
   size_t rawlen;
-  if (b64_decode(data, (size_t)(end - data), &raw, &rawlen)) {
+  if (cb_base64_armorless_secret(data, (size_t)(end - data), &raw, &rawlen)) {
     CBS_init(&der, raw, rawlen);
     EVP_PKEY *k = sniff(der) != K_AUTO ? parse_der(c, K_AUTO, der) : NULL;
     OPENSSL_cleanse(raw, rawlen);
@@ -940,32 +823,12 @@ static int m_public(lua_State *L) {
   return 1;
 }
 
-/* pem_encode returns "-----BEGIN label-----\n[headers\n]base64...-----END label-----\n" in a
- * new buffer (OPENSSL_free), or NULL. */
-static uint8_t *pem_encode(const char *label, const char *headers, const uint8_t *der, size_t len,
-                           size_t *outlen) {
-  size_t lines = len / 48 + 1;
-  size_t cap = 2 * (strlen(label) + 32) + (headers ? strlen(headers) + 1 : 0) + lines * 66;
-  uint8_t *out = OPENSSL_malloc(cap), *p = out;
-  if (!out) return NULL;
-  p += snprintf((char *)p, cap, "-----BEGIN %s-----\n", label);
-  if (headers) p += snprintf((char *)p, cap - (size_t)(p - out), "%s\n", headers);
-  for (size_t i = 0; i < len; i += 48) {
-    size_t n = len - i < 48 ? len - i : 48;
-    p += EVP_EncodeBlock(p, der + i, n);
-    *p++ = '\n';
-  }
-  p += snprintf((char *)p, cap - (size_t)(p - out), "-----END %s-----\n", label);
-  *outlen = (size_t)(p - out);
-  return out;
-}
-
 /* pkey.pem_encode(label, der) -> PEM text */
 static int l_pem_encode(lua_State *L) {
   const char *label = luaL_checkstring(L, 1);
   size_t len, outlen;
   const char *der = luaL_checklstring(L, 2, &len);
-  uint8_t *pem = pem_encode(label, NULL, (const uint8_t *)der, len, &outlen);
+  uint8_t *pem = cb_pem_encode_secret(label, NULL, (const uint8_t *)der, len, &outlen);
   if (!pem) return luaL_error(L, "out of memory");
   lua_pushlstring(L, (const char *)pem, outlen);
   OPENSSL_free(pem);
@@ -1120,14 +983,13 @@ static int m_encode(lua_State *L) {
         headers[n++] = hexd[iv[i] >> 4];
         headers[n++] = hexd[iv[i] & 15];
       }
-      headers[n++] = '\n';
       headers[n] = '\0';
-      out = pem_encode(label, headers, tmp, tmplen, &outlen);
+      out = cb_pem_encode_secret(label, headers, tmp, tmplen, &outlen);
       ok = out != NULL;
       OPENSSL_free(tmp);
     }
   } else if (ok) {
-    out = pem_encode(label, NULL, plain, plainlen, &outlen);
+    out = cb_pem_encode_secret(label, NULL, plain, plainlen, &outlen);
     ok = out != NULL;
   }
   if (plain) {

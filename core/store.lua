@@ -157,23 +157,21 @@ local cert_labels = {
 -- certificate or CRL.
 local function parse_bundle(data, what)
   local certs, crls = {}, {}
-  local pos, found_pem, n = 1, false, 0
-  while true do
-    local b, e, label = data:find("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-", pos)
-    if not b then break end
-    found_pem = true
-    n = n + 1
-    local eb, ee = data:find("-----END " .. label .. "-----", e + 1, true)
-    if not eb then return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label) end
-    local block = data:sub(b, ee)
+  local blocks = require("certbench.pem").blocks(data)
+  local found_pem = #blocks > 0
+  for n, blk in ipairs(blocks) do
+    local label = blk.label
     local kind = cert_labels[label] and "CERT" or (label == "X509 CRL" and "CRL") or nil
-    if kind then
-      local obj, err = load_block(kind, block)
+    if kind and blk.error == "truncated" then
+      return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label)
+    elseif kind and blk.error then
+      return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, blk.message or blk.error)
+    elseif kind then
+      local obj, err = load_block(kind, blk.der)
       if not obj then return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, tostring(err)) end
       local list = kind == "CRL" and crls or certs
       list[#list + 1] = obj
     end
-    pos = ee + 1
   end
   if not found_pem and #data > 0 then
     local obj, xerr = load_block("CERT", data)
