@@ -23,6 +23,15 @@
 --           extended_crl, use_deltas (default true: indirect CRLs, CRLs partitioned by reason,
 --             delta CRLs; PKITS 4.14/4.15 need them), check_ss_signature (default false)
 --   store.reasons[code] -> short reason name; store.error_text(code) -> BoringSSL's text
+--   store.find_issuer(obj, pool[, opts]) -> cert | nil, why, code
+--     the certificate of pool (a list) that issued obj (a certificate or a CRL): its subject is
+--     obj's issuer, its SKI is obj's AKI (when both have one), its key verifies obj's
+--     signature, and for a CRL it may sign CRLs (keyUsage with cRLSign, or none). A CA
+--     certificate is preferred to another that also fits; a certificate is never its own issuer
+--     (a copy of it in the pool is skipped). opts.noun ("trusted CA"), opts.among ("the
+--     trusted CAs") word the reasons; code = "untrusted" (no certificate of that name or key
+--     identifier) | "signature" (none verifies).
+--   store.can_sign_crls(cert) -> boolean (keyUsage cRLSign, or no keyUsage)
 --
 -- err.reason is the X509_V_ERR_* name in lower case ("cert_has_expired",
 -- "unable_to_get_issuer_cert_locally", "hostname_mismatch", "unable_to_get_crl"), except that
@@ -194,6 +203,53 @@ end
 M._parse_bundle = parse_bundle
 
 local MAX_FILE = 64 << 20
+
+function M.can_sign_crls(cert)
+  local ku = cert:key_usage()
+  if not ku or #ku == 0 then return true end
+  for _, u in ipairs(ku) do if u == "cRLSign" then return true end end
+  return false
+end
+
+function M.find_issuer(obj, pool, opts)
+  local noun = opts and opts.noun or "certificate"
+  local among = opts and opts.among or "the certificates given"
+  local mt = getmetatable(obj)
+  local is_crl = mt ~= nil and mt.__name == "certbench.crl"
+  local name, aki = obj:issuer(), obj:aki()
+  local named, keyed = 0, 0
+  local best, why
+  for _, ca in ipairs(pool) do
+    if (is_crl or not ca:equals(obj)) and ca:subject():equals(name) then
+      named = named + 1
+      local ski = ca:ski()
+      if aki == nil or ski == nil or ski == aki then
+        keyed = keyed + 1
+        if is_crl and not M.can_sign_crls(ca) then
+          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, tostring(name))
+        else
+          local ok, reason
+          if is_crl then ok, reason = obj:verify(ca) else ok, reason = obj:verify_signature(ca) end
+          if ok then
+            if is_crl or ca:is_ca() then return ca end
+            best = best or ca
+          else
+            why = ("the signature does not verify with the %s %s (%s)"):format(noun, tostring(name), tostring(reason))
+          end
+        end
+      end
+    end
+  end
+  if best then return best end
+  if named == 0 then
+    return nil, ("issuer %s is not among %s"):format(tostring(name), among), "untrusted"
+  end
+  if keyed == 0 then
+    return nil, ("no %s %s has the key %s the %s names (authority key identifier)")
+      :format(noun, tostring(name), aki, is_crl and "CRL" or "certificate"), "untrusted"
+  end
+  return nil, why, "signature"
+end
 
 function methods:add_file(path)
   if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end

@@ -249,6 +249,8 @@ end
 
 M.decode_json = cjson.decode
 
+-- time(t) -> "2026-11-28T00:00:00Z" (RFC 3339, UTC) | nil for nil: the one formatter of times
+-- in text and JSON output
 function M.time(t)
   if t == nil then return nil end
   return os.date("!%Y-%m-%dT%H:%M:%SZ", t)

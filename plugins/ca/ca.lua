@@ -955,7 +955,7 @@ function CA:_revoke_locked(key, reason, t)
   if not found then return nil, string.format("serial %s is not in %s: this CA did not issue it", key, p.index) end
   if found.status == "R" then
     local r = found.revocation
-    return nil, string.format("serial %s is already revoked (%s%s)", key, os.date("!%Y-%m-%dT%H:%M:%SZ", r.time),
+    return nil, string.format("serial %s is already revoked (%s%s)", key, require("certbench.ui").time(r.time),
       r.reason and (", " .. r.reason) or "")
   end
   found.status = "R"

@@ -41,7 +41,7 @@ function M.list_profiles()
   return out
 end
 
-local function rfc3339(t) return t and os.date("!%Y-%m-%dT%H:%M:%SZ", t) or nil end
+local rfc3339 = require("certbench.ui").time
 
 local function positive(v, what)
   if v == nil then return nil end

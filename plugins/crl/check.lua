@@ -28,6 +28,7 @@ local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
+local store = require "certbench.store"
 
 local M = {}
 
@@ -45,20 +46,8 @@ Checker.__index = Checker
 
 local function name_of(c) return tostring(c:subject()) end
 
--- issuer_in(cert, pool) -> the certificate of pool that issued cert (name, key id, signature)
-local function issuer_in(cert, pool)
-  local best
-  for _, cand in ipairs(pool) do
-    if cand ~= cert and cert:issuer():equals(cand:subject()) then
-      local ski, aki = cand:ski(), cert:aki()
-      if (ski == nil or aki == nil or ski == aki) and cert:verify_signature(cand) then
-        if cand:is_ca() then return cand end
-        best = best or cand
-      end
-    end
-  end
-  return best
-end
+-- issuer_in(cert, pool) -> the certificate of pool that issued cert (certbench.store's helper)
+local function issuer_in(cert, pool) return (store.find_issuer(cert, pool)) end
 
 -- scan_dir(): every CRL file of --crl-dir, read once. In a hash folder (a mirror) the
 -- <hash>.rN files are the same CRLs as the .der/.pem ones, so only they are read.
@@ -290,7 +279,7 @@ function Checker:signer(c, issuer, depth, notes)
   local aki, ski = c:aki(), issuer:ski()
   local direct = c:issuer():equals(issuer:subject())
   if direct and (aki == nil or ski == nil or aki == ski) then
-    if trust.can_sign_crls(issuer) then
+    if store.can_sign_crls(issuer) then
       local ok, why = c:verify(issuer)
       if ok then return issuer end
       notes[#notes + 1] = ("the signature does not verify with %s (%s)"):format(name_of(issuer), tostring(why))
@@ -300,7 +289,7 @@ function Checker:signer(c, issuer, depth, notes)
   end
   for _, cand in ipairs(self.pool) do
     if cand ~= issuer and cand:subject():equals(c:issuer()) and (aki == nil or cand:ski() == nil or cand:ski() == aki)
-       and trust.can_sign_crls(cand) and c:verify(cand) then
+       and store.can_sign_crls(cand) and c:verify(cand) then
       if cand:is_self_signed() then return cand end -- a trust anchor signs its own CRLs
       if depth >= MAX_DEPTH then
         notes[#notes + 1] = "CRL signing certificates nested too deep"

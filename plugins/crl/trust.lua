@@ -21,6 +21,7 @@ local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
 local archive = require "certbench.archive"
 local crl = require "certbench.crl"
+local store = require "certbench.store"
 
 local M = {}
 local Set = {}
@@ -167,37 +168,11 @@ function Set:candidates(name, keyid)
   return out
 end
 
-local function can_sign_crls(cert)
-  local ku = cert:key_usage()
-  if not ku or #ku == 0 then return true end
-  for _, u in ipairs(ku) do if u == "cRLSign" then return true end end
-  return false
-end
-M.can_sign_crls = can_sign_crls
+M.can_sign_crls = store.can_sign_crls
 
 -- issuer_of(c) -> the trusted certificate whose key signed CRL c | nil, why, code
 function Set:issuer_of(c)
-  local name, aki = c:issuer(), c:aki()
-  local named = self:candidates(name)
-  if #named == 0 then
-    return nil, ("issuer %s is not among the trusted CAs"):format(tostring(name)), "untrusted"
-  end
-  local keyed = self:candidates(name, aki)
-  if #keyed == 0 then
-    return nil, ("no trusted CA %s has the key %s the CRL names (authority key identifier)")
-      :format(tostring(name), aki), "untrusted"
-  end
-  local why
-  for _, ca in ipairs(keyed) do
-    if not can_sign_crls(ca) then
-      why = why or ("the trusted CA %s may not sign CRLs (keyUsage without cRLSign)"):format(tostring(name))
-    else
-      local ok, reason = c:verify(ca)
-      if ok then return ca end
-      why = ("the signature does not verify with the trusted CA %s (%s)"):format(tostring(name), tostring(reason))
-    end
-  end
-  return nil, why, "signature"
+  return store.find_issuer(c, self:candidates(c:issuer()), { noun = "trusted CA", among = "the trusted CAs" })
 end
 
 return M

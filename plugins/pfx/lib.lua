@@ -145,11 +145,6 @@ local function contains(list, c)
   return false
 end
 
-local function issued(child, parent)
-  if child:equals(parent) then return false end
-  if not child:issued_by(parent) then return false end
-  return child:verify_signature(parent) and true or false
-end
 
 -- build_chain(leaf, certs) -> { chain = {issuer of leaf, ..., root}, extra = {...},
 --   complete = (ends at a self-signed certificate), missing = issuer name text when not,
@@ -166,10 +161,12 @@ function M.build_chain(leaf, certs)
   local missing
   while not complete and #chain < 16 do
     local found
-    -- prefer an issuer that is itself on a path to a root in the pool: try all, first match
+    local left, at = {}, {}
     for i, c in ipairs(pool) do
-      if not used[i] and issued(cur, c) then found = i break end
+      if not used[i] then left[#left + 1], at[c] = c, i end
     end
+    local issuer = store.find_issuer(cur, left)
+    if issuer then found = at[issuer] end
     if not found then
       missing = cur:issuer():text()
       break

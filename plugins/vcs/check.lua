@@ -338,14 +338,6 @@ function Run:check_names()
   end
 end
 
--- issuer_of(c, pool) -> the certificate of pool that issued c (names, key ids, signature)
-local function issuer_of(c, pool)
-  for _, ca in ipairs(pool) do
-    if not ca:equals(c) and c:issued_by(ca) and c:verify_signature(ca) then return ca end
-  end
-  return nil
-end
-
 function Run:check_ca_file()
   local path = self.o.ca
   local data, info = read_detect(path, "CA file")
@@ -395,7 +387,7 @@ function Run:check_chain()
   local missing
   self.partial = path
   while not cur:is_self_signed() do
-    local up = issuer_of(cur, cas)
+    local up = store.find_issuer(cur, cas)
     if not up then missing = cur break end
     for _, p in ipairs(path) do if p:equals(up) then up = nil break end end
     if not up or #path > 10 then missing = cur break end
