@@ -1,5 +1,7 @@
 /* archive.c: `_certbench.archive`, the containers CRLs and certificates arrive in: ZIP
- * (libzip, read from memory), GZIP (zlib), PEM text, DER and PKCS#7 SignedData (.p7c/.p7b).
+ * (libzip, read from memory), GZIP (zlib), tar (plain, or compressed with gzip, bzip2 or xz)
+ * and lone bzip2/xz files (libarchive, loaded on first use), PEM text, DER and PKCS#7
+ * SignedData (.p7c/.p7b).
  *
  * Archives come from the network, so every byte of output is paid for: a reader inflates in
  * chunks and checks the limits of a shared budget after each one (member size, total size,
@@ -13,6 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <dlfcn.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -136,7 +142,46 @@ static size_t out_limit(const budget *b) {
 
 /* ---- readers ---------------------------------------------------------------------------- */
 
-enum { K_ZIP = 1, K_GZIP = 2 };
+enum { K_ZIP = 1, K_GZIP = 2, K_TAR = 3 };
+
+/* ---- libarchive, loaded on first use ------------------------------------------------------- */
+
+/* Only tar and the compressors zlib does not cover need libarchive, so it is opened with
+ * dlopen the first time a tar, bzip2 or xz file is read (RTLD_LOCAL: what it brings with it
+ * binds to itself, never to certbench's BoringSSL). Self-contained so that one loader for
+ * libcurl, libzip and libarchive can replace it later. */
+#define LA_FUNCS(X) \
+  X(archive_read_new) X(archive_read_support_filter_all) X(archive_read_support_format_tar) \
+  X(archive_read_support_format_raw) X(archive_read_open_memory) X(archive_read_next_header) \
+  X(archive_read_data) X(archive_read_free) X(archive_error_string) X(archive_format) \
+  X(archive_filter_bytes) X(archive_entry_pathname) X(archive_entry_filetype)
+
+static struct {
+#define LA_FIELD(f) __typeof__(&f) f;
+  LA_FUNCS(LA_FIELD)
+#undef LA_FIELD
+  int tried;
+  char err[200];
+} la;
+
+/* la_load: 1 when libarchive's functions are there; 0 with la.err saying why not. */
+static int la_load(void) {
+  if (la.tried) return la.err[0] == '\0';
+  la.tried = 1;
+  void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    snprintf(la.err, sizeof la.err, "libarchive is not available (%s): install libarchive13", dlerror());
+    return 0;
+  }
+#define LA_SYM(f) \
+  if (!(*(void **)&la.f = dlsym(h, #f))) { \
+    snprintf(la.err, sizeof la.err, "libarchive has no %s", #f); \
+    return 0; \
+  }
+  LA_FUNCS(LA_SYM)
+#undef LA_SYM
+  return 1;
+}
 
 typedef struct {
   int kind;
@@ -150,9 +195,12 @@ typedef struct {
   unsigned char *inbuf;
   const char *data; /* the archive, kept alive by uservalue 1 */
   size_t len;
+  struct archive *ar; /* K_TAR */
 } reader;
 
 static void reader_release(reader *r) {
+  if (r->ar) la.archive_read_free(r->ar);
+  r->ar = NULL;
   if (r->zf) zip_fclose(r->zf);
   r->zf = NULL;
   if (r->za) zip_discard(r->za);
@@ -213,7 +261,7 @@ static const char *zip_error_text(zip_error_t *ze, char *msg, const char *data, 
 static int l_reader(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 1, &len);
-  static const char *const kinds[] = {"zip", "gzip", NULL};
+  static const char *const kinds[] = {"zip", "gzip", "tar", NULL};
   int kind = luaL_checkoption(L, 2, NULL, kinds) + 1;
   luaL_checkudata(L, 3, BUDGET_MT);
   luaL_checkstring(L, 4);
@@ -248,6 +296,22 @@ static int l_reader(lua_State *L) {
     }
     zip_error_fini(&ze);
     r->count = zip_get_num_entries(r->za, 0);
+  } else if (kind == K_TAR) {
+    if (!la_load()) return cb_fail(L, "tar: %s", la.err);
+    /* tar in any of libarchive's compressions; "raw" for a lone bzip2 or xz file (libarchive
+     * tries it last, after tar has declined) */
+    if (!(r->ar = la.archive_read_new())) return cb_fail(L, "tar: out of memory");
+    if (la.archive_read_support_filter_all(r->ar) != ARCHIVE_OK ||
+        la.archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
+        la.archive_read_support_format_raw(r->ar) != ARCHIVE_OK ||
+        la.archive_read_open_memory(r->ar, data, len) != ARCHIVE_OK) {
+      const char *e = la.archive_error_string(r->ar);
+      lua_pushfstring(L, "tar: %s", e ? e : "cannot read the archive");
+      reader_release(r);
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
   }
   return 1;
 }
@@ -524,7 +588,86 @@ static int zip_next(lua_State *L, reader *r, budget *b) {
   return 0;
 }
 
-/* reader:next() -> name, data | nothing at the end | nil, err */
+/* tar_next: the next regular file of a tar (or the one stream of a lone bzip2/xz file). A
+ * member that is not a regular file (a link, a device) comes back as name, "", what it is:
+ * the caller reports it instead of dropping it. */
+static int tar_next(lua_State *L, reader *r, budget *b) {
+  const char *prefix = reader_uv_string(L, 1, 3), *fallback = reader_uv_string(L, 1, 4);
+  char msg[MSG_MAX];
+  for (;;) {
+    struct archive_entry *e;
+    int rc = la.archive_read_next_header(r->ar, &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      const char *es = la.archive_error_string(r->ar);
+      r->done = 1;
+      lua_pushfstring(L, "tar: %s", es ? es : "corrupt archive");
+      reader_release(r);
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
+    int raw = la.archive_format(r->ar) == ARCHIVE_FORMAT_RAW;
+    const char *path = la.archive_entry_pathname(e);
+    const char *name = lua_pushfstring(L, "%s%s", prefix, raw || !path ? fallback : path);
+    unsigned type = la.archive_entry_filetype(e);
+    if (type == AE_IFDIR) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (b->members >= b->max_members) {
+      r->done = 1;
+      reader_release(r);
+      return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
+                     b->max_members, name);
+    }
+    if (type != AE_IFREG && !raw) {
+      b->members++;
+      lua_pushliteral(L, "");
+      lua_pushstring(L, type == AE_IFLNK ? "a symbolic link" : type == AE_IFCHR || type == AE_IFBLK
+                                                               ? "a device" : type == AE_IFIFO ? "a FIFO"
+                                                               : "not a regular file");
+      return 3;
+    }
+    int64_t in0 = la.archive_filter_bytes(r->ar, 0);
+    for (;;) {
+      if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
+        r->done = 1;
+        reader_release(r);
+        return cb_fail(L, "tar: out of memory reading %s", name);
+      }
+      la_ssize_t got = la.archive_read_data(r->ar, r->out.p + r->out.len, CHUNK);
+      if (got < 0) {
+        const char *es = la.archive_error_string(r->ar);
+        r->done = 1;
+        lua_pushfstring(L, "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
+        reader_release(r);
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+      }
+      if (got == 0) break;
+      r->out.len += (size_t)got;
+      /* compressed bytes consumed for this member: the ratio is measured on what was read */
+      int64_t in = la.archive_filter_bytes(r->ar, 0) - in0;
+      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, msg)) {
+        r->done = 1;
+        reader_release(r);
+        return cb_fail(L, "%s", msg);
+      }
+    }
+    lua_pushlstring(L, (const char *)r->out.p, r->out.len);
+    b->members++;
+    b->total += (lua_Integer)r->out.len;
+    out_free(&r->out);
+    return 2;
+  }
+  r->done = 1;
+  reader_release(r);
+  return 0;
+}
+
+/* reader:next() -> name, data[, not_a_file] | nothing at the end | nil, err */
 static int l_reader_next(lua_State *L) {
   reader *r = luaL_checkudata(L, 1, READER_MT);
   if (r->done) return 0;
@@ -537,6 +680,7 @@ static int l_reader_next(lua_State *L) {
     }
     return gzip_next(L, r, b);
   }
+  if (r->kind == K_TAR) return tar_next(L, r, b);
   return zip_next(L, r, b);
 }
 
@@ -566,7 +710,7 @@ static int is_pkcs7_label(const char *s, size_t n) {
          (n == 19 && !memcmp(s, "PKCS #7 SIGNED DATA", 19));
 }
 
-/* c.detect(data) -> "zip" | "gzip" | "pem" | "der" | "pkcs7" | "unknown" */
+/* c.detect(data) -> "zip" | "gzip" | "tar" | "bzip2" | "xz" | "pem" | "der" | "pkcs7" | "unknown" */
 static int l_detect(lua_State *L) {
   size_t n;
   const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
@@ -578,6 +722,12 @@ static int l_detect(lua_State *L) {
     kind = "zip";
   } else if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) {
     kind = "gzip";
+  } else if (n >= 512 && !memcmp(p + 257, "ustar", 5)) {
+    kind = "tar"; /* POSIX ustar, GNU and pax tar all have the magic at 257 */
+  } else if (n >= 4 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9') {
+    kind = "bzip2";
+  } else if (n >= 6 && !memcmp(p, "\xFD" "7zXZ\0", 6)) {
+    kind = "xz";
   } else if (n >= 2 && p[0] == 0x30 && p[1] == 0x80) {
     /* indefinite lengths are BER, which only PKCS#7 from Windows uses */
     CBS cbs;
