@@ -19,7 +19,7 @@
 --   trust.new([{spool_dir = dir}]), trust.load(paths[, {spool_dir = dir}])
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
-local archive = require "certbench.archive"
+local input = require "certbench.input"
 local crl = require "certbench.crl"
 local store = require "certbench.store"
 
@@ -112,29 +112,32 @@ function Set:each()
   end
 end
 
--- add_file(path) -> ncerts, ncrls | nil, err
+-- add_file(path) -> ncerts, ncrls | nil, err: every certificate (a trust anchor) and CRL the
+-- file holds, read through certbench.input (PEM, DER, PKCS#7, ZIP, tar...); a member it does not
+-- understand fails the file
 function Set:add_file(path)
-  local data, err = fs.read(path, 64 << 20)
-  if not data then return nil, err end
-  local list, aerr = archive.certs(data, { name = path })
-  if not list then return nil, aerr end
-  if #list == 0 then
+  local r, err = input.read(path)
+  if not r then return nil, err end
+  if #r.unknown > 0 then return nil, r.unknown[1].from .. ": " .. r.unknown[1].reason end
+  local certs = input.of(r, "certificate")
+  if #certs == 0 then
     -- a file of CRLs only is no trust anchor: say so rather than "not a certificate"
     return nil, ("%s: no CA certificate in it"):format(path)
   end
   local n = 0
-  for i, m in ipairs(list) do
-    local added, derr = self:add_der(m.der)
+  for i, o in ipairs(certs) do
+    local added, derr = self:add_der(o.der)
     if added == nil then
       return nil, ("%s: certificate %d%s: %s"):format(path, i,
-        m.name ~= path and m.name ~= fs.basename(path) and (" (" .. m.name .. ")") or "", tostring(derr))
+        o.from ~= path and (" (" .. o.from .. ")") or "", tostring(derr))
     end
     if added then n = n + 1 end
-    list[i] = nil
+    certs[i] = nil
   end
   local m = 0
-  if archive.detect(data) == "pem" and data:find("BEGIN X509 CRL", 1, true) then
-    for _, c in ipairs(crl.load_all(data) or {}) do
+  for _, o in ipairs(input.of(r, "crl")) do
+    local c = crl.load(o.der)
+    if c then
       self.crls[#self.crls + 1] = { crl = c, source = path }
       m = m + 1
     end
