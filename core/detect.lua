@@ -663,6 +663,7 @@ local PLURAL = {
   public_key = "public keys", pkcs7 = "PKCS#7 bundles", pkcs12 = "PKCS#12 files",
   ocsp_response = "OCSP responses", unknown = "other PEM blocks",
 }
+M.PLURAL = PLURAL
 local ORDER = { "private_key", "certificate", "csr", "crl", "public_key", "pkcs7", "pkcs12", "ocsp_response", "unknown" }
 
 function M.summary(info)

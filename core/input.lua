@@ -10,12 +10,14 @@
 --           http = { ... }  more options for certbench.http (ca_file, timeout, ...)
 --           name = how the source is named in messages (default: the path or URL)
 --     result = {
---       name = the source's name,
+--       name = the source's name, summary = "PEM (CRLF): 2 certificates" | "ZIP (3 members): ...",
 --       objects = { obj, ... }    in the order found
 --       unknown = { { from =, reason =, code = }, ... }   members not understood: a command
 --                                 reports every one of them (never dropped in silence)
 --       skipped = { { from =, reason = }, ... }  members plainly not PKI data (a README.txt
 --                                 in an archive) and parameter blocks (EC PARAMETERS)
+--       warnings = { "...", ... }  what certbench.detect noticed (a block labelled CERTIFICATE
+--                                 holding a PKCS#7 bundle)
 --     }
 --     obj = {
 --       kind = "certificate" | "crl" | "csr" | "private_key" | "public_key" | "ocsp_response",
@@ -25,8 +27,10 @@
 --       object = the parsed object when the container gave one (PKCS#12 contents),
 --       from = "all-crls.tar.gz: root.der" (source, then the member, then "PKCS#7"/"PKCS#12"
 --              and the block number when there are several), member = "root.der" | nil,
---       container = "pkcs7" | "pkcs12" | nil, label = the PEM label, encrypted = true (keys),
---       friendly_name = (PKCS#12)
+--       container = "pkcs7" | "pkcs12" | nil, pkcs7 = the DER of the PKCS#7 it came from,
+--       label = the PEM label, encrypted = true (keys),
+--       friendly_name = (PKCS#12), format = "pkcs8" | "pkcs1" | "sec1" | "spki" (keys),
+--       legacy = true for a key with Proc-Type/DEK-Info encryption, what = a short description
 --     }
 --     code (with nil): "io" (cannot read the source), "http", "archive" (a broken archive or a
 --       limit: zip bomb, too many members).
@@ -132,10 +136,11 @@ local function from_pkcs7(st, der, from)
   if n == 0 then st.skipped[#st.skipped + 1] = { from = from, reason = "a PKCS#7 bundle without certificates or CRLs" } end
   for i, d in ipairs(p7.certs) do
     add(st, { kind = "certificate", der = d }, n > 1 and ("%s (PKCS#7, certificate %d)"):format(from, i) or from,
-      { container = "pkcs7" })
+      { container = "pkcs7", pkcs7 = der })
   end
   for i, d in ipairs(p7.crls) do
-    add(st, { kind = "crl", der = d }, n > 1 and ("%s (PKCS#7, CRL %d)"):format(from, i) or from, { container = "pkcs7" })
+    add(st, { kind = "crl", der = d }, n > 1 and ("%s (PKCS#7, CRL %d)"):format(from, i) or from,
+      { container = "pkcs7", pkcs7 = der })
   end
 end
 
@@ -178,7 +183,8 @@ local function from_info(st, info, from)
       from_pkcs12(st, o.der, where)
     elseif KINDS[o.kind] then
       add(st, { kind = o.kind, der = (o.encryption ~= "legacy") and o.der or nil, pem = o.pem, label = o.label,
-        encrypted = o.encrypted or nil }, where)
+        encrypted = o.encrypted or nil, legacy = o.encryption == "legacy" or nil, format = o.format,
+        what = o.what }, where)
     elseif o.label and PARAMETERS[o.label] then
       st.skipped[#st.skipped + 1] = { from = where, reason = o.label .. " (parameters, not a key)" }
     else
@@ -189,15 +195,20 @@ local function from_info(st, info, from)
 end
 
 decode = function(st, data, from, in_archive)
-  local kind = archive.detect(data)
-  if kind == "pkcs7" and data:byte(1) == 0x30 then return from_pkcs7(st, data, from) end
   local info, err, code = detect.detect(data)
-  if info then return from_info(st, info, from) end
+  if info then
+    if not in_archive then st.info = info end
+    for _, w in ipairs(info.warnings) do st.warnings[#st.warnings + 1] = in_archive and (from .. ": " .. w) or w end
+    return from_info(st, info, from)
+  end
+  if data:byte(1) == 0x30 and archive.detect(data) == "pkcs7" then return from_pkcs7(st, data, from) end
   if code == "concatenated" then
     -- DER objects back to back (concatenated gzip members of DER CRLs inflate to this)
+    if not in_archive then st.concatenated = true end
     for i, der in ipairs(archive.der_split(data) or {}) do
       decode(st, der, ("%s (DER object %d)"):format(from, i), in_archive)
     end
+    st.info = nil -- the summary counts every piece, not the last one
     return
   end
   if in_archive and plainly_not_pki(err, code) then
@@ -215,12 +226,13 @@ end
 function M.bytes(data, name, opts)
   if type(data) ~= "string" then error("input.bytes: data must be a string", 2) end
   opts = opts or {}
-  local st = { objects = {}, unknown = {}, skipped = {}, opts = opts, name = name }
+  local st = { objects = {}, unknown = {}, skipped = {}, warnings = {}, opts = opts, name = name }
   local aopts = { name = name }
   for k, v in pairs(opts.limits or {}) do aopts[k] = v end
   local r, err = archive.open(data, aopts)
   if not r then return nil, err, "archive" end
   local plain = r.plain
+  local members = 0
   while true do
     local m, merr = r:next()
     if not m then
@@ -232,6 +244,7 @@ function M.bytes(data, name, opts)
     end
     local from = plain and name or join(name, m.name)
     st.member = not plain and m.name or nil
+    members = members + 1
     if m.not_a_file then
       unknown(st, from, m.not_a_file .. ", not read", "not_a_file")
     else
@@ -239,6 +252,25 @@ function M.bytes(data, name, opts)
     end
   end
   st.member, st.opts = nil, nil
+  if plain and st.info then
+    st.summary = detect.summary(st.info)
+  else
+    local counts, order = {}, {}
+    for _, o in ipairs(st.objects) do
+      if not counts[o.kind] then order[#order + 1] = o.kind end
+      counts[o.kind] = (counts[o.kind] or 0) + 1
+    end
+    local t = {}
+    for _, k in ipairs(order) do
+      t[#t + 1] = counts[k] == 1 and ("1 " .. detect.NOUN[k]) or (counts[k] .. " " .. (detect.PLURAL[k] or k))
+    end
+    local kind = archive.detect(data)
+    if st.concatenated then kind = "DER objects back to back" end
+    st.summary = ("%s%s: %s"):format(kind == "pkcs7" and "PKCS#7" or kind == "der" and "DER" or kind:upper(),
+      plain and "" or (" (%d member%s)"):format(members, members == 1 and "" or "s"),
+      #t > 0 and table.concat(t, ", ") or "nothing certbench reads")
+  end
+  st.info, st.concatenated = nil, nil
   return st
 end
 
@@ -247,11 +279,12 @@ function M.read(source, opts)
   local pieces, err, code = fetch(source, opts)
   if not pieces then return nil, err, code end
   if #pieces == 1 then return M.bytes(pieces[1].data, pieces[1].name, opts) end
-  local all = { name = opts.name or source, objects = {}, unknown = {}, skipped = {} }
+  local all = { name = opts.name or source, objects = {}, unknown = {}, skipped = {}, warnings = {},
+    summary = ("%d values"):format(#pieces) }
   for _, p in ipairs(pieces) do
     local r, rerr, rcode = M.bytes(p.data, p.name, opts)
     if not r then return nil, rerr, rcode end
-    for _, k in ipairs { "objects", "unknown", "skipped" } do
+    for _, k in ipairs { "objects", "unknown", "skipped", "warnings" } do
       for _, x in ipairs(r[k]) do all[k][#all[k] + 1] = x end
     end
   end

@@ -685,8 +685,10 @@ static int l_encode(lua_State *L) {
   const char *label = luaL_checkstring(L, 1);
   size_t len;
   const char *der = luaL_checklstring(L, 2, &len);
+  int crlf = lua_toboolean(L, 3);
+  lua_settop(L, 2);
   cb_push_pem(L, label, (const uint8_t *)der, len);
-  if (lua_toboolean(L, 3)) {
+  if (crlf) {
     size_t n;
     const char *t = lua_tolstring(L, -1, &n);
     luaL_Buffer b;
