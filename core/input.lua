@@ -9,6 +9,8 @@
 --           max_size = bytes of a file, of standard input or of a download (64 MiB)
 --           http = { ... }  more options for certbench.http (ca_file, timeout, ...)
 --           name = how the source is named in messages (default: the path or URL)
+--           pkcs12 = "keep": a PKCS#12 file is one object { kind = "pkcs12", der = } for a caller
+--             that opens it itself (pfx asks for the password on the terminal)
 --     result = {
 --       name = the source's name, summary = "PEM (CRLF): 2 certificates" | "ZIP (3 members): ...",
 --       objects = { obj, ... }    in the order found
@@ -30,7 +32,9 @@
 --       container = "pkcs7" | "pkcs12" | nil, pkcs7 = the DER of the PKCS#7 it came from,
 --       label = the PEM label, encrypted = true (keys),
 --       friendly_name = (PKCS#12), format = "pkcs8" | "pkcs1" | "sec1" | "spki" (keys),
---       legacy = true for a key with Proc-Type/DEK-Info encryption, what = a short description
+--       legacy = true for a key with Proc-Type/DEK-Info encryption, what = a short description,
+--       attributes = the Bag Attributes text before a PEM block (friendlyName, localKeyID),
+--       block =, line = (PEM block number and BEGIN line)
 --     }
 --     code (with nil): "io" (cannot read the source), "http", "archive" (a broken archive or a
 --       limit: zip bomb, too many members).
@@ -179,12 +183,14 @@ local function from_info(st, info, from)
     if many and o.block then where = ("%s (PEM block %d)"):format(from, o.block) end
     if o.kind == "pkcs7" then
       from_pkcs7(st, o.der, where)
+    elseif o.kind == "pkcs12" and st.opts.pkcs12 == "keep" then
+      add(st, { kind = "pkcs12", der = o.der }, where)
     elseif o.kind == "pkcs12" then
       from_pkcs12(st, o.der, where)
     elseif KINDS[o.kind] then
       add(st, { kind = o.kind, der = (o.encryption ~= "legacy") and o.der or nil, pem = o.pem, label = o.label,
         encrypted = o.encrypted or nil, legacy = o.encryption == "legacy" or nil, format = o.format,
-        what = o.what }, where)
+        what = o.what, attributes = o.attributes, block = o.block, line = o.line }, where)
     elseif o.label and PARAMETERS[o.label] then
       st.skipped[#st.skipped + 1] = { from = where, reason = o.label .. " (parameters, not a key)" }
     else

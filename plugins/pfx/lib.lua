@@ -5,6 +5,7 @@ local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local secret = require "certbench.secret"
 local detect = require "certbench.detect"
+local input = require "certbench.input"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
 local pkcs12 = require "certbench.pkcs12"
@@ -393,12 +394,16 @@ end
 -- gather(path, passin[, {keys = true}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
-  local data, rerr = M.read(path)
-  if not data then return nil, rerr, "io" end
-  local info, err, code = detect.detect(data, { name = path })
-  if not info then return nil, err, code end
-  local out = { keys = {}, certs = {}, notes = {}, info = info }
-  local objs = info.objects
+  -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
+  local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
+  if not r then return nil, err, code end
+  if #r.unknown > 0 then
+    local u = r.unknown[1]
+    return nil, u.from .. ": " .. u.reason .. (#r.unknown > 1 and (" (and %d more)"):format(#r.unknown - 1) or ""), u.code
+  end
+  local out = { keys = {}, certs = {}, notes = {}, summary = r.summary }
+  for _, sk in ipairs(r.skipped) do out.notes[#out.notes + 1] = ("%s: %s: left out"):format(sk.from, sk.reason) end
+  local objs = r.objects
   if #objs == 1 and objs[1].kind == "pkcs12" then
     local r, perr, pcode = M.open_pfx(objs[1].der, path, passin)
     if not r then return nil, perr, pcode end
@@ -414,9 +419,12 @@ function M.gather(path, passin, opts)
     end
     return out
   end
-  out.kind = info.encoding
+  local enc = r.summary:match("^(%S+)") or "?"
+  out.kind = ({ PEM = "pem", DER = "der" })[enc] or r.summary:match("^[^:]*")
   for _, o in ipairs(objs) do
-    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line) or "the file"
+    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line)
+      or (o.from ~= path and o.from:sub(#path + 1):gsub("^:? *", "")) or "the file"
+    if where == "" then where = "the file" end
     if o.kind == "private_key" then
       if not (opts and opts.keys == false) then
         local k, kerr, kcode = M.load_key(o.pem or o.der, path .. " (" .. where .. ")", passin)
@@ -427,16 +435,10 @@ function M.gather(path, passin, opts)
       local c, cerr = x509.load(o.der)
       if not c then return nil, path .. " (" .. where .. "): " .. tostring(cerr), "bad_cert" end
       out.certs[#out.certs + 1] = { cert = c, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
-    elseif o.kind == "pkcs7" then
-      local p, perr = pkcs7.load(o.der, { name = path .. " (" .. where .. ")" })
-      if not p then return nil, perr, "bad_pkcs7" end
-      for i, c in ipairs(p.certs) do
-        out.certs[#out.certs + 1] = { cert = c, from = where .. (" certificate %d of the PKCS#7"):format(i) }
-      end
     elseif o.kind == "pkcs12" then
       return nil, path .. " (" .. where .. "): a PKCS#12 inside a bundle is not supported", "unsupported"
     else
-      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what)
+      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what or o.kind)
     end
   end
   return out
