@@ -3,7 +3,8 @@
 --
 --   store.new{ cas = {cert,...}, crls = {crl,...}, untrusted = {cert,...} } -> store | nil, err
 --   store.load_file(path[, opts]) -> store | nil, err
---       every certificate of a PEM (or DER) file is a trust anchor, every CRL is added;
+--       every certificate of the file is a trust anchor, every CRL is added (path: a file, "-"
+--       or a URL, in any form certbench.input reads: PEM, DER, PKCS#7 .p7b, ZIP, tar...);
 --       opts are new's (cas, crls, untrusted) to add more
 --   s:add_ca(cert), s:add_crl(crl), s:add_untrusted(cert)     -> true | nil, err
 --   s:add_file(path)       -> ncerts, ncrls | nil, err  (certificates become trust anchors)
@@ -147,58 +148,33 @@ function M.new(o)
   return s
 end
 
--- the objects of one PEM block, or of a whole DER file
-local function load_block(kind, text)
-  if kind == "CRL" then
-    local crl = require "certbench.crl"
-    return crl.load(text)
-  end
-  local x509 = require "certbench.x509"
-  return x509.load(text)
-end
-
-local cert_labels = {
-  ["CERTIFICATE"] = true, ["X509 CERTIFICATE"] = true, ["TRUSTED CERTIFICATE"] = true,
-}
-
--- parse_bundle(data, what) -> { certs }, { crls } | nil, err: every certificate and CRL
--- of a PEM bundle (text, keys and other blocks between them are skipped), or one DER
--- certificate or CRL.
-local function parse_bundle(data, what)
-  local certs, crls = {}, {}
-  local blocks = require("certbench.pem").blocks(data)
-  local found_pem = #blocks > 0
-  for n, blk in ipairs(blocks) do
-    local label = blk.label
-    local kind = cert_labels[label] and "CERT" or (label == "X509 CRL" and "CRL") or nil
-    if kind and blk.error == "truncated" then
-      return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label)
-    elseif kind and blk.error then
-      return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, blk.message or blk.error)
-    elseif kind then
-      local obj, err = load_block(kind, blk.der)
-      if not obj then return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, tostring(err)) end
-      local list = kind == "CRL" and crls or certs
-      list[#list + 1] = obj
+-- certs_crls(r, what) -> { certs }, { crls } | nil, err: the certificates and CRLs of what
+-- certbench.input read; a member it does not understand fails the whole
+local function certs_crls(r, what)
+  local input = require "certbench.input"
+  if #r.unknown > 0 then
+    local u = r.unknown[1]
+    if #r.objects == 0 and (u.code == "empty" or u.code == "not_pki") then
+      return nil, ("%s: no certificate or CRL found (%s)"):format(what, u.reason)
     end
+    return nil, u.from .. ": " .. u.reason
   end
-  if not found_pem and #data > 0 then
-    local obj, xerr = load_block("CERT", data)
-    if obj then
-      certs[1] = obj
-    else
-      local cerr
-      obj, cerr = load_block("CRL", data)
-      if not obj then
-        return nil, ("%s: no certificate or CRL found (%s; %s)"):format(what, xerr, cerr)
-      end
-      crls[1] = obj
-    end
-  end
+  local certs, cerr = input.all(r, "certificate")
+  if not certs then return nil, cerr end
+  local crls, lerr = input.all(r, "crl")
+  if not crls then return nil, lerr end
   if #certs == 0 and #crls == 0 then
-    return nil, what .. ": no certificate or CRL found"
+    return nil, ("%s: no certificate or CRL found (%s)"):format(what, r.summary)
   end
   return certs, crls
+end
+
+-- parse_bundle(data, what) -> { certs }, { crls } | nil, err: every certificate and CRL the
+-- data holds (PEM bundles with keys and text between the blocks, DER, PKCS#7, ZIP, tar...)
+local function parse_bundle(data, what)
+  local r, err = require("certbench.input").bytes(data, what)
+  if not r then return nil, err end
+  return certs_crls(r, what)
 end
 M._parse_bundle = parse_bundle
 
@@ -253,9 +229,10 @@ end
 
 function methods:add_file(path)
   if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end
-  local data, err = fs.read(path, MAX_FILE)
-  if not data then return nil, err end
-  local certs, crls = parse_bundle(data, path)
+  -- a path, "-" or a URL, read by certbench.input
+  local r, err = require("certbench.input").read(path, { max_size = MAX_FILE })
+  if not r then return nil, err end
+  local certs, crls = certs_crls(r, path)
   if not certs then return nil, crls end
   for _, x in ipairs(certs) do
     local ok, e = self:add_ca(x)
