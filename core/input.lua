@@ -39,6 +39,7 @@
 --     code (with nil): "io" (cannot read the source), "http", "archive" (a broken archive or a
 --       limit: zip bomb, too many members).
 --   input.bytes(data, name[, opts]) -> result | nil, err, code   (the same, from bytes)
+--   input.fetch(source[, opts]) -> data, name | nil, err, code    (the bytes alone)
 --   input.load(obj[, opts]) -> x509 | crl | csr | pkey | ocsp response | nil, err[, code]
 --       the parsed object (opts.password for encrypted keys)
 --   input.of(result, kind) -> { obj, ... } of that kind
@@ -295,6 +296,15 @@ function M.read(source, opts)
     end
   end
   return all
+end
+
+-- fetch(source[, opts]) -> data, name | nil, err, code: the bytes of a source (path, "-",
+-- URL, {data=}), for a command that looks at them itself before decoding (show)
+function M.fetch(source, opts)
+  local pieces, err, code = fetch(source, opts or {})
+  if not pieces then return nil, err, code end
+  if #pieces ~= 1 then return nil, ("%s: %d values, one expected"):format(tostring(source), #pieces), "io" end
+  return pieces[1].data, pieces[1].name
 end
 
 function M.of(result, kind)

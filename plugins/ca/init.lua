@@ -150,8 +150,16 @@ M.commands = {
     run = function(args, ctx)
       local days, derr = positive(args.days, "--days")
       if args.days and not days then return nil, derr, 2 end
-      local csr, err = fs.read(args.csr, 1 << 20)
-      if not csr then return nil, err end
+      -- the request as a file, "-" or a URL, PEM or DER, in any text form (certbench.input)
+      local input = require "certbench.input"
+      local r, err = input.read(args.csr, { max_size = 1 << 20 })
+      if not r then return nil, err end
+      if #r.unknown > 0 then return nil, r.unknown[1].from .. ": " .. r.unknown[1].reason end
+      local reqs = input.of(r, "csr")
+      if #reqs ~= 1 then
+        return nil, ("%s: %s, one certificate request expected"):format(args.csr, r.summary)
+      end
+      local csr = reqs[1].der
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local san = flatten(args.san)

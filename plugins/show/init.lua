@@ -7,6 +7,8 @@
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local detect = require "certbench.detect"
+local input = require "certbench.input"
+local archive = require "certbench.archive"
 local x509 = require "certbench.x509"
 local csr = require "certbench.csr"
 local crl = require "certbench.crl"
@@ -173,9 +175,35 @@ local function describe(o, opts, name)
   return e
 end
 
+-- show_container: every object of every member of a ZIP, tar or compressed file, each
+-- headed by where it came from; members not understood are shown with the reason
+local function show_container(o, data)
+  local r, err = input.bytes(data, o.file, { pkcs12 = "keep" })
+  if not r then return nil, err end
+  local res = { file = o.file, format = r.summary, warnings = {}, objects = {} }
+  for _, w in ipairs(r.warnings) do res.warnings[#res.warnings + 1] = w end
+  for _, sk in ipairs(r.skipped) do res.warnings[#res.warnings + 1] = sk.from .. ": skipped: " .. sk.reason end
+  for i, ob in ipairs(r.objects) do
+    ob.index, ob.size = i, ob.der and #ob.der or 0
+    local e = describe(ob, o, ob.from)
+    if e.fatal then return nil, e.error end
+    e.from = ob.from
+    res.objects[#res.objects + 1] = e
+  end
+  for _, u in ipairs(r.unknown) do
+    res.objects[#res.objects + 1] = { index = #res.objects + 1, kind = "unknown", what = "not understood",
+      from = u.from, error = u.from .. ": " .. u.reason }
+  end
+  res.warnings, res.objects = ui.array(res.warnings), ui.array(res.objects)
+  if #res.objects == 0 then return nil, ("%s: nothing certbench reads (%s)"):format(o.file, r.summary) end
+  return res
+end
+
 function M.show(o)
-  local data, rerr = fs.read(o.file, 256 * 1024 * 1024)
+  -- a path, "-" or a URL (certbench.input)
+  local data, rerr = input.fetch(o.file, { max_size = 256 * 1024 * 1024 })
   if not data then return nil, rerr end
+  if archive.CONTAINERS[archive.detect(data)] then return show_container(o, data) end
   local info, err = detect.detect(data, { name = o.file })
   if not info then return nil, err end
   local res = { file = o.file, format = detect.summary(info), encoding = info.encoding, bom = info.bom,
@@ -199,7 +227,7 @@ M.commands = {
   show = {
     summary = "decode a file: certificate(s), CSR, CRL, key, PKCS#7, PFX",
     options = function(p)
-      p:argument("file", "any PKI file: DER, PEM (text around is fine), Base-64, UTF-16")
+      p:argument("file", "any PKI file, - or a URL: DER, PEM (text around is fine), Base-64, UTF-16, PKCS#7, PFX, ZIP, tar, gzip")
       p:option("--passin", "password of an encrypted key or a PFX: pass:TEXT, env:VAR, file:PATH, fd:N, stdin")
       p:flag("--entries", "list every entry of a CRL")
       p:flag("--private", "also print private keys (unencrypted PEM)")
@@ -212,10 +240,10 @@ M.commands = {
       for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
       local n = #res.objects
       for _, e in ipairs(res.objects) do
-        if n > 1 or e.attributes then
+        if n > 1 or e.attributes or e.from then
           ctx.ui.say("")
           ctx.ui.say("=== %d of %d: %s%s", e.index, n, e.what,
-            e.block and (" (PEM block " .. e.block .. ", line " .. e.line .. ")") or "")
+            e.from and (" (" .. e.from .. ")") or e.block and (" (PEM block " .. e.block .. ", line " .. e.line .. ")") or "")
         end
         if e.attributes then
           local keys = {}
