@@ -579,6 +579,7 @@ function M.load_crl_files(paths)
     if not list then return nil, err end
     for _, m in ipairs(list) do
       if m.crl then out[#out + 1] = { crl = m.crl, source = p } end
+      if m.error then return nil, m.error end -- a member not understood is never dropped
     end
   end
   return out

@@ -178,6 +178,11 @@ end
 -- copy in a Lua string: the big-CRL path); anything else (PEM bundles, archives) goes through
 -- certbench.archive.
 function M.from_file(path, limits)
+  if input.is_source(path) then -- "-" or a URL
+    local data, ferr = input.fetch(path, { max_size = M.MAX_FILE })
+    if not data then return nil, ferr end
+    return M.from_data(data, path, limits)
+  end
   local f, oerr = io.open(path, "rb")
   if not f then return nil, oerr end
   local head = f:read(1) or ""

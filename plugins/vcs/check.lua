@@ -49,7 +49,8 @@ M.weak_digest = weak_digest
 
 -- read(path, what) -> data, info | nil, reason
 local function read_detect(path, what)
-  local data, err = fs.read(path, MAX_FILE)
+  -- a path, "-" or a URL (certbench.input); the appliance wants PEM, so the form is checked here
+  local data, err = require("certbench.input").fetch(path, { max_size = MAX_FILE })
   if not data then return nil, err end
   local info, derr = detect.detect(data, { name = path })
   if not info then return nil, derr end
