@@ -100,6 +100,25 @@ describe("vcs tls-check", function()
     servers.stop(s)
   end)
 
+  it("takes the CA as a .p7b (openssl crl2pkcs7), a DER file and a ZIP, as convert reads them", function()
+    local s = s_server(P.vcs1)
+    local p7b, der, zip = dir .. "/ca.p7b", dir .. "/ca.der", dir .. "/ca.zip"
+    assert.equal(0, select(2, h.openssl(("crl2pkcs7 -nocrl -certfile %s -outform DER -out %s"):format(h.q(P.ca), h.q(p7b)))))
+    assert.equal(0, select(2, h.openssl(("x509 -in %s -outform DER -out %s"):format(h.q(P.ca), h.q(der)))))
+    h.sh(("cd %s && zip -q %s ca.der"):format(h.q(dir), h.q(zip)))
+    for _, ca_file in ipairs { p7b, der, zip } do
+      local res = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = ca_file, peer_address = "vcs1.example.com" }
+      local c = by_id(res)
+      assert.equal("pass", c.verify.status, ca_file .. ": " .. tostring(c.verify.reason))
+    end
+    -- and a .p7b of another CA: still verified, and refused
+    local other = dir .. "/other.p7b"
+    assert.equal(0, select(2, h.openssl(("crl2pkcs7 -nocrl -certfile %s -outform DER -out %s"):format(h.q(P.other_ca), h.q(other)))))
+    local res = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = other, peer_address = "vcs1.example.com" }
+    assert.equal("fail", by_id(res).verify.status)
+    servers.stop(s)
+  end)
+
   it("explains a peer address configured as an IP address", function()
     local s = s_server(P.vcs1)
     local res, code = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = P.ca }
