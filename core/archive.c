@@ -548,6 +548,26 @@ readerr:
   return 0;
 }
 
+/* push_member pushes the member read into r->out (name already pushed), counts it in the
+ * budget and frees the buffer: 2 results. */
+static int push_member(lua_State *L, reader *r, budget *b) {
+  lua_pushlstring(L, (const char *)r->out.p, r->out.len);
+  b->members++;
+  b->total += (lua_Integer)r->out.len;
+  out_free(&r->out);
+  return 2;
+}
+
+/* fail_release ends the reader (its resources freed first) and returns nil, msg. */
+static int fail_release(lua_State *L, reader *r, const char *msg) {
+  r->done = 1;
+  lua_pushstring(L, msg); /* msg may live in r's memory (libarchive's error string) */
+  reader_release(r);
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
 static int zip_next(lua_State *L, reader *r, budget *b) {
   const char *prefix = reader_uv_string(L, 1, 3);
   char msg[MSG_MAX];
@@ -572,16 +592,8 @@ static int zip_next(lua_State *L, reader *r, budget *b) {
       return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
                      b->max_members, name);
     }
-    if (!zip_inflate(r, b, i, &st, name, msg)) {
-      r->done = 1;
-      reader_release(r);
-      return cb_fail(L, "%s", msg);
-    }
-    lua_pushlstring(L, (const char *)r->out.p, r->out.len);
-    b->members++;
-    b->total += (lua_Integer)r->out.len;
-    out_free(&r->out);
-    return 2;
+    if (!zip_inflate(r, b, i, &st, name, msg)) return fail_release(L, r, msg);
+    return push_member(L, r, b);
   }
   r->done = 1;
   reader_release(r);
@@ -600,12 +612,8 @@ static int tar_next(lua_State *L, reader *r, budget *b) {
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       const char *es = la.archive_error_string(r->ar);
-      r->done = 1;
-      lua_pushfstring(L, "tar: %s", es ? es : "corrupt archive");
-      reader_release(r);
-      lua_pushnil(L);
-      lua_insert(L, -2);
-      return 2;
+      snprintf(msg, MSG_MAX, "tar: %s", es ? es : "corrupt archive");
+      return fail_release(L, r, msg);
     }
     int raw = la.archive_format(r->ar) == ARCHIVE_FORMAT_RAW;
     const char *path = la.archive_entry_pathname(e);
@@ -632,35 +640,22 @@ static int tar_next(lua_State *L, reader *r, budget *b) {
     int64_t in0 = la.archive_filter_bytes(r->ar, 0);
     for (;;) {
       if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
-        r->done = 1;
-        reader_release(r);
-        return cb_fail(L, "tar: out of memory reading %s", name);
+        snprintf(msg, MSG_MAX, "tar: out of memory reading %s", name);
+        return fail_release(L, r, msg);
       }
       la_ssize_t got = la.archive_read_data(r->ar, r->out.p + r->out.len, CHUNK);
       if (got < 0) {
         const char *es = la.archive_error_string(r->ar);
-        r->done = 1;
-        lua_pushfstring(L, "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
-        reader_release(r);
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
+        snprintf(msg, MSG_MAX, "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
+        return fail_release(L, r, msg);
       }
       if (got == 0) break;
       r->out.len += (size_t)got;
       /* compressed bytes consumed for this member: the ratio is measured on what was read */
       int64_t in = la.archive_filter_bytes(r->ar, 0) - in0;
-      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, msg)) {
-        r->done = 1;
-        reader_release(r);
-        return cb_fail(L, "%s", msg);
-      }
+      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, msg)) return fail_release(L, r, msg);
     }
-    lua_pushlstring(L, (const char *)r->out.p, r->out.len);
-    b->members++;
-    b->total += (lua_Integer)r->out.len;
-    out_free(&r->out);
-    return 2;
+    return push_member(L, r, b);
   }
   r->done = 1;
   reader_release(r);

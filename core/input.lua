@@ -45,6 +45,8 @@
 --   input.of(result, kind) -> { obj, ... } of that kind
 --   input.all(result, kind[, opts]) -> { parsed objects of that kind } | nil, err
 --   input.problems(result) -> { "from: reason", ... } for the members not understood
+--   input.problem(result) -> "from: reason (and N more not understood)", code | nil: the one
+--       line a command that refuses partial input prints
 --   input.is_source(s) -> true for "-" and URLs (a string that is not a plain path)
 local archive = require "certbench.archive"
 local detect = require "certbench.detect"
@@ -343,6 +345,13 @@ function M.problems(result)
   local out = {}
   for _, u in ipairs(result.unknown) do out[#out + 1] = u.from .. ": " .. u.reason end
   return out
+end
+
+function M.problem(result)
+  local u = result.unknown[1]
+  if not u then return nil end
+  local more = #result.unknown - 1
+  return u.from .. ": " .. u.reason .. (more > 0 and (" (and %d more not understood)"):format(more) or ""), u.code
 end
 
 return M

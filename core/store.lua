@@ -157,7 +157,7 @@ local function certs_crls(r, what)
     if #r.objects == 0 and (u.code == "empty" or u.code == "not_pki") then
       return nil, ("%s: no certificate or CRL found (%s)"):format(what, u.reason)
     end
-    return nil, u.from .. ": " .. u.reason
+    return nil, (input.problem(r))
   end
   local certs, cerr = input.all(r, "certificate")
   if not certs then return nil, cerr end

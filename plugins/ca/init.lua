@@ -154,7 +154,7 @@ M.commands = {
       local input = require "certbench.input"
       local r, err = input.read(args.csr, { max_size = 1 << 20 })
       if not r then return nil, err end
-      if #r.unknown > 0 then return nil, r.unknown[1].from .. ": " .. r.unknown[1].reason end
+      if input.problem(r) then return nil, (input.problem(r)) end
       local reqs = input.of(r, "csr")
       if #reqs ~= 1 then
         return nil, ("%s: %s, one certificate request expected"):format(args.csr, r.summary)

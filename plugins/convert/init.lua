@@ -99,12 +99,8 @@ end
 -- result(r, to) -> out, report | nil, err, code: the same, from what certbench.input read
 function M.result(r, to)
   local name = r.name
-  if #r.unknown > 0 then
-    local u = r.unknown[1]
-    local msg = u.from .. ": " .. u.reason
-    if #r.unknown > 1 then msg = msg .. (" (and %d more members not understood)"):format(#r.unknown - 1) end
-    return nil, msg, u.code
-  end
+  local problem, pcode = input.problem(r)
+  if problem then return nil, problem, pcode end
   local list = r.objects
   local report = { input = r.summary, warnings = {}, counts = {} }
   for _, w in ipairs(r.warnings or {}) do report.warnings[#report.warnings + 1] = w end

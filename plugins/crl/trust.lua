@@ -118,7 +118,7 @@ end
 function Set:add_file(path)
   local r, err = input.read(path)
   if not r then return nil, err end
-  if #r.unknown > 0 then return nil, r.unknown[1].from .. ": " .. r.unknown[1].reason end
+  if input.problem(r) then return nil, (input.problem(r)) end
   local certs = input.of(r, "certificate")
   if #certs == 0 then
     -- a file of CRLs only is no trust anchor: say so rather than "not a certificate"

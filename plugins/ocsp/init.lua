@@ -24,7 +24,7 @@ local function load_certs(path, what)
   local input = require "certbench.input"
   local r, err = input.read(path)
   if not r then return nil, what .. ": " .. err end
-  if #r.unknown > 0 then return nil, ("%s: %s: %s"):format(what, r.unknown[1].from, r.unknown[1].reason) end
+  if input.problem(r) then return nil, what .. ": " .. input.problem(r) end
   local certs, cerr = input.all(r, "certificate")
   if not certs then return nil, what .. ": " .. cerr end
   if #certs == 0 then return nil, ("%s: %s: no certificate"):format(what, path) end

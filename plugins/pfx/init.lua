@@ -79,7 +79,7 @@ function M.info(o)
   local r, err = input.read(o.file, { max_size = lib.MAX_INPUT, pkcs12 = "keep" })
   if not r then return nil, err end
   local p12 = input.of(r, "pkcs12")
-  if #r.unknown > 0 then return nil, r.unknown[1].from .. ": " .. r.unknown[1].reason end
+  if input.problem(r) then return nil, (input.problem(r)) end
   if #p12 ~= 1 or #r.objects ~= 1 then
     return nil, ("%s: not a PFX but %s (certbench show %s describes it)"):format(o.file, r.summary, o.file)
   end

@@ -397,10 +397,8 @@ function M.gather(path, passin, opts)
   -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
   local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
   if not r then return nil, err, code end
-  if #r.unknown > 0 then
-    local u = r.unknown[1]
-    return nil, u.from .. ": " .. u.reason .. (#r.unknown > 1 and (" (and %d more)"):format(#r.unknown - 1) or ""), u.code
-  end
+  local problem, pcode = input.problem(r)
+  if problem then return nil, problem, pcode end
   local out = { keys = {}, certs = {}, notes = {}, summary = r.summary }
   for _, sk in ipairs(r.skipped) do out.notes[#out.notes + 1] = ("%s: %s: left out"):format(sk.from, sk.reason) end
   local objs = r.objects
