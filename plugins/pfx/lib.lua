@@ -147,14 +147,25 @@ local function contains(list, c)
 end
 
 
--- build_chain(leaf, certs) -> { chain = {issuer of leaf, ..., root}, extra = {...},
+-- build_chain(leaf, certs[, now]) -> { chain = {issuer of leaf, ..., root}, extra = {...},
 --   complete = (ends at a self-signed certificate), missing = issuer name text when not,
 --   duplicates = n }
--- The order of certs does not matter; certificates not on the path end in extra.
-function M.build_chain(leaf, certs)
+-- Where several certificates could be the issuer (an expired copy of an intermediate and its
+-- renewal, an old root and a renewed one with the same name and key), the one valid at `now`
+-- (default the current time) wins, then the one valid longest; the order of certs only breaks
+-- ties, as `openssl verify` picks a valid issuer whatever the order. Certificates not on the
+-- path end in extra.
+function M.build_chain(leaf, certs, now)
+  now = now or os.time()
   local pool, dups = {}, 0
   for _, c in ipairs(certs) do
     if c:equals(leaf) or contains(pool, c) then dups = dups + 1 else pool[#pool + 1] = c end
+  end
+  local function better(a, b)
+    local va = a:not_before() <= now and now <= a:not_after()
+    local vb = b:not_before() <= now and now <= b:not_after()
+    if va ~= vb then return va end
+    return a:not_after() > b:not_after()
   end
   local used, chain = {}, {}
   local cur = leaf
@@ -162,12 +173,9 @@ function M.build_chain(leaf, certs)
   local missing
   while not complete and #chain < 16 do
     local found
-    local left, at = {}, {}
     for i, c in ipairs(pool) do
-      if not used[i] then left[#left + 1], at[c] = c, i end
+      if not used[i] and store.find_issuer(cur, { c }) and (not found or better(c, pool[found])) then found = i end
     end
-    local issuer = store.find_issuer(cur, left)
-    if issuer then found = at[issuer] end
     if not found then
       missing = cur:issuer():text()
       break
@@ -391,12 +399,24 @@ end
 ---------------------------------------------------------------------------------------------
 -- gathering keys and certificates from a PFX or a PEM bundle (pfx split, pfx build)
 
--- gather(path, passin[, {keys = true}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
+-- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
   -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
   local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
   if not r then return nil, err, code end
+  return M.gather_result(r, path, passin, opts)
+end
+
+-- gather_data(data, name, passin[, opts]) -> the same from bytes already read (a download)
+function M.gather_data(data, path, passin, opts)
+  local r, err, code = input.bytes(data, path, { pkcs12 = "keep" })
+  if not r then return nil, err, code end
+  return M.gather_result(r, path, passin, opts)
+end
+
+-- gather_result(r, path, passin[, opts]): the keys and certificates of what certbench.input read
+function M.gather_result(r, path, passin, opts)
   local problem, pcode = input.problem(r)
   if problem then return nil, problem, pcode end
   local out = { keys = {}, certs = {}, notes = {}, summary = r.summary }
