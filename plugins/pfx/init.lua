@@ -151,9 +151,11 @@ function M.split(o)
     if key:matches(c.cert) then matching[#matching + 1] = c end
   end
   if #matching == 0 then
-    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written"):format(
+    -- the bags left out say why the key's certificate may be missing
+    local left = #g.notes > 0 and ("; " .. table.concat(g.notes, "; ")) or ""
+    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written%s"):format(
       file, lib.key_line(key), kentry.from, plural(#g.certs, "certificate"),
-      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()))
+      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()), left)
   end
   table.sort(matching, function(a, b) return a.cert:not_after() > b.cert:not_after() end)
   local server = matching[1]
