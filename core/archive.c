@@ -202,10 +202,9 @@ enum { K_ZIP = 1, K_GZIP = 2, K_TAR = 3 };
 
 /* ---- libarchive, loaded on first use ------------------------------------------------------- */
 
-/* Only tar and the compressors zlib does not cover need libarchive, so it is opened with
- * dlopen the first time a tar, bzip2 or xz file is read (RTLD_LOCAL: what it brings with it
- * binds to itself, never to certbench's BoringSSL). Self-contained so that one loader for
- * libcurl, libzip and libarchive can replace it later. */
+/* Only tar and the compressors zlib does not cover need libarchive, so it is opened the first
+ * time a tar, bzip2 or xz file is read, through core/dynlib.h as libzip is (libarchive13
+ * depends on OpenSSL's libcrypto.so.3: dynlib's isolation keeps it off BoringSSL). */
 #define LA_FUNCS(X) \
   X(archive_read_new) X(archive_read_support_filter_all) X(archive_read_support_format_tar) \
   X(archive_read_support_format_raw) X(archive_read_open_memory) X(archive_read_next_header) \
@@ -213,31 +212,12 @@ enum { K_ZIP = 1, K_GZIP = 2, K_TAR = 3 };
   X(archive_filter_bytes) X(archive_entry_pathname) X(archive_entry_filetype)
 
 static struct {
-#define LA_FIELD(f) __typeof__(&f) f;
-  LA_FUNCS(LA_FIELD)
-#undef LA_FIELD
-  int tried;
-  char err[200];
+  LA_FUNCS(CB_DYNLIB_FIELD)
 } la;
-
-/* la_load: 1 when libarchive's functions are there; 0 with la.err saying why not. */
-static int la_load(void) {
-  if (la.tried) return la.err[0] == '\0';
-  la.tried = 1;
-  void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    snprintf(la.err, sizeof la.err, "libarchive is not available (%s): install libarchive13", dlerror());
-    return 0;
-  }
-#define LA_SYM(f) \
-  if (!(*(void **)&la.f = dlsym(h, #f))) { \
-    snprintf(la.err, sizeof la.err, "libarchive has no %s", #f); \
-    return 0; \
-  }
-  LA_FUNCS(LA_SYM)
+#define LA_SYM(f) CB_DYNLIB_SYM(la, f)
+static const cb_dynsym la_syms[] = {LA_FUNCS(LA_SYM){NULL, NULL}};
 #undef LA_SYM
-  return 1;
-}
+static cb_dynlib libarchive = {.soname = "libarchive.so.13", .syms = la_syms};
 
 typedef struct {
   int kind;
@@ -354,7 +334,7 @@ static int l_reader(lua_State *L) {
     zip_error_fini(&ze);
     r->count = zip_get_num_entries(r->za, 0);
   } else if (kind == K_TAR) {
-    if (!la_load()) return cb_fail(L, "tar: %s", la.err);
+    if (!cb_dynlib_load(&libarchive)) return cb_fail(L, "tar: %s", libarchive.error);
     /* tar in any of libarchive's compressions; "raw" for a lone bzip2 or xz file (libarchive
      * tries it last, after tar has declined) */
     if (!(r->ar = la.archive_read_new())) return cb_fail(L, "tar: out of memory");
