@@ -20,6 +20,10 @@ local fs = require "certbench.fs"
 
 local M = {}
 local Out = {}
+
+-- the words every --out option adds to its help: what a path is written as (fs.write)
+M.HELP = "- is standard output; a device, FIFO or socket is written in place; a symbolic link "
+  .. "to a file is replaced by the new file, its target left alone"
 Out.__index = Out
 
 function M.new(opts)

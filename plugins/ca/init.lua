@@ -24,6 +24,7 @@
 -- Commands: certbench ca init|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
 local fs = require "certbench.fs"
+local outputs = require "certbench.outputs"
 local core = require "certbench.plugins.ca.ca"
 local db = require "certbench.plugins.ca.db"
 local profiles = require "certbench.plugins.ca.profiles"
@@ -144,7 +145,7 @@ M.commands = {
       p:option("--profile", "server (default), client, server-client, sub-ca, or a site profile")
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
-      p:option("--out", "also write the certificate here")
+      p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)
@@ -217,7 +218,7 @@ M.commands = {
       p:argument("dir", "the CA folder")
       p:option("--days", "next update in days (30)")
       p:option("--hours", "next update in hours")
-      p:option("--out", "also write the CRL here")
+      p:option("--out", "also write the CRL here (" .. outputs.HELP .. ")")
       p:flag("--der", "write --out in DER")
       p:option("--passin", "password source for the CA key")
     end,
@@ -309,7 +310,7 @@ M.commands = {
       p:option("--cert", "the certificate file to renew")
       p:option("--days", "lifetime in days (that of the old certificate)")
       p:flag("--revoke-old", "revoke the old certificate as superseded")
-      p:option("--out", "also write the new certificate here")
+      p:option("--out", "also write the new certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)

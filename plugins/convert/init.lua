@@ -274,7 +274,7 @@ M.commands = {
     options = function(p)
       p:argument("file", "the input: its content decides what it is, not its name")
       p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
-      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der)")
+      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der; " .. outputs.HELP .. ")")
       p:flag("--force", "replace an existing output file")
     end,
     run = function(args)
