@@ -928,6 +928,155 @@ static int l_fault(lua_State *L) {
   return 0;
 }
 
+/* --- private folders: a state folder certbench owns, used through a descriptor --- */
+
+#define DIR_MT "certbench.fs.dir"
+
+/* A folder opened once (O_NOFOLLOW) and checked (a folder, owned by this user, mode 0700),
+ * then reached only through its descriptor: its files are named "/proc/self/fd/N/<name>",
+ * which the kernel resolves from the open folder itself, never again from its path. So a
+ * folder swapped for a symbolic link after the check, or a tmp/ that is one, redirects
+ * nothing: every call that takes a path (the http download, the spool, fs.write) stays in the
+ * folder that was checked. */
+typedef struct {
+  int fd;
+  char proc[32];
+  char *name; /* the path as the user knows it, for messages */
+} fs_dir;
+
+static int is_plain_name(const char *s) {
+  return s[0] && strchr(s, '/') == NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+/* open_private opens name (relative to at) as a private folder, made (mode 0700) when
+ * missing. Returns the fd, or -1 with msg filled. */
+static int open_private(int at, const char *name, const char *shown, char *msg, size_t len) {
+  if (mkdirat(at, name, 0700) != 0 && errno != EEXIST) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    return -1;
+  }
+  int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    struct stat lst;
+    if ((e == ELOOP || e == ENOTDIR) && fstatat(at, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+      snprintf(msg, len, "%s: is a symbolic link: refused (the state folder must be a real folder)", shown);
+    else snprintf(msg, len, "%s: %s", shown, strerror(e));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (st.st_uid != geteuid()) {
+    snprintf(msg, len, "%s: owned by uid %ld, not by this user (uid %ld): refused", shown,
+             (long)st.st_uid, (long)geteuid());
+    close(fd);
+    return -1;
+  }
+  /* a folder an older version made 0755: nobody else may read the state or take the lock */
+  if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static fs_dir *check_dir(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd < 0) luaL_error(L, "attempt to use a closed " DIR_MT);
+  return d;
+}
+
+/* push_dir pushes a new dir object for fd (owned) named shown. */
+static int push_dir(lua_State *L, int fd, const char *shown) {
+  fs_dir *d = cb_newudata(L, sizeof *d, DIR_MT);
+  d->fd = -1;
+  d->name = strdup(shown);
+  if (!d->name) {
+    close(fd);
+    return luaL_error(L, "out of memory");
+  }
+  d->fd = fd;
+  snprintf(d->proc, sizeof d->proc, "/proc/self/fd/%d", fd);
+  return 1;
+}
+
+/* fs.private_dir(path) -> d | nil, err
+ * path made (0700) if missing, then opened without following a symbolic link; refused when
+ * it is one, or not a folder, or not owned by this user; made 0700 when it was wider. */
+static int l_private_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char msg[PATH_MAX + 200];
+  int fd = open_private(AT_FDCWD, path, path, msg, sizeof msg);
+  if (fd < 0) return cb_fail(L, "%s", msg);
+  return push_dir(L, fd, path);
+}
+
+/* d:path([name]) -> "/proc/self/fd/N[/name]"; name must be a plain name (raises otherwise) */
+static int dir_path(lua_State *L) {
+  fs_dir *d = check_dir(L);
+  const char *name = luaL_optstring(L, 2, NULL);
+  if (!name) {
+    lua_pushstring(L, d->proc);
+    return 1;
+  }
+  luaL_argcheck(L, is_plain_name(name), 2, "not a plain name");
+  lua_pushfstring(L, "%s/%s", d->proc, name);
+  return 1;
+}
+
+/* d:sub(name) -> d2 | nil, err: the private folder name inside d (same checks) */
+static int dir_sub(lua_State *L) {
+  fs_dir *d = check_dir(L);
+  const char *name = luaL_checkstring(L, 2);
+  luaL_argcheck(L, is_plain_name(name), 2, "not a plain name");
+  lua_pushfstring(L, "%s/%s", d->name, name);
+  const char *shown = lua_tostring(L, -1);
+  char msg[PATH_MAX + 200];
+  int fd = open_private(d->fd, name, shown, msg, sizeof msg);
+  if (fd < 0) return cb_fail(L, "%s", msg);
+  return push_dir(L, fd, shown);
+}
+
+/* d:name() -> the path as given, for messages */
+static int dir_name(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  lua_pushstring(L, d->name ? d->name : "?");
+  return 1;
+}
+
+/* d:shown(text) -> text with d's /proc names turned back into the path as given */
+static int dir_shown(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  const char *s = luaL_checkstring(L, 2);
+  if (d->fd < 0 || !d->name) {
+    lua_settop(L, 2);
+    return 1;
+  }
+  luaL_gsub(L, s, d->proc, d->name);
+  return 1;
+}
+
+static int dir_release(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd >= 0) close(d->fd);
+  d->fd = -1;
+  free(d->name);
+  d->name = NULL;
+  return 0;
+}
+
+static int dir_tostring(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd >= 0) lua_pushfstring(L, DIR_MT " (%s)", d->name);
+  else lua_pushliteral(L, DIR_MT " (closed)");
+  return 1;
+}
+
 /* --- locks --- */
 
 typedef struct {
@@ -960,14 +1109,17 @@ static int lock_held(lua_State *L) {
   return 1;
 }
 
-/* fs.lock(path[, {shared=false, wait=true, timeout=seconds}]) -> lock | nil, err
- * path may be a folder (the folder itself is locked) or a file (created 0600 if missing).
+/* fs.lock(path[, {shared=false, wait=true, timeout=seconds, pid=false}]) -> lock | nil, err
+ * path may be a folder (the folder itself is locked) or a file (created 0600 if missing, never
+ * through a symbolic link). pid: the holder writes its process id into the lock file, and a
+ * process that cannot take the lock names it ("locked by process N").
  * Use with `local lk <close> = assert(fs.lock(dir))`. The lock dies with the process, so a
  * crash never leaves a stale lock behind. */
 static int l_lock(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int shared = cb_optfield_boolean(L, 2, "shared", 0);
   int wait = cb_optfield_boolean(L, 2, "wait", 1);
+  int pid_note = cb_optfield_boolean(L, 2, "pid", 0);
   lua_Integer timeout_ms = -1;
   if (lua_type(L, 2) == LUA_TTABLE) {
     lua_getfield(L, 2, "timeout");
@@ -1001,9 +1153,26 @@ static int l_lock(lua_State *L) {
         continue;
       }
     }
+    if (e == EWOULDBLOCK) {
+      /* the holder wrote its process id into a lock file (opts.pid): name it */
+      char buf[32] = {0};
+      long pid = 0;
+      struct stat fst;
+      if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && pread(fd, buf, sizeof buf - 1, 0) > 0)
+        pid = strtol(buf, NULL, 10);
+      close(fd);
+      char waited[64] = "";
+      if (timeout_ms > 0) snprintf(waited, sizeof waited, " (waited %.0f s)", timeout_ms / 1000.0);
+      if (pid > 0) return cb_fail(L, "%s: locked by process %ld%s", path, pid, waited);
+      return cb_fail(L, "%s: locked by another process%s", path, waited);
+    }
     close(fd);
-    if (e == EWOULDBLOCK) return cb_fail(L, "%s: locked by another process", path);
     return cb_fail_errno(L, path, e);
+  }
+  if (pid_note && !shared) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) < 0) { /* a hint only */ }
   }
   lk->fd = fd;
   return 1;
@@ -1019,13 +1188,19 @@ int luaopen__certbench_fs(lua_State *L) {
   static const luaL_Reg writer_metas[] = {
       {"__gc", writer_release}, {"__close", writer_release}, {"__tostring", writer_tostring}, {NULL, NULL}};
   cb_newclass(L, WRITER_MT, writer_methods, writer_metas);
+  static const luaL_Reg dir_methods[] = {
+      {"path", dir_path}, {"sub", dir_sub}, {"name", dir_name}, {"shown", dir_shown},
+      {"close", dir_release}, {NULL, NULL}};
+  static const luaL_Reg dir_metas[] = {
+      {"__gc", dir_release}, {"__close", dir_release}, {"__tostring", dir_tostring}, {NULL, NULL}};
+  cb_newclass(L, DIR_MT, dir_methods, dir_metas);
   static const luaL_Reg fns[] = {
       {"read", l_read},       {"write", l_write},   {"append", l_append}, {"mkdir", l_mkdir},
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
       {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
-      {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {NULL, NULL}};
+      {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {"private_dir", l_private_dir}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

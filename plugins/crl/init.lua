@@ -361,6 +361,7 @@ local function mirror_text(res, ctx)
   say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
     res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
     res.crls_rejected, res.out_dir)
+  for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("state.json: ignored %s", w) end
   if res.warning then ctx.ui.warn("warning: %s", res.warning) end
 end
 
@@ -413,6 +414,7 @@ local function mirror_cmd(args)
   set("tls_ca", abs(args.tls_ca))
   set("daily_at", args.daily_at)
   set("random_delay", args.random_delay)
+  set("wait", args.wait)
   if args.max_size then
     local n = math.tointeger(tonumber(args.max_size))
     if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
@@ -498,6 +500,7 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
+      p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")
       p:flag("--once", "one run, then exit (the default without --daily-at)")
       p:option("--daily-at", "run every day at HH:MM UTC, until SIGTERM")
       p:option("--random-delay", "up to this many seconds added to --daily-at (default 300)")

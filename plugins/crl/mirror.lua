@@ -25,6 +25,12 @@
 --                                    sources on the command line forgets nothing); the CRLs
 --                                    it published stay, and stay protected from rollback.
 --   .certbench-mirror/last-run.json  the report of the last run (also cfg.report)
+--   .certbench-mirror/lock           held by a run (flock), with its process id
+--   The state folder and its tmp/ are the running user's own (0700): a run refuses them when
+--   they are symbolic links or another user's, and reaches them only through the descriptors
+--   it checked (fs.private_dir), so nothing it writes or removes there can land elsewhere.
+--   Names read back from state.json are used only when they are plain names of the mirror's
+--   own kinds (report.state_ignored lists the others).
 --
 -- Configuration (a config file returns such a table; command-line options override it):
 --   out_dir = "/var/lib/crl", ca = { "trusted.pem", ... } (the CAs that sign the CRLs),
@@ -40,7 +46,8 @@
 --   stream_over = 4 MiB (a download bigger than this, by its Content-Length or as it arrives,
 --   streams to a temporary file instead of memory; a source's stream = true/false decides for
 --   it), hash_links = "symlink"
---   (or "hardlink", for consumers that do not follow symbolic links).
+--   (or "hardlink", for consumers that do not follow symbolic links), wait = 30 (seconds to
+--   wait for another run's lock before failing, naming its process).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
@@ -66,7 +73,7 @@ local FORGET_AFTER = 30 * 86400
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
   timeout = 120, connect_timeout = 10, max_size = 256 << 20, low_speed = { 1, 60 },
-  stream_over = 4 << 20, hash_links = "symlink",
+  stream_over = 4 << 20, hash_links = "symlink", wait = 30,
 }
 
 -- configuration ---------------------------------------------------------------------------
@@ -163,7 +170,7 @@ function M.config(t)
     return nil, "mirror: concurrency must be an integer from 1 to 1024"
   end
   local err
-  for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout" } do
+  for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout", "wait" } do
     cfg[k], err = seconds(cfg[k], k)
     if cfg[k] == nil then return nil, "mirror: " .. err end
   end
@@ -186,11 +193,10 @@ end
 
 local function meta(cfg, name) return fs.join(cfg.out_dir, M.META, name) end
 
-local function load_state(cfg)
-  -- the spool of the state (entries changed by the run) in the folder's tmp: on the same file
-  -- system as the mirror, not in a /tmp that may be small
-  return state.load(meta(cfg, "state.json"), { spool_dir = meta(cfg, "tmp") })
-end
+-- names of the folder that the state may hold: the CRL base names the mirror makes
+-- (common.identity) and the <hash>.N of the CA certificates
+local function plain_base(s) return type(s) == "string" and s:match("^[%w][%w._-]*$") ~= nil and not s:find("..", 1, true) end
+local function ca_link_name(s) return type(s) == "string" and s:match("^%x%x%x%x%x%x%x%x%.%d+$") ~= nil end
 
 -- sha256(c): the digest of a CRL's DER, as the state keeps it
 local function sha256(c)
@@ -229,10 +235,16 @@ end
 -- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
 -- repair: its next good download rewrites both files, however unchanged the bytes look (a
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
-local function reconcile(cfg, st)
+local function reconcile(cfg, st, ignored)
   local known, changed = {}, {}
+  local bad = {}
   for k, e in st.crls:each() do
-    if e.base then
+    if e.base ~= nil and not plain_base(e.base) then
+      -- a name that would lead out of the folder (or that the mirror never makes): the entry
+      -- is dropped, so nothing is read, replaced or removed under it
+      bad[#bad + 1] = k
+      ignored[#ignored + 1] = ("crls[%s].base: %q is not a plain name"):format(k, tostring(e.base))
+    elseif e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
       local s = fs.stat(path)
@@ -243,6 +255,7 @@ local function reconcile(cfg, st)
       end
     end
   end
+  for _, k in ipairs(bad) do st.crls:set(k, nil) end
   for _, ch in ipairs(changed) do
     st.crls:get(ch[1]).repair = "all"
     local c = crl.load_file(ch[2])
@@ -721,7 +734,11 @@ local function publish_cas(ctx)
     end
   end
   for name in pairs(st.meta.ca_links) do
-    if not wanted[name] then fs.remove(fs.join(dir, name)) end
+    if not ca_link_name(name) then
+      ctx.state_ignored[#ctx.state_ignored + 1] = ("ca_links: %q is not a plain <hash>.N name"):format(tostring(name))
+    elseif not wanted[name] then
+      fs.remove(fs.join(dir, name))
+    end
   end
   st.meta.ca_links = wanted
 end
@@ -818,28 +835,35 @@ function run(cfg, opts)
   local now = opts.now or os.time
   local started, t0 = now(), loop.now()
   local report = { started = common.time(started), out_dir = cfg.out_dir, sources = {}, ok = false }
-  local ok, err = fs.mkdir(fs.join(cfg.out_dir, M.META, "tmp"), { parents = true })
-  if not ok and not fs.isdir(fs.join(cfg.out_dir, M.META, "tmp")) then return nil, err end
-  local lock, lerr = fs.lock(fs.join(cfg.out_dir, M.META), { wait = false })
+  local ok, err = fs.mkdir(cfg.out_dir, { parents = true })
+  if not ok and not fs.isdir(cfg.out_dir) then return nil, err end
+  -- the state folder and tmp/: checked once, then used through their descriptors only
+  local sd <close>, serr = fs.private_dir(fs.join(cfg.out_dir, M.META))
+  if not sd then return nil, "mirror: " .. serr end
+  local tmpd <close>, terr = sd:sub("tmp")
+  if not tmpd then return nil, "mirror: " .. terr end
+  local function shown(m) return sd:shown(tmpd:shown(tostring(m))) end
+  local lock, lerr = fs.lock(sd:path("lock"), { timeout = cfg.wait or 0, pid = true })
   if not lock then
-    return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, tostring(lerr))
+    return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, shown(lerr))
   end
   -- downloads a killed run left behind (the lock says no run is using them)
-  for _, f in ipairs(fs.list(fs.join(cfg.out_dir, M.META, "tmp")) or {}) do
-    fs.remove(fs.join(cfg.out_dir, M.META, "tmp", f))
-  end
+  for _, f in ipairs(fs.list(tmpd:path()) or {}) do fs.remove(tmpd:path(f)) end
   local set = opts.trust
   if not set then
-    set, err = trust.load(cfg.ca, { spool_dir = meta(cfg, "tmp") })
-    if not set then lock:unlock() return nil, "mirror: " .. err end
+    set, err = trust.load(cfg.ca, { spool_dir = tmpd:path() })
+    if not set then lock:unlock() return nil, "mirror: " .. shown(err) end
   end
-  local st = load_state(cfg)
-  reconcile(cfg, st)
+  -- the spool of the state (entries changed by the run) in the folder's tmp: on the same file
+  -- system as the mirror, not in a /tmp that may be small
+  local st = state.load(sd:path("state.json"), { spool_dir = tmpd:path() })
+  local ignored = {}
+  reconcile(cfg, st, ignored)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
-                tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
+                tmp = tmpd:path(), written = 0, configured = {}, state_ignored = ignored,
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
                 -- each source's result as JSON text, on disk
-                rstore = fs.spool(meta(cfg, "tmp")),
+                rstore = fs.spool(tmpd:path()),
                 counts = { ok = 0, failed = 0, published = 0, unchanged = 0, rejected = 0 } }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then
@@ -857,7 +881,7 @@ function run(cfg, opts)
   end
   fs.fault("crl.mirror:staged")
   local cok, cerr = commit(ctx)
-  if not cok then report.warning = "cannot sync the new files, none was published: " .. tostring(cerr) end
+  if not cok then report.warning = "cannot sync the new files, none was published: " .. shown(cerr) end
   fs.fault("crl.mirror:published")
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()
@@ -880,9 +904,10 @@ function run(cfg, opts)
   local rstore, slots = ctx.rstore, ctx.results
   report.sources = ui.lazy_array(#cfg.sources, function(i) return ui.raw(rstore:read(slots[i])) end)
   ctx.results = nil
-  local sok, serr = st:save(meta(cfg, "state.json"))
-  if not sok then report.warning = "cannot save the state: " .. tostring(serr) end
-  save_json(meta(cfg, "last-run.json"), report, false)
+  if #ignored > 0 then report.state_ignored = ignored end
+  local sok, sverr = st:save(sd:path("state.json"))
+  if not sok then report.warning = "cannot save the state: " .. shown(sverr) end
+  save_json(sd:path("last-run.json"), report, false)
   if cfg.report then
     local rok, rerr = save_json(cfg.report, report)
     if not rok then report.warning = "cannot write the report: " .. tostring(rerr) end

@@ -1,0 +1,138 @@
+-- tests/crl_mirror_folder_spec.lua: the mirror's own folder against a local attacker (issue 16,
+-- cases 1 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
+-- a state folder of another user, another user (nobody, through setpriv) trying to hold the
+-- lock; real folders, a real server on 127.0.0.1 (tests/servers/crl_server.py).
+local h = require "helper"
+local servers = require "servers"
+local F = require "crl_plugin_fixture"
+local fs = require "certbench.fs"
+local cjson = require "cjson"
+
+local function mirror_cmd(args)
+  local out, err, rc = h.run3(h.q(h.bin) .. " --json crl mirror " .. args)
+  local ok, rep = pcall(F.json, out)
+  return ok and rep or nil, rc, err, out
+end
+
+local function as_nobody(cmd)
+  return h.run("setpriv --reuid=nobody --regid=nogroup --clear-groups " .. cmd)
+end
+
+describe("crl mirror: its folder", function()
+  local dir, www, srv, ca, args_for
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    ca = F.ca(dir, "Folder CA")
+    h.write(www .. "/a.crl", F.crl(ca, { number = 10 }):to_der())
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    srv = F.server(www)
+    args_for = function(out)
+      return ("--out-dir %s --ca %s --source %s --timeout 5 --wait 0"):format(h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/a"))
+    end
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  local n = 0
+  local function fresh()
+    n = n + 1
+    local d = dir .. "/m" .. n
+    assert(fs.mkdir(d))
+    return d
+  end
+
+  it("proves the setup: a plain run publishes and keeps its state folder 0700", function()
+    local out = fresh()
+    local rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    assert.equal(1, rep.crls_published)
+    assert.equal(448 --[[0700]], fs.stat(out .. "/.certbench-mirror").mode)
+    assert.equal(448, fs.stat(out .. "/.certbench-mirror/tmp").mode)
+    assert.truthy(fs.exists(out .. "/.certbench-mirror/state.json"))
+  end)
+
+  it("refuses a tmp/ that is a symbolic link: the files of its target stay", function()
+    local out, other = fresh(), fresh()
+    h.write(other .. "/precious", "keep me\n")
+    assert(fs.mkdir(out .. "/.certbench-mirror", { mode = 448 }))
+    h.sh("ln -s " .. h.q(other) .. " " .. h.q(out .. "/.certbench-mirror/tmp"))
+    local _, rc, err = mirror_cmd(args_for(out))
+    assert.equal(1, rc)
+    assert.matches("%.certbench%-mirror/tmp: is a symbolic link: refused", err)
+    assert.equal("keep me\n", h.read(other .. "/precious"))
+    assert.same({ "precious" }, fs.list(other))
+  end)
+
+  it("refuses a .certbench-mirror that is a symbolic link: nothing written into its target", function()
+    local out, other = fresh(), fresh()
+    h.write(other .. "/state.json", "{\"theirs\":true}\n")
+    h.sh("ln -s " .. h.q(other) .. " " .. h.q(out .. "/.certbench-mirror"))
+    local _, rc, err = mirror_cmd(args_for(out))
+    assert.equal(1, rc)
+    assert.matches("%.certbench%-mirror: is a symbolic link: refused", err)
+    assert.same({ "state.json" }, fs.list(other))
+    assert.equal("{\"theirs\":true}\n", h.read(other .. "/state.json"))
+  end)
+
+  it("refuses a state folder owned by another user", function()
+    local out = fresh()
+    assert(fs.mkdir(out .. "/.certbench-mirror", { mode = 448 }))
+    h.sh("chown nobody " .. h.q(out .. "/.certbench-mirror"))
+    local _, rc, err = mirror_cmd(args_for(out))
+    assert.equal(1, rc)
+    local uid = h.sh("id -u nobody"):match("%d+")
+    assert.matches("%.certbench%-mirror: owned by uid " .. uid .. ", not by this user %(uid 0%): refused", err)
+  end)
+
+  it("ignores and reports names in state.json that are not plain names: nothing outside is removed", function()
+    local out = fresh()
+    local rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    local victim = dir .. "/victim-" .. n
+    h.write(victim, "do not delete\n")
+    -- ca_links names the trusted CA links the mirror removes when no longer wanted
+    local path = out .. "/.certbench-mirror/state.json"
+    local text = h.read(path)
+    local rel = "../" .. fs.basename(victim)
+    local t = cjson.decode(text)
+    t.ca_links = t.ca_links or {}
+    t.ca_links[rel] = true
+    -- and a CRL entry whose base leads out of the folder
+    for _, e in pairs(t.crls) do e.base = "../" .. fs.basename(victim):gsub("%.der$", "") end
+    h.write(path, cjson.encode(t))
+    rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    assert.equal("do not delete\n", h.read(victim))
+    local ignored = table.concat(rep.state_ignored or {}, "\n")
+    assert.matches("ca_links: \"%.%./victim%-%d+\" is not a plain", ignored)
+    assert.matches("%.base: \"%.%./victim%-%d+\" is not a plain name", ignored)
+    local text_out = h.run(h.q(h.bin) .. " crl mirror " .. args_for(out))
+    assert.is_nil(text_out:find("ignored", 1, true), "reported once, then gone from the state")
+    -- the genuine CRL is still published
+    assert.equal(0, select(2, h.run("ls " .. h.q(out) .. "/*.der")))
+  end)
+
+  it("a state folder an older version made 0755 becomes 0700; another user cannot take the lock", function()
+    local out = fresh()
+    assert(fs.mkdir(out .. "/.certbench-mirror", { mode = 493 --[[0755]] }))
+    h.sh("chmod 0755 " .. h.q(out .. "/.certbench-mirror") .. " && chmod 0755 " .. h.q(out))
+    local _, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    assert.equal(448, fs.stat(out .. "/.certbench-mirror").mode)
+    -- nobody can read the folder (0755) but not the state folder, so neither the old lock (the
+    -- folder itself) nor the lock file is theirs to hold
+    local o, nrc = as_nobody(h.q(h.bin) .. " run - <<'LUA'\nlocal fs = require 'certbench.fs'\n"
+      .. ("local lk, e = fs.lock(%q, { wait = false })\nprint(lk and 'HELD' or e)\nLUA"):format(out .. "/.certbench-mirror/lock"))
+    assert.equal(0, nrc, o)
+    assert.matches("Permission denied", o)
+    -- a reader holding a lock on the folder itself no longer stops the mirror
+    h.sh("(setpriv --reuid=nobody --regid=nogroup --clear-groups flock -s " .. h.q(out) .. " sleep 4 >/dev/null 2>&1 </dev/null &)")
+    h.run("sleep 0.3")
+    local rep
+    rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    assert.is_true(rep.ok)
+  end)
+end)
