@@ -1057,7 +1057,10 @@ static int dir_shown(lua_State *L) {
     lua_settop(L, 2);
     return 1;
   }
-  luaL_gsub(L, s, d->proc, d->name);
+  /* with the slash: /proc/self/fd/5 must not match in /proc/self/fd/57 */
+  lua_pushfstring(L, "%s/", d->proc);
+  lua_pushfstring(L, "%s/", d->name);
+  luaL_gsub(L, s, lua_tostring(L, -2), lua_tostring(L, -1));
   return 1;
 }
 
@@ -1163,8 +1166,9 @@ static int l_lock(lua_State *L) {
       close(fd);
       char waited[64] = "";
       if (timeout_ms > 0) snprintf(waited, sizeof waited, " (waited %.0f s)", timeout_ms / 1000.0);
-      if (pid > 0) return cb_fail(L, "%s: locked by process %ld%s", path, pid, waited);
-      return cb_fail(L, "%s: locked by another process%s", path, waited);
+      char who[64] = "another process";
+      if (pid > 0) snprintf(who, sizeof who, "process %ld", pid);
+      return cb_fail(L, "%s: locked by %s%s", path, who, waited);
     }
     close(fd);
     return cb_fail_errno(L, path, e);
