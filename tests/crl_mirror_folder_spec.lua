@@ -1,5 +1,5 @@
 -- tests/crl_mirror_folder_spec.lua: the mirror's own folder against a local attacker (issue 16,
--- cases 1 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
+-- cases 1, 2, 5 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
 -- a state folder of another user, another user (nobody, through setpriv) trying to hold the
 -- lock; real folders, a real server on 127.0.0.1 (tests/servers/crl_server.py).
 local h = require "helper"
@@ -26,7 +26,7 @@ describe("crl mirror: its folder", function()
     www = dir .. "/www"
     assert(fs.mkdir(www))
     ca = F.ca(dir, "Folder CA")
-    h.write(www .. "/a.crl", F.crl(ca, { number = 10 }):to_der())
+    h.write(www .. "/a.crl", F.crl(ca, { number = 10, entries = { { serial = "0A", date = os.time() - 600, reason = "keyCompromise" } } }):to_der())
     F.routes(www, { a = { mode = "file", file = "a.crl" } })
     srv = F.server(www)
     args_for = function(out)
@@ -134,5 +134,56 @@ describe("crl mirror: its folder", function()
     rep, rc, err = mirror_cmd(args_for(out))
     assert.equal(0, rc, err)
     assert.is_true(rep.ok)
+  end)
+
+  it("ignores and lists a forged CRL file found in the folder: its number never blocks genuine CRLs", function()
+    local out = fresh()
+    local rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    -- the CA's name and key identifier, another key, a huge number, dropped into the folder
+    local imp = F.impostor(ca)
+    h.write(out .. "/forged.der", F.crl(ca, { number = 999999999999, signer = imp }):to_der())
+    -- the source moves on to #11
+    local www2 = www .. "/a11.crl"
+    h.write(www2, F.crl(ca, { number = 11 }):to_der())
+    F.routes(www, { a = { mode = "file", file = "a11.crl" } })
+    rep, rc, err = mirror_cmd(args_for(out))
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    assert.equal(0, rc, err)
+    assert.equal(1, rep.crls_published, err)
+    assert.matches("forged%.der: not used %(the signature does not verify", table.concat(rep.state_ignored or {}, "\n"))
+    -- #11 is what is published
+    local pub
+    for _, f in ipairs(fs.list(out)) do if f:match("%.der$") and f ~= "forged.der" then pub = out .. "/" .. f end end
+    local num = h.sh("openssl crl -inform DER -in " .. h.q(pub) .. " -noout -crlnumber")
+    assert.matches("crlNumber=0x0?B", num)
+  end)
+
+  it("refuses a CA-signed CRL #1 without AKI beside the published #10: openssl -crl_check still finds the revocation", function()
+    local out = fresh()
+    local rep, rc, err = mirror_cmd(args_for(out))
+    assert.equal(0, rc, err)
+    local leaf = select(2, F.leaf(ca, dir, "0A"))
+    -- openssl ca makes #1 without authorityKeyIdentifier (no crl_extensions), signed by the CA
+    local od = dir .. "/osslca" .. n
+    assert(fs.mkdir(od))
+    h.write(od .. "/index.txt", "")
+    h.write(od .. "/crlnumber", "01\n")
+    h.write(od .. "/ca.cnf", ("[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\n"
+      .. "default_md = sha256\ndefault_crl_days = 7\n"):format(od, od))
+    h.sh(("openssl ca -batch -gencrl -config %s -keyfile %s -cert %s -out %s 2>&1"):format(
+      h.q(od .. "/ca.cnf"), h.q(ca.keyfile), h.q(ca.pem), h.q(od .. "/one.pem")))
+    local text = h.sh("openssl crl -in " .. h.q(od .. "/one.pem") .. " -noout -text")
+    assert.is_nil(text:find("Authority Key Identifier", 1, true), "the test CRL must have no AKI")
+    h.sh("openssl crl -in " .. h.q(od .. "/one.pem") .. " -outform DER -out " .. h.q(www .. "/one" .. n .. ".crl"))
+    F.routes(www, { a = { mode = "file", file = "one" .. n .. ".crl" } })
+    rep, rc, err = mirror_cmd(args_for(out))
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    assert.equal(1, rc, err)
+    assert.equal(1, rep.crls_rejected)
+    assert.matches("CRL number 1 is lower than the published 10", rep.sources[1].crls[1].error)
+    local o, vrc = h.openssl(("verify -CApath %s -crl_check -CAfile %s %s"):format(h.q(out), h.q(ca.pem), h.q(leaf)))
+    assert.not_equal(0, vrc)
+    assert.matches("certificate revoked", o)
   end)
 end)

@@ -361,7 +361,7 @@ local function mirror_text(res, ctx)
   say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
     res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
     res.crls_rejected, res.out_dir)
-  for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("state.json: ignored %s", w) end
+  for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("ignored: %s", w) end
   if res.warning then ctx.ui.warn("warning: %s", res.warning) end
 end
 

@@ -205,8 +205,8 @@ end
 
 -- take(st, c, path): remember a CRL found published (by a run whose state was lost, or that
 -- ended before it saved its state), so that nothing older replaces it
-local function take(st, c, path)
-  local id = common.identity(c)
+local function take(st, c, path, ca)
+  local id = common.identity(c, ca)
   local e = st.crls:get(id.key)
   local newer = not e or not e.number or (c:number() and common.cmp_number(c:number(), e.number) > 0)
     or (not c:number() and c:this_update() > (e.this_update_epoch or 0))
@@ -235,7 +235,16 @@ end
 -- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
 -- repair: its next good download rewrites both files, however unchanged the bytes look (a
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
-local function reconcile(cfg, st, ignored)
+-- verified(set, c, path, ignored) -> the trusted CA that signed c | nil: a file in the folder
+-- enters the state (its number guards against rollback) only when it verifies; else it is
+-- ignored and listed, so one forged file cannot make every genuine CRL "older"
+local function verified(set, c, path, ignored)
+  local ca, why = set:issuer_of(c)
+  if not ca then ignored[#ignored + 1] = ("%s: not used (%s)"):format(path, tostring(why)) end
+  return ca
+end
+
+local function reconcile(cfg, st, ignored, set)
   local known, changed = {}, {}
   local bad = {}
   for k, e in st.crls:each() do
@@ -259,13 +268,15 @@ local function reconcile(cfg, st, ignored)
   for _, ch in ipairs(changed) do
     st.crls:get(ch[1]).repair = "all"
     local c = crl.load_file(ch[2])
-    if c then take(st, c, ch[2]) end
+    local ca = c and verified(set, c, ch[2], ignored)
+    if ca then take(st, c, ch[2], ca) end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
     if name:match("%.der$") and not known[name] then
       local path = fs.join(cfg.out_dir, name)
       local c = crl.load_file(path)
-      if c then take(st, c, path) end
+      local ca = c and verified(set, c, path, ignored)
+      if ca then take(st, c, path, ca) end
     end
   end
   st.crls:cool_all()
@@ -517,7 +528,7 @@ local function validate(ctx, c, now)
     return nil, ("expired: its nextUpdate %s is past%s"):format(common.time(nu),
       cfg.grace > 0 and (" the grace of %ds"):format(math.floor(cfg.grace)) or ""), "expired"
   end
-  local id = common.identity(c)
+  local id = common.identity(c, ca)
   local prev = st.crls:peek(id.key)
   if prev then
     local n, pn = c:number(), prev.number
@@ -858,7 +869,7 @@ function run(cfg, opts)
   -- system as the mirror, not in a /tmp that may be small
   local st = state.load(sd:path("state.json"), { spool_dir = tmpd:path() })
   local ignored = {}
-  reconcile(cfg, st, ignored)
+  reconcile(cfg, st, ignored, set)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
                 tmp = tmpd:path(), written = 0, configured = {}, state_ignored = ignored,
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
