@@ -90,6 +90,11 @@ function M.get(url, opts)
   }
   if r.not_modified then
     if tmp then fs.remove(tmp) end
+    -- a 304 means "what you have is current" only as the answer to a conditional request:
+    -- to a plain one it delivers nothing, and a source answering so has failed
+    if not (opts.etag or opts.if_modified_since) then
+      return nil, url .. ": 304 Not Modified to a request that was not conditional (nothing was delivered)", "http"
+    end
     return res
   end
   if tmp and not r.file then
