@@ -1,5 +1,5 @@
 -- tests/crl_mirror_folder_spec.lua: the mirror's own folder against a local attacker (issue 16,
--- cases 1, 2, 5 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
+-- cases 1 to 5 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
 -- a state folder of another user, another user (nobody, through setpriv) trying to hold the
 -- lock; real folders, a real server on 127.0.0.1 (tests/servers/crl_server.py).
 local h = require "helper"
@@ -207,5 +207,50 @@ describe("crl mirror: its folder", function()
     rep, rc, err = mirror_cmd(args_for(out))
     assert.equal(0, rc, err)
     assert.is_true(rep.sources[1].not_modified)
+  end)
+
+  it("pins a source to the issuer of its first success: another trusted CA's CRL from it is a failure naming both", function()
+    local out = fresh()
+    local other = F.ca(dir, "Other CA " .. n)
+    h.write(www .. "/other" .. n .. ".crl", F.crl(other, { number = 50 }):to_der())
+    local cafile = dir .. "/both" .. n .. ".pem"
+    h.write(cafile, h.read(ca.pem) .. h.read(other.pem))
+    local args = ("--out-dir %s --ca %s --source %s --timeout 5 --wait 0"):format(h.q(out), h.q(cafile), h.q(srv.url .. "/s/a"))
+    local rep, rc, err = mirror_cmd(args)
+    assert.equal(0, rc, err)
+    F.routes(www, { a = { mode = "file", file = "other" .. n .. ".crl" } })
+    rep, rc, err = mirror_cmd(args .. " --metrics " .. h.q(out .. ".prom"))
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    assert.equal(1, rc, err)
+    local e = rep.sources[1].error
+    assert.matches("the CRL of CN=Other CA %d+,O=certbench tests: the source is pinned to CN=Folder CA,O=certbench tests, not to this issuer", e)
+    assert.matches("certbench_crl_source_up{[^}]*} 0", h.read(out .. ".prom"))
+    assert.matches("certbench_crl_mirror_last_run_success 0", h.read(out .. ".prom"))
+  end)
+
+  it("judges every published CRL each run: one past its nextUpdate fails the run though its source is gone", function()
+    local out = fresh()
+    local short = F.ca(dir, "Short CA " .. n)
+    h.write(www .. "/short" .. n .. ".crl", F.crl(short, { number = 3, next_update = os.time() + 3 }):to_der())
+    F.routes(www, { a = { mode = "file", file = "a.crl" }, s = { mode = "file", file = "short" .. n .. ".crl" } })
+    local cafile = dir .. "/two" .. n .. ".pem"
+    h.write(cafile, h.read(ca.pem) .. h.read(short.pem))
+    local base = ("--out-dir %s --ca %s --timeout 5 --wait 0 --source %s"):format(h.q(out), h.q(cafile), h.q(srv.url .. "/s/a"))
+    local rep, rc, err = mirror_cmd(base .. " --source " .. h.q(srv.url .. "/s/s"))
+    assert.equal(0, rc, err)
+    -- a quarter of its validity (a week) is left for the first CRL; the short one expires in 3 s
+    assert.matches("Short CA", h.run(h.q(h.bin) .. " crl mirror " .. base .. " 2>&1"))
+    h.run("sleep 4")
+    rep, rc, err = mirror_cmd(base .. " --metrics " .. h.q(out .. ".prom"))
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    assert.equal(1, rc, err)
+    assert.is_false(rep.ok)
+    assert.equal(1, rep.sources_ok)
+    assert.equal(1, #rep.stale)
+    assert.matches("Short CA", rep.stale[1].issuer)
+    local prom = h.read(out .. ".prom")
+    assert.matches('certbench_crl_stale{issuer="[^"]*Short CA[^"]*",crl="[^"]+"} 1', prom)
+    assert.matches('certbench_crl_stale{issuer="[^"]*Folder CA[^"]*",crl="[^"]+"} 0', prom)
+    assert.matches("certbench_crl_mirror_last_run_success 0", prom)
   end)
 end)

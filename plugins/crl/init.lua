@@ -362,6 +362,12 @@ local function mirror_text(res, ctx)
     res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
     res.crls_rejected, res.out_dir)
   for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("ignored: %s", w) end
+  for _, x in ipairs(res.stale or {}) do
+    say("STALE   the published CRL of %s (%s) expired at %s", x.issuer, x.crl, x.next_update)
+  end
+  for _, x in ipairs(res.expiring or {}) do
+    ctx.ui.warn("the published CRL of %s (%s) expires at %s", x.issuer, x.crl, x.next_update)
+  end
   if res.warning then ctx.ui.warn("warning: %s", res.warning) end
 end
 
@@ -415,6 +421,7 @@ local function mirror_cmd(args)
   set("daily_at", args.daily_at)
   set("random_delay", args.random_delay)
   set("wait", args.wait)
+  set("warn_before", args.warn_before)
   if args.max_size then
     local n = math.tointeger(tonumber(args.max_size))
     if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
@@ -500,6 +507,7 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
+      p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")
       p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")
       p:flag("--once", "one run, then exit (the default without --daily-at)")
       p:option("--daily-at", "run every day at HH:MM UTC, until SIGTERM")

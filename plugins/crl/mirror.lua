@@ -47,7 +47,13 @@
 --   streams to a temporary file instead of memory; a source's stream = true/false decides for
 --   it), hash_links = "symlink"
 --   (or "hardlink", for consumers that do not follow symbolic links), wait = 30 (seconds to
---   wait for another run's lock before failing, naming its process).
+--   wait for another run's lock before failing, naming its process), warn_before (seconds
+--   before a published CRL's nextUpdate from which it is reported as expiring; default a
+--   quarter of its validity). A source may name the issuers it serves (issuers = { "O = x,
+--   CN = y" }, as the report shows them); else it is pinned to those of its first success,
+--   and a CRL of another issuer from it is rejected. Every published CRL gets a verdict each
+--   run: one past its nextUpdate (and the grace) fails the run and the sources that stood for
+--   it (report.stale, metric certbench_crl_stale).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
@@ -170,6 +176,18 @@ function M.config(t)
     return nil, "mirror: concurrency must be an integer from 1 to 1024"
   end
   local err
+  for i, s in ipairs(cfg.sources) do
+    if s.issuers ~= nil then
+      local ok = type(s.issuers) == "table" and #s.issuers > 0
+      for _, n in ipairs(ok and s.issuers or {}) do ok = ok and type(n) == "string" end
+      if not ok then return nil, ("mirror: sources[%d].issuers must be a list of issuer names as the report shows them"):format(i) end
+    end
+  end
+  if cfg.warn_before ~= nil then
+    local werr
+    cfg.warn_before, werr = seconds(cfg.warn_before, "warn_before")
+    if cfg.warn_before == nil then return nil, "mirror: " .. werr end
+  end
   for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout", "wait" } do
     cfg[k], err = seconds(cfg[k], k)
     if cfg[k] == nil then return nil, "mirror: " .. err end
@@ -554,9 +572,20 @@ local function validate(ctx, c, now)
   return id, ca
 end
 
-local function crl_item(ctx, c, name, src, now)
+local function crl_item(ctx, c, name, src, now, pins)
   local item = common.summary(c)
   item.member = name ~= src.url and name or nil
+  if pins and not pins[item.issuer] then
+    -- a distribution point serves its CA's CRL; another CA's, however valid, means the source
+    -- changed hands or is misconfigured: the CA it stood for would silently go stale
+    local list = {}
+    for k in pairs(pins) do list[#list + 1] = k end
+    table.sort(list)
+    item.action, item.code = "rejected", "issuer"
+    item.error = ("the source is pinned to %s, not to this issuer (the source's issuers in the configuration change that)")
+      :format(table.concat(list, "; "))
+    return item
+  end
   local id, err, code = validate(ctx, c, now)
   if not id then
     item.action, item.error, item.code = "rejected", err, code
@@ -630,6 +659,11 @@ local function run_source(ctx, src, i)
   local sst = ctx.state.sources:get(src.url) or {}
   ctx.state.sources:set(src.url, sst)
   ctx.prev_success[src.url] = sst.last_success
+  for _, k in ipairs(sst.keys or {}) do
+    local t = ctx.stood_for[k] or {}
+    t[#t + 1] = i
+    ctx.stood_for[k] = t
+  end
   sst.last_attempt = ctx.now()
   local t0 = loop.now()
   local peeked = {}
@@ -671,11 +705,18 @@ local function run_source(ctx, src, i)
   else
     out.http_status, out.bytes = r.status, r.bytes
     sst.bytes = r.bytes
-    local keys, failed = {}, nil
+    local keys, failed, issuers = {}, nil, {}
+    -- the issuers the source may serve: the configuration's, else those of its first success
+    local pin_list, pins = src.issuers or sst.issuers, nil
+    if pin_list then
+      pins = {}
+      for _, n in ipairs(pin_list) do pins[n] = true end
+    end
     for _, m in ipairs(r.crls) do
       local item
       if m.crl then
-        item = crl_item(ctx, m.crl, m.name, src, now)
+        item = crl_item(ctx, m.crl, m.name, src, now, pins)
+        if item.action ~= "rejected" then issuers[item.issuer] = true end
         m.crl:close()
       else
         item = { member = m.name, action = "rejected", error = m.error, code = "format" }
@@ -697,6 +738,11 @@ local function run_source(ctx, src, i)
     out.ok = failed == nil
     if out.ok then
       sst.etag, sst.last_modified, sst.keys = r.etag, r.last_modified, keys
+      if not sst.issuers and not src.issuers and next(issuers) then
+        sst.issuers = {}
+        for n in pairs(issuers) do sst.issuers[#sst.issuers + 1] = n end
+        table.sort(sst.issuers)
+      end
     else
       -- a later run must download again, not get a 304 for what was rejected
       sst.etag, sst.last_modified = nil, nil
@@ -754,6 +800,54 @@ local function publish_cas(ctx)
   st.meta.ca_links = wanted
 end
 
+-- freshness(cfg, e, now) -> "stale" | "expiring" | "fresh" | nil: the verdict on a published CRL
+local function freshness(cfg, e, now)
+  local nu, tu = e.next_update_epoch, e.this_update_epoch
+  if not nu then return nil end
+  if nu + cfg.grace < now then return "stale" end
+  local before = cfg.warn_before or math.max(0, (nu - (tu or nu)) // 4)
+  if nu - now <= before then return "expiring" end
+  return "fresh"
+end
+
+-- judge_freshness(ctx, report, now): every CRL the mirror has published, whatever its source
+-- did this run (a source that now serves another CA, or none, leaves its CA's CRL to expire):
+-- a stale one fails the run and the sources that stood for it
+local function judge_freshness(ctx, report, now)
+  local stale, expiring = {}, {}
+  for k, e in ctx.state.crls:each() do
+    local v = freshness(ctx.cfg, e, now)
+    if v == "stale" then
+      stale[#stale + 1] = { issuer = e.issuer, crl = e.base, next_update = common.time(e.next_update_epoch), key = k }
+    elseif v == "expiring" then
+      expiring[#expiring + 1] = { issuer = e.issuer, crl = e.base, next_update = common.time(e.next_update_epoch) }
+    end
+  end
+  for _, sx in ipairs(stale) do
+    for _, i in ipairs(ctx.stood_for[sx.key] or {}) do
+      local out = ctx.results[i] and ui.decode_json(ctx.rstore:read(ctx.results[i]))
+      if out and out.ok then
+        out.ok, out.code = false, "stale"
+        out.error = ("%s: the published CRL of %s expired at %s and the source no longer serves it")
+          :format(out.url, sx.issuer, sx.next_update)
+        ctx.results[i] = ctx.rstore:put(ui.encode_json(out))
+        ctx.counts.ok, ctx.counts.failed = ctx.counts.ok - 1, ctx.counts.failed + 1
+        local sst = ctx.state.sources:get(out.url)
+        if sst then
+          sst.ok = false
+          sst.errors_total = (sst.errors_total or 0) + 1
+          sst.last_error, sst.last_error_code = out.error, out.code
+          ctx.state.sources:cool(out.url)
+        end
+      end
+    end
+    sx.key = nil
+  end
+  if #stale > 0 then report.stale = ui.array(stale) end
+  if #expiring > 0 then report.expiring = ui.array(expiring) end
+  return #stale == 0
+end
+
 -- metrics ------------------------------------------------------------------------------------
 
 local function label(v)
@@ -781,12 +875,15 @@ local function write_metrics(ctx, report, w)
   line("certbench_crl_mirror_sources", '{result="failed"}', report.sources_failed)
 
   -- each entry decoded once: its labels and values in columns, then a metric at a time
-  local labels, cols = {}, { {}, {}, {}, {}, {} }
+  local labels, cols = {}, { {}, {}, {}, {}, {}, {}, {} }
   for _, e in ctx.state.crls:each() do
     local i = #labels + 1
     labels[i] = "{issuer=" .. label(e.issuer) .. ",crl=" .. label(e.base) .. "}"
     cols[1][i], cols[2][i], cols[3][i] = e.last_success or false, e.next_update_epoch or false, e.this_update_epoch or false
     cols[4][i], cols[5][i] = e.entries or false, common.number_value(e.number) or false
+    local v = freshness(ctx.cfg, e, report.finished_epoch)
+    cols[6][i] = v and (v == "stale" and 1 or 0) or false
+    cols[7][i] = v and (v == "expiring" and 1 or 0) or false
   end
   local function per_crl(name, help, col)
     head(name, "gauge", help)
@@ -800,6 +897,8 @@ local function write_metrics(ctx, report, w)
   per_crl("certbench_crl_this_update_timestamp_seconds", "thisUpdate of the published CRL.", cols[3])
   per_crl("certbench_crl_entries", "Revoked certificates in the published CRL.", cols[4])
   per_crl("certbench_crl_number", "CRL number of the published CRL (when it fits a float).", cols[5])
+  per_crl("certbench_crl_stale", "1 if the published CRL is past its nextUpdate (and the grace).", cols[6])
+  per_crl("certbench_crl_expiring", "1 if the published CRL's nextUpdate is within warn_before.", cols[7])
 
   labels, cols = {}, { {}, {}, {}, {} }
   for u, sst in ctx.state.sources:each() do
@@ -871,7 +970,7 @@ function run(cfg, opts)
   local ignored = {}
   reconcile(cfg, st, ignored, set)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
-                tmp = tmpd:path(), written = 0, configured = {}, state_ignored = ignored,
+                tmp = tmpd:path(), written = 0, configured = {}, state_ignored = ignored, stood_for = {},
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
                 -- each source's result as JSON text, on disk
                 rstore = fs.spool(tmpd:path()),
@@ -894,13 +993,14 @@ function run(cfg, opts)
   local cok, cerr = commit(ctx)
   if not cok then report.warning = "cannot sync the new files, none was published: " .. shown(cerr) end
   fs.fault("crl.mirror:published")
+  local fresh = judge_freshness(ctx, report, now())
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()
   report.finished = common.time(finished)
   report.finished_epoch = finished
   report.duration = loop.now() - t0
   report.sources_ok, report.sources_failed = nok, nfail
-  report.ok = nfail == 0
+  report.ok = nfail == 0 and fresh
   report.files_written = ctx.written
   st.meta.last_run = finished
   for _, u in ipairs(st.sources:keys()) do
