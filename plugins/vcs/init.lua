@@ -23,6 +23,7 @@ local csrmod = require "certbench.plugins.vcs.csr"
 local checkmod = require "certbench.plugins.vcs.check"
 -- certbench.tls is a core module of its own; without it there is no tls-check
 local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
+local esc = ui.escape
 
 local M = {
   name = "vcs", version = "1.0",
@@ -165,7 +166,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
+        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
       end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ready and "ready to upload" or "NOT ready to upload")
@@ -201,14 +202,14 @@ if has_tls then
                           key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
     end,
     text = function(r, ctx)
-      ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
-        r.protocol and (": " .. r.protocol .. ", " .. tostring(r.cipher)) or "")
+      ctx.ui.say("%s (peer address %s)%s", esc(r.target), esc(r.peer_address),
+        r.protocol and (": " .. esc(r.protocol) .. ", " .. esc(r.cipher)) or "")
       for i, c in ipairs(r.chain) do
-        ctx.ui.say("  %d %s", i - 1, c.subject)
-        ctx.ui.say("      issuer %s, serial %s, until %s%s", c.issuer, c.serial, c.not_after, c.self_signed and ", self-signed" or "")
+        ctx.ui.say("  %d %s", i - 1, esc(c.subject))
+        ctx.ui.say("      issuer %s, serial %s, until %s%s", esc(c.issuer), esc(c.serial), esc(c.not_after), c.self_signed and ", self-signed" or "")
       end
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
+        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
       end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ok and "the peer passes TLS verify mode" or "TLS verify mode would refuse this peer")
