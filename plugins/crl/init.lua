@@ -10,6 +10,7 @@
 -- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new).
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
+local crl = require "certbench.crl"
 local ui = require "certbench.ui"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
@@ -138,7 +139,37 @@ end
 
 -- fetch --------------------------------------------------------------------------------------
 
--- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=})
+-- newer_on_disk(paths, id, c, set) -> text | nil: a file already in the output folder holds a
+-- verified CRL of the same sequence that is newer than c (a higher number, or the same number
+-- with a later thisUpdate): replacing it would roll the folder back
+local function newer_on_disk(paths, id, c, set)
+  for _, p in ipairs(paths) do
+    local old = fs.exists(p) and crl.load_file(p)
+    if old then
+      local oca = set:issuer_of(old)
+      if oca and common.identity(old, oca).key == id.key then
+        local on, nn = old:number(), c:number()
+        local newer
+        if on and nn then
+          local cmp = common.cmp_number(on, nn)
+          newer = cmp > 0 or (cmp == 0 and old:this_update() > c:this_update())
+        else
+          newer = old:this_update() > c:this_update()
+        end
+        local msg = newer and ("%s holds CRL number %s, newer than the fetched %s: kept (--force replaces it)")
+          :format(p, on and common.number_text(on) or "-", nn and common.number_text(nn) or "-")
+        old:close()
+        if msg then return msg end
+      else
+        old:close()
+      end
+    end
+  end
+end
+
+-- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
+--              force=})
+-- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
 function M.fetch(urls, opts)
   opts = opts or {}
   local set
@@ -180,16 +211,21 @@ function M.fetch(urls, opts)
           item.member = m.name ~= url and m.name or nil
           local nu = c:next_update()
           item.expired = nu ~= nil and nu < now
+          local ca
           if set then
-            local ca, why = set:issuer_of(c)
+            local why
+            ca, why = set:issuer_of(c)
             item.verified = ca ~= nil
             if not ca then item.error = why end
           end
           if not item.error and item.expired and not opts.allow_expired then
             item.error = ("expired at %s (--allow-expired writes it all the same)"):format(item.next_update)
           end
+          local id = not item.error and common.identity(c, ca)
+          if id and set and not opts.force then
+            item.error = newer_on_disk({ fs.join(dir, id.base .. ".crl"), fs.join(dir, id.base .. ".pem") }, id, c, set)
+          end
           if not item.error then
-            local id = common.identity(c)
             item.files = {}
             if format == "der" or format == "both" then
               local p = fs.join(dir, id.base .. ".crl")
@@ -481,12 +517,13 @@ M.commands = {
       p:option("--timeout", "seconds for each download", "120")
       p:option("--max-size", "bytes at most per download", tostring(256 << 20))
       p:flag("--allow-expired", "write expired CRLs too")
+      p:flag("--force", "with --ca: replace a CRL in --out-dir even when it is newer than the one fetched")
     end,
     run = function(args)
       local res, code = M.fetch(args.url, {
         out_dir = args.out_dir, ca = common.list(args.ca), tls_ca = args.tls_ca, format = args.format,
         timeout = tonumber(args.timeout), max_size = math.tointeger(tonumber(args.max_size)),
-        allow_expired = args.allow_expired,
+        allow_expired = args.allow_expired, force = args.force,
       })
       if not res then return nil, code end
       return res, code
