@@ -60,8 +60,28 @@ local function classify(err)
   return "format"
 end
 
+-- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by the
+-- common reader (archives too); its mtime stands for Last-Modified, so a conditional request
+-- gets "not modified" for a file unchanged since
+local function get_file(url, path, opts)
+  local st, serr = fs.stat(path)
+  if not st then return nil, url .. ": " .. tostring(serr), "io" end
+  local res = { url = url, final_url = url, status = 200, last_modified = st.mtime, bytes = st.size,
+                protocol = "file", crls = {} }
+  if opts.if_modified_since and st.mtime <= opts.if_modified_since then
+    res.status, res.not_modified, res.crls = 304, true, {}
+    return res
+  end
+  local list, err = common.from_file(path, opts.limits)
+  if not list then return nil, url .. ": " .. tostring(err), "format" end
+  res.crls = list
+  return res
+end
+
 function M.get(url, opts)
   opts = opts or {}
+  local fpath = url:match("^file://(/.*)$")
+  if fpath then return get_file(url, fpath, opts) end
   local req = {
     timeout = opts.timeout or M.defaults.timeout,
     connect_timeout = opts.connect_timeout or M.defaults.connect_timeout,

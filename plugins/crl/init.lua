@@ -390,6 +390,8 @@ local function mirror_text(res, ctx)
       local p, u = 0, 0
       for _, c in ipairs(s.crls) do if c.action == "published" then p = p + 1 else u = u + 1 end end
       say("ok      %s%s: %d published, %d unchanged", s.url, s.not_modified and " (not modified)" or "", p, u)
+      if s.warning then ctx.ui.warn("%s", s.warning) end
+      for _, e in ipairs(s.failover or {}) do ctx.ui.warn("failover: %s", e) end
     else
       say("FAILED  %s: %s", s.url, s.error or "?")
     end
@@ -458,6 +460,7 @@ local function mirror_cmd(args)
   set("random_delay", args.random_delay)
   set("wait", args.wait)
   set("warn_before", args.warn_before)
+  set("tolerance", args.tolerance)
   if args.max_size then
     local n = math.tointeger(tonumber(args.max_size))
     if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
@@ -544,6 +547,7 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
+      p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
       p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")
       p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")
       p:flag("--once", "one run, then exit (the default without --daily-at)")

@@ -157,11 +157,20 @@ function M.config(t)
   local srcs, seen = {}, {}
   for i, s in ipairs(cfg.sources) do
     if type(s) == "string" then s = { url = s } end
-    if type(s) ~= "table" or type(s.url) ~= "string" then
-      return nil, ("mirror: sources[%d] must be a URL or a table with url"):format(i)
+    if type(s) == "table" and s.url == nil and type(s.urls) == "table" then
+      -- several URLs for one CRL, tried in order (failover): the first names the source
+      local c = {}
+      for k, v in pairs(s) do c[k] = v end
+      c.url = s.urls[1]
+      s = c
     end
-    if not s.url:match("^[%a][%w+.-]*://") then
-      return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, s.url)
+    if type(s) ~= "table" or type(s.url) ~= "string" then
+      return nil, ("mirror: sources[%d] must be a URL or a table with url (or urls)"):format(i)
+    end
+    for _, u in ipairs(s.urls or { s.url }) do
+      if type(u) ~= "string" or not u:match("^[%a][%w+.-]*://") then
+        return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, tostring(u))
+      end
     end
     if not seen[s.url] then
       seen[s.url] = true
@@ -182,6 +191,11 @@ function M.config(t)
       for _, n in ipairs(ok and s.issuers or {}) do ok = ok and type(n) == "string" end
       if not ok then return nil, ("mirror: sources[%d].issuers must be a list of issuer names as the report shows them"):format(i) end
     end
+  end
+  if cfg.tolerance ~= nil then
+    local terr
+    cfg.tolerance, terr = seconds(cfg.tolerance, "tolerance")
+    if cfg.tolerance == nil then return nil, "mirror: " .. terr end
   end
   if cfg.warn_before ~= nil then
     local werr
@@ -673,17 +687,34 @@ local function run_source(ctx, src, i)
     return e or nil
   end
   local conditional = sst.ok and all_published(ctx, sst.keys, entry)
-  local r, err, code = fetch.get(src.url, {
-    timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
-    low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
-    ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
-    etag = conditional and sst.etag or nil,
-    if_modified_since = conditional and not sst.etag and sst.last_modified or nil,
-    -- a big download streams to a file, as soon as its Content-Length or its size says it is
-    -- big; small ones stay in memory (faster)
-    tmp_dir = src.stream ~= false and ctx.tmp or nil,
-    stream_over = src.stream == nil and cfg.stream_over or 0,
-  })
+  -- failover: the URLs of the source in order, until one answers; the others' errors are
+  -- reported (out.failover), not fatal. A conditional request only to the URL that served
+  -- last: another server's ETag means nothing
+  local r, err, code
+  local urls = src.urls or { src.url }
+  for k, u in ipairs(urls) do
+    local cond = conditional and (sst.served_by or src.url) == u
+    r, err, code = fetch.get(u, {
+      timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
+      low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
+      ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
+      etag = cond and sst.etag or nil,
+      if_modified_since = cond and not sst.etag and sst.last_modified or nil,
+      -- a big download streams to a file, as soon as its Content-Length or its size says it is
+      -- big; small ones stay in memory (faster)
+      tmp_dir = src.stream ~= false and ctx.tmp or nil,
+      stream_over = src.stream == nil and cfg.stream_over or 0,
+    })
+    if r then
+      if #urls > 1 then out.served_by = u end
+      sst.served_by = #urls > 1 and u or nil
+      break
+    end
+    if k < #urls then
+      out.failover = out.failover or {}
+      out.failover[#out.failover + 1] = err
+    end
+  end
   out.seconds = loop.now() - t0
   -- other sources ran meanwhile (one may have published a CRL this one stands for too)
   peeked = {}
@@ -754,6 +785,26 @@ local function run_source(ctx, src, i)
     -- the next ones pile up on top of it before the collector gets round to it
     r = nil
     collectgarbage()
+  end
+  if not r and cfg.tolerance and sst.keys and #sst.keys > 0 then
+    -- aging tolerance: a failed download is a warning while every CRL the source stands for is
+    -- published, current and fetched within the tolerance; past it, a failure
+    local within, oldest = true, now
+    for _, k in ipairs(sst.keys) do
+      local e = entry(k)
+      if not e or not e.last_success or (e.next_update_epoch and e.next_update_epoch + cfg.grace < now)
+         or now - e.last_success > cfg.tolerance then
+        within = false
+      else
+        oldest = math.min(oldest, e.last_success)
+      end
+    end
+    if within then
+      out.ok, out.code = true, nil
+      out.warning = ("%s (tolerated: the published CRL is current and was fetched %s ago, within %ds)")
+        :format(out.error, ("%d s"):format(now - oldest), math.floor(cfg.tolerance))
+      out.error = nil
+    end
   end
   sst.ok = out.ok
   if out.ok then

@@ -1,0 +1,87 @@
+-- tests/crl_mirror_fetchcrl_spec.lua: what fetch-crl users rely on (issue 16, item 8), against
+-- tests/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
+-- (failover), an aging tolerance for failed downloads, file:// sources.
+local h = require "helper"
+local servers = require "servers"
+local F = require "crl_plugin_fixture"
+local fs = require "certbench.fs"
+
+local function mirror_cmd(args)
+  local out, err, rc = h.run3(h.q(h.bin) .. " --json crl mirror " .. args)
+  local ok, rep = pcall(F.json, out)
+  return ok and rep or nil, rc, err, out
+end
+
+describe("crl mirror for fetch-crl users", function()
+  local dir, www, srv, ca
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    ca = F.ca(dir, "Failover CA")
+    h.write(www .. "/a.crl", F.crl(ca, { number = 4 }):to_der())
+    F.routes(www, { a = { mode = "file", file = "a.crl" }, dead = { mode = "status", code = 500 } })
+    srv = F.server(www)
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  it("tries the URLs of a CRL in order: one answering is success, the others' errors reported", function()
+    local out = dir .. "/fo"
+    h.write(dir .. "/fo.lua", ("return { out_dir = %q, ca = { %q }, sources = { { urls = { %q, %q } } } }")
+      :format(out, ca.pem, srv.url .. "/s/dead", srv.url .. "/s/a"))
+    local rep, rc, err = mirror_cmd("--config " .. h.q(dir .. "/fo.lua"))
+    assert.equal(0, rc, err)
+    assert.is_true(rep.ok)
+    assert.equal(1, rep.crls_published)
+    assert.equal(srv.url .. "/s/a", rep.sources[1].served_by)
+    assert.matches("500", rep.sources[1].failover[1])
+    -- every URL failing is a failure
+    h.write(dir .. "/fo2.lua", ("return { out_dir = %q, ca = { %q }, sources = { { urls = { %q, %q } } } }")
+      :format(dir .. "/fo2", ca.pem, srv.url .. "/s/dead", srv.url .. "/s/nothing"))
+    rep, rc = mirror_cmd("--config " .. h.q(dir .. "/fo2.lua"))
+    assert.equal(1, rc)
+    assert.is_false(rep.ok)
+  end)
+
+  it("tolerates a failed download while the published CRL is current and young enough (--tolerance)", function()
+    local out = dir .. "/tol"
+    local base = ("--out-dir %s --ca %s --source %s --timeout 5"):format(h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/t"))
+    F.routes(www, { t = { mode = "file", file = "a.crl" } })
+    local rep, rc, err = mirror_cmd(base)
+    assert.equal(0, rc, err)
+    F.routes(www, { t = { mode = "status", code = 500 } })
+    rep, rc, err = mirror_cmd(base .. " --tolerance 1h")
+    assert.equal(0, rc, err)
+    assert.is_true(rep.ok)
+    assert.matches("tolerated: the published CRL is current and was fetched %d+ s ago, within 3600s", rep.sources[1].warning)
+    -- past the tolerance: a failure
+    h.run("sleep 2")
+    rep, rc = mirror_cmd(base .. " --tolerance 1")
+    assert.equal(1, rc)
+    assert.is_false(rep.ok)
+    -- without it: a failure at once
+    rep, rc = mirror_cmd(base)
+    assert.equal(1, rc)
+  end)
+
+  it("reads file:// sources a job drops in a folder, and an unchanged file is not read again", function()
+    local drop = dir .. "/drop"
+    assert(fs.mkdir(drop))
+    h.write(drop .. "/a.crl", F.crl(ca, { number = 6 }):to_der())
+    local out = dir .. "/file"
+    local base = ("--out-dir %s --ca %s --source %s"):format(h.q(out), h.q(ca.pem), h.q("file://" .. drop .. "/a.crl"))
+    local rep, rc, err = mirror_cmd(base)
+    assert.equal(0, rc, err)
+    assert.equal(1, rep.crls_published)
+    local o = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(select(2, F.leaf(ca, dir, "01")))))
+    assert.matches("OK", o)
+    rep, rc, err = mirror_cmd(base)
+    assert.equal(0, rc, err)
+    assert.is_true(rep.sources[1].not_modified)
+    -- a missing file is a failure naming it
+    rep, rc = mirror_cmd(("--out-dir %s --ca %s --source %s"):format(h.q(out), h.q(ca.pem), h.q("file://" .. drop .. "/none.crl")))
+    assert.equal(1, rc)
+    assert.matches("none%.crl", rep.sources[1].error)
+  end)
+end)
