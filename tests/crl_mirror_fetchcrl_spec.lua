@@ -1,6 +1,7 @@
 -- tests/crl_mirror_fetchcrl_spec.lua: what fetch-crl users rely on (issue 16, item 8), against
 -- tests/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
--- (failover), an aging tolerance for failed downloads, file:// sources.
+-- (failover), an aging tolerance for failed downloads, file:// sources, an IGTF trust folder laid
+-- out as the Debian fetch-crl / ca-policy packages expect it (--igtf-dir).
 local h = require "helper"
 local servers = require "servers"
 local F = require "crl_plugin_fixture"
@@ -83,5 +84,41 @@ describe("crl mirror for fetch-crl users", function()
     rep, rc = mirror_cmd(("--out-dir %s --ca %s --source %s"):format(h.q(out), h.q(ca.pem), h.q("file://" .. drop .. "/none.crl")))
     assert.equal(1, rc)
     assert.matches("none%.crl", rep.sources[1].error)
+  end)
+
+  it("reads an IGTF trust folder: each CA's URLs are a source pinned to that CA", function()
+    local g = dir .. "/grid-security-certificates"
+    assert(fs.mkdir(g))
+    local one, two = F.ca(dir, "IGTF One"), F.ca(dir, "IGTF Two")
+    -- CA one: <alias>.pem, <hash>.0 a link to it, <alias>.info with two crlurls (the first dead)
+    local h1, h2 = one.cert:subject():hash(), two.cert:subject():hash()
+    h.write(g .. "/IGTF-One.pem", h.read(one.pem))
+    h.sh("ln -s IGTF-One.pem " .. h.q(g .. "/" .. h1 .. ".0"))
+    h.write(g .. "/IGTF-One.info", ("alias = IGTF-One\nversion = 1.0\ncrlurl = %s; %s\nemail = ca@example.org\n")
+      :format(srv.url .. "/s/dead", srv.url .. "/s/one"))
+    h.write(g .. "/IGTF-One.signing_policy", "access_id_CA X509 '/CN=IGTF One'\n")
+    -- CA two: only <hash>.0 and <hash>.crl_url (the older form)
+    h.write(g .. "/" .. h2 .. ".0", h.read(two.pem))
+    h.write(g .. "/" .. h2 .. ".crl_url", srv.url .. "/s/two\n")
+    h.write(www .. "/one.crl", F.crl(one, { number = 2 }):to_der())
+    h.write(www .. "/two.crl", F.crl(two, { number = 9 }):to_der())
+    -- CA two's URL serves CA one's CRL: valid and trusted, but not its own CA's
+    F.routes(www, { dead = { mode = "status", code = 500 }, one = { mode = "file", file = "one.crl" },
+                    two = { mode = "file", file = "one.crl" } })
+    local out = dir .. "/igtf-out"
+    local rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(out)))
+    assert.equal(1, rc, err)
+    local by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.is_true(by[srv.url .. "/s/dead"].ok, "the source of CA one is named by its first URL")
+    assert.matches("500", by[srv.url .. "/s/dead"].failover[1])
+    assert.matches("pinned to CN=IGTF Two", by[srv.url .. "/s/two"].error)
+    F.routes(www, { dead = { mode = "status", code = 500 }, one = { mode = "file", file = "one.crl" },
+                    two = { mode = "file", file = "two.crl" } })
+    rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(out)))
+    assert.equal(0, rc, err)
+    local leaf = select(2, F.leaf(two, dir, "05"))
+    local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
+    assert.equal(0, vrc, o)
   end)
 end)

@@ -445,6 +445,15 @@ local function mirror_cmd(args)
   end
   local cas = common.list(args.ca)
   for i, p in ipairs(cas) do cas[i] = abs(p) end
+  if args.igtf_dir then
+    -- an IGTF trust folder as fetch-crl reads it: its CAs are trusted, its URLs the sources
+    local g, gerr = require("certbench.plugins.crl.igtf").read(abs(args.igtf_dir))
+    if not g then return nil, "crl mirror: --igtf-dir: " .. gerr end
+    for _, p in ipairs(g.ca) do cas[#cas + 1] = p end
+    t.sources = t.sources or {}
+    for _, src in ipairs(g.sources) do t.sources[#t.sources + 1] = src end
+    for _, n in ipairs(g.notes) do ui.warn("--igtf-dir: %s", n) end
+  end
   if #cas > 0 then t.ca = cas end
   set("out_dir", abs(args.out_dir))
   set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
@@ -547,6 +556,7 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
+      p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crlurl, <hash>.crl_url) are a source pinned to that CA")
       p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
       p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")
       p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")
