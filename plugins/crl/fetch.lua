@@ -4,7 +4,8 @@
 --   fetch.get(url[, opts]) -> result | nil, err, code
 -- opts: timeout (s, 120), connect_timeout (s, 10), low_speed = {bytes_per_sec, s} ({1, 60}),
 --   max_size (bytes, 256 MiB), max_redirects (5), ca_file, ca_path (HTTPS trust; default the
---   system store), etag, if_modified_since (epoch): a conditional request, limits (archive
+--   system store), etag, if_modified_since (epoch): a conditional request, allow_file (file://
+--   URLs: read from the file system, the mtime as Last-Modified), limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
 --   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory.
@@ -80,7 +81,9 @@ end
 
 function M.get(url, opts)
   opts = opts or {}
-  local fpath = url:match("^file://(/.*)$")
+  -- file:// only where the caller asks for it (a mirror's configured sources), never for a
+  -- URL a certificate or a server names
+  local fpath = opts.allow_file and url:match("^file://(/.*)$")
   if fpath then return get_file(url, fpath, opts) end
   local req = {
     timeout = opts.timeout or M.defaults.timeout,

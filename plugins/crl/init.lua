@@ -144,6 +144,11 @@ end
 -- with a later thisUpdate): replacing it would roll the folder back
 local function newer_on_disk(paths, id, c, set)
   for _, p in ipairs(paths) do
+    -- the first file there is enough (the .crl and .pem are written together): one old CRL
+    -- in memory beside the new one, not two
+    if fs.exists(p) then paths = { p } break end
+  end
+  for _, p in ipairs(paths) do
     local old = fs.exists(p) and crl.load_file(p)
     if old then
       local oca = set:issuer_of(old)
@@ -167,6 +172,8 @@ local function newer_on_disk(paths, id, c, set)
   end
 end
 
+local FETCH_CONCURRENCY = 4
+
 -- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
 --              force=})
 -- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
@@ -185,17 +192,26 @@ function M.fetch(urls, opts)
   end
   local loop = require "certbench.loop"
   local now = opts.time or os.time()
-  local tasks = {}
-  for i, url in ipairs(urls) do
-    tasks[i] = function()
-      return fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca })
-    end
-  end
-  local results = loop.all(tasks)
-  local out, failed = {}, false
   local format = opts.format or "both"
-  for i, url in ipairs(urls) do
-    local r, err, code = results[i][1], results[i][2], results[i][3]
+  -- Memory: downloads over 4 MiB stream to a private folder next to the output (never a body
+  -- of max_size in memory per URL), and at most CONCURRENCY URLs are downloaded and checked at
+  -- once, each CRL written and closed in its task: one budget for all URLs, whatever their
+  -- number (four endless bodies cost four 4 MiB buffers, not four times max_size).
+  local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
+  if not tmpd then return nil, "crl fetch: " .. terr end
+  local failed = false
+  -- a CRL written from its object (c:write: no Lua string of it) under a temporary name in the
+  -- private folder, then renamed over its file: the old file or the new, never torn
+  local function write_crl(c, p, fmt)
+    local tmp = tmpd:path("w-" .. require("certbench.rand").serial(6))
+    local ok, err = c:write(tmp, { format = fmt, mode = 420, sync = true })
+    if ok then ok, err = fs.rename(tmp, p) end
+    if not ok then fs.remove(tmp) return nil, tmpd:shown(tostring(err)) end
+    return true
+  end
+  local function one(url)
+    local r, err, code = fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
+                                          tmp_dir = tmpd:path(), stream_over = 4 << 20 })
     local s = { url = url, crls = {} }
     if not r then
       s.error, s.code, failed = err, code, true
@@ -229,12 +245,12 @@ function M.fetch(urls, opts)
             item.files = {}
             if format == "der" or format == "both" then
               local p = fs.join(dir, id.base .. ".crl")
-              local ok, werr = fs.write(p, c:to_der())
+              local ok, werr = write_crl(c, p, "der")
               if not ok then item.error = werr else item.files[#item.files + 1] = p end
             end
             if not item.error and (format == "pem" or format == "both") then
               local p = fs.join(dir, id.base .. ".pem")
-              local ok, werr = fs.write(p, c:to_pem())
+              local ok, werr = write_crl(c, p, "pem")
               if not ok then item.error = werr else item.files[#item.files + 1] = p end
             end
             item.files = ui.array(item.files)
@@ -246,8 +262,18 @@ function M.fetch(urls, opts)
       end
     end
     s.crls = ui.array(s.crls)
-    out[#out + 1] = s
+    return s
   end
+  local pool = loop.pool(FETCH_CONCURRENCY)
+  for _, url in ipairs(urls) do pool:submit(one, url) end
+  local out = {}
+  for i, res in ipairs(pool:wait()) do
+    if res[1] then out[i] = res[1]
+    else out[i] = { url = urls[i], crls = ui.array({}), error = "internal error: " .. tostring(res[2]) } failed = true end
+  end
+  local rmdir = tmpd:name()
+  tmpd:close()
+  fs.remove(rmdir)
   return { sources = ui.array(out), out_dir = dir }, failed and 1 or 0
 end
 

@@ -698,7 +698,7 @@ local function run_source(ctx, src, i)
       timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
       low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
       ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
-      etag = cond and sst.etag or nil,
+      etag = cond and sst.etag or nil, allow_file = true,
       if_modified_since = cond and not sst.etag and sst.last_modified or nil,
       -- a big download streams to a file, as soon as its Content-Length or its size says it is
       -- big; small ones stay in memory (faster)
