@@ -1,7 +1,8 @@
 -- tests/crl_mirror_fetchcrl_spec.lua: what fetch-crl users rely on (issue 16, item 8), against
 -- tests/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
 -- (failover), an aging tolerance for failed downloads, file:// sources, an IGTF trust folder laid
--- out as the Debian fetch-crl / ca-policy packages expect it (--igtf-dir).
+-- out as the Debian fetch-crl / ca-policy packages expect it (--igtf-dir), old-style hash names
+-- beside the new ones (--hash-names new,old), checked against openssl's -hash_old.
 local h = require "helper"
 local servers = require "servers"
 local F = require "crl_plugin_fixture"
@@ -120,5 +121,28 @@ describe("crl mirror for fetch-crl users", function()
     local leaf = select(2, F.leaf(two, dir, "05"))
     local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
     assert.equal(0, vrc, o)
+  end)
+
+  it("publishes the old-style hash names beside the new ones (--hash-names new,old), as openssl -hash_old names them", function()
+    local out = dir .. "/oldnames"
+    F.routes(www, { a = { mode = "file", file = "a.crl" } })
+    local base = ("--out-dir %s --ca %s --source %s --hash-names new,old"):format(h.q(out), h.q(ca.pem), h.q(srv.url .. "/s/a"))
+    local rep, rc, err = mirror_cmd(base)
+    assert.equal(0, rc, err)
+    local chash_old = h.sh("openssl x509 -in " .. h.q(ca.pem) .. " -noout -subject_hash_old"):match("%x+")
+    local chash = h.sh("openssl x509 -in " .. h.q(ca.pem) .. " -noout -subject_hash"):match("%x+")
+    local pem
+    for _, f in ipairs(fs.list(out)) do if f:match("%.pem$") then pem = f end end
+    local rhash_old = h.sh("openssl crl -in " .. h.q(out .. "/" .. pem) .. " -noout -hash_old"):match("%x+")
+    assert.not_equal(chash, chash_old)
+    assert.equal(pem, fs.readlink(out .. "/" .. rhash_old .. ".r0"))
+    assert.equal(chash .. ".0", fs.readlink(out .. "/" .. chash_old .. ".0"))
+    assert.equal(h.read(ca.pem), h.read(out .. "/" .. chash_old .. ".0"))
+    -- a second run changes nothing, and the new names are still there
+    rep, rc, err = mirror_cmd(base)
+    assert.equal(0, rc, err)
+    assert.equal(0, rep.files_written)
+    assert.truthy(fs.exists(out .. "/" .. chash .. ".0"))
+    assert.truthy(fs.exists(out .. "/" .. rhash_old .. ".r0"))
   end)
 end)

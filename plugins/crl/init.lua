@@ -496,6 +496,7 @@ local function mirror_cmd(args)
   set("wait", args.wait)
   set("warn_before", args.warn_before)
   set("tolerance", args.tolerance)
+  set("hash_names", args.hash_names)
   if args.max_size then
     local n = math.tointeger(tonumber(args.max_size))
     if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
@@ -583,6 +584,7 @@ M.commands = {
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
       p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crlurl, <hash>.crl_url) are a source pinned to that CA")
+      p:option("--hash-names", "new (default), or new,old: also the MD5-based names of OpenSSL before 1.0 (<hash>.N, <hash>.rN) as symbolic links")
       p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
       p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")
       p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")

@@ -46,7 +46,9 @@
 --   stream_over = 4 MiB (a download bigger than this, by its Content-Length or as it arrives,
 --   streams to a temporary file instead of memory; a source's stream = true/false decides for
 --   it), hash_links = "symlink"
---   (or "hardlink", for consumers that do not follow symbolic links), wait = 30 (seconds to
+--   (or "hardlink", for consumers that do not follow symbolic links), hash_names = "new" (or
+--   "new,old": also the names of OpenSSL before 1.0, <md5-hash>.N and <md5-hash>.rN, symbolic
+--   links beside the new ones, as fetch-crl's -o with both hash kinds), wait = 30 (seconds to
 --   wait for another run's lock before failing, naming its process), warn_before (seconds
 --   before a published CRL's nextUpdate from which it is reported as expiring; default a
 --   quarter of its validity). A source may name the issuers it serves (issuers = { "O = x,
@@ -208,6 +210,19 @@ function M.config(t)
   end
   if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
   if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
+  local hn = cfg.hash_names or "new"
+  if type(hn) == "table" then hn = table.concat(hn, ",") end
+  cfg.hash_names = {}
+  for w in tostring(hn):gmatch("[^,%s]+") do
+    if w ~= "new" and w ~= "old" then
+      return nil, ("mirror: hash_names: '%s' is neither new nor old"):format(w)
+    end
+    cfg.hash_names[w] = true
+  end
+  if not next(cfg.hash_names) then return nil, "mirror: hash_names: new, old or both" end
+  if cfg.hash_names.old and cfg.hash_links == "hardlink" then
+    return nil, "mirror: hash_names with old takes symbolic hash links only"
+  end
   if cfg.hash_links ~= "symlink" and cfg.hash_links ~= "hardlink" then
     return nil, ("mirror: hash_links must be \"symlink\" or \"hardlink\", not '%s'"):format(tostring(cfg.hash_links))
   end
@@ -851,6 +866,74 @@ local function publish_cas(ctx)
   st.meta.ca_links = wanted
 end
 
+-- old_names(ctx): with hash_names "old", the pre-1.0 OpenSSL names as symbolic links beside the
+-- new ones: <old-hash>.rN to each published PEM (N counted per old hash, kept in the state) and
+-- <old-hash>.N to each CA link <hash>.N. Made after the commit, from what is published.
+local function old_names(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local used, todo = {}, {}
+  for k, e in st.crls:each() do
+    if e.hash_old and e.r_old then
+      local u = used[e.hash_old] or {}
+      u[e.r_old] = true
+      used[e.hash_old] = u
+    elseif e.base and e.issuer then
+      todo[#todo + 1] = k
+    end
+  end
+  for _, k in ipairs(todo) do
+    local e = st.crls:get(k)
+    local c = crl.load_file(fs.join(dir, e.base .. ".der"))
+    if c then
+      e.hash_old = c:issuer():hash_old()
+      c:close()
+      local u = used[e.hash_old] or {}
+      local i = 0
+      while u[i] do i = i + 1 end
+      u[i] = true
+      used[e.hash_old] = u
+      e.r_old = i
+    end
+    st.crls:cool(k)
+  end
+  for _, e in st.crls:each() do
+    if e.hash_old and e.r_old and e.base and fs.exists(fs.join(dir, e.base .. ".pem")) then
+      local name = ("%s.r%d"):format(e.hash_old, e.r_old)
+      if fs.readlink(fs.join(dir, name)) ~= e.base .. ".pem" then
+        fs.symlink(e.base .. ".pem", fs.join(dir, name), { replace = true, sync = false })
+        ctx.written = ctx.written + 1
+      end
+    end
+  end
+  if ctx.cfg.publish_cas then
+    -- the CA links are read back from the folder (their certificates parsed: only with this
+    -- option); the old names a previous run made and no CA wants any more are removed
+    local per_old, wanted = {}, {}
+    local names = {}
+    for name in pairs(st.meta.ca_links) do if ca_link_name(name) then names[#names + 1] = name end end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local data = fs.read(fs.join(dir, name), 1 << 20)
+      local cert = data and require("certbench.x509").load(data)
+      if cert then
+        local old = cert:subject():hash_old()
+        local n = per_old[old] or 0
+        per_old[old] = n + 1
+        local oname = ("%s.%d"):format(old, n)
+        wanted[oname] = true
+        if fs.readlink(fs.join(dir, oname)) ~= name then
+          fs.symlink(name, fs.join(dir, oname), { replace = true, sync = false })
+        end
+      end
+    end
+    for name in pairs(st.meta.ca_links_old or {}) do
+      if ca_link_name(name) and not wanted[name] and not st.meta.ca_links[name] then fs.remove(fs.join(dir, name)) end
+    end
+    st.meta.ca_links_old = wanted
+  end
+  fs.sync(dir)
+end
+
 -- freshness(cfg, e, now) -> "stale" | "expiring" | "fresh" | nil: the verdict on a published CRL
 local function freshness(cfg, e, now)
   local nu, tu = e.next_update_epoch, e.this_update_epoch
@@ -1044,6 +1127,10 @@ function run(cfg, opts)
   local cok, cerr = commit(ctx)
   if not cok then report.warning = "cannot sync the new files, none was published: " .. shown(cerr) end
   fs.fault("crl.mirror:published")
+  if cfg.hash_names.old then
+    local hok, herr = pcall(old_names, ctx)
+    if not hok then report.warning = "cannot make the old hash names: " .. tostring(herr) end
+  end
   local fresh = judge_freshness(ctx, report, now())
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()
