@@ -22,7 +22,14 @@
 --   fs.readlink(path)                                 the text of a symbolic link
 --   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
---   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`
+--   fs.lock(dir_or_file[, {shared, wait, timeout, pid}])  `local lk <close> = assert(fs.lock(dir))`;
+--                                                     pid: the holder's process id in the lock file,
+--                                                     named by "locked by process N"
+--   fs.private_dir(path) -> d | nil, err              a state folder: made 0700 if missing, refused
+--       when a symbolic link or another user's, made 0700 when wider; then reached only through
+--       its descriptor: d:path([name]) -> "/proc/self/fd/N[/name]" (plain names only),
+--       d:sub(name) -> the same for a folder in it, d:name(), d:shown(text) (the /proc names in
+--       a message turned back into the path), d:close() (also <close> and gc)
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])
 --   fs.spool([dir]) -> s with s:put(data) -> slot, s:read(slot), s:close()   bytes kept on disk
 local c = require "_certbench.fs"
