@@ -7,6 +7,7 @@
 
 #include "cb.h"
 #include "modules.h"
+#include "modules.inc" /* CB_MODULES, made by core/gen-objects */
 
 static const luaL_Reg c_modules[] = {
 #define CB_ENTRY(n) {"_certbench." #n, luaopen__certbench_##n},

@@ -399,6 +399,38 @@ int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full) {
   return 1;
 }
 
+/* push_subtrees pushes the bases of a GeneralSubtrees list as general names, or nothing (returns
+ * 0) when the list is absent. The minimum and maximum fields are not given: RFC 5280 4.2.1.10
+ * fixes them at 0 and absent, and BoringSSL refuses a subtree that has others. */
+static int push_subtrees(lua_State *L, const STACK_OF(GENERAL_SUBTREE) *subs) {
+  if (!subs) return 0;
+  size_t n = sk_GENERAL_SUBTREE_num(subs);
+  lua_checkstack(L, 8);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    cb_push_general_name(L, sk_GENERAL_SUBTREE_value(subs, i)->base);
+    lua_seti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+int cb_ext_name_constraints(lua_State *L, cb_exts *exts, const char *what) {
+  int crit, st;
+  NAME_CONSTRAINTS *nc = get_ext(L, exts, NID_name_constraints, what, &crit, &st);
+  if (st < 0) return 2;
+  if (!nc) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, 0, 3);
+  if (push_subtrees(L, nc->permittedSubtrees)) lua_setfield(L, -2, "permitted");
+  if (push_subtrees(L, nc->excludedSubtrees)) lua_setfield(L, -2, "excluded");
+  lua_pushboolean(L, crit > 0);
+  lua_setfield(L, -2, "critical");
+  NAME_CONSTRAINTS_free(nc);
+  return 1;
+}
+
 int cb_ext_list(lua_State *L, cb_exts *exts) {
   size_t n = exts ? sk_X509_EXTENSION_num(exts) : 0;
   lua_createtable(L, (int)n, 0);

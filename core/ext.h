@@ -53,6 +53,8 @@ int cb_ext_ski(lua_State *L, cb_exts *exts, const char *what);
 /* full = 0: the keyid as hex, or nil; full = 1: {keyid=, issuer={general names}, serial=,
  * critical=} or nil */
 int cb_ext_aki(lua_State *L, cb_exts *exts, const char *what, int full);
+/* {permitted={general names}|nil, excluded={...}|nil, critical=bool} or nil when absent */
+int cb_ext_name_constraints(lua_State *L, cb_exts *exts, const char *what);
 /* list of {oid=, name=, critical=, der=, text=} */
 int cb_ext_list(lua_State *L, cb_exts *exts);
 /* cb_push_general_name pushes {type=, value=[, oid=][, name=]} */

@@ -8,6 +8,7 @@
  * error raised while the result is pushed (out of memory) cannot leak the X509_STORE_CTX or
  * the chain (luaossl #72, lua-openssl #185). */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -137,6 +138,8 @@ typedef struct {
   STACK_OF(ASN1_OBJECT) *policies; /* owned */
   STACK_OF(X509) *chain;           /* owned (get1) */
   BIO *bio;
+  int64_t time;                    /* the verification time */
+  int ip_nc;                       /* an iPAddress name constraint was let through: recheck */
 } vbox;
 
 static int vbox_close(lua_State *L) {
@@ -205,6 +208,199 @@ static const struct bool_flag {
     {"check_ss_signature", X509_V_FLAG_CHECK_SS_SIGNATURE, 0},
     {NULL, 0, 0},
 };
+
+/* --- what BoringSSL's X509_verify_cert gets wrong, set right ------------------------------
+ * verify_cb sees each error before X509_verify_cert acts on it, and lets three through:
+ *
+ * - CERT_HAS_EXPIRED when the time is notAfter itself: RFC 5280 4.1.2.5 makes the validity
+ *   period include its last second; BoringSSL (and OpenSSL 3) count that second as expired
+ *   (x509-limbo rfc5280::validity::notafter-exact).
+ * - UNSUPPORTED_CONSTRAINT_TYPE raised for an iPAddress name: Debian's BoringSSL (Android 13)
+ *   has no iPAddress case in its name-constraint matcher, so every certificate with an
+ *   address under a CA constrained to address ranges failed. The verification is marked,
+ *   and once the chain is built nc_recheck does the name-constraint check again in full.
+ * - UNHANDLED_CRITICAL_EXTENSION for a critical crlDistributionPoints or OCSP no-check, which
+ *   OpenSSL 3 accepts (below). */
+
+/* ip_subtrees_only(nc, out) copies into out the subtrees of nc that are not iPAddress ones
+ * (borrowed pointers: free the two stacks only). Returns 1 when nc has an iPAddress subtree. */
+static int split_nc(const NAME_CONSTRAINTS *nc, NAME_CONSTRAINTS *out) {
+  int has_ip = 0;
+  STACK_OF(GENERAL_SUBTREE) *const in[2] = {nc->permittedSubtrees, nc->excludedSubtrees};
+  STACK_OF(GENERAL_SUBTREE) **dst[2] = {&out->permittedSubtrees, &out->excludedSubtrees};
+  for (int k = 0; k < 2; k++) {
+    *dst[k] = NULL;
+    if (!in[k]) continue;
+    *dst[k] = sk_GENERAL_SUBTREE_new_null();
+    if (!*dst[k]) return -1;
+    for (size_t i = 0; i < sk_GENERAL_SUBTREE_num(in[k]); i++) {
+      GENERAL_SUBTREE *sub = sk_GENERAL_SUBTREE_value(in[k], i);
+      if (sub->base->type == GEN_IPADD) has_ip = 1;
+      else if (!sk_GENERAL_SUBTREE_push(*dst[k], sub)) return -1;
+    }
+  }
+  return has_ip;
+}
+
+/* ip_in_subtree: addr (4 or 16 bytes) within base (address and mask, 8 or 32 bytes).
+ * An address of the other family is outside, as in OpenSSL's nc_ip. */
+static int ip_in_subtree(const ASN1_OCTET_STRING *addr, const ASN1_OCTET_STRING *base) {
+  int n = ASN1_STRING_length(addr);
+  if (ASN1_STRING_length(base) != 2 * n) return 0;
+  const uint8_t *a = ASN1_STRING_get0_data(addr), *b = ASN1_STRING_get0_data(base);
+  for (int i = 0; i < n; i++)
+    if ((a[i] & b[n + i]) != (b[i] & b[n + i])) return 0;
+  return 1;
+}
+
+/* ip_subtree_ok: a constraint is an address and a CIDR mask of the same family (8 or 32
+ * bytes, the mask's ones contiguous), RFC 5280 4.2.1.10 */
+static int ip_subtree_ok(const ASN1_OCTET_STRING *base) {
+  int n = ASN1_STRING_length(base);
+  if (n != 8 && n != 32) return 0;
+  const uint8_t *m = ASN1_STRING_get0_data(base) + n / 2;
+  int zero = 0;
+  for (int i = 0; i < n / 2; i++)
+    for (int bit = 7; bit >= 0; bit--) {
+      int one = (m[i] >> bit) & 1;
+      if (one && zero) return 0;
+      if (!one) zero = 1;
+    }
+  return 1;
+}
+
+/* check_ips: the iPAddress names of x against the iPAddress subtrees of nc. Returns an
+ * X509_V_ERR_* code (X509_V_OK when they pass). */
+static int check_ips(X509 *x, const NAME_CONSTRAINTS *nc) {
+  STACK_OF(GENERAL_SUBTREE) *const lists[2] = {nc->permittedSubtrees, nc->excludedSubtrees};
+  int has_permitted = 0;
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < sk_GENERAL_SUBTREE_num(lists[k]); i++) {
+      GENERAL_SUBTREE *sub = sk_GENERAL_SUBTREE_value(lists[k], i);
+      if (sub->base->type != GEN_IPADD) continue;
+      if (!ip_subtree_ok(sub->base->d.iPAddress)) return X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX;
+      if (k == 0) has_permitted = 1;
+    }
+  GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+  ERR_clear_error();
+  int rv = X509_V_OK;
+  for (size_t j = 0; rv == X509_V_OK && j < sk_GENERAL_NAME_num(gens); j++) {
+    GENERAL_NAME *gn = sk_GENERAL_NAME_value(gens, j);
+    if (gn->type != GEN_IPADD) continue;
+    int len = ASN1_STRING_length(gn->d.iPAddress);
+    if (len != 4 && len != 16) {
+      rv = X509_V_ERR_UNSUPPORTED_NAME_SYNTAX;
+      break;
+    }
+    int permitted = !has_permitted;
+    for (size_t i = 0; !permitted && i < sk_GENERAL_SUBTREE_num(lists[0]); i++) {
+      GENERAL_SUBTREE *sub = sk_GENERAL_SUBTREE_value(lists[0], i);
+      if (sub->base->type == GEN_IPADD && ip_in_subtree(gn->d.iPAddress, sub->base->d.iPAddress))
+        permitted = 1;
+    }
+    if (!permitted) rv = X509_V_ERR_PERMITTED_VIOLATION;
+    for (size_t i = 0; rv == X509_V_OK && i < sk_GENERAL_SUBTREE_num(lists[1]); i++) {
+      GENERAL_SUBTREE *sub = sk_GENERAL_SUBTREE_value(lists[1], i);
+      if (sub->base->type == GEN_IPADD && ip_in_subtree(gn->d.iPAddress, sub->base->d.iPAddress))
+        rv = X509_V_ERR_EXCLUDED_VIOLATION;
+    }
+  }
+  GENERAL_NAMES_free(gens);
+  return rv;
+}
+
+/* nc_recheck runs the name-constraint check of RFC 5280 6.1.3 (b)-(c) on the built chain as
+ * X509_verify_cert does (each certificate under each CA above it, self-issued intermediates
+ * exempt), with the iPAddress subtrees matched here and the rest by BoringSSL. Returns an
+ * X509_V_ERR_* code and sets *depth to the certificate that fails. */
+static int nc_recheck(STACK_OF(X509) *chain, int *depth) {
+  int n = (int)sk_X509_num(chain);
+  for (int i = n - 1; i >= 0; i--) {
+    X509 *x = sk_X509_value(chain, i);
+    if (i > 0 && X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0) continue;
+    for (int j = n - 1; j > i; j--) {
+      NAME_CONSTRAINTS *nc =
+          X509_get_ext_d2i(sk_X509_value(chain, j), NID_name_constraints, NULL, NULL);
+      ERR_clear_error();
+      if (!nc) continue;
+      NAME_CONSTRAINTS rest = {NULL, NULL};
+      int has_ip = split_nc(nc, &rest);
+      int rv = X509_V_OK;
+      if (has_ip < 0) rv = X509_V_ERR_OUT_OF_MEM;
+      else if (has_ip) {
+        rv = NAME_CONSTRAINTS_check(x, &rest);
+        if (rv == X509_V_OK) rv = check_ips(x, nc);
+      }
+      sk_GENERAL_SUBTREE_free(rest.permittedSubtrees);
+      sk_GENERAL_SUBTREE_free(rest.excludedSubtrees);
+      NAME_CONSTRAINTS_free(nc);
+      ERR_clear_error();
+      if (rv != X509_V_OK) {
+        *depth = i;
+        return rv;
+      }
+    }
+  }
+  return X509_V_OK;
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx) {
+  if (ok) return ok;
+  vbox *v = X509_STORE_CTX_get_app_data(ctx);
+  X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+  switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: {
+      ASN1_TIME *t = x ? ASN1_TIME_set(NULL, (time_t)v->time) : NULL;
+      int days = 1, secs = 1;
+      int last_second = t && ASN1_TIME_diff(&days, &secs, X509_get0_notAfter(x), t) &&
+                        days == 0 && secs == 0;
+      ASN1_TIME_free(t);
+      ERR_clear_error();
+      if (last_second) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+      }
+      return 0;
+    }
+    case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION: {
+      /* BoringSSL's list of the extensions it processes lacks two that OpenSSL 3 accepts
+       * critical (crypto/x509/v3_purp.c): crlDistributionPoints (certbench reads it, and
+       * crl_check does revocation) and id-pkix-ocsp-nocheck (meaningless for a path). Refused
+       * otherwise: OpenSSL's RFC 3779 and proxy-certificate extensions too, which nothing here
+       * would check. */
+      const STACK_OF(X509_EXTENSION) *exts = x ? X509_get0_extensions(x) : NULL;
+      int other = 0;
+      for (size_t i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+        X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+        if (!X509_EXTENSION_get_critical(e)) continue;
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(e));
+        if (X509_supported_extension(e) || nid == NID_crl_distribution_points ||
+            nid == NID_id_pkix_OCSP_noCheck)
+          continue;
+        other = 1;
+      }
+      if (other || !exts) return 0;
+      X509_STORE_CTX_set_error(ctx, X509_V_OK);
+      return 1;
+    }
+    case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE: {
+      /* only when the certificate has an address: then the cause may be an iPAddress
+       * subtree, and nc_recheck decides; any other unsupported type fails there again */
+      GENERAL_NAMES *gens = x ? X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL) : NULL;
+      ERR_clear_error();
+      int has_ip = 0;
+      for (size_t i = 0; i < sk_GENERAL_NAME_num(gens); i++)
+        if (sk_GENERAL_NAME_value(gens, i)->type == GEN_IPADD) has_ip = 1;
+      GENERAL_NAMES_free(gens);
+      if (!has_ip) return 0;
+      v->ip_nc = 1;
+      X509_STORE_CTX_set_error(ctx, X509_V_OK);
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
 
 /* s:verify(cert, opts) -> chain | nil, err, { code, depth, cert, text }
  * opts (normalised by store.lua): untrusted, crls, purpose (short name), host, ip, email,
@@ -285,6 +481,9 @@ static int l_verify(lua_State *L) {
     return luaL_error(L, "store:verify: out of memory");
   X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(v->ctx);
   X509_STORE_CTX_set0_crls(v->ctx, v->crls); /* borrowed: the box frees it after the ctx */
+  X509_STORE_CTX_set_app_data(v->ctx, v);
+  X509_STORE_CTX_set_verify_cb(v->ctx, verify_cb);
+  v->time = (int64_t)time(NULL);
 
   unsigned long flags = 0;
   const char *crl_check = cb_optfield_string(L, opts, "crl_check", NULL, NULL);
@@ -319,6 +518,7 @@ static int l_verify(lua_State *L) {
       if (!isint)
         return luaL_error(L, "option 'time' must be an integer, not %s", luaL_typename(L, -1));
       X509_VERIFY_PARAM_set_time(param, (time_t)t);
+      v->time = (int64_t)t;
     }
     lua_pop(L, 1);
   }
@@ -356,6 +556,16 @@ static int l_verify(lua_State *L) {
   }
 
   int ok = X509_verify_cert(v->ctx);
+  int code, depth_at;
+  X509 *bad;
+  if (ok == 1 && v->ip_nc) {
+    /* the chain was built past an iPAddress constraint: check the constraints in full */
+    code = nc_recheck(X509_STORE_CTX_get0_chain(v->ctx), &depth_at);
+    if (code != X509_V_OK) {
+      bad = sk_X509_value(X509_STORE_CTX_get0_chain(v->ctx), depth_at);
+      goto failed;
+    }
+  }
   if (ok == 1) {
     ERR_clear_error();
     v->chain = X509_STORE_CTX_get1_chain(v->ctx);
@@ -369,11 +579,12 @@ static int l_verify(lua_State *L) {
     return 1; /* the to-be-closed box frees the rest on return */
   }
 
-  int code = X509_STORE_CTX_get_error(v->ctx);
+  code = X509_STORE_CTX_get_error(v->ctx);
   if (code == X509_V_OK) return cb_fail_ssl(L, "store:verify"); /* an internal failure */
   ERR_clear_error();
-  int depth_at = X509_STORE_CTX_get_error_depth(v->ctx);
-  X509 *bad = X509_STORE_CTX_get_current_cert(v->ctx);
+  depth_at = X509_STORE_CTX_get_error_depth(v->ctx);
+  bad = X509_STORE_CTX_get_current_cert(v->ctx);
+failed:;
   /* BoringSSL stops building at the depth limit and then reports the missing issuer of the
    * last certificate; say what happened instead, as OpenSSL does (error 22 at that depth). */
   if (max_depth >= 0 && depth_at == max_depth + 1 &&
@@ -410,6 +621,23 @@ static int l_error_text(lua_State *L) {
   return 1;
 }
 
+/* oid(name or dotted OID) -> dotted OID, short name (the OID again when unnamed) | nil */
+static int l_oid(lua_State *L) {
+  ASN1_OBJECT *o = OBJ_txt2obj(luaL_checkstring(L, 1), 0);
+  if (!o) {
+    ERR_clear_error();
+    lua_pushnil(L);
+    return 1;
+  }
+  char buf[128];
+  OBJ_obj2txt(buf, sizeof buf, o, 1);
+  lua_pushstring(L, buf);
+  int nid = OBJ_obj2nid(o);
+  lua_pushstring(L, nid != NID_undef ? OBJ_nid2sn(nid) : buf);
+  ASN1_OBJECT_free(o);
+  return 2;
+}
+
 /* purposes() -> { short name = long name } of the purposes BoringSSL knows */
 static int l_purposes(lua_State *L) {
   int n = X509_PURPOSE_get_count();
@@ -434,7 +662,8 @@ int luaopen__certbench_store(lua_State *L) {
   static const luaL_Reg vmetas[] = {{"__gc", vbox_close}, {"__close", vbox_close}, {NULL, NULL}};
   cb_newclass(L, VBOX_MT, NULL, vmetas);
   static const luaL_Reg fns[] = {
-      {"new", l_new}, {"error_text", l_error_text}, {"purposes", l_purposes}, {NULL, NULL}};
+      {"new", l_new}, {"error_text", l_error_text}, {"purposes", l_purposes},
+      {"oid", l_oid}, {NULL, NULL}};
   luaL_newlib(L, fns);
   /* the method table, so store.lua can add the Lua-side methods (add_file, verify's checks) */
   luaL_getmetatable(L, STORE_MT);

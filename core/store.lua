@@ -22,13 +22,32 @@
 --             -verify_depth; a longer chain is cert_chain_too_long)
 --           extended_crl, use_deltas (default true: indirect CRLs, CRLs partitioned by reason,
 --             delta CRLs; PKITS 4.14/4.15 need them), check_ss_signature (default false)
+--           profile = "openssl" (default) | "strict": "openssl" accepts what OpenSSL 3 accepts
+--             (what appliances do), with RFC 5280's validity (notAfter's own second is valid)
+--             and iPAddress name constraints; "strict" also refuses what RFC 5280's MUSTs and
+--             the CA/B Forum baseline requirements forbid (certbench.lint's "error" rules, on
+--             each certificate of the path in its role; the CA/B Forum rules only with
+--             purpose = "sslserver")
+--           ekus = {"serverAuth", "clientAuth", "1.3.6.1.5.5.7.3.17", ...}: names or OIDs,
+--             every one listed in the leaf's extendedKeyUsage (a leaf without one allows all)
+--           key_usage = {"digitalSignature", ...}: every one asserted in the leaf's keyUsage
+--             (a leaf without one allows all)
 --   store.reasons[code] -> short reason name; store.error_text(code) -> BoringSSL's text
+--
+-- A failure of a profile rule has the same shape: info.rule names the rule ("RFC 5280 4.2.1.1"),
+-- info.text is the rule and what it says ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be
+-- critical"), code 50 (X509_V_ERR_APPLICATION_VERIFICATION) and reason "strict_profile"; an
+-- ekus/key_usage failure is invalid_purpose, an unknown critical extension OpenSSL refuses
+-- (the trust anchor's too) unhandled_critical_extension. When BoringSSL itself refuses a
+-- critical extension, the strict profile keeps its code and reason and names the rule in
+-- info.rule and info.text ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be critical").
 --
 -- err.reason is the X509_V_ERR_* name in lower case ("cert_has_expired",
 -- "unable_to_get_issuer_cert_locally", "hostname_mismatch", "unable_to_get_crl"), except that
 -- a revoked certificate is "certificate_revoked".
 local c = require "_certbench.store"
 local fs = require "certbench.fs"
+local lint = require "certbench.lint"
 
 local M = {}
 
@@ -231,7 +250,9 @@ local known = {
   policy_check = "boolean", explicit_policy = "boolean", inhibit_policy_mapping = "boolean",
   inhibit_any_policy = "boolean", partial_chain = "boolean", max_depth = "number",
   extended_crl = "boolean", use_deltas = "boolean", check_ss_signature = "boolean",
+  profile = "string", ekus = true, key_usage = true,
 }
+local profiles = { openssl = true, strict = true }
 
 local cverify = methods.verify
 
@@ -274,9 +295,34 @@ function methods:verify(cert, opts)
   if o.max_depth ~= nil and (math.type(o.max_depth) ~= "integer" or o.max_depth < 0) then
     error("store:verify: option 'max_depth' must be a non-negative integer", 2)
   end
+  local profile = o.profile or "openssl"
+  if not profiles[profile] then
+    error("store:verify: profile must be \"openssl\" or \"strict\", not \"" .. profile .. "\"", 2)
+  end
+  for _, k in ipairs { "ekus", "key_usage" } do
+    if o[k] ~= nil and type(o[k]) ~= "table" and type(o[k]) ~= "string" then
+      error("store:verify: option '" .. k .. "' must be a list of names, not " .. type(o[k]), 2)
+    end
+  end
+  lint.check_options(o)
+  local policy = { profile = profile, purpose = o.purpose, ekus = o.ekus, key_usage = o.key_usage,
+    crls = o.crls }
+  o.profile, o.ekus, o.key_usage = nil, nil, nil
   local chain, err, info = cverify(self, cert, o)
-  if chain then return chain end
+  if chain then
+    local ok, perr, pinfo = lint.path(chain, policy)
+    if ok then return chain end
+    return nil, perr, pinfo
+  end
   if info then info.reason = M.reasons[info.code] or ("error_" .. info.code) end
+  if profile == "strict" and info and info.code == 34 and info.cert then
+    -- BoringSSL refused a critical extension: say which rule it breaks
+    local f = lint.critical_rule(info.cert)
+    if f then
+      info.rule, info.text = f.rule, f.rule .. ": " .. f.text
+      err = err:gsub("^[^(]*", info.text .. " ", 1)
+    end
+  end
   return nil, err, info
 end
 

@@ -122,6 +122,9 @@ static int m_ski(lua_State *L) { return cb_ext_ski(L, EXTS(L), "x509:ski"); }
 static int m_aki(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki", 0); }
 static int m_aki_info(lua_State *L) { return cb_ext_aki(L, EXTS(L), "x509:aki_info", 1); }
 static int m_extensions(lua_State *L) { return cb_ext_list(L, EXTS(L)); }
+static int m_name_constraints(lua_State *L) {
+  return cb_ext_name_constraints(L, EXTS(L), "x509:name_constraints");
+}
 
 static int m_signature_algorithm(lua_State *L) {
   X509 *x = cb_check_x509(L, 1);
@@ -757,6 +760,7 @@ int luaopen__certbench_x509(lua_State *L) {
       {"aki", m_aki},
       {"aki_info", m_aki_info},
       {"extensions", m_extensions},
+      {"name_constraints", m_name_constraints},
       {"signature_algorithm", m_signature_algorithm},
       {"to_der", m_to_der},
       {"to_pem", m_to_pem},

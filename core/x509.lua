@@ -17,6 +17,8 @@
 --   c:ski(), c:aki() -> upper-case hex | nil (the keyIdentifiers)
 --   c:aki_info() -> {keyid=, issuer={general names}, serial=, critical=} | nil
 --   c:extensions() -> { {oid=, name=, critical=, der=, text=}... }
+--   c:name_constraints() -> {permitted={general names}, excluded={...}, critical=} | nil (a list
+--     is nil when its subtrees are absent; iPAddress bases read "192.0.2.0/255.255.255.0")
 --   c:fingerprint([alg="sha256"]) -> "AB:CD:..."; c:text() (like openssl x509 -text -noout)
 --   c:to_pem(), c:to_der(), c:equals(other), c == other
 --   c:is_ca() (basicConstraints cA), c:is_self_signed() (names match and the signature verifies

@@ -64,10 +64,8 @@ describe("detect: DER", function()
     local o = one(rsapub)
     assert.equal("public_key", o.kind)
     assert.equal("pkcs1", o.format)
-    if h.corpus then
-      assert.equal("certificate", one(h.read(h.corpus .. "/pkits/certs/GoodCACert.crt")).kind)
-      assert.equal("crl", one(h.read(h.corpus .. "/pkits/crls/GoodCACRL.crl")).kind)
-    end
+    assert.equal("certificate", one(h.read(h.data .. "/pkits/certs/GoodCACert.crt")).kind)
+    assert.equal("crl", one(h.read(h.data .. "/pkits/crls/GoodCACRL.crl")).kind)
   end)
 
   it("says a DER file is truncated, naming what it would have been", function()
@@ -346,34 +344,30 @@ describe("detect: helpers", function()
   end)
 end)
 
-describe("detect: the corpus", function()
-  if not h.corpus then
-    pending("../shared/corpus is not there")
-    return
-  end
-  -- every key file of pem-keys/ and every PFX of pfx/, with what it is
+describe("detect: the test data", function()
+  -- every key file of keys/ and every PFX of pfx/, with what it is
   local expected = {
-    ["pem-keys/lua-resty-openssl/ec_key_encrypted.pem"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-256-CBC)",
-    ["pem-keys/oscrypto/test-aes128.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/oscrypto/test-aes256.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption AES-256-CBC)",
-    ["pem-keys/oscrypto/test-dsa-aes128.key"] = "encrypted private key (DSA, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/oscrypto/test-dsa.key"] = "private key (DSA)",
-    ["pem-keys/oscrypto/test-ec-aes128.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/oscrypto/test-ec.key"] = "private key (SEC1 EC)",
-    ["pem-keys/oscrypto/test-pkcs8-aes128-der.key"] = "encrypted private key (PKCS#8, PBES2)",
-    ["pem-keys/oscrypto/test-pkcs8-aes256.key"] = "encrypted private key (PKCS#8, PBES2)",
-    ["pem-keys/oscrypto/test-pkcs8-blank-der.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
-    ["pem-keys/oscrypto/test-pkcs8-blank.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
-    ["pem-keys/oscrypto/test-pkcs8-des.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
-    ["pem-keys/oscrypto/test-pkcs8-tripledes.key"] = "encrypted private key (PKCS#8, PBES2)",
-    ["pem-keys/oscrypto/test-pkcs8.key"] = "private key (PKCS#8 RSA)",
-    ["pem-keys/oscrypto/test-tripledes.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption DES-EDE3-CBC)",
-    ["pem-keys/oscrypto/test.crt"] = "certificate",
-    ["pem-keys/oscrypto/test.key"] = "private key (PKCS#1 RSA)",
-    ["pem-keys/paramiko/test_ecdsa_password_256.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/paramiko/test_ecdsa_password_384.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/paramiko/test_ecdsa_password_521.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
-    ["pem-keys/paramiko/test_rsa_password.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption DES-EDE3-CBC)",
+    ["keys/lua-resty-openssl/ec_key_encrypted.pem"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-256-CBC)",
+    ["keys/oscrypto/test-aes128.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption AES-128-CBC)",
+    ["keys/oscrypto/test-aes256.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption AES-256-CBC)",
+    ["keys/oscrypto/test-dsa-aes128.key"] = "encrypted private key (DSA, legacy PEM encryption AES-128-CBC)",
+    ["keys/oscrypto/test-dsa.key"] = "private key (DSA)",
+    ["keys/oscrypto/test-ec-aes128.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
+    ["keys/oscrypto/test-ec.key"] = "private key (SEC1 EC)",
+    ["keys/oscrypto/test-pkcs8-aes128-der.key"] = "encrypted private key (PKCS#8, PBES2)",
+    ["keys/oscrypto/test-pkcs8-aes256.key"] = "encrypted private key (PKCS#8, PBES2)",
+    ["keys/oscrypto/test-pkcs8-blank-der.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
+    ["keys/oscrypto/test-pkcs8-blank.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
+    ["keys/oscrypto/test-pkcs8-des.key"] = "encrypted private key (PKCS#8, pbeWithMD5AndDES-CBC)",
+    ["keys/oscrypto/test-pkcs8-tripledes.key"] = "encrypted private key (PKCS#8, PBES2)",
+    ["keys/oscrypto/test-pkcs8.key"] = "private key (PKCS#8 RSA)",
+    ["keys/oscrypto/test-tripledes.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption DES-EDE3-CBC)",
+    ["keys/oscrypto/test.crt"] = "certificate",
+    ["keys/oscrypto/test.key"] = "private key (PKCS#1 RSA)",
+    ["keys/paramiko/test_ecdsa_password_256.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
+    ["keys/paramiko/test_ecdsa_password_384.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
+    ["keys/paramiko/test_ecdsa_password_521.key"] = "encrypted private key (SEC1 EC, legacy PEM encryption AES-128-CBC)",
+    ["keys/paramiko/test_rsa_password.key"] = "encrypted private key (PKCS#1 RSA, legacy PEM encryption DES-EDE3-CBC)",
     ["pfx/oscrypto/expected/test-pkcs8-der.key"] = "private key (PKCS#8 RSA)",
     ["pfx/oscrypto/expected/test-pkcs8-dsa-der.key"] = "private key (PKCS#8 DSA)",
     ["pfx/oscrypto/expected/test-third-der.key"] = "private key (PKCS#1 RSA)",
@@ -381,10 +375,10 @@ describe("detect: the corpus", function()
     ["pfx/rustcrypto/expected/cert.der"] = "certificate",
   }
   it("recognizes every PFX (DER, or Base-64 text for the RFC 9579 vectors) and every key file", function()
-    local p = io.popen("cd " .. h.q(h.corpus) .. " && find pfx pem-keys pkits/pkcs12 -type f | sort")
+    local p = io.popen("cd " .. h.q(h.data) .. " && find pfx keys pkits/pkcs12 -type f | sort")
     local n = 0
     for f in p:lines() do
-      local info, err = detect.file(h.corpus .. "/" .. f)
+      local info, err = detect.file(h.data .. "/" .. f)
       assert(info, err)
       assert.equal(1, #info.objects, f)
       local o = info.objects[1]
@@ -407,12 +401,12 @@ describe("detect: the corpus", function()
 
   it("reads the p7b files, the PEM CRLs and a CRLF PEM", function()
     for _, f in ipairs { "p7b/pkits/pkits.p7b", "p7b/real-world/DODROOTCA3_IB.p7c", "p7b/signed/pkcs7-signed.pem" } do
-      assert.equal("pkcs7", one(h.read(h.corpus .. "/" .. f)).kind)
+      assert.equal("pkcs7", one(h.read(h.data .. "/" .. f)).kind)
     end
-    assert.equal("crl", one(h.read(h.corpus .. "/crls/pem/no_revoked.crl")).kind)
-    local _, info = one(h.read(h.corpus .. "/ocsp/asn1crypto/ocsp-with-pkup.pem"))
+    assert.equal("crl", one(h.read(h.data .. "/crls/pem/no_revoked.crl")).kind)
+    local _, info = one(h.read(h.data .. "/ocsp/asn1crypto/ocsp-with-pkup.pem"))
     assert.equal("crlf", info.line_ends)
-    local o = one(h.read(h.corpus .. "/chains/rust-pki/amazon.com/1-ocsp.ocspResp"))
+    local o = one(h.read(h.data .. "/chains/rust-pki/amazon.com/1-ocsp.ocspResp"))
     assert.equal("ocsp_response", o.kind)
   end)
 end)

@@ -1,6 +1,6 @@
 -- spec/pfx_spec.lua: the pfx plugin (info, split, build, decrypt-key, encrypt-key), through its
 -- Lua API and the command line; every bad input with its own spec; every PFX and key file of
--- the shared corpus with its expected content. tests/pfx_interop_spec.lua does the openssl
+-- the test data (tests/data) with its expected content. tests/pfx_interop_spec.lua does the openssl
 -- directions.
 local h = require "helper"
 local ui = require "certbench.ui"
@@ -484,12 +484,8 @@ describe("pfx decrypt-key and encrypt-key", function()
   end)
 end)
 
-describe("the corpus", function()
-  if not h.corpus then
-    pending("../shared/corpus is not there")
-    return
-  end
-  local C = h.corpus .. "/"
+describe("the test data", function()
+  local C = h.data .. "/"
   local function der_sha256(der) return digest.hex(digest.sha256(der)):lower() end
   local ok_cases = {
     -- file, password, keys, certificates, CN of the server certificate, chain length, warnings to find
@@ -635,9 +631,9 @@ describe("the corpus", function()
     end
   end)
 
-  it("decrypt-key: every encrypted key of pem-keys/ gives its plaintext reference", function()
-    local rsa = assert(pkey.load(h.read(C .. "pem-keys/oscrypto/test.key")))
-    local ec = assert(pkey.load(h.read(C .. "pem-keys/oscrypto/test-ec.key")))
+  it("decrypt-key: every encrypted key of keys/ gives its plaintext reference", function()
+    local rsa = assert(pkey.load(h.read(C .. "keys/oscrypto/test.key")))
+    local ec = assert(pkey.load(h.read(C .. "keys/oscrypto/test-ec.key")))
     local cases = {
       { "oscrypto/test-aes128.key", "password123", rsa, "RSA PRIVATE KEY" },
       { "oscrypto/test-aes256.key", "password123", rsa, "RSA PRIVATE KEY" },
@@ -657,7 +653,7 @@ describe("the corpus", function()
     }
     for _, c in ipairs(cases) do
       local out = fresh("dk")
-      local r, err = pfx.decrypt_key { file = C .. "pem-keys/" .. c[1], out = out, passin = "pass:" .. c[2] }
+      local r, err = pfx.decrypt_key { file = C .. "keys/" .. c[1], out = out, passin = "pass:" .. c[2] }
       assert(r, err)
       local text = h.read(out)
       assert.matches("^%-%-%-%-%-BEGIN " .. c[4]:gsub("%p", "%%%0") .. "%-%-%-%-%-\n", text, nil, c[1])
@@ -673,12 +669,12 @@ describe("the corpus", function()
         assert.equal(c[3]:to_der(), k:to_der(), c[1])
       end
       -- and the wrong password is said as such
-      local r2, err2 = pfx.decrypt_key { file = C .. "pem-keys/" .. c[1], out = fresh("dk"), passin = "pass:not-it" }
+      local r2, err2 = pfx.decrypt_key { file = C .. "keys/" .. c[1], out = fresh("dk"), passin = "pass:not-it" }
       assert.is_nil(r2)
-      assert.equal(C .. "pem-keys/" .. c[1] .. ": wrong password for the private key", err2, c[1])
+      assert.equal(C .. "keys/" .. c[1] .. ": wrong password for the private key", err2, c[1])
     end
     -- the DSA keys: recognized, and refused by name
-    local r, err = pfx.decrypt_key { file = C .. "pem-keys/oscrypto/test-dsa-aes128.key", out = fresh("dk"), passin = "pass:password123" }
+    local r, err = pfx.decrypt_key { file = C .. "keys/oscrypto/test-dsa-aes128.key", out = fresh("dk"), passin = "pass:password123" }
     assert.is_nil(r)
     assert.matches("DSA", err, 1, true)
   end)

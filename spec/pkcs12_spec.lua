@@ -1,5 +1,5 @@
 -- spec/pkcs12_spec.lua: certbench.pkcs12, parse and build, every error path. The PFX files of
--- the shared corpus are read with their expected content here; tests/pkcs12_interop_spec.lua
+-- the test data (tests/data) are read with their expected content here; tests/pkcs12_interop_spec.lua
 -- does the openssl/keytool/certtool directions.
 local h = require "helper"
 local A = require "asn1_util"
@@ -9,7 +9,7 @@ local x509 = require "certbench.x509"
 local digest = require "certbench.digest"
 local secret = require "certbench.secret"
 
-local corpus = h.corpus
+local corpus = h.data
 local function cfile(p) return h.read(corpus .. "/" .. p) end
 local PFX = "pfx/"
 
@@ -342,7 +342,7 @@ describe("pkcs12.parse", function()
 end)
 
 describe("pkcs12 corpus", function()
-  -- every PFX of ../shared/corpus/pfx with its password and what it must contain
+  -- every PFX of tests/data/pfx with its password and what it must contain
   local ROOT = { pkits = "pkits/pkcs12/", rust = PFX .. "rustcrypto/", go = PFX .. "go-pkcs12/",
                  osc = PFX .. "oscrypto/" }
   local function osc_expected(name)

@@ -5,7 +5,7 @@ local A = require "asn1_util"
 local pkcs7 = require "certbench.pkcs7"
 local x509 = require "certbench.x509"
 
-local corpus = h.corpus
+local corpus = h.data
 local function cfile(p) return h.read(corpus .. "/" .. p) end
 
 local GS = "chains/asn1crypto/globalsign_example_keys/"

@@ -473,13 +473,9 @@ describe("certbench.pkey", function()
       assert.has_error(function() rsa:matches(digest.new("sha1")) end)
     end)
     it("compares with a certificate and a request (certbench.x509 / certbench.csr)", function()
-      local ok_x509, x509 = pcall(require, "certbench.x509")
-      if not ok_x509 or not h.corpus then
-        pending("needs certbench.x509 and the corpus")
-        return
-      end
-      local cert = assert(x509.load(h.read(h.corpus .. "/pem-keys/oscrypto/test.crt")))
-      local key = assert(pkey.load(h.read(h.corpus .. "/pem-keys/oscrypto/test.key")))
+      local x509 = require "certbench.x509"
+      local cert = assert(x509.load(h.read(h.data .. "/keys/oscrypto/test.crt")))
+      local key = assert(pkey.load(h.read(h.data .. "/keys/oscrypto/test.key")))
       assert.is_true(key:matches(cert))
       local ok, why = rsa:matches(cert)
       assert.is_false(ok)
@@ -599,7 +595,7 @@ describe("certbench.pkey", function()
     end)
   end)
 
-  describe("the corpus of keys (../shared/corpus/pem-keys)", function()
+  describe("the keys of the test data (tests/data/keys)", function()
     -- every key file, with its password from MANIFEST.md, and what certbench makes of it
     local cases = {
       { "oscrypto/test.key", nil, "rsa" },
@@ -627,8 +623,7 @@ describe("certbench.pkey", function()
     for _, case in ipairs(cases) do
       local file, pw, want, curve = case[1], case[2], case[3], case[4]
       it(file .. " -> " .. want, function()
-        if not h.corpus then pending("no corpus") return end
-        local data = h.read(h.corpus .. "/pem-keys/" .. file)
+        local data = h.read(h.data .. "/keys/" .. file)
         local k, err, code = pkey.load(data, { password = pw })
         if want == "rsa" or want == "ec" then
           assert.is_not_nil(k, err)
@@ -655,8 +650,7 @@ describe("certbench.pkey", function()
       end)
     end
     it("test.key, test-pkcs8.key and the encrypted RSA keys are one key", function()
-      if not h.corpus then pending("no corpus") return end
-      local dir = h.corpus .. "/pem-keys/oscrypto/"
+      local dir = h.data .. "/keys/oscrypto/"
       local ref = pkey.load(h.read(dir .. "test.key")):fingerprint()
       for _, f in ipairs { "test-pkcs8.key", "test-aes128.key", "test-aes256.key", "test-tripledes.key",
                            "test-pkcs8-aes256.key", "test-pkcs8-aes128-der.key", "test-pkcs8-des.key",

@@ -3,7 +3,7 @@ local h = require "helper"
 local x509 = require "certbench.x509"
 local name = require "certbench.name"
 
-local corpus = h.corpus
+local corpus = h.data
 local function cfile(p) return h.read(corpus .. "/" .. p) end
 
 local GS = "chains/asn1crypto/globalsign_example_keys/"

@@ -288,8 +288,8 @@ describe("crl interop", function()
     end)
   end)
 
-  describe("the corpus", function()
-    local corpus = h.corpus
+  describe("the test data", function()
+    local corpus = h.data
     local function files(dir)
       local out = {}
       for f in h.run("find " .. h.q(corpus .. "/" .. dir) .. " -type f | sort"):gmatch("[^\n]+") do out[#out + 1] = f end
@@ -297,13 +297,11 @@ describe("crl interop", function()
     end
 
     it("every real-world and mock FPKI CRL loads, entry by entry as openssl reads it", function()
-      if not corpus then return pending("no corpus") end
       local list = files("crls")
-      assert.equal(15, #list)
-      -- the counts the corpus MANIFEST states
+      assert.equal(12, #list)
+      -- the counts tests/data/MANIFEST.md states
       local manifest = {
         ["eid2011.crl"] = 15752, ["1-crl.crl"] = 4, ["2-crl.crl"] = 24483, ["crls_1-crl.crl"] = 0,
-        ["crls_2-crl.crl"] = 0, ["crls2_AD7AF988871D6C077F49434FC0D3637637CB7CB62BD867C464CBBFB3B5A487A1.crl"] = 24384,
         ["TrustAsiaEVTLSProCAG2.crl"] = 1, ["tscpbcasha256.crl"] = 4, ["crl.pem"] = 1, ["no_revoked.crl"] = 0,
         ["DODCA_30.crl"] = 164618, ["EOP-SSP-CA-B8.crl"] = 10017, ["CertiPathBridgeCA-G2.crl"] = 4,
       }
@@ -318,7 +316,6 @@ describe("crl interop", function()
     end)
 
     it("every PKITS CRL loads, entry by entry as openssl reads it", function()
-      if not corpus then return pending("no corpus") end
       local list = files("pkits/crls")
       assert.equal(173, #list)
       local deltas = 0
@@ -332,7 +329,6 @@ describe("crl interop", function()
     end)
 
     it("PKITS delta CRLs name their base", function()
-      if not corpus then return pending("no corpus") end
       local dir = corpus .. "/pkits/crls/"
       local base = assert(crl.load_file(dir .. "deltaCRLCA1CRL.crl"))
       local delta = assert(crl.load_file(dir .. "deltaCRLCA1deltaCRL.crl"))
@@ -347,7 +343,6 @@ describe("crl interop", function()
     end)
 
     it("PKITS issuing distribution points and indirect CRLs", function()
-      if not corpus then return pending("no corpus") end
       local dir = corpus .. "/pkits/crls/"
       local c = assert(crl.load_file(dir .. "onlyContainsUserCertsCACRL.crl"))
       assert.is_true(c:issuing_distribution_point().only_user)
@@ -369,7 +364,6 @@ describe("crl interop", function()
     end)
 
     it("PKITS indirect CRL: a certificate is on it only under its own issuer", function()
-      if not corpus then return pending("no corpus") end
       local c = assert(crl.load_file(corpus .. "/pkits/crls/indirectCRLCA5CRL.crl"))
       local revoked = {}
       for _, path in ipairs(files("pkits/certs")) do
@@ -384,7 +378,6 @@ describe("crl interop", function()
     end)
 
     it("PKITS signatures verify with their issuers; the bad ones fail", function()
-      if not corpus then return pending("no corpus") end
       local certs = {}
       for _, path in ipairs(files("pkits/certs")) do certs[#certs + 1] = assert(x509.load(h.read(path))) end
       local failed = {}
@@ -414,7 +407,6 @@ describe("crl interop", function()
     end)
 
     it("PKITS: the CRL with a bad signature fails with its CA's key too", function()
-      if not corpus then return pending("no corpus") end
       local c = assert(crl.load_file(corpus .. "/pkits/crls/BadCRLSignatureCACRL.crl"))
       local ca = assert(x509.load(h.read(corpus .. "/pkits/certs/BadCRLSignatureCACert.crt")))
       assert.is_false((c:verify(ca)))
@@ -429,7 +421,6 @@ describe("crl interop", function()
     end)
 
     it("real-world CRLs verify with the certificates of their chains", function()
-      if not corpus then return pending("no corpus") end
       local function check(crlpath, certpath)
         local c = assert(crl.load_file(corpus .. "/" .. crlpath))
         local cert = assert(x509.load(h.read(corpus .. "/" .. certpath)))
@@ -438,9 +429,7 @@ describe("crl interop", function()
       check("crls/real-world/harvard.edu/1-crl.crl", "chains/rust-pki/harvard.edu/0-ta.der")
       check("crls/real-world/harvard.edu/2-crl.crl", "chains/rust-pki/harvard.edu/1.der")
       check("crls/real-world/makaan.com/crls_1-crl.crl", "chains/rust-pki/makaan.com/0-ta.der")
-      check("crls/real-world/makaan.com/crls_2-crl.crl", "chains/rust-pki/makaan.com/1.der")
       check("crls/real-world/intel.com/crls_1-crl.crl", "chains/rust-pki/intel.com/0-ta.der")
-      check("crls/real-world/intel.com/crls_2-crl.crl", "chains/rust-pki/intel.com/1.der")
       check("crls/pem/crl.pem", "chains/lua-resty-openssl-crl/subca.cert.pem")
       check("crls/pem/no_revoked.crl", "chains/asn1crypto/lets_encrypt/isrgrootx1.pem")
       local c = assert(crl.load_file(corpus .. "/crls/pem/crl.pem"))

@@ -9,7 +9,7 @@ local function f(name) return dir .. "/" .. name end
 
 local sh = h.sh
 
-local corpus = h.corpus
+local corpus = h.data
 local CHAIN = corpus .. "/chains/asn1crypto/globalsign_example_keys/"
 local CRL = corpus .. "/crls/pem/crl.pem"
 

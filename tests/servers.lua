@@ -154,7 +154,7 @@ end
 -- slapd(dir, ldif) -> server | nil, why
 function M.slapd(dir, ldif, tls)
   local slapd = "/usr/sbin/slapd"
-  if not io.open(slapd) then return nil, "slapd is not installed (third_party/install-deps --with-test-peers)" end
+  if not io.open(slapd) then return nil, "slapd is not installed (third_party/install-deps test)" end
   local modpath
   for _, d in ipairs{ "/usr/lib/ldap", "/usr/lib/x86_64-linux-gnu/ldap", "/usr/lib/openldap" } do
     if io.open(d .. "/back_mdb.so") then modpath = d break end

@@ -6,7 +6,7 @@ local csr = require "certbench.csr"
 local name = require "certbench.name"
 local pkey = require "certbench.pkey"
 
-local corpus = h.corpus
+local corpus = h.data
 local dir = h.tmpdir()
 local function path(f) return dir .. "/" .. f end
 
@@ -246,12 +246,7 @@ print("version=" + leaf.version.name)
   end)
 end)
 
-describe("the corpus", function()
-  if not corpus then
-    it("is missing (CERTBENCH_CORPUS): skipped", function() pending("no corpus") end)
-    return
-  end
-
+describe("the test data", function()
   local function files(sub, pattern)
     local out = h.run("find " .. h.q(corpus .. "/" .. sub) .. " -type f | sort")
     local list = {}

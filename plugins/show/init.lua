@@ -2,8 +2,15 @@
 -- a bundle), CSRs, CRLs, keys, PKCS#7 and PFX files — like `openssl x509/req/crl/pkey -text`,
 -- with --json for programs. Private key material is never printed unless --private.
 --
--- Lua API: require("certbench.plugins.show").show{ file =, passin =, entries =, private = }
+-- `show --lint FILE` lists, for each certificate, what RFC 5280 and the CA/B Forum baseline
+-- requirements find wrong in it (certbench.lint: rule, severity, text), instead of its text;
+-- the exit code is then 3 when a finding is an error (a MUST broken).
+--
+-- Lua API: require("certbench.plugins.show").show{ file =, passin =, entries =, private =, lint = }
 --   -> { file =, format =, objects = { {kind=, what=, ...} } } | nil, err
+--   with lint, each certificate's object has lint = { {id=, rule=, severity=, text=} ... }
+--   (the certificates of a PKCS#7 too, in pkcs7.certificates[i].lint), and the result
+--   lint_errors = the number of "error" findings
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local detect = require "certbench.detect"
@@ -13,6 +20,7 @@ local crl = require "certbench.crl"
 local pkey = require "certbench.pkey"
 local pkcs7 = require "certbench.pkcs7"
 local lib = require "certbench.plugins.pfx.lib"
+local lint = require "certbench.lint"
 
 local M = { name = "show", version = "1.0",
             summary = "decode any PKI file: certificates, CSRs, CRLs, keys, PKCS#7, PFX (like openssl ... -text)" }
@@ -96,6 +104,7 @@ local function describe(o, opts, name)
     if not c then e.error = err return e end
     e.certificate = cert_details(c)
     e.text = c:text()
+    if opts.lint then e.lint = ui.array(lint.certificate(c)) end
   elseif o.kind == "csr" then
     local r, err = csr.load(o.der)
     if not r then e.error = err return e end
@@ -153,6 +162,7 @@ local function describe(o, opts, name)
       #p.certs, #p.certs == 1 and "" or "s", #p.crls, #p.crls == 1 and "" or "s") }
     for i, c in ipairs(p.certs) do
       local ci = cert_details(c)
+      if opts.lint then ci.lint = ui.array(lint.certificate(c)) end
       certs[i] = ci
       t[#t + 1] = ("  %d. subject %s\n     issuer  %s\n     serial  %s, valid %s to %s%s"):format(i, ci.subject, ci.issuer,
         ci.serial, ci.not_before_text, ci.not_after_text, ci.expired and " (EXPIRED)" or "")
@@ -183,6 +193,23 @@ local function describe(o, opts, name)
   return e
 end
 
+-- lint_lines(subject, findings) -> the text of one certificate's findings
+local function lint_lines(subject, findings)
+  local l = { "certificate " .. subject }
+  if #findings == 0 then l[#l + 1] = "  no findings" end
+  for _, f in ipairs(findings) do
+    l[#l + 1] = ("  %-8s %-26s %s"):format(f.severity, f.rule, f.text)
+  end
+  return table.concat(l, "\n")
+end
+
+function M.say_lint(e, ctx)
+  if e.lint then ctx.ui.say("%s", lint_lines(e.certificate.subject, e.lint)) end
+  for _, ci in ipairs(e.pkcs7 and e.pkcs7.certificates or {}) do
+    ctx.ui.say("%s", lint_lines(ci.subject, ci.lint or {}))
+  end
+end
+
 function M.show(o)
   local data, rerr = fs.read(o.file, 256 * 1024 * 1024)
   if not data then return nil, rerr end
@@ -199,6 +226,18 @@ function M.show(o)
   res.objects = ui.array(res.objects)
   local bad = 0
   for _, e in ipairs(res.objects) do if e.error then bad = bad + 1 end end
+  if o.lint then
+    res.lint_errors = 0
+    local function count(list)
+      for _, f in ipairs(list or {}) do
+        if f.severity == "error" then res.lint_errors = res.lint_errors + 1 end
+      end
+    end
+    for _, e in ipairs(res.objects) do
+      count(e.lint)
+      for _, ci in ipairs(e.pkcs7 and e.pkcs7.certificates or {}) do count(ci.lint) end
+    end
+  end
   if bad > 0 and bad == #res.objects then
     return nil, res.objects[1].error
   end
@@ -213,9 +252,14 @@ M.commands = {
       p:option("--passin", "password of an encrypted key or a PFX: pass:TEXT, env:VAR, file:PATH, fd:N, stdin")
       p:flag("--entries", "list every entry of a CRL")
       p:flag("--private", "also print private keys (unencrypted PEM)")
+      p:flag("--lint", "list what RFC 5280 and the CA/B Forum rules find wrong in each certificate "
+        .. "(exit 3 when a finding is an error)")
     end,
     run = function(args)
-      return M.show { file = args.file, passin = args.passin, entries = args.entries, private = args.private }
+      local res, err = M.show { file = args.file, passin = args.passin, entries = args.entries,
+                                private = args.private, lint = args.lint }
+      if not res then return nil, err end
+      return res, args.lint and res.lint_errors > 0 and 3 or 0
     end,
     text = function(res, ctx)
       ctx.ui.say("%s: %s", res.file, res.format)
@@ -234,7 +278,9 @@ M.commands = {
           for _, k in ipairs(keys) do ctx.ui.say("  (text before the block) %s: %s", k, e.attributes[k]) end
         end
         if e.note then ctx.ui.say("note: %s", e.note) end
-        if e.error then ctx.ui.say("error: %s", e.error) else ctx.ui.say("%s", e.text) end
+        if e.error then ctx.ui.say("error: %s", e.error)
+        elseif e.lint or (res.lint_errors and e.pkcs7) then M.say_lint(e, ctx)
+        else ctx.ui.say("%s", e.text) end
         if not e.error and e.crl and e.crl.entries then
           -- one line at a time from the CRL: nothing of the size of the list is built
           for _, x in ipairs(e.crl.entries) do

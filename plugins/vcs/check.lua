@@ -565,6 +565,7 @@ function M.run(o)
   self:check_chain()
   self:check_algorithms()
   self:check_crls()
+  require("certbench.plugins.vcs.lint").add_warnings(self) -- what a strict peer refuses: warnings
   local res = {
     key = o.key, cert = o.cert, ca = o.ca, crls = o.crls and #o.crls > 0 and ui.array(o.crls) or nil,
     checks = ui.array(self.checks), counts = self.counts, ready = self.counts.fail == 0,

@@ -5,7 +5,7 @@ local pkcs7 = require "certbench.pkcs7"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
 local A = dofile("spec/asn1_util.lua")
-local C = os.getenv("CERTBENCH_CORPUS") or "/work/shared/corpus"
+local C = "tests/data"
 local function rd(p) local f = assert(io.open(C .. "/" .. p, "rb")); local d = f:read("a"); f:close(); return d end
 local function wr(p, d) local f = assert(io.open(p, "wb")); f:write(d); f:close() end
 local key = pkey.generate("ec")
