@@ -217,15 +217,24 @@ end
 -- as before, could be held by anyone who can read the folder). A process waits at most
 -- opts.wait seconds (30) and then fails naming the holder's process id.
 M.STATE_DIR = ".certbench"
-function CA:_locked(fn)
-  local sd, serr = fs.private_dir(self.dir .. "/" .. M.STATE_DIR)
+
+-- lock(dir[, wait]) -> lock, state_dir | nil, err: the lock of the CA folder dir (also for
+-- adopt, before the folder is a CA); release with lock:unlock() and state_dir:close()
+function M.lock(dir, wait)
+  local sd, serr = fs.private_dir(dir .. "/" .. M.STATE_DIR)
   if not sd then return nil, serr end
-  local lk, err = fs.lock(sd:path("lock"), { timeout = self.wait, pid = true })
+  local lk, err = fs.lock(sd:path("lock"), { timeout = wait or 30, pid = true })
   if not lk then
     err = sd:shown(err)
     sd:close()
     return nil, err
   end
+  return lk, sd
+end
+
+function CA:_locked(fn)
+  local lk, sd = M.lock(self.dir, self.wait)
+  if not lk then return nil, sd end
   local res = table.pack(pcall(function()
     local ok, rerr = self:_recover()
     if not ok then return nil, rerr end

@@ -224,11 +224,11 @@ M.commands = {
     text = function(r, ctx)
       ctx.ui.say("%s: %d CA certificate%s, issuer after subject", r.out, #r.certificates, #r.certificates == 1 and "" or "s")
       for i, c in ipairs(r.certificates) do
-        ctx.ui.say("  %d %s%s", i, c.subject, c.self_signed and " (root)" or "")
-        ctx.ui.say("      serial %s, until %s, from %s", c.serial, c.not_after, c.from or "?")
+        ctx.ui.say("  %d %s%s", i, esc(c.subject), c.self_signed and " (root)" or "")
+        ctx.ui.say("      serial %s, until %s, from %s", esc(c.serial), esc(c.not_after), esc(c.from or "?"))
       end
-      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", f.subject, f.url) end
-      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", x.subject, x.from, x.why) end
+      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", esc(f.subject), esc(f.url)) end
+      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", esc(x.subject), esc(x.from), esc(x.why)) end
       for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, m.issuer) end
       for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
     end,
