@@ -14,10 +14,11 @@
 -- certbench.secret objects; without one, certbench asks on the terminal (and fails without one).
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local detect = require "certbench.detect"
-local outputs = require "certbench.outputs"
-local pkcs12 = require "certbench.pkcs12"
-local lib = require "certbench.plugins.pfx.lib"
+local lazy = require("certbench").lazy
+local detect = lazy "certbench.detect"
+local outputs = lazy "certbench.outputs"
+local pkcs12 = lazy "certbench.pkcs12"
+local lib = lazy "certbench.plugins.pfx.lib"
 
 local M = { name = "pfx", version = "1.0",
             summary = "PKCS#12 (.pfx/.p12): info, split into key/server/CA files, build, key (de|en)cryption" }
@@ -134,9 +135,11 @@ function M.split(o)
     if key:matches(c.cert) then matching[#matching + 1] = c end
   end
   if #matching == 0 then
-    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written"):format(
+    -- the bags left out say why the key's certificate may be missing
+    local left = #g.notes > 0 and ("; " .. table.concat(g.notes, "; ")) or ""
+    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written%s"):format(
       file, lib.key_line(key), kentry.from, plural(#g.certs, "certificate"),
-      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()))
+      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()), left)
   end
   table.sort(matching, function(a, b) return a.cert:not_after() > b.cert:not_after() end)
   local server = matching[1]

@@ -428,6 +428,9 @@ function M.gather_data(data, path, passin, opts)
         out.certs[#out.certs + 1] = { cert = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
       elseif b.type ~= "key" and b.type ~= "cert" then
         out.notes[#out.notes + 1] = ("bag %d (%s) is not a key or certificate: not written"):format(i, b.bag_type or b.type)
+      elseif b.problem then
+        -- a certificate the core refused (a validity that is no time): said, not dropped
+        out.notes[#out.notes + 1] = ("bag %d: %s: not written"):format(i, (b.problem:gsub(", kept as DER$", "")))
       end
     end
     return out

@@ -13,14 +13,15 @@
 --   lint_errors = the number of "error" findings
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local detect = require "certbench.detect"
-local x509 = require "certbench.x509"
-local csr = require "certbench.csr"
-local crl = require "certbench.crl"
-local pkey = require "certbench.pkey"
-local pkcs7 = require "certbench.pkcs7"
-local lib = require "certbench.plugins.pfx.lib"
-local lint = require "certbench.lint"
+local lazy = require("certbench").lazy
+local detect = lazy "certbench.detect"
+local x509 = lazy "certbench.x509"
+local csr = lazy "certbench.csr"
+local crl = lazy "certbench.crl"
+local pkey = lazy "certbench.pkey"
+local pkcs7 = lazy "certbench.pkcs7"
+local lib = lazy "certbench.plugins.pfx.lib"
+local lint = lazy "certbench.lint"
 
 local M = { name = "show", version = "1.0",
             summary = "decode any PKI file: certificates, CSRs, CRLs, keys, PKCS#7, PFX (like openssl ... -text)" }
@@ -99,15 +100,17 @@ local function describe(o, opts, name)
   local e = { index = o.index, kind = o.kind, what = o.what, block = o.block, line = o.line, label = o.label,
               size = o.size, attributes = o.attributes, note = o.note }
   local where = name .. (o.block and (" (PEM block " .. o.block .. ")") or "")
+  -- a loader's refusal, said of the file: "x.pem (PEM block 2): certificate 1: notAfter is ..."
+  local function refused(err) e.error = where .. ": " .. tostring(err):gsub("^[%w_.]+: ", "", 1) return e end
   if o.kind == "certificate" then
     local c, err = x509.load(o.der)
-    if not c then e.error = err return e end
+    if not c then return refused(err) end
     e.certificate = cert_details(c)
     e.text = c:text()
     if opts.lint then e.lint = ui.array(lint.certificate(c)) end
   elseif o.kind == "csr" then
     local r, err = csr.load(o.der)
-    if not r then e.error = err return e end
+    if not r then return refused(err) end
     local pk = r:public_key()
     local ok, why = r:verify()
     local san = r:san() or {}
@@ -120,7 +123,7 @@ local function describe(o, opts, name)
     e.text = r:text()
   elseif o.kind == "crl" then
     local c, err = crl.load(o.der)
-    if not c then e.error = err return e end
+    if not c then return refused(err) end
     e.crl = crl_details(c, opts.entries)
     e.text = crl_summary_text(e.crl)
   elseif o.kind == "private_key" then

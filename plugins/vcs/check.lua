@@ -162,7 +162,7 @@ function Run:check_cert()
   end
   local cert, err = x509.load(certs[1].der)
   if not cert then
-    self:add("cert-format", "certificate file", "fail", path .. ": " .. err)
+    self:add("cert-format", "certificate file", "fail", path .. ": " .. tostring(err):gsub("^[%w_.]+: ", "", 1))
     return
   end
   if info.encoding ~= "pem" then
@@ -361,16 +361,20 @@ function Run:check_ca_file()
   end
   local list, not_ca, self_signed_leaf = {}, {}, nil
   for _, o in ipairs(certs) do
-    local c = x509.load(o.pem)
-    if c then
-      list[#list + 1] = c
-      if not c:is_ca() and self.cert and c:equals(self.cert) and c:is_self_signed() then
-        -- `vcs selfsigned`: the peers trust the server certificate itself
-        self_signed_leaf = c
-      elseif not c:is_ca() then
-        local why = (self.cert and c:equals(self.cert)) and " (the server certificate itself)" or ""
-        not_ca[#not_ca + 1] = label(c) .. why
-      end
+    local c, err = x509.load(o.der)
+    if not c then
+      -- a certificate the loader refuses (a validity that is no time) fails the file, by name
+      self:add("ca-format", "CA file", "fail", ("%s (PEM block %d): %s"):format(path, o.block or o.index,
+        tostring(err):gsub("^[%w_.]+: ", "", 1)))
+      return
+    end
+    list[#list + 1] = c
+    if not c:is_ca() and self.cert and c:equals(self.cert) and c:is_self_signed() then
+      -- `vcs selfsigned`: the peers trust the server certificate itself
+      self_signed_leaf = c
+    elseif not c:is_ca() then
+      local why = (self.cert and c:equals(self.cert)) and " (the server certificate itself)" or ""
+      not_ca[#not_ca + 1] = label(c) .. why
     end
   end
   local others = {}

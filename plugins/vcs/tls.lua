@@ -31,7 +31,7 @@ end
 
 local function cert_info(c)
   return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
-           not_after = ui.time(c:not_after()), self_signed = c:is_self_signed() }
+           not_after = ui.time(c:not_after()) or "notAfter not a valid time", self_signed = c:is_self_signed() }
 end
 
 function M.run(o)
@@ -94,8 +94,13 @@ function M.run(o)
       add("peer-address", "peer address", "fail", tostring(r.peer_name_error or ("%s does not match"):format(peer)))
     end
     -- validity: the verdict above fails an expired chain; this says how long is left
-    local na = leaf:not_after()
-    if now > na then
+    local na, nb = leaf:not_after(), leaf:not_before()
+    if not (na and nb) then
+      -- a peer's certificate is taken as the handshake gave it: a validity that is no time is
+      -- a failure that names the field
+      add("validity", "validity", "fail", ("the peer's certificate: %s"):format(
+        select(2, leaf:not_after()) or select(2, leaf:not_before())))
+    elseif now > na then
       add("validity", "validity", "fail", ("the peer's certificate expired %s"):format(ui.time(na)))
     elseif now < leaf:not_before() then
       add("validity", "validity", "fail", ("the peer's certificate is not valid before %s"):format(ui.time(leaf:not_before())))
