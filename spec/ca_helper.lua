@@ -51,7 +51,8 @@ function M.snapshot(dir)
     if st.type == "directory" then
       out[rel .. "/"] = string.format("%o", st.mode)
       for _, name in ipairs(fs.list(path)) do walk(rel == "" and name or (rel .. "/" .. name)) end
-    else
+    elseif rel ~= ".certbench/lock" then
+      -- (the lock file holds the process id of its last holder: not the CA's data)
       out[rel] = string.format("%o:", st.mode) .. (fs.read(path) or "?")
     end
   end

@@ -289,7 +289,7 @@ M.commands = {
       p:argument("file", "the input: a file, - (standard input) or an http(s)/ldap(s) URL; its content decides what it is, not its name (PEM, DER, PKCS#7, PKCS#12, ZIP, tar, gzip)")
       p:option("--passin", "the password of a PKCS#12 (PFX) input: pass:TEXT, env:VAR, file:PATH, fd:N, stdin")
       p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
-      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der)")
+      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der; " .. outputs.HELP .. ")")
       p:flag("--force", "replace an existing output file")
     end,
     run = function(args)

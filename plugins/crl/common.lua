@@ -92,13 +92,24 @@ local function scope(c)
   return digest.hex(digest.sha256(table.concat(parts, "\n"))):sub(1, 8):lower()
 end
 
--- identity(c) -> { key=, hash=, base=, aki=, delta=, scope= }: one sequence of CRLs. Two CRLs of
--- one identity replace each other; a CA's new key (same name, new AKI), its delta CRLs and its
--- partitions are identities of their own.
-function M.identity(c)
+-- identity(c[, ca]) -> { key=, hash=, base=, aki=, delta=, scope= }: one sequence of CRLs. Two
+-- CRLs of one identity replace each other; a CA's new key (same name, new key), its delta CRLs
+-- and its partitions are identities of their own. With ca (the trusted certificate whose key
+-- verified c), the key part is that key's identifier, not what the CRL says: a CRL without an
+-- authority key identifier is of the same sequence as one with it, so it cannot start a
+-- sequence of its own beside the current one (and take its <hash>.rN).
+function M.identity(c, ca)
   local issuer = c:issuer()
   local hash = issuer:hash()
   local aki = c:aki()
+  if ca then
+    aki = ca:ski()
+    if not aki then
+      local pk = ca:public_key()
+      aki = require("certbench.digest").hex(pk:spki_sha256()):sub(1, 40):upper()
+      pk:close()
+    end
+  end
   local delta = c:is_delta()
   local sc = scope(c)
   local key = hash .. "-" .. (aki and aki:lower() or "noaki") .. (delta and "-delta" or "")

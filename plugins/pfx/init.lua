@@ -464,7 +464,7 @@ M.commands = {
       p:option("--key", "the private key (PEM or DER, encrypted or not)"):count(1)
       p:option("--cert", "the certificate (a bundle is fine: the one matching the key is taken)"):count(1)
       p:option("--chain", "the CA certificates (PEM bundle, DER or p7b), any order")
-      p:option("--out", "the .pfx to write"):count(1)
+      p:option("--out", "the .pfx to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the key's password: " .. PASS_HELP)
       p:option("--passout", "the PFX password: " .. PASS_HELP)
       p:option("--friendly-name", "the friendlyName Windows shows")
@@ -490,7 +490,7 @@ M.commands = {
     summary = "write a private key without its password (mode 0600), as appliances want it",
     options = function(p)
       p:argument("file", "the encrypted key (legacy PEM, PKCS#8 PEM or DER)")
-      p:option("--out", "the unencrypted key to write"):count(1)
+      p:option("--out", "the unencrypted key to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the key's password: " .. PASS_HELP)
       p:option("--key-format", "pkcs1 (BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY); default: as the input")
         :choices { "pkcs1", "pkcs8" }
@@ -510,7 +510,7 @@ M.commands = {
     summary = "write a private key encrypted with a password (PKCS#8 PBES2 AES-256 by default)",
     options = function(p)
       p:argument("file", "the key (any form; an encrypted one needs --passin)")
-      p:option("--out", "the encrypted key to write"):count(1)
+      p:option("--out", "the encrypted key to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the input key's password: " .. PASS_HELP)
       p:option("--passout", "the new password: " .. PASS_HELP)
       p:option("--key-format", "pkcs8 (default, BEGIN ENCRYPTED PRIVATE KEY) or pkcs1 (legacy Proc-Type/DEK-Info PEM)")

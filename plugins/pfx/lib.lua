@@ -363,7 +363,7 @@ function M.print_pfx_info(res, say)
                                                       absent = "none (the empty password, absent)" })[a.password_form] or a.password_form) end
   for _, b in ipairs(res.bags) do
     local attrs = {}
-    if b.friendly_name then attrs[#attrs + 1] = "friendlyName " .. string.format("%q", b.friendly_name) end
+    if b.friendly_name then attrs[#attrs + 1] = 'friendlyName "' .. ui.escape(b.friendly_name):gsub('"', '\\"') .. '"' end
     if b.local_key_id then attrs[#attrs + 1] = "localKeyID " .. b.local_key_id end
     local enc = b.encryption and b.encryption ~= "none" and (" [" .. b.encryption .. "]") or ""
     if b.key then

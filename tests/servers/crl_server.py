@@ -193,7 +193,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "redirect":
             return self.send(302, b"", {"Location": "/s/" + r["to"]})
         if mode == "status":
-            return self.send(int(r.get("code", 500)), b"server error\n")
+            code = int(r.get("code", 500))
+            # a 304 has no body (RFC 9110 15.4.5)
+            return self.send(code, b"" if code == 304 else b"server error\n")
         return self.send(404, b"unknown mode\n")
 
 
