@@ -1,11 +1,11 @@
 -- spec/crl_spec.lua: certbench.crl, every function and error path. The CRLs come from the
--- openssl CLI (spec/crl_fixtures.lua) and from crl.new; tests/crl_interop_spec.lua checks both
+-- openssl CLI (spec/support/crl.lua) and from crl.new; tests/interop/crl_spec.lua checks both
 -- directions against openssl itself and the corpus.
 local crl = require "certbench.crl"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
-local h = require "helper"
-local F = require "crl_fixtures"
+local h = require "support.helper"
+local F = require "support.crl"
 
 local T2024_01_01_12 = 1704110400 -- 2024-01-01T12:00:00Z
 local T2023_12_25 = 1703462400    -- 2023-12-25T00:00:00Z

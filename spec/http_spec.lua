@@ -1,10 +1,10 @@
--- certbench.http: the API and its error paths, with tests/servers/hostile.py on 127.0.0.1 for
--- the few that need a server (the interoperability tests are in tests/http_spec.lua). Here so
+-- certbench.http: the API and its error paths, with spec/support/servers/hostile.py on 127.0.0.1 for
+-- the few that need a server (the interoperability tests are in tests/interop/http_spec.lua). Here so
 -- the ASan pass of tests/run covers the transfer engine too.
 local http = require "certbench.http"
 local loop = require "certbench.loop"
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 
 describe("certbench.http API", function()
   local hostile

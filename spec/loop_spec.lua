@@ -1,5 +1,5 @@
 local loop = require "certbench.loop"
-local h = require "helper"
+local h = require "support.helper"
 
 local function pid()
   local f = assert(io.open("/proc/self/stat"))

@@ -1,8 +1,8 @@
 -- spec/pkcs12_spec.lua: certbench.pkcs12, parse and build, every error path. The PFX files of
--- the test data (tests/data) are read with their expected content here; tests/pkcs12_interop_spec.lua
+-- the test data (tests/data) are read with their expected content here; tests/interop/pkcs12_spec.lua
 -- does the openssl/keytool/certtool directions.
-local h = require "helper"
-local A = require "asn1_util"
+local h = require "support.helper"
+local A = require "support.asn1"
 local p12 = require "certbench.pkcs12"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"

@@ -1,5 +1,5 @@
 -- spec/x509_spec.lua: certbench.x509, loading and reading certificates.
-local h = require "helper"
+local h = require "support.helper"
 local x509 = require "certbench.x509"
 local name = require "certbench.name"
 
@@ -492,7 +492,7 @@ end)
 describe("x509.new_many", function()
   local pkey = require "certbench.pkey"
   local csr = require "certbench.csr"
-  local h = require "helper"
+  local h = require "support.helper"
   local cakey = pkey.generate("ec")
   local ca = assert(x509.new{ subject = "/CN=Many CA", issuer_key = cakey, ca = true, days = 3650 })
   local rsakey = pkey.generate("rsa:2048")
