@@ -18,11 +18,6 @@ local function names(list)
   return t
 end
 
--- the peak resident size of this process, in kB
-local function vmhwm()
-  return tonumber(h.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
-end
-
 describe("certbench.archive", function()
   setup(function()
     dir = h.tmpdir()

@@ -902,13 +902,6 @@ describe("certbench.crl", function()
   end)
 
   describe("memory", function()
-    local function rss_kb()
-      local f = assert(io.open("/proc/self/statm"))
-      local pages = f:read("n") and f:read("n")
-      f:close()
-      return pages * 4
-    end
-
     -- ASan keeps freed memory in quarantine, so resident size says nothing there; LeakSanitizer
     -- covers the same ground in that pass.
     local it_rss = os.getenv("CERTBENCH_ASAN") and pending or it
@@ -925,14 +918,14 @@ describe("certbench.crl", function()
       for i = 1, 2000 do cycle(i) end
       collectgarbage()
       collectgarbage()
-      local before = rss_kb()
+      local before = h.rss_kb()
       for i = 1, 100000 do
         cycle(i)
         if i % 1000 == 0 then collectgarbage() end
       end
       collectgarbage()
       collectgarbage()
-      local after = rss_kb()
+      local after = h.rss_kb()
       assert.is_true(after <= before * 1.5, ("resident size grew from %d KB to %d KB"):format(before, after))
     end)
   end)

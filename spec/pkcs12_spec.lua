@@ -607,12 +607,6 @@ describe("pkcs12 memory", function()
   -- size says nothing there: 3,000 cycles run for LeakSanitizer, the ratio is not checked.
   local asan = os.getenv("CERTBENCH_ASAN") ~= nil
   local N = asan and 3000 or 100000
-  local function rss_kb()
-    local f = assert(io.open("/proc/self/statm"))
-    local _, res = f:read("n", "n")
-    f:close()
-    return res * 4
-  end
 
   it("stays within 1.5x resident size over " .. N .. " parse/free cycles", function()
     local key, cert = rust_expected()
@@ -628,9 +622,9 @@ describe("pkcs12 memory", function()
       collectgarbage()
     end
     cycle(N // 10) -- warm up: the allocator's arenas, Lua's tables
-    local before = rss_kb()
+    local before = h.rss_kb()
     cycle(N)
-    local after = rss_kb()
+    local after = h.rss_kb()
     if asan then return end
     assert.is_true(after <= before * 1.5, ("resident size grew from %d kB to %d kB"):format(before, after))
   end)

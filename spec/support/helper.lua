@@ -7,6 +7,8 @@
 --   h.openssl(args)   -> output, exit code of the openssl CLI
 --   h.read(path), h.write(path, data)
 --   h.q(s)            shell-quotes s
+--   h.rss_kb()        this process's resident size now, in kB (the memory tests' measure)
+--   h.peak_rss_kb()   its peak resident size (VmHWM), in kB
 local M = {}
 
 M.root = os.getenv("CERTBENCH_SRC") or (io.popen("pwd"):read("l"))
@@ -87,6 +89,25 @@ end
 function M.mode(path)
   local out = M.run("stat -c %a " .. M.q(path))
   return out:match("%d+")
+end
+
+-- resident size from /proc/self/statm (its second field, in pages): the one measure every
+-- memory test uses, so that their ratios and messages mean the same thing
+local page_kb
+function M.rss_kb()
+  if not page_kb then
+    local p = io.popen("getconf PAGESIZE")
+    page_kb = (tonumber(p:read("l")) or 4096) // 1024
+    p:close()
+  end
+  local f = assert(io.open("/proc/self/statm"))
+  local _, resident = f:read("n", "n")
+  f:close()
+  return resident * page_kb
+end
+
+function M.peak_rss_kb()
+  return tonumber(M.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
 end
 
 -- h.corpus was a corpus outside the tree, nil when it was not there (and tests skipped): a use

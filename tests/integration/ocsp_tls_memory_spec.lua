@@ -10,15 +10,6 @@ local tls = require "certbench.tls"
 local x509 = require "certbench.x509"
 local loop = require "certbench.loop"
 
-local PAGE = tonumber(io.popen("getconf PAGESIZE"):read("l")) or 4096
-
-local function rss()
-  local f = assert(io.open("/proc/self/statm"))
-  local _, resident = f:read("n", "n")
-  f:close()
-  return resident * PAGE
-end
-
 -- ASan's quarantine keeps freed memory resident: there LeakSanitizer is the check
 local ASAN = os.getenv("CERTBENCH_ASAN") ~= nil
 
@@ -26,14 +17,14 @@ local function grows(n, cycle)
   for i = 1, n // 10 do cycle(i) end -- warm-up
   collectgarbage()
   collectgarbage()
-  local base = rss()
+  local base = h.rss_kb()
   for i = 1, n do
     cycle(i)
     if i % 100 == 0 then collectgarbage() end
   end
   collectgarbage()
   collectgarbage()
-  return rss() / base, base
+  return h.rss_kb() / base, base
 end
 
 describe("ocsp and tls memory", function()
@@ -60,7 +51,7 @@ describe("ocsp and tls memory", function()
       assert(not r:verify { issuer = C.responder })
       assert(not ocsp.parse_response(broken))
     end)
-    assert.is_true(ratio < 1.5, ("resident size grew %.2fx from %d KiB"):format(ratio, base // 1024))
+    assert.is_true(ratio < 1.5, ("resident size grew %.2fx from %d kB"):format(ratio, base))
   end)
 
   it("stays within 1.5x over TLS handshakes: complete, refused by the server, and refused connections", function()
@@ -92,6 +83,6 @@ describe("ocsp and tls memory", function()
     servers.stop(srv)
     servers.stop(msrv)
     assert(ok, ratio)
-    assert.is_true(ratio < 1.5, ("resident size grew %.2fx from %d KiB"):format(ratio, base // 1024))
+    assert.is_true(ratio < 1.5, ("resident size grew %.2fx from %d kB"):format(ratio, base))
   end)
 end)

@@ -5,15 +5,7 @@
 local pkey = require "certbench.pkey"
 local digest = require "certbench.digest"
 local rand = require "certbench.rand"
-
-local PAGE = tonumber(io.popen("getconf PAGESIZE"):read("l")) or 4096
-
-local function rss()
-  local f = assert(io.open("/proc/self/statm"))
-  local _, resident = f:read("n", "n")
-  f:close()
-  return resident * PAGE
-end
+local h = require "support.helper"
 
 describe("pkey memory", function()
   it("stays within 1.5x resident size over 20,000 key cycles", function()
@@ -49,17 +41,17 @@ describe("pkey memory", function()
     for i = 1, 2000 do cycle(i) end
     collectgarbage()
     collectgarbage()
-    local before = rss()
+    local before = h.rss_kb()
     for i = 1, 20000 do
       cycle(i)
       if i % 1000 == 0 then collectgarbage() end
     end
     collectgarbage()
     collectgarbage()
-    local after = rss()
+    local after = h.rss_kb()
     print(("\n# pkey memory: resident %.1f MiB after warm-up, %.1f MiB after 20,000 cycles (%.2fx)")
-      :format(before / 1048576, after / 1048576, after / before))
+      :format(before / 1024, after / 1024, after / before))
     assert.is_true(after <= before * 1.5,
-      ("resident size grew from %d to %d bytes"):format(before, after))
+      ("resident size grew from %d kB to %d kB"):format(before, after))
   end)
 end)
