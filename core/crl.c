@@ -117,18 +117,26 @@ static cb_crl *check(lua_State *L, int idx) {
   return check_box(L, idx)->e;
 }
 
-X509_CRL *cb_check_crl(lua_State *L, int idx) {
+X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len) {
   crl_box *b = check_box(L, idx);
   if (!b->x) {
     const uint8_t *p = b->e->der;
     b->x = d2i_X509_CRL(NULL, &p, (long)b->e->len);
     if (!b->x) {
-      char reason[256];
+      char reason[200];
       cb_ssl_reason(reason, sizeof reason);
-      luaL_error(L, "crl: BoringSSL cannot parse this CRL: %s", reason[0] ? reason : "failed");
+      ERR_clear_error();
+      snprintf(why, len, "BoringSSL cannot parse this CRL: %s", reason[0] ? reason : "failed");
     }
   }
   return b->x;
+}
+
+X509_CRL *cb_check_crl(lua_State *L, int idx) {
+  char why[256];
+  X509_CRL *x = cb_crl_x509(L, idx, why, sizeof why);
+  if (!x) luaL_error(L, "crl: %s", why);
+  return x;
 }
 
 /* push_crl pushes a CRL object for der[0..len). With str_idx > 0, der points into the Lua
@@ -1125,18 +1133,6 @@ static int m_fingerprint(lua_State *L) {
 
 /* ---- text -------------------------------------------------------------------------------- */
 
-static void bio_time(BIO *bio, int64_t t) {
-  static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if (!gmtime_r(&tt, &tm)) {
-    BIO_printf(bio, "%lld", (long long)t);
-    return;
-  }
-  BIO_printf(bio, "%s %2d %02d:%02d:%02d %d GMT", mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, tm.tm_year + 1900);
-}
 
 static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
   CBS exts;
@@ -1189,9 +1185,9 @@ static int m_text(lua_State *L) {
     X509_NAME_free(nm);
   }
   BIO_printf(bio, "\n        Last Update: ");
-  bio_time(bio, e->this_update);
+  cb_bio_time(bio, e->this_update);
   BIO_printf(bio, "\n        Next Update: ");
-  if (e->has_next_update) bio_time(bio, e->next_update);
+  if (e->has_next_update) cb_bio_time(bio, e->next_update);
   else BIO_printf(bio, "NONE");
   BIO_printf(bio, "\n");
   if (e->has_exts) {
@@ -1215,7 +1211,7 @@ static int m_text(lua_State *L) {
       if (hex) cb_crl_serial_to_hex(e->der + en.serial.off, en.serial.len, hex);
       BIO_printf(bio, "    Serial Number: %s\n        Revocation Date: ", hex ? hex : "?");
       if (hex != small) free(hex);
-      bio_time(bio, en.date);
+      cb_bio_time(bio, en.date);
       BIO_printf(bio, "\n");
       if (en.has_exts) {
         BIO_printf(bio, "        CRL entry extensions:\n");

@@ -15,6 +15,8 @@
 #include <openssl/nid.h>
 #include <openssl/obj.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 const char *const cb_crl_reasons[11] = {
     "unspecified",          "keyCompromise",  "cACompromise",  "affiliationChanged",
@@ -148,15 +150,31 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
     if (c < 0 || yy < 0) return 0;
     return civil(c * 100 + yy, d2(p + 4), d2(p + 6), d2(p + 8), d2(p + 10), d2(p + 12), out);
   }
+  /* the zone: Z, or a differential +hhmm/-hhmm (X.680 allows both in UTCTime and
+   * GeneralizedTime; RFC 5280 asks for Z, but issuers have written offsets): the time is then
+   * local, and UTC is the local time minus the offset. A GeneralizedTime without a zone is a
+   * local time of an unknown zone: refused. */
+  int64_t zone = 0;
+  size_t body;
+  if (n >= 1 && p[n - 1] == 'Z') {
+    body = n - 1;
+  } else if (n >= 5 && (p[n - 5] == '+' || p[n - 5] == '-')) {
+    int zh, zm;
+    if (!digits(p + n - 4, 2, &zh) || !digits(p + n - 2, 2, &zm) || zh > 23 || zm > 59) return 0;
+    zone = (p[n - 5] == '-' ? -1 : 1) * (int64_t)(zh * 3600 + zm * 60);
+    body = n - 5;
+  } else {
+    return 0;
+  }
   int year, mon, day, hour, min, sec = 0;
   size_t i;
   if (tag == CBS_ASN1_UTCTIME) {
-    /* YYMMDDHHMM[SS]Z; seconds are mandatory in DER, tolerated missing as openssl does */
-    if ((n != 13 && n != 11) || p[n - 1] != 'Z' || !digits(p, 2, &year)) return 0;
+    /* YYMMDDHHMM[SS]; seconds are mandatory in DER, tolerated missing as openssl does */
+    if ((body != 12 && body != 10) || !digits(p, 2, &year)) return 0;
     year += year < 50 ? 2000 : 1900;
     i = 2;
   } else if (tag == CBS_ASN1_GENERALIZEDTIME) {
-    if (n < 15 || p[n - 1] != 'Z' || !digits(p, 4, &year)) return 0;
+    if (body < 14 || !digits(p, 4, &year)) return 0;
     i = 4;
   } else {
     return 0;
@@ -165,18 +183,21 @@ int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out) {
       !digits(p + i + 6, 2, &min))
     return 0;
   i += 8;
-  if (i < n - 1) {
-    if (!digits(p + i, 2, &sec)) return 0;
+  if (i < body) {
+    if (body - i < 2 || !digits(p + i, 2, &sec)) return 0;
     i += 2;
   }
-  if (tag == CBS_ASN1_GENERALIZEDTIME && i < n - 1) {
+  if (tag == CBS_ASN1_GENERALIZEDTIME && i < body) {
     /* fractional seconds (not allowed by RFC 5280, but seen): ignored */
-    if (p[i] != '.' || i + 1 >= n - 1) return 0;
-    for (i++; i < n - 1; i++)
+    if (p[i] != '.' || i + 1 >= body) return 0;
+    for (i++; i < body; i++)
       if (p[i] < '0' || p[i] > '9') return 0;
   }
-  if (i != n - 1) return 0;
-  return civil(year, mon, day, hour, min, sec, out);
+  if (i != body) return 0;
+  int64_t t;
+  if (!civil(year, mon, day, hour, min, sec, &t)) return 0;
+  *out = t - zone;
+  return 1;
 }
 
 static int get_time(pctx_t *c, CBS *cbs, int64_t *out, const char *what) {
@@ -580,11 +601,55 @@ static int sort_index(cb_crl *e, uint64_t diff, size_t longest) {
 
 /* ---- extensions -------------------------------------------------------------------------- */
 
+/* oid_ok: an OID's content is well formed as BoringSSL's parser requires (the trust store hands
+ * it the CRL): not empty, the last byte ends a subidentifier, no subidentifier starts with
+ * 0x80 (a non-minimal one). The store_bundle fuzz target found an extension OID ending in
+ * 0xf4 that the engine took and BoringSSL refused. */
+static inline int oid_ok(const uint8_t *p, size_t n) {
+  if (n == 0 || (p[n - 1] & 0x80)) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == 0x80 && (i == 0 || !(p[i - 1] & 0x80))) return 0;
+  return 1;
+}
+
+/* The extensions BoringSSL decodes when it parses a CRL (x_crl.c's crl_cb and crl_set_issuers:
+ * the IDP, AKI, CRL number, delta indicator; an entry's certificate issuer and reason): a
+ * value it cannot decode, or one of them twice, makes it refuse the whole CRL, so the trust
+ * store could not take a CRL the engine had loaded (the crl_load fuzz target found an IDP
+ * with a field [6], which does not exist). bssl_decodes runs BoringSSL's own decoder on the
+ * value, the one codec of these structures; it is called once per extension, not per entry
+ * (an entry's certificate issuer excepted, which only indirect CRLs carry). */
+enum { EXT_IDP, EXT_AKI, EXT_INTEGER, EXT_NAMES, EXT_ENUMERATED };
+
+static int bssl_decodes(int kind, const uint8_t *p, size_t n) {
+  const uint8_t *q = p;
+  void *x = NULL;
+  switch (kind) {
+    case EXT_IDP: x = d2i_ISSUING_DIST_POINT(NULL, &q, (long)n); break;
+    case EXT_AKI: x = d2i_AUTHORITY_KEYID(NULL, &q, (long)n); break;
+    case EXT_INTEGER: x = d2i_ASN1_INTEGER(NULL, &q, (long)n); break;
+    case EXT_NAMES: x = d2i_GENERAL_NAMES(NULL, &q, (long)n); break;
+    case EXT_ENUMERATED: x = d2i_ASN1_ENUMERATED(NULL, &q, (long)n); break;
+  }
+  int ok = x && q == p + n;
+  switch (kind) {
+    case EXT_IDP: ISSUING_DIST_POINT_free(x); break;
+    case EXT_AKI: AUTHORITY_KEYID_free(x); break;
+    case EXT_INTEGER: ASN1_INTEGER_free(x); break;
+    case EXT_NAMES: GENERAL_NAMES_free(x); break;
+    case EXT_ENUMERATED: ASN1_ENUMERATED_free(x); break;
+  }
+  ERR_clear_error();
+  return ok;
+}
+
 /* next_ext reads one Extension: its OID, criticality and extnValue content. */
 static int next_ext(pctx_t *c, CBS *exts, CBS *oid, int *critical, CBS *value) {
   CBS ext;
   if (!get(c, exts, &ext, CBS_ASN1_SEQUENCE, "an Extension")) return 0;
   if (!get(c, &ext, oid, CBS_ASN1_OBJECT, "an extension's OID")) return 0;
+  if (!oid_ok(CBS_data(oid), CBS_len(oid)))
+    return fail(c, "bad DER at offset %zu: an extension's OID is malformed", off_of(c, oid));
   *critical = 0;
   if (CBS_peek_asn1_tag(&ext, CBS_ASN1_BOOLEAN)) {
     size_t off = off_of(c, &ext);
@@ -606,10 +671,22 @@ static int parse_integer_ext(pctx_t *c, CBS *value, cb_span *out, const char *wh
 }
 
 static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
+  int seen_aki = 0;
   while (CBS_len(&exts)) {
     CBS oid, value;
     int critical;
     if (!next_ext(c, &exts, &oid, &critical, &value)) return 0;
+    const char *bssl = NULL; /* the extension's name when BoringSSL decodes it (see bssl_decodes) */
+    int kind = 0, *seen = NULL;
+    if (OID_IS(&oid, OID_CRL_NUMBER)) bssl = "the CRL number", kind = EXT_INTEGER, seen = &e->has_number;
+    else if (OID_IS(&oid, OID_DELTA)) bssl = "the delta CRL indicator", kind = EXT_INTEGER, seen = &e->has_delta;
+    else if (OID_IS(&oid, OID_AKI)) bssl = "the authority key identifier", kind = EXT_AKI, seen = &seen_aki;
+    else if (OID_IS(&oid, OID_IDP)) bssl = "the issuing distribution point", kind = EXT_IDP, seen = &e->has_idp;
+    if (bssl) {
+      if (*seen) return fail(c, "bad CRL at offset %zu: %s appears twice", off_of(c, &oid), bssl);
+      if (!bssl_decodes(kind, CBS_data(&value), CBS_len(&value)))
+        return fail(c, "bad DER at offset %zu: %s does not decode", off_of(c, &value), bssl);
+    }
     if (OID_IS(&oid, OID_CRL_NUMBER)) {
       if (!parse_integer_ext(c, &value, &e->number, "the CRL number")) return 0;
       e->has_number = 1;
@@ -622,6 +699,7 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       if (!get(c, &value, &aki, CBS_ASN1_SEQUENCE, "the authority key identifier")) return 0;
       if (!CBS_get_optional_asn1(&aki, &keyid, &present, CBS_ASN1_CONTEXT_SPECIFIC | 0))
         return fail(c, "bad DER at offset %zu: the authority key identifier", off_of(c, &aki));
+      seen_aki = 1;
       if (present) {
         e->aki_keyid = span_of(c, &keyid);
         e->has_aki = 1;
@@ -649,6 +727,8 @@ static int parse_crl_exts(pctx_t *c, cb_crl *e, CBS exts) {
       }
     }
   }
+  /* RFC 5280 5.2.4, and BoringSSL refuses it (X509_R_DELTA_CRL_WITHOUT_CRL_NUMBER) */
+  if (e->has_delta && !e->has_number) return fail(c, "bad CRL: a delta CRL indicator without a CRL number");
   return 1;
 }
 
@@ -692,12 +772,13 @@ static inline const uint8_t *der_hdr(const uint8_t *p, const uint8_t *end, uint8
  * the reason code one of RFC 5280's and the invalidity date a time, as cb_crl_entry_at
  * decodes them, so iterating never meets a bad entry. */
 static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
+  int reasons = 0, issuers = 0;
   while (p < end) {
     size_t len, olen, vlen;
     const uint8_t *ext = der_hdr(p, end, 0x30, &len), *eend, *oid, *v;
     if (!ext) return 0;
     eend = ext + len;
-    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen))) return 0;
+    if (!(oid = der_hdr(ext, eend, CBS_ASN1_OBJECT, &olen)) || !oid_ok(oid, olen)) return 0;
     v = oid + olen;
     if (v < eend && *v == CBS_ASN1_BOOLEAN) {
       size_t blen;
@@ -709,7 +790,7 @@ static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
     if (olen == 3 && !memcmp(oid, OID_REASON, 3)) {
       size_t rlen;
       const uint8_t *r = der_hdr(v, eend, CBS_ASN1_ENUMERATED, &rlen);
-      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7) return 0;
+      if (!r || rlen != 1 || r + 1 != eend || r[0] > 10 || r[0] == 7 || reasons++) return 0;
     } else if (olen == 3 && !memcmp(oid, OID_INVALIDITY, 3)) {
       size_t tlen;
       int64_t t;
@@ -719,7 +800,7 @@ static inline int check_entry_exts(const uint8_t *p, const uint8_t *end) {
     } else if (olen == 3 && !memcmp(oid, OID_CERT_ISSUER, 3)) {
       size_t glen;
       const uint8_t *g = der_hdr(v, eend, 0x30, &glen);
-      if (!g || g + glen != eend) return 0;
+      if (!g || g + glen != eend || issuers++ || !bssl_decodes(EXT_NAMES, v, (size_t)(eend - v))) return 0;
     }
     p = eend;
   }
@@ -926,6 +1007,7 @@ static void finish_prehash(cb_crl *e, prehash *j, int keep) {
 }
 
 static int parse_tail(pctx_t *c, cb_crl *e, CBS tbs);
+static int check_alg(pctx_t *c, CBS alg_el, const char *what);
 
 static int parse(pctx_t *c, cb_crl *e) {
   CBS in, crl, tbs, tbs_el, alg, sig;
@@ -956,7 +1038,9 @@ static int parse(pctx_t *c, cb_crl *e) {
   }
   if (!get_element(c, &crl, &tbs_el, CBS_ASN1_SEQUENCE, "tbsCertList")) return 0;
   e->tbs = span_of(c, &tbs_el);
-  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm")) return 0;
+  if (!get_element(c, &crl, &alg, CBS_ASN1_SEQUENCE, "the signature algorithm") ||
+      !check_alg(c, alg, "the signature algorithm"))
+    return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
   /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
@@ -978,7 +1062,9 @@ static int parse(pctx_t *c, cb_crl *e) {
     }
     e->version = 2;
   }
-  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm")) return 0;
+  if (!get_element(c, &tbs, &alg, CBS_ASN1_SEQUENCE, "tbsCertList's signature algorithm") ||
+      !check_alg(c, alg, "tbsCertList's signature algorithm"))
+    return 0;
   e->tbs_sig_alg = span_of(c, &alg);
   prehash job;
   start_prehash(e, &job);
@@ -987,10 +1073,38 @@ static int parse(pctx_t *c, cb_crl *e) {
   return ok;
 }
 
+/* check_alg checks an AlgorithmIdentifier element with BoringSSL's own decoder (X509_ALGOR: the
+ * OID and parameters of any type, each well formed). The signature check reads it only later
+ * (or never: crl info), but the trust store hands the CRL to BoringSSL, whose parser refuses a
+ * malformed one; found by the crl_load and store_bundle fuzz targets (a NULL whose length byte
+ * was 0x80, a BOOLEAN of no bytes, a constructed NumericString as parameters, a cut OID). */
+static int check_alg(pctx_t *c, CBS alg_el, const char *what) {
+  const uint8_t *p = CBS_data(&alg_el);
+  X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)CBS_len(&alg_el));
+  int ok = a && p == CBS_data(&alg_el) + CBS_len(&alg_el);
+  X509_ALGOR_free(a);
+  ERR_clear_error();
+  if (!ok)
+    return fail(c, "bad DER at offset %zu: %s is not an OID and its parameters", off_of(c, &alg_el), what);
+  return 1;
+}
+
 /* parse_tail parses tbsCertList from the issuer on. */
 static int parse_tail(pctx_t *c, cb_crl *e, CBS tbs) {
   CBS issuer;
   if (!get_element(c, &tbs, &issuer, CBS_ASN1_SEQUENCE, "the issuer name")) return 0;
+  /* the issuer is what every caller looks a CRL up by (crl info, diff, check, the store): a
+   * CRL whose Name BoringSSL cannot decode (an attribute that is no SET of
+   * AttributeTypeAndValue, a string of the wrong type) is refused here, not passed on to
+   * callers that would each meet a nil issuer (found by the crl_load fuzz target) */
+  const uint8_t *np = CBS_data(&issuer);
+  X509_NAME *nm = d2i_X509_NAME(NULL, &np, (long)CBS_len(&issuer));
+  int name_ok = nm && np == CBS_data(&issuer) + CBS_len(&issuer);
+  X509_NAME_free(nm);
+  if (!name_ok) {
+    ERR_clear_error();
+    return fail(c, "bad issuer name at offset %zu: not a Name that can be decoded", off_of(c, &issuer));
+  }
   e->issuer = span_of(c, &issuer);
   if (!get_time(c, &tbs, &e->this_update, "thisUpdate")) return 0;
   if (CBS_peek_asn1_tag(&tbs, CBS_ASN1_UTCTIME) || CBS_peek_asn1_tag(&tbs, CBS_ASN1_GENERALIZEDTIME)) {
@@ -1071,13 +1185,17 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
   if (CBS_len(&entry)) return fail(&c, "bad DER at offset %zu: data after an entry's extensions", off_of(&c, &entry));
   out->has_exts = 1;
   out->exts = span_of(&c, &exts);
+  int has_reason = 0;
   while (CBS_len(&exts)) {
     CBS oid, value;
     int critical;
     if (!next_ext(&c, &exts, &oid, &critical, &value)) return 0;
+    if ((OID_IS(&oid, OID_REASON) && has_reason) || (OID_IS(&oid, OID_CERT_ISSUER) && out->has_cert_issuer))
+      return fail(&c, "bad CRL at offset %zu: an entry has the same extension twice", off_of(&c, &oid));
     if (OID_IS(&oid, OID_REASON)) {
       CBS r;
       uint8_t v;
+      has_reason = 1;
       if (!get(&c, &value, &r, CBS_ASN1_ENUMERATED, "the reason code")) return 0;
       if (CBS_len(&r) != 1 || !CBS_get_u8(&r, &v) || v > 10 || v == 7 || CBS_len(&value))
         return fail(&c, "bad reason code at offset %zu", off_of(&c, &r) - 1);
@@ -1090,6 +1208,8 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
       CBS names;
       if (!get_element(&c, &value, &names, CBS_ASN1_SEQUENCE, "the certificate issuer")) return 0;
       if (CBS_len(&value)) return fail(&c, "bad DER at offset %zu: data after the certificate issuer", off_of(&c, &value));
+      if (!bssl_decodes(EXT_NAMES, CBS_data(&names), CBS_len(&names)))
+        return fail(&c, "bad DER at offset %zu: the certificate issuer does not decode", off_of(&c, &names));
       out->cert_issuer = span_of(&c, &names);
       out->has_cert_issuer = 1;
     }

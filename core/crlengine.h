@@ -99,7 +99,9 @@ int cb_crl_verify(const cb_crl *e, EVP_PKEY *key, char *why, size_t whylen);
  * "rsassaPss", "ecdsa-with-SHA384", "ED25519", or the dotted OID) into buf. */
 const char *cb_crl_sig_alg_name(const cb_crl *e, char *buf, size_t len);
 
-/* cb_der_time parses an UTCTime or GeneralizedTime (tag, content) into epoch seconds. */
+/* cb_der_time parses an UTCTime or GeneralizedTime (tag, content) into epoch seconds (UTC; a
+ * +hhmm/-hhmm offset is applied). Returns 0 when it is not a valid time. The one time parser of
+ * the core: certificates (cb_push_time, cb_x509_check_times), CRLs and OCSP use it. */
 int cb_der_time(unsigned tag, const uint8_t *p, size_t n, int64_t *out);
 
 /* cb_crl_serial_to_der converts an upper- or lower-case hex serial (an optional leading "-"

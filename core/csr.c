@@ -337,6 +337,75 @@ static int m_signature_algorithm(lua_State *L) {
   return 1;
 }
 
+/* r:attributes() -> { {name=, oid=, value=}... }: the request's attributes other than the
+ * extensionRequest (r:extensions() has those); value is the text of a string value
+ * (challengePassword, unstructuredName), nil for other types. */
+static int m_attributes(lua_State *L) {
+  X509_REQ *req = cb_check_csr(L, 1);
+  int n = X509_REQ_get_attr_count(req);
+  lua_createtable(L, n, 0);
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    X509_ATTRIBUTE *a = X509_REQ_get_attr(req, i);
+    const ASN1_OBJECT *obj = X509_ATTRIBUTE_get0_object(a);
+    if (OBJ_obj2nid(obj) == NID_ext_req) continue;
+    luaL_checkstack(L, 4, "csr:attributes");
+    lua_createtable(L, 0, 3);
+    cb_push_obj_names(L, obj);
+    lua_setfield(L, -3, "oid");
+    lua_setfield(L, -2, "name");
+    ASN1_TYPE *t = X509_ATTRIBUTE_count(a) > 0 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+    if (t && (t->type == V_ASN1_PRINTABLESTRING || t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_IA5STRING ||
+              t->type == V_ASN1_T61STRING || t->type == V_ASN1_BMPSTRING || t->type == V_ASN1_UNIVERSALSTRING)) {
+      unsigned char *utf8 = NULL;
+      int len = ASN1_STRING_to_UTF8(&utf8, t->value.asn1_string);
+      if (len >= 0) {
+        lua_pushlstring(L, (const char *)utf8, (size_t)len);
+        OPENSSL_free(utf8);
+        lua_setfield(L, -2, "value");
+      }
+    }
+    lua_rawseti(L, -2, ++k);
+  }
+  return 1;
+}
+
+/* add_attributes(L, opts, req): opts.attributes = { {name_or_oid, text}... } (csr.lua checked
+ * the shape); the string type comes from the attribute's own table (a challengePassword is a
+ * DirectoryString: PrintableString when it fits, else UTF8String, as openssl req writes it) */
+static int add_attributes(lua_State *L, int opts, X509_REQ *req) {
+  lua_getfield(L, opts, "attributes");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  int n = (int)luaL_len(L, -1);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    const char *nm = luaL_checkstring(L, -2);
+    size_t len;
+    const char *v = luaL_checklstring(L, -1, &len);
+    ASN1_OBJECT *obj = OBJ_txt2obj(nm, 0);
+    if (!obj) {
+      cb_fail(L, "csr.new: unknown attribute '%s'", nm);
+      return 0;
+    }
+    int nid = OBJ_obj2nid(obj);
+    int type = nid == NID_pkcs9_challengePassword || nid == NID_pkcs9_unstructuredName ? MBSTRING_UTF8 : V_ASN1_UTF8STRING;
+    int ok = X509_REQ_add1_attr_by_OBJ(req, obj, type, (const unsigned char *)v, (int)len);
+    ASN1_OBJECT_free(obj);
+    if (!ok) {
+      cb_fail_ssl(L, "csr.new: attribute");
+      return 0;
+    }
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
 static int m_to_der(lua_State *L) {
   X509_REQ *req = cb_check_csr(L, 1);
   uint8_t *der = NULL;
@@ -425,6 +494,8 @@ static int l_new(lua_State *L) {
     cb_fail_ssl(L, "csr.new");
     goto err;
   }
+  /* before the extensions are built: nothing to free yet if an argument raises */
+  if (!add_attributes(L, 1, req)) goto err;
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
   if (!cb_ext_build(L, 1, &exts, "csr.new", NULL, 0, NULL, 0, &ctx)) goto err;
@@ -465,6 +536,7 @@ int luaopen__certbench_csr(lua_State *L) {
                                      {"extensions", m_extensions},
                                      {"verify", m_verify},
                                      {"signature_algorithm", m_signature_algorithm},
+                                     {"attributes", m_attributes},
                                      {"to_der", m_to_der},
                                      {"to_pem", m_to_pem},
                                      {"equals", m_equals},

@@ -7,7 +7,10 @@
 --            basic_constraints = {ca=false, critical=true} | "critical,CA:FALSE",
 --            extensions = { {oid=, value_der=, critical=} | {name="basicConstraints",
 --              value="CA:FALSE", critical=true} },
---            digest = "sha256" | "sha384" | "sha512" | "sha1" }
+--            digest = "sha256" | "sha384" | "sha512" | "sha1",
+--            attributes = { {"challengePassword", "text"}, {"unstructuredName", "text"} } or
+--              { challengePassword = "text", ... } (PKCS#9 attributes of the request, not of the
+--              subject: Microsoft CAs read the challenge password there) }
 --     -> req | nil, err[, warning]   (SHA-1 gives a warning as the third value; MD5 is refused;
 --        Ed25519 keys sign without a digest)
 --   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
@@ -31,7 +34,8 @@
 --   r:crl_distribution_points(), r:ocsp_urls(), r:ca_issuers_urls(),
 --   r:extensions() -> { {oid=, name=, critical=, der=, text=}... }, r:verify() -> true |
 --   false, reason, r:signature_algorithm(), r:version() (1), r:to_pem(), r:to_der(), r:text(),
---   r:equals(other), r == other
+--   r:equals(other), r == other, r:attributes() -> { {name=, oid=, value=}... } (the attributes
+--   but the extension request; value is the text of a string attribute)
 local c = require "_certbench.csr"
 local name = require "certbench.name"
 local ext = require "certbench.ext"
@@ -72,6 +76,26 @@ function M.new(o)
   local ok, nerr = ext.normalize(o, opts, what)
   if not ok then return nil, nerr end
   if opts.san and opts.san_critical == nil and #subject == 0 then opts.san_critical = true end
+  if o.attributes ~= nil then
+    if type(o.attributes) ~= "table" then error(what .. ": attributes must be a table", 2) end
+    local list = {}
+    for _, a in ipairs(o.attributes) do
+      if type(a) ~= "table" or type(a[1]) ~= "string" or type(a[2]) ~= "string" then
+        error(what .. ": attributes is a list of {name, text} pairs", 2)
+      end
+      list[#list + 1] = { a[1], a[2] }
+    end
+    local keys = {}
+    for k, v in pairs(o.attributes) do
+      if math.type(k) ~= "integer" then
+        if type(k) ~= "string" or type(v) ~= "string" then error(what .. ": attributes: names and values are strings", 2) end
+        keys[#keys + 1] = k
+      end
+    end
+    table.sort(keys)
+    for _, k in ipairs(keys) do list[#list + 1] = { k, o.attributes[k] } end
+    opts.attributes = list
+  end
   local req, cerr = c._new(opts)
   if not req then return nil, cerr end
   return req, nil, warning

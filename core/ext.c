@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -17,6 +18,7 @@
 #include <openssl/obj.h>
 #include <openssl/sha.h>
 
+#include "crlengine.h"
 #include "digest.h"
 #include "objects.h"
 
@@ -36,15 +38,56 @@ void cb_push_serial(lua_State *L, const ASN1_INTEGER *i) {
   }
 }
 
+int cb_time_of(const ASN1_TIME *t, int64_t *out) {
+  if (!t) return 0;
+  int type = ASN1_STRING_type(t);
+  if (type != V_ASN1_UTCTIME && type != V_ASN1_GENERALIZEDTIME) return 0;
+  return cb_der_time((unsigned)type, ASN1_STRING_get0_data(t), (size_t)ASN1_STRING_length(t), out);
+}
+
 void cb_push_time(lua_State *L, const ASN1_TIME *t) {
-  int days = 0, secs = 0;
-  ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
-  if (epoch && t && ASN1_TIME_diff(&days, &secs, epoch, t))
-    lua_pushinteger(L, (lua_Integer)days * 86400 + secs);
-  else
-    lua_pushnil(L);
-  ASN1_TIME_free(epoch);
-  ERR_clear_error();
+  int64_t v;
+  if (cb_time_of(t, &v)) lua_pushinteger(L, (lua_Integer)v);
+  else lua_pushnil(L);
+}
+
+void cb_bio_time(BIO *bio, int64_t t) {
+  static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (!gmtime_r(&tt, &tm)) {
+    BIO_printf(bio, "%lld", (long long)t);
+    return;
+  }
+  BIO_printf(bio, "%s %2d %02d:%02d:%02d %d GMT", mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, tm.tm_year + 1900);
+}
+
+int cb_describe_bad_time(const char *field, const ASN1_TIME *t, char *why, size_t len) {
+  int64_t v;
+  if (cb_time_of(t, &v)) return 0;
+  if (!t) {
+    snprintf(why, len, "%s is missing", field);
+    return 1;
+  }
+  int type = ASN1_STRING_type(t), n = ASN1_STRING_length(t);
+  const uint8_t *p = ASN1_STRING_get0_data(t);
+  char text[48];
+  size_t k = 0;
+  /* the bytes as they are, printable ones only: they come from the file */
+  for (int i = 0; i < n && k + 5 < sizeof text; i++)
+    k += (size_t)snprintf(text + k, sizeof text - k, p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' ? "%c" : "\\x%02x", p[i]);
+  if (n > 0 && k + 5 >= sizeof text) snprintf(text + k, sizeof text - k, "...");
+  snprintf(why, len, "%s is not a valid time (%s \"%s\")", field,
+           type == V_ASN1_UTCTIME ? "UTCTime" : type == V_ASN1_GENERALIZEDTIME ? "GeneralizedTime" : "not a time type",
+           text);
+  return 1;
+}
+
+int cb_x509_check_times(const X509 *x, char *why, size_t len) {
+  return !cb_describe_bad_time("notBefore", X509_get0_notBefore(x), why, len) &&
+         !cb_describe_bad_time("notAfter", X509_get0_notAfter(x), why, len);
 }
 
 void cb_push_bio_text(lua_State *L, BIO *bio) {

@@ -24,8 +24,19 @@ void cb_push_obj_names(lua_State *L, const ASN1_OBJECT *obj);
 void cb_push_algorithm(lua_State *L, const X509_ALGOR *alg);
 /* cb_push_serial pushes an ASN1_INTEGER as upper-case hex, two digits a byte ("-" if negative). */
 void cb_push_serial(lua_State *L, const ASN1_INTEGER *i);
-/* cb_push_time pushes an ASN1_TIME as integer epoch seconds (nil if it is malformed). */
+/* cb_push_time pushes an ASN1_TIME as integer epoch seconds, UTC (nil if it is malformed). */
 void cb_push_time(lua_State *L, const ASN1_TIME *t);
+/* cb_time_of reads an ASN1_TIME through cb_der_time (offsets applied): 1 and *out, or 0. */
+int cb_time_of(const ASN1_TIME *t, int64_t *out);
+/* cb_bio_time prints epoch seconds as openssl's -text does ("Jan  1 00:00:00 2035 GMT"). */
+void cb_bio_time(BIO *bio, int64_t t);
+/* cb_describe_bad_time: 0 when t is a valid time; else 1 and why = "FIELD is not a valid time
+ * (UTCTime \"...\")". */
+int cb_describe_bad_time(const char *field, const ASN1_TIME *t, char *why, size_t len);
+/* cb_x509_check_times: 1 when notBefore and notAfter are valid times; else 0 and why names the
+ * field. Every loader of certificates refuses a certificate that fails it, so no caller meets
+ * a nil validity. */
+int cb_x509_check_times(const X509 *x, char *why, size_t len);
 /* cb_push_bio_text pushes what was written to a memory BIO and frees it. */
 void cb_push_bio_text(lua_State *L, BIO *bio);
 

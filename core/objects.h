@@ -50,5 +50,9 @@ X509_REQ *cb_test_csr(lua_State *L, int idx);
 /* Implemented by crl.c: the X509_CRL of a certbench.crl object (borrowed, built on first
  * use when the CRL is held in another form), or a raise if idx is not a CRL. */
 X509_CRL *cb_check_crl(lua_State *L, int idx);
+/* cb_crl_x509: the X509_CRL of the certbench.crl at idx (borrowed), or NULL with why filled when
+ * BoringSSL cannot parse what the CRL engine accepted (only CRLs bigger than the engine's
+ * cross-check limit can get here: see cb_crl_parse). Raises only on a wrong argument type. */
+X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len);
 
 #endif

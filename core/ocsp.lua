@@ -315,8 +315,14 @@ function Response:verify(o)
     local ok, why = true, nil
     if cand.kind == "delegated" then ok, why = check_delegated(cand.cert, issuer, now, skew) end
     if ok then
-      local key = cand.cert:public_key()
-      ok, why = c.verify_signature(self._tbs, self._sig_alg, self._sig, self._sig_unused, key)
+      -- a certificate whose key does not decode (an unsupported or damaged key) cannot have
+      -- signed: a reason, not a raise (found by the ocsp_response fuzz target)
+      local key, kerr = cand.cert:public_key()
+      if key then
+        ok, why = c.verify_signature(self._tbs, self._sig_alg, self._sig, self._sig_unused, key)
+      else
+        ok, why = false, kerr
+      end
       if not ok then
         why = ("the response signature does not verify with the key of %s (%s): %s"):format(
           subject_text(cand.cert), cand.kind == "issuer" and "the issuer" or cand.kind .. " responder", why)

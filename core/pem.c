@@ -298,6 +298,22 @@ void cb_push_pem(lua_State *L, const char *label, const uint8_t *der, size_t der
 
 /* --- loading objects ----------------------------------------------------------------------- */
 
+_Thread_local char cb_load_why[256];
+
+/* refusal_reason: why the loader's parse refused the object (cb_load_why, else BoringSSL's
+ * error queue); clears both */
+static int refusal_reason(char *reason, size_t len) {
+  int ours = cb_load_why[0] != '\0';
+  if (ours) {
+    snprintf(reason, len, "%s", cb_load_why);
+    cb_load_why[0] = '\0';
+  } else {
+    cb_ssl_reason(reason, len);
+  }
+  ERR_clear_error();
+  return ours;
+}
+
 /* add_obj stores x (owned) as the next result: into the list at list_idx, or alone */
 static void add_obj(lua_State *L, const cb_loader *ld, void *x, int list_idx, int *count) {
   ld->push(L, x);
@@ -329,8 +345,9 @@ static int load_der(lua_State *L, const cb_loader *ld, const char *what, const u
     void *x = ld->parse(p + off, elen, 0);
     if (!x) {
       char reason[256];
-      cb_ssl_reason(reason, sizeof reason);
-      if (*count == 0)
+      if (refusal_reason(reason, sizeof reason))
+        cb_fail(L, "%s: %s %d: %s", what, ld->noun, *count + 1, reason);
+      else if (*count == 0)
         cb_fail(L, "%s: DER data%s is not a %s: %s", what, form, ld->noun, reason);
       else
         cb_fail(L, "%s: DER element %d%s is not a %s: %s", what, *count + 1, form, ld->noun,
@@ -381,9 +398,11 @@ static int load_pem(lua_State *L, const cb_loader *ld, const char *what, const c
         cb_fail(L, "%s: truncated DER in PEM block %d", what, b.index);
       } else {
         char reason[256];
-        cb_ssl_reason(reason, sizeof reason);
-        cb_fail(L, "%s: PEM block %d is not a valid %s: %s", what, b.index, ld->noun,
-                reason[0] ? reason : "not DER");
+        if (refusal_reason(reason, sizeof reason))
+          cb_fail(L, "%s: %s in PEM block %d: %s", what, ld->noun, b.index, reason);
+        else
+          cb_fail(L, "%s: PEM block %d is not a valid %s: %s", what, b.index, ld->noun,
+                  reason[0] ? reason : "not DER");
       }
       ERR_clear_error();
       return 0;
@@ -477,5 +496,6 @@ void *cb_load_first(const cb_loader *ld, const char *data, size_t len) {
     }
   }
   ERR_clear_error();
+  cb_load_why[0] = '\0';
   return x;
 }

@@ -78,10 +78,15 @@ typedef struct {
   const char *const *labels; /* accepted PEM labels, NULL-terminated */
   const char *noun;          /* "certificate": for messages */
   /* parse one DER element; label is the index in labels (0 for DER input). NULL on failure,
-   * with BoringSSL's error queue set. */
+   * with BoringSSL's error queue set, or with cb_load_why set when the reason is certbench's
+   * (a certificate BoringSSL parses but whose validity is no time). */
   void *(*parse)(const uint8_t *der, size_t len, int label);
   void (*push)(lua_State *L, void *owned); /* pushes the object box, taking ownership */
 } cb_loader;
+
+/* cb_load_why: the reason a loader's parse refused an object BoringSSL accepted ("notAfter is
+ * not a valid time ..."); cb_load reports it and clears it. Per thread: loaders run in workers. */
+extern _Thread_local char cb_load_why[256];
 
 /* cb_load reads argument 1 (a string). all = 0: pushes the first object; all = 1: pushes a
  * list of every object. On failure pushes nil, "what: no certificate in the data (found

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "ext.h"
 #include "objects.h"
 #include "pbe.h"
 #include "pem.h"
@@ -436,6 +437,13 @@ static int parse_bag(p12 *c, CBS *in, const char *enc, uint64_t iter, int depth)
         X509_free(x);
         ERR_clear_error();
         snprintf(b->problem, sizeof b->problem, "the certificate does not parse, kept as DER");
+        return keep_der(c, b, &octets);
+      }
+      /* as x509.load does: a validity that is no time is refused, named, not passed on */
+      char why[160];
+      if (!cb_x509_check_times(x, why, sizeof why)) {
+        X509_free(x);
+        snprintf(b->problem, sizeof b->problem, "the certificate's %s, kept as DER", why);
         return keep_der(c, b, &octets);
       }
       b->x509 = x;

@@ -15,6 +15,7 @@
 #include <openssl/mem.h>
 #include <openssl/x509.h>
 
+#include "ext.h"
 #include "objects.h"
 #include "pbe.h"
 #include "pem.h"
@@ -164,6 +165,14 @@ static int l_parse(lua_State *L) {
       X509_free(x);
       ERR_clear_error();
       lua_pushfstring(L, "certificate %d of the PKCS#7 bundle does not parse", n);
+      msg = lua_tostring(L, -1);
+      goto fail;
+    }
+    /* as x509.load does: a validity that is no time is refused, named */
+    char why[160];
+    if (!cb_x509_check_times(x, why, sizeof why)) {
+      X509_free(x);
+      lua_pushfstring(L, "certificate %d of the PKCS#7 bundle: %s", n, why);
       msg = lua_tostring(L, -1);
       goto fail;
     }

@@ -83,10 +83,12 @@ static int l_add_ca(lua_State *L) {
   return 1;
 }
 
-/* s:add_crl(crl) -> true. Adding the same CRL twice is not an error. */
+/* s:add_crl(crl) -> true | nil, err. Adding the same CRL twice is not an error. */
 static int l_add_crl(lua_State *L) {
   cb_store *s = check_store(L, 1);
-  X509_CRL *crl = cb_check_crl(L, 2);
+  char why[256];
+  X509_CRL *crl = cb_crl_x509(L, 2, why, sizeof why);
+  if (!crl) return cb_fail(L, "store:add_crl: %s", why);
   for (size_t i = 0; i < sk_X509_CRL_num(s->crls); i++)
     if (X509_CRL_match(sk_X509_CRL_value(s->crls, i), crl) == 0) {
       lua_pushboolean(L, 1);
@@ -446,7 +448,9 @@ static int l_verify(lua_State *L) {
     int n = (int)luaL_len(L, -1);
     for (int i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
-      X509_CRL *crl = cb_check_crl(L, lua_gettop(L));
+      char why[256];
+      X509_CRL *crl = cb_crl_x509(L, lua_gettop(L), why, sizeof why);
+      if (!crl) return cb_fail(L, "store:verify: CRL %d: %s", i, why);
       if (!sk_X509_CRL_push(v->crls, crl)) return luaL_error(L, "store:verify: out of memory");
       lua_pop(L, 1);
     }

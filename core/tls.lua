@@ -172,8 +172,9 @@ local function name_check(leaf, name)
     if #ips == 0 then
       return false, ("the peer address %s is an IP address, and the certificate has no IP address in its "
         .. "subjectAltName (its names: %s): in TLS verify mode the peer address must be a name the "
-        .. "certificate carries, so configure the peer by its FQDN or get a certificate with IP:%s")
-        :format(name, list_text(#dns > 0 and dns or { cn and ("CN=" .. cn) or nil }), name)
+        .. "certificate carries, so configure the peer by its FQDN (the guide's Appendix 1; certbench "
+        .. "names servers by FQDN only)")
+        :format(name, list_text(#dns > 0 and dns or { cn and ("CN=" .. cn) or nil }))
     end
     return false, ("the peer address %s is not among the certificate's IP addresses (%s)"):format(name, list_text(ips))
   end

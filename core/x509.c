@@ -30,7 +30,14 @@ static const char *const cert_labels[] = {"CERTIFICATE", "X509 CERTIFICATE", "TR
 static void *parse_cert(const uint8_t *der, size_t len, int label) {
   const uint8_t *q = der;
   /* a TRUSTED CERTIFICATE carries openssl's trust settings after the certificate */
-  return label == 2 ? d2i_X509_AUX(NULL, &q, (long)len) : d2i_X509(NULL, &q, (long)len);
+  X509 *x = label == 2 ? d2i_X509_AUX(NULL, &q, (long)len) : d2i_X509(NULL, &q, (long)len);
+  /* BoringSSL does not check the validity's text: a certificate whose notAfter is no time
+   * would reach every caller as a nil not_after() (show, pfx and vcs stopped on it) */
+  if (x && !cb_x509_check_times(x, cb_load_why, sizeof cb_load_why)) {
+    X509_free(x);
+    return NULL;
+  }
+  return x;
 }
 
 static void push_cert(lua_State *L, void *x) { cb_push_x509(L, x); }
@@ -67,14 +74,23 @@ static int m_issuer(lua_State *L) {
   return 1;
 }
 
+/* the loaders refuse a certificate whose validity is no time, but one from a TLS peer or an
+ * OCSP response is taken as BoringSSL gives it: nil and the reason then */
+static int push_validity(lua_State *L, const char *field, const ASN1_TIME *t) {
+  char why[160];
+  if (!cb_describe_bad_time(field, t, why, sizeof why)) {
+    cb_push_time(L, t);
+    return 1;
+  }
+  return cb_fail(L, "x509:%s: %s", field[3] == 'B' ? "not_before" : "not_after", why);
+}
+
 static int m_not_before(lua_State *L) {
-  cb_push_time(L, X509_get0_notBefore(cb_check_x509(L, 1)));
-  return 1;
+  return push_validity(L, "notBefore", X509_get0_notBefore(cb_check_x509(L, 1)));
 }
 
 static int m_not_after(lua_State *L) {
-  cb_push_time(L, X509_get0_notAfter(cb_check_x509(L, 1)));
-  return 1;
+  return push_validity(L, "notAfter", X509_get0_notAfter(cb_check_x509(L, 1)));
 }
 
 static int m_public_key(lua_State *L) {
@@ -193,12 +209,30 @@ static int m_text(lua_State *L) {
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio) return luaL_error(L, "out of memory");
   unsigned long nm = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
-  unsigned long head = X509_FLAG_NO_PUBKEY | X509_FLAG_NO_EXTENSIONS | X509_FLAG_NO_SIGDUMP |
+  /* the validity is printed here, not by X509_print_ex: BoringSSL's ASN1_TIME_print fails on a
+   * time with an offset (+0100), which made the whole text nil; ours reads it (cb_der_time) and
+   * prints it in UTC, as openssl does */
+  unsigned long head = X509_FLAG_NO_VALIDITY | X509_FLAG_NO_SUBJECT | X509_FLAG_NO_PUBKEY |
+                       X509_FLAG_NO_EXTENSIONS | X509_FLAG_NO_SIGDUMP | X509_FLAG_NO_AUX | X509_FLAG_NO_IDS;
+  unsigned long subj = X509_FLAG_NO_HEADER | X509_FLAG_NO_VERSION | X509_FLAG_NO_SERIAL |
+                       X509_FLAG_NO_SIGNAME | X509_FLAG_NO_ISSUER | X509_FLAG_NO_VALIDITY |
+                       X509_FLAG_NO_PUBKEY | X509_FLAG_NO_EXTENSIONS | X509_FLAG_NO_SIGDUMP |
                        X509_FLAG_NO_AUX | X509_FLAG_NO_IDS;
   unsigned long tail = X509_FLAG_NO_HEADER | X509_FLAG_NO_VERSION | X509_FLAG_NO_SERIAL |
                        X509_FLAG_NO_SIGNAME | X509_FLAG_NO_ISSUER | X509_FLAG_NO_VALIDITY |
                        X509_FLAG_NO_SUBJECT | X509_FLAG_NO_PUBKEY | X509_FLAG_NO_AUX;
   int ok = X509_print_ex(bio, x, nm, head);
+  if (ok) {
+    int64_t nb, na;
+    BIO_printf(bio, "        Validity\n            Not Before: ");
+    if (cb_time_of(X509_get0_notBefore(x), &nb)) cb_bio_time(bio, nb);
+    else BIO_printf(bio, "Bad time value");
+    BIO_printf(bio, "\n            Not After : ");
+    if (cb_time_of(X509_get0_notAfter(x), &na)) cb_bio_time(bio, na);
+    else BIO_printf(bio, "Bad time value");
+    BIO_printf(bio, "\n");
+    ok = X509_print_ex(bio, x, nm, subj);
+  }
   if (ok) {
     EVP_PKEY *k = X509_get_pubkey(x);
     ASN1_OBJECT *alg = NULL;

@@ -8,7 +8,10 @@
 --   x509.is_x509(v)
 -- Methods (c = a certificate):
 --   c:version(), c:serial() (upper-case hex), c:subject(), c:issuer() (certbench.name),
---   c:not_before(), c:not_after() (epoch seconds), c:public_key() (certbench.pkey),
+--   c:not_before(), c:not_after() (epoch seconds, UTC: a +hhmm/-hhmm offset is applied) |
+--       nil, err naming the field (only for a certificate no loader checked: a TLS peer's, an
+--       OCSP response's; x509.load, pkcs7 and pkcs12 refuse one whose validity is no time),
+--   c:public_key() (certbench.pkey),
 --   c:key_algorithm(), c:signature_algorithm() (openssl's long names),
 --   c:san() -> { {type="DNS"|"IP"|"email"|"URI"|"dirName"|"RID"|"otherName", value=}... }
 --   c:eku(), c:key_usage(), c:policies(), c:crl_distribution_points(), c:ocsp_urls(),

@@ -9,7 +9,10 @@
 -- revocation of every peer against the mirror, runs a TLS check of an `openssl s_server` it
 -- starts with a peer's new certificate (vcs tls-check: mutual TLS, as "TLS verify mode" does; and
 -- again with the IP address as the peer address, which that mode refuses), and prints a
--- short report of what it made and where. Both servers are stopped at the end, also on failure.
+-- short report of what it made and where. Then the trusted CA file the appliance takes, built
+-- from a peer's PFX (vcs cafile), the CRLs of the mirror in one upload file (crl bundle), and a
+-- self-signed certificate for a test deployment (vcs selfsigned), each through vcs check.
+-- Both servers are stopped at the end, also on failure.
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local loop = require "certbench.loop"
@@ -210,6 +213,36 @@ local function main()
   if os.getenv("CERTBENCH_DEMO_FAIL") == "late" then fail("failing on purpose (CERTBENCH_DEMO_FAIL=late)") end
   say("== TLS %s (%s with %s's certificate): verified against %s, peer address %s matches; client %s (mutual TLS) [%s]",
     target, "openssl s_server", server_peer.fqdn, cl.ca_pem, server_peer.fqdn, client_peer.fqdn, report.tls.tool)
+
+  step("the trusted CA file and the CRL upload")
+  -- 7. the appliance's trusted CA file from a peer's PFX (leaf left out, chain to the root), and
+  -- the one-file CRL upload from the mirror folder, each checked by vcs check
+  local pfx = fs.join(cluster_dir, server_peer.fqdn, server_peer.fqdn .. ".pfx")
+  local cafile = fs.join(out, "upload", "ca.pem")
+  check("create " .. fs.dirname(cafile), fs.mkdir(fs.dirname(cafile), { parents = true }))
+  local cf, cferr = vcs.cafile { inputs = { pfx }, out = cafile, passin = "file:" .. fs.join(cluster_dir, "secrets", "pfx.pass") }
+  if not cf then fail("vcs cafile: %s", tostring(cferr)) end
+  local crls = fs.join(out, "upload", "crls.pem")
+  local cb, cberr = crl_plugin.bundle { sources = { mirror_dir }, cas = { cafile }, out = crls }
+  if not cb then fail("crl bundle: %s", tostring(cberr)) end
+  local up = vcs.check { key = server_peer.key, cert = server_peer.cert, ca = cafile, crls = { crls } }
+  report.cafile = { file = cafile, count = #cf.certificates, left_out = #cf.removed, crls = crls, ncrls = #cb.crls, ready = up.ready }
+  say("== vcs cafile %s -> %s (%d CA certificate%s, %d left out); crl bundle %s -> %s (%d CRL%s); vcs check: %s", pfx, cafile,
+    #cf.certificates, #cf.certificates == 1 and "" or "s", #cf.removed, mirror_dir, crls, #cb.crls, #cb.crls == 1 and "" or "s",
+    up.ready and "ready to upload" or "NOT ready")
+  if not up.ready then fail("vcs check with %s and %s: not ready", cafile, crls) end
+
+  step("the self-signed test certificate")
+  -- 8. a self-signed certificate for a test deployment (the guide's last OpenSSL recipe)
+  local lab = fs.join(out, "selfsigned")
+  local plan = check("vcs plan", vcs.plan { fqdn = "lab.example.com" })
+  local ss, sserr = vcs.selfsigned { plan = plan, out_dir = lab }
+  if not ss then fail("vcs selfsigned: %s", tostring(sserr)) end
+  local sc = vcs.check { key = ss.privkey, cert = ss.cert, ca = ss.cert, plan = plan }
+  report.selfsigned = { cert = ss.cert, key = ss.privkey, ready = sc.ready, warnings = sc.counts.warn }
+  say("== vcs selfsigned lab.example.com -> %s, %s; vcs check --ca %s: %s, %d warnings (self-signed: for test deployments)",
+    ss.privkey, ss.cert, ss.cert, sc.ready and "ready to upload" or "NOT ready", sc.counts.warn)
+  if not sc.ready then fail("vcs check of the self-signed certificate: not ready") end
 end
 
 local ok, err = xpcall(main, function(e) return e end)
@@ -239,4 +272,7 @@ for _, r in ipairs(report.revocation) do
 end
 say("  TLS check   %s: %s, %s (%s)", report.tls.server, report.tls.ok and "OK" or "FAILED", report.tls.text, report.tls.tool)
 if report.tls.ip_refused then say("  by IP       refused, as TLS verify mode would: %s", report.tls.ip_refused) end
+say("  upload      %s (trusted CA file by vcs cafile: %d CA certificate%s), %s (CRLs by crl bundle: %d)",
+  report.cafile.file, report.cafile.count, report.cafile.count == 1 and "" or "s", report.cafile.crls, report.cafile.ncrls)
+say("  self-signed %s, %s (vcs selfsigned, for test deployments)", report.selfsigned.key, report.selfsigned.cert)
 say("  servers     stopped (logs in %s)", logs)

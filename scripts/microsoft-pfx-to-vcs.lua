@@ -7,8 +7,12 @@
 -- certificate, the chain in ca.pem verifies the certificate, the certificate can serve TLS in
 -- both directions (serverAuth and clientAuth, which "TLS verify mode" needs).
 --
---   certbench run scripts/microsoft-pfx-to-vcs.lua FILE.pfx OUT-DIR [PASSWORD-SOURCE] [--force]
+--   certbench run scripts/microsoft-pfx-to-vcs.lua FILE.pfx OUT-DIR [PASSWORD-SOURCE] [--key N] [--force]
 --   PASSWORD-SOURCE: pass:TEXT, env:VAR, file:PATH, fd:N or stdin (default: asked on the terminal)
+--   --key N: which private key, when the PFX holds several (they are listed when it is left out)
+-- RSA and EC keys are written in the traditional form (BEGIN RSA/EC PRIVATE KEY) older
+-- appliances expect, Ed25519 ones as PKCS#8 (they have no other). A self-signed server
+-- certificate needs no ca.pem: the peers take server.pem itself as their CA file.
 -- Exit status 0 when all checks pass, 1 (with the reason) otherwise.
 local fs = require "certbench.fs"
 local pkey = require "certbench.pkey"
@@ -17,29 +21,48 @@ local store = require "certbench.store"
 local ui = require "certbench.ui"
 local pfx = require "certbench.plugins.pfx"
 
-local args, force = {}, false
-for _, a in ipairs(arg) do
-  if a == "--force" then force = true else args[#args + 1] = a end
+local USAGE = "usage: certbench run scripts/microsoft-pfx-to-vcs.lua FILE.pfx OUT-DIR [PASSWORD-SOURCE] [--key N] [--force]\n"
+local args, force, keyn = {}, false, nil
+local i = 1
+while i <= #arg do
+  local a = arg[i]
+  if a == "--force" then force = true
+  elseif a == "--key" or a:match("^%-%-key=") then
+    local v = a:match("^%-%-key=(.*)$")
+    if not v then i = i + 1; v = arg[i] end
+    keyn = math.tointeger(tonumber(v or ""))
+    if not keyn or keyn < 1 then
+      io.stderr:write("microsoft-pfx-to-vcs: --key takes a key's number (1, 2, ...)\n", USAGE)
+      os.exit(2, true)
+    end
+  else args[#args + 1] = a end
+  i = i + 1
 end
 local file, dir, passin = args[1], args[2], args[3]
 if not file or not dir then
-  io.stderr:write("usage: certbench run scripts/microsoft-pfx-to-vcs.lua FILE.pfx OUT-DIR [PASSWORD-SOURCE] [--force]\n")
+  io.stderr:write(USAGE)
   os.exit(2, true)
 end
 
-local function fail(msg)
+local function fail(msg, code)
   io.stderr:write("microsoft-pfx-to-vcs: ", msg, "\n")
-  os.exit(1, true)
+  os.exit(code or 1, true)
 end
 
--- 1. split: the key in the traditional form (BEGIN RSA PRIVATE KEY) older appliances expect
-local res, err = pfx.split { file = file, out_dir = dir, passin = passin, key_format = "pkcs1", force = force }
-if not res then fail(err) end
+-- 1. split: the key in the traditional form older appliances expect where the key type has
+-- one (pfx split's default; an Ed25519 key goes as PKCS#8)
+local res, err, code = pfx.split { file = file, out_dir = dir, passin = passin, key = keyn, force = force }
+if not res then fail(err, code) end
 for _, w in ipairs(res.written) do print(("wrote %s: %s"):format(w.path, w.what)) end
 
 local keyfile, certfile, cafile = fs.join(dir, "privkey.pem"), fs.join(dir, "server.pem"), fs.join(dir, "ca.pem")
-if not fs.exists(cafile) then
-  fail(("no ca.pem: %s holds no CA certificate for the server certificate; download the chain from the CA (certsrv: 'Download CA certificate chain') and add it"):format(file))
+local self_signed = res.server and res.server.self_signed
+if self_signed then
+  -- no chain to download: the peers trust this very certificate
+  cafile = certfile
+elseif not fs.exists(cafile) then
+  fail(("no ca.pem: %s holds no CA certificate for the server certificate (issued by %s); download the chain from the CA "
+    .. "(certsrv: 'Download CA certificate chain') and build the CA file with `certbench vcs cafile`"):format(file, res.server.issuer))
 end
 
 -- 2. read everything back, as the appliance will
@@ -52,7 +75,8 @@ if mode & 0x3F ~= 0 then fail(("%s: mode %o lets others read the key"):format(ke
 local cert = assert(x509.load(assert(fs.read(certfile))))
 local ok, why = key:matches(cert)
 if not ok then fail(certfile .. " does not go with " .. keyfile .. ": " .. tostring(why)) end
-print(("check: %s matches %s (%s)"):format(keyfile, certfile, key:type():upper() .. " " .. key:bits()))
+print(("check: %s matches %s (%s)"):format(keyfile, certfile, key:type() == "rsa" and ("RSA " .. key:bits())
+  or (key:type():upper() .. (key:curve() and (" " .. key:curve()) or ""))))
 
 local cas = assert(x509.load_all(assert(fs.read(cafile))))
 local anchors, intermediates = {}, {}
@@ -66,6 +90,10 @@ if not chain then fail(certfile .. " does not verify with " .. cafile .. ": " ..
 local names = {}
 for _, c in ipairs(chain) do names[#names + 1] = c:subject():get("CN") or c:subject():rfc4514() end
 print(("check: %s verifies with %s: %s"):format(certfile, cafile, table.concat(names, " <- ")))
+if self_signed then
+  print(("warning: %s is self-signed: for test deployments; upload it as the server certificate here and as the "
+    .. "trusted CA file on the peers"):format(certfile))
+end
 
 -- 3. what the appliance needs besides: both EKUs for mutual TLS, a name, validity left
 local eku = {}

@@ -123,6 +123,18 @@ describe("ca.db index lines", function()
     assert.equal(l .. "\n", db.format_line(e))
   end)
 
+  -- found by tests/fuzz/ca_index.lua (seed corpus/ca_index/escaped-tab-in-revocation): the
+  -- revocation field was written back with its tab unescaped, a seventh field for openssl
+  it("keeps a tab escaped in the revocation field too", function()
+    local l = "R\t271128005541Z\t251201000000Z,holdInstruction,1.2\\\t3\t0B\tunknown\t/CN=b"
+    local e = assert(db.parse_line(l))
+    assert.equal("251201000000Z,holdInstruction,1.2\t3", e.revoked)
+    assert.equal(l .. "\n", db.format_line(e))
+    local back = assert(db.parse_line(db.format_line(e):sub(1, -2)))
+    assert.equal(e.revoked, back.revoked)
+    assert.equal("/CN=b", back.subject)
+  end)
+
   it("rejects malformed lines with the reason", function()
     assert.same({ nil, "not six tab-separated fields" }, { db.parse_line("V\t271128005541Z\t\t01\tunknown") })
     assert.same({ nil, "unknown status 'X'" }, { db.parse_line("X\t271128005541Z\t\t01\tunknown\t/CN=a") })

@@ -816,6 +816,52 @@ describe("certbench.crl", function()
       assert.is_nil(c:number())
     end)
 
+    -- regressions found by tests/fuzz/crl_load.lua (seeds in tests/fuzz/corpus/crl_load/)
+    it("refuses a CRL whose issuer is no Name, which crl info/diff/check met as a nil issuer", function()
+      local badname = seq(tlv(2, "\1"))                     -- a SEQUENCE of an INTEGER, not of SETs
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, badname, tlv(0x17, "240101120000Z"))))
+      assert.is_nil(c)
+      assert.matches("bad issuer name at offset", err, 1, true)
+    end)
+
+    it("refuses an algorithm whose parameters are not one DER element, which the store then refused", function()
+      local NULL80 = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), "\5\128") -- NULL with length 0x80
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), NULL80, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))))
+      assert.is_nil(c)
+      assert.matches("tbsCertList's signature algorithm is not an OID and its parameters", err, 1, true)
+      -- a BOOLEAN of no bytes, a constructed NumericString (found by crl_load, store_bundle)
+      for _, params in ipairs { "\1\0", "\50\0" } do
+        local alg = seq(tlv(6, "\42\134\72\134\247\13\1\1\11"), params)
+        c, err = crl.load(signed(seq(tlv(2, "\1"), alg, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))))
+        assert.is_nil(c)
+        assert.matches("is not an OID and its parameters", err, 1, true)
+      end
+      local good = assert(crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
+      assert.truthy(require("certbench.store").new { crls = { good } })
+    end)
+
+    it("refuses a malformed extension OID, which the store then refused", function()
+      local exts = tlv(0xa0, seq(ext("\85\28\244", tlv(2, "\1"))))       -- 55 1C F4: cut subidentifier
+      local c, err = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"), exts)))
+      assert.is_nil(c)
+      assert.matches("an extension's OID is malformed", err, 1, true)
+      local entry = seq(tlv(2, "\7"), tlv(0x17, "240101000000Z"), seq(ext("\85\29\128\1", tlv(10, "\1"))))
+      c = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"), seq(entry))))
+      assert.is_nil(c)
+    end)
+
+    it("reads a time with a zone offset as UTC (X.680), and refuses a GeneralizedTime without a zone", function()
+      local function at(this, nxt)
+        return crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), this, nxt)))
+      end
+      local c = assert(at(tlv(0x17, "240101120000+0130"), tlv(0x18, "20240201120000.5-0200")))
+      assert.equal(1704110400 - 5400, c:this_update())
+      assert.equal(1706788800 + 7200, c:next_update())
+      assert.is_nil((at(tlv(0x17, "240101120000Z"), tlv(0x18, "20240201120000"))))
+      assert.is_nil((at(tlv(0x17, "240101120000+2400"), tlv(0x18, "20240201120000Z"))))
+      assert.is_nil((at(tlv(0x17, "240101120000+01"), tlv(0x18, "20240201120000Z"))))
+    end)
+
     it("a version 1 CRL without nextUpdate and without entries", function()
       local c = assert(crl.load(signed(seq(SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z")))))
       assert.equal(1, c:version())
@@ -841,7 +887,7 @@ describe("certbench.crl", function()
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0x18, "20240230000000Z"))))
       assert.matches("^crl.load: bad DER at offset %d+: data after crlExtensions$",
         try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq()), "\5\0")))
-      assert.matches("^crl.load: bad DER at offset %d+: the CRL number$",
+      assert.matches("^crl.load: bad DER at offset %d+: the CRL number does not decode$",
         try(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"), tlv(0xa0, seq(ext("\85\29\20", "\2\1\1\0"))))))
       assert.matches("^crl.load: entry 1: bad time",
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq(tlv(2, "\1"), tlv(0x17, "240101126000Z"))))))
@@ -853,6 +899,35 @@ describe("certbench.crl", function()
           seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(seq(tlv(6, "\85\29\21"), "\1\1\1", tlv(4, "\10\1\1"))))))))
       assert.matches("^crl.load: entry 1: bad DER at offset %d+: an entry's serial number is empty$",
         try(seq(SHA256RSA, name, tlv(0x17, "240101120000Z"), seq(seq("\2\0", tlv(0x17, "240101120000Z"))))))
+    end)
+
+    -- what BoringSSL's CRL parser decodes, the engine checks with the same decoder at load, so
+    -- the trust store never refuses a loaded CRL (found by tests/fuzz/crl_load.lua and
+    -- store_bundle.lua: seeds idp-field-6.der, aki-undecodable.pem in their corpora)
+    it("refuses extensions BoringSSL would refuse in the trust store", function()
+      local name = fx.rsa.cert:subject():der()
+      local function with(exts, entries)
+        return select(2, crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+          entries or "", tlv(0xa0, seq(table.unpack(exts)))))))
+      end
+      local NUMBER = ext("\85\29\20", "\2\1\1")
+      assert.matches("the issuing distribution point does not decode$",
+        with { NUMBER, ext("\85\29\28", seq(tlv(0x81, "\255"), tlv(0x86, "\255"))) })  -- no field [6]
+      assert.matches("the authority key identifier does not decode$",
+        with { NUMBER, ext("\85\29\35", seq(tlv(0x80, "\1\2"), "\5\0")) })
+      assert.matches("the CRL number appears twice$", with { NUMBER, NUMBER })
+      assert.matches("a delta CRL indicator without a CRL number$", with { ext("\85\29\27", "\2\1\1") })
+      local function entry(...) return seq(seq(tlv(2, "\1"), tlv(0x17, "240101120000Z"), seq(...))) end
+      local REASON = ext("\85\29\21", "\10\1\1")
+      assert.matches("^crl.load: entry 1: bad CRL at offset %d+: an entry has the same extension twice$",
+        with({ NUMBER }, entry(REASON, REASON)))
+      assert.matches("^crl.load: entry 1: bad DER at offset %d+: the certificate issuer does not decode$",
+        with({ NUMBER }, entry(ext("\85\29\29", seq(tlv(0x86, ""), tlv(0x05, ""))))))
+      -- and what it takes, the store takes
+      local c = assert(crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, name, tlv(0x17, "240101120000Z"),
+        entry(REASON, ext("\85\29\29", seq(tlv(0xa4, name)))),
+        tlv(0xa0, seq(NUMBER, ext("\85\29\28", seq(tlv(0x84, "\255")))))))))
+      assert.truthy(require("certbench.store").new { crls = { c } })
     end)
   end)
 

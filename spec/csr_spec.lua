@@ -313,3 +313,32 @@ end
     assert.matches("\n7\tfalse\tcsr:verify: ", outs[1])
   end)
 end)
+
+describe("csr attributes", function()
+  it("challengePassword and unstructuredName as request attributes, read back; the signature covers them", function()
+    local r = assert(csr.new { subject = "/CN=vcs.example.com", key = key, eku = { "serverAuth", "clientAuth" },
+                               attributes = { { "challengePassword", "s3cret" }, { "unstructuredName", "Net2 AS" } } })
+    assert.is_true(r:verify())
+    local a = r:attributes()
+    assert.equal(2, #a)
+    assert.same({ name = "challengePassword", oid = "1.2.840.113549.1.9.7", value = "s3cret" }, a[1])
+    assert.same({ name = "unstructuredName", oid = "1.2.840.113549.1.9.2", value = "Net2 AS" }, a[2])
+    -- the extension request is still there, and not listed as an attribute
+    assert.same({ "serverAuth", "clientAuth" }, r:eku())
+    local back = assert(csr.load(r:to_der()))
+    assert.same(a, back:attributes())
+    assert.equal("CN=vcs.example.com", back:subject():rfc4514())
+    -- a map is taken in name order
+    local m = assert(csr.new { subject = "/CN=x", key = key, attributes = { unstructuredName = "u", challengePassword = "p" } })
+    assert.equal("challengePassword", m:attributes()[1].name)
+    assert.same({}, assert(csr.new { subject = "/CN=x", key = key }):attributes())
+  end)
+
+  it("an unknown attribute is an error; a bad shape raises", function()
+    local r, err = csr.new { subject = "/CN=x", key = key, attributes = { { "noSuchAttribute", "x" } } }
+    assert.is_nil(r)
+    assert.equal("csr.new: unknown attribute 'noSuchAttribute'", err)
+    assert.has_error(function() csr.new { subject = "/CN=x", key = key, attributes = { { "challengePassword" } } } end)
+    assert.has_error(function() csr.new { subject = "/CN=x", key = key, attributes = "x" } end)
+  end)
+end)

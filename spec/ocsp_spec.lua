@@ -349,6 +349,20 @@ describe("certbench.ocsp", function()
       end
     end)
 
+    -- found by tests/fuzz/ocsp_response.lua (seed corpus/ocsp_response/signer-key-undecodable.der)
+    it("names a signer candidate whose key does not decode, instead of raising", function()
+      local der = C.ca:to_der()
+      -- the key algorithm's OID (id-ecPublicKey or rsaEncryption) with its last arc changed
+      local oid = C.ca:key_algorithm() == "rsaEncryption" and "\42\134\72\134\247\13\1\1\1" or "\42\134\72\206\61\2\1"
+      local i = assert(der:find(oid, 1, true), C.ca:key_algorithm())
+      local weird = assert(x509.load(der:sub(1, i + #oid - 2) .. "\127" .. der:sub(i + #oid)))
+      assert.is_nil(weird:public_key())
+      local r = answer("revoked", { signer = "ca" })
+      local ok, err = r:verify { issuer = weird, cert = C.revoked }
+      assert.is_nil(ok)
+      assert.matches("x509:public_key: unsupported or malformed key", err, 1, true)
+    end)
+
     it("refuses a responder without id-kp-OCSPSigning", function()
       local r = answer("good", { signer = "noeku" })
       local ok, err = r:verify { issuer = C.ca, cert = C.good }

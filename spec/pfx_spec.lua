@@ -311,7 +311,9 @@ describe("pfx split", function()
     local p = write("two.pem", fx.other_key:to_pem() .. fx.leaf_key:to_pem() .. fx.other:to_pem() .. fx.leaf:to_pem())
     local r, err = pfx.split { file = p, out_dir = fresh("out") }
     assert.is_nil(r)
-    assert.equal(p .. ": 2 private keys (1: EC P-256 (PEM block 1, line 1) for CN=other.net2.int; 2: RSA 2048 (PEM block 2, line 6) for CN=vcs.net2.int): choose one with --key N", err)
+    assert.equal(p .. ": 2 private keys: choose one with --key N: 1: EC P-256 (PEM block 1, line 1) for serial "
+      .. fx.other:serial() .. ", " .. fx.other:subject():text() .. "; 2: RSA 2048 (PEM block 2, line 6) for serial "
+      .. fx.leaf:serial() .. ", " .. fx.leaf:subject():text(), err)
     local d = fresh("out")
     assert(pfx.split { file = p, out_dir = d, key = "2" })
     assert.equal(fx.leaf:to_pem(), h.read(d .. "/server.pem"))
@@ -619,7 +621,7 @@ describe("the test data", function()
     local cases = {
       { "pfx/rustcrypto/example15.pfx", "1234", "no private key in the file (1 certificate): nothing to split" },
       { "pfx/rustcrypto/example16.pfx", "1234", "a private key (RSA 1024) but no certificate: nothing to split" },
-      { "pfx/go-pkcs12/example_signed_certificates_chain.p12", "password", "3 private keys (1: RSA 2048 (bag 1) for CN=example-ca;" },
+      { "pfx/go-pkcs12/example_signed_certificates_chain.p12", "password", "3 private keys: choose one with --key N: 1: RSA 2048 (bag 1) for serial " },
       { "pfx/oscrypto/test-dsa.p12", "password123", "the private key is DSA 3072, which certbench does not write (RSA, EC and Ed25519 keys only)" },
     }
     for _, c in ipairs(cases) do

@@ -125,7 +125,12 @@ function M.open(dir, opts)
   if st.type ~= "directory" then return nil, dir .. ": not a folder" end
   local pem = fs.read(p.cert)
   if not pem then
-    return nil, dir .. ": not a CA folder (no cacert.pem; `certbench ca init " .. dir .. "` makes one)"
+    if fs.exists(p.index) or fs.exists(p.serial) then
+      return nil, dir .. ": an openssl ca folder without cacert.pem: `certbench ca adopt " .. dir
+        .. " --key ca.key --cert ca.crt [--config openssl.cnf]` takes it over with its key and certificate"
+    end
+    return nil, dir .. ": not a CA folder (no cacert.pem; `certbench ca init " .. dir .. "` makes one, `certbench ca adopt "
+      .. dir .. " --key ca.key --cert ca.crt` takes over an existing CA)"
   end
   local cert, err = lazy.x509.load(pem)
   if not cert then return nil, p.cert .. ": " .. tostring(err) end
@@ -138,6 +143,21 @@ function M.open(dir, opts)
     ui = opts.ui,
     attr = db.parse_attr(read_text(p.attr)), recovered = {},
   }, CA)
+  -- the profile `ca adopt --config` read from openssl.cnf: this CA's default
+  local ptext = read_text(dir .. "/certbench-profile.json")
+  if ptext then
+    local okj, doc = pcall(require("cjson").decode, ptext)
+    if not okj or type(doc) ~= "table" or type(doc.profile) ~= "table" then
+      return nil, dir .. "/certbench-profile.json: not a profile (" .. tostring(doc) .. ")"
+    end
+    -- JSON numbers come back as floats
+    for _, k in ipairs { "days", "path_len" } do
+      if type(doc.profile[k]) == "number" then doc.profile[k] = math.tointeger(doc.profile[k]) or doc.profile[k] end
+    end
+    local fp, perr = profiles.validate(doc.profile, "openssl.cnf")
+    if not fp then return nil, dir .. "/certbench-profile.json: " .. perr end
+    self.folder_profile = fp
+  end
   if self.key ~= nil then
     if not lazy.pkey.is_key(self.key) then error("ca.open: opts.key must be a certbench.pkey", 2) end
     if not self.key:matches(cert) then return nil, "ca.open: the key given does not belong to " .. p.cert end
@@ -552,10 +572,65 @@ end
 -- loaded this request's CSR beforehand ({csr=} or {load_err=}) and checks its signature
 -- meanwhile: prepare notes where it would have checked it (pre.checked), the batch puts the
 -- result in order afterwards.
+-- what_dropped(csr, profile, san_given) -> list of what the request asks for and a
+-- certificate of this profile would not carry: { eku = {names}, san = bool }
+local function what_dropped(csr, profile, copies, san_given)
+  local asked = csr:eku()
+  local out = { eku = {}, asked = asked or {} }
+  if asked and #asked > 0 and not profile.ca then
+    local allowed = {}
+    for _, e in ipairs(profile.eku or {}) do allowed[e] = true end
+    -- a profile without an EKU restricts nothing
+    if profile.eku and #profile.eku > 0 and not allowed.anyExtendedKeyUsage then
+      for _, e in ipairs(asked) do
+        if not allowed[e] then out.eku[#out.eku + 1] = e end
+      end
+    end
+  end
+  if not san_given then
+    local list = csr:san()
+    if list and #list > 0 and not copies("2.5.29.17", "subjectAltName") then out.san = true end
+  end
+  return out
+end
+
+-- profiles_allowing(ekus, san) -> sorted names of the profiles (not CAs) that keep them all
+local function profiles_allowing(ekus, san)
+  local names = {}
+  for name, e in pairs(profiles.all()) do
+    local p = e.value
+    if not p.ca then
+      local has = {}
+      for _, x in ipairs(p.eku or {}) do has[x] = true end
+      local ok = true
+      for _, x in ipairs(ekus) do if not has[x] and not has.anyExtendedKeyUsage then ok = false end end
+      local ce = p.copy_extensions
+      if san and ce ~= true then
+        local copies = false
+        for _, c in ipairs(type(ce) == "table" and ce or (ce == nil and { "subjectAltName" } or {})) do
+          if c == "subjectAltName" or c == "2.5.29.17" then copies = true end
+        end
+        ok = ok and copies
+      end
+      if ok then names[#names + 1] = name end
+    end
+  end
+  table.sort(names, function(a, b)
+    -- the built-in ones first, then by name
+    local ba, bb = profiles.BUILTIN[a] ~= nil, profiles.BUILTIN[b] ~= nil
+    if ba ~= bb then return ba end
+    return a < b
+  end)
+  return names
+end
+M._profiles_allowing = profiles_allowing
+
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   local profile, perr
-  if type(req.profile) == "table" then
+  if self.folder_profile and (req.profile == nil or req.profile == "openssl.cnf") then
+    profile = self.folder_profile
+  elseif type(req.profile) == "table" then
     profile, perr = profiles.get(req.profile)
   else
     -- resolved once per CA object: a batch names the same few profiles again and again
@@ -618,7 +693,7 @@ function CA:_prepare(req, what, pre)
   local opts = {
     subject = subject, issuer = self.cert,
     not_before = nb, not_after = req.not_after or (nb + days * 86400),
-    digest = req.digest,
+    digest = req.digest or profile.digest,
   }
   if csr then
     -- the certificate takes the request's SubjectPublicKeyInfo as it is encoded there; its
@@ -644,6 +719,12 @@ function CA:_prepare(req, what, pre)
   if copy == nil and not profile.ca then copy = { "subjectAltName" } end
   local function copies(oid, name)
     if copy == true then return not NON_COPY[oid] end
+    if copy == "copy" then
+      -- openssl's copy: what the profile does not set itself
+      if oid == "2.5.29.15" then return opts.key_usage == nil end
+      if oid == "2.5.29.37" then return opts.eku == nil end
+      return not NON_COPY[oid]
+    end
     if type(copy) ~= "table" then return false end
     for _, c in ipairs(copy) do
       if c == name or c == oid then return true end
@@ -654,6 +735,21 @@ function CA:_prepare(req, what, pre)
     local san, serr = norm_san(req.san, what)
     if not san then return nil, serr end
     if #san > 0 then opts.san = san end
+  end
+  if csr and req.profile == nil then
+    -- no profile chosen: the default one must not drop what the request asks for in silence
+    -- (a VCS request asks for clientAuth too, and a certificate without it fails mutual TLS)
+    local d = what_dropped(csr, profile, copies, opts.san ~= nil)
+    if #d.eku > 0 or d.san then
+      local lost = {}
+      if #d.eku > 0 then lost[#lost + 1] = "the extended key usage " .. table.concat(d.eku, ", ") end
+      if d.san then lost[#lost + 1] = "its subjectAltName" end
+      local fits = profiles_allowing(d.asked, d.san)
+      return nil, ("the CSR asks for %s, which the default profile '%s' (%s) leaves out: %s"):format(
+        table.concat(lost, " and "), profile.name, table.concat(profile.eku or {}, ", "),
+        #fits > 0 and ("give --profile " .. fits[1] .. (#fits > 1 and (" (or " .. table.concat(fits, ", ", 2) .. ")") or ""))
+          or "no profile keeps it all; add a site profile that does"), 2
+    end
   end
   if csr then
     local extra = {}
@@ -666,7 +762,7 @@ function CA:_prepare(req, what, pre)
           if not list then return nil, "the CSR: " .. tostring(serr) end
           extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
         end
-      elseif copies(e.oid, e.name) and not NON_COPY[e.oid] then
+      elseif copies(e.oid, e.name) and (not NON_COPY[e.oid] or (copy == "copy" and (e.oid == "2.5.29.15" or e.oid == "2.5.29.37"))) then
         extra[#extra + 1] = { oid = e.oid, value_der = e.der, critical = e.critical }
       end
     end
@@ -903,8 +999,11 @@ function CA:issue(req)
     end
     return nil, err
   end
-  local it, err = self:_prepare(req, "ca:issue", pre)
-  if not it then return fail(err) end
+  local it, err, code = self:_prepare(req, "ca:issue", pre)
+  if not it then
+    local r, e = fail(err)
+    return r, e, e == err and code or nil
+  end
   local key, kerr = self:_key()
   if not key then return fail(kerr) end
   local res, cerr = self:_locked(function() return self:_commit({ it }, key, { verified = verified }) end)
@@ -1243,6 +1342,10 @@ function M.init(dir, o)
   local days = o.days or (parent and 1825 or 3650)
   if math.type(days) ~= "integer" or days <= 0 then error("ca.init: days must be a positive integer", 2) end
   local key = o.key
+  if type(key) == "string" and fs.exists(key) then
+    return nil, ("ca init: %s is a key file: `certbench ca adopt %s --key %s --cert CA-CERT` takes over an existing "
+      .. "key and certificate; ca init makes a new key (--key ec:P-384, rsa:4096, ...)"):format(key, dir, key), 2
+  end
   if key == nil or type(key) == "string" then
     local ok, k = pcall(lazy.pkey.generate, key or "ec:P-384")
     if not ok then return nil, "ca init: " .. tostring(k):gsub("^.-pkey%.generate: ", "") end

@@ -256,7 +256,9 @@ end
 
 -- format_line(entry) -> the line with its newline
 function M.format_line(e)
-  return table.concat({ e.status, e.expiry, e.revoked or "", e.serial, esc_tab(e.file or "unknown"),
+  -- every free-text field escapes its tabs: the revocation field holds a hold instruction or
+  -- other text after the date, and an unescaped tab there splits the line (found by fuzzing)
+  return table.concat({ e.status, e.expiry, esc_tab(e.revoked or ""), e.serial, esc_tab(e.file or "unknown"),
                         esc_tab(e.subject) }, "\t") .. "\n"
 end
 

@@ -21,7 +21,8 @@
 --   ca:renew{ serial = | cert =, days =, revoke_old = true } -> cert, details
 --   ca:info(), ca.recovered (what recovery did, in sentences), ca:close() (also <close>)
 -- Failures return nil, "one line naming the file and the cause"; the folder is then unchanged.
--- Commands: certbench ca init|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
+-- Commands: certbench ca init|adopt|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
+--   require("certbench.plugins.ca.adopt").adopt(dir, {key=, cert=, config=, passin=, passout=}): see adopt.lua
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
 local fs = require "certbench.fs"
 local core = require "certbench.plugins.ca.ca"
@@ -39,6 +40,21 @@ function M.list_profiles()
     out[name] = { summary = e.value.summary, plugin = e.plugin }
   end
   return out
+end
+
+-- profiles_text() -> the profiles as `help ca issue` lists them, site ones with their plugin
+function M.profiles_text()
+  local lines = { "profiles:" }
+  local all = profiles.all()
+  for _, name in ipairs(profiles.names()) do
+    local e = all[name]
+    local p = e.value
+    local what = p.summary or (p.eku and table.concat(p.eku, ", ")) or ""
+    lines[#lines + 1] = ("  %-16s %s%s%s"):format(name, what, p.eku and #p.eku > 0 and p.summary
+      and not p.summary:find(p.eku[1], 1, true) and (" [" .. table.concat(p.eku, ", ") .. "]") or "",
+      e.plugin ~= "ca" and (" (plugin " .. e.plugin .. ")") or "")
+  end
+  return table.concat(lines, "\n")
 end
 
 local function rfc3339(t) return t and os.date("!%Y-%m-%dT%H:%M:%SZ", t) or nil end
@@ -90,6 +106,10 @@ end
 M.commands = {
   init = {
     summary = "create a CA folder (openssl ca layout): key, self-signed or sub-CA certificate, index, serial",
+    description = "DIR gets private/cakey.pem (0600), cacert.pem, index.txt, serial, crlnumber and newcerts/, "
+      .. "as openssl ca expects them. A sub-CA (--sub-ca --parent) also gets chain.pem: its own certificate, "
+      .. "then its parent's chain up to the root; that file is the trusted CA file for the certificates it "
+      .. "issues (vcs check --ca, the appliance's Trusted CA certificate).",
     options = function(p)
       p:argument("dir", "the new CA folder")
       p:option("--subject", "the CA's name, /C=NO/O=net2/CN=net2 Root CA"):count(1)
@@ -113,18 +133,18 @@ M.commands = {
       if args.sub_ca and not args.parent then return nil, "ca init: --sub-ca needs --parent DIR", 2 end
       if args.parent and not args.sub_ca then return nil, "ca init: --parent is for --sub-ca", 2 end
       if args.no_encrypt and args.passout then return nil, "ca init: --passout and --no-encrypt exclude each other", 2 end
-      local ca, ierr = core.init(args.dir, {
+      local ca, ierr, icode = core.init(args.dir, {
         subject = args.subject, key = args.key, days = days, passout = args.passout,
         encrypt = not args.no_encrypt, sub_ca = args.sub_ca, parent = args.parent,
         parent_passin = args.parent_passin, path_len = pl, ui = ctx.ui,
       })
-      if not ca then return nil, ierr end
+      if not ca then return nil, ierr, icode end
       local info = ca:info()
       ca:close()
       return {
         dir = info.dir, subject = info.subject, serial = info.serial, key = info.key,
         not_after = rfc3339(info.not_after), encrypted = not args.no_encrypt,
-        parent = args.parent, cert = args.dir .. "/cacert.pem",
+        parent = args.parent, cert = args.dir .. "/cacert.pem", chain = args.parent and (args.dir .. "/chain.pem") or nil,
       }
     end,
     text = function(r, ctx)
@@ -132,7 +152,56 @@ M.commands = {
       ctx.ui.say("  subject   %s", r.subject)
       ctx.ui.say("  key       %s%s (%s/private/cakey.pem)", r.key, r.encrypted and ", encrypted" or ", NOT encrypted", r.dir)
       ctx.ui.say("  expires   %s", r.not_after)
-      if r.parent then ctx.ui.say("  signed by %s", r.parent) end
+      if r.parent then
+        ctx.ui.say("  signed by %s", r.parent)
+        ctx.ui.say("  chain     %s (this CA, then its parent's chain: the trusted CA file of its certificates)", r.chain)
+      end
+    end,
+  },
+
+  adopt = {
+    summary = "take over a CA certbench did not make: an existing key and certificate, a demoCA, an openssl.cnf",
+    description = "DIR gets the openssl ca layout around --key and --cert (the guide's `openssl genrsa -aes256 "
+      .. "-out ca.key 4096` and `openssl req -new -x509 -key ca.key -out ca.crt`): cacert.pem, private/cakey.pem "
+      .. "(the key as given: still encrypted if it was; --passout re-encrypts it), index.txt, serial, crlnumber, "
+      .. "newcerts/. What the folder has already (an existing demoCA's index and serial) is kept. With --config, "
+      .. "openssl.cnf's [CA_default] (dir, database, serial, crlnumber, certificate, private_key, default_days, "
+      .. "default_md, policy, x509_extensions, copy_extensions, unique_subject) becomes this CA's default "
+      .. "profile (certbench-profile.json), so `ca issue` does what `openssl ca -config` did, and both tools "
+      .. "keep issuing from the same folder.",
+    options = function(p)
+      p:argument("dir", "the CA folder (default: the config's dir)"):args("?")
+      p:option("--key", "the CA private key (PEM or DER, encrypted or not)")
+      p:option("--cert", "the CA certificate")
+      p:option("--config", "openssl.cnf whose [CA_default] to take over")
+      p:option("--passin", "password source for the CA key")
+      p:option("--passout", "re-encrypt the CA key (AES-256) with this password")
+    end,
+    run = function(args, ctx)
+      local adopt = require "certbench.plugins.ca.adopt"
+      local r, err, code = adopt.adopt(args.dir, { key = args.key, cert = args.cert, config = args.config,
+                                                   passin = args.passin, passout = args.passout })
+      if not r then return nil, err, code end
+      r.created = ui_array(ctx, r.created)
+      r.kept = ui_array(ctx, r.kept)
+      r.notes = ui_array(ctx, r.notes)
+      if r.profile and r.profile.policy then
+        local list = {}
+        for i, e in ipairs(r.profile.policy) do list[i] = ui_array(ctx, { e[1], e[2] }) end
+        r.profile.policy = ui_array(ctx, list)
+      end
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("adopted CA %s: %s (key %s)", r.dir, r.subject, r.key_encrypted and "encrypted" or "NOT encrypted")
+      for _, f in ipairs(r.created) do ctx.ui.say("  made %s", f) end
+      for _, f in ipairs(r.kept) do ctx.ui.say("  kept %s", f) end
+      if r.profile then
+        local p = r.profile
+        ctx.ui.say("  default profile from openssl.cnf: %s%s%s%s", p.days and (p.days .. " days, ") or "", p.digest or "sha256",
+          p.eku and (", EKU " .. table.concat(p.eku, ", ")) or "", p.policy and (", policy of " .. #p.policy .. " fields") or "")
+      end
+      for _, n in ipairs(r.notes) do ctx.ui.say("note: %s", n) end
     end,
   },
 
@@ -141,7 +210,9 @@ M.commands = {
     options = function(p)
       p:argument("dir", "the CA folder")
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
-      p:option("--profile", "server (default), client, server-client, sub-ca, or a site profile")
+      p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
+        .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
+      p:epilog(M.profiles_text())
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
       p:option("--out", "also write the certificate here")
@@ -156,10 +227,10 @@ M.commands = {
       if not ca then return nil, oerr end
       local san = flatten(args.san)
       if san and #san == 0 then san = nil end
-      local cert, details = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
+      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
       if not cert then
         ca:close()
-        return nil, (details:gsub("^the CSR", args.csr))
+        return nil, (details:gsub("^the CSR", args.csr)), code
       end
       if args.out then
         local ok, werr = write_out(args.out, details.pem)

@@ -8,10 +8,14 @@
 --   days = N                      lifetime when the request gives none (default 365)
 --   ca = true, path_len = N       an intermediate CA (basicConstraints CA:TRUE critical);
 --                                 otherwise CA:FALSE
---   copy_extensions = {"subjectAltName", ...} | true | false
+--   digest = "sha256" | "sha384" | "sha512"   the signature's digest (default sha256)
+--   copy_extensions = {"subjectAltName", ...} | true | false | "copy"
 --                                 which extensions of the CSR to copy (names or OIDs; true: all
 --                                 but basicConstraints, keyUsage, extendedKeyUsage, SKI, AKI, which
---                                 the profile decides). Default: {"subjectAltName"}, none for a CA
+--                                 the profile decides); "copy": openssl ca's copy_extensions =
+--                                 copy, every extension of the CSR the profile does not set itself
+--                                 (keyUsage and extendedKeyUsage too; never basicConstraints, SKI,
+--                                 AKI). Default: {"subjectAltName"}, none for a CA
 --   policy = { countryName = "match", commonName = "supplied", emailAddress = "optional" } or
 --            a list { {"countryName", "match"}, {"commonName", "supplied"} }
 --                                 as openssl's policy sections: match = present and equal to the
@@ -50,7 +54,7 @@ M.BUILTIN = {
 local KNOWN_FIELDS = {
   summary = true, key_usage = true, eku = true, days = true, ca = true, path_len = true,
   copy_extensions = true, policy = true, crl_distribution_points = true, ocsp_urls = true,
-  ca_issuers_urls = true, policies = true,
+  ca_issuers_urls = true, policies = true, digest = true,
 }
 
 local site_cache
@@ -122,8 +126,11 @@ function M.validate(p, name, plugin)
   if p.days ~= nil and (math.type(p.days) ~= "integer" or p.days <= 0) then
     return nil, string.format("profile '%s'%s: days must be a positive integer", name, where)
   end
+  if p.digest ~= nil and p.digest ~= "sha256" and p.digest ~= "sha384" and p.digest ~= "sha512" and p.digest ~= "sha1" then
+    return nil, string.format("profile '%s'%s: digest is sha256, sha384, sha512 or sha1", name, where)
+  end
   local ce = p.copy_extensions
-  if ce ~= nil and type(ce) ~= "boolean" then
+  if ce ~= nil and type(ce) ~= "boolean" and ce ~= "copy" then
     local ok, err = check_list(p, "copy_extensions", name)
     if not ok then return nil, err .. where end
   end

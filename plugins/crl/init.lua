@@ -6,8 +6,10 @@
 --   certbench crl check CERT [--chain CA.pem] [--crl FILE... | --crl-dir DIR | --fetch]
 --                        [--fallback revoked|not-revoked] [--expired revoked|undetermined|ignore]
 --   certbench crl diff OLD NEW
+--   certbench crl bundle SOURCE... --out crls.pem [--ca CA.pem...] [--fetch] [--allow-expired] [--force]
 -- From Lua: require("certbench.plugins.crl").info(path, {ca=}), .fetch(urls, opts),
--- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new).
+-- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new),
+-- .bundle{ sources =, cas =, out =, fetch =, allow_expired =, force = } (crl/bundle.lua).
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local ui = require "certbench.ui"
@@ -16,6 +18,7 @@ local trust = require "certbench.plugins.crl.trust"
 local mirror = require "certbench.plugins.crl.mirror"
 local check = require "certbench.plugins.crl.check"
 local fetch = require "certbench.plugins.crl.fetch"
+local bundle = require "certbench.plugins.crl.bundle"
 
 local M = {
   name = "crl",
@@ -26,6 +29,7 @@ local M = {
   fetcher = fetch,
   common = common,
   trust = trust,
+  bundle = bundle.build,
 }
 
 -- info ---------------------------------------------------------------------------------------
@@ -442,6 +446,49 @@ end
 -- commands -------------------------------------------------------------------------------------
 
 M.commands = {
+  bundle = {
+    summary = "one PEM file of the CRLs of a chain or folder, each verified, for an appliance's manual CRL upload",
+    description = "SOURCE is a CRL file (PEM, DER, ZIP/GZIP, p7c), a folder (a `crl mirror` folder, or CRLs "
+      .. "downloaded by hand), an http(s) URL, or a certificate file (the chain, the trusted CA file): its CA "
+      .. "certificates verify the CRLs, and with --fetch the CRLs their distribution points name are "
+      .. "downloaded. Every CRL must verify against a CA given and be current (an expired CRL makes the "
+      .. "appliance treat every certificate of its CA as revoked) or nothing is written; of several CRLs "
+      .. "of one CA the highest CRL number is kept. CAs without a CRL are named.",
+    options = function(p)
+      p:argument("sources", "CRL files, folders, URLs, certificate chains"):args("+")
+      p:option("--out", "the PEM file to write"):count(1)
+      p:option("--ca", "CA certificates that sign the CRLs (repeat)"):count("*")
+      p:flag("--fetch", "download the CRLs named by the certificates' CRL distribution points")
+      p:flag("--allow-expired", "take expired CRLs too")
+      p:option("--timeout", "seconds for each download (60)")
+      p:flag("--force", "replace an existing file")
+    end,
+    run = function(args)
+      local timeout
+      if args.timeout then
+        timeout = tonumber(args.timeout)
+        if not timeout or timeout <= 0 then return nil, "crl bundle: --timeout must be a number of seconds", 2 end
+      end
+      local r, err, code = bundle.build { sources = args.sources, cas = common.list(args.ca), out = args.out,
+        fetch = args.fetch, allow_expired = args.allow_expired, force = args.force, timeout = timeout }
+      if not r then return nil, err, code end
+      r.crls = ui.array(r.crls)
+      r.left_out = ui.array(r.left_out)
+      r.without_crl = ui.array(r.without_crl)
+      r.warnings = ui.array(r.warnings)
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("%s: %d CRL%s, each verified", r.out, #r.crls, #r.crls == 1 and "" or "s")
+      for _, c in ipairs(r.crls) do
+        ctx.ui.say("  %s%s: %d entr%s, next update %s (from %s)", c.issuer, c.number and (" #" .. c.number) or "",
+          c.entries, c.entries == 1 and "y" or "ies", c.next_update or "none", c.source)
+      end
+      for _, x in ipairs(r.left_out) do ctx.ui.say("left out %s: %s", x.source, x.why) end
+      for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
+    end,
+  },
+
   info = {
     summary = "what a CRL file holds: issuer, dates, number, entries, signature (and whether it verifies)",
     description = "FILE may be PEM, DER, PKCS#7 (.p7c), or a ZIP/GZIP archive of CRLs. With --ca the "

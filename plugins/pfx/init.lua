@@ -114,10 +114,14 @@ function M.split(o)
     local t = {}
     for i, k in ipairs(g.keys) do
       local partner
-      for _, c in ipairs(g.certs) do if k.key:matches(c.cert) then partner = lib.cert_label(c.cert) break end end
-      t[#t + 1] = ("%d: %s (%s)%s"):format(i, lib.key_line(k.key), k.from, partner and (" for " .. partner) or "")
+      for _, c in ipairs(g.certs) do if k.key:matches(c.cert) then partner = c break end end
+      local fname = partner and partner.friendly_name or k.friendly_name
+      t[#t + 1] = ("%d: %s (%s)%s"):format(i, lib.key_line(k.key), k.from, partner
+        and (" for serial %s, %s%s"):format(partner.cert:serial(), partner.cert:subject():text(),
+          fname and (', friendlyName "' .. fname .. '"') or "")
+        or " matching no certificate of the file")
     end
-    return nil, ("%s: %d private keys (%s): choose one with --key N"):format(file, #g.keys, table.concat(t, "; "))
+    return nil, ("%s: %d private keys: choose one with --key N: %s"):format(file, #g.keys, table.concat(t, "; ")), 2
   end
   local kentry = g.keys[ki or 1]
   local key = kentry.key
@@ -130,9 +134,11 @@ function M.split(o)
     if key:matches(c.cert) then matching[#matching + 1] = c end
   end
   if #matching == 0 then
-    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written"):format(
+    -- the bags left out say why the key's certificate may be missing
+    local left = #g.notes > 0 and ("; " .. table.concat(g.notes, "; ")) or ""
+    return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written%s"):format(
       file, lib.key_line(key), kentry.from, plural(#g.certs, "certificate"),
-      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()))
+      labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()), left)
   end
   table.sort(matching, function(a, b) return a.cert:not_after() > b.cert:not_after() end)
   local server = matching[1]
@@ -398,7 +404,11 @@ M.commands = {
   split = {
     summary = "a PFX or PEM bundle into privkey.pem, server.pem, ca.pem (and extra.pem)",
     description = "The server certificate is the one whose public key matches the private key; ca.pem "
-      .. "holds its chain, issuer first, up to the root, as clean PEM. privkey.pem is written "
+      .. "holds its chain, issuer first, up to the root, as clean PEM: where the file has several copies "
+      .. "of a CA (an expired one and its renewal, an old and a renewed root), the one valid now wins, "
+      .. "then the one valid longest, file order breaking ties; the others go to extra.pem. A file with "
+      .. "several keys lists them (with the serial, subject and friendlyName of the certificate each "
+      .. "matches): choose one with --key N. privkey.pem is written "
       .. "unencrypted (as appliances need it) with mode 0600 unless --key-passout is given. "
       .. "Existing files are replaced only with --force; when anything fails, nothing is written.",
     options = function(p)

@@ -151,14 +151,25 @@ local function issued(child, parent)
   return child:verify_signature(parent) and true or false
 end
 
--- build_chain(leaf, certs) -> { chain = {issuer of leaf, ..., root}, extra = {...},
+-- build_chain(leaf, certs[, now]) -> { chain = {issuer of leaf, ..., root}, extra = {...},
 --   complete = (ends at a self-signed certificate), missing = issuer name text when not,
 --   duplicates = n }
--- The order of certs does not matter; certificates not on the path end in extra.
-function M.build_chain(leaf, certs)
+-- Where several certificates could be the issuer (an expired copy of an intermediate and its
+-- renewal, an old root and a renewed one with the same name and key), the one valid at `now`
+-- (default the current time) wins, then the one valid longest; the order of certs only breaks
+-- ties, as `openssl verify` picks a valid issuer whatever the order. Certificates not on the
+-- path end in extra.
+function M.build_chain(leaf, certs, now)
+  now = now or os.time()
   local pool, dups = {}, 0
   for _, c in ipairs(certs) do
     if c:equals(leaf) or contains(pool, c) then dups = dups + 1 else pool[#pool + 1] = c end
+  end
+  local function better(a, b)
+    local va = a:not_before() <= now and now <= a:not_after()
+    local vb = b:not_before() <= now and now <= b:not_after()
+    if va ~= vb then return va end
+    return a:not_after() > b:not_after()
   end
   local used, chain = {}, {}
   local cur = leaf
@@ -166,9 +177,8 @@ function M.build_chain(leaf, certs)
   local missing
   while not complete and #chain < 16 do
     local found
-    -- prefer an issuer that is itself on a path to a root in the pool: try all, first match
     for i, c in ipairs(pool) do
-      if not used[i] and issued(cur, c) then found = i break end
+      if not used[i] and issued(cur, c) and (not found or better(c, pool[found])) then found = i end
     end
     if not found then
       missing = cur:issuer():text()
@@ -393,11 +403,16 @@ end
 ---------------------------------------------------------------------------------------------
 -- gathering keys and certificates from a PFX or a PEM bundle (pfx split, pfx build)
 
--- gather(path, passin[, {keys = true}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
+-- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
   local data, rerr = M.read(path)
   if not data then return nil, rerr, "io" end
+  return M.gather_data(data, path, passin, opts)
+end
+
+-- gather_data(data, name, passin[, opts]) -> the same from bytes already read (a download)
+function M.gather_data(data, path, passin, opts)
   local info, err, code = detect.detect(data, { name = path })
   if not info then return nil, err, code end
   local out = { keys = {}, certs = {}, notes = {}, info = info }
@@ -413,6 +428,9 @@ function M.gather(path, passin, opts)
         out.certs[#out.certs + 1] = { cert = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
       elseif b.type ~= "key" and b.type ~= "cert" then
         out.notes[#out.notes + 1] = ("bag %d (%s) is not a key or certificate: not written"):format(i, b.bag_type or b.type)
+      elseif b.problem then
+        -- a certificate the core refused (a validity that is no time): said, not dropped
+        out.notes[#out.notes + 1] = ("bag %d: %s: not written"):format(i, (b.problem:gsub(", kept as DER$", "")))
       end
     end
     return out

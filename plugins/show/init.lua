@@ -89,15 +89,17 @@ local function describe(o, opts, name)
   local e = { index = o.index, kind = o.kind, what = o.what, block = o.block, line = o.line, label = o.label,
               size = o.size, attributes = o.attributes, note = o.note }
   local where = name .. (o.block and (" (PEM block " .. o.block .. ")") or "")
+  -- a loader's refusal, said of the file: "x.pem (PEM block 2): certificate 1: notAfter is ..."
+  local function refused(err) e.error = where .. ": " .. tostring(err):gsub("^[%w_.]+: ", "", 1) return e end
   if o.kind == "certificate" then
     local c, err = x509.load(o.der)
-    if not c then e.error = err return e end
+    if not c then return refused(err) end
     e.certificate = cert_details(c)
     e.text = c:text()
     if opts.lint then e.lint = ui.array(lint.certificate(c)) end
   elseif o.kind == "csr" then
     local r, err = csr.load(o.der)
-    if not r then e.error = err return e end
+    if not r then return refused(err) end
     local pk = r:public_key()
     local ok, why = r:verify()
     local san = r:san() or {}
@@ -110,7 +112,7 @@ local function describe(o, opts, name)
     e.text = r:text()
   elseif o.kind == "crl" then
     local c, err = crl.load(o.der)
-    if not c then e.error = err return e end
+    if not c then return refused(err) end
     e.crl = crl_details(c, opts.entries)
     e.text = opts.entries and c:text() or crl_summary_text(e.crl)
   elseif o.kind == "private_key" then

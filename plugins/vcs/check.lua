@@ -162,7 +162,7 @@ function Run:check_cert()
   end
   local cert, err = x509.load(certs[1].der)
   if not cert then
-    self:add("cert-format", "certificate file", "fail", path .. ": " .. err)
+    self:add("cert-format", "certificate file", "fail", path .. ": " .. tostring(err):gsub("^[%w_.]+: ", "", 1))
     return
   end
   if info.encoding ~= "pem" then
@@ -359,19 +359,28 @@ function Run:check_ca_file()
     self:add("ca-format", "CA file", "fail", ("%s is not a PEM file of CA certificates: %s"):format(path, hint or detect.summary(info)))
     return
   end
-  local list, not_ca = {}, {}
+  local list, not_ca, self_signed_leaf = {}, {}, nil
   for _, o in ipairs(certs) do
-    local c = x509.load(o.pem)
-    if c then
-      list[#list + 1] = c
-      if not c:is_ca() then
-        local why = (self.cert and c:equals(self.cert)) and " (the server certificate itself)" or ""
-        not_ca[#not_ca + 1] = label(c) .. why
-      end
+    local c, err = x509.load(o.der)
+    if not c then
+      -- a certificate the loader refuses (a validity that is no time) fails the file, by name
+      self:add("ca-format", "CA file", "fail", ("%s (PEM block %d): %s"):format(path, o.block or o.index,
+        tostring(err):gsub("^[%w_.]+: ", "", 1)))
+      return
+    end
+    list[#list + 1] = c
+    if not c:is_ca() and self.cert and c:equals(self.cert) and c:is_self_signed() then
+      -- `vcs selfsigned`: the peers trust the server certificate itself
+      self_signed_leaf = c
+    elseif not c:is_ca() then
+      local why = (self.cert and c:equals(self.cert)) and " (the server certificate itself)" or ""
+      not_ca[#not_ca + 1] = label(c) .. why
     end
   end
   local others = {}
   if #kinds(info, "private_key") > 0 then others[#others + 1] = "a private key" end
+  -- the appliance uses CRLs embedded in the CA file (for LDAP connections): check_crls does too
+  if #kinds(info, "crl") > 0 then self.ca_crls = true end
   if #kinds(info, "crl") > 0 then others[#others + 1] = "CRLs (the appliance reads them, but only for LDAP connections; upload CRLs apart)" end
   if #not_ca > 0 then
     self:add("ca-format", "CA file", "fail", ("%s holds certificates that are not CAs: %s; the trusted CA file takes CA certificates only"):format(
@@ -379,6 +388,10 @@ function Run:check_ca_file()
   elseif #others > 0 then
     self:add("ca-format", "CA file", others[1] == "a private key" and "fail" or "warn",
       ("%s: %d CA certificate%s, and %s"):format(path, #list, #list == 1 and "" or "s", table.concat(others, ", ")))
+  elseif self_signed_leaf then
+    self:add("ca-format", "CA file", "warn", ("%s holds the self-signed server certificate itself%s: self-signed: for test "
+      .. "deployments (peers trust this very certificate; use a CA for production)"):format(path,
+      #list > 1 and (" and %d CA certificate%s"):format(#list - 1, #list == 2 and "" or "s") or ""))
   else
     local notes = format_notes(info)
     self:add("ca-format", "CA file", #notes > 0 and "warn" or "pass", ("PEM, %d CA certificate%s%s"):format(
@@ -459,7 +472,11 @@ function Run:check_algorithms()
   key_problem(self.key or c:public_key(), "the server certificate")
   local alg = c:signature_algorithm()
   local w = weak_digest(alg)
-  if w then problems[#problems + 1] = ("the server certificate is signed with %s (%s)"):format(w, alg) end
+  if w then
+    problems[#problems + 1] = ("the server certificate is signed with %s (%s), which current TLS peers refuse: "
+      .. "reissue it with SHA-256 (`openssl ca -md sha256` instead of the guide's -md sha1, `certbench ca issue`, "
+      .. "or a Microsoft CA whose hash algorithm is SHA256)"):format(w, alg)
+  end
   for i = 2, #(self.partial or {}) do
     local ca = self.partial[i]
     key_problem(ca:public_key(), label(ca))
@@ -468,7 +485,7 @@ function Run:check_algorithms()
       if ca:is_self_signed() then
         notes[#notes + 1] = ("the root %s signs itself with %s (harmless: a root is trusted as it is)"):format(label(ca), cw)
       else
-        problems[#problems + 1] = ("%s is signed with %s"):format(label(ca), cw)
+        problems[#problems + 1] = ("%s is signed with %s: its CA must reissue it with SHA-256"):format(label(ca), cw)
       end
     end
   end
@@ -484,8 +501,10 @@ function Run:check_algorithms()
 end
 
 function Run:check_crls()
-  local paths = self.o.crls
-  if not paths or #paths == 0 then return end
+  local paths = {}
+  for _, p in ipairs(self.o.crls or {}) do paths[#paths + 1] = p end
+  if self.ca_crls then paths[#paths + 1] = self.o.ca end
+  if #paths == 0 then return end
   local ok_mod, checker = pcall(require, "certbench.plugins.crl.check")
   if not ok_mod then
     self:add("crl", "CRLs", "warn", "the crl plugin is not installed: CRLs not checked")
@@ -530,7 +549,9 @@ function Run:check_crls()
         end
       end
       if ev.status == "revoked" and not ev.expired_crl then
-        self:add("revocation", "revocation", "fail", ("%s (serial %s) is revoked: %s"):format(label(self.path[i]), ev.serial, ev.reason))
+        self:add("revocation", "revocation", "fail", ("%s (serial %s) is revoked: %s, by the CRL of %s in %s; peers that "
+          .. "check revocation refuse it: issue a new certificate%s"):format(label(self.path[i]), ev.serial, ev.reason,
+          label(issuer), cr and cr.source or "?", i == 1 and " (from a new key if the old one may be compromised)" or " for this CA"))
       end
     end
   end

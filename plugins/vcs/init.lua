@@ -4,14 +4,21 @@
 --   certbench vcs plan  --fqdn F | --cluster C --peer P... [--mode per-peer|shared] [--san-fqdn]
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
+--                       [--digest sha256|sha384|sha512] [--attr challengePassword=X|unstructuredName=X]...
+--   certbench vcs selfsigned --fqdn F [--san-fqdn] [--key rsa:2048|rsa:4096|ec:P-256] [--days N]
+--                       [--subject /C=NO/O=net2] --out-dir DIR [--force]
+--   certbench vcs cafile INPUT... --out ca.pem [--fetch-aia] [--passin P] [--allow-incomplete] [--force]
 --   certbench vcs check --key K --cert C --ca CA.pem [plan options] [--crl FILE...] [--no-mutual-tls]
 --   certbench vcs tls-check HOST[:PORT] --ca CA.pem [--peer-address NAME] [--cert C --key K]
---                       [--crl FILE...] [--ocsp] [--timeout S]
+--                       [--crl FILE...] [--fetch] [--ocsp] [--fallback revoked|not-revoked]
+--                       [--save-chain FILE] [--timeout S]
 --
 -- Lua API:
 --   local vcs = require "certbench.plugins.vcs"
 --   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
+--   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
+--   vcs.cafile{ inputs = {...}, out =, passin =, fetch_aia =, allow_incomplete =, force = } -> result | nil, err, code
 --   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
 --   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
 --     -> result, code | nil, err, code
@@ -21,13 +28,14 @@ local ui = require "certbench.ui"
 local planmod = require "certbench.plugins.vcs.plan"
 local csrmod = require "certbench.plugins.vcs.csr"
 local checkmod = require "certbench.plugins.vcs.check"
+local cafilemod = require "certbench.plugins.vcs.cafile"
 -- certbench.tls is a core module of its own; without it there is no tls-check
 local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
 
 local M = {
   name = "vcs", version = "1.0",
   summary = "VCS/SIP server certificates: names by deployment model, key + CSR, upload readiness check, TLS check of a peer",
-  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, check = checkmod.run,
+  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, selfsigned = csrmod.selfsigned, cafile = cafilemod.build, check = checkmod.run,
   tls_check = has_tls and tlsmod.run or nil,
   profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
 }
@@ -100,17 +108,23 @@ M.commands = {
       plan_options(p)
       p:option("--out-dir", "where to write the files"):count(1)
       p:option("--key", "rsa:2048 (default), rsa:4096 or ec:P-256"):choices { "rsa:2048", "rsa:4096", "ec:P-256" }
-      p:option("--subject", "the subject before the CN, as /C=NO/L=Oslo/O=net2/OU=ast")
+      p:option("--subject", "the subject in order, as /C=NO/L=Oslo/O=net2/OU=ast/CN=<the plan's>/emailAddress=x@y "
+        .. "(without CN: it goes after the other fields, before a trailing emailAddress)")
       p:option("--key-format", "pkcs1 (default: BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY)")
         :choices { "pkcs1", "pkcs8" }
       p:option("--profile", "the key usages of this ca profile (default vcs-server)")
+      p:option("--digest", "the request's signature digest: sha256 (default), sha384, sha512")
+        :choices { "sha256", "sha384", "sha512" }
+      p:option("--attr", "a request attribute: challengePassword=TEXT (Microsoft CAs), unstructuredName=TEXT (repeat)")
+        :count("*")
       p:flag("--force", "replace existing files")
     end,
     run = function(args)
       local p, err, code = plan_from(args)
       if not p then return nil, err, code end
       local r, cerr, ccode = csrmod.make { plan = p, out_dir = args.out_dir, key = args.key, subject = args.subject,
-                                           key_format = args.key_format, profile = args.profile, force = args.force }
+                                           key_format = args.key_format, profile = args.profile, force = args.force,
+                                           digest = args.digest, attrs = args.attr }
       if not r then return nil, cerr, ccode end
       for _, c in ipairs(r.certificates) do
         c.san = ui.array(c.san)
@@ -129,6 +143,93 @@ M.commands = {
         ctx.ui.say("    %s (0600, unencrypted), %s, %s", c.privkey, c.request_pem, c.request_der)
       end
       for _, n in ipairs(r.notes) do ctx.ui.say("note: %s", n) end
+    end,
+  },
+
+  selfsigned = {
+    summary = "a self-signed server certificate for a test deployment: privkey.pem (0600) and server.pem",
+    description = "The guide's \"Creating self-signed certificates using OpenSSL\" (genrsa 2048, req -x509), "
+      .. "made for the appliance: privkey.pem unencrypted (mode 0600) and server.pem with CA:FALSE, "
+      .. "serverAuth and clientAuth, the FQDN (and the plan's names) in the SAN, SHA-256. Upload "
+      .. "server.pem as the server certificate and also as the trusted CA file of the peers that must "
+      .. "trust it; `vcs check --ca server.pem` accepts it with a warning. Not for production.",
+    options = function(p)
+      plan_options(p)
+      p:option("--out-dir", "where to write privkey.pem and server.pem"):count(1)
+      p:option("--key", "rsa:2048 (default, as the guide), rsa:4096 or ec:P-256"):choices { "rsa:2048", "rsa:4096", "ec:P-256" }
+      p:option("--days", "validity in days (365)")
+      p:option("--subject", "the subject before the CN, as /C=NO/L=Oslo/O=net2/OU=ast")
+      p:option("--key-format", "pkcs1 (default: BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY)")
+        :choices { "pkcs1", "pkcs8" }
+      p:flag("--force", "replace existing files")
+    end,
+    run = function(args)
+      local p, err, code = plan_from(args)
+      if not p then return nil, err, code end
+      local days
+      if args.days then
+        days = math.tointeger(tonumber(args.days))
+        if not days or days <= 0 then return nil, "vcs selfsigned: --days must be a positive whole number", 2 end
+      end
+      local r, serr, scode = csrmod.selfsigned { plan = p, out_dir = args.out_dir, key = args.key, subject = args.subject,
+                                                 days = days, key_format = args.key_format, force = args.force }
+      if not r then return nil, serr, scode end
+      r.san = ui.array(r.san)
+      r.not_after = ui.time(r.not_after)
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("self-signed %s, %s key, until %s", r.subject, r.key, r.not_after)
+      ctx.ui.say("  SAN DNS:%s", table.concat(r.san, ", DNS:"))
+      ctx.ui.say("  %s (0600, unencrypted), %s", r.privkey, r.cert)
+      ctx.ui.say("note: self-signed: for test deployments; the peers trust it by taking %s as their CA file", r.cert)
+    end,
+  },
+
+  cafile = {
+    summary = "the trusted CA file: CA certificates only, ordered up to the root, from PFX, p7b, PEM, DER or URLs",
+    description = "The guide's \"Loading a trusted CA certificate\": one PEM file with the chain from the "
+      .. "server certificate's issuer up to the self-signed root. Inputs are files (PFX, .p7b/.p7c, PEM bundles, "
+      .. "DER .cer) or http(s) URLs; a server certificate among them is left out (its chain starts there), "
+      .. "each CA is written once (an expired copy of a CA that is there valid is left out), issuer after "
+      .. "subject up to the root. An issuer in no input is downloaded from the caIssuers URL of the "
+      .. "certificate's AIA with --fetch-aia; a chain that still ends short of a root is an error naming the "
+      .. "missing issuer (nothing written) unless --allow-incomplete.",
+    options = function(p)
+      p:argument("inputs", "files or http(s) URLs holding the certificates"):args("+")
+      p:option("--out", "the CA file to write"):count(1)
+      p:flag("--fetch-aia", "download missing issuers from the AIA caIssuers URLs of the certificates")
+      p:option("--passin", "the password of a PFX input: pass:, env:, file:, fd:, stdin")
+      p:flag("--allow-incomplete", "write the file even when a chain does not reach a self-signed root")
+      p:option("--timeout", "seconds for each download (30)")
+      p:flag("--force", "replace an existing file")
+    end,
+    run = function(args)
+      local timeout
+      if args.timeout then
+        timeout = tonumber(args.timeout)
+        if not timeout or timeout <= 0 then return nil, "vcs cafile: --timeout must be a number of seconds", 2 end
+      end
+      local r, err, code = cafilemod.build { inputs = args.inputs, out = args.out, passin = args.passin,
+        fetch_aia = args.fetch_aia, allow_incomplete = args.allow_incomplete, force = args.force, timeout = timeout }
+      if not r then return nil, err, code end
+      r.certificates = ui.array(r.certificates)
+      r.removed = ui.array(r.removed)
+      r.fetched = ui.array(r.fetched)
+      r.missing = ui.array(r.missing)
+      r.warnings = ui.array(r.warnings)
+      return r
+    end,
+    text = function(r, ctx)
+      ctx.ui.say("%s: %d CA certificate%s, issuer after subject", r.out, #r.certificates, #r.certificates == 1 and "" or "s")
+      for i, c in ipairs(r.certificates) do
+        ctx.ui.say("  %d %s%s", i, c.subject, c.self_signed and " (root)" or "")
+        ctx.ui.say("      serial %s, until %s, from %s", c.serial, c.not_after, c.from or "?")
+      end
+      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", f.subject, f.url) end
+      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", x.subject, x.from, x.why) end
+      for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, m.issuer) end
+      for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
     end,
   },
 
@@ -188,7 +289,12 @@ if has_tls then
       p:option("--cert", "a client certificate to offer (mutual TLS)")
       p:option("--key", "its private key")
       p:option("--crl", "a CRL file for the revocation of the presented chain (repeat)"):count("*")
+      p:flag("--fetch", "download the CRLs from the certificates' distribution points (as crl check --fetch)")
       p:flag("--ocsp", "ask the OCSP responders named in the certificates")
+      p:option("--fallback", "when the revocation status cannot be established: revoked or not-revoked "
+        .. "(the appliance's Fallback behavior; default: a warning)"):choices { "revoked", "not-revoked" }
+      p:option("--save-chain", "write the chain the peer presented to this file (PEM, in the peer's order)")
+      p:flag("--force", "replace the --save-chain file")
       p:option("--timeout", "seconds for the connection and handshake (30)")
     end,
     run = function(args)
@@ -198,7 +304,8 @@ if has_tls then
         if not timeout or timeout <= 0 then return nil, "vcs tls-check: --timeout must be a number of seconds", 2 end
       end
       return tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
-                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout }
+                          key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout, fetch = args.fetch,
+                          fallback = args.fallback, save_chain = args.save_chain, force = args.force }
     end,
     text = function(r, ctx)
       ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
@@ -210,6 +317,7 @@ if has_tls then
       for _, c in ipairs(r.checks) do
         ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
       end
+      if r.saved_chain then ctx.ui.say("the presented chain: %s", r.saved_chain) end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ok and "the peer passes TLS verify mode" or "TLS verify mode would refuse this peer")
     end,

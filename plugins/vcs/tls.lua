@@ -6,8 +6,11 @@
 --
 --   tls_check.run{ target = "host[:port]" (port 5061, SIP over TLS, when left out), ca = path,
 --                  peer_address = name (default: the host), cert =, key = (client certificate for
---                  mutual TLS), crls = {paths}, ocsp = bool, timeout = seconds, warn_days = 30,
---                  time = epoch }
+--                  mutual TLS), crls = {paths}, fetch = bool (CRLs from the distribution points),
+--                  ocsp = bool, fallback = nil | "revoked" | "not-revoked" (when the status cannot be
+--                  established, as `crl check --fallback` and the appliance's "Fallback behavior"),
+--                  save_chain = path (the chain the peer presented, PEM, written atomically),
+--                  force = bool (replace save_chain), timeout = seconds, warn_days = 30, time = epoch }
 --     -> result, exit code (0 nothing failed, 3 a check failed) | nil, err, code (1: no TLS
 --        connection at all: refused, timeout, name resolution; 2: bad options)
 --   result = { target =, host =, port =, peer_address =, protocol =, cipher =,
@@ -28,7 +31,7 @@ end
 
 local function cert_info(c)
   return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
-           not_after = ui.time(c:not_after()), self_signed = c:is_self_signed() }
+           not_after = ui.time(c:not_after()) or "notAfter not a valid time", self_signed = c:is_self_signed() }
 end
 
 function M.run(o)
@@ -91,8 +94,13 @@ function M.run(o)
       add("peer-address", "peer address", "fail", tostring(r.peer_name_error or ("%s does not match"):format(peer)))
     end
     -- validity: the verdict above fails an expired chain; this says how long is left
-    local na = leaf:not_after()
-    if now > na then
+    local na, nb = leaf:not_after(), leaf:not_before()
+    if not (na and nb) then
+      -- a peer's certificate is taken as the handshake gave it: a validity that is no time is
+      -- a failure that names the field
+      add("validity", "validity", "fail", ("the peer's certificate: %s"):format(
+        select(2, leaf:not_after()) or select(2, leaf:not_before())))
+    elseif now > na then
       add("validity", "validity", "fail", ("the peer's certificate expired %s"):format(ui.time(na)))
     elseif now < leaf:not_before() then
       add("validity", "validity", "fail", ("the peer's certificate is not valid before %s"):format(ui.time(leaf:not_before())))
@@ -113,12 +121,39 @@ function M.run(o)
     end
   end
 
+  -- the client certificate as the peer sees it: in TLS 1.3 the client finishes its handshake
+  -- before the server has judged the certificate, so a handshake that passed says nothing about
+  -- it; the peer checks it for clientAuth (purpose sslclient) against its CA file
+  local client_problem, client_note
+  if o.cert then
+    local certs = x509.load_all_file(o.cert)
+    local sent = certs and certs[1]
+    if sent then
+      local ekus = sent:eku() or {}
+      local has = {}
+      for _, e in ipairs(ekus) do has[e] = true end
+      if #ekus > 0 and not has.clientAuth and not has.anyExtendedKeyUsage then
+        client_problem = ("%s has no clientAuth in its extended key usage (%s): a peer in TLS verify mode refuses it "
+          .. "as a client certificate; issue it with serverAuth and clientAuth (`ca issue --profile vcs-server`, "
+          .. "the guide's \"Web client and server\" template)"):format(label(sent), table.concat(ekus, ", "))
+      elseif o.ca then
+        local v = tls.verify({ chain = certs }, { ca_file = o.ca, purpose = "sslclient", time = o.time })
+        if not v.verified then
+          client_note = ("as a client certificate it does not verify with %s (%s): a peer trusting only that CA file refuses it")
+            :format(o.ca, tostring(v.verify_error or "not verified"))
+        end
+      end
+    end
+  end
+
   -- the client certificate of mutual TLS
   if r.client_cert_requested then
-    if r.client_cert_sent and res.checks[1].status == "pass" then
+    if r.client_cert_sent and client_problem then
+      add("client-cert", "client certificate", "fail", "requested and sent, but " .. client_problem)
+    elseif r.client_cert_sent and res.checks[1].status == "pass" then
       local sent = o.cert and x509.load_file(o.cert)
-      add("client-cert", "client certificate", "pass", ("requested, and %s was sent and accepted"):format(
-        sent and label(sent) or o.cert))
+      add("client-cert", "client certificate", client_note and "warn" or "pass", ("requested, and %s was sent and accepted%s"):format(
+        sent and label(sent) or o.cert, client_note and ("; but " .. client_note) or ""))
     elseif r.client_cert_sent then
       add("client-cert", "client certificate", "fail", "requested and sent, but the handshake failed: see above")
     elseif res.checks[1].status == "pass" then
@@ -129,28 +164,42 @@ function M.run(o)
         .. "verify mode) and none was given: --cert and --key")
     end
   elseif o.cert then
-    add("client-cert", "client certificate", "warn", "not requested: the peer does not authenticate clients (no TLS verify mode toward us)")
+    add("client-cert", "client certificate", client_problem and "fail" or "warn", client_problem
+      or "not requested: the peer does not authenticate clients (no TLS verify mode toward us)")
+  end
+
+  -- undetermined revocation: the fallback decides, as on the appliance
+  local function undetermined(id, title, text)
+    if o.fallback == "revoked" then
+      add(id, title, "fail", text .. "; fallback: treated as revoked")
+    elseif o.fallback == "not-revoked" then
+      add(id, title, "pass", text .. "; fallback: treated as not revoked")
+    else
+      add(id, title, "warn", text .. ": the fallback behavior decides (--fallback)")
+    end
   end
 
   -- revocation, on request
-  if #chain > 0 and o.crls and #o.crls > 0 then
+  if #chain > 0 and ((o.crls and #o.crls > 0) or o.fetch) then
     local ok_mod, checker = pcall(require, "certbench.plugins.crl.check")
     if not ok_mod then
       add("crl", "revocation (CRL)", "warn", "the crl plugin is not installed")
     else
-      local crls, cerr = checker.load_crl_files(o.crls)
+      local crls, cerr = checker.load_crl_files(o.crls or {})
       if not crls then
         add("crl", "revocation (CRL)", "fail", cerr)
       else
         local cas = {}
         if o.ca then cas = x509.load_all_file(o.ca) or {} end
-        local cr = checker.run { certs = chain, chain = cas, crls = crls, time = o.time }
+        local cr = checker.run { certs = chain, chain = cas, crls = crls, time = o.time, fetch = o.fetch,
+                                 fetch_opts = { timeout = o.timeout } }
         for _, ev in ipairs(cr.certificates) do
           if ev.role ~= "trust anchor" then
             local who = ev.role == "leaf" and "the peer's certificate" or ev.subject
-            local st = ev.status == "good" and "pass" or (ev.status == "revoked" and "fail" or "warn")
-            add("crl:" .. ev.position, "revocation (CRL)", st, ("%s: %s%s"):format(who, ev.status,
-              ev.reason and (" (" .. ev.reason .. ")") or ""))
+            local text = ("%s: %s%s"):format(who, ev.status, ev.reason and (" (" .. ev.reason .. ")") or "")
+            if ev.status == "good" then add("crl:" .. ev.position, "revocation (CRL)", "pass", text)
+            elseif ev.status == "revoked" then add("crl:" .. ev.position, "revocation (CRL)", "fail", text)
+            else undetermined("crl:" .. ev.position, "revocation (CRL)", text) end
           end
         end
       end
@@ -167,17 +216,34 @@ function M.run(o)
       else
         local st, oerr = ocsp.check { cert = c, issuer = issuer, timeout = o.timeout, time = o.time }
         if not st then
-          add("ocsp:" .. (i - 1), "revocation (OCSP)", "warn", ("%s: no answer (%s): the fallback behavior decides"):format(who, oerr))
+          undetermined("ocsp:" .. (i - 1), "revocation (OCSP)", ("%s: no answer (%s)"):format(who, oerr))
         elseif st.status == "good" then
           add("ocsp:" .. (i - 1), "revocation (OCSP)", "pass", ("%s: good (%s)"):format(who, st.url))
         elseif st.status == "revoked" then
           add("ocsp:" .. (i - 1), "revocation (OCSP)", "fail", ("%s: revoked %s%s"):format(who,
             ui.time(st.revocation_time) or "", st.reason and (" (" .. st.reason .. ")") or ""))
         else
-          add("ocsp:" .. (i - 1), "revocation (OCSP)", "warn", ("%s: unknown to the responder %s"):format(who, st.url))
+          undetermined("ocsp:" .. (i - 1), "revocation (OCSP)", ("%s: unknown to the responder %s"):format(who, st.url))
         end
       end
     end
+  end
+
+  -- what the peer presented, as it presented it (the order and every certificate)
+  if o.save_chain and #chain > 0 then
+    local outputs = require "certbench.outputs"
+    local pems = {}
+    for _, c in ipairs(chain) do pems[#pems + 1] = c:to_pem() end
+    local out = outputs.new { force = o.force }
+    out:add(o.save_chain, table.concat(pems), { what = "the chain the peer presented" })
+    local ok, werr = out:commit()
+    if ok then
+      res.saved_chain = o.save_chain
+    else
+      add("save-chain", "saved chain", "fail", werr)
+    end
+  elseif o.save_chain then
+    add("save-chain", "saved chain", "fail", ("%s not written: the peer presented no certificate"):format(o.save_chain))
   end
 
   res.checks = ui.array(res.checks)

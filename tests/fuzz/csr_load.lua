@@ -4,8 +4,7 @@
 local csr = require "certbench.csr"
 
 local function fail(msg)
-  io.stderr:write("csr_load: " .. msg .. "\n")
-  os.exit(3)
+  error("csr_load: " .. msg, 2)
 end
 
 return function(data)

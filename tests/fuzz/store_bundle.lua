@@ -9,7 +9,13 @@ return function(data)
   local certs, crls = store._parse_bundle(data, "fuzz")
   if not certs then return end
   while #certs > MAX_CERTS do certs[#certs] = nil end
-  local s = assert(store.new{ cas = { certs[1] }, crls = crls })
+  local s, err = store.new{ cas = { certs[1] }, crls = crls }
+  if not s then
+    -- BoringSSL is stricter than the CRL engine in one documented way (non-minimal serials);
+    -- any other CRL the engine took and the store refuses is a finding (see crl_load)
+    assert(err:find("BoringSSL cannot parse this CRL: invalid integer", 1, true), err)
+    return
+  end
   for _, c in ipairs(certs) do
     s:verify(c, { untrusted = certs, crl_check = "all", time = 1577836800,
                   policies = { "anyPolicy" }, host = "a.example.com", purpose = "sslserver" })

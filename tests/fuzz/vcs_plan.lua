@@ -8,8 +8,7 @@ local csr = require "certbench.plugins.vcs.csr"
 
 local function invariant(ok, what, data)
   if not ok then
-    io.stderr:write("vcs_plan: " .. what .. " for input " .. string.format("%q", data) .. "\n")
-    os.exit(3)
+    error("vcs_plan: " .. what .. " for input " .. string.format("%q", data), 2)
   end
 end
 

@@ -96,6 +96,31 @@ describe("scripts/demo.lua", function()
     assert.matches("certificate revoked", v, 1, true)
   end)
 
+  it("builds the upload files and a self-signed test certificate that openssl accepts", function()
+    assert.equal(0, rc, out)
+    local up, ss = dir .. "/upload", dir .. "/selfsigned"
+    assert.matches("upload      " .. up .. "/ca.pem (trusted CA file by vcs cafile: 1 CA certificate), " .. up
+      .. "/crls.pem (CRLs by crl bundle: 1)", out, 1, true)
+    assert.matches("self-signed " .. ss .. "/privkey.pem, " .. ss .. "/server.pem", out, 1, true)
+    -- the CA file holds the root only (the PFX's leaf left out), and with the CRL file openssl
+    -- finds the revoked peer revoked and the others good
+    local text = h.read(up .. "/ca.pem")
+    local _, n = text:gsub("BEGIN CERTIFICATE", "")
+    assert.equal(1, n)
+    for _, peer in ipairs(PEERS) do
+      local v = h.openssl(("verify -crl_check -CAfile %s -CRLfile %s %s"):format(h.q(up .. "/ca.pem"), h.q(up .. "/crls.pem"),
+        h.q(dir .. "/cluster/" .. peer .. "/server.pem")))
+      if peer == "vcs3.example.com" then assert.matches("certificate revoked", v, 1, true)
+      else assert.matches(": OK", v, 1, true) end
+    end
+    assert.equal("600", h.mode(ss .. "/privkey.pem"))
+    local v = h.openssl(("verify -CAfile %s -purpose sslserver %s"):format(h.q(ss .. "/server.pem"), h.q(ss .. "/server.pem")))
+    assert.matches(": OK", v, 1, true)
+    local t = h.openssl("x509 -noout -text -in " .. h.q(ss .. "/server.pem"))
+    assert.matches("CA:FALSE", t, 1, true)
+    assert.matches("DNS:lab.example.com", t, 1, true)
+  end)
+
   it("leaves no server running", function()
     assert.equal(0, rc, out)
     for _, name in ipairs { "http.server", "s_server" } do

@@ -115,6 +115,21 @@ describe("vcs tls-check", function()
     servers.stop(s)
   end)
 
+  -- spec/regress/malformed_times_spec.lua covers the loaders; a peer's certificate comes from
+  -- the handshake instead, and its nil notAfter stopped tls-check ("attempt to compare")
+  it("names a peer certificate whose notAfter is no time (openssl s_server serves it)", function()
+    local d = h.tmpdir()
+    h.sh("python3 " .. h.q(h.root .. "/spec/support/time.py") .. " " .. h.q(d))
+    local s = s_server { cert = d .. "/leaf-bad-notafter.pem", key = d .. "/leaf.key" }
+    local res, code = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = d .. "/ca.pem", peer_address = "vcs.example.com" }
+    assert.equal(3, code)
+    local c = by_id(res)
+    assert.equal("fail", c.validity.status)
+    assert.matches('notAfter is not a valid time (UTCTime "351332000000Z")', c.validity.reason, 1, true)
+    assert.equal("notAfter not a valid time", res.chain[1].not_after)
+    servers.stop(s)
+  end)
+
   it("explains an unknown CA, an expired certificate and a server-only one", function()
     local s = s_server(P.vcs1)
     local res, code = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = P.other_ca, peer_address = "vcs1.example.com" }
