@@ -20,6 +20,62 @@
 #include <openssl/bytestring.h>
 
 #include "cb.h"
+#include "dynlib.h"
+
+/* libzip is opened on first use (core/dynlib.h): need_zip() before the first call. */
+#define CB_ZIP_FUNCS(X) \
+  X(zip_close) X(zip_compression_method_supported) X(zip_dir_add) X(zip_discard)               \
+  X(zip_error_code_zip) X(zip_error_fini) X(zip_error_init) X(zip_error_strerror)              \
+  X(zip_fclose) X(zip_file_add) X(zip_file_get_error) X(zip_file_set_mtime)                    \
+  X(zip_file_strerror) X(zip_fopen_index) X(zip_fread) X(zip_get_num_entries)                  \
+  X(zip_open_from_source) X(zip_set_file_compression) X(zip_source_buffer)                     \
+  X(zip_source_buffer_create) X(zip_source_close) X(zip_source_free) X(zip_source_keep)        \
+  X(zip_source_open) X(zip_source_read) X(zip_source_stat) X(zip_stat_index)                   \
+  X(zip_stat_init) X(zip_strerror) X(zip_libzip_version)
+static struct {
+  CB_ZIP_FUNCS(CB_DYNLIB_FIELD)
+} zipfn;
+#define ZIP_SYM(f) CB_DYNLIB_SYM(zipfn, f)
+static const cb_dynsym zip_syms[] = {CB_ZIP_FUNCS(ZIP_SYM){NULL, NULL}};
+#undef ZIP_SYM
+static cb_dynlib libzip = {.soname = "libzip.so.4", .syms = zip_syms};
+#define zip_close (*zipfn.zip_close)
+#define zip_compression_method_supported (*zipfn.zip_compression_method_supported)
+#define zip_dir_add (*zipfn.zip_dir_add)
+#define zip_discard (*zipfn.zip_discard)
+#define zip_error_code_zip (*zipfn.zip_error_code_zip)
+#define zip_error_fini (*zipfn.zip_error_fini)
+#define zip_error_init (*zipfn.zip_error_init)
+#define zip_error_strerror (*zipfn.zip_error_strerror)
+#define zip_fclose (*zipfn.zip_fclose)
+#define zip_file_add (*zipfn.zip_file_add)
+#define zip_file_get_error (*zipfn.zip_file_get_error)
+#define zip_file_set_mtime (*zipfn.zip_file_set_mtime)
+#define zip_file_strerror (*zipfn.zip_file_strerror)
+#define zip_fopen_index (*zipfn.zip_fopen_index)
+#define zip_fread (*zipfn.zip_fread)
+#define zip_get_num_entries (*zipfn.zip_get_num_entries)
+#define zip_open_from_source (*zipfn.zip_open_from_source)
+#define zip_set_file_compression (*zipfn.zip_set_file_compression)
+#define zip_source_buffer (*zipfn.zip_source_buffer)
+#define zip_source_buffer_create (*zipfn.zip_source_buffer_create)
+#define zip_source_close (*zipfn.zip_source_close)
+#define zip_source_free (*zipfn.zip_source_free)
+#define zip_source_keep (*zipfn.zip_source_keep)
+#define zip_source_open (*zipfn.zip_source_open)
+#define zip_source_read (*zipfn.zip_source_read)
+#define zip_source_stat (*zipfn.zip_source_stat)
+#define zip_stat_index (*zipfn.zip_stat_index)
+#define zip_stat_init (*zipfn.zip_stat_init)
+#define zip_strerror (*zipfn.zip_strerror)
+#define zip_libzip_version (*zipfn.zip_libzip_version)
+
+/* need_zip opens libzip once; 1, or 0 with msg ("zip: cannot load libzip: ..."). */
+static int need_zip(char *msg, size_t len) {
+  if (cb_dynlib_load(&libzip)) return 1;
+  snprintf(msg, len, "zip: cannot load libzip: %s", libzip.error);
+  return 0;
+}
 
 #define BUDGET_MT "certbench.archive.budget"
 #define READER_MT "certbench.archive.reader"
@@ -229,6 +285,7 @@ static int l_reader(lua_State *L) {
   r->len = len;
   if (kind == K_ZIP) {
     char msg[MSG_MAX];
+    if (!need_zip(msg, sizeof msg)) return cb_fail(L, "%s", msg);
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
@@ -951,6 +1008,8 @@ static int l_zip(lua_State *L) {
     lua_pushlstring(L, eocd, sizeof eocd);
     return 1;
   }
+  char msg[MSG_MAX];
+  if (!need_zip(msg, sizeof msg)) return cb_fail(L, "%s", msg);
   zipwriter *w = cb_newudata(L, sizeof *w, ZIPW_MT);
   zip_error_t ze;
   zip_error_init(&ze);
@@ -1013,6 +1072,14 @@ static int l_zip(lua_State *L) {
   return 1;
 }
 
+/* c.libzip_version() -> the version of the libzip in use (opens it) | nil, err */
+static int l_libzip_version(lua_State *L) {
+  char msg[MSG_MAX];
+  if (!need_zip(msg, sizeof msg)) return cb_fail(L, "%s", msg);
+  lua_pushstring(L, zip_libzip_version());
+  return 1;
+}
+
 /* ---- module ----------------------------------------------------------------------------- */
 
 int luaopen__certbench_archive(lua_State *L) {
@@ -1026,7 +1093,7 @@ int luaopen__certbench_archive(lua_State *L) {
       {"budget", l_budget},   {"reader", l_reader},       {"detect", l_detect},
       {"pem_blocks", l_pem_blocks}, {"der_kind", l_der_kind}, {"der_split", l_der_split},
       {"pkcs7", l_pkcs7},     {"gzip", l_gzip},           {"zip", l_zip},
-      {NULL, NULL}};
+      {"libzip_version", l_libzip_version}, {NULL, NULL}};
   cb_newclass(L, BUDGET_MT, budget_methods, NULL);
   cb_newclass(L, READER_MT, reader_methods, reader_metas);
   cb_newclass(L, ZIPW_MT, NULL, zipw_metas);

@@ -172,7 +172,7 @@ cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n) {
   return s;
 }
 
-static char root_dir[PATH_MAX];
+static char root_dir[PATH_MAX + 32]; /* room for "/share/certbench" after a path */
 const char *cb_program_path;
 
 const char *cb_root_dir(void) {
@@ -192,10 +192,28 @@ const char *cb_root_dir(void) {
   if (self && realpath(self, path)) {
     char *slash = strrchr(path, '/');
     if (slash) *slash = '\0';
-    /* .../build/certbench.so or .../build/certbench: root is one folder up. */
-    slash = strrchr(path, '/');
+    /* In the source tree, .../build/certbench(.so): the root is one folder up, the one that
+     * holds core/certbench.lua. Installed (tools/install), PREFIX/bin/certbench or
+     * PREFIX/lib/lua/5.4/certbench.so: the root is PREFIX/share/certbench, the first
+     * share/certbench up from the file; the Lua code is embedded (core/bytecode.h). */
+    char probe[PATH_MAX + 32], up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", path);
+    slash = strrchr(up, '/');
     if (slash) *slash = '\0';
-    snprintf(root_dir, sizeof root_dir, "%s", path[0] ? path : "/");
+    snprintf(probe, sizeof probe, "%s/core/certbench.lua", up[0] ? up : "");
+    int found = access(probe, F_OK) == 0;
+    if (found) snprintf(root_dir, sizeof root_dir, "%s", up[0] ? up : "/");
+    for (int depth = 0; !found && depth < 4; depth++) {
+      slash = strrchr(path, '/');
+      if (!slash) break;
+      *slash = '\0';
+      snprintf(probe, sizeof probe, "%s/share/certbench", path);
+      if (access(probe, F_OK) == 0) {
+        snprintf(root_dir, sizeof root_dir, "%s", probe);
+        found = 1;
+      }
+    }
+    if (!found) snprintf(root_dir, sizeof root_dir, "%s", up[0] ? up : "/");
   } else {
     snprintf(root_dir, sizeof root_dir, ".");
   }

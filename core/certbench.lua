@@ -12,6 +12,18 @@ function M.versions()
   return info.versions()
 end
 
+-- lazy(name) -> a stand-in for module name that requires it on the first field read, so a
+-- plugin names what it uses at the top but a command loads only what it runs:
+--   local x509 = cb.lazy "certbench.x509"   -- nothing loaded yet; x509.load(...) loads it
+-- Only field reads are forwarded (not pairs, not assignment).
+function M.lazy(name)
+  local mod
+  return setmetatable({}, { __index = function(_, k)
+    mod = mod or require(name)
+    return mod[k]
+  end })
+end
+
 return setmetatable(M, {
   __index = function(t, k)
     if type(k) ~= "string" or not k:match("^[%w_]+$") then return nil end

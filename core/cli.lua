@@ -2,10 +2,11 @@
 -- `certbench run FILE [args]`, `certbench plugins`, `certbench help [plugin [command]]`,
 -- `certbench version`. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
 -- (checks). A user mistake is one line on stderr; a traceback only with --verbose.
-local argparse = require "argparse"
-local ui = require "certbench.ui"
-local plugins = require "certbench.plugins"
 local cb = require "certbench"
+local ui = require "certbench.ui"
+-- loaded when used: `version` needs neither, a command only its own parser
+local plugins = cb.lazy "certbench.plugins"
+local function argparse(...) return require("argparse")(...) end
 
 local M = {}
 
@@ -241,6 +242,12 @@ end
 
 local function cmd_version(globals)
   local v = cb.versions()
+  if globals.verbose then
+    -- libcurl and libzip are opened on first use: only --verbose opens them to ask
+    local info = require("_certbench.http").info()
+    v.libcurl, v.libcurl_tls = info.version, info.ssl
+    v.libzip = require("_certbench.archive").libzip_version()
+  end
   if globals.json then ui.json(v) return 0 end
   io.stdout:write(string.format(
     "certbench %s\nLua       %s\nBoringSSL %s\nlibuv     %s\nlibcurl   %s (%s)\nlibzip    %s\n",

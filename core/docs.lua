@@ -107,7 +107,7 @@ function M.man()
   add(".TP"); add("\\fBCERTBENCH_PLUGINS\\fR")
   add("colon\\-separated folders searched for plugins before ~/.local/share/certbench/plugins and the built\\-in ones")
   add(".TP"); add("\\fBCERTBENCH_HOME\\fR")
-  add("the folder holding core/ and plugins/ (found from the program's location by default)")
+  add("the folder holding core/ and plugins/ (found from the program's location by default: the source tree, or PREFIX/share/certbench once installed, the Lua code being inside the program)")
   add(".SH EXIT STATUS")
   add("0 success, 1 the job failed, 2 usage error, 3 revoked or invalid (checks).")
   return table.concat(L, "\n") .. "\n"

@@ -20,11 +20,67 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* the calls go through pointers (below): curl's type-checking macros would wrap them */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <openssl/base64.h>
 
 #include "cb.h"
+#include "dynlib.h"
 #include "loop.h"
+
+/* libcurl is opened on first use (core/dynlib.h): need_curl() before the first call. The
+ * run-time name of Debian's GnuTLS build (libcurl4-gnutls), the one the headers describe. */
+#define CB_CURL_FUNCS(X)                                                                    \
+  X(curl_global_init) X(curl_version_info) X(curl_easy_init) X(curl_easy_cleanup)         \
+  X(curl_easy_setopt) X(curl_easy_getinfo) X(curl_easy_strerror) X(curl_multi_init)       \
+  X(curl_multi_cleanup) X(curl_multi_setopt) X(curl_multi_add_handle)                     \
+  X(curl_multi_remove_handle) X(curl_multi_assign) X(curl_multi_info_read)                \
+  X(curl_multi_socket_action) X(curl_multi_socket_all) X(curl_multi_strerror)             \
+  X(curl_slist_append) X(curl_slist_free_all)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* curl_multi_socket_all: see kick */
+static struct {
+  CB_CURL_FUNCS(CB_DYNLIB_FIELD)
+} curlfn;
+#pragma GCC diagnostic pop
+#define CURL_SYM(f) CB_DYNLIB_SYM(curlfn, f)
+static const cb_dynsym curl_syms[] = {CB_CURL_FUNCS(CURL_SYM){NULL, NULL}};
+#undef CURL_SYM
+static cb_dynlib libcurl = {.soname = "libcurl-gnutls.so.4", .syms = curl_syms};
+/* curl.h makes these three macros that check the argument count; calls go through the table */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#define curl_global_init (*curlfn.curl_global_init)
+#define curl_version_info (*curlfn.curl_version_info)
+#define curl_easy_init (*curlfn.curl_easy_init)
+#define curl_easy_cleanup (*curlfn.curl_easy_cleanup)
+#define curl_easy_setopt (*curlfn.curl_easy_setopt)
+#define curl_easy_getinfo (*curlfn.curl_easy_getinfo)
+#define curl_easy_strerror (*curlfn.curl_easy_strerror)
+#define curl_multi_init (*curlfn.curl_multi_init)
+#define curl_multi_cleanup (*curlfn.curl_multi_cleanup)
+#define curl_multi_setopt (*curlfn.curl_multi_setopt)
+#define curl_multi_add_handle (*curlfn.curl_multi_add_handle)
+#define curl_multi_remove_handle (*curlfn.curl_multi_remove_handle)
+#define curl_multi_assign (*curlfn.curl_multi_assign)
+#define curl_multi_info_read (*curlfn.curl_multi_info_read)
+#define curl_multi_socket_action (*curlfn.curl_multi_socket_action)
+#define curl_multi_socket_all (*curlfn.curl_multi_socket_all)
+#define curl_multi_strerror (*curlfn.curl_multi_strerror)
+#define curl_slist_append (*curlfn.curl_slist_append)
+#define curl_slist_free_all (*curlfn.curl_slist_free_all)
+
+/* need_curl opens libcurl and starts it, once; raises "http: ..." when it cannot (a missing
+ * library is a broken installation, not a failure of the network). */
+static void need_curl(lua_State *L) {
+  static int started;
+  if (started) return;
+  if (!cb_dynlib_load(&libcurl)) luaL_error(L, "http: cannot load libcurl: %s", libcurl.error);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "http: libcurl failed to start");
+  started = 1;
+}
 
 #define STATE_KEY "certbench.http.state"
 #define REQ_MT "certbench.http.request"
@@ -246,6 +302,7 @@ static engine *get_engine(lua_State *L, cb_loop *loop) {
   engine *e = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (e) return e;
+  need_curl(L);
   e = calloc(1, sizeof *e);
   uv_timer_t *t = malloc(sizeof *t), *kick = malloc(sizeof *kick);
   CURLM *multi = curl_multi_init();
@@ -894,6 +951,7 @@ static int l_ldap_values(lua_State *L) {
 
 /* info() -> {version=, ssl=, protocols={name=true}} of the libcurl in use */
 static int l_info(lua_State *L) {
+  need_curl(L);
   curl_version_info_data *d = curl_version_info(CURLVERSION_NOW);
   lua_createtable(L, 0, 3);
   lua_pushstring(L, d->version);
@@ -923,11 +981,6 @@ static int l_active(lua_State *L) {
 }
 
 int luaopen__certbench_http(lua_State *L) {
-  static int inited;
-  if (!inited) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "http: libcurl failed to start");
-    inited = 1;
-  }
   cb_loop_get(L);
   cb_newclass(L, REQ_MT, NULL, (const luaL_Reg[]){{"__gc", req_gc}, {NULL, NULL}});
   static const luaL_Reg fns[] = {{"request", l_request},

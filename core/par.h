@@ -36,7 +36,8 @@ int cb_par_threads(void);
 
 /* cb_par_start prepares p for n items of fn, to run on up to cb_par_threads() - 1 helpers: no
  * more than n - 1, as the caller takes items too, or n when the caller does other work first
- * (async), so that even a single item runs meanwhile. Without helpers (one CPU, or threads
+ * (async), so that items run meanwhile; a batch of one has no helper (the thread it would
+ * start costs more than the overlap gives). Without helpers (one CPU, or threads
  * that cannot be made) the caller runs every item in cb_par_finish. No item is ready yet. */
 void cb_par_start(cb_par *p, size_t n, cb_par_fn fn, void *ctx, int async);
 

@@ -5,6 +5,10 @@
 -- reads folders only, and a broken plugin is reported by name without breaking the others.
 -- `require "certbench.plugins.NAME"` loads a plugin, `certbench.plugins.NAME.x` its file x.lua.
 local fs = require "certbench.fs"
+local info = require "_certbench.info"
+-- the built-in plugins' files are embedded as bytecode (core/bytecode.h): info.loadfile and
+-- info.embedded see them even when their folder is gone (an installed program)
+local function exists(file) return info.embedded(file) or fs.exists(file) end
 
 local M = {}
 local loaded = {}   -- name -> plugin table
@@ -25,11 +29,16 @@ end
 -- discover() -> list of {name=, dir=} in search order, first of each name only
 function M.discover()
   local seen, out = {}, {}
+  local builtin = require("certbench").root .. "/plugins"
   for _, base in ipairs(M.path()) do
     local names = fs.list(base)
+    if base == builtin then
+      names = names or {}
+      for _, n in ipairs(info.embedded_plugins()) do names[#names + 1] = n end
+    end
     for _, name in ipairs(names or {}) do
       local dir = base .. "/" .. name
-      if not seen[name] and name:match("^[%w_%-]+$") and fs.exists(dir .. "/init.lua") then
+      if not seen[name] and name:match("^[%w_%-]+$") and exists(dir .. "/init.lua") then
         seen[name] = true
         out[#out + 1] = { name = name, dir = dir }
       end
@@ -64,7 +73,7 @@ function M.load(name)
   local p = M.find(name)
   if not p then return nil, "no plugin named '" .. name .. "'" end
   local file = p.dir .. "/init.lua"
-  local chunk, err = loadfile(file)
+  local chunk, err = info.loadfile(file)
   local ok, plugin
   if chunk then
     ok, plugin = xpcall(chunk, debug.traceback, name, p.dir)
@@ -118,12 +127,13 @@ local function searcher(modname)
   local p = M.find(name)
   if not p then return "no plugin named '" .. name .. "'" end
   local file = p.dir .. "/" .. sub:gsub("%.", "/") .. ".lua"
-  if not fs.exists(file) then return "no file '" .. file .. "'" end
-  local chunk, err = loadfile(file)
+  if not exists(file) then return "no file '" .. file .. "'" end
+  local chunk, err = info.loadfile(file)
   if not chunk then error(err, 0) end
   return chunk, file
 end
 
+M.searcher = searcher
 local searchers = package.searchers
 local present = false
 for _, s in ipairs(searchers) do if s == searcher then present = true end end

@@ -11,7 +11,8 @@
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
 local c = require "_certbench.ui"
-local cjson = require "cjson"
+-- cjson (a shared library to open) only when a command writes or reads JSON
+local cjson = require("certbench").lazy "cjson"
 local fs = require "certbench.fs"
 
 local M = { options = { json = false, quiet = false, verbose = false, progress = true } }
@@ -103,7 +104,7 @@ function M.lazy_array(n, get)
   return setmetatable({ [LAZY_N] = n, [LAZY_GET] = get }, M.lazy_array_mt)
 end
 
-local encode_string = cjson.encode
+local function encode_string(s) return cjson.encode(s) end
 local function is_list(t)
   local mt = getmetatable(t)
   if mt == M.array_mt or mt == M.lazy_array_mt then return true end
@@ -247,7 +248,7 @@ function M.write_json(path, v, fs_opts)
   return w:commit()
 end
 
-M.decode_json = cjson.decode
+function M.decode_json(s) return cjson.decode(s) end
 
 function M.time(t)
   if t == nil then return nil end

@@ -512,6 +512,22 @@ return { name = "site", summary = "test profiles", commands = {},
     assert.same({}, c7:key_usage())
   end)
 
+  it("no built-in plugin replaces a built-in profile (ca issue then takes it without loading them)", function()
+    local profiles = require "certbench.plugins.ca.profiles"
+    local root = require("certbench").root
+    local seen = 0
+    for _, e in ipairs(require("certbench.plugins").load_all()) do
+      if e.dir == root .. "/plugins/" .. e.name then
+        seen = seen + 1
+        assert.is_nil(e.error)
+        for name in pairs(e.plugin.profiles or {}) do
+          assert.is_nil(profiles.BUILTIN[name], e.name .. " replaces the built-in profile " .. name)
+        end
+      end
+    end
+    assert.is_true(seen >= 7)
+  end)
+
   it("lists the profiles with their plugin", function()
     local p = plugin.list_profiles()
     assert.equal("ca", p.server.plugin)

@@ -12,8 +12,9 @@
 --   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
 --     first; then one lock, one journal record, one sync of the files, one index append). The
 --     CSRs are parsed and their signatures checked, and the certificates signed, on every core
---     ($CERTBENCH_THREADS caps the threads); ca:issue checks its CSR's signature on a second core
---     while it signs. An error names the first bad request, as one after the other would.
+--     ($CERTBENCH_THREADS caps the threads); ca:issue (one request) does it all on the calling
+--     thread (a thread costs more than the overlap). An error names the first bad request, as
+--     one after the other would.
 --   ca:revoke{ serial = "HEX" | cert = cert_or_pem, reason = "keyCompromise" } -> info
 --   ca:gencrl{ days = 30 | hours = N } -> crl, info
 --   ca:list{ status = "valid"|"revoked"|"expired" } -> { {serial=, status=, subject=, ...} }
@@ -24,14 +25,15 @@
 -- Commands: certbench ca init|adopt|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
 --   require("certbench.plugins.ca.adopt").adopt(dir, {key=, cert=, config=, passin=, passout=}): see adopt.lua
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
+local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
-local core = require "certbench.plugins.ca.ca"
-local db = require "certbench.plugins.ca.db"
-local profiles = require "certbench.plugins.ca.profiles"
+local core = lazy "certbench.plugins.ca.ca"
+local db = lazy "certbench.plugins.ca.db"
+local profiles = lazy "certbench.plugins.ca.profiles"
 
 local M = {
   name = "ca", version = "1.0", summary = "OpenSSL-compatible private CA: init, issue, revoke, gencrl, list, status, renew",
-  open = core.open, init = core.init,
+  open = function(...) return core.open(...) end, init = function(...) return core.init(...) end,
 }
 
 function M.list_profiles()

@@ -17,10 +17,11 @@
 --   convert.folder{ dir =, to =, out_dir =, force = } -> result (result.failed > 0: some failed)
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local detect = require "certbench.detect"
-local outputs = require "certbench.outputs"
-local pkcs7 = require "certbench.pkcs7"
-local x509 = require "certbench.x509"
+local lazy = require("certbench").lazy
+local detect = lazy "certbench.detect"
+local outputs = lazy "certbench.outputs"
+local pkcs7 = lazy "certbench.pkcs7"
+local x509 = lazy "certbench.x509"
 
 local M = { name = "convert", version = "1.0",
             summary = "DER <-> PEM / Base-64 .cer <-> PKCS#7 .p7b, detected from content (CRLF, BOM, UTF-16, no armor)" }

@@ -11,14 +11,15 @@
 -- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new),
 -- .bundle{ sources =, cas =, out =, fetch =, allow_expired =, force = } (crl/bundle.lua).
 local fs = require "certbench.fs"
-local x509 = require "certbench.x509"
+local lazy = require("certbench").lazy
+local x509 = lazy "certbench.x509"
 local ui = require "certbench.ui"
-local common = require "certbench.plugins.crl.common"
-local trust = require "certbench.plugins.crl.trust"
-local mirror = require "certbench.plugins.crl.mirror"
-local check = require "certbench.plugins.crl.check"
-local fetch = require "certbench.plugins.crl.fetch"
-local bundle = require "certbench.plugins.crl.bundle"
+local common = lazy "certbench.plugins.crl.common"
+local trust = lazy "certbench.plugins.crl.trust"
+local mirror = lazy "certbench.plugins.crl.mirror"
+local check = lazy "certbench.plugins.crl.check"
+local fetch = lazy "certbench.plugins.crl.fetch"
+local bundle = lazy "certbench.plugins.crl.bundle"
 
 local M = {
   name = "crl",
@@ -29,7 +30,7 @@ local M = {
   fetcher = fetch,
   common = common,
   trust = trust,
-  bundle = bundle.build,
+  bundle = function(...) return bundle.build(...) end,
 }
 
 -- info ---------------------------------------------------------------------------------------

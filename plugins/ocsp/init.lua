@@ -6,8 +6,9 @@
 -- From Lua: require("certbench.plugins.ocsp").check{cert = path, issuer = path, url =, nonce =,
 -- method =, digest =, trusted = {paths}, ca = path, timeout =, tls_ca = path} -> result, exit code
 -- | nil, err, code; the work itself is certbench.ocsp.check.
-local ocsp = require "certbench.ocsp"
-local x509 = require "certbench.x509"
+local lazy = require("certbench").lazy
+local ocsp = lazy "certbench.ocsp"
+local x509 = lazy "certbench.x509"
 local ui = require "certbench.ui"
 
 local M = {

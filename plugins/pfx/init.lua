@@ -14,10 +14,11 @@
 -- certbench.secret objects; without one, certbench asks on the terminal (and fails without one).
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local detect = require "certbench.detect"
-local outputs = require "certbench.outputs"
-local pkcs12 = require "certbench.pkcs12"
-local lib = require "certbench.plugins.pfx.lib"
+local lazy = require("certbench").lazy
+local detect = lazy "certbench.detect"
+local outputs = lazy "certbench.outputs"
+local pkcs12 = lazy "certbench.pkcs12"
+local lib = lazy "certbench.plugins.pfx.lib"
 
 local M = { name = "pfx", version = "1.0",
             summary = "PKCS#12 (.pfx/.p12): info, split into key/server/CA files, build, key (de|en)cryption" }

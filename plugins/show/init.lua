@@ -13,14 +13,15 @@
 --   lint_errors = the number of "error" findings
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local detect = require "certbench.detect"
-local x509 = require "certbench.x509"
-local csr = require "certbench.csr"
-local crl = require "certbench.crl"
-local pkey = require "certbench.pkey"
-local pkcs7 = require "certbench.pkcs7"
-local lib = require "certbench.plugins.pfx.lib"
-local lint = require "certbench.lint"
+local lazy = require("certbench").lazy
+local detect = lazy "certbench.detect"
+local x509 = lazy "certbench.x509"
+local csr = lazy "certbench.csr"
+local crl = lazy "certbench.crl"
+local pkey = lazy "certbench.pkey"
+local pkcs7 = lazy "certbench.pkcs7"
+local lib = lazy "certbench.plugins.pfx.lib"
+local lint = lazy "certbench.lint"
 
 local M = { name = "show", version = "1.0",
             summary = "decode any PKI file: certificates, CSRs, CRLs, keys, PKCS#7, PFX (like openssl ... -text)" }

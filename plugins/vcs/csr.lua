@@ -36,14 +36,8 @@ local DIGESTS = { sha256 = true, sha384 = true, sha512 = true }
 M.KEYS = { ["rsa:2048"] = "rsa:2048", ["rsa:4096"] = "rsa:4096", ["ec:P-256"] = "ec:P-256",
            ["ec:p-256"] = "ec:P-256", rsa = "rsa:2048", ec = "ec:P-256" }
 
--- the profile both `vcs csr` and `ca issue --profile vcs-server` use
-M.VCS_SERVER = {
-  summary = "VCS/SIP server and client (mutual TLS): serverAuth, clientAuth, digitalSignature, keyEncipherment",
-  key_usage = { "digitalSignature", "keyEncipherment" },
-  eku = { "serverAuth", "clientAuth" },
-  days = 730,
-  copy_extensions = { "subjectAltName" },
-}
+-- the profile both `vcs csr` and `ca issue --profile vcs-server` use (defined in init.lua)
+M.VCS_SERVER = require("certbench.plugins.vcs").profiles["vcs-server"]
 
 function M.profile(pname)
   pname = pname or "vcs-server"

@@ -24,20 +24,36 @@
 --     -> result, code | nil, err, code
 --   vcs.fqdn(name) -> normalized | nil, why
 -- A profile for `certbench ca issue --profile vcs-server` comes with it (vcs.profiles).
+local lazy = require("certbench").lazy
 local ui = require "certbench.ui"
-local planmod = require "certbench.plugins.vcs.plan"
-local csrmod = require "certbench.plugins.vcs.csr"
-local checkmod = require "certbench.plugins.vcs.check"
-local cafilemod = require "certbench.plugins.vcs.cafile"
--- certbench.tls is a core module of its own; without it there is no tls-check
-local has_tls, tlsmod = pcall(require, "certbench.plugins.vcs.tls")
+local planmod = lazy "certbench.plugins.vcs.plan"
+local csrmod = lazy "certbench.plugins.vcs.csr"
+local checkmod = lazy "certbench.plugins.vcs.check"
+local cafilemod = lazy "certbench.plugins.vcs.cafile"
+-- certbench.tls is a core module of its own (its C part in package.preload); without it
+-- there is no tls-check
+local has_tls = package.preload["_certbench.tls"] ~= nil
+local tlsmod = lazy "certbench.plugins.vcs.tls"
+
+local function forward(mod, fn) return function(...) return mod[fn](...) end end
+
+-- the profile both `vcs csr` and `ca issue --profile vcs-server` use (here, not in vcs/csr.lua,
+-- so that collecting profiles loads no more than this file)
+local VCS_SERVER = {
+  summary = "VCS/SIP server and client (mutual TLS): serverAuth, clientAuth, digitalSignature, keyEncipherment",
+  key_usage = { "digitalSignature", "keyEncipherment" },
+  eku = { "serverAuth", "clientAuth" },
+  days = 730,
+  copy_extensions = { "subjectAltName" },
+}
 
 local M = {
   name = "vcs", version = "1.0",
   summary = "VCS/SIP server certificates: names by deployment model, key + CSR, upload readiness check, TLS check of a peer",
-  plan = planmod.make, fqdn = planmod.fqdn, csr = csrmod.make, selfsigned = csrmod.selfsigned, cafile = cafilemod.build, check = checkmod.run,
-  tls_check = has_tls and tlsmod.run or nil,
-  profiles = { ["vcs-server"] = csrmod.VCS_SERVER },
+  plan = forward(planmod, "make"), fqdn = forward(planmod, "fqdn"), csr = forward(csrmod, "make"),
+  selfsigned = forward(csrmod, "selfsigned"), cafile = forward(cafilemod, "build"),
+  check = forward(checkmod, "run"), tls_check = has_tls and forward(tlsmod, "run") or nil,
+  profiles = { ["vcs-server"] = VCS_SERVER },
 }
 
 local function plan_options(p)

@@ -1,0 +1,101 @@
+-- Cold start (issue 17): the Lua code is embedded as bytecode (core/bytecode.h) but the sources
+-- stay the truth, and a command loads only the modules it uses.
+local h = require "support.helper"
+
+-- modules(args) -> sorted list of the modules `certbench ARGS` loads, counted in a stock lua5.4
+-- that loads build/certbench.so and runs the same command line through certbench.cli
+local function modules(dir, args)
+  local script = ([[
+package.cpath = %q .. "/build/?.so;" .. package.cpath
+local before = {}
+for k in pairs(package.loaded) do before[k] = true end
+require "certbench"
+local argv = { [0] = "certbench" }
+for i = 1, #arg do argv[i] = arg[i] end
+local rc = require("certbench.cli").main(argv)
+local list = {}
+for k in pairs(package.loaded) do if not before[k] then list[#list + 1] = k end end
+table.sort(list)
+io.stderr:write("MODULES ", table.concat(list, " "), "\n")
+os.exit(rc)
+]]):format(h.root)
+  local f = dir .. "/count.lua"
+  h.write(f, script)
+  local out, rc = h.run(("cd %s && lua5.4 %s %s"):format(h.q(dir), h.q(f), args))
+  assert(rc == 0, out)
+  local list = {}
+  for m in out:match("MODULES ([^\n]*)"):gmatch("%S+") do list[#list + 1] = m end
+  return list
+end
+
+local function has(list, pattern)
+  for _, m in ipairs(list) do if m:find(pattern) then return m end end
+  return nil
+end
+
+describe("cold start", function()
+  local dir
+  setup(function()
+    dir = h.tmpdir()
+    local out, rc = h.openssl(("req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=cold.example.com "
+      .. "-keyout %s/k.pem -out %s/r.csr"):format(dir, dir))
+    assert(rc == 0, out)
+    out, rc = h.certbench(("ca init %s/ca --subject /CN=ColdCA --key ec:P-256 --no-encrypt"):format(h.q(dir)))
+    assert(rc == 0, out)
+  end)
+
+  it("version loads a handful of modules: no plugin, no argparse, no crypto module, no cjson", function()
+    local list = modules(dir, "version")
+    assert.is_true(#list <= 8, #list .. " modules: " .. table.concat(list, " "))
+    for _, p in ipairs { "^argparse$", "^cjson$", "plugins", "x509", "pkey", "http", "archive" } do
+      assert.is_nil(has(list, p), table.concat(list, " "))
+    end
+    assert.is_truthy(has(list, "^certbench%.cli$"))   -- the count saw the command run
+  end)
+
+  it("ca issue loads the ca plugin's modules and the crypto it signs with, nothing of other plugins", function()
+    local list = modules(dir, "ca issue ca --csr r.csr --out leaf.pem")
+    assert.is_truthy(h.read(dir .. "/leaf.pem"):find("BEGIN CERTIFICATE", 1, true))
+    assert.is_truthy(has(list, "^certbench%.plugins%.ca%.ca$"))
+    assert.is_truthy(has(list, "^certbench%.x509$"))
+    assert.is_true(#list <= 30, #list .. " modules: " .. table.concat(list, " "))
+    for _, p in ipairs { "plugins%.crl", "plugins%.vcs", "plugins%.pfx", "http", "archive", "ocsp", "tls",
+                         "pkcs12", "store", "detect", "^cjson$" } do
+      assert.is_nil(has(list, p), table.concat(list, " "))
+    end
+  end)
+
+  it("runs from the embedded bytecode when the sources are gone", function()
+    local empty = dir .. "/nosrc"
+    h.sh("mkdir -p " .. h.q(empty))
+    local env = "CERTBENCH_HOME=" .. h.q(empty) .. " "
+    local out, rc = h.run(env .. h.q(h.bin) .. " version")
+    assert.equal(0, rc, out)
+    assert.matches("BoringSSL", out)
+    out, rc = h.run(env .. h.q(h.bin) .. " plugins")
+    assert.equal(0, rc, out)
+    for _, p in ipairs { "ca", "crl", "pfx", "show", "vcs" } do assert.matches("\n?" .. p .. " ", out) end
+    out, rc = h.run(("cd %s && %s%s ca issue ca --csr r.csr --out leaf2.pem"):format(h.q(dir), env, h.q(h.bin)))
+    assert.equal(0, rc, out)
+    local v, vrc = h.openssl(("verify -CAfile %s/ca/cacert.pem %s/leaf2.pem"):format(dir, dir))
+    assert.equal(0, vrc, v)
+  end)
+
+  it("never runs stale bytecode: an edited source, even of the same size, is loaded instead", function()
+    local home = dir .. "/tree"
+    -- cp -a keeps the modification times: an untouched copy matches the embedded stamps
+    h.sh(("mkdir -p %s && cp -a %s/core %s/plugins %s/"):format(h.q(home), h.q(h.root), h.q(h.root), h.q(home)))
+    local env = "CERTBENCH_HOME=" .. h.q(home) .. " "
+    local out = h.sh(env .. h.q(h.bin) .. " version")
+    assert.matches("\nLua       ", out)
+    -- same size, new contents: the core module
+    h.sh(("sed -i 's/Lua       %%s/Lux       %%s/' %s/core/cli.lua"):format(h.q(home)))
+    out = h.sh(env .. h.q(h.bin) .. " version")
+    assert.matches("\nLux       Lua 5%.4", out)
+    -- a built-in plugin's file
+    h.sh(("sed -i 's/summary = \"VCS\\/SIP server certificates/summary = \"EDITED server certificates/' %s/plugins/vcs/init.lua")
+      :format(h.q(home)))
+    out = h.sh(env .. h.q(h.bin) .. " help")
+    assert.matches("EDITED server certificates", out)
+  end)
+end)
