@@ -2,7 +2,7 @@
 -- gzip, python3's zipfile and gzip, openssl crl2pkcs7), limits (zip bombs), errors of
 -- truncated and corrupt archives, CRLs and certificates out of every container, writers.
 local archive = require "certbench.archive"
-local h = require "helper"
+local h = require "support.helper"
 
 local dir -- the fixtures, made once
 local function fx(name) return h.read(dir .. "/" .. name) end
@@ -18,15 +18,10 @@ local function names(list)
   return t
 end
 
--- the peak resident size of this process, in kB
-local function vmhwm()
-  return tonumber(h.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
-end
-
 describe("certbench.archive", function()
   setup(function()
     dir = h.tmpdir()
-    local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/archive_fixtures.py") .. " " .. h.q(dir))
+    local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/support/archive.py") .. " " .. h.q(dir))
     assert(rc == 0, out)
     -- a tree with nested folders, zipped by the zip tool (which adds folder entries)
     sh("mkdir -p tree/a/b tree/c/d/e && cp crl1.der tree/a/b/one.crl && cp crl2.pem tree/a/two.pem"
@@ -259,7 +254,7 @@ describe("certbench.archive", function()
 
     describe("a zip bomb (1 GiB of zeros)", function()
       setup(function()
-        local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/archive_fixtures.py") .. " " ..
+        local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/support/archive.py") .. " " ..
           h.q(dir) .. " --bombs-only")
         assert(rc == 0, out)
       end)

@@ -1,6 +1,6 @@
 -- Cold start (issue 17): the Lua code is embedded as bytecode (core/bytecode.h) but the sources
 -- stay the truth, and a command loads only the modules it uses.
-local h = require "helper"
+local h = require "support.helper"
 
 -- modules(args) -> sorted list of the modules `certbench ARGS` loads, counted in a stock lua5.4
 -- that loads build/certbench.so and runs the same command line through certbench.cli

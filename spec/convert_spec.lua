@@ -1,9 +1,9 @@
 -- spec/convert_spec.lua: the convert plugin: every kind of object DER <-> PEM with identical
 -- bytes back, the Windows forms (Base-64 .cer with CRLF, UTF-16LE, BOM, no armor, a PKCS#7
 -- chain in CERTIFICATE armor), p7b bundles, every refusal with its reason, output files
--- (default names, --force, key modes), and `convert dir`. tests/convert_interop_spec.lua does
+-- (default names, --force, key modes), and `convert dir`. tests/interop/convert_spec.lua does
 -- the openssl directions.
-local h = require "helper"
+local h = require "support.helper"
 local ui = require "certbench.ui"
 local fs = require "certbench.fs"
 local detect = require "certbench.detect"
@@ -12,7 +12,7 @@ local pkey = require "certbench.pkey"
 local convert = require "certbench.plugins.convert"
 
 local dir = h.tmpdir()
-local fx = require("pfx_fixture").make(dir)
+local fx = require("support.pfx").make(dir)
 local n = 0
 local function fresh(name)
   n = n + 1

@@ -1,7 +1,7 @@
 -- spec/crl_trust_spec.lua: the trusted CAs of the crl plugin (plugins/crl/trust.lua): files with
 -- several CAs and CRLs, duplicates, the issuer of a CRL by name, key id and signature.
-local h = require "helper"
-local F = require "crl_plugin_fixture"
+local h = require "support.helper"
+local F = require "support.crl_plugin"
 local x509 = require "certbench.x509"
 local trust = require "certbench.plugins.crl.trust"
 

@@ -1,5 +1,5 @@
 -- spec/outputs_spec.lua: certbench.outputs, several files written as one step.
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 local outputs = require "certbench.outputs"
 

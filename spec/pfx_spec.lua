@@ -1,8 +1,8 @@
 -- spec/pfx_spec.lua: the pfx plugin (info, split, build, decrypt-key, encrypt-key), through its
 -- Lua API and the command line; every bad input with its own spec; every PFX and key file of
--- the test data (tests/data) with its expected content. tests/pfx_interop_spec.lua does the openssl
+-- the test data (tests/data) with its expected content. tests/interop/pfx_spec.lua does the openssl
 -- directions.
-local h = require "helper"
+local h = require "support.helper"
 local ui = require "certbench.ui"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
@@ -12,7 +12,7 @@ local fs = require "certbench.fs"
 local pfx = require "certbench.plugins.pfx"
 
 local dir = h.tmpdir()
-local fx = require("pfx_fixture").make(dir)
+local fx = require("support.pfx").make(dir)
 local n = 0
 local function fresh(name)
   n = n + 1

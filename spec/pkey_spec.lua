@@ -1,7 +1,7 @@
 local pkey = require "certbench.pkey"
 local digest = require "certbench.digest"
 local secret = require "certbench.secret"
-local h = require "helper"
+local h = require "support.helper"
 
 -- a small DER writer, to build the structures the loader must refuse
 local function der_len(n)

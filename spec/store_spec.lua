@@ -1,6 +1,6 @@
 -- certbench.store: trust stores and chain verification, on a small PKI made with the openssl
--- CLI (spec/pki_fixture.lua), with results compared to `openssl verify` on the same files.
-local h = require "helper"
+-- CLI (spec/support/pki.lua), with results compared to `openssl verify` on the same files.
+local h = require "support.helper"
 local store = require "certbench.store"
 local x509 = require "certbench.x509"
 local crl = require "certbench.crl"
@@ -11,7 +11,7 @@ describe("certbench.store", function()
   local pki, C, R
 
   setup(function()
-    pki = require("pki_fixture").make(h.tmpdir())
+    pki = require("support.pki").make(h.tmpdir())
     C, R = {}, {}
     for _, n in ipairs{ "root", "inter", "inter2", "leaf", "client", "expired", "revoked", "direct", "leaf3" } do
       C[n] = assert(x509.load(pki.pem(n)))
