@@ -3,7 +3,7 @@
 -- with a listener, a block device node, symbolic links; keys through O_TMPFILE + linkat and the
 -- named fallback, killed at each fault point; files inside a CA folder never written through a
 -- planted symbolic link.
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 local outputs = require "certbench.outputs"
 

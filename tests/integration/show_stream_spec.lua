@@ -1,8 +1,8 @@
--- tests/show_stream_spec.lua: `show --entries` streams a big CRL (issue 16, item 4): its peak
+-- tests/integration/show_stream_spec.lua: `show --entries` streams a big CRL (issue 16, item 4): its peak
 -- memory stays near that of `show` without the entries, in text and in --json, and openssl
 -- counts the same entries. Peak RSS by /usr/bin/time.
-local h = require "helper"
-local F = require "crl_plugin_fixture"
+local h = require "support.helper"
+local F = require "support.crl_plugin"
 
 describe("show --entries of a big CRL", function()
   it("prints 200,000 entries in about the memory of the summary", function()

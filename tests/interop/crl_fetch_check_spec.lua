@@ -1,9 +1,9 @@
--- tests/crl_fetch_check_spec.lua: issue 16, case 9, against tests/servers/crl_server.py on
+-- tests/interop/crl_fetch_check_spec.lua: issue 16, case 9, against spec/support/servers/crl_server.py on
 -- 127.0.0.1: `crl check --fetch` downloads the distribution points of a chain at once, not one
 -- after another; `crl fetch --ca` keeps a newer CRL in its output folder unless --force.
-local h = require "helper"
-local servers = require "servers"
-local F = require "crl_plugin_fixture"
+local h = require "support.helper"
+local servers = require "support.servers"
+local F = require "support.crl_plugin"
 local fs = require "certbench.fs"
 
 describe("crl check --fetch and crl fetch --ca", function()

@@ -1,11 +1,11 @@
--- tests/input_cross_spec.lua: every input form crossed with every command that takes that kind
+-- tests/interop/input_cross_spec.lua: every input form crossed with every command that takes that kind
 -- of object. The objects are made with the openssl CLI; each form is made from them at test
 -- time (openssl, zip, tar, gzip, iconv-free UTF-16 in Lua), served over HTTP by a
 -- python3 -m http.server on 127.0.0.1 that the test starts, and piped on standard input. For
 -- each (form, command), the objects the command saw are compared with the objects made: the
 -- same set, whatever the form (certbench.input is the one way in).
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 local cjson = require "cjson"
 local x509 = require "certbench.x509"
 local crl = require "certbench.crl"

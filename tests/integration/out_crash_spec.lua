@@ -1,9 +1,9 @@
--- tests/out_crash_spec.lua: the one way out through the commands, with files openssl made:
+-- tests/integration/out_crash_spec.lua: the one way out through the commands, with files openssl made:
 -- `ca issue --out /dev/null` as root keeps /dev/null a device, a FIFO stays a FIFO, `--out -`
 -- prints; a planted .certbench-journal symbolic link is not followed; `pfx split` killed at
 -- each fault point and at 60 random moments leaves no named file with the key but privkey.pem
 -- (the named fallback's leftovers are gone after the next run).
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 
 local dir = h.tmpdir()

@@ -1,10 +1,10 @@
--- tests/crl_mirror_folder_spec.lua: the mirror's own folder against a local attacker (issue 16,
+-- tests/interop/crl_mirror_folder_spec.lua: the mirror's own folder against a local attacker (issue 16,
 -- cases 1 to 5 and 7): symbolic links planted for .certbench-mirror, its tmp/ and state.json names,
 -- a state folder of another user, another user (nobody, through setpriv) trying to hold the
--- lock; real folders, a real server on 127.0.0.1 (tests/servers/crl_server.py).
-local h = require "helper"
-local servers = require "servers"
-local F = require "crl_plugin_fixture"
+-- lock; real folders, a real server on 127.0.0.1 (spec/support/servers/crl_server.py).
+local h = require "support.helper"
+local servers = require "support.servers"
+local F = require "support.crl_plugin"
 local fs = require "certbench.fs"
 local cjson = require "cjson"
 

@@ -1,11 +1,11 @@
--- tests/crl_mirror_fetchcrl_spec.lua: what fetch-crl users rely on (issue 16, item 8), against
--- tests/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
+-- tests/interop/crl_mirror_fetchcrl_spec.lua: what fetch-crl users rely on (issue 16, item 8), against
+-- spec/support/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
 -- (failover), an aging tolerance for failed downloads, file:// sources, an IGTF trust folder laid
 -- out as the Debian fetch-crl / ca-policy packages expect it (--igtf-dir), old-style hash names
 -- beside the new ones (--hash-names new,old), checked against openssl's -hash_old.
-local h = require "helper"
-local servers = require "servers"
-local F = require "crl_plugin_fixture"
+local h = require "support.helper"
+local servers = require "support.servers"
+local F = require "support.crl_plugin"
 local fs = require "certbench.fs"
 
 local function mirror_cmd(args)

@@ -1,4 +1,4 @@
--- tests/input_regress_spec.lua: the cases of issue 12 that lost data or sent the user in
+-- tests/integration/input_regress_spec.lua: the cases of issue 12 that lost data or sent the user in
 -- circles, each against real tools (openssl, tar, a python3 -m http.server on 127.0.0.1 that
 -- the test starts):
 --   a .tar.gz holding a DER CRL and a PEM CRL: crl fetch, info and mirror see both;
@@ -6,8 +6,8 @@
 --   an `openssl ecparam -genkey` key (EC PARAMETERS first) opens in convert;
 --   convert does not keep the TRUSTED CERTIFICATE label;
 --   a command takes a URL (the certsrv step: certnew.cer over http).
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 local cjson = require "cjson"
 local crl = require "certbench.crl"
 local x509 = require "certbench.x509"

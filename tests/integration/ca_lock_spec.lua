@@ -1,7 +1,7 @@
--- tests/ca_lock_spec.lua: the CA's lock against other local users (issue 16, case 7): the lock is
+-- tests/integration/ca_lock_spec.lua: the CA's lock against other local users (issue 16, case 7): the lock is
 -- DIR/.certbench/lock in an owner-only folder; another user (nobody, through setpriv) who can
 -- read the CA folder cannot hold it; a holder is waited for --wait seconds, then named.
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 
 local dir = h.tmpdir()

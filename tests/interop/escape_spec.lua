@@ -1,9 +1,9 @@
--- tests/escape_spec.lua: what certificates and peers say reaches the terminal escaped (one
+-- tests/interop/escape_spec.lua: what certificates and peers say reaches the terminal escaped (one
 -- function, ui.escape) and --json exact (issue 16, case 8): a self-signed TLS peer (openssl
 -- s_server) whose CN holds newlines and ESC[8m, the same certificate in `vcs check`, and a PFX
 -- whose friendlyName (set by openssl pkcs12 -name) holds a newline and an escape.
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
