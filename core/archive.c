@@ -1,5 +1,7 @@
 /* archive.c: `_certbench.archive`, the containers CRLs and certificates arrive in: ZIP
- * (libzip, read from memory), GZIP (zlib), PEM text, DER and PKCS#7 SignedData (.p7c/.p7b).
+ * (libzip, read from memory), GZIP (zlib), tar (plain, or compressed with gzip, bzip2 or xz)
+ * and lone bzip2/xz files (libarchive, loaded on first use), PEM text, DER and PKCS#7
+ * SignedData (.p7c/.p7b).
  *
  * Archives come from the network, so every byte of output is paid for: a reader inflates in
  * chunks and checks the limits of a shared budget after each one (member size, total size,
@@ -13,6 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <dlfcn.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -20,6 +26,7 @@
 #include <openssl/bytestring.h>
 
 #include "cb.h"
+#include "pem.h"
 #include "dynlib.h"
 
 /* libzip is opened on first use (core/dynlib.h): need_zip() before the first call. */
@@ -191,7 +198,26 @@ static size_t out_limit(const budget *b) {
 
 /* ---- readers ---------------------------------------------------------------------------- */
 
-enum { K_ZIP = 1, K_GZIP = 2 };
+enum { K_ZIP = 1, K_GZIP = 2, K_TAR = 3 };
+
+/* ---- libarchive, loaded on first use ------------------------------------------------------- */
+
+/* Only tar and the compressors zlib does not cover need libarchive, so it is opened the first
+ * time a tar, bzip2 or xz file is read, through core/dynlib.h as libzip is (libarchive13
+ * depends on OpenSSL's libcrypto.so.3: dynlib's isolation keeps it off BoringSSL). */
+#define LA_FUNCS(X) \
+  X(archive_read_new) X(archive_read_support_filter_all) X(archive_read_support_format_tar) \
+  X(archive_read_support_format_raw) X(archive_read_open_memory) X(archive_read_next_header) \
+  X(archive_read_data) X(archive_read_free) X(archive_error_string) X(archive_format) \
+  X(archive_filter_bytes) X(archive_entry_pathname) X(archive_entry_filetype)
+
+static struct {
+  LA_FUNCS(CB_DYNLIB_FIELD)
+} la;
+#define LA_SYM(f) CB_DYNLIB_SYM(la, f)
+static const cb_dynsym la_syms[] = {LA_FUNCS(LA_SYM){NULL, NULL}};
+#undef LA_SYM
+static cb_dynlib libarchive = {.soname = "libarchive.so.13", .syms = la_syms};
 
 typedef struct {
   int kind;
@@ -205,9 +231,12 @@ typedef struct {
   unsigned char *inbuf;
   const char *data; /* the archive, kept alive by uservalue 1 */
   size_t len;
+  struct archive *ar; /* K_TAR */
 } reader;
 
 static void reader_release(reader *r) {
+  if (r->ar) la.archive_read_free(r->ar);
+  r->ar = NULL;
   if (r->zf) zip_fclose(r->zf);
   r->zf = NULL;
   if (r->za) zip_discard(r->za);
@@ -268,7 +297,7 @@ static const char *zip_error_text(zip_error_t *ze, char *msg, const char *data, 
 static int l_reader(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 1, &len);
-  static const char *const kinds[] = {"zip", "gzip", NULL};
+  static const char *const kinds[] = {"zip", "gzip", "tar", NULL};
   int kind = luaL_checkoption(L, 2, NULL, kinds) + 1;
   luaL_checkudata(L, 3, BUDGET_MT);
   luaL_checkstring(L, 4);
@@ -304,6 +333,22 @@ static int l_reader(lua_State *L) {
     }
     zip_error_fini(&ze);
     r->count = zip_get_num_entries(r->za, 0);
+  } else if (kind == K_TAR) {
+    if (!cb_dynlib_load(&libarchive)) return cb_fail(L, "tar: %s", libarchive.error);
+    /* tar in any of libarchive's compressions; "raw" for a lone bzip2 or xz file (libarchive
+     * tries it last, after tar has declined) */
+    if (!(r->ar = la.archive_read_new())) return cb_fail(L, "tar: out of memory");
+    if (la.archive_read_support_filter_all(r->ar) != ARCHIVE_OK ||
+        la.archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
+        la.archive_read_support_format_raw(r->ar) != ARCHIVE_OK ||
+        la.archive_read_open_memory(r->ar, data, len) != ARCHIVE_OK) {
+      const char *e = la.archive_error_string(r->ar);
+      lua_pushfstring(L, "tar: %s", e ? e : "cannot read the archive");
+      reader_release(r);
+      lua_pushnil(L);
+      lua_insert(L, -2);
+      return 2;
+    }
   }
   return 1;
 }
@@ -540,6 +585,26 @@ readerr:
   return 0;
 }
 
+/* push_member pushes the member read into r->out (name already pushed), counts it in the
+ * budget and frees the buffer: 2 results. */
+static int push_member(lua_State *L, reader *r, budget *b) {
+  lua_pushlstring(L, (const char *)r->out.p, r->out.len);
+  b->members++;
+  b->total += (lua_Integer)r->out.len;
+  out_free(&r->out);
+  return 2;
+}
+
+/* fail_release ends the reader (its resources freed first) and returns nil, msg. */
+static int fail_release(lua_State *L, reader *r, const char *msg) {
+  r->done = 1;
+  lua_pushstring(L, msg); /* msg may live in r's memory (libarchive's error string) */
+  reader_release(r);
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
 static int zip_next(lua_State *L, reader *r, budget *b) {
   const char *prefix = reader_uv_string(L, 1, 3);
   char msg[MSG_MAX];
@@ -564,23 +629,77 @@ static int zip_next(lua_State *L, reader *r, budget *b) {
       return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
                      b->max_members, name);
     }
-    if (!zip_inflate(r, b, i, &st, name, msg)) {
-      r->done = 1;
-      reader_release(r);
-      return cb_fail(L, "%s", msg);
-    }
-    lua_pushlstring(L, (const char *)r->out.p, r->out.len);
-    b->members++;
-    b->total += (lua_Integer)r->out.len;
-    out_free(&r->out);
-    return 2;
+    if (!zip_inflate(r, b, i, &st, name, msg)) return fail_release(L, r, msg);
+    return push_member(L, r, b);
   }
   r->done = 1;
   reader_release(r);
   return 0;
 }
 
-/* reader:next() -> name, data | nothing at the end | nil, err */
+/* tar_next: the next regular file of a tar (or the one stream of a lone bzip2/xz file). A
+ * member that is not a regular file (a link, a device) comes back as name, "", what it is:
+ * the caller reports it instead of dropping it. */
+static int tar_next(lua_State *L, reader *r, budget *b) {
+  const char *prefix = reader_uv_string(L, 1, 3), *fallback = reader_uv_string(L, 1, 4);
+  char msg[MSG_MAX];
+  for (;;) {
+    struct archive_entry *e;
+    int rc = la.archive_read_next_header(r->ar, &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      const char *es = la.archive_error_string(r->ar);
+      snprintf(msg, MSG_MAX, "tar: %s", es ? es : "corrupt archive");
+      return fail_release(L, r, msg);
+    }
+    int raw = la.archive_format(r->ar) == ARCHIVE_FORMAT_RAW;
+    const char *path = la.archive_entry_pathname(e);
+    const char *name = lua_pushfstring(L, "%s%s", prefix, raw || !path ? fallback : path);
+    unsigned type = la.archive_entry_filetype(e);
+    if (type == AE_IFDIR) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (b->members >= b->max_members) {
+      r->done = 1;
+      reader_release(r);
+      return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
+                     b->max_members, name);
+    }
+    if (type != AE_IFREG && !raw) {
+      b->members++;
+      lua_pushliteral(L, "");
+      lua_pushstring(L, type == AE_IFLNK ? "a symbolic link" : type == AE_IFCHR || type == AE_IFBLK
+                                                               ? "a device" : type == AE_IFIFO ? "a FIFO"
+                                                               : "not a regular file");
+      return 3;
+    }
+    int64_t in0 = la.archive_filter_bytes(r->ar, 0);
+    for (;;) {
+      if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
+        snprintf(msg, MSG_MAX, "tar: out of memory reading %s", name);
+        return fail_release(L, r, msg);
+      }
+      la_ssize_t got = la.archive_read_data(r->ar, r->out.p + r->out.len, CHUNK);
+      if (got < 0) {
+        const char *es = la.archive_error_string(r->ar);
+        snprintf(msg, MSG_MAX, "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
+        return fail_release(L, r, msg);
+      }
+      if (got == 0) break;
+      r->out.len += (size_t)got;
+      /* compressed bytes consumed for this member: the ratio is measured on what was read */
+      int64_t in = la.archive_filter_bytes(r->ar, 0) - in0;
+      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, msg)) return fail_release(L, r, msg);
+    }
+    return push_member(L, r, b);
+  }
+  r->done = 1;
+  reader_release(r);
+  return 0;
+}
+
+/* reader:next() -> name, data[, not_a_file] | nothing at the end | nil, err */
 static int l_reader_next(lua_State *L) {
   reader *r = luaL_checkudata(L, 1, READER_MT);
   if (r->done) return 0;
@@ -593,6 +712,7 @@ static int l_reader_next(lua_State *L) {
     }
     return gzip_next(L, r, b);
   }
+  if (r->kind == K_TAR) return tar_next(L, r, b);
   return zip_next(L, r, b);
 }
 
@@ -617,18 +737,12 @@ static int der_whole(const uint8_t *p, size_t n, CBS *contents, unsigned *tag) {
   return 1;
 }
 
-static const char *pem_find(const char *p, size_t n, const char *what) {
-  size_t k = strlen(what);
-  const char *q = memmem(p, n, what, k);
-  return q;
-}
-
 static int is_pkcs7_label(const char *s, size_t n) {
   return (n == 5 && !memcmp(s, "PKCS7", 5)) || (n == 3 && !memcmp(s, "CMS", 3)) ||
          (n == 19 && !memcmp(s, "PKCS #7 SIGNED DATA", 19));
 }
 
-/* c.detect(data) -> "zip" | "gzip" | "pem" | "der" | "pkcs7" | "unknown" */
+/* c.detect(data) -> "zip" | "gzip" | "tar" | "bzip2" | "xz" | "pem" | "der" | "pkcs7" | "unknown" */
 static int l_detect(lua_State *L) {
   size_t n;
   const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
@@ -640,6 +754,12 @@ static int l_detect(lua_State *L) {
     kind = "zip";
   } else if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) {
     kind = "gzip";
+  } else if (n >= 512 && !memcmp(p + 257, "ustar", 5)) {
+    kind = "tar"; /* POSIX ustar, GNU and pax tar all have the magic at 257 */
+  } else if (n >= 4 && !memcmp(p, "BZh", 3) && p[3] >= '1' && p[3] <= '9') {
+    kind = "bzip2";
+  } else if (n >= 6 && !memcmp(p, "\xFD" "7zXZ\0", 6)) {
+    kind = "xz";
   } else if (n >= 2 && p[0] == 0x30 && p[1] == 0x80) {
     /* indefinite lengths are BER, which only PKCS#7 from Windows uses */
     CBS cbs;
@@ -649,112 +769,13 @@ static int l_detect(lua_State *L) {
              tag == CBS_ASN1_SEQUENCE) {
     kind = has_signed_data_oid(&contents) ? "pkcs7" : "der";
   } else {
-    const char *b = pem_find((const char *)p, n, "-----BEGIN ");
-    if (b) {
-      const char *l = b + 11, *end = (const char *)p + n;
-      const char *e = l;
-      while (e < end && *e != '-' && *e != '\n') e++;
-      kind = is_pkcs7_label(l, (size_t)(e - l)) ? "pkcs7" : "pem";
-    }
+    cb_pem_block b;
+    size_t pos = 0;
+    int count = 0;
+    if (cb_pem_next((const char *)p, n, &pos, &count, &b) != 0)
+      kind = is_pkcs7_label(b.label, b.label_len) ? "pkcs7" : "pem";
   }
   lua_pushstring(L, kind);
-  return 1;
-}
-
-/* ---- PEM -------------------------------------------------------------------------------- */
-
-static int is_b64_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-/* pem_decode decodes a block body: optional RFC 1421 headers ("Proc-Type: ..." lines up to a
- * blank line), then base64 with any line breaks. Pushes the bytes or returns 0. */
-static int pem_decode(lua_State *L, const char *body, size_t n) {
-  const char *p = body, *end = body + n;
-  /* body starts on the BEGIN line, after its dashes */
-  const char *eol = memchr(p, '\n', n);
-  if (eol) p = eol + 1;
-  /* headers: the first line holds a colon */
-  eol = memchr(p, '\n', (size_t)(end - p));
-  if (eol && memchr(p, ':', (size_t)(eol - p))) {
-    const char *q = p;
-    for (;;) {
-      const char *nl = memchr(q, '\n', (size_t)(end - q));
-      if (!nl) return 0;
-      const char *s = q;
-      while (s < nl && (*s == '\r' || *s == ' ' || *s == '\t')) s++;
-      q = nl + 1;
-      if (s == nl) break; /* the blank line */
-    }
-    p = q;
-  }
-  /* two scratch userdata, so a raise (out of memory) frees them */
-  char *tmp = lua_newuserdatauv(L, (size_t)(end - p) + 1, 0);
-  size_t k = 0;
-  for (const char *s = p; s < end; s++)
-    if (!is_b64_space(*s)) tmp[k++] = *s;
-  size_t max;
-  if (!EVP_DecodedLength(&max, k)) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  uint8_t *dst = lua_newuserdatauv(L, max ? max : 1, 0);
-  size_t got;
-  if (!EVP_DecodeBase64(dst, &got, max, (const uint8_t *)tmp, k) || got == 0) {
-    lua_pop(L, 2);
-    return 0;
-  }
-  lua_pushlstring(L, (const char *)dst, got);
-  lua_replace(L, -3);
-  lua_pop(L, 1);
-  return 1;
-}
-
-/* c.pem_blocks(data) -> { {label=, der=} | {label=, error=}, ... } in order; text between the
- * blocks (Bag Attributes, a BOM, comments) is skipped. */
-static int l_pem_blocks(lua_State *L) {
-  size_t n;
-  const char *p = luaL_checklstring(L, 1, &n), *end = p + n;
-  lua_newtable(L);
-  int count = 0;
-  for (;;) {
-    const char *b = pem_find(p, (size_t)(end - p), "-----BEGIN ");
-    if (!b) break;
-    const char *l = b + 11, *e = l;
-    while (e < end && *e != '\n' && *e != '\r' && !(end - e >= 5 && !memcmp(e, "-----", 5))) e++;
-    if (end - e < 5 || memcmp(e, "-----", 5) != 0) {
-      p = l;
-      continue;
-    }
-    size_t ll = (size_t)(e - l);
-    const char *body = e + 5;
-    luaL_checkstack(L, 4, "pem_blocks");
-    lua_createtable(L, 0, 2);
-    lua_pushlstring(L, l, ll);
-    lua_setfield(L, -2, "label");
-    luaL_Buffer eb;
-    luaL_buffinit(L, &eb);
-    luaL_addstring(&eb, "-----END ");
-    luaL_addlstring(&eb, l, ll);
-    luaL_addstring(&eb, "-----");
-    luaL_pushresult(&eb);
-    size_t el;
-    const char *endmark = lua_tolstring(L, -1, &el);
-    const char *f = memmem(body, (size_t)(end - body), endmark, el);
-    lua_pop(L, 1);
-    if (!f) {
-      lua_pushstring(L, "no END line");
-      lua_setfield(L, -2, "error");
-      lua_rawseti(L, -2, ++count);
-      break;
-    }
-    if (pem_decode(L, body, (size_t)(f - body))) {
-      lua_setfield(L, -2, "der");
-    } else {
-      lua_pushstring(L, "bad base64");
-      lua_setfield(L, -2, "error");
-    }
-    lua_rawseti(L, -2, ++count);
-    p = f + el;
-  }
   return 1;
 }
 
@@ -1091,7 +1112,7 @@ int luaopen__certbench_archive(lua_State *L) {
   static const luaL_Reg zipw_metas[] = {{"__gc", l_zipwriter_gc}, {NULL, NULL}};
   static const luaL_Reg funcs[] = {
       {"budget", l_budget},   {"reader", l_reader},       {"detect", l_detect},
-      {"pem_blocks", l_pem_blocks}, {"der_kind", l_der_kind}, {"der_split", l_der_split},
+      {"der_kind", l_der_kind}, {"der_split", l_der_split},
       {"pkcs7", l_pkcs7},     {"gzip", l_gzip},           {"zip", l_zip},
       {"libzip_version", l_libzip_version}, {NULL, NULL}};
   cb_newclass(L, BUDGET_MT, budget_methods, NULL);

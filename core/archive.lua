@@ -1,24 +1,32 @@
 -- certbench.archive: what CRLs and certificates arrive in, from content alone.
---   archive.detect(data)            -> "zip" | "gzip" | "pem" | "der" | "pkcs7" | "unknown"
+--   archive.detect(data)            -> "zip" | "gzip" | "tar" | "bzip2" | "xz" | "pem" | "der" | "pkcs7"
+--                                      | "unknown"
 --   archive.pem_labels(data)        -> { "X509 CRL", "CERTIFICATE", ... } in order
---   archive.members(data[, opts])   -> { {name=, data=}, ... } | nil, err
+--   archive.members(data[, opts])   -> { {name=, data=[, not_a_file=]}, ... } | nil, err
 --   archive.iter(data[, opts])      for m in archive.iter(data) do ... end (raises on a failure)
 --   archive.open(data[, opts])      -> reader | nil, err; reader:next() -> member | nil [, err]
 --   archive.crls(data[, opts])      -> { {name=, der=}, ... } | nil, err, code (every CRL found)
 --   archive.certs(data[, opts])     -> { {name=, der=}, ... } | nil, err, code (every certificate)
 --       code: "archive" (a broken archive, or one over a limit: members, sizes, ratio, depth),
 --       "format" (a PEM block or PKCS#7 inside that does not decode)
+--   archive.pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err
+--   archive.der_split(data) -> { der, ... } | nil   (DER elements back to back)
 --   archive.gzip(data[, {name=, level=, mtime=}])                     -> gzip bytes
 --   archive.zip({ {name=, data=[, method="store"]}, ... }[, {mtime=}]) -> zip bytes | nil, err
 --   archive.der_kind(der)          -> "crl" | "cert" | "pkcs7" | "other", by shape, without parsing
 --
 -- opts: the limits below (archive.defaults), plus name= (the file or URL the data came from:
 -- it prefixes error messages and names the member of a plain or gzip file).
--- ZIP and GZIP members that are archives again are expanded up to max_depth levels (the
--- outer archive is level 1); folders are skipped; a GZIP file is one member (concatenated
--- gzip members inflate to one file, as gunzip does). Anything else is one member, itself.
+-- ZIP, GZIP, tar (plain, .gz, .bz2, .xz: libarchive, loaded on first use), bzip2 and xz members
+-- that are archives again are expanded up to max_depth levels (the outer archive is level 1; a
+-- tar inside a gzip, bzip2 or xz file is one level with it, as a .tar.gz is one archive);
+-- folders are skipped; a member that is not a regular file (a symbolic link in a tar) is
+-- returned with data "" and not_a_file saying what it is; a GZIP file is one member
+-- (concatenated gzip members inflate to one file, as gunzip does). Anything else is one
+-- member, itself. Every limit applies to every kind.
 -- Member names come from the archive and are untrusted labels: never use them as paths.
 local c = require "_certbench.archive"
+local pem = require "_certbench.pem"
 
 local M = {}
 
@@ -69,7 +77,9 @@ end
 function M.pem_labels(data)
   checkdata(data, "pem_labels")
   local labels = {}
-  for label in data:gmatch("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-") do labels[#labels + 1] = label end
+  for _, b in ipairs((pem.blocks(data))) do
+    if b.error ~= "mangled" then labels[#labels + 1] = b.label end
+  end
   return labels
 end
 
@@ -79,23 +89,35 @@ M.der_kind = c.der_kind
 local function basename(p) return p:match("([^/]*)$") end
 local function dirpart(p) return p:match("^(.*/)") or "" end
 
--- gunzip's naming: x.gz -> x, x.tgz -> x.tar
+-- gunzip's naming: x.gz -> x, x.tgz -> x.tar (bunzip2 and unxz likewise)
 local function strip_gz(base)
-  local s = base:match("^(.+)%.[gG][zZ]$") or base:match("^(.+)%.gzip$")
+  local s = base:match("^(.+)%.[gG][zZ]$") or base:match("^(.+)%.gzip$") or base:match("^(.+)%.bz2$")
+    or base:match("^(.+)%.xz$")
   if s then return s end
-  s = base:match("^(.+)%.tgz$")
+  s = base:match("^(.+)%.tgz$") or base:match("^(.+)%.tbz2?$") or base:match("^(.+)%.txz$")
   if s then return s .. ".tar" end
   return base
 end
 
+local CONTAINERS = { zip = true, gzip = true, tar = true, bzip2 = true, xz = true }
+local COMPRESSORS = { gzip = true, bzip2 = true, xz = true }
+M.CONTAINERS = CONTAINERS
+
 -- open_level: a C reader for one archive. name: the member holding it (nil at the top).
-local function open_level(data, kind, budget, name, top_name)
-  if kind == "zip" then
-    return c.reader(data, "zip", budget, name and (name .. "/") or "", "")
+-- Members of a zip or tar are named by their path in it (prefixed "inner.zip/" when nested);
+-- the one member of a compressed file keeps its name without the .gz (or the name the gzip
+-- header gives).
+local function open_level(data, kind, budget, name, top_name, in_compressor)
+  local ckind = (kind == "bzip2" or kind == "xz") and "tar" or kind
+  if kind == "tar" and in_compressor then -- x.tar.gz: "x.tar.gz: a.der", not "x.tar/a.der"
+    return c.reader(data, ckind, budget, dirpart(name), "data")
+  end
+  if kind == "zip" or kind == "tar" then
+    return c.reader(data, ckind, budget, name and (name .. "/") or "", "data")
   end
   local label = name or (top_name and basename(top_name)) or nil
-  if label then return c.reader(data, "gzip", budget, dirpart(label), strip_gz(basename(label))) end
-  return c.reader(data, "gzip", budget, "", "data")
+  if label then return c.reader(data, ckind, budget, dirpart(label), strip_gz(basename(label))) end
+  return c.reader(data, ckind, budget, "", "data")
 end
 
 local Reader = {}
@@ -126,21 +148,27 @@ function Reader:next()
   while true do
     local r = self.stack[#self.stack]
     if not r then return nil end
-    local name, data = r:next()
+    local name, data, not_a_file = r:next()
     if name == nil then
       if data ~= nil then return self:fail(data) end
       r:close()
       self.stack[#self.stack] = nil
+      self.levels[#self.levels] = nil
     else
-      local kind = c.detect(data)
-      if kind ~= "zip" and kind ~= "gzip" then return { name = name, data = data } end
-      if #self.stack + 1 > self.o.max_depth then
+      local kind = not not_a_file and c.detect(data)
+      if not CONTAINERS[kind] then return { name = name, data = data, not_a_file = not_a_file } end
+      -- a tar straight inside a gzip/bzip2/xz file is the same level (a .tar.gz)
+      local same = kind == "tar" and COMPRESSORS[self.kinds[#self.kinds]]
+      local level = self.levels[#self.levels] + (same and 0 or 1)
+      if level > self.o.max_depth then
         return self:fail(("member %s: archives nested deeper than %d levels (max_depth)")
           :format(name, self.o.max_depth))
       end
-      local inner, err = open_level(data, kind, self.budget, name)
+      local inner, err = open_level(data, kind, self.budget, name, nil, same)
       if not inner then return self:fail(("member %s: %s"):format(name, err)) end
       self.stack[#self.stack + 1] = inner
+      self.levels[#self.levels + 1] = level
+      self.kinds[#self.kinds + 1] = kind
     end
   end
 end
@@ -152,15 +180,15 @@ end
 
 local function open(data, o)
   local budget = c.budget(o.max_members, o.max_total, o.max_member, o.max_ratio, o.ratio_grace, #data)
-  local self = setmetatable({ o = o, budget = budget, stack = {} }, Reader)
+  local self = setmetatable({ o = o, budget = budget, stack = {}, levels = {}, kinds = {} }, Reader)
   local kind = c.detect(data)
-  if (kind == "zip" or kind == "gzip") and o.max_depth >= 1 then
+  if CONTAINERS[kind] and o.max_depth >= 1 then
     local r, err = open_level(data, kind, budget, nil, o.name)
     if not r then
       if o.name then err = o.name .. ": " .. err end
       return nil, err
     end
-    self.stack[1] = r
+    self.stack[1], self.levels[1], self.kinds[1] = r, 1, kind
   else
     self.single = { name = o.name and basename(o.name) or "data", data = data }
     self.plain = true
@@ -224,11 +252,15 @@ local function collect(data, o, want)
     return true
   end
   local function from_pem(name, text)
-    for i, b in ipairs(c.pem_blocks(text)) do
+    for i, b in ipairs((pem.blocks(text))) do
       local relevant = (want == "crl" and b.label == "X509 CRL") or
         (want == "cert" and CERT_LABELS[b.label]) or P7_LABELS[b.label]
       if relevant then
-        if b.error then return nil, ("%sPEM block %d (%s): %s"):format(where(name), i, b.label, b.error) end
+        if b.error then
+          local why = ({ truncated = "no END line", bad_base64 = "bad base64", empty = "bad base64" })[b.error]
+            or ("closed by END " .. tostring(b.end_label))
+          return nil, ("%sPEM block %d (%s): %s"):format(where(name), i, b.label, why)
+        end
         if P7_LABELS[b.label] then
           local ok, e = from_p7(name, b.der)
           if not ok then return nil, e end
@@ -284,5 +316,9 @@ end
 
 M.gzip = c.gzip
 M.zip = c.zip
+-- pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err: a SignedData's contents, sliced
+M.pkcs7 = c.pkcs7
+-- der_split(data) -> { der, ... } | nil: DER elements back to back
+M.der_split = c.der_split
 
 return M

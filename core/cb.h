@@ -64,9 +64,14 @@ cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n);
 int cb_write_all(int fd, const void *p, size_t n);
 
 /* cb_fault kills the process with SIGKILL when $CERTBENCH_FAULT names this point (a word such
- * as "fs.write:before-rename"), so crash-safety tests can stop the program exactly between
- * two steps. Costs one getenv when unset. */
+ * as "fs.write:before-rename"; the variable may list several, separated by commas), so
+ * crash-safety tests can stop the program exactly between two steps. Costs one getenv when
+ * unset. */
 void cb_fault(const char *point);
+/* cb_fault_set tells whether $CERTBENCH_FAULT names point: for the few points that make a
+ * path fail instead of killing (fs.key:no-tmpfile takes the fallback of a file system without
+ * O_TMPFILE, which none of the file systems a test can mount lacks). */
+int cb_fault_set(const char *point);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):
  * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */

@@ -166,102 +166,18 @@ static int push_crl(lua_State *L, const uint8_t *der, size_t len, int str_idx, u
   return 1;
 }
 
-/* ---- PEM, base64 ------------------------------------------------------------------------- */
+/* ---- PEM, base64 (core/pem.c) ------------------------------------------------------------ */
 
-typedef struct {
-  const char *label; /* the label, not NUL-terminated */
-  size_t label_len;
-  const char *body, *body_end; /* the base64 text */
-  const char *end;             /* after the END line */
-  size_t line;                 /* the BEGIN line's number */
-} pem_block;
-
-static const char *find(const char *p, const char *end, const char *needle) {
-  size_t n = strlen(needle);
-  if ((size_t)(end - p) < n) return NULL;
-  return memmem(p, (size_t)(end - p), needle, n);
-}
-
-/* next_pem finds the next "-----BEGIN X-----" ... "-----END X-----" block at or after p.
- * Returns 1 and the block; 0 when there is none; -1 for a block without its END line. */
-static int next_pem(const char *start, const char *p, const char *end, pem_block *out) {
-  const char *b = find(p, end, "-----BEGIN ");
-  if (!b) return 0;
-  const char *label = b + 11;
-  const char *dash = find(label, end, "-----");
-  if (!dash) return 0;
-  const char *eol = memchr(label, '\n', (size_t)(end - label));
-  if (eol && eol < dash) return next_pem(start, eol, end, out); /* not a BEGIN line */
-  out->label = label;
-  out->label_len = (size_t)(dash - label);
-  out->line = 1;
-  for (const char *q = start; q < b; q++)
-    if (*q == '\n') out->line++;
-  out->body = dash + 5;
-  char endline[96];
-  snprintf(endline, sizeof endline, "-----END %.*s-----", (int)(out->label_len > 64 ? 64 : out->label_len), label);
-  const char *e = find(out->body, end, endline);
-  if (!e) return -1;
-  out->body_end = e;
-  out->end = e + strlen(endline);
+/* all_base64: nothing but base64 characters and white space in [p, end) */
+static int all_base64(const char *p, const char *end) {
+  for (; p < end; p++)
+    if (!memchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n", *p, 69) || !*p)
+      return 0;
   return 1;
 }
 
-static int is_crl_label(const pem_block *b) {
-  return (b->label_len == 8 && !memcmp(b->label, "X509 CRL", 8)) ||
-         (b->label_len == 3 && !memcmp(b->label, "CRL", 3));
-}
-
-/* unbase64 decodes base64 text, ignoring whitespace, into a new malloc'd buffer. */
-static uint8_t *unbase64(const char *p, const char *end, size_t *outlen) {
-  size_t n = (size_t)(end - p), max;
-  char *clean = malloc(n + 1);
-  if (!clean) return NULL;
-  size_t k = 0;
-  for (; p < end; p++) {
-    char ch = *p;
-    if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') continue;
-    clean[k++] = ch;
-  }
-  uint8_t *out = NULL;
-  if (k > 0 && k % 4 == 0 && EVP_DecodedLength(&max, k) && (out = malloc(max ? max : 1))) {
-    if (!EVP_DecodeBase64(out, outlen, max, (const uint8_t *)clean, k)) {
-      free(out);
-      out = NULL;
-    }
-  }
-  free(clean);
-  ERR_clear_error();
-  return out;
-}
-
-static int looks_base64(const char *p, const char *end) {
-  size_t chars = 0;
-  for (; p < end; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\t') continue;
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-          ch == '+' || ch == '/' || ch == '='))
-      return 0;
-    chars++;
-  }
-  return chars >= 64; /* a CRL is never shorter; short words are not base64 CRLs */
-}
-
-/* describe_pem lists the labels found, for "not a CRL (found PEM CERTIFICATE, ...)". */
-static void describe_pem(const char *s, const char *end, char *out, size_t len) {
-  pem_block b;
-  const char *p = s;
-  size_t o = 0;
-  int n = 0;
-  out[0] = '\0';
-  while (next_pem(s, p, end, &b) == 1 && n < 4) {
-    int w = snprintf(out + o, len - o, "%s%.*s", n ? ", " : "", (int)(b.label_len > 40 ? 40 : b.label_len), b.label);
-    if (w < 0 || (size_t)w >= len - o) break;
-    o += (size_t)w;
-    n++;
-    p = b.end;
-  }
+static int is_crl_label(const cb_pem_block *b) {
+  return cb_pem_label_is(b, "X509 CRL") || cb_pem_label_is(b, "CRL");
 }
 
 /* skip_bom skips a UTF-8 byte order mark; whitespace is left to the PEM reader. */
@@ -295,16 +211,17 @@ static int load_one(lua_State *L, const char *s, size_t n, int str_idx, char *ow
     }
     return push_crl(L, (const uint8_t *)p, (size_t)(end - p), str_idx, NULL, err, errlen);
   }
-  pem_block b;
-  const char *at = p;
-  int r, any = 0;
-  while ((r = next_pem(s, at, end, &b)) == 1) {
+  cb_pem_block b;
+  size_t pos = (size_t)(p - s);
+  int r, any = 0, count = 0;
+  while ((r = cb_pem_next(s, n, &pos, &count, &b)) != 0) {
+    if (r < 0) break;
     any = 1;
     if (is_crl_label(&b)) {
-      size_t dlen;
-      uint8_t *der = unbase64(b.body, b.body_end, &dlen);
-      if (!der) {
-        snprintf(err, errlen, "bad base64 in the PEM block at line %zu", b.line);
+      size_t dlen, line = cb_pem_line(s, (size_t)(b.label - s));
+      uint8_t *der;
+      if (!cb_pem_decode(&b, &der, &dlen)) {
+        snprintf(err, errlen, "bad base64 in the PEM block at line %zu", line);
         free(owned);
         return 0;
       }
@@ -312,24 +229,25 @@ static int load_one(lua_State *L, const char *s, size_t n, int str_idx, char *ow
       if (!push_crl(L, der, dlen, 0, der, err, errlen)) {
         /* say where, the offsets are into the decoded block */
         size_t l = strlen(err);
-        snprintf(err + l, errlen - l, " (in the PEM block at line %zu)", b.line);
+        snprintf(err + l, errlen - l, " (in the PEM block at line %zu)", line);
         return 0;
       }
       return 1;
     }
-    at = b.end;
   }
+  uint8_t *der;
+  size_t dlen;
   if (r < 0) {
-    snprintf(err, errlen, "truncated PEM: no END line for the block at line %zu", b.line);
+    snprintf(err, errlen, "truncated PEM: no END line for the block at line %zu",
+             cb_pem_line(s, (size_t)(b.label - s)));
   } else if (any) {
     char found[200];
-    describe_pem(s, end, found, sizeof found);
+    cb_pem_labels(s, n, found, sizeof found);
     snprintf(err, errlen, "not a CRL (found PEM %s)", found);
-  } else if (q < end && looks_base64(q, end)) {
-    size_t dlen;
-    uint8_t *der = unbase64(q, end, &dlen);
+  } else if (end - q >= 64 && all_base64(q, end)) {
+    /* 64 characters at least: a CRL is never shorter, and short words are not base64 CRLs */
     free(owned);
-    if (!der) {
+    if (!cb_base64_armorless(q, (size_t)(end - q), &der, &dlen)) {
       snprintf(err, errlen, "bad base64");
       return 0;
     }
@@ -445,20 +363,23 @@ static int l_load_all(lua_State *L) {
     if (p < end) return cb_fail(L, "crl.load_all: trailing data at byte %I", (lua_Integer)(p - s));
     return 1;
   }
-  pem_block b;
-  int r;
-  while ((r = next_pem(s, p, end, &b)) == 1) {
+  cb_pem_block b;
+  size_t pos = (size_t)(p - s);
+  int r, count = 0;
+  while ((r = cb_pem_next(s, n, &pos, &count, &b)) == 1) {
     if (is_crl_label(&b)) {
       size_t dlen;
-      uint8_t *der = unbase64(b.body, b.body_end, &dlen);
-      if (!der) return cb_fail(L, "crl.load_all: bad base64 in the PEM block at line %I", (lua_Integer)b.line);
+      uint8_t *der;
+      lua_Integer line = (lua_Integer)cb_pem_line(s, (size_t)(b.label - s));
+      if (!cb_pem_decode(&b, &der, &dlen)) return cb_fail(L, "crl.load_all: bad base64 in the PEM block at line %I", line);
       if (!push_crl(L, der, dlen, 0, der, err, sizeof err))
-        return cb_fail(L, "crl.load_all: the PEM block at line %I: %s", (lua_Integer)b.line, err);
+        return cb_fail(L, "crl.load_all: the PEM block at line %I: %s", line, err);
       lua_rawseti(L, -2, ++k);
     }
-    p = b.end;
   }
-  if (r < 0) return cb_fail(L, "crl.load_all: truncated PEM: no END line for the block at line %I", (lua_Integer)b.line);
+  if (r < 0)
+    return cb_fail(L, "crl.load_all: truncated PEM: no END line for the block at line %I",
+                   (lua_Integer)cb_pem_line(s, (size_t)(b.label - s)));
   if (k == 0) {
     if (load_one(L, s, n, 1, NULL, err, sizeof err)) {
       lua_rawseti(L, -2, 1);

@@ -45,72 +45,15 @@ local MAX_FILE = 256 * 1024 * 1024
 local MAX_DEPTH = 48 -- indefinite-length BER nesting we follow before giving up
 
 ---------------------------------------------------------------------------------------------
--- Base-64
+-- Base-64 and PEM text: core/pem.c, the one codec
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local DEC = {}
-for i = 1, 64 do DEC[B64:byte(i)] = i - 1 end
+local cpem = require "_certbench.pem"
 
--- b64decode: text with white space allowed, "=" padding only at the end
-function M.b64decode(text)
-  local s = text:gsub("[ \t\r\n]", "")
-  local bad = s:find("[^A-Za-z0-9+/=]")
-  if bad then
-    return nil, ("character %q is not Base-64"):format(s:sub(bad, bad))
-  end
-  local pad = s:find("=", 1, true)
-  if pad then
-    local tail = s:sub(pad)
-    if not (tail == "=" or tail == "==") then return nil, "'=' padding in the middle of the Base-64 text" end
-  end
-  if #s % 4 ~= 0 then
-    return nil, ("%d Base-64 characters, not a multiple of 4 (a line lost or cut?)"):format(#s)
-  end
-  local out, n = {}, 0
-  local chunk = {}
-  for i = 1, #s, 4 do
-    local a, b, c, d = s:byte(i, i + 3)
-    local va, vb = DEC[a], DEC[b]
-    if va == nil or vb == nil then return nil, "'=' padding in the middle of the Base-64 text" end
-    local vc, vd = DEC[c], DEC[d]
-    local v = (va << 18) | (vb << 12) | ((vc or 0) << 6) | (vd or 0)
-    n = n + 1
-    if vd then
-      chunk[n] = string.char(v >> 16, (v >> 8) & 255, v & 255)
-    elseif vc then
-      chunk[n] = string.char(v >> 16, (v >> 8) & 255)
-    else
-      chunk[n] = string.char(v >> 16)
-    end
-    if n == 4096 then
-      out[#out + 1] = table.concat(chunk)
-      chunk, n = {}, 0
-    end
-  end
-  out[#out + 1] = table.concat(chunk, "", 1, n)
-  return table.concat(out)
-end
-
-function M.b64encode(data)
-  local out = {}
-  for i = 1, #data, 3 do
-    local a, b, c = data:byte(i, i + 2)
-    local v = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local s1, s2 = (v >> 18) + 1, ((v >> 12) & 63) + 1
-    local s3, s4 = ((v >> 6) & 63) + 1, (v & 63) + 1
-    out[#out + 1] = B64:sub(s1, s1) .. B64:sub(s2, s2)
-      .. (b and B64:sub(s3, s3) or "=") .. (c and B64:sub(s4, s4) or "=")
-  end
-  return table.concat(out)
-end
+M.b64decode = cpem.b64decode
+M.b64encode = cpem.b64encode
 
 function M.pem(label, der, opts)
-  local b = M.b64encode(der)
-  local eol = (opts and opts.crlf) and "\r\n" or "\n"
-  local t = { "-----BEGIN " .. label .. "-----" }
-  for i = 1, #b, 64 do t[#t + 1] = b:sub(i, i + 63) end
-  t[#t + 1] = "-----END " .. label .. "-----"
-  return table.concat(t, eol) .. eol
+  return cpem.encode(label, der, opts and opts.crlf)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -416,53 +359,6 @@ end
 ---------------------------------------------------------------------------------------------
 -- text: BOMs, UTF-16, line ends
 
-local function utf8_char(cp)
-  if cp < 0x80 then return string.char(cp) end
-  if cp < 0x800 then return string.char(0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)) end
-  if cp < 0x10000 then
-    return string.char(0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))
-  end
-  return string.char(0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F))
-end
-
--- utf16(s, first, le) -> UTF-8 text (unpaired surrogates become U+FFFD)
-local function utf16(s, first, le)
-  local out = {}
-  local i, n = first, #s
-  while i + 1 <= n do
-    local a, b = s:byte(i, i + 1)
-    local u = le and (a | (b << 8)) or ((a << 8) | b)
-    i = i + 2
-    if u >= 0xD800 and u <= 0xDBFF and i + 1 <= n then
-      local c, d = s:byte(i, i + 1)
-      local lo = le and (c | (d << 8)) or ((c << 8) | d)
-      if lo >= 0xDC00 and lo <= 0xDFFF then
-        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
-        i = i + 2
-      else
-        u = 0xFFFD
-      end
-    elseif u >= 0xD800 and u <= 0xDFFF then
-      u = 0xFFFD
-    end
-    out[#out + 1] = utf8_char(u)
-  end
-  return table.concat(out)
-end
-
--- UTF-16 without a BOM: ASCII text has a zero in every other byte
-local function looks_utf16(s, le)
-  if #s < 8 or #s % 2 ~= 0 then return false end
-  local n = math.min(#s, 128)
-  for i = 1, n - 1, 2 do
-    local a, b = s:byte(i, i + 1)
-    local ch, z = a, b
-    if not le then ch, z = b, a end
-    if z ~= 0 or ch == 0 or ch >= 0x80 then return false end
-  end
-  return true
-end
-
 local function printable_ratio(s)
   local n = math.min(#s, 4096)
   if n == 0 then return 1 end
@@ -541,156 +437,107 @@ local function attributes(text)
 end
 
 local function pem_blocks(text, info)
-  local lines = {}
-  for line in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
-  local objects, pre, n_blocks = {}, {}, 0
-  local i, n = 1, #lines
+  local objects, n_blocks = {}, 0
   local around = false
-  while i <= n do
-    local line = lines[i]
-    local label = line:match("^%s*%-%-%-%-%-BEGIN ([^%-]*)%-%-%-%-%-%s*$")
-    if not label and line:match("^%s*%-%-%-%-%-BEGIN ") then
-      return nil, ("line %d: a mangled PEM armor line (%q)"):format(i, line:sub(1, 60)), "bad_pem"
+  local blocks, tail = cpem.blocks(text)
+  for _, blk in ipairs(blocks) do
+    local label, begin_line = blk.label, blk.line
+    n_blocks = blk.index
+    if blk.error == "mangled" then
+      local line = text:match("^[^\n]*", (function()
+        local pos = 1
+        for _ = 2, begin_line do pos = text:find("\n", pos, true) + 1 end
+        return pos
+      end)())
+      return nil, ("line %d: a mangled PEM armor line (%q)"):format(begin_line, line:sub(1, 60)), "bad_pem"
+    elseif blk.error == "truncated" then
+      if blk.next_line then
+        return nil, ("PEM block %d (%s, line %d) has no END line before the next BEGIN (line %d)"):format(
+          n_blocks, label, begin_line, blk.next_line), "truncated"
+      end
+      return nil, ("truncated: PEM block %d (%s, line %d) has no END line"):format(n_blocks, label, begin_line),
+        "truncated"
+    elseif blk.error == "mismatch" then
+      return nil, ("PEM block %d (line %d): BEGIN %s is closed by END %s (line %d)"):format(
+        n_blocks, begin_line, label, blk.end_label, blk.end_line), "bad_pem"
+    elseif blk.error == "bad_base64" and blk.char then
+      return nil, ("PEM block %d (%s, line %d): bad Base-64: character %q on line %d"):format(
+        n_blocks, label, begin_line, blk.char, blk.char_line), "bad_base64"
+    elseif blk.error == "bad_base64" then
+      return nil, ("PEM block %d (%s, line %d): bad Base-64: %s"):format(n_blocks, label, begin_line, blk.message),
+        "bad_base64"
+    elseif blk.error == "empty" then
+      return nil, ("PEM block %d (%s, line %d) is empty"):format(n_blocks, label, begin_line), "bad_pem"
     end
-    if label then
-      n_blocks = n_blocks + 1
-      local begin_line = i
-      local headers, hlist, body = {}, {}, {}
-      local j = i + 1
-      -- RFC 1421 headers: "Name: value" lines up to a blank line, continuation lines indented
-      local last_h
-      while j <= n do
-        local l = lines[j]
-        local hk, hv = l:match("^([%w%-]+):%s*(.-)%s*$")
-        if hk and not l:match("^%-%-%-%-%-") then
-          headers[hk] = hv
-          hlist[#hlist + 1] = hk
-          last_h = hk
-          j = j + 1
-        elseif last_h and l:match("^[ \t]+%S") then
-          headers[last_h] = headers[last_h] .. " " .. l:match("^%s*(.-)%s*$")
-          j = j + 1
-        else
-          break
-        end
-      end
-      if last_h and j <= n and lines[j]:match("^%s*$") then j = j + 1 end
-      local ended = false
-      while j <= n do
-        local l = lines[j]
-        local endl = l:match("^%s*%-%-%-%-%-END ([^%-]*)%-%-%-%-%-%s*$")
-        if endl then
-          if endl ~= label then
-            return nil, ("PEM block %d (line %d): BEGIN %s is closed by END %s (line %d)"):format(
-              n_blocks, begin_line, label, endl, j), "bad_pem"
-          end
-          ended = true
-          break
-        end
-        if l:match("^%s*%-%-%-%-%-BEGIN ") then
-          return nil, ("PEM block %d (%s, line %d) has no END line before the next BEGIN (line %d)"):format(
-            n_blocks, label, begin_line, j), "truncated"
-        end
-        if l:match("^%s*%-%-%-%-%-END ") then
-          return nil, ("PEM block %d (%s, line %d): a mangled END line (line %d)"):format(
-            n_blocks, label, begin_line, j), "bad_pem"
-        end
-        body[#body + 1] = l
-        j = j + 1
-      end
-      if not ended then
-        return nil, ("truncated: PEM block %d (%s, line %d) has no END line"):format(n_blocks, label, begin_line),
-          "truncated"
-      end
-      local pretext = table.concat(pre, "\n")
-      if pretext:match("%S") then around = true end
-      pre = {}
-      local spec = LABELS[label]
-      local o = { label = label, block = n_blocks, line = begin_line, headers = headers }
-      if next(headers) then o.header_order = hlist end
-      o.attributes = attributes(pretext)
-      if pretext:match("%S") then o.preamble = pretext:match("^%s*(.-)%s*$") end
-      local bodytext = table.concat(body, "\n")
-      local bad = bodytext:find("[^A-Za-z0-9+/=%s]")
-      if bad then
-        -- which line holds the bad character
-        local upto = bodytext:sub(1, bad)
-        local _, nl = upto:gsub("\n", "")
-        local lineno = begin_line + 1 + nl
-        if next(headers) then lineno = lineno + #hlist + 1 end
-        return nil, ("PEM block %d (%s, line %d): bad Base-64: character %q on line %d"):format(
-          n_blocks, label, begin_line, bodytext:sub(bad, bad), lineno), "bad_base64"
-      end
-      local der, derr = M.b64decode(bodytext)
-      if not der then
-        return nil, ("PEM block %d (%s, line %d): bad Base-64: %s"):format(n_blocks, label, begin_line, derr),
-          "bad_base64"
-      end
-      if der == "" then
-        return nil, ("PEM block %d (%s, line %d) is empty"):format(n_blocks, label, begin_line), "bad_pem"
-      end
-      local legacy = headers["Proc-Type"] and headers["Proc-Type"]:gsub("%s", ""):match("^4,ENCRYPTED$")
-      if spec then for k, v in pairs(spec) do o[k] = v end end
-      o.trusted = nil
-      if legacy then
-        o.kind = o.kind or "private_key"
-        o.encrypted, o.encryption = true, "legacy"
-        o.cipher = headers["DEK-Info"] and headers["DEK-Info"]:match("^%s*([^,%s]+)")
-        o.size = #der
-      elseif not spec then
-        o.kind = "unknown"
-        o.der = der
-        o.size = #der
-      else
-        -- the content decides; the label is only a hint
-        local obj, nxt, code, partial = der_object(der, 1, #der)
-        if not obj then
-          if code == "truncated" then
-            return nil, ("PEM block %d (%s, line %d): %s"):format(n_blocks, label, begin_line, nxt), "truncated"
-          end
-          return nil, ("PEM block %d (%s, line %d): the Base-64 does not decode to DER (%s)"):format(
-            n_blocks, label, begin_line, nxt), "bad_pem"
-        end
-        local _ = partial
-        if nxt <= #der then
-          local rest = der:sub(nxt)
-          if not (spec.trusted and rest:byte(1) == 0x30) then
-            return nil, ("PEM block %d (%s, line %d): %d bytes after the DER object"):format(
-              n_blocks, label, begin_line, #rest), "bad_pem"
-          end
-          o.trust_der = rest
-        end
-        o.der = obj.der
-        o.size = #obj.der
-        if obj.kind ~= "unknown" and obj.kind ~= spec.kind then
-          o.note = ("the block is labelled %s but holds a %s"):format(label, M.describe(obj))
-          if spec.kind == "certificate" and obj.kind == "pkcs7" then
-            o.note = o.note .. " (as Microsoft CA web enrollment writes a certificate chain)"
-          end
-          info.warnings[#info.warnings + 1] = ("PEM block %d (line %d): %s"):format(n_blocks, begin_line, o.note)
-          o.format, o.encrypted, o.encryption, o.cipher, o.algorithm = nil, nil, nil, nil, nil
-        elseif obj.kind == "unknown" then
-          info.warnings[#info.warnings + 1] = ("PEM block %d (%s, line %d): its content does not look like a %s"):format(
-            n_blocks, label, begin_line, NOUN[spec.kind])
-        end
-        for k, v in pairs(obj) do
-          if k ~= "der" and k ~= "size" and (obj.kind ~= "unknown" or k ~= "kind") then o[k] = v end
-        end
-        if o.kind == "private_key" and spec.kind == "private_key" and obj.kind == "private_key"
-           and obj.format ~= spec.format then
-          o.note = ("the block is labelled %s but holds a %s"):format(label, M.describe(obj))
-          info.warnings[#info.warnings + 1] = ("PEM block %d (line %d): %s"):format(n_blocks, begin_line, o.note)
-        end
-      end
-      o.pem = M.pem_with_headers(label, o.headers, o.header_order, der)
-      objects[#objects + 1] = o
-      i = j + 1
+    local der = blk.der
+    local headers, hlist = {}, {}
+    for _, h in ipairs(blk.headers or {}) do
+      headers[h[1]] = h[2]
+      hlist[#hlist + 1] = h[1]
+    end
+    local pretext = blk.pre
+    if pretext:match("%S") then around = true end
+    local spec = LABELS[label]
+    local o = { label = label, block = n_blocks, line = begin_line, headers = headers }
+    if next(headers) then o.header_order = hlist end
+    o.attributes = attributes(pretext)
+    if pretext:match("%S") then o.preamble = pretext:match("^%s*(.-)%s*$") end
+    local legacy = headers["Proc-Type"] and headers["Proc-Type"]:gsub("%s", ""):match("^4,ENCRYPTED$")
+    if spec then for k, v in pairs(spec) do o[k] = v end end
+    o.trusted = nil
+    if legacy then
+      o.kind = o.kind or "private_key"
+      o.encrypted, o.encryption = true, "legacy"
+      o.cipher = headers["DEK-Info"] and headers["DEK-Info"]:match("^%s*([^,%s]+)")
+      o.size = #der
+    elseif not spec then
+      o.kind = "unknown"
+      o.der = der
+      o.size = #der
     else
-      pre[#pre + 1] = line
-      i = i + 1
+      -- the content decides; the label is only a hint
+      local obj, nxt, code = der_object(der, 1, #der)
+      if not obj then
+        if code == "truncated" then
+          return nil, ("PEM block %d (%s, line %d): %s"):format(n_blocks, label, begin_line, nxt), "truncated"
+        end
+        return nil, ("PEM block %d (%s, line %d): the Base-64 does not decode to DER (%s)"):format(
+          n_blocks, label, begin_line, nxt), "bad_pem"
+      end
+      if nxt <= #der then
+        local rest = der:sub(nxt)
+        if not (spec.trusted and rest:byte(1) == 0x30) then
+          return nil, ("PEM block %d (%s, line %d): %d bytes after the DER object"):format(
+            n_blocks, label, begin_line, #rest), "bad_pem"
+        end
+        o.trust_der = rest
+      end
+      o.der = obj.der
+      o.size = #obj.der
+      if obj.kind ~= "unknown" and obj.kind ~= spec.kind then
+        o.note = ("the block is labelled %s but holds a %s"):format(label, M.describe(obj))
+        if spec.kind == "certificate" and obj.kind == "pkcs7" then
+          o.note = o.note .. " (as Microsoft CA web enrollment writes a certificate chain)"
+        end
+        info.warnings[#info.warnings + 1] = ("PEM block %d (line %d): %s"):format(n_blocks, begin_line, o.note)
+        o.format, o.encrypted, o.encryption, o.cipher, o.algorithm = nil, nil, nil, nil, nil
+      elseif obj.kind == "unknown" then
+        info.warnings[#info.warnings + 1] = ("PEM block %d (%s, line %d): its content does not look like a %s"):format(
+          n_blocks, label, begin_line, NOUN[spec.kind])
+      end
+      for k, v in pairs(obj) do
+        if k ~= "der" and k ~= "size" and (obj.kind ~= "unknown" or k ~= "kind") then o[k] = v end
+      end
+      if o.kind == "private_key" and spec.kind == "private_key" and obj.kind == "private_key"
+         and obj.format ~= spec.format then
+        o.note = ("the block is labelled %s but holds a %s"):format(label, M.describe(obj))
+        info.warnings[#info.warnings + 1] = ("PEM block %d (line %d): %s"):format(n_blocks, begin_line, o.note)
+      end
     end
+    o.pem = M.pem_with_headers(label, o.headers, o.header_order, der)
+    objects[#objects + 1] = o
   end
-  if table.concat(pre, "\n"):match("%S") and n_blocks > 0 then around = true end
+  if tail:match("%S") and n_blocks > 0 then around = true end
   info.text_around = around
   return objects
 end
@@ -775,37 +622,11 @@ function M.detect(data, opts)
     info.encoding = "der"
     return der_path(s, info, name)
   end
-  -- text: BOMs and UTF-16
-  if s:sub(1, 3) == "\xEF\xBB\xBF" then
-    info.bom = "utf-8"
-    s = s:sub(4)
-  elseif s:sub(1, 2) == "\xFF\xFE" then
-    info.bom = "utf-16le"
-    s = utf16(s, 3, true)
-  elseif s:sub(1, 2) == "\xFE\xFF" then
-    info.bom = "utf-16be"
-    s = utf16(s, 3, false)
-  elseif looks_utf16(s, true) then
-    info.encoding_note = "UTF-16LE without a BOM"
-    info.bom = "utf-16le"
-    s = utf16(s, 1, true)
-  elseif looks_utf16(s, false) then
-    info.encoding_note = "UTF-16BE without a BOM"
-    info.bom = "utf-16be"
-    s = utf16(s, 1, false)
-  end
-  if s:find("\r\n", 1, true) then
-    local crlf = select(2, s:gsub("\r\n", ""))
-    local lf = select(2, s:gsub("\n", ""))
-    info.line_ends = crlf == lf and "crlf" or "mixed"
-    s = s:gsub("\r\n", "\n")
-  end
-  if s:find("\r", 1, true) then
-    info.line_ends = info.line_ends and "mixed" or "cr"
-    s = s:gsub("\r", "\n")
-  elseif not info.line_ends and s:find("\n", 1, true) then
-    info.line_ends = "lf"
-  end
+  -- text: BOMs, UTF-16 and line ends, as core/pem.c reads them
+  local bom, ends, no_bom
+  s, bom, ends, no_bom = cpem.text(s)
+  info.bom, info.line_ends = bom, ends
+  if no_bom then info.encoding_note = (bom == "utf-16le" and "UTF-16LE" or "UTF-16BE") .. " without a BOM" end
   if s:find("-----BEGIN ", 1, true) then
     info.encoding = "pem"
     local objs, err, code = pem_blocks(s, info)
@@ -844,6 +665,7 @@ local PLURAL = {
   public_key = "public keys", pkcs7 = "PKCS#7 bundles", pkcs12 = "PKCS#12 files",
   ocsp_response = "OCSP responses", unknown = "other PEM blocks",
 }
+M.PLURAL = PLURAL
 local ORDER = { "private_key", "certificate", "csr", "crl", "public_key", "pkcs7", "pkcs12", "ocsp_response", "unknown" }
 
 function M.summary(info)

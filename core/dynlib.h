@@ -7,7 +7,7 @@
  * Isolation: the library is opened RTLD_LOCAL | RTLD_DEEPBIND, so it and everything it brings
  * look symbols up in their own dependencies before the global scope. BoringSSL is in the
  * global scope (the program links it) and exports the same names as libcrypto.so.3: without
- * DEEPBIND, libcrypto.so.3's own references would bind to BoringSSL (tests/linkage_spec.lua
+ * DEEPBIND, libcrypto.so.3's own references would bind to BoringSSL (tests/integration/linkage_spec.lua
  * checks both directions). Under AddressSanitizer DEEPBIND is not possible (ASan refuses it:
  * it would bypass its malloc), so sanitizer builds open with RTLD_LOCAL alone; those builds
  * run tests, never the linkage test.

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,65 +88,269 @@ static int l_read(lua_State *L) {
   return 1;
 }
 
-/* temp_name fills tmp with a fresh random name next to path: ".<base>.<12 hex>.tmp". */
-static void temp_name(const char *path, char *tmp, size_t len) {
+/* --- one way out: fs.write and fs.writer ---
+ *
+ * Where a path is written depends on what it names (out_open):
+ *  - "-": standard output, written in place;
+ *  - a character device, a FIFO or a socket (also through a symbolic link, so /dev/stdout
+ *    works): opened (a socket: connected) and written in place. Renaming a file over it
+ *    would replace /dev/null with a regular file, or a FIFO a reader waits on;
+ *  - a block device or a folder: refused;
+ *  - else (a regular file, nothing, a symbolic link to a regular file or to nothing): a
+ *    temporary file in the same folder, fsync, rename over path, fsync of the folder. A
+ *    symbolic link is itself replaced (rename replaces the name, never its target): its
+ *    target is left as it was, so a link planted where a file is written redirects nothing.
+ * A private key (opts.key) is written to an unnamed file (O_TMPFILE) that gets a name only
+ * when it is whole (linkat): a crash leaves no named plaintext copy. Where the file system
+ * has no O_TMPFILE, a named temporary file of the pattern ".<base>.certbench-key.<12 hex>.tmp",
+ * locked (flock) while its writer lives; each key written into a folder first removes the
+ * leftovers of that pattern that no live writer holds (clean_key_leftovers). */
+
+enum { OUT_REPLACE, OUT_INPLACE, OUT_STDOUT };
+
+typedef struct {
+  int kind, fd, exclusive, sync, key, unnamed;
+  char path[PATH_MAX], tmp[PATH_MAX + 64];
+} out_file;
+
+#define KEY_TAG ".certbench-key."
+
+/* temp_name fills tmp with a fresh random name next to path: ".<base>.<12 hex>.tmp", or for a
+ * key ".<base>.certbench-key.<12 hex>.tmp" (the pattern clean_key_leftovers removes). */
+static void temp_name(const char *path, int key, char *tmp, size_t len) {
   char dir[PATH_MAX];
   dir_of(path, dir, sizeof dir);
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   uint8_t rnd[6];
   RAND_bytes(rnd, sizeof rnd);
-  snprintf(tmp, len, "%s/.%s.%02x%02x%02x%02x%02x%02x.tmp", dir, base, rnd[0], rnd[1], rnd[2],
-           rnd[3], rnd[4], rnd[5]);
+  snprintf(tmp, len, "%s/.%s%s%02x%02x%02x%02x%02x%02x.tmp", dir, base, key ? KEY_TAG : ".",
+           rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
 /* make_temp opens a new file next to path with O_EXCL and the final mode, so the file is
  * never visible with wider permissions than asked. Fills tmp; returns the fd or -1. */
-static int make_temp(const char *path, mode_t mode, char *tmp, size_t len) {
+static int make_temp(const char *path, int key, mode_t mode, char *tmp, size_t len) {
   for (int tries = 0; tries < 100; tries++) {
-    temp_name(path, tmp, len);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    temp_name(path, key, tmp, len);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   return -1;
 }
 
-/* drop_temp closes fd (unless -1) and removes the temporary file tmp; returns the errno value
- * of the failure that led here, which neither call may change. */
-static int drop_temp(int fd, const char *tmp) {
+/* is_key_leftover: ".<something>.certbench-key.<12 hex>.tmp" */
+static int is_key_leftover(const char *name) {
+  size_t n = strlen(name), tag = strlen(KEY_TAG);
+  if (name[0] != '.' || n < 1 + 1 + tag + 12 + 4) return 0;
+  if (strcmp(name + n - 4, ".tmp") != 0) return 0;
+  const char *hex = name + n - 4 - 12;
+  for (int i = 0; i < 12; i++)
+    if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) return 0;
+  return strncmp(hex - tag, KEY_TAG, tag) == 0;
+}
+
+/* clean_key_leftovers removes from dir the named temporary key files a killed writer left:
+ * regular files of our pattern, owned by us, that no live writer holds locked. */
+static void clean_key_leftovers(const char *dir) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (!is_key_leftover(de->d_name)) continue;
+    int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0)
+      unlinkat(dfd, de->d_name, 0);
+    close(fd);
+  }
+  closedir(d);
+}
+
+/* make_key_temp opens the unnamed file of a key in path's folder (O_TMPFILE), or where the
+ * file system has none a named temporary file of the key pattern; both locked (flock) until
+ * closed, so clean_key_leftovers never takes a live one. Returns the fd or -1. */
+static int make_key_temp(out_file *o, mode_t mode) {
+  char dir[PATH_MAX];
+  dir_of(o->path, dir, sizeof dir);
+  clean_key_leftovers(dir);
+  int fd = -1;
+  if (cb_fault_set("fs.key:no-tmpfile")) errno = EOPNOTSUPP;
+  else fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd >= 0) {
+    o->unnamed = 1;
+  } else {
+    /* EOPNOTSUPP (the file system), EISDIR or EINVAL (a kernel before 3.11) */
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return -1;
+    fd = make_temp(o->path, 1, mode, o->tmp, sizeof o->tmp);
+    if (fd < 0) return -1;
+  }
+  flock(fd, LOCK_EX | LOCK_NB);
+  return fd;
+}
+
+/* connect_socket connects to the Unix socket path (stream, else datagram). fd or -1. */
+static int connect_socket(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int types[] = {SOCK_STREAM, SOCK_DGRAM};
+  int e = 0;
+  for (int i = 0; i < 2; i++) {
+    int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) return fd;
+    e = errno;
+    close(fd);
+    if (e != EPROTOTYPE) break;
+  }
+  errno = e;
+  return -1;
+}
+
+/* out_open prepares o to write path (see the top of this section). Returns 0, or an errno
+ * value; *why is set for a refusal that no errno names. */
+static int out_open(out_file *o, const char *path, mode_t mode, int key, int exclusive,
+                    int sync, const char **why) {
+  *why = NULL;
+  memset(o, 0, sizeof *o);
+  o->fd = -1;
+  o->key = key;
+  o->sync = sync;
+  o->exclusive = exclusive;
+  if (strlen(path) >= sizeof o->path) return ENAMETOOLONG;
+  snprintf(o->path, sizeof o->path, "%s", path);
+  if (strcmp(path, "-") == 0) {
+    fflush(stdout); /* what Lua printed before comes first */
+    o->kind = OUT_STDOUT;
+    o->fd = STDOUT_FILENO;
+    return 0;
+  }
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (S_ISBLK(st.st_mode)) {
+      *why = "is a block device: not written";
+      return EINVAL;
+    }
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+      o->kind = OUT_INPLACE;
+      o->fd = S_ISSOCK(st.st_mode) ? connect_socket(path)
+                                   : open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+      return o->fd < 0 ? errno : 0;
+    }
+  }
+  o->kind = OUT_REPLACE;
+  struct stat lst;
+  if (exclusive && lstat(path, &lst) == 0) return EEXIST;
+  o->fd = key ? make_key_temp(o, mode) : make_temp(path, 0, mode, o->tmp, sizeof o->tmp);
+  /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's mode
+   * for a key (0600) is kept exactly. */
+  return o->fd < 0 ? errno : 0;
+}
+
+/* out_abort ends o without publishing: a temporary file is gone, an old file untouched. */
+static void out_abort(out_file *o) {
+  if (o->kind != OUT_STDOUT && o->fd >= 0) close(o->fd);
+  if (o->kind == OUT_REPLACE && o->tmp[0]) unlink(o->tmp);
+  o->fd = -1;
+  o->tmp[0] = '\0';
+}
+
+/* out_fail records a failure of o: it is aborted; returns the errno value of the failure. */
+static int out_fail(out_file *o) {
   int e = errno;
-  if (fd >= 0) close(fd);
-  unlink(tmp);
+  out_abort(o);
   return e;
 }
 
-/* publish_temp makes the written temporary file tmp (open as fd) the file path: fsync when
- * sync, close, rename over path, or link() when exclusive so that even a file a racing writer
- * made meanwhile is never replaced, then fsync of the folder. fd is closed whatever happens;
- * tmp is gone afterwards. Returns 0 or an errno value; *published tells whether path is the
- * new file all the same (only the folder's fsync failed: the error concerns the folder). */
-static int publish_temp(int fd, const char *tmp, const char *path, int exclusive, int sync,
-                        int *published) {
+/* link_unnamed gives the unnamed file fd the name path (linkat through /proc, which needs no
+ * privilege, unlike AT_EMPTY_PATH). Returns 0 or -1 with errno. */
+static int link_unnamed(int fd, const char *path) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+/* out_commit publishes o. For a replaced file: fsync when sync, then rename over path, or
+ * link() when exclusive so that even a file a racing writer made meanwhile is never replaced,
+ * then fsync of the folder. An unnamed key file is linked to path (exclusive) or to a
+ * temporary name of the key pattern renamed over path. o is closed whatever happens. Returns 0
+ * or an errno value; *published tells whether path is the new file all the same (only the
+ * folder's fsync failed: the error concerns the folder). */
+static int out_commit(out_file *o, int *published) {
   *published = 0;
-  if (sync && fsync(fd) != 0) return drop_temp(fd, tmp);
-  if (close(fd) != 0) return drop_temp(-1, tmp);
-  cb_fault("fs.write:before-rename");
-  if (exclusive) {
-    if (link(tmp, path) != 0) return drop_temp(-1, tmp);
-    unlink(tmp);
-  } else if (rename(tmp, path) != 0) {
-    return drop_temp(-1, tmp);
+  if (o->kind == OUT_STDOUT) {
+    *published = 1;
+    return 0;
+  }
+  if (o->kind == OUT_INPLACE) {
+    int e = close(o->fd) == 0 ? 0 : errno;
+    o->fd = -1;
+    *published = !e;
+    return e;
+  }
+  if (o->sync && fsync(o->fd) != 0) return out_fail(o);
+  if (o->unnamed) {
+    cb_fault("fs.key:written");
+    if (o->exclusive) {
+      if (link_unnamed(o->fd, o->path) != 0) return out_fail(o);
+    } else {
+      int r = -1;
+      for (int tries = 0; tries < 100; tries++) {
+        temp_name(o->path, 1, o->tmp, sizeof o->tmp);
+        r = link_unnamed(o->fd, o->tmp);
+        if (r == 0 || errno != EEXIST) break;
+      }
+      if (r != 0) {
+        o->tmp[0] = '\0';
+        return out_fail(o);
+      }
+      cb_fault("fs.key:linked");
+      if (rename(o->tmp, o->path) != 0) return out_fail(o);
+    }
+    o->tmp[0] = '\0';
+    close(o->fd); /* after the rename: the lock keeps clean_key_leftovers off the named copy */
+    o->fd = -1;
+  } else {
+    /* the descriptor stays open until the rename: a key's lock keeps clean_key_leftovers off
+     * the named copy */
+    if (o->key) cb_fault("fs.key:written");
+    cb_fault("fs.write:before-rename");
+    if (o->exclusive) {
+      if (link(o->tmp, o->path) != 0) return out_fail(o);
+      unlink(o->tmp);
+    } else if (rename(o->tmp, o->path) != 0) {
+      return out_fail(o);
+    }
+    o->tmp[0] = '\0';
+    int r = close(o->fd);
+    o->fd = -1;
+    if (r != 0) { /* a write the file system reports only now: the published file is bad */
+      *published = 1;
+      return errno;
+    }
   }
   *published = 1;
   char dir[PATH_MAX];
-  dir_of(path, dir, sizeof dir);
-  if (sync && !fsync_dir(dir)) return errno;
+  dir_of(o->path, dir, sizeof dir);
+  if (o->sync && !fsync_dir(dir)) return errno;
   return 0;
 }
 
-/* publish_result pushes the Lua result of publish_temp: true, or nil, "path: cause", errno
- * (the folder's name when only its fsync failed). */
-static int publish_result(lua_State *L, const char *path, int e, int published) {
+/* out_result pushes the Lua result of out_commit: true, or nil, "path: cause", errno (the
+ * folder's name when only its fsync failed). */
+static int out_result(lua_State *L, const char *path, int e, int published) {
   if (!e) {
     lua_pushboolean(L, 1);
     return 1;
@@ -157,9 +363,16 @@ static int publish_result(lua_State *L, const char *path, int e, int published) 
   return cb_fail_errno(L, path, e);
 }
 
-/* fs.write(path, data[, {mode=0644, exclusive=false, sync=true}]) -> true | nil, err, errno
- * exclusive: fail with EEXIST when path exists (published with link(), so even a racing
- * writer cannot be overwritten). */
+/* out_open_result pushes the failure of out_open. */
+static int out_open_fail(lua_State *L, const char *path, int e, const char *why) {
+  if (why) return cb_fail(L, "%s: %s", path, why);
+  return cb_fail_errno(L, path, e);
+}
+
+/* fs.write(path, data[, {mode=0644, exclusive=false, sync=true, key=false}])
+ *   -> true | nil, err, errno
+ * One way out (see above). exclusive: fail with EEXIST when path exists (published with
+ * link(), so even a racing writer cannot be overwritten). key: the unnamed-file path. */
 static int l_write(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
@@ -167,16 +380,15 @@ static int l_write(lua_State *L) {
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
-  char tmp[PATH_MAX + 64];
-
-  if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
-  int fd = make_temp(path, mode, tmp, sizeof tmp);
-  if (fd < 0) return cb_fail_errno(L, path, errno);
-  /* open(2) applies the umask; a mode wider than asked is impossible, and the caller's
-   * mode for a key (0600) is kept exactly. */
-  if (!cb_write_all(fd, data, n)) return cb_fail_errno(L, path, drop_temp(fd, tmp));
-  int published, e = publish_temp(fd, tmp, path, exclusive, sync, &published);
-  return publish_result(L, path, e, published);
+  int key = cb_optfield_boolean(L, 3, "key", 0);
+  out_file o;
+  const char *why;
+  int e = out_open(&o, path, mode, key, exclusive, sync, &why);
+  if (e) return out_open_fail(L, path, e, why);
+  if (!cb_write_all(o.fd, data, n)) return cb_fail_errno(L, path, out_fail(&o));
+  int published;
+  e = out_commit(&o, &published);
+  return out_result(L, path, e, published);
 }
 
 /* --- streaming writer --- */
@@ -184,13 +396,13 @@ static int l_write(lua_State *L) {
 #define WRITER_MT "certbench.fs.writer"
 #define WRITER_BUF (64 * 1024)
 
-/* An fs.writer: fs.write's temporary file, filled by many writes. live from the creation of
- * the temporary file until commit or abort; err is the first failure, after which the
- * temporary file is already gone (fd -1, tmp "") and every call repeats that error. */
+/* An fs.writer: fs.write's target, filled by many writes. live from out_open until commit or
+ * abort; err is the first failure, after which the temporary file is already gone and every
+ * call repeats that error. */
 typedef struct {
-  int live, fd, err, exclusive, sync;
+  int live, err;
   size_t used;
-  char path[PATH_MAX], tmp[PATH_MAX + 64];
+  out_file o;
   char buf[WRITER_BUF];
 } fs_writer;
 
@@ -202,9 +414,7 @@ static fs_writer *check_writer(lua_State *L) {
 
 /* writer_fail records the first failure (errno) and removes the temporary file. Returns 0. */
 static int writer_fail(fs_writer *w) {
-  w->err = drop_temp(w->fd, w->tmp);
-  w->fd = -1;
-  w->tmp[0] = '\0';
+  w->err = out_fail(&w->o);
   return 0;
 }
 
@@ -216,9 +426,9 @@ static int writer_put(fs_writer *w, const char *p, size_t n) {
     w->used += n;
     return 1;
   }
-  if (w->used > 0 && !cb_write_all(w->fd, w->buf, w->used)) return writer_fail(w);
+  if (w->used > 0 && !cb_write_all(w->o.fd, w->buf, w->used)) return writer_fail(w);
   w->used = 0;
-  if (n >= WRITER_BUF) return cb_write_all(w->fd, p, n) ? 1 : writer_fail(w);
+  if (n >= WRITER_BUF) return cb_write_all(w->o.fd, p, n) ? 1 : writer_fail(w);
   memcpy(w->buf, p, n);
   w->used = n;
   return 1;
@@ -227,11 +437,10 @@ static int writer_put(fs_writer *w, const char *p, size_t n) {
 /* writer_abort ends a live writer: closes and removes its temporary file. */
 static void writer_abort(fs_writer *w) {
   if (!w->live) return;
-  if (w->fd >= 0) close(w->fd);
-  if (w->tmp[0]) unlink(w->tmp);
-  w->fd = -1;
-  w->tmp[0] = '\0';
+  out_abort(&w->o);
   w->live = 0;
+  cb_cleanse(w->buf, w->used);
+  w->used = 0;
 }
 
 /* w:write(s, ...) -> w | nil, err, errno */
@@ -244,7 +453,7 @@ static int writer_write(lua_State *L) {
     const char *p = lua_tolstring(L, i, &n);
     writer_put(w, p, n);
   }
-  if (w->err) return cb_fail_errno(L, w->path, w->err);
+  if (w->err) return cb_fail_errno(L, w->o.path, w->err);
   lua_settop(L, 1);
   return 1;
 }
@@ -252,15 +461,14 @@ static int writer_write(lua_State *L) {
 /* w:commit() -> true | nil, err, errno: the file appears under its name only now */
 static int writer_commit(lua_State *L) {
   fs_writer *w = check_writer(L);
-  if (!w->err && w->used > 0 && !cb_write_all(w->fd, w->buf, w->used)) writer_fail(w);
+  if (!w->err && w->used > 0 && !cb_write_all(w->o.fd, w->buf, w->used)) writer_fail(w);
+  cb_cleanse(w->buf, w->used);
   w->used = 0;
-  if (w->err) return cb_fail_errno(L, w->path, w->err);
-  int published, e = publish_temp(w->fd, w->tmp, w->path, w->exclusive, w->sync, &published);
-  w->fd = -1;
-  w->tmp[0] = '\0';
+  if (w->err) return cb_fail_errno(L, w->o.path, w->err);
+  int published, e = out_commit(&w->o, &published);
   if (e && !published) w->err = e;
   else w->live = 0;
-  return publish_result(L, w->path, e, published);
+  return out_result(L, w->o.path, e, published);
 }
 
 /* w:abort() -> true: nothing of the writer stays behind, the old file (if any) is untouched */
@@ -278,35 +486,48 @@ static int writer_release(lua_State *L) {
 
 static int writer_tostring(lua_State *L) {
   fs_writer *w = luaL_checkudata(L, 1, WRITER_MT);
-  if (w->live) lua_pushfstring(L, WRITER_MT " (%s)", w->path);
+  if (w->live) lua_pushfstring(L, WRITER_MT " (%s)", w->o.path);
   else lua_pushliteral(L, WRITER_MT " (closed)");
   return 1;
 }
 
-/* fs.writer(path[, {mode=0644, exclusive=false, sync=true}]) -> w | nil, err, errno
- * fs.write in pieces, for a document too large to hold whole: the writes go to a temporary
- * file next to path (mode set at open), and w:commit() publishes it as fs.write does. */
+/* fs.writer(path[, {mode=0644, exclusive=false, sync=true, key=false}]) -> w | nil, err, errno
+ * fs.write in pieces, for a document too large to hold whole: the writes go to fs.write's
+ * target (a temporary file next to path, the mode set at open; or the device, FIFO, socket or
+ * standard output written in place), and w:commit() publishes it as fs.write does. */
 static int l_writer(lua_State *L) {
-  size_t len;
-  const char *path = luaL_checklstring(L, 1, &len);
+  const char *path = luaL_checkstring(L, 1);
   mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 2, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 2, "sync", 1);
-  if (len >= PATH_MAX) return cb_fail_errno(L, path, ENAMETOOLONG);
-  if (exclusive && access(path, F_OK) == 0) return cb_fail_errno(L, path, EEXIST);
+  int key = cb_optfield_boolean(L, 2, "key", 0);
   fs_writer *w = cb_newudata(L, sizeof *w, WRITER_MT);
-  memcpy(w->path, path, len + 1);
-  w->exclusive = exclusive;
-  w->sync = sync;
-  w->fd = make_temp(path, mode, w->tmp, sizeof w->tmp);
-  if (w->fd < 0) return cb_fail_errno(L, path, errno);
+  w->o.fd = -1;
+  const char *why;
+  int e = out_open(&w->o, path, mode, key, exclusive, sync, &why);
+  if (e) return out_open_fail(L, path, e, why);
   w->live = 1;
+  return 1;
+}
+
+/* fs.target(path) -> "replace" | "inplace" | "stdout": how fs.write would write path (the
+ * rules at the top of this section), for callers that write several files as one step. */
+static int l_target(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  if (strcmp(path, "-") == 0) lua_pushliteral(L, "stdout");
+  else if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+    lua_pushliteral(L, "inplace");
+  else lua_pushliteral(L, "replace");
   return 1;
 }
 
 /* fs.append(path, data[, {mode=0644, sync=true}]) -> true | nil, err
  * One write(2) on an O_APPEND descriptor, then fdatasync: a record is either wholly in the
- * file or (after a crash during the call) possibly a torn tail, which readers must detect. */
+ * file or (after a crash during the call) possibly a torn tail, which readers must detect.
+ * append, pwrite, create and a lock file never follow a symbolic link in the last component
+ * (O_NOFOLLOW: ELOOP): they write inside folders certbench owns (a CA's index.txt and
+ * journal), where a planted link must not have its target written. */
 static int l_append(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
@@ -314,7 +535,7 @@ static int l_append(lua_State *L) {
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
   int created = access(path, F_OK) != 0;
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   if (!cb_write_all(fd, data, n) || (sync && fdatasync(fd) != 0)) {
     int e = errno;
@@ -502,7 +723,7 @@ static int l_tmpdir(lua_State *L) {
 /* create_file writes a new file (O_EXCL) whole; on failure it removes what it made and
  * returns the errno value, else 0. Lua-free, for the thread pool too. */
 static int create_file(const char *path, const char *data, size_t n, mode_t mode, int sync) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return errno;
   if (!cb_write_all(fd, data, n) || (sync && fsync(fd) != 0)) {
     int e = errno;
@@ -579,7 +800,7 @@ static int l_pwrite(lua_State *L) {
   int sync = cb_optfield_boolean(L, 4, "sync", 1);
   luaL_argcheck(L, off >= 0, 2, "offset must not be negative");
   int created = access(path, F_OK) != 0;
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   const char *p = data;
   size_t left = n;
@@ -642,7 +863,7 @@ static int make_link(const char *target, const char *path, int symbolic, int rep
   if (r != 0 && errno == EEXIST && replace) {
     char tmp[PATH_MAX + 64];
     for (int tries = 0; tries < 100; tries++) {
-      temp_name(path, tmp, sizeof tmp);
+      temp_name(path, 0, tmp, sizeof tmp);
       r = symbolic ? symlink(target, tmp) : link(target, tmp);
       if (r == 0 || errno != EEXIST) break;
     }
@@ -707,6 +928,158 @@ static int l_fault(lua_State *L) {
   return 0;
 }
 
+/* --- private folders: a state folder certbench owns, used through a descriptor --- */
+
+#define DIR_MT "certbench.fs.dir"
+
+/* A folder opened once (O_NOFOLLOW) and checked (a folder, owned by this user, mode 0700),
+ * then reached only through its descriptor: its files are named "/proc/self/fd/N/<name>",
+ * which the kernel resolves from the open folder itself, never again from its path. So a
+ * folder swapped for a symbolic link after the check, or a tmp/ that is one, redirects
+ * nothing: every call that takes a path (the http download, the spool, fs.write) stays in the
+ * folder that was checked. */
+typedef struct {
+  int fd;
+  char proc[32];
+  char *name; /* the path as the user knows it, for messages */
+} fs_dir;
+
+static int is_plain_name(const char *s) {
+  return s[0] && strchr(s, '/') == NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+/* open_private opens name (relative to at) as a private folder, made (mode 0700) when
+ * missing. Returns the fd, or -1 with msg filled. */
+static int open_private(int at, const char *name, const char *shown, char *msg, size_t len) {
+  if (mkdirat(at, name, 0700) != 0 && errno != EEXIST) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    return -1;
+  }
+  int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    struct stat lst;
+    if ((e == ELOOP || e == ENOTDIR) && fstatat(at, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+      snprintf(msg, len, "%s: is a symbolic link: refused (the state folder must be a real folder)", shown);
+    else snprintf(msg, len, "%s: %s", shown, strerror(e));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (st.st_uid != geteuid()) {
+    snprintf(msg, len, "%s: owned by uid %ld, not by this user (uid %ld): refused", shown,
+             (long)st.st_uid, (long)geteuid());
+    close(fd);
+    return -1;
+  }
+  /* a folder an older version made 0755: nobody else may read the state or take the lock */
+  if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0) {
+    snprintf(msg, len, "%s: %s", shown, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static fs_dir *check_dir(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd < 0) luaL_error(L, "attempt to use a closed " DIR_MT);
+  return d;
+}
+
+/* push_dir pushes a new dir object for fd (owned) named shown. */
+static int push_dir(lua_State *L, int fd, const char *shown) {
+  fs_dir *d = cb_newudata(L, sizeof *d, DIR_MT);
+  d->fd = -1;
+  d->name = strdup(shown);
+  if (!d->name) {
+    close(fd);
+    return luaL_error(L, "out of memory");
+  }
+  d->fd = fd;
+  snprintf(d->proc, sizeof d->proc, "/proc/self/fd/%d", fd);
+  return 1;
+}
+
+/* fs.private_dir(path) -> d | nil, err
+ * path made (0700) if missing, then opened without following a symbolic link; refused when
+ * it is one, or not a folder, or not owned by this user; made 0700 when it was wider. */
+static int l_private_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char msg[PATH_MAX + 200];
+  int fd = open_private(AT_FDCWD, path, path, msg, sizeof msg);
+  if (fd < 0) return cb_fail(L, "%s", msg);
+  return push_dir(L, fd, path);
+}
+
+/* d:path([name]) -> "/proc/self/fd/N[/name]"; name must be a plain name (raises otherwise) */
+static int dir_path(lua_State *L) {
+  fs_dir *d = check_dir(L);
+  const char *name = luaL_optstring(L, 2, NULL);
+  if (!name) {
+    lua_pushstring(L, d->proc);
+    return 1;
+  }
+  luaL_argcheck(L, is_plain_name(name), 2, "not a plain name");
+  lua_pushfstring(L, "%s/%s", d->proc, name);
+  return 1;
+}
+
+/* d:sub(name) -> d2 | nil, err: the private folder name inside d (same checks) */
+static int dir_sub(lua_State *L) {
+  fs_dir *d = check_dir(L);
+  const char *name = luaL_checkstring(L, 2);
+  luaL_argcheck(L, is_plain_name(name), 2, "not a plain name");
+  lua_pushfstring(L, "%s/%s", d->name, name);
+  const char *shown = lua_tostring(L, -1);
+  char msg[PATH_MAX + 200];
+  int fd = open_private(d->fd, name, shown, msg, sizeof msg);
+  if (fd < 0) return cb_fail(L, "%s", msg);
+  return push_dir(L, fd, shown);
+}
+
+/* d:name() -> the path as given, for messages */
+static int dir_name(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  lua_pushstring(L, d->name ? d->name : "?");
+  return 1;
+}
+
+/* d:shown(text) -> text with d's /proc names turned back into the path as given */
+static int dir_shown(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  const char *s = luaL_checkstring(L, 2);
+  if (d->fd < 0 || !d->name) {
+    lua_settop(L, 2);
+    return 1;
+  }
+  /* with the slash: /proc/self/fd/5 must not match in /proc/self/fd/57 */
+  lua_pushfstring(L, "%s/", d->proc);
+  lua_pushfstring(L, "%s/", d->name);
+  luaL_gsub(L, s, lua_tostring(L, -2), lua_tostring(L, -1));
+  return 1;
+}
+
+static int dir_release(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd >= 0) close(d->fd);
+  d->fd = -1;
+  free(d->name);
+  d->name = NULL;
+  return 0;
+}
+
+static int dir_tostring(lua_State *L) {
+  fs_dir *d = luaL_checkudata(L, 1, DIR_MT);
+  if (d->fd >= 0) lua_pushfstring(L, DIR_MT " (%s)", d->name);
+  else lua_pushliteral(L, DIR_MT " (closed)");
+  return 1;
+}
+
 /* --- locks --- */
 
 typedef struct {
@@ -739,14 +1112,17 @@ static int lock_held(lua_State *L) {
   return 1;
 }
 
-/* fs.lock(path[, {shared=false, wait=true, timeout=seconds}]) -> lock | nil, err
- * path may be a folder (the folder itself is locked) or a file (created 0600 if missing).
+/* fs.lock(path[, {shared=false, wait=true, timeout=seconds, pid=false}]) -> lock | nil, err
+ * path may be a folder (the folder itself is locked) or a file (created 0600 if missing, never
+ * through a symbolic link). pid: the holder writes its process id into the lock file, and a
+ * process that cannot take the lock names it ("locked by process N").
  * Use with `local lk <close> = assert(fs.lock(dir))`. The lock dies with the process, so a
  * crash never leaves a stale lock behind. */
 static int l_lock(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   int shared = cb_optfield_boolean(L, 2, "shared", 0);
   int wait = cb_optfield_boolean(L, 2, "wait", 1);
+  int pid_note = cb_optfield_boolean(L, 2, "pid", 0);
   lua_Integer timeout_ms = -1;
   if (lua_type(L, 2) == LUA_TTABLE) {
     lua_getfield(L, 2, "timeout");
@@ -760,7 +1136,7 @@ static int l_lock(lua_State *L) {
   struct stat st;
   int fd;
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  else fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  else fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   int op = (shared ? LOCK_SH : LOCK_EX);
   if (!wait || timeout_ms >= 0) op |= LOCK_NB;
@@ -780,9 +1156,27 @@ static int l_lock(lua_State *L) {
         continue;
       }
     }
+    if (e == EWOULDBLOCK) {
+      /* the holder wrote its process id into a lock file (opts.pid): name it */
+      char buf[32] = {0};
+      long pid = 0;
+      struct stat fst;
+      if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && pread(fd, buf, sizeof buf - 1, 0) > 0)
+        pid = strtol(buf, NULL, 10);
+      close(fd);
+      char waited[64] = "";
+      if (timeout_ms > 0) snprintf(waited, sizeof waited, " (waited %.0f s)", timeout_ms / 1000.0);
+      char who[64] = "another process";
+      if (pid > 0) snprintf(who, sizeof who, "process %ld", pid);
+      return cb_fail(L, "%s: locked by %s%s", path, who, waited);
+    }
     close(fd);
-    if (e == EWOULDBLOCK) return cb_fail(L, "%s: locked by another process", path);
     return cb_fail_errno(L, path, e);
+  }
+  if (pid_note && !shared) {
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) < 0) { /* a hint only */ }
   }
   lk->fd = fd;
   return 1;
@@ -798,13 +1192,19 @@ int luaopen__certbench_fs(lua_State *L) {
   static const luaL_Reg writer_metas[] = {
       {"__gc", writer_release}, {"__close", writer_release}, {"__tostring", writer_tostring}, {NULL, NULL}};
   cb_newclass(L, WRITER_MT, writer_methods, writer_metas);
+  static const luaL_Reg dir_methods[] = {
+      {"path", dir_path}, {"sub", dir_sub}, {"name", dir_name}, {"shown", dir_shown},
+      {"close", dir_release}, {NULL, NULL}};
+  static const luaL_Reg dir_metas[] = {
+      {"__gc", dir_release}, {"__close", dir_release}, {"__tostring", dir_tostring}, {NULL, NULL}};
+  cb_newclass(L, DIR_MT, dir_methods, dir_metas);
   static const luaL_Reg fns[] = {
       {"read", l_read},       {"write", l_write},   {"append", l_append}, {"mkdir", l_mkdir},
       {"list", l_list},       {"stat", l_stat},     {"remove", l_remove}, {"rename", l_rename},
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
       {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
-      {"readlink", l_readlink}, {"writer", l_writer}, {NULL, NULL}};
+      {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {"private_dir", l_private_dir}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

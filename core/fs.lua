@@ -1,15 +1,23 @@
 -- certbench.fs: files and folders, the way keys and CA databases need them.
 --   fs.read(path[, max_bytes])                        -> data | nil, err, errno
---   fs.write(path, data[, {mode, exclusive, sync}])   atomic: temp file, fsync, rename, fsync dir
---   fs.writer(path[, {mode, exclusive, sync}])        -> w: fs.write in pieces: w:write(s, ...),
+--   fs.write(path, data[, {mode, exclusive, sync, key}])  the one way out, by what path names:
+--       "-": standard output; a character device, FIFO or socket (also through a symbolic
+--       link: /dev/stdout): written in place; a block device or folder: refused; else atomic:
+--       temp file, fsync, rename, fsync dir, a symbolic link being replaced itself (its target
+--       is left alone). key: the file has a name only once whole (O_TMPFILE + linkat; where
+--       the file system lacks it, a locked ".<name>.certbench-key.<hex>.tmp" that the next key
+--       written in that folder removes if a crash left it)
+--   fs.writer(path[, {mode, exclusive, sync, key}])   -> w: fs.write in pieces: w:write(s, ...),
 --                                                     w:commit(); w:abort()/<close>/gc leave no trace
---   fs.write_key(path, data[, {force}])               0600 from creation; refuses to overwrite
+--   fs.target(path) -> "replace" | "inplace" | "stdout"  how fs.write would write path
+--   fs.write_key(path, data[, {force}])               0600 from creation, key = true; refuses to overwrite
 --   fs.write_new(path, data[, {mode, force}])        like write, but an existing file is an
 --                                                     error unless force
 --   fs.append(path, data[, {mode, sync}])             one O_APPEND write, fdatasync
 --   fs.create(path, data[, {mode, sync=false, async}]) a new file (O_EXCL) written in place
 --                                                     (async: on the thread pool in a task)
 --   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
+--       append, create, pwrite and a lock file never follow a symbolic link (O_NOFOLLOW)
 --   fs.syncfs(path)                                   make the whole file system durable
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
 --   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
@@ -17,7 +25,14 @@
 --   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
 --   fs.isdir(path) -> true when path is a folder
 --   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
---   fs.lock(dir_or_file[, {shared, wait, timeout}])   `local lk <close> = assert(fs.lock(dir))`
+--   fs.lock(dir_or_file[, {shared, wait, timeout, pid}])  `local lk <close> = assert(fs.lock(dir))`;
+--                                                     pid: the holder's process id in the lock file,
+--                                                     named by "locked by process N"
+--   fs.private_dir(path) -> d | nil, err              a state folder: made 0700 if missing, refused
+--       when a symbolic link or another user's, made 0700 when wider; then reached only through
+--       its descriptor: d:path([name]) -> "/proc/self/fd/N[/name]" (plain names only),
+--       d:sub(name) -> the same for a folder in it, d:name(), d:shown(text) (the /proc names in
+--       a message turned back into the path), d:close() (also <close> and gc)
 --   fs.with_lock(path[, opts], fn, ...)               fn(...) under the lock, released whatever
 --                                                     happens; fn's results
 --   fs.fault(point)                                   a crash point for tests: CERTBENCH_FAULT=point
@@ -66,7 +81,7 @@ end
 -- an existing file is an error unless opts.force.
 function M.write_key(path, data, opts)
   opts = opts or {}
-  return c.write(path, data, { mode = opts.mode or 384 --[[0600]], exclusive = not opts.force })
+  return c.write(path, data, { mode = opts.mode or 384 --[[0600]], exclusive = not opts.force, key = true })
 end
 
 -- write_new: like write, but an existing file is an error unless opts.force.

@@ -185,9 +185,8 @@ end
 
 -- escaping ------------------------------------------------------------------------------------
 
-local function esc_ctrl(s)
-  return (s:gsub("[%z\1-\31\127]", function(ch) return string.format("\\%02X", ch:byte()) end))
-end
+-- the one escape for the terminal (ui.escape), loaded when a name is first shown
+local esc_ctrl = function(s) return require("certbench.ui").escape(s) end
 
 local function needs_quotes(v)
   return v:find('[,+"\\<>;]') or v:sub(1, 1) == "#" or v:sub(1, 1) == " " or v:sub(-1) == " "

@@ -211,7 +211,7 @@ local function subject_text(cert)
   return ok and t or "?"
 end
 
-local function time_text(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+local function time_text(t) return require("certbench.ui").time(t) end
 
 function Response:responder_text()
   if self.responder_name then return self.responder_name:rfc4514() end

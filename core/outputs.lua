@@ -8,16 +8,23 @@
 --   out:check() -> true | nil, err     every target is free (or --force and a regular file),
 --                                      every folder exists; nothing is touched
 --   out:commit() -> { {path=, size=, mode=, what=, replaced=}... } | nil, err
---       check(), then every file is written to a temporary name in its own folder (fsync'ed,
---       with its final mode), then the temporary files are renamed into place. A failure while
---       writing removes the temporary files: nothing is written. Without force an existing
---       file is an error before anything is written ("--force replaces it").
+--       check(), then every file is written to a temporary file in its own folder (fsync'ed,
+--       with its final mode; a key to an unnamed one: fs.writer{key = true}), then they are
+--       published in order. A failure while writing removes the temporary files: nothing is
+--       written. Without force an existing file is an error before anything is written
+--       ("--force replaces it"). Paths are written as fs.write does: "-" (standard output), a
+--       character device, a FIFO or a socket are written in place when their turn comes to be
+--       published (they need no --force: nothing is replaced); a symbolic link is replaced
+--       itself, its target left alone.
 local fs = require "certbench.fs"
-local rand = require "certbench.rand"
 local ui = require "certbench.ui"
 
 local M = {}
 local Out = {}
+
+-- the words every --out option adds to its help: what a path is written as (fs.write)
+M.HELP = "- is standard output; a device, FIFO or socket is written in place; a symbolic link "
+  .. "to a file is replaced by the new file, its target left alone"
 Out.__index = Out
 
 function M.new(opts)
@@ -32,7 +39,7 @@ function Out:add(path, data, opts)
   opts = opts or {}
   self.seen[path] = true
   self.files[#self.files + 1] = {
-    path = path, data = data, what = opts.what,
+    path = path, data = data, what = opts.what, key = opts.key or false,
     mode = opts.mode or (opts.key and 384 --[[0600]] or 420 --[[0644]]),
   }
   return self
@@ -47,8 +54,11 @@ end
 function Out:check()
   local exists = {}
   for _, f in ipairs(self.files) do
-    local st = fs.stat(f.path)
-    if st then
+    f.inplace = fs.target(f.path) ~= "replace"
+    local st = not f.inplace and fs.stat(f.path)
+    if f.inplace then
+      -- written in place: no folder to check, nothing replaced
+    elseif st then
       if st.type ~= "file" then
         return nil, f.path .. ": exists and is a " .. tostring(st.type) .. ", not a file: nothing written"
       end
@@ -56,7 +66,7 @@ function Out:check()
       f.replaced = true
     end
     local dir = fs.dirname(f.path)
-    if not fs.isdir(dir) then return nil, dir .. ": no such folder: nothing written" end
+    if not f.inplace and not fs.isdir(dir) then return nil, dir .. ": no such folder: nothing written" end
   end
   if #exists == 1 then
     return nil, exists[1] .. ": exists: nothing written (--force replaces it)"
@@ -76,39 +86,40 @@ end
 function Out:commit()
   local ok, err = self:check()
   if not ok then return nil, err end
-  local temps = {}
-  local function cleanup()
-    for _, t in ipairs(temps) do fs.remove(t) end
+  local writers = {}
+  local function abort(from)
+    for j = from or 1, #self.files do
+      if writers[j] then writers[j]:abort() end
+    end
   end
   for i, f in ipairs(self.files) do
-    local tmp = fs.join(fs.dirname(f.path), "." .. fs.basename(f.path) .. ".certbench-" .. rand.serial(6) .. ".tmp")
-    local wok, werr
-    if fault(i) then
-      wok, werr = nil, tmp .. ": injected failure (CERTBENCH_FAULT)"
-    else
-      wok, werr = fs.write(tmp, f.data, { mode = f.mode, exclusive = true })
+    if not f.inplace then
+      local w, werr
+      if fault(i) then
+        werr = f.path .. ": injected failure (CERTBENCH_FAULT)"
+      else
+        -- exclusive unless replacing: a file that appeared since check() is not replaced
+        w, werr = fs.writer(f.path, { mode = f.mode, key = f.key, exclusive = not f.replaced })
+        if w then w, werr = w:write(f.data) end
+      end
+      if not w then
+        abort()
+        return nil, ("writing %s failed (%s): nothing written"):format(f.path, tostring(werr))
+      end
+      writers[i] = w
     end
-    if not wok then
-      cleanup()
-      return nil, ("writing %s failed (%s): nothing written"):format(f.path, tostring(werr))
-    end
-    temps[i] = tmp
-    f.tmp = tmp
   end
   local done = {}
   for i, f in ipairs(self.files) do
-    -- the race between check() and here: a file that appeared meanwhile is not replaced
-    if not self.force and not f.replaced and fs.exists(f.path) then
-      for j = i, #self.files do fs.remove(self.files[j].tmp) end
-      local msg = f.path .. ": appeared while writing: not replaced"
+    local pok, perr, code
+    if f.inplace then pok, perr, code = fs.write(f.path, f.data)
+    else pok, perr, code = writers[i]:commit() end
+    if not pok then
+      abort(i + 1)
+      local msg
+      if code == 17 --[[EEXIST]] then msg = f.path .. ": appeared while writing: not replaced"
+      else msg = ("writing %s failed (%s)"):format(f.path, tostring(perr)) end
       if #done > 0 then msg = msg .. " (written already: " .. table.concat(done, ", ") .. ")" end
-      return nil, msg
-    end
-    local rok, rerr = fs.rename(f.tmp, f.path)
-    if not rok then
-      for j = i, #self.files do fs.remove(self.files[j].tmp) end
-      local msg = ("renaming into %s failed (%s)"):format(f.path, tostring(rerr))
-      if #done > 0 then msg = msg .. "; written already: " .. table.concat(done, ", ") end
       return nil, msg
     end
     done[#done + 1] = f.path

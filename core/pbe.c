@@ -178,6 +178,7 @@ static const char *hmac_oid_of(const EVP_MD *md) {
 
 #define OID_PBES2 "1.2.840.113549.1.5.13"
 #define OID_PBKDF2 "1.2.840.113549.1.5.12"
+#define OID_SCRYPT "1.3.6.1.4.1.11591.4.11"
 #define OID_P12_PBE "1.2.840.113549.1.12.1."
 
 static const struct {
@@ -317,20 +318,32 @@ static int parse_pbes2(CBS *params, cb_pbe *out, char *err, size_t err_len) {
       !CBS_get_asn1(&kdf, &oid, CBS_ASN1_OBJECT))
     return fail_msg(err, err_len, 0, "malformed PBES2 parameters%s", NULL);
   cb_oid_text(&oid, t, sizeof t);
-  if (strcmp(t, OID_PBKDF2))
-    return fail_msg(err, err_len, -1, "PBES2 with key derivation %s (only PBKDF2 is supported)", t);
+  int scrypt = !strcmp(t, OID_SCRYPT);
+  if (strcmp(t, OID_PBKDF2) && !scrypt)
+    return fail_msg(err, err_len, -1, "PBES2 with key derivation %s (only PBKDF2 and scrypt are supported)", t);
   if (!CBS_get_asn1(&kdf, &kdf_params, CBS_ASN1_SEQUENCE) || CBS_len(&kdf) != 0)
-    return fail_msg(err, err_len, 0, "malformed PBKDF2 parameters%s", NULL);
+    return fail_msg(err, err_len, 0, "malformed %s parameters", scrypt ? "scrypt" : "PBKDF2");
   if (!CBS_peek_asn1_tag(&kdf_params, CBS_ASN1_OCTETSTRING))
     return fail_msg(err, err_len, -1, "PBKDF2 with a salt from another source%s", NULL);
-  if (!CBS_get_asn1(&kdf_params, &out->salt, CBS_ASN1_OCTETSTRING) ||
+  const char *prf_name = "SHA1";
+  out->md = EVP_sha1(); /* the DEFAULT of PBKDF2-params */
+  if (scrypt) {
+    /* scrypt-params (RFC 7914 7.1): salt, costParameter N, blockSize r, parallelization p,
+     * keyLength OPTIONAL; N is what max_iter bounds */
+    if (!CBS_get_asn1(&kdf_params, &out->salt, CBS_ASN1_OCTETSTRING) ||
+        !CBS_get_asn1_uint64(&kdf_params, &out->iterations) ||
+        !CBS_get_asn1_uint64(&kdf_params, &out->scrypt_r) ||
+        !CBS_get_asn1_uint64(&kdf_params, &out->scrypt_p) ||
+        !cb_asn1_opt_uint64(&kdf_params, &key_len, 0) || CBS_len(&kdf_params) != 0)
+      return fail_msg(err, err_len, 0, "malformed scrypt parameters%s", NULL);
+    out->md = NULL;
+    prf_name = NULL;
+  } else if (!CBS_get_asn1(&kdf_params, &out->salt, CBS_ASN1_OCTETSTRING) ||
       !CBS_get_asn1_uint64(&kdf_params, &out->iterations) ||
       !cb_asn1_opt_uint64(&kdf_params, &key_len, 0))
     return fail_msg(err, err_len, 0, "malformed PBKDF2 parameters%s", NULL);
   has_key_len = key_len != 0;
-  out->md = EVP_sha1(); /* the DEFAULT of PBKDF2-params */
-  const char *prf_name = "SHA1";
-  if (CBS_len(&kdf_params) > 0) {
+  if (!scrypt && CBS_len(&kdf_params) > 0) {
     if (!CBS_get_asn1(&kdf_params, &prf, CBS_ASN1_SEQUENCE) ||
         !CBS_get_asn1(&prf, &oid, CBS_ASN1_OBJECT) || CBS_len(&kdf_params) != 0)
       return fail_msg(err, err_len, 0, "malformed PBKDF2 PRF%s", NULL);
@@ -394,10 +407,13 @@ static int parse_pbes2(CBS *params, cb_pbe *out, char *err, size_t err_len) {
   }
   if (CBS_len(&out->iv) != EVP_CIPHER_iv_length(out->cipher))
     return fail_msg(err, err_len, 0, "%s with an IV of the wrong size", cname);
+  char kdf_name[32];
+  if (prf_name) snprintf(kdf_name, sizeof kdf_name, "PBKDF2-%s", prf_name);
+  else snprintf(kdf_name, sizeof kdf_name, "scrypt");
   if (out->rc2_bits)
-    snprintf(out->name, sizeof out->name, "PBES2/PBKDF2-%s/RC2-%u-CBC", prf_name, out->rc2_bits);
+    snprintf(out->name, sizeof out->name, "PBES2/%s/RC2-%u-CBC", kdf_name, out->rc2_bits);
   else
-    snprintf(out->name, sizeof out->name, "PBES2/PBKDF2-%s/%s", prf_name, cname);
+    snprintf(out->name, sizeof out->name, "PBES2/%s/%s", kdf_name, cname);
   out->scheme = CB_PBE_PBES2;
   return 1;
 }
@@ -498,9 +514,14 @@ int cb_pbe_crypt(const cb_pbe *p, const cb_password *pw, int enc, const uint8_t 
       }
       break;
     case CB_PBE_PBES2:
-      ok = p->iterations <= UINT32_MAX && CBS_len(&p->iv) == iv_len &&
-           PKCS5_PBKDF2_HMAC((const char *)pw->raw, pw->raw_len, CBS_data(&p->salt),
-                             CBS_len(&p->salt), (unsigned)p->iterations, p->md, p->key_len, key);
+      if (!p->md) /* scrypt; 64 MiB: twice what OpenSSL allows, so openssl -scrypt keys load */
+        ok = CBS_len(&p->iv) == iv_len &&
+             EVP_PBE_scrypt((const char *)pw->raw, pw->raw_len, CBS_data(&p->salt), CBS_len(&p->salt),
+                            p->iterations, p->scrypt_r, p->scrypt_p, 64 * 1024 * 1024, key, p->key_len);
+      else
+        ok = p->iterations <= UINT32_MAX && CBS_len(&p->iv) == iv_len &&
+             PKCS5_PBKDF2_HMAC((const char *)pw->raw, pw->raw_len, CBS_data(&p->salt),
+                               CBS_len(&p->salt), (unsigned)p->iterations, p->md, p->key_len, key);
       if (ok) memcpy(iv, CBS_data(&p->iv), iv_len);
       break;
   }
@@ -523,13 +544,14 @@ int cb_pbe_encrypt(int scheme, const EVP_MD *prf, uint64_t iterations, const cb_
     case CB_PBE_WRITE_AES128: p.cipher = EVP_aes_128_cbc(); oid = "2.16.840.1.101.3.4.1.2"; break;
     case CB_PBE_WRITE_AES192: p.cipher = EVP_aes_192_cbc(); oid = "2.16.840.1.101.3.4.1.22"; break;
     case CB_PBE_WRITE_AES256: p.cipher = EVP_aes_256_cbc(); oid = "2.16.840.1.101.3.4.1.42"; break;
+    case CB_PBE_WRITE_PBES2_3DES: p.cipher = EVP_des_ede3_cbc(); oid = "1.2.840.113549.3.7"; break;
     case CB_PBE_WRITE_3DES:
       p.cipher = EVP_des_ede3_cbc(); p.key_len = 24; oid = OID_P12_PBE "3"; break;
     case CB_PBE_WRITE_RC2_40:
       p.cipher = EVP_rc2_cbc(); p.key_len = 5; p.rc2_bits = 40; oid = OID_P12_PBE "6"; break;
     default: return 0;
   }
-  int pbes2 = scheme <= CB_PBE_WRITE_AES256;
+  int pbes2 = scheme <= CB_PBE_WRITE_AES256 || scheme == CB_PBE_WRITE_PBES2_3DES;
   /* NIST SP 800-132 asks for 128-bit salts; PKCS#12 PBES1 readers expect OpenSSL's 8 bytes */
   size_t salt_len = pbes2 ? 16 : 8;
   if (!RAND_bytes(salt, salt_len) || !RAND_bytes(iv, sizeof iv)) return 0;

@@ -4,8 +4,9 @@
  * BoringSSL's PKCS8_decrypt/PKCS8_encrypt cover only part of what real PFX files hold: no
  * pbeWithSHAAnd128BitRC2-CBC, no way to decrypt a PKCS#7 encryptedData, and PBES2 is always
  * written with the hmacWithSHA1 PRF where OpenSSL 3 writes hmacWithSHA256. So the KDFs (the
- * PKCS#12 one of RFC 7292 appendix B, PBKDF1, PBKDF2) and the PBES1/PBES2 schemes live here,
- * on top of BoringSSL's digests and ciphers, for both directions. */
+ * PKCS#12 one of RFC 7292 appendix B, PBKDF1, PBKDF2, scrypt) and the PBES1/PBES2 schemes live
+ * here, on top of BoringSSL's digests and ciphers, for both directions: the one implementation
+ * that PKCS#12 files (pkcs12.c) and encrypted PKCS#8 keys (pkey.c) share. */
 #ifndef CERTBENCH_PBE_H
 #define CERTBENCH_PBE_H
 
@@ -46,7 +47,9 @@ typedef struct {
   int scheme;
   char name[96];        /* "PBES2/PBKDF2-SHA256/AES-256-CBC", "pbeWithSHAAnd40BitRC2-CBC" */
   uint64_t iterations;
-  const EVP_MD *md;     /* the KDF's hash: PKCS#12 KDF, PBKDF1, or PBKDF2's HMAC PRF */
+  const EVP_MD *md;     /* the KDF's hash: PKCS#12 KDF, PBKDF1, or PBKDF2's HMAC PRF; NULL for
+                           PBES2 with scrypt (iterations is then its cost N) */
+  uint64_t scrypt_r, scrypt_p;
   const EVP_CIPHER *cipher;
   size_t key_len;
   unsigned rc2_bits;    /* effective key bits for RC2, else 0 */
@@ -70,6 +73,7 @@ enum {
   CB_PBE_WRITE_AES128 = 1, CB_PBE_WRITE_AES192, CB_PBE_WRITE_AES256, /* PBES2 + PBKDF2 */
   CB_PBE_WRITE_3DES,     /* pbeWithSHAAnd3-KeyTripleDES-CBC */
   CB_PBE_WRITE_RC2_40,   /* pbeWithSHAAnd40BitRC2-CBC: only to test old readers */
+  CB_PBE_WRITE_PBES2_3DES, /* PBES2 + PBKDF2 with DES-EDE3-CBC (openssl pkcs8 -v2 des3) */
 };
 
 /* cb_pbe_encrypt encrypts in with the scheme and writes the AlgorithmIdentifier to algid

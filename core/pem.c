@@ -2,15 +2,19 @@
 #include "pem.h"
 
 #include "cb.h"
+#include "pbe.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <lauxlib.h>
 #include <openssl/base64.h>
 #include <openssl/bytestring.h>
 #include <openssl/err.h>
+#include <openssl/mem.h>
 
 static const char *find(const char *hay, size_t hlen, const char *needle, size_t nlen) {
   if (nlen == 0) return hay;
@@ -108,9 +112,14 @@ static size_t skip_headers(const char *body, size_t len) {
   return p;
 }
 
-static int decode_clean(const char *s, size_t len, uint8_t **out, size_t *out_len) {
-  char *clean = malloc(len + 1);
+/* decode_clean decodes base64 with white space anywhere. secret = 0: strict (padding as RFC
+ * 4648 says), a malloc'd result. secret = 1, for key material: the copy without white space is
+ * cleansed, the result is OPENSSL_malloc'd (cleansed by OPENSSL_free), and missing '=' padding
+ * is tolerated, as some tools hand keys over without it. */
+static int decode_clean(const char *s, size_t len, uint8_t **out, size_t *out_len, int secret) {
+  char *clean = OPENSSL_malloc(len + 4);
   size_t n = 0, cap;
+  int ok = 0;
   *out = NULL;
   *out_len = 0;
   if (!clean) return 0;
@@ -119,29 +128,59 @@ static int decode_clean(const char *s, size_t len, uint8_t **out, size_t *out_le
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') continue;
     clean[n++] = c;
   }
-  if (n == 0 || !EVP_DecodedLength(&cap, n)) {
-    free(clean);
-    return 0;
+  if (secret && n % 4 > 1)
+    while (n % 4) clean[n++] = '=';
+  uint8_t *buf = NULL;
+  if (n > 0 && EVP_DecodedLength(&cap, n)) {
+    buf = secret ? OPENSSL_malloc(cap ? cap : 1) : malloc(cap ? cap : 1);
+    ok = buf && EVP_DecodeBase64(buf, out_len, cap, (const uint8_t *)clean, n);
   }
-  uint8_t *buf = malloc(cap ? cap : 1);
-  if (!buf) {
-    free(clean);
-    return 0;
-  }
-  if (!EVP_DecodeBase64(buf, out_len, cap, (const uint8_t *)clean, n)) {
-    free(clean);
-    free(buf);
+  OPENSSL_free(clean); /* BoringSSL cleanses what it frees */
+  ERR_clear_error();
+  if (!ok) {
+    if (secret) OPENSSL_free(buf);
+    else free(buf);
     *out_len = 0;
     return 0;
   }
-  free(clean);
   *out = buf;
   return 1;
 }
 
 int cb_pem_decode(const cb_pem_block *b, uint8_t **out, size_t *out_len) {
   size_t start = skip_headers(b->body, b->body_len);
-  return decode_clean(b->body + start, b->body_len - start, out, out_len);
+  return decode_clean(b->body + start, b->body_len - start, out, out_len, 0);
+}
+
+int cb_pem_decode_secret(const cb_pem_block *b, uint8_t **out, size_t *out_len) {
+  size_t start = skip_headers(b->body, b->body_len);
+  return decode_clean(b->body + start, b->body_len - start, out, out_len, 1);
+}
+
+int cb_pem_header_value(const cb_pem_block *b, const char *name, const char **v, size_t *vlen) {
+  size_t start = skip_headers(b->body, b->body_len), n = strlen(name);
+  const char *p = b->body, *end = b->body + start;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *le = nl ? nl : end;
+    if ((size_t)(le - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+      const char *s = p + n + 1;
+      while (s < le && (*s == ' ' || *s == '\t')) s++;
+      while (le > s && (le[-1] == ' ' || le[-1] == '\t' || le[-1] == '\r')) le--;
+      *v = s;
+      *vlen = (size_t)(le - s);
+      return 1;
+    }
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return 0;
+}
+
+size_t cb_pem_line(const char *data, size_t off) {
+  size_t line = 1;
+  for (const char *p = data, *e = data + off; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) line++;
+  return line;
 }
 
 int cb_pem_has_header(const cb_pem_block *b, const char *name) {
@@ -168,7 +207,7 @@ size_t cb_skip_bom_space(const char *data, size_t len) {
   return p;
 }
 
-int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out_len) {
+static int armorless(const char *data, size_t len, uint8_t **out, size_t *out_len, int secret) {
   *out = NULL;
   *out_len = 0;
   size_t p = cb_skip_bom_space(data, len);
@@ -179,7 +218,15 @@ int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out
     if (!ok) return 0;
   }
   if (p == len) return 0;
-  return decode_clean(data + p, len - p, out, out_len);
+  return decode_clean(data + p, len - p, out, out_len, secret);
+}
+
+int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out_len) {
+  return armorless(data, len, out, out_len, 0);
+}
+
+int cb_base64_armorless_secret(const char *data, size_t len, uint8_t **out, size_t *out_len) {
+  return armorless(data, len, out, out_len, 1);
 }
 
 int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len) {
@@ -205,25 +252,31 @@ int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len) {
   return 2 + nbytes + body > len ? 0 : -1;
 }
 
-void cb_pem_push_labels(lua_State *L, const char *data, size_t len) {
+void cb_pem_labels(const char *data, size_t len, char *out, size_t out_len) {
   /* distinct labels only: a bundle of 40 keys says so once */
   struct { const char *p; size_t n; } seen[8];
   int nseen = 0, count = 0, r;
-  size_t pos = 0;
+  size_t pos = 0, o = 0;
   cb_pem_block blk;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
+  out[0] = '\0';
   while (nseen < 8 && (r = cb_pem_next(data, len, &pos, &count, &blk)) != 0) {
     int dup = blk.label_len == 0;
     for (int i = 0; i < nseen && !dup; i++)
       dup = seen[i].n == blk.label_len && memcmp(seen[i].p, blk.label, blk.label_len) == 0;
     if (dup) continue;
-    if (nseen > 0) luaL_addstring(&b, ", ");
+    int w = snprintf(out + o, out_len - o, "%s%.*s", nseen ? ", " : "",
+                     (int)(blk.label_len > 60 ? 60 : blk.label_len), blk.label);
+    if (w < 0 || (size_t)w >= out_len - o) break;
+    o += (size_t)w;
     seen[nseen].p = blk.label;
     seen[nseen++].n = blk.label_len;
-    luaL_addlstring(&b, blk.label, blk.label_len);
   }
-  luaL_pushresult(&b);
+}
+
+void cb_pem_push_labels(lua_State *L, const char *data, size_t len) {
+  char buf[600];
+  cb_pem_labels(data, len, buf, sizeof buf);
+  lua_pushstring(L, buf);
 }
 
 /* Two base64 digits per 12 bits: one table lookup for each half of a 3-byte group. The
@@ -498,4 +551,386 @@ void *cb_load_first(const cb_loader *ld, const char *data, size_t len) {
   ERR_clear_error();
   cb_load_why[0] = '\0';
   return x;
+}
+
+uint8_t *cb_pem_encode_secret(const char *label, const char *headers, const uint8_t *der, size_t len,
+                              size_t *out_len) {
+  size_t l = strlen(label), hl = headers ? strlen(headers) + 2 : 0;
+  size_t cap = 2 * (l + 17) + hl + (len + 47) / 48 * 66 + 1;
+  uint8_t *out = OPENSSL_malloc(cap), *p = out;
+  if (!out) return NULL;
+  p += cb_pem_armor((char *)p, label, 0);
+  if (headers) p += snprintf((char *)p, cap - (size_t)(p - out), "%s\n\n", headers);
+  for (size_t i = 0; i < len; i += 48) {
+    size_t n = len - i < 48 ? len - i : 48;
+    p += EVP_EncodeBlock(p, der + i, n); /* constant-time: this is key material */
+    *p++ = '\n';
+  }
+  p += cb_pem_armor((char *)p, label, 1);
+  *out_len = (size_t)(p - out);
+  return out;
+}
+
+/* --- text as Windows and editors write it -------------------------------------------------- */
+
+/* looks_utf16: ASCII text in UTF-16 without a BOM has a zero in every other byte */
+static int looks_utf16(const uint8_t *s, size_t n, int le) {
+  if (n < 8 || n % 2) return 0;
+  size_t m = n < 128 ? n : 128;
+  for (size_t i = 0; i + 1 < m; i += 2) {
+    uint8_t ch = le ? s[i] : s[i + 1], z = le ? s[i + 1] : s[i];
+    if (z != 0 || ch == 0 || ch >= 0x80) return 0;
+  }
+  return 1;
+}
+
+int cb_pem_text(const char *data, size_t len, char **out, size_t *out_len, const char **bom,
+                int *no_bom_utf16, const char **line_ends) {
+  const uint8_t *s = (const uint8_t *)data;
+  size_t first = 0;
+  int utf16 = 0, le = 0;
+  *bom = NULL;
+  *no_bom_utf16 = 0;
+  *line_ends = NULL;
+  if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) *bom = "utf-8", first = 3;
+  else if (len >= 2 && s[0] == 0xFF && s[1] == 0xFE) *bom = "utf-16le", first = 2, utf16 = le = 1;
+  else if (len >= 2 && s[0] == 0xFE && s[1] == 0xFF) *bom = "utf-16be", first = 2, utf16 = 1;
+  else if (looks_utf16(s, len, 1)) *bom = "utf-16le", utf16 = le = 1, *no_bom_utf16 = 1;
+  else if (looks_utf16(s, len, 0)) *bom = "utf-16be", utf16 = 1, *no_bom_utf16 = 1;
+  char *o;
+  size_t n;
+  if (utf16) {
+    /* pbe.c's BMPString decoder reads big-endian UTF-16: little-endian is swapped first */
+    uint8_t *be = malloc(len - first + 1);
+    if (!be) return 0;
+    for (size_t i = first; i + 1 < len; i += 2) {
+      be[i - first] = le ? s[i + 1] : s[i];
+      be[i - first + 1] = le ? s[i] : s[i + 1];
+    }
+    o = cb_bmp_to_utf8(be, (len - first) & ~(size_t)1);
+    free(be);
+    if (!o) return 0;
+    n = strlen(o);
+  } else {
+    if (!(o = malloc(len + 1))) return 0;
+    memcpy(o, data + first, len - first);
+    n = len - first;
+  }
+  /* line ends: CRLF and lone CR become LF */
+  size_t crlf = 0, cr = 0, lf = 0, w = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (o[i] == '\r') {
+      if (i + 1 < n && o[i + 1] == '\n') crlf++, i++;
+      else cr++;
+      o[w++] = '\n';
+    } else {
+      if (o[i] == '\n') lf++;
+      o[w++] = o[i];
+    }
+  }
+  int kinds = (crlf > 0) + (cr > 0) + (lf > 0);
+  *line_ends = kinds > 1 ? "mixed" : crlf ? "crlf" : cr ? "cr" : lf ? "lf" : NULL;
+  o[w] = '\0';
+  *out = o;
+  *out_len = w;
+  return 1;
+}
+
+/* --- the Lua module _certbench.pem ---------------------------------------------------------- */
+
+/* strict_b64 decodes base64 as detect has always judged it, or says what is wrong in err. */
+static int strict_b64(const char *s, size_t len, uint8_t **out, size_t *out_len, char *err, size_t elen) {
+  size_t n = 0, pad = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+             c == '/' || c == '=';
+    if (!ok) {
+      snprintf(err, elen, "character \"%c\" is not Base-64", c);
+      return 0;
+    }
+    if (c == '=') pad++;
+    else if (pad) {
+      snprintf(err, elen, "'=' padding in the middle of the Base-64 text");
+      return 0;
+    }
+    n++;
+  }
+  if (pad > 2) {
+    snprintf(err, elen, "'=' padding in the middle of the Base-64 text");
+    return 0;
+  }
+  if (n % 4) {
+    snprintf(err, elen, "%zu Base-64 characters, not a multiple of 4 (a line lost or cut?)", n);
+    return 0;
+  }
+  if (n == 0) {
+    *out = malloc(1);
+    *out_len = 0;
+    return *out != NULL;
+  }
+  if (!decode_clean(s, len, out, out_len, 0)) {
+    snprintf(err, elen, "'=' padding in the middle of the Base-64 text");
+    return 0;
+  }
+  return 1;
+}
+
+/* pem.b64decode(text) -> bytes | nil, err */
+static int l_b64decode(lua_State *L) {
+  size_t len, n;
+  const char *s = luaL_checklstring(L, 1, &len);
+  uint8_t *out;
+  char err[120];
+  if (!strict_b64(s, len, &out, &n, err, sizeof err)) return cb_fail(L, "%s", err);
+  lua_pushlstring(L, (const char *)out, n);
+  free(out);
+  return 1;
+}
+
+/* pem.b64encode(bytes) -> text on one line */
+static int l_b64encode(lua_State *L) {
+  size_t len, cap;
+  const uint8_t *s = (const uint8_t *)luaL_checklstring(L, 1, &len);
+  luaL_argcheck(L, EVP_EncodedLength(&cap, len), 1, "too long");
+  luaL_Buffer b;
+  char *o = luaL_buffinitsize(L, &b, cap);
+  luaL_pushresultsize(&b, EVP_EncodeBlock((uint8_t *)o, s, len));
+  return 1;
+}
+
+/* pem.encode(label, der[, crlf]) -> PEM text, 64 columns */
+static int l_encode(lua_State *L) {
+  const char *label = luaL_checkstring(L, 1);
+  size_t len;
+  const char *der = luaL_checklstring(L, 2, &len);
+  int crlf = lua_toboolean(L, 3);
+  lua_settop(L, 2);
+  cb_push_pem(L, label, (const uint8_t *)der, len);
+  if (crlf) {
+    size_t n;
+    const char *t = lua_tolstring(L, -1, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i++) {
+      if (t[i] == '\n') luaL_addchar(&b, '\r');
+      luaL_addchar(&b, t[i]);
+    }
+    luaL_pushresult(&b);
+  }
+  return 1;
+}
+
+/* pem.text(data) -> text (UTF-8, LF line ends), bom, line_ends, no_bom */
+static int l_text(lua_State *L) {
+  size_t len, n;
+  const char *s = luaL_checklstring(L, 1, &len), *bom, *ends;
+  char *t;
+  int no_bom;
+  if (!cb_pem_text(s, len, &t, &n, &bom, &no_bom, &ends)) return luaL_error(L, "out of memory");
+  lua_pushlstring(L, t, n);
+  free(t);
+  if (bom) lua_pushstring(L, bom); else lua_pushnil(L);
+  if (ends) lua_pushstring(L, ends); else lua_pushnil(L);
+  lua_pushboolean(L, no_bom);
+  return 4;
+}
+
+/* pem.armorless(text) -> bytes | nil: text that is nothing but base64 */
+static int l_armorless(lua_State *L) {
+  size_t len, n;
+  const char *s = luaL_checklstring(L, 1, &len);
+  uint8_t *out;
+  if (!cb_base64_armorless(s, len, &out, &n)) return 0;
+  lua_pushlstring(L, (const char *)out, n);
+  free(out);
+  return 1;
+}
+
+/* find_end_line finds a line "-----END <anything>" in [from, to): its offset or (size_t)-1 */
+static size_t find_end_line(const char *d, size_t from, size_t to) {
+  for (size_t p = from; p < to;) {
+    const char *e = memmem(d + p, to - p, "-----END ", 9);
+    if (!e) return (size_t)-1;
+    size_t off = (size_t)(e - d), q = off;
+    while (q > 0 && (d[q - 1] == ' ' || d[q - 1] == '\t')) q--;
+    if (q == 0 || d[q - 1] == '\n' || d[q - 1] == '\r') return off;
+    p = off + 9;
+  }
+  return (size_t)-1;
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* pem.blocks(text) -> { block, ... }, tail
+ * block = { label=, index=, line= (of BEGIN), pre= (the text since the last block),
+ *           headers = { {name, value}, ... } | nil, der= | error=, ... }
+ * error = "mangled" (a BEGIN line without its dashes), "truncated" (no END; next_line= the
+ * BEGIN that came first, if any), "mismatch" (end_label=, end_line=), "bad_base64" (char=,
+ * char_line=, message=), "empty". The walk goes on after a bad block. */
+static int l_blocks(lua_State *L) {
+  size_t len;
+  const char *d = luaL_checklstring(L, 1, &len);
+  size_t pos = 0, prev_end = 0;
+  int count = 0, r, n = 0;
+  cb_pem_block b;
+  lua_newtable(L);
+  while ((r = cb_pem_next(d, len, &pos, &count, &b)) != 0) {
+    luaL_checkstack(L, 6, "pem.blocks");
+    size_t begin = (size_t)(b.label - d) - 11;
+    lua_newtable(L);
+    lua_pushlstring(L, b.label, b.label_len);
+    lua_setfield(L, -2, "label");
+    set_int(L, "index", b.index);
+    set_int(L, "line", (lua_Integer)cb_pem_line(d, begin));
+    lua_pushlstring(L, d + prev_end, begin > prev_end ? begin - prev_end : 0);
+    lua_setfield(L, -2, "pre");
+    lua_rawseti(L, -2, ++n);
+    lua_rawgeti(L, -1, n);
+    if (r < 0 && b.label_len == 0) {
+      lua_pushliteral(L, "mangled");
+      lua_setfield(L, -2, "error");
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    const char *body = b.label + b.label_len + 5;
+    size_t body_off = (size_t)(body - d);
+    if (r < 0) {
+      /* no END line of this label before pos (the next BEGIN or the end) */
+      size_t e = find_end_line(d, body_off, pos);
+      if (e != (size_t)-1) {
+        const char *lab = d + e + 9, *dash = memmem(lab, len - (e + 9), "-----", 5);
+        const char *nl = memchr(lab, '\n', len - (e + 9));
+        lua_pushliteral(L, "mismatch");
+        lua_setfield(L, -2, "error");
+        lua_pushlstring(L, lab, dash && (!nl || dash < nl) ? (size_t)(dash - lab) : 0);
+        lua_setfield(L, -2, "end_label");
+        set_int(L, "end_line", (lua_Integer)cb_pem_line(d, e));
+      } else {
+        lua_pushliteral(L, "truncated");
+        lua_setfield(L, -2, "error");
+        if (pos < len) set_int(L, "next_line", (lua_Integer)cb_pem_line(d, pos));
+      }
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    /* an END line of another label inside the body */
+    size_t e = find_end_line(d, body_off, (size_t)(b.body - d) + b.body_len);
+    if (e != (size_t)-1) {
+      const char *lab = d + e + 9, *dash = memmem(lab, len - (e + 9), "-----", 5);
+      lua_pushliteral(L, "mismatch");
+      lua_setfield(L, -2, "error");
+      lua_pushlstring(L, lab, dash ? (size_t)(dash - lab) : 0);
+      lua_setfield(L, -2, "end_label");
+      set_int(L, "end_line", (lua_Integer)cb_pem_line(d, e));
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    size_t hstart = skip_headers(b.body, b.body_len);
+    if (hstart > 0) {
+      lua_newtable(L);
+      int k = 0;
+      const char *p = b.body, *hend = b.body + hstart;
+      while (p < hend) {
+        const char *nl = memchr(p, '\n', (size_t)(hend - p));
+        const char *le = nl ? nl : hend, *colon = memchr(p, ':', (size_t)(le - p));
+        const char *v = colon ? colon + 1 : le, *ve = le;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r')) ve--;
+        if ((*p == ' ' || *p == '\t') && k > 0 && v < ve) { /* a continuation line */
+          lua_rawgeti(L, -1, k);
+          lua_rawgeti(L, -1, 2);
+          const char *p0 = p;
+          while (p0 < ve && (*p0 == ' ' || *p0 == '\t')) p0++;
+          lua_pushliteral(L, " ");
+          lua_pushlstring(L, p0, (size_t)(ve - p0));
+          lua_concat(L, 3);
+          lua_rawseti(L, -2, 2);
+          lua_pop(L, 1);
+        } else if (colon) {
+          lua_createtable(L, 2, 0);
+          lua_pushlstring(L, p, (size_t)(colon - p));
+          lua_rawseti(L, -2, 1);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+          lua_rawseti(L, -2, 2);
+          lua_rawseti(L, -2, ++k);
+        }
+        p = nl ? nl + 1 : hend;
+      }
+      lua_setfield(L, -2, "headers");
+    }
+    const char *t = b.body + hstart;
+    size_t tl = b.body_len - hstart;
+    for (size_t i = 0; i < tl; i++) {
+      unsigned char c = (unsigned char)t[i];
+      int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+               c == '\f' || c == '\v';
+      if (!ok) {
+        lua_pushliteral(L, "bad_base64");
+        lua_setfield(L, -2, "error");
+        lua_pushlstring(L, t + i, 1);
+        lua_setfield(L, -2, "char");
+        set_int(L, "char_line", (lua_Integer)cb_pem_line(d, (size_t)(t + i - d)));
+        tl = 0;
+        break;
+      }
+    }
+    if (tl == 0 && b.body_len > hstart) {
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    uint8_t *der;
+    size_t dlen;
+    char err[120];
+    if (!strict_b64(t, tl, &der, &dlen, err, sizeof err)) {
+      lua_pushliteral(L, "bad_base64");
+      lua_setfield(L, -2, "error");
+      lua_pushstring(L, err);
+      lua_setfield(L, -2, "message");
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    if (dlen == 0) {
+      free(der);
+      lua_pushliteral(L, "empty");
+      lua_setfield(L, -2, "error");
+      lua_pop(L, 1);
+      prev_end = pos;
+      continue;
+    }
+    lua_pushlstring(L, (const char *)der, dlen);
+    free(der);
+    lua_setfield(L, -2, "der");
+    lua_pop(L, 1);
+    prev_end = pos;
+  }
+  lua_pushlstring(L, d + prev_end, len > prev_end ? len - prev_end : 0);
+  return 2;
+}
+
+/* pem.labels(data) -> "CERTIFICATE, X509 CRL" (distinct labels, in order) */
+static int l_labels(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  cb_pem_push_labels(L, s, len);
+  return 1;
+}
+
+int luaopen__certbench_pem(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"blocks", l_blocks},       {"text", l_text},         {"encode", l_encode},
+      {"b64decode", l_b64decode}, {"b64encode", l_b64encode}, {"armorless", l_armorless},
+      {"labels", l_labels},       {NULL, NULL}};
+  luaL_newlib(L, funcs);
+  return 1;
 }

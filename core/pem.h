@@ -34,6 +34,18 @@ int cb_pem_label_is(const cb_pem_block *b, const char *s);
  * and a buffer the caller frees with free(); returns 0 for bad base64 (or out of memory). */
 int cb_pem_decode(const cb_pem_block *b, uint8_t **out, size_t *out_len);
 
+/* cb_pem_decode_secret is cb_pem_decode for key material: the result is OPENSSL_malloc'd
+ * (OPENSSL_free cleanses it), the intermediate copy is cleansed, missing '=' padding is
+ * tolerated. */
+int cb_pem_decode_secret(const cb_pem_block *b, uint8_t **out, size_t *out_len);
+
+/* cb_pem_header_value finds the RFC 1421 header `name` (case-insensitive) of the block: 1 with
+ * *v, *vlen its value without blanks around it, else 0. */
+int cb_pem_header_value(const cb_pem_block *b, const char *name, const char **v, size_t *vlen);
+
+/* cb_pem_line is the 1-based number of the line holding byte off of data. */
+size_t cb_pem_line(const char *data, size_t off);
+
 /* cb_pem_has_header is true when the block has the RFC 1421 header `name` (e.g. "Proc-Type"). */
 int cb_pem_has_header(const cb_pem_block *b, const char *name);
 
@@ -47,6 +59,10 @@ size_t cb_skip_bom_space(const char *data, size_t len);
  * "Base-64 encoded" file whose armor lines were lost). Returns 1 and a malloc'd buffer, or 0. */
 int cb_base64_armorless(const char *data, size_t len, uint8_t **out, size_t *out_len);
 
+/* cb_base64_armorless_secret: the same for key material (OPENSSL_malloc'd, see
+ * cb_pem_decode_secret). */
+int cb_base64_armorless_secret(const char *data, size_t len, uint8_t **out, size_t *out_len);
+
 /* cb_der_check looks at a DER element at the start of p: returns 1 when one complete element of
  * *elem_len bytes is there, 0 when its header promises more bytes than there are ("truncated"),
  * -1 when it is not DER at all. */
@@ -55,6 +71,22 @@ int cb_der_check(const uint8_t *p, size_t len, size_t *elem_len);
 /* cb_pem_push_labels pushes a Lua string listing the distinct labels of the blocks in data
  * ("PRIVATE KEY, X509 CRL") or "" when there are none: error messages say what was found. */
 void cb_pem_push_labels(lua_State *L, const char *data, size_t len);
+/* cb_pem_labels writes the same list into out (at most out_len bytes, terminated). */
+void cb_pem_labels(const char *data, size_t len, char *out, size_t out_len);
+
+/* cb_pem_encode_secret returns the PEM text of key material (EVP_EncodeBlock: constant-time),
+ * with RFC 1421 headers ("Proc-Type: ...\nDEK-Info: ...", no trailing newline) when headers is
+ * not NULL, in an OPENSSL_malloc'd buffer of *out_len bytes (OPENSSL_free cleanses it). */
+uint8_t *cb_pem_encode_secret(const char *label, const char *headers, const uint8_t *der, size_t len,
+                              size_t *out_len);
+
+/* cb_pem_text turns text as Windows tools and editors write it into UTF-8 with LF line ends:
+ * a UTF-8 BOM dropped, UTF-16 (LE/BE, with or without a BOM) converted, CRLF and CR made LF.
+ * *out is malloc'd (terminated); *bom is "utf-8", "utf-16le", "utf-16be" or NULL (*no_bom is 1
+ * when UTF-16 was recognised without one); *line_ends "lf", "crlf", "cr", "mixed" or NULL.
+ * Returns 0 when out of memory. */
+int cb_pem_text(const char *data, size_t len, char **out, size_t *out_len, const char **bom,
+                int *no_bom, const char **line_ends);
 
 /* cb_push_pem pushes the PEM text of der under label, 64 columns, "\n" line ends. For public
  * objects only (the encoder is not constant-time). */

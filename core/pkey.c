@@ -30,6 +30,8 @@
 #include <openssl/rsa.h>
 
 #include "digest.h"
+#include "pbe.h"
+#include "pem.h"
 #include "objects.h"
 
 /* --- errors of loading ------------------------------------------------------------------ */
@@ -70,45 +72,12 @@ static int fail3(lua_State *L, const char *code, const char *msg) {
 
 /* --- object identifiers (DER contents) ----------------------------------------------- */
 
-#define OID(name, ...) static const uint8_t name[] = {__VA_ARGS__}
-OID(oid_pbes2, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d);
-OID(oid_pbkdf2, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c);
-OID(oid_scrypt, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b);
-OID(oid_pbe_md5_des, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x03);
-OID(oid_pbe_sha1_des, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0a);
-/* pkcs-12PbeIds: 1.2.840.113549.1.12.1.N, decrypted by BoringSSL */
-OID(oid_pkcs12_pbe_prefix, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01);
-/* hmacWithSHA*: 1.2.840.113549.2.N */
-OID(oid_hmac_prefix, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02);
-OID(oid_hmac_sha256, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x09);
-OID(oid_aes128_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x02);
-OID(oid_aes192_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x16);
-OID(oid_aes256_cbc, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a);
-OID(oid_des_ede3_cbc, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07);
-OID(oid_des_cbc, 0x2b, 0x0e, 0x03, 0x02, 0x07);
-
 #define OID_IS(cbs, o) CBS_mem_equal((cbs), (o), sizeof(o))
-
-static const struct {
-  const uint8_t *oid;
-  size_t len;
-  const EVP_CIPHER *(*cipher)(void);
-  const char *name;
-} pbes2_ciphers[] = {
-    {oid_aes256_cbc, sizeof oid_aes256_cbc, EVP_aes_256_cbc, "aes-256-cbc"},
-    {oid_aes192_cbc, sizeof oid_aes192_cbc, EVP_aes_192_cbc, "aes-192-cbc"},
-    {oid_aes128_cbc, sizeof oid_aes128_cbc, EVP_aes_128_cbc, "aes-128-cbc"},
-    {oid_des_ede3_cbc, sizeof oid_des_ede3_cbc, EVP_des_ede3_cbc, "des-ede3-cbc"},
-    {oid_des_cbc, sizeof oid_des_cbc, EVP_des_cbc, "des-cbc"},
-};
 
 /* names of algorithms BoringSSL does not take, for a useful "unsupported" message */
 static const struct {
   const char *oid, *name;
 } other_algs[] = {
-    {"1.2.840.113549.3.2", "RC2-CBC"},     {"1.2.840.113549.1.5.1", "pbeWithMD2AndDES-CBC"},
-    {"1.2.840.113549.1.5.6", "pbeWithMD5AndRC2-CBC"},
-    {"1.2.840.113549.1.5.11", "pbeWithSHA1AndRC2-CBC"},
     {"1.2.840.10040.4.1", "DSA"},          {"1.3.101.110", "X25519"},
     {"1.3.101.111", "X448"},               {"1.3.101.113", "Ed448"},
     {"1.2.840.113549.1.1.10", "RSA-PSS"},  {"1.2.840.113549.1.3.1", "DH"},
@@ -302,13 +271,8 @@ static int cbc_decrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8
   return 1;
 }
 
-/* decrypt_then_parse decrypts, parses the plaintext as kind and wipes it. */
-static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *cipher,
-                                    const uint8_t *key, const uint8_t *iv, CBS ct) {
-  uint8_t *pt;
-  size_t ptlen;
-  if (!cbc_decrypt(cipher, key, iv, CBS_data(&ct), CBS_len(&ct), &pt, &ptlen))
-    return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+/* parse_plain parses decrypted key bytes as kind, then wipes and frees them. */
+static EVP_PKEY *parse_plain(lctx *c, enum kind kind, uint8_t *pt, size_t ptlen) {
   CBS plain;
   CBS_init(&plain, pt, ptlen);
   EVP_PKEY *k;
@@ -322,6 +286,17 @@ static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *c
   return k;
 }
 
+/* decrypt_then_parse decrypts (legacy PEM encryption), parses the plaintext as kind and wipes
+ * it. */
+static EVP_PKEY *decrypt_then_parse(lctx *c, enum kind kind, const EVP_CIPHER *cipher,
+                                    const uint8_t *key, const uint8_t *iv, CBS ct) {
+  uint8_t *pt;
+  size_t ptlen;
+  if (!cbc_decrypt(cipher, key, iv, CBS_data(&ct), CBS_len(&ct), &pt, &ptlen))
+    return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  return parse_plain(c, kind, pt, ptlen);
+}
+
 static EVP_PKEY *too_many(lctx *c, uint64_t n) {
   return fail_load(c, E_UNSUPPORTED,
                    "the key asks for %llu KDF iterations, more than the limit of %llu (option "
@@ -329,267 +304,40 @@ static EVP_PKEY *too_many(lctx *c, uint64_t n) {
                    (unsigned long long)n, (unsigned long long)c->max_iter);
 }
 
-/* pbes2 decrypts an EncryptedPrivateKeyInfo with PBES2 parameters (RFC 8018 A.4): PBKDF2 with
- * any HMAC-SHA PRF, or scrypt (RFC 7914), with AES-CBC, 3DES or DES. */
-static EVP_PKEY *pbes2(lctx *c, CBS params, CBS ct) {
-  CBS kdf, kdf_oid, kdf_params, enc, enc_oid, iv, salt;
-  if (!CBS_get_asn1(&params, &kdf, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&params, &enc, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&kdf, &kdf_oid, CBS_ASN1_OBJECT) ||
-      !CBS_get_asn1(&kdf, &kdf_params, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&enc, &enc_oid, CBS_ASN1_OBJECT))
-    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 parameters");
-  const EVP_CIPHER *cipher = NULL;
-  for (size_t i = 0; i < sizeof pbes2_ciphers / sizeof pbes2_ciphers[0]; i++)
-    if (CBS_mem_equal(&enc_oid, pbes2_ciphers[i].oid, pbes2_ciphers[i].len))
-      cipher = pbes2_ciphers[i].cipher();
-  char name[96];
-  if (!cipher)
-    return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 cipher: %s",
-                     alg_name(&enc_oid, name, sizeof name));
-  if (!CBS_get_asn1(&enc, &iv, CBS_ASN1_OCTETSTRING) ||
-      CBS_len(&iv) != EVP_CIPHER_iv_length(cipher))
-    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 cipher parameters");
-  size_t keylen = EVP_CIPHER_key_length(cipher);
-  uint64_t want_keylen;
-  uint8_t key[EVP_MAX_KEY_LENGTH];
-  int ok;
-  if (!CBS_get_asn1(&kdf_params, &salt, CBS_ASN1_OCTETSTRING))
-    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES2 KDF parameters");
-  if (OID_IS(&kdf_oid, oid_pbkdf2)) {
-    uint64_t iter;
-    const EVP_MD *md = EVP_sha1(); /* the PRF's default (RFC 8018 A.2) */
-    if (!CBS_get_asn1_uint64(&kdf_params, &iter) || iter == 0)
-      return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 parameters");
-    if (CBS_peek_asn1_tag(&kdf_params, CBS_ASN1_INTEGER)) {
-      if (!CBS_get_asn1_uint64(&kdf_params, &want_keylen) || want_keylen != keylen)
-        return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 key length");
-    }
-    if (CBS_len(&kdf_params) > 0) {
-      CBS prf, prf_oid;
-      if (!CBS_get_asn1(&kdf_params, &prf, CBS_ASN1_SEQUENCE) ||
-          !CBS_get_asn1(&prf, &prf_oid, CBS_ASN1_OBJECT))
-        return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBKDF2 PRF");
-      md = NULL;
-      if (CBS_len(&prf_oid) == sizeof oid_hmac_prefix + 1 &&
-          !memcmp(CBS_data(&prf_oid), oid_hmac_prefix, sizeof oid_hmac_prefix)) {
-        switch (CBS_data(&prf_oid)[sizeof oid_hmac_prefix]) {
-          case 7: md = EVP_sha1(); break;
-          case 8: md = EVP_sha224(); break;
-          case 9: md = EVP_sha256(); break;
-          case 10: md = EVP_sha384(); break;
-          case 11: md = EVP_sha512(); break;
-        }
-      }
-      if (!md)
-        return fail_load(c, E_UNSUPPORTED, "unsupported PBKDF2 PRF: %s",
-                         alg_name(&prf_oid, name, sizeof name));
-    }
-    if (iter > c->max_iter) return too_many(c, iter);
-    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
-    ok = PKCS5_PBKDF2_HMAC(c->pw, c->pwlen, CBS_data(&salt), CBS_len(&salt), (unsigned)iter, md,
-                           keylen, key);
-  } else if (OID_IS(&kdf_oid, oid_scrypt)) {
-    uint64_t n, r, p;
-    if (!CBS_get_asn1_uint64(&kdf_params, &n) || !CBS_get_asn1_uint64(&kdf_params, &r) ||
-        !CBS_get_asn1_uint64(&kdf_params, &p))
-      return fail_load(c, E_NOT_A_KEY, "not a key: malformed scrypt parameters");
-    if (CBS_peek_asn1_tag(&kdf_params, CBS_ASN1_INTEGER) &&
-        (!CBS_get_asn1_uint64(&kdf_params, &want_keylen) || want_keylen != keylen))
-      return fail_load(c, E_NOT_A_KEY, "not a key: malformed scrypt key length");
-    if (n > c->max_iter) return too_many(c, n);
-    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
-    /* 64 MiB: twice what OpenSSL allows by default, so openssl -scrypt keys always load */
-    ok = EVP_PBE_scrypt(c->pw, c->pwlen, CBS_data(&salt), CBS_len(&salt), n, r, p,
-                        64 * 1024 * 1024, key, keylen);
-    if (!ok) {
-      ERR_clear_error();
-      return fail_load(c, E_UNSUPPORTED, "unsupported scrypt parameters (N=%llu, r=%llu, p=%llu)",
-                       (unsigned long long)n, (unsigned long long)r, (unsigned long long)p);
-    }
-  } else {
-    return fail_load(c, E_UNSUPPORTED, "unsupported PBES2 key derivation: %s",
-                     alg_name(&kdf_oid, name, sizeof name));
-  }
-  if (!ok) return fail_load(c, E_NOT_A_KEY, "key derivation failed");
-  EVP_PKEY *k = decrypt_then_parse(c, K_PKCS8, cipher, key, CBS_data(&iv), ct);
-  OPENSSL_cleanse(key, sizeof key);
-  return k;
-}
-
-/* pbes1 decrypts PBES1 (RFC 8018 6.1): PBKDF1 with MD5 or SHA-1, DES-CBC. Old OpenSSL (-v1
- * PBE-MD5-DES) and Java keytools wrote these; BoringSSL does not read them. */
-static EVP_PKEY *pbes1(lctx *c, const EVP_MD *md, CBS params, CBS ct) {
-  CBS salt;
-  uint64_t iter;
-  if (!CBS_get_asn1(&params, &salt, CBS_ASN1_OCTETSTRING) || CBS_len(&salt) != 8 ||
-      !CBS_get_asn1_uint64(&params, &iter) || iter == 0)
-    return fail_load(c, E_NOT_A_KEY, "not a key: malformed PBES1 parameters");
-  if (iter > c->max_iter) return too_many(c, iter);
-  if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
-  uint8_t t[EVP_MAX_MD_SIZE];
-  unsigned tlen = 0;
-  EVP_MD_CTX ctx;
-  EVP_MD_CTX_init(&ctx);
-  int ok = EVP_DigestInit_ex(&ctx, md, NULL) && EVP_DigestUpdate(&ctx, c->pw, c->pwlen) &&
-           EVP_DigestUpdate(&ctx, CBS_data(&salt), 8) && EVP_DigestFinal_ex(&ctx, t, &tlen);
-  for (uint64_t i = 1; ok && i < iter; i++) ok = EVP_Digest(t, tlen, t, &tlen, md, NULL);
-  EVP_MD_CTX_cleanup(&ctx);
-  EVP_PKEY *k = ok ? decrypt_then_parse(c, K_PKCS8, EVP_des_cbc(), t, t + 8, ct)
-                   : fail_load(c, E_NOT_A_KEY, "key derivation failed");
-  OPENSSL_cleanse(t, sizeof t);
-  return k;
-}
-
-/* parse_encrypted_pkcs8: EncryptedPrivateKeyInfo (RFC 5958 3). */
+/* parse_encrypted_pkcs8: EncryptedPrivateKeyInfo (RFC 5958 3), decrypted by core/pbe.c, the
+ * PBE implementation PKCS#12 uses too (PBES2 with PBKDF2 or scrypt, PBES1, PKCS#12 PBEs). */
 static EVP_PKEY *parse_encrypted_pkcs8(lctx *c, CBS der) {
-  CBS whole = der, seq, alg, oid, params, ct;
+  CBS seq, alg, ct;
   if (!CBS_get_asn1(&der, &seq, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) ||
-      !CBS_get_asn1(&alg, &oid, CBS_ASN1_OBJECT) ||
+      !CBS_get_asn1_element(&seq, &alg, CBS_ASN1_SEQUENCE) ||
       !CBS_get_asn1(&seq, &ct, CBS_ASN1_OCTETSTRING) || CBS_len(&seq) != 0)
     return fail_load(c, E_NOT_A_KEY, "not a key: malformed encrypted PKCS#8 key");
-  int is_pbes2 = OID_IS(&oid, oid_pbes2), is_md5 = OID_IS(&oid, oid_pbe_md5_des),
-      is_sha1 = OID_IS(&oid, oid_pbe_sha1_des);
-  if (is_pbes2 || is_md5 || is_sha1) {
-    if (!CBS_get_asn1(&alg, &params, CBS_ASN1_SEQUENCE))
-      return fail_load(c, E_NOT_A_KEY, "not a key: malformed encryption parameters");
-    if (is_pbes2) return pbes2(c, params, ct);
-    return pbes1(c, is_md5 ? EVP_md5() : EVP_sha1(), params, ct);
-  }
-  char name[96];
-  if (CBS_len(&oid) == sizeof oid_pkcs12_pbe_prefix + 1 &&
-      !memcmp(CBS_data(&oid), oid_pkcs12_pbe_prefix, sizeof oid_pkcs12_pbe_prefix)) {
-    CBS salt;
-    uint64_t iter;
-    if (!CBS_get_asn1(&alg, &params, CBS_ASN1_SEQUENCE) ||
-        !CBS_get_asn1(&params, &salt, CBS_ASN1_OCTETSTRING) ||
-        !CBS_get_asn1_uint64(&params, &iter))
-      return fail_load(c, E_NOT_A_KEY, "not a key: malformed PKCS#12 PBE parameters");
-    if (iter > c->max_iter) return too_many(c, iter);
-    if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
-    EVP_PKEY *k = PKCS8_parse_encrypted_private_key(&whole, c->pw, c->pwlen);
-    if (k) return accept_key(c, k);
-    uint32_t e = ERR_peek_error();
-    if (ERR_GET_LIB(e) == ERR_LIB_PKCS8 && (ERR_GET_REASON(e) == PKCS8_R_UNKNOWN_ALGORITHM ||
-                                            ERR_GET_REASON(e) == PKCS8_R_UNSUPPORTED_CIPHER))
-      return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 encryption: %s",
-                       alg_name(&oid, name, sizeof name));
-    return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
-  }
-  return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 encryption: %s",
-                   alg_name(&oid, name, sizeof name));
+  cb_pbe pbe;
+  char why[160];
+  int rc = cb_pbe_parse(&alg, &pbe, why, sizeof why);
+  if (rc == 0) return fail_load(c, E_NOT_A_KEY, "not a key: %s", why);
+  if (rc < 0) return fail_load(c, E_UNSUPPORTED, "unsupported PKCS#8 encryption: %s", why);
+  if (pbe.iterations > c->max_iter) return too_many(c, pbe.iterations);
+  if (!c->have_pw) return fail_load(c, E_ENCRYPTED, MSG_ENCRYPTED);
+  cb_password pw;
+  if (!cb_pbe_password_init(&pw, (const uint8_t *)c->pw, c->pwlen, 0))
+    return fail_load(c, E_NOT_A_KEY, "out of memory");
+  uint8_t *pt;
+  size_t ptlen;
+  int ok = cb_pbe_crypt(&pbe, &pw, 0, CBS_data(&ct), CBS_len(&ct), &pt, &ptlen);
+  cb_pbe_password_free(&pw);
+  if (!ok) return fail_load(c, E_BAD_PASSWORD, MSG_BAD_PASSWORD);
+  return parse_plain(c, K_PKCS8, pt, ptlen);
 }
 
-/* --- PEM ------------------------------------------------------------------------------- */
+/* --- PEM (core/pem.c finds and decodes the blocks) ------------------------------------ */
 
-typedef struct {
-  const char *label, *headers, *body;
-  size_t label_len, headers_len, body_len;
-  int complete; /* an END line was found */
-} pem_block;
+typedef cb_pem_block pem_block;
 
-static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-
-/* Lines end in LF, CRLF or a lone CR (old Mac editors). */
-static const char *line_end(const char *p, const char *end) {
-  while (p < end && *p != '\n' && *p != '\r') p++;
-  return p;
-}
-
-static const char *next_line(const char *p, const char *end) {
-  p = line_end(p, end);
-  if (p < end && *p == '\r') p++;
-  if (p < end && *p == '\n') p++;
-  return p;
-}
-
-/* pem_next finds the next "-----BEGIN X-----" block in [*p, end) and advances *p past it.
- * Text around blocks (Bag Attributes, subject= lines, comments) is ignored. */
-static int pem_next(const char **p, const char *end, pem_block *b) {
-  static const char begin[] = "-----BEGIN ";
-  for (;;) {
-    const char *s = memmem(*p, (size_t)(end - *p), begin, sizeof begin - 1);
-    if (!s) return 0;
-    const char *lbl = s + sizeof begin - 1, *q = lbl;
-    while (q < end && *q != '\n' && !(end - q >= 5 && !memcmp(q, "-----", 5))) q++;
-    if (q >= end || *q == '\n') { /* not a BEGIN line after all */
-      *p = lbl;
-      continue;
-    }
-    memset(b, 0, sizeof *b);
-    b->label = lbl;
-    b->label_len = (size_t)(q - lbl);
-    q += 5;
-    q = next_line(q, end); /* the rest of the BEGIN line */
-    const char *body = q;
-    /* "-----END <label>-----" */
-    const char *e = body;
-    for (;;) {
-      e = memmem(e, (size_t)(end - e), "-----END ", 9);
-      if (!e) break;
-      if ((size_t)(end - e) >= 9 + b->label_len + 5 && !memcmp(e + 9, lbl, b->label_len) &&
-          !memcmp(e + 9 + b->label_len, "-----", 5))
-        break;
-      e += 9;
-    }
-    const char *bend = e ? e : end;
-    /* RFC 1421 headers: lines with ':' before the base64, then a blank line */
-    const char *h = body, *line = body;
-    while (line < bend) {
-      const char *le = line_end(line, bend);
-      if (!memchr(line, ':', (size_t)(le - line))) break;
-      line = next_line(line, bend);
-    }
-    b->headers = h;
-    b->headers_len = (size_t)(line - h);
-    b->body = line;
-    b->body_len = (size_t)(bend - line);
-    b->complete = e != NULL;
-    *p = e ? e + 9 + b->label_len + 5 : end;
-    return 1;
-  }
-}
-
-static int label_is(const pem_block *b, const char *s) {
-  return b->label_len == strlen(s) && !memcmp(b->label, s, b->label_len);
-}
+static int label_is(const pem_block *b, const char *s) { return cb_pem_label_is(b, s); }
 
 static int label_has(const pem_block *b, const char *s) {
   return memmem(b->label, b->label_len, s, strlen(s)) != NULL;
-}
-
-/* b64_decode decodes base64 with whitespace and line breaks anywhere; missing '=' padding is
- * tolerated. Returns 1 with *out to OPENSSL_free, or 0. */
-static int b64_decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen) {
-  char *clean = OPENSSL_malloc(inlen + 4);
-  size_t n = 0, cap;
-  int ok = 0;
-  *out = NULL;
-  if (!clean) return 0;
-  for (size_t i = 0; i < inlen; i++) {
-    char ch = in[i];
-    if (is_space(ch)) continue;
-    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-          ch == '+' || ch == '/' || ch == '='))
-      goto done;
-    clean[n++] = ch;
-  }
-  if (n == 0 || n % 4 == 1) goto done;
-  while (n % 4) clean[n++] = '=';
-  if (!EVP_DecodedLength(&cap, n)) goto done;
-  *out = OPENSSL_malloc(cap ? cap : 1);
-  if (!*out) goto done;
-  ok = EVP_DecodeBase64(*out, outlen, cap, (const uint8_t *)clean, n);
-  if (!ok) {
-    OPENSSL_free(*out);
-    *out = NULL;
-  }
-done:
-  OPENSSL_cleanse(clean, inlen + 4);
-  OPENSSL_free(clean);
-  ERR_clear_error();
-  return ok;
 }
 
 static const struct {
@@ -608,31 +356,12 @@ static int hexval(char ch) {
   return -1;
 }
 
-/* header_value finds "name:" in the RFC 1421 headers of b; value without spaces around. */
-static int header_value(const pem_block *b, const char *name, const char **v, size_t *vlen) {
-  const char *p = b->headers, *end = b->headers + b->headers_len;
-  size_t nlen = strlen(name);
-  while (p < end) {
-    const char *le = line_end(p, end);
-    if ((size_t)(le - p) > nlen && !strncasecmp(p, name, nlen) && p[nlen] == ':') {
-      const char *s = p + nlen + 1;
-      while (s < le && is_space(*s)) s++;
-      while (le > s && is_space(le[-1])) le--;
-      *v = s;
-      *vlen = (size_t)(le - s);
-      return 1;
-    }
-    p = next_line(p, end);
-  }
-  return 0;
-}
-
 /* legacy_decrypt: OpenSSL's traditional PEM encryption (Proc-Type: 4,ENCRYPTED, DEK-Info):
  * the key is EVP_BytesToKey(MD5, one round) of the password and the first 8 bytes of the IV. */
 static EVP_PKEY *legacy_decrypt(lctx *c, const pem_block *b, enum kind kind, CBS ct) {
   const char *dek;
   size_t dlen;
-  if (!header_value(b, "DEK-Info", &dek, &dlen))
+  if (!cb_pem_header_value(b, "DEK-Info", &dek, &dlen))
     return fail_load(c, E_NOT_A_KEY, "not a key: encrypted PEM without a DEK-Info header");
   const char *comma = memchr(dek, ',', dlen);
   if (!comma) return fail_load(c, E_NOT_A_KEY, "not a key: malformed DEK-Info header");
@@ -679,8 +408,8 @@ static EVP_PKEY *parse_der(lctx *c, enum kind kind, CBS der) {
   }
 }
 
-/* load_block: one PEM block whose label names a key. */
-static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
+/* load_block: one PEM block whose label names a key; complete is 0 when it has no END line. */
+static EVP_PKEY *load_block(lctx *c, const pem_block *b, int complete) {
   enum kind kind;
   if (label_is(b, "PRIVATE KEY")) kind = K_PKCS8;
   else if (label_is(b, "ENCRYPTED PRIVATE KEY")) kind = K_PKCS8_ENC;
@@ -697,12 +426,12 @@ static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
   else
     return fail_load(c, E_UNSUPPORTED, "unsupported key format: %.*s",
                      (int)(b->label_len > 60 ? 60 : b->label_len), b->label);
-  if (!b->complete)
+  if (!complete)
     return fail_load(c, E_NOT_A_KEY, "not a key: the %.*s block has no END line",
                      (int)b->label_len, b->label);
   uint8_t *der;
   size_t derlen;
-  if (!b64_decode(b->body, b->body_len, &der, &derlen))
+  if (!cb_pem_decode_secret(b, &der, &derlen))
     return fail_load(c, E_NOT_A_KEY, "not a key: malformed base64 in the %.*s block",
                      (int)b->label_len, b->label);
   CBS cbs;
@@ -710,7 +439,7 @@ static EVP_PKEY *load_block(lctx *c, const pem_block *b) {
   const char *pt;
   size_t ptlen;
   EVP_PKEY *k;
-  if (header_value(b, "Proc-Type", &pt, &ptlen) && memmem(pt, ptlen, "ENCRYPTED", 9))
+  if (cb_pem_header_value(b, "Proc-Type", &pt, &ptlen) && memmem(pt, ptlen, "ENCRYPTED", 9))
     k = legacy_decrypt(c, b, kind, cbs);
   else
     k = parse_der(c, kind, cbs);
@@ -731,11 +460,13 @@ static EVP_PKEY *load(lctx *c, const char *data, size_t len, enum format fmt) {
   if (data == end) return fail_load(c, E_NOT_A_KEY, "not a key: the data is empty");
   int has_pem = memmem(data, (size_t)(end - data), "-----BEGIN ", 11) != NULL;
   if (fmt == F_PEM || (fmt == F_AUTO && has_pem)) {
-    const char *p = data;
+    size_t pos = 0;
+    int count = 0, r;
     pem_block b;
     char seen[64] = "";
-    while (pem_next(&p, end, &b)) {
-      if (is_key_label(&b)) return load_block(c, &b);
+    while ((r = cb_pem_next(data, (size_t)(end - data), &pos, &count, &b)) != 0) {
+      if (b.label_len == 0) continue; /* a mangled BEGIN line */
+      if (is_key_label(&b)) return load_block(c, &b, r > 0);
       if (!seen[0])
         snprintf(seen, sizeof seen, "%.*s", (int)(b.label_len > 40 ? 40 : b.label_len), b.label);
     }
@@ -749,7 +480,7 @@ static EVP_PKEY *load(lctx *c, const char *data, size_t len, enum format fmt) {
   /* base64 without the armor, as some Windows tools and web forms hand keys over */
   uint8_t *raw;
   size_t rawlen;
-  if (b64_decode(data, (size_t)(end - data), &raw, &rawlen)) {
+  if (cb_base64_armorless_secret(data, (size_t)(end - data), &raw, &rawlen)) {
     CBS_init(&der, raw, rawlen);
     EVP_PKEY *k = sniff(der) != K_AUTO ? parse_der(c, K_AUTO, der) : NULL;
     OPENSSL_cleanse(raw, rawlen);
@@ -940,32 +671,12 @@ static int m_public(lua_State *L) {
   return 1;
 }
 
-/* pem_encode returns "-----BEGIN label-----\n[headers\n]base64...-----END label-----\n" in a
- * new buffer (OPENSSL_free), or NULL. */
-static uint8_t *pem_encode(const char *label, const char *headers, const uint8_t *der, size_t len,
-                           size_t *outlen) {
-  size_t lines = len / 48 + 1;
-  size_t cap = 2 * (strlen(label) + 32) + (headers ? strlen(headers) + 1 : 0) + lines * 66;
-  uint8_t *out = OPENSSL_malloc(cap), *p = out;
-  if (!out) return NULL;
-  p += snprintf((char *)p, cap, "-----BEGIN %s-----\n", label);
-  if (headers) p += snprintf((char *)p, cap - (size_t)(p - out), "%s\n", headers);
-  for (size_t i = 0; i < len; i += 48) {
-    size_t n = len - i < 48 ? len - i : 48;
-    p += EVP_EncodeBlock(p, der + i, n);
-    *p++ = '\n';
-  }
-  p += snprintf((char *)p, cap - (size_t)(p - out), "-----END %s-----\n", label);
-  *outlen = (size_t)(p - out);
-  return out;
-}
-
 /* pkey.pem_encode(label, der) -> PEM text */
 static int l_pem_encode(lua_State *L) {
   const char *label = luaL_checkstring(L, 1);
   size_t len, outlen;
   const char *der = luaL_checklstring(L, 2, &len);
-  uint8_t *pem = pem_encode(label, NULL, (const uint8_t *)der, len, &outlen);
+  uint8_t *pem = cb_pem_encode_secret(label, NULL, (const uint8_t *)der, len, &outlen);
   if (!pem) return luaL_error(L, "out of memory");
   lua_pushlstring(L, (const char *)pem, outlen);
   OPENSSL_free(pem);
@@ -975,14 +686,16 @@ static int l_pem_encode(lua_State *L) {
 static const struct {
   const char *name, *pem_name;
   const EVP_CIPHER *(*cipher)(void);
+  int pbe; /* core/pbe.c's writer scheme */
 } write_ciphers[] = {
-    {"aes-256-cbc", "AES-256-CBC", EVP_aes_256_cbc},
-    {"aes-192-cbc", "AES-192-CBC", EVP_aes_192_cbc},
-    {"aes-128-cbc", "AES-128-CBC", EVP_aes_128_cbc},
-    {"des-ede3-cbc", "DES-EDE3-CBC", EVP_des_ede3_cbc},
+    {"aes-256-cbc", "AES-256-CBC", EVP_aes_256_cbc, CB_PBE_WRITE_AES256},
+    {"aes-192-cbc", "AES-192-CBC", EVP_aes_192_cbc, CB_PBE_WRITE_AES192},
+    {"aes-128-cbc", "AES-128-CBC", EVP_aes_128_cbc, CB_PBE_WRITE_AES128},
+    {"des-ede3-cbc", "DES-EDE3-CBC", EVP_des_ede3_cbc, CB_PBE_WRITE_PBES2_3DES},
 };
 
-/* cbc_encrypt encrypts with PKCS#7 padding into a new buffer (OPENSSL_free). */
+/* cbc_encrypt encrypts with PKCS#7 padding into a new buffer (OPENSSL_free): the legacy
+ * Proc-Type/DEK-Info encryption, which is not a PBE scheme. */
 static int cbc_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8_t *iv,
                        const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen) {
   EVP_CIPHER_CTX ctx;
@@ -1003,36 +716,20 @@ static int cbc_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8
   return 1;
 }
 
-/* encrypt_pkcs8 wraps a PrivateKeyInfo into an EncryptedPrivateKeyInfo as OpenSSL 3 writes it:
- * PBES2, PBKDF2 with HMAC-SHA256, a random 16-byte salt, the cipher with a random IV. */
-static int encrypt_pkcs8(const EVP_CIPHER *cipher, const uint8_t *cipher_oid, size_t oidlen,
-                         const char *pw, size_t pwlen, uint64_t iter, const uint8_t *pt,
+/* encrypt_pkcs8 wraps a PrivateKeyInfo into an EncryptedPrivateKeyInfo as OpenSSL 3 writes it
+ * (PBES2, PBKDF2 with HMAC-SHA256, a random 16-byte salt, the cipher with a random IV), with
+ * core/pbe.c's writer. */
+static int encrypt_pkcs8(int scheme, const char *pw, size_t pwlen, uint64_t iter, const uint8_t *pt,
                          size_t ptlen, CBB *out) {
-  uint8_t salt[16], iv[EVP_MAX_IV_LENGTH], key[EVP_MAX_KEY_LENGTH], *ct = NULL;
-  size_t ivlen = EVP_CIPHER_iv_length(cipher), ctlen = 0;
-  RAND_bytes(salt, sizeof salt);
-  RAND_bytes(iv, ivlen);
-  int ok = PKCS5_PBKDF2_HMAC(pw, pwlen, salt, sizeof salt, (unsigned)iter, EVP_sha256(),
-                             EVP_CIPHER_key_length(cipher), key) &&
-           cbc_encrypt(cipher, key, iv, pt, ptlen, &ct, &ctlen);
-  OPENSSL_cleanse(key, sizeof key);
-  CBB seq, alg, oid, params, kdf, kdfp, prf, enc;
-  ok = ok && CBB_add_asn1(out, &seq, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&seq, &alg, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&alg, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, oid_pbes2, sizeof oid_pbes2) &&
-       CBB_add_asn1(&alg, &params, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&params, &kdf, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&kdf, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, oid_pbkdf2, sizeof oid_pbkdf2) &&
-       CBB_add_asn1(&kdf, &kdfp, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1_octet_string(&kdfp, salt, sizeof salt) && CBB_add_asn1_uint64(&kdfp, iter) &&
-       CBB_add_asn1(&kdfp, &prf, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&prf, &oid, CBS_ASN1_OBJECT) &&
-       CBB_add_bytes(&oid, oid_hmac_sha256, sizeof oid_hmac_sha256) &&
-       CBB_add_asn1(&prf, &oid, CBS_ASN1_NULL) &&
-       CBB_add_asn1(&params, &enc, CBS_ASN1_SEQUENCE) &&
-       CBB_add_asn1(&enc, &oid, CBS_ASN1_OBJECT) && CBB_add_bytes(&oid, cipher_oid, oidlen) &&
-       CBB_add_asn1_octet_string(&enc, iv, ivlen) &&
-       CBB_add_asn1_octet_string(&seq, ct, ctlen) && CBB_flush(out);
+  cb_password password;
+  uint8_t *ct = NULL;
+  size_t ctlen = 0;
+  CBB seq;
+  if (!cb_pbe_password_init(&password, (const uint8_t *)pw, pwlen, 0)) return 0;
+  int ok = CBB_add_asn1(out, &seq, CBS_ASN1_SEQUENCE) &&
+           cb_pbe_encrypt(scheme, EVP_sha256(), iter, &password, pt, ptlen, &seq, &ct, &ctlen) &&
+           CBB_add_asn1_octet_string(&seq, ct, ctlen) && CBB_flush(out);
+  cb_pbe_password_free(&password);
   OPENSSL_free(ct);
   return ok;
 }
@@ -1084,16 +781,8 @@ static int m_encode(lua_State *L) {
           : id == EVP_PKEY_RSA ? "RSA PRIVATE KEY" : "EC PRIVATE KEY";
   const EVP_CIPHER *cipher = write_ciphers[ci].cipher();
   if (ok && pw && !traditional) {
-    /* the cipher's OID from the reading table */
-    const uint8_t *coid = NULL;
-    size_t coidlen = 0;
-    for (size_t i = 0; i < sizeof pbes2_ciphers / sizeof pbes2_ciphers[0]; i++)
-      if (!strcmp(pbes2_ciphers[i].name, write_ciphers[ci].name)) {
-        coid = pbes2_ciphers[i].oid;
-        coidlen = pbes2_ciphers[i].len;
-      }
     ok = CBB_init(&cbb, plainlen + 256) &&
-         encrypt_pkcs8(cipher, coid, coidlen, pw, pwlen, (uint64_t)iter, plain, plainlen, &cbb) &&
+         encrypt_pkcs8(write_ciphers[ci].pbe, pw, pwlen, (uint64_t)iter, plain, plainlen, &cbb) &&
          CBB_finish(&cbb, &tmp, &tmplen);
     if (!ok) CBB_cleanup(&cbb);
     OPENSSL_free(plain); /* cleansed by BoringSSL */
@@ -1120,14 +809,13 @@ static int m_encode(lua_State *L) {
         headers[n++] = hexd[iv[i] >> 4];
         headers[n++] = hexd[iv[i] & 15];
       }
-      headers[n++] = '\n';
       headers[n] = '\0';
-      out = pem_encode(label, headers, tmp, tmplen, &outlen);
+      out = cb_pem_encode_secret(label, headers, tmp, tmplen, &outlen);
       ok = out != NULL;
       OPENSSL_free(tmp);
     }
   } else if (ok) {
-    out = pem_encode(label, NULL, plain, plainlen, &outlen);
+    out = cb_pem_encode_secret(label, NULL, plain, plainlen, &outlen);
     ok = out != NULL;
   }
   if (plain) {

@@ -3,7 +3,8 @@
 --
 --   store.new{ cas = {cert,...}, crls = {crl,...}, untrusted = {cert,...} } -> store | nil, err
 --   store.load_file(path[, opts]) -> store | nil, err
---       every certificate of a PEM (or DER) file is a trust anchor, every CRL is added;
+--       every certificate of the file is a trust anchor, every CRL is added (path: a file, "-"
+--       or a URL, in any form certbench.input reads: PEM, DER, PKCS#7 .p7b, ZIP, tar...);
 --       opts are new's (cas, crls, untrusted) to add more
 --   s:add_ca(cert), s:add_crl(crl), s:add_untrusted(cert)     -> true | nil, err
 --   s:add_file(path)       -> ncerts, ncrls | nil, err  (certificates become trust anchors)
@@ -33,6 +34,15 @@
 --           key_usage = {"digitalSignature", ...}: every one asserted in the leaf's keyUsage
 --             (a leaf without one allows all)
 --   store.reasons[code] -> short reason name; store.error_text(code) -> BoringSSL's text
+--   store.find_issuer(obj, pool[, opts]) -> cert | nil, why, code
+--     the certificate of pool (a list) that issued obj (a certificate or a CRL): its subject is
+--     obj's issuer, its SKI is obj's AKI (when both have one), its key verifies obj's
+--     signature, and for a CRL it may sign CRLs (keyUsage with cRLSign, or none). A CA
+--     certificate is preferred to another that also fits; a certificate is never its own issuer
+--     (a copy of it in the pool is skipped). opts.noun ("trusted CA"), opts.among ("the
+--     trusted CAs") word the reasons; code = "untrusted" (no certificate of that name or key
+--     identifier) | "signature" (none verifies).
+--   store.can_sign_crls(cert) -> boolean (keyUsage cRLSign, or no keyUsage)
 --
 -- A failure of a profile rule has the same shape: info.rule names the rule ("RFC 5280 4.2.1.1"),
 -- info.text is the rule and what it says ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be
@@ -157,70 +167,91 @@ function M.new(o)
   return s
 end
 
--- the objects of one PEM block, or of a whole DER file
-local function load_block(kind, text)
-  if kind == "CRL" then
-    local crl = require "certbench.crl"
-    return crl.load(text)
-  end
-  local x509 = require "certbench.x509"
-  return x509.load(text)
-end
-
-local cert_labels = {
-  ["CERTIFICATE"] = true, ["X509 CERTIFICATE"] = true, ["TRUSTED CERTIFICATE"] = true,
-}
-
--- parse_bundle(data, what) -> { certs }, { crls } | nil, err: every certificate and CRL
--- of a PEM bundle (text, keys and other blocks between them are skipped), or one DER
--- certificate or CRL.
-local function parse_bundle(data, what)
-  local certs, crls = {}, {}
-  local pos, found_pem, n = 1, false, 0
-  while true do
-    local b, e, label = data:find("%-%-%-%-%-BEGIN ([^\r\n%-]+)%-%-%-%-%-", pos)
-    if not b then break end
-    found_pem = true
-    n = n + 1
-    local eb, ee = data:find("-----END " .. label .. "-----", e + 1, true)
-    if not eb then return nil, ("%s: PEM block %d (%s) has no END line"):format(what, n, label) end
-    local block = data:sub(b, ee)
-    local kind = cert_labels[label] and "CERT" or (label == "X509 CRL" and "CRL") or nil
-    if kind then
-      local obj, err = load_block(kind, block)
-      if not obj then return nil, ("%s: PEM block %d (%s): %s"):format(what, n, label, tostring(err)) end
-      local list = kind == "CRL" and crls or certs
-      list[#list + 1] = obj
+-- certs_crls(r, what) -> { certs }, { crls } | nil, err: the certificates and CRLs of what
+-- certbench.input read; a member it does not understand fails the whole
+local function certs_crls(r, what)
+  local input = require "certbench.input"
+  if #r.unknown > 0 then
+    local u = r.unknown[1]
+    if #r.objects == 0 and (u.code == "empty" or u.code == "not_pki") then
+      return nil, ("%s: no certificate or CRL found (%s)"):format(what, u.reason)
     end
-    pos = ee + 1
+    return nil, (input.problem(r))
   end
-  if not found_pem and #data > 0 then
-    local obj, xerr = load_block("CERT", data)
-    if obj then
-      certs[1] = obj
-    else
-      local cerr
-      obj, cerr = load_block("CRL", data)
-      if not obj then
-        return nil, ("%s: no certificate or CRL found (%s; %s)"):format(what, xerr, cerr)
-      end
-      crls[1] = obj
-    end
-  end
+  local certs, cerr = input.all(r, "certificate")
+  if not certs then return nil, cerr end
+  local crls, lerr = input.all(r, "crl")
+  if not crls then return nil, lerr end
   if #certs == 0 and #crls == 0 then
-    return nil, what .. ": no certificate or CRL found"
+    return nil, ("%s: no certificate or CRL found (%s)"):format(what, r.summary)
   end
   return certs, crls
+end
+
+-- parse_bundle(data, what) -> { certs }, { crls } | nil, err: every certificate and CRL the
+-- data holds (PEM bundles with keys and text between the blocks, DER, PKCS#7, ZIP, tar...)
+local function parse_bundle(data, what)
+  local r, err = require("certbench.input").bytes(data, what)
+  if not r then return nil, err end
+  return certs_crls(r, what)
 end
 M._parse_bundle = parse_bundle
 
 local MAX_FILE = 64 << 20
 
+function M.can_sign_crls(cert)
+  local ku = cert:key_usage()
+  if not ku or #ku == 0 then return true end
+  for _, u in ipairs(ku) do if u == "cRLSign" then return true end end
+  return false
+end
+
+function M.find_issuer(obj, pool, opts)
+  local noun = opts and opts.noun or "certificate"
+  local among = opts and opts.among or "the certificates given"
+  local mt = getmetatable(obj)
+  local is_crl = mt ~= nil and mt.__name == "certbench.crl"
+  local name, aki = obj:issuer(), obj:aki()
+  local named, keyed = 0, 0
+  local best, why
+  for _, ca in ipairs(pool) do
+    if (is_crl or not ca:equals(obj)) and ca:subject():equals(name) then
+      named = named + 1
+      local ski = ca:ski()
+      if aki == nil or ski == nil or ski == aki then
+        keyed = keyed + 1
+        if is_crl and not M.can_sign_crls(ca) then
+          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, tostring(name))
+        else
+          local ok, reason
+          if is_crl then ok, reason = obj:verify(ca) else ok, reason = obj:verify_signature(ca) end
+          if ok then
+            if is_crl or ca:is_ca() then return ca end
+            best = best or ca
+          else
+            why = ("the signature does not verify with the %s %s (%s)"):format(noun, tostring(name), tostring(reason))
+          end
+        end
+      end
+    end
+  end
+  if best then return best end
+  if named == 0 then
+    return nil, ("issuer %s is not among %s"):format(tostring(name), among), "untrusted"
+  end
+  if keyed == 0 then
+    return nil, ("no %s %s has the key %s the %s names (authority key identifier)")
+      :format(noun, tostring(name), aki, is_crl and "CRL" or "certificate"), "untrusted"
+  end
+  return nil, why, "signature"
+end
+
 function methods:add_file(path)
   if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end
-  local data, err = fs.read(path, MAX_FILE)
-  if not data then return nil, err end
-  local certs, crls = parse_bundle(data, path)
+  -- a path, "-" or a URL, read by certbench.input
+  local r, err = require("certbench.input").read(path, { max_size = MAX_FILE })
+  if not r then return nil, err end
+  local certs, crls = certs_crls(r, path)
   if not certs then return nil, crls end
   for _, x in ipairs(certs) do
     local ok, e = self:add_ca(x)

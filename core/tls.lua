@@ -151,7 +151,7 @@ local function list_text(t)
   return table.concat(t, ", ")
 end
 
-local function time_text(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", t) end
+local function time_text(t) return require("certbench.ui").time(t) end
 
 local function subject_text(cert)
   local ok, t = pcall(function() return cert:subject():rfc4514() end)

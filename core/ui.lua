@@ -18,6 +18,10 @@
 --   ui.isatty(fd) -> true when fd (0, 1, 2) is a terminal
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
+--   ui.escape(s)           s safe for a terminal: control characters (C0, DEL, and C1 in UTF-8)
+--                          as \XX (\u00XX for C1): what a certificate, a CRL or a peer says is
+--                          escaped with it before it is printed as text (never in --json, where
+--                          the encoder keeps it exact)
 local c = require "_certbench.ui"
 -- cjson (a shared library to open) only when a command writes or reads JSON
 local cjson = require("certbench").lazy "cjson"
@@ -27,6 +31,13 @@ local M = { options = { json = false, quiet = false, verbose = false, progress =
 
 function M.configure(opts)
   for k, v in pairs(opts or {}) do M.options[k] = v end
+end
+
+function M.escape(s)
+  s = tostring(s)
+  -- the UTF-8 form of C1 controls (CSI is U+009B), which a UTF-8 terminal obeys too
+  s = s:gsub("\194([\128-\159])", function(b) return ("\\u00%02X"):format(b:byte()) end)
+  return (s:gsub("[%z\1-\31\127]", function(ch) return ("\\%02X"):format(ch:byte()) end))
 end
 
 local function fmt(s, ...)
@@ -266,6 +277,8 @@ end
 
 function M.decode_json(s) return cjson.decode(s) end
 
+-- time(t) -> "2026-11-28T00:00:00Z" (RFC 3339, UTC) | nil for nil: the one formatter of times
+-- in text and JSON output
 function M.time(t)
   if t == nil then return nil end
   return os.date("!%Y-%m-%dT%H:%M:%SZ", t)

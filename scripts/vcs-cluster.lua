@@ -118,7 +118,7 @@ result.crl = fs.join(out, "ca.crl")
 step("write " .. result.crl, fs.write(result.crl, crl:to_pem()))
 ca:close()
 say("CRL       #%s, %d revoked, next update %s: %s", tostring(info.number), info.revoked,
-  os.date("!%Y-%m-%dT%H:%M:%SZ", info.next_update), result.crl)
+  require("certbench.ui").time(info.next_update), result.crl)
 
 -- 6. every peer's upload files checked as the appliance will take them
 local failed = 0

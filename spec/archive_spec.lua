@@ -2,7 +2,7 @@
 -- gzip, python3's zipfile and gzip, openssl crl2pkcs7), limits (zip bombs), errors of
 -- truncated and corrupt archives, CRLs and certificates out of every container, writers.
 local archive = require "certbench.archive"
-local h = require "helper"
+local h = require "support.helper"
 
 local dir -- the fixtures, made once
 local function fx(name) return h.read(dir .. "/" .. name) end
@@ -18,15 +18,10 @@ local function names(list)
   return t
 end
 
--- the peak resident size of this process, in kB
-local function vmhwm()
-  return tonumber(h.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
-end
-
 describe("certbench.archive", function()
   setup(function()
     dir = h.tmpdir()
-    local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/archive_fixtures.py") .. " " .. h.q(dir))
+    local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/support/archive.py") .. " " .. h.q(dir))
     assert(rc == 0, out)
     -- a tree with nested folders, zipped by the zip tool (which adds folder entries)
     sh("mkdir -p tree/a/b tree/c/d/e && cp crl1.der tree/a/b/one.crl && cp crl2.pem tree/a/two.pem"
@@ -259,7 +254,7 @@ describe("certbench.archive", function()
 
     describe("a zip bomb (1 GiB of zeros)", function()
       setup(function()
-        local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/archive_fixtures.py") .. " " ..
+        local out, rc = h.run("python3 " .. h.q(h.root .. "/spec/support/archive.py") .. " " ..
           h.q(dir) .. " --bombs-only")
         assert(rc == 0, out)
       end)
@@ -556,5 +551,57 @@ describe("certbench.archive", function()
       assert.is_nil(z)
       assert.matches("^zip: a: ", err)
     end)
+  end)
+end)
+
+describe("certbench.archive tar (libarchive, loaded on first use)", function()
+  local d
+  local function run(cmd) return h.sh("cd " .. h.q(d) .. " && " .. cmd) end
+  setup(function()
+    d = h.tmpdir()
+    h.write(d .. "/a.der", "\48\3\2\1\1")
+    h.write(d .. "/b.pem", "-----BEGIN X-----\nAAAA\n-----END X-----\n")
+    run("ln -s a.der link.der && mkdir sub && cp a.der sub/c.der")
+    run("tar cf t.tar a.der b.pem link.der sub && tar czf t.tgz a.der b.pem && tar cjf t.tar.bz2 a.der b.pem"
+      .. " && tar cJf t.tar.xz a.der b.pem && xz -k b.pem && bzip2 -k a.der")
+    run("head -c 8000000 /dev/zero > zeros && tar cJf bomb.tar.xz zeros && tar cf bomb.tar zeros")
+  end)
+
+  it("reads plain, gzip, bzip2 and xz tars, and lone bzip2/xz files, naming members as tar does", function()
+    local m = assert(archive.members(h.read(d .. "/t.tar"), { name = "t.tar" }))
+    assert.same({ "a.der", "b.pem", "link.der", "sub/c.der" }, names(m))
+    assert.equal("a symbolic link", m[3].not_a_file) -- said, never followed nor dropped
+    for _, f in ipairs { "t.tgz", "t.tar.bz2", "t.tar.xz" } do
+      local list = assert(archive.members(h.read(d .. "/" .. f), { name = f }))
+      assert.same({ "a.der", "b.pem" }, names(list), f)
+      assert.equal("\48\3\2\1\1", list[1].data)
+    end
+    assert.same({ "b.pem" }, names(assert(archive.members(h.read(d .. "/b.pem.xz"), { name = "b.pem.xz" }))))
+    assert.same({ "a.der" }, names(assert(archive.members(h.read(d .. "/a.der.bz2"), { name = "a.der.bz2" }))))
+    assert.equal("tar", archive.detect(h.read(d .. "/t.tar")))
+    assert.equal("xz", archive.detect(h.read(d .. "/t.tar.xz")))
+    assert.equal("bzip2", archive.detect(h.read(d .. "/t.tar.bz2")))
+  end)
+
+  it("applies the same budget: ratio, sizes, member count", function()
+    local none, err = archive.members(h.read(d .. "/bomb.tar.xz"), { name = "bomb.tar.xz" })
+    assert.is_nil(none)
+    assert.matches("bomb.tar.xz: zip bomb? ", err, 1, true)
+    assert.matches("past 200:1", err, 1, true)
+    none, err = archive.members(h.read(d .. "/bomb.tar"), { name = "bomb.tar", max_member = 1 << 20 })
+    assert.is_nil(none)
+    assert.matches("member zeros is larger than 1 MiB (max_member)", err, 1, true)
+    none, err = archive.members(h.read(d .. "/t.tar"), { max_members = 2 })
+    assert.is_nil(none)
+    assert.matches("more than 2 members (max_members)", err, 1, true)
+    -- a .tar.gz counts as one level: max_depth = 1 reads it
+    assert(archive.members(h.read(d .. "/t.tgz"), { max_depth = 1 }))
+  end)
+
+  it("reports a truncated tar", function()
+    local data = h.read(d .. "/t.tar.xz")
+    local none, err = archive.members(data:sub(1, #data // 2), { name = "cut.tar.xz" })
+    assert.is_nil(none)
+    assert.matches("^cut.tar.xz: ", err)
   end)
 end)

@@ -1,5 +1,5 @@
 -- The files of an openssl ca folder as certbench.plugins.ca.db reads and writes them. The
--- expected bytes are what openssl 3.0 wrote in a demoCA (see tests/ca_interop_spec.lua for the
+-- expected bytes are what openssl 3.0 wrote in a demoCA (see tests/interop/ca_spec.lua for the
 -- same checks against the live openssl CLI).
 local db = require "certbench.plugins.ca.db"
 

@@ -1,7 +1,7 @@
 -- The ca plugin: its Lua API (require "certbench.plugins.ca"), its commands, and its errors,
 -- each of which must leave the CA folder byte for byte as it was.
-local h = require "helper"
-local ch = require "ca_helper"
+local h = require "support.helper"
+local ch = require "support.ca"
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local crl = require "certbench.crl"

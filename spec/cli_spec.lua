@@ -1,5 +1,5 @@
 -- The program's command line: dispatch, plugins, errors and exit codes.
-local h = require "helper"
+local h = require "support.helper"
 
 local site = h.root .. "/tests/site-plugins"
 local broken = h.root .. "/tests/site-plugins-broken"

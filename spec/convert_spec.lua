@@ -1,9 +1,9 @@
 -- spec/convert_spec.lua: the convert plugin: every kind of object DER <-> PEM with identical
 -- bytes back, the Windows forms (Base-64 .cer with CRLF, UTF-16LE, BOM, no armor, a PKCS#7
 -- chain in CERTIFICATE armor), p7b bundles, every refusal with its reason, output files
--- (default names, --force, key modes), and `convert dir`. tests/convert_interop_spec.lua does
+-- (default names, --force, key modes), and `convert dir`. tests/interop/convert_spec.lua does
 -- the openssl directions.
-local h = require "helper"
+local h = require "support.helper"
 local ui = require "certbench.ui"
 local fs = require "certbench.fs"
 local detect = require "certbench.detect"
@@ -12,7 +12,7 @@ local pkey = require "certbench.pkey"
 local convert = require "certbench.plugins.convert"
 
 local dir = h.tmpdir()
-local fx = require("pfx_fixture").make(dir)
+local fx = require("support.pfx").make(dir)
 local n = 0
 local function fresh(name)
   n = n + 1
@@ -113,15 +113,15 @@ describe("convert.data", function()
     local cases = {
       { fx.leaf:to_pem() .. fx.sub:to_pem(), "der", "several",
         "b.pem: 2 certificates: a DER file holds one object (--to p7b puts several certificates in one file)" },
-      { fx.leaf:to_der() .. fx.sub:to_der(), "pem", "concatenated", "b.pem: 2 DER objects back to back: certificate (" },
+      { fx.leaf:to_der() .. fx.sub:to_der(), "der", "several", "b.pem: 2 certificates: a DER file holds one object" },
       { fx.leaf:to_der():sub(1, 700), "pem", "truncated", "b.pem: truncated: a certificate whose header announces" },
       { "Dear admin, the certificate is attached.\n", "pem", "not_pki", "b.pem: not PKI data: text without a PEM block" },
       { fx.leaf:to_pem():gsub("\nMII", "\nMI!", 1), "der", "bad_base64", "b.pem: PEM block 1 (CERTIFICATE, line 1): bad Base-64: character \"!\" on line 2" },
       { fx.leaf_key:to_pem() .. fx.leaf:to_pem(), "p7b", "unsupported",
-        "b.pem (PEM block 1, line 1): holds a private key (PKCS#8 RSA), but a p7b carries certificates and CRLs only: nothing converted" },
-      { fx.pfx(), "pem", "pfx", "b.pem: a PKCS#12 (PFX) file holds a private key under a password: certbench pfx split b.pem --out-dir DIR" },
-      { "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----\n", "pem", "unsupported",
-        "b.pem (PEM block 1, line 1): PEM block 'OPENSSH PRIVATE KEY': not something convert handles" },
+        "b.pem (PEM block 1): holds a private key (PKCS#8 RSA), but a p7b carries certificates and CRLs only: nothing converted" },
+      { fx.pfx(), "pem", "password", "b.pem: a PKCS#12 file protected by a password: give it with --passin" },
+      { "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----\n", "pem", "unknown",
+        "b.pem: a PEM block labelled OPENSSH PRIVATE KEY, which certbench does not read" },
       { "", "pem", "empty", "b.pem: empty file" },
     }
     for i, c in ipairs(cases) do

@@ -2,9 +2,9 @@
 -- (require("certbench.plugins.crl").check / .checker.run): every certificate of a chain against
 -- its issuer's CRL, exit 0 good, 3 revoked, 1 undetermined; expired CRLs, the fallback, CRLs
 -- from files, folders, the CA file and distribution points; the --json evidence; NIST PKITS.
-local h = require "helper"
-local F = require "crl_plugin_fixture"
-local servers = require "servers"
+local h = require "support.helper"
+local F = require "support.crl_plugin"
+local servers = require "support.servers"
 local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local plugin = require "certbench.plugins.crl"

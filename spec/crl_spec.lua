@@ -1,11 +1,11 @@
 -- spec/crl_spec.lua: certbench.crl, every function and error path. The CRLs come from the
--- openssl CLI (spec/crl_fixtures.lua) and from crl.new; tests/crl_interop_spec.lua checks both
+-- openssl CLI (spec/support/crl.lua) and from crl.new; tests/interop/crl_spec.lua checks both
 -- directions against openssl itself and the corpus.
 local crl = require "certbench.crl"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
-local h = require "helper"
-local F = require "crl_fixtures"
+local h = require "support.helper"
+local F = require "support.crl"
 
 local T2024_01_01_12 = 1704110400 -- 2024-01-01T12:00:00Z
 local T2023_12_25 = 1703462400    -- 2023-12-25T00:00:00Z
@@ -977,13 +977,6 @@ describe("certbench.crl", function()
   end)
 
   describe("memory", function()
-    local function rss_kb()
-      local f = assert(io.open("/proc/self/statm"))
-      local pages = f:read("n") and f:read("n")
-      f:close()
-      return pages * 4
-    end
-
     -- ASan keeps freed memory in quarantine, so resident size says nothing there; LeakSanitizer
     -- covers the same ground in that pass.
     local it_rss = os.getenv("CERTBENCH_ASAN") and pending or it
@@ -1000,14 +993,14 @@ describe("certbench.crl", function()
       for i = 1, 2000 do cycle(i) end
       collectgarbage()
       collectgarbage()
-      local before = rss_kb()
+      local before = h.rss_kb()
       for i = 1, 100000 do
         cycle(i)
         if i % 1000 == 0 then collectgarbage() end
       end
       collectgarbage()
       collectgarbage()
-      local after = rss_kb()
+      local after = h.rss_kb()
       assert.is_true(after <= before * 1.5, ("resident size grew from %d KB to %d KB"):format(before, after))
     end)
   end)

@@ -1,7 +1,7 @@
 -- spec/crl_state_spec.lua: the state file of the CRL mirror (plugins/crl/state.lua): entries
 -- kept as text and decoded on demand, the file one JSON document written an entry a line
 -- (python's json reads it), read a line at a time, the first layout (one line) still read.
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local state = require "certbench.plugins.crl.state"

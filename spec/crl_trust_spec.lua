@@ -1,7 +1,7 @@
 -- spec/crl_trust_spec.lua: the trusted CAs of the crl plugin (plugins/crl/trust.lua): files with
 -- several CAs and CRLs, duplicates, the issuer of a CRL by name, key id and signature.
-local h = require "helper"
-local F = require "crl_plugin_fixture"
+local h = require "support.helper"
+local F = require "support.crl_plugin"
 local x509 = require "certbench.x509"
 local trust = require "certbench.plugins.crl.trust"
 
@@ -52,11 +52,11 @@ describe("crl trust set", function()
     h.write(d .. "/cut.pem", h.read(b.pem) .. detect.pem("CERTIFICATE", a.cert:to_der():sub(1, 200)))
     local none, err = trust.load(d .. "/cut.pem")
     assert.is_nil(none)
-    assert.matches("cut.pem: certificate 2: ", err, 1, true)
+    assert.matches("cut.pem: PEM block 2 %(CERTIFICATE, line %d+%): truncated", err)
     h.write(d .. "/broken.pem", h.read(b.pem) .. "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")
     local none1, err1 = trust.load(d .. "/broken.pem")
     assert.is_nil(none1)
-    assert.matches("broken.pem: PEM block 2 (CERTIFICATE): bad base64", err1, 1, true)
+    assert.matches("broken.pem: PEM block 2 %(CERTIFICATE, line %d+%): bad Base%-64", err1)
     h.write(d .. "/crls-only.pem", F.crl(a, { number = 5 }):to_pem())
     local none2, err2 = trust.load(d .. "/crls-only.pem")
     assert.is_nil(none2)

@@ -113,7 +113,7 @@ describe("csr.load", function()
   end)
 
   it("reads files and names them in messages", function()
-    local h = require "helper"
+    local h = require "support.helper"
     local d = h.tmpdir()
     h.write(d .. "/r.csr", r:to_pem())
     assert.is_true(assert(csr.load_file(d .. "/r.csr")) == r)
@@ -204,7 +204,7 @@ describe("csr.load_many", function()
 end)
 
 describe("csr.verify_many", function()
-  local h = require "helper"
+  local h = require "support.helper"
   local function flip(r)
     local der = r:to_der()
     return assert(csr.load(der:sub(1, -2) .. string.char(der:byte(-1) ~ 1)))

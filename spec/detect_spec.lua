@@ -1,11 +1,11 @@
 -- spec/detect_spec.lua: certbench.detect, the content detector under convert, show and pfx split:
 -- every kind of object in DER, PEM and armorless Base-64; the text forms Windows tools write
 -- (CRLF, BOM, UTF-16); the text openssl puts around blocks; every error, with what it names.
-local h = require "helper"
+local h = require "support.helper"
 local detect = require "certbench.detect"
 local pkey = require "certbench.pkey"
 local pkcs7 = require "certbench.pkcs7"
-local fx = require("pfx_fixture").make(h.tmpdir())
+local fx = require("support.pfx").make(h.tmpdir())
 
 local function d(data) return assert(detect.detect(data)) end
 local function one(data)

@@ -1,5 +1,5 @@
 -- man page and bash completion come from the same definitions as --help
-local h = require "helper"
+local h = require "support.helper"
 local site = h.root .. "/tests/site-plugins"
 
 local function cb(args)

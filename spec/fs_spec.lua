@@ -1,5 +1,5 @@
 local fs = require "certbench.fs"
-local h = require "helper"
+local h = require "support.helper"
 
 describe("certbench.fs", function()
   local dir

@@ -1,10 +1,10 @@
--- certbench.http: the API and its error paths, with tests/servers/hostile.py on 127.0.0.1 for
--- the few that need a server (the interoperability tests are in tests/http_spec.lua). Here so
+-- certbench.http: the API and its error paths, with spec/support/servers/hostile.py on 127.0.0.1 for
+-- the few that need a server (the interoperability tests are in tests/interop/http_spec.lua). Here so
 -- the ASan pass of tests/run covers the transfer engine too.
 local http = require "certbench.http"
 local loop = require "certbench.loop"
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 
 describe("certbench.http API", function()
   local hostile
@@ -85,16 +85,13 @@ describe("certbench.http API", function()
       for _, r in ipairs(p:wait()) do assert.equal(20000, r[1]) end
       collectgarbage()
       collectgarbage()
-      local f = assert(io.open("/proc/self/statm"))
-      local _, resident = f:read("n", "n")
-      f:close()
-      return resident
+      return h.rss_kb()
     end
     local first = batch()
     batch()
     local third = batch()
     if not os.getenv("CERTBENCH_ASAN") then
-      assert.is_true(third <= first * 1.5, ("resident pages %d -> %d"):format(first, third))
+      assert.is_true(third <= first * 1.5, ("resident %d kB -> %d kB"):format(first, third))
     end
   end)
 

@@ -1,6 +1,6 @@
 -- certbench.lint: the rule table and lint.certificate's roles, on certificates x509.new makes
--- (the rules one by one are tested on openssl-made certificates in tests/lint_interop_spec.lua,
--- and on paths by tests/limbo_spec.lua).
+-- (the rules one by one are tested on openssl-made certificates in tests/interop/lint_spec.lua,
+-- and on paths by tests/integration/limbo_spec.lua).
 local lint = require "certbench.lint"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"

@@ -1,18 +1,11 @@
 local loop = require "certbench.loop"
-local h = require "helper"
+local h = require "support.helper"
 
 local function pid()
   local f = assert(io.open("/proc/self/stat"))
   local n = f:read("n")
   f:close()
   return n
-end
-
-local function rss_kib()
-  local f = assert(io.open("/proc/self/statm"))
-  local _, resident = f:read("n", "n")
-  f:close()
-  return resident * 4
 end
 
 describe("certbench.loop", function()
@@ -441,17 +434,17 @@ describe("certbench.loop", function()
         collectgarbage()
       end
       batch()
-      local after1 = rss_kib()
+      local after1 = h.rss_kb()
       batch()
       batch()
-      local after3 = rss_kib()
+      local after3 = h.rss_kb()
       local st = loop.stats()
       assert.equal(base.handles, st.handles)
       assert.equal(0, st.active)
       assert.equal(0, st.ready)
       assert.equal(base.resources, st.resources)
       if not os.getenv("CERTBENCH_ASAN") then -- ASan's quarantine grows on purpose
-        assert.is_true(after3 <= after1 * 1.5, ("resident %d KiB -> %d KiB"):format(after1, after3))
+        assert.is_true(after3 <= after1 * 1.5, ("resident %d kB -> %d kB"):format(after1, after3))
       end
     end)
 

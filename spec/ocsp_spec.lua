@@ -1,9 +1,9 @@
 -- certbench.ocsp: requests, responses and their verification, on a CA and responders made with
--- the openssl CLI (spec/ocsp_fixture.lua) whose responses `openssl ocsp` makes offline
+-- the openssl CLI (spec/support/ocsp.lua) whose responses `openssl ocsp` makes offline
 -- (-reqin/-respout), hand-made signed responses for the paths openssl never takes, and
--- OpenSSL's own OCSP test set from the corpus. The live responder is in tests/ocsp_spec.lua.
-local h = require "helper"
-local A = require "asn1_util"
+-- OpenSSL's own OCSP test set from the corpus. The live responder is in tests/interop/ocsp_spec.lua.
+local h = require "support.helper"
+local A = require "support.asn1"
 local ocsp = require "certbench.ocsp"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
@@ -18,7 +18,7 @@ describe("certbench.ocsp", function()
   local fx, C, K
 
   setup(function()
-    fx = require("ocsp_fixture").make(h.tmpdir())
+    fx = require("support.ocsp").make(h.tmpdir())
     C, K = {}, {}
     for _, n in ipairs { "ca", "other", "good", "revoked", "unknown", "hold", "noaia", "stranger",
       "responder", "noeku", "foreign" } do

@@ -1,5 +1,5 @@
 -- spec/outputs_spec.lua: certbench.outputs, several files written as one step.
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 local outputs = require "certbench.outputs"
 
@@ -57,7 +57,7 @@ describe("outputs", function()
       .. ("o:add(%q, 'A'); o:add(%q, 'B'); o:add(%q, 'C')\n"):format(d .. "/a", d .. "/b", d .. "/c")
       .. "print(o:commit())\nLUA")
     assert.equal(0, rc, out)
-    assert.matches("nil\twriting " .. d .. "/b failed (" .. d .. "/.b.certbench-", out, 1, true)
+    assert.matches("nil\twriting " .. d .. "/b failed (" .. d .. "/b: injected failure", out, 1, true)
     assert.same({}, list(d))
   end)
 

@@ -1,8 +1,8 @@
 -- spec/pkcs12_spec.lua: certbench.pkcs12, parse and build, every error path. The PFX files of
--- the test data (tests/data) are read with their expected content here; tests/pkcs12_interop_spec.lua
+-- the test data (tests/data) are read with their expected content here; tests/interop/pkcs12_spec.lua
 -- does the openssl/keytool/certtool directions.
-local h = require "helper"
-local A = require "asn1_util"
+local h = require "support.helper"
+local A = require "support.asn1"
 local p12 = require "certbench.pkcs12"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
@@ -607,12 +607,6 @@ describe("pkcs12 memory", function()
   -- size says nothing there: 3,000 cycles run for LeakSanitizer, the ratio is not checked.
   local asan = os.getenv("CERTBENCH_ASAN") ~= nil
   local N = asan and 3000 or 100000
-  local function rss_kb()
-    local f = assert(io.open("/proc/self/statm"))
-    local _, res = f:read("n", "n")
-    f:close()
-    return res * 4
-  end
 
   it("stays within 1.5x resident size over " .. N .. " parse/free cycles", function()
     local key, cert = rust_expected()
@@ -628,9 +622,9 @@ describe("pkcs12 memory", function()
       collectgarbage()
     end
     cycle(N // 10) -- warm up: the allocator's arenas, Lua's tables
-    local before = rss_kb()
+    local before = h.rss_kb()
     cycle(N)
-    local after = rss_kb()
+    local after = h.rss_kb()
     if asan then return end
     assert.is_true(after <= before * 1.5, ("resident size grew from %d kB to %d kB"):format(before, after))
   end)

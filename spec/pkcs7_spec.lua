@@ -1,7 +1,7 @@
 -- spec/pkcs7_spec.lua: certbench.pkcs7, certificates-only bundles read and written, every
 -- p7b/p7c of the corpus with its certificate count, every error path.
-local h = require "helper"
-local A = require "asn1_util"
+local h = require "support.helper"
+local A = require "support.asn1"
 local pkcs7 = require "certbench.pkcs7"
 local x509 = require "certbench.x509"
 

@@ -1,5 +1,5 @@
 local secret = require "certbench.secret"
-local h = require "helper"
+local h = require "support.helper"
 
 describe("certbench.secret", function()
   it("pass: gives the text", function()

@@ -1,12 +1,12 @@
 -- spec/show_spec.lua: `certbench show FILE` decodes whatever the file is; private material only
 -- with --private; passwords said to be wrong as such.
-local h = require "helper"
+local h = require "support.helper"
 local ui = require "certbench.ui"
 local pkcs7 = require "certbench.pkcs7"
 local show = require "certbench.plugins.show"
 
 local dir = h.tmpdir()
-local fx = require("pfx_fixture").make(dir)
+local fx = require("support.pfx").make(dir)
 local n = 0
 local function write(name, data)
   n = n + 1

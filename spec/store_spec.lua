@@ -1,6 +1,6 @@
 -- certbench.store: trust stores and chain verification, on a small PKI made with the openssl
--- CLI (spec/pki_fixture.lua), with results compared to `openssl verify` on the same files.
-local h = require "helper"
+-- CLI (spec/support/pki.lua), with results compared to `openssl verify` on the same files.
+local h = require "support.helper"
 local store = require "certbench.store"
 local x509 = require "certbench.x509"
 local crl = require "certbench.crl"
@@ -11,7 +11,7 @@ describe("certbench.store", function()
   local pki, C, R
 
   setup(function()
-    pki = require("pki_fixture").make(h.tmpdir())
+    pki = require("support.pki").make(h.tmpdir())
     C, R = {}, {}
     for _, n in ipairs{ "root", "inter", "inter2", "leaf", "client", "expired", "revoked", "direct", "leaf3" } do
       C[n] = assert(x509.load(pki.pem(n)))
@@ -360,6 +360,29 @@ describe("certbench.store", function()
     end)
   end)
 
+  describe("find_issuer (the one issuer search of the plugins)", function()
+    it("finds the issuer of a certificate and of a CRL in a pool, by name, key id and signature", function()
+      local pool = { C.leaf, C.inter2, C.root, C.inter }
+      assert.is_true(same(assert(store.find_issuer(C.leaf, pool)), C.inter))
+      assert.is_true(same(assert(store.find_issuer(C.inter, pool)), C.root))
+      assert.is_true(same(assert(store.find_issuer(C.leaf3, pool)), C.inter2))
+      assert.is_true(same(assert(store.find_issuer(R.inter, pool)), C.inter))
+      assert.is_true(same(assert(store.find_issuer(R.root, pool)), C.root))
+      -- a self-signed root is not its own issuer, even as a second copy in the pool
+      local none, why, code = store.find_issuer(C.root, { C.root, assert(x509.load(pki.pem("root"))) })
+      assert.is_nil(none)
+      assert.equal("untrusted", code)
+      assert.matches("is not among the certificates given", why, 1, true)
+      -- same name, other key: the signature decides
+      none, why, code = store.find_issuer(C.leaf3, { C.inter, C.root })
+      assert.is_nil(none)
+      assert.equal("untrusted", code, why)
+      none, why, code = store.find_issuer(R.inter, { C.root }, { noun = "trusted CA", among = "the trusted CAs" })
+      assert.is_nil(none)
+      assert.matches("not among the trusted CAs", why, 1, true)
+    end)
+  end)
+
   describe("load_file and add_file", function()
     it("loads a CA bundle with an embedded CRL and text between the blocks", function()
       local dir = h.tmpdir()
@@ -442,15 +465,15 @@ describe("certbench.store", function()
       h.write(dir .. "/bad.pem", "-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n")
       s, err = store.load_file(dir .. "/bad.pem")
       assert.is_nil(s)
-      assert.matches("bad%.pem: PEM block 1 %(CERTIFICATE%): ", err)
+      assert.matches("bad%.pem: PEM block 1 %(CERTIFICATE, line 1%): bad Base%-64", err)
       h.write(dir .. "/bad2.pem", pki.pem("root") .. "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n")
       s, err = store.load_file(dir .. "/bad2.pem")
       assert.is_nil(s)
-      assert.matches("bad2%.pem: PEM block 2 %(X509 CRL%): ", err)
+      assert.matches("bad2%.pem: PEM block 2 %(X509 CRL, line %d+%): ", err)
       h.write(dir .. "/junk.der", "\48\3\1\2\3")
       s, err = store.load_file(dir .. "/junk.der")
       assert.is_nil(s)
-      assert.matches("junk%.der: no certificate or CRL found %(x509%.load: .*; crl%.load: .*%)", err)
+      assert.matches("junk%.der: no certificate or CRL found %(DER data of unknown type", err)
       assert.has_error(function() store.new():add_file(42) end)
     end)
   end)

@@ -1,7 +1,7 @@
 -- certbench.tls: the API without a TLS server: addresses, arguments, the verdict on a chain
 -- (tls.verify on certificates made here), and connections that fail before TLS starts. The
--- handshakes themselves are in tests/tls_spec.lua, against openssl s_server.
-local h = require "helper"
+-- handshakes themselves are in tests/interop/tls_spec.lua, against openssl s_server.
+local h = require "support.helper"
 local tls = require "certbench.tls"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"

@@ -2,7 +2,7 @@ local ui = require "certbench.ui"
 local cjson = require "cjson"
 local digest = require "certbench.digest"
 local fs = require "certbench.fs"
-local h = require "helper"
+local h = require "support.helper"
 
 -- the chunks of v's streamed JSON
 local function chunks(v)

@@ -1,6 +1,6 @@
 -- spec/vcs_spec.lua: the vcs plugin: plan (the three deployment models and the names refused),
 -- csr (files, modes, extensions), check (every readiness check, passing and failing).
-local h = require "helper"
+local h = require "support.helper"
 local fs = require "certbench.fs"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"

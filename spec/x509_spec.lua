@@ -1,5 +1,5 @@
 -- spec/x509_spec.lua: certbench.x509, loading and reading certificates.
-local h = require "helper"
+local h = require "support.helper"
 local x509 = require "certbench.x509"
 local name = require "certbench.name"
 
@@ -492,7 +492,7 @@ end)
 describe("x509.new_many", function()
   local pkey = require "certbench.pkey"
   local csr = require "certbench.csr"
-  local h = require "helper"
+  local h = require "support.helper"
   local cakey = pkey.generate("ec")
   local ca = assert(x509.new{ subject = "/CN=Many CA", issuer_key = cakey, ca = true, days = 3650 })
   local rsakey = pkey.generate("rsa:2048")
@@ -634,27 +634,20 @@ end
 end)
 
 describe("x509 memory", function()
-  local function rss_pages()
-    local f = assert(io.open("/proc/self/statm"))
-    local _, rss = f:read("n", "n")
-    f:close()
-    return rss
-  end
-
   it("stays within 1.5x resident size over 100,000 load/free cycles", function()
     local asan = os.getenv("CERTBENCH_ASAN")
     local n = asan and 3000 or 100000 -- under ASan the quarantine owns RSS; LeakSanitizer checks
     local pem = cfile("chains/rust-pki/amazon.com/2-target.pem")
     for _ = 1, 1000 do x509.load(pem):subject() end
     collectgarbage(); collectgarbage()
-    local before = rss_pages()
+    local before = h.rss_kb()
     for i = 1, n do
       local c = x509.load(pem)
       c:subject(); c:san()
       if i % 1000 == 0 then collectgarbage() end
     end
     collectgarbage(); collectgarbage()
-    local after = rss_pages()
-    if not asan then assert.is_true(after <= before * 1.5, ("rss %d -> %d pages"):format(before, after)) end
+    local after = h.rss_kb()
+    if not asan then assert.is_true(after <= before * 1.5, ("rss %d kB -> %d kB"):format(before, after)) end
   end)
 end)

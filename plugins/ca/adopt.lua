@@ -296,8 +296,8 @@ function M.adopt(dir, o)
     if not ok then return nil, err end
     created[#created + 1] = dir
   end
-  local lk, lerr = fs.lock(dir)
-  if not lk then return nil, lerr end
+  local lk, lsd = require("certbench.plugins.ca.ca").lock(dir, o.wait)
+  if not lk then return nil, lsd end
   local function step(ok, err) if not ok then error(err, 0) end end
   local ok, err = pcall(function()
     for _, d in ipairs { { p.private, 448 }, { p.newcerts, 493 }, { p.crl, 493 } } do
@@ -342,6 +342,7 @@ function M.adopt(dir, o)
     end
   end)
   lk:unlock()
+  lsd:close()
   if not ok then return nil, "ca adopt: " .. tostring(err) end
   -- open it as every command will (recovery, the checks of a CA folder)
   local opened, oerr = core.open(dir, { passin = o.passout or o.passin })

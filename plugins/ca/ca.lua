@@ -161,7 +161,7 @@ function M.open(dir, opts)
   if not fs.isdir(p.newcerts) then return nil, p.newcerts .. ": missing (not a complete CA folder)" end
   local self = setmetatable({
     dir = dir, p = p, cert = cert, passin = opts.passin, key = opts.key, key_given = opts.key ~= nil,
-    ui = opts.ui,
+    ui = opts.ui, wait = opts.wait or 30,
     attr = db.parse_attr(read_text(p.attr)), recovered = {},
   }, CA)
   -- the profile `ca adopt --config` read from openssl.cnf: this CA's default
@@ -238,15 +238,36 @@ function CA:_key()
 end
 
 -- runs fn under the folder lock after recovery; fn returns results or nil, err
+-- The lock is DIR/.certbench/lock: a file in a folder only the CA's owner can enter (0700,
+-- never a symbolic link), so no other local user can hold it (a lock on the CA folder itself,
+-- as before, could be held by anyone who can read the folder). A process waits at most
+-- opts.wait seconds (30) and then fails naming the holder's process id.
+M.STATE_DIR = ".certbench"
+
+-- lock(dir[, wait]) -> lock, state_dir | nil, err: the lock of the CA folder dir (also for
+-- adopt, before the folder is a CA); release with lock:unlock() and state_dir:close()
+function M.lock(dir, wait)
+  local sd, serr = fs.private_dir(dir .. "/" .. M.STATE_DIR)
+  if not sd then return nil, serr end
+  local lk, err = fs.lock(sd:path("lock"), { timeout = wait or 30, pid = true })
+  if not lk then
+    err = sd:shown(err)
+    sd:close()
+    return nil, err
+  end
+  return lk, sd
+end
+
 function CA:_locked(fn)
-  local lk, err = fs.lock(self.dir)
-  if not lk then return nil, err end
+  local lk, sd = M.lock(self.dir, self.wait)
+  if not lk then return nil, sd end
   local res = table.pack(pcall(function()
     local ok, rerr = self:_recover()
     if not ok then return nil, rerr end
     return fn()
   end))
   lk:unlock()
+  sd:close()
   if not res[1] then error(res[2], 0) end
   return table.unpack(res, 2, res.n)
 end
@@ -1104,7 +1125,7 @@ function CA:_revoke_locked(key, reason, t)
   if not found then return nil, string.format("serial %s is not in %s: this CA did not issue it", key, p.index) end
   if found.status == "R" then
     local r = found.revocation
-    return nil, string.format("serial %s is already revoked (%s%s)", key, os.date("!%Y-%m-%dT%H:%M:%SZ", r.time),
+    return nil, string.format("serial %s is already revoked (%s%s)", key, require("certbench.ui").time(r.time),
       r.reason and (", " .. r.reason) or "")
   end
   found.status = "R"

@@ -27,6 +27,7 @@
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
 local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
+local outputs = lazy "certbench.outputs"
 local core = lazy "certbench.plugins.ca.ca"
 local db = lazy "certbench.plugins.ca.db"
 local profiles = lazy "certbench.plugins.ca.profiles"
@@ -59,7 +60,7 @@ function M.profiles_text()
   return table.concat(lines, "\n")
 end
 
-local function rfc3339(t) return t and os.date("!%Y-%m-%dT%H:%M:%SZ", t) or nil end
+local rfc3339 = require("certbench.ui").time
 
 local function positive(v, what)
   if v == nil then return nil end
@@ -69,7 +70,9 @@ local function positive(v, what)
 end
 
 local function open_ca(args, ctx)
-  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui })
+  local wait = args.wait and tonumber(args.wait)
+  if args.wait and (not wait or wait < 0) then return nil, "--wait: not a number of seconds: " .. args.wait, 2 end
+  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = wait })
 end
 
 local function recovered(ca)
@@ -214,20 +217,29 @@ M.commands = {
     summary = "issue a certificate from a CSR: serial from `serial`, file in newcerts/, a V line in index.txt",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
       p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
       p:epilog(M.profiles_text())
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
-      p:option("--out", "also write the certificate here")
+      p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)
       local days, derr = positive(args.days, "--days")
       if args.days and not days then return nil, derr, 2 end
-      local csr, err = fs.read(args.csr, 1 << 20)
-      if not csr then return nil, err end
+      -- the request as a file, "-" or a URL, PEM or DER, in any text form (certbench.input)
+      local input = require "certbench.input"
+      local r, err = input.read(args.csr, { max_size = 1 << 20 })
+      if not r then return nil, err end
+      if input.problem(r) then return nil, (input.problem(r)) end
+      local reqs = input.of(r, "csr")
+      if #reqs ~= 1 then
+        return nil, ("%s: %s, one certificate request expected"):format(args.csr, r.summary)
+      end
+      local csr = reqs[1].der
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local san = flatten(args.san)
@@ -261,6 +273,7 @@ M.commands = {
     summary = "revoke a certificate by serial or file (RFC 5280 reasons)",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:option("--serial", "serial number (hex)")
       p:option("--cert", "the certificate file")
       p:option("--reason", "unspecified, keyCompromise, CACompromise, affiliationChanged, superseded, "
@@ -292,9 +305,10 @@ M.commands = {
     summary = "sign a CRL of every revoked certificate (number from crlnumber); crl/NUMBER.pem and crl.pem",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:option("--days", "next update in days (30)")
       p:option("--hours", "next update in hours")
-      p:option("--out", "also write the CRL here")
+      p:option("--out", "also write the CRL here (" .. outputs.HELP .. ")")
       p:flag("--der", "write --out in DER")
       p:option("--passin", "password source for the CA key")
     end,
@@ -330,6 +344,7 @@ M.commands = {
     summary = "list the certificates of index.txt",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:option("--status", "only valid, revoked or expired ones"):choices({ "valid", "revoked", "expired" })
     end,
     run = function(args, ctx)
@@ -359,6 +374,7 @@ M.commands = {
     summary = "the status of one serial: valid, revoked or expired (exit 3 unless valid)",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:argument("serial", "serial number (hex)")
     end,
     run = function(args, ctx)
@@ -383,11 +399,12 @@ M.commands = {
     summary = "issue a new certificate with the subject, key and extensions of an issued one",
     options = function(p)
       p:argument("dir", "the CA folder")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
       p:option("--serial", "serial number (hex) of the certificate to renew")
       p:option("--cert", "the certificate file to renew")
       p:option("--days", "lifetime in days (that of the old certificate)")
       p:flag("--revoke-old", "revoke the old certificate as superseded")
-      p:option("--out", "also write the new certificate here")
+      p:option("--out", "also write the new certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)

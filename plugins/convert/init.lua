@@ -18,7 +18,8 @@
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local lazy = require("certbench").lazy
-local detect = lazy "certbench.detect"
+local input = lazy "certbench.input"
+local pem = lazy "certbench.pem"
 local outputs = lazy "certbench.outputs"
 local pkcs7 = lazy "certbench.pkcs7"
 local x509 = lazy "certbench.x509"
@@ -32,17 +33,18 @@ M.TARGETS = { pem = true, der = true, b64cer = true, p7b = true }
 local KEY_LABEL = { pkcs8 = "PRIVATE KEY", pkcs1 = "RSA PRIVATE KEY", sec1 = "EC PRIVATE KEY", dsa = "DSA PRIVATE KEY" }
 local PUB_LABEL = { spki = "PUBLIC KEY", pkcs1 = "RSA PUBLIC KEY" }
 
--- pem_label(obj) -> the PEM label for one detected object | nil (a kind with no PEM form here)
+-- pem_label(o) -> the PEM armor for one object of certbench.input: a certificate is always
+-- CERTIFICATE (OpenSSL's TRUSTED CERTIFICATE trust settings are not carried over), a key keeps
+-- the form it came in
 local function pem_label(o)
-  if o.kind == "certificate" then return o.trust_der and "TRUSTED CERTIFICATE" or "CERTIFICATE" end
+  if o.kind == "certificate" then return "CERTIFICATE" end
   if o.kind == "csr" then return "CERTIFICATE REQUEST" end
   if o.kind == "crl" then return "X509 CRL" end
   if o.kind == "private_key" then
     if o.format == "pkcs8" and o.encrypted then return "ENCRYPTED PRIVATE KEY" end
-    return KEY_LABEL[o.format]
+    return KEY_LABEL[o.format] or "PRIVATE KEY"
   end
-  if o.kind == "public_key" then return PUB_LABEL[o.format] end
-  if o.kind == "pkcs7" then return "PKCS7" end
+  if o.kind == "public_key" then return PUB_LABEL[o.format] or "PUBLIC KEY" end
   return nil
 end
 
@@ -50,130 +52,126 @@ local function plural(n, word, words)
   return n .. " " .. (n == 1 and word or (words or (word .. "s")))
 end
 
-local function where(o)
-  if o.block then return ("PEM block %d, line %d"):format(o.block, o.line) end
-  return "the file"
-end
-
--- expand(info, name) -> list of { kind, der, label, obj } after opening PKCS#7 bundles
-local function expand(info, name)
-  local list = {}
-  for _, o in ipairs(info.objects) do
-    if o.kind == "pkcs12" then
-      return nil, ("%s: a PKCS#12 (PFX) file holds a private key under a password: certbench pfx split %s --out-dir DIR writes its key, certificate and chain"):format(name, name), "pfx"
-    elseif o.kind == "pkcs7" then
-      if o.type and o.type ~= "signedData" then
-        return nil, ("%s (%s): a PKCS#7 %s, not a certificate bundle"):format(name, where(o), o.type), "unsupported"
-      end
-      local p, err = pkcs7.load(o.der, { name = name .. " (" .. where(o) .. ")" })
-      if not p then return nil, err, "bad_pkcs7" end
-      list[#list + 1] = { obj = o, pkcs7 = p }
-    elseif o.kind == "ocsp_response" or o.kind == "unknown" then
-      return nil, ("%s (%s): %s: not something convert handles"):format(name, where(o), o.what), "unsupported"
-    else
-      list[#list + 1] = { obj = o }
-    end
-  end
-  return list
-end
+local WORDS = { certificate = "certificate", csr = "certificate request", crl = "CRL",
+                private_key = "private key", public_key = "public key", pkcs7 = "PKCS#7 bundle",
+                ocsp_response = "OCSP response" }
 
 local function describe_out(counts)
-  local order = { "certificate", "csr", "crl", "private_key", "public_key", "pkcs7" }
-  local words = { certificate = "certificate", csr = "certificate request", crl = "CRL",
-                  private_key = "private key", public_key = "public key", pkcs7 = "PKCS#7 bundle" }
+  local order = { "certificate", "csr", "crl", "private_key", "public_key", "pkcs7", "ocsp_response" }
   local t = {}
   for _, k in ipairs(order) do
-    if counts[k] then t[#t + 1] = plural(counts[k], words[k]) end
+    if counts[k] then t[#t + 1] = plural(counts[k], WORDS[k]) end
   end
   return table.concat(t, ", ")
 end
 
--- data(bytes, name, to) -> out, report | nil, err, code
--- report = { input = summary, output = "...", counts = {kind = n}, has_key = bool, kind = }
-function M.data(bytes, name, to)
+-- members(list) -> { {member=, wrote=}, ... } for containers: what each member gave
+local function members(list)
+  local out, at = {}, {}
+  for _, o in ipairs(list) do
+    local m = o.member or o.from
+    if not at[m] then
+      at[m] = { member = m, counts = {} }
+      out[#out + 1] = at[m]
+    end
+    at[m].counts[o.kind] = (at[m].counts[o.kind] or 0) + 1
+  end
+  for _, e in ipairs(out) do
+    e.wrote = describe_out(e.counts)
+    e.counts = nil
+  end
+  return out
+end
+
+-- data(bytes, name, to[, opts]) -> out, report | nil, err, code
+-- opts.password opens a PKCS#12 file (or an encrypted key: only for the PKCS#12 contents,
+-- a key stays encrypted as it came). The input is read by certbench.input: PEM in any text
+-- form, DER, PKCS#7, PKCS#12, ZIP, tar, gzip, bzip2, xz.
+-- report = { input = summary, output = "...", counts = {kind = n}, has_key = bool,
+--            members = { {member=, wrote=}, ... } (archives), warnings = { ... } }
+function M.data(bytes, name, to, opts)
   if not M.TARGETS[to] then error("convert.data: to must be pem, der, b64cer or p7b, not " .. tostring(to), 2) end
-  local info, err, code = detect.detect(bytes, { name = name })
-  if not info then return nil, err, code end
-  local list, eerr, ecode = expand(info, name)
-  if not list then return nil, eerr, ecode end
-  local report = { input = detect.summary(info), warnings = info.warnings, counts = {} }
+  opts = opts or {}
+  local r, err, code = input.bytes(bytes, name, { password = opts.password })
+  if not r then return nil, err, code end
+  return M.result(r, to)
+end
+
+-- result(r, to) -> out, report | nil, err, code: the same, from what certbench.input read
+function M.result(r, to)
+  local name = r.name
+  local problem, pcode = input.problem(r)
+  if problem then return nil, problem, pcode end
+  local list = r.objects
+  local report = { input = r.summary, warnings = {}, counts = {} }
+  for _, w in ipairs(r.warnings or {}) do report.warnings[#report.warnings + 1] = w end
+  for _, sk in ipairs(r.skipped) do report.warnings[#report.warnings + 1] = ("%s: skipped: %s"):format(sk.from, sk.reason) end
+  if #list == 0 then return nil, ("%s: nothing to convert (%s)"):format(name, r.summary), "empty" end
+  local archived = false
+  for _, o in ipairs(list) do
+    if o.member then archived = true end
+    if o.kind == "private_key" then report.has_key = true end
+  end
+  if archived then report.members = members(list) end
   local counts = report.counts
   local function count(kind) counts[kind] = (counts[kind] or 0) + 1 end
-  for _, e in ipairs(list) do
-    if e.obj.kind == "private_key" then report.has_key = true end
-  end
   if to == "pem" or to == "b64cer" then
     local parts = {}
-    for _, e in ipairs(list) do
-      local o = e.obj
-      if e.pkcs7 then
-        for _, c in ipairs(e.pkcs7.certs) do
-          parts[#parts + 1] = detect.pem("CERTIFICATE", c:to_der())
-          count("certificate")
-        end
-        for _, crl in ipairs(e.pkcs7.crls) do
-          parts[#parts + 1] = detect.pem("X509 CRL", crl)
-          count("crl")
-        end
-        if #e.pkcs7.certs == 0 and #e.pkcs7.crls == 0 then
-          return nil, ("%s (%s): the PKCS#7 holds no certificate and no CRL"):format(name, where(o)), "empty"
-        end
-      elseif o.encryption == "legacy" then
+    for _, o in ipairs(list) do
+      if o.legacy then
         parts[#parts + 1] = o.pem -- its Proc-Type/DEK-Info headers are part of the key
-        count("private_key")
-      else
-        local label = pem_label(o)
-        parts[#parts + 1] = detect.pem(label, o.der .. (o.trust_der or ""))
-        count(o.kind)
+      elseif o.der then
+        parts[#parts + 1] = pem.encode(pem_label(o) or "CERTIFICATE", o.der)
+      elseif o.kind == "private_key" then -- from a PKCS#12 file: PKCS#8, as pfx split writes it
+        parts[#parts + 1] = o.object:to_pem()
       end
+      count(o.kind)
     end
     local out = table.concat(parts)
     if to == "b64cer" then out = out:gsub("\n", "\r\n") end
     report.output = (to == "pem" and "PEM" or "Base-64 .cer (PEM, CRLF)") .. ": " .. describe_out(counts)
     return out, report
-  elseif to == "der" then
-    local n = 0
-    for _, e in ipairs(list) do n = n + 1 end
-    if n ~= 1 then
+  end
+  -- one PKCS#7 and nothing else: its DER, byte for byte, for --to der and --to p7b
+  local p7 = list[1].pkcs7
+  for _, o in ipairs(list) do if o.pkcs7 ~= p7 or o.member then p7 = nil end end
+  if p7 then
+    local nc, nl = #input.of(r, "certificate"), #input.of(r, "crl")
+    counts.certificate, counts.crl = nc > 0 and nc or nil, nl > 0 and nl or nil
+    report.output = "PKCS#7 (DER): " .. describe_out(counts)
+    if to == "der" then report.counts = { pkcs7 = 1 } end
+    return p7, report
+  end
+  if to == "der" then
+    if #list ~= 1 then
       return nil, ("%s: %s: a DER file holds one object (--to p7b puts several certificates in one file)"):format(
-        name, report.input:match(": (.*)$")), "several"
+        name, (r.summary:match(": (.*)$") or r.summary)), "several"
     end
-    local o = list[1].obj
-    if o.encryption == "legacy" then
+    local o = list[1]
+    if o.legacy then
       return nil, ("%s: a legacy-encrypted PEM key (Proc-Type/DEK-Info) has no DER form: certbench pfx decrypt-key or pfx encrypt-key (PKCS#8) first"):format(name), "unsupported"
     end
     count(o.kind)
-    report.output = "DER: " .. (o.what or o.kind)
-    return o.der, report
+    report.output = "DER: " .. (o.what or WORDS[o.kind] or o.kind)
+    return o.der or o.object:to_der(), report
   else -- p7b
     local certs, crls = {}, {}
-    for _, e in ipairs(list) do
-      local o = e.obj
-      if e.pkcs7 then
-        for _, c in ipairs(e.pkcs7.certs) do certs[#certs + 1] = c end
-        for _, c in ipairs(e.pkcs7.crls) do crls[#crls + 1] = c end
-      elseif o.kind == "certificate" then
-        local c, cerr = x509.load(o.der)
-        if not c then return nil, ("%s (%s): %s"):format(name, where(o), cerr), "bad_cert" end
+    for _, o in ipairs(list) do
+      if o.kind == "certificate" then
+        local c, cerr = input.load(o)
+        if not c then return nil, ("%s: %s"):format(o.from, cerr), "bad_cert" end
         certs[#certs + 1] = c
       elseif o.kind == "crl" then
         crls[#crls + 1] = o.der
       else
-        return nil, ("%s (%s): holds a %s, but a p7b carries certificates and CRLs only: nothing converted"):format(
-          name, where(o), o.what), "unsupported"
+        return nil, ("%s: holds a %s, but a p7b carries certificates and CRLs only: nothing converted"):format(
+          o.from, o.what or WORDS[o.kind] or o.kind), "unsupported"
       end
     end
-    if #certs == 0 and #crls == 0 then return nil, name .. ": no certificate to put in a p7b", "empty" end
-    -- a single PKCS#7 in: the same bytes out
-    if #list == 1 and list[1].pkcs7 then
-      counts.certificate, counts.crl = (#certs > 0) and #certs or nil, (#crls > 0) and #crls or nil
-      report.output = "PKCS#7 (DER): " .. describe_out(counts)
-      return list[1].obj.der, report
-    end
-    local der, berr = pkcs7.build { certs = certs, crls = crls }
-    if not der then return nil, name .. ": " .. berr end
     counts.certificate, counts.crl = (#certs > 0) and #certs or nil, (#crls > 0) and #crls or nil
     report.output = "PKCS#7 (DER): " .. describe_out(counts)
+    local der, berr = pkcs7.build { certs = certs, crls = crls }
+    if not der then return nil, name .. ": " .. berr end
     return der, report
   end
 end
@@ -192,13 +190,27 @@ function M.out_name(path, to, report)
   return base .. ext
 end
 
+-- password(spec) -> secret | nil, err: a --passin source, or nil without one
+local function password(spec)
+  if spec == nil then return nil end
+  return require("certbench.secret").get(spec, { what = "PFX" })
+end
+
 function M.file(o)
   if not M.TARGETS[o.to or ""] then return nil, "convert: --to must be pem, der, b64cer or p7b", 2 end
-  local data, rerr = fs.read(o.file, 256 * 1024 * 1024)
-  if not data then return nil, rerr end
-  local out, report = M.data(data, o.file, o.to)
+  local pw, perr = password(o.passin)
+  if o.passin and not pw then return nil, perr end
+  -- a path, "-" or a URL (the certsrv page's certnew.cer), read by certbench.input
+  local r, rerr, rcode = input.read(o.file, { password = pw, max_size = 256 * 1024 * 1024 })
+  if not r then return nil, rerr, rcode == "io" and nil or nil end
+  local out, report = M.result(r, o.to)
   if not out then return nil, report end
-  local path = o.out or M.out_name(o.file, o.to, report)
+  if not o.out and input.is_source(o.file) then
+    if o.file == "-" then return nil, "convert: reading standard input, --out is required", 2 end
+  end
+  local src = o.file
+  if input.is_source(src) then src = (src:match("([^/?#]+)[?#]?[^/]*$") or "download"):gsub("%?.*$", "") end
+  local path = o.out or M.out_name(src, o.to, report)
   if fs.realpath(path) and fs.realpath(path) == fs.realpath(o.file) then
     return nil, ("convert: %s is the input file: give another name with --out"):format(path), 2
   end
@@ -209,6 +221,7 @@ function M.file(o)
   return {
     file = o.file, to = o.to, out = path, size = #out, mode = written[1].mode, replaced = written[1].replaced,
     input = report.input, output = report.output, warnings = ui.array(report.warnings or {}),
+    members = report.members and ui.array(report.members) or nil,
   }
 end
 
@@ -273,17 +286,19 @@ M.commands = {
   file = {
     summary = "convert one file (certificates, bundles, CSRs, CRLs, keys, PKCS#7) between DER, PEM, Base-64 .cer and p7b",
     options = function(p)
-      p:argument("file", "the input: its content decides what it is, not its name")
+      p:argument("file", "the input: a file, - (standard input) or an http(s)/ldap(s) URL; its content decides what it is, not its name (PEM, DER, PKCS#7, PKCS#12, ZIP, tar, gzip)")
+      p:option("--passin", "the password of a PKCS#12 (PFX) input: pass:TEXT, env:VAR, file:PATH, fd:N, stdin")
       p:option("--to", TO_HELP):choices { "pem", "der", "b64cer", "p7b" }:count(1)
-      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der)")
+      p:option("--out", "the output file (default: the input's name with .pem, .cer, .crl, .csr, .p7b or .der; " .. outputs.HELP .. ")")
       p:flag("--force", "replace an existing output file")
     end,
     run = function(args)
-      return M.file { file = args.file, to = args.to, out = args.out, force = args.force }
+      return M.file { file = args.file, to = args.to, out = args.out, force = args.force, passin = args.passin }
     end,
     text = function(res, ctx)
       ctx.ui.say("%s (%s) -> %s (%s, %d bytes%s)", res.file, res.input, res.out, res.output, res.size,
         res.mode == "0600" and ", mode 0600: it holds a private key" or "")
+      for _, m in ipairs(res.members or {}) do ctx.ui.say("  %s: %s", m.member, m.wrote) end
       for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
     end,
   },

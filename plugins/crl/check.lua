@@ -29,6 +29,7 @@ local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local common = require "certbench.plugins.crl.common"
 local trust = require "certbench.plugins.crl.trust"
+local store = require "certbench.store"
 
 local M = {}
 
@@ -46,20 +47,8 @@ Checker.__index = Checker
 
 local function name_of(c) return tostring(c:subject()) end
 
--- issuer_in(cert, pool) -> the certificate of pool that issued cert (name, key id, signature)
-local function issuer_in(cert, pool)
-  local best
-  for _, cand in ipairs(pool) do
-    if cand ~= cert and cert:issuer():equals(cand:subject()) then
-      local ski, aki = cand:ski(), cert:aki()
-      if (ski == nil or aki == nil or ski == aki) and cert:verify_signature(cand) then
-        if cand:is_ca() then return cand end
-        best = best or cand
-      end
-    end
-  end
-  return best
-end
+-- issuer_in(cert, pool) -> the certificate of pool that issued cert (certbench.store's helper)
+local function issuer_in(cert, pool) return (store.find_issuer(cert, pool)) end
 
 -- scan_dir(): every CRL file of --crl-dir, read once. In a hash folder (a mirror) the
 -- <hash>.rN files are the same CRLs as the .der/.pem ones, so only they are read.
@@ -128,6 +117,44 @@ function Checker:all_crls()
   return out
 end
 
+-- prefetch(certs): the distribution points of every certificate of the path downloaded at once
+-- on the loop (20 points at --timeout 3 took 60 s one after another), with the limits of
+-- fetch_opts; fetch_for then finds them done. The notes of a failed download are kept for the
+-- certificate that names the point.
+function Checker:prefetch(certs)
+  local fetch = require "certbench.plugins.crl.fetch"
+  local urls, seen = {}, {}
+  for _, cert in ipairs(certs) do
+    if not cert:is_self_signed() then
+      for _, url in ipairs(cert:crl_distribution_points() or {}) do
+        if (url:match("^https?://") or url:match("^ldaps?://")) and not seen[url] then
+          seen[url] = true
+          urls[#urls + 1] = url
+        end
+      end
+    end
+  end
+  if #urls < 2 then return end
+  local tasks = {}
+  for i, url in ipairs(urls) do tasks[i] = function() return fetch.get(url, self.fetch_opts) end end
+  local results = require("certbench.loop").all(tasks)
+  self.fetched, self.fetch_errors = self.fetched or {}, self.fetch_errors or {}
+  for i, url in ipairs(urls) do
+    local r, err = results[i][1], results[i][2]
+    local got = {}
+    if not r then
+      self.fetch_errors[url] = { ("fetch %s"):format(err) }
+    else
+      local errs = {}
+      for _, m in ipairs(r.crls) do
+        if m.crl then got[#got + 1] = { crl = m.crl, source = url } else errs[#errs + 1] = m.error end
+      end
+      self.fetch_errors[url] = errs
+    end
+    self.fetched[url] = got
+  end
+end
+
 -- fetched(cert) -> CRL entries downloaded from cert's distribution points, notes
 function Checker:fetch_for(cert, notes)
   local fetch = require "certbench.plugins.crl.fetch"
@@ -140,6 +167,7 @@ function Checker:fetch_for(cert, notes)
     if url:match("^https?://") or url:match("^ldaps?://") then
       self.fetched = self.fetched or {}
       local got = self.fetched[url]
+      for _, e in ipairs(self.fetch_errors and self.fetch_errors[url] or {}) do notes[#notes + 1] = e end
       if got == nil then
         local r, err = fetch.get(url, self.fetch_opts)
         got = {}
@@ -291,7 +319,7 @@ function Checker:signer(c, issuer, depth, notes)
   local aki, ski = c:aki(), issuer:ski()
   local direct = c:issuer():equals(issuer:subject())
   if direct and (aki == nil or ski == nil or aki == ski) then
-    if trust.can_sign_crls(issuer) then
+    if store.can_sign_crls(issuer) then
       local ok, why = c:verify(issuer)
       if ok then return issuer end
       notes[#notes + 1] = ("the signature does not verify with %s (%s)"):format(name_of(issuer), tostring(why))
@@ -301,7 +329,7 @@ function Checker:signer(c, issuer, depth, notes)
   end
   for _, cand in ipairs(self.pool) do
     if cand ~= issuer and cand:subject():equals(c:issuer()) and (aki == nil or cand:ski() == nil or cand:ski() == aki)
-       and trust.can_sign_crls(cand) and c:verify(cand) then
+       and store.can_sign_crls(cand) and c:verify(cand) then
       if cand:is_self_signed() then return cand end -- a trust anchor signs its own CRLs
       if depth >= MAX_DEPTH then
         notes[#notes + 1] = "CRL signing certificates nested too deep"
@@ -540,6 +568,7 @@ function M.run(opts)
     cur = up
   end
 
+  if self.fetch then self:prefetch(path) end
   local out = {}
   local any_revoked, any_undetermined = false, false
   for i, cert in ipairs(path) do
@@ -589,6 +618,7 @@ function M.load_crl_files(paths)
     if not list then return nil, err end
     for _, m in ipairs(list) do
       if m.crl then out[#out + 1] = { crl = m.crl, source = p } end
+      if m.error then return nil, m.error end -- a member not understood is never dropped
     end
   end
   return out

@@ -3,6 +3,9 @@
 -- identity of a CRL (issuer, key, delta or base, scope), summaries for reports, time text.
 local crl = require "certbench.crl"
 local archive = require "certbench.archive"
+local input = require "certbench.input"
+local detect = require "certbench.detect"
+local pem = require "certbench.pem"
 local fs = require "certbench.fs"
 local digest = require "certbench.digest"
 local ui = require "certbench.ui"
@@ -89,13 +92,24 @@ local function scope(c)
   return digest.hex(digest.sha256(table.concat(parts, "\n"))):sub(1, 8):lower()
 end
 
--- identity(c) -> { key=, hash=, base=, aki=, delta=, scope= }: one sequence of CRLs. Two CRLs of
--- one identity replace each other; a CA's new key (same name, new AKI), its delta CRLs and its
--- partitions are identities of their own.
-function M.identity(c)
+-- identity(c[, ca]) -> { key=, hash=, base=, aki=, delta=, scope= }: one sequence of CRLs. Two
+-- CRLs of one identity replace each other; a CA's new key (same name, new key), its delta CRLs
+-- and its partitions are identities of their own. With ca (the trusted certificate whose key
+-- verified c), the key part is that key's identifier, not what the CRL says: a CRL without an
+-- authority key identifier is of the same sequence as one with it, so it cannot start a
+-- sequence of its own beside the current one (and take its <hash>.rN).
+function M.identity(c, ca)
   local issuer = c:issuer()
   local hash = issuer:hash()
   local aki = c:aki()
+  if ca then
+    aki = ca:ski()
+    if not aki then
+      local pk = ca:public_key()
+      aki = require("certbench.digest").hex(pk:spki_sha256()):sub(1, 40):upper()
+      pk:close()
+    end
+  end
   local delta = c:is_delta()
   local sc = scope(c)
   local key = hash .. "-" .. (aki and aki:lower() or "noaki") .. (delta and "-delta" or "")
@@ -123,36 +137,50 @@ function M.summary(c)
 end
 
 -- from_data(data, name[, limits[, keep_der]]) -> { {name=, crl=[, der=]} | {name=, error=}, ... }
--- | nil, err, code ("archive" or "format", as archive.crls gives them): every CRL in PEM, DER, PKCS#7, ZIP or GZIP data (archives nested up to the
--- limits). With keep_der, each entry keeps the DER it was parsed from (der), which spares the
--- caller a copy (to_der) when it writes the CRL out.
+-- | nil, err: every CRL in the data, read through certbench.input (PEM, DER, PKCS#7, ZIP, GZIP,
+-- tar, bzip2, xz, nested up to the limits). A member that certbench.input did not understand
+-- is an entry with error (the source fails: a CRL may be in it); members that are plainly not
+-- PKI data (a README.txt) are left out. With keep_der, each entry keeps the DER it was parsed
+-- from (der), which spares the caller a copy (to_der) when it writes the CRL out.
 function M.from_data(data, name, limits, keep_der)
   if data:byte(1) == 0x30 then
     -- a lone DER CRL, the common case: parsed as it is, no member copy
     local c = crl.load(data)
     if c then return { { name = name, crl = c, der = keep_der and data or nil } } end
   end
-  local opts = { name = name }
-  for k, v in pairs(limits or {}) do opts[k] = v end
-  local list, err, code = archive.crls(data, opts)
-  if not list then return nil, err, code end
-  if #list == 0 then
+  local r, err = input.bytes(data, name, { limits = limits })
+  if not r then return nil, err end
+  local out = {}
+  for _, o in ipairs(r.objects) do
+    if o.kind == "crl" then
+      local c, cerr = crl.load(o.der)
+      local mname = o.member or name
+      out[#out + 1] = c and { name = mname, crl = c, der = keep_der and o.der or nil }
+        or { name = mname, error = ("%s: %s"):format(o.from, cerr) }
+    end
+  end
+  -- a whole source not understood (an HTML page) is "no CRL found"; a member of an archive
+  -- not understood is a failure of the source next to the CRLs that were read
+  local whole = #r.unknown == 1 and r.unknown[1].from == name
+  if #out > 0 or not whole then
+    for _, u in ipairs(r.unknown) do
+      out[#out + 1] = { name = u.from, error = ("%s: not understood: %s"):format(u.from, u.reason) }
+    end
+  end
+  if #out == 0 then
     local kind = archive.detect(data)
-    local what = kind == "unknown" and "neither PEM, DER, ZIP nor GZIP" or kind
+    local what = kind == "unknown" and "neither PEM, DER, ZIP, GZIP nor tar" or kind
     if kind == "pem" then
-      local labels, seen = {}, {}
-      for _, l in ipairs(archive.pem_labels(data)) do
-        if not seen[l] then seen[l] = true labels[#labels + 1] = l end
+      local labels = pem.labels(data)
+      what = "PEM with " .. (labels ~= "" and labels or "no") .. " blocks"
+    elseif #r.objects > 0 then
+      local kinds, seen = {}, {}
+      for _, o in ipairs(r.objects) do
+        if not seen[o.kind] then seen[o.kind] = true kinds[#kinds + 1] = detect.NOUN[o.kind] or o.kind end
       end
-      what = "PEM with " .. (#labels > 0 and table.concat(labels, ", ") or "no") .. " blocks"
+      what = what .. " holding " .. table.concat(kinds, ", ")
     end
     return nil, ("%s: no CRL found (the content is %s)"):format(name, what), "format"
-  end
-  local out = {}
-  for i, m in ipairs(list) do
-    local c, cerr = crl.load(m.der)
-    out[i] = c and { name = m.name, crl = c, der = keep_der and m.der or nil }
-      or { name = m.name, error = ("%s: %s"):format(m.name, cerr) }
   end
   return out
 end
@@ -161,6 +189,11 @@ end
 -- copy in a Lua string: the big-CRL path); anything else (PEM bundles, archives) goes through
 -- certbench.archive.
 function M.from_file(path, limits)
+  if input.is_source(path) then -- "-" or a URL
+    local data, ferr = input.fetch(path, { max_size = M.MAX_FILE })
+    if not data then return nil, ferr end
+    return M.from_data(data, path, limits)
+  end
   local f, oerr = io.open(path, "rb")
   if not f then return nil, oerr end
   local head = f:read(1) or ""

@@ -4,7 +4,8 @@
 --   fetch.get(url[, opts]) -> result | nil, err, code
 -- opts: timeout (s, 120), connect_timeout (s, 10), low_speed = {bytes_per_sec, s} ({1, 60}),
 --   max_size (bytes, 256 MiB), max_redirects (5), ca_file, ca_path (HTTPS trust; default the
---   system store), etag, if_modified_since (epoch): a conditional request, limits (archive
+--   system store), etag, if_modified_since (epoch): a conditional request, allow_file (file://
+--   URLs: read from the file system, the mtime as Last-Modified), limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
 --   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory.
@@ -51,8 +52,39 @@ local function ldap_crls(body, url)
   return out
 end
 
+local function classify(err)
+  -- archive.crls errors: limits (zip bomb, member count) and broken archives
+  if err:find("ratio", 1, true) or err:find("limit", 1, true) or err:find("too many", 1, true)
+     or err:find("max_", 1, true) or err:find("zip", 1, true) or err:find("gzip", 1, true) then
+    return "archive"
+  end
+  return "format"
+end
+
+-- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by the
+-- common reader (archives too); its mtime stands for Last-Modified, so a conditional request
+-- gets "not modified" for a file unchanged since
+local function get_file(url, path, opts)
+  local st, serr = fs.stat(path)
+  if not st then return nil, url .. ": " .. tostring(serr), "io" end
+  local res = { url = url, final_url = url, status = 200, last_modified = st.mtime, bytes = st.size,
+                protocol = "file", crls = {} }
+  if opts.if_modified_since and st.mtime <= opts.if_modified_since then
+    res.status, res.not_modified, res.crls = 304, true, {}
+    return res
+  end
+  local list, err = common.from_file(path, opts.limits)
+  if not list then return nil, url .. ": " .. tostring(err), "format" end
+  res.crls = list
+  return res
+end
+
 function M.get(url, opts)
   opts = opts or {}
+  -- file:// only where the caller asks for it (a mirror's configured sources), never for a
+  -- URL a certificate or a server names
+  local fpath = opts.allow_file and url:match("^file://(/.*)$")
+  if fpath then return get_file(url, fpath, opts) end
   local req = {
     timeout = opts.timeout or M.defaults.timeout,
     connect_timeout = opts.connect_timeout or M.defaults.connect_timeout,
@@ -86,6 +118,11 @@ function M.get(url, opts)
   }
   if r.not_modified then
     if tmp then fs.remove(tmp) end
+    -- a 304 means "what you have is current" only as the answer to a conditional request:
+    -- to a plain one it delivers nothing, and a source answering so has failed
+    if not (opts.etag or opts.if_modified_since) then
+      return nil, url .. ": 304 Not Modified to a request that was not conditional (nothing was delivered)", "http"
+    end
     return res
   end
   if tmp and not r.file then
@@ -106,8 +143,7 @@ function M.get(url, opts)
   if not list then
     -- messages about the temporary file name the URL instead
     if tmp then lerr = tostring(lerr):gsub(tmp:gsub("%p", "%%%0"), url) end
-    -- the codes come from archive.crls ("archive", "format"); a file that cannot be read is "format" too
-    return nil, lerr, lcode or "format"
+    return nil, lerr, lcode or classify(lerr)
   end
   for _, m in ipairs(list) do
     if tmp and m.name == tmp then m.name = url end

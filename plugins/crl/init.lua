@@ -13,6 +13,7 @@
 local fs = require "certbench.fs"
 local lazy = require("certbench").lazy
 local x509 = lazy "certbench.x509"
+local crl = lazy "certbench.crl"
 local ui = require "certbench.ui"
 local options = require "certbench.options"
 local common = lazy "certbench.plugins.crl.common"
@@ -145,7 +146,44 @@ end
 
 -- fetch --------------------------------------------------------------------------------------
 
--- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=})
+-- newer_on_disk(paths, id, c, set) -> text | nil: a file already in the output folder holds a
+-- verified CRL of the same sequence that is newer than c (a higher number, or the same number
+-- with a later thisUpdate): replacing it would roll the folder back
+local function newer_on_disk(paths, id, c, set)
+  for _, p in ipairs(paths) do
+    -- the first file there is enough (the .crl and .pem are written together): one old CRL
+    -- in memory beside the new one, not two
+    if fs.exists(p) then paths = { p } break end
+  end
+  for _, p in ipairs(paths) do
+    local old = fs.exists(p) and crl.load_file(p)
+    if old then
+      local oca = set:issuer_of(old)
+      if oca and common.identity(old, oca).key == id.key then
+        local on, nn = old:number(), c:number()
+        local newer
+        if on and nn then
+          local cmp = common.cmp_number(on, nn)
+          newer = cmp > 0 or (cmp == 0 and old:this_update() > c:this_update())
+        else
+          newer = old:this_update() > c:this_update()
+        end
+        local msg = newer and ("%s holds CRL number %s, newer than the fetched %s: kept (--force replaces it)")
+          :format(p, on and common.number_text(on) or "-", nn and common.number_text(nn) or "-")
+        old:close()
+        if msg then return msg end
+      else
+        old:close()
+      end
+    end
+  end
+end
+
+local FETCH_CONCURRENCY = 4
+
+-- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
+--              force=})
+-- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
 --   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
 function M.fetch(urls, opts)
   opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time" },
@@ -163,17 +201,26 @@ function M.fetch(urls, opts)
   end
   local loop = require "certbench.loop"
   local now = opts.time or os.time()
-  local tasks = {}
-  for i, url in ipairs(urls) do
-    tasks[i] = function()
-      return fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca })
-    end
-  end
-  local results = loop.all(tasks)
-  local out, failed = {}, false
   local format = opts.format or "both"
-  for i, url in ipairs(urls) do
-    local r, err, code = results[i][1], results[i][2], results[i][3]
+  -- Memory: downloads over 4 MiB stream to a private folder next to the output (never a body
+  -- of max_size in memory per URL), and at most CONCURRENCY URLs are downloaded and checked at
+  -- once, each CRL written and closed in its task: one budget for all URLs, whatever their
+  -- number (four endless bodies cost four 4 MiB buffers, not four times max_size).
+  local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
+  if not tmpd then return nil, "crl fetch: " .. terr end
+  local failed = false
+  -- a CRL written from its object (c:write: no Lua string of it) under a temporary name in the
+  -- private folder, then renamed over its file: the old file or the new, never torn
+  local function write_crl(c, p, fmt)
+    local tmp = tmpd:path("w-" .. require("certbench.rand").serial(6))
+    local ok, err = c:write(tmp, { format = fmt, mode = 420, sync = true })
+    if ok then ok, err = fs.rename(tmp, p) end
+    if not ok then fs.remove(tmp) return nil, tmpd:shown(tostring(err)) end
+    return true
+  end
+  local function one(url)
+    local r, err, code = fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
+                                          tmp_dir = tmpd:path(), stream_over = 4 << 20 })
     local s = { url = url, crls = {} }
     if not r then
       s.error, s.code, failed = err, code, true
@@ -189,25 +236,30 @@ function M.fetch(urls, opts)
           item.member = m.name ~= url and m.name or nil
           local nu = c:next_update()
           item.expired = nu ~= nil and nu < now
+          local ca
           if set then
-            local ca, why = set:issuer_of(c)
+            local why
+            ca, why = set:issuer_of(c)
             item.verified = ca ~= nil
             if not ca then item.error = why end
           end
           if not item.error and item.expired and not opts.allow_expired then
             item.error = ("expired at %s (--allow-expired writes it all the same)"):format(item.next_update)
           end
+          local id = not item.error and common.identity(c, ca)
+          if id and set and not opts.force then
+            item.error = newer_on_disk({ fs.join(dir, id.base .. ".crl"), fs.join(dir, id.base .. ".pem") }, id, c, set)
+          end
           if not item.error then
-            local id = common.identity(c)
             item.files = {}
             if format == "der" or format == "both" then
               local p = fs.join(dir, id.base .. ".crl")
-              local ok, werr = fs.write(p, c:to_der())
+              local ok, werr = write_crl(c, p, "der")
               if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
             end
             if not item.error and (format == "pem" or format == "both") then
               local p = fs.join(dir, id.base .. ".pem")
-              local ok, werr = fs.write(p, c:to_pem())
+              local ok, werr = write_crl(c, p, "pem")
               if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
             end
             item.files = ui.array(item.files)
@@ -219,8 +271,18 @@ function M.fetch(urls, opts)
       end
     end
     s.crls = ui.array(s.crls)
-    out[#out + 1] = s
+    return s
   end
+  local pool = loop.pool(FETCH_CONCURRENCY)
+  for _, url in ipairs(urls) do pool:submit(one, url) end
+  local out = {}
+  for i, res in ipairs(pool:wait()) do
+    if res[1] then out[i] = res[1]
+    else out[i] = { url = urls[i], crls = ui.array({}), error = "internal error: " .. tostring(res[2]) } failed = true end
+  end
+  local rmdir = tmpd:name()
+  tmpd:close()
+  fs.remove(rmdir)
   return { sources = ui.array(out), out_dir = dir, ok = not failed }
 end
 
@@ -363,6 +425,8 @@ local function mirror_text(res, ctx)
       local p, u = 0, 0
       for _, c in ipairs(s.crls) do if c.action == "published" then p = p + 1 else u = u + 1 end end
       say("ok      %s%s: %d published, %d unchanged", s.url, s.not_modified and " (not modified)" or "", p, u)
+      if s.warning then ctx.ui.warn("%s", s.warning) end
+      for _, e in ipairs(s.failover or {}) do ctx.ui.warn("failover: %s", e) end
     else
       say("FAILED  %s: %s", s.url, s.error or "?")
     end
@@ -370,25 +434,84 @@ local function mirror_text(res, ctx)
   say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
     res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
     res.crls_rejected, res.out_dir)
+  for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("ignored: %s", w) end
+  for _, x in ipairs(res.stale or {}) do
+    say("STALE   the published CRL of %s (%s) expired at %s", x.issuer, x.crl, x.next_update)
+  end
+  for _, x in ipairs(res.expiring or {}) do
+    ctx.ui.warn("the published CRL of %s (%s) expires at %s", x.issuer, x.crl, x.next_update)
+  end
   if res.warning then ctx.ui.warn("%s", res.warning) end
 end
 
 local function mirror_cmd(args)
-  -- numbers as given: mirror.config checks them, once
-  local function number(v) return v and (math.tointeger(tonumber(v)) or v) end
-  local concurrency, max_size = number(args.concurrency), number(args.max_size)
   -- paths in a config file are relative to the file; on the command line, to the current folder
-  local cfg, daily_opts, code = mirror.configure {
-    config = args.config, cwd = fs.realpath(".") or ".", plugin_sources = args.plugin_sources,
-    sources = common.list(args.source), ca = common.list(args.ca), out_dir = args.out_dir,
-    concurrency = concurrency, metrics = args.metrics, report = args.report, grace = args.grace,
-    timeout = args.timeout, tls_ca = args.tls_ca, daily_at = args.daily_at,
-    random_delay = args.random_delay, max_size = max_size,
-    publish_cas = args.no_ca_links and false or nil, hash_links = args.hash_links,
-  }
-  if not cfg then return nil, "crl " .. daily_opts, code end
-  if cfg.daily_at and not args.once then
-    local summary = mirror.daily(cfg, daily_opts)
+  local cwd = fs.realpath(".") or "."
+  local function abs(p)
+    if p == nil or p:sub(1, 1) == "/" then return p end
+    return fs.join(cwd, p)
+  end
+  local t = {}
+  if args.config then
+    local err
+    t, err = mirror.load_config(args.config)
+    if not t then return nil, "crl mirror: " .. err end
+  end
+  local function set(k, v) if v ~= nil then t[k] = v end end
+  local srcs = common.list(args.source)
+  if #srcs > 0 then
+    t.sources = t.sources or {}
+    for _, u in ipairs(srcs) do t.sources[#t.sources + 1] = u end
+  end
+  if args.plugin_sources then
+    t.sources = t.sources or {}
+    -- every plugin's list, one after the other (plugins.sources)
+    for _, e in ipairs(require("certbench.plugins").sources()) do t.sources[#t.sources + 1] = e.source end
+  end
+  local cas = common.list(args.ca)
+  for i, p in ipairs(cas) do cas[i] = abs(p) end
+  if args.igtf_dir then
+    -- an IGTF trust folder as fetch-crl reads it: its CAs are trusted, its URLs the sources
+    local g, gerr = require("certbench.plugins.crl.igtf").read(abs(args.igtf_dir))
+    if not g then return nil, "crl mirror: --igtf-dir: " .. gerr end
+    for _, p in ipairs(g.ca) do cas[#cas + 1] = p end
+    t.sources = t.sources or {}
+    for _, src in ipairs(g.sources) do t.sources[#t.sources + 1] = src end
+    for _, n in ipairs(g.notes) do ui.warn("--igtf-dir: %s", n) end
+  end
+  if #cas > 0 then t.ca = cas end
+  set("out_dir", abs(args.out_dir))
+  set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
+  if args.concurrency and not math.tointeger(tonumber(args.concurrency)) then
+    return nil, "crl mirror: --concurrency must be an integer", 2
+  end
+  set("metrics", abs(args.metrics))
+  set("report", abs(args.report))
+  set("grace", args.grace)
+  set("timeout", args.timeout)
+  set("tls_ca", abs(args.tls_ca))
+  set("daily_at", args.daily_at)
+  set("random_delay", args.random_delay)
+  set("wait", args.wait)
+  set("warn_before", args.warn_before)
+  set("tolerance", args.tolerance)
+  set("hash_names", args.hash_names)
+  if args.max_size then
+    local n = math.tointeger(tonumber(args.max_size))
+    if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
+    t.max_size = n
+  end
+  if args.no_ca_links then t.publish_cas = false end
+  set("hash_links", args.hash_links)
+  local cfg, err = mirror.config(t)
+  if not cfg then return nil, "crl " .. err, 2 end
+  local daily = cfg.daily_at and not args.once
+  local interval = os.getenv("CERTBENCH_CRL_MIRROR_INTERVAL")
+  if daily or (interval and not args.once and cfg.daily_at) then
+    local summary = mirror.daily(cfg, {
+      interval = interval and tonumber(interval) or nil,
+      max_runs = tonumber(os.getenv("CERTBENCH_CRL_MIRROR_MAX_RUNS") or ""),
+    })
     summary.daily = true
     summary.last_report = nil
     if summary.error then return nil, "crl mirror: " .. summary.error end
@@ -478,12 +601,13 @@ M.commands = {
       p:option("--timeout", "seconds for each download", tostring(fetch.defaults.timeout))
       p:option("--max-size", "bytes at most per download", tostring(fetch.defaults.max_size))
       p:flag("--allow-expired", "write expired CRLs too")
+      p:flag("--force", "with --ca: replace a CRL in --out-dir even when it is newer than the one fetched")
     end,
     run = function(args)
       local res, code = M.fetch(args.url, {
         out_dir = args.out_dir, ca = common.list(args.ca), tls_ca = args.tls_ca, format = args.format,
         timeout = tonumber(args.timeout), max_size = math.tointeger(tonumber(args.max_size)),
-        allow_expired = args.allow_expired,
+        allow_expired = args.allow_expired, force = args.force,
       })
       if not res then return nil, code end
       return res, nil, res.ok and 0 or 1
@@ -504,6 +628,11 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
+      p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crlurl, <hash>.crl_url) are a source pinned to that CA")
+      p:option("--hash-names", "new (default), or new,old: also the MD5-based names of OpenSSL before 1.0 (<hash>.N, <hash>.rN) as symbolic links")
+      p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
+      p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")
+      p:option("--wait", "seconds to wait while another run holds the folder's lock (default 30), then fail naming its process")
       p:flag("--once", "one run, then exit (the default without --daily-at)")
       p:option("--daily-at", "run every day at HH:MM UTC, until SIGTERM")
       p:option("--random-delay", "up to this many seconds added to --daily-at (default 300)")

@@ -33,6 +33,12 @@
 --                                    sources on the command line forgets nothing); the CRLs
 --                                    it published stay, and stay protected from rollback.
 --   .certbench-mirror/last-run.json  the report of the last run (also cfg.report)
+--   .certbench-mirror/lock           held by a run (flock), with its process id
+--   The state folder and its tmp/ are the running user's own (0700): a run refuses them when
+--   they are symbolic links or another user's, and reaches them only through the descriptors
+--   it checked (fs.private_dir), so nothing it writes or removes there can land elsewhere.
+--   Names read back from state.json are used only when they are plain names of the mirror's
+--   own kinds (report.state_ignored lists the others).
 --
 -- Configuration (a config file returns such a table; command-line options override it):
 --   out_dir = "/var/lib/crl", ca = { "trusted.pem", ... } (the CAs that sign the CRLs),
@@ -48,7 +54,16 @@
 --   stream_over = 4 MiB (a download bigger than this, by its Content-Length or as it arrives,
 --   streams to a temporary file instead of memory; a source's stream = true/false decides for
 --   it), hash_links = "symlink"
---   (or "hardlink", for consumers that do not follow symbolic links).
+--   (or "hardlink", for consumers that do not follow symbolic links), hash_names = "new" (or
+--   "new,old": also the names of OpenSSL before 1.0, <md5-hash>.N and <md5-hash>.rN, symbolic
+--   links beside the new ones, as fetch-crl's -o with both hash kinds), wait = 30 (seconds to
+--   wait for another run's lock before failing, naming its process), warn_before (seconds
+--   before a published CRL's nextUpdate from which it is reported as expiring; default a
+--   quarter of its validity). A source may name the issuers it serves (issuers = { "O = x,
+--   CN = y" }, as the report shows them); else it is pinned to those of its first success,
+--   and a CRL of another issuer from it is rejected. Every published CRL gets a verdict each
+--   run: one past its nextUpdate (and the grace) fails the run and the sources that stood for
+--   it (report.stale, metric certbench_crl_stale).
 local crl = require "certbench.crl"
 local fs = require "certbench.fs"
 local loop = require "certbench.loop"
@@ -73,7 +88,7 @@ local FORGET_AFTER = 30 * 86400
 
 M.defaults = {
   concurrency = 8, grace = 0, skew = 300, random_delay = 300, publish_cas = true,
-  stream_over = 4 << 20, hash_links = "symlink",
+  stream_over = 4 << 20, hash_links = "symlink", wait = 30,
 }
 -- the download defaults are fetch's, defined there once
 for _, k in ipairs { "timeout", "connect_timeout", "max_size", "low_speed" } do M.defaults[k] = fetch.defaults[k] end
@@ -134,10 +149,12 @@ end
 
 -- the keys a configuration and a source may hold
 local CONFIG_KEYS = { out_dir = true, ca = true, sources = true, metrics = true, report = true,
-  daily_at = true, tls_ca = true, limits = true, _dir = true }
+  daily_at = true, tls_ca = true, limits = true, hash_names = true, tolerance = true,
+  warn_before = true, _dir = true }
 for k in pairs(M.defaults) do CONFIG_KEYS[k] = true end
 local SOURCE_KEYS = { url = true, name = true, tls_ca = true, ca_file = true, timeout = true,
-  connect_timeout = true, max_size = true, stream = true, low_speed = true, limits = true }
+  connect_timeout = true, max_size = true, stream = true, low_speed = true, limits = true,
+  urls = true, issuers = true }
 
 local function unknown_keys(t, known, what)
   local bad = {}
@@ -171,13 +188,22 @@ function M.config(t)
   local srcs, seen = {}, {}
   for i, s in ipairs(cfg.sources) do
     if type(s) == "string" then s = { url = s } end
+    if type(s) == "table" and s.url == nil and type(s.urls) == "table" then
+      -- several URLs for one CRL, tried in order (failover): the first names the source
+      local c = {}
+      for k, v in pairs(s) do c[k] = v end
+      c.url = s.urls[1]
+      s = c
+    end
     if type(s) ~= "table" or type(s.url) ~= "string" then
-      return nil, ("mirror: sources[%d] must be a URL or a table with url"):format(i)
+      return nil, ("mirror: sources[%d] must be a URL or a table with url (or urls)"):format(i)
     end
     local sbad = unknown_keys(s, SOURCE_KEYS, ("sources[%d]"):format(i))
     if sbad then return nil, sbad end
-    if not s.url:match("^[%a][%w+.-]*://") then
-      return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, s.url)
+    for _, u in ipairs(s.urls or { s.url }) do
+      if type(u) ~= "string" or not u:match("^[%a][%w+.-]*://") then
+        return nil, ("mirror: sources[%d]: '%s' is not a URL"):format(i, tostring(u))
+      end
     end
     if not seen[s.url] then
       seen[s.url] = true
@@ -192,12 +218,42 @@ function M.config(t)
     return nil, "mirror: concurrency must be an integer from 1 to 1024"
   end
   local err
-  for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout" } do
+  for i, s in ipairs(cfg.sources) do
+    if s.issuers ~= nil then
+      local ok = type(s.issuers) == "table" and #s.issuers > 0
+      for _, n in ipairs(ok and s.issuers or {}) do ok = ok and type(n) == "string" end
+      if not ok then return nil, ("mirror: sources[%d].issuers must be a list of issuer names as the report shows them"):format(i) end
+    end
+  end
+  if cfg.tolerance ~= nil then
+    local terr
+    cfg.tolerance, terr = seconds(cfg.tolerance, "tolerance")
+    if cfg.tolerance == nil then return nil, "mirror: " .. terr end
+  end
+  if cfg.warn_before ~= nil then
+    local werr
+    cfg.warn_before, werr = seconds(cfg.warn_before, "warn_before")
+    if cfg.warn_before == nil then return nil, "mirror: " .. werr end
+  end
+  for _, k in ipairs { "grace", "skew", "random_delay", "timeout", "connect_timeout", "wait" } do
     cfg[k], err = seconds(cfg[k], k)
     if cfg[k] == nil then return nil, "mirror: " .. err end
   end
   if not is_int(cfg.max_size) or cfg.max_size < 1 then return nil, "mirror: max_size must be a positive integer" end
   if not is_int(cfg.stream_over) or cfg.stream_over < 0 then return nil, "mirror: stream_over must be an integer >= 0" end
+  local hn = cfg.hash_names or "new"
+  if type(hn) == "table" then hn = table.concat(hn, ",") end
+  cfg.hash_names = {}
+  for w in tostring(hn):gmatch("[^,%s]+") do
+    if w ~= "new" and w ~= "old" then
+      return nil, ("mirror: hash_names: '%s' is neither new nor old"):format(w)
+    end
+    cfg.hash_names[w] = true
+  end
+  if not next(cfg.hash_names) then return nil, "mirror: hash_names: new, old or both" end
+  if cfg.hash_names.old and cfg.hash_links == "hardlink" then
+    return nil, "mirror: hash_names with old takes symbolic hash links only"
+  end
   if cfg.hash_links ~= "symlink" and cfg.hash_links ~= "hardlink" then
     return nil, ("mirror: hash_links must be \"symlink\" or \"hardlink\", not '%s'"):format(tostring(cfg.hash_links))
   end
@@ -257,11 +313,10 @@ end
 
 local function meta(cfg, name) return fs.join(cfg.out_dir, M.META, name) end
 
-local function load_state(cfg)
-  -- the spool of the state (entries changed by the run) in the folder's tmp: on the same file
-  -- system as the mirror, not in a /tmp that may be small
-  return state.load(meta(cfg, "state.json"), { spool_dir = meta(cfg, "tmp") })
-end
+-- names of the folder that the state may hold: the CRL base names the mirror makes
+-- (common.identity) and the <hash>.N of the CA certificates
+local function plain_base(s) return type(s) == "string" and s:match("^[%w][%w._-]*$") ~= nil and not s:find("..", 1, true) end
+local function ca_link_name(s) return type(s) == "string" and s:match("^%x%x%x%x%x%x%x%x%.%d+$") ~= nil end
 
 -- sha256(c): the digest of a CRL's DER, as the state keeps it
 local function sha256(c)
@@ -270,8 +325,8 @@ end
 
 -- take(st, c, path): remember a CRL found published (by a run whose state was lost, or that
 -- ended before it saved its state), so that nothing older replaces it
-local function take(st, c, path)
-  local id = common.identity(c)
+local function take(st, c, path, ca)
+  local id = common.identity(c, ca)
   local e = st.crls:get(id.key)
   local newer = not e or not e.number or (c:number() and common.cmp_number(c:number(), e.number) > 0)
     or (not c:number() and c:this_update() > (e.this_update_epoch or 0))
@@ -300,10 +355,25 @@ end
 -- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
 -- repair: its next good download rewrites both files, however unchanged the bytes look (a
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
-local function reconcile(cfg, st)
+-- verified(set, c, path, ignored) -> the trusted CA that signed c | nil: a file in the folder
+-- enters the state (its number guards against rollback) only when it verifies; else it is
+-- ignored and listed, so one forged file cannot make every genuine CRL "older"
+local function verified(set, c, path, ignored)
+  local ca, why = set:issuer_of(c)
+  if not ca then ignored[#ignored + 1] = ("%s: not used (%s)"):format(path, tostring(why)) end
+  return ca
+end
+
+local function reconcile(cfg, st, ignored, set)
   local known, changed = {}, {}
+  local bad = {}
   for k, e in st.crls:each() do
-    if e.base then
+    if e.base ~= nil and not plain_base(e.base) then
+      -- a name that would lead out of the folder (or that the mirror never makes): the entry
+      -- is dropped, so nothing is read, replaced or removed under it
+      bad[#bad + 1] = k
+      ignored[#ignored + 1] = ("crls[%s].base: %q is not a plain name"):format(k, tostring(e.base))
+    elseif e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
       local s = fs.stat(path)
@@ -314,16 +384,19 @@ local function reconcile(cfg, st)
       end
     end
   end
+  for _, k in ipairs(bad) do st.crls:set(k, nil) end
   for _, ch in ipairs(changed) do
     st.crls:get(ch[1]).repair = "all"
     local c = crl.load_file(ch[2])
-    if c then take(st, c, ch[2]) end
+    local ca = c and verified(set, c, ch[2], ignored)
+    if ca then take(st, c, ch[2], ca) end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
     if name:match("%.der$") and not known[name] then
       local path = fs.join(cfg.out_dir, name)
       local c = crl.load_file(path)
-      if c then take(st, c, path) end
+      local ca = c and verified(set, c, path, ignored)
+      if ca then take(st, c, path, ca) end
     end
   end
   st.crls:cool_all()
@@ -575,7 +648,7 @@ local function validate(ctx, c, now)
     return nil, ("expired: its nextUpdate %s is past%s"):format(common.time(nu),
       cfg.grace > 0 and (" the grace of %ds"):format(math.floor(cfg.grace)) or ""), "expired"
   end
-  local id = common.identity(c)
+  local id = common.identity(c, ca)
   local prev = st.crls:peek(id.key)
   if prev then
     local n, pn = c:number(), prev.number
@@ -601,9 +674,20 @@ local function validate(ctx, c, now)
   return id, ca
 end
 
-local function crl_item(ctx, c, name, src, now)
+local function crl_item(ctx, c, name, src, now, pins)
   local item = common.summary(c)
   item.member = name ~= src.url and name or nil
+  if pins and not pins[item.issuer] then
+    -- a distribution point serves its CA's CRL; another CA's, however valid, means the source
+    -- changed hands or is misconfigured: the CA it stood for would silently go stale
+    local list = {}
+    for k in pairs(pins) do list[#list + 1] = k end
+    table.sort(list)
+    item.action, item.code = "rejected", "issuer"
+    item.error = ("the source is pinned to %s, not to this issuer (the source's issuers in the configuration change that)")
+      :format(table.concat(list, "; "))
+    return item
+  end
   local id, err, code = validate(ctx, c, now)
   if not id then
     item.action, item.error, item.code = "rejected", err, code
@@ -677,6 +761,11 @@ local function run_source(ctx, src, i)
   local sst = ctx.state.sources:get(src.url) or {}
   ctx.state.sources:set(src.url, sst)
   ctx.prev_success[src.url] = sst.last_success
+  for _, k in ipairs(sst.keys or {}) do
+    local t = ctx.stood_for[k] or {}
+    t[#t + 1] = i
+    ctx.stood_for[k] = t
+  end
   sst.last_attempt = ctx.now()
   local t0 = loop.now()
   local peeked = {}
@@ -686,17 +775,34 @@ local function run_source(ctx, src, i)
     return e or nil
   end
   local conditional = sst.ok and all_published(ctx, sst.keys, entry)
-  local r, err, code = fetch.get(src.url, {
-    timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
-    low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
-    ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
-    etag = conditional and sst.etag or nil,
-    if_modified_since = conditional and not sst.etag and sst.last_modified or nil,
-    -- a big download streams to a file, as soon as its Content-Length or its size says it is
-    -- big; small ones stay in memory (faster)
-    tmp_dir = src.stream ~= false and ctx.tmp or nil,
-    stream_over = src.stream == nil and cfg.stream_over or 0,
-  })
+  -- failover: the URLs of the source in order, until one answers; the others' errors are
+  -- reported (out.failover), not fatal. A conditional request only to the URL that served
+  -- last: another server's ETag means nothing
+  local r, err, code
+  local urls = src.urls or { src.url }
+  for k, u in ipairs(urls) do
+    local cond = conditional and (sst.served_by or src.url) == u
+    r, err, code = fetch.get(u, {
+      timeout = src.timeout or cfg.timeout, connect_timeout = src.connect_timeout or cfg.connect_timeout,
+      low_speed = src.low_speed or cfg.low_speed, max_size = src.max_size or cfg.max_size,
+      ca_file = src.tls_ca or cfg.tls_ca, limits = src.limits or cfg.limits,
+      etag = cond and sst.etag or nil, allow_file = true,
+      if_modified_since = cond and not sst.etag and sst.last_modified or nil,
+      -- a big download streams to a file, as soon as its Content-Length or its size says it is
+      -- big; small ones stay in memory (faster)
+      tmp_dir = src.stream ~= false and ctx.tmp or nil,
+      stream_over = src.stream == nil and cfg.stream_over or 0,
+    })
+    if r then
+      if #urls > 1 then out.served_by = u end
+      sst.served_by = #urls > 1 and u or nil
+      break
+    end
+    if k < #urls then
+      out.failover = out.failover or {}
+      out.failover[#out.failover + 1] = err
+    end
+  end
   out.seconds = loop.now() - t0
   -- other sources ran meanwhile (one may have published a CRL this one stands for too)
   peeked = {}
@@ -718,11 +824,18 @@ local function run_source(ctx, src, i)
   else
     out.http_status, out.bytes = r.status, r.bytes
     sst.bytes = r.bytes
-    local keys, failed = {}, nil
+    local keys, failed, issuers = {}, nil, {}
+    -- the issuers the source may serve: the configuration's, else those of its first success
+    local pin_list, pins = src.issuers or sst.issuers, nil
+    if pin_list then
+      pins = {}
+      for _, n in ipairs(pin_list) do pins[n] = true end
+    end
     for _, m in ipairs(r.crls) do
       local item
       if m.crl then
-        item = crl_item(ctx, m.crl, m.name, src, now)
+        item = crl_item(ctx, m.crl, m.name, src, now, pins)
+        if item.action ~= "rejected" then issuers[item.issuer] = true end
         m.crl:close()
       else
         item = { member = m.name, action = "rejected", error = m.error, code = "format" }
@@ -744,6 +857,11 @@ local function run_source(ctx, src, i)
     out.ok = failed == nil
     if out.ok then
       sst.etag, sst.last_modified, sst.keys = r.etag, r.last_modified, keys
+      if not sst.issuers and not src.issuers and next(issuers) then
+        sst.issuers = {}
+        for n in pairs(issuers) do sst.issuers[#sst.issuers + 1] = n end
+        table.sort(sst.issuers)
+      end
     else
       -- a later run must download again, not get a 304 for what was rejected
       sst.etag, sst.last_modified = nil, nil
@@ -755,6 +873,26 @@ local function run_source(ctx, src, i)
     -- the next ones pile up on top of it before the collector gets round to it
     r = nil
     collectgarbage()
+  end
+  if not r and cfg.tolerance and sst.keys and #sst.keys > 0 then
+    -- aging tolerance: a failed download is a warning while every CRL the source stands for is
+    -- published, current and fetched within the tolerance; past it, a failure
+    local within, oldest = true, now
+    for _, k in ipairs(sst.keys) do
+      local e = entry(k)
+      if not e or not e.last_success or (e.next_update_epoch and e.next_update_epoch + cfg.grace < now)
+         or now - e.last_success > cfg.tolerance then
+        within = false
+      else
+        oldest = math.min(oldest, e.last_success)
+      end
+    end
+    if within then
+      out.ok, out.code = true, nil
+      out.warning = ("%s (tolerated: the published CRL is current and was fetched %s ago, within %ds)")
+        :format(out.error, ("%d s"):format(now - oldest), math.floor(cfg.tolerance))
+      out.error = nil
+    end
   end
   sst.ok = out.ok
   if out.ok then
@@ -792,9 +930,129 @@ local function publish_cas(ctx)
     end
   end
   for name in pairs(st.meta.ca_links) do
-    if not wanted[name] then fs.remove(fs.join(dir, name)) end
+    if not ca_link_name(name) then
+      ctx.state_ignored[#ctx.state_ignored + 1] = ("ca_links: %q is not a plain <hash>.N name"):format(tostring(name))
+    elseif not wanted[name] then
+      fs.remove(fs.join(dir, name))
+    end
   end
   st.meta.ca_links = wanted
+end
+
+-- old_names(ctx): with hash_names "old", the pre-1.0 OpenSSL names as symbolic links beside the
+-- new ones: <old-hash>.rN to each published PEM (N counted per old hash, kept in the state) and
+-- <old-hash>.N to each CA link <hash>.N. Made after the commit, from what is published.
+local function old_names(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local used, todo = {}, {}
+  for k, e in st.crls:each() do
+    if e.hash_old and e.r_old then
+      local u = used[e.hash_old] or {}
+      u[e.r_old] = true
+      used[e.hash_old] = u
+    elseif e.base and e.issuer then
+      todo[#todo + 1] = k
+    end
+  end
+  for _, k in ipairs(todo) do
+    local e = st.crls:get(k)
+    local c = crl.load_file(fs.join(dir, e.base .. ".der"))
+    if c then
+      e.hash_old = c:issuer():hash_old()
+      c:close()
+      local u = used[e.hash_old] or {}
+      local i = 0
+      while u[i] do i = i + 1 end
+      u[i] = true
+      used[e.hash_old] = u
+      e.r_old = i
+    end
+    st.crls:cool(k)
+  end
+  for _, e in st.crls:each() do
+    if e.hash_old and e.r_old and e.base and fs.exists(fs.join(dir, e.base .. ".pem")) then
+      local name = ("%s.r%d"):format(e.hash_old, e.r_old)
+      if fs.readlink(fs.join(dir, name)) ~= e.base .. ".pem" then
+        fs.symlink(e.base .. ".pem", fs.join(dir, name), { replace = true, sync = false })
+        ctx.written = ctx.written + 1
+      end
+    end
+  end
+  if ctx.cfg.publish_cas then
+    -- the CA links are read back from the folder (their certificates parsed: only with this
+    -- option); the old names a previous run made and no CA wants any more are removed
+    local per_old, wanted = {}, {}
+    local names = {}
+    for name in pairs(st.meta.ca_links) do if ca_link_name(name) then names[#names + 1] = name end end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      local data = fs.read(fs.join(dir, name), 1 << 20)
+      local cert = data and require("certbench.x509").load(data)
+      if cert then
+        local old = cert:subject():hash_old()
+        local n = per_old[old] or 0
+        per_old[old] = n + 1
+        local oname = ("%s.%d"):format(old, n)
+        wanted[oname] = true
+        if fs.readlink(fs.join(dir, oname)) ~= name then
+          fs.symlink(name, fs.join(dir, oname), { replace = true, sync = false })
+        end
+      end
+    end
+    for name in pairs(st.meta.ca_links_old or {}) do
+      if ca_link_name(name) and not wanted[name] and not st.meta.ca_links[name] then fs.remove(fs.join(dir, name)) end
+    end
+    st.meta.ca_links_old = wanted
+  end
+  fs.sync(dir)
+end
+
+-- freshness(cfg, e, now) -> "stale" | "expiring" | "fresh" | nil: the verdict on a published CRL
+local function freshness(cfg, e, now)
+  local nu, tu = e.next_update_epoch, e.this_update_epoch
+  if not nu then return nil end
+  if nu + cfg.grace < now then return "stale" end
+  local before = cfg.warn_before or math.max(0, (nu - (tu or nu)) // 4)
+  if nu - now <= before then return "expiring" end
+  return "fresh"
+end
+
+-- judge_freshness(ctx, report, now): every CRL the mirror has published, whatever its source
+-- did this run (a source that now serves another CA, or none, leaves its CA's CRL to expire):
+-- a stale one fails the run and the sources that stood for it
+local function judge_freshness(ctx, report, now)
+  local stale, expiring = {}, {}
+  for k, e in ctx.state.crls:each() do
+    local v = freshness(ctx.cfg, e, now)
+    if v == "stale" then
+      stale[#stale + 1] = { issuer = e.issuer, crl = e.base, next_update = common.time(e.next_update_epoch), key = k }
+    elseif v == "expiring" then
+      expiring[#expiring + 1] = { issuer = e.issuer, crl = e.base, next_update = common.time(e.next_update_epoch) }
+    end
+  end
+  for _, sx in ipairs(stale) do
+    for _, i in ipairs(ctx.stood_for[sx.key] or {}) do
+      local out = ctx.results[i] and ui.decode_json(ctx.rstore:read(ctx.results[i]))
+      if out and out.ok then
+        out.ok, out.code = false, "stale"
+        out.error = ("%s: the published CRL of %s expired at %s and the source no longer serves it")
+          :format(out.url, sx.issuer, sx.next_update)
+        ctx.results[i] = ctx.rstore:put(ui.encode_json(out))
+        ctx.counts.ok, ctx.counts.failed = ctx.counts.ok - 1, ctx.counts.failed + 1
+        local sst = ctx.state.sources:get(out.url)
+        if sst then
+          sst.ok = false
+          sst.errors_total = (sst.errors_total or 0) + 1
+          sst.last_error, sst.last_error_code = out.error, out.code
+          ctx.state.sources:cool(out.url)
+        end
+      end
+    end
+    sx.key = nil
+  end
+  if #stale > 0 then report.stale = ui.array(stale) end
+  if #expiring > 0 then report.expiring = ui.array(expiring) end
+  return #stale == 0
 end
 
 -- metrics ------------------------------------------------------------------------------------
@@ -824,12 +1082,15 @@ local function write_metrics(ctx, report, w)
   line("certbench_crl_mirror_sources", '{result="failed"}', report.sources_failed)
 
   -- each entry decoded once: its labels and values in columns, then a metric at a time
-  local labels, cols = {}, { {}, {}, {}, {}, {} }
+  local labels, cols = {}, { {}, {}, {}, {}, {}, {}, {} }
   for _, e in ctx.state.crls:each() do
     local i = #labels + 1
     labels[i] = "{issuer=" .. label(e.issuer) .. ",crl=" .. label(e.base) .. "}"
     cols[1][i], cols[2][i], cols[3][i] = e.last_success or false, e.next_update_epoch or false, e.this_update_epoch or false
     cols[4][i], cols[5][i] = e.entries or false, common.number_value(e.number) or false
+    local v = freshness(ctx.cfg, e, report.finished_epoch)
+    cols[6][i] = v and (v == "stale" and 1 or 0) or false
+    cols[7][i] = v and (v == "expiring" and 1 or 0) or false
   end
   local function per_crl(name, help, col)
     head(name, "gauge", help)
@@ -843,6 +1104,8 @@ local function write_metrics(ctx, report, w)
   per_crl("certbench_crl_this_update_timestamp_seconds", "thisUpdate of the published CRL.", cols[3])
   per_crl("certbench_crl_entries", "Revoked certificates in the published CRL.", cols[4])
   per_crl("certbench_crl_number", "CRL number of the published CRL (when it fits a float).", cols[5])
+  per_crl("certbench_crl_stale", "1 if the published CRL is past its nextUpdate (and the grace).", cols[6])
+  per_crl("certbench_crl_expiring", "1 if the published CRL's nextUpdate is within warn_before.", cols[7])
 
   labels, cols = {}, { {}, {}, {}, {} }
   for u, sst in ctx.state.sources:each() do
@@ -911,28 +1174,35 @@ function run(cfg, opts)
   local now = opts.now or os.time
   local started, t0 = now(), loop.now()
   local report = { started = common.time(started), out_dir = cfg.out_dir, sources = {}, ok = false }
-  local ok, err = fs.mkdir(fs.join(cfg.out_dir, M.META, "tmp"), { parents = true })
-  if not ok and not fs.isdir(fs.join(cfg.out_dir, M.META, "tmp")) then return nil, err end
-  local lock, lerr = fs.lock(fs.join(cfg.out_dir, M.META), { wait = false })
+  local ok, err = fs.mkdir(cfg.out_dir, { parents = true })
+  if not ok and not fs.isdir(cfg.out_dir) then return nil, err end
+  -- the state folder and tmp/: checked once, then used through their descriptors only
+  local sd <close>, serr = fs.private_dir(fs.join(cfg.out_dir, M.META))
+  if not sd then return nil, "mirror: " .. serr end
+  local tmpd <close>, terr = sd:sub("tmp")
+  if not tmpd then return nil, "mirror: " .. terr end
+  local function shown(m) return sd:shown(tmpd:shown(tostring(m))) end
+  local lock, lerr = fs.lock(sd:path("lock"), { timeout = cfg.wait or 0, pid = true })
   if not lock then
-    return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, tostring(lerr))
+    return nil, ("mirror: %s is in use by another mirror run (%s)"):format(cfg.out_dir, shown(lerr))
   end
   -- downloads a killed run left behind (the lock says no run is using them)
-  for _, f in ipairs(fs.list(fs.join(cfg.out_dir, M.META, "tmp")) or {}) do
-    fs.remove(fs.join(cfg.out_dir, M.META, "tmp", f))
-  end
+  for _, f in ipairs(fs.list(tmpd:path()) or {}) do fs.remove(tmpd:path(f)) end
   local set = opts.trust
   if not set then
-    set, err = trust.load(cfg.ca, { spool_dir = meta(cfg, "tmp") })
-    if not set then lock:unlock() return nil, "mirror: " .. err end
+    set, err = trust.load(cfg.ca, { spool_dir = tmpd:path() })
+    if not set then lock:unlock() return nil, "mirror: " .. shown(err) end
   end
-  local st = load_state(cfg)
-  reconcile(cfg, st)
+  -- the spool of the state (entries changed by the run) in the folder's tmp: on the same file
+  -- system as the mirror, not in a /tmp that may be small
+  local st = state.load(sd:path("state.json"), { spool_dir = tmpd:path() })
+  local ignored = {}
+  reconcile(cfg, st, ignored, set)
   local ctx = { cfg = cfg, state = st, trust = set, now = now, cancel = opts.cancel,
-                tmp = fs.join(cfg.out_dir, M.META, "tmp"), written = 0, configured = {},
+                tmp = tmpd:path(), written = 0, configured = {}, state_ignored = ignored, stood_for = {},
                 staged = {}, pending = {}, owner = {}, seq = 0, prev_success = {}, results = {},
                 -- each source's result as JSON text, on disk
-                rstore = fs.spool(meta(cfg, "tmp")),
+                rstore = fs.spool(tmpd:path()),
                 counts = { ok = 0, failed = 0, published = 0, unchanged = 0, rejected = 0 } }
   for _, s in ipairs(cfg.sources) do ctx.configured[s.url] = true end
   if cfg.publish_cas then
@@ -950,15 +1220,20 @@ function run(cfg, opts)
   end
   fs.fault("crl.mirror:staged")
   local cok, cerr = commit(ctx)
-  if not cok then report.warning = "cannot sync the new files, none was published: " .. tostring(cerr) end
+  if not cok then report.warning = "cannot sync the new files, none was published: " .. shown(cerr) end
   fs.fault("crl.mirror:published")
+  if cfg.hash_names.old then
+    local hok, herr = pcall(old_names, ctx)
+    if not hok then report.warning = "cannot make the old hash names: " .. tostring(herr) end
+  end
+  local fresh = judge_freshness(ctx, report, now())
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()
   report.finished = common.time(finished)
   report.finished_epoch = finished
   report.duration = loop.now() - t0
   report.sources_ok, report.sources_failed = nok, nfail
-  report.ok = nfail == 0
+  report.ok = nfail == 0 and fresh
   report.files_written = ctx.written
   st.meta.last_run = finished
   for _, u in ipairs(st.sources:keys()) do
@@ -973,9 +1248,10 @@ function run(cfg, opts)
   local rstore, slots = ctx.rstore, ctx.results
   report.sources = ui.lazy_array(#cfg.sources, function(i) return ui.raw(rstore:read(slots[i])) end)
   ctx.results = nil
-  local sok, serr = st:save(meta(cfg, "state.json"))
-  if not sok then report.warning = "cannot save the state: " .. tostring(serr) end
-  save_json(meta(cfg, "last-run.json"), report, false)
+  if #ignored > 0 then report.state_ignored = ignored end
+  local sok, sverr = st:save(sd:path("state.json"))
+  if not sok then report.warning = "cannot save the state: " .. shown(sverr) end
+  save_json(sd:path("last-run.json"), report, false)
   if cfg.report then
     local rok, rerr = save_json(cfg.report, report)
     if not rok then report.warning = "cannot write the report: " .. tostring(rerr) end

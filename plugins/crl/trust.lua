@@ -19,8 +19,9 @@
 --   trust.new([{spool_dir = dir}]), trust.load(paths[, {spool_dir = dir}])
 local x509 = require "certbench.x509"
 local fs = require "certbench.fs"
-local archive = require "certbench.archive"
+local input = require "certbench.input"
 local crl = require "certbench.crl"
+local store = require "certbench.store"
 
 local M = {}
 local Set = {}
@@ -111,29 +112,32 @@ function Set:each()
   end
 end
 
--- add_file(path) -> ncerts, ncrls | nil, err
+-- add_file(path) -> ncerts, ncrls | nil, err: every certificate (a trust anchor) and CRL the
+-- file holds, read through certbench.input (PEM, DER, PKCS#7, ZIP, tar...); a member it does not
+-- understand fails the file
 function Set:add_file(path)
-  local data, err = fs.read(path, 64 << 20)
-  if not data then return nil, err end
-  local list, aerr = archive.certs(data, { name = path })
-  if not list then return nil, aerr end
-  if #list == 0 then
+  local r, err = input.read(path)
+  if not r then return nil, err end
+  if input.problem(r) then return nil, (input.problem(r)) end
+  local certs = input.of(r, "certificate")
+  if #certs == 0 then
     -- a file of CRLs only is no trust anchor: say so rather than "not a certificate"
     return nil, ("%s: no CA certificate in it"):format(path)
   end
   local n = 0
-  for i, m in ipairs(list) do
-    local added, derr = self:add_der(m.der)
+  for i, o in ipairs(certs) do
+    local added, derr = self:add_der(o.der)
     if added == nil then
       return nil, ("%s: certificate %d%s: %s"):format(path, i,
-        m.name ~= path and m.name ~= fs.basename(path) and (" (" .. m.name .. ")") or "", tostring(derr))
+        o.from ~= path and (" (" .. o.from .. ")") or "", tostring(derr))
     end
     if added then n = n + 1 end
-    list[i] = nil
+    certs[i] = nil
   end
   local m = 0
-  if archive.detect(data) == "pem" and data:find("BEGIN X509 CRL", 1, true) then
-    for _, c in ipairs(crl.load_all(data) or {}) do
+  for _, o in ipairs(input.of(r, "crl")) do
+    local c = crl.load(o.der)
+    if c then
       self.crls[#self.crls + 1] = { crl = c, source = path }
       m = m + 1
     end
@@ -167,37 +171,11 @@ function Set:candidates(name, keyid)
   return out
 end
 
-local function can_sign_crls(cert)
-  local ku = cert:key_usage()
-  if not ku or #ku == 0 then return true end
-  for _, u in ipairs(ku) do if u == "cRLSign" then return true end end
-  return false
-end
-M.can_sign_crls = can_sign_crls
+M.can_sign_crls = store.can_sign_crls
 
 -- issuer_of(c) -> the trusted certificate whose key signed CRL c | nil, why, code
 function Set:issuer_of(c)
-  local name, aki = c:issuer(), c:aki()
-  local named = self:candidates(name)
-  if #named == 0 then
-    return nil, ("issuer %s is not among the trusted CAs"):format(tostring(name)), "untrusted"
-  end
-  local keyed = self:candidates(name, aki)
-  if #keyed == 0 then
-    return nil, ("no trusted CA %s has the key %s the CRL names (authority key identifier)")
-      :format(tostring(name), aki), "untrusted"
-  end
-  local why
-  for _, ca in ipairs(keyed) do
-    if not can_sign_crls(ca) then
-      why = why or ("the trusted CA %s may not sign CRLs (keyUsage without cRLSign)"):format(tostring(name))
-    else
-      local ok, reason = c:verify(ca)
-      if ok then return ca end
-      why = ("the signature does not verify with the trusted CA %s (%s)"):format(tostring(name), tostring(reason))
-    end
-  end
-  return nil, why, "signature"
+  return store.find_issuer(c, self:candidates(c:issuer()), { noun = "trusted CA", among = "the trusted CAs" })
 end
 
 return M

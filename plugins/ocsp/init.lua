@@ -19,9 +19,15 @@ local M = {
 
 local EXIT = { good = 0, revoked = 3, unknown = 1 }
 
+-- load_certs(path, what) -> { x509... } | nil, err: the certificates of a file, "-" or URL in any
+-- form certbench.input reads (PEM, DER, .p7b, PFX without a password, ZIP...)
 local function load_certs(path, what)
-  local certs, err = x509.load_all_file(path)
-  if not certs then return nil, what .. ": " .. err end
+  local input = require "certbench.input"
+  local r, err = input.read(path)
+  if not r then return nil, what .. ": " .. err end
+  if input.problem(r) then return nil, what .. ": " .. input.problem(r) end
+  local certs, cerr = input.all(r, "certificate")
+  if not certs then return nil, what .. ": " .. cerr end
   if #certs == 0 then return nil, ("%s: %s: no certificate"):format(what, path) end
   return certs
 end

@@ -16,6 +16,7 @@ local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local lazy = require("certbench").lazy
 local detect = lazy "certbench.detect"
+local input = lazy "certbench.input"
 local outputs = lazy "certbench.outputs"
 local pkcs12 = lazy "certbench.pkcs12"
 local lib = lazy "certbench.plugins.pfx.lib"
@@ -75,21 +76,22 @@ end
 ---------------------------------------------------------------------------------------------
 
 function M.info(o)
-  local data, err = lib.read(o.file)
-  if not data then return nil, err end
-  local info, derr = detect.detect(data, { name = o.file })
-  if not info then return nil, derr end
-  if not (#info.objects == 1 and info.objects[1].kind == "pkcs12") then
-    return nil, ("%s: not a PFX but %s (certbench show %s describes it)"):format(o.file, detect.summary(info), o.file)
+  -- a path, "-" or a URL, through certbench.input (a PFX in a ZIP too)
+  local r, err = input.read(o.file, { max_size = lib.MAX_INPUT, pkcs12 = "keep" })
+  if not r then return nil, err end
+  local p12 = input.of(r, "pkcs12")
+  if input.problem(r) then return nil, (input.problem(r)) end
+  if #p12 ~= 1 or #r.objects ~= 1 then
+    return nil, ("%s: not a PFX but %s (certbench show %s describes it)"):format(o.file, r.summary, o.file)
   end
-  local r, perr = lib.open_pfx(info.objects[1].der, o.file, o.passin)
-  if not r then return nil, perr end
-  if info.encoding ~= "der" then
-    local res = lib.pfx_info(r, o.file)
-    res.warnings[#res.warnings + 1] = "the PFX is " .. detect.summary(info):match("^[^:]*") .. ", not binary DER"
-    return res
+  local res, perr = lib.open_pfx(p12[1].der, o.file, o.passin)
+  if not res then return nil, perr end
+  local out = lib.pfx_info(res, o.file)
+  local enc = r.summary:match("^[^:]*")
+  if enc ~= "DER" then
+    out.warnings[#out.warnings + 1] = "the PFX is " .. enc .. ", not binary DER"
   end
-  return lib.pfx_info(r, o.file)
+  return out
 end
 
 function M.split(o)
@@ -104,8 +106,23 @@ function M.split(o)
   local W = res.warnings
   -- the key
   if #g.keys == 0 then
-    return nil, ("%s: no private key in the file (%s): nothing to split (certbench convert %s --to pem writes the certificates)"):format(
-      file, plural(#g.certs, "certificate"), file)
+    -- a PFX (or bundle) of certificates only: write them, leaf first, as split would
+    if #g.certs == 0 then return nil, ("%s: no private key and no certificate in it (%s)"):format(file, g.summary) end
+    local ok, derr = ensure_dir(dir)
+    if not ok then return nil, derr end
+    local certs = {}
+    for _, c in ipairs(g.certs) do certs[#certs + 1] = c.cert end
+    local out = outputs.new { force = o.force }
+    local path = fs.join(dir, "certs.pem")
+    out:add(path, certs_pem(certs))
+    local written, werr = out:commit()
+    if not written then return nil, werr end
+    res.written = ui.array { { path = path, what = ("%s: %s"):format(plural(#certs, "certificate"), labels(certs)),
+      why = "no private key in " .. file .. ": its certificates, in file order", mode = written[1].mode,
+      size = written[1].size, replaced = written[1].replaced } }
+    W[#W + 1] = "no private key in the file: only the certificates were written (certs.pem)"
+    res.certificates_only = true
+    return res
   end
   local ki = o.key and math.tointeger(tonumber(o.key))
   if o.key and (not ki or ki < 1 or ki > #g.keys) then
@@ -232,7 +249,7 @@ local function single_key(path, passin, what)
   local g, err = lib.gather(path, passin)
   if not g then return nil, err end
   if #g.keys == 0 then
-    return nil, ("%s: no private key (%s)"):format(path, detect.summary(g.info))
+    return nil, ("%s: no private key (%s)"):format(path, g.summary)
   end
   if #g.keys > 1 then return nil, ("%s: %d private keys; %s takes a file with one"):format(path, #g.keys, what) end
   return g.keys[1].key, g
@@ -256,7 +273,7 @@ function M.build(o)
   local leaf
   for _, c in ipairs(candidates) do if key:matches(c) then leaf = c break end end
   if not leaf then
-    if #cg.certs == 0 then return nil, o.cert .. ": no certificate (" .. detect.summary(cg.info) .. ")" end
+    if #cg.certs == 0 then return nil, o.cert .. ": no certificate (" .. cg.summary .. ")" end
     return nil, ("%s: the private key in %s matches none of its %s (%s)"):format(
       o.cert, o.key, plural(#cg.certs, "certificate"), labels(candidates))
   end
@@ -265,7 +282,7 @@ function M.build(o)
   if o.chain then
     local chg, chgerr = lib.gather(o.chain, nil, { keys = false })
     if not chg then return nil, chgerr end
-    if #chg.certs == 0 then return nil, o.chain .. ": no certificate (" .. detect.summary(chg.info) .. ")" end
+    if #chg.certs == 0 then return nil, o.chain .. ": no certificate (" .. chg.summary .. ")" end
     for _, c in ipairs(chg.certs) do pool[#pool + 1] = c.cert end
   end
   local ch = lib.build_chain(leaf, pool)
@@ -447,7 +464,7 @@ M.commands = {
       p:option("--key", "the private key (PEM or DER, encrypted or not)"):count(1)
       p:option("--cert", "the certificate (a bundle is fine: the one matching the key is taken)"):count(1)
       p:option("--chain", "the CA certificates (PEM bundle, DER or p7b), any order")
-      p:option("--out", "the .pfx to write"):count(1)
+      p:option("--out", "the .pfx to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the key's password: " .. PASS_HELP)
       p:option("--passout", "the PFX password: " .. PASS_HELP)
       p:option("--friendly-name", "the friendlyName Windows shows")
@@ -473,7 +490,7 @@ M.commands = {
     summary = "write a private key without its password (mode 0600), as appliances want it",
     options = function(p)
       p:argument("file", "the encrypted key (legacy PEM, PKCS#8 PEM or DER)")
-      p:option("--out", "the unencrypted key to write"):count(1)
+      p:option("--out", "the unencrypted key to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the key's password: " .. PASS_HELP)
       p:option("--key-format", "pkcs1 (BEGIN RSA/EC PRIVATE KEY) or pkcs8 (BEGIN PRIVATE KEY); default: as the input")
         :choices { "pkcs1", "pkcs8" }
@@ -493,7 +510,7 @@ M.commands = {
     summary = "write a private key encrypted with a password (PKCS#8 PBES2 AES-256 by default)",
     options = function(p)
       p:argument("file", "the key (any form; an encrypted one needs --passin)")
-      p:option("--out", "the encrypted key to write"):count(1)
+      p:option("--out", "the encrypted key to write (" .. outputs.HELP .. ")"):count(1)
       p:option("--passin", "the input key's password: " .. PASS_HELP)
       p:option("--passout", "the new password: " .. PASS_HELP)
       p:option("--key-format", "pkcs8 (default, BEGIN ENCRYPTED PRIVATE KEY) or pkcs1 (legacy Proc-Type/DEK-Info PEM)")

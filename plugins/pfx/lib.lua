@@ -5,6 +5,7 @@ local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local secret = require "certbench.secret"
 local detect = require "certbench.detect"
+local input = require "certbench.input"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
 local pkcs12 = require "certbench.pkcs12"
@@ -145,11 +146,6 @@ local function contains(list, c)
   return false
 end
 
-local function issued(child, parent)
-  if child:equals(parent) then return false end
-  if not child:issued_by(parent) then return false end
-  return child:verify_signature(parent) and true or false
-end
 
 -- build_chain(leaf, certs[, now]) -> { chain = {issuer of leaf, ..., root}, extra = {...},
 --   complete = (ends at a self-signed certificate), missing = issuer name text when not,
@@ -178,7 +174,7 @@ function M.build_chain(leaf, certs, now)
   while not complete and #chain < 16 do
     local found
     for i, c in ipairs(pool) do
-      if not used[i] and issued(cur, c) and (not found or better(c, pool[found])) then found = i end
+      if not used[i] and store.find_issuer(cur, { c }) and (not found or better(c, pool[found])) then found = i end
     end
     if not found then
       missing = cur:issuer():text()
@@ -367,7 +363,7 @@ function M.print_pfx_info(res, say)
                                                       absent = "none (the empty password, absent)" })[a.password_form] or a.password_form) end
   for _, b in ipairs(res.bags) do
     local attrs = {}
-    if b.friendly_name then attrs[#attrs + 1] = "friendlyName " .. string.format("%q", b.friendly_name) end
+    if b.friendly_name then attrs[#attrs + 1] = 'friendlyName "' .. ui.escape(b.friendly_name):gsub('"', '\\"') .. '"' end
     if b.local_key_id then attrs[#attrs + 1] = "localKeyID " .. b.local_key_id end
     local enc = b.encryption and b.encryption ~= "none" and (" [" .. b.encryption .. "]") or ""
     if b.key then
@@ -406,17 +402,26 @@ end
 -- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
-  local data, rerr = M.read(path)
-  if not data then return nil, rerr, "io" end
-  return M.gather_data(data, path, passin, opts)
+  -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
+  local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
+  if not r then return nil, err, code end
+  return M.gather_result(r, path, passin, opts)
 end
 
 -- gather_data(data, name, passin[, opts]) -> the same from bytes already read (a download)
 function M.gather_data(data, path, passin, opts)
-  local info, err, code = detect.detect(data, { name = path })
-  if not info then return nil, err, code end
-  local out = { keys = {}, certs = {}, notes = {}, info = info }
-  local objs = info.objects
+  local r, err, code = input.bytes(data, path, { pkcs12 = "keep" })
+  if not r then return nil, err, code end
+  return M.gather_result(r, path, passin, opts)
+end
+
+-- gather_result(r, path, passin[, opts]): the keys and certificates of what certbench.input read
+function M.gather_result(r, path, passin, opts)
+  local problem, pcode = input.problem(r)
+  if problem then return nil, problem, pcode end
+  local out = { keys = {}, certs = {}, notes = {}, summary = r.summary }
+  for _, sk in ipairs(r.skipped) do out.notes[#out.notes + 1] = ("%s: %s: left out"):format(sk.from, sk.reason) end
+  local objs = r.objects
   if #objs == 1 and objs[1].kind == "pkcs12" then
     local r, perr, pcode = M.open_pfx(objs[1].der, path, passin)
     if not r then return nil, perr, pcode end
@@ -435,9 +440,12 @@ function M.gather_data(data, path, passin, opts)
     end
     return out
   end
-  out.kind = info.encoding
+  local enc = r.summary:match("^(%S+)") or "?"
+  out.kind = ({ PEM = "pem", DER = "der" })[enc] or r.summary:match("^[^:]*")
   for _, o in ipairs(objs) do
-    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line) or "the file"
+    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line)
+      or (o.from ~= path and o.from:sub(#path + 1):gsub("^:? *", "")) or "the file"
+    if where == "" then where = "the file" end
     if o.kind == "private_key" then
       if not (opts and opts.keys == false) then
         local k, kerr, kcode = M.load_key(o.pem or o.der, path .. " (" .. where .. ")", passin)
@@ -448,16 +456,10 @@ function M.gather_data(data, path, passin, opts)
       local c, cerr = x509.load(o.der)
       if not c then return nil, path .. " (" .. where .. "): " .. tostring(cerr), "bad_cert" end
       out.certs[#out.certs + 1] = { cert = c, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
-    elseif o.kind == "pkcs7" then
-      local p, perr = pkcs7.load(o.der, { name = path .. " (" .. where .. ")" })
-      if not p then return nil, perr, "bad_pkcs7" end
-      for i, c in ipairs(p.certs) do
-        out.certs[#out.certs + 1] = { cert = c, from = where .. (" certificate %d of the PKCS#7"):format(i) }
-      end
     elseif o.kind == "pkcs12" then
       return nil, path .. " (" .. where .. "): a PKCS#12 inside a bundle is not supported", "unsupported"
     else
-      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what)
+      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what or o.kind)
     end
   end
   return out

@@ -49,7 +49,8 @@ M.weak_digest = weak_digest
 
 -- read(path, what) -> data, info | nil, reason
 local function read_detect(path, what)
-  local data, err = fs.read(path, MAX_FILE)
+  -- a path, "-" or a URL (certbench.input); the appliance wants PEM, so the form is checked here
+  local data, err = require("certbench.input").fetch(path, { max_size = MAX_FILE })
   if not data then return nil, err end
   local info, derr = detect.detect(data, { name = path })
   if not info then return nil, derr end
@@ -338,14 +339,6 @@ function Run:check_names()
   end
 end
 
--- issuer_of(c, pool) -> the certificate of pool that issued c (names, key ids, signature)
-local function issuer_of(c, pool)
-  for _, ca in ipairs(pool) do
-    if not ca:equals(c) and c:issued_by(ca) and c:verify_signature(ca) then return ca end
-  end
-  return nil
-end
-
 function Run:check_ca_file()
   local path = self.o.ca
   local data, info = read_detect(path, "CA file")
@@ -408,7 +401,7 @@ function Run:check_chain()
   local missing
   self.partial = path
   while not cur:is_self_signed() do
-    local up = issuer_of(cur, cas)
+    local up = store.find_issuer(cur, cas)
     if not up then missing = cur break end
     for _, p in ipairs(path) do if p:equals(up) then up = nil break end end
     if not up or #path > 10 then missing = cur break end

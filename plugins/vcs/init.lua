@@ -34,6 +34,7 @@ local cafilemod = lazy "certbench.plugins.vcs.cafile"
 -- there is no tls-check
 local has_tls = package.preload["_certbench.tls"] ~= nil
 local tlsmod = lazy "certbench.plugins.vcs.tls"
+local esc = ui.escape
 
 local function forward(mod, fn) return function(...) return mod[fn](...) end end
 
@@ -239,11 +240,11 @@ M.commands = {
     text = function(r, ctx)
       ctx.ui.say("%s: %d CA certificate%s, issuer after subject", r.out, #r.certificates, #r.certificates == 1 and "" or "s")
       for i, c in ipairs(r.certificates) do
-        ctx.ui.say("  %d %s%s", i, c.subject, c.self_signed and " (root)" or "")
-        ctx.ui.say("      serial %s, until %s, from %s", c.serial, c.not_after, c.from or "?")
+        ctx.ui.say("  %d %s%s", i, esc(c.subject), c.self_signed and " (root)" or "")
+        ctx.ui.say("      serial %s, until %s, from %s", esc(c.serial), esc(c.not_after), esc(c.from or "?"))
       end
-      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", f.subject, f.url) end
-      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", x.subject, x.from, x.why) end
+      for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", esc(f.subject), esc(f.url)) end
+      for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", esc(x.subject), esc(x.from), esc(x.why)) end
       for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, m.issuer) end
       for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
     end,
@@ -285,7 +286,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
+        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
       end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ready and "ready to upload" or "NOT ready to upload")
@@ -329,14 +330,14 @@ if has_tls then
       return r, nil, r.ok and 0 or 3
     end,
     text = function(r, ctx)
-      ctx.ui.say("%s (peer address %s)%s", r.target, r.peer_address,
-        r.protocol and (": " .. r.protocol .. ", " .. tostring(r.cipher)) or "")
+      ctx.ui.say("%s (peer address %s)%s", esc(r.target), esc(r.peer_address),
+        r.protocol and (": " .. esc(r.protocol) .. ", " .. esc(r.cipher)) or "")
       for i, c in ipairs(r.chain) do
-        ctx.ui.say("  %d %s", i - 1, c.subject)
-        ctx.ui.say("      issuer %s, serial %s, until %s%s", c.issuer, c.serial, c.not_after, c.self_signed and ", self-signed" or "")
+        ctx.ui.say("  %d %s", i - 1, esc(c.subject))
+        ctx.ui.say("      issuer %s, serial %s, until %s%s", esc(c.issuer), esc(c.serial), esc(c.not_after), c.self_signed and ", self-signed" or "")
       end
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], c.title, c.reason)
+        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
       end
       if r.saved_chain then ctx.ui.say("the presented chain: %s", r.saved_chain) end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",

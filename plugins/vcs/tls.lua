@@ -195,7 +195,10 @@ function M.run(o)
         add("crl", "revocation (CRL)", "fail", cerr)
       else
         local cas = {}
-        if o.ca then cas = x509.load_all_file(o.ca) or {} end
+        if o.ca then
+          local r = require("certbench.input").read(o.ca)
+          cas = r and require("certbench.input").all(r, "certificate") or {}
+        end
         local cr = checker.run { certs = chain, chain = cas, crls = crls, time = o.time, fetch = o.fetch,
                                  fetch_opts = { timeout = o.timeout } }
         for _, ev in ipairs(cr.certificates) do

@@ -5,9 +5,9 @@
 -- undecodable issuer loaded and made crl info/diff/check fail with "attempt to index a nil value".
 -- Now a time that does not parse is refused by the loader in one line naming the file and the
 -- field, an offset is read as X.680 says and shown in UTC (as openssl shows it), and the CRL
--- loader refuses the issuer. The files are made at test time by spec/time_fixtures.py (one
+-- loader refuses the issuer. The files are made at test time by spec/support/time.py (one
 -- field of a normal certificate/CRL replaced, re-signed by the CA key).
-local h = require "helper"
+local h = require "support.helper"
 local x509 = require "certbench.x509"
 local crl = require "certbench.crl"
 local pkcs12 = require "certbench.pkcs12"
@@ -49,7 +49,7 @@ end
 
 setup(function()
   dir = h.tmpdir()
-  h.sh("python3 " .. h.q(h.root .. "/spec/time_fixtures.py") .. " " .. h.q(dir))
+  h.sh("python3 " .. h.q(h.root .. "/spec/support/time.py") .. " " .. h.q(dir))
   -- the PFX files come from openssl, which keeps the certificate bytes as they are
   for _, v in ipairs { "offset", "bad-notafter" } do
     h.sh(("cd %s && openssl pkcs12 -export -in leaf-%s.pem -inkey leaf.key -certfile ca.pem -passout pass:pw -out %s.pfx")

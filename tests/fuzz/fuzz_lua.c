@@ -1,9 +1,9 @@
 /* fuzz_lua.c: one libFuzzer harness for every parser certbench exposes to Lua. A target is a
  * Lua file tests/fuzz/<target>.lua returning function(data); the harness picks it from
  * $CERTBENCH_FUZZ_TARGET (or -target=NAME, read here before libFuzzer sees argv; a NAME with
- * a '/' is the path of a target file, which tests/fuzz_harness_spec.lua uses) and calls it
- * with each input. Going through Lua fuzzes the bindings too: the push/raise paths are where
- * leaks and double frees hide.
+ * a '/' is the path of a target file, which tests/integration/fuzz_harness_spec.lua uses) and
+ * calls it with each input. Going through Lua fuzzes the bindings too: the push/raise paths are
+ * where leaks and double frees hide.
  *
  * A raise from the target is a finding: the targets call the API the way a plugin does, where a
  * bad input is a `nil, err` (the API's expected failure) and a raise is a programming error or

@@ -1,5 +1,5 @@
 -- The x509-limbo verdicts of certbench.store that differ from expected_result, per profile,
--- each with its reason. tests/limbo_spec.lua fails when a case not listed here disagrees (a
+-- each with its reason. tests/integration/limbo_spec.lua fails when a case not listed here disagrees (a
 -- regression) and when a case listed here agrees (remove it). Found by running the cases
 -- (build/limbo-results.tsv has every verdict with its error) and `openssl verify` on each.
 return {

@@ -4,7 +4,7 @@ local p12 = require "certbench.pkcs12"
 local pkcs7 = require "certbench.pkcs7"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
-local A = dofile("spec/asn1_util.lua")
+local A = dofile("spec/support/asn1.lua")
 local C = "tests/data"
 local function rd(p) local f = assert(io.open(C .. "/" .. p, "rb")); local d = f:read("a"); f:close(); return d end
 local function wr(p, d) local f = assert(io.open(p, "wb")); f:write(d); f:close() end

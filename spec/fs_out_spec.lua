@@ -1,0 +1,214 @@
+-- spec/fs_out_spec.lua: the one way out (core/fs.c fs.write / fs.writer / outputs): what a path
+-- names decides how it is written. Real targets: /dev/null, FIFOs with a reader, a Unix socket
+-- with a listener, a block device node, symbolic links; keys through O_TMPFILE + linkat and the
+-- named fallback, killed at each fault point; files inside a CA folder never written through a
+-- planted symbolic link.
+local h = require "support.helper"
+local fs = require "certbench.fs"
+local outputs = require "certbench.outputs"
+
+local function lua(script, env)
+  return h.run((env or "") .. " " .. h.q(h.bin) .. " run - <<'LUA'\n" .. script .. "\nLUA")
+end
+
+-- every name in dir, hidden ones too
+local function names(dir) return fs.list(dir) end
+
+describe("the one way out", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  it("writes /dev/null in place: it stays a character device (we run as root)", function()
+    local before = fs.stat("/dev/null")
+    assert.equal("device", before.type)
+    assert.is_true(fs.write("/dev/null", "discarded"))
+    local w = assert(fs.writer("/dev/null"))
+    assert(w:write("x"))
+    assert.is_true(w:commit())
+    local after = fs.stat("/dev/null")
+    assert.equal("device", after.type)
+    assert.equal(before.ino, after.ino)
+    assert.equal("inplace", fs.target("/dev/null"))
+  end)
+
+  it("writes into a FIFO a reader waits on, and the FIFO stays a FIFO", function()
+    local fifo, got = dir .. "/fifo", dir .. "/got"
+    h.sh("mkfifo " .. h.q(fifo))
+    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    assert.is_true(fs.write(fifo, "through the fifo\n"))
+    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    assert.equal("through the fifo\n", h.read(got))
+    assert.equal("fifo", fs.stat(fifo).type)
+    assert.same({ "fifo", "got" }, names(dir))
+  end)
+
+  it("connects to a Unix socket and writes to its listener", function()
+    local sock, got = dir .. "/sock", dir .. "/got"
+    h.sh("python3 -c " .. h.q([[
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+if os.fork(): os._exit(0)
+c, _ = s.accept(); data = b""
+while True:
+    b = c.recv(65536)
+    if not b: break
+    data += b
+open(sys.argv[2] + ".tmp", "wb").write(data); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+]]) .. " " .. h.q(sock) .. " " .. h.q(got) .. " >/dev/null 2>&1 </dev/null")
+    assert.is_true(fs.write(sock, "over the socket\n"))
+    h.sh("for i in $(seq 50); do [ -e " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    assert.equal("over the socket\n", h.read(got))
+    assert.equal("socket", fs.stat(sock).type)
+  end)
+
+  it("writes - to standard output, after what was printed before", function()
+    local out, rc = lua("io.write('first ')\nlocal fs = require 'certbench.fs'\n"
+      .. "assert(fs.write('-', 'second '))\nlocal w = assert(fs.writer('-'))\nw:write('third')\nassert(w:commit())\nio.write(' fourth')")
+    assert.equal(0, rc, out)
+    assert.equal("first second third fourth", out)
+    assert.equal("stdout", fs.target("-"))
+  end)
+
+  it("refuses a block device and a folder, naming them", function()
+    local blk = dir .. "/blk"
+    h.sh("mknod " .. h.q(blk) .. " b 7 250")
+    local ok, err = fs.write(blk, "x")
+    assert.is_nil(ok)
+    assert.equal(blk .. ": is a block device: not written", err)
+    ok, err = fs.write(dir, "x")
+    assert.is_nil(ok)
+    assert.matches("^" .. dir:gsub("%p", "%%%0") .. ": Is a directory", err)
+    assert.equal("device", fs.stat(blk).type)
+  end)
+
+  it("replaces a symbolic link to a file itself and leaves its target alone (as before)", function()
+    local target, link = dir .. "/target", dir .. "/link"
+    h.write(target, "the target\n")
+    h.sh("ln -s target " .. h.q(link))
+    assert.is_true(fs.write(link, "new\n"))
+    assert.equal("the target\n", h.read(target))
+    assert.equal("file", fs.stat(link, { follow = false }).type)
+    assert.equal("new\n", h.read(link))
+  end)
+
+  it("writes through a symbolic link to a FIFO (/dev/stdout is one) in place", function()
+    local fifo, link, got = dir .. "/fifo", dir .. "/link", dir .. "/got"
+    h.sh("mkfifo " .. h.q(fifo) .. " && ln -s fifo " .. h.q(link))
+    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    assert.is_true(fs.write(link, "via link\n"))
+    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    assert.equal("via link\n", h.read(got))
+    assert.equal("link", fs.stat(link, { follow = false }).type)
+    local out, rc = lua("local fs = require 'certbench.fs'\nassert(fs.write('/dev/stdout', 'to the pipe'))")
+    assert.equal(0, rc, out)
+    assert.equal("to the pipe", out)
+  end)
+
+  it("outputs writes a FIFO in place among regular files, without --force", function()
+    local fifo, got = dir .. "/fifo", dir .. "/got"
+    h.sh("mkfifo " .. h.q(fifo))
+    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    local res = assert(outputs.new():add(dir .. "/key.pem", "KEY", { key = true }):add(fifo, "CERT"):commit())
+    assert.equal(2, #res)
+    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    assert.equal("CERT", h.read(got))
+    assert.equal("fifo", fs.stat(fifo).type)
+    assert.equal(384, fs.stat(dir .. "/key.pem").mode)
+  end)
+end)
+
+describe("a key file", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+
+  local function write_key(path, env, force)
+    return lua(("local fs = require 'certbench.fs'\nassert(fs.write_key(%q, 'SECRET KEY\\n', { force = %s }))\nprint('done')")
+      :format(path, tostring(force or false)), env)
+  end
+
+  it("is written to an unnamed file: killed before it is published, nothing named is left", function()
+    local out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:written")
+    assert.equal(137, rc, out)
+    assert.same({}, names(dir))
+  end)
+
+  it("replacing one with force: killed at each point, the old key or the new, and the next key written removes a leftover", function()
+    h.write(dir .. "/key.pem", "OLD KEY\n")
+    local out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:written", true)
+    assert.equal(137, rc, out)
+    assert.same({ "key.pem" }, names(dir))
+    assert.equal("OLD KEY\n", h.read(dir .. "/key.pem"))
+    -- between linkat to the temporary name and the rename: the one window with a name
+    out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:linked", true)
+    assert.equal(137, rc, out)
+    local left = names(dir)
+    assert.equal(2, #left)
+    assert.matches("^%.key%.pem%.certbench%-key%.%x+%.tmp$", left[1])
+    assert.equal(384, fs.stat(dir .. "/" .. left[1]).mode)
+    -- the next key written in the folder (another name) removes it
+    out, rc = write_key(dir .. "/other.pem")
+    assert.equal(0, rc, out)
+    assert.same({ "key.pem", "other.pem" }, names(dir))
+    assert.equal("OLD KEY\n", h.read(dir .. "/key.pem"))
+  end)
+
+  it("falls back to a locked named file without O_TMPFILE; a leftover goes on the next run, a live one stays", function()
+    local out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:no-tmpfile,fs.key:written")
+    assert.equal(137, rc, out)
+    local left = names(dir)
+    assert.equal(1, #left)
+    assert.matches("^%.key%.pem%.certbench%-key%.%x+%.tmp$", left[1])
+    assert.equal(384, fs.stat(dir .. "/" .. left[1]).mode)
+    -- a writer of another process that is alive holds its file: not removed
+    local ready = dir .. "/../ready-" .. tostring(os.time())
+    h.sh("(CERTBENCH_FAULT=fs.key:no-tmpfile " .. h.q(h.bin) .. " run - >/dev/null 2>&1 <<'LUA' &\nlocal fs = require 'certbench.fs'\n"
+      .. ("local w = assert(fs.writer(%q, { key = true, mode = 384 }))\nw:write('LIVE')\n"):format(dir .. "/live.pem")
+      .. ("io.open(%q, 'w'):close()\nos.execute('sleep 3')\nw:commit()\nLUA\n)"):format(ready))
+    h.sh("for i in $(seq 50); do [ -e " .. h.q(ready) .. " ] && break; sleep 0.1; done")
+    out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:no-tmpfile")
+    assert.equal(0, rc, out)
+    local now = names(dir)
+    assert.equal(2, #now, table.concat(now, " "))
+    assert.equal("key.pem", now[2])
+    assert.matches("^%.live%.pem%.certbench%-key%.%x+%.tmp$", now[1])
+    h.sh("for i in $(seq 60); do [ -e " .. h.q(dir .. "/live.pem") .. " ] && break; sleep 0.1; done")
+    assert.same({ "key.pem", "live.pem" }, names(dir))
+    os.remove(ready)
+  end)
+
+  it("with O_TMPFILE, a second process writing keys into the folder never sees a name before publication", function()
+    -- strace would show it too; here: while one writer holds an open key writer, the folder is empty
+    local ready, go = dir .. "/../r" .. os.time(), dir .. "/../g" .. os.time()
+    h.sh("(" .. h.q(h.bin) .. " run - >/dev/null 2>&1 <<'LUA' &\nlocal fs = require 'certbench.fs'\n"
+      .. ("local w = assert(fs.writer(%q, { key = true, mode = 384, exclusive = true }))\nw:write('K')\n"):format(dir .. "/k.pem")
+      .. ("io.open(%q, 'w'):close()\nwhile not io.open(%q) do os.execute('sleep 0.05') end\nw:commit()\nLUA\n)"):format(ready, go))
+    h.sh("for i in $(seq 50); do [ -e " .. h.q(ready) .. " ] && break; sleep 0.1; done")
+    assert.same({}, names(dir))
+    h.write(go, "")
+    h.sh("for i in $(seq 50); do [ -e " .. h.q(dir .. "/k.pem") .. " ] && break; sleep 0.1; done")
+    assert.same({ "k.pem" }, names(dir))
+    assert.equal("K", h.read(dir .. "/k.pem"))
+    os.remove(ready) os.remove(go)
+  end)
+end)
+
+describe("files inside a folder certbench owns", function()
+  it("append, pwrite, create and lock files refuse a planted symbolic link (its target is not written)", function()
+    local dir = h.tmpdir()
+    local victim = dir .. "/victim"
+    h.write(victim, "precious\n")
+    for _, name in ipairs({ "j", "a", "c", "l" }) do h.sh("ln -s victim " .. h.q(dir .. "/" .. name)) end
+    local ok, err = fs.pwrite(dir .. "/j", 0, "journal")
+    assert.is_nil(ok)
+    assert.matches("/j: Too many levels of symbolic links", err)
+    ok, err = fs.append(dir .. "/a", "line\n")
+    assert.is_nil(ok)
+    assert.matches("/a: Too many levels of symbolic links", err)
+    ok, err = fs.create(dir .. "/c", "x")
+    assert.is_nil(ok)
+    ok, err = fs.lock(dir .. "/l")
+    assert.is_nil(ok)
+    assert.matches("/l: Too many levels of symbolic links", err)
+    assert.equal("precious\n", h.read(victim))
+  end)
+end)

@@ -1,0 +1,117 @@
+-- spec/support/helper.lua: what specs and integration tests share. `local h = require "support.helper"`.
+--   h.root            the source tree;   h.data  its test data, tests/data (see its MANIFEST.md)
+--   h.tmpdir()        a fresh folder, removed at exit
+--   h.run(cmd)        -> stdout+stderr text, exit code (through /bin/sh)
+--   h.sh(cmd)         -> output, asserting exit code 0
+--   h.certbench(args) -> output, exit code of build/certbench with args (a string)
+--   h.openssl(args)   -> output, exit code of the openssl CLI
+--   h.read(path), h.write(path, data)
+--   h.q(s)            shell-quotes s
+--   h.rss_kb()        this process's resident size now, in kB (the memory tests' measure)
+--   h.peak_rss_kb()   its peak resident size (VmHWM), in kB
+local M = {}
+
+M.root = os.getenv("CERTBENCH_SRC") or (io.popen("pwd"):read("l"))
+-- every file a test reads is in the tree: no test depends on what lies beside it
+M.data = M.root .. "/tests/data"
+M.bin = M.root .. (os.getenv("CERTBENCH_ASAN") and "/build-asan/certbench" or "/build/certbench")
+
+local tmpdirs = {}
+function M.tmpdir()
+  local p = io.popen("mktemp -d /tmp/certbench-test.XXXXXX")
+  local d = p:read("l")
+  p:close()
+  tmpdirs[#tmpdirs + 1] = d
+  return d
+end
+
+-- clean up at exit (busted closes the state at the end)
+setmetatable(tmpdirs, { __gc = function(t)
+  for _, d in ipairs(t) do os.execute("rm -rf '" .. d .. "'") end
+end })
+
+function M.q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+function M.run(cmd)
+  local p = io.popen("(\n" .. cmd .. "\n) 2>&1; echo \"__rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  out = out:gsub("__rc=%d+%s*$", "")
+  return out, rc
+end
+
+-- run with stdout and stderr apart: -> stdout, stderr, rc
+function M.run3(cmd)
+  local errf = os.tmpname()
+  local p = io.popen("(\n" .. cmd .. "\n) 2>" .. M.q(errf) .. "; echo \"__rc=$?\"")
+  local out = p:read("a")
+  p:close()
+  local f = io.open(errf, "rb")
+  local err = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(errf)
+  local rc = tonumber(out:match("__rc=(%d+)%s*$"))
+  out = out:gsub("__rc=%d+%s*$", "")
+  return out, err, rc
+end
+
+-- sh(cmd) -> output; fails the test (naming the command and its output) unless it exits 0
+function M.sh(cmd)
+  local out, rc = M.run(cmd)
+  assert(rc == 0, cmd .. "\n" .. out)
+  return out
+end
+
+function M.certbench(args)
+  return M.run(M.q(M.bin) .. " " .. args)
+end
+
+function M.openssl(args)
+  return M.run("openssl " .. args)
+end
+
+function M.read(path)
+  local f = assert(io.open(path, "rb"))
+  local d = f:read("a")
+  f:close()
+  return d
+end
+
+function M.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+function M.mode(path)
+  local out = M.run("stat -c %a " .. M.q(path))
+  return out:match("%d+")
+end
+
+-- resident size from /proc/self/statm (its second field, in pages): the one measure every
+-- memory test uses, so that their ratios and messages mean the same thing
+local page_kb
+function M.rss_kb()
+  if not page_kb then
+    local p = io.popen("getconf PAGESIZE")
+    page_kb = (tonumber(p:read("l")) or 4096) // 1024
+    p:close()
+  end
+  local f = assert(io.open("/proc/self/statm"))
+  local _, resident = f:read("n", "n")
+  f:close()
+  return resident * page_kb
+end
+
+function M.peak_rss_kb()
+  return tonumber(M.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
+end
+
+-- h.corpus was a corpus outside the tree, nil when it was not there (and tests skipped): a use
+-- left over from before fails instead of skipping
+return setmetatable(M, { __index = function(_, k)
+  if k == "corpus" then error("h.corpus is gone: the test data is h.data (tests/data)", 2) end
+end })

@@ -1,0 +1,152 @@
+-- tests/integration/input_regress_spec.lua: the cases of issue 12 that lost data or sent the user in
+-- circles, each against real tools (openssl, tar, a python3 -m http.server on 127.0.0.1 that
+-- the test starts):
+--   a .tar.gz holding a DER CRL and a PEM CRL: crl fetch, info and mirror see both;
+--   a member that is not understood fails its source (a README.txt does not);
+--   an `openssl ecparam -genkey` key (EC PARAMETERS first) opens in convert;
+--   convert does not keep the TRUSTED CERTIFICATE label;
+--   a command takes a URL (the certsrv step: certnew.cer over http).
+local h = require "support.helper"
+local servers = require "support.servers"
+local cjson = require "cjson"
+local crl = require "certbench.crl"
+local x509 = require "certbench.x509"
+local pkey = require "certbench.pkey"
+
+local dir, www, srv, base, root, sub
+
+local function p(n) return dir .. "/" .. n end
+
+local function cb(args)
+  local out, err, rc = h.run3(h.q(h.bin) .. " " .. args)
+  return out, err, rc
+end
+
+local function cbjson(args)
+  local out, err, rc = cb("--json " .. args)
+  local ok, t = pcall(cjson.decode, out)
+  assert(ok, "not JSON: " .. out .. err)
+  return t, rc, err
+end
+
+setup(function()
+  dir = h.tmpdir()
+  www = p("www")
+  h.sh("mkdir -p " .. h.q(www))
+  root = servers.make_ca(dir, "root")
+  sub = servers.make_ca(dir, "sub")
+  local rootcrl, subcrl = servers.make_crl(dir .. "/r", root), servers.make_crl(dir .. "/s", sub)
+  -- the archive: the root's CRL as DER, the sub CA's as PEM, and a README
+  local m = p("members")
+  h.sh("mkdir -p " .. h.q(m))
+  h.sh(("cp %s %s/root.der"):format(h.q(rootcrl), h.q(m)))
+  h.sh(("openssl crl -inform DER -in %s -out %s/sub.pem"):format(h.q(subcrl), h.q(m)))
+  h.write(m .. "/README.txt", "CRLs of the test PKI\n")
+  h.sh(("cd %s && tar czf %s root.der sub.pem README.txt"):format(h.q(m), h.q(www .. "/all-crls.tar.gz")))
+  -- the same with a member that is PKI data gone bad (a CRL cut short)
+  h.write(m .. "/cut.der", h.read(rootcrl):sub(1, 100))
+  h.sh(("cd %s && tar czf %s sub.pem cut.der README.txt"):format(h.q(m), h.q(www .. "/broken.tar.gz")))
+  h.write(p("trusted.pem"), h.read(root.cert) .. h.read(sub.cert))
+  h.sh(("cp %s %s"):format(h.q(www .. "/all-crls.tar.gz"), h.q(p("all-crls.tar.gz"))))
+  -- certsrv's certnew.cer: the CA certificate as DER
+  h.sh(("openssl x509 -in %s -outform DER -out %s"):format(h.q(root.cert), h.q(www .. "/certnew.cer")))
+  srv = servers.http(www)
+  base = "http://127.0.0.1:" .. srv.port
+end)
+
+teardown(function() servers.stop(srv) end)
+
+describe("a .tar.gz with a DER CRL and a PEM CRL", function()
+  local function issuers(list)
+    local t = {}
+    for _, c in ipairs(list) do t[#t + 1] = c end
+    table.sort(t)
+    return t
+  end
+  local want
+
+  setup(function()
+    want = issuers { x509.load(h.read(root.cert)):subject():text(), x509.load(h.read(sub.cert)):subject():text() }
+  end)
+
+  it("crl info reads both (from the file and from the URL)", function()
+    for _, src in ipairs { h.q(p("all-crls.tar.gz")), base .. "/all-crls.tar.gz" } do
+      local res, rc, err = cbjson("crl info " .. src .. " --ca " .. h.q(p("trusted.pem")))
+      assert.equal(0, rc, err)
+      local got = {}
+      for _, c in ipairs(res.crls) do
+        assert.is_nil(c.error)
+        assert.is_true(c.verified)
+        got[#got + 1] = c.issuer
+      end
+      assert.equal(2, #got, src)
+    end
+  end)
+
+  it("crl fetch writes both", function()
+    local out = p("fetched")
+    local res, rc, err = cbjson(("crl fetch %s/all-crls.tar.gz --ca %s -o %s"):format(base, h.q(p("trusted.pem")), h.q(out)))
+    assert.equal(0, rc, err)
+    local got = {}
+    for _, f in ipairs(require("certbench.fs").list(out)) do
+      if f:match("%.der$") or f:match("%.crl$") then
+        got[#got + 1] = assert(crl.load(h.read(out .. "/" .. f))):issuer():text()
+      end
+    end
+    assert.same(want, issuers(got), cjson.encode(res))
+  end)
+
+  it("crl mirror publishes both, and fails a source with a member it cannot read", function()
+    local out = p("mirror")
+    local rep, rc, err = cbjson(("crl mirror --source %s/all-crls.tar.gz --out-dir %s --ca %s"):format(
+      base, h.q(out), h.q(p("trusted.pem"))))
+    assert.equal(0, rc, err)
+    local got = {}
+    for _, f in ipairs(require("certbench.fs").list(out)) do
+      if f:match("%.der$") then got[#got + 1] = assert(crl.load(h.read(out .. "/" .. f))):issuer():text() end
+    end
+    assert.same(want, issuers(got))
+    assert.is_table(rep)
+    local out2 = p("mirror2")
+    local rep2, rc2 = cbjson(("crl mirror --source %s/broken.tar.gz --out-dir %s --ca %s"):format(
+      base, h.q(out2), h.q(p("trusted.pem"))))
+    assert.equal(1, rc2)
+    local text = cjson.encode(rep2)
+    assert.matches("cut.der", text, 1, true)
+    assert.not_matches("README.txt: not understood", text, 1, true)
+  end)
+end)
+
+describe("keys, labels and URLs in convert", function()
+  it("opens an openssl ecparam -genkey key (EC PARAMETERS block first)", function()
+    h.sh("openssl ecparam -name prime256v1 -genkey -out " .. h.q(p("ec.pem")))
+    assert.matches("^%-%-%-%-%-BEGIN EC PARAMETERS", h.read(p("ec.pem")))
+    local out, err, rc = cb(("convert %s --to pem --out %s"):format(h.q(p("ec.pem")), h.q(p("ec-out.pem"))))
+    assert.equal(0, rc, err)
+    assert.matches("EC PARAMETERS", out, 1, true) -- said, not dropped in silence
+    local theirs = h.sh("openssl pkey -in " .. h.q(p("ec.pem")) .. " -pubout")
+    assert.equal(theirs, assert(pkey.load(h.read(p("ec-out.pem")))):public_pem())
+  end)
+
+  it("writes a TRUSTED CERTIFICATE as CERTIFICATE", function()
+    h.sh(("openssl x509 -in %s -trustout -addtrust serverAuth -out %s"):format(h.q(root.cert), h.q(p("trusted-root.pem"))))
+    assert.matches("BEGIN TRUSTED CERTIFICATE", h.read(p("trusted-root.pem")), 1, true)
+    local _, err, rc = cb(("convert %s --to pem --out %s"):format(h.q(p("trusted-root.pem")), h.q(p("plain-root.pem"))))
+    assert.equal(0, rc, err)
+    local text = h.read(p("plain-root.pem"))
+    assert.not_matches("TRUSTED", text, 1, true)
+    -- openssl reads it as the same certificate
+    assert.equal(h.sh("openssl x509 -in " .. h.q(root.cert) .. " -noout -fingerprint -sha256"),
+      h.sh("openssl x509 -in " .. h.q(p("plain-root.pem")) .. " -noout -fingerprint -sha256"))
+  end)
+
+  it("takes a URL: certsrv's certnew.cer over http", function()
+    local _, err, rc = cb(("convert %s/certnew.cer --to pem --out %s"):format(base, h.q(p("certnew.pem"))))
+    assert.equal(0, rc, err)
+    assert.equal(h.read(root.cert), h.read(p("certnew.pem")))
+    -- a URL that is not there: one line naming it, exit 1
+    local _, err2, rc2 = cb(("convert %s/nothere.cer --to pem --out %s"):format(base, h.q(p("x.pem"))))
+    assert.equal(1, rc2)
+    assert.matches("nothere.cer", err2, 1, true)
+  end)
+end)

@@ -1,0 +1,68 @@
+-- tests/interop/escape_spec.lua: what certificates and peers say reaches the terminal escaped (one
+-- function, ui.escape) and --json exact (issue 16, case 8): a self-signed TLS peer (openssl
+-- s_server) whose CN holds newlines and ESC[8m, the same certificate in `vcs check`, and a PFX
+-- whose friendlyName (set by openssl pkcs12 -name) holds a newline and an escape.
+local h = require "support.helper"
+local servers = require "support.servers"
+local pkey = require "certbench.pkey"
+local x509 = require "certbench.x509"
+local fs = require "certbench.fs"
+local ui = require "certbench.ui"
+local cjson = require "cjson"
+
+local dir = h.tmpdir()
+local EVIL = "evil.example.com\nPASS  trusted by the CA file (forged line)\27[8m"
+
+local key = pkey.generate { type = "ec", curve = "P-256" }
+local cert = assert(x509.new { subject = { { "CN", EVIL } }, issuer_key = key, public_key = key, days = 10,
+                               not_before = os.time() - 60, san = { "DNS:evil.example.com" } })
+h.write(dir .. "/evil.pem", cert:to_pem())
+assert(fs.write(dir .. "/evil.key", key:to_pem(), { mode = 384 }))
+
+local function no_raw_controls(out)
+  assert.is_nil(out:find("\27", 1, true), "an ESC byte reached the terminal")
+  for line in out:gmatch("[^\n]*") do
+    assert.is_nil(line:find("forged line", 1, true) and not line:find("\\0A", 1, true) and line or nil,
+      "a line was injected: " .. line)
+  end
+end
+
+describe("terminal escapes", function()
+  it("ui.escape escapes C0, DEL and UTF-8 C1 controls, and nothing else", function()
+    assert.equal("a\\0Ab\\1B[8m\\7F\\u009B1mé", ui.escape("a\nb\27[8m\127\194\155" .. "1mé"))
+  end)
+
+  it("vcs tls-check prints the peer's names escaped, and --json keeps them exact", function()
+    local port = servers.free_port()
+    local s = servers.start(("exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s")
+      :format(port, h.q(dir .. "/evil.pem"), h.q(dir .. "/evil.key")), port)
+    local out, rc = h.certbench(("vcs tls-check 127.0.0.1:%d --peer-address evil.example.com --ca %s --timeout 10")
+      :format(port, h.q(dir .. "/evil.pem")))
+    local jout = h.certbench(("--json vcs tls-check 127.0.0.1:%d --peer-address evil.example.com --ca %s --timeout 10")
+      :format(port, h.q(dir .. "/evil.pem")))
+    servers.stop(s)
+    assert.is_true(rc == 0 or rc == 3, out)
+    assert.matches("evil%.example%.com\\0APASS  trusted by the CA file %(forged line%)\\1B%[8m", out)
+    no_raw_controls(out)
+    local j = cjson.decode(jout:match("{.*}"))
+    assert.truthy(j.chain[1].subject:find("\n", 1, true) or j.chain[1].subject:find("\\0A", 1, true))
+  end)
+
+  it("vcs check prints the certificate's names escaped", function()
+    local out = h.certbench(("vcs check --cert %s --key %s --ca %s"):format(h.q(dir .. "/evil.pem"),
+      h.q(dir .. "/evil.key"), h.q(dir .. "/evil.pem")))
+    no_raw_controls(out)
+    assert.matches("\\0A", out)
+  end)
+
+  it("pfx info prints a friendlyName with a newline and an escape on one line, escaped", function()
+    h.sh(("openssl pkcs12 -export -inkey %s -in %s -out %s -passout pass:pw -name %s 2>&1"):format(
+      h.q(dir .. "/evil.key"), h.q(dir .. "/evil.pem"), h.q(dir .. "/evil.pfx"), h.q("my\nname\27[8m")))
+    local out, rc = h.certbench("pfx info " .. h.q(dir .. "/evil.pfx") .. " --passin pass:pw")
+    assert.equal(0, rc, out)
+    assert.matches('friendlyName "my\\0Aname\\1B%[8m"', out)
+    no_raw_controls(out)
+    local jout = h.certbench("--json pfx info " .. h.q(dir .. "/evil.pfx") .. " --passin pass:pw")
+    assert.truthy(jout:find('my\\nname\\u001b[8m', 1, true), jout)
+  end)
+end)
