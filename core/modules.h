@@ -17,9 +17,9 @@
  * spec/docs_spec.lua requires each in lua5.4, and fails when a module or plugin is missing
  * from these lists. */
 #define CB_LUA_MODULES(X) \
-  X(archive) X(crl) X(csr) X(detect) X(digest) X(fs) X(http) X(lint) X(loop) X(name) X(ocsp) \
-  X(outputs) X(pkcs12) X(pkcs7) X(pkey) X(plugins) X(rand) X(secret) X(store) X(tls) X(ui) \
-  X(x509)
+  X(archive) X(crl) X(csr) X(detect) X(digest) X(fs) X(http) X(input) X(lint) X(loop) X(name) \
+  X(ocsp) X(outputs) X(pem) X(pkcs12) X(pkcs7) X(pkey) X(plugins) X(rand) X(secret) X(store) X(tls) \
+  X(ui) X(x509)
 #define CB_BUILTIN_PLUGINS(X) X(ca) X(convert) X(crl) X(ocsp) X(pfx) X(show) X(vcs)
 
 int luaopen_certbench(lua_State *L);

@@ -1,7 +1,7 @@
 -- The plugin contract (certbench.plugins.CONTRACT, `certbench doc plugins`), checked at load:
 -- each mistake is a load error naming the plugin and the field; an extension adds to a plugin
 -- without replacing it, and a clash names both.
-local h = require "helper"
+local h = require "support.helper"
 local plugins = require "certbench.plugins"
 
 local function plugin_dir(files)

@@ -7,7 +7,7 @@
 --   * hooks: each event appends one JSON line to the file named by $ACME_LOG (an inventory feed,
 --     as a site would push to its CMDB); with $ACME_HOOK_FAIL set the hooks raise, to show that a
 --     failing hook is reported by name and never undoes the operation.
--- The tests run it from the command line and from a script (tests/site_plugin_spec.lua).
+-- The tests run it from the command line and from a script (tests/interop/site_plugin_spec.lua).
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 

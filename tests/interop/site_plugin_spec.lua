@@ -1,9 +1,9 @@
--- tests/site_plugin_spec.lua: the example site plugin tests/site-plugins/acme, which extends the
+-- tests/interop/site_plugin_spec.lua: the example site plugin tests/site-plugins/acme, which extends the
 -- built-in ca (a command and a profile), lists CRL sources and hooks every event, run from the
 -- command line and from a script; what it issues openssl verifies, and a failing hook leaves the
 -- operation done. The mirror's hooks run against a CRL served by a loopback HTTP server.
-local h = require "helper"
-local servers = require "servers"
+local h = require "support.helper"
+local servers = require "support.servers"
 local cjson = require "cjson"
 
 local site = h.root .. "/tests/site-plugins"
