@@ -7,7 +7,20 @@
 --   options.distance(a, b) -> the edit distance (Levenshtein) of two strings
 --   options.close_matches(word, candidates) -> the candidates close to word, closest first
 --     (distance 2 at most, or a prefix either way): the "did you mean" of every message
+--   options.seconds(name) -> a converter for argparse's :convert (text -> a number > 0, or nil,
+--     "NAME: 'TEXT' is not a number of seconds greater than 0"), the one check of every
+--     --timeout-like option, so that a bad value is a usage error (exit 2) on every command
 local M = {}
+
+function M.seconds(name)
+  return function(text)
+    local n = tonumber(text)
+    if not n or n <= 0 or n ~= n or n == math.huge then
+      return nil, ("%s: '%s' is not a number of seconds greater than 0"):format(name, text)
+    end
+    return n
+  end
+end
 
 function M.distance(a, b)
   local la, lb = #a, #b

@@ -18,6 +18,8 @@
 --   ui.isatty(fd) -> true when fd (0, 1, 2) is a terminal
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
+--   ui.about(subject, msg) "subject: msg", or msg alone when it already starts with the subject
+--                          (errors name their file or URL: a line says it once)
 --   ui.escape(s)           s safe for a terminal: control characters (C0, DEL, and C1 in UTF-8)
 --                          as \XX (\u00XX for C1): what a certificate, a CRL or a peer says is
 --                          escaped with it before it is printed as text (never in --json, where
@@ -282,6 +284,13 @@ function M.decode_json(s) return cjson.decode(s) end
 function M.time(t)
   if t == nil then return nil end
   return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+end
+
+function M.about(subject, msg)
+  msg = tostring(msg)
+  subject = tostring(subject)
+  if msg:sub(1, #subject + 1) == subject .. ":" then return msg end
+  return subject .. ": " .. msg
 end
 
 function M.isatty(fd) return c.isatty(fd) end

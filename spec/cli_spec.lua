@@ -317,3 +317,18 @@ describe("certbench.ui JSON", function()
     assert.equal('{"1":"a","x":1}', ui.encode_json { "a", x = 1 })
   end)
 end)
+
+describe("--timeout, one check on every command", function()
+  for _, cmd in ipairs {
+    "crl fetch http://127.0.0.1:1/x", "crl check x.pem", "crl bundle a --out b", "vcs cafile a --out b",
+    "vcs tls-check 127.0.0.1:1 --ca x", "ocsp check a.pem --issuer b",
+  } do
+    it(cmd .. ": a bad value is a usage error naming the option", function()
+      for _, v in ipairs { "abc", "0", "-5", "nan", "inf" } do
+        local out, rc = h.certbench(cmd .. " --timeout=" .. v)
+        assert.equal(2, rc, out)
+        assert.matches("--timeout: '" .. v .. "' is not a number of seconds greater than 0", out, 1, true)
+      end
+    end)
+  end
+end)

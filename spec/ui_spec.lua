@@ -288,3 +288,12 @@ describe("ui.write_json", function()
     assert.same({ "state.json" }, fs.list(dir))
   end)
 end)
+
+describe("ui.about", function()
+  it("names the subject once", function()
+    assert.equal("a.crl: truncated", ui.about("a.crl", "truncated"))
+    assert.equal("http://h/x: cannot connect", ui.about("http://h/x", "http://h/x: cannot connect"))
+    -- a subject that is only a prefix of the message's first word is still added
+    assert.equal("http://h/x: http://h/xy: gone", ui.about("http://h/x", "http://h/xy: gone"))
+  end)
+end)

@@ -289,7 +289,7 @@ end
 local function fetch_text(res, ctx)
   for _, s in ipairs(res.sources) do
     if s.error then
-      ctx.ui.say("%s: FAILED: %s", s.url, s.error)
+      ctx.ui.say("FAILED: %s", ui.about(s.url, s.error))
     else
       ctx.ui.say("%s: %d CRL(s), %s bytes", s.url, #s.crls, tostring(s.bytes or "?"))
       for _, c in ipairs(s.crls) do
@@ -428,7 +428,7 @@ local function mirror_text(res, ctx)
       if s.warning then ctx.ui.warn("%s", s.warning) end
       for _, e in ipairs(s.failover or {}) do ctx.ui.warn("failover: %s", e) end
     else
-      say("FAILED  %s: %s", s.url, s.error or "?")
+      say("FAILED  %s", ui.about(s.url, s.error or "?"))
     end
   end
   say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
@@ -542,15 +542,11 @@ M.commands = {
       p:option("--ca", "CA certificates that sign the CRLs (repeat)"):count("*")
       p:flag("--fetch", "download the CRLs named by the certificates' CRL distribution points")
       p:flag("--allow-expired", "take expired CRLs too")
-      p:option("--timeout", "seconds for each download (60)")
+      p:option("--timeout", "seconds for each download (60)"):convert(options.seconds("--timeout"))
       p:flag("--force", "replace an existing file")
     end,
     run = function(args)
-      local timeout
-      if args.timeout then
-        timeout = tonumber(args.timeout)
-        if not timeout or timeout <= 0 then return nil, "crl bundle: --timeout must be a number of seconds", 2 end
-      end
+      local timeout = args.timeout
       local r, err, code = bundle.build { sources = args.sources, cas = common.list(args.ca), out = args.out,
         fetch = args.fetch, allow_expired = args.allow_expired, force = args.force, timeout = timeout }
       if not r then return nil, err, code end
@@ -598,7 +594,7 @@ M.commands = {
       p:option("--ca", "trusted CA certificate file(s): only CRLs they signed are written"):count("*")
       p:option("--tls-ca", "CA file for HTTPS servers (default: the system store)")
       p:option("--format", "der, pem or both", "both"):choices { "der", "pem", "both" }
-      p:option("--timeout", "seconds for each download", tostring(fetch.defaults.timeout))
+      p:option("--timeout", "seconds for each download", tostring(fetch.defaults.timeout)):convert(options.seconds("--timeout"))
       p:option("--max-size", "bytes at most per download", tostring(fetch.defaults.max_size))
       p:flag("--allow-expired", "write expired CRLs too")
       p:flag("--force", "with --ca: replace a CRL in --out-dir even when it is newer than the one fetched")
@@ -606,7 +602,7 @@ M.commands = {
     run = function(args)
       local res, code = M.fetch(args.url, {
         out_dir = args.out_dir, ca = common.list(args.ca), tls_ca = args.tls_ca, format = args.format,
-        timeout = tonumber(args.timeout), max_size = math.tointeger(tonumber(args.max_size)),
+        timeout = args.timeout, max_size = math.tointeger(tonumber(args.max_size)),
         allow_expired = args.allow_expired, force = args.force,
       })
       if not res then return nil, code end
@@ -667,7 +663,7 @@ M.commands = {
       p:option("--expired", "what an expired CRL means: revoked (default), undetermined, ignore")
         :choices { "revoked", "undetermined", "ignore" }
       p:option("--at", "check at this time (2026-11-28T00:00:00Z or epoch seconds)")
-      p:option("--timeout", "seconds for each download with --fetch", "30")
+      p:option("--timeout", "seconds for each download with --fetch", "30"):convert(options.seconds("--timeout"))
       p:option("--tls-ca", "CA file for HTTPS distribution points and OCSP responders")
       p:flag("--ocsp", "also ask each certificate's OCSP responder; revoked from either source wins")
     end,
@@ -681,8 +677,8 @@ M.commands = {
       local res, err = M.check {
         cert = args.cert, chain_files = common.list(args.chain), crl_files = common.list(args.crl),
         crl_dir = args.crl_dir, fetch = args.fetch, fallback = args.fallback, expired = args.expired,
-        time = t, fetch_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
-        ocsp = args.ocsp, ocsp_opts = { timeout = tonumber(args.timeout), ca_file = args.tls_ca },
+        time = t, fetch_opts = { timeout = args.timeout, ca_file = args.tls_ca },
+        ocsp = args.ocsp, ocsp_opts = { timeout = args.timeout, ca_file = args.tls_ca },
       }
       if not res then return nil, err end
       res.exit_code = VERDICT_EXIT[res.verdict]

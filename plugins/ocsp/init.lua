@@ -10,6 +10,7 @@ local lazy = require("certbench").lazy
 local ocsp = lazy "certbench.ocsp"
 local x509 = lazy "certbench.x509"
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 
 local M = {
   name = "ocsp",
@@ -131,12 +132,11 @@ M.commands = {
         :choices { "sha1", "sha256", "sha384", "sha512" }
       p:option("--trusted", "a responder certificate trusted by configuration (repeatable)"):count("*")
       p:option("--ca", "verify the issuer against these CA certificates too")
-      p:option("--timeout", "seconds for the request", "30")
+      p:option("--timeout", "seconds for the request", "30"):convert(options.seconds("--timeout"))
       p:option("--tls-ca", "CA file for an https responder URL")
     end,
     run = function(args)
-      local timeout = tonumber(args.timeout)
-      if not timeout or timeout <= 0 then return nil, "ocsp check: --timeout must be a number of seconds", 2 end
+      local timeout = args.timeout
       local res, err, code = M.check {
         cert = args.cert, issuer = args.issuer, url = args.url, nonce = args.nonce or nil,
         method = args.method, digest = args.digest, trusted = args.trusted, ca = args.ca,

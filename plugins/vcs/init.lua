@@ -26,6 +26,7 @@
 -- A profile for `certbench ca issue --profile vcs-server` comes with it (vcs.profiles).
 local lazy = require("certbench").lazy
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 local planmod = lazy "certbench.plugins.vcs.plan"
 local csrmod = lazy "certbench.plugins.vcs.csr"
 local checkmod = lazy "certbench.plugins.vcs.check"
@@ -218,15 +219,11 @@ M.commands = {
       p:flag("--fetch-aia", "download missing issuers from the AIA caIssuers URLs of the certificates")
       p:option("--passin", "the password of a PFX input: pass:, env:, file:, fd:, stdin")
       p:flag("--allow-incomplete", "write the file even when a chain does not reach a self-signed root")
-      p:option("--timeout", "seconds for each download (30)")
+      p:option("--timeout", "seconds for each download (30)"):convert(options.seconds("--timeout"))
       p:flag("--force", "replace an existing file")
     end,
     run = function(args)
-      local timeout
-      if args.timeout then
-        timeout = tonumber(args.timeout)
-        if not timeout or timeout <= 0 then return nil, "vcs cafile: --timeout must be a number of seconds", 2 end
-      end
+      local timeout = args.timeout
       local r, err, code = cafilemod.build { inputs = args.inputs, out = args.out, passin = args.passin,
         fetch_aia = args.fetch_aia, allow_incomplete = args.allow_incomplete, force = args.force, timeout = timeout }
       if not r then return nil, err, code end
@@ -315,14 +312,10 @@ if has_tls then
         .. "(the appliance's Fallback behavior; default: a warning)"):choices { "revoked", "not-revoked" }
       p:option("--save-chain", "write the chain the peer presented to this file (PEM, in the peer's order)")
       p:flag("--force", "replace the --save-chain file")
-      p:option("--timeout", "seconds for the connection and handshake (30)")
+      p:option("--timeout", "seconds for the connection and handshake (30)"):convert(options.seconds("--timeout"))
     end,
     run = function(args)
-      local timeout
-      if args.timeout then
-        timeout = tonumber(args.timeout)
-        if not timeout or timeout <= 0 then return nil, "vcs tls-check: --timeout must be a number of seconds", 2 end
-      end
+      local timeout = args.timeout
       local r, e, c = tlsmod.run { target = args.target, ca = args.ca, peer_address = args.peer_address, cert = args.cert,
                                    key = args.key, crls = args.crl, ocsp = args.ocsp, timeout = timeout, fetch = args.fetch,
                                    fallback = args.fallback, save_chain = args.save_chain, force = args.force }
