@@ -7,16 +7,17 @@
 --   options.distance(a, b) -> the edit distance (Levenshtein) of two strings
 --   options.close_matches(word, candidates) -> the candidates close to word, closest first
 --     (distance 2 at most, or a prefix either way): the "did you mean" of every message
---   options.seconds(name) -> a converter for argparse's :convert (text -> a number > 0, or nil,
---     "NAME: 'TEXT' is not a number of seconds greater than 0"), the one check of every
---     --timeout-like option, so that a bad value is a usage error (exit 2) on every command
+--   options.seconds(name[, zero]) -> a converter for argparse's :convert (text -> a number > 0,
+--     or >= 0 with zero, else nil, "NAME: 'TEXT' is not a number of seconds ..."), the one
+--     check of every --timeout and --wait option, so a bad value is a usage error (exit 2)
 local M = {}
 
-function M.seconds(name)
+function M.seconds(name, zero)
   return function(text)
     local n = tonumber(text)
-    if not n or n <= 0 or n ~= n or n == math.huge then
-      return nil, ("%s: '%s' is not a number of seconds greater than 0"):format(name, text)
+    if not n or n ~= n or n == math.huge or n < 0 or (n == 0 and not zero) then
+      return nil, ("%s: '%s' is not a number of seconds %s"):format(name, text,
+        zero and "(0 or more)" or "greater than 0")
     end
     return n
   end

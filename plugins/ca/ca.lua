@@ -135,7 +135,9 @@ end
 --     first needed (an unencrypted key needs none)
 --   opts.key: the CA key as a certbench.pkey (no file read then)
 --   opts.ui: where recovery reports go (certbench.ui; default: nowhere, see ca.recovered)
-local OPEN_OPTS = { "passin", "key", "ui" }
+--   opts.wait: seconds to wait for the CA's lock while another process holds it (default 30),
+--     then fail naming the lock and its holder
+local OPEN_OPTS = { "passin", "key", "ui", "wait" }
 function M.open(dir, opts)
   opts = options.check(opts, OPEN_OPTS, "ca.open") or {}
   if type(dir) ~= "string" then error("ca.open: the CA folder must be a string", 2) end

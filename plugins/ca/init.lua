@@ -27,6 +27,7 @@
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
 local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
+local options = require "certbench.options"
 local outputs = lazy "certbench.outputs"
 local core = lazy "certbench.plugins.ca.ca"
 local db = lazy "certbench.plugins.ca.db"
@@ -70,9 +71,7 @@ local function positive(v, what)
 end
 
 local function open_ca(args, ctx)
-  local wait = args.wait and tonumber(args.wait)
-  if args.wait and (not wait or wait < 0) then return nil, "--wait: not a number of seconds: " .. args.wait, 2 end
-  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = wait })
+  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = args.wait })
 end
 
 local function recovered(ca)
@@ -217,7 +216,7 @@ M.commands = {
     summary = "issue a certificate from a CSR: serial from `serial`, file in newcerts/, a V line in index.txt",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
       p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
@@ -273,7 +272,7 @@ M.commands = {
     summary = "revoke a certificate by serial or file (RFC 5280 reasons)",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--serial", "serial number (hex)")
       p:option("--cert", "the certificate file")
       p:option("--reason", "unspecified, keyCompromise, CACompromise, affiliationChanged, superseded, "
@@ -305,7 +304,7 @@ M.commands = {
     summary = "sign a CRL of every revoked certificate (number from crlnumber); crl/NUMBER.pem and crl.pem",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--days", "next update in days (30)")
       p:option("--hours", "next update in hours")
       p:option("--out", "also write the CRL here (" .. outputs.HELP .. ")")
@@ -344,7 +343,7 @@ M.commands = {
     summary = "list the certificates of index.txt",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--status", "only valid, revoked or expired ones"):choices({ "valid", "revoked", "expired" })
     end,
     run = function(args, ctx)
@@ -374,7 +373,7 @@ M.commands = {
     summary = "the status of one serial: valid, revoked or expired (exit 3 unless valid)",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:argument("serial", "serial number (hex)")
     end,
     run = function(args, ctx)
@@ -399,7 +398,7 @@ M.commands = {
     summary = "issue a new certificate with the subject, key and extensions of an issued one",
     options = function(p)
       p:argument("dir", "the CA folder")
-      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it")
+      p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--serial", "serial number (hex) of the certificate to renew")
       p:option("--cert", "the certificate file to renew")
       p:option("--days", "lifetime in days (that of the old certificate)")

@@ -186,7 +186,8 @@ local FETCH_CONCURRENCY = 4
 -- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
 --   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
 function M.fetch(urls, opts)
-  opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time" },
+  opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time",
+    "force" },
     "crl.fetch") or {}
   local set
   if opts.ca and #opts.ca > 0 then
