@@ -944,17 +944,17 @@ end
 -- <old-hash>.N to each CA link <hash>.N. Made after the commit, from what is published.
 local function old_names(ctx)
   local st, dir = ctx.state, ctx.cfg.out_dir
-  local used, todo = {}, {}
+  local used, unnamed = {}, {}
   for k, e in st.crls:each() do
     if e.hash_old and e.r_old then
       local u = used[e.hash_old] or {}
       u[e.r_old] = true
       used[e.hash_old] = u
     elseif e.base and e.issuer then
-      todo[#todo + 1] = k
+      unnamed[#unnamed + 1] = k
     end
   end
-  for _, k in ipairs(todo) do
+  for _, k in ipairs(unnamed) do
     local e = st.crls:get(k)
     local c = crl.load_file(fs.join(dir, e.base .. ".der"))
     if c then
