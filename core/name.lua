@@ -19,6 +19,8 @@
 --   n:entries()   iterator of short_name, value_utf8, oid (and the RDN index)
 --   n:list()      { {name=, value=, oid=, rdn=}, ... }
 --   n:get("CN"[, true]) -> first value (or a list of all with true); type by short/long name/OID
+--   n:label()     the name in one short word for messages: its CN as ui.escape shows it, else
+--                 n:text() (escaped too): never a raw control character from a certificate
 --   n:hash()      X509_NAME_hash: 8 lower-case hex (c_rehash, CApath, -subject_hash)
 --   n:hash_old(), n:der(), n:equals(other), n == other, #n and n:count() (entries),
 --   tostring(n) (rfc4514), n:copy() (an independent name), n:close()
@@ -217,6 +219,12 @@ local function rdns(n)
     r[#r + 1] = e
   end
   return out
+end
+
+function methods.label(n)
+  local cn = n:get("CN")
+  if cn then return esc_ctrl(cn) end
+  return n:text()
 end
 
 function methods.text(n)

@@ -208,3 +208,12 @@ describe("name objects", function()
     assert.is_nil(name.oid("nonsense-type"))
   end)
 end)
+
+describe("n:label()", function()
+  it("is the CN, escaped for the terminal, else the whole name's text", function()
+    local name = require "certbench.name"
+    assert.equal("a.example.com", name.parse("/O=net2/CN=a.example.com"):label())
+    assert.equal("x\\0Ay\\1B[8m", name.new { { "CN", "x\ny\27[8m" } }:label())
+    assert.equal("O = net2", name.parse("/O=net2"):label())
+  end)
+end)

@@ -24,9 +24,8 @@ local M = {}
 
 local MAX_DOWNLOAD = 1 << 20
 
-local function label(c)
-  return c:subject():get("CN") or c:subject():text()
-end
+-- a raw CN with a newline and ESC[8m forged whole lines in the error and the warnings
+local function label(c) return c:subject():label() end
 
 local function valid_at(c, t) return c:not_before() <= t and t <= c:not_after() end
 

@@ -9,9 +9,7 @@ local lint = require "certbench.lint"
 
 local M = {}
 
-local function label(c)
-  return c:subject():get("CN") or c:subject():text()
-end
+local function label(c) return c:subject():label() end
 
 local function warn(run, id, title, cert, opts)
   local list = {}

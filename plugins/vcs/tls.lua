@@ -25,9 +25,7 @@ local M = {}
 
 M.DEFAULT_PORT = 5061
 
-local function label(c)
-  return c:subject():get("CN") or c:subject():text()
-end
+local function label(c) return c:subject():label() end
 
 local function cert_info(c)
   return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
