@@ -41,33 +41,7 @@ openssl_ca_setup() { # DIR: a demoCA with an EC P-256 key and a config like cert
       -out cacert.pem -days 3650 -subj "/C=NO/O=net2/CN=Bench CA" 2>/dev/null
     : > index.txt
     echo 1000 > serial
-    cat > ca.cnf <<CNF
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $d
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-certificate = \$dir/cacert.pem
-private_key = \$dir/private/cakey.pem
-serial = \$dir/serial
-default_md = sha256
-default_days = 365
-policy = pol
-copy_extensions = copy
-unique_subject = no
-x509_extensions = server
-[ pol ]
-countryName = optional
-organizationName = optional
-commonName = supplied
-[ server ]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-CNF
+    sed "s|@DIR@|$d|" "$ROOT/tests/bench/openssl-ca.cnf" > ca.cnf
   )
 }
 

@@ -42,35 +42,7 @@ openssl pkcs12 -export -inkey server.key -in server.pem -certfile ca.pem -passou
 mkdir -p ossl/newcerts ossl/private
 cp ca.key ossl/private/cakey.pem && cp ca.pem ossl/cacert.pem
 : > ossl/index.txt && echo 1000 > ossl/serial && echo 01 > ossl/crlnumber
-cat > ossl/ca.cnf <<CNF
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $W/ossl
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-certificate = \$dir/cacert.pem
-private_key = \$dir/private/cakey.pem
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-default_md = sha256
-default_days = 365
-default_crl_days = 30
-policy = pol
-copy_extensions = copy
-unique_subject = no
-x509_extensions = server
-[ pol ]
-countryName = optional
-organizationName = optional
-commonName = supplied
-[ server ]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-CNF
+sed "s|@DIR@|$W/ossl|" "$ROOT/tests/bench/openssl-ca.cnf" > ossl/ca.cnf
 for i in $(seq 1 10); do
   openssl ca -batch -notext -config ossl/ca.cnf -in server.csr -out r$i.pem 2>/dev/null
   openssl ca -config ossl/ca.cnf -revoke r$i.pem -crl_reason keyCompromise 2>/dev/null
