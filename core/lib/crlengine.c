@@ -1,10 +1,10 @@
 /* crlengine.c: the in-place CRL parser, serial index and signature check (see crlengine.h). */
 #include "crlengine.h"
+#include "par.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -956,13 +956,15 @@ static int decode_sigalg(const uint8_t *p, size_t n, sigalg *a, char *why, size_
 
 /* A big CRL's tbsCertList is hashed on a second core while this one scans the entries, so
  * loading and verifying cost about the larger of the two instead of their sum (a million
- * entries: 21 ms scan, 25 ms SHA-256). The thread lives only inside cb_crl_parse. Loads that
- * never verify pay for it in CPU time; CERTBENCH_CRL_PREHASH=0 turns it off. */
+ * entries: 21 ms scan, 25 ms SHA-256). The hash is one background item of the core's thread
+ * pool (par.h), started and waited for inside cb_crl_parse. Loads that never verify pay for it
+ * in CPU time; CERTBENCH_CRL_PREHASH=0 turns it off, and so does a pool without helpers
+ * (CERTBENCH_THREADS=1, one CPU). */
 #define PREHASH_MIN ((size_t)1 << 20)
 
 typedef struct prehash prehash;
 struct prehash {
-  pthread_t thread;
+  cb_par par;
   int running;
   const uint8_t *p;
   size_t n;
@@ -972,16 +974,16 @@ struct prehash {
   int ok;
 };
 
-static void *prehash_run(void *arg) {
+static void prehash_run(void *arg, size_t i) {
+  (void)i;
   prehash *j = arg;
   j->ok = EVP_Digest(j->p, j->n, j->digest, &j->len, j->md, NULL);
   ERR_clear_error();
-  return NULL;
 }
 
 static void start_prehash(cb_crl *e, prehash *j) {
   memset(j, 0, sizeof *j);
-  if (e->tbs.len < PREHASH_MIN || sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+  if (e->tbs.len < PREHASH_MIN || cb_par_threads() < 2) return;
   const char *env = getenv("CERTBENCH_CRL_PREHASH");
   if (env && !strcmp(env, "0")) return;
   sigalg a;
@@ -993,13 +995,22 @@ static void start_prehash(cb_crl *e, prehash *j) {
   j->p = e->der + e->tbs.off;
   j->n = e->tbs.len;
   j->md = a.md;
-  j->running = pthread_create(&j->thread, NULL, prehash_run, j) == 0;
+  cb_par_start(&j->par, 1, prehash_run, j, CB_PAR_BACKGROUND);
+  cb_par_publish(&j->par, 1);
+  j->running = 1;
 }
 
+/* finish_prehash: with keep, waits for the hash (or computes it here if no helper took it yet)
+ * and keeps it for cb_crl_verify; without (the parse failed), one not yet started never runs. */
 static void finish_prehash(cb_crl *e, prehash *j, int keep) {
   if (!j->running) return;
-  pthread_join(j->thread, NULL);
-  if (keep && j->ok) {
+  j->running = 0;
+  if (!keep) {
+    cb_par_cancel(&j->par);
+    return;
+  }
+  cb_par_finish(&j->par);
+  if (j->ok) {
     memcpy(e->tbs_digest, j->digest, j->len);
     e->tbs_digest_len = j->len;
     e->tbs_md = j->md;
