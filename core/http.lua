@@ -13,7 +13,7 @@
 --   says), content_type=, protocol="http"|"https"|"ldap"|"ldaps", not_modified=true on 304}.
 -- LDAP responses have no status and no headers.
 --
--- Options (all optional):
+-- Options (all optional; any other key raises, naming it):
 --   connect_timeout (s, 10)  timeout (s, whole transfer, 60)  low_speed = {bytes_per_sec, s}
 --   max_size (bytes, 64 MiB: over it, or a Content-Length announcing more, is an error)
 --   max_redirects (5; 0 = do not follow); redirects only to http/https/ldap/ldaps
@@ -37,6 +37,7 @@
 -- in one thread); outside any task it runs the loop until the transfer is done.
 local c = require "_certbench.http"
 local info = require "_certbench.info"
+local options = require "certbench.options"
 
 local M = {}
 
@@ -104,7 +105,7 @@ local function normalise(req)
   return o
 end
 
-function M.request(req)
+local function request(req)
   local o = normalise(req)
   local scheme = o.url:match("^(%a[%w+.-]*):")
   if not scheme or not ALLOWED[scheme:lower()] then
@@ -131,13 +132,28 @@ local function with(opts, fields)
   return r
 end
 
+-- the options of get and post; request takes url and body too. A key not here raises, naming it
+-- (a misspelt max_size or timeout would otherwise leave the default in silence).
+local OPTS = { "method", "connect_timeout", "timeout", "low_speed", "max_size", "max_redirects",
+               "ca_file", "ca_path", "insecure", "headers", "etag", "if_modified_since", "to_file",
+               "to_file_over", "fail_on_status", "proxy", "no_proxy", "user_agent", "verbose" }
+local REQUEST_KEYS = { "url", "body" }
+for _, k in ipairs(OPTS) do REQUEST_KEYS[#REQUEST_KEYS + 1] = k end
+
 function M.get(url, opts)
-  return M.request(with(opts, { url = url, method = opts and opts.method or "GET" }))
+  options.check(opts, OPTS, "http.get")
+  return request(with(opts, { url = url, method = opts and opts.method or "GET" }))
 end
 
 function M.post(url, body, opts)
   if type(body) ~= "string" then error("http.post: the body must be a string", 2) end
-  return M.request(with(opts, { url = url, body = body, method = "POST" }))
+  options.check(opts, OPTS, "http.post")
+  return request(with(opts, { url = url, body = body, method = "POST" }))
+end
+
+function M.request(req)
+  if type(req) == "table" then options.check(req, REQUEST_KEYS, "http.request") end
+  return request(req)
 end
 
 M.ldap_values = c.ldap_values
