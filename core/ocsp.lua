@@ -463,7 +463,7 @@ function M.check(o)
   if not der then return nil, nonce end
   local http = require "certbench.http"
   local req = {
-    url = url, timeout = o.timeout or 30, connect_timeout = o.connect_timeout or o.timeout or 10,
+    url = url, timeout = o.timeout or 30, connect_timeout = o.connect_timeout, -- http's default
     max_size = MAX_RESPONSE, fail_on_status = true, ca_file = o.ca_file,
     headers = { Accept = "application/ocsp-response" },
   }
