@@ -2,7 +2,7 @@
  * object holds the engine (DER spans and a sorted serial index, no object per entry); the DER is
  * either the Lua string it was loaded from, kept alive as the userdata's user value, or a
  * buffer the engine owns (decoded PEM, a file, a CRL built here). A full X509_CRL is made only
- * when another module asks for it (cb_check_crl, for the trust store). */
+ * when another module asks for it (cb_crl_x509, for the trust store). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ struct crl_job;
 
 typedef struct {
   cb_crl *e;   /* NULL when closed */
-  X509_CRL *x; /* the full object, made on first cb_check_crl */
+  X509_CRL *x; /* the full object, made on first cb_crl_x509 */
   struct crl_job *job; /* a verify or a write running on the thread pool reads e */
 } crl_box;
 
@@ -130,13 +130,6 @@ X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len) {
     }
   }
   return b->x;
-}
-
-X509_CRL *cb_check_crl(lua_State *L, int idx) {
-  char why[256];
-  X509_CRL *x = cb_crl_x509(L, idx, why, sizeof why);
-  if (!x) luaL_error(L, "crl: %s", why);
-  return x;
 }
 
 /* push_crl pushes a CRL object for der[0..len). With str_idx > 0, der points into the Lua

@@ -70,7 +70,8 @@ int cb_write_all(int fd, const void *p, size_t n);
 void cb_fault(const char *point);
 /* cb_fault_set tells whether $CERTBENCH_FAULT names point: for the few points that make a
  * path fail instead of killing (fs.key:no-tmpfile takes the fallback of a file system without
- * O_TMPFILE, which none of the file systems a test can mount lacks). */
+ * O_TMPFILE, which none of the file systems a test can mount lacks; objects.box fails the
+ * allocation of every key, certificate, request and name box). */
 int cb_fault_set(const char *point);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):
