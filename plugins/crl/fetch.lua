@@ -70,8 +70,8 @@ local function classify(code)
   return "format"
 end
 
--- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by the
--- common reader (archives too); its mtime stands for Last-Modified, so a conditional request
+-- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by
+-- crlfile.from_file (archives too); its mtime stands for Last-Modified, so a conditional request
 -- gets "not modified" for a file unchanged since
 local function get_file(url, path, opts)
   local st, serr = fs.stat(path)
