@@ -10,6 +10,11 @@ local csr = require "certbench.csr"
 local pkey = require "certbench.pkey"
 local http = require "certbench.http"
 local tls = require "certbench.tls"
+local pkcs12 = require "certbench.pkcs12"
+local pkcs7 = require "certbench.pkcs7"
+local store = require "certbench.store"
+local ocsp = require "certbench.ocsp"
+local secret = require "certbench.secret"
 local pfx = require "certbench.plugins.pfx"
 local convert = require "certbench.plugins.convert"
 
@@ -65,6 +70,48 @@ local CASES = {
   { "tls.verify", function(o) return tls.verify({ chain = { ca } }, o) end, {},
     { ca_file = { ca }, peer_name = "a.example.com", host = "a.example.com", time = 1700000000,
       purpose = "sslserver" } },
+  { "pkcs12.parse", function(o) return pkcs12.parse("x", nil, o) end, {},
+    { name = "x.pfx", max_iterations = 1000, verify_mac = false } },
+  { "pkcs12.read", function(o) return pkcs12.read(dir .. "/none.pfx", nil, o) end, {},
+    { name = "x.pfx", max_iterations = 1000, verify_mac = false } },
+  { "pkcs12.build", function(o) return pkcs12.build(o) end, { key = key, cert = ca },
+    { key = key, cert = ca, chain = { ca }, password = "pw", friendly_name = "f", profile = "legacy",
+      iterations = 2, mac_iterations = 2, key_pbe = "3des", cert_pbe = "none", mac = "sha1", prf = "sha1",
+      key_id = false } },
+  { "pkcs7.load", function(o) return pkcs7.load("x", o) end, {}, { name = "x.p7b" } },
+  { "pkcs7.read", function(o) return pkcs7.read(dir .. "/none.p7b", o) end, {}, { name = "x.p7b" } },
+  { "pkcs7.build", function(o) return pkcs7.build(o) end, {}, { certs = { ca }, crls = {} } },
+  { "pkey.load", function(o) return pkey.load("x", o) end, {},
+    { password = "pw", format = "pem", name = "k.pem", max_iter = 10 } },
+  { "pkey.load_file", function(o) return pkey.load_file(dir .. "/none.key", o) end, {},
+    { password = "pw", format = "der", name = "k.pem", max_iter = 10 } },
+  { "key:to_pem", function(o) return key:to_pem(o) end, {},
+    { format = "pkcs8", password = "pw", cipher = "aes-128-cbc", iter = 1000 } },
+  { "key:to_der", function(o) return key:to_der(o) end, {}, { format = "pkcs8", password = "pw", cipher = "aes-128-cbc", iter = 1000 } },
+  { "key:save", function(o) return key:save(dir .. "/saved.key", o) end, {},
+    { form = "der", force = true, format = "pkcs8", password = "pw", cipher = "aes-128-cbc", iter = 1000 } },
+  { "key:sign", function(o) return key:sign("data", o) end, {}, { digest = "sha384", padding = "pkcs1" } },
+  { "key:verify", function(o) return key:verify("data", "sig", o) end, {}, { digest = "sha384", padding = "pkcs1" } },
+  { "store.new", function(o) return store.new(o) end, {}, { cas = { ca }, crls = {}, untrusted = { ca } } },
+  { "store.load_file", function(o) return store.load_file(dir .. "/none.pem", o) end, {},
+    { cas = { ca }, crls = {}, untrusted = { ca } } },
+  { "store.find_issuer", function(o) return store.find_issuer(ca, { ca }, o) end, {},
+    { noun = "trusted CA", among = "the trusted CAs" } },
+  { "store:verify", function(o) return assert(store.new { cas = { ca } }):verify(ca, o) end, {},
+    { untrusted = {}, crls = {}, purpose = "sslserver", host = "a.example.com", ip = "192.0.2.1",
+      email = "a@example.com", time = 1700000000, crl_check = false, policies = { "anyPolicy" },
+      policy_check = false, explicit_policy = false, inhibit_policy_mapping = false,
+      inhibit_any_policy = false, partial_chain = false, max_depth = 5, extended_crl = false,
+      use_deltas = false, check_ss_signature = false, profile = "openssl", ekus = { "serverAuth" },
+      key_usage = { "digitalSignature" } } },
+  { "ocsp.request", function(o) return ocsp.request(o) end, { cert = ca, issuer = ca },
+    { cert = ca, issuer = ca, serial = "0A", nonce = true, digest = "sha256" } },
+  { "ocsp.check", function(o) return ocsp.check(o) end, { cert = ca, issuer = ca, url = URL },
+    { cert = ca, issuer = ca, url = URL, nonce = false, method = "get", digest = "sha1", timeout = 1,
+      connect_timeout = 1, trusted = { ca }, store = nil, time = 1700000000, skew = 1, max_age = 1,
+      ca_file = "/nonexistent.pem" } },
+  { "secret.get", function(o) return secret.get("pass:x", o) end, {},
+    { prompt = "p: ", confirm = false, what = "x" } },
   { "pfx.info", function(o) return pfx.info(o) end, { file = dir .. "/none.pfx" },
     { file = dir .. "/none.pfx", passin = "pass:x" } },
   { "pfx.split", function(o) return pfx.split(o) end, { file = dir .. "/none.pfx", out_dir = dir },
