@@ -15,6 +15,7 @@ local pkcs7 = require "certbench.pkcs7"
 local store = require "certbench.store"
 local ocsp = require "certbench.ocsp"
 local secret = require "certbench.secret"
+local fs = require "certbench.fs"
 local pfx = require "certbench.plugins.pfx"
 local convert = require "certbench.plugins.convert"
 
@@ -112,6 +113,23 @@ local CASES = {
       ca_file = "/nonexistent.pem" } },
   { "secret.get", function(o) return secret.get("pass:x", o) end, {},
     { prompt = "p: ", confirm = false, what = "x" } },
+  { "fs.write", function(o) return fs.write(dir .. "/w", "x", o) end, {},
+    { mode = 420, exclusive = false, sync = false, key = false } },
+  { "fs.writer", function(o) local w = fs.writer(dir .. "/wr", o) if w then w:close() end end, {},
+    { mode = 420, exclusive = false, sync = false, key = false } },
+  { "fs.write_key", function(o) return fs.write_key(dir .. "/wk", "x", o) end, {}, { force = true, mode = 384 } },
+  { "fs.write_new", function(o) return fs.write_new(dir .. "/wn", "x", o) end, {}, { force = true, mode = 420 } },
+  { "fs.append", function(o) return fs.append(dir .. "/a", "x", o) end, {}, { mode = 420, sync = false } },
+  { "fs.create", function(o) return fs.create(dir .. "/cr" .. tostring(o), "x", o) end, {},
+    { mode = 420, sync = false, async = false } },
+  { "fs.pwrite", function(o) return fs.pwrite(dir .. "/pw", 0, "x", o) end, {}, { mode = 420, sync = false } },
+  { "fs.link", function(o) return fs.link(dir .. "/w", dir .. "/ln", o) end, {}, { replace = true, sync = false } },
+  { "fs.symlink", function(o) return fs.symlink(dir .. "/w", dir .. "/sl", o) end, {}, { replace = true, sync = false } },
+  { "fs.mkdir", function(o) return fs.mkdir(dir .. "/d/e", o) end, {}, { mode = 448, parents = true } },
+  { "fs.stat", function(o) return fs.stat(dir, o) end, {}, { follow = false } },
+  { "fs.rename", function(o) return fs.rename(dir .. "/none", dir .. "/none2", o) end, {}, { sync = false } },
+  { "fs.lock", function(o) local lk = fs.lock(dir .. "/lock", o) if lk then lk:unlock() end end, {},
+    { shared = true, wait = false, pid = true, timeout = 1 } },
   { "pfx.info", function(o) return pfx.info(o) end, { file = dir .. "/none.pfx" },
     { file = dir .. "/none.pfx", passin = "pass:x" } },
   { "pfx.split", function(o) return pfx.split(o) end, { file = dir .. "/none.pfx", out_dir = dir },

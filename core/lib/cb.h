@@ -46,6 +46,10 @@ const char *cb_optsecret(lua_State *L, int idx, size_t *len);
 const char *cb_optfield_string(lua_State *L, int idx, const char *k, const char *def, size_t *len);
 lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Integer def);
 int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def);
+/* cb_checkoptions raises when the options table at idx (nil: none) has a key that known (a
+ * NULL-terminated list) lacks, naming where ("fs.write") and the key; the message is made by
+ * certbench.options.check, the one check of options tables (with its did-you-mean). */
+void cb_checkoptions(lua_State *L, int idx, const char *where, const char *const known[]);
 
 /* cb_cleanse wipes memory so the compiler cannot drop it (OPENSSL_cleanse). */
 void cb_cleanse(void *p, size_t n);
