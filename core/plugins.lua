@@ -60,7 +60,8 @@ M.CONTRACT = {
 M.COMMAND = {
   { "summary", "string", "one line for the command lists" },
   { "description", "string", "more text for `certbench help PLUGIN COMMAND` and the man page" },
-  { "epilog", "string", "text printed after the options in the help" },
+  { "epilog", "string|function", "text printed after the options in the help; a function "
+      .. "returning it is called only when the help is shown (so running the command does not pay for it)" },
   { "options", "function", "options(parser): declares arguments and options on a lua-argparse parser" },
   { "run", "function", "run(args, ctx) -> result | nil, err[, exit_code] | result, nil, exit_code "
       .. "(required). ctx = {ui=, json=, quiet=, verbose=, plugin=, command=}. A result is a table "
@@ -99,9 +100,10 @@ end
 -- the fields the loader sets on a plugin it loaded
 local LOADER_FIELDS = { dir = true, builtin = true, added_by = true }
 
+-- want: a type name, or alternatives "string|function"
 local function typed(where, v, want)
-  if v ~= nil and type(v) ~= want then
-    return ("%s must be a %s, not a %s"):format(where, want, type(v))
+  if v ~= nil and type(v) ~= want and not ("|" .. want .. "|"):find("|" .. type(v) .. "|", 1, true) then
+    return ("%s must be a %s, not a %s"):format(where, want:gsub("|", " or "), type(v))
   end
 end
 

@@ -35,6 +35,8 @@ describe("the plugin contract", function()
     { "return { extends = 3 }", "'extends' must be a string, not a number" },
     { "return { name = 'other' }", "'name' is 'other' but the folder is 'bad'" },
     { "return { description = {} }", "'description' must be a string, not a table" },
+    { "return { commands = { x = { run = function() end, epilog = 3 } } }",
+      "commands['x'].epilog must be a string or function, not a number" },
   }
   for _, c in ipairs(cases) do
     it("refuses at load: " .. c[2], function()
@@ -77,6 +79,23 @@ describe("the plugin contract", function()
     out, err, rc = cb(dir, "three x --json")
     assert.equal(3, rc, err)
     assert.equal('{"a":1}\n', out)
+  end)
+end)
+
+describe("a command's epilog", function()
+  it("given as a function, is called for the help only, not when the command runs", function()
+    local dir = plugin_dir { ep = "return { commands = { x = { run = function() return { ok = true } end, "
+      .. "epilog = function() io.stderr:write('EPILOG CALLED\\n') return 'the epilog text' end } } }" }
+    local out, err, rc = cb(dir, "ep x --json")
+    assert.equal(0, rc, err)
+    assert.equal('{"ok":true}\n', out)
+    assert.equal("", err)
+    out, err, rc = cb(dir, "help ep x")
+    assert.equal(0, rc, err)
+    assert.matches("the epilog text", out, 1, true)
+    out, err, rc = cb(dir, "ep x --help")
+    assert.equal(0, rc, err)
+    assert.matches("the epilog text", out, 1, true)
   end)
 end)
 

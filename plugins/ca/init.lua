@@ -214,13 +214,14 @@ M.commands = {
 
   issue = {
     summary = "issue a certificate from a CSR: serial from `serial`, file in newcerts/, a V line in index.txt",
+    -- the profiles of every plugin: a function, so only the help loads them all
+    epilog = M.profiles_text,
     options = function(p)
       p:argument("dir", "the CA folder")
       p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
       p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
-      p:epilog(M.profiles_text())
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
       p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")
