@@ -99,6 +99,46 @@ describe("a command's epilog", function()
   end)
 end)
 
+describe("the search path", function()
+  local fs = require "certbench.fs"
+  local path, list = plugins.path, fs.list
+  after_each(function() plugins.path, fs.list = path, list end)
+
+  it("is listed once per path; another path finds and checks its own plugins afresh", function()
+    local a = plugin_dir { same = "return { summary = 'from a', commands = {} }", only_a = "return { commands = {} }" }
+    local b = plugin_dir { same = "return { summary = 'from b', verion = '1' }" }
+    local listed = {}
+    fs.list = function(d, ...) listed[#listed + 1] = d return list(d, ...) end
+    plugins.path = function() return { a } end
+    for _ = 1, 3 do
+      assert.equal("from a", assert(plugins.load("same")).summary)
+      assert.truthy(plugins.find("only_a"))
+      assert.is_false(plugins.has_hook("ca.issued"))
+      assert.equal(2, #plugins.discover())
+    end
+    assert.same({ a }, listed)
+    -- the same name on another path: that folder's plugin, with its own contract check
+    plugins.path = function() return { b } end
+    local p, err = plugins.load("same")
+    assert.is_nil(p)
+    assert.matches("plugin 'same' (" .. b .. "/same/init.lua) is broken: unknown field 'verion'", err, 1, true)
+    assert.is_nil(plugins.find("only_a"))
+    assert.same({ a, b }, listed)
+    -- and back: the first path's state is kept
+    plugins.path = function() return { a } end
+    assert.equal("from a", assert(plugins.load("same")).summary)
+    assert.same({ a, b }, listed)
+  end)
+
+  it("discover() returns a copy: a caller changing it changes nothing for the next", function()
+    local a = plugin_dir { one = "return { commands = {} }" }
+    plugins.path = function() return { a } end
+    local l = plugins.discover()
+    l[1].name, l[2] = "changed", { name = "added" }
+    assert.same({ { name = "one", dir = a .. "/one", builtin = true } }, plugins.discover())
+  end)
+end)
+
 describe("extends", function()
   it("adds commands under another plugin; a clash names both and leaves the target whole", function()
     local dir = plugin_dir {
