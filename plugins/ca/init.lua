@@ -5,7 +5,8 @@
 -- Lua API:
 --   local ca_plugin = require "certbench.plugins.ca"
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
---   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))
+--   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))   (also key=, ui=, wait= seconds,
+--     defer = true: the lock and recovery at the first operation, not in open too; see ca.lua)
 --   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
@@ -71,7 +72,8 @@ local function positive(v, what)
 end
 
 local function open_ca(args, ctx)
-  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = args.wait })
+  -- every command runs one operation, which takes the lock (and recovers): not open too
+  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = args.wait, defer = true })
 end
 
 local function recovered(ca)
