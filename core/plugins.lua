@@ -109,7 +109,7 @@ local FIELDS, CMD_FIELDS, EVENTS = index(M.CONTRACT), index(M.COMMAND), index(M.
 local function close_to(word, list)
   if #word < 4 then return nil end
   for _, e in ipairs(list) do
-    if options.distance(word:lower(), e[1]) <= 2 then return e[1] end
+    if options.distance(word:lower(), e[1], 2) <= 2 then return e[1] end
   end
   return nil
 end
