@@ -6,7 +6,7 @@
 --   local ca_plugin = require "certbench.plugins.ca"
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
 --   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))   (also key=, ui=, wait= seconds,
---     defer = true: the lock and recovery at the first operation, not in open too; see ca.lua)
+--     defer = true: the lock and recovery at the first operation, not in open too; see authority.lua)
 --   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
@@ -30,7 +30,7 @@ local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local outputs = lazy "certbench.outputs"
-local core = lazy "certbench.plugins.ca.ca"
+local core = lazy "certbench.plugins.ca.authority"
 local db = lazy "certbench.plugins.ca.db"
 local profiles = lazy "certbench.plugins.ca.profiles"
 
