@@ -8,7 +8,9 @@
 --   URLs: read from the file system, the mtime as Last-Modified), limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
---   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory.
+--   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory;
+--   scan: a DER CRL in such a file (or a file:// source) is scanned (crl.scan_file: never held
+--   whole; the object keeps the file open after its name is removed, and has no lookup()).
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
 --   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
@@ -73,7 +75,7 @@ local function get_file(url, path, opts)
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end
-  local list, err = common.from_file(path, opts.limits)
+  local list, err = common.from_file(path, opts.limits, { scan = opts.scan })
   if not list then return nil, url .. ": " .. tostring(err), "format" end
   res.crls = list
   return res
@@ -135,7 +137,7 @@ function M.get(url, opts)
     if tmp then body, lerr = fs.read(tmp, req.max_size * 2 + 4096) end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
-    list, lerr, lcode = common.from_file(tmp, opts.limits)
+    list, lerr, lcode = common.from_file(tmp, opts.limits, { scan = opts.scan })
   else
     list, lerr, lcode = common.from_data(r.body, url, opts.limits)
   end

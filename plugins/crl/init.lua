@@ -70,12 +70,18 @@ local function describe(c, set, now, with_entries)
     d.verify_error = why
   end
   if with_entries then
-    local list = {}
-    for e in c:entries() do
-      list[#list + 1] = { serial = e.serial, date = common.time(e.date), reason = e.reason,
-                          invalidity_date = common.time(e.invalidity_date) }
-    end
-    d.revoked = ui.array(list)
+    -- read from the CRL as it is printed, not gathered (c stays open for it)
+    local it, at = nil, 0
+    d.revoked = ui.lazy_array(c:count(), function(i)
+      if not it or i <= at then it, at = c:entries(), 0 end
+      local e
+      while at < i do
+        e = it()
+        at = at + 1
+      end
+      return e and { serial = e.serial, date = common.time(e.date), reason = e.reason,
+                     invalidity_date = common.time(e.invalidity_date) }
+    end)
   end
   return d
 end
@@ -93,7 +99,7 @@ function M.info(paths, opts)
   local out = {}
   local bad = false
   for _, p in ipairs(paths) do
-    local list, err = common.from_file(p)
+    local list, err = common.from_file(p, nil, { scan = true })
     if not list then return nil, "crl info: " .. err end
     for _, m in ipairs(list) do
       if m.crl then
@@ -102,7 +108,8 @@ function M.info(paths, opts)
         d.member = m.name ~= p and m.name or nil
         if set and not d.verified then bad = true end
         out[#out + 1] = d
-        m.crl:close()
+        -- with the entries, the list reads them as it is printed: closed when collected
+        if not opts.entries then m.crl:close() end
       else
         out[#out + 1] = { file = p, member = m.name, error = m.error }
         bad = true
@@ -156,7 +163,8 @@ local function newer_on_disk(paths, id, c, set)
     if fs.exists(p) then paths = { p } break end
   end
   for _, p in ipairs(paths) do
-    local old = fs.exists(p) and crl.load_file(p)
+    -- scanned, not loaded: the old CRL costs a piece of it in memory, not its size
+    local old = fs.exists(p) and crl.scan_file(p)
     if old then
       local oca = set:issuer_of(old)
       if oca and common.identity(old, oca).key == id.key then
@@ -179,7 +187,15 @@ local function newer_on_disk(paths, id, c, set)
   end
 end
 
-local FETCH_CONCURRENCY = 4
+-- One memory budget for all the URLs of a fetch, whatever their number: a download bigger
+-- than FETCH_STREAM_OVER goes to a file in a private folder and its CRL is scanned from there
+-- (crl.scan_file: pieces of 1 MiB, never the CRL whole), a smaller one stays in memory with its
+-- parsed CRL (at most about twice its size); each task holds at most FETCH_TASK_BYTES, so the
+-- budget sets how many URLs are downloaded and checked at once (48 MiB / 12 MiB: 4).
+local FETCH_BUDGET = 48 << 20
+local FETCH_STREAM_OVER = 4 << 20
+local FETCH_TASK_BYTES = 2 * FETCH_STREAM_OVER + (4 << 20) -- a body, its CRL, the scan's buffers
+local FETCH_CONCURRENCY = math.max(1, FETCH_BUDGET // FETCH_TASK_BYTES)
 
 -- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
 --              force=})
@@ -203,10 +219,11 @@ function M.fetch(urls, opts)
   local loop = require "certbench.loop"
   local now = opts.time or os.time()
   local format = opts.format or "both"
-  -- Memory: downloads over 4 MiB stream to a private folder next to the output (never a body
-  -- of max_size in memory per URL), and at most CONCURRENCY URLs are downloaded and checked at
-  -- once, each CRL written and closed in its task: one budget for all URLs, whatever their
-  -- number (four endless bodies cost four 4 MiB buffers, not four times max_size).
+  -- Memory: downloads over FETCH_STREAM_OVER go to a private folder next to the output and
+  -- their CRLs are scanned there (never a body of max_size in memory per URL), and at most
+  -- FETCH_CONCURRENCY URLs are downloaded and checked at once, each CRL written and closed in
+  -- its task: one budget for all URLs, whatever their number or size (four 200 MB CRLs, or
+  -- four endless bodies, cost four tasks' buffers, not four times max_size).
   local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
   if not tmpd then return nil, "crl fetch: " .. terr end
   local failed = false
@@ -221,7 +238,7 @@ function M.fetch(urls, opts)
   end
   local function one(url)
     local r, err, code = fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
-                                          tmp_dir = tmpd:path(), stream_over = 4 << 20 })
+                                          tmp_dir = tmpd:path(), stream_over = FETCH_STREAM_OVER, scan = true })
     local s = { url = url, crls = {} }
     if not r then
       s.error, s.code, failed = err, code, true
@@ -308,33 +325,44 @@ end
 
 -- diff -----------------------------------------------------------------------------------------
 
--- diff(old_path, new_path) -> result
-function M.diff(old_path, new_path)
-  local a, err = common.first_crl(old_path)
-  if not a then return nil, "crl diff: " .. err end
-  local b, berr = common.first_crl(new_path)
-  if not b then return nil, "crl diff: " .. berr end
-  local added, removed = {}, {}
-  for e in b:entries() do
-    if not a:lookup(e.serial) then
-      added[#added + 1] = { serial = e.serial, date = common.time(e.date), reason = e.reason }
+-- walk(n, a, b, shape) -> a lazy list of the n entries of a that b lacks (crl.missing), each
+-- made by shape(entry) as the printer or the JSON encoder reaches it, not gathered
+local function walk(n, a, b, shape)
+  local it, at = nil, 0
+  return ui.lazy_array(n, function(i)
+    if not it or i <= at then it, at = crl.missing(a, b), 0 end
+    local e
+    while at < i do
+      e = it()
+      at = at + 1
     end
-  end
-  for s in a:serials() do
-    if not b:lookup(s) then removed[#removed + 1] = { serial = s } end
-  end
+    return e and shape(e)
+  end)
+end
+
+-- diff(old_path, new_path) -> result. Streamed: DER CRLs are scanned from their files
+-- (crl.scan_file), never held whole, and the serials added and removed are lists read as they
+-- are printed (crl.missing: constant memory when both CRLs are in serial order, else a set of
+-- one CRL's serials, about 10 bytes and the serial's length each).
+function M.diff(old_path, new_path)
+  local a, err = common.first_crl(old_path, nil, { scan = true })
+  if not a then return nil, "crl diff: " .. err end
+  local b, berr = common.first_crl(new_path, nil, { scan = true })
+  if not b then return nil, "crl diff: " .. berr end
   local res = {
     old = common.summary(a), new = common.summary(b),
     same_issuer = a:issuer():equals(b:issuer()),
-    added = ui.array(added), removed = ui.array(removed),
+    added = walk(crl.missing(b, a, { count = true }), b, a, function(e)
+      return { serial = e.serial, date = common.time(e.date), reason = e.reason }
+    end),
+    removed = walk(crl.missing(a, b, { count = true }), a, b, function(e) return { serial = e.serial } end),
   }
   res.old.file, res.new.file = old_path, new_path
   if a:number() and b:number() then
     local cmp = common.cmp_number(b:number(), a:number())
     res.number_order = cmp > 0 and "newer" or (cmp < 0 and "older" or "same")
   end
-  a:close()
-  b:close()
+  -- a and b stay open for the lists; they are closed when collected
   return res
 end
 
