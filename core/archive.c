@@ -29,7 +29,7 @@
 #include "pem.h"
 #include "dynlib.h"
 
-/* libzip is opened on first use (core/dynlib.h): need_zip() before the first call. */
+/* libzip is opened on first use (core/lib/dynlib.h): need_zip() before the first call. */
 #define CB_ZIP_FUNCS(X) \
   X(zip_close) X(zip_compression_method_supported) X(zip_dir_add) X(zip_discard)               \
   X(zip_error_code_zip) X(zip_error_fini) X(zip_error_init) X(zip_error_strerror)              \
@@ -203,7 +203,7 @@ enum { K_ZIP = 1, K_GZIP = 2, K_TAR = 3 };
 /* ---- libarchive, loaded on first use ------------------------------------------------------- */
 
 /* Only tar and the compressors zlib does not cover need libarchive, so it is opened the first
- * time a tar, bzip2 or xz file is read, through core/dynlib.h as libzip is (libarchive13
+ * time a tar, bzip2 or xz file is read, through core/lib/dynlib.h as libzip is (libarchive13
  * depends on OpenSSL's libcrypto.so.3: dynlib's isolation keeps it off BoringSSL). */
 #define LA_FUNCS(X) \
   X(archive_read_new) X(archive_read_support_filter_all) X(archive_read_support_format_tar) \

@@ -1,6 +1,7 @@
 /* certbench.c: the root module `certbench`, shared by the program and by build/certbench.so
  * (so a stock lua5.4 can `require "certbench"`). It makes the C modules requirable as
- * `_certbench.<name>` and the Lua modules of the core as `certbench.<name>` (core/<name>.lua),
+ * `_certbench.<name>` and the Lua modules of the core as `certbench.<name>` (core/<name>.lua, or
+ * core/lib/<name>.lua for the internal ones),
  * then runs core/certbench.lua, whose table it returns. The luaopen_certbench_<name> entry
  * points at the end let a stock lua5.4 require any module (or built-in plugin) first. */
 #include <stdio.h>
@@ -8,7 +9,7 @@
 
 #include "bytecode.h"
 #include "cb.h"
-#include "modules.h"
+#include "certbench.h"
 #include "modules.inc" /* CB_MODULES, made by core/gen-objects */
 
 static const luaL_Reg c_modules[] = {
@@ -49,8 +50,30 @@ static int search_library(lua_State *L, const char *name) {
   return 2;
 }
 
-/* The searcher for "certbench.<x>": core/<x>.lua, where x may contain dots for
- * sub-folders; "certbench.plugins.*" is left to the plugin searcher of core/plugins.lua. */
+/* core_file(L, name, dir): pushes ROOT/core/DIR<x>.lua for "certbench.<x>" (dots in x are
+ * sub-folders) and returns it when the file is embedded or exists, else NULL (the path is
+ * still pushed, for the "no file" message) */
+static const char *core_file(lua_State *L, const char *name, const char *dir) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, cb_root_dir());
+  luaL_addstring(&b, "/core/");
+  luaL_addstring(&b, dir);
+  for (const char *p = name + 10; *p; p++) luaL_addchar(&b, *p == '.' ? '/' : *p);
+  luaL_addstring(&b, ".lua");
+  luaL_pushresult(&b);
+  const char *file = lua_tostring(L, -1);
+  if (cb_bytecode_find(file)) return file; /* embedded modules need no file (an installed program) */
+  FILE *f = fopen(file, "r");
+  if (!f) return NULL;
+  fclose(f);
+  return file;
+}
+
+/* The searcher for "certbench.<x>": core/<x>.lua (a module of the API), else core/lib/<x>.lua
+ * (an internal one: cli, docs, options...), where x may contain dots for sub-folders;
+ * "certbench.plugins.*" is left to the plugin searcher of core/plugins.lua. core/lib/ is not a
+ * module name of its own: "certbench.lib.<x>" would load a second copy of certbench.<x>. */
 static int search_core(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   if (strncmp(name, "certbench.", 10) != 0) {
@@ -70,21 +93,19 @@ static int search_core(lua_State *L) {
     lua_call(L, 1, 2);
     return 2;
   }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, cb_root_dir());
-  luaL_addstring(&b, "/core/");
-  for (const char *p = name + 10; *p; p++) luaL_addchar(&b, *p == '.' ? '/' : *p);
-  luaL_addstring(&b, ".lua");
-  luaL_pushresult(&b);
-  const char *file = lua_tostring(L, -1);
-  if (!cb_bytecode_find(file)) { /* embedded modules need no file (an installed program) */
-    FILE *f = fopen(file, "r");
-    if (!f) {
-      lua_pushfstring(L, "no file '%s'", file);
+  if (strncmp(name, "certbench.lib.", 14) == 0) {
+    lua_pushfstring(L, "no module '%s' (the internal modules of core/lib/ are required as "
+                       "'certbench.%s')", name, name + 14);
+    return 1;
+  }
+  const char *file = core_file(L, name, "");
+  if (!file) {
+    const char *api = lua_tostring(L, -1);
+    file = core_file(L, name, "lib/");
+    if (!file) {
+      lua_pushfstring(L, "no file '%s'\n\tno file '%s'", api, lua_tostring(L, -1));
       return 1;
     }
-    fclose(f);
   }
   if (cb_bytecode_loadfile(L, file) != LUA_OK)
     return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,

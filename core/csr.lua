@@ -17,7 +17,7 @@
 --   csr.load_file(path) -> req | nil, "path: ..."
 --   csr.is_csr(v)
 --   csr.verify_many(list) -> oks, reasons   r:verify() for every request of the list, on every
---                                           core (see core/par.h; $CERTBENCH_THREADS caps the
+--                                           core (see core/lib/par.h; $CERTBENCH_THREADS caps the
 --                                           threads): oks[i] = true | false, reasons[i] = the
 --                                           message of a request that does not verify (else nil).
 --                                           An item that is not a certbench.csr raises.

@@ -36,7 +36,7 @@
 --   fs.with_lock(path[, opts], fn, ...)               fn(...) under the lock, released whatever
 --                                                     happens; fn's results
 --   fs.fault(point)                                   a crash point for tests: CERTBENCH_FAULT=point
---                                                     kills the process there (see core/cb.h)
+--                                                     kills the process there (see core/lib/cb.h)
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])
 --   fs.spool([dir]) -> s with s:put(data) -> slot, s:read(slot), s:close()   bytes kept on disk
 local c = require "_certbench.fs"

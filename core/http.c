@@ -29,7 +29,7 @@
 #include "dynlib.h"
 #include "loop.h"
 
-/* libcurl is opened on first use (core/dynlib.h): need_curl() before the first call. The
+/* libcurl is opened on first use (core/lib/dynlib.h): need_curl() before the first call. The
  * run-time name of Debian's GnuTLS build (libcurl4-gnutls), the one the headers describe. */
 #define CB_CURL_FUNCS(X)                                                                    \
   X(curl_global_init) X(curl_version_info) X(curl_easy_init) X(curl_easy_cleanup)         \

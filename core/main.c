@@ -1,5 +1,5 @@
 /* main.c: the certbench program. Creates a Lua state, loads the core (certbench.c) and hands
- * the command line to core/cli.lua, which does all dispatching; what reaches this file is
+ * the command line to core/lib/cli.lua, which does all dispatching; what reaches this file is
  * only a failure to start or a bug, reported in one line (a traceback with --verbose). */
 #include <limits.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <lualib.h>
 
 #include "cb.h"
-#include "modules.h"
+#include "certbench.h"
 
 static int message_handler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);

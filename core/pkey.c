@@ -304,7 +304,7 @@ static EVP_PKEY *too_many(lctx *c, uint64_t n) {
                    (unsigned long long)n, (unsigned long long)c->max_iter);
 }
 
-/* parse_encrypted_pkcs8: EncryptedPrivateKeyInfo (RFC 5958 3), decrypted by core/pbe.c, the
+/* parse_encrypted_pkcs8: EncryptedPrivateKeyInfo (RFC 5958 3), decrypted by core/lib/pbe.c, the
  * PBE implementation PKCS#12 uses too (PBES2 with PBKDF2 or scrypt, PBES1, PKCS#12 PBEs). */
 static EVP_PKEY *parse_encrypted_pkcs8(lctx *c, CBS der) {
   CBS seq, alg, ct;
@@ -686,7 +686,7 @@ static int l_pem_encode(lua_State *L) {
 static const struct {
   const char *name, *pem_name;
   const EVP_CIPHER *(*cipher)(void);
-  int pbe; /* core/pbe.c's writer scheme */
+  int pbe; /* core/lib/pbe.c's writer scheme */
 } write_ciphers[] = {
     {"aes-256-cbc", "AES-256-CBC", EVP_aes_256_cbc, CB_PBE_WRITE_AES256},
     {"aes-192-cbc", "AES-192-CBC", EVP_aes_192_cbc, CB_PBE_WRITE_AES192},
@@ -718,7 +718,7 @@ static int cbc_encrypt(const EVP_CIPHER *cipher, const uint8_t *key, const uint8
 
 /* encrypt_pkcs8 wraps a PrivateKeyInfo into an EncryptedPrivateKeyInfo as OpenSSL 3 writes it
  * (PBES2, PBKDF2 with HMAC-SHA256, a random 16-byte salt, the cipher with a random IV), with
- * core/pbe.c's writer. */
+ * core/lib/pbe.c's writer. */
 static int encrypt_pkcs8(int scheme, const char *pw, size_t pwlen, uint64_t iter, const uint8_t *pt,
                          size_t ptlen, CBB *out) {
   cb_password password;

@@ -25,7 +25,7 @@
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local info = require "_certbench.info"
--- the built-in plugins' files are embedded as bytecode (core/bytecode.h): info.loadfile and
+-- the built-in plugins' files are embedded as bytecode (core/lib/bytecode.h): info.loadfile and
 -- info.embedded see them even when their folder is gone (an installed program)
 local function exists(file) return info.embedded(file) or fs.exists(file) end
 

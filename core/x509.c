@@ -629,7 +629,7 @@ static int l_new(lua_State *L) {
 
 /* --- creating a batch --------------------------------------------------------------------------
  * The calling thread builds each certificate from its Lua options (nothing of Lua is touched
- * elsewhere) and hands it to the helpers of core/par.h as soon as it is built; they sign it and
+ * elsewhere) and hands it to the helpers of core/lib/par.h as soon as it is built; they sign it and
  * encode its PEM. The signing keys are shared read-only, which BoringSSL allows (an EC or
  * Ed25519 key is not mutated by signing; RSA's blinding and Montgomery caches take its lock). */
 #define NJOB_MT "certbench.x509.new_job"

@@ -1,4 +1,4 @@
--- Cold start (issue 17): the Lua code is embedded as bytecode (core/bytecode.h) but the sources
+-- Cold start (issue 17): the Lua code is embedded as bytecode (core/lib/bytecode.h) but the sources
 -- stay the truth, and a command loads only the modules it uses.
 local h = require "support.helper"
 
@@ -56,7 +56,7 @@ describe("cold start", function()
   it("ca issue loads the ca plugin's modules and the crypto it signs with, nothing of other plugins", function()
     local list = modules(dir, "ca issue ca --csr r.csr --out leaf.pem")
     assert.is_truthy(h.read(dir .. "/leaf.pem"):find("BEGIN CERTIFICATE", 1, true))
-    assert.is_truthy(has(list, "^certbench%.plugins%.ca%.ca$"))
+    assert.is_truthy(has(list, "^certbench%.plugins%.ca%.authority$"))
     assert.is_truthy(has(list, "^certbench%.x509$"))
     -- the request is read through certbench.input (a file, - or a URL, any form): its archive
     -- and detect modules come with it, never libzip, libarchive or libcurl (opened on first use)
@@ -91,7 +91,7 @@ describe("cold start", function()
     local out = h.sh(env .. h.q(h.bin) .. " version")
     assert.matches("\nLua       ", out)
     -- same size, new contents: the core module
-    h.sh(("sed -i 's/Lua       %%s/Lux       %%s/' %s/core/cli.lua"):format(h.q(home)))
+    h.sh(("sed -i 's/Lua       %%s/Lux       %%s/' %s/core/lib/cli.lua"):format(h.q(home)))
     out = h.sh(env .. h.q(h.bin) .. " version")
     assert.matches("\nLux       Lua 5%.4", out)
     -- a built-in plugin's file

@@ -1,5 +1,5 @@
 -- spec/crl_check_spec.lua: `certbench crl check` and its Lua API
--- (require("certbench.plugins.crl").check / .checker.run): every certificate of a chain against
+-- (require("certbench.plugins.crl").check / .revocation.run): every certificate of a chain against
 -- its issuer's CRL, exit 0 good, 3 revoked, 1 undetermined; expired CRLs, the fallback, CRLs
 -- from files, folders, the CA file and distribution points; the --json evidence; NIST PKITS.
 local h = require "support.helper"
@@ -246,7 +246,7 @@ describe("crl check", function()
   end)
 
   it("works from Lua with certificate objects", function()
-    local check = plugin.checker
+    local check = plugin.revocation
     local c1 = assert(require("certbench.crl").load(h.read(files.inter_crl)))
     local c2 = assert(require("certbench.crl").load(h.read(files.root_crl)))
     local res = check.run { certs = { revleaf }, chain = { inter.cert, root.cert },

@@ -345,7 +345,7 @@ describe("certbench.pkey", function()
       end
       local salt_iter = tlv(OCT, "saltsalt") .. tlv(INT, "\8\0")
       local rc2 = pbes2(tlv(SEQ, salt_iter), tlv(SEQ, tlv(OID, O.rc2), tlv(SEQ, tlv(INT, "\58"), tlv(OCT, "12345678"))))
-      -- RC2-CBC is read (core/pbe.c, the PBE of PKCS#12 files too): a password is needed
+      -- RC2-CBC is read (core/lib/pbe.c, the PBE of PKCS#12 files too): a password is needed
       expect_fail("encrypted", nil, pkey.load(rc2))
       local camellia = pbes2(tlv(SEQ, salt_iter), tlv(SEQ, tlv(OID, "\42\131\8\140\154\75\61\1\1\1\2"), tlv(OCT, "1234567812345678")))
       expect_fail("unsupported", "unsupported PKCS#8 encryption: PBES2 with cipher CAMELLIA-128-CBC", pkey.load(camellia))

@@ -226,7 +226,7 @@ function M.adopt(dir, o)
   end
   if dir == nil then return nil, "ca adopt: give the CA folder (or --config with a dir)", 2 end
   dir = dir:gsub("(.)/+$", "%1")
-  local core = require "certbench.plugins.ca.ca"
+  local core = require "certbench.plugins.ca.authority"
   local p = core.paths(dir)
   if ca then
     local want = { database = p.index, serial = p.serial, crlnumber = p.crlnumber, new_certs_dir = p.newcerts }
@@ -296,7 +296,7 @@ function M.adopt(dir, o)
     if not ok then return nil, err end
     created[#created + 1] = dir
   end
-  local lk, lsd = require("certbench.plugins.ca.ca").lock(dir, o.wait)
+  local lk, lsd = require("certbench.plugins.ca.authority").lock(dir, o.wait)
   if not lk then return nil, lsd end
   local function step(ok, err) if not ok then error(err, 0) end end
   local ok, err = pcall(function()

@@ -29,7 +29,7 @@ local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local outputs = lazy "certbench.outputs"
-local core = lazy "certbench.plugins.ca.ca"
+local core = lazy "certbench.plugins.ca.authority"
 local db = lazy "certbench.plugins.ca.db"
 local profiles = lazy "certbench.plugins.ca.profiles"
 

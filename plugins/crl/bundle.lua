@@ -18,7 +18,7 @@ local fs = require "certbench.fs"
 local x509 = require "certbench.x509"
 local ui = require "certbench.ui"
 local outputs = require "certbench.outputs"
-local common = require "certbench.plugins.crl.common"
+local crlfile = require "certbench.plugins.crl.crlfile"
 local trust = require "certbench.plugins.crl.trust"
 
 local M = {}
@@ -41,7 +41,7 @@ local function take(name, data, out, strict)
   if certs then
     for _, c in ipairs(certs) do out.certs[#out.certs + 1] = { cert = c, source = name } n = n + 1 end
   end
-  local list = common.from_data(data, name)
+  local list = crlfile.from_data(data, name)
   if list then
     for _, m in ipairs(list) do
       if m.crl then
@@ -171,7 +171,7 @@ function M.build(o)
         local newer = not prev
         if prev then
           local a, b = c:number(), prev.crl:number()
-          if a and b then newer = common.cmp_number(a, b) > 0 else newer = c:this_update() > prev.crl:this_update() end
+          if a and b then newer = crlfile.cmp_number(a, b) > 0 else newer = c:this_update() > prev.crl:this_update() end
         end
         if newer then
           if prev then
@@ -193,7 +193,7 @@ function M.build(o)
     local c = e.crl
     pems[#pems + 1] = c:to_pem()
     covered[c:issuer():text()] = true
-    list[#list + 1] = { issuer = c:issuer():text(), number = c:number() and common.number_text(c:number()) or nil,
+    list[#list + 1] = { issuer = c:issuer():text(), number = c:number() and crlfile.number_text(c:number()) or nil,
                         this_update = ui.time(c:this_update()), next_update = c:next_update() and ui.time(c:next_update()) or nil,
                         entries = c:count(), source = e.source, delta = c:is_delta() or nil }
   end

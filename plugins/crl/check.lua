@@ -5,6 +5,9 @@
 --
 --   check.run(opts) -> result                  result.verdict: good, revoked, undetermined
 --                                              (`crl check` exits 0, 3, 1)
+--   check.files(opts) -> result | nil, err     the same from files: cert = path, chain_files =
+--                                              {paths}, crl_files = {paths} (below)
+--   check.load_crl_files(paths) -> { {crl=, source=}... } | nil, err
 -- opts:
 --   certs = { leaf, intermediates... } (certbench.x509; the first is the one checked)
 --   chain = { cert, ... }          the CAs to build the chain from (trust anchor included)
@@ -27,9 +30,10 @@
 --   next_update=, expired=, signer=}, delta = {...}, notes = {...}}, ... } }
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
-local common = require "certbench.plugins.crl.common"
+local crlfile = require "certbench.plugins.crl.crlfile"
 local trust = require "certbench.plugins.crl.trust"
 local store = require "certbench.store"
+local x509 = require "certbench.x509"
 
 local M = {}
 
@@ -63,7 +67,7 @@ function Checker:scan_dir()
       or (not hashed and (f:match("%.crl$") or f:match("%.der$") or f:match("%.pem$")))
     if want then
       local p = fs.join(self.crl_dir, f)
-      for _, m in ipairs(common.from_file(p) or {}) do
+      for _, m in ipairs(crlfile.from_file(p) or {}) do
         if m.crl then self.dir_all[#self.dir_all + 1] = { crl = m.crl, source = p } end
       end
     end
@@ -84,7 +88,7 @@ function Checker:crls_for(name)
       while true do
         local p = fs.join(self.crl_dir, ("%s.r%d"):format(h, i))
         if not fs.exists(p) then break end
-        local list = common.from_file(p)
+        local list = crlfile.from_file(p)
         for _, m in ipairs(list or {}) do
           if m.crl then found[#found + 1] = { crl = m.crl, source = p } end
         end
@@ -357,7 +361,7 @@ local function crl_evidence(e, signer, now)
   local nu = c:next_update()
   return {
     source = e.source, issuer = tostring(c:issuer()), number = c:number(),
-    this_update = common.time(c:this_update()), next_update = common.time(nu),
+    this_update = crlfile.time(c:this_update()), next_update = crlfile.time(nu),
     expired = nu ~= nil and nu < now, signer = signer and name_of(signer) or nil,
     entries = c:count(),
   }
@@ -365,7 +369,7 @@ end
 
 local function better(a, b) -- is CRL a fresher than b
   local na, nb = a.crl:number(), b.crl:number()
-  if na and nb and common.cmp_number(na, nb) ~= 0 then return common.cmp_number(na, nb) > 0 end
+  if na and nb and crlfile.cmp_number(na, nb) ~= 0 then return crlfile.cmp_number(na, nb) > 0 end
   return a.crl:this_update() > b.crl:this_update()
 end
 
@@ -376,7 +380,7 @@ function Checker:usable(cands, cert, issuer, depth, notes)
   local partial, deltas = {}, {}
   for _, e in ipairs(cands) do
     local c = e.crl
-    local what = ("CRL %s%s"):format(e.source or "?", c:number() and (" #" .. common.number_text(c:number())) or "")
+    local what = ("CRL %s%s"):format(e.source or "?", c:number() and (" #" .. crlfile.number_text(c:number())) or "")
     local ok, why = in_scope(c, cert)
     local crit = unknown_critical(c)
     if not ok then
@@ -384,7 +388,7 @@ function Checker:usable(cands, cert, issuer, depth, notes)
     elseif crit then
       notes[#notes + 1] = ("%s has an unknown critical extension %s"):format(what, crit)
     elseif c:this_update() > self.time + self.skew then
-      notes[#notes + 1] = ("%s is not valid yet (thisUpdate %s)"):format(what, common.time(c:this_update()))
+      notes[#notes + 1] = ("%s is not valid yet (thisUpdate %s)"):format(what, crlfile.time(c:this_update()))
     else
       local sub = {}
       local signer = self:signer(c, issuer, depth, sub)
@@ -455,16 +459,16 @@ function Checker:status(cert, issuer, depth)
       if self.expired == "revoked" then
         ev.status = "revoked"
         ev.reason = ("the CRL of %s expired at %s: its certificates count as revoked"):format(
-          name_of(issuer), common.time(nu))
+          name_of(issuer), crlfile.time(nu))
         ev.expired_crl = true
         return ev
       elseif self.expired == "undetermined" then
         ev.status = "undetermined"
-        ev.reason = ("the CRL of %s expired at %s"):format(name_of(issuer), common.time(nu))
+        ev.reason = ("the CRL of %s expired at %s"):format(name_of(issuer), crlfile.time(nu))
         return ev
       end
       notes[#notes + 1] = ("the CRL %s expired at %s (used anyway: --expired ignore)"):format(
-        u.source or "?", common.time(nu))
+        u.source or "?", crlfile.time(nu))
     end
   end
   local entry
@@ -478,7 +482,7 @@ function Checker:status(cert, issuer, depth)
     local bn = best.crl:number()
     for _, d in ipairs(deltas) do
       local base, num = d.crl:delta_base(), d.crl:number()
-      if base and num and bn and common.cmp_number(base, bn) <= 0 and common.cmp_number(num, bn) > 0
+      if base and num and bn and crlfile.cmp_number(base, bn) <= 0 and crlfile.cmp_number(num, bn) > 0
          and (not d.crl:next_update() or d.crl:next_update() >= self.time)
          and (not delta or better(d, delta)) then
         delta = d
@@ -492,9 +496,9 @@ function Checker:status(cert, issuer, depth)
   end
   if entry then
     ev.status = "revoked"
-    ev.revocation = { date = common.time(entry.date), reason = entry.reason,
-                      invalidity_date = common.time(entry.invalidity_date) }
-    ev.reason = ("revoked %s%s"):format(common.time(entry.date), entry.reason and (" (" .. entry.reason .. ")") or "")
+    ev.revocation = { date = crlfile.time(entry.date), reason = entry.reason,
+                      invalidity_date = crlfile.time(entry.invalidity_date) }
+    ev.reason = ("revoked %s%s"):format(crlfile.time(entry.date), entry.reason and (" (" .. entry.reason .. ")") or "")
     return ev
   end
   if not best then
@@ -525,14 +529,14 @@ function Checker:ask_ocsp(ev, cert, issuer)
     ev.notes[#ev.notes + 1] = "OCSP: " .. tostring(err)
     return
   end
-  ev.ocsp = { status = r.status, url = r.url, produced_at = common.time(r.produced_at),
-              this_update = common.time(r.this_update), next_update = common.time(r.next_update),
-              revocation_time = common.time(r.revocation_time), reason = r.reason,
+  ev.ocsp = { status = r.status, url = r.url, produced_at = crlfile.time(r.produced_at),
+              this_update = crlfile.time(r.this_update), next_update = crlfile.time(r.next_update),
+              revocation_time = crlfile.time(r.revocation_time), reason = r.reason,
               signer = r.signer_kind }
   if r.status == "revoked" then
     if ev.status ~= "revoked" then
       ev.status = "revoked"
-      ev.revocation = { date = common.time(r.revocation_time), reason = r.reason }
+      ev.revocation = { date = crlfile.time(r.revocation_time), reason = r.reason }
       ev.reason = ("revoked according to the OCSP responder %s"):format(r.url)
     end
   elseif r.status == "good" and ev.status == "undetermined" then
@@ -592,7 +596,7 @@ function M.run(opts)
     if ev.status == "undetermined" then any_undetermined = true end
     out[#out + 1] = ev
   end
-  local res = { time = common.time(self.time), certificates = ui.array(out), fallback = opts.fallback,
+  local res = { time = crlfile.time(self.time), certificates = ui.array(out), fallback = opts.fallback,
                 expired_policy = self.expired, incomplete_chain = top_issuer_missing or nil }
   if any_revoked then
     res.verdict = "revoked"
@@ -614,7 +618,7 @@ end
 function M.load_crl_files(paths)
   local out = {}
   for _, p in ipairs(paths) do
-    local list, err = common.from_file(p)
+    local list, err = crlfile.from_file(p)
     if not list then return nil, err end
     for _, m in ipairs(list) do
       if m.crl then out[#out + 1] = { crl = m.crl, source = p } end
@@ -622,6 +626,41 @@ function M.load_crl_files(paths)
     end
   end
   return out
+end
+
+local function load_certs(path)
+  local data, err = fs.read(path, 64 << 20)
+  if not data then return nil, err end
+  local certs, cerr = x509.load_all(data)
+  if not certs or #certs == 0 then return nil, ("%s: %s"):format(path, tostring(cerr or "no certificate")) end
+  return certs, data
+end
+
+-- files(opts) -> result | nil, err: `crl check` from files: opts as run's, but the certificate,
+-- the chain and the CRLs as paths (cert =, chain_files = {...}, crl_files = {...}); CRLs
+-- embedded in a chain file are used
+function M.files(opts)
+  local certs, err = load_certs(opts.cert)
+  if not certs then return nil, "crl check: " .. err end
+  local chain = {}
+  local crls = {}
+  for _, p in ipairs(opts.chain_files or {}) do
+    local set, serr = trust.load(p)
+    if not set then return nil, "crl check: " .. serr end
+    for _, c in ipairs(set:all()) do chain[#chain + 1] = c end
+    -- CRLs embedded in the CA file are used, as appliances use them
+    for _, e in ipairs(set.crls) do crls[#crls + 1] = e end
+  end
+  local extra, cerr = M.load_crl_files(opts.crl_files or {})
+  if not extra then return nil, "crl check: " .. cerr end
+  for _, e in ipairs(extra) do crls[#crls + 1] = e end
+  if opts.crl_dir and not fs.isdir(opts.crl_dir) then
+    return nil, ("crl check: %s is not a folder"):format(opts.crl_dir)
+  end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.certs, o.chain, o.crls = certs, chain, crls
+  return M.run(o)
 end
 
 return M

@@ -16,10 +16,16 @@
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
 --   "http", "protocol", "truncated", "ldap", "url", "io"), "format" (no CRL in it), "archive"
 --   (a bad or hostile archive: a zip bomb, too many members).
+--   fetch.save(urls, opts) -> { sources = {...}, out_dir =, ok = } | nil, err
+--     `crl fetch`: each URL downloaded (get), each CRL checked and written to a folder (below)
 local http = require "certbench.http"
 local fs = require "certbench.fs"
 local rand = require "certbench.rand"
-local common = require "certbench.plugins.crl.common"
+local ui = require "certbench.ui"
+local options = require "certbench.options"
+local crl = require "certbench.crl"
+local crlfile = require "certbench.plugins.crl.crlfile"
+local trust = require "certbench.plugins.crl.trust"
 
 local M = {}
 
@@ -43,7 +49,7 @@ local function ldap_crls(body, url)
   for i, v in ipairs(values) do
     if not seen[v] then
       seen[v] = true
-      local list, err = common.from_data(v, ("%s#%d"):format(url, i))
+      local list, err = crlfile.from_data(v, ("%s#%d"):format(url, i))
       if list then
         for _, m in ipairs(list) do out[#out + 1] = m end
       else
@@ -75,7 +81,7 @@ local function get_file(url, path, opts)
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end
-  local list, err = common.from_file(path, opts.limits, { scan = opts.scan })
+  local list, err = crlfile.from_file(path, opts.limits, { scan = opts.scan })
   if not list then return nil, url .. ": " .. tostring(err), "format" end
   res.crls = list
   return res
@@ -137,9 +143,9 @@ function M.get(url, opts)
     if tmp then body, lerr = fs.read(tmp, req.max_size * 2 + 4096) end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
-    list, lerr, lcode = common.from_file(tmp, opts.limits, { scan = opts.scan })
+    list, lerr, lcode = crlfile.from_file(tmp, opts.limits, { scan = opts.scan })
   else
-    list, lerr, lcode = common.from_data(r.body, url, opts.limits)
+    list, lerr, lcode = crlfile.from_data(r.body, url, opts.limits)
   end
   if tmp then fs.remove(tmp) end
   if not list then
@@ -153,6 +159,160 @@ function M.get(url, opts)
   end
   res.crls = list
   return res
+end
+
+-- `crl fetch`: download CRLs and write them to a folder ---------------------------------------
+
+
+-- newer_on_disk(paths, id, c, set) -> text | nil: a file already in the output folder holds a
+-- verified CRL of the same sequence that is newer than c (a higher number, or the same number
+-- with a later thisUpdate): replacing it would roll the folder back
+local function newer_on_disk(paths, id, c, set)
+  for _, p in ipairs(paths) do
+    -- the first file there is enough (the .crl and .pem are written together): one old CRL
+    -- in memory beside the new one, not two
+    if fs.exists(p) then paths = { p } break end
+  end
+  for _, p in ipairs(paths) do
+    -- scanned, not loaded: the old CRL costs a piece of it in memory, not its size
+    local old = fs.exists(p) and crl.scan_file(p)
+    if old then
+      local oca = set:issuer_of(old)
+      if oca and crlfile.identity(old, oca).key == id.key then
+        local on, nn = old:number(), c:number()
+        local newer
+        if on and nn then
+          local cmp = crlfile.cmp_number(on, nn)
+          newer = cmp > 0 or (cmp == 0 and old:this_update() > c:this_update())
+        else
+          newer = old:this_update() > c:this_update()
+        end
+        local msg = newer and ("%s holds CRL number %s, newer than the fetched %s: kept (--force replaces it)")
+          :format(p, on and crlfile.number_text(on) or "-", nn and crlfile.number_text(nn) or "-")
+        old:close()
+        if msg then return msg end
+      else
+        old:close()
+      end
+    end
+  end
+end
+
+-- One memory budget for all the URLs of a fetch, whatever their number: a download bigger
+-- than FETCH_STREAM_OVER goes to a file in a private folder and its CRL is scanned from there
+-- (crl.scan_file: pieces of 1 MiB, never the CRL whole), a smaller one stays in memory with its
+-- parsed CRL (at most about twice its size); each task holds at most FETCH_TASK_BYTES, so the
+-- budget sets how many URLs are downloaded and checked at once (48 MiB / 12 MiB: 4).
+local FETCH_BUDGET = 48 << 20
+local FETCH_STREAM_OVER = 4 << 20
+local FETCH_TASK_BYTES = 2 * FETCH_STREAM_OVER + (4 << 20) -- a body, its CRL, the scan's buffers
+local FETCH_CONCURRENCY = math.max(1, FETCH_BUDGET // FETCH_TASK_BYTES)
+
+-- save(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
+--              force=})
+-- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
+--   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
+function M.save(urls, opts)
+  opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time",
+    "force" },
+    "crl.fetch") or {}
+  local set
+  if opts.ca and #opts.ca > 0 then
+    local err
+    set, err = trust.load(opts.ca)
+    if not set then return nil, "crl fetch: " .. err end
+  end
+  local dir = opts.out_dir or "."
+  if not fs.isdir(dir) then
+    local ok, err = fs.mkdir(dir, { parents = true })
+    if not ok then return nil, "crl fetch: " .. err end
+  end
+  local loop = require "certbench.loop"
+  local now = opts.time or os.time()
+  local format = opts.format or "both"
+  -- Memory: downloads over FETCH_STREAM_OVER go to a private folder next to the output and
+  -- their CRLs are scanned there (never a body of max_size in memory per URL), and at most
+  -- FETCH_CONCURRENCY URLs are downloaded and checked at once, each CRL written and closed in
+  -- its task: one budget for all URLs, whatever their number or size (four 200 MB CRLs, or
+  -- four endless bodies, cost four tasks' buffers, not four times max_size).
+  local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
+  if not tmpd then return nil, "crl fetch: " .. terr end
+  local failed = false
+  -- a CRL written from its object (c:write: no Lua string of it) under a temporary name in the
+  -- private folder, then renamed over its file: the old file or the new, never torn
+  local function write_crl(c, p, fmt)
+    local tmp = tmpd:path("w-" .. require("certbench.rand").serial(6))
+    local ok, err = c:write(tmp, { format = fmt, mode = 420, sync = true })
+    if ok then ok, err = fs.rename(tmp, p) end
+    if not ok then fs.remove(tmp) return nil, tmpd:shown(tostring(err)) end
+    return true
+  end
+  local function one(url)
+    local r, err, code = M.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
+                                          tmp_dir = tmpd:path(), stream_over = FETCH_STREAM_OVER, scan = true })
+    local s = { url = url, crls = {} }
+    if not r then
+      s.error, s.code, failed = err, code, true
+    else
+      s.status, s.bytes = r.status, r.bytes
+      for _, m in ipairs(r.crls) do
+        local item
+        if not m.crl then
+          item = { member = m.name, error = m.error }
+        else
+          local c = m.crl
+          item = crlfile.summary(c)
+          item.member = m.name ~= url and m.name or nil
+          local nu = c:next_update()
+          item.expired = nu ~= nil and nu < now
+          local ca
+          if set then
+            local why
+            ca, why = set:issuer_of(c)
+            item.verified = ca ~= nil
+            if not ca then item.error = why end
+          end
+          if not item.error and item.expired and not opts.allow_expired then
+            item.error = ("expired at %s (--allow-expired writes it all the same)"):format(item.next_update)
+          end
+          local id = not item.error and crlfile.identity(c, ca)
+          if id and set and not opts.force then
+            item.error = newer_on_disk({ fs.join(dir, id.base .. ".crl"), fs.join(dir, id.base .. ".pem") }, id, c, set)
+          end
+          if not item.error then
+            item.files = {}
+            if format == "der" or format == "both" then
+              local p = fs.join(dir, id.base .. ".crl")
+              local ok, werr = write_crl(c, p, "der")
+              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
+            end
+            if not item.error and (format == "pem" or format == "both") then
+              local p = fs.join(dir, id.base .. ".pem")
+              local ok, werr = write_crl(c, p, "pem")
+              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
+            end
+            item.files = ui.array(item.files)
+          end
+          c:close()
+        end
+        if item.error then failed = true end
+        s.crls[#s.crls + 1] = item
+      end
+    end
+    s.crls = ui.array(s.crls)
+    return s
+  end
+  local pool = loop.pool(FETCH_CONCURRENCY)
+  for _, url in ipairs(urls) do pool:submit(one, url) end
+  local out = {}
+  for i, res in ipairs(pool:wait()) do
+    if res[1] then out[i] = res[1]
+    else out[i] = { url = urls[i], crls = ui.array({}), error = "internal error: " .. tostring(res[2]) } failed = true end
+  end
+  local rmdir = tmpd:name()
+  tmpd:close()
+  fs.remove(rmdir)
+  return { sources = ui.array(out), out_dir = dir, ok = not failed }
 end
 
 return M

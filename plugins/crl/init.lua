@@ -1,4 +1,11 @@
--- The crl plugin: CRL information, fetching, mirroring and revocation checking.
+-- The crl plugin: CRL information, fetching, mirroring and revocation checking. This file is
+-- the command table (options, the call into the library, the text output); the work is in:
+--   crl/inspect.lua   info, diff              crl/fetch.lua     downloading, `crl fetch`
+--   crl/check.lua     revocation of a chain   crl/mirror.lua    the mirror (and mirror_*.lua)
+--   crl/bundle.lua    `crl bundle`            crl/trust.lua     the trusted CAs that sign CRLs
+--   crl/crlfile.lua   reading CRLs, their numbers, identity and summary
+--   crl/state.lua     the mirror's state      crl/igtf.lua      IGTF trust folders
+--
 --   certbench crl info FILE... [--ca CA.pem] [--entries]
 --   certbench crl fetch URL... [--out-dir DIR] [--ca TRUSTED.pem] [--tls-ca CA.pem]
 --   certbench crl mirror --config FILE.lua | --source URL... --out-dir DIR --ca TRUSTED.pem
@@ -7,20 +14,25 @@
 --                        [--fallback revoked|not-revoked] [--expired revoked|undetermined|ignore]
 --   certbench crl diff OLD NEW
 --   certbench crl bundle SOURCE... --out crls.pem [--ca CA.pem...] [--fetch] [--allow-expired] [--force]
--- From Lua: require("certbench.plugins.crl").info(path, {ca=}), .fetch(urls, opts),
--- .mirror (certbench.plugins.crl.mirror), .check(opts), .diff(old, new),
--- .bundle{ sources =, cas =, out =, fetch =, allow_expired =, force = } (crl/bundle.lua).
+-- From Lua, require("certbench.plugins.crl"):
+--   .info(paths, {ca=, entries=}), .diff(old, new)          (crl/inspect.lua)
+--   .fetch(urls, opts)                                       (crl/fetch.lua: save)
+--   .check(opts) with paths                                  (crl/check.lua: files)
+--   .bundle{ sources =, cas =, out =, fetch =, allow_expired =, force = } (crl/bundle.lua)
+--   .mirror      the mirror module (certbench.plugins.crl.mirror)
+--   .revocation  the chain checker with objects (certbench.plugins.crl.check: .run(opts))
+--   .download    the downloader of one distribution point (certbench.plugins.crl.fetch: .get)
+--   .trust, .crlfile   the modules crl/trust.lua and crl/crlfile.lua
 local fs = require "certbench.fs"
 local lazy = require("certbench").lazy
-local x509 = lazy "certbench.x509"
-local crl = lazy "certbench.crl"
 local ui = require "certbench.ui"
 local options = require "certbench.options"
-local common = lazy "certbench.plugins.crl.common"
+local crlfile = lazy "certbench.plugins.crl.crlfile"
 local trust = lazy "certbench.plugins.crl.trust"
 local mirror = lazy "certbench.plugins.crl.mirror"
 local check = lazy "certbench.plugins.crl.check"
 local fetch = lazy "certbench.plugins.crl.fetch"
+local inspect = lazy "certbench.plugins.crl.inspect"
 local bundle = lazy "certbench.plugins.crl.bundle"
 
 local M = {
@@ -28,97 +40,56 @@ local M = {
   version = "1.0",
   summary = "CRLs: info, fetch, mirror distribution points, check revocation of a chain, diff",
   mirror = mirror,
-  checker = check,
-  fetcher = fetch,
-  common = common,
+  revocation = check,
+  download = fetch,
+  crlfile = crlfile,
   trust = trust,
+  info = function(...) return inspect.info(...) end,
+  diff = function(...) return inspect.diff(...) end,
+  fetch = function(...) return fetch.save(...) end,
+  check = function(...) return check.files(...) end,
   bundle = function(...) return bundle.build(...) end,
 }
 
--- info ---------------------------------------------------------------------------------------
+-- the command line's values ------------------------------------------------------------------
 
-local function num(h) return h and common.number_text(h) or "-" end
-
-local function idp_text(idp)
-  if not idp then return nil end
-  local t = {}
-  for _, u in ipairs(idp.urls or {}) do t[#t + 1] = u end
-  for _, k in ipairs { "only_user", "only_ca", "indirect", "only_attribute" } do
-    if idp[k] then t[#t + 1] = k end
-  end
-  if idp.only_some_reasons then t[#t + 1] = "only_some_reasons" end
-  return t
-end
-
--- describe(c, set, now) -> a table about one CRL
-local function describe(c, set, now, with_entries)
-  local d = common.summary(c)
-  d.version = c:version()
-  d.delta = c:is_delta()
-  d.expired = c:next_update() ~= nil and c:next_update() < now
-  d.issuing_distribution_point = idp_text(c:issuing_distribution_point())
-  d.freshest_crl = c:freshest_crl()
-  local crit = {}
-  for _, x in ipairs(c:extensions()) do
-    if x.critical then crit[#crit + 1] = x.name or x.oid end
-  end
-  if #crit > 0 then d.critical_extensions = ui.array(crit) end
-  if set then
-    local ca, why = set:issuer_of(c)
-    d.verified = ca ~= nil
-    d.verified_by = ca and tostring(ca:subject()) or nil
-    d.verify_error = why
-  end
-  if with_entries then
-    -- read from the CRL as it is printed, not gathered (c stays open for it)
-    local it, at = nil, 0
-    d.revoked = ui.lazy_array(c:count(), function(i)
-      if not it or i <= at then it, at = c:entries(), 0 end
-      local e
-      while at < i do
-        e = it()
-        at = at + 1
-      end
-      return e and { serial = e.serial, date = common.time(e.date), reason = e.reason,
-                     invalidity_date = common.time(e.invalidity_date) }
-    end)
-  end
-  return d
-end
-
--- info(paths, {ca = {files}, entries = bool}) -> result, exit code
-function M.info(paths, opts)
-  opts = options.check(opts, { "ca", "entries", "time" }, "crl.info") or {}
-  local set
-  if opts.ca and #opts.ca > 0 then
-    local err
-    set, err = trust.load(opts.ca)
-    if not set then return nil, "crl info: " .. err end
-  end
-  local now = opts.time or os.time()
+-- list(v) -> a flat list of strings from argparse values (count="*" options give lists)
+local function list(v)
+  if v == nil then return {} end
+  if type(v) == "string" then return { v } end
   local out = {}
-  local bad = false
-  for _, p in ipairs(paths) do
-    local list, err = common.from_file(p, nil, { scan = true })
-    if not list then return nil, "crl info: " .. err end
-    for _, m in ipairs(list) do
-      if m.crl then
-        local d = describe(m.crl, set, now, opts.entries)
-        d.file = p
-        d.member = m.name ~= p and m.name or nil
-        if set and not d.verified then bad = true end
-        out[#out + 1] = d
-        -- with the entries, the list reads them as it is printed: closed when collected
-        if not opts.entries then m.crl:close() end
-      else
-        out[#out + 1] = { file = p, member = m.name, error = m.error }
-        bad = true
-      end
-    end
+  for _, x in ipairs(v) do
+    if type(x) == "table" then for _, y in ipairs(x) do out[#out + 1] = y end else out[#out + 1] = x end
   end
-  -- ok: every file read and, with CAs, every CRL verified; checked: CAs were given
-  return { crls = ui.array(out), ok = not bad, checked = set ~= nil }
+  return out
 end
+
+-- parse_time("2026-11-28T00:00:00Z" | "1795820000" | "now") -> epoch | nil, err
+local function parse_time(s)
+  if s == nil then return nil end
+  if s == "now" then return os.time() end
+  if s:match("^%d+$") then return math.tointeger(tonumber(s)) end
+  local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):?(%d*)Z?$")
+  if not y then
+    y, mo, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+    h, mi, sec = "0", "0", "0"
+  end
+  if not y then return nil, ("'%s' is not a time (2026-11-28T00:00:00Z or epoch seconds)"):format(s) end
+  y, mo, d, h, mi = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi)
+  sec = tonumber(sec ~= "" and sec or "0")
+  -- days from civil (Howard Hinnant), so no local time zone gets involved
+  local yy = mo <= 2 and y - 1 or y
+  local era = (yy >= 0 and yy or yy - 399) // 400
+  local yoe = yy - era * 400
+  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + h * 3600 + mi * 60 + sec
+end
+
+local function num(h) return h and crlfile.number_text(h) or "-" end
+
+-- info ---------------------------------------------------------------------------------------
 
 local function info_text(res, ctx)
   local say = ctx.ui.say
@@ -153,157 +124,6 @@ end
 
 -- fetch --------------------------------------------------------------------------------------
 
--- newer_on_disk(paths, id, c, set) -> text | nil: a file already in the output folder holds a
--- verified CRL of the same sequence that is newer than c (a higher number, or the same number
--- with a later thisUpdate): replacing it would roll the folder back
-local function newer_on_disk(paths, id, c, set)
-  for _, p in ipairs(paths) do
-    -- the first file there is enough (the .crl and .pem are written together): one old CRL
-    -- in memory beside the new one, not two
-    if fs.exists(p) then paths = { p } break end
-  end
-  for _, p in ipairs(paths) do
-    -- scanned, not loaded: the old CRL costs a piece of it in memory, not its size
-    local old = fs.exists(p) and crl.scan_file(p)
-    if old then
-      local oca = set:issuer_of(old)
-      if oca and common.identity(old, oca).key == id.key then
-        local on, nn = old:number(), c:number()
-        local newer
-        if on and nn then
-          local cmp = common.cmp_number(on, nn)
-          newer = cmp > 0 or (cmp == 0 and old:this_update() > c:this_update())
-        else
-          newer = old:this_update() > c:this_update()
-        end
-        local msg = newer and ("%s holds CRL number %s, newer than the fetched %s: kept (--force replaces it)")
-          :format(p, on and common.number_text(on) or "-", nn and common.number_text(nn) or "-")
-        old:close()
-        if msg then return msg end
-      else
-        old:close()
-      end
-    end
-  end
-end
-
--- One memory budget for all the URLs of a fetch, whatever their number: a download bigger
--- than FETCH_STREAM_OVER goes to a file in a private folder and its CRL is scanned from there
--- (crl.scan_file: pieces of 1 MiB, never the CRL whole), a smaller one stays in memory with its
--- parsed CRL (at most about twice its size); each task holds at most FETCH_TASK_BYTES, so the
--- budget sets how many URLs are downloaded and checked at once (48 MiB / 12 MiB: 4).
-local FETCH_BUDGET = 48 << 20
-local FETCH_STREAM_OVER = 4 << 20
-local FETCH_TASK_BYTES = 2 * FETCH_STREAM_OVER + (4 << 20) -- a body, its CRL, the scan's buffers
-local FETCH_CONCURRENCY = math.max(1, FETCH_BUDGET // FETCH_TASK_BYTES)
-
--- fetch(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
---              force=})
--- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
---   -> { sources = {...}, out_dir =, ok = every URL and CRL succeeded } | nil, err
-function M.fetch(urls, opts)
-  opts = options.check(opts, { "out_dir", "ca", "tls_ca", "format", "timeout", "max_size", "allow_expired", "time",
-    "force" },
-    "crl.fetch") or {}
-  local set
-  if opts.ca and #opts.ca > 0 then
-    local err
-    set, err = trust.load(opts.ca)
-    if not set then return nil, "crl fetch: " .. err end
-  end
-  local dir = opts.out_dir or "."
-  if not fs.isdir(dir) then
-    local ok, err = fs.mkdir(dir, { parents = true })
-    if not ok then return nil, "crl fetch: " .. err end
-  end
-  local loop = require "certbench.loop"
-  local now = opts.time or os.time()
-  local format = opts.format or "both"
-  -- Memory: downloads over FETCH_STREAM_OVER go to a private folder next to the output and
-  -- their CRLs are scanned there (never a body of max_size in memory per URL), and at most
-  -- FETCH_CONCURRENCY URLs are downloaded and checked at once, each CRL written and closed in
-  -- its task: one budget for all URLs, whatever their number or size (four 200 MB CRLs, or
-  -- four endless bodies, cost four tasks' buffers, not four times max_size).
-  local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
-  if not tmpd then return nil, "crl fetch: " .. terr end
-  local failed = false
-  -- a CRL written from its object (c:write: no Lua string of it) under a temporary name in the
-  -- private folder, then renamed over its file: the old file or the new, never torn
-  local function write_crl(c, p, fmt)
-    local tmp = tmpd:path("w-" .. require("certbench.rand").serial(6))
-    local ok, err = c:write(tmp, { format = fmt, mode = 420, sync = true })
-    if ok then ok, err = fs.rename(tmp, p) end
-    if not ok then fs.remove(tmp) return nil, tmpd:shown(tostring(err)) end
-    return true
-  end
-  local function one(url)
-    local r, err, code = fetch.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
-                                          tmp_dir = tmpd:path(), stream_over = FETCH_STREAM_OVER, scan = true })
-    local s = { url = url, crls = {} }
-    if not r then
-      s.error, s.code, failed = err, code, true
-    else
-      s.status, s.bytes = r.status, r.bytes
-      for _, m in ipairs(r.crls) do
-        local item
-        if not m.crl then
-          item = { member = m.name, error = m.error }
-        else
-          local c = m.crl
-          item = common.summary(c)
-          item.member = m.name ~= url and m.name or nil
-          local nu = c:next_update()
-          item.expired = nu ~= nil and nu < now
-          local ca
-          if set then
-            local why
-            ca, why = set:issuer_of(c)
-            item.verified = ca ~= nil
-            if not ca then item.error = why end
-          end
-          if not item.error and item.expired and not opts.allow_expired then
-            item.error = ("expired at %s (--allow-expired writes it all the same)"):format(item.next_update)
-          end
-          local id = not item.error and common.identity(c, ca)
-          if id and set and not opts.force then
-            item.error = newer_on_disk({ fs.join(dir, id.base .. ".crl"), fs.join(dir, id.base .. ".pem") }, id, c, set)
-          end
-          if not item.error then
-            item.files = {}
-            if format == "der" or format == "both" then
-              local p = fs.join(dir, id.base .. ".crl")
-              local ok, werr = write_crl(c, p, "der")
-              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
-            end
-            if not item.error and (format == "pem" or format == "both") then
-              local p = fs.join(dir, id.base .. ".pem")
-              local ok, werr = write_crl(c, p, "pem")
-              if not ok then item.error = werr else item.files[#item.files + 1] = p ui.wrote(p) end
-            end
-            item.files = ui.array(item.files)
-          end
-          c:close()
-        end
-        if item.error then failed = true end
-        s.crls[#s.crls + 1] = item
-      end
-    end
-    s.crls = ui.array(s.crls)
-    return s
-  end
-  local pool = loop.pool(FETCH_CONCURRENCY)
-  for _, url in ipairs(urls) do pool:submit(one, url) end
-  local out = {}
-  for i, res in ipairs(pool:wait()) do
-    if res[1] then out[i] = res[1]
-    else out[i] = { url = urls[i], crls = ui.array({}), error = "internal error: " .. tostring(res[2]) } failed = true end
-  end
-  local rmdir = tmpd:name()
-  tmpd:close()
-  fs.remove(rmdir)
-  return { sources = ui.array(out), out_dir = dir, ok = not failed }
-end
-
 local function fetch_text(res, ctx)
   for _, s in ipairs(res.sources) do
     if s.error then
@@ -325,47 +145,6 @@ end
 
 -- diff -----------------------------------------------------------------------------------------
 
--- walk(n, a, b, shape) -> a lazy list of the n entries of a that b lacks (crl.missing), each
--- made by shape(entry) as the printer or the JSON encoder reaches it, not gathered
-local function walk(n, a, b, shape)
-  local it, at = nil, 0
-  return ui.lazy_array(n, function(i)
-    if not it or i <= at then it, at = crl.missing(a, b), 0 end
-    local e
-    while at < i do
-      e = it()
-      at = at + 1
-    end
-    return e and shape(e)
-  end)
-end
-
--- diff(old_path, new_path) -> result. Streamed: DER CRLs are scanned from their files
--- (crl.scan_file), never held whole, and the serials added and removed are lists read as they
--- are printed (crl.missing: constant memory when both CRLs are in serial order, else a set of
--- one CRL's serials, about 10 bytes and the serial's length each).
-function M.diff(old_path, new_path)
-  local a, err = common.first_crl(old_path, nil, { scan = true })
-  if not a then return nil, "crl diff: " .. err end
-  local b, berr = common.first_crl(new_path, nil, { scan = true })
-  if not b then return nil, "crl diff: " .. berr end
-  local res = {
-    old = common.summary(a), new = common.summary(b),
-    same_issuer = a:issuer():equals(b:issuer()),
-    added = walk(crl.missing(b, a, { count = true }), b, a, function(e)
-      return { serial = e.serial, date = common.time(e.date), reason = e.reason }
-    end),
-    removed = walk(crl.missing(a, b, { count = true }), a, b, function(e) return { serial = e.serial } end),
-  }
-  res.old.file, res.new.file = old_path, new_path
-  if a:number() and b:number() then
-    local cmp = common.cmp_number(b:number(), a:number())
-    res.number_order = cmp > 0 and "newer" or (cmp < 0 and "older" or "same")
-  end
-  -- a and b stay open for the lists; they are closed when collected
-  return res
-end
-
 local function diff_text(res, ctx)
   local say = ctx.ui.say
   if not res.same_issuer then say("WARNING: the CRLs have different issuers") end
@@ -380,40 +159,6 @@ local function diff_text(res, ctx)
 end
 
 -- check ------------------------------------------------------------------------------------------
-
-local function load_certs(path)
-  local data, err = fs.read(path, 64 << 20)
-  if not data then return nil, err end
-  local certs, cerr = x509.load_all(data)
-  if not certs or #certs == 0 then return nil, ("%s: %s"):format(path, tostring(cerr or "no certificate")) end
-  return certs, data
-end
-
--- check(opts): opts as certbench.plugins.crl.check.run, plus cert = path, chain_files,
--- crl_files (paths): -> result (result.verdict) | nil, err
-function M.check(opts)
-  local certs, err = load_certs(opts.cert)
-  if not certs then return nil, "crl check: " .. err end
-  local chain = {}
-  local crls = {}
-  for _, p in ipairs(opts.chain_files or {}) do
-    local set, serr = trust.load(p)
-    if not set then return nil, "crl check: " .. serr end
-    for _, c in ipairs(set:all()) do chain[#chain + 1] = c end
-    -- CRLs embedded in the CA file are used, as appliances use them
-    for _, e in ipairs(set.crls) do crls[#crls + 1] = e end
-  end
-  local extra, cerr = check.load_crl_files(opts.crl_files or {})
-  if not extra then return nil, "crl check: " .. cerr end
-  for _, e in ipairs(extra) do crls[#crls + 1] = e end
-  if opts.crl_dir and not fs.isdir(opts.crl_dir) then
-    return nil, ("crl check: %s is not a folder"):format(opts.crl_dir)
-  end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.certs, o.chain, o.crls = certs, chain, crls
-  return check.run(o)
-end
 
 local function check_text(res, ctx)
   local say = ctx.ui.say
@@ -473,74 +218,24 @@ local function mirror_text(res, ctx)
   if res.warning then ctx.ui.warn("%s", res.warning) end
 end
 
+-- the options of `crl mirror` are handed to mirror.configure as they are: it reads the config
+-- file, merges, checks every value once, and reads the environment, as for a script
 local function mirror_cmd(args)
-  -- paths in a config file are relative to the file; on the command line, to the current folder
-  local cwd = fs.realpath(".") or "."
-  local function abs(p)
-    if p == nil or p:sub(1, 1) == "/" then return p end
-    return fs.join(cwd, p)
-  end
-  local t = {}
-  if args.config then
-    local err
-    t, err = mirror.load_config(args.config)
-    if not t then return nil, "crl mirror: " .. err end
-  end
-  local function set(k, v) if v ~= nil then t[k] = v end end
-  local srcs = common.list(args.source)
-  if #srcs > 0 then
-    t.sources = t.sources or {}
-    for _, u in ipairs(srcs) do t.sources[#t.sources + 1] = u end
-  end
-  if args.plugin_sources then
-    t.sources = t.sources or {}
-    -- every plugin's list, one after the other (plugins.sources)
-    for _, e in ipairs(require("certbench.plugins").sources()) do t.sources[#t.sources + 1] = e.source end
-  end
-  local cas = common.list(args.ca)
-  for i, p in ipairs(cas) do cas[i] = abs(p) end
-  if args.igtf_dir then
-    -- an IGTF trust folder as fetch-crl reads it: its CAs are trusted, its URLs the sources
-    local g, gerr = require("certbench.plugins.crl.igtf").read(abs(args.igtf_dir))
-    if not g then return nil, "crl mirror: --igtf-dir: " .. gerr end
-    for _, p in ipairs(g.ca) do cas[#cas + 1] = p end
-    t.sources = t.sources or {}
-    for _, src in ipairs(g.sources) do t.sources[#t.sources + 1] = src end
-    for _, n in ipairs(g.notes) do ui.warn("--igtf-dir: %s", n) end
-  end
-  if #cas > 0 then t.ca = cas end
-  set("out_dir", abs(args.out_dir))
-  set("concurrency", args.concurrency and math.tointeger(tonumber(args.concurrency)))
-  if args.concurrency and not math.tointeger(tonumber(args.concurrency)) then
-    return nil, "crl mirror: --concurrency must be an integer", 2
-  end
-  set("metrics", abs(args.metrics))
-  set("report", abs(args.report))
-  set("grace", args.grace)
-  set("timeout", args.timeout)
-  set("tls_ca", abs(args.tls_ca))
-  set("daily_at", args.daily_at)
-  set("random_delay", args.random_delay)
-  set("wait", args.wait)
-  set("warn_before", args.warn_before)
-  set("tolerance", args.tolerance)
-  set("hash_names", args.hash_names)
-  if args.max_size then
-    local n = math.tointeger(tonumber(args.max_size))
-    if not n then return nil, "crl mirror: --max-size must be a number of bytes", 2 end
-    t.max_size = n
-  end
-  if args.no_ca_links then t.publish_cas = false end
-  set("hash_links", args.hash_links)
-  local cfg, err = mirror.config(t)
-  if not cfg then return nil, "crl " .. err, 2 end
-  local daily = cfg.daily_at and not args.once
-  local interval = os.getenv("CERTBENCH_CRL_MIRROR_INTERVAL")
-  if daily or (interval and not args.once and cfg.daily_at) then
-    local summary = mirror.daily(cfg, {
-      interval = interval and tonumber(interval) or nil,
-      max_runs = tonumber(os.getenv("CERTBENCH_CRL_MIRROR_MAX_RUNS") or ""),
-    })
+  local opts = {
+    -- paths in a config file are relative to the file; on the command line, to the current folder
+    cwd = fs.realpath(".") or ".",
+    config = args.config, sources = list(args.source), plugin_sources = args.plugin_sources or nil,
+    igtf_dir = args.igtf_dir, ca = list(args.ca), out_dir = args.out_dir,
+    concurrency = args.concurrency, metrics = args.metrics, report = args.report, grace = args.grace,
+    timeout = args.timeout, max_size = args.max_size, tls_ca = args.tls_ca, daily_at = args.daily_at,
+    random_delay = args.random_delay, wait = args.wait, warn_before = args.warn_before,
+    tolerance = args.tolerance, hash_names = args.hash_names, hash_links = args.hash_links,
+  }
+  if args.no_ca_links then opts.publish_cas = false end
+  local cfg, daily_opts, code = mirror.configure(opts)
+  if not cfg then return nil, "crl " .. daily_opts, code end
+  if cfg.daily_at and not args.once then
+    local summary = mirror.daily(cfg, daily_opts)
     summary.daily = true
     summary.last_report = nil
     if summary.error then return nil, "crl mirror: " .. summary.error end
@@ -576,7 +271,7 @@ M.commands = {
     end,
     run = function(args)
       local timeout = args.timeout
-      local r, err, code = bundle.build { sources = args.sources, cas = common.list(args.ca), out = args.out,
+      local r, err, code = bundle.build { sources = args.sources, cas = list(args.ca), out = args.out,
         fetch = args.fetch, allow_expired = args.allow_expired, force = args.force, timeout = timeout }
       if not r then return nil, err, code end
       r.crls = ui.array(r.crls)
@@ -606,7 +301,7 @@ M.commands = {
       p:flag("--entries", "list the revoked serials too")
     end,
     run = function(args)
-      local res, err = M.info(args.file, { ca = common.list(args.ca), entries = args.entries })
+      local res, err = M.info(args.file, { ca = list(args.ca), entries = args.entries })
       if not res then return nil, err end
       return res, nil, res.ok and 0 or (res.checked and 3 or 1)
     end,
@@ -630,7 +325,7 @@ M.commands = {
     end,
     run = function(args)
       local res, code = M.fetch(args.url, {
-        out_dir = args.out_dir, ca = common.list(args.ca), tls_ca = args.tls_ca, format = args.format,
+        out_dir = args.out_dir, ca = list(args.ca), tls_ca = args.tls_ca, format = args.format,
         timeout = args.timeout, max_size = math.tointeger(tonumber(args.max_size)),
         allow_expired = args.allow_expired, force = args.force,
       })
@@ -700,11 +395,11 @@ M.commands = {
       local t
       if args.at then
         local err
-        t, err = common.parse_time(args.at)
+        t, err = parse_time(args.at)
         if not t then return nil, "crl check: --at: " .. err, 2 end
       end
       local res, err = M.check {
-        cert = args.cert, chain_files = common.list(args.chain), crl_files = common.list(args.crl),
+        cert = args.cert, chain_files = list(args.chain), crl_files = list(args.crl),
         crl_dir = args.crl_dir, fetch = args.fetch, fallback = args.fallback, expired = args.expired,
         time = t, fetch_opts = { timeout = args.timeout, ca_file = args.tls_ca },
         ocsp = args.ocsp, ocsp_opts = { timeout = args.timeout, ca_file = args.tls_ca },

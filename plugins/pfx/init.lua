@@ -19,7 +19,9 @@ local detect = lazy "certbench.detect"
 local input = lazy "certbench.input"
 local outputs = lazy "certbench.outputs"
 local pkcs12 = lazy "certbench.pkcs12"
-local lib = lazy "certbench.plugins.pfx.lib"
+local describe = lazy "certbench.describe"
+local passin_lib = lazy "certbench.passin"
+local gather = lazy "certbench.plugins.pfx.gather"
 
 local M = { name = "pfx", version = "1.0",
             summary = "PKCS#12 (.pfx/.p12): info, split into key/server/CA files, build, key (de|en)cryption" }
@@ -36,12 +38,12 @@ local function key_pem(key, fmt, password, explicit, cipher)
   if not f then return nil, ("unknown key format '%s' (pkcs8 or pkcs1)"):format(tostring(fmt)) end
   local ty = key:type()
   if ty ~= "rsa" and ty ~= "ec" and ty ~= "ed25519" then
-    return nil, ("the private key is %s, which certbench does not write (RSA, EC and Ed25519 keys only)"):format(lib.key_line(key))
+    return nil, ("the private key is %s, which certbench does not write (RSA, EC and Ed25519 keys only)"):format(describe.key_line(key))
   end
   local note
   if f == "traditional" and ty ~= "rsa" and ty ~= "ec" then
     if explicit then
-      return nil, ("a %s key has no PKCS#1/traditional form: use --key-format pkcs8"):format(lib.key_line(key))
+      return nil, ("a %s key has no PKCS#1/traditional form: use --key-format pkcs8"):format(describe.key_line(key))
     end
     f, note = "pkcs8", "PKCS#8, as " .. key:type() .. " keys have no traditional form"
   end
@@ -69,7 +71,7 @@ end
 
 local function labels(list)
   local t = {}
-  for _, c in ipairs(list) do t[#t + 1] = lib.cert_label(c) end
+  for _, c in ipairs(list) do t[#t + 1] = describe.cert_label(c) end
   return table.concat(t, ", ")
 end
 
@@ -77,16 +79,16 @@ end
 
 function M.info(o)
   -- a path, "-" or a URL, through certbench.input (a PFX in a ZIP too)
-  local r, err = input.read(o.file, { max_size = lib.MAX_INPUT, pkcs12 = "keep" })
+  local r, err = input.read(o.file, { max_size = gather.MAX_INPUT, pkcs12 = "keep" })
   if not r then return nil, err end
   local p12 = input.of(r, "pkcs12")
   if input.problem(r) then return nil, (input.problem(r)) end
   if #p12 ~= 1 or #r.objects ~= 1 then
     return nil, ("%s: not a PFX but %s (certbench show %s describes it)"):format(o.file, r.summary, o.file)
   end
-  local res, perr = lib.open_pfx(p12[1].der, o.file, o.passin)
+  local res, perr = passin_lib.open_pfx(p12[1].der, o.file, o.passin)
   if not res then return nil, perr end
-  local out = lib.pfx_info(res, o.file)
+  local out = describe.pfx_info(res, o.file)
   local enc = r.summary:match("^[^:]*")
   if enc ~= "DER" then
     out.warnings[#out.warnings + 1] = "the PFX is " .. enc .. ", not binary DER"
@@ -100,7 +102,7 @@ function M.split(o)
   if o.key_format and not KEY_FORMATS[o.key_format] then
     return nil, "pfx split: --key-format must be pkcs8 or pkcs1", 2
   end
-  local g, err = lib.gather(file, o.passin)
+  local g, err = gather.gather(file, o.passin)
   if not g then return nil, err end
   local res = { file = file, input = g.kind, written = {}, warnings = {}, notes = g.notes }
   local W = res.warnings
@@ -134,7 +136,7 @@ function M.split(o)
       local partner
       for _, c in ipairs(g.certs) do if k.key:matches(c.cert) then partner = c break end end
       local fname = partner and partner.friendly_name or k.friendly_name
-      t[#t + 1] = ("%d: %s (%s)%s"):format(i, lib.key_line(k.key), k.from, partner
+      t[#t + 1] = ("%d: %s (%s)%s"):format(i, describe.key_line(k.key), k.from, partner
         and (" for serial %s, %s%s"):format(partner.cert:serial(), partner.cert:subject():text(),
           fname and (', friendlyName "' .. fname .. '"') or "")
         or " matching no certificate of the file")
@@ -145,7 +147,7 @@ function M.split(o)
   local key = kentry.key
   -- the server certificate: chosen by key
   if #g.certs == 0 then
-    return nil, ("%s: a private key (%s) but no certificate: nothing to split"):format(file, lib.key_line(key))
+    return nil, ("%s: a private key (%s) but no certificate: nothing to split"):format(file, describe.key_line(key))
   end
   local matching = {}
   for _, c in ipairs(g.certs) do
@@ -155,7 +157,7 @@ function M.split(o)
     -- the bags left out say why the key's certificate may be missing
     local left = #g.notes > 0 and ("; " .. table.concat(g.notes, "; ")) or ""
     return nil, ("%s: the private key (%s, %s) matches none of the %s (%s): nothing written%s"):format(
-      file, lib.key_line(key), kentry.from, plural(#g.certs, "certificate"),
+      file, describe.key_line(key), kentry.from, plural(#g.certs, "certificate"),
       labels((function() local t = {} for _, c in ipairs(g.certs) do t[#t + 1] = c.cert end return t end)()), left)
   end
   table.sort(matching, function(a, b) return a.cert:not_after() > b.cert:not_after() end)
@@ -166,17 +168,17 @@ function M.split(o)
   end
   local others = {}
   for _, c in ipairs(g.certs) do if c ~= server then others[#others + 1] = c.cert end end
-  local ch = lib.build_chain(server.cert, others)
-  local verify = lib.verify_chain(server.cert, ch.chain)
+  local ch = describe.build_chain(server.cert, others)
+  local verify = describe.verify_chain(server.cert, ch.chain)
   -- the files
   local keypw
   if o.key_passout then
     local perr
-    keypw, perr = lib.password(o.key_passout, "the password for privkey.pem", { confirm = true })
+    keypw, perr = passin_lib.password(o.key_passout, "the password for privkey.pem", { confirm = true })
     if not keypw then return nil, "pfx split: --key-passout: " .. perr end
   end
   local kpem, kdesc = key_pem(key, o.key_format, keypw, o.key_format ~= nil)
-  lib.close(keypw)
+  passin_lib.close(keypw)
   if not kpem then return nil, "pfx split: " .. kdesc end
   local ok, derr = ensure_dir(dir)
   if not ok then return nil, derr end
@@ -188,11 +190,11 @@ function M.split(o)
     why[path] = { what = what, why = reason }
   end
   add("privkey.pem", kpem, { key = true },
-    ("%s private key, %s, %s"):format(lib.key_line(key), keypw and "encrypted (AES-256-CBC)" or "unencrypted", kdesc),
+    ("%s private key, %s, %s"):format(describe.key_line(key), keypw and "encrypted (AES-256-CBC)" or "unencrypted", kdesc),
     "the private key from " .. kentry.from .. " of " .. file)
   local sc = server.cert
   add("server.pem", sc:to_pem(), nil,
-    ("%s (serial %s, valid until %s)"):format(lib.cert_label(sc), sc:serial(), ui.time(sc:not_after())),
+    ("%s (serial %s, valid until %s)"):format(describe.cert_label(sc), sc:serial(), ui.time(sc:not_after())),
     ("the certificate whose public key matches the private key (%s)"):format(server.from))
   if #ch.chain > 0 then
     add("ca.pem", certs_pem(ch.chain), nil,
@@ -211,19 +213,19 @@ function M.split(o)
                                       what = why[w.path].what, why = why[w.path].why }
   end
   res.written = ui.array(res.written)
-  res.key = lib.key_info(key)
+  res.key = describe.key_info(key)
   res.key.format = kdesc
   res.key.encrypted = keypw ~= nil
-  res.server = lib.cert_info(sc)
+  res.server = describe.cert_info(sc)
   local chain_info, extra_info = {}, {}
-  for _, c in ipairs(ch.chain) do chain_info[#chain_info + 1] = lib.cert_info(c) end
-  for _, c in ipairs(ch.extra) do extra_info[#extra_info + 1] = lib.cert_info(c) end
+  for _, c in ipairs(ch.chain) do chain_info[#chain_info + 1] = describe.cert_info(c) end
+  for _, c in ipairs(ch.extra) do extra_info[#extra_info + 1] = describe.cert_info(c) end
   res.chain, res.extra = ui.array(chain_info), ui.array(extra_info)
   res.chain_complete = ch.complete
   res.verify = verify
   if #ch.chain == 0 and not ch.complete then
     W[#W + 1] = ("no CA certificate for %s in %s: ca.pem not written; get the issuer (%s) from the CA"):format(
-      lib.cert_label(sc), file, ch.missing)
+      describe.cert_label(sc), file, ch.missing)
   elseif not ch.complete then
     W[#W + 1] = ("the chain is incomplete: %s is not in %s; add it to ca.pem"):format(ch.missing, file)
   elseif ch.complete and #ch.chain == 0 then
@@ -246,7 +248,7 @@ end
 
 -- pick_key(path, passin) -> key, from | nil, err: the single private key of a file
 local function single_key(path, passin, what)
-  local g, err = lib.gather(path, passin)
+  local g, err = gather.gather(path, passin)
   if not g then return nil, err end
   if #g.keys == 0 then
     return nil, ("%s: no private key (%s)"):format(path, g.summary)
@@ -265,7 +267,7 @@ function M.build(o)
   end
   local key, kg = single_key(o.key, o.passin, "pfx build --key")
   if not key then return nil, kg end
-  local cg, cerr = lib.gather(o.cert, nil, { keys = false })
+  local cg, cerr = gather.gather(o.cert, nil, { keys = false })
   if not cg then return nil, cerr end
   local candidates = {}
   for _, c in ipairs(cg.certs) do candidates[#candidates + 1] = c.cert end
@@ -280,12 +282,12 @@ function M.build(o)
   local pool = {}
   for _, c in ipairs(candidates) do if not c:equals(leaf) then pool[#pool + 1] = c end end
   if o.chain then
-    local chg, chgerr = lib.gather(o.chain, nil, { keys = false })
+    local chg, chgerr = gather.gather(o.chain, nil, { keys = false })
     if not chg then return nil, chgerr end
     if #chg.certs == 0 then return nil, o.chain .. ": no certificate (" .. chg.summary .. ")" end
     for _, c in ipairs(chg.certs) do pool[#pool + 1] = c.cert end
   end
-  local ch = lib.build_chain(leaf, pool)
+  local ch = describe.build_chain(leaf, pool)
   local res = { file = o.out, profile = profile, warnings = {}, notes = {} }
   local W = res.warnings
   local given_order = {}
@@ -297,31 +299,31 @@ function M.build(o)
   end
   if #ch.extra > 0 then
     W[#W + 1] = ("%s not on the chain of %s, included after the chain: %s"):format(
-      plural(#ch.extra, "certificate"), lib.cert_label(leaf), labels(ch.extra))
+      plural(#ch.extra, "certificate"), describe.cert_label(leaf), labels(ch.extra))
   end
   if not ch.complete then
     if #pool == 0 then
-      W[#W + 1] = ("no chain: the PFX holds only %s; give the CA certificates with --chain"):format(lib.cert_label(leaf))
+      W[#W + 1] = ("no chain: the PFX holds only %s; give the CA certificates with --chain"):format(describe.cert_label(leaf))
     else
       W[#W + 1] = ("the chain is incomplete: %s is missing"):format(ch.missing)
     end
   end
-  local verify = lib.verify_chain(leaf, ch.chain)
+  local verify = describe.verify_chain(leaf, ch.chain)
   if ch.complete and not verify.ok then W[#W + 1] = "chain check: " .. verify.text end
   if verify.expired then W[#W + 1] = "chain check: " .. verify.text end
   local chain = {}
   for _, c in ipairs(ch.chain) do chain[#chain + 1] = c end
   for _, c in ipairs(ch.extra) do chain[#chain + 1] = c end
-  local pw, perr = lib.password(o.passout, "the password for " .. o.out, { confirm = true })
+  local pw, perr = passin_lib.password(o.passout, "the password for " .. o.out, { confirm = true })
   if not pw then
     return nil, ("pfx build: --passout: %s (an empty password is --passout pass:)"):format(perr)
   end
   local der, berr = pkcs12.build { key = key, cert = leaf, chain = chain, password = pw,
                                    friendly_name = o.friendly_name, profile = profile }
-  if not der then lib.close(pw) return nil, "pfx build: " .. berr end
+  if not der then passin_lib.close(pw) return nil, "pfx build: " .. berr end
   -- read it back before it is written: what we hand over must open
   local back, rerr = pkcs12.parse(der, pw, { name = o.out })
-  lib.close(pw)
+  passin_lib.close(pw)
   if not back then return nil, "pfx build: the new PFX does not read back: " .. rerr end
   if not (back.key and back.cert and back.cert:equals(leaf) and #back.chain == #chain) then
     return nil, "pfx build: the new PFX does not read back with the same contents"
@@ -332,10 +334,10 @@ function M.build(o)
   if not written then return nil, werr end
   res.size = #der
   res.mode = written[1].mode
-  res.key = lib.key_info(key)
-  res.certificate = lib.cert_info(leaf)
+  res.key = describe.key_info(key)
+  res.certificate = describe.cert_info(leaf)
   local ci = {}
-  for _, c in ipairs(chain) do ci[#ci + 1] = lib.cert_info(c) end
+  for _, c in ipairs(chain) do ci[#ci + 1] = describe.cert_info(c) end
   res.chain = ui.array(ci)
   res.chain_complete = ch.complete
   res.verify = verify
@@ -367,7 +369,7 @@ local function rewrite_key(o, encrypt)
   if o.key_format and not KEY_FORMATS[o.key_format] then return nil, cmd .. ": --key-format must be pkcs8 or pkcs1", 2 end
   local ob, info = key_object(o.file)
   if not ob then return nil, info end
-  local key, kerr = lib.load_key(ob.pem or ob.der, o.file, o.passin)
+  local key, kerr = passin_lib.load_key(ob.pem or ob.der, o.file, o.passin)
   if not key then return nil, kerr end
   local fmt = o.key_format
   if not fmt then
@@ -376,18 +378,18 @@ local function rewrite_key(o, encrypt)
   local pw
   if encrypt then
     local perr
-    pw, perr = lib.password(o.passout, "the new password for " .. o.out, { confirm = true })
+    pw, perr = passin_lib.password(o.passout, "the new password for " .. o.out, { confirm = true })
     if not pw then return nil, cmd .. ": --passout: " .. perr end
   end
   local pem, desc = key_pem(key, fmt, pw, o.key_format ~= nil, o.cipher)
-  lib.close(pw)
+  passin_lib.close(pw)
   if not pem then return nil, cmd .. ": " .. desc end
   local out = outputs.new { force = o.force }
   out:add(o.out, pem, { key = true })
   local written, werr = out:commit()
   if not written then return nil, werr end
   local res = {
-    file = o.file, out = o.out, mode = written[1].mode, was = ob.what, key = lib.key_info(key),
+    file = o.file, out = o.out, mode = written[1].mode, was = ob.what, key = describe.key_info(key),
     format = desc, encrypted = encrypt, cipher = encrypt and (o.cipher or "aes-256-cbc") or nil,
   }
   if not encrypt and not ob.encrypted then
@@ -417,7 +419,7 @@ M.commands = {
       p:option("--passin", "the PFX password: " .. PASS_HELP)
     end,
     run = function(args) return M.info { file = args.file, passin = args.passin } end,
-    text = function(res, ctx) lib.print_pfx_info(res, ctx.ui.say) end,
+    text = function(res, ctx) describe.print_pfx_info(res, ctx.ui.say) end,
   },
   split = {
     summary = "a PFX or PEM bundle into privkey.pem, server.pem, ca.pem (and extra.pem)",

@@ -22,7 +22,8 @@ local csr = lazy "certbench.csr"
 local crl = lazy "certbench.crl"
 local pkey = lazy "certbench.pkey"
 local pkcs7 = lazy "certbench.pkcs7"
-local lib = lazy "certbench.plugins.pfx.lib"
+local descr = lazy "certbench.describe"
+local passin_lib = lazy "certbench.passin"
 local lint = lazy "certbench.lint"
 
 local M = { name = "show", version = "1.0",
@@ -30,7 +31,7 @@ local M = { name = "show", version = "1.0",
 M.default = "show"
 
 local function cert_details(c)
-  local t = lib.cert_info(c)
+  local t = descr.cert_info(c)
   t.version = c:version()
   t.signature_algorithm = c:signature_algorithm()
   local bc = c:basic_constraints()
@@ -92,7 +93,7 @@ local function crl_summary_text(t)
 end
 
 local function key_details(k)
-  local t = lib.key_info(k)
+  local t = descr.key_info(k)
   t.public_pem = k:public_pem()
   return t
 end
@@ -118,7 +119,7 @@ local function describe(o, opts, name)
     local san = r:san() or {}
     local sl = {}
     for _, g in ipairs(san) do sl[#sl + 1] = g.type .. ":" .. tostring(g.value) end
-    e.csr = { subject = r:subject():text(), key = pk and lib.key_line(pk), signature_valid = ok and true or false,
+    e.csr = { subject = r:subject():text(), key = pk and descr.key_line(pk), signature_valid = ok and true or false,
               signature_problem = not ok and why or nil, san = #sl > 0 and ui.array(sl) or nil,
               eku = (r:eku() and #r:eku() > 0) and ui.array(r:eku()) or nil,
               signature_algorithm = r:signature_algorithm() }
@@ -137,7 +138,7 @@ local function describe(o, opts, name)
       return e
     end
     if o.encrypted then
-      k, err, code = lib.load_key(o.pem or o.der, where, opts.passin)
+      k, err, code = passin_lib.load_key(o.pem or o.der, where, opts.passin)
     else
       k, err, code = pkey.load(o.pem or o.der, { name = where })
     end
@@ -184,11 +185,11 @@ local function describe(o, opts, name)
     e.pkcs7 = { signed = p.signed, certificates = ui.array(certs), crls = ui.array(crls) }
     e.text = table.concat(t, "\n")
   elseif o.kind == "pkcs12" then
-    local r, err, code = lib.open_pfx(o.der, name, opts.passin)
+    local r, err, code = passin_lib.open_pfx(o.der, name, opts.passin)
     if not r then e.error, e.code, e.fatal = err, code, true return e end
-    e.pkcs12 = lib.pfx_info(r, name)
+    e.pkcs12 = descr.pfx_info(r, name)
     local lines = {}
-    lib.print_pfx_info(e.pkcs12, function(fmt, ...) lines[#lines + 1] = fmt:format(...) end)
+    descr.print_pfx_info(e.pkcs12, function(fmt, ...) lines[#lines + 1] = fmt:format(...) end)
     e.text = table.concat(lines, "\n")
   elseif o.kind == "ocsp_response" then
     e.text = ("OCSP response, %d bytes (certbench does not decode OCSP responses)"):format(o.size)

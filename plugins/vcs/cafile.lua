@@ -14,7 +14,7 @@
 -- self-signed root, chain by chain (the chain of a leaf given first). An issuer that is in no
 -- input is fetched from the caIssuers URL of the certificate's AIA with fetch_aia; a chain that
 -- still does not reach a root is an error (nothing written) unless allow_incomplete.
--- Inputs are read with the pfx plugin's reader (certbench.plugins.pfx.lib.gather), the one
+-- Inputs are read with the pfx plugin's reader (certbench.plugins.pfx.gather), the one
 -- that `pfx split` and `pfx build` use.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
@@ -42,14 +42,14 @@ end
 
 -- certs_of(input, passin, timeout) -> { {cert=, from=} ... } | nil, err
 local function certs_of(input, passin, timeout)
-  local lib = require "certbench.plugins.pfx.lib"
+  local gather = require "certbench.plugins.pfx.gather"
   local g, err
   if is_url(input) then
     local data, derr = download(input, timeout)
     if not data then return nil, derr end
-    g, err = lib.gather_data(data, input, passin, { keys = false })
+    g, err = gather.gather_data(data, input, passin, { keys = false })
   else
-    g, err = lib.gather(input, passin, { keys = false })
+    g, err = gather.gather(input, passin, { keys = false })
   end
   if not g then return nil, err end
   local out = {}
@@ -63,7 +63,7 @@ end
 function M.build(o)
   if not o.inputs or #o.inputs == 0 then return nil, "vcs cafile: give the inputs (files or URLs)", 2 end
   if not o.out then return nil, "vcs cafile: --out is required", 2 end
-  local lib = require "certbench.plugins.pfx.lib"
+  local describe = require "certbench.describe"
   local now = o.time or os.time()
   local res = { out = o.out, removed = {}, fetched = {}, missing = {}, warnings = {} }
   -- every certificate once, in input order
@@ -120,7 +120,7 @@ function M.build(o)
     while true do
       local others = {}
       for _, c in ipairs(pool) do if not c:equals(start) then others[#others + 1] = c end end
-      local ch = lib.build_chain(start, others, now)
+      local ch = describe.build_chain(start, others, now)
       if ch.complete or not o.fetch_aia then return ch end
       local top = ch.chain[#ch.chain] or start
       local got = false

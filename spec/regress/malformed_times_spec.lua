@@ -1,7 +1,7 @@
 -- spec/regress/malformed_times_spec.lua: certificates and CRLs whose validity or update times
 -- do not parse, or carry a zone offset, and a CRL whose issuer is no Name. Before: a malformed
 -- UTCTime stopped show, pfx info and pfx split with an internal error (plugins/pfx/lib.lua:129,
--- "attempt to compare nil with number"), an offset (+0200) was shown as "nil", and a CRL with an
+-- now in core/lib/describe.lua: "attempt to compare nil with number"), an offset (+0200) was shown as "nil", and a CRL with an
 -- undecodable issuer loaded and made crl info/diff/check fail with "attempt to index a nil value".
 -- Now a time that does not parse is refused by the loader in one line naming the file and the
 -- field, an offset is read as X.680 says and shown in UTC (as openssl shows it), and the CRL

@@ -5,7 +5,7 @@
 require "certbench.plugins"
 local pkey = require "certbench.pkey"
 local x509 = require "certbench.x509"
-local common = require "certbench.plugins.crl.common"
+local crlfile = require "certbench.plugins.crl.crlfile"
 local check = require "certbench.plugins.crl.check"
 
 -- a fixed test key (made for this file, signs nothing else): the seeds in
@@ -45,13 +45,13 @@ if out then
 end
 
 return function(data)
-  local list = common.from_data(data, "fuzz", { max_total = 4 << 20, max_member = 1 << 20 }, true)
+  local list = crlfile.from_data(data, "fuzz", { max_total = 4 << 20, max_member = 1 << 20 }, true)
   if not list then return end
   local crls = {}
   for _, m in ipairs(list) do
     if m.crl then
-      common.summary(m.crl)
-      common.identity(m.crl)
+      crlfile.summary(m.crl)
+      crlfile.identity(m.crl)
       crls[#crls + 1] = { crl = m.crl, source = "fuzz" }
     end
   end

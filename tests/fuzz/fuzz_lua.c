@@ -28,7 +28,7 @@
 #include <lualib.h>
 
 #include "cb.h"
-#include "modules.h"
+#include "certbench.h"
 
 void __sanitizer_cov_8bit_counters_init(uint8_t *start, uint8_t *stop);
 void __sanitizer_cov_pcs_init(const uintptr_t *pcs_beg, const uintptr_t *pcs_end);

@@ -1,6 +1,6 @@
 -- certbench's crypto calls must bind to BoringSSL, and OpenSSL's libcrypto.so.3 must stay out of
 -- its way. libzip and libcurl (through libssh2) depend on libcrypto.so.3, which exports the same
--- names as BoringSSL; certbench does not link them but opens them on first use (core/dynlib.c)
+-- names as BoringSSL; certbench does not link them but opens them on first use (core/lib/dynlib.c)
 -- with RTLD_DEEPBIND, so that:
 --   - a command that needs neither (version, show, ca issue, pfx split) never loads
 --     libcrypto.so.3, libcurl or libzip at all;

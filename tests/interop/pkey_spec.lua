@@ -210,7 +210,7 @@ describe("pkey interop with openssl", function()
     end)
   end)
 
-  describe("PBES2 with scrypt (core/pbe.c, shared with PKCS#12)", function()
+  describe("PBES2 with scrypt (core/lib/pbe.c, shared with PKCS#12)", function()
     it("reads openssl pkcs8 -scrypt keys, and refuses a wrong password and a cost over max_iter", function()
       ossl("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " .. h.q(path("s.pem")))
       ossl(("pkcs8 -topk8 -scrypt -scrypt_N 1024 -scrypt_r 8 -scrypt_p 1 -in %s -out %s -passout pass:pw"):format(

@@ -1,4 +1,4 @@
--- crl/common.lua: what the commands of the crl plugin share: loading CRLs from files and from
+-- crl/crlfile.lua: what the commands of the crl plugin share: loading CRLs from files and from
 -- downloaded bytes (PEM, DER, ZIP, GZIP, PKCS#7), CRL numbers as big hex integers, the
 -- identity of a CRL (issuer, key, delta or base, scope), summaries for reports, time text.
 local crl = require "certbench.crl"
@@ -18,29 +18,6 @@ M.MAX_FILE = 1 << 30 -- a CRL file read into memory (archives); DER and PEM file
 function M.time(t)
   if t == nil then return nil end
   return ui.time(t)
-end
-
--- parse_time("2026-11-28T00:00:00Z" | "1795820000" | "now") -> epoch | nil, err
-function M.parse_time(s)
-  if s == nil then return nil end
-  if s == "now" then return os.time() end
-  if s:match("^%d+$") then return math.tointeger(tonumber(s)) end
-  local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):?(%d*)Z?$")
-  if not y then
-    y, mo, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
-    h, mi, sec = "0", "0", "0"
-  end
-  if not y then return nil, ("'%s' is not a time (2026-11-28T00:00:00Z or epoch seconds)"):format(s) end
-  y, mo, d, h, mi = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi)
-  sec = tonumber(sec ~= "" and sec or "0")
-  -- days from civil (Howard Hinnant), so no local time zone gets involved
-  local yy = mo <= 2 and y - 1 or y
-  local era = (yy >= 0 and yy or yy - 399) // 400
-  local yoe = yy - era * 400
-  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  local days = era * 146097 + doe - 719468
-  return days * 86400 + h * 3600 + mi * 60 + sec
 end
 
 -- CRL numbers are hex strings of any length (RFC 5280 allows 20 octets)
@@ -221,17 +198,6 @@ function M.first_crl(path, limits, opts)
   if not list then return nil, err end
   for _, m in ipairs(list) do if m.crl then return m.crl, #list end end
   return nil, list[1].error
-end
-
--- list(v) -> a flat list of strings from argparse values (count="*" options give lists)
-function M.list(v)
-  if v == nil then return {} end
-  if type(v) == "string" then return { v } end
-  local out = {}
-  for _, x in ipairs(v) do
-    if type(x) == "table" then for _, y in ipairs(x) do out[#out + 1] = y end else out[#out + 1] = x end
-  end
-  return out
 end
 
 return M

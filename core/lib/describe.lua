@@ -1,98 +1,10 @@
--- certbench.plugins.pfx.lib: what the pfx and show plugins share: passwords, reading
--- PFX files and keys, chain building and checking, and the description of certificates, keys
--- and PFX contents for people (text) and programs (tables for --json).
-local fs = require "certbench.fs"
+-- certbench.describe (internal): the description of certificates, keys and PFX contents for
+-- people (text) and programs (tables for --json), and the chain a set of certificates makes,
+-- shared by the show, pfx and vcs plugins (so `show` needs no other plugin).
 local ui = require "certbench.ui"
-local secret = require "certbench.secret"
-local detect = require "certbench.detect"
-local input = require "certbench.input"
-local pkey = require "certbench.pkey"
-local x509 = require "certbench.x509"
-local pkcs12 = require "certbench.pkcs12"
-local pkcs7 = require "certbench.pkcs7"
 local store = require "certbench.store"
 
 local M = {}
-
-M.MAX_INPUT = 64 * 1024 * 1024
-M.SOURCES = "pass:TEXT, env:VAR, file:PATH, fd:N or stdin"
-
-function M.read(path)
-  local data, err = fs.read(path, M.MAX_INPUT)
-  if not data then return nil, err end
-  return data
-end
-
--- password(spec, what) -> secret | nil, err: the password given on the command line, or the
--- terminal prompt when there is none (which fails without a terminal)
-function M.password(spec, what, opts)
-  if spec ~= nil then
-    local s, err = secret.get(spec, { what = what })
-    if not s then return nil, err end
-    return s
-  end
-  return secret.get(nil, { prompt = "Enter " .. what .. ": ", confirm = opts and opts.confirm })
-end
-
--- no_password(what, prompt_error): the message when a password is needed and none came
-function M.no_password(what, perr)
-  local why = tostring(perr):find("no terminal", 1, true) and "no terminal to ask on" or tostring(perr)
-  return ("%s: give the password with --passin (%s); %s"):format(what, M.SOURCES, why)
-end
-
-local function close(s)
-  if s and secret.is_secret(s) then s:close() end
-end
-M.close = close
-
--- open_pfx(data, name, passin) -> result of pkcs12.parse | nil, err, code
--- The empty password is tried first (pkcs12 tries "" and absent); only a PFX that needs a
--- password asks for one, and then a wrong one is said to be wrong.
-function M.open_pfx(data, name, passin)
-  local pw, perr
-  if passin ~= nil then
-    pw, perr = M.password(passin, "the password of " .. name)
-    if not pw then return nil, name .. ": --passin: " .. perr, "password" end
-  end
-  local r, err, code = pkcs12.parse(data, pw, { name = name })
-  if not r and code == "bad_password" and passin == nil then
-    pw, perr = M.password(nil, "the password of " .. name)
-    if not pw then return nil, M.no_password(name .. ": the PFX is protected by a password", perr), "password_needed" end
-    r, err, code = pkcs12.parse(data, pw, { name = name })
-  end
-  close(pw)
-  if not r then
-    if code == "bad_password" then err = err:gsub("^(.-): wrong password", "%1: wrong password for the PFX", 1) end
-    return nil, err, code
-  end
-  return r
-end
-
--- load_key(data, name, passin) -> key | nil, err, code. data: PEM text (a block with its
--- headers) or DER. An encrypted key takes --passin, or asks.
-function M.load_key(data, name, passin)
-  local k, err, code = pkey.load(data, { name = name })
-  if k or code ~= "encrypted" then return k, err, code end
-  local pw, perr = M.password(passin, "the password of the private key in " .. name)
-  if not pw then
-    if passin ~= nil then return nil, name .. ": --passin: " .. perr, "password" end
-    return nil, M.no_password(name .. ": the private key is encrypted", perr), "password_needed"
-  end
-  k, err, code = pkey.load(data, { name = name, password = pw })
-  close(pw)
-  if not k and code == "bad_password" then
-    return nil, name .. ": wrong password for the private key", code
-  end
-  return k, err, code
-end
-
----------------------------------------------------------------------------------------------
--- describing objects
-
-function M.name_text(n)
-  if n == nil then return nil end
-  return n:text()
-end
 
 function M.key_info(k)
   local t = { type = k:type(), bits = k:bits(), private = k:is_private() }
@@ -394,75 +306,6 @@ function M.print_pfx_info(res, say)
     end
   end
   for _, w in ipairs(res.warnings) do say("  warning: %s", w) end
-end
-
----------------------------------------------------------------------------------------------
--- gathering keys and certificates from a PFX or a PEM bundle (pfx split, pfx build)
-
--- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
---   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
-function M.gather(path, passin, opts)
-  -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
-  local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
-  if not r then return nil, err, code end
-  return M.gather_result(r, path, passin, opts)
-end
-
--- gather_data(data, name, passin[, opts]) -> the same from bytes already read (a download)
-function M.gather_data(data, path, passin, opts)
-  local r, err, code = input.bytes(data, path, { pkcs12 = "keep" })
-  if not r then return nil, err, code end
-  return M.gather_result(r, path, passin, opts)
-end
-
--- gather_result(r, path, passin[, opts]): the keys and certificates of what certbench.input read
-function M.gather_result(r, path, passin, opts)
-  local problem, pcode = input.problem(r)
-  if problem then return nil, problem, pcode end
-  local out = { keys = {}, certs = {}, notes = {}, summary = r.summary }
-  for _, sk in ipairs(r.skipped) do out.notes[#out.notes + 1] = ("%s: %s: left out"):format(sk.from, sk.reason) end
-  local objs = r.objects
-  if #objs == 1 and objs[1].kind == "pkcs12" then
-    local r, perr, pcode = M.open_pfx(objs[1].der, path, passin)
-    if not r then return nil, perr, pcode end
-    out.kind, out.pfx = "pkcs12", r
-    for i, b in ipairs(r.bags) do
-      if b.type == "key" and b.object then
-        out.keys[#out.keys + 1] = { key = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
-      elseif b.type == "cert" and b.object then
-        out.certs[#out.certs + 1] = { cert = b.object, from = ("bag %d"):format(i), friendly_name = b.friendly_name }
-      elseif b.type ~= "key" and b.type ~= "cert" then
-        out.notes[#out.notes + 1] = ("bag %d (%s) is not a key or certificate: not written"):format(i, b.bag_type or b.type)
-      elseif b.problem then
-        -- a certificate the core refused (a validity that is no time): said, not dropped
-        out.notes[#out.notes + 1] = ("bag %d: %s: not written"):format(i, (b.problem:gsub(", kept as DER$", "")))
-      end
-    end
-    return out
-  end
-  local enc = r.summary:match("^(%S+)") or "?"
-  out.kind = ({ PEM = "pem", DER = "der" })[enc] or r.summary:match("^[^:]*")
-  for _, o in ipairs(objs) do
-    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line)
-      or (o.from ~= path and o.from:sub(#path + 1):gsub("^:? *", "")) or "the file"
-    if where == "" then where = "the file" end
-    if o.kind == "private_key" then
-      if not (opts and opts.keys == false) then
-        local k, kerr, kcode = M.load_key(o.pem or o.der, path .. " (" .. where .. ")", passin)
-        if not k then return nil, kerr, kcode end
-        out.keys[#out.keys + 1] = { key = k, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
-      end
-    elseif o.kind == "certificate" then
-      local c, cerr = x509.load(o.der)
-      if not c then return nil, path .. " (" .. where .. "): " .. tostring(cerr), "bad_cert" end
-      out.certs[#out.certs + 1] = { cert = c, from = where, friendly_name = o.attributes and o.attributes.friendlyName }
-    elseif o.kind == "pkcs12" then
-      return nil, path .. " (" .. where .. "): a PKCS#12 inside a bundle is not supported", "unsupported"
-    else
-      out.notes[#out.notes + 1] = ("%s: %s, not a key or certificate: left out"):format(where, o.what or o.kind)
-    end
-  end
-  return out
 end
 
 return M

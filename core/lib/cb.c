@@ -195,7 +195,7 @@ const char *cb_root_dir(void) {
     /* In the source tree, .../build/certbench(.so): the root is one folder up, the one that
      * holds core/certbench.lua. Installed (tools/install), PREFIX/bin/certbench or
      * PREFIX/lib/lua/5.4/certbench.so: the root is PREFIX/share/certbench, the first
-     * share/certbench up from the file; the Lua code is embedded (core/bytecode.h). */
+     * share/certbench up from the file; the Lua code is embedded (core/lib/bytecode.h). */
     char probe[PATH_MAX + 32], up[PATH_MAX];
     snprintf(up, sizeof up, "%s", path);
     slash = strrchr(up, '/');

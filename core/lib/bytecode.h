@@ -1,5 +1,5 @@
 /* bytecode.h: the Lua code of certbench (the .lua files of core/, of the built-in plugins and argparse) compiled
- * at build time by core/luapack.c and embedded in the program and in certbench.so, so a
+ * at build time by tools/luapack.c and embedded in the program and in certbench.so, so a
  * command does not spend its start compiling source (47% of a `ca issue` did).
  *
  * Sources stay the truth: each entry carries the size and modification time of the source it
@@ -13,7 +13,7 @@
 #include <lua.h>
 
 typedef struct {
-  const char *path;          /* relative to the root ("core/cli.lua"), or absolute ("/usr/...") */
+  const char *path;          /* relative to the root ("core/lib/cli.lua"), or absolute ("/usr/...") */
   const unsigned char *code; /* lua_dump output */
   size_t len;
   long long src_size, src_mtime_sec, src_mtime_nsec; /* the source's stamps at build time */

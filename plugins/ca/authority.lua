@@ -1,4 +1,4 @@
--- certbench.plugins.ca.ca: the CA object. A folder in the layout of `openssl ca`:
+-- certbench.plugins.ca.authority: the CA object. A folder in the layout of `openssl ca`:
 --   cacert.pem, private/cakey.pem, index.txt, index.txt.attr, serial, crlnumber,
 --   newcerts/<SERIAL>.pem, crl/
 -- plus .certbench-journal (see journal.lua). Every change runs under the folder lock (flock,

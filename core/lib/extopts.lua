@@ -1,5 +1,5 @@
 -- certbench.extopts (internal): the extension options shared by csr.new and x509.new, normalized
--- for the C builder (core/ext.c, an internal C helper, not this file's C half). The option forms
+-- for the C builder (core/lib/ext.c, an internal C helper, not this file's C half). The option forms
 -- are documented in x509.lua and csr.lua.
 local name = require "certbench.name"
 

@@ -1,5 +1,5 @@
 /* info.c: `_certbench.info`, versions of certbench and of the libraries it runs on.
- * libcurl and libzip are opened only when a command needs them (core/dynlib.h), so their
+ * libcurl and libzip are opened only when a command needs them (core/lib/dynlib.h), so their
  * versions here are those of the headers certbench was built with; `certbench version
  * --verbose` opens them and asks (http.info(), archive.libzip_version()). */
 #include <string.h>
@@ -41,7 +41,7 @@ static int l_is_boringssl(lua_State *L) {
 }
 
 /* loadfile(path) -> chunk | nil, err: loadfile for certbench's own Lua files, from the
- * embedded bytecode when it is there and not stale (core/bytecode.h), else from the file. */
+ * embedded bytecode when it is there and not stale (core/lib/bytecode.h), else from the file. */
 static int l_loadfile(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   if (cb_bytecode_loadfile(L, path) == LUA_OK) return 1;
