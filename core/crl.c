@@ -259,9 +259,12 @@ static int load_one(lua_State *L, const char *s, size_t n, int str_idx, char *ow
     cb_pem_labels(s, n, found, sizeof found);
     snprintf(err, errlen, "not a CRL (found PEM %s)", found);
   } else if (end - q >= 64 && all_base64(q, end)) {
-    /* 64 characters at least: a CRL is never shorter, and short words are not base64 CRLs */
+    /* 64 characters at least: a CRL is never shorter, and short words are not base64 CRLs.
+     * Decoded before the buffer is freed: q points into it when it is a file's (crl.load_file;
+     * the crl_scan fuzz target found the decoder reading freed memory) */
+    int decoded = cb_base64_armorless(q, (size_t)(end - q), &der, &dlen);
     free(owned);
-    if (!cb_base64_armorless(q, (size_t)(end - q), &der, &dlen)) {
+    if (!decoded) {
       snprintf(err, errlen, "bad base64");
       return 0;
     }

@@ -193,6 +193,18 @@ describe("certbench.crl", function()
       assert.equal(der, assert(crl.load_file(dir .. "/c.crl")):to_der())
     end)
 
+    it("reads a file of bare base64 (decoded before the file's buffer is freed)", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.der", der)
+      h.write(dir .. "/a.b64", h.sh("openssl base64 -in " .. h.q(dir .. "/a.der")))
+      assert.equal(der, assert(crl.load_file(dir .. "/a.b64")):to_der())
+      -- not a CRL once decoded: a message, and under ASan no read of freed memory
+      h.write(dir .. "/y.b64", ("y"):rep(64))
+      local c, err = crl.load_file(dir .. "/y.b64")
+      assert.is_nil(c)
+      assert.matches("y.b64: ", err, 1, true)
+    end)
+
     it("names the file and the cause", function()
       local dir = h.tmpdir()
       local c, err, code = crl.load_file(dir .. "/missing.crl")
