@@ -9,6 +9,7 @@
  * after about a megabyte of output instead of allocating what its headers announce.
  * Policy (defaults, nesting, naming, what counts as a CRL) lives in core/archive.lua. */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,45 @@ static int need_zip(char *msg, size_t len) {
 /* 1.2.840.113549.1.7.2, pkcs7-signedData */
 static const uint8_t OID_SIGNED_DATA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
 
+/* ---- failures --------------------------------------------------------------------------- */
+
+/* A failure of a reader: its message and its code, one of the stable codes core/archive.lua
+ * lists (callers decide on the code, never on the message). */
+typedef struct {
+  char msg[MSG_MAX];
+  const char *code;
+} arerr;
+
+/* seterr formats e's message and sets its code; returns 0 (for `return seterr(...)`). */
+__attribute__((format(printf, 3, 4))) static int seterr(arerr *e, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  e->code = code;
+  return 0;
+}
+
+/* push_err pushes nil, e's message, e's code: 3 results. */
+static int push_err(lua_State *L, const arerr *e) {
+  lua_pushnil(L);
+  lua_pushstring(L, e->msg);
+  lua_pushstring(L, e->code);
+  return 3;
+}
+
+/* fail_code pushes nil, a message formatted as lua_pushfstring does (%I, %s, %d), and code:
+ * 3 results. */
+static int fail_code(lua_State *L, const char *code, const char *fmt, ...) {
+  va_list ap;
+  lua_pushnil(L);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_pushstring(L, code);
+  return 3;
+}
+
 /* ---- limits ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -130,30 +170,31 @@ static const char *fmt_size(char *buf, size_t n, lua_Integer v) {
 }
 
 /* over_limit checks a member being inflated: out bytes produced so far from in bytes of
- * compressed input. Returns 1 and a message naming the member and the limit when one is
- * exceeded. Ratios apply past ratio_grace bytes, so small compressible files pass. */
-static int over_limit(const budget *b, const char *name, uint64_t out, uint64_t in, char *msg) {
+ * compressed input. Returns 1 and an error naming the member and the limit when one is
+ * exceeded (its code: the limit's name). Ratios apply past ratio_grace bytes, so small
+ * compressible files pass. */
+static int over_limit(const budget *b, const char *name, uint64_t out, uint64_t in, arerr *e) {
   char sz[32];
   uint64_t total = (uint64_t)b->total + out;
   if (out > (uint64_t)b->max_member) {
-    snprintf(msg, MSG_MAX, "member %s is larger than %s (max_member)", name,
+    seterr(e, "max_member", "member %s is larger than %s (max_member)", name,
              fmt_size(sz, sizeof sz, b->max_member));
     return 1;
   }
   if (total > (uint64_t)b->max_total) {
-    snprintf(msg, MSG_MAX, "zip bomb? the archive inflates past %s in total (max_total), at member %s",
+    seterr(e, "max_total", "zip bomb? the archive inflates past %s in total (max_total), at member %s",
              fmt_size(sz, sizeof sz, b->max_total), name);
     return 1;
   }
   if (out > (uint64_t)b->ratio_grace &&
       (double)out > (double)b->max_ratio * (double)(in ? in : 1)) {
-    snprintf(msg, MSG_MAX, "zip bomb? member %s inflates past %lld:1 (max_ratio)", name,
+    seterr(e, "max_ratio", "zip bomb? member %s inflates past %lld:1 (max_ratio)", name,
              (long long)b->max_ratio);
     return 1;
   }
   if (total > (uint64_t)b->ratio_grace &&
       (double)total > (double)b->max_ratio * (double)(b->input ? b->input : 1)) {
-    snprintf(msg, MSG_MAX, "zip bomb? the archive inflates past %lld:1 overall (max_ratio), at member %s",
+    seterr(e, "max_ratio", "zip bomb? the archive inflates past %lld:1 overall (max_ratio), at member %s",
              (long long)b->max_ratio, name);
     return 1;
   }
@@ -268,31 +309,33 @@ static int has_eocd(const char *data, size_t len) {
 }
 
 /* zip_error_text turns libzip's error at open into ours. data: the archive (NULL if none). */
-static const char *zip_error_text(zip_error_t *ze, char *msg, const char *data, size_t len) {
+static void zip_error_text(zip_error_t *ze, arerr *e, const char *data, size_t len) {
   int code = zip_error_code_zip(ze);
   switch (code) {
   case ZIP_ER_NOZIP:
     if (data && has_eocd(data, len))
-      snprintf(msg, MSG_MAX, "zip: bad central directory (%s)", zip_error_strerror(ze));
+      seterr(e, "corrupt", "zip: bad central directory (%s)", zip_error_strerror(ze));
     else
-      snprintf(msg, MSG_MAX, "zip: not a zip archive, or truncated (no end of central directory)");
+      seterr(e, "truncated", "zip: not a zip archive, or truncated (no end of central directory)");
     break;
   case ZIP_ER_EXISTS:
-    snprintf(msg, MSG_MAX, "zip: bad central directory (two members with the same name)");
+    seterr(e, "corrupt", "zip: bad central directory (two members with the same name)");
     break;
   case ZIP_ER_INCONS:
   case ZIP_ER_EOF:
   case ZIP_ER_READ:
   case ZIP_ER_SEEK:
-    snprintf(msg, MSG_MAX, "zip: bad central directory (%s)", zip_error_strerror(ze));
+    seterr(e, "corrupt", "zip: bad central directory (%s)", zip_error_strerror(ze));
+    break;
+  case ZIP_ER_MEMORY:
+    seterr(e, "nomem", "zip: %s", zip_error_strerror(ze));
     break;
   default:
-    snprintf(msg, MSG_MAX, "zip: %s", zip_error_strerror(ze));
+    seterr(e, "corrupt", "zip: %s", zip_error_strerror(ze));
   }
-  return msg;
 }
 
-/* c.reader(data, kind, budget, prefix, fallback) -> reader | nil, err
+/* c.reader(data, kind, budget, prefix, fallback) -> reader | nil, err, code
  * Member names are prefix .. (name in the zip | gzip FNAME | fallback). */
 static int l_reader(lua_State *L) {
   size_t len;
@@ -313,31 +356,34 @@ static int l_reader(lua_State *L) {
   r->data = data;
   r->len = len;
   if (kind == K_ZIP) {
-    char msg[MSG_MAX];
-    if (!need_zip(msg, sizeof msg)) return cb_fail(L, "%s", msg);
+    arerr e;
+    if (!need_zip(e.msg, sizeof e.msg)) {
+      e.code = "unavailable";
+      return push_err(L, &e);
+    }
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
     if (!src) {
-      zip_error_text(&ze, msg, NULL, 0);
+      zip_error_text(&ze, &e, NULL, 0);
       zip_error_fini(&ze);
-      return cb_fail(L, "%s", msg);
+      return push_err(L, &e);
     }
     /* read-only, and never a password: certbench does not read encrypted archives */
     r->za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (!r->za) {
       zip_source_free(src);
-      zip_error_text(&ze, msg, data, len);
+      zip_error_text(&ze, &e, data, len);
       zip_error_fini(&ze);
-      return cb_fail(L, "%s", msg);
+      return push_err(L, &e);
     }
     zip_error_fini(&ze);
     r->count = zip_get_num_entries(r->za, 0);
   } else if (kind == K_TAR) {
-    if (!cb_dynlib_load(&libarchive)) return cb_fail(L, "tar: %s", libarchive.error);
+    if (!cb_dynlib_load(&libarchive)) return fail_code(L, "unavailable", "tar: %s", libarchive.error);
     /* tar in any of libarchive's compressions; "raw" for a lone bzip2 or xz file (libarchive
      * tries it last, after tar has declined) */
-    if (!(r->ar = la.archive_read_new())) return cb_fail(L, "tar: out of memory");
+    if (!(r->ar = la.archive_read_new())) return fail_code(L, "nomem", "tar: out of memory");
     if (la.archive_read_support_filter_all(r->ar) != ARCHIVE_OK ||
         la.archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
         la.archive_read_support_format_raw(r->ar) != ARCHIVE_OK ||
@@ -347,7 +393,8 @@ static int l_reader(lua_State *L) {
       reader_release(r);
       lua_pushnil(L);
       lua_insert(L, -2);
-      return 2;
+      lua_pushliteral(L, "corrupt");
+      return 3;
     }
   }
   return 1;
@@ -379,9 +426,9 @@ static const char *gz_basename(gz_header *head) {
 }
 
 /* inflate_gzip inflates the whole gzip stream of r->data into r->out under the budget's
- * limits, checked after every chunk. Returns 1, or 0 with msg. */
+ * limits, checked after every chunk. Returns 1, or 0 with e. */
 static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fallback,
-                        gz_header *head, char *msg) {
+                        gz_header *head, arerr *e) {
   const unsigned char *in = (const unsigned char *)r->data;
   size_t n = r->len, off = 0;
   char name[MSG_MAX / 2];
@@ -395,8 +442,7 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
       off += piece;
     }
     if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
-      snprintf(msg, MSG_MAX, "gzip: out of memory inflating %s", name);
-      return 0;
+      return seterr(e, "nomem", "gzip: out of memory inflating %s", name);
     }
     r->z.next_out = r->out.p + r->out.len;
     r->z.avail_out = (uInt)CHUNK;
@@ -410,7 +456,7 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
       if (base[0]) snprintf(name, sizeof name, "%s%s", prefix, base);
       named = 1;
     }
-    if (over_limit(b, name, r->out.len, consumed, msg)) return 0;
+    if (over_limit(b, name, r->out.len, consumed, e)) return 0;
     if (ret == Z_STREAM_END) {
       /* concatenated members inflate to one file, as gunzip does; zero padding after the
        * last member (tape blocks) is allowed, anything else is not */
@@ -424,21 +470,18 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
       }
       for (size_t i = 0; i < rest; i++)
         if (p[i] != 0) {
-          snprintf(msg, MSG_MAX, "gzip: %s: trailing garbage after the compressed data", name);
-          return 0;
+          return seterr(e, "corrupt", "gzip: %s: trailing garbage after the compressed data", name);
         }
       return 1;
     }
     if (ret == Z_OK || ret == Z_BUF_ERROR) {
       if (r->z.avail_in == 0 && off >= n && produced == 0) {
-        snprintf(msg, MSG_MAX, "truncated gzip stream (%s)", name);
-        return 0;
+        return seterr(e, "truncated", "truncated gzip stream (%s)", name);
       }
       continue;
     }
-    snprintf(msg, MSG_MAX, "gzip: %s: corrupt data (%s)", name,
-             ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
-    return 0;
+    return seterr(e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "gzip: %s: corrupt data (%s)", name,
+                  ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
   }
 }
 
@@ -446,22 +489,23 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
 static int gzip_next(lua_State *L, reader *r, budget *b) {
   const char *prefix = reader_uv_string(L, 1, 3);
   const char *fallback = reader_uv_string(L, 1, 4);
-  char msg[MSG_MAX], fname[257];
+  char fname[257];
+  arerr e;
   gz_header head;
   r->done = 1;
   memset(&head, 0, sizeof head);
   memset(fname, 0, sizeof fname);
   head.name = (Bytef *)fname;
   head.name_max = sizeof fname - 1;
-  if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK) return cb_fail(L, "gzip: out of memory");
+  if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK) return fail_code(L, "nomem", "gzip: out of memory");
   r->z_live = 1;
   inflateGetHeader(&r->z, &head);
-  int ok = inflate_gzip(r, b, prefix, fallback, &head, msg);
+  int ok = inflate_gzip(r, b, prefix, fallback, &head, &e);
   inflateEnd(&r->z);
   r->z_live = 0;
   if (!ok) {
     out_free(&r->out);
-    return cb_fail(L, "%s", msg);
+    return push_err(L, &e);
   }
   const char *base = gz_basename(&head);
   lua_pushfstring(L, "%s%s", prefix, base[0] ? base : fallback);
@@ -477,32 +521,24 @@ static int gzip_next(lua_State *L, reader *r, budget *b) {
  * consumed), other methods libzip supports through zip_fread, measured against the
  * compressed size of the central directory, which libzip bounds by the archive. */
 static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *st,
-                       const char *name, char *msg) {
+                       const char *name, arerr *e) {
   int method = (st->valid & ZIP_STAT_COMP_METHOD) ? st->comp_method : ZIP_CM_STORE;
   int own = method == ZIP_CM_STORE || method == ZIP_CM_DEFLATE;
   if (!own && !zip_compression_method_supported(method, 0)) {
-    snprintf(msg, MSG_MAX, "zip: member %s uses compression method %d, which is not supported",
-             name, method);
-    return 0;
+    return seterr(e, "unsupported", "zip: member %s uses compression method %d, which is not supported",
+                  name, method);
   }
   r->zf = zip_fopen_index(r->za, i, own ? ZIP_FL_COMPRESSED : 0);
   if (!r->zf) {
-    snprintf(msg, MSG_MAX, "zip: member %s: %s", name, zip_strerror(r->za));
-    return 0;
+    return seterr(e, "corrupt", "zip: member %s: %s", name, zip_strerror(r->za));
   }
-  if (!r->inbuf && !(r->inbuf = malloc(CHUNK))) {
-    snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
-    return 0;
-  }
+  if (!r->inbuf && !(r->inbuf = malloc(CHUNK))) return seterr(e, "nomem", "zip: out of memory reading %s", name);
   uint64_t in_total = 0;
   int eof = 0;
   uLong crc = crc32(0, NULL, 0);
   if (method == ZIP_CM_DEFLATE) {
     memset(&r->z, 0, sizeof r->z);
-    if (inflateInit2(&r->z, -MAX_WBITS) != Z_OK) {
-      snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
-      return 0;
-    }
+    if (inflateInit2(&r->z, -MAX_WBITS) != Z_OK) return seterr(e, "nomem", "zip: out of memory reading %s", name);
     r->z_live = 1;
   }
   for (;;) {
@@ -516,7 +552,7 @@ static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *s
       r->out.len += (size_t)got;
       in_total = own ? r->out.len
                      : ((st->valid & ZIP_STAT_COMP_SIZE) ? st->comp_size : (uint64_t)r->len);
-      if (over_limit(b, name, r->out.len, in_total, msg)) return 0;
+      if (over_limit(b, name, r->out.len, in_total, e)) return 0;
       continue;
     }
     if (r->z.avail_in == 0 && !eof) {
@@ -534,18 +570,16 @@ static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *s
     size_t produced = CHUNK - r->z.avail_out;
     crc = crc32(crc, r->out.p + r->out.len, (uInt)produced);
     r->out.len += produced;
-    if (over_limit(b, name, r->out.len, in_total - r->z.avail_in, msg)) return 0;
+    if (over_limit(b, name, r->out.len, in_total - r->z.avail_in, e)) return 0;
     if (ret == Z_STREAM_END) break;
     if (ret == Z_BUF_ERROR || ret == Z_OK) {
       if (eof && r->z.avail_in == 0 && produced == 0) {
-        snprintf(msg, MSG_MAX, "zip: member %s: truncated compressed data", name);
-        return 0;
+        return seterr(e, "truncated", "zip: member %s: truncated compressed data", name);
       }
       continue;
     }
-    snprintf(msg, MSG_MAX, "zip: member %s: corrupt compressed data (%s)", name,
-             ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
-    return 0;
+    return seterr(e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "zip: member %s: corrupt compressed data (%s)", name,
+                  ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
   }
   if (r->z_live) inflateEnd(&r->z);
   r->z_live = 0;
@@ -554,35 +588,31 @@ static int zip_inflate(reader *r, budget *b, zip_uint64_t i, const zip_stat_t *s
   if (own) {
     /* libzip checks these when it decompresses; for raw reads it is our job */
     if ((st->valid & ZIP_STAT_SIZE) && st->size != r->out.len) {
-      snprintf(msg, MSG_MAX,
-               "zip: member %s: inflates to %llu bytes, the central directory says %llu",
-               name, (unsigned long long)r->out.len, (unsigned long long)st->size);
-      return 0;
+      return seterr(e, "corrupt", "zip: member %s: inflates to %llu bytes, the central directory says %llu",
+                    name, (unsigned long long)r->out.len, (unsigned long long)st->size);
     }
-    if ((st->valid & ZIP_STAT_CRC) && st->crc != (zip_uint32_t)crc) {
-      snprintf(msg, MSG_MAX, "zip: member %s: CRC mismatch (corrupt data)", name);
-      return 0;
-    }
+    if ((st->valid & ZIP_STAT_CRC) && st->crc != (zip_uint32_t)crc)
+      return seterr(e, "corrupt", "zip: member %s: CRC mismatch (corrupt data)", name);
   }
   return 1;
 nomem:
-  snprintf(msg, MSG_MAX, "zip: out of memory reading %s", name);
-  return 0;
+  return seterr(e, "nomem", "zip: out of memory reading %s", name);
 readerr:
   switch (zip_error_code_zip(zip_file_get_error(r->zf))) {
   case ZIP_ER_CRC:
-    snprintf(msg, MSG_MAX, "zip: member %s: CRC mismatch (corrupt data)", name);
-    break;
+    return seterr(e, "corrupt", "zip: member %s: CRC mismatch (corrupt data)", name);
   case ZIP_ER_EOF:
+    return seterr(e, "truncated", "zip: member %s: truncated or corrupt data (%s)", name,
+                  zip_file_strerror(r->zf));
   case ZIP_ER_READ:
   case ZIP_ER_INCONS:
-    snprintf(msg, MSG_MAX, "zip: member %s: truncated or corrupt data (%s)", name,
-             zip_file_strerror(r->zf));
-    break;
+    return seterr(e, "corrupt", "zip: member %s: truncated or corrupt data (%s)", name,
+                  zip_file_strerror(r->zf));
+  case ZIP_ER_MEMORY:
+    return seterr(e, "nomem", "zip: member %s: %s", name, zip_file_strerror(r->zf));
   default:
-    snprintf(msg, MSG_MAX, "zip: member %s: %s", name, zip_file_strerror(r->zf));
+    return seterr(e, "corrupt", "zip: member %s: %s", name, zip_file_strerror(r->zf));
   }
-  return 0;
 }
 
 /* push_member pushes the member read into r->out (name already pushed), counts it in the
@@ -595,41 +625,38 @@ static int push_member(lua_State *L, reader *r, budget *b) {
   return 2;
 }
 
-/* fail_release ends the reader (its resources freed first) and returns nil, msg. */
-static int fail_release(lua_State *L, reader *r, const char *msg) {
+/* fail_release ends the reader (its resources freed first) and returns nil, msg, code. */
+static int fail_release(lua_State *L, reader *r, const arerr *e) {
   r->done = 1;
-  lua_pushstring(L, msg); /* msg may live in r's memory (libarchive's error string) */
   reader_release(r);
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
+  return push_err(L, e);
 }
 
 static int zip_next(lua_State *L, reader *r, budget *b) {
   const char *prefix = reader_uv_string(L, 1, 3);
-  char msg[MSG_MAX];
+  arerr e;
   while (r->next < r->count) {
     zip_uint64_t i = (zip_uint64_t)r->next++;
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(r->za, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) {
       r->done = 1;
-      return cb_fail(L, "zip: bad central directory (entry %d: %s)", (int)i, zip_strerror(r->za));
+      return fail_code(L, "corrupt", "zip: bad central directory (entry %d: %s)", (int)i, zip_strerror(r->za));
     }
     size_t nl = strlen(st.name);
     if (nl > 0 && st.name[nl - 1] == '/') continue; /* a folder */
     const char *name = lua_pushfstring(L, "%s%s", prefix, st.name);
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
       r->done = 1;
-      return cb_fail(L, "zip: member %s is encrypted; certbench does not read encrypted archives",
+      return fail_code(L, "encrypted", "zip: member %s is encrypted; certbench does not read encrypted archives",
                      name);
     }
     if (b->members >= b->max_members) {
       r->done = 1;
-      return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
+      return fail_code(L, "max_members", "the archive has more than %I members (max_members), at member %s",
                      b->max_members, name);
     }
-    if (!zip_inflate(r, b, i, &st, name, msg)) return fail_release(L, r, msg);
+    if (!zip_inflate(r, b, i, &st, name, &e)) return fail_release(L, r, &e);
     return push_member(L, r, b);
   }
   r->done = 1;
@@ -642,15 +669,15 @@ static int zip_next(lua_State *L, reader *r, budget *b) {
  * the caller reports it instead of dropping it. */
 static int tar_next(lua_State *L, reader *r, budget *b) {
   const char *prefix = reader_uv_string(L, 1, 3), *fallback = reader_uv_string(L, 1, 4);
-  char msg[MSG_MAX];
+  arerr fail;
   for (;;) {
     struct archive_entry *e;
     int rc = la.archive_read_next_header(r->ar, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       const char *es = la.archive_error_string(r->ar);
-      snprintf(msg, MSG_MAX, "tar: %s", es ? es : "corrupt archive");
-      return fail_release(L, r, msg);
+      seterr(&fail, "corrupt", "tar: %s", es ? es : "corrupt archive");
+      return fail_release(L, r, &fail);
     }
     int raw = la.archive_format(r->ar) == ARCHIVE_FORMAT_RAW;
     const char *path = la.archive_entry_pathname(e);
@@ -663,7 +690,7 @@ static int tar_next(lua_State *L, reader *r, budget *b) {
     if (b->members >= b->max_members) {
       r->done = 1;
       reader_release(r);
-      return cb_fail(L, "the archive has more than %I members (max_members), at member %s",
+      return fail_code(L, "max_members", "the archive has more than %I members (max_members), at member %s",
                      b->max_members, name);
     }
     if (type != AE_IFREG && !raw) {
@@ -677,20 +704,20 @@ static int tar_next(lua_State *L, reader *r, budget *b) {
     int64_t in0 = la.archive_filter_bytes(r->ar, 0);
     for (;;) {
       if (!out_reserve(&r->out, CHUNK, out_limit(b))) {
-        snprintf(msg, MSG_MAX, "tar: out of memory reading %s", name);
-        return fail_release(L, r, msg);
+        seterr(&fail, "nomem", "tar: out of memory reading %s", name);
+        return fail_release(L, r, &fail);
       }
       la_ssize_t got = la.archive_read_data(r->ar, r->out.p + r->out.len, CHUNK);
       if (got < 0) {
         const char *es = la.archive_error_string(r->ar);
-        snprintf(msg, MSG_MAX, "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
-        return fail_release(L, r, msg);
+        seterr(&fail, "corrupt", "tar: member %s: %s", name, es ? es : "truncated or corrupt data");
+        return fail_release(L, r, &fail);
       }
       if (got == 0) break;
       r->out.len += (size_t)got;
       /* compressed bytes consumed for this member: the ratio is measured on what was read */
       int64_t in = la.archive_filter_bytes(r->ar, 0) - in0;
-      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, msg)) return fail_release(L, r, msg);
+      if (over_limit(b, name, r->out.len, in > 0 ? (uint64_t)in : 1, &fail)) return fail_release(L, r, &fail);
     }
     return push_member(L, r, b);
   }
@@ -699,7 +726,7 @@ static int tar_next(lua_State *L, reader *r, budget *b) {
   return 0;
 }
 
-/* reader:next() -> name, data[, not_a_file] | nothing at the end | nil, err */
+/* reader:next() -> name, data[, not_a_file] | nothing at the end | nil, err, code */
 static int l_reader_next(lua_State *L) {
   reader *r = luaL_checkudata(L, 1, READER_MT);
   if (r->done) return 0;
@@ -707,7 +734,7 @@ static int l_reader_next(lua_State *L) {
   if (r->kind == K_GZIP) {
     if (b->members >= b->max_members) {
       r->done = 1;
-      return cb_fail(L, "the archive has more than %I members (max_members), at member %s%s",
+      return fail_code(L, "max_members", "the archive has more than %I members (max_members), at member %s%s",
                      b->max_members, reader_uv_string(L, 1, 3), reader_uv_string(L, 1, 4));
     }
     return gzip_next(L, r, b);
@@ -909,18 +936,18 @@ static int parse_signed_data(const uint8_t *p, size_t n, CBS *certs, CBS *crls) 
   return 1;
 }
 
-/* c.pkcs7(data) -> { certs = {der...}, crls = {der...} } | nil, err
+/* c.pkcs7(data) -> { certs = {der...}, crls = {der...} } | nil, err, "format"
  * Slices the bytes in place: nothing is parsed as a certificate or a CRL. */
 static int l_pkcs7(lua_State *L) {
   size_t n;
   const uint8_t *p = (const uint8_t *)luaL_checklstring(L, 1, &n);
   CBS certs, crls;
   if (!parse_signed_data(p, n, &certs, &crls))
-    return cb_fail(L, "pkcs7: not a PKCS#7 SignedData structure");
+    return fail_code(L, "format", "pkcs7: not a PKCS#7 SignedData structure");
   lua_createtable(L, 0, 2);
-  if (!push_sequences(L, &certs)) return cb_fail(L, "pkcs7: bad certificates field");
+  if (!push_sequences(L, &certs)) return fail_code(L, "format", "pkcs7: bad certificates field");
   lua_setfield(L, -2, "certs");
-  if (!push_sequences(L, &crls)) return cb_fail(L, "pkcs7: bad crls field");
+  if (!push_sequences(L, &crls)) return fail_code(L, "format", "pkcs7: bad crls field");
   lua_setfield(L, -2, "crls");
   return 1;
 }

@@ -2,14 +2,13 @@
 --   archive.detect(data)            -> "zip" | "gzip" | "tar" | "bzip2" | "xz" | "pem" | "der" | "pkcs7"
 --                                      | "unknown"
 --   archive.pem_labels(data)        -> { "X509 CRL", "CERTIFICATE", ... } in order
---   archive.members(data[, opts])   -> { {name=, data=[, not_a_file=]}, ... } | nil, err
+--   archive.members(data[, opts])   -> { {name=, data=[, not_a_file=]}, ... } | nil, err, code
 --   archive.iter(data[, opts])      for m in archive.iter(data) do ... end (raises on a failure)
---   archive.open(data[, opts])      -> reader | nil, err; reader:next() -> member | nil [, err]
+--   archive.open(data[, opts])      -> reader | nil, err, code;
+--                                      reader:next() -> member | nil at the end | nil, err, code
 --   archive.crls(data[, opts])      -> { {name=, der=}, ... } | nil, err, code (every CRL found)
 --   archive.certs(data[, opts])     -> { {name=, der=}, ... } | nil, err, code (every certificate)
---       code: "archive" (a broken archive, or one over a limit: members, sizes, ratio, depth),
---       "format" (a PEM block or PKCS#7 inside that does not decode)
---   archive.pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err
+--   archive.pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err, "format"
 --   archive.der_split(data) -> { der, ... } | nil   (DER elements back to back)
 --   archive.gzip(data[, {name=, level=, mtime=}])                     -> gzip bytes
 --   archive.zip({ {name=, data=[, method="store"]}, ... }[, {mtime=}]) -> zip bytes | nil, err
@@ -24,11 +23,35 @@
 -- returned with data "" and not_a_file saying what it is; a GZIP file is one member
 -- (concatenated gzip members inflate to one file, as gunzip does). Anything else is one
 -- member, itself. Every limit applies to every kind.
--- Member names come from the archive and are untrusted labels: never use them as paths.
+-- Member names come from the archive and are untrusted labels: never use them as paths (a
+-- member named "../../etc/x" is read as any other, and its name is only ever shown).
+--
+-- Error codes (the third value of every failure; stable: callers decide on them, never on the
+-- message text; archive.CODES maps each to its description):
+--   "max_members", "max_member", "max_total", "max_ratio", "max_depth"   over that limit (a zip
+--       bomb stops at max_ratio or max_total)
+--   "truncated"    the data ends early (a cut gzip stream or zip member, a zip without its end
+--                  of central directory)
+--   "corrupt"      bad data: a CRC mismatch, a bad central directory, corrupt compressed data,
+--                  trailing garbage, a tar that libarchive refuses
+--   "encrypted"    an encrypted member (certbench never reads them)
+--   "unsupported"  a compression method libzip does not support
+--   "unavailable"  libzip or libarchive cannot be loaded
+--   "nomem"        out of memory
+--   "format"       (crls, certs, pkcs7) a PEM block or PKCS#7 inside that does not decode
 local c = require "_certbench.archive"
 local pem = require "_certbench.pem"
 
 local M = {}
+
+M.CODES = {
+  max_members = "more members than max_members", max_member = "a member larger than max_member",
+  max_total = "more bytes inflated in all than max_total", max_ratio = "an inflation ratio past max_ratio",
+  max_depth = "archives nested deeper than max_depth", truncated = "the data ends early",
+  corrupt = "bad archive data", encrypted = "an encrypted member", unsupported = "an unsupported compression method",
+  unavailable = "libzip or libarchive cannot be loaded", nomem = "out of memory",
+  format = "a PEM block or PKCS#7 inside that does not decode",
+}
 
 M.defaults = {
   max_members = 1000,          -- members in all, nested ones included
@@ -130,16 +153,16 @@ function Reader:close()
 end
 Reader.__close = Reader.close
 
-function Reader:fail(err)
+function Reader:fail(err, code)
   if self.o.name then err = self.o.name .. ": " .. err end
-  self.err = err
+  self.err, self.code = err, code
   self:close()
-  return nil, err
+  return nil, err, code
 end
 
--- reader:next() -> {name=, data=} | nil at the end | nil, err (and nil, err ever after)
+-- reader:next() -> {name=, data=} | nil at the end | nil, err, code (and the same ever after)
 function Reader:next()
-  if self.err then return nil, self.err end
+  if self.err then return nil, self.err, self.code end
   if self.single then
     local m = self.single
     self.single = nil
@@ -148,9 +171,10 @@ function Reader:next()
   while true do
     local r = self.stack[#self.stack]
     if not r then return nil end
+    -- on a failure: nil, err, code
     local name, data, not_a_file = r:next()
     if name == nil then
-      if data ~= nil then return self:fail(data) end
+      if data ~= nil then return self:fail(data, not_a_file) end
       r:close()
       self.stack[#self.stack] = nil
       self.levels[#self.levels] = nil
@@ -162,10 +186,10 @@ function Reader:next()
       local level = self.levels[#self.levels] + (same and 0 or 1)
       if level > self.o.max_depth then
         return self:fail(("member %s: archives nested deeper than %d levels (max_depth)")
-          :format(name, self.o.max_depth))
+          :format(name, self.o.max_depth), "max_depth")
       end
-      local inner, err = open_level(data, kind, self.budget, name, nil, same)
-      if not inner then return self:fail(("member %s: %s"):format(name, err)) end
+      local inner, err, code = open_level(data, kind, self.budget, name, nil, same)
+      if not inner then return self:fail(("member %s: %s"):format(name, err), code) end
       self.stack[#self.stack + 1] = inner
       self.levels[#self.levels + 1] = level
       self.kinds[#self.kinds + 1] = kind
@@ -183,10 +207,10 @@ local function open(data, o)
   local self = setmetatable({ o = o, budget = budget, stack = {}, levels = {}, kinds = {} }, Reader)
   local kind = c.detect(data)
   if CONTAINERS[kind] and o.max_depth >= 1 then
-    local r, err = open_level(data, kind, budget, nil, o.name)
+    local r, err, code = open_level(data, kind, budget, nil, o.name)
     if not r then
       if o.name then err = o.name .. ": " .. err end
-      return nil, err
+      return nil, err, code
     end
     self.stack[1], self.levels[1], self.kinds[1] = r, 1, kind
   else
@@ -203,13 +227,13 @@ end
 
 function M.members(data, opts)
   checkdata(data, "members")
-  local r, err = open(data, options(opts, "members"))
-  if not r then return nil, err end
+  local r, err, code = open(data, options(opts, "members"))
+  if not r then return nil, err, code end
   local list = {}
   while true do
-    local m, e = r:next()
+    local m, e, ecode = r:next()
     if not m then
-      if e then return nil, e end
+      if e then return nil, e, ecode end
       return list
     end
     list[#list + 1] = m
@@ -233,8 +257,8 @@ local P7_LABELS = { PKCS7 = true, CMS = true, ["PKCS #7 SIGNED DATA"] = true }
 
 -- collect: the objects of one kind ("crl" or "cert") in every member, in order.
 local function collect(data, o, want)
-  local r, err = open(data, o)
-  if not r then return nil, err, "archive" end
+  local r, err, code = open(data, o)
+  if not r then return nil, err, code end
   local out = {}
   -- errors name the member, unless the data was no archive (then o.name says it all)
   local function where(name) return r.plain and "" or (name .. ": ") end
@@ -276,9 +300,9 @@ local function collect(data, o, want)
     return true
   end
   while true do
-    local m, e = r:next()
+    local m, e, ecode = r:next()
     if not m then
-      if e then return nil, e, "archive" end
+      if e then return nil, e, ecode end
       return out
     end
     local kind = c.detect(m.data)
@@ -316,7 +340,7 @@ end
 
 M.gzip = c.gzip
 M.zip = c.zip
--- pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err: a SignedData's contents, sliced
+-- pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err, "format": a SignedData's contents, sliced
 M.pkcs7 = c.pkcs7
 -- der_split(data) -> { der, ... } | nil: DER elements back to back
 M.der_split = c.der_split

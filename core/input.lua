@@ -36,8 +36,9 @@
 --       attributes = the Bag Attributes text before a PEM block (friendlyName, localKeyID),
 --       block =, line = (PEM block number and BEGIN line)
 --     }
---     code (with nil): "io" (cannot read the source), "http", "archive" (a broken archive or a
---       limit: zip bomb, too many members).
+--     code (with nil): "io" (cannot read the source), "http", or the code certbench.archive
+--       gives a broken archive or one over a limit ("max_ratio" for a zip bomb, "max_members",
+--       "truncated", "corrupt"...: archive.CODES lists them).
 --   input.bytes(data, name[, opts]) -> result | nil, err, code   (the same, from bytes)
 --   input.fetch(source[, opts]) -> data, name | nil, err, code    (the bytes alone)
 --   input.load(obj[, opts]) -> x509 | crl | csr | pkey | ocsp response | nil, err[, code]
@@ -238,16 +239,16 @@ function M.bytes(data, name, opts)
   local st = { objects = {}, unknown = {}, skipped = {}, warnings = {}, opts = opts, name = name }
   local aopts = { name = name }
   for k, v in pairs(opts.limits or {}) do aopts[k] = v end
-  local r, err = archive.open(data, aopts)
-  if not r then return nil, err, "archive" end
+  local r, err, code = archive.open(data, aopts)
+  if not r then return nil, err, code end
   local plain = r.plain
   local members = 0
   while true do
-    local m, merr = r:next()
+    local m, merr, mcode = r:next()
     if not m then
       if merr then
         r:close()
-        return nil, merr, "archive"
+        return nil, merr, mcode
       end
       break
     end

@@ -159,7 +159,8 @@ function Checker:prefetch(certs)
   end
 end
 
--- fetched(cert) -> CRL entries downloaded from cert's distribution points, notes
+-- checker:fetch_for(cert, notes) -> { {crl=, source=}, ... }: the CRLs downloaded from cert's
+-- http(s)/ldap(s) distribution points (each URL once per check; failures added to notes)
 function Checker:fetch_for(cert, notes)
   local fetch = require "certbench.plugins.crl.fetch"
   local out = {}
@@ -196,7 +197,7 @@ local function unknown_critical(c)
   end
 end
 
--- dps(ext_text, issuer_text) -> the distribution points of a CRLDistributionPoints or
+-- parse_dps(text, issuer_text) -> the distribution points of a CRLDistributionPoints or
 -- IssuingDistributionPoint extension, from its text (BoringSSL's printer, the same for both):
 -- { {names = {[name]=true} | nil, issuers = {[name]=true} | nil}, ... }. Names are "URI:..."
 -- and "DirName: C = .., CN = .."; a relative name becomes the full name it stands for: the

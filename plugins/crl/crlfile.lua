@@ -1,6 +1,10 @@
--- crl/crlfile.lua: what the commands of the crl plugin share: loading CRLs from files and from
+-- crl/crlfile.lua: CRLs as the crl plugin reads and names them: loading CRLs from files and from
 -- downloaded bytes (PEM, DER, ZIP, GZIP, PKCS#7), CRL numbers as big hex integers, the
--- identity of a CRL (issuer, key, delta or base, scope), summaries for reports, time text.
+-- identity of a CRL (issuer, key, delta or base, scope) that names its files, summaries for
+-- reports, time text.
+-- Error codes of from_data, from_file, first_crl (the third value): "format" (no CRL in it, or
+-- a CRL, PEM block or PKCS#7 that does not decode), "io" (the file cannot be read), "http" (a
+-- URL), or a code of certbench.archive (archive.CODES: "max_ratio", "truncated", ...).
 local crl = require "certbench.crl"
 local archive = require "certbench.archive"
 local input = require "certbench.input"
@@ -114,7 +118,7 @@ function M.summary(c)
 end
 
 -- from_data(data, name[, limits[, keep_der]]) -> { {name=, crl=[, der=]} | {name=, error=}, ... }
--- | nil, err: every CRL in the data, read through certbench.input (PEM, DER, PKCS#7, ZIP, GZIP,
+-- | nil, err, code: every CRL in the data, read through certbench.input (PEM, DER, PKCS#7, ZIP, GZIP,
 -- tar, bzip2, xz, nested up to the limits). A member that certbench.input did not understand
 -- is an entry with error (the source fails: a CRL may be in it); members that are plainly not
 -- PKI data (a README.txt) are left out. With keep_der, each entry keeps the DER it was parsed
@@ -125,8 +129,8 @@ function M.from_data(data, name, limits, keep_der)
     local c = crl.load(data)
     if c then return { { name = name, crl = c, der = keep_der and data or nil } } end
   end
-  local r, err = input.bytes(data, name, { limits = limits })
-  if not r then return nil, err end
+  local r, err, code = input.bytes(data, name, { limits = limits })
+  if not r then return nil, err, code end
   local out = {}
   for _, o in ipairs(r.objects) do
     if o.kind == "crl" then
@@ -162,42 +166,44 @@ function M.from_data(data, name, limits, keep_der)
   return out
 end
 
--- from_file(path[, limits[, opts]]) -> like from_data. A DER CRL is parsed straight from the
--- file (no copy in a Lua string: the big-CRL path); with opts.scan, it is scanned instead
--- (crl.scan_file: checked, counted and hashed a piece at a time, never held whole; the object
--- reads its entries from the file again, and has no lookup()). Anything else (PEM bundles,
--- archives) goes through certbench.archive, in memory.
+-- from_file(path[, limits[, opts]]) -> like from_data (code "io" when the file cannot be read). A
+-- DER CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
+-- path); with opts.scan, it is scanned instead (crl.scan_file: checked, counted and hashed a
+-- piece at a time, never held whole; the object reads its entries from the file again, and has
+-- no lookup()). Anything else (PEM bundles, archives, a .p7c) is read and goes through
+-- from_data (certbench.input), in memory; "-" and URLs through input.fetch.
 function M.from_file(path, limits, opts)
   if input.is_source(path) then -- "-" or a URL
-    local data, ferr = input.fetch(path, { max_size = M.MAX_FILE })
-    if not data then return nil, ferr end
+    local data, ferr, fcode = input.fetch(path, { max_size = M.MAX_FILE })
+    if not data then return nil, ferr, fcode end
     return M.from_data(data, path, limits)
   end
   local f, oerr = io.open(path, "rb")
-  if not f then return nil, oerr end
+  if not f then return nil, oerr, "io" end
   local head = f:read(1) or ""
   f:close()
   if head == "\x30" then
-    local c, err
-    if opts and opts.scan then c, err = crl.scan_file(path) else c, err = crl.load_file(path) end
+    local c, err, code
+    if opts and opts.scan then c, err, code = crl.scan_file(path) else c, err, code = crl.load_file(path) end
     if c then return { { name = path, crl = c } } end
     local data = fs.read(path, M.MAX_FILE)
     -- a .p7c holding CRLs is a SEQUENCE too
     if data and archive.detect(data) == "pkcs7" then return M.from_data(data, path, limits) end
-    return nil, err
+    -- crl.load_file: an errno when the file could not be read, no code when it is no CRL
+    return nil, err, math.type(code) == "integer" and "io" or "format"
   end
   local data, rerr = fs.read(path, M.MAX_FILE)
-  if not data then return nil, rerr end
+  if not data then return nil, rerr, "io" end
   return M.from_data(data, path, limits)
 end
 
--- first_crl(path[, limits[, opts]]) -> crl | nil, err: the only (or first) CRL of a file (opts
--- as from_file's)
+-- first_crl(path[, limits[, opts]]) -> crl, count | nil, err, code: the only (or first) CRL of a
+-- file (opts as from_file's)
 function M.first_crl(path, limits, opts)
-  local list, err = M.from_file(path, limits, opts)
-  if not list then return nil, err end
+  local list, err, code = M.from_file(path, limits, opts)
+  if not list then return nil, err, code end
   for _, m in ipairs(list) do if m.crl then return m.crl, #list end end
-  return nil, list[1].error
+  return nil, list[1].error, "format"
 end
 
 return M

@@ -14,13 +14,17 @@
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
 --   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
---   "http", "protocol", "truncated", "ldap", "url", "io"), "format" (no CRL in it), "archive"
---   (a bad or hostile archive: a zip bomb, too many members).
+--   "http", "protocol", "truncated", "ldap", "url", "io"), "format" (no CRL in it, or one that
+--   does not decode), "archive" (a bad or hostile archive: any code of certbench.archive but
+--   "format" — a zip bomb, too many members, a truncated or corrupt archive), "io" (the
+--   downloaded file cannot be read back). Decided on the codes the readers return, never on
+--   their messages.
 --   fetch.save(urls, opts) -> { sources = {...}, out_dir =, ok = } | nil, err
 --     `crl fetch`: each URL downloaded (get), each CRL checked and written to a folder (below)
 local http = require "certbench.http"
 local fs = require "certbench.fs"
 local rand = require "certbench.rand"
+local archive = require "certbench.archive"
 local ui = require "certbench.ui"
 local options = require "certbench.options"
 local crl = require "certbench.crl"
@@ -60,17 +64,16 @@ local function ldap_crls(body, url)
   return out
 end
 
-local function classify(err)
-  -- archive.crls errors: limits (zip bomb, member count) and broken archives
-  if err:find("ratio", 1, true) or err:find("limit", 1, true) or err:find("too many", 1, true)
-     or err:find("max_", 1, true) or err:find("zip", 1, true) or err:find("gzip", 1, true) then
-    return "archive"
-  end
+-- classify(code) -> the error code fetch.get reports for a failure of crlfile's readers (their
+-- code: "format", "io", "http", or one of certbench.archive's, which are all "archive" here)
+local function classify(code)
+  if archive.CODES[code] and code ~= "format" then return "archive" end
+  if code == "io" or code == "http" then return code end
   return "format"
 end
 
--- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by the
--- common reader (archives too); its mtime stands for Last-Modified, so a conditional request
+-- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by
+-- crlfile.from_file (archives too); its mtime stands for Last-Modified, so a conditional request
 -- gets "not modified" for a file unchanged since
 local function get_file(url, path, opts)
   local st, serr = fs.stat(path)
@@ -81,8 +84,8 @@ local function get_file(url, path, opts)
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end
-  local list, err = crlfile.from_file(path, opts.limits, { scan = opts.scan })
-  if not list then return nil, url .. ": " .. tostring(err), "format" end
+  local list, err, code = crlfile.from_file(path, opts.limits, { scan = opts.scan })
+  if not list then return nil, url .. ": " .. tostring(err), classify(code) end
   res.crls = list
   return res
 end
@@ -140,7 +143,10 @@ function M.get(url, opts)
   local list, lerr, lcode
   if r.protocol == "ldap" or r.protocol == "ldaps" then
     local body = r.body
-    if tmp then body, lerr = fs.read(tmp, req.max_size * 2 + 4096) end
+    if tmp then
+      body, lerr = fs.read(tmp, req.max_size * 2 + 4096)
+      if not body then lcode = "io" end
+    end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
     list, lerr, lcode = crlfile.from_file(tmp, opts.limits, { scan = opts.scan })
@@ -151,7 +157,7 @@ function M.get(url, opts)
   if not list then
     -- messages about the temporary file name the URL instead
     if tmp then lerr = tostring(lerr):gsub(tmp:gsub("%p", "%%%0"), url) end
-    return nil, lerr, lcode or classify(lerr)
+    return nil, lerr, classify(lcode)
   end
   for _, m in ipairs(list) do
     if tmp and m.name == tmp then m.name = url end

@@ -350,7 +350,7 @@ M.commands = {
       p:option("-o --out-dir", "the mirror folder")
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
-      p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crlurl, <hash>.crl_url) are a source pinned to that CA")
+      p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crl_url, <hash>.crl_url) are a source pinned to that CA")
       p:option("--hash-names", "new (default), or new,old: also the MD5-based names of OpenSSL before 1.0 (<hash>.N, <hash>.rN) as symbolic links")
       p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
       p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")

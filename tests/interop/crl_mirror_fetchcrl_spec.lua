@@ -2,11 +2,30 @@
 -- spec/support/servers/crl_server.py on 127.0.0.1 and real files: several URLs per CRL tried in order
 -- (failover), an aging tolerance for failed downloads, file:// sources, an IGTF trust folder laid
 -- out as the Debian fetch-crl / ca-policy packages expect it (--igtf-dir), old-style hash names
--- beside the new ones (--hash-names new,old), checked against openssl's -hash_old.
+-- beside the new ones (--hash-names new,old), checked against openssl's -hash_old. Where the
+-- Debian fetch-crl is installed (third_party/install-deps test), it reads the same folders: the
+-- same CRLs under the same names, and the rollbacks it publishes that the mirror refuses.
 local h = require "support.helper"
 local servers = require "support.servers"
 local F = require "support.crl_plugin"
 local fs = require "certbench.fs"
+
+local FETCH_CRL = h.run("command -v fetch-crl"):match("^(/%S+)")
+
+-- fetch_crl(dir, igtf, out, state) -> output, rc: the Debian fetch-crl on the folder igtf,
+-- writing its "openssl" format in dual mode (<hash>.r0 and <old-hash>.r0) to out, its state to
+-- state; its own configuration file only (not /etc/fetch-crl.conf, nor /etc/fetch-crl.d)
+local function fetch_crl(dir, igtf, out, state)
+  local conf = fs.join(dir, "fetch-crl.conf")
+  h.write(conf, ("infodir = %s\ncfgdir =\nformats = openssl\nopensslmode = dual\nhttptimeout = 5\n"):format(igtf))
+  for _, d in ipairs { out, state } do if not fs.exists(d) then assert(fs.mkdir(d)) end end
+  return h.run(("%s -c %s -l %s -o %s -s %s"):format(FETCH_CRL, h.q(conf), h.q(igtf), h.q(out), h.q(state)))
+end
+
+local function crl_number(path)
+  local o = h.sh("openssl crl -in " .. h.q(path) .. " -noout -crlnumber")
+  return tonumber(o:match("crlNumber=0x(%x+)"), 16)
+end
 
 local function mirror_cmd(args)
   local out, err, rc = h.run3(h.q(h.bin) .. " --json crl mirror " .. args)
@@ -87,40 +106,77 @@ describe("crl mirror for fetch-crl users", function()
     assert.matches("none%.crl", rep.sources[1].error)
   end)
 
-  it("reads an IGTF trust folder: each CA's URLs are a source pinned to that CA", function()
+  it("reads an IGTF trust folder as fetch-crl does: each CA's URLs are a source pinned to that CA", function()
     local g = dir .. "/grid-security-certificates"
     assert(fs.mkdir(g))
-    local one, two = F.ca(dir, "IGTF One"), F.ca(dir, "IGTF Two")
-    -- CA one: <alias>.pem, <hash>.0 a link to it, <alias>.info with two crlurls (the first dead)
+    local one, two, three = F.ca(dir, "IGTF One"), F.ca(dir, "IGTF Two"), F.ca(dir, "IGTF Three")
     local h1, h2 = one.cert:subject():hash(), two.cert:subject():hash()
+    -- CA one as the IGTF distribution ships it: <alias>.pem, <hash>.0 a link to it, <alias>.info
+    -- whose crl_url lists two URLs (the first dead), with a comment and a continued line
     h.write(g .. "/IGTF-One.pem", h.read(one.pem))
     h.sh("ln -s IGTF-One.pem " .. h.q(g .. "/" .. h1 .. ".0"))
-    h.write(g .. "/IGTF-One.info", ("alias = IGTF-One\nversion = 1.0\ncrlurl = %s; %s\nemail = ca@example.org\n")
-      :format(srv.url .. "/s/dead", srv.url .. "/s/one"))
+    h.write(g .. "/IGTF-One.info", ("# @(#)IGTF-One.info\nalias = IGTF-One\nversion = 1.0\nca_url = %s\n"
+      .. "crl_url = %s;\\\n  %s\nemail = ca@example.org\nstatus = accredited:classic\n")
+      :format(srv.url .. "/ca.pem", srv.url .. "/s/dead", srv.url .. "/s/one"))
     h.write(g .. "/IGTF-One.signing_policy", "access_id_CA X509 '/CN=IGTF One'\n")
-    -- CA two: only <hash>.0 and <hash>.crl_url (the older form)
+    -- CA two in the older form: <hash>.0 and <hash>.crl_url, one URL a line, tried in order
     h.write(g .. "/" .. h2 .. ".0", h.read(two.pem))
-    h.write(g .. "/" .. h2 .. ".crl_url", srv.url .. "/s/two\n")
-    h.write(www .. "/one.crl", F.crl(one, { number = 2 }):to_der())
+    h.write(g .. "/" .. h2 .. ".crl_url", ("# the CA's mirror first\n%s\n%s\n"):format(srv.url .. "/s/gone", srv.url .. "/s/two"))
+    -- CA three has no crl_url ("crlurl" is not a key fetch-crl reads): no source, not a failure
+    h.write(g .. "/IGTF-Three.pem", h.read(three.pem))
+    h.write(g .. "/IGTF-Three.info", "alias = IGTF-Three\ncrlurl = " .. srv.url .. "/s/three\n")
+    h.write(www .. "/one.crl", F.crl(one, { number = 2, entries = { { serial = "0B", date = os.time() - 7200 } } }):to_der())
     h.write(www .. "/two.crl", F.crl(two, { number = 9 }):to_der())
     -- CA two's URL serves CA one's CRL: valid and trusted, but not its own CA's
-    F.routes(www, { dead = { mode = "status", code = 500 }, one = { mode = "file", file = "one.crl" },
-                    two = { mode = "file", file = "one.crl" } })
+    F.routes(www, { dead = { mode = "status", code = 500 }, gone = { mode = "status", code = 404 },
+                    one = { mode = "file", file = "one.crl" }, two = { mode = "file", file = "one.crl" } })
     local out = dir .. "/igtf-out"
     local rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(out)))
     assert.equal(1, rc, err)
+    assert.equal(2, #rep.sources)
     local by = {}
     for _, s in ipairs(rep.sources) do by[s.url] = s end
     assert.is_true(by[srv.url .. "/s/dead"].ok, "the source of CA one is named by its first URL")
     assert.matches("500", by[srv.url .. "/s/dead"].failover[1])
-    assert.matches("pinned to CN=IGTF Two", by[srv.url .. "/s/two"].error)
-    F.routes(www, { dead = { mode = "status", code = 500 }, one = { mode = "file", file = "one.crl" },
-                    two = { mode = "file", file = "two.crl" } })
+    assert.matches("pinned to CN=IGTF Two", by[srv.url .. "/s/gone"].error)
+    assert.matches("IGTF%-Three%.info: no crl_url", err)
+    F.routes(www, { dead = { mode = "status", code = 500 }, gone = { mode = "status", code = 404 },
+                    one = { mode = "file", file = "one.crl" }, two = { mode = "file", file = "two.crl" } })
     rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(out)))
     assert.equal(0, rc, err)
+    by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.equal(srv.url .. "/s/two", by[srv.url .. "/s/gone"].served_by)
+    assert.matches("404", by[srv.url .. "/s/gone"].failover[1])
     local leaf = select(2, F.leaf(two, dir, "05"))
+    local revoked = select(2, F.leaf(one, dir, "0B"))
     local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
     assert.equal(0, vrc, o)
+    o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(revoked)))
+    assert.not_equal(0, vrc)
+    assert.matches("certificate revoked", o)
+    -- fetch-crl reads the same folder to the same CRLs, under the names certbench gives them with
+    -- --hash-names new,old (its default "dual" mode)
+    local both = dir .. "/igtf-both"
+    rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5 --hash-names new,old"):format(h.q(g), h.q(both)))
+    assert.equal(0, rc, err)
+    o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(both), h.q(revoked)))
+    assert.matches("certificate revoked", o)
+    if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    local fc = dir .. "/igtf-fetch-crl"
+    o, vrc = fetch_crl(dir, g, fc, dir .. "/igtf-fetch-crl-state")
+    assert.equal(0, vrc, o)
+    local function r0s(d)
+      local t = {}
+      for _, f in ipairs(fs.list(d)) do if f:match("^%x+%.r0$") then t[#t + 1] = f end end
+      table.sort(t)
+      return t
+    end
+    assert.equal(4, #r0s(fc))
+    assert.same(r0s(fc), r0s(both))
+    for _, f in ipairs(r0s(fc)) do
+      assert.equal(crl_number(fc .. "/" .. f), crl_number(both .. "/" .. f), f)
+    end
   end)
 
   it("publishes the old-style hash names beside the new ones (--hash-names new,old), as openssl -hash_old names them", function()
@@ -144,5 +200,106 @@ describe("crl mirror for fetch-crl users", function()
     assert.equal(0, rep.files_written)
     assert.truthy(fs.exists(out .. "/" .. chash .. ".0"))
     assert.truthy(fs.exists(out .. "/" .. rhash_old .. ".r0"))
+    -- the folder with both names is a CApath openssl reads: -crl_check finds the CA and its CRL
+    local leaf = select(2, F.leaf(ca, dir, "0C"))
+    local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(out), h.q(leaf)))
+    assert.equal(0, vrc, o)
+  end)
+end)
+
+-- A rollback: CRL #5 served after #10 (issue 16, item 8). fetch-crl compares only thisUpdate
+-- (lastUpdate), and with its state gone only with a file it guesses from the anchor's names, which
+-- for an .info anchor are not the <hash>.r0 it writes; the mirror compares CRL numbers of the
+-- same issuer and key, from its state or, without it, from the verified CRLs in its folder.
+describe("crl mirror and fetch-crl facing a rollback", function()
+  local dir, www, srv, ca, g, leaf
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    ca = F.ca(dir, "Rollback CA")
+    g = dir .. "/grid-security-certificates"
+    assert(fs.mkdir(g))
+    h.write(g .. "/Rollback-CA.pem", h.read(ca.pem))
+    h.sh("ln -s Rollback-CA.pem " .. h.q(g .. "/" .. ca.cert:subject():hash() .. ".0"))
+    srv = F.server(www)
+    h.write(g .. "/Rollback-CA.info", ("alias = Rollback-CA\ncrl_url = %s\n"):format(srv.url .. "/s/crl"))
+    local now = os.time()
+    -- #10 revokes the leaf; #5 does not. Distinct mtimes: crl_server.py's Last-Modified is the
+    -- file's, and fetch-crl keeps its cached CRL when a HEAD shows the same one
+    h.write(www .. "/10.crl", F.crl(ca, { number = 10, this_update = now - 3600,
+      entries = { { serial = "0D", date = now - 7200 } } }):to_der())
+    h.write(www .. "/5-newer.crl", F.crl(ca, { number = 5, this_update = now - 60 }):to_der())
+    h.write(www .. "/5-older.crl", F.crl(ca, { number = 5, this_update = now - 5400 }):to_der())
+    h.sh(("touch -d @%d %s; touch -d @%d %s; touch -d @%d %s"):format(now - 3000, h.q(www .. "/10.crl"),
+      now - 2000, h.q(www .. "/5-newer.crl"), now - 1000, h.q(www .. "/5-older.crl")))
+    leaf = select(2, F.leaf(ca, dir, "0D"))
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  local function serve(file) F.routes(www, { crl = { mode = "file", file = file } }) end
+  local function mirror(out)
+    return mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(out)))
+  end
+  local function published(out) return crl_number(out .. "/" .. ca.cert:subject():hash() .. ".r0") end
+  local function revoked_in(out)
+    local o, rc = h.openssl(("verify -CAfile %s -CApath %s -crl_check %s"):format(h.q(ca.pem), h.q(out), h.q(leaf)))
+    return rc ~= 0 and o:match("certificate revoked") ~= nil, o
+  end
+
+  it("publishes #10, then refuses #5 with a newer thisUpdate, which fetch-crl publishes", function()
+    local out, fc, st = dir .. "/cb1", dir .. "/fc1", dir .. "/fc1-state"
+    serve("10.crl")
+    local rep, rc, err = mirror(out)
+    assert.equal(0, rc, err)
+    assert.equal(10, published(out))
+    serve("5-newer.crl")
+    rep, rc, err = mirror(out)
+    assert.equal(1, rc, err)
+    assert.matches("CRL number 5 is lower than the published 10", rep.sources[1].crls[1].error)
+    assert.equal(10, published(out))
+    assert.is_true(revoked_in(out))
+    if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    serve("10.crl")
+    local o, frc = fetch_crl(dir, g, fc, st)
+    assert.equal(0, frc, o)
+    assert.equal(10, published(fc))
+    assert.is_true(revoked_in(fc))
+    serve("5-newer.crl")
+    o, frc = fetch_crl(dir, g, fc, st)
+    assert.equal(0, frc, o)
+    assert.equal(5, published(fc), "fetch-crl publishes the rollback")
+    assert.is_false(revoked_in(fc), "and the revoked certificate verifies again")
+  end)
+
+  it("after its state is deleted, still refuses #5 with an older thisUpdate, which fetch-crl then publishes", function()
+    local out, fc, st = dir .. "/cb2", dir .. "/fc2", dir .. "/fc2-state"
+    serve("10.crl")
+    local rep, rc, err = mirror(out)
+    assert.equal(0, rc, err)
+    serve("5-older.crl")
+    h.sh("rm -rf " .. h.q(out .. "/.certbench-mirror"))
+    rep, rc, err = mirror(out)
+    assert.equal(1, rc, err)
+    assert.matches("CRL number 5 is lower than the published 10", rep.sources[1].crls[1].error)
+    assert.equal(10, published(out))
+    assert.is_true(revoked_in(out))
+    if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    serve("10.crl")
+    local o, frc = fetch_crl(dir, g, fc, st)
+    assert.equal(0, frc, o)
+    serve("5-older.crl")
+    -- with its state, fetch-crl refuses an older thisUpdate
+    o, frc = fetch_crl(dir, g, fc, st)
+    assert.equal(1, frc, o)
+    assert.matches("predates installed CRL", o)
+    assert.equal(10, published(fc))
+    -- without it, it publishes it
+    h.sh("rm -f " .. h.q(st) .. "/*")
+    o, frc = fetch_crl(dir, g, fc, st)
+    assert.equal(0, frc, o)
+    assert.equal(5, published(fc), "fetch-crl publishes the rollback")
+    assert.is_false(revoked_in(fc))
   end)
 end)
