@@ -567,7 +567,12 @@ static int missing_iter(lua_State *L) {
   char err[256];
   int r = missing_next(m, a->e, b->e, &view, &en, err, sizeof err);
   if (r < 0) return luaL_error(L, "crl.missing: %s", err);
-  if (r == 0) return 0;
+  if (r == 0) {
+    /* the set and buffers now, not when the collector gets to them: crl diff walks the
+     * added entries, then the removed ones, each with a set of its own */
+    missing_free(m);
+    return 0;
+  }
   if (en.has_cert_issuer) push_cert_issuer(L, &view, en.cert_issuer);
   push_entry(L, &view, &en, en.has_cert_issuer);
   return 1;

@@ -111,6 +111,9 @@ local function walk(n, a, b, shape)
       e = it()
       at = at + 1
     end
+    -- the last one: run the iterator to its end, which frees its set of serials at once (the
+    -- list of removed entries builds its own next)
+    if at == n and e then it() end
     return e and shape(e)
   end)
 end
