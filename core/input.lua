@@ -49,7 +49,11 @@
 --   input.problem(result) -> "from: reason (and N more not understood)", code | nil: the one
 --       line a command that refuses partial input prints
 --   input.is_source(s) -> true for "-" and URLs (a string that is not a plain path)
-local archive = require "certbench.archive"
+-- certbench.archive is loaded only for what is not a plain PEM or DER file (an archive, a
+-- PKCS#7 bundle, DER objects back to back, limits given): a `ca issue --csr r.pem` does not pay
+-- for it. The content test is the C one archive.detect itself uses.
+local archive = require("certbench").lazy "certbench.archive"
+local content_kind = require("_certbench.archive").detect
 local detect = require "certbench.detect"
 local fs = require "certbench.fs"
 
@@ -233,14 +237,26 @@ local function join(source, member)
   return source .. ": " .. member
 end
 
+-- one_member: what archive.open gives for data that is no container (one member, itself)
+local function one_member(data)
+  local m = { data = data }
+  return { plain = true, next = function() local x = m; m = nil; return x end, close = function() end }
+end
+
 function M.bytes(data, name, opts)
   if type(data) ~= "string" then error("input.bytes: data must be a string", 2) end
   opts = opts or {}
   local st = { objects = {}, unknown = {}, skipped = {}, warnings = {}, opts = opts, name = name }
-  local aopts = { name = name }
-  for k, v in pairs(opts.limits or {}) do aopts[k] = v end
-  local r, err, code = archive.open(data, aopts)
-  if not r then return nil, err, code end
+  local r, err, code
+  local ckind = opts.limits == nil and content_kind(data)
+  if ckind == "pem" or ckind == "der" then
+    r = one_member(data)
+  else
+    local aopts = { name = name }
+    for k, v in pairs(opts.limits or {}) do aopts[k] = v end
+    r, err, code = archive.open(data, aopts)
+    if not r then return nil, err, code end
+  end
   local plain = r.plain
   local members = 0
   while true do

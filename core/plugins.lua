@@ -30,8 +30,25 @@ local info = require "_certbench.info"
 local function exists(file) return info.embedded(file) or fs.exists(file) end
 
 local M = {}
-local loaded = {}   -- name -> plugin table
-local failed = {}   -- name -> error message
+
+-- What the search path finds, listed once per process and search path: one `ca issue` looked
+-- plugins up ~20 times (the package searcher of every `require "certbench.plugins.ca.x"`, the
+-- site plugins of extends and hooks), each listing every folder of the path again (44
+-- getdents64 under strace, ~1 ms of its 15). The state is keyed by the path itself
+-- (CERTBENCH_PLUGINS, HOME and the installation root decide it), so a script or a spec that
+-- changes them sees the plugins of the new path, loaded and checked afresh. A folder added to
+-- a search path while the process runs is not seen, as a plugin already loaded is not reloaded.
+local states = {}   -- path key -> { dirs=, list=, byname=, loaded=, failed=, extended= }
+local function state()
+  local dirs = M.path()
+  local key = table.concat(dirs, "\0")
+  local st = states[key]
+  if not st then
+    st = { dirs = dirs, loaded = {}, failed = {}, extended = {} }
+    states[key] = st
+  end
+  return st
+end
 
 -- the contract -------------------------------------------------------------------------------
 
@@ -60,7 +77,8 @@ M.CONTRACT = {
 M.COMMAND = {
   { "summary", "string", "one line for the command lists" },
   { "description", "string", "more text for `certbench help PLUGIN COMMAND` and the man page" },
-  { "epilog", "string", "text printed after the options in the help" },
+  { "epilog", "string|function", "text printed after the options in the help; a function "
+      .. "returning it is called only when the help is shown (so running the command does not pay for it)" },
   { "options", "function", "options(parser): declares arguments and options on a lua-argparse parser" },
   { "run", "function", "run(args, ctx) -> result | nil, err[, exit_code] | result, nil, exit_code "
       .. "(required). ctx = {ui=, json=, quiet=, verbose=, plugin=, command=}. A result is a table "
@@ -91,7 +109,7 @@ local FIELDS, CMD_FIELDS, EVENTS = index(M.CONTRACT), index(M.COMMAND), index(M.
 local function close_to(word, list)
   if #word < 4 then return nil end
   for _, e in ipairs(list) do
-    if options.distance(word:lower(), e[1]) <= 2 then return e[1] end
+    if options.distance(word:lower(), e[1], 2) <= 2 then return e[1] end
   end
   return nil
 end
@@ -99,9 +117,10 @@ end
 -- the fields the loader sets on a plugin it loaded
 local LOADER_FIELDS = { dir = true, builtin = true, added_by = true }
 
+-- want: a type name, or alternatives "string|function"
 local function typed(where, v, want)
-  if v ~= nil and type(v) ~= want then
-    return ("%s must be a %s, not a %s"):format(where, want, type(v))
+  if v ~= nil and type(v) ~= want and not ("|" .. want .. "|"):find("|" .. type(v) .. "|", 1, true) then
+    return ("%s must be a %s, not a %s"):format(where, want:gsub("|", " or "), type(v))
   end
 end
 
@@ -194,11 +213,12 @@ function M.path()
   return dirs
 end
 
--- discover() -> list of {name=, dir=, builtin=} in search order, first of each name only
-function M.discover()
+-- the listing of the search path (see state()): {name=, dir=, builtin=} sorted by name
+local function listing(st)
+  if st.list then return st.list end
   local seen, out = {}, {}
   local builtin = require("certbench").root .. "/plugins"
-  local dirs = M.path()
+  local dirs = st.dirs
   for i, base in ipairs(dirs) do
     local names = fs.list(base)
     if base == builtin then
@@ -214,28 +234,41 @@ function M.discover()
     end
   end
   table.sort(out, function(a, b) return a.name < b.name end)
+  st.list, st.byname = out, {}
+  for _, e in ipairs(out) do st.byname[e.name] = e end
+  return out
+end
+
+-- discover() -> list of {name=, dir=, builtin=} in search order, first of each name only (a
+-- copy: callers may keep or change it)
+function M.discover()
+  local out = {}
+  for i, e in ipairs(listing(state())) do
+    out[i] = { name = e.name, dir = e.dir, builtin = e.builtin }
+  end
   return out
 end
 
 function M.find(name)
-  for _, p in ipairs(M.discover()) do
-    if p.name == name then return p end
-  end
-  return nil
+  local st = state()
+  listing(st)
+  local e = st.byname[name]
+  return e and { name = e.name, dir = e.dir, builtin = e.builtin } or nil
 end
 
 -- loading ------------------------------------------------------------------------------------
 
-local function broken(name, file, err)
-  failed[name] = "plugin '" .. name .. "' (" .. file .. ") is broken: " .. tostring(err)
-  return nil, failed[name]
+local function broken(st, name, file, err)
+  st.failed[name] = "plugin '" .. name .. "' (" .. file .. ") is broken: " .. tostring(err)
+  return nil, st.failed[name]
 end
 
--- the plugin itself, checked, without what extensions add
-local function load_one(name)
-  if loaded[name] then return loaded[name] end
-  if failed[name] then return nil, failed[name] end
-  local p = M.find(name)
+-- the plugin itself, checked (once per search path), without what extensions add
+local function load_one(st, name)
+  if st.loaded[name] then return st.loaded[name] end
+  if st.failed[name] then return nil, st.failed[name] end
+  listing(st)
+  local p = st.byname[name]
   if not p then return nil, "no plugin named '" .. name .. "'" end
   local file = p.dir .. "/init.lua"
   local chunk, err = info.loadfile(file)
@@ -248,22 +281,22 @@ local function load_one(name)
     local cok, cerr = M.check(name, plugin)
     if not cok then err = cerr end
   end
-  if err then return broken(name, file, err) end
+  if err then return broken(st, name, file, err) end
   plugin.name = name
   plugin.dir = p.dir
   plugin.builtin = p.builtin
   plugin.commands = plugin.commands or {}
-  loaded[name] = plugin
+  st.loaded[name] = plugin
   return plugin
 end
 
 -- site plugins (those not in certbench's own plugins/) that load; extends and hooks are read
 -- from them only, so that running a command never loads every built-in plugin
-local function site_plugins()
+local function site_plugins(st)
   local out = {}
-  for _, e in ipairs(M.discover()) do
+  for _, e in ipairs(listing(st)) do
     if not e.builtin then
-      local p, err = load_one(e.name)
+      local p, err = load_one(st, e.name)
       out[#out + 1] = { name = e.name, dir = e.dir, plugin = p, error = err }
     end
   end
@@ -271,8 +304,8 @@ local function site_plugins()
 end
 
 -- what extensions add to `target`: their commands (a clash breaks the extension, not the target)
-local function extend(target)
-  for _, e in ipairs(site_plugins()) do
+local function extend(st, target)
+  for _, e in ipairs(site_plugins(st)) do
     local ext = e.plugin
     if ext and ext.extends == target.name and ext ~= target then
       local clash
@@ -289,8 +322,8 @@ local function extend(target)
         if not clash and target.profiles and target.profiles[pname] then clash = "profile '" .. pname .. "'" end
       end
       if clash then
-        loaded[e.name] = nil
-        local _, err = broken(e.name, e.dir .. "/init.lua", ("extends '%s': its %s is also %s's own %s")
+        st.loaded[e.name] = nil
+        local _, err = broken(st, e.name, e.dir .. "/init.lua", ("extends '%s': its %s is also %s's own %s")
           :format(target.name, clash, target.name, clash))
         require("certbench.ui").warn("%s", err)
       else
@@ -311,27 +344,28 @@ local function extend(target)
 end
 
 -- load(name) -> plugin | nil, err
-local extended = {}
-function M.load(name)
-  local p, err = load_one(name)
+local function load(st, name)
+  local p, err = load_one(st, name)
   if not p then return nil, err end
-  if not extended[name] then
-    extended[name] = true
-    extend(p)
+  if not st.extended[name] then
+    st.extended[name] = true
+    extend(st, p)
   end
   return p
 end
+function M.load(name) return load(state(), name) end
 
 -- load_all() loads every plugin; returns list of {name, dir, plugin | err}
 function M.load_all()
+  local st = state()
   local out = {}
-  for _, p in ipairs(M.discover()) do
-    local plugin, err = M.load(p.name)
+  for _, p in ipairs(listing(st)) do
+    local plugin, err = load(st, p.name)
     out[#out + 1] = { name = p.name, dir = p.dir, plugin = plugin, error = err }
   end
   -- an extension whose clash was found while loading its target is broken after all
   for _, e in ipairs(out) do
-    if e.plugin and failed[e.name] then e.plugin, e.error = nil, failed[e.name] end
+    if e.plugin and st.failed[e.name] then e.plugin, e.error = nil, st.failed[e.name] end
   end
   return out
 end
@@ -366,7 +400,7 @@ end
 -- has_hook(event) -> true when a site plugin has a hook for event (so a caller can skip making
 -- events nobody reads)
 function M.has_hook(event)
-  for _, e in ipairs(site_plugins()) do
+  for _, e in ipairs(site_plugins(state())) do
     if e.plugin and e.plugin.hooks and e.plugin.hooks[event] then return true end
   end
   return false
@@ -379,7 +413,7 @@ end
 function M.emit(event, ev)
   assert(EVENTS[event], "plugins.emit: unknown event " .. tostring(event))
   local failures = {}
-  for _, e in ipairs(site_plugins()) do
+  for _, e in ipairs(site_plugins(state())) do
     local fn = e.plugin and e.plugin.hooks and e.plugin.hooks[event]
     if fn then
       local copy = {}
@@ -407,7 +441,9 @@ local function searcher(modname)
   if sub == "" then
     return function() local p, err = M.load(name); if not p then error(err, 0) end; return p end, name
   end
-  local p = M.find(name)
+  local st = state()
+  listing(st)
+  local p = st.byname[name]
   if not p then return "no plugin named '" .. name .. "'" end
   local file = p.dir .. "/" .. sub:gsub("%.", "/") .. ".lua"
   if not exists(file) then return "no file '" .. file .. "'" end

@@ -13,6 +13,8 @@
  * nothing is pending and the box is collected. A handshake that ends tears its I/O down at
  * once (uv_close); the results stay in the connection until the caller's continuation has
  * pushed them. The loop shuts a connection down when the state closes. */
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,129 @@
 #include <openssl/x509.h>
 
 #include "cb.h"
+#include "dynlib.h"
 #include "loop.h"
 #include "objects.h"
+
+/* BoringSSL's libssl is opened on first use (core/dynlib.h), not linked: it is C++ and brings
+ * libstdc++ and libgcc_s, whose loading and relocation cost every command ~1.5 ms of CPU
+ * (an empty program linked with and without -lssl, perf stat) although only a TLS handshake
+ * uses it. need_ssl() before the first call; its own references to libcrypto.so.0 bind to
+ * the BoringSSL the program links (the same soname, already loaded). ssl.h defines a few
+ * names as themselves and SSL_get/set_app_data as SSL_get/set_ex_data: each is undefined
+ * before it is pointed at the table. */
+#define CB_SSL_FUNCS(X) \
+  X(SSL_CIPHER_get_name) X(SSL_CIPHER_standard_name) X(SSL_CTX_free) X(SSL_CTX_new) \
+  X(SSL_CTX_sess_set_new_cb) X(SSL_CTX_set_max_proto_version) X(SSL_CTX_set_min_proto_version) \
+  X(SSL_CTX_set_session_cache_mode) X(SSL_add1_chain_cert) X(SSL_check_private_key) \
+  X(SSL_do_handshake) X(SSL_free) X(SSL_get0_alpn_selected) X(SSL_get0_peer_certificates) \
+  X(SSL_get_ex_data) X(SSL_get_client_CA_list) X(SSL_get_current_cipher) X(SSL_get_curve_id) \
+  X(SSL_get_curve_name) X(SSL_get_error) X(SSL_get_peer_signature_algorithm) \
+  X(SSL_get_signature_algorithm_name) X(SSL_get_version) X(SSL_new) X(SSL_read) \
+  X(SSL_set_alpn_protos) X(SSL_set_ex_data) X(SSL_set_bio) X(SSL_set_cert_cb) \
+  X(SSL_set_connect_state) X(SSL_set_custom_verify) X(SSL_set_info_callback) \
+  X(SSL_set_tlsext_host_name) X(SSL_shutdown) X(SSL_use_PrivateKey) X(SSL_use_certificate) \
+  X(SSL_version) X(TLS_method)
+static struct {
+  CB_SSL_FUNCS(CB_DYNLIB_FIELD)
+} sslfn;
+#define SSL_SYM(f) CB_DYNLIB_SYM(sslfn, f)
+static const cb_dynsym ssl_syms[] = {CB_SSL_FUNCS(SSL_SYM){NULL, NULL}};
+#undef SSL_SYM
+static cb_dynlib libssl = {.soname = "libssl.so.0", .syms = ssl_syms};
+#undef SSL_CIPHER_get_name
+#define SSL_CIPHER_get_name (*sslfn.SSL_CIPHER_get_name)
+#undef SSL_CIPHER_standard_name
+#define SSL_CIPHER_standard_name (*sslfn.SSL_CIPHER_standard_name)
+#undef SSL_CTX_free
+#define SSL_CTX_free (*sslfn.SSL_CTX_free)
+#undef SSL_CTX_new
+#define SSL_CTX_new (*sslfn.SSL_CTX_new)
+#undef SSL_CTX_sess_set_new_cb
+#define SSL_CTX_sess_set_new_cb (*sslfn.SSL_CTX_sess_set_new_cb)
+#undef SSL_CTX_set_max_proto_version
+#define SSL_CTX_set_max_proto_version (*sslfn.SSL_CTX_set_max_proto_version)
+#undef SSL_CTX_set_min_proto_version
+#define SSL_CTX_set_min_proto_version (*sslfn.SSL_CTX_set_min_proto_version)
+#undef SSL_CTX_set_session_cache_mode
+#define SSL_CTX_set_session_cache_mode (*sslfn.SSL_CTX_set_session_cache_mode)
+#undef SSL_add1_chain_cert
+#define SSL_add1_chain_cert (*sslfn.SSL_add1_chain_cert)
+#undef SSL_check_private_key
+#define SSL_check_private_key (*sslfn.SSL_check_private_key)
+#undef SSL_do_handshake
+#define SSL_do_handshake (*sslfn.SSL_do_handshake)
+#undef SSL_free
+#define SSL_free (*sslfn.SSL_free)
+#undef SSL_get0_alpn_selected
+#define SSL_get0_alpn_selected (*sslfn.SSL_get0_alpn_selected)
+#undef SSL_get0_peer_certificates
+#define SSL_get0_peer_certificates (*sslfn.SSL_get0_peer_certificates)
+#undef SSL_get_ex_data
+#define SSL_get_ex_data (*sslfn.SSL_get_ex_data)
+#undef SSL_get_client_CA_list
+#define SSL_get_client_CA_list (*sslfn.SSL_get_client_CA_list)
+#undef SSL_get_current_cipher
+#define SSL_get_current_cipher (*sslfn.SSL_get_current_cipher)
+#undef SSL_get_curve_id
+#define SSL_get_curve_id (*sslfn.SSL_get_curve_id)
+#undef SSL_get_curve_name
+#define SSL_get_curve_name (*sslfn.SSL_get_curve_name)
+#undef SSL_get_error
+#define SSL_get_error (*sslfn.SSL_get_error)
+#undef SSL_get_peer_signature_algorithm
+#define SSL_get_peer_signature_algorithm (*sslfn.SSL_get_peer_signature_algorithm)
+#undef SSL_get_signature_algorithm_name
+#define SSL_get_signature_algorithm_name (*sslfn.SSL_get_signature_algorithm_name)
+#undef SSL_get_version
+#define SSL_get_version (*sslfn.SSL_get_version)
+#undef SSL_new
+#define SSL_new (*sslfn.SSL_new)
+#undef SSL_read
+#define SSL_read (*sslfn.SSL_read)
+#undef SSL_set_alpn_protos
+#define SSL_set_alpn_protos (*sslfn.SSL_set_alpn_protos)
+#undef SSL_set_ex_data
+#define SSL_set_ex_data (*sslfn.SSL_set_ex_data)
+#undef SSL_set_bio
+#define SSL_set_bio (*sslfn.SSL_set_bio)
+#undef SSL_set_cert_cb
+#define SSL_set_cert_cb (*sslfn.SSL_set_cert_cb)
+#undef SSL_set_connect_state
+#define SSL_set_connect_state (*sslfn.SSL_set_connect_state)
+#undef SSL_set_custom_verify
+#define SSL_set_custom_verify (*sslfn.SSL_set_custom_verify)
+#undef SSL_set_info_callback
+#define SSL_set_info_callback (*sslfn.SSL_set_info_callback)
+#undef SSL_set_tlsext_host_name
+#define SSL_set_tlsext_host_name (*sslfn.SSL_set_tlsext_host_name)
+#undef SSL_shutdown
+#define SSL_shutdown (*sslfn.SSL_shutdown)
+#undef SSL_use_PrivateKey
+#define SSL_use_PrivateKey (*sslfn.SSL_use_PrivateKey)
+#undef SSL_use_certificate
+#define SSL_use_certificate (*sslfn.SSL_use_certificate)
+#undef SSL_version
+#define SSL_version (*sslfn.SSL_version)
+#undef TLS_method
+#define TLS_method (*sslfn.TLS_method)
+
+/* need_ssl opens libssl, once; raises "tls.handshake: ..." when it cannot (a broken
+ * installation, not a failure of the peer). It is opened by path, from the folder of the
+ * libcrypto.so.0 in the process, so the two always come from the same BoringSSL; by name,
+ * dlopen would search the run path of its caller, which under AddressSanitizer is the
+ * sanitizer's interceptor (no run path), not the program. */
+static void need_ssl(lua_State *L) {
+  static char path[PATH_MAX];
+  Dl_info di;
+  if (!libssl.state && dladdr((void *)&BIO_new_bio_pair, &di) && di.dli_fname) {
+    const char *slash = strrchr(di.dli_fname, '/');
+    if (slash && snprintf(path, sizeof path, "%.*s/libssl.so.0", (int)(slash - di.dli_fname),
+                          di.dli_fname) < (int)sizeof path)
+      libssl.soname = path;
+  }
+  if (!cb_dynlib_load(&libssl)) luaL_error(L, "tls.handshake: cannot load libssl: %s", libssl.error);
+}
 
 #define CONN_MT "certbench.tls.connection"
 #define PAIR_BUF (64 * 1024)
@@ -659,6 +782,7 @@ static int l_handshake(lua_State *L) {
 
   cb_loop *loop = cb_loop_get(L);
   if (!cb_loop_can_wait(L, loop, "tls.handshake")) return lua_error(L);
+  need_ssl(L);
 
   conn_box *box = cb_newudata(L, sizeof *box, CONN_MT); /* index 2, for the whole wait */
   conn *c = calloc(1, sizeof *c);

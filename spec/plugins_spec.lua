@@ -35,6 +35,8 @@ describe("the plugin contract", function()
     { "return { extends = 3 }", "'extends' must be a string, not a number" },
     { "return { name = 'other' }", "'name' is 'other' but the folder is 'bad'" },
     { "return { description = {} }", "'description' must be a string, not a table" },
+    { "return { commands = { x = { run = function() end, epilog = 3 } } }",
+      "commands['x'].epilog must be a string or function, not a number" },
   }
   for _, c in ipairs(cases) do
     it("refuses at load: " .. c[2], function()
@@ -80,6 +82,63 @@ describe("the plugin contract", function()
   end)
 end)
 
+describe("a command's epilog", function()
+  it("given as a function, is called for the help only, not when the command runs", function()
+    local dir = plugin_dir { ep = "return { commands = { x = { run = function() return { ok = true } end, "
+      .. "epilog = function() io.stderr:write('EPILOG CALLED\\n') return 'the epilog text' end } } }" }
+    local out, err, rc = cb(dir, "ep x --json")
+    assert.equal(0, rc, err)
+    assert.equal('{"ok":true}\n', out)
+    assert.equal("", err)
+    out, err, rc = cb(dir, "help ep x")
+    assert.equal(0, rc, err)
+    assert.matches("the epilog text", out, 1, true)
+    out, err, rc = cb(dir, "ep x --help")
+    assert.equal(0, rc, err)
+    assert.matches("the epilog text", out, 1, true)
+  end)
+end)
+
+describe("the search path", function()
+  local fs = require "certbench.fs"
+  local path, list = plugins.path, fs.list
+  after_each(function() plugins.path, fs.list = path, list end)
+
+  it("is listed once per path; another path finds and checks its own plugins afresh", function()
+    local a = plugin_dir { same = "return { summary = 'from a', commands = {} }", only_a = "return { commands = {} }" }
+    local b = plugin_dir { same = "return { summary = 'from b', verion = '1' }" }
+    local listed = {}
+    fs.list = function(d, ...) listed[#listed + 1] = d return list(d, ...) end
+    plugins.path = function() return { a } end
+    for _ = 1, 3 do
+      assert.equal("from a", assert(plugins.load("same")).summary)
+      assert.truthy(plugins.find("only_a"))
+      assert.is_false(plugins.has_hook("ca.issued"))
+      assert.equal(2, #plugins.discover())
+    end
+    assert.same({ a }, listed)
+    -- the same name on another path: that folder's plugin, with its own contract check
+    plugins.path = function() return { b } end
+    local p, err = plugins.load("same")
+    assert.is_nil(p)
+    assert.matches("plugin 'same' (" .. b .. "/same/init.lua) is broken: unknown field 'verion'", err, 1, true)
+    assert.is_nil(plugins.find("only_a"))
+    assert.same({ a, b }, listed)
+    -- and back: the first path's state is kept
+    plugins.path = function() return { a } end
+    assert.equal("from a", assert(plugins.load("same")).summary)
+    assert.same({ a, b }, listed)
+  end)
+
+  it("discover() returns a copy: a caller changing it changes nothing for the next", function()
+    local a = plugin_dir { one = "return { commands = {} }" }
+    plugins.path = function() return { a } end
+    local l = plugins.discover()
+    l[1].name, l[2] = "changed", { name = "added" }
+    assert.same({ { name = "one", dir = a .. "/one", builtin = true } }, plugins.discover())
+  end)
+end)
+
 describe("extends", function()
   it("adds commands under another plugin; a clash names both and leaves the target whole", function()
     local dir = plugin_dir {
@@ -118,7 +177,7 @@ describe("options tables of the plugins' Lua API", function()
     local c = assert(ca.init(dir, { subject = "/CN=X", encrypt = false }))
     c:close()
     ok, err = pcall(ca.open, dir, { passim = "pass:x" })
-    assert.matches("ca.open: unknown option 'passim'; did you mean 'passin'? (known: key, passin, ui, wait)", err, 1, true)
+    assert.matches("ca.open: unknown option 'passim'; did you mean 'passin'? (known: defer, key, passin, ui, wait)", err, 1, true)
     c = assert(ca.open(dir))
     ok, err = pcall(c.issue, c, { csr = "x", profil = "server" })
     assert.matches("ca:issue: unknown option 'profil'", err, 1, true)

@@ -103,13 +103,17 @@ local function plugin_help(p)
   return table.concat(lines, "\n")
 end
 
--- the argparse parser of one command, with the global flags accepted after the command too
-function M.command_parser(p, name)
+-- the argparse parser of one command, with the global flags accepted after the command too.
+-- help: the parser is for showing the help, so an epilog given as a function is called (a run
+-- does not: `ca issue`'s lists the profiles of every plugin, which loads them all)
+function M.command_parser(p, name, help)
   local c = p.commands[name]
   local prog = "certbench " .. p.name .. (p.default == name and "" or (" " .. name))
   local parser = argparse(prog, c.summary or "")
   if c.description then parser:description((c.summary or "") .. "\n\n" .. c.description) end
-  if c.epilog then parser:epilog(c.epilog) end
+  local epilog = c.epilog
+  if type(epilog) == "function" then epilog = help and epilog() or nil end
+  if epilog then parser:epilog(epilog) end
   parser:add_help(false)
   parser:flag("-h --help", "show this help")
   if c.options then c.options(parser) end
@@ -324,7 +328,7 @@ local function cmd_help(words, globals)
       return 0
     end
     local text = plugin_help(p)
-    if p.default then text = M.command_parser(p, p.default):get_help() .. "\n\n" .. text end
+    if p.default then text = M.command_parser(p, p.default, true):get_help() .. "\n\n" .. text end
     return document(globals, "help", text)
   end
   if not p.commands[cname] then
@@ -333,7 +337,7 @@ local function cmd_help(words, globals)
     return unknown("command", pname .. " " .. cname, t, "certbench help " .. pname)
   end
   if globals.json then ui.json(command_json(p, cname)) return 0 end
-  io.stdout:write(M.command_parser(p, cname):get_help(), "\n")
+  io.stdout:write(M.command_parser(p, cname, true):get_help(), "\n")
   return 0
 end
 

@@ -212,7 +212,7 @@ function contract_text()
     "the field). Other names in the table must be functions or tables: the plugin's Lua API,",
     "require(\"certbench.plugins.NAME\").fn. The loader sets dir (the plugin's folder).", "" }
   local function list(t)
-    for _, e in ipairs(t) do L[#L + 1] = ("  %-12s %-9s %s"):format(e[1], e[2], e[3]) end
+    for _, e in ipairs(t) do L[#L + 1] = ("  %-12s %-9s %s"):format(e[1], e[2]:gsub("|", " or "), e[3]) end
   end
   list(plugins.CONTRACT)
   L[#L + 1] = ""

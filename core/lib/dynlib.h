@@ -1,8 +1,8 @@
-/* dynlib.h: libraries that only some commands need (libcurl, libzip, ...), opened with dlopen
- * the first time a command needs them instead of being linked: a command that never fetches
- * or unpacks anything does not pay for relocating them (libcurl's GnuTLS build alone brings
- * some 30 libraries) and never has OpenSSL's libcrypto.so.3, which they depend on, in the
- * process.
+/* dynlib.h: libraries that only some commands need (libcurl, libzip, BoringSSL's libssl),
+ * opened with dlopen the first time a command needs them instead of being linked: a command
+ * that never fetches, unpacks or shakes hands does not pay for relocating them (libcurl's
+ * GnuTLS build alone brings some 30 libraries, libssl libstdc++) and never has OpenSSL's
+ * libcrypto.so.3, which libcurl and libzip depend on, in the process.
  *
  * Isolation: the library is opened RTLD_LOCAL | RTLD_DEEPBIND, so it and everything it brings
  * look symbols up in their own dependencies before the global scope. BoringSSL is in the

@@ -137,7 +137,10 @@ end
 --   opts.ui: where recovery reports go (certbench.ui; default: nowhere, see ca.recovered)
 --   opts.wait: seconds to wait for the CA's lock while another process holds it (default 30),
 --     then fail naming the lock and its holder
-local OPEN_OPTS = { "passin", "key", "ui", "wait" }
+--   opts.defer: true to leave the lock, and recovery, to the first operation instead of taking
+--     it in open too (ca.recovered fills then; a held lock fails that operation, not open): for
+--     a caller that runs one operation right away, as each `certbench ca` command does
+local OPEN_OPTS = { "passin", "key", "ui", "wait", "defer" }
 function M.open(dir, opts)
   opts = options.check(opts, OPEN_OPTS, "ca.open") or {}
   if type(dir) ~= "string" then error("ca.open: the CA folder must be a string", 2) end
@@ -185,8 +188,17 @@ function M.open(dir, opts)
     if not lazy.pkey.is_key(self.key) then error("ca.open: opts.key must be a certbench.pkey", 2) end
     if not self.key:matches(cert) then return nil, "ca.open: the key given does not belong to " .. p.cert end
   end
-  local ok, rerr = self:_locked(function() return true end)
-  if not ok then return nil, rerr end
+  -- open locks only to recover at once (ca.recovered, and a held lock failing open itself).
+  -- Deferring it is safe: every operation that reads or changes the CA's state (issue,
+  -- issue_many, revoke, gencrl, list, status, renew) runs under _locked, which recovers first,
+  -- and what open read above without the lock (cacert.pem, index.txt.attr,
+  -- certbench-profile.json) is never written by recovery nor by an operation. A one-certificate
+  -- `ca issue` took the lock twice (open, then issue): two private_dir + flock + pid writes and
+  -- two journal reads (strace).
+  if not opts.defer then
+    local ok, rerr = self:_locked(function() return true end)
+    if not ok then return nil, rerr end
+  end
   -- a password given is checked now, not at the first signature
   if opts.passin ~= nil and self.key == nil then
     local key, kerr = self:_key()

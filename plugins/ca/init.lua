@@ -5,7 +5,8 @@
 -- Lua API:
 --   local ca_plugin = require "certbench.plugins.ca"
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
---   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))
+--   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))   (also key=, ui=, wait= seconds,
+--     defer = true: the lock and recovery at the first operation, not in open too; see authority.lua)
 --   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
@@ -71,7 +72,8 @@ local function positive(v, what)
 end
 
 local function open_ca(args, ctx)
-  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = args.wait })
+  -- every command runs one operation, which takes the lock (and recovers): not open too
+  return core.open(args.dir, { passin = args.passin, ui = ctx and ctx.ui, wait = args.wait, defer = true })
 end
 
 local function recovered(ca)
@@ -214,13 +216,14 @@ M.commands = {
 
   issue = {
     summary = "issue a certificate from a CSR: serial from `serial`, file in newcerts/, a V line in index.txt",
+    -- the profiles of every plugin: a function, so only the help loads them all
+    epilog = M.profiles_text,
     options = function(p)
       p:argument("dir", "the CA folder")
       p:option("--wait", "seconds to wait while another process holds the CA's lock (default 30), then fail naming it"):convert(options.seconds("--wait", true))
       p:option("--csr", "the certificate request (PEM or DER)"):count(1)
       p:option("--profile", "the profile (listed below; default server). Without it, a request asking for an "
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
-      p:epilog(M.profiles_text())
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
       p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")

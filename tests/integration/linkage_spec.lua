@@ -75,12 +75,14 @@ describe("linkage", function()
     assert.same({}, to_ossl)   -- and nothing went to OpenSSL
   end)
 
-  it("the program links neither libcurl nor libzip (they are opened on first use)", function()
+  it("the program links neither libcurl, libzip nor libssl (they are opened on first use)", function()
     local out = h.sh("readelf -d " .. h.q(h.root .. "/build/certbench") .. " " .. h.q(h.root .. "/build/certbench.so"))
     assert.matches("libcrypto%.so%.0", out)   -- readelf printed the NEEDED entries
     assert.not_matches("libcurl", out)
     assert.not_matches("libzip", out)
     assert.not_matches("libcrypto%.so%.3", out)
+    assert.not_matches("libssl", out)
+    assert.not_matches("libstdc%+%+", out)
   end)
 
   for _, c in ipairs {
@@ -89,7 +91,7 @@ describe("linkage", function()
     { "ca issue", "ca issue %s/ca --csr %s/leaf.csr --out %s/leaf.pem" },
     { "pfx split", "pfx split %s/a.pfx --passin pass:pw --out-dir %s/split" },
   } do
-    it(c[1] .. " never loads libcrypto.so.3, libcurl or libzip", function()
+    it(c[1] .. " never loads libcrypto.so.3, libcurl, libzip, nor libssl and the libstdc++ it brings", function()
       local args = c[2]:gsub("%%s", dir)
       local list, files, out, rc = ld(cb(args))
       assert.equal(0, rc, out)
@@ -97,6 +99,8 @@ describe("linkage", function()
       assert.is_nil(files[OSSL])
       assert.is_nil(files["libcurl-gnutls.so.4"])
       assert.is_nil(files["libzip.so.4"])
+      assert.is_nil(files["libssl.so.0"])
+      assert.is_nil(files["libstdc++.so.6"])
       local missing, to_ossl = check(list, "build/certbench$")
       assert.same({}, missing)
       assert.same({}, to_ossl)
@@ -138,6 +142,30 @@ describe("linkage", function()
     assert.same({}, strays)
     assert.is_true(self_refs > 1000, "libcrypto.so.3 bound only " .. self_refs .. " references to itself")
     assert.is_true(from_users > 10, "libzip and libssh2 bound " .. from_users .. " references to libcrypto.so.3")
+  end)
+
+  it("a TLS handshake opens BoringSSL's libssl: it binds to BoringSSL's libcrypto, never to libcrypto.so.3", function()
+    local www = dir .. "/tlswww"
+    h.sh("mkdir -p " .. h.q(www))
+    local srv = servers.https(www, dir .. "/cert.pem", dir .. "/key.pem")
+    local script = dir .. "/hs.lua"
+    h.write(script, ("local r, err = require('certbench.tls').handshake{ host = '127.0.0.1', port = %d, "
+      .. "ca_file = %q, peer_name = 'Link' }\nprint(r and r.version or err)\n"):format(srv.port, dir .. "/cert.pem"))
+    local list, files, out, rc = ld(cb("run " .. h.q(script)))
+    servers.stop(srv)
+    assert.equal(0, rc, out)
+    assert.matches("TLSv1%.[23]", out)
+    assert.is_true(files["libssl.so.0"], "libssl.so.0 was not loaded: the test is moot")
+    assert.is_nil(files[OSSL])
+    local from_ssl, strays = 0, {}
+    for _, b in ipairs(list) do
+      if b.from == BSSL_SSL then
+        if b.to == BSSL then from_ssl = from_ssl + 1 end
+        if b.to:find(OSSL, 1, true) then strays[#strays + 1] = b.sym end
+      end
+    end
+    assert.same({}, strays)
+    assert.is_true(from_ssl > 100, "libssl bound only " .. from_ssl .. " references to BoringSSL's libcrypto")
   end)
 
   it("the module for a stock lua5.4 binds to BoringSSL too", function()
