@@ -349,6 +349,25 @@ static int l_load_file(lua_State *L) {
   return 1;
 }
 
+static int crl_label(const char *label, size_t n) {
+  return (n == 8 && !memcmp(label, "X509 CRL", 8)) || (n == 3 && !memcmp(label, "CRL", 3));
+}
+
+/* tmp_file opens a file without a name in dir (O_TMPFILE), or, where the file system has none,
+ * a named one removed at once: either way nothing is left behind. */
+static int tmp_file(const char *dir) {
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/.certbench-pem-XXXXXX", dir) >= (int)sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  fd = mkostemp(path, O_CLOEXEC);
+  if (fd >= 0) unlink(path);
+  return fd;
+}
+
 /* crl.scan_file(path[, {max_bytes=, chunk=}]) -> crl | nil, err, errno: a DER CRL checked from
  * its file without holding it (cb_crl_scan_fd): the object has every field but keeps the
  * entries in the file, which it holds open; entries(), serials(), write() and fingerprint()
@@ -383,6 +402,42 @@ static int l_scan_file(lua_State *L) {
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
   }
   char err[512];
+  uint8_t head = 0;
+  if (pread(fd, &head, 1, 0) == 1 && head != 0x30) {
+    /* not DER: a PEM CRL is decoded to a file of its own (no name, 0600, gone with its
+     * descriptor on every path) a piece at a time, and that file is scanned */
+    const char *dir = cb_optfield_string(L, 2, "tmp_dir", NULL, NULL);
+    if (!dir) dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int tfd = tmp_file(dir);
+    if (tfd < 0) {
+      int er = errno;
+      close(fd);
+      free(e);
+      return cb_fail(L, "%s: cannot make a temporary file there: %s", dir, strerror(er));
+    }
+    cb_pem_stream_result pr;
+    int r = cb_pem_stream(fd, tfd, crl_label, (size_t)chunk, (uint64_t)max, &pr, err, sizeof err);
+    close(fd);
+    if (r <= 0) {
+      close(tfd);
+      free(e);
+      if (r < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: no PEM CRL block", path);
+        lua_pushliteral(L, "nopem");
+        return 3;
+      }
+      return cb_fail(L, "%s: %s", path, err);
+    }
+    if (!cb_crl_scan_fd(e, tfd, pr.der_len, (size_t)chunk, err, sizeof err)) {
+      free(e);
+      return cb_fail(L, "%s: %s (in the PEM block at line %I)", path, err, (lua_Integer)pr.line);
+    }
+    b->e = e;
+    lua_pushboolean(L, pr.others);
+    return 2;
+  }
   if (!cb_crl_scan_fd(e, fd, (uint64_t)st.st_size, (size_t)chunk, err, sizeof err)) {
     free(e);
     return cb_fail(L, "%s: %s", path, err);

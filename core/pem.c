@@ -4,11 +4,13 @@
 #include "cb.h"
 #include "pbe.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <openssl/base64.h>
@@ -933,4 +935,277 @@ int luaopen__certbench_pem(lua_State *L) {
       {"labels", l_labels},       {NULL, NULL}};
   luaL_newlib(L, funcs);
   return 1;
+}
+
+/* ---- the first wanted PEM block of a file, decoded to another file in pieces -------------- */
+
+/* A reader over a descriptor with a little lookahead (the armor lines), so that a block is
+ * found and decoded whatever the size of the text, with the same rules as cb_pem_next and
+ * cb_pem_decode on the whole text. */
+typedef struct {
+  int fd, err, eof;
+  uint8_t *buf;
+  size_t cap, pos, len, chunk;
+} pem_rd;
+
+#define PEM_LOOK 128 /* "-----BEGIN " + an 80-byte label + "-----", and the END line */
+
+static size_t rd_avail(pem_rd *r, size_t need) {
+  if (r->len - r->pos >= need || r->eof) return r->len - r->pos;
+  memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+  r->len -= r->pos;
+  r->pos = 0;
+  while (r->len < need && !r->eof) {
+    size_t want = r->cap - r->len < r->chunk ? r->cap - r->len : r->chunk;
+    ssize_t n = read(r->fd, r->buf + r->len, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) r->err = errno;
+      r->eof = 1;
+      break;
+    }
+    r->len += (size_t)n;
+  }
+  return r->len - r->pos;
+}
+
+/* The base64 decoder: white space dropped, whole quanta decoded by EVP_DecodeBase64 as
+ * decode_clean does, padding only in the last quantum of all (checked across pieces). */
+typedef struct {
+  char q[4096];
+  size_t n;
+  uint8_t ob[1 << 16];
+  size_t on;
+  uint64_t flushed, chars, max;
+  int fd, padded, werr;
+  /* the state at the start of a line that may turn out to be an RFC 1421 header */
+  char save_q[4];
+  size_t save_n;
+  uint64_t save_out, save_chars;
+  int save_padded;
+} pem_b64;
+
+static int b64_flush(pem_b64 *d) {
+  size_t off = 0;
+  while (off < d->on) {
+    ssize_t w = write(d->fd, d->ob + off, d->on - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      d->werr = w < 0 ? errno : EIO;
+      return 0;
+    }
+    off += (size_t)w;
+  }
+  d->flushed += d->on;
+  d->on = 0;
+  return 1;
+}
+
+/* b64_decode decodes the first m (a multiple of 4) characters held */
+static int b64_decode(pem_b64 *d, size_t m) {
+  if (m == 0) return 1;
+  if (d->padded) return 0;
+  if (d->on + m / 4 * 3 > sizeof d->ob && !b64_flush(d)) return 0;
+  size_t olen;
+  int ok = EVP_DecodeBase64(d->ob + d->on, &olen, sizeof d->ob - d->on, (const uint8_t *)d->q, m);
+  ERR_clear_error();
+  if (!ok) return 0;
+  d->padded = d->q[m - 1] == '=';
+  d->on += olen;
+  memmove(d->q, d->q + m, d->n - m);
+  d->n -= m;
+  if (d->flushed + d->on > d->max) return 0;
+  return 1;
+}
+
+static int b64_put(pem_b64 *d, char c) {
+  if (d->padded) return 0;
+  d->q[d->n++] = c;
+  d->chars++;
+  return d->n < sizeof d->q || b64_decode(d, d->n);
+}
+
+static int b64_save(pem_b64 *d) {
+  if (!b64_decode(d, d->n - d->n % 4)) return 0;
+  memcpy(d->save_q, d->q, d->n);
+  d->save_n = d->n;
+  d->save_out = d->flushed + d->on;
+  d->save_chars = d->chars;
+  d->save_padded = d->padded;
+  return 1;
+}
+
+static int b64_rollback(pem_b64 *d) {
+  if (d->save_out >= d->flushed) {
+    d->on = (size_t)(d->save_out - d->flushed);
+  } else {
+    if (ftruncate(d->fd, (off_t)d->save_out) != 0 || lseek(d->fd, (off_t)d->save_out, SEEK_SET) < 0) {
+      d->werr = errno;
+      return 0;
+    }
+    d->flushed = d->save_out;
+    d->on = 0;
+  }
+  memcpy(d->q, d->save_q, d->save_n);
+  d->n = d->save_n;
+  d->chars = d->save_chars;
+  d->padded = d->save_padded;
+  return 1;
+}
+
+static int is_b64(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+         c == '=';
+}
+
+static int is_space(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+enum { B_FIRST, B_B64, B_HSKIP, B_HLS, B_HCONT, B_CAND };
+
+int cb_pem_stream(int in_fd, int out_fd, int (*want)(const char *label, size_t n), size_t chunk, uint64_t max_out,
+                  cb_pem_stream_result *res, char *err, size_t errlen) {
+  memset(res, 0, sizeof *res);
+  pem_rd r = {in_fd, 0, 0, NULL, 0, 0, 0, chunk ? chunk : (1u << 20)};
+  r.cap = r.chunk + PEM_LOOK;
+  pem_b64 *d = calloc(1, sizeof *d);
+  r.buf = malloc(r.cap);
+  int ret = 0, found = 0, at_ls = 1;
+  size_t line = 1, begin_line = 0;
+  if (!d || !r.buf) {
+    snprintf(err, errlen, "out of memory");
+    goto done;
+  }
+  d->fd = out_fd;
+  d->max = max_out;
+  if (rd_avail(&r, 3) >= 3 && memcmp(r.buf + r.pos, "\xEF\xBB\xBF", 3) == 0) r.pos += 3;
+  for (;;) {
+    /* between blocks: "-----BEGIN " at the start of a line (after blanks) starts one */
+    if (!rd_avail(&r, 1)) break;
+    uint8_t c = r.buf[r.pos];
+    if (c == '-' && at_ls) {
+      size_t a = rd_avail(&r, PEM_LOOK);
+      const uint8_t *p = r.buf + r.pos;
+      if (a >= 11 && memcmp(p, "-----BEGIN ", 11) == 0) {
+        if (found) {
+          res->others = 1; /* what follows the block is not read further */
+          ret = 1;
+          goto done;
+        }
+        const char *label = (const char *)p + 11;
+        size_t la = a - 11 < 85 ? a - 11 : 85;
+        const char *dash = find(label, la, "-----", 5);
+        size_t dl = dash ? (size_t)(dash - label) : 0;
+        begin_line = line;
+        if (!dash || dl > 80 || memchr(label, '\n', dl)) goto truncated;
+        char endline[100];
+        memcpy(endline, "-----END ", 9);
+        memcpy(endline + 9, label, dl);
+        memcpy(endline + 9 + dl, "-----", 5);
+        size_t elen = 14 + dl;
+        int wanted = want(label, dl);
+        r.pos += 11 + dl + 5;
+        at_ls = 0;
+        while (rd_avail(&r, 1) && (r.buf[r.pos] == ' ' || r.buf[r.pos] == '\t' || r.buf[r.pos] == '\r')) {
+          if (r.buf[r.pos] == '\r') at_ls = 1;
+          r.pos++;
+        }
+        if (rd_avail(&r, 1) && r.buf[r.pos] == '\n') {
+          r.pos++;
+          line++;
+          at_ls = 1;
+        }
+        if (!wanted) res->others = 1;
+        int mode = B_FIRST, line_bad = 0, blank = 0;
+        for (;;) {
+          if (!rd_avail(&r, 1)) goto truncated;
+          c = r.buf[r.pos];
+          if (c == '-') {
+            a = rd_avail(&r, elen > 11 ? elen : 11);
+            p = r.buf + r.pos;
+            if (a >= elen && memcmp(p, endline, elen) == 0) {
+              r.pos += elen;
+              at_ls = 0;
+              break;
+            }
+            if (at_ls && a >= 11 && memcmp(p, "-----BEGIN ", 11) == 0) goto truncated;
+          }
+          r.pos++;
+          if (c == '\n') line++;
+          at_ls = c == '\n' || c == '\r' || (at_ls && (c == ' ' || c == '\t'));
+          if (!wanted) continue;
+          /* the body: RFC 1421 headers skipped as skip_headers does, then base64 */
+        again:
+          switch (mode) {
+          case B_FIRST:
+          case B_CAND:
+            if (c == ':') {
+              if (!b64_rollback(d)) goto bad;
+              mode = B_HSKIP;
+            } else if (c == '\n') {
+              if (line_bad) goto bad;
+              mode = B_B64;
+            } else if (!is_space(c) && !line_bad && (!is_b64(c) || !b64_put(d, (char)c))) {
+              line_bad = 1;
+            }
+            break;
+          case B_B64:
+            if (!is_space(c) && (!is_b64(c) || !b64_put(d, (char)c))) goto bad;
+            break;
+          case B_HSKIP:
+            if (c == '\n') mode = B_HLS;
+            break;
+          case B_HLS:
+            if (c == '\n') {
+              mode = B_B64;
+            } else if (c == ' ' || c == '\t') {
+              mode = B_HCONT;
+              blank = 1;
+            } else {
+              if (!b64_save(d)) goto bad;
+              mode = B_CAND;
+              line_bad = 0;
+              goto again;
+            }
+            break;
+          case B_HCONT:
+            if (c == '\n') mode = blank ? B_B64 : B_HLS;
+            else if (c != ' ' && c != '\t' && c != '\r') blank = 0;
+            break;
+          }
+        }
+        if (!wanted) continue;
+        if (((mode == B_FIRST || mode == B_CAND) && line_bad) || mode == B_HSKIP || mode == B_HLS || mode == B_HCONT)
+          goto bad;
+        if (d->n % 4 || !b64_decode(d, d->n) || d->chars == 0 || !b64_flush(d)) goto bad;
+        found = 1;
+        res->line = begin_line;
+        res->der_len = d->flushed;
+        continue;
+      }
+    }
+    r.pos++;
+    if (c == '\n') line++;
+    at_ls = c == '\n' || c == '\r' || (at_ls && (c == ' ' || c == '\t'));
+  }
+  if (r.err) {
+    snprintf(err, errlen, "cannot read: %s", strerror(r.err));
+    goto done;
+  }
+  ret = found ? 1 : -1;
+  goto done;
+truncated:
+  if (r.err) snprintf(err, errlen, "cannot read: %s", strerror(r.err));
+  else snprintf(err, errlen, "truncated PEM: no END line for the block at line %zu", begin_line);
+  goto done;
+bad:
+  if (d->werr) snprintf(err, errlen, "cannot write the decoded PEM: %s", strerror(d->werr));
+  else if (d->flushed + d->on > d->max) snprintf(err, errlen, "CRL too large (more than %llu bytes decoded)", (unsigned long long)d->max);
+  else snprintf(err, errlen, "bad base64 in the PEM block at line %zu", begin_line);
+done:
+  if (d) OPENSSL_cleanse(d, sizeof *d);
+  free(d);
+  free(r.buf);
+  return ret;
 }

@@ -131,4 +131,19 @@ int cb_load(lua_State *L, const cb_loader *ld, const char *what, int all);
  * message). */
 void *cb_load_first(const cb_loader *ld, const char *data, size_t len);
 
+/* cb_pem_stream reads in_fd in pieces of chunk bytes (0: 1 MiB) and base64-decodes the first PEM
+ * block whose label want() accepts into out_fd, in pieces too: never the text or the DER whole.
+ * The blocks found, the headers skipped and the base64 accepted are those of cb_pem_next and
+ * cb_pem_decode on the whole text (the crl_scan fuzz target holds it to that). Returns 1 (res
+ * filled: the DER's length, the BEGIN line, whether other blocks come before or after it), 0
+ * with err filled (a block without END line, bad base64, more than max_out bytes, I/O), or -1
+ * when no such block is there (the text is something else: the caller reads it whole). */
+typedef struct {
+  uint64_t der_len;
+  size_t line;
+  int others;
+} cb_pem_stream_result;
+int cb_pem_stream(int in_fd, int out_fd, int (*want)(const char *label, size_t n), size_t chunk, uint64_t max_out,
+                  cb_pem_stream_result *res, char *err, size_t errlen);
+
 #endif

@@ -349,6 +349,77 @@ describe("certbench.crl", function()
       assert.has_error(function() crl.scan_file(dir .. "/trunc.crl", { chunk = 10 }) end)
     end)
 
+    it("decodes a PEM CRL to a temporary file in pieces and scans it: what load_file gives", function()
+      local fs = require "certbench.fs"
+      local dir, tmp = h.tmpdir(), h.tmpdir()
+      local entries = {}
+      for i = 1, 3000 do entries[i] = { serial = ("%06X"):format(i * 977), date = T2024_01_01_12 } end
+      local c = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, number = 7 })
+      local pem = c:to_pem()
+      local b64 = pem:match("%-%-%-%-%-\n(.-)%-%-%-%-%-END")
+      local cases = {
+        plain = pem,
+        crlf = pem:gsub("\n", "\r\n"),
+        text_around = "Issuer: the test CA\nvalid: yes\n\n  " .. pem .. "trailing words\n\0\1 not base64 -----END\n",
+        one_line = "-----BEGIN X509 CRL-----\n" .. b64:gsub("%s", "") .. "\n-----END X509 CRL-----\n",
+        headers = "-----BEGIN X509 CRL-----\nProc-Type: 4,CRL\n  continued: x\nComment: y\n\n" .. b64 .. "-----END X509 CRL-----",
+        label_crl = "\xEF\xBB\xBF-----BEGIN CRL-----\n" .. b64 .. "-----END CRL-----\n",
+        after_cert = fx.rsa.cert:to_pem() .. pem,
+      }
+      for name, text in pairs(cases) do
+        local p = dir .. "/" .. name .. ".pem"
+        h.write(p, text)
+        for _, chunk in ipairs { 64, 100, 4096, 0 } do
+          local w = assert(crl.load_file(p))
+          local s, others = crl.scan_file(p, { chunk = chunk, tmp_dir = tmp })
+          assert(s, name .. ": " .. tostring(others))
+          assert.equal(name == "after_cert", others, name)
+          assert.equal(w:fingerprint(), s:fingerprint(), name)
+          assert.equal(w:count(), s:count())
+          assert.equal(tostring(w:issuer()), tostring(s:issuer()))
+          assert.same({ w:verify(fx.rsa.cert) }, { s:verify(fx.rsa.cert) })
+          assert.is_true(s:verify(fx.rsa.cert))
+          assert.same({ false, "bad signature" }, { s:verify(fx.other_key) })
+          local list, n = {}, 0
+          for e in w:entries() do list[#list + 1] = e.serial end
+          for e in s:entries() do n = n + 1 assert.equal(list[n], e.serial) end
+          assert.equal(3000, n)
+          s:close()
+        end
+        same_as_loaded(p, 512)
+      end
+      -- the temporary files have no name: nothing is left in the folder
+      assert.same({}, fs.list(tmp))
+      -- refused by both, the same way
+      local refused = {
+        no_end = pem:gsub("%-%-%-%-%-END.*", ""),
+        bad_char = pem:gsub("\n", "\n!", 1),
+        mid_padding = "-----BEGIN X509 CRL-----\nAA==\n" .. b64 .. "-----END X509 CRL-----\n",
+        odd_length = "-----BEGIN X509 CRL-----\nA" .. b64 .. "-----END X509 CRL-----\n",
+        begin_inside = "-----BEGIN X509 CRL-----\n" .. b64 .. "-----BEGIN X509 CRL-----\n" .. pem,
+        mangled = "-----BEGIN X509 CRL\n" .. b64 .. "-----END X509 CRL-----\n",
+        headers_only = "-----BEGIN X509 CRL-----\nProc-Type: 4\n\n-----END X509 CRL-----\n",
+        not_der = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+      }
+      for name, text in pairs(refused) do
+        local p = dir .. "/" .. name .. ".pem"
+        h.write(p, text)
+        local w, werr = crl.load_file(p)
+        local s, serr = crl.scan_file(p, { chunk = 64, tmp_dir = tmp })
+        assert.is_nil(w, name)
+        assert.is_nil(s, name)
+        assert.matches(p, serr, 1, true)
+        if name ~= "not_der" then assert.equal(werr:match("truncated") and "t" or "b", serr:match("truncated") and "t" or "b", name) end
+      end
+      -- no CRL block: the caller reads it whole (a bundle of other things, bare base64)
+      h.write(dir .. "/cert.pem", fx.rsa.cert:to_pem())
+      assert.same({ nil, dir .. "/cert.pem: no PEM CRL block", "nopem" }, { crl.scan_file(dir .. "/cert.pem", { tmp_dir = tmp }) })
+      assert.same({}, fs.list(tmp))
+      -- a decoded CRL over max_bytes
+      local _, err = crl.scan_file(dir .. "/plain.pem", { tmp_dir = tmp, max_bytes = 1000 })
+      assert.matches("too large", err)
+    end)
+
     it("keeps the entries in the file: no lookup, text or trust store", function()
       local dir = h.tmpdir()
       h.write(dir .. "/a.crl", der)
