@@ -368,7 +368,12 @@ static int tmp_file(const char *dir) {
   return fd;
 }
 
-/* crl.scan_file(path[, {max_bytes=, chunk=}]) -> crl | nil, err, errno: a DER CRL checked from
+/* crl.scan_file(path[, {max_bytes=, chunk=, tmp_dir=}]) -> crl[, others] | nil, err, errno|"nopem"|"tmp":
+ * A PEM CRL (a file not starting with a SEQUENCE) has its first CRL block decoded in pieces to a
+ * temporary file without a name in tmp_dir (default $TMPDIR, /tmp), which is then scanned;
+ * others is true when the file has other PEM blocks too; "nopem": no CRL block (the file is
+ * something else, read it whole), "tmp": no temporary file could be made there.
+ * A DER CRL checked from
  * its file without holding it (cb_crl_scan_fd): the object has every field but keeps the
  * entries in the file, which it holds open; entries(), serials(), write() and fingerprint()
  * read it again. chunk (bytes, at least 64; default 1 MiB) is the size of the pieces read: a
@@ -414,7 +419,10 @@ static int l_scan_file(lua_State *L) {
       int er = errno;
       close(fd);
       free(e);
-      return cb_fail(L, "%s: cannot make a temporary file there: %s", dir, strerror(er));
+      lua_pushnil(L);
+      lua_pushfstring(L, "%s: cannot make a temporary file there: %s", dir, strerror(er));
+      lua_pushliteral(L, "tmp");
+      return 3;
     }
     cb_pem_stream_result pr;
     int r = cb_pem_stream(fd, tfd, crl_label, (size_t)chunk, (uint64_t)max, &pr, err, sizeof err);

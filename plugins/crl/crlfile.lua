@@ -166,9 +166,13 @@ function M.from_data(data, name, limits, keep_der)
   return out
 end
 
+-- PEM_HEAD: where the first "-----BEGIN " of a PEM file is looked for before it is scanned
+local PEM_HEAD = 64 * 1024
+
 -- from_file(path[, limits[, opts]]) -> like from_data (code "io" when the file cannot be read). A
 -- DER CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
--- path); with opts.scan, it is scanned instead (crl.scan_file: checked, counted and hashed a
+-- path); with opts.scan, it is scanned instead, and so is a PEM file holding one CRL (opts.tmp_dir:
+-- where its DER is decoded to) (crl.scan_file: checked, counted and hashed a
 -- piece at a time, never held whole; the object reads its entries from the file again, and has
 -- no lookup()). Anything else (PEM bundles, archives, a .p7c) is read and goes through
 -- from_data (certbench.input), in memory; "-" and URLs through input.fetch.
@@ -180,9 +184,18 @@ function M.from_file(path, limits, opts)
   end
   local f, oerr = io.open(path, "rb")
   if not f then return nil, oerr, "io" end
-  local head = f:read(1) or ""
+  local head = f:read(PEM_HEAD) or ""
   f:close()
-  if head == "\x30" then
+  if opts and opts.scan and head:find("-----BEGIN ", 1, true) then
+    -- PEM: its first CRL block decoded to a temporary file in pieces (in opts.tmp_dir, else
+    -- $TMPDIR) and scanned there. A file with other blocks too (a bundle), no CRL block, or no
+    -- room for the temporary file is read whole below, as before.
+    local c, others, code = crl.scan_file(path, { tmp_dir = opts.tmp_dir })
+    if c and not others then return { { name = path, crl = c } } end
+    if c then c:close()
+    elseif code ~= "nopem" and code ~= "tmp" then return nil, others, math.type(code) == "integer" and "io" or "format" end
+  end
+  if head:byte(1) == 0x30 then
     local c, err, code
     if opts and opts.scan then c, err, code = crl.scan_file(path) else c, err, code = crl.load_file(path) end
     if c then return { { name = path, crl = c } } end

@@ -9,8 +9,9 @@
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
 --   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory;
---   scan: a DER CRL in such a file (or a file:// source) is scanned (crl.scan_file: never held
---   whole; the object keeps the file open after its name is removed, and has no lookup()).
+--   scan: a DER or PEM CRL in such a file (or a file:// source) is scanned (crl.scan_file: never held
+--   whole; a PEM one is decoded to a nameless file in tmp_dir first; the object keeps the file
+--   open after its name is removed, and has no lookup()).
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
 --   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
@@ -84,7 +85,7 @@ local function get_file(url, path, opts)
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end
-  local list, err, code = crlfile.from_file(path, opts.limits, { scan = opts.scan })
+  local list, err, code = crlfile.from_file(path, opts.limits, { scan = opts.scan, tmp_dir = opts.tmp_dir })
   if not list then return nil, url .. ": " .. tostring(err), classify(code) end
   res.crls = list
   return res
@@ -149,7 +150,7 @@ function M.get(url, opts)
     end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
-    list, lerr, lcode = crlfile.from_file(tmp, opts.limits, { scan = opts.scan })
+    list, lerr, lcode = crlfile.from_file(tmp, opts.limits, { scan = opts.scan, tmp_dir = opts.tmp_dir })
   else
     list, lerr, lcode = crlfile.from_data(r.body, url, opts.limits)
   end

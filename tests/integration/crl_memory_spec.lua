@@ -117,6 +117,33 @@ describe("memory independent of CRL size and count", function()
     assert.equal(1000, plus)
   end)
 
+  it("a 40 MB CRL served or stored as PEM: fetch, mirror, info and diff under the same bounds", function()
+    -- PEM by the openssl CLI: decoded to a temporary file a piece at a time, then scanned
+    h.sh(("openssl crl -inform DER -in %s/www/1.crl -outform PEM -out %s/www/p1.pem"):format(h.q(dir), h.q(dir)))
+    local url = srv.url .. "/f/p1.pem"
+    local out = dir .. "/fetched-pem"
+    local mb = peak(("--json crl fetch --ca %s --out-dir %s --format der %s"):format(h.q(bundle), h.q(out), h.q(url)))
+    under(mb, 60, "crl fetch of a PEM CRL")
+    assert.is_true(F.json(h.read(dir .. "/out")).ok)
+    local name = h.sh("ls " .. h.q(out)):gsub("\n", "")
+    assert.is_true(same_file(out .. "/" .. name, dir .. "/www/1.crl"), "the DER written is the served PEM's")
+    -- nothing left behind in the output folder: the temporary files had no name
+    assert.equal(name, h.sh("ls -A " .. h.q(out)):gsub("\n", ""))
+    local conf = dir .. "/mirror-pem.conf.lua"
+    h.write(conf, "return { ca = { '" .. bundle .. "' }, sources = { '" .. url .. "' } }")
+    local mout = dir .. "/mirror-pem"
+    mb = peak(("--json crl mirror --once --config %s --out-dir %s"):format(h.q(conf), h.q(mout)))
+    under(mb, 60, "the mirror of a PEM source")
+    assert.matches('"crls_published":1', h.read(dir .. "/out"), 1, true)
+    assert.equal("", h.sh("ls -A " .. h.q(mout .. "/.certbench-mirror/tmp")):gsub("\n", ""))
+    mb = peak(("crl info --ca %s %s"):format(h.q(dir .. "/ca1/ca.pem"), h.q(dir .. "/www/p1.pem")))
+    under(mb, 40, "crl info of a PEM CRL")
+    assert.matches("verifies:     yes", h.read(dir .. "/out"), 1, true)
+    mb = peak(("crl diff %s %s"):format(h.q(dir .. "/www/p1.pem"), h.q(dir .. "/new1.crl")))
+    under(mb, 40, "crl diff of a PEM CRL")
+    assert.matches("added 1000, removed", h.read(dir .. "/out"), 1, true)
+  end)
+
   it("crl info --ca verifies a 40 MB CRL in under 40 MB", function()
     local mb = peak(("crl info --ca %s %s"):format(h.q(dir .. "/ca1/ca.pem"), h.q(dir .. "/www/1.crl")))
     under(mb, 40, "crl info")
