@@ -9,6 +9,8 @@
 #   crl diff        two versions of one CRL (a 2% of entries removed, 1000 added)
 #   crl info --ca   one CRL verified, and `openssl crl -noout -CAfile` on it (the peer)
 #   show --entries  every entry of one CRL printed (to /dev/null)
+#   PEM             the same CRL as PEM (openssl crl -outform PEM): crl fetch of its URL, and
+#                   crl info --ca beside openssl crl on it
 # With BEFORE=/path/to/another/certbench (a build of an older commit), its figures are printed
 # beside. Not run by tests/run. Environment: SIZE (bytes, 200000000), RUNS (1), BEFORE.
 set -euo pipefail
@@ -28,6 +30,7 @@ if [ ! -s "$B/www/4.crl" ]; then
   done
   python3 spec/support/big_crl.py "$B/cas/1" "$B/new1.crl" "$SIZE" --number 2 --drop 50 --extra 1000 >/dev/null
 fi
+[ -s "$B/www/p1.pem" ] || openssl crl -inform DER -in "$B/www/1.crl" -outform PEM -out "$B/www/p1.pem"
 cat "$B"/cas/*/ca.pem > "$B/trusted.pem"
 
 rm -f "$B/port.txt"
@@ -39,6 +42,7 @@ PORT=$(head -1 "$B/port.txt")
 for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
 # the server reads a file on its first request: ask for each once before measuring
 for i in 1 2 3 4; do curl -sf -o /dev/null "http://127.0.0.1:$PORT/$i.crl"; done
+curl -sf -o /dev/null "http://127.0.0.1:$PORT/p1.pem"
 
 {
   echo "return { ca = { '$B/trusted.pem' }, sources = {"
@@ -75,10 +79,16 @@ runs() { # runs LABEL BINARY
   measure "$l crl info --ca" "$cb" crl info --ca "$B/cas/1/ca.pem" "$B/www/1.crl"
   grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify" >&2; exit 1; }
   measure "$l show --entries" sh -c "\"$cb\" show --entries \"$B/www/1.crl\" > /dev/null"
+  # the same CRL in PEM: decoded to a temporary file in pieces, then scanned
+  measure "$l crl fetch (1 PEM URL)" "$cb" crl fetch --ca "$B/trusted.pem" --out-dir "$B/out" --format der "http://127.0.0.1:$PORT/p1.pem"
+  cmp -s "$B/out"/*.crl "$B/www/1.crl" || { echo "$l: crl fetch of the PEM did not write the served CRL" >&2; exit 1; }
+  measure "$l crl info --ca (PEM)" "$cb" crl info --ca "$B/cas/1/ca.pem" "$B/www/p1.pem"
+  grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify the PEM" >&2; exit 1; }
 }
 
 echo "four CRLs of $(stat -c %s "$B/www/1.crl") bytes ($(python3 -c "print(round($(stat -c %s "$B/www/1.crl") / 39.67))") entries each, about); best of $RUNS; $(nproc) cores"
 measure "openssl crl -noout -CAfile (one CRL)" openssl crl -inform DER -in "$B/www/1.crl" -noout -CAfile "$B/cas/1/ca.pem"
+measure "openssl crl -noout -CAfile (PEM)" openssl crl -in "$B/www/p1.pem" -noout -CAfile "$B/cas/1/ca.pem"
 runs certbench "$CB"
 if [ -n "${BEFORE:-}" ]; then runs before "$BEFORE"; fi
 
@@ -88,6 +98,7 @@ for k in "crl mirror (4 sources)" "crl fetch (4 URLs)"; do
   echo "certbench $k: peak RSS $(( ${M[certbench $k]} / 1024 )) MB   (target: < 100 MB)"
 done
 echo "certbench crl info --ca / openssl crl: time $(ratio "${T[certbench crl info --ca]}" "${T[openssl crl -noout -CAfile (one CRL)]}")x, peak RSS $(ratio "${M[certbench crl info --ca]}" "${M[openssl crl -noout -CAfile (one CRL)]}")x"
+echo "certbench crl info --ca (PEM) / openssl crl (PEM): time $(ratio "${T[certbench crl info --ca (PEM)]}" "${T[openssl crl -noout -CAfile (PEM)]}")x, peak RSS $(ratio "${M[certbench crl info --ca (PEM)]}" "${M[openssl crl -noout -CAfile (PEM)]}")x"
 if [ -n "${BEFORE:-}" ]; then
   for k in "crl mirror (4 sources)" "crl fetch (4 URLs)" "crl diff" "crl info --ca" "show --entries"; do
     echo "$k: peak RSS before/after $(( ${M[before $k]} / 1024 )) MB / $(( ${M[certbench $k]} / 1024 )) MB, time $(ratio "${T[before $k]}" "${T[certbench $k]}")x faster"

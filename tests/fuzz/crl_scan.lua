@@ -1,5 +1,6 @@
--- crl_scan: crl.scan_file (the CRL checked from its file a piece at a time, never held whole)
--- against crl.load_file (the whole DER parsed in memory) on arbitrary bytes, read in pieces of
+-- crl_scan: crl.scan_file (the CRL checked from its file a piece at a time, never held whole; a
+-- PEM one decoded to a temporary file a piece at a time first) against crl.load_file (the whole
+-- DER parsed in memory, a PEM block decoded whole) on arbitrary bytes, read in pieces of
 -- 64 to 319 bytes so that every boundary falls inside headers, entries and extensions. The two
 -- must agree: both refuse, or both accept with the same fields, the same entries in the same
 -- order, the same fingerprint, the same verdict of verify() with the same key and the same
@@ -10,6 +11,8 @@ local fs = require "certbench.fs"
 
 local key = pkey.generate { type = "ec", curve = "P-256" }
 local path, out = os.tmpname(), os.tmpname()
+-- where a PEM CRL is decoded to (files without a name: nothing to clean)
+local tmpdir = os.getenv("TMPDIR") or "/tmp"
 
 local function fields(c)
   local idp = c:issuing_distribution_point()
@@ -38,12 +41,26 @@ return function(data)
   f:close()
   local chunk = 64 + (#data > 0 and data:byte(#data) or 0)
   local whole = crl.load_file(path)
-  local scanned, serr = crl.scan_file(path, { chunk = chunk })
+  local scanned, serr, scode = crl.scan_file(path, { chunk = chunk, tmp_dir = tmpdir })
+  if scanned and data:byte(1) ~= 0x30 then
+    -- PEM, decoded in pieces (cb_pem_stream): the same DER whatever the size of the pieces,
+    -- 64 bytes (the reader's smallest) to 319
+    for _, k in ipairs { 64, 65 + #data % 255 } do
+      local again, aerr = crl.scan_file(path, { chunk = k, tmp_dir = tmpdir })
+      if not again then error(("pieces of %d bytes refuse what pieces of %d accept: %s"):format(k, chunk, tostring(aerr))) end
+      if again:fingerprint() ~= scanned:fingerprint() then error(("pieces of %d and %d bytes decode apart"):format(k, chunk)) end
+      again:close()
+    end
+  end
   if whole == nil or scanned == nil then
-    -- only DER is scanned; the loader takes PEM and base64 too
+    -- the scan takes DER and a PEM CRL block; the loader also takes bare base64 and a DER
+    -- after a BOM ("nopem": no PEM CRL block, the caller reads such a file whole)
     if scanned and not whole then error("scan_file accepts what load_file refuses") end
     if whole and data:byte(1) == 0x30 and #data <= (1 << 20) then
       error("load_file accepts what scan_file refuses: " .. tostring(serr))
+    end
+    if whole and data:byte(1) ~= 0x30 and scode ~= "nopem" then
+      error("load_file accepts a PEM CRL that scan_file refuses: " .. tostring(serr))
     end
     if whole then whole:close() end
     return
