@@ -80,7 +80,7 @@ runs() { # runs LABEL BINARY
   grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify" >&2; exit 1; }
   measure "$l show --entries" sh -c "\"$cb\" show --entries \"$B/www/1.crl\" > /dev/null"
   # the same CRL in PEM: decoded to a temporary file in pieces, then scanned
-  measure "$l crl fetch (1 PEM URL)" "$cb" crl fetch --ca "$B/trusted.pem" --out-dir "$B/out" --format der "http://127.0.0.1:$PORT/p1.pem"
+  measure "$l crl fetch (1 PEM URL)" "$cb" crl fetch --ca "$B/trusted.pem" --max-size $((SIZE * 2)) --out-dir "$B/out" --format der "http://127.0.0.1:$PORT/p1.pem"
   cmp -s "$B/out"/*.crl "$B/www/1.crl" || { echo "$l: crl fetch of the PEM did not write the served CRL" >&2; exit 1; }
   measure "$l crl info --ca (PEM)" "$cb" crl info --ca "$B/cas/1/ca.pem" "$B/www/p1.pem"
   grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify the PEM" >&2; exit 1; }
