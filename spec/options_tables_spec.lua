@@ -205,6 +205,8 @@ local CASES = {
   { "outputs.new", function(o) return outputs.new(o) end, {}, { force = true } },
   { "outputs:add", function(o) return outputs.new():add(dir .. "/out", "x", o) end, {},
     { key = true, mode = 384, what = "a file" } },
+  { "lint.certificate", function(o) return require("certbench.lint").certificate(ca, o) end, {},
+    { role = "root", tls_server = false } },
   { "x509:check_host", function(o) return ca:check_host("a.example.com", o) end, {}, { no_subject_cn = true } },
 }
 
