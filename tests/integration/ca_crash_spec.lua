@@ -134,9 +134,10 @@ describe("ca crash points of an issuance", function()
     assert.equal(before.count + 5, ch.check(dir, { parse_all = true }).count)
   end)
 
-  -- an issuance syncs its files and index lines together (one syncfs), so a power cut may keep
-  -- a line and lose its file: the SIGKILL at ca.issue:index leaves the page cache as it was, and
-  -- emptying and removing files does what the lost write-back would have done
+  -- an issuance syncs its files before index.txt, but the kernel's own write-back may flush the
+  -- index lines earlier, so a power cut may keep a line and lose its file: the SIGKILL at
+  -- ca.issue:index leaves the page cache as it was, and emptying and removing files does what
+  -- the lost write-back would have done
   it("a power cut that kept the index lines but not every file: the lines are cut, the whole files completed", function()
     local dir = new_dir("powercut")
     local before = ch.check(dir)
