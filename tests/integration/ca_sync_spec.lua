@@ -1,6 +1,7 @@
 -- The syncs of an issuance, seen by strace(1): what plugins/ca/authority.lua (CA:_commit) says it
 -- syncs and nothing more. No syncfs(2): a CA syncs what it wrote, never the whole file system
--- (which would also wait for every other program's data). The journal's reservation is synced
+-- (which would also wait for every other program's data) up to SYNC_EACH_MAX (16) certificates;
+-- one syncfs for a bigger batch (the group commit). The journal's reservation is synced
 -- before the first certificate file is created; the certificate files, newcerts/ and index.txt
 -- are synced after they are written and before the command reports the issuance.
 local h = require "support.helper"
@@ -75,40 +76,54 @@ describe("the syncs of ca issue (strace)", function()
     end
   end)
 
-  it("a batch of 40: one fdatasync per file, one of newcerts/ and index.txt, write-back started for all first", function()
-    local script = tmp .. "/many.lua"
-    local parts = {}
-    for i = 1, 40 do parts[i] = ch.request("/C=NO/O=net2/CN=b" .. i .. ".example.com", { "DNS:b" .. i .. ".example.com" }) end
-    h.write(tmp .. "/many.pem", table.concat(parts))
-    h.write(script, [[
+  -- a batch script: issue_many of the first N requests of a file
+  local script = tmp .. "/many.lua"
+  h.write(script, [[
 local plugin = require "certbench.plugins.ca"
 local data = assert(require("certbench.fs").read(arg[2]))
 local reqs = {}
 for pem in data:gmatch("%-%-%-%-%-BEGIN CERTIFICATE REQUEST%-.-END CERTIFICATE REQUEST%-%-%-%-%-\n") do reqs[#reqs + 1] = { csr = pem } end
 local ca = assert(plugin.open(arg[1]))
-local certs = assert(ca:issue_many(reqs))
+local certs = assert(ca:issue_many({ table.unpack(reqs, 1, tonumber(arg[3])) }))
 ca:close()
 io.stdout:write("issued ", #certs, "\n")
 ]])
-    local events, out = trace("run " .. h.q(script) .. " " .. h.q(dir) .. " " .. h.q(tmp .. "/many.pem"), dir)
-    assert.matches("issued 40", out, 1, true)
-    assert.same({}, calls(events, "syncfs"))
+  local parts = {}
+  for i = 1, 17 do parts[i] = ch.request("/C=NO/O=net2/CN=b" .. i .. ".example.com", { "DNS:b" .. i .. ".example.com" }) end
+  h.write(tmp .. "/many.pem", table.concat(parts))
+  local function many(n)
+    local events, out = trace("run " .. h.q(script) .. " " .. h.q(dir) .. " " .. h.q(tmp .. "/many.pem") .. " " .. n, dir)
+    assert.matches("issued " .. n, out, 1, true)
     local creates = calls(events, "create")
-    assert.equal(40, #creates)
+    assert.equal(n, #creates)
+    return events, creates
+  end
+
+  it("a batch of 16 (SYNC_EACH_MAX): one fdatasync per file, one of newcerts/ and index.txt, write-back started for all first", function()
+    local events, creates = many(16)
+    assert.same({}, calls(events, "syncfs"))
     local fdatasyncs = calls(events, "fdatasync")
     assert.equal(".certbench-journal", table.remove(fdatasyncs, 1))
     assert.equal("index.txt", table.remove(fdatasyncs))
     assert.same(creates, fdatasyncs)
     assert.same({ "newcerts" }, calls(events, "fsync"))
     -- every file's write-back is started before the first of them is waited for
-    local sfr = calls(events, "sync_file_range")
-    assert.same(creates, { table.unpack(sfr, 1, 40) })
+    assert.same(creates, { table.unpack(calls(events, "sync_file_range"), 1, 16) })
     local first_wait = index_of(events, "fdatasync", creates[1])
     for _, f in ipairs(creates) do
       assert.is_true(index_of(events, "sync_file_range", f) < first_wait, f)
     end
-    -- and the CA is whole: a file for every line, openssl reads them
+  end)
+
+  it("a batch of 17: the group commit, the journal's fdatasync and one syncfs after the files and lines", function()
+    local events, creates = many(17)
+    assert.same({ ".certbench-journal" }, calls(events, "fdatasync"))
+    assert.same({ "" }, calls(events, "syncfs")) -- of the CA folder itself
+    assert.same({}, calls(events, "fsync"))
+    assert.same({}, calls(events, "sync_file_range"))
+    assert.is_true(index_of(events, "syncfs", "") > index_of(events, "create", creates[17]))
+    -- and the CA is whole: a file for every line, each a certificate of the CA
     local st = ch.check(dir, { parse_all = true })
-    assert.equal(42, st.count)
+    assert.equal(2 + 16 + 17, st.count)
   end)
 end)
