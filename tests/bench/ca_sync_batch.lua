@@ -1,5 +1,5 @@
 -- tests/bench/ca_sync_batch.lua DIR: what making a batch of new certificate-sized files durable
--- costs, the two ways plugins/ca/authority.lua (CA:_commit) can: fs.sync of the files, their
+-- costs, the two ways plugins/ca/issue.lua (CA:_commit) can: fs.sync of the files, their
 -- folder and the index (one fdatasync each, write-back of all started first) against one
 -- syncfs(2) of the file system. The figures behind SYNC_EACH_MAX. Medians; the folder must be on
 -- the disk to measure (not tmpfs). Run: build/certbench run tests/bench/ca_sync_batch.lua DIR

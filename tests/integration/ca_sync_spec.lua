@@ -1,4 +1,4 @@
--- The syncs of an issuance, seen by strace(1): what plugins/ca/authority.lua (CA:_commit) says it
+-- The syncs of an issuance, seen by strace(1): what plugins/ca/issue.lua (CA:_commit) says it
 -- syncs and nothing more. No syncfs(2): a CA syncs what it wrote, never the whole file system
 -- (which would also wait for every other program's data) up to SYNC_EACH_MAX (16) certificates;
 -- one syncfs for a bigger batch (the group commit). The journal's reservation is synced
