@@ -381,7 +381,7 @@ static int tmp_file(const char *dir) {
 static int l_scan_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 2);
-  static const char *const known[] = {"max_bytes", "chunk", NULL};
+  static const char *const known[] = {"max_bytes", "chunk", "tmp_dir", NULL};
   cb_checkoptions(L, 2, "crl.scan_file", known);
   lua_Integer max = cb_optfield_integer(L, 2, "max_bytes", DEFAULT_MAX_FILE);
   lua_Integer chunk = cb_optfield_integer(L, 2, "chunk", 0);

@@ -181,7 +181,7 @@ local CASES = {
   { "crl:write", function(o) return a_crl:write(dir .. "/w" .. tostring(o) .. ".crl", o) end, {},
     { format = "pem", mode = 420, sync = false, async = false } },
   { "crl.scan_file", function(o) return crl.scan_file(dir .. "/none.crl", o) end, {},
-    { max_bytes = 1000, chunk = 64 } },
+    { max_bytes = 1000, chunk = 64, tmp_dir = "/tmp" } },
   { "crl.missing", function(o) return crl.missing(a_crl, a_crl, o) end, {}, { count = true } },
   { "input.read", function(o) return input.read({ data = "x" }, o) end, {}, INPUT_OPTS },
   { "input.bytes", function(o) return input.bytes("x", "x.pem", o) end, {}, INPUT_OPTS },
