@@ -86,6 +86,19 @@ describe("cold start", function()
     for _, f in ipairs(files) do assert.matches("^plugins/ca/", f) end
   end)
 
+  it("the CA object finds every method of its operation files (authority.lua loads them on first use)", function()
+    local authority = require "certbench.plugins.ca.authority"
+    local files = {}
+    for name, file in pairs(authority._method_file) do files[file] = true end
+    for _, file in ipairs { "issue", "revoke", "gencrl", "renew" } do
+      assert.is_true(files[file], file)
+      for name, fn in pairs(require("certbench.plugins.ca." .. file)) do
+        assert.equal("function", type(fn), file .. "." .. name)
+        assert.equal(file, authority._method_file[name], file .. "." .. name .. " is not in authority's METHOD_FILE")
+      end
+    end
+  end)
+
   it("a plain PEM or DER input is read without certbench.archive, to the same result", function()
     local input = require "certbench.input"
     local pem = h.read(dir .. "/r.csr")
