@@ -672,18 +672,23 @@ end
 
 -- methods -----------------------------------------------------------------------------------
 
--- the file that defines each operation's methods, required on first use (the files add their
--- methods to CA)
+-- the file that defines each operation's methods, required on first use; it returns them and
+-- they are copied into CA. (Not defined by the file on CA itself: a file required again after
+-- its module was unloaded, as busted does between spec files, would put them on another CA.)
 local METHOD_FILE = {
-  _prepare = "issue", _undo = "issue", _commit = "issue", issue_many = "issue", issue = "issue",
+  _ca_entries = "issue", _prepare = "issue", _undo = "issue", _commit = "issue", issue_many = "issue",
+  issue = "issue",
   _revoke_locked = "revoke", revoke = "revoke",
   gencrl = "gencrl",
   renew = "renew",
 }
+M._method_file = METHOD_FILE -- for spec/coldstart_spec.lua
 CA.__index = function(_, k)
   local v = rawget(CA, k)
   if v == nil and METHOD_FILE[k] then
-    require("certbench.plugins.ca." .. METHOD_FILE[k])
+    for name, fn in pairs(require("certbench.plugins.ca." .. METHOD_FILE[k])) do
+      if rawget(CA, name) == nil then rawset(CA, name, fn) end
+    end
     v = rawget(CA, k)
   end
   return v

@@ -1,7 +1,8 @@
 -- certbench.plugins.ca.gencrl: the CA's CRL
--- (methods of the CA object of authority.lua, loaded the first time one of them is called)
+-- (methods of the CA object of authority.lua, which copies them in the first time one is called)
 local A = require "certbench.plugins.ca.authority"
-local CA = A.CA
+-- the methods this file adds to the CA object
+local CA = {}
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local db = require "certbench.plugins.ca.db"

@@ -23,7 +23,8 @@
 -- that is not a crash (a full disk, an I/O error) comes at the latest at step 5 and is undone, so the folder
 -- is as it was.
 local A = require "certbench.plugins.ca.authority"
-local CA = A.CA
+-- the methods this file adds to the CA object
+local CA = {}
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local db = require "certbench.plugins.ca.db"

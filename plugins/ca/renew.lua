@@ -1,7 +1,8 @@
 -- certbench.plugins.ca.renew: renewing a certificate (a new one with the old one's subject, key and extensions)
--- (methods of the CA object of authority.lua, loaded the first time one of them is called)
+-- (methods of the CA object of authority.lua, which copies them in the first time one is called)
 local A = require "certbench.plugins.ca.authority"
-local CA = A.CA
+-- the methods this file adds to the CA object
+local CA = {}
 local fs = require "certbench.fs"
 local options = require "certbench.options"
 local db = require "certbench.plugins.ca.db"
