@@ -2,7 +2,7 @@
  * object holds the engine (DER spans and a sorted serial index, no object per entry); the DER is
  * either the Lua string it was loaded from, kept alive as the userdata's user value, or a
  * buffer the engine owns (decoded PEM, a file, a CRL built here). A full X509_CRL is made only
- * when another module asks for it (cb_check_crl, for the trust store). */
+ * when another module asks for it (cb_crl_x509, for the trust store). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ struct crl_job;
 
 typedef struct {
   cb_crl *e;   /* NULL when closed */
-  X509_CRL *x; /* the full object, made on first cb_check_crl */
+  X509_CRL *x; /* the full object, made on first cb_crl_x509 */
   struct crl_job *job; /* a verify or a write running on the thread pool reads e */
 } crl_box;
 
@@ -117,8 +117,22 @@ static cb_crl *check(lua_State *L, int idx) {
   return check_box(L, idx)->e;
 }
 
+/* check_whole is check for the methods that need the whole DER in memory (to_der, to_pem,
+ * text, lookup, the trust store): a CRL from crl.scan_file keeps its entries in its file. */
+static cb_crl *check_whole(lua_State *L, int idx, const char *method) {
+  cb_crl *e = check(L, idx);
+  if (e->scanned)
+    luaL_error(L, "crl:%s: a CRL from crl.scan_file keeps its entries in its file (crl.load_file holds it whole)",
+               method);
+  return e;
+}
+
 X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len) {
   crl_box *b = check_box(L, idx);
+  if (b->e->scanned) {
+    snprintf(why, len, "a CRL from crl.scan_file cannot go into a trust store (crl.load_file holds it whole)");
+    return NULL;
+  }
   if (!b->x) {
     const uint8_t *p = b->e->der;
     b->x = d2i_X509_CRL(NULL, &p, (long)b->e->len);
@@ -130,13 +144,6 @@ X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len) {
     }
   }
   return b->x;
-}
-
-X509_CRL *cb_check_crl(lua_State *L, int idx) {
-  char why[256];
-  X509_CRL *x = cb_crl_x509(L, idx, why, sizeof why);
-  if (!x) luaL_error(L, "crl: %s", why);
-  return x;
 }
 
 /* push_crl pushes a CRL object for der[0..len). With str_idx > 0, der points into the Lua
@@ -245,9 +252,12 @@ static int load_one(lua_State *L, const char *s, size_t n, int str_idx, char *ow
     cb_pem_labels(s, n, found, sizeof found);
     snprintf(err, errlen, "not a CRL (found PEM %s)", found);
   } else if (end - q >= 64 && all_base64(q, end)) {
-    /* 64 characters at least: a CRL is never shorter, and short words are not base64 CRLs */
+    /* 64 characters at least: a CRL is never shorter, and short words are not base64 CRLs.
+     * Decoded before the buffer is freed: q points into it when it is a file's (crl.load_file;
+     * the crl_scan fuzz target found the decoder reading freed memory) */
+    int decoded = cb_base64_armorless(q, (size_t)(end - q), &der, &dlen);
     free(owned);
-    if (!cb_base64_armorless(q, (size_t)(end - q), &der, &dlen)) {
+    if (!decoded) {
       snprintf(err, errlen, "bad base64");
       return 0;
     }
@@ -336,6 +346,279 @@ static int l_load_file(lua_State *L) {
     len -= (size_t)(p - buf);
   }
   if (!load_one(L, buf, len, 0, buf, err, sizeof err)) return cb_fail(L, "%s: %s", path, err);
+  return 1;
+}
+
+/* crl.scan_file(path[, {max_bytes=, chunk=}]) -> crl | nil, err, errno: a DER CRL checked from
+ * its file without holding it (cb_crl_scan_fd): the object has every field but keeps the
+ * entries in the file, which it holds open; entries(), serials(), write() and fingerprint()
+ * read it again. chunk (bytes, at least 64; default 1 MiB) is the size of the pieces read: a
+ * file no bigger is parsed whole. */
+static int l_scan_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_settop(L, 2);
+  lua_Integer max = cb_optfield_integer(L, 2, "max_bytes", DEFAULT_MAX_FILE);
+  lua_Integer chunk = cb_optfield_integer(L, 2, "chunk", 0);
+  luaL_argcheck(L, chunk == 0 || (chunk >= 64 && chunk <= ((lua_Integer)1 << 30)), 2, "chunk must be 64 bytes to 1 GiB");
+  crl_box *b = cb_newudata(L, sizeof *b, CB_CRL_MT);
+  cb_crl *e = malloc(sizeof *e);
+  if (!e) return cb_fail(L, "%s: out of memory", path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int er = errno;
+    free(e);
+    return cb_fail_errno(L, path, er);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int er = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    close(fd);
+    free(e);
+    if (!er) return cb_fail(L, "%s: not a regular file (crl.load_file reads pipes and devices)", path);
+    return cb_fail_errno(L, path, er);
+  }
+  if ((lua_Integer)st.st_size > max) {
+    close(fd);
+    free(e);
+    return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
+  }
+  char err[512];
+  if (!cb_crl_scan_fd(e, fd, (uint64_t)st.st_size, (size_t)chunk, err, sizeof err)) {
+    free(e);
+    return cb_fail(L, "%s: %s", path, err);
+  }
+  b->e = e;
+  return 1;
+}
+
+/* ---- what one CRL has that another lacks (crl diff) --------------------------------------- */
+
+static void push_cert_issuer(lua_State *L, const cb_crl *e, cb_span s);
+static void push_entry(lua_State *L, const cb_crl *e, const cb_crl_entry *en, int ci);
+
+/* A set of serials (minimal INTEGER content), for CRLs whose entries are not in serial order:
+ * the serials in an arena (2 length bytes, then the bytes), an open-addressed table of arena
+ * offsets. About the serial's length + 10 bytes an entry. */
+typedef struct {
+  uint8_t *arena;
+  size_t used, cap;
+  uint32_t *slots; /* arena offset + 1; 0 is empty */
+  size_t nslots, count;
+} serial_set;
+
+static uint64_t serial_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
+static void norm_serial(const uint8_t **p, size_t *n) {
+  while (*n > 1 && (((*p)[0] == 0x00 && !((*p)[1] & 0x80)) || ((*p)[0] == 0xff && ((*p)[1] & 0x80)))) {
+    (*p)++;
+    (*n)--;
+  }
+}
+
+/* set_find returns the slot of serial p[0..n) (normalized): its entry, or the empty one where
+ * it goes. */
+static size_t set_find(const serial_set *s, const uint8_t *p, size_t n) {
+  size_t mask = s->nslots - 1, i = (size_t)serial_hash(p, n) & mask;
+  for (;; i = (i + 1) & mask) {
+    uint32_t o = s->slots[i];
+    if (!o) return i;
+    const uint8_t *q = s->arena + o - 1;
+    size_t qn = (size_t)q[0] << 8 | q[1];
+    if (qn == n && !memcmp(q + 2, p, n)) return i;
+  }
+}
+
+static int set_add(serial_set *s, const uint8_t *p, size_t n) {
+  if (n > 0xffff) return 0;
+  if ((s->count + 1) * 2 > s->nslots) {
+    size_t nn = s->nslots ? s->nslots * 2 : 1024;
+    uint32_t *old = s->slots;
+    size_t on = s->nslots;
+    if (!(s->slots = calloc(nn, sizeof *s->slots))) {
+      s->slots = old;
+      return 0;
+    }
+    s->nslots = nn;
+    for (size_t i = 0; i < on; i++) {
+      if (!old[i]) continue;
+      const uint8_t *q = s->arena + old[i] - 1;
+      s->slots[set_find(s, q + 2, (size_t)q[0] << 8 | q[1])] = old[i];
+    }
+    free(old);
+  }
+  size_t i = set_find(s, p, n);
+  if (s->slots[i]) return 1;
+  if (s->used + n + 2 > s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 65536;
+    while (nc < s->used + n + 2) nc *= 2;
+    if (nc > UINT32_MAX) return 0;
+    uint8_t *na = realloc(s->arena, nc);
+    if (!na) return 0;
+    s->arena = na;
+    s->cap = nc;
+  }
+  s->arena[s->used] = (uint8_t)(n >> 8);
+  s->arena[s->used + 1] = (uint8_t)n;
+  memcpy(s->arena + s->used + 2, p, n);
+  s->slots[i] = (uint32_t)s->used + 1;
+  s->used += n + 2;
+  s->count++;
+  return 1;
+}
+
+/* The state of crl.missing: entries of a (walked by a cursor) whose serial b lacks; b is
+ * walked along when both are in serial order (merge), else its serials are a set. */
+#define MISSING_MT "certbench.crl.missing"
+
+typedef struct {
+  cb_crl_cursor ca, cb;
+  int merge, b_done, have_b;
+  uint8_t *bser; /* b's current serial (normalized), while merging */
+  size_t bn, bcap;
+  serial_set set;
+} missing_box;
+
+static void missing_free(missing_box *m) {
+  cb_crl_cursor_close(&m->ca);
+  cb_crl_cursor_close(&m->cb);
+  free(m->bser);
+  m->bser = NULL;
+  free(m->set.arena);
+  free(m->set.slots);
+  memset(&m->set, 0, sizeof m->set);
+}
+
+static int missing_gc(lua_State *L) {
+  missing_free(luaL_checkudata(L, 1, MISSING_MT));
+  return 0;
+}
+
+/* missing_next finds the next entry of a whose serial b lacks: 1 (en, view set), 0 at the
+ * end, -1 with err. */
+static int missing_next(missing_box *m, const cb_crl *a, const cb_crl *b, cb_crl *view, cb_crl_entry *en,
+                        char *err, size_t errlen) {
+  for (;;) {
+    int r = cb_crl_cursor_next(&m->ca, a, view, en, err, errlen);
+    if (r <= 0) return r;
+    const uint8_t *s = view->der + en->serial.off;
+    size_t sn = en->serial.len;
+    norm_serial(&s, &sn);
+    if (!m->merge) {
+      if (!m->set.nslots || !m->set.slots[set_find(&m->set, s, sn)]) return 1;
+      continue;
+    }
+    /* b's entries up to this serial */
+    for (;;) {
+      if (!m->have_b) {
+        if (m->b_done) return 1;
+        cb_crl bv;
+        cb_crl_entry be;
+        int rb = cb_crl_cursor_next(&m->cb, b, &bv, &be, err, errlen);
+        if (rb < 0) return -1;
+        if (rb == 0) {
+          m->b_done = 1;
+          return 1;
+        }
+        const uint8_t *q = bv.der + be.serial.off;
+        size_t qn = be.serial.len;
+        norm_serial(&q, &qn);
+        if (qn > m->bcap) {
+          uint8_t *nb = realloc(m->bser, qn);
+          if (!nb) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+          }
+          m->bser = nb;
+          m->bcap = qn;
+        }
+        memcpy(m->bser, q, qn);
+        m->bn = qn;
+        m->have_b = 1;
+      }
+      int c = cb_crl_serial_cmp(m->bser, m->bn, s, sn);
+      if (c < 0) {
+        m->have_b = 0;
+        continue;
+      }
+      if (c == 0) break; /* present: next entry of a (b's stays, for duplicates in a) */
+      return 1;
+    }
+  }
+}
+
+static int missing_iter(lua_State *L) {
+  crl_box *a = luaL_checkudata(L, lua_upvalueindex(1), CB_CRL_MT);
+  crl_box *b = luaL_checkudata(L, lua_upvalueindex(2), CB_CRL_MT);
+  missing_box *m = luaL_checkudata(L, lua_upvalueindex(3), MISSING_MT);
+  if (!a->e || !b->e) return luaL_error(L, "attempt to use a closed CRL");
+  cb_crl view;
+  cb_crl_entry en;
+  char err[256];
+  int r = missing_next(m, a->e, b->e, &view, &en, err, sizeof err);
+  if (r < 0) return luaL_error(L, "crl.missing: %s", err);
+  if (r == 0) {
+    /* the set and buffers now, not when the collector gets to them: crl diff walks the
+     * added entries, then the removed ones, each with a set of its own */
+    missing_free(m);
+    return 0;
+  }
+  if (en.has_cert_issuer) push_cert_issuer(L, &view, en.cert_issuer);
+  push_entry(L, &view, &en, en.has_cert_issuer);
+  return 1;
+}
+
+/* crl.missing(a, b[, {count = true}]) -> iterator of the entries of a (tables, as c:entries()
+ * gives them, in a's order) whose serial b does not have | their number. Both CRLs in serial
+ * order (the DER's, as crl.new and most CAs write them): they are walked side by side, in
+ * constant memory. Otherwise b's serials are gathered in a set first: about the serial's
+ * length + 10 bytes for each entry of b, never the DER. CRLs from crl.scan_file are read from
+ * their files again. */
+static int l_missing(lua_State *L) {
+  cb_crl *a = check(L, 1), *b = check(L, 2);
+  int count = lua_type(L, 3) == LUA_TTABLE && cb_optfield_boolean(L, 3, "count", 0);
+  missing_box *m = cb_newudata(L, sizeof *m, MISSING_MT);
+  cb_crl_cursor_open(&m->ca, a);
+  m->merge = a->der_sorted && b->der_sorted;
+  char err[256];
+  if (m->merge) {
+    cb_crl_cursor_open(&m->cb, b);
+  } else {
+    cb_crl_cursor c;
+    cb_crl view;
+    cb_crl_entry en;
+    int r;
+    cb_crl_cursor_open(&c, b);
+    while ((r = cb_crl_cursor_next(&c, b, &view, &en, err, sizeof err)) > 0) {
+      const uint8_t *s = view.der + en.serial.off;
+      size_t sn = en.serial.len;
+      norm_serial(&s, &sn);
+      if (!set_add(&m->set, s, sn)) {
+        cb_crl_cursor_close(&c);
+        return luaL_error(L, "crl.missing: out of memory (or a serial of over 65535 bytes)");
+      }
+    }
+    cb_crl_cursor_close(&c);
+    if (r < 0) return luaL_error(L, "crl.missing: %s", err);
+  }
+  if (count) {
+    cb_crl view;
+    cb_crl_entry en;
+    lua_Integer n = 0;
+    int r;
+    while ((r = missing_next(m, a, b, &view, &en, err, sizeof err)) > 0) n++;
+    if (r < 0) return luaL_error(L, "crl.missing: %s", err);
+    missing_free(m); /* its memory now, not when collected */
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -3);
+  lua_pushcclosure(L, missing_iter, 3);
   return 1;
 }
 
@@ -492,13 +775,13 @@ static int m_signature_algorithm(lua_State *L) {
 }
 
 static int m_to_der(lua_State *L) {
-  cb_crl *e = check(L, 1);
+  cb_crl *e = check_whole(L, 1, "to_der");
   lua_pushlstring(L, (const char *)e->der, e->len);
   return 1;
 }
 
 static int m_to_pem(lua_State *L) {
-  cb_crl *e = check(L, 1);
+  cb_crl *e = check_whole(L, 1, "to_pem");
   cb_push_pem(L, "X509 CRL", e->der, e->len);
   return 1;
 }
@@ -744,9 +1027,69 @@ static int entries_iter(lua_State *L) {
   return 1;
 }
 
+/* A cursor over a scanned CRL's file, as a userdata: its buffer is freed by __gc/__close. */
+#define CURSOR_MT "certbench.crl.cursor"
+
+typedef struct {
+  cb_crl_cursor c;
+} cursor_box;
+
+static int cursor_gc(lua_State *L) {
+  cursor_box *cb = luaL_checkudata(L, 1, CURSOR_MT);
+  cb_crl_cursor_close(&cb->c);
+  return 0;
+}
+
+static cursor_box *push_cursor(lua_State *L, const cb_crl *e) {
+  cursor_box *cb = cb_newudata(L, sizeof *cb, CURSOR_MT);
+  cb_crl_cursor_open(&cb->c, e);
+  return cb;
+}
+
+/* the iterator of c:entries() and c:serials() on a scanned CRL: upvalues crl, cursor, current
+ * certificate issuer, serials only */
+static int file_entries_iter(lua_State *L) {
+  crl_box *b = luaL_checkudata(L, lua_upvalueindex(1), CB_CRL_MT);
+  if (!b->e) return luaL_error(L, "attempt to use a closed CRL");
+  cursor_box *cb = luaL_checkudata(L, lua_upvalueindex(2), CURSOR_MT);
+  int only_serial = lua_toboolean(L, lua_upvalueindex(4));
+  cb_crl view;
+  cb_crl_entry en;
+  char err[256];
+  int r = cb_crl_cursor_next(&cb->c, b->e, &view, &en, err, sizeof err);
+  if (r < 0) return luaL_error(L, "crl:%s: %s", only_serial ? "serials" : "entries", err);
+  if (r == 0) {
+    cb_crl_cursor_close(&cb->c);
+    return 0;
+  }
+  if (only_serial) {
+    push_serial(L, view.der + en.serial.off, en.serial.len);
+    return 1;
+  }
+  if (en.has_cert_issuer) {
+    push_cert_issuer(L, &view, en.cert_issuer);
+    lua_pushvalue(L, -1);
+    lua_replace(L, lua_upvalueindex(3));
+  } else {
+    lua_pushvalue(L, lua_upvalueindex(3));
+  }
+  push_entry(L, &view, &en, 1);
+  return 1;
+}
+
+static int file_entries(lua_State *L, const cb_crl *e, int only_serial) {
+  lua_pushvalue(L, 1);
+  push_cursor(L, e);
+  lua_pushnil(L);
+  lua_pushboolean(L, only_serial);
+  lua_pushcclosure(L, file_entries_iter, 4);
+  return 1;
+}
+
 /* c:entries() -> iterator over entries in CRL order, each decoded when reached */
 static int m_entries(lua_State *L) {
   cb_crl *e = check(L, 1);
+  if (e->scanned) return file_entries(L, e, 0);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, cb_crl_first(e));
   lua_pushnil(L);
@@ -774,6 +1117,7 @@ static int serials_iter(lua_State *L) {
 /* c:serials() -> iterator over the serials (hex) in CRL order, without building entries */
 static int m_serials(lua_State *L) {
   cb_crl *e = check(L, 1);
+  if (e->scanned) return file_entries(L, e, 1);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, cb_crl_first(e));
   lua_pushcclosure(L, serials_iter, 2);
@@ -849,8 +1193,7 @@ static X509_NAME *dirname_of(const cb_crl *e, cb_span s) {
 /* c:lookup(serial_hex | cert) -> entry | nil. A certificate must match the serial and the
  * issuer: the CRL's, or for an indirect CRL the entry's certificate issuer. */
 static int m_lookup(lua_State *L) {
-  crl_box *b = check_box(L, 1);
-  const cb_crl *e = b->e;
+  const cb_crl *e = check_whole(L, 1, "lookup");
   uint8_t serial[160];
   size_t len = serial_arg(L, 2, serial, sizeof serial), first;
   X509 *cert = luaL_testudata(L, 2, CB_X509_MT) ? cb_check_x509(L, 2) : NULL;
@@ -961,11 +1304,53 @@ static int m_verify(lua_State *L) {
 /* write_file writes the CRL to a new file (O_EXCL), DER or PEM (encoded a piece at a time: no
  * copy of a big CRL in memory), removing it on failure. Returns 0 or an errno value. Lua-free,
  * for the thread pool too. */
+/* CHANGED: write_file's error when a scanned CRL's file no longer holds what was verified */
+#define CHANGED (-1)
+
+/* copy_scanned writes a scanned CRL from its file to fd, DER or PEM, a piece at a time, and
+ * checks that the bytes are those the scan hashed (the file could have been rewritten in
+ * place since: what is written is what was verified, or nothing). Returns 1, or 0 with errno
+ * (CHANGED in *changed). */
+static int copy_scanned(const cb_crl *e, int fd, int pem, int *changed) {
+  enum { LINES = 16384 }; /* pieces of 768 KB: whole 64-character lines */
+  size_t piece = LINES * 48;
+  uint8_t *in = malloc(piece), digest[32];
+  char *txt = pem ? malloc(LINES * 65 + 64) : NULL;
+  int ok = in && (!pem || txt);
+  if (!ok) errno = ENOMEM;
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  if (ok && pem) ok = cb_write_all(fd, txt, cb_pem_armor(txt, "X509 CRL", 0));
+  for (uint64_t off = 0; ok && off < e->file_len; off += piece) {
+    size_t n = e->file_len - off < piece ? (size_t)(e->file_len - off) : piece;
+    if (!cb_crl_file_read(e, in, n, off)) {
+      if (!errno) *changed = 1;
+      ok = 0;
+      break;
+    }
+    SHA256_Update(&sha, in, n);
+    ok = pem ? cb_write_all(fd, txt, cb_pem_lines(txt, in, n)) : cb_write_all(fd, in, n);
+  }
+  if (ok && pem) ok = cb_write_all(fd, txt, cb_pem_armor(txt, "X509 CRL", 1));
+  SHA256_Final(digest, &sha);
+  if (ok && memcmp(digest, e->der_sha256, 32) != 0) {
+    *changed = 1;
+    ok = 0;
+  }
+  int keep = errno;
+  free(in);
+  free(txt);
+  errno = keep;
+  return ok;
+}
+
 static int write_file(const cb_crl *e, const char *path, int pem, mode_t mode, int sync) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return errno;
-  int ok;
-  if (!pem) {
+  int ok, changed = 0;
+  if (e->scanned) {
+    ok = copy_scanned(e, fd, pem, &changed);
+  } else if (!pem) {
     ok = cb_write_all(fd, e->der, e->len);
   } else {
     enum { LINES = 1024 };
@@ -983,10 +1368,17 @@ static int write_file(const cb_crl *e, const char *path, int pem, mode_t mode, i
     errno = keep;
   }
   if (ok && sync) ok = fsync(fd) == 0;
-  int err = ok ? 0 : errno;
+  int err = ok ? 0 : changed ? CHANGED : errno ? errno : EIO;
   if (close(fd) != 0 && !err) err = errno;
   if (err) unlink(path);
   return err;
+}
+
+/* fail_write pushes the failure of write_file. */
+static int fail_write(lua_State *L, const char *path, int err) {
+  if (err == CHANGED)
+    return cb_fail(L, "%s: not written: the CRL's file changed since it was read and verified", path);
+  return cb_fail_errno(L, path, err);
 }
 
 static void write_work(void *arg) {
@@ -1000,7 +1392,7 @@ static int write_after(lua_State *L, void *arg) {
   const char *path = j->path;
   job_end(j);
   if (!L) return 0;
-  if (err) return cb_fail_errno(L, path, err);
+  if (err) return fail_write(L, path, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1033,7 +1425,7 @@ static int m_write(lua_State *L) {
     return cb_loop_queue_work(L, write_work, write_after, j);
   }
   int err = write_file(b->e, path, pem, mode, sync);
-  if (err) return cb_fail_errno(L, path, err);
+  if (err) return fail_write(L, path, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1047,6 +1439,29 @@ static int m_fingerprint(lua_State *L) {
   if (!md) return luaL_argerror(L, 2, "unknown digest (sha1, sha256, sha384, sha512, md5)");
   uint8_t buf[EVP_MAX_MD_SIZE];
   unsigned n = 0;
+  if (e->scanned && md == EVP_sha256()) {
+    /* hashed by the scan */
+    cb_push_hex(L, e->der_sha256, 32, ':');
+    return 1;
+  }
+  if (e->synthetic) {
+    /* the file again, a piece at a time */
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t piece = (size_t)1 << 20;
+    uint8_t *in = malloc(piece);
+    int ok = ctx && in && EVP_DigestInit_ex(ctx, md, NULL);
+    for (uint64_t off = 0; ok && off < e->file_len; off += piece) {
+      size_t k = e->file_len - off < piece ? (size_t)(e->file_len - off) : piece;
+      ok = cb_crl_file_read(e, in, k, off) && EVP_DigestUpdate(ctx, in, k);
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, buf, &n);
+    free(in);
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) return cb_fail(L, "crl:fingerprint: cannot read the CRL's file again");
+    cb_push_hex(L, buf, n, ':');
+    return 1;
+  }
   if (!EVP_Digest(e->der, e->len, buf, &n, md, NULL)) return cb_fail_ssl(L, "crl:fingerprint");
   cb_push_hex(L, buf, n, ':');
   return 1;
@@ -1091,7 +1506,7 @@ static void bio_exts(BIO *bio, const uint8_t *base, cb_span s, int indent) {
 
 /* c:text() -> the CRL decoded, in the layout of `openssl crl -text` */
 static int m_text(lua_State *L) {
-  cb_crl *e = check(L, 1);
+  cb_crl *e = check_whole(L, 1, "text");
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio) return luaL_error(L, "crl:text: out of memory");
   char alg[96];
@@ -1644,12 +2059,22 @@ static const luaL_Reg funcs[] = {
     {"load", l_load},
     {"load_file", l_load_file},
     {"load_all", l_load_all},
+    {"scan_file", l_scan_file},
+    {"missing", l_missing},
     {"build", l_build},
     {NULL, NULL}};
 
 int luaopen__certbench_crl(lua_State *L) {
   cb_objects_init(L);
   cb_add_methods(L, CB_CRL_MT, methods, metas);
+  static const luaL_Reg cursor_metas[] = {{"__gc", cursor_gc}, {"__close", cursor_gc}, {NULL, NULL}};
+  static const luaL_Reg missing_metas[] = {{"__gc", missing_gc}, {"__close", missing_gc}, {NULL, NULL}};
+  luaL_newmetatable(L, CURSOR_MT);
+  luaL_setfuncs(L, cursor_metas, 0);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, MISSING_MT);
+  luaL_setfuncs(L, missing_metas, 0);
+  lua_pop(L, 1);
   luaL_newlib(L, funcs);
   lua_createtable(L, 11, 0);
   for (int i = 0; i <= 10; i++) {

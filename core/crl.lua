@@ -5,6 +5,19 @@
 --                                                          bare base64)
 --   crl.load_all(bundle)            -> { crl, ... } | nil, err
 --   crl.load_file(path[, max_bytes]) -> crl | nil, err    (no copy of the file in a Lua string)
+--   crl.scan_file(path[, {max_bytes=, chunk=}]) -> crl | nil, err   a DER CRL checked from its
+--                                   file without holding it: read once in pieces of chunk bytes
+--                                   (1 MiB), every entry checked and counted, tbsCertList hashed
+--                                   for verify(), the whole hashed for fingerprint("sha256"). The
+--                                   object keeps the file open and its entries there: entries(),
+--                                   serials(), write() and other fingerprints read it again (write
+--                                   checks the bytes are those scanned); lookup(), text(),
+--                                   to_der(), to_pem() and trust stores need crl.load_file. Memory:
+--                                   about 2 x chunk while scanning, a few KB after, whatever the
+--                                   size (a file of at most chunk bytes is parsed whole).
+--   crl.missing(a, b[, {count=true}]) -> iterator of a's entries whose serial b lacks | count:
+--                                   both in serial order, walked side by side (constant memory);
+--                                   else b's serials in a set (serial length + ~10 bytes each)
 --   crl.new{ issuer=cert, key=pkey, this_update=, next_update= | days= | hours=, number=,
 --            delta_base=, entries={ {serial=, date=, reason=, invalidity_date=}, ... },
 --            digest="sha256", pss=false, idp={ urls=, only_user=, only_ca=, only_some_reasons=,
@@ -32,6 +45,8 @@ local M = {
   load = c.load,
   load_all = c.load_all,
   load_file = c.load_file,
+  scan_file = c.scan_file,
+  missing = c.missing,
   reasons = c.reasons,
 }
 

@@ -285,7 +285,7 @@ static vjob *start(lua_State *L, int copy, const char *what) {
     ERR_clear_error();
   }
   lua_settop(L, box);
-  cb_par_start(&j->par, j->n, verify_item, j, copy);
+  cb_par_start(&j->par, j->n, verify_item, j, copy ? CB_PAR_ASYNC : CB_PAR_SYNC);
   cb_par_publish(&j->par, j->n);
   return j;
 }

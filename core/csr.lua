@@ -10,7 +10,10 @@
 --            digest = "sha256" | "sha384" | "sha512" | "sha1",
 --            attributes = { {"challengePassword", "text"}, {"unstructuredName", "text"} } or
 --              { challengePassword = "text", ... } (PKCS#9 attributes of the request, not of the
---              subject: Microsoft CAs read the challenge password there) }
+--              subject: Microsoft CAs read the challenge password there),
+--            and x509.new's other extension options (san_critical, eku_critical, ca, path_len,
+--              crl_distribution_points, ocsp_urls, ca_issuers_urls, policies) }; any other key
+--              raises, naming it
 --     -> req | nil, err[, warning]   (SHA-1 gives a warning as the third value; MD5 is refused;
 --        Ed25519 keys sign without a digest)
 --   csr.load(data) -> req | nil, err   (PEM, also NEW CERTIFICATE REQUEST, or DER)
@@ -39,6 +42,7 @@
 local c = require "_certbench.csr"
 local name = require "certbench.name"
 local ext = require "certbench.extopts"
+local options = require "certbench.options"
 local x509 = require "certbench.x509"
 local pkey = require "certbench.pkey"
 
@@ -61,9 +65,11 @@ function methods.text(r)
   return x509._openssl_layout(t)
 end
 
+local NEW_KEYS = ext.keys { "subject", "key", "attributes" }
 function M.new(o)
   local what = "csr.new"
   if type(o) ~= "table" then error(what .. ": expected a table of options", 2) end
+  options.check(o, NEW_KEYS, what)
   if o.subject == nil then error(what .. ": subject is required", 2) end
   if o.key == nil then error(what .. ": key (the private key) is required", 2) end
   if not pkey.is_key(o.key) then error(what .. ": key must be a certbench.pkey", 2) end

@@ -377,6 +377,8 @@ static int l_write(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
   const char *data = cb_checkbytes(L, 2, &n);
+  static const char *const known[] = {"mode", "exclusive", "sync", "key", NULL};
+  cb_checkoptions(L, 3, "fs.write", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
@@ -497,6 +499,8 @@ static int writer_tostring(lua_State *L) {
  * standard output written in place), and w:commit() publishes it as fs.write does. */
 static int l_writer(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  static const char *const known[] = {"mode", "exclusive", "sync", "key", NULL};
+  cb_checkoptions(L, 2, "fs.writer", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 2, "exclusive", 0);
   int sync = cb_optfield_boolean(L, 2, "sync", 1);
@@ -532,6 +536,8 @@ static int l_append(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
   const char *data = luaL_checklstring(L, 2, &n);
+  static const char *const known[] = {"mode", "sync", NULL};
+  cb_checkoptions(L, 3, "fs.append", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
   int created = access(path, F_OK) != 0;
@@ -555,6 +561,8 @@ static int l_append(lua_State *L) {
 /* fs.mkdir(path[, {mode=0755, parents=true}]) -> true | nil, err */
 static int l_mkdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  static const char *const known[] = {"mode", "parents", NULL};
+  cb_checkoptions(L, 2, "fs.mkdir", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0755);
   int parents = cb_optfield_boolean(L, 2, "parents", 1);
   char buf[PATH_MAX];
@@ -627,6 +635,8 @@ static const char *type_name(mode_t m) {
  * ino and dev tell a file replaced by rename from the same file grown by appends. */
 static int l_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  static const char *const known[] = {"follow", NULL};
+  cb_checkoptions(L, 2, "fs.stat", known);
   int follow = cb_optfield_boolean(L, 2, "follow", 1);
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return cb_fail_errno(L, path, errno);
@@ -665,6 +675,8 @@ static int l_remove(lua_State *L) {
 static int l_rename(lua_State *L) {
   const char *from = luaL_checkstring(L, 1);
   const char *to = luaL_checkstring(L, 2);
+  static const char *const known[] = {"sync", NULL};
+  cb_checkoptions(L, 3, "fs.rename", known);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
   if (rename(from, to) != 0) return cb_fail_errno(L, to, errno);
   if (sync) {
@@ -773,6 +785,8 @@ static int l_create(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   size_t n;
   const char *data = luaL_checklstring(L, 2, &n);
+  static const char *const known[] = {"mode", "sync", "async", NULL};
+  cb_checkoptions(L, 3, "fs.create", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int sync = cb_optfield_boolean(L, 3, "sync", 0);
   if (cb_optfield_boolean(L, 3, "async", 0) && cb_loop_in_task(L)) {
@@ -796,6 +810,8 @@ static int l_pwrite(lua_State *L) {
   lua_Integer off = luaL_checkinteger(L, 2);
   size_t n;
   const char *data = luaL_checklstring(L, 3, &n);
+  static const char *const known[] = {"mode", "sync", NULL};
+  cb_checkoptions(L, 4, "fs.pwrite", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 4, "mode", 0644);
   int sync = cb_optfield_boolean(L, 4, "sync", 1);
   luaL_argcheck(L, off >= 0, 2, "offset must not be negative");
@@ -889,6 +905,8 @@ static int make_link(const char *target, const char *path, int symbolic, int rep
 static int l_link(lua_State *L) {
   const char *target = luaL_checkstring(L, 1);
   const char *path = luaL_checkstring(L, 2);
+  static const char *const known[] = {"replace", "sync", NULL};
+  cb_checkoptions(L, 3, "fs.link", known);
   int replace = cb_optfield_boolean(L, 3, "replace", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
   int e = make_link(target, path, 0, replace, sync);
@@ -903,6 +921,8 @@ static int l_link(lua_State *L) {
 static int l_symlink(lua_State *L) {
   const char *target = luaL_checkstring(L, 1);
   const char *path = luaL_checkstring(L, 2);
+  static const char *const known[] = {"replace", "sync", NULL};
+  cb_checkoptions(L, 3, "fs.symlink", known);
   int replace = cb_optfield_boolean(L, 3, "replace", 0);
   int sync = cb_optfield_boolean(L, 3, "sync", 1);
   int e = make_link(target, path, 1, replace, sync);
@@ -1120,6 +1140,8 @@ static int lock_held(lua_State *L) {
  * crash never leaves a stale lock behind. */
 static int l_lock(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  static const char *const known[] = {"shared", "wait", "pid", "timeout", NULL};
+  cb_checkoptions(L, 2, "fs.lock", known);
   int shared = cb_optfield_boolean(L, 2, "shared", 0);
   int wait = cb_optfield_boolean(L, 2, "wait", 1);
   int pid_note = cb_optfield_boolean(L, 2, "pid", 0);

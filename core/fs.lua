@@ -22,9 +22,9 @@
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
 --   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
 --   fs.readlink(path)                                 the text of a symbolic link
---   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path) (type size mode mtime uid gid ino dev), fs.exists(path)
+--   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path[, {follow}]) (type size mode mtime uid gid ino dev), fs.exists(path)
 --   fs.isdir(path) -> true when path is a folder
---   fs.remove(path), fs.rename(a, b), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
+--   fs.remove(path), fs.rename(a, b[, {sync}]), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout, pid}])  `local lk <close> = assert(fs.lock(dir))`;
 --                                                     pid: the holder's process id in the lock file,
 --                                                     named by "locked by process N"
@@ -39,7 +39,9 @@
 --                                                     kills the process there (see core/lib/cb.h)
 --   fs.join(...), fs.dirname(p), fs.basename(p), fs.tmpdir([prefix])
 --   fs.spool([dir]) -> s with s:put(data) -> slot, s:read(slot), s:close()   bytes kept on disk
+-- An options key a function does not know raises, naming it (cb_checkoptions in C).
 local c = require "_certbench.fs"
+local options = require "certbench.options"
 
 local M = {}
 for k, v in pairs(c) do M[k] = v end
@@ -80,13 +82,13 @@ end
 -- write_key: private material. Mode 0600 is set when the file is opened, never afterwards;
 -- an existing file is an error unless opts.force.
 function M.write_key(path, data, opts)
-  opts = opts or {}
+  opts = options.check(opts, { "force", "mode" }, "fs.write_key") or {}
   return c.write(path, data, { mode = opts.mode or 384 --[[0600]], exclusive = not opts.force, key = true })
 end
 
 -- write_new: like write, but an existing file is an error unless opts.force.
 function M.write_new(path, data, opts)
-  opts = opts or {}
+  opts = options.check(opts, { "mode", "force" }, "fs.write_new") or {}
   return c.write(path, data, { mode = opts.mode or 420 --[[0644]], exclusive = not opts.force })
 end
 

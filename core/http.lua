@@ -6,6 +6,7 @@
 --   http.ldap_values(body[, attribute]) -> {value, ...} | nil, err: the values of an LDAP
 --                                     search result as libcurl writes it, base64-decoded
 --   http.info()                    -> {version=, ssl=, protocols={http=true, ldap=true, ...}}
+--   http.defaults                  -> {connect_timeout=, timeout=, max_size=, max_redirects=}
 --   http.active()                  -> transfers in flight, sockets watched (leak checks)
 --
 -- A response: {status=, reason=, headers={lower-case name -> value}, body= (or file=),
@@ -13,8 +14,10 @@
 --   says), content_type=, protocol="http"|"https"|"ldap"|"ldaps", not_modified=true on 304}.
 -- LDAP responses have no status and no headers.
 --
--- Options (all optional):
---   connect_timeout (s, 10)  timeout (s, whole transfer, 60)  low_speed = {bytes_per_sec, s}
+-- Options (all optional; any other key raises, naming it); the defaults are http.defaults, the
+-- one place they are defined:
+--   connect_timeout (s, 10, or timeout when that is shorter)  timeout (s, whole transfer, 60)
+--   low_speed = {bytes_per_sec, s}
 --   max_size (bytes, 64 MiB: over it, or a Content-Length announcing more, is an error)
 --   max_redirects (5; 0 = do not follow); redirects only to http/https/ldap/ldaps
 --   ca_file, ca_path: the only CAs trusted when given (default: the system store);
@@ -37,11 +40,13 @@
 -- in one thread); outside any task it runs the loop until the transfer is done.
 local c = require "_certbench.http"
 local info = require "_certbench.info"
+local options = require "certbench.options"
 
 local M = {}
 
 local ALLOWED = { http = true, https = true, ldap = true, ldaps = true }
 M.user_agent = "certbench/" .. info.version
+M.defaults = { connect_timeout = 10, timeout = 60, max_size = 64 << 20, max_redirects = 5 }
 
 local function seconds_ms(v, name, default)
   if v == nil then return default end
@@ -57,10 +62,9 @@ local function normalise(req)
     url = url,
     method = (req.method or (req.body and "POST" or "GET")):upper(),
     body = req.body,
-    connect_timeout_ms = seconds_ms(req.connect_timeout, "connect_timeout", 10000),
-    timeout_ms = seconds_ms(req.timeout, "timeout", 60000),
-    max_size = req.max_size or 64 * 1024 * 1024,
-    max_redirects = req.max_redirects or 5,
+    timeout_ms = seconds_ms(req.timeout, "timeout", M.defaults.timeout * 1000),
+    max_size = req.max_size or M.defaults.max_size,
+    max_redirects = req.max_redirects or M.defaults.max_redirects,
     ca_file = req.ca_file,
     ca_path = req.ca_path,
     insecure = req.insecure == true,
@@ -72,6 +76,9 @@ local function normalise(req)
     verbose = req.verbose,
     if_modified_since = req.if_modified_since,
   }
+  -- a connection may not take longer than the whole transfer may
+  o.connect_timeout_ms = seconds_ms(req.connect_timeout, "connect_timeout",
+    math.min(M.defaults.connect_timeout * 1000, o.timeout_ms))
   if req.body ~= nil and type(req.body) ~= "string" then error("http: 'body' must be a string", 3) end
   if math.type(o.max_size) ~= "integer" or o.max_size < 0 then
     error("http: option 'max_size' must be an integer >= 0", 3)
@@ -104,7 +111,7 @@ local function normalise(req)
   return o
 end
 
-function M.request(req)
+local function request(req)
   local o = normalise(req)
   local scheme = o.url:match("^(%a[%w+.-]*):")
   if not scheme or not ALLOWED[scheme:lower()] then
@@ -131,13 +138,28 @@ local function with(opts, fields)
   return r
 end
 
+-- the options of get and post; request takes url and body too. A key not here raises, naming it
+-- (a misspelt max_size or timeout would otherwise leave the default in silence).
+local OPTS = { "method", "connect_timeout", "timeout", "low_speed", "max_size", "max_redirects",
+               "ca_file", "ca_path", "insecure", "headers", "etag", "if_modified_since", "to_file",
+               "to_file_over", "fail_on_status", "proxy", "no_proxy", "user_agent", "verbose" }
+local REQUEST_KEYS = { "url", "body" }
+for _, k in ipairs(OPTS) do REQUEST_KEYS[#REQUEST_KEYS + 1] = k end
+
 function M.get(url, opts)
-  return M.request(with(opts, { url = url, method = opts and opts.method or "GET" }))
+  options.check(opts, OPTS, "http.get")
+  return request(with(opts, { url = url, method = opts and opts.method or "GET" }))
 end
 
 function M.post(url, body, opts)
   if type(body) ~= "string" then error("http.post: the body must be a string", 2) end
-  return M.request(with(opts, { url = url, body = body, method = "POST" }))
+  options.check(opts, OPTS, "http.post")
+  return request(with(opts, { url = url, body = body, method = "POST" }))
+end
+
+function M.request(req)
+  if type(req) == "table" then options.check(req, REQUEST_KEYS, "http.request") end
+  return request(req)
 end
 
 M.ldap_values = c.ldap_values

@@ -11,7 +11,7 @@
 --   ocsp.is_response(v) -> true for a parsed response
 --   ocsp.check{cert=, issuer=, url= (default: the cert's AIA OCSP URL), nonce=true|bytes,
 --              method="post"|"get", digest=, timeout= (s, 30), trusted=, store=, time=, skew=,
---              max_age=, ca_file= (HTTPS responders)}
+--              max_age=, ca_file= (HTTPS responders), connect_timeout= (s, http.defaults')}
 --       -> {status="good"|"revoked"|"unknown", revocation_time=, reason=, this_update=,
 --           next_update=, produced_at=, responder=, url=, method=, signer=, signer_kind=,
 --           no_check=, serial=, nonce=bool, warnings={}, response= (the parsed response)}
@@ -49,9 +49,11 @@
 --     verify against it too. Unknown critical extensions fail.
 --     info: {signer=, signer_kind="issuer"|"delegated"|"trusted", no_check=bool, single=,
 --            status=, warnings={}}
+-- An options key a function does not know raises, naming it.
 local c = require "_certbench.ocsp"
 local digest = require "certbench.digest"
 local x509 = require "certbench.x509"
+local options = require "certbench.options"
 
 local M = {}
 
@@ -118,6 +120,7 @@ end
 function M.request(o)
   local what = "ocsp.request"
   if type(o) ~= "table" then error(what .. ": a table of options expected", 2) end
+  options.check(o, { "cert", "issuer", "serial", "nonce", "digest" }, what)
   local issuer, err = cert_arg(o.issuer, what, "issuer")
   if not issuer then return nil, err end
   local subject
@@ -267,6 +270,8 @@ end
 function Response:verify(o)
   local what = "ocsp verify"
   if type(o) ~= "table" then error("response:verify: a table of options expected", 2) end
+  options.check(o, { "issuer", "cert", "serial", "trusted", "store", "time", "skew", "max_age", "nonce" },
+    "response:verify")
   if not is_cert(o.issuer) then error("response:verify: 'issuer' (a certificate) is required", 2) end
   if o.trusted ~= nil and type(o.trusted) ~= "table" then error("response:verify: 'trusted' must be a list of certificates", 2) end
   if o.time ~= nil and math.type(o.time) ~= "integer" then error("response:verify: 'time' must be epoch seconds (an integer)", 2) end
@@ -442,6 +447,8 @@ local MAX_RESPONSE = 1 << 20
 function M.check(o)
   local what = "ocsp check"
   if type(o) ~= "table" then error("ocsp.check: a table of options expected", 2) end
+  options.check(o, { "cert", "issuer", "url", "nonce", "method", "digest", "timeout", "connect_timeout",
+                     "trusted", "store", "time", "skew", "max_age", "ca_file" }, "ocsp.check")
   local cert, err = cert_arg(o.cert, "ocsp.check", "cert")
   if not cert then return nil, err end
   local issuer
@@ -463,7 +470,7 @@ function M.check(o)
   if not der then return nil, nonce end
   local http = require "certbench.http"
   local req = {
-    url = url, timeout = o.timeout or 30, connect_timeout = o.connect_timeout or o.timeout or 10,
+    url = url, timeout = o.timeout or 30, connect_timeout = o.connect_timeout, -- http's default
     max_size = MAX_RESPONSE, fail_on_status = true, ca_file = o.ca_file,
     headers = { Accept = "application/ocsp-response" },
   }

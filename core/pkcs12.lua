@@ -28,6 +28,7 @@
 --   pkcs12.build{ key=, cert=, chain={...}, password=, friendly_name=,
 --                 profile="modern"|"legacy"|"windows2016", iterations=, mac_iterations=,
 --                 key_pbe=, cert_pbe=, mac=, prf=, key_id=true } -> DER | nil, err
+--   An options key a function does not know raises, naming it.
 --       modern: PBES2 AES-256-CBC + PBKDF2-HMAC-SHA256, SHA-256 MAC, 2048 iterations
 --               (OpenSSL 3's defaults); legacy: pbeWithSHAAnd3-KeyTripleDES-CBC for key and
 --               certificates, SHA-1 MAC (old Windows, Java 8, `openssl pkcs12 -legacy`);
@@ -35,6 +36,7 @@
 --       key_pbe/cert_pbe override: "aes-256-cbc", "aes-192-cbc", "aes-128-cbc", "3des",
 --       "rc2-40", "none"; mac: "sha1".."sha512", "none"; prf: PBKDF2's hash.
 local c = require "_certbench.pkcs12"
+local options = require "certbench.options"
 -- the objects that parse returns get their methods from these modules
 require "certbench.pkey"
 require "certbench.x509"
@@ -48,11 +50,13 @@ M.PROFILES = {
   windows2016 = { key_pbe = "3des", cert_pbe = "3des", prf = "sha1", mac = "sha1", iterations = 2000 },
 }
 
+local PARSE_KEYS = { "name", "max_iterations", "verify_mac" }
+
 function M.parse(data, password, opts)
   if type(data) ~= "string" then
     error("pkcs12.parse: data must be a string, not " .. type(data), 2)
   end
-  opts = opts or {}
+  opts = options.check(opts, PARSE_KEYS, "pkcs12.parse") or {}
   local name = opts.name or "pfx"
   local r, err, code = c.parse(data, password, opts.max_iterations, opts.verify_mac ~= false)
   if not r then return nil, name .. ": " .. err, code end
@@ -80,6 +84,7 @@ function M.parse(data, password, opts)
 end
 
 function M.read(path, password, opts)
+  options.check(opts, PARSE_KEYS, "pkcs12.read")
   local fs = require "certbench.fs"
   local data, err = fs.read(path, 64 * 1024 * 1024)
   if not data then return nil, err end
@@ -91,11 +96,13 @@ end
 
 local BUILD_FIELDS = { "key", "cert", "chain", "password", "friendly_name", "iterations",
                        "mac_iterations", "key_pbe", "cert_pbe", "mac", "prf", "key_id" }
+local BUILD_KEYS = { "profile", table.unpack(BUILD_FIELDS) }
 
 function M.build(opts)
   if type(opts) ~= "table" then
     error("pkcs12.build: expects a table of options, not " .. type(opts), 2)
   end
+  options.check(opts, BUILD_KEYS, "pkcs12.build")
   local profile = opts.profile or "modern"
   local p = M.PROFILES[profile]
   if not p then

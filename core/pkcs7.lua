@@ -13,7 +13,9 @@
 --   pkcs7.build{ certs = { x509... }, crls = { der or crl object... } } -> DER | nil, err
 --       (order kept)
 --   pkcs7.to_pem(der) -> "-----BEGIN PKCS7-----\n...-----END PKCS7-----\n"
+-- An options key a function does not know raises, naming it.
 local c = require "_certbench.pkcs7"
+local options = require "certbench.options"
 require "certbench.x509" -- the methods of the certificates that load returns
 
 local M = {}
@@ -22,12 +24,14 @@ function M.load(data, opts)
   if type(data) ~= "string" then
     error("pkcs7.load: data must be a string, not " .. type(data), 2)
   end
+  options.check(opts, { "name" }, "pkcs7.load")
   local r, err, code = c.parse(data)
   if not r then return nil, ((opts and opts.name) or "pkcs7") .. ": " .. err, code end
   return r
 end
 
 function M.read(path, opts)
+  options.check(opts, { "name" }, "pkcs7.read")
   local fs = require "certbench.fs"
   local data, err = fs.read(path, 256 * 1024 * 1024)
   if not data then return nil, err end
@@ -38,6 +42,7 @@ function M.build(opts)
   if type(opts) ~= "table" then
     error("pkcs7.build: expects a table { certs = {...}, crls = {...} }, not " .. type(opts), 2)
   end
+  options.check(opts, { "certs", "crls" }, "pkcs7.build")
   if opts.certs ~= nil and type(opts.certs) ~= "table" then
     error("pkcs7.build: certs must be a table of certificates", 2)
   end

@@ -38,8 +38,10 @@
 --       Ed25519 signs the data itself (the digest option is ignored). MD5 raises.
 --   key:verify(data, sig[, {digest=, padding=}]) -> true | false, reason
 --   key:close(); keys are also closed by the garbage collector and by `<close>`.
+-- An options key a function does not know raises, naming it.
 local c = require "_certbench.pkey"
 local digest = require "certbench.digest"
+local optcheck = require "certbench.options"
 
 local M = {}
 local methods = c.methods
@@ -102,10 +104,20 @@ local function from_utf16le(data)
   return data
 end
 
+-- the options each function knows; any other key raises, naming it
+local ENCODE = { "format", "password", "cipher", "iter" }
+local KNOWN = {
+  ["pkey.load"] = { "password", "format", "name", "max_iter" },
+  ["key:to_pem"] = ENCODE, ["key:to_der"] = ENCODE,
+  ["key:save"] = { "form", "force", table.unpack(ENCODE) },
+  ["key:sign"] = { "digest", "padding" }, ["key:verify"] = { "digest", "padding" },
+}
+KNOWN["pkey.load_file"] = KNOWN["pkey.load"]
+
 local function check_opts(fn, opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then error(fn .. ": options must be a table, not " .. type(opts), 3) end
-  return opts
+  return optcheck.check(opts, KNOWN[fn], fn, 4)
 end
 
 function M.load(data, opts)
@@ -153,7 +165,8 @@ function methods:save(path, opts)
   opts = check_opts("key:save", opts)
   local form = opts.form or "pem"
   if form ~= "pem" and form ~= "der" then error("key:save: form must be \"pem\" or \"der\"", 2) end
-  local data, err = write(self, form, opts)
+  local data, err = write(self, form, { format = opts.format, password = opts.password,
+                                        cipher = opts.cipher, iter = opts.iter })
   if not data then return nil, err end
   return require("certbench.fs").write_key(path, data, { force = opts.force })
 end

@@ -1,7 +1,7 @@
 -- certbench.secret: passwords from the sources OpenSSL users know.
 --   secret.get(spec[, {prompt = "text", confirm = bool, what = "CA key"}]) -> secret | nil, err
 --     spec: "pass:TEXT", "env:VAR", "file:PATH", "fd:N", "stdin", or nil for a terminal prompt
---     (with confirmation when opts.confirm, for new passwords).
+--     (with confirmation when opts.confirm, for new passwords). Another opts key raises.
 --   secret.new(text) -> secret;  secret.is_secret(v)
 --   secret.check_spec(spec) -> true | nil, err   the form of a source, without reading it (a
 --     mistake in it is a usage error: the CLI checks every --pass* option with this)
@@ -13,6 +13,7 @@
 --   constant time; crypto functions take it directly, so the text never has to become a Lua
 --   string.
 local c = require "_certbench.secret"
+local options = require "certbench.options"
 
 local M = { new = c.new, is_secret = c.is_secret, read_fd = c.read_fd, read_file = c.read_file,
             prompt = c.prompt }
@@ -37,7 +38,7 @@ function M.check_spec(spec)
 end
 
 function M.get(spec, opts)
-  opts = opts or {}
+  opts = options.check(opts, { "prompt", "confirm", "what" }, "secret.get") or {}
   if spec == nil or spec == "" then
     local s, err = c.prompt(opts.prompt or ("Enter " .. (opts.what or "password") .. ": "))
     if not s then return nil, err end

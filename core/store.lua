@@ -43,6 +43,8 @@
 --     trusted CAs") word the reasons; code = "untrusted" (no certificate of that name or key
 --     identifier) | "signature" (none verifies).
 --   store.can_sign_crls(cert) -> boolean (keyUsage cRLSign, or no keyUsage)
+--   An options key a function does not know raises, naming it (store.new, load_file,
+--   find_issuer, s:verify).
 --
 -- A failure of a profile rule has the same shape: info.rule names the rule ("RFC 5280 4.2.1.1"),
 -- info.text is the rule and what it says ("RFC 5280 4.2.1.1: authorityKeyIdentifier MUST NOT be
@@ -56,6 +58,7 @@
 -- "unable_to_get_issuer_cert_locally", "hostname_mismatch", "unable_to_get_crl"), except that
 -- a revoked certificate is "certificate_revoked".
 local c = require "_certbench.store"
+local options = require "certbench.options"
 local fs = require "certbench.fs"
 local lint = require "certbench.lint"
 
@@ -148,9 +151,10 @@ local function each(list, what, fn)
   return true
 end
 
-local function add_all(s, o)
+local function add_all(s, o, fn)
   if o == nil then return true end
   if type(o) ~= "table" then error("store options must be a table, not " .. type(o), 3) end
+  options.check(o, { "cas", "crls", "untrusted" }, fn, 4)
   local ok, err = each(o.cas, "cas", function(x) return s:add_ca(x) end)
   if ok then ok, err = each(o.crls, "crls", function(x) return s:add_crl(x) end) end
   if ok then ok, err = each(o.untrusted, "untrusted", function(x) return s:add_untrusted(x) end) end
@@ -159,7 +163,7 @@ end
 
 function M.new(o)
   local s = c.new()
-  local ok, err = add_all(s, o)
+  local ok, err = add_all(s, o, "store.new")
   if not ok then
     s:close()
     return nil, err
@@ -207,6 +211,7 @@ function M.can_sign_crls(cert)
 end
 
 function M.find_issuer(obj, pool, opts)
+  options.check(opts, { "noun", "among" }, "store.find_issuer")
   local noun = opts and opts.noun or "certificate"
   local among = opts and opts.among or "the certificates given"
   local mt = getmetatable(obj)
@@ -265,6 +270,7 @@ function methods:add_file(path)
 end
 
 function M.load_file(path, o)
+  options.check(o, { "cas", "crls", "untrusted" }, "store.load_file")
   local s, err = M.new(o)
   if not s then return nil, err end
   local n, e = s:add_file(path)
@@ -293,9 +299,9 @@ function methods:verify(cert, opts)
     if type(opts) ~= "table" then
       error("store:verify: options must be a table, not " .. type(opts), 2)
     end
+    options.check(opts, known, "store:verify")
     for k, v in pairs(opts) do
       local t = known[k]
-      if t == nil then error("store:verify: unknown option '" .. tostring(k) .. "'", 2) end
       if t ~= true and type(v) ~= t then
         error("store:verify: option '" .. k .. "' must be a " .. t .. ", not " .. type(v), 2)
       end

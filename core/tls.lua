@@ -35,6 +35,7 @@
 --     certificate was requested), verified as a result is.
 --   tls.verify(result, opts) -> result: (re)runs the verdict on a result's chain with the
 --     ca_file/store/peer_name/time/purpose options
+--   An options key neither function knows raises, naming it.
 --   tls.split_address("host:port" | "[v6]:port" | "host"[, default_port]) -> host, port | nil, err
 --   tls.is_ip(s) -> "ipv4" | "ipv6" | nil
 --   tls.alert_name(n) -> the TLS alert's name (RFC 8446 spelling) or nil
@@ -44,6 +45,7 @@
 local c = require "_certbench.tls"
 local x509 = require "certbench.x509"
 local store = require "certbench.store"
+local options = require "certbench.options"
 
 local M = {}
 
@@ -213,8 +215,14 @@ local function explain(err, info, chain)
   return err
 end
 
+-- the options tls.verify and tls.handshake know; any other key raises, naming it
+local VERIFY_KEYS = { "ca_file", "store", "peer_name", "host", "time", "purpose" }
+local HANDSHAKE_KEYS = { "host", "port", "peer_name", "sni", "ca_file", "store", "cert", "key",
+                         "key_password", "chain", "timeout", "alpn", "version", "min_version",
+                         "max_version", "settle", "time", "purpose" }
+
 function M.verify(r, o)
-  o = o or {}
+  o = options.check(o, VERIFY_KEYS, "tls.verify") or {}
   r.verified = false
   r.verify_error, r.verify_reason, r.verified_chain = nil, nil, nil
   local chain = r.chain or {}
@@ -297,6 +305,7 @@ end
 
 function M.handshake(o)
   if type(o) ~= "table" then error("tls.handshake: a table of options expected", 2) end
+  options.check(o, HANDSHAKE_KEYS, "tls.handshake")
   if type(o.host) ~= "string" or o.host == "" then error("tls.handshake: 'host' is required", 2) end
   local port = math.tointeger(o.port)
   if not port or port < 1 or port > 65535 then error("tls.handshake: 'port' must be an integer 1 to 65535", 2) end

@@ -708,7 +708,7 @@ static int l_new_many(lua_State *L) {
   lua_createtable(L, want_pem ? (int)n : 0, 0);
   int pems = lua_gettop(L);
   key_check checked = {NULL, NULL};
-  cb_par_start(&j->par, j->n, sign_item, j, 0);
+  cb_par_start(&j->par, j->n, sign_item, j, CB_PAR_SYNC);
   for (lua_Integer i = 0; i < n; i++) {
     nitem *it = &j->items[i];
     int t = lua_geti(L, 1, i + 1);

@@ -60,12 +60,13 @@
 --   digest = "sha256" | "sha384" | "sha512" | "sha1" (with a warning as third value); Ed25519
 --     keys sign without one
 --   With csr and no public_key, the certificate carries the request's SubjectPublicKeyInfo
---   as the request encodes it.
+--   as the request encodes it. Any other key raises, naming it.
 -- x509.new_many(list[, {pem = true}]) -> certs, errs[, pems]: x509.new of every item, signed
 --   on every core (see M.new_many below)
 local c = require "_certbench.x509"
 local name = require "certbench.name"
 local ext = require "certbench.extopts"
+local optcheck = require "certbench.options"
 
 local M = { load = c.load, load_all = c.load_all, is_x509 = c.is_x509 }
 local methods = c._metatable.__index
@@ -123,8 +124,11 @@ end
 
 -- precheck(o, what, level) raises for what x509.new refuses before the request's signature is
 -- checked; true when there is a request to verify
+local NEW_KEYS = ext.keys { "subject", "issuer", "issuer_key", "public_key", "csr", "copy_extensions",
+                            "verify_csr", "serial", "not_before", "not_after", "days", "ski", "aki" }
 local function precheck(o, what, level)
   if type(o) ~= "table" then error(what .. ": expected a table of options", level) end
+  optcheck.check(o, NEW_KEYS, what, level + 1)
   if o.subject == nil then error(what .. ": subject is required", level) end
   if o.issuer_key == nil then error(what .. ": issuer_key (the signing key) is required", level) end
   if o.issuer ~= nil and not c.is_x509(o.issuer) then
@@ -193,6 +197,7 @@ end
 function M.new_many(list, o)
   if type(list) ~= "table" then error("x509.new_many: expected a list of option tables", 2) end
   if o ~= nil and type(o) ~= "table" then error("x509.new_many: options must be a table", 2) end
+  optcheck.check(o, { "pem" }, "x509.new_many")
   local what, n = "x509.new", #list
   local norm, errs, reqs, req_at = {}, {}, {}, {}
   for i = 1, n do

@@ -193,6 +193,18 @@ describe("certbench.crl", function()
       assert.equal(der, assert(crl.load_file(dir .. "/c.crl")):to_der())
     end)
 
+    it("reads a file of bare base64 (decoded before the file's buffer is freed)", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.der", der)
+      h.write(dir .. "/a.b64", h.sh("openssl base64 -in " .. h.q(dir .. "/a.der")))
+      assert.equal(der, assert(crl.load_file(dir .. "/a.b64")):to_der())
+      -- not a CRL once decoded: a message, and under ASan no read of freed memory
+      h.write(dir .. "/y.b64", ("y"):rep(64))
+      local c, err = crl.load_file(dir .. "/y.b64")
+      assert.is_nil(c)
+      assert.matches("y.b64: ", err, 1, true)
+    end)
+
     it("names the file and the cause", function()
       local dir = h.tmpdir()
       local c, err, code = crl.load_file(dir .. "/missing.crl")
@@ -222,6 +234,188 @@ describe("certbench.crl", function()
       local c, err = crl.load_file(dir .. "/fifo", 100)
       assert.is_nil(c)
       assert.equal(dir .. "/fifo: file too large (more than 100 bytes)", err)
+    end)
+  end)
+
+  describe("scan_file", function()
+    -- every field as load_file gives it
+    local function same_as_loaded(path, chunk, ca)
+      local w = assert(crl.load_file(path))
+      local s = assert(crl.scan_file(path, { chunk = chunk }))
+      for _, m in ipairs { "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta", "aki",
+                           "signature_algorithm", "version", "count" } do
+        assert.equal(w[m](w), s[m](s), m)
+      end
+      assert.equal(tostring(w:issuer()), tostring(s:issuer()))
+      assert.same(w:issuing_distribution_point(), s:issuing_distribution_point())
+      assert.same(w:freshest_crl(), s:freshest_crl())
+      assert.same(w:extensions(), s:extensions())
+      assert.equal(w:fingerprint(), s:fingerprint())
+      assert.equal(w:fingerprint("sha1"), s:fingerprint("sha1"))
+      local list = {}
+      for e in w:entries() do list[#list + 1] = e end
+      local i = 0
+      for e in s:entries() do
+        i = i + 1
+        assert.same(list[i], e)
+      end
+      assert.equal(#list, i)
+      i = 0
+      for serial in s:serials() do
+        i = i + 1
+        assert.equal(list[i].serial, serial)
+      end
+      if ca then
+        assert.same({ w:verify(ca.cert) }, { s:verify(ca.cert) })
+        assert.is_true(s:verify(ca.cert))
+        if ca.pkey:type() == "rsa" then assert.same({ false, "bad signature" }, { s:verify(fx.other_key) }) end
+      end
+      return s, w
+    end
+
+    it("gives what load_file gives, read in pieces of any size", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.crl", der)
+      for _, chunk in ipairs { 64, 65, 97, 128, 200, 512, 0 } do same_as_loaded(dir .. "/a.crl", chunk, fx.rsa) end
+    end)
+
+    it("verifies RSA-PSS, EC and Ed25519 CRLs of thousands of entries, and a tampered one not", function()
+      local dir = h.tmpdir()
+      local entries = {}
+      for i = 1, 3000 do entries[i] = { serial = ("%06X"):format(i * 977), date = T2024_01_01_12, reason = i % 5 == 0 and "superseded" or nil } end
+      for k, case in ipairs { { ca = fx.rsa, pss = true, digest = "sha384" }, { ca = fx.ec, digest = "sha512" }, { ca = fx.ed } } do
+        local c = assert(crl.new { issuer = case.ca.cert, key = case.ca.pkey, entries = entries, pss = case.pss,
+                                   digest = case.digest, number = k, sort = k ~= 2 })
+        local p = ("%s/%d.crl"):format(dir, k)
+        h.write(p, c:to_der())
+        same_as_loaded(p, 4096, case.ca)
+        -- one byte of an entry changed: the scan's digest no longer matches the signature
+        local d = c:to_der()
+        local at = #d // 2
+        h.write(p, d:sub(1, at - 1) .. string.char(d:byte(at) ~ 1) .. d:sub(at + 1))
+        local s = crl.scan_file(p, { chunk = 4096 })
+        if s then assert.is_false((s:verify(case.ca.cert))) end
+      end
+    end)
+
+    it("writes DER and PEM that openssl reads, and refuses a file changed since the scan", function()
+      local dir = h.tmpdir()
+      local entries = {}
+      for i = 1, 2000 do entries[i] = { serial = ("%06X"):format(i), date = T2024_01_01_12 } end
+      local c = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, number = 9 })
+      h.write(dir .. "/a.crl", c:to_der())
+      local s = assert(crl.scan_file(dir .. "/a.crl", { chunk = 1024 }))
+      assert(s:write(dir .. "/out.der"))
+      assert(s:write(dir .. "/out.pem", { format = "pem" }))
+      assert.equal(c:to_der(), h.read(dir .. "/out.der"))
+      assert.equal(c:to_pem(), h.read(dir .. "/out.pem"))
+      assert.matches("verify OK", h.sh("openssl crl -in " .. h.q(dir .. "/out.pem") .. " -noout -CAfile " .. h.q(fx.rsa.pem) .. " 2>&1"), 1, true)
+      -- rewritten in place (same inode, same size): the copy checks the bytes against the scan
+      local d = c:to_der()
+      local f = assert(io.open(dir .. "/a.crl", "r+b"))
+      f:seek("set", #d // 2)
+      f:write(string.char(d:byte(#d // 2 + 1) ~ 0xff))
+      f:close()
+      local ok, err = s:write(dir .. "/again.der")
+      assert.is_nil(ok)
+      assert.equal(dir .. "/again.der: not written: the CRL's file changed since it was read and verified", err)
+      assert.is_nil(io.open(dir .. "/again.der"))
+    end)
+
+    it("refuses what load_file refuses, naming the file", function()
+      local dir = h.tmpdir()
+      local entries = {}
+      for i = 1, 500 do entries[i] = { serial = ("%04X"):format(i), date = T2024_01_01_12 } end
+      local d = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries }):to_der()
+      local cases = {
+        trunc = d:sub(1, #d - 10),
+        short = d:sub(1, 3000),
+        trailing = d .. "junk",
+        entry = d:sub(1, 2000) .. "" .. d:sub(2002), -- a tag inside an entry
+      }
+      for name, data in pairs(cases) do
+        local p = dir .. "/" .. name .. ".crl"
+        h.write(p, data)
+        assert.is_nil(crl.load_file(p), name)
+        local c, err = crl.scan_file(p, { chunk = 256 })
+        assert.is_nil(c, name)
+        assert.matches("^" .. p:gsub("%p", "%%%0") .. ": ", err)
+      end
+      local c, err = crl.scan_file(dir .. "/missing.crl")
+      assert.is_nil(c)
+      assert.equal(dir .. "/missing.crl: No such file or directory", err)
+      _, err = crl.scan_file(dir .. "/trunc.crl", { max_bytes = 100 })
+      assert.matches("file too large", err, 1, true)
+      assert.has_error(function() crl.scan_file(dir .. "/trunc.crl", { chunk = 10 }) end)
+    end)
+
+    it("keeps the entries in the file: no lookup, text or trust store", function()
+      local dir = h.tmpdir()
+      h.write(dir .. "/a.crl", der)
+      local s = assert(crl.scan_file(dir .. "/a.crl"))
+      for _, m in ipairs { "lookup", "text", "to_der", "to_pem" } do
+        assert.has_error(function() s[m](s, "0A") end)
+      end
+      local st, err = require("certbench.store").new { crls = { s } }
+      assert.is_nil(st)
+      assert.matches("crl.scan_file", tostring(err), 1, true)
+    end)
+  end)
+
+  describe("missing", function()
+    local function serials(list)
+      local t = {}
+      for i, e in ipairs(list) do t[i] = e.serial end
+      return t
+    end
+
+    it("lists the entries one CRL has and the other lacks, sorted or not, scanned or loaded", function()
+      local dir = h.tmpdir()
+      local old, new = {}, {}
+      for i = 1, 3000 do
+        local hex = ("%X"):format(i * 13)
+        local e = { serial = (#hex % 2 == 1 and "0" or "") .. hex, date = T2024_01_01_12 }
+        if i % 7 ~= 0 then old[#old + 1] = e end
+        if i % 11 ~= 0 then new[#new + 1] = e end
+      end
+      -- expected, from the two lists
+      local in_old, in_new = {}, {}
+      for _, e in ipairs(old) do in_old[e.serial] = true end
+      for _, e in ipairs(new) do in_new[e.serial] = true end
+      local added, removed = {}, {}
+      for _, e in ipairs(new) do if not in_old[e.serial] then added[#added + 1] = e.serial end end
+      for _, e in ipairs(old) do if not in_new[e.serial] then removed[#removed + 1] = e.serial end end
+      assert.is_true(#added > 200 and #removed > 200)
+      for _, sorted in ipairs { true, false } do
+        local o, n = old, new
+        if not sorted then
+          -- reversed: not in serial order, so the set path is taken
+          o, n = {}, {}
+          for i = #old, 1, -1 do o[#o + 1] = old[i] end
+          for i = #new, 1, -1 do n[#n + 1] = new[i] end
+        end
+        local a = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = o, sort = false })
+        local b = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = n, sort = false })
+        h.write(dir .. "/a.crl", a:to_der())
+        h.write(dir .. "/b.crl", b:to_der())
+        local sa = assert(crl.scan_file(dir .. "/a.crl", { chunk = 512 }))
+        local sb = assert(crl.scan_file(dir .. "/b.crl", { chunk = 512 }))
+        for _, pair in ipairs { { a, b }, { sa, sb }, { a, sb }, { sa, b } } do
+          local x, y = pair[1], pair[2]
+          local got = {}
+          for e in crl.missing(y, x) do got[#got + 1] = e end
+          local want = added
+          if not sorted then want = {} for i = #added, 1, -1 do want[#want + 1] = added[i] end end
+          assert.same(want, serials(got))
+          assert.equal(#added, crl.missing(y, x, { count = true }))
+          local gone = {}
+          for e in crl.missing(x, y) do gone[#gone + 1] = e end
+          want = removed
+          if not sorted then want = {} for i = #removed, 1, -1 do want[#want + 1] = removed[i] end end
+          assert.same(want, serials(gone))
+          assert.equal(0, crl.missing(x, x, { count = true }))
+        end
+      end
     end)
   end)
 

@@ -65,6 +65,25 @@ describe("certbench.store", function()
       chain_is(s:verify(C.leaf, { crl_check = "leaf" }), { "leaf", "inter", "root" })
     end)
 
+    it("add_crl returns nil, err for a CRL BoringSSL cannot parse (a non-minimal serial the engine reads)", function()
+      local key = assert(require("certbench.pkey").generate("ec:P-256"))
+      local ca = assert(x509.new { subject = "/CN=add_crl CA", issuer_key = key, ca = true, days = 1 })
+      local der = assert(crl.new { issuer = ca, key = key, days = 1,
+        entries = { { serial = "7000000200000002", date = NOW } } }):to_der()
+      -- INTEGER 70 00 00 02 ... becomes 00 00 00 02 ...: same length, no longer minimal DER
+      local at = assert(der:find("\x70\0\0\2\0\0\0\2", 1, true))
+      local c = assert(crl.load(der:sub(1, at - 1) .. "\0" .. der:sub(at + 1)))
+      local s = store.new()
+      local ok, err = s:add_crl(c)
+      assert.is_nil(ok)
+      assert.equal("store:add_crl: BoringSSL cannot parse this CRL: invalid integer (ASN1_R_INVALID_INTEGER)", err)
+      assert.same({ cas = 0, crls = 0, untrusted = 0 }, s:count())
+      -- store.new{crls=} says the same, as nil, err
+      local s2, err2 = store.new { crls = { c } }
+      assert.is_nil(s2)
+      assert.matches("BoringSSL cannot parse this CRL: invalid integer", err2, 1, true)
+    end)
+
     it("raises on arguments of the wrong type and on closed objects", function()
       local s = store.new()
       assert.has_error(function() s:add_ca("not a cert") end)

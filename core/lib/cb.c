@@ -148,6 +148,37 @@ lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Intege
   return v;
 }
 
+void cb_checkoptions(lua_State *L, int idx, const char *where, const char *const known[]) {
+  if (lua_type(L, idx) != LUA_TTABLE) return;
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 8, where);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    int found = 0;
+    if (lua_type(L, -1) == LUA_TSTRING) { /* never lua_tostring a number key: lua_next needs it */
+      const char *k = lua_tostring(L, -1);
+      for (const char *const *p = known; *p && !found; p++) found = strcmp(*p, k) == 0;
+    }
+    if (found) continue;
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "certbench.options");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "check");
+    lua_pushvalue(L, idx);
+    lua_newtable(L);
+    for (lua_Integer i = 0; known[i]; i++) {
+      lua_pushstring(L, known[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushstring(L, where);
+    lua_pushinteger(L, 2); /* error's level: the C function, which adds no position */
+    lua_call(L, 4, 0);     /* raises */
+    return;
+  }
+}
+
 int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def) {
   int v = def;
   if (lua_type(L, idx) != LUA_TTABLE) return def;

@@ -46,6 +46,10 @@ const char *cb_optsecret(lua_State *L, int idx, size_t *len);
 const char *cb_optfield_string(lua_State *L, int idx, const char *k, const char *def, size_t *len);
 lua_Integer cb_optfield_integer(lua_State *L, int idx, const char *k, lua_Integer def);
 int cb_optfield_boolean(lua_State *L, int idx, const char *k, int def);
+/* cb_checkoptions raises when the options table at idx (nil: none) has a key that known (a
+ * NULL-terminated list) lacks, naming where ("fs.write") and the key; the message is made by
+ * certbench.options.check, the one check of options tables (with its did-you-mean). */
+void cb_checkoptions(lua_State *L, int idx, const char *where, const char *const known[]);
 
 /* cb_cleanse wipes memory so the compiler cannot drop it (OPENSSL_cleanse). */
 void cb_cleanse(void *p, size_t n);
@@ -70,7 +74,8 @@ int cb_write_all(int fd, const void *p, size_t n);
 void cb_fault(const char *point);
 /* cb_fault_set tells whether $CERTBENCH_FAULT names point: for the few points that make a
  * path fail instead of killing (fs.key:no-tmpfile takes the fallback of a file system without
- * O_TMPFILE, which none of the file systems a test can mount lacks). */
+ * O_TMPFILE, which none of the file systems a test can mount lacks; objects.box fails the
+ * allocation of every key, certificate, request and name box). */
 int cb_fault_set(const char *point);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):

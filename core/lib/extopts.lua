@@ -96,6 +96,18 @@ local function bool(v, what, opt)
   return v
 end
 
+-- keys(list) -> list plus the keys normalize and digest read: the options x509.new and csr.new
+-- know (certbench.options checks them, so a misspelt one is an error, never ignored)
+local EXT_KEYS = { "san", "san_critical", "key_usage", "key_usage_critical", "eku", "eku_critical",
+                   "crl_distribution_points", "ocsp_urls", "ca_issuers_urls", "policies",
+                   "basic_constraints", "ca", "path_len", "extensions", "digest" }
+function M.keys(list)
+  local out = {}
+  for _, k in ipairs(list) do out[#out + 1] = k end
+  for _, k in ipairs(EXT_KEYS) do out[#out + 1] = k end
+  return out
+end
+
 -- normalize copies the extension options of o into the table out (for the C builder).
 -- Returns out, or nil, err (a failure of the input, e.g. a bad dirName).
 function M.normalize(o, out, what)

@@ -5,8 +5,13 @@
 
 /* new_box(size, metatable name as a light userdata): a zeroed userdata with that metatable.
  * Run under lua_pcall by cb_push_*, so that a memory error while making the box comes back
- * to the caller, who still owns the object and frees it before raising again. */
+ * to the caller, who still owns the object and frees it before raising again.
+ * CERTBENCH_FAULT=objects.box makes every box fail as an allocation would, so that path runs
+ * in tests (spec/objects_box_spec.lua, under LeakSanitizer with --asan-only). */
 static int new_box(lua_State *L) {
+  static int fault = -1; /* the Lua thread only: $CERTBENCH_FAULT read once */
+  if (fault < 0) fault = cb_fault_set("objects.box");
+  if (fault) return luaL_error(L, "not enough memory (CERTBENCH_FAULT=objects.box)");
   size_t size = (size_t)lua_tointeger(L, 1);
   const char *mt = lua_touserdata(L, 2);
   void *b = lua_newuserdatauv(L, size, 1);

@@ -47,12 +47,10 @@ EVP_PKEY *cb_test_pkey(lua_State *L, int idx);
 X509 *cb_test_x509(lua_State *L, int idx);
 X509_REQ *cb_test_csr(lua_State *L, int idx);
 
-/* Implemented by crl.c: the X509_CRL of a certbench.crl object (borrowed, built on first
- * use when the CRL is held in another form), or a raise if idx is not a CRL. */
-X509_CRL *cb_check_crl(lua_State *L, int idx);
-/* cb_crl_x509: the X509_CRL of the certbench.crl at idx (borrowed), or NULL with why filled when
- * BoringSSL cannot parse what the CRL engine accepted (only CRLs bigger than the engine's
- * cross-check limit can get here: see cb_crl_parse). Raises only on a wrong argument type. */
+/* cb_crl_x509 (in crl.c): the X509_CRL of the certbench.crl at idx (borrowed, made on first
+ * use), or NULL with why filled when BoringSSL cannot parse what the CRL engine accepted (the
+ * engine reads a serial INTEGER that is not minimal DER, BoringSSL refuses it: store_spec's
+ * add_crl case). Raises only on a wrong argument type. */
 X509_CRL *cb_crl_x509(lua_State *L, int idx, char *why, size_t len);
 
 #endif

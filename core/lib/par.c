@@ -92,7 +92,7 @@ static void grow(int want) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void cb_par_start(cb_par *p, size_t n, cb_par_fn fn, void *ctx, int async) {
+void cb_par_start(cb_par *p, size_t n, cb_par_fn fn, void *ctx, int mode) {
   memset(p, 0, sizeof *p);
   p->n = n;
   p->fn = fn;
@@ -100,8 +100,10 @@ void cb_par_start(cb_par *p, size_t n, cb_par_fn fn, void *ctx, int async) {
   p->live = 1;
   /* A batch of one runs on the caller, even async: making the pool's first thread costs more
    * (~40 us of CPU, more on a loaded machine) than the overlap it buys (one CSR verification,
-   * ~100 us, against one signature), and a one-certificate command would start it for that. */
-  size_t want = (size_t)cb_par_threads() - 1, cap = n < 2 ? 0 : async ? n : n - 1;
+   * ~100 us, against one signature), and a one-certificate command would start it for that.
+   * A background item is long enough (milliseconds) that it does not. */
+  size_t want = (size_t)cb_par_threads() - 1;
+  size_t cap = mode == CB_PAR_BACKGROUND ? n : n < 2 ? 0 : mode == CB_PAR_ASYNC ? n : n - 1;
   if (want > cap) want = cap;
   if (want == 0) return;
   pthread_cond_init(&p->done, NULL);
@@ -179,6 +181,6 @@ void cb_par_cancel(cb_par *p) {
 
 void cb_par_run(size_t n, cb_par_fn fn, void *ctx) {
   cb_par p;
-  cb_par_start(&p, n, fn, ctx, 0);
+  cb_par_start(&p, n, fn, ctx, CB_PAR_SYNC);
   cb_par_finish(&p);
 }

@@ -12,11 +12,13 @@
 --
 -- Lua API:
 --   local convert = require "certbench.plugins.convert"
---   convert.data(bytes, name, to) -> out_bytes, report | nil, err, code
---   convert.file{ file =, to =, out =, force = } -> result | nil, err
+--   convert.data(bytes, name, to[, {password =}]) -> out_bytes, report | nil, err, code
+--   convert.file{ file =, to =, out =, force =, passin = } -> result | nil, err
 --   convert.folder{ dir =, to =, out_dir =, force = } -> result (result.failed > 0: some failed)
+-- An options key a function does not know raises, naming it.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 local lazy = require("certbench").lazy
 local input = lazy "certbench.input"
 local pem = lazy "certbench.pem"
@@ -91,7 +93,7 @@ end
 --            members = { {member=, wrote=}, ... } (archives), warnings = { ... } }
 function M.data(bytes, name, to, opts)
   if not M.TARGETS[to] then error("convert.data: to must be pem, der, b64cer or p7b, not " .. tostring(to), 2) end
-  opts = opts or {}
+  opts = options.check(opts, { "password" }, "convert.data") or {}
   local r, err, code = input.bytes(bytes, name, { password = opts.password })
   if not r then return nil, err, code end
   return M.result(r, to)
@@ -197,6 +199,7 @@ local function password(spec)
 end
 
 function M.file(o)
+  options.check(o, { "file", "to", "out", "force", "passin" }, "convert.file")
   if not M.TARGETS[o.to or ""] then return nil, "convert: --to must be pem, der, b64cer or p7b", 2 end
   local pw, perr = password(o.passin)
   if o.passin and not pw then return nil, perr end
@@ -226,6 +229,7 @@ function M.file(o)
 end
 
 function M.folder(o)
+  options.check(o, { "dir", "to", "out_dir", "force" }, "convert.folder")
   if not M.TARGETS[o.to or ""] then return nil, "convert dir: --to must be pem, der, b64cer or p7b", 2 end
   if not o.out_dir then return nil, "convert dir: --out-dir is required", 2 end
   if not fs.isdir(o.dir) then return nil, o.dir .. ": not a folder" end

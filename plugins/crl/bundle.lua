@@ -29,7 +29,7 @@ local function is_url(s) return s:match("^https?://") ~= nil end
 
 local function download(url, timeout)
   local http = require "certbench.http"
-  local r, err = http.get(url, { fail_on_status = true, timeout = timeout or 60, connect_timeout = math.min(timeout or 60, 10) })
+  local r, err = http.get(url, { fail_on_status = true, timeout = timeout }) -- http.defaults otherwise
   if not r then return nil, err end
   return r.body or ""
 end

@@ -166,11 +166,13 @@ function M.from_data(data, name, limits, keep_der)
   return out
 end
 
--- from_file(path[, limits]) -> like from_data (code "io" when the file cannot be read). A DER
--- CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
--- path); anything else (PEM bundles, archives, a .p7c) is read and goes through from_data
--- (certbench.input); "-" and URLs through input.fetch.
-function M.from_file(path, limits)
+-- from_file(path[, limits[, opts]]) -> like from_data (code "io" when the file cannot be read). A
+-- DER CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
+-- path); with opts.scan, it is scanned instead (crl.scan_file: checked, counted and hashed a
+-- piece at a time, never held whole; the object reads its entries from the file again, and has
+-- no lookup()). Anything else (PEM bundles, archives, a .p7c) is read and goes through
+-- from_data (certbench.input), in memory; "-" and URLs through input.fetch.
+function M.from_file(path, limits, opts)
   if input.is_source(path) then -- "-" or a URL
     local data, ferr, fcode = input.fetch(path, { max_size = M.MAX_FILE })
     if not data then return nil, ferr, fcode end
@@ -181,7 +183,8 @@ function M.from_file(path, limits)
   local head = f:read(1) or ""
   f:close()
   if head == "\x30" then
-    local c, err, code = crl.load_file(path)
+    local c, err, code
+    if opts and opts.scan then c, err, code = crl.scan_file(path) else c, err, code = crl.load_file(path) end
     if c then return { { name = path, crl = c } } end
     local data = fs.read(path, M.MAX_FILE)
     -- a .p7c holding CRLs is a SEQUENCE too
@@ -194,9 +197,10 @@ function M.from_file(path, limits)
   return M.from_data(data, path, limits)
 end
 
--- first_crl(path) -> crl, count | nil, err, code: the only (or first) CRL of a file
-function M.first_crl(path, limits)
-  local list, err, code = M.from_file(path, limits)
+-- first_crl(path[, limits[, opts]]) -> crl, count | nil, err, code: the only (or first) CRL of a
+-- file (opts as from_file's)
+function M.first_crl(path, limits, opts)
+  local list, err, code = M.from_file(path, limits, opts)
   if not list then return nil, err, code end
   for _, m in ipairs(list) do if m.crl then return m.crl, #list end end
   return nil, list[1].error, "format"

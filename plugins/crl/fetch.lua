@@ -8,7 +8,9 @@
 --   URLs: read from the file system, the mtime as Last-Modified), limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
 --   there (big CRLs never sit in a Lua string; the file is removed afterwards); with
---   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory.
+--   stream_over = N too, only a body of more than N bytes does, a smaller one stays in memory;
+--   scan: a DER CRL in such a file (or a file:// source) is scanned (crl.scan_file: never held
+--   whole; the object keeps the file open after its name is removed, and has no lookup()).
 -- result: { url=, final_url=, status=, not_modified=, etag=, last_modified=, bytes=, time=,
 --   protocol=, crls = { {name=, crl=} | {name=, error=}, ... } } (crls is empty on a 304)
 -- Error codes: those of certbench.http ("timeout", "too_large", "connect", "tls", "redirect",
@@ -82,7 +84,7 @@ local function get_file(url, path, opts)
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end
-  local list, err, code = crlfile.from_file(path, opts.limits)
+  local list, err, code = crlfile.from_file(path, opts.limits, { scan = opts.scan })
   if not list then return nil, url .. ": " .. tostring(err), classify(code) end
   res.crls = list
   return res
@@ -147,7 +149,7 @@ function M.get(url, opts)
     end
     if body then list, lerr, lcode = ldap_crls(body, url) end
   elseif tmp then
-    list, lerr, lcode = crlfile.from_file(tmp, opts.limits)
+    list, lerr, lcode = crlfile.from_file(tmp, opts.limits, { scan = opts.scan })
   else
     list, lerr, lcode = crlfile.from_data(r.body, url, opts.limits)
   end
@@ -178,7 +180,8 @@ local function newer_on_disk(paths, id, c, set)
     if fs.exists(p) then paths = { p } break end
   end
   for _, p in ipairs(paths) do
-    local old = fs.exists(p) and crl.load_file(p)
+    -- scanned, not loaded: the old CRL costs a piece of it in memory, not its size
+    local old = fs.exists(p) and crl.scan_file(p)
     if old then
       local oca = set:issuer_of(old)
       if oca and crlfile.identity(old, oca).key == id.key then
@@ -201,7 +204,15 @@ local function newer_on_disk(paths, id, c, set)
   end
 end
 
-local FETCH_CONCURRENCY = 4
+-- One memory budget for all the URLs of a fetch, whatever their number: a download bigger
+-- than FETCH_STREAM_OVER goes to a file in a private folder and its CRL is scanned from there
+-- (crl.scan_file: pieces of 1 MiB, never the CRL whole), a smaller one stays in memory with its
+-- parsed CRL (at most about twice its size); each task holds at most FETCH_TASK_BYTES, so the
+-- budget sets how many URLs are downloaded and checked at once (48 MiB / 12 MiB: 4).
+local FETCH_BUDGET = 48 << 20
+local FETCH_STREAM_OVER = 4 << 20
+local FETCH_TASK_BYTES = 2 * FETCH_STREAM_OVER + (4 << 20) -- a body, its CRL, the scan's buffers
+local FETCH_CONCURRENCY = math.max(1, FETCH_BUDGET // FETCH_TASK_BYTES)
 
 -- save(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
 --              force=})
@@ -225,10 +236,11 @@ function M.save(urls, opts)
   local loop = require "certbench.loop"
   local now = opts.time or os.time()
   local format = opts.format or "both"
-  -- Memory: downloads over 4 MiB stream to a private folder next to the output (never a body
-  -- of max_size in memory per URL), and at most CONCURRENCY URLs are downloaded and checked at
-  -- once, each CRL written and closed in its task: one budget for all URLs, whatever their
-  -- number (four endless bodies cost four 4 MiB buffers, not four times max_size).
+  -- Memory: downloads over FETCH_STREAM_OVER go to a private folder next to the output and
+  -- their CRLs are scanned there (never a body of max_size in memory per URL), and at most
+  -- FETCH_CONCURRENCY URLs are downloaded and checked at once, each CRL written and closed in
+  -- its task: one budget for all URLs, whatever their number or size (four 200 MB CRLs, or
+  -- four endless bodies, cost four tasks' buffers, not four times max_size).
   local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
   if not tmpd then return nil, "crl fetch: " .. terr end
   local failed = false
@@ -243,7 +255,7 @@ function M.save(urls, opts)
   end
   local function one(url)
     local r, err, code = M.get(url, { timeout = opts.timeout, max_size = opts.max_size, ca_file = opts.tls_ca,
-                                          tmp_dir = tmpd:path(), stream_over = 4 << 20 })
+                                          tmp_dir = tmpd:path(), stream_over = FETCH_STREAM_OVER, scan = true })
     local s = { url = url, crls = {} }
     if not r then
       s.error, s.code, failed = err, code, true

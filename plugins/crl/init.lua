@@ -311,7 +311,9 @@ M.commands = {
     summary = "download CRLs (http, https, ldap; PEM, DER, ZIP, GZIP, p7c), validate and write them",
     description = "Each CRL found is written as DER (.crl) and PEM (.pem) under --out-dir, named after "
       .. "its issuer. With --ca, a CRL that does not verify is not written; an expired CRL is not "
-      .. "written unless --allow-expired. Exit 1 if any URL or CRL failed.",
+      .. "written unless --allow-expired. Exit 1 if any URL or CRL failed. Memory: one budget of "
+      .. "48 MiB for all the URLs, 4 downloaded at a time; a CRL over 4 MiB is checked and written "
+      .. "from a temporary file a piece at a time, never held whole.",
     options = function(p)
       p:argument("url", "distribution point URL(s)"):args("+")
       p:option("-o --out-dir", "folder to write to", ".")

@@ -6,8 +6,13 @@
 --       checked = ca was given } | nil, err (a file that cannot be read at all, or the CAs)
 --   diff(old_path, new_path) -> { old =, new = (summaries), same_issuer =, added = {{serial=,
 --     date=, reason=}...}, removed = {{serial=}...}, number_order = "newer"|"older"|"same" }
---     | nil, err
+--     | nil, err. added and removed are lazy lists (ui.lazy_array), read from the CRLs as they
+--     are printed or encoded.
+-- Both commands scan DER files (crl.scan_file) rather than load them: their memory is that of
+-- a small CRL whatever the size (crl diff of CRLs whose entries are not in serial order keeps
+-- one CRL's serials in a set, about 10 bytes and the serial's length each).
 local ui = require "certbench.ui"
+local crl = require("certbench").lazy "certbench.crl"
 local options = require "certbench.options"
 local crlfile = require "certbench.plugins.crl.crlfile"
 local trust = require "certbench.plugins.crl.trust"
@@ -45,12 +50,18 @@ local function describe(c, set, now, with_entries)
     d.verify_error = why
   end
   if with_entries then
-    local list = {}
-    for e in c:entries() do
-      list[#list + 1] = { serial = e.serial, date = crlfile.time(e.date), reason = e.reason,
-                          invalidity_date = crlfile.time(e.invalidity_date) }
-    end
-    d.revoked = ui.array(list)
+    -- read from the CRL as it is printed, not gathered (c stays open for it)
+    local it, at = nil, 0
+    d.revoked = ui.lazy_array(c:count(), function(i)
+      if not it or i <= at then it, at = c:entries(), 0 end
+      local e
+      while at < i do
+        e = it()
+        at = at + 1
+      end
+      return e and { serial = e.serial, date = crlfile.time(e.date), reason = e.reason,
+                     invalidity_date = crlfile.time(e.invalidity_date) }
+    end)
   end
   return d
 end
@@ -68,7 +79,7 @@ function M.info(paths, opts)
   local out = {}
   local bad = false
   for _, p in ipairs(paths) do
-    local list, err = crlfile.from_file(p)
+    local list, err = crlfile.from_file(p, nil, { scan = true })
     if not list then return nil, "crl info: " .. err end
     for _, m in ipairs(list) do
       if m.crl then
@@ -77,7 +88,8 @@ function M.info(paths, opts)
         d.member = m.name ~= p and m.name or nil
         if set and not d.verified then bad = true end
         out[#out + 1] = d
-        m.crl:close()
+        -- with the entries, the list reads them as it is printed: closed when collected
+        if not opts.entries then m.crl:close() end
       else
         out[#out + 1] = { file = p, member = m.name, error = m.error }
         bad = true
@@ -88,33 +100,47 @@ function M.info(paths, opts)
   return { crls = ui.array(out), ok = not bad, checked = set ~= nil }
 end
 
--- diff(old_path, new_path) -> result
-function M.diff(old_path, new_path)
-  local a, err = crlfile.first_crl(old_path)
-  if not a then return nil, "crl diff: " .. err end
-  local b, berr = crlfile.first_crl(new_path)
-  if not b then return nil, "crl diff: " .. berr end
-  local added, removed = {}, {}
-  for e in b:entries() do
-    if not a:lookup(e.serial) then
-      added[#added + 1] = { serial = e.serial, date = crlfile.time(e.date), reason = e.reason }
+-- walk(n, a, b, shape) -> a lazy list of the n entries of a that b lacks (crl.missing), each
+-- made by shape(entry) as the printer or the JSON encoder reaches it, not gathered
+local function walk(n, a, b, shape)
+  local it, at = nil, 0
+  return ui.lazy_array(n, function(i)
+    if not it or i <= at then it, at = crl.missing(a, b), 0 end
+    local e
+    while at < i do
+      e = it()
+      at = at + 1
     end
-  end
-  for s in a:serials() do
-    if not b:lookup(s) then removed[#removed + 1] = { serial = s } end
-  end
+    -- the last one: run the iterator to its end, which frees its set of serials at once (the
+    -- list of removed entries builds its own next)
+    if at == n and e then it() end
+    return e and shape(e)
+  end)
+end
+
+-- diff(old_path, new_path) -> result. Streamed: DER CRLs are scanned from their files, never
+-- held whole, and the serials added and removed are lists read as they are printed
+-- (crl.missing: constant memory when both CRLs are in serial order, else a set of one CRL's
+-- serials).
+function M.diff(old_path, new_path)
+  local a, err = crlfile.first_crl(old_path, nil, { scan = true })
+  if not a then return nil, "crl diff: " .. err end
+  local b, berr = crlfile.first_crl(new_path, nil, { scan = true })
+  if not b then return nil, "crl diff: " .. berr end
   local res = {
     old = crlfile.summary(a), new = crlfile.summary(b),
     same_issuer = a:issuer():equals(b:issuer()),
-    added = ui.array(added), removed = ui.array(removed),
+    added = walk(crl.missing(b, a, { count = true }), b, a, function(e)
+      return { serial = e.serial, date = crlfile.time(e.date), reason = e.reason }
+    end),
+    removed = walk(crl.missing(a, b, { count = true }), a, b, function(e) return { serial = e.serial } end),
   }
   res.old.file, res.new.file = old_path, new_path
   if a:number() and b:number() then
     local cmp = crlfile.cmp_number(b:number(), a:number())
     res.number_order = cmp > 0 and "newer" or (cmp < 0 and "older" or "same")
   end
-  a:close()
-  b:close()
+  -- a and b stay open for the lists; they are closed when collected
   return res
 end
 

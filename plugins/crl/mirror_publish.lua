@@ -301,7 +301,7 @@ function M.old_names(ctx)
   end
   for _, k in ipairs(unnamed) do
     local e = st.crls:get(k)
-    local c = crl.load_file(fs.join(dir, e.base .. ".der"))
+    local c = crl.scan_file(fs.join(dir, e.base .. ".der"))
     if c then
       e.hash_old = c:issuer():hash_old()
       c:close()

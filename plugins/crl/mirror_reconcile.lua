@@ -84,16 +84,20 @@ function M.reconcile(cfg, st, ignored, set)
   for _, k in ipairs(bad) do st.crls:set(k, nil) end
   for _, ch in ipairs(changed) do
     st.crls:get(ch[1]).repair = "all"
-    local c = crl.load_file(ch[2])
+    -- scanned, not loaded: a piece of each file in memory, whatever its size; closed at once,
+    -- as each holds its file open
+    local c = crl.scan_file(ch[2])
     local ca = c and verified(set, c, ch[2], ignored)
     if ca then take(st, c, ch[2], ca) end
+    if c then c:close() end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
     if name:match("%.der$") and not known[name] then
       local path = fs.join(cfg.out_dir, name)
-      local c = crl.load_file(path)
+      local c = crl.scan_file(path)
       local ca = c and verified(set, c, path, ignored)
       if ca then take(st, c, path, ca) end
+      if c then c:close() end
     end
   end
   st.crls:cool_all()

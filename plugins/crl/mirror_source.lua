@@ -173,9 +173,11 @@ function M.run_source(ctx, src, i)
       etag = cond and sst.etag or nil, allow_file = true,
       if_modified_since = cond and not sst.etag and sst.last_modified or nil,
       -- a big download streams to a file, as soon as its Content-Length or its size says it is
-      -- big; small ones stay in memory (faster)
+      -- big; small ones stay in memory (faster). A DER CRL in such a file is scanned there
+      -- (crl.scan_file): checked, hashed and written out a piece at a time, never held whole,
+      -- so four 200 MB CRLs at once cost a few MB each, not their size
       tmp_dir = src.stream ~= false and ctx.tmp or nil,
-      stream_over = src.stream == nil and cfg.stream_over or 0,
+      stream_over = src.stream == nil and cfg.stream_over or 0, scan = true,
     })
     if r then
       if #urls > 1 then out.served_by = u end

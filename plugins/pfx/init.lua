@@ -12,8 +12,10 @@
 --   pfx.encrypt_key{ file =, out =, passin =, passout =, key_format =, cipher =, force = }
 -- passin/passout/key_passout are password sources (pass:, env:, file:, fd:, stdin) or
 -- certbench.secret objects; without one, certbench asks on the terminal (and fails without one).
+-- A key a function does not know raises, naming it.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 local lazy = require("certbench").lazy
 local detect = lazy "certbench.detect"
 local input = lazy "certbench.input"
@@ -78,6 +80,7 @@ end
 ---------------------------------------------------------------------------------------------
 
 function M.info(o)
+  options.check(o, { "file", "passin" }, "pfx.info")
   -- a path, "-" or a URL, through certbench.input (a PFX in a ZIP too)
   local r, err = input.read(o.file, { max_size = gather.MAX_INPUT, pkcs12 = "keep" })
   if not r then return nil, err end
@@ -97,6 +100,7 @@ function M.info(o)
 end
 
 function M.split(o)
+  options.check(o, { "file", "out_dir", "passin", "key_format", "key_passout", "key", "force" }, "pfx.split")
   local file, dir = o.file, o.out_dir
   if not dir then return nil, "pfx split: --out-dir is required", 2 end
   if o.key_format and not KEY_FORMATS[o.key_format] then
@@ -258,6 +262,7 @@ local function single_key(path, passin, what)
 end
 
 function M.build(o)
+  options.check(o, { "key", "cert", "chain", "out", "passin", "passout", "friendly_name", "profile", "force" }, "pfx.build")
   for _, k in ipairs { "key", "cert", "out" } do
     if not o[k] then return nil, "pfx build: --" .. k .. " is required", 2 end
   end
@@ -398,8 +403,14 @@ local function rewrite_key(o, encrypt)
   return res
 end
 
-function M.decrypt_key(o) return rewrite_key(o, false) end
-function M.encrypt_key(o) return rewrite_key(o, true) end
+function M.decrypt_key(o)
+  options.check(o, { "file", "out", "passin", "key_format", "force" }, "pfx.decrypt_key")
+  return rewrite_key(o, false)
+end
+function M.encrypt_key(o)
+  options.check(o, { "file", "out", "passin", "passout", "key_format", "cipher", "force" }, "pfx.encrypt_key")
+  return rewrite_key(o, true)
+end
 
 ---------------------------------------------------------------------------------------------
 -- text output

@@ -185,3 +185,62 @@ describe("README: VCS in 5 minutes", function()
     assert.matches("\t1000\tunknown\t/CN=x.example.com", h.read(d .. "/demoCA/index.txt"), 1, true)
   end)
 end)
+
+-- "Where things are" is the map of the tree: every path it names exists, and the tree keeps
+-- its naming rule (core/<m>.c with core/<m>.lua, what is not API in core/lib/, each named).
+describe("README: Where things are", function()
+  local text = section(h.read(h.root .. "/README.md"), "Where things are")
+  local rows = {}
+  for first, what in text:gmatch("\n| ([^\n]-) | ([^\n]-) |") do rows[#rows + 1] = { first, what } end
+  local function row(first)
+    for _, r in ipairs(rows) do if r[1] == first then return r[2] end end
+    error("Where things are has no row " .. first)
+  end
+  local function ls(dir, ext)
+    local out = {}
+    for f in io.popen(("ls %s"):format(h.q(h.root .. "/" .. dir))):lines() do
+      if f:sub(-#ext - 1) == "." .. ext then out[#out + 1] = f:sub(1, -#ext - 2) end
+    end
+    return out
+  end
+  local function exists(p) return os.rename(h.root .. "/" .. p, h.root .. "/" .. p) ~= nil end
+
+  it("names only paths that exist", function()
+    local n = 0
+    for span in text:gmatch("`([^`]+)`") do
+      -- a path: has a slash, no template (<module>), no spaces; build outputs are not in a clone
+      if span:find("/", 1, true) and not span:find("[<%s]") and not span:match("^build") then
+        n = n + 1
+        assert(exists(span), "README's Where things are names " .. span .. ", which does not exist")
+      end
+    end
+    assert.is_true(n >= 20, n .. " paths only")
+  end)
+
+  it("matches core/: module pairs, Lua-only modules named, internal files in core/lib/, each named", function()
+    local lua = {}
+    for _, m in ipairs(ls("core", "lua")) do lua[m] = true end
+    local pairs_row = row("`core/<module>.c` + `core/<module>.lua`")
+    for _, m in ipairs(ls("core", "c")) do
+      assert(lua[m] or m == "main", "core/" .. m .. ".c has no core/" .. m .. ".lua: a module pair, or core/lib/")
+    end
+    for _, m in ipairs(ls("core", "h")) do
+      assert(exists("core/" .. m .. ".c"), "core/" .. m .. ".h is no module's C interface: core/lib/")
+    end
+    for m in pairs(lua) do
+      if not exists("core/" .. m .. ".c") then
+        assert(pairs_row:find("`core/" .. m .. ".lua`", 1, true), "core/" .. m .. ".lua, a Lua-only module, is not named")
+      end
+    end
+    local lib = row("`core/lib/`")
+    for _, ext in ipairs { "c", "lua" } do
+      for _, m in ipairs(ls("core/lib", ext)) do
+        assert(lib:find("`" .. m .. "`", 1, true), "core/lib/" .. m .. "." .. ext .. " is not named in the core/lib/ row")
+        if ext == "lua" then
+          local head = h.read(h.root .. "/core/lib/" .. m .. ".lua"):match("^[^\n]*")
+          assert(head:find("(internal)", 1, true), "core/lib/" .. m .. ".lua's header does not say (internal)")
+        end
+      end
+    end
+  end)
+end)
