@@ -959,6 +959,8 @@ static int l_gzip(lua_State *L) {
   size_t n, nl;
   luaL_checktype(L, 1, LUA_TSTRING);
   const char *data = lua_tolstring(L, 1, &n);
+  static const char *const known[] = {"name", "level", "mtime", NULL};
+  cb_checkoptions(L, 2, "archive.gzip", known);
   const char *name = cb_optfield_string(L, 2, "name", NULL, &nl);
   lua_Integer level = cb_optfield_integer(L, 2, "level", 6);
   lua_Integer mtime = cb_optfield_integer(L, 2, "mtime", 0);
@@ -1030,6 +1032,8 @@ static int zipw_fail(lua_State *L, zipwriter *w, const char *what) {
  * "/" is a folder (no data). Types are checked before libzip is touched. */
 static int l_zip(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  static const char *const known[] = {"mtime", NULL};
+  cb_checkoptions(L, 2, "archive.zip", known);
   lua_Integer mtime = cb_optfield_integer(L, 2, "mtime", (lua_Integer)time(NULL));
   lua_Integer count = luaL_len(L, 1);
   for (lua_Integer i = 1; i <= count; i++) {

@@ -15,7 +15,8 @@
 --   archive.der_kind(der)          -> "crl" | "cert" | "pkcs7" | "other", by shape, without parsing
 --
 -- opts: the limits below (archive.defaults), plus name= (the file or URL the data came from:
--- it prefixes error messages and names the member of a plain or gzip file).
+-- it prefixes error messages and names the member of a plain or gzip file); any other key
+-- raises, naming the function and the key (so do gzip's and zip's).
 -- ZIP, GZIP, tar (plain, .gz, .bz2, .xz: libarchive, loaded on first use), bzip2 and xz members
 -- that are archives again are expanded up to max_depth levels (the outer archive is level 1; a
 -- tar inside a gzip, bzip2 or xz file is one level with it, as a .tar.gz is one archive);
@@ -41,6 +42,7 @@
 --   "format"       (crls, certs, pkcs7) a PEM block or PKCS#7 inside that does not decode
 local c = require "_certbench.archive"
 local pem = require "_certbench.pem"
+local options_check = require("certbench.options").check
 
 local M = {}
 
@@ -63,6 +65,8 @@ M.defaults = {
 }
 
 local LIMITS = { "max_members", "max_total", "max_member", "max_ratio", "ratio_grace", "max_depth" }
+local KNOWN = { "name" } -- with LIMITS: the keys of opts
+for _, k in ipairs(LIMITS) do KNOWN[#KNOWN + 1] = k end
 
 local function checkdata(data, fname)
   if type(data) ~= "string" then
@@ -75,6 +79,7 @@ local function options(opts, fname)
   if type(opts) ~= "table" then
     error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
   end
+  options_check(opts, KNOWN, "archive." .. fname, 4)
   local o = {}
   for _, k in ipairs(LIMITS) do
     local v = opts[k]

@@ -357,6 +357,8 @@ static int l_load_file(lua_State *L) {
 static int l_scan_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 2);
+  static const char *const known[] = {"max_bytes", "chunk", NULL};
+  cb_checkoptions(L, 2, "crl.scan_file", known);
   lua_Integer max = cb_optfield_integer(L, 2, "max_bytes", DEFAULT_MAX_FILE);
   lua_Integer chunk = cb_optfield_integer(L, 2, "chunk", 0);
   luaL_argcheck(L, chunk == 0 || (chunk >= 64 && chunk <= ((lua_Integer)1 << 30)), 2, "chunk must be 64 bytes to 1 GiB");
@@ -579,6 +581,8 @@ static int missing_iter(lua_State *L) {
  * their files again. */
 static int l_missing(lua_State *L) {
   cb_crl *a = check(L, 1), *b = check(L, 2);
+  static const char *const known[] = {"count", NULL};
+  cb_checkoptions(L, 3, "crl.missing", known);
   int count = lua_type(L, 3) == LUA_TTABLE && cb_optfield_boolean(L, 3, "count", 0);
   missing_box *m = cb_newudata(L, sizeof *m, MISSING_MT);
   cb_crl_cursor_open(&m->ca, a);
@@ -1406,6 +1410,8 @@ static int m_write(lua_State *L) {
   crl_box *b = check_box(L, 1);
   const char *path = luaL_checkstring(L, 2);
   lua_settop(L, 3);
+  static const char *const known[] = {"format", "mode", "sync", "async", NULL};
+  cb_checkoptions(L, 3, "crl:write", known);
   const char *format = "der";
   if (lua_type(L, 3) == LUA_TTABLE) {
     lua_getfield(L, 3, "format");

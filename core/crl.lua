@@ -39,6 +39,7 @@
 -- An entry: { serial = "0A", date = epoch, reason = "keyCompromise" | nil,
 --   invalidity_date = epoch | nil, certificate_issuer = name | nil (indirect CRLs) }.
 local c = require "_certbench.crl"
+local options = require "certbench.options"
 require "certbench.name" -- the methods of the name objects that issuer() returns
 
 local M = {
@@ -84,9 +85,14 @@ local function url_list(v, what)
   return v
 end
 
+local IDP_KEYS = { "urls", "only_user", "only_ca", "only_some_reasons", "indirect", "only_attribute" }
+local NEW_KEYS = { "issuer", "key", "this_update", "next_update", "days", "hours", "number",
+  "delta_base", "entries", "digest", "pss", "idp", "freshest", "sort" }
+
 local function idp_options(idp)
   if idp == nil then return nil end
   if type(idp) ~= "table" then error("crl.new: idp must be a table", 3) end
+  options.check(idp, IDP_KEYS, "crl.new: idp", 4)
   local out = {
     urls = idp.urls or {},
     only_user = idp.only_user and true or false,
@@ -123,6 +129,7 @@ end
 -- Entries are sorted by serial, as openssl ca does (sort=false keeps the given order).
 function M.new(opts)
   if type(opts) ~= "table" then error("crl.new: expects a table of options", 2) end
+  options.check(opts, NEW_KEYS, "crl.new")
   if opts.issuer == nil then error("crl.new: issuer (a certbench.x509) is required", 2) end
   if opts.key == nil then error("crl.new: key (a certbench.pkey) is required", 2) end
   local this_update = check_time(opts.this_update, "this_update") or os.time()

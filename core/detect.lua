@@ -33,7 +33,7 @@
 --     than its header says, or a PEM block without its END line), "concatenated" (several DER
 --     objects back to back), "trailing" (bytes after the DER object), "bad_base64", "bad_pem".
 --   detect.describe(obj) -> the obj.what text; detect.summary(info) -> "PEM (CRLF): 2 certificates"
---   detect.pem(label, der[, {crlf = true}]) -> PEM text, 64 columns
+--   detect.pem(label, der[, {crlf = true}]) -> PEM text, 64 columns; another options key raises
 --   detect.pem_with_headers(label, headers, order, der) -> PEM text with RFC 1421 headers (a
 --     legacy-encrypted key re-armored: headers = {["Proc-Type"]=...}, order = their order)
 --   detect.b64decode(text) -> bytes | nil, err;  detect.b64encode(bytes) -> text
@@ -48,11 +48,13 @@ local MAX_DEPTH = 48 -- indefinite-length BER nesting we follow before giving up
 -- Base-64 and PEM text: core/pem.c, the one codec
 
 local cpem = require "_certbench.pem"
+local options = require "certbench.options"
 
 M.b64decode = cpem.b64decode
 M.b64encode = cpem.b64encode
 
 function M.pem(label, der, opts)
+  options.check(opts, { "crlf" }, "detect.pem")
   return cpem.encode(label, der, opts and opts.crlf)
 end
 
@@ -613,6 +615,7 @@ end
 function M.detect(data, opts)
   if type(data) ~= "string" then error("detect.detect: data must be a string, not " .. type(data), 2) end
   if opts ~= nil and type(opts) ~= "table" then error("detect.detect: options must be a table", 2) end
+  options.check(opts, { "name" }, "detect.detect")
   local name = opts and opts.name
   local info = { objects = {}, warnings = {}, counts = {} }
   if #data == 0 then return fail(name, "empty file", "empty") end
@@ -653,6 +656,7 @@ end
 
 function M.file(path, opts)
   if type(path) ~= "string" then error("detect.file: path must be a string", 2) end
+  options.check(opts, { "name", "max_bytes" }, "detect.file")
   local fs = require "certbench.fs"
   local data, err = fs.read(path, (opts and opts.max_bytes) or MAX_FILE)
   if not data then return nil, err, "io" end

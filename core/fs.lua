@@ -19,6 +19,8 @@
 --   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
 --       append, create, pwrite and a lock file never follow a symbolic link (O_NOFOLLOW)
 --   fs.syncfs(path)                                   make the whole file system durable
+--   fs.sync({path, ...})                              fdatasync each file, fsync each folder
+--                                                     (write-back of all started first)
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
 --   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
 --   fs.readlink(path)                                 the text of a symbolic link

@@ -46,7 +46,7 @@ local M = {}
 
 local ALLOWED = { http = true, https = true, ldap = true, ldaps = true }
 M.user_agent = "certbench/" .. info.version
-M.defaults = { connect_timeout = 10, timeout = 60, max_size = 64 << 20, max_redirects = 5 }
+M.defaults = require "certbench.downloads" -- the one table of them (core/lib/downloads.lua)
 
 local function seconds_ms(v, name, default)
   if v == nil then return default end

@@ -6,7 +6,8 @@
 --       with its limits); or { data = bytes, name = "label" } for bytes already in memory.
 --     opts: password = string | certbench.secret  (PKCS#12 files and encrypted keys)
 --           limits = { max_members=, max_total=, ... }  (certbench.archive's, for every kind)
---           max_size = bytes of a file, of standard input or of a download (64 MiB)
+--           max_size = bytes of a file, of standard input or of a download (default:
+--             certbench.http's defaults.max_size, 64 MiB: one cap for every way in)
 --           http = { ... }  more options for certbench.http (ca_file, timeout, ...)
 --           name = how the source is named in messages (default: the path or URL)
 --           pkcs12 = "keep": a PKCS#12 file is one object { kind = "pkcs12", der = } for a caller
@@ -49,6 +50,7 @@
 --   input.problem(result) -> "from: reason (and N more not understood)", code | nil: the one
 --       line a command that refuses partial input prints
 --   input.is_source(s) -> true for "-" and URLs (a string that is not a plain path)
+-- An options key these functions do not know raises, naming the function and the key.
 -- certbench.archive is loaded only for what is not a plain PEM or DER file (an archive, a
 -- PKCS#7 bundle, DER objects back to back, limits given): a `ca issue --csr r.pem` does not pay
 -- for it. The content test is the C one archive.detect itself uses.
@@ -56,10 +58,13 @@ local archive = require("certbench").lazy "certbench.archive"
 local content_kind = require("_certbench.archive").detect
 local detect = require "certbench.detect"
 local fs = require "certbench.fs"
+local options = require "certbench.options"
 
 local M = {}
 
-M.MAX_SIZE = 64 << 20
+local OPTS = { "password", "limits", "max_size", "http", "name", "pkcs12" }
+local LOAD_OPTS = { "password" }
+
 
 local URL = { http = true, https = true, ldap = true, ldaps = true }
 
@@ -71,7 +76,10 @@ end
 
 -- fetch(source, opts) -> list of { data =, name = } | nil, err, code
 local function fetch(source, opts)
-  local max = opts.max_size or M.MAX_SIZE
+  -- the default cap is http.defaults.max_size: the same table, from certbench.downloads, which
+  -- does not load certbench.http (and its event loop) for a plain file; required only when no
+  -- max_size is given (ca issue gives its own: one module fewer at its cold start)
+  local max = opts.max_size or require("certbench.downloads").max_size
   if type(source) == "table" then
     if type(source.data) ~= "string" then error("input: source.data must be a string", 3) end
     return { { data = source.data, name = opts.name or source.name or "data" } }
@@ -245,6 +253,7 @@ end
 
 function M.bytes(data, name, opts)
   if type(data) ~= "string" then error("input.bytes: data must be a string", 2) end
+  options.check(opts, OPTS, "input.bytes")
   opts = opts or {}
   local st = { objects = {}, unknown = {}, skipped = {}, warnings = {}, opts = opts, name = name }
   local r, err, code
@@ -301,6 +310,7 @@ function M.bytes(data, name, opts)
 end
 
 function M.read(source, opts)
+  options.check(opts, OPTS, "input.read")
   opts = opts or {}
   local pieces, err, code = fetch(source, opts)
   if not pieces then return nil, err, code end
@@ -320,6 +330,7 @@ end
 -- fetch(source[, opts]) -> data, name | nil, err, code: the bytes of a source (path, "-",
 -- URL, {data=}), for a command that looks at them itself before decoding (show)
 function M.fetch(source, opts)
+  options.check(opts, OPTS, "input.fetch")
   local pieces, err, code = fetch(source, opts or {})
   if not pieces then return nil, err, code end
   if #pieces ~= 1 then return nil, ("%s: %d values, one expected"):format(tostring(source), #pieces), "io" end
@@ -333,6 +344,7 @@ function M.of(result, kind)
 end
 
 function M.load(obj, opts)
+  options.check(opts, LOAD_OPTS, "input.load")
   if obj.object then return obj.object end
   local k = obj.kind
   if k == "certificate" then return require("certbench.x509").load(obj.der) end
@@ -346,6 +358,7 @@ function M.load(obj, opts)
 end
 
 function M.all(result, kind, opts)
+  options.check(opts, LOAD_OPTS, "input.all")
   local out = {}
   for _, o in ipairs(M.of(result, kind)) do
     local x, err, code = M.load(o, opts)

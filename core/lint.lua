@@ -2,7 +2,8 @@
 -- checks. One table of rules serves two uses: lint (one certificate, no path) and the profiles
 -- of store:verify (the same rules on the chain BoringSSL built, each certificate in its role).
 --
---   lint.certificate(cert[, {role=, tls_server=}]) -> { finding, ... } (rule order)
+--   lint.certificate(cert[, {role=, tls_server=}]) -> { finding, ... } (rule order); another
+--     options key raises
 --     role: "leaf" | "intermediate" | "root" (default: a CA certificate that is self-signed is
 --       a root, another CA certificate an intermediate, anything else a leaf)
 --     tls_server: apply the CA/B Forum baseline requirements (TLS server certificates and
@@ -24,6 +25,7 @@
 --   lint.rules -> the list of rules { id=, rule=, severity=, text=, roles=, path_roles=,
 --     not_anchor=, cabf= } (see the comment above the table)
 local store_c = require "_certbench.store"
+local options = require "certbench.options"
 require "certbench.pkey" -- the methods of the keys that cert:public_key() returns
 
 local M = {}
@@ -374,6 +376,7 @@ local function tls_server_leaf(f)
 end
 
 function M.certificate(cert, o)
+  options.check(o, { "role", "tls_server" }, "lint.certificate")
   o = o or {}
   local f = facts(cert)
   local role = o.role

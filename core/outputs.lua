@@ -5,6 +5,7 @@
 --   out:add(path, data[, { key = true, mode = 0644, what = "server certificate" }])
 --       key = true: mode 0600 from creation (a private key, or a PFX holding one)
 --   out:paths() -> { path... } in the order added
+--   (another options key raises, naming the function and the key)
 --   out:check() -> true | nil, err     every target is free (or --force and a regular file),
 --                                      every folder exists; nothing is touched
 --   out:commit() -> { {path=, size=, mode=, what=, replaced=}... } | nil, err
@@ -18,6 +19,7 @@
 --       itself, its target left alone.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
+local options = require "certbench.options"
 
 local M = {}
 local Out = {}
@@ -29,6 +31,7 @@ Out.__index = Out
 
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then error("outputs.new: options must be a table", 2) end
+  options.check(opts, { "force" }, "outputs.new")
   return setmetatable({ force = opts and opts.force or false, files = {}, seen = {} }, Out)
 end
 
@@ -36,6 +39,7 @@ function Out:add(path, data, opts)
   if type(path) ~= "string" or path == "" then error("outputs:add: path must be a non-empty string", 2) end
   if type(data) ~= "string" then error("outputs:add: data must be a string", 2) end
   if self.seen[path] then error("outputs:add: " .. path .. " added twice", 2) end
+  options.check(opts, { "key", "mode", "what" }, "outputs:add")
   opts = opts or {}
   self.seen[path] = true
   self.files[#self.files + 1] = {

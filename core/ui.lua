@@ -1,5 +1,5 @@
 -- certbench.ui: how certbench talks to people and to programs.
---   ui.configure{json=, quiet=, verbose=, progress=}  set once by the CLI
+--   ui.configure{json=, quiet=, verbose=, progress=}  set once by the CLI (another key raises)
 --   ui.say(fmt, ...)       human output on stdout (not with --json)
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
 --   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
@@ -28,10 +28,14 @@ local c = require "_certbench.ui"
 -- cjson (a shared library to open) only when a command writes or reads JSON
 local cjson = require("certbench").lazy "cjson"
 local fs = require "certbench.fs"
+local options = require "certbench.options"
 
 local M = { options = { json = false, quiet = false, verbose = false, progress = true } }
 
+local CONFIGURE = { "json", "quiet", "verbose", "progress" }
+
 function M.configure(opts)
+  options.check(opts, CONFIGURE, "ui.configure")
   for k, v in pairs(opts or {}) do M.options[k] = v end
 end
 

@@ -113,6 +113,7 @@ function methods.is_issuer_of(cert, subject)
 end
 
 function methods.check_host(cert, host, opts)
+  optcheck.check(opts, { "no_subject_cn" }, "x509:check_host")
   return cert:_check_host(host, opts ~= nil and opts.no_subject_cn or false)
 end
 

@@ -64,19 +64,39 @@ describe("cold start", function()
     local list, files = modules(dir, "ca issue ca --csr r.csr --out leaf.pem")
     assert.is_truthy(h.read(dir .. "/leaf.pem"):find("BEGIN CERTIFICATE", 1, true))
     assert.is_truthy(has(list, "^certbench%.plugins%.ca%.authority$"))
+    assert.is_truthy(has(list, "^certbench%.plugins%.ca%.issue$"))
+    -- the CA's other operations are in files of their own, not compiled for an issuance
+    for _, p in ipairs { "ca%.revoke$", "ca%.gencrl$", "ca%.renew$", "ca%.create$", "ca%.adopt$" } do
+      assert.is_nil(has(list, p), table.concat(list, " "))
+    end
     assert.is_truthy(has(list, "^certbench%.x509$"))
     -- the request is read through certbench.input (a file, - or a URL, any form): a plain PEM
     -- file needs its detect module, not certbench.archive; never libzip, libarchive or libcurl
-    -- (opened on first use). 32 on 2026-12-06 (33 with archive; the plugin table of every
-    -- plugin was loaded too, for the help's list of profiles)
-    assert.is_true(#list <= 32, #list .. " modules: " .. table.concat(list, " "))
+    -- (opened on first use). 33 on 2026-12-06: issue.lua split from authority.lua (+1), the
+    -- words parsed by certbench.argscan instead of argparse (+1 -1); 32 before (33 with archive;
+    -- the plugin table of every plugin was loaded too, for the help's list of profiles)
+    assert.is_true(#list <= 33, #list .. " modules: " .. table.concat(list, " "))
+    -- argparse only for help, completion and a line argscan leaves to it (an error, `--`...)
     for _, p in ipairs { "plugins%.crl", "plugins%.vcs", "plugins%.pfx", "http", "ocsp", "tls",
-                         "pkcs12", "store", "^cjson$", "^certbench%.archive$" } do
+                         "pkcs12", "store", "^cjson$", "^certbench%.archive$", "^argparse$" } do
       assert.is_nil(has(list, p), table.concat(list, " "))
     end
     -- and of the plugins, only ca's own init.lua is loaded
     assert.equal("plugins/ca/init.lua", files[1])
     for _, f in ipairs(files) do assert.matches("^plugins/ca/", f) end
+  end)
+
+  it("the CA object finds every method of its operation files (authority.lua loads them on first use)", function()
+    local authority = require "certbench.plugins.ca.authority"
+    local files = {}
+    for name, file in pairs(authority._method_file) do files[file] = true end
+    for _, file in ipairs { "issue", "revoke", "gencrl", "renew" } do
+      assert.is_true(files[file], file)
+      for name, fn in pairs(require("certbench.plugins.ca." .. file)) do
+        assert.equal("function", type(fn), file .. "." .. name)
+        assert.equal(file, authority._method_file[name], file .. "." .. name .. " is not in authority's METHOD_FILE")
+      end
+    end
   end)
 
   it("a plain PEM or DER input is read without certbench.archive, to the same result", function()

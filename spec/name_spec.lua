@@ -216,4 +216,17 @@ describe("n:label()", function()
     assert.equal("x\\0Ay\\1B[8m", name.new { { "CN", "x\ny\27[8m" } }:label())
     assert.equal("O = net2", name.parse("/O=net2"):label())
   end)
+
+  it("is what describe.cert_label says of a certificate (pfx, show, vcs messages), CN= before a CN", function()
+    local describe = require "certbench.describe"
+    local x509 = require "certbench.x509"
+    local key = assert(require("certbench.pkey").generate("ec:P-256"))
+    local function cert(subject) return assert(x509.new { subject = subject, issuer_key = key, days = 1 }) end
+    local evil = cert(name.new { { "O", "net2" }, { "CN", "x\ny\27[8m" } })
+    assert.equal("CN=x\\0Ay\\1B[8m", describe.cert_label(evil))
+    assert.equal("CN=" .. evil:subject():label(), describe.cert_label(evil))
+    local no_cn = cert("/O=net2/OU=ops\27[8m")
+    assert.equal(no_cn:subject():label(), describe.cert_label(no_cn))
+    assert.is_nil(describe.cert_label(no_cn):find("\27", 1, true))
+  end)
 end)

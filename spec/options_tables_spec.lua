@@ -1,4 +1,5 @@
--- spec/options_tables_spec.lua: every options table of the core's API and of the pfx and convert
+-- spec/options_tables_spec.lua: every options table of the core's API (crl, input, archive, ui,
+-- detect, outputs included) and of the pfx and convert
 -- libraries rejects a key it does not know, naming the function and the key (a misspelt
 -- option would otherwise be ignored in silence), and accepts every key its header documents.
 -- One table drives both checks: the function, the arguments it needs, and its documented keys
@@ -18,6 +19,12 @@ local secret = require "certbench.secret"
 local fs = require "certbench.fs"
 local pfx = require "certbench.plugins.pfx"
 local convert = require "certbench.plugins.convert"
+local crl = require "certbench.crl"
+local input = require "certbench.input"
+local archive = require "certbench.archive"
+local ui = require "certbench.ui"
+local detect = require "certbench.detect"
+local outputs = require "certbench.outputs"
 
 local key = assert(pkey.generate("ec:P-256"))
 local ca = assert(x509.new { subject = "/CN=options CA", issuer_key = key, ca = true, days = 1 })
@@ -34,6 +41,18 @@ local EXT = {
   basic_constraints = { ca = false }, ca = false, path_len = 0,
   extensions = { { name = "nsComment", value = "x" } }, digest = "sha384",
 }
+local a_crl = assert(crl.new { issuer = ca, key = key, days = 1 })
+local CRL_NEW = { issuer = ca, key = key }
+local function crl_new(t)
+  local o = { issuer = ca, key = key }
+  for k, v in pairs(t) do o[k] = v end
+  return o
+end
+local INPUT_OPTS = { password = "pw", limits = { max_members = 10 }, max_size = 1000,
+  http = { timeout = 1 }, name = "x.pem", pkcs12 = "keep" }
+local ARCHIVE_OPTS = { name = "x.zip", max_members = 10, max_total = 1000, max_member = 1000,
+  max_ratio = 10, ratio_grace = 10, max_depth = 1 }
+
 local function with_ext(t)
   for k, v in pairs(EXT) do t[k] = v end
   return t
@@ -148,6 +167,47 @@ local CASES = {
     { file = dir .. "/none.cer", to = "pem", out = dir .. "/o.pem", force = true, passin = "pass:x" } },
   { "convert.folder", function(o) return convert.folder(o) end, { dir = dir .. "/none", to = "pem", out_dir = dir },
     { dir = dir .. "/none", to = "pem", out_dir = dir .. "/out", force = true } },
+  { "crl.new", function(o) return crl.new(o) end, CRL_NEW,
+    crl_new { this_update = 1700000000, next_update = 1700086400, number = 1, entries = {},
+      digest = "sha256", pss = false, freshest = { "http://crl.example.com/d.crl" }, sort = true,
+      idp = { urls = { "http://crl.example.com/a.crl" } } } },
+  -- days and hours are each other's alternative (next_update wins): apart
+  { "crl.new", function(o) return crl.new(o) end, CRL_NEW, crl_new { days = 1, hours = 1 } },
+  { "crl.new: idp", function(o) return crl.new(crl_new { idp = o }) end, {},
+    { urls = { "http://crl.example.com/a.crl" }, only_user = true, only_some_reasons = { "keyCompromise" },
+      indirect = false, only_attribute = false } },
+  { "crl.new", function(o) return crl.new(o) end, CRL_NEW,
+    crl_new { number = 2, delta_base = 1, idp = { only_ca = true } } },
+  { "crl:write", function(o) return a_crl:write(dir .. "/w" .. tostring(o) .. ".crl", o) end, {},
+    { format = "pem", mode = 420, sync = false, async = false } },
+  { "crl.scan_file", function(o) return crl.scan_file(dir .. "/none.crl", o) end, {},
+    { max_bytes = 1000, chunk = 64 } },
+  { "crl.missing", function(o) return crl.missing(a_crl, a_crl, o) end, {}, { count = true } },
+  { "input.read", function(o) return input.read({ data = "x" }, o) end, {}, INPUT_OPTS },
+  { "input.bytes", function(o) return input.bytes("x", "x.pem", o) end, {}, INPUT_OPTS },
+  { "input.fetch", function(o) return input.fetch({ data = "x" }, o) end, {}, INPUT_OPTS },
+  { "input.load", function(o) return input.load({ kind = "crl", der = a_crl:to_der(), from = "x" }, o) end, {},
+    { password = "pw" } },
+  { "input.all", function(o) return input.all({ objects = {} }, "crl", o) end, {}, { password = "pw" } },
+  { "archive.open", function(o) return archive.open("x", o) end, {}, ARCHIVE_OPTS },
+  { "archive.members", function(o) return archive.members("x", o) end, {}, ARCHIVE_OPTS },
+  { "archive.iter", function(o) for _ in archive.iter("x", o) do end end, {}, ARCHIVE_OPTS },
+  { "archive.crls", function(o) return archive.crls("x", o) end, {}, ARCHIVE_OPTS },
+  { "archive.certs", function(o) return archive.certs("x", o) end, {}, ARCHIVE_OPTS },
+  { "archive.gzip", function(o) return archive.gzip("x", o) end, {}, { name = "x", level = 1, mtime = 0 } },
+  { "archive.zip", function(o) return archive.zip({ { name = "x", data = "x" } }, o) end, {}, { mtime = 0 } },
+  -- the values ui has before the CLI sets them: a passing call changes nothing
+  { "ui.configure", function(o) return ui.configure(o) end, {},
+    { json = false, quiet = false, verbose = false, progress = true } },
+  { "detect.detect", function(o) return detect.detect("x", o) end, {}, { name = "x" } },
+  { "detect.file", function(o) return detect.file(dir .. "/none", o) end, {}, { name = "x", max_bytes = 10 } },
+  { "detect.pem", function(o) return detect.pem("X", "x", o) end, {}, { crlf = true } },
+  { "outputs.new", function(o) return outputs.new(o) end, {}, { force = true } },
+  { "outputs:add", function(o) return outputs.new():add(dir .. "/out", "x", o) end, {},
+    { key = true, mode = 384, what = "a file" } },
+  { "lint.certificate", function(o) return require("certbench.lint").certificate(ca, o) end, {},
+    { role = "root", tls_server = false } },
+  { "x509:check_host", function(o) return ca:check_host("a.example.com", o) end, {}, { no_subject_cn = true } },
 }
 
 local function copy(t, k, v)

@@ -43,11 +43,14 @@ function M.cert_info(c, now)
   return t
 end
 
--- short one-line name of a certificate for messages
+-- short one-line name of a certificate for messages: its subject's n:label() (the one helper
+-- that names a name: the CN escaped for a terminal, else the whole name's text, escaped too),
+-- with "CN=" before a CN so that a message says what the word is
 function M.cert_label(c)
-  local cn = c:subject():get("CN")
-  if cn then return "CN=" .. cn end
-  return c:subject():rfc4514()
+  local subject = c:subject()
+  local label = subject:label()
+  if subject:get("CN") then return "CN=" .. label end
+  return label
 end
 
 ---------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 -- every CRL in what it serves: a PEM or DER CRL, a PKCS#7 .p7c, a ZIP or GZIP archive of them,
 -- or the certificateRevocationList;binary values of an LDAP entry.
 --   fetch.get(url[, opts]) -> result | nil, err, code
--- opts: timeout (s, 120), connect_timeout (s, 10), low_speed = {bytes_per_sec, s} ({1, 60}),
---   max_size (bytes, 256 MiB), max_redirects (5), ca_file, ca_path (HTTPS trust; default the
+-- opts: timeout (s, 120), connect_timeout (s, http.defaults': 10), low_speed = {bytes_per_sec,
+--   s} ({1, 60}), max_size (bytes, 256 MiB), max_redirects (http.defaults': 5), ca_file, ca_path (HTTPS trust; default the
 --   system store), etag, if_modified_since (epoch): a conditional request, allow_file (file://
 --   URLs: read from the file system, the mtime as Last-Modified), limits (archive
 --   limits: max_members, max_total, max_ratio, ...), tmp_dir: the body streams to a file
@@ -33,8 +33,13 @@ local trust = require "certbench.plugins.crl.trust"
 
 local M = {}
 
+-- a CRL download: connecting and redirects as every download (http.defaults, the one place
+-- they are defined); the whole transfer allowed more time and bytes than http's 60 s and
+-- 64 MiB on purpose, as CRLs of big CAs run to hundreds of MiB (a stalled one still ends
+-- after low_speed's 60 s below 1 byte/s). crl fetch, the mirror and crl check's prefetch use them.
 M.defaults = {
-  timeout = 120, connect_timeout = 10, low_speed = { 1, 60 }, max_size = 256 << 20, max_redirects = 5,
+  timeout = 120, connect_timeout = http.defaults.connect_timeout, low_speed = { 1, 60 },
+  max_size = 256 << 20, max_redirects = http.defaults.max_redirects,
 }
 
 local LDAP_ATTRS = { "certificateRevocationList", "authorityRevocationList", "deltaRevocationList" }

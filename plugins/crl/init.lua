@@ -266,7 +266,9 @@ M.commands = {
       p:option("--ca", "CA certificates that sign the CRLs (repeat)"):count("*")
       p:flag("--fetch", "download the CRLs named by the certificates' CRL distribution points")
       p:flag("--allow-expired", "take expired CRLs too")
-      p:option("--timeout", "seconds for each download (60)"):convert(options.seconds("--timeout"))
+      -- no default of its own: a download without --timeout takes http.defaults.timeout
+      p:option("--timeout", ("seconds for each download (default %d)"):format(require("certbench.http").defaults.timeout))
+        :convert(options.seconds("--timeout"))
       p:flag("--force", "replace an existing file")
     end,
     run = function(args)
@@ -389,7 +391,8 @@ M.commands = {
       p:option("--expired", "what an expired CRL means: revoked (default), undetermined, ignore")
         :choices { "revoked", "undetermined", "ignore" }
       p:option("--at", "check at this time (2026-11-28T00:00:00Z or epoch seconds)")
-      p:option("--timeout", "seconds for each download with --fetch", "30"):convert(options.seconds("--timeout"))
+      p:option("--timeout", "seconds for each download with --fetch (and each OCSP request)",
+        tostring(check.TIMEOUT)):convert(options.seconds("--timeout"))
       p:option("--tls-ca", "CA file for HTTPS distribution points and OCSP responders")
       p:flag("--ocsp", "also ask each certificate's OCSP responder; revoked from either source wins")
     end,

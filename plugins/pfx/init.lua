@@ -23,7 +23,7 @@ local outputs = lazy "certbench.outputs"
 local pkcs12 = lazy "certbench.pkcs12"
 local describe = lazy "certbench.describe"
 local passin_lib = lazy "certbench.passin"
-local gather = lazy "certbench.plugins.pfx.gather"
+local gather = lazy "certbench.gather"
 
 local M = { name = "pfx", version = "1.0",
             summary = "PKCS#12 (.pfx/.p12): info, split into key/server/CA files, build, key (de|en)cryption" }

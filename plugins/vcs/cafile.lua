@@ -14,8 +14,8 @@
 -- self-signed root, chain by chain (the chain of a leaf given first). An issuer that is in no
 -- input is fetched from the caIssuers URL of the certificate's AIA with fetch_aia; a chain that
 -- still does not reach a root is an error (nothing written) unless allow_incomplete.
--- Inputs are read with the pfx plugin's reader (certbench.plugins.pfx.gather), the one
--- that `pfx split` and `pfx build` use.
+-- Inputs are read with certbench.gather (core/lib), the reader `pfx split` and `pfx build`
+-- use too.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local outputs = require "certbench.outputs"
@@ -41,7 +41,7 @@ end
 
 -- certs_of(input, passin, timeout) -> { {cert=, from=} ... } | nil, err
 local function certs_of(input, passin, timeout)
-  local gather = require "certbench.plugins.pfx.gather"
+  local gather = require "certbench.gather"
   local g, err
   if is_url(input) then
     local data, derr = download(input, timeout)

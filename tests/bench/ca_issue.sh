@@ -2,7 +2,7 @@
 # tests/bench/ca_issue.sh: issuing N ECDSA P-256 certificates from pre-made CSRs (a key each),
 # certbench against a shell loop of `openssl ca -batch`, in the same run, for N = 1,000 and
 # 10,000:
-#   certbench issue_many   all N in one call (one lock, one journal record, one syncfs, one append);
+#   certbench issue_many   all N in one call (one lock, one journal record, one append, the syncs);
 #                          the signatures (the CSRs' and the certificates') on every core, and
 #                          again with CERTBENCH_THREADS=1 (one core)
 #   certbench issue (1x1)  ca:issue N times in one process, each durable before it returns
@@ -18,7 +18,8 @@
 # on tmpfs (no device: the CPU cost alone). Times are wall-clock per certificate.
 # The 10,000 openssl loop is extrapolated from 1,000 unless OPENSSL_FULL=1 (openssl ca rewrites
 # index.txt for each certificate, so the real figure is higher).
-# Not run by tests/run. Environment: NS ("1000 10000"), FS ("disk tmpfs"), OPENSSL_FULL.
+# Not run by tests/run. Environment: NS ("1000 10000"), FS ("disk tmpfs"), OPENSSL_FULL, DISK (the
+# folder for "disk": build/bench/ca_issue, or e.g. an ext4 image mounted on a loop device).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -66,7 +67,7 @@ for N in $NS; do
   fi
   for fs in $FS; do
     case $fs in
-      disk) W="$B/work" ;;
+      disk) W="${DISK:-$B}/work" ;;
       tmpfs) [ -d /dev/shm ] || continue; W="/dev/shm/certbench-ca-bench" ;;
     esac
     rm -rf "$W" && mkdir -p "$W"

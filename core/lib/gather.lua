@@ -1,12 +1,14 @@
--- certbench.plugins.pfx.gather: the keys and certificates of a PFX file or a PEM bundle (or
--- anything certbench.input reads), gathered for `pfx split`, `pfx build` and `vcs cafile`.
+-- certbench.gather (internal): the keys and certificates of a PFX file or a PEM bundle (or
+-- anything certbench.input reads), gathered for `pfx split`, `pfx build` and `vcs cafile`: here
+-- in core/lib, not in the pfx plugin, because two plugins share it (a plugin never loads
+-- another plugin's files).
 local input = require "certbench.input"
 local x509 = require "certbench.x509"
 local opener = require "certbench.passin"
 
 local M = {}
 
-M.MAX_INPUT = 64 * 1024 * 1024
+M.MAX_INPUT = require("certbench.downloads").max_size -- input's own cap (http.defaults.max_size)
 
 -- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code

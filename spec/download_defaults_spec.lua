@@ -1,0 +1,97 @@
+-- spec/download_defaults_spec.lua: the download defaults are defined once, in http.defaults
+-- (core/lib/downloads.lua is that table), and what downloads takes them from there: crl fetch's
+-- connection and redirect limits, crl bundle's timeout and its help, certbench.input's cap.
+-- Proved by changing http.defaults in a fresh certbench (a script run with `certbench run`,
+-- before any plugin is loaded) and watching the values and the behaviour follow; the commands'
+-- own deliberate values (crl fetch's 120 s and 256 MiB, crl check's 30 s) are named once.
+local h = require "support.helper"
+local servers = require "support.servers"
+
+local dir = h.tmpdir()
+
+-- run(lua) -> the script's output, fields "key=value" per line; fails the test on exit ~= 0
+local function run(lua)
+  local path = dir .. "/script.lua"
+  h.write(path, lua)
+  local out, rc = h.run(h.q(h.bin) .. " run " .. h.q(path))
+  assert.equal(0, rc, out)
+  local t = {}
+  for k, v in out:gmatch("([%w_]+)=([^\n]*)") do t[k] = v end
+  return t, out
+end
+
+local PRELUDE = [[
+local http = require "certbench.http"
+assert(http.defaults == require "certbench.downloads", "http.defaults is not the one table")
+local cli = require "certbench.cli"
+local crl = assert(require("certbench.plugins").load("crl"))
+local function help(cmd) return cli.command_parser(crl, cmd, true):get_help():gsub("%s+", " ") end
+local function say(k, v) print(k .. "=" .. tostring(v)) end
+]]
+
+local REPORT = [[
+local fetch = require "certbench.plugins.crl.fetch"
+say("fetch_connect", fetch.defaults.connect_timeout)
+say("fetch_redirects", fetch.defaults.max_redirects)
+say("fetch_timeout", fetch.defaults.timeout)
+say("fetch_max", fetch.defaults.max_size)
+say("bundle_help", help("bundle"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
+say("check_help", help("check"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
+say("fetch_help", help("fetch"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
+]]
+
+describe("download defaults", function()
+  it("unchanged: the values the commands had before they took http.defaults", function()
+    local t = run(PRELUDE .. REPORT)
+    assert.equal("10", t.fetch_connect)
+    assert.equal("5", t.fetch_redirects)
+    assert.equal("120", t.fetch_timeout)         -- crl fetch's own, named in fetch.lua
+    assert.equal(tostring(256 << 20), t.fetch_max)
+    assert.matches("(default 60)", t.bundle_help, 1, true)
+    assert.matches("(default: 30)", t.check_help, 1, true) -- crl check's own, check.TIMEOUT
+    assert.matches("(default: 120)", t.fetch_help, 1, true)
+  end)
+
+  it("changed in http.defaults: crl fetch's limits and crl bundle's help follow", function()
+    local t = run(PRELUDE .. [[
+http.defaults.connect_timeout = 7
+http.defaults.max_redirects = 2
+http.defaults.timeout = 41
+]] .. REPORT)
+    assert.equal("7", t.fetch_connect)
+    assert.equal("2", t.fetch_redirects)
+    assert.equal("120", t.fetch_timeout)
+    assert.matches("(default 41)", t.bundle_help, 1, true)
+    assert.matches("(default: 30)", t.check_help, 1, true)
+  end)
+
+  it("crl bundle's downloads time out at http.defaults.timeout", function()
+    local hostile = servers.hostile()
+    finally(function() servers.stop(hostile) end)
+    local t, out = run(PRELUDE .. ([[
+http.defaults.timeout = 1
+local bundle = require "certbench.plugins.crl.bundle"
+local c0 = os.time()
+local r, err = bundle.build { sources = { "http://127.0.0.1:%d/slow?interval=5" }, cas = {},
+  out = %q }
+say("ok", r ~= nil)
+say("err", err)
+say("secs", os.time() - c0)
+]]):format(hostile.port, dir .. "/bundle.pem"))
+    assert.equal("false", t.ok, out)
+    assert.matches("time", t.err, 1, true)
+    assert.is_true(tonumber(t.secs) <= 3, out) -- 1 s, not the slow body's 5000 s or 60 s
+  end)
+
+  it("input's default cap is http.defaults.max_size", function()
+    h.write(dir .. "/twenty.pem", ("x"):rep(20))
+    local t = run(PRELUDE .. ([[
+http.defaults.max_size = 10
+local r, err = require("certbench.input").read(%q)
+say("ok", r ~= nil)
+say("err", err)
+]]):format(dir .. "/twenty.pem"))
+    assert.equal("false", t.ok)
+    assert.matches("twenty.pem", t.err, 1, true)
+  end)
+end)
