@@ -99,25 +99,35 @@ describe("crl trust set", function()
     assert.equal(1, #set:candidates(cas[150].cert:subject(), cas[150].cert:ski()))
   end)
 
-  it("loads a bundle of CAs in linear time (4 times the CAs, not 16 times the time)", function()
+  it("loads a bundle of CAs in linear time (8 times the CAs, not 64 times the time)", function()
     local key = require("certbench.pkey").generate { type = "ec", curve = "P-256" }
     local many = {}
     for i = 1, 2000 do
       many[i] = assert(x509.new { subject = "/CN=bundle " .. i, issuer_key = key, ca = true, days = 1 }):to_pem()
     end
-    h.write(d .. "/500.pem", table.concat(many, "", 1, 500))
-    h.write(d .. "/2000.pem", table.concat(many))
-    local function took(path, n)
-      local best = math.huge
-      for _ = 1, 3 do
+    local sizes = { 250, 2000 }
+    for _, n in ipairs(sizes) do h.write(("%s/%d.pem"):format(d, n), table.concat(many, "", 1, n)) end
+    -- the CPU time (not the wall clock) of each size, the best of 7 runs taken in turn, so that a
+    -- load on the machine weighs on both sizes alike. Linear is 8x (9x measured); a cost per CA
+    -- that grows with the CAs before it (a search from the start of the file or of the set for
+    -- each) makes it far more: counting each PEM block's line from the start of the text made it
+    -- 19x. The bound leaves room for noise and still fails that.
+    local best = {}
+    for _ = 1, 7 do
+      for _, n in ipairs(sizes) do
+        collectgarbage()
         local t0 = os.clock()
-        local set = assert(trust.load(path))
-        best = math.min(best, os.clock() - t0)
+        local set = assert(trust.load(("%s/%d.pem"):format(d, n)))
+        local t = os.clock() - t0
         assert.equal(n, set:count())
+        best[n] = math.min(best[n] or math.huge, t)
       end
-      return best
     end
-    local t500, t2000 = took(d .. "/500.pem", 500), took(d .. "/2000.pem", 2000)
-    assert.is_true(t2000 < 9 * t500, ("500 CAs: %.3f s, 2000: %.3f s"):format(t500, t2000))
+    local ratio = best[2000] / math.max(best[250], 1e-6)
+    print(("\n# crl trust: 250 CAs %.4f s, 2000 CAs %.4f s (%.1fx)"):format(best[250], best[2000], ratio))
+    -- under ASan an allocation costs more as its quarantine fills (14x measured): the normal
+    -- build checks the time, this one what is loaded
+    if os.getenv("CERTBENCH_ASAN") then return end
+    assert.is_true(ratio < 14, ("250 CAs: %.4f s, 2000: %.4f s: %.1fx"):format(best[250], best[2000], ratio))
   end)
 end)

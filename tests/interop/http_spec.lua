@@ -161,7 +161,8 @@ describe("certbench.http", function()
     it("/endless: a body past max_size is cut off", function()
       local t0 = loop.now()
       fails(hostile.url .. "/endless", { max_size = 1 << 20 }, "too_large", "over max_size %(1048576 bytes%)")
-      assert.is_true(loop.now() - t0 < 10)
+      -- well before the default 60 s timeout would have stopped it, even on a loaded machine
+      assert.is_true(loop.now() - t0 < 20)
     end)
 
     it("/big-length: a Content-Length over max_size fails before the body", function()
@@ -172,13 +173,15 @@ describe("certbench.http", function()
       local t0 = loop.now()
       fails(hostile.url .. "/slow?interval=0.2", { timeout = 1 }, "timeout", "timed out")
       local dt = loop.now() - t0
-      assert.is_true(dt >= 0.9 and dt < 3, "took " .. dt)
+      -- the timeout of 1 s, not the default 60 s; the upper bound leaves a loaded machine room
+      assert.is_true(dt >= 0.9 and dt < 10, "took " .. dt)
     end)
 
     it("/slow: under low_speed", function()
       local t0 = loop.now()
       fails(hostile.url .. "/slow?interval=0.2", { low_speed = { 100, 1 } }, "timeout", "too slow")
-      assert.is_true(loop.now() - t0 < 5)
+      -- stopped by low_speed, long before the default 60 s timeout, even on a loaded machine
+      assert.is_true(loop.now() - t0 < 20)
     end)
 
     it("/loop: a redirect loop", function()
@@ -416,18 +419,38 @@ describe("certbench.http", function()
       -- (2 cores) are not faster in parallel; the overlap is asserted with /delay above.
       local srv = servers.http(dir .. "/www", 128)
       local base = "http://127.0.0.1:" .. srv.port
+      -- a SYN dropped from a full accept queue is counted by the kernel (TcpExt ListenOverflows):
+      -- the count, not a time a loaded machine stretches, says whether a connection waited for
+      -- a retry
+      local function overflows()
+        local names, values
+        for l in io.lines("/proc/net/netstat") do
+          if l:match("^TcpExt:") then
+            if names then values = l else names = l end
+          end
+        end
+        local i, v = 0, {}
+        for x in values:gmatch("%S+") do v[#v + 1] = x end
+        for name in names:gmatch("%S+") do
+          i = i + 1
+          if name == "ListenOverflows" then return tonumber(v[i]) end
+        end
+        error("no ListenOverflows in /proc/net/netstat")
+      end
       local t0 = loop.now()
       for i = 1, 50 do assert(http.get(("%s/f%d.bin"):format(base, i))) end
       local seq = loop.now() - t0
       t0 = loop.now()
+      local drops0 = overflows()
       local p = loop.pool(16)
       for i = 1, 50 do p:submit(function() return assert(http.get(("%s/f%d.bin"):format(base, i))).body end) end
       local res = p:wait()
       local par = loop.now() - t0
+      local drops = overflows() - drops0
       servers.stop(srv)
       print(("# 50 files: sequential %.3fs, pool(16) %.3fs"):format(seq, par))
       for i = 1, 50 do assert.equal(files[i], res[i][1], res[i][2]) end
-      assert.is_true(par < 0.9, ("pool(16) took %.3fs: a connection waited for a SYN retry"):format(par))
+      assert.equal(0, drops, ("pool(16) took %.3fs: %d SYN dropped from the accept queue, retried 1 s later"):format(par, drops))
     end)
 
     it("keeps other tasks running while a transfer waits", function()
@@ -546,8 +569,9 @@ describe("certbench.http", function()
       local r = assert(http.get(url, { ca_file = ca.cert, timeout = 10 }))
       assert.equal("ldaps", r.protocol)
       assert.same({ der }, http.ldap_values(r.body))
-      -- libcurl 7.88 stalls over ldaps until something runs it again (curl bug #9580)
-      assert.is_true(loop.now() - t0 < 2, "took " .. (loop.now() - t0))
+      -- libcurl 7.88 stalls over ldaps until something runs it again (curl bug #9580): a stall
+      -- lasts until the 10 s timeout; the bound is half of it, for a loaded machine
+      assert.is_true(loop.now() - t0 < 5, "took " .. (loop.now() - t0))
       fails(url, { ca_file = wrong_ca.cert }, "tls")
     end)
 

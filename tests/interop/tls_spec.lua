@@ -370,7 +370,8 @@ while True:
       assert.is_nil(r)
       assert.equal("timeout", code)
       assert.matches("timed out in the TLS handshake", err)
-      assert.is_true(loop.now() - t0 < 3)
+      -- the timeout given (0.5 s), not the default 30 s; room for a loaded machine
+      assert.is_true(loop.now() - t0 < 10)
     end)
 
     it("says when nothing listens", function()
@@ -391,11 +392,12 @@ while True:
   describe("on the event loop", function()
     it("runs many handshakes at once in loop tasks", function()
       local names = { "good", "tls12", "tls13", "ip", "cn", "expired", "rogue", "mtls", "silent", "silent" }
-      local fns = {}
+      local fns, events = {}, {}
       for i, n in ipairs(names) do
         fns[i] = function()
-          return hs(n, { timeout = 1.5, peer_name = n == "ip" and "127.0.0.1" or n == "cn" and "vcs3.example.com" or nil,
-            cert = n == "mtls" and P.client.with_chain or nil, key = n == "mtls" and P.client.key or nil })
+          events[#events + 1] = "begin " .. i
+          return (function(...) events[#events + 1] = "end " .. i return ... end)(hs(n, { timeout = 1.5, peer_name = n == "ip" and "127.0.0.1" or n == "cn" and "vcs3.example.com" or nil,
+            cert = n == "mtls" and P.client.with_chain or nil, key = n == "mtls" and P.client.key or nil }))
         end
       end
       local t0 = loop.now()
@@ -412,8 +414,11 @@ while True:
           assert.equal(verified[n], r[1].verified, n)
         end
       end
-      -- the two silent servers time out together, while the others complete
-      assert.is_true(elapsed < 3.5, "took " .. elapsed .. " s")
+      -- the two silent servers time out together, while the others complete: every handshake
+      -- began before any ended (the order of events; the time a loaded machine stretches is
+      -- only printed)
+      print(("\n# %d handshakes at once: %.3f s"):format(#names, elapsed))
+      for i = 1, #names do assert.equal("begin " .. i, events[i], table.concat(events, ", ")) end
     end)
 
     it("keeps a pool of handshakes going", function()
