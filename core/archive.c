@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -483,6 +485,116 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
     return seterr(e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "gzip: %s: corrupt data (%s)", name,
                   ret == Z_MEM_ERROR ? "out of memory" : r->z.msg ? r->z.msg : "inflate failed");
   }
+}
+
+/* cb_gunzip_fd (cb.h): inflate_gzip's loop over a file instead of memory, writing each piece
+ * out as it comes, so a gzip CRL is never held whole. The same budget and over_limit, so the
+ * same limits give the same codes as certbench.archive. */
+int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *err,
+                 size_t errlen, const char **code, int *er) {
+  budget b = {.max_members = 1, .max_total = lim->max_total, .max_member = lim->max_member,
+              .max_ratio = lim->max_ratio, .ratio_grace = lim->ratio_grace, .input = (lua_Integer)in_size};
+  arerr e = {.code = NULL};
+  char fname[257], name[MSG_MAX / 2] = "data";
+  gz_header head;
+  z_stream z;
+  int rc = 0, live = 0, named = 0, eof = 0;
+  uint64_t rd = 0, out = 0;
+  *er = 0;
+  if (!chunk) chunk = (size_t)1 << 20;
+  unsigned char *ib = malloc(chunk), *ob = malloc(CHUNK);
+  memset(&z, 0, sizeof z);
+  memset(&head, 0, sizeof head);
+  memset(fname, 0, sizeof fname);
+  head.name = (Bytef *)fname;
+  head.name_max = sizeof fname - 1;
+  if (!ib || !ob || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+    seterr(&e, "nomem", "gzip: out of memory");
+    goto done;
+  }
+  live = 1;
+  inflateGetHeader(&z, &head);
+  for (;;) {
+    if (z.avail_in == 0 && !eof) {
+      ssize_t n = read(in_fd, ib, chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        *er = errno;
+        seterr(&e, "io", "%s", strerror(errno));
+        goto done;
+      }
+      if (n == 0) eof = 1;
+      z.next_in = ib;
+      z.avail_in = (uInt)n;
+      rd += (uint64_t)n;
+    }
+    z.next_out = ob;
+    z.avail_out = (uInt)CHUNK;
+    int ret = inflate(&z, Z_NO_FLUSH);
+    size_t produced = CHUNK - z.avail_out;
+    out += produced;
+    if (!named && head.done == 1) {
+      const char *base = gz_basename(&head);
+      if (base[0]) snprintf(name, sizeof name, "%s", base);
+      named = 1;
+    }
+    /* the limits before the write: nothing past them reaches the disk */
+    if (over_limit(&b, name, out, rd - z.avail_in, &e)) goto done;
+    if (produced && !cb_write_all(out_fd, ob, produced)) {
+      *er = errno;
+      seterr(&e, "io", "writing the inflated data: %s", strerror(errno));
+      goto done;
+    }
+    if (ret == Z_STREAM_END) {
+      /* what follows: zero padding is allowed (as in certbench.archive), another member is
+       * left to certbench.archive, anything else is garbage */
+      for (size_t k = 0;; k++) {
+        if (z.avail_in == 0) {
+          ssize_t n = read(in_fd, ib, chunk);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            *er = errno;
+            seterr(&e, "io", "%s", strerror(errno));
+            goto done;
+          }
+          if (n == 0) break;
+          z.next_in = ib;
+          z.avail_in = (uInt)n;
+        }
+        unsigned char c = *z.next_in++;
+        z.avail_in--;
+        if (c == 0) continue;
+        if (k == 0 && c == 0x1f) {
+          seterr(&e, "multi", "gzip: %s: more than one member", name);
+          rc = -1;
+          goto done;
+        }
+        seterr(&e, "corrupt", "gzip: %s: trailing garbage after the compressed data", name);
+        goto done;
+      }
+      rc = 1;
+      goto done;
+    }
+    if (ret == Z_OK || ret == Z_BUF_ERROR) {
+      if (z.avail_in == 0 && eof && produced == 0) {
+        seterr(&e, "truncated", "truncated gzip stream (%s)", name);
+        goto done;
+      }
+      continue;
+    }
+    seterr(&e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "gzip: %s: corrupt data (%s)", name,
+           ret == Z_MEM_ERROR ? "out of memory" : z.msg ? z.msg : "inflate failed");
+    goto done;
+  }
+done:
+  if (live) inflateEnd(&z);
+  free(ib);
+  free(ob);
+  if (rc != 1) {
+    snprintf(err, errlen, "%s", e.msg);
+    *code = e.code;
+  }
+  return rc;
 }
 
 /* next for a gzip reader: the one member, the whole inflated stream. */

@@ -373,6 +373,11 @@ static int tmp_file(const char *dir) {
  * temporary file without a name in tmp_dir (default $TMPDIR, /tmp), which is then scanned;
  * others is true when the file has other PEM blocks too; "nopem": no CRL block (the file is
  * something else, read it whole), "tmp": no temporary file could be made there.
+ * With gzip = {max_total=, max_member=, max_ratio=, ratio_grace=} (certbench.archive's limits),
+ * a gzip file (1f 8b) is inflated the same way to such a file (cb_gunzip_fd) and scanned; its
+ * failures carry archive.CODES (max_total, max_ratio, truncated, corrupt...), and "multi"
+ * (another gzip member follows), "notder" (the content is no DER) or "nocrl" (it is no CRL
+ * the scan reads) when the file is something to read whole instead.
  * A DER CRL checked from
  * its file without holding it (cb_crl_scan_fd): the object has every field but keeps the
  * entries in the file, which it holds open; entries(), serials(), write() and fingerprint()
@@ -381,11 +386,27 @@ static int tmp_file(const char *dir) {
 static int l_scan_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_settop(L, 2);
-  static const char *const known[] = {"max_bytes", "chunk", "tmp_dir", NULL};
+  static const char *const known[] = {"max_bytes", "chunk", "tmp_dir", "gzip", NULL};
   cb_checkoptions(L, 2, "crl.scan_file", known);
   lua_Integer max = cb_optfield_integer(L, 2, "max_bytes", DEFAULT_MAX_FILE);
   lua_Integer chunk = cb_optfield_integer(L, 2, "chunk", 0);
   luaL_argcheck(L, chunk == 0 || (chunk >= 64 && chunk <= ((lua_Integer)1 << 30)), 2, "chunk must be 64 bytes to 1 GiB");
+  /* the gzip limits, checked before anything is opened (an error raises) */
+  int have_gz = 0;
+  cb_gz_limits lim = {0, 0, 0, 0};
+  if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "gzip") != LUA_TNIL) {
+    static const char *const lknown[] = {"max_total", "max_member", "max_ratio", "ratio_grace", NULL};
+    luaL_argcheck(L, lua_istable(L, -1), 2, "option gzip must be a table of limits");
+    cb_checkoptions(L, 3, "crl.scan_file's gzip", lknown);
+    lim.max_total = cb_optfield_integer(L, 3, "max_total", -1);
+    lim.max_member = cb_optfield_integer(L, 3, "max_member", -1);
+    lim.max_ratio = cb_optfield_integer(L, 3, "max_ratio", -1);
+    lim.ratio_grace = cb_optfield_integer(L, 3, "ratio_grace", -1);
+    luaL_argcheck(L, lim.max_total >= 0 && lim.max_member >= 0 && lim.max_ratio >= 0 && lim.ratio_grace >= 0, 2,
+                  "option gzip needs max_total, max_member, max_ratio and ratio_grace (non-negative)");
+    have_gz = 1;
+  }
+  lua_settop(L, 2); /* the results go above the object */
   crl_box *b = cb_newudata(L, sizeof *b, CB_CRL_MT);
   cb_crl *e = malloc(sizeof *e);
   if (!e) return cb_fail(L, "%s: out of memory", path);
@@ -409,13 +430,15 @@ static int l_scan_file(lua_State *L) {
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
   }
   char err[512];
-  uint8_t head = 0;
-  if (pread(fd, &head, 1, 0) == 1 && head != 0x30) {
-    /* not DER: a PEM CRL is decoded to a file of its own (no name, 0600, gone with its
-     * descriptor on every path) a piece at a time, and that file is scanned */
+  uint8_t head[2] = {0, 0};
+  ssize_t got = pread(fd, head, 2, 0);
+  if (got >= 1 && head[0] != 0x30) {
+    /* not DER: a PEM CRL is decoded (a gzip one inflated) to a file of its own (no name, 0600,
+     * gone with its descriptor on every path) a piece at a time, and that file is scanned */
     const char *dir = cb_optfield_string(L, 2, "tmp_dir", NULL, NULL);
     if (!dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
+    int gz = have_gz && got == 2 && head[0] == 0x1f && head[1] == 0x8b;
     int tfd = tmp_file(dir);
     if (tfd < 0) {
       int er = errno;
@@ -425,6 +448,39 @@ static int l_scan_file(lua_State *L) {
       lua_pushfstring(L, "%s: cannot make a temporary file there: %s", dir, strerror(er));
       lua_pushliteral(L, "tmp");
       return 3;
+    }
+    if (gz) {
+      const char *code = NULL;
+      int er = 0;
+      int r = cb_gunzip_fd(fd, (uint64_t)st.st_size, tfd, &lim, (size_t)chunk, err, sizeof err, &code, &er);
+      close(fd);
+      struct stat ts;
+      uint8_t first = 0;
+      if (r == 1 && (fstat(tfd, &ts) != 0 || pread(tfd, &first, 1, 0) != 1 || first != 0x30)) {
+        r = -1;
+        code = "notder";
+        snprintf(err, sizeof err, "the inflated data is no DER");
+      }
+      int owned = 0; /* cb_crl_scan_fd takes tfd, also when it fails */
+      if (r == 1) {
+        owned = 1;
+        if (!cb_crl_scan_fd(e, tfd, (uint64_t)ts.st_size, (size_t)chunk, err, sizeof err)) {
+          r = -1;
+          code = "nocrl";
+        }
+      }
+      if (r != 1) {
+        if (!owned) close(tfd);
+        free(e);
+        if (er) return cb_fail_errno(L, path, er);
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, err);
+        lua_pushstring(L, code);
+        return 3;
+      }
+      b->e = e;
+      lua_pushboolean(L, 0);
+      return 2;
     }
     cb_pem_stream_result pr;
     int r = cb_pem_stream(fd, tfd, crl_label, (size_t)chunk, (uint64_t)max, &pr, err, sizeof err);

@@ -5,11 +5,14 @@
 --                                                          bare base64)
 --   crl.load_all(bundle)            -> { crl, ... } | nil, err
 --   crl.load_file(path[, max_bytes]) -> crl | nil, err    (no copy of the file in a Lua string)
---   crl.scan_file(path[, {max_bytes=, chunk=, tmp_dir=}]) -> crl[, others] | nil, err, code
+--   crl.scan_file(path[, {max_bytes=, chunk=, tmp_dir=, gzip=}]) -> crl[, others] | nil, err, code
 --                                   (a PEM CRL: its first CRL block decoded in pieces to a
 --                                   nameless file in tmp_dir, $TMPDIR, /tmp, which is scanned;
 --                                   others: the file has other PEM blocks; code "nopem": no CRL
---                                   block, "tmp": no temporary file there) a DER CRL checked from its
+--                                   block, "tmp": no temporary file there. With gzip = {max_total=,
+--                                   max_member=, max_ratio=, ratio_grace=} (archive's limits), a
+--                                   gzip file is inflated the same way and scanned; codes of
+--                                   archive.CODES, or "multi", "notder", "nocrl": read it whole) a DER CRL checked from its
 --                                   file without holding it: read once in pieces of chunk bytes
 --                                   (1 MiB), every entry checked and counted, tbsCertList hashed
 --                                   for verify(), the whole hashed for fingerprint("sha256"). The

@@ -239,9 +239,12 @@ describe("certbench.crl", function()
 
   describe("scan_file", function()
     -- every field as load_file gives it
-    local function same_as_loaded(path, chunk, ca)
+    -- (scan_path, scan_opts: another file to scan, a gzip of path, and its options)
+    local function same_as_loaded(path, chunk, ca, scan_path, scan_opts)
       local w = assert(crl.load_file(path))
-      local s = assert(crl.scan_file(path, { chunk = chunk }))
+      local o = scan_opts or {}
+      o.chunk = chunk
+      local s = assert(crl.scan_file(scan_path or path, o))
       for _, m in ipairs { "issuer_der", "this_update", "next_update", "number", "delta_base", "is_delta", "aki",
                            "signature_algorithm", "version", "count" } do
         assert.equal(w[m](w), s[m](s), m)
@@ -418,6 +421,81 @@ describe("certbench.crl", function()
       -- a decoded CRL over max_bytes
       local _, err = crl.scan_file(dir .. "/plain.pem", { tmp_dir = tmp, max_bytes = 1000 })
       assert.matches("too large", err)
+    end)
+
+    it("inflates a gzip CRL to a temporary file in pieces and scans it, under the archive's limits and codes", function()
+      local fs = require "certbench.fs"
+      local archive = require "certbench.archive"
+      local dir, tmp = h.tmpdir(), h.tmpdir()
+      local entries = {}
+      for i = 1, 3000 do entries[i] = { serial = ("%06X"):format(i * 977), date = T2024_01_01_12 } end
+      local c = assert(crl.new { issuer = fx.rsa.cert, key = fx.rsa.pkey, entries = entries, number = 9 })
+      h.write(dir .. "/big.crl", c:to_der())
+      h.write(dir .. "/ref.crl", der)
+      -- gzip by the gzip tool (with a name in the header) and by certbench.archive
+      h.sh(("gzip -c %s > %s && gzip -c -n -9 %s > %s"):format(h.q(dir .. "/big.crl"), h.q(dir .. "/big.crl.gz"),
+        h.q(dir .. "/ref.crl"), h.q(dir .. "/ref.crl.gz")))
+      h.write(dir .. "/arc.gz", archive.gzip(c:to_der(), { name = "x.crl" }))
+      local gz = {}
+      for k, v in pairs(archive.defaults) do if k ~= "max_members" and k ~= "max_depth" then gz[k] = v end end
+      for _, chunk in ipairs { 64, 100, 4096, 0 } do
+        local s = same_as_loaded(dir .. "/big.crl", chunk, fx.rsa, dir .. "/big.crl.gz", { gzip = gz, tmp_dir = tmp })
+        assert.equal(3000, s:count())
+        s:close()
+        same_as_loaded(dir .. "/big.crl", chunk, fx.rsa, dir .. "/arc.gz", { gzip = gz, tmp_dir = tmp }):close()
+        same_as_loaded(dir .. "/ref.crl", chunk, fx.rsa, dir .. "/ref.crl.gz", { gzip = gz, tmp_dir = tmp }):close()
+      end
+      -- the scanned object writes the DER that was gzipped: openssl reads it back
+      local s = assert(crl.scan_file(dir .. "/big.crl.gz", { gzip = gz, tmp_dir = tmp }))
+      assert(s:write(dir .. "/out.der"))
+      assert.equal(h.read(dir .. "/big.crl"), h.read(dir .. "/out.der"))
+      assert.matches("verify OK", h.sh(("openssl crl -inform DER -in %s -noout -CAfile %s 2>&1"):format(
+        h.q(dir .. "/out.der"), h.q(fx.rsa.pem))), 1, true)
+      s:close()
+      assert.same({}, fs.list(tmp))
+      -- without the gzip option a gzip file is no CRL here, as before
+      assert.equal("nopem", select(3, crl.scan_file(dir .. "/big.crl.gz", { tmp_dir = tmp })))
+      -- refused with archive.CODES: a bomb (max_ratio), too much (max_total, max_member), cut, damaged
+      local function code(name, data, lim)
+        h.write(dir .. "/" .. name, data)
+        local l = {}
+        for k, v in pairs(gz) do l[k] = v end
+        for k, v in pairs(lim or {}) do l[k] = v end
+        local r, err, cd = crl.scan_file(dir .. "/" .. name, { gzip = l, tmp_dir = tmp, chunk = 4096 })
+        assert.is_nil(r, name)
+        assert.matches("^" .. (dir .. "/" .. name):gsub("%p", "%%%0") .. ": ", err)
+        -- the archive in memory, under the same limits, says the same
+        local _, _, acode = archive.members(data, lim)
+        assert.equal(acode, cd, name .. ": " .. err)
+        return cd, err
+      end
+      local bomb = archive.gzip(("\0"):rep(300 * 1024), { name = "y.crl" })
+      assert.equal("max_ratio", code("bomb.gz", bomb, { ratio_grace = 0 }))
+      assert.equal("max_ratio", code("bomb2.gz", archive.gzip(("\0"):rep(3 << 20))))
+      assert.equal("max_total", code("total.gz", h.read(dir .. "/big.crl.gz"), { max_total = 10000 }))
+      assert.equal("max_member", code("member.gz", h.read(dir .. "/big.crl.gz"), { max_member = 10000 }))
+      local gzd = h.read(dir .. "/big.crl.gz")
+      assert.equal("truncated", code("cut.gz", gzd:sub(1, #gzd // 2)))
+      assert.equal("truncated", code("cut2.gz", gzd:sub(1, #gzd - 4)))
+      local bad = gzd:sub(1, 40) .. ("\255"):rep(64) .. gzd:sub(105)
+      assert.equal("corrupt", code("bad.gz", bad))
+      assert.equal("corrupt", code("garbage.gz", gzd .. "garbage"))
+      local crcbad = gzd:sub(1, #gzd - 8) .. string.char((gzd:byte(#gzd - 7) + 1) % 256) .. gzd:sub(#gzd - 6)
+      assert.equal("corrupt", code("crc.gz", crcbad))
+      -- zero padding after the stream is allowed, as in the archive
+      h.write(dir .. "/pad.gz", gzd .. ("\0"):rep(512))
+      assert(crl.scan_file(dir .. "/pad.gz", { gzip = gz, tmp_dir = tmp })):close()
+      -- left to the archive in memory: two members, content that is no DER, no CRL
+      h.write(dir .. "/two.gz", gzd .. gzd)
+      assert.equal("multi", select(3, crl.scan_file(dir .. "/two.gz", { gzip = gz, tmp_dir = tmp })))
+      h.write(dir .. "/pem.gz", archive.gzip(c:to_pem()))
+      assert.equal("notder", select(3, crl.scan_file(dir .. "/pem.gz", { gzip = gz, tmp_dir = tmp })))
+      h.write(dir .. "/cert.gz", archive.gzip(fx.rsa.cert:to_der()))
+      assert.equal("nocrl", select(3, crl.scan_file(dir .. "/cert.gz", { gzip = gz, tmp_dir = tmp })))
+      assert.same({}, fs.list(tmp))
+      -- an incomplete gzip option is an error of the caller
+      assert.has_error(function() crl.scan_file(dir .. "/big.crl.gz", { gzip = { max_total = 1 } }) end)
+      assert.has_error(function() crl.scan_file(dir .. "/big.crl.gz", { gzip = { max_totl = 1 } }) end)
     end)
 
     it("keeps the entries in the file: no lookup, text or trust store", function()

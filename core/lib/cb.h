@@ -9,6 +9,7 @@
 #define CERTBENCH_CB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -77,6 +78,18 @@ void cb_fault(const char *point);
  * O_TMPFILE, which none of the file systems a test can mount lacks; objects.box fails the
  * allocation of every key, certificate, request and name box). */
 int cb_fault_set(const char *point);
+
+/* cb_gunzip_fd inflates the gzip stream of in_fd (in_size bytes, the base of the ratio) to
+ * out_fd a piece at a time (chunk bytes read at once; 0: 1 MiB), under certbench.archive's
+ * limits (max_total, max_member, max_ratio past ratio_grace) and with its codes. Returns 1; 0
+ * with err and *code one of archive.CODES ("max_total", "max_member", "max_ratio", "truncated",
+ * "corrupt", "nomem") or "io" (errno in *er); -1 with *code "multi" when another gzip member
+ * follows (concatenated members: left to certbench.archive, in memory). */
+typedef struct {
+  long long max_total, max_member, max_ratio, ratio_grace;
+} cb_gz_limits;
+int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *err,
+                 size_t errlen, const char **code, int *er);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):
  * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */

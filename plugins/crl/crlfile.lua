@@ -166,13 +166,18 @@ function M.from_data(data, name, limits, keep_der)
   return out
 end
 
+-- the archive limits a gzip file is inflated under (archive.defaults unless limits say), and
+-- the codes of crl.scan_file that send it to certbench.archive in memory instead
+local GZ_LIMITS = { "max_total", "max_member", "max_ratio", "ratio_grace" }
+local GZ_FALLBACK = { multi = true, notder = true, nocrl = true, tmp = true }
+
 -- PEM_HEAD: where the first "-----BEGIN " of a PEM file is looked for before it is scanned
 local PEM_HEAD = 64 * 1024
 
 -- from_file(path[, limits[, opts]]) -> like from_data (code "io" when the file cannot be read). A
 -- DER CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
--- path); with opts.scan, it is scanned instead, and so is a PEM file holding one CRL (opts.tmp_dir:
--- where its DER is decoded to) (crl.scan_file: checked, counted and hashed a
+-- path); with opts.scan, it is scanned instead, and so is a PEM file holding one CRL or a gzip
+-- file of one member holding a DER CRL (opts.tmp_dir: where its DER is decoded or inflated to) (crl.scan_file: checked, counted and hashed a
 -- piece at a time, never held whole; the object reads its entries from the file again, and has
 -- no lookup()). Anything else (PEM bundles, archives, a .p7c) is read and goes through
 -- from_data (certbench.input), in memory; "-" and URLs through input.fetch.
@@ -194,6 +199,21 @@ function M.from_file(path, limits, opts)
     if c and not others then return { { name = path, crl = c } } end
     if c then c:close()
     elseif code ~= "nopem" and code ~= "tmp" then return nil, others, math.type(code) == "integer" and "io" or "format" end
+  end
+  if opts and opts.scan and head:byte(1) == 0x1f and head:byte(2) == 0x8b then
+    -- gzip (a .crl.gz, or a gzip body without Content-Encoding): inflated to a temporary file
+    -- in pieces under the archive limits (their codes: max_ratio, max_total, truncated,
+    -- corrupt...) and scanned there. Several members, content that is no DER CRL (a PEM or
+    -- PKCS#7 inside) or no room for the file: read whole below (certbench.archive), as before.
+    local gz = {}
+    for _, k in ipairs(GZ_LIMITS) do
+      local v = limits and limits[k]
+      gz[k] = v == nil and archive.defaults[k] or v
+    end
+    local c, err, code = crl.scan_file(path, { tmp_dir = opts.tmp_dir, gzip = gz })
+    if c then return { { name = path, crl = c } } end
+    if math.type(code) == "integer" then return nil, err, "io" end
+    if not GZ_FALLBACK[code] then return nil, err, code end
   end
   if head:byte(1) == 0x30 then
     local c, err, code
