@@ -18,7 +18,8 @@ local function sh(cmd)
 end
 
 -- every layer's answer for bytes saved as file name (and limits): the codes of
--- archive.members, archive.crls, input.bytes, crlfile.from_data, crlfile.from_file and of
+-- archive.members, archive.crls, input.bytes, crlfile.from_data, crlfile.from_file (read, and
+-- scanned) and of
 -- fetch.get on a file:// URL, with fetch's message
 local function codes(name, data, limits)
   local path = dir .. "/case-" .. name
@@ -35,6 +36,9 @@ local function codes(name, data, limits)
   assert(r == nil, name .. ": crlfile.from_data should fail")
   r, _, t.from_file = crlfile.from_file(path, limits)
   assert(r == nil, name .. ": crlfile.from_file should fail")
+  -- scanned: a gzip file is inflated to a temporary file in pieces, not in memory
+  r, _, t.from_file_scan = crlfile.from_file(path, limits, { scan = true })
+  assert(r == nil, name .. ": crlfile.from_file with scan should fail")
   r, t.fetch_error, t.fetch = fetch.get("file://" .. path, { allow_file = true, limits = limits })
   assert(r == nil, name .. ": fetch.get should fail")
   return t
@@ -43,7 +47,7 @@ end
 -- the same code from the archive up to crlfile, and fetch's kind of failure
 local function expect(name, data, limits, code, kind)
   local t = codes(name, data, limits)
-  for _, layer in ipairs { "members", "crls", "input", "from_data", "from_file" } do
+  for _, layer in ipairs { "members", "crls", "input", "from_data", "from_file", "from_file_scan" } do
     assert.equal(code, t[layer], ("%s: the code of %s"):format(name, layer))
   end
   assert.equal(kind, t.fetch, name .. ": fetch.get's code (" .. tostring(t.fetch_error) .. ")")

@@ -4,7 +4,8 @@
 -- mirror of the four sources and `crl fetch` of the four URLs stay under 60 MB of peak RSS
 -- (loaded whole, as before the scan, they took 4 x 40 MB and more), `crl diff` of two versions
 -- of one CRL and `crl info --ca` under 40 MB; what they write is what was served, and openssl
--- verifies it. Peak RSS by /usr/bin/time. tests/bench/crl_stream.sh measures 200 MB CRLs.
+-- verifies it; the same for one served as PEM and one served gzipped. Peak RSS by /usr/bin/time.
+-- tests/bench/crl_stream.sh measures 200 MB CRLs.
 local h = require "support.helper"
 local F = require "support.crl_plugin"
 local servers = require "support.servers"
@@ -142,6 +143,34 @@ describe("memory independent of CRL size and count", function()
     mb = peak(("crl diff %s %s"):format(h.q(dir .. "/www/p1.pem"), h.q(dir .. "/new1.crl")))
     under(mb, 40, "crl diff of a PEM CRL")
     assert.matches("added 1000, removed", h.read(dir .. "/out"), 1, true)
+  end)
+
+  it("a 40 MB CRL served gzipped (a .crl.gz, no Content-Encoding): fetch, mirror and info under the same bounds", function()
+    -- gzip by the gzip tool: inflated from the downloaded file to a temporary file a piece at a
+    -- time, then scanned; never inflated in memory
+    h.sh(("gzip -c %s/www/1.crl > %s/www/g1.crl.gz"):format(h.q(dir), h.q(dir)))
+    local url = srv.url .. "/f/g1.crl.gz"
+    local out = dir .. "/fetched-gz"
+    local mb = peak(("--json crl fetch --ca %s --out-dir %s --format der %s"):format(h.q(bundle), h.q(out), h.q(url)))
+    under(mb, 60, "crl fetch of a gzip CRL")
+    assert.is_true(F.json(h.read(dir .. "/out")).ok)
+    local name = h.sh("ls " .. h.q(out)):gsub("\n", "")
+    assert.is_true(same_file(out .. "/" .. name, dir .. "/www/1.crl"), "the DER written is the served gzip's")
+    assert.equal(name, h.sh("ls -A " .. h.q(out)):gsub("\n", ""))
+    assert.matches("verify OK", h.sh(("openssl crl -inform DER -in %s -noout -CAfile %s 2>&1"):format(
+      h.q(out .. "/" .. name), h.q(bundle))), 1, true)
+    local conf = dir .. "/mirror-gz.conf.lua"
+    h.write(conf, "return { ca = { '" .. bundle .. "' }, sources = { '" .. url .. "' } }")
+    local mout = dir .. "/mirror-gz"
+    mb = peak(("--json crl mirror --once --config %s --out-dir %s"):format(h.q(conf), h.q(mout)))
+    under(mb, 60, "the mirror of a gzip source")
+    assert.matches('"crls_published":1', h.read(dir .. "/out"), 1, true)
+    assert.equal("", h.sh("ls -A " .. h.q(mout .. "/.certbench-mirror/tmp")):gsub("\n", ""))
+    local der = h.sh("ls " .. h.q(mout) .. "/*.der | head -1"):gsub("\n", "")
+    assert.is_true(same_file(der, dir .. "/www/1.crl"), "the mirror publishes the served gzip's DER")
+    mb = peak(("crl info --ca %s %s"):format(h.q(dir .. "/ca1/ca.pem"), h.q(dir .. "/www/g1.crl.gz")))
+    under(mb, 40, "crl info of a gzip CRL")
+    assert.matches("verifies:     yes", h.read(dir .. "/out"), 1, true)
   end)
 
   it("crl info --ca verifies a 40 MB CRL in under 40 MB", function()
