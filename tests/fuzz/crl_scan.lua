@@ -4,13 +4,48 @@
 -- 64 to 319 bytes so that every boundary falls inside headers, entries and extensions. The two
 -- must agree: both refuse, or both accept with the same fields, the same entries in the same
 -- order, the same fingerprint, the same verdict of verify() with the same key and the same
--- bytes written out.
+-- bytes written out. A gzip of the input (one member, certbench.archive's gzip) scans like the
+-- input (crl.scan_file's gzip option: inflated to a temporary file in pieces): the same
+-- verdict and fingerprint, or "notder" when the input does not start as DER; and the input
+-- itself scanned as gzip is refused with the code certbench.archive gives it in memory.
 local crl = require "certbench.crl"
+local archive = require "certbench.archive"
 local pkey = require "certbench.pkey"
 local fs = require "certbench.fs"
 
 local key = pkey.generate { type = "ec", curve = "P-256" }
-local path, out = os.tmpname(), os.tmpname()
+local path, out, gzpath = os.tmpname(), os.tmpname(), os.tmpname()
+local GZ = {}
+for _, k in ipairs { "max_total", "max_member", "max_ratio", "ratio_grace" } do GZ[k] = archive.defaults[k] end
+-- the codes of archive.CODES crl.scan_file's gzip path shares with certbench.archive
+local SHARED = { max_total = true, max_member = true, max_ratio = true, truncated = true, corrupt = true }
+
+-- gzipped: data (and the scan of it as it is) against its gzip, and data read as gzip against
+-- certbench.archive
+local function gzip_invariants(data, chunk, scanned, serr)
+  local f = assert(io.open(gzpath, "wb"))
+  f:write(archive.gzip(data))
+  f:close()
+  local g, gerr, gcode = crl.scan_file(gzpath, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
+  local der = data:byte(1) == 0x30
+  if der and (g == nil) ~= (scanned == nil) then
+    error(("the gzip of a DER input scans apart from it: %s / %s"):format(tostring(serr), tostring(gerr)))
+  end
+  if not der and (g or gcode ~= "notder") then error("the gzip of a non-DER input is not left as notder: " .. tostring(gerr)) end
+  if g and g:fingerprint() ~= scanned:fingerprint() then error("the gzip of the input scans to another fingerprint") end
+  if g then g:close() end
+  if data:byte(1) == 0x1f and data:byte(2) == 0x8b then
+    local r, rerr, rcode = crl.scan_file(path, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
+    if r then r:close()
+    elseif SHARED[rcode] then
+      local m, merr, mcode = archive.members(data)
+      if m then
+        error(("scan_file refuses a gzip (%s: %s) that certbench.archive reads"):format(rcode, rerr))
+      end
+      if mcode ~= rcode then error(("scan_file says %s, certbench.archive %s: %s"):format(rcode, tostring(mcode), tostring(merr))) end
+    end
+  end
+end
 -- where a PEM CRL is decoded to (files without a name: nothing to clean)
 local tmpdir = os.getenv("TMPDIR") or "/tmp"
 
@@ -52,6 +87,7 @@ return function(data)
       again:close()
     end
   end
+  gzip_invariants(data, chunk, scanned, serr)
   if whole == nil or scanned == nil then
     -- the scan takes DER and a PEM CRL block; the loader also takes bare base64 and a DER
     -- after a BOM ("nopem": no PEM CRL block, the caller reads such a file whole)
