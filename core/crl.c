@@ -374,7 +374,7 @@ static int tmp_file(const char *dir) {
  * others is true when the file has other PEM blocks too; "nopem": no CRL block (the file is
  * something else, read it whole), "tmp": no temporary file could be made there.
  * With gzip = {max_total=, max_member=, max_ratio=, ratio_grace=} (certbench.archive's limits),
- * a gzip file (1f 8b) is inflated the same way to such a file (cb_gunzip_fd) and scanned; its
+ * a gzip file (1f 8b 08) is inflated the same way to such a file (cb_gunzip_fd) and scanned; its
  * failures carry archive.CODES (max_total, max_ratio, truncated, corrupt...), and "multi"
  * (another gzip member follows), "notder" (the content is no DER) or "nocrl" (it is no CRL
  * the scan reads) when the file is something to read whole instead.
@@ -430,15 +430,16 @@ static int l_scan_file(lua_State *L) {
     return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path, (lua_Integer)st.st_size, max);
   }
   char err[512];
-  uint8_t head[2] = {0, 0};
-  ssize_t got = pread(fd, head, 2, 0);
+  uint8_t head[3] = {0, 0, 0};
+  ssize_t got = pread(fd, head, 3, 0);
   if (got >= 1 && head[0] != 0x30) {
     /* not DER: a PEM CRL is decoded (a gzip one inflated) to a file of its own (no name, 0600,
      * gone with its descriptor on every path) a piece at a time, and that file is scanned */
     const char *dir = cb_optfield_string(L, 2, "tmp_dir", NULL, NULL);
     if (!dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
-    int gz = have_gz && got == 2 && head[0] == 0x1f && head[1] == 0x8b;
+    /* gzip as certbench.archive detects it: the magic and deflate */
+    int gz = have_gz && got == 3 && head[0] == 0x1f && head[1] == 0x8b && head[2] == 8;
     int tfd = tmp_file(dir);
     if (tfd < 0) {
       int er = errno;

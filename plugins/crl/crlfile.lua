@@ -200,7 +200,7 @@ function M.from_file(path, limits, opts)
     if c then c:close()
     elseif code ~= "nopem" and code ~= "tmp" then return nil, others, math.type(code) == "integer" and "io" or "format" end
   end
-  if opts and opts.scan and head:byte(1) == 0x1f and head:byte(2) == 0x8b then
+  if opts and opts.scan and head:byte(1) == 0x1f and head:byte(2) == 0x8b and head:byte(3) == 8 then
     -- gzip (a .crl.gz, or a gzip body without Content-Encoding): inflated to a temporary file
     -- in pieces under the archive limits (their codes: max_ratio, max_total, truncated,
     -- corrupt...) and scanned there. Several members, content that is no DER CRL (a PEM or

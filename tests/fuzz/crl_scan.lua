@@ -34,7 +34,7 @@ local function gzip_invariants(data, chunk, scanned, serr)
   if not der and (g or gcode ~= "notder") then error("the gzip of a non-DER input is not left as notder: " .. tostring(gerr)) end
   if g and g:fingerprint() ~= scanned:fingerprint() then error("the gzip of the input scans to another fingerprint") end
   if g then g:close() end
-  if data:byte(1) == 0x1f and data:byte(2) == 0x8b then
+  if archive.detect(data) == "gzip" then
     local r, rerr, rcode = crl.scan_file(path, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
     if r then r:close()
     elseif SHARED[rcode] then
