@@ -490,8 +490,8 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
 /* cb_gunzip_fd (cb.h): inflate_gzip's loop over a file instead of memory, writing each piece
  * out as it comes, so a gzip CRL is never held whole. The same budget and over_limit, so the
  * same limits give the same codes as certbench.archive. */
-int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *err,
-                 size_t errlen, const char **code, int *er) {
+int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *member,
+                 size_t membern, char *err, size_t errlen, const char **code, int *er) {
   budget b = {.max_members = 1, .max_total = lim->max_total, .max_member = lim->max_member,
               .max_ratio = lim->max_ratio, .ratio_grace = lim->ratio_grace, .input = (lua_Integer)in_size};
   arerr e = {.code = NULL};
@@ -501,6 +501,7 @@ int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *li
   int rc = 0, live = 0, named = 0, eof = 0;
   uint64_t rd = 0, out = 0;
   *er = 0;
+  if (membern) member[0] = '\0';
   if (!chunk) chunk = (size_t)1 << 20;
   unsigned char *ib = malloc(chunk), *ob = malloc(CHUNK);
   memset(&z, 0, sizeof z);
@@ -536,6 +537,7 @@ int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *li
     if (!named && head.done == 1) {
       const char *base = gz_basename(&head);
       if (base[0]) snprintf(name, sizeof name, "%s", base);
+      if (membern) snprintf(member, membern, "%s", base);
       named = 1;
     }
     /* the limits before the write: nothing past them reaches the disk */

@@ -11,6 +11,7 @@
 --   archive.pkcs7(der) -> { certs = {der...}, crls = {der...} } | nil, err, "format"
 --   archive.der_split(data) -> { der, ... } | nil   (DER elements back to back)
 --   archive.gzip(data[, {name=, level=, mtime=}])                     -> gzip bytes
+--   archive.strip_gz(base)          -> the member name of a compressed file base (x.gz -> x)
 --   archive.zip({ {name=, data=[, method="store"]}, ... }[, {mtime=}]) -> zip bytes | nil, err
 --   archive.der_kind(der)          -> "crl" | "cert" | "pkcs7" | "other", by shape, without parsing
 --
@@ -126,6 +127,10 @@ local function strip_gz(base)
   if s then return s .. ".tar" end
   return base
 end
+
+-- strip_gz(base) -> the name of the one member of a compressed file called base (crl.scan_file
+-- inflating a gzip CRL names it so when the header has no file name)
+M.strip_gz = strip_gz
 
 local CONTAINERS = { zip = true, gzip = true, tar = true, bzip2 = true, xz = true }
 local COMPRESSORS = { gzip = true, bzip2 = true, xz = true }

@@ -374,7 +374,8 @@ static int tmp_file(const char *dir) {
  * others is true when the file has other PEM blocks too; "nopem": no CRL block (the file is
  * something else, read it whole), "tmp": no temporary file could be made there.
  * With gzip = {max_total=, max_member=, max_ratio=, ratio_grace=} (certbench.archive's limits),
- * a gzip file (1f 8b 08) is inflated the same way to such a file (cb_gunzip_fd) and scanned; its
+ * a gzip file (1f 8b 08) is inflated the same way to such a file (cb_gunzip_fd) and scanned
+ * (the second result: the file name in its header, without folders, or false); its
  * failures carry archive.CODES (max_total, max_ratio, truncated, corrupt...), and "multi"
  * (another gzip member follows), "notder" (the content is no DER) or "nocrl" (it is no CRL
  * the scan reads) when the file is something to read whole instead.
@@ -453,7 +454,9 @@ static int l_scan_file(lua_State *L) {
     if (gz) {
       const char *code = NULL;
       int er = 0;
-      int r = cb_gunzip_fd(fd, (uint64_t)st.st_size, tfd, &lim, (size_t)chunk, err, sizeof err, &code, &er);
+      char member[257];
+      int r = cb_gunzip_fd(fd, (uint64_t)st.st_size, tfd, &lim, (size_t)chunk, member, sizeof member, err, sizeof err,
+                           &code, &er);
       close(fd);
       struct stat ts;
       uint8_t first = 0;
@@ -480,7 +483,8 @@ static int l_scan_file(lua_State *L) {
         return 3;
       }
       b->e = e;
-      lua_pushboolean(L, 0);
+      if (member[0]) lua_pushstring(L, member);
+      else lua_pushboolean(L, 0);
       return 2;
     }
     cb_pem_stream_result pr;

@@ -11,7 +11,8 @@
 --                                   others: the file has other PEM blocks; code "nopem": no CRL
 --                                   block, "tmp": no temporary file there. With gzip = {max_total=,
 --                                   max_member=, max_ratio=, ratio_grace=} (archive's limits), a
---                                   gzip file is inflated the same way and scanned; codes of
+--                                   gzip file is inflated the same way and scanned (others: the
+--                                   name in its header, or false); codes of
 --                                   archive.CODES, or "multi", "notder", "nocrl": read it whole) a DER CRL checked from its
 --                                   file without holding it: read once in pieces of chunk bytes
 --                                   (1 MiB), every entry checked and counted, tbsCertList hashed

@@ -65,6 +65,27 @@ describe("error codes from certbench.archive to crl fetch", function()
     sh("mkdir t && cp crl1.der crl2.der t/ && head -c 40000 /dev/urandom > t/noise.bin && tar cf t.tar t")
   end)
 
+  it("a gzip CRL scanned from its file (in pieces) reads as from memory: names, fields, entries", function()
+    sh("gzip -n -c crl1.der > nameless.crl.gz")
+    for _, f in ipairs { "crl1.der.gz", "nameless.crl.gz" } do
+      local a = assert(crlfile.from_file(dir .. "/" .. f))
+      local b = assert(crlfile.from_file(dir .. "/" .. f, nil, { scan = true }))
+      assert.equal(1, #a)
+      assert.equal(1, #b)
+      assert.equal(a[1].name, b[1].name, f)
+      assert.equal(a[1].crl:fingerprint(), b[1].crl:fingerprint())
+      assert.equal(a[1].crl:count(), b[1].crl:count())
+      local ea, eb = {}, {}
+      for e in a[1].crl:entries() do ea[#ea + 1] = e end
+      for e in b[1].crl:entries() do eb[#eb + 1] = e end
+      assert.same(ea, eb)
+      -- scanned: no lookup(), the entries stay in the temporary file
+      assert.has_error(function() b[1].crl:lookup("01") end)
+    end
+    assert.equal("crl1.der", crlfile.from_file(dir .. "/crl1.der.gz", nil, { scan = true })[1].name)
+    assert.equal("nameless.crl", crlfile.from_file(dir .. "/nameless.crl.gz", nil, { scan = true })[1].name)
+  end)
+
   it("lists every code it documents, each with a description", function()
     for _, c in ipairs { "max_members", "max_member", "max_total", "max_ratio", "max_depth", "truncated",
                          "corrupt", "encrypted", "unsupported", "unavailable", "nomem", "format" } do

@@ -84,12 +84,13 @@ int cb_fault_set(const char *point);
  * limits (max_total, max_member, max_ratio past ratio_grace) and with its codes. Returns 1; 0
  * with err and *code one of archive.CODES ("max_total", "max_member", "max_ratio", "truncated",
  * "corrupt", "nomem") or "io" (errno in *er); -1 with *code "multi" when another gzip member
- * follows (concatenated members: left to certbench.archive, in memory). */
+ * follows (concatenated members: left to certbench.archive, in memory). member gets the last
+ * path element of the header's file name ("" when it has none), as certbench.archive names it. */
 typedef struct {
   long long max_total, max_member, max_ratio, ratio_grace;
 } cb_gz_limits;
-int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *err,
-                 size_t errlen, const char **code, int *er);
+int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *member,
+                 size_t membern, char *err, size_t errlen, const char **code, int *er);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):
  * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */

@@ -211,7 +211,9 @@ function M.from_file(path, limits, opts)
       gz[k] = v == nil and archive.defaults[k] or v
     end
     local c, err, code = crl.scan_file(path, { tmp_dir = opts.tmp_dir, gzip = gz })
-    if c then return { { name = path, crl = c } } end
+    -- named as certbench.archive names the member: the file name in the header, else the file's
+    -- without .gz
+    if c then return { { name = err or archive.strip_gz(path:match("[^/]*$")), crl = c } } end
     if math.type(code) == "integer" then return nil, err, "io" end
     if not GZ_FALLBACK[code] then return nil, err, code end
   end
