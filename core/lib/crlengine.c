@@ -1253,8 +1253,8 @@ static int entry_at(const cb_crl *e, uint32_t off, uint32_t end, cb_crl_entry *o
   return 1;
 }
 
-size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, size_t *first) {
-  norm(&serial, &len);
+/* the index of the first entry whose serial is not below serial (entries in serial order) */
+static size_t lower_bound(const cb_crl *e, const uint8_t *serial, size_t len) {
   size_t lo = 0, hi = e->count;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -1264,6 +1264,12 @@ size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, siz
     if (serial_cmp(s, sn, serial, len) < 0) lo = mid + 1;
     else hi = mid;
   }
+  return lo;
+}
+
+size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, size_t *first) {
+  norm(&serial, &len);
+  size_t lo = lower_bound(e, serial, len);
   *first = lo;
   size_t n = 0;
   for (size_t i = lo; i < e->count; i++, n++) {
@@ -1273,29 +1279,6 @@ size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, siz
     if (serial_cmp(s, sn, serial, len) != 0) break;
   }
   return n;
-}
-
-int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off) {
-  norm(&serial, &len);
-  size_t lo = 0, hi = e->count;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const uint8_t *s;
-    size_t sn;
-    entry_serial(e->der, e->index[mid], &s, &sn);
-    if (serial_cmp(s, sn, serial, len) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo < e->count) {
-    const uint8_t *s;
-    size_t sn;
-    entry_serial(e->der, e->index[lo], &s, &sn);
-    if (serial_cmp(s, sn, serial, len) == 0) {
-      *off = e->index[lo];
-      return 1;
-    }
-  }
-  return 0;
 }
 
 /* ---- signatures -------------------------------------------------------------------------- */

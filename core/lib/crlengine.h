@@ -133,12 +133,10 @@ int cb_crl_entry_at(const cb_crl *e, uint32_t off, cb_crl_entry *out, uint32_t *
 uint32_t cb_crl_first(const cb_crl *e);
 uint32_t cb_crl_end(const cb_crl *e);
 
-/* cb_crl_find looks up a serial given as INTEGER content bytes (minimal two's complement).
- * Returns 1 and the entry's offset, or 0 when the serial is not on the CRL. */
-int cb_crl_find(const cb_crl *e, const uint8_t *serial, size_t len, uint32_t *off);
-
-/* cb_crl_find_range gives the index positions e->index[*first ..] of every entry with that
- * serial (several in an indirect CRL, one per certificate issuer), and returns their number. */
+/* cb_crl_find_range looks up a serial given as INTEGER content bytes (minimal two's
+ * complement): the index positions e->index[*first ..] of every entry with that serial (several
+ * in an indirect CRL, one per certificate issuer); returns their number, 0 when the serial is
+ * not on the CRL. */
 size_t cb_crl_find_range(const cb_crl *e, const uint8_t *serial, size_t len, size_t *first);
 
 /* cb_crl_verify checks the signature over tbsCertList with key. Returns 1 when it verifies,
