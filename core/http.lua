@@ -6,7 +6,7 @@
 --   http.ldap_values(body[, attribute]) -> {value, ...} | nil, err: the values of an LDAP
 --                                     search result as libcurl writes it, base64-decoded
 --   http.info()                    -> {version=, ssl=, protocols={http=true, ldap=true, ...}}
---   http.defaults                  -> {connect_timeout=, timeout=, max_size=, max_redirects=}
+--   http.defaults                  -> {connect_timeout=, timeout=, max_size=, max_redirects=, check_timeout=}
 --   http.active()                  -> transfers in flight, sockets watched (leak checks)
 --
 -- A response: {status=, reason=, headers={lower-case name -> value}, body= (or file=),

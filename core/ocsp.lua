@@ -10,7 +10,7 @@
 --   ocsp.load(data) -> response | nil, err             DER, or base64 (openssl's .ors files)
 --   ocsp.is_response(v) -> true for a parsed response
 --   ocsp.check{cert=, issuer=, url= (default: the cert's AIA OCSP URL), nonce=true|bytes,
---              method="post"|"get", digest=, timeout= (s, 30), trusted=, store=, time=, skew=,
+--              method="post"|"get", digest=, timeout= (s, http.defaults.check_timeout: 30), trusted=, store=, time=, skew=,
 --              max_age=, ca_file= (HTTPS responders), connect_timeout= (s, http.defaults')}
 --       -> {status="good"|"revoked"|"unknown", revocation_time=, reason=, this_update=,
 --           next_update=, produced_at=, responder=, url=, method=, signer=, signer_kind=,
@@ -470,7 +470,8 @@ function M.check(o)
   if not der then return nil, nonce end
   local http = require "certbench.http"
   local req = {
-    url = url, timeout = o.timeout or 30, connect_timeout = o.connect_timeout, -- http's default
+    url = url, timeout = o.timeout or require("certbench.downloads").check_timeout,
+    connect_timeout = o.connect_timeout, -- http's default
     max_size = MAX_RESPONSE, fail_on_status = true, ca_file = o.ca_file,
     headers = { Accept = "application/ocsp-response" },
   }

@@ -3,7 +3,9 @@
 -- connection and redirect limits, crl bundle's timeout and its help, certbench.input's cap.
 -- Proved by changing http.defaults in a fresh certbench (a script run with `certbench run`,
 -- before any plugin is loaded) and watching the values and the behaviour follow; the commands'
--- own deliberate values (crl fetch's 120 s and 256 MiB, crl check's 30 s) are named once.
+-- own deliberate values (crl fetch's 120 s and 256 MiB) are named once; the shorter timeout of
+-- a download someone waits on for a verdict (crl check, ocsp.check, vcs cafile) is
+-- http.defaults.check_timeout.
 local h = require "support.helper"
 local servers = require "support.servers"
 
@@ -25,7 +27,8 @@ local http = require "certbench.http"
 assert(http.defaults == require "certbench.downloads", "http.defaults is not the one table")
 local cli = require "certbench.cli"
 local crl = assert(require("certbench.plugins").load("crl"))
-local function help(cmd) return cli.command_parser(crl, cmd, true):get_help():gsub("%s+", " ") end
+local vcs = assert(require("certbench.plugins").load("vcs"))
+local function help(cmd, plugin) return cli.command_parser(plugin or crl, cmd, true):get_help():gsub("%s+", " ") end
 local function say(k, v) print(k .. "=" .. tostring(v)) end
 ]]
 
@@ -38,6 +41,8 @@ say("fetch_max", fetch.defaults.max_size)
 say("bundle_help", help("bundle"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
 say("check_help", help("check"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
 say("fetch_help", help("fetch"):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
+say("cafile_help", help("cafile", vcs):match("%-%-timeout <timeout> seconds.-%(default:? %d+%)"))
+say("check_timeout", require("certbench.plugins.crl.check").TIMEOUT)
 ]]
 
 describe("download defaults", function()
@@ -48,8 +53,10 @@ describe("download defaults", function()
     assert.equal("120", t.fetch_timeout)         -- crl fetch's own, named in fetch.lua
     assert.equal(tostring(256 << 20), t.fetch_max)
     assert.matches("(default 60)", t.bundle_help, 1, true)
-    assert.matches("(default: 30)", t.check_help, 1, true) -- crl check's own, check.TIMEOUT
+    assert.matches("(default: 30)", t.check_help, 1, true) -- http.defaults.check_timeout
     assert.matches("(default: 120)", t.fetch_help, 1, true)
+    assert.matches("(default 30)", t.cafile_help, 1, true)
+    assert.equal("30", t.check_timeout)
   end)
 
   it("changed in http.defaults: crl fetch's limits and crl bundle's help follow", function()
@@ -57,12 +64,33 @@ describe("download defaults", function()
 http.defaults.connect_timeout = 7
 http.defaults.max_redirects = 2
 http.defaults.timeout = 41
+http.defaults.check_timeout = 13
 ]] .. REPORT)
     assert.equal("7", t.fetch_connect)
     assert.equal("2", t.fetch_redirects)
     assert.equal("120", t.fetch_timeout)
     assert.matches("(default 41)", t.bundle_help, 1, true)
-    assert.matches("(default: 30)", t.check_help, 1, true)
+    assert.matches("(default: 13)", t.check_help, 1, true)
+    assert.matches("(default 13)", t.cafile_help, 1, true)
+    assert.equal("13", t.check_timeout)
+  end)
+
+  it("ocsp.check's requests time out at http.defaults.check_timeout", function()
+    local hostile = servers.hostile()
+    finally(function() servers.stop(hostile) end)
+    local t, out = run(PRELUDE .. ([[
+http.defaults.check_timeout = 1
+local x509, pkey, ocsp = require "certbench.x509", require "certbench.pkey", require "certbench.ocsp"
+local k = pkey.generate("ec:P-256")
+local ca = x509.new { subject = "/CN=t", issuer_key = k, ca = true, days = 1 }
+local c0 = os.time()
+local r, err = ocsp.check { cert = ca, issuer = ca, url = "http://127.0.0.1:%d/slow?interval=5" }
+say("ok", r ~= nil)
+say("err", err)
+say("secs", os.time() - c0)
+]]):format(hostile.port))
+    assert.equal("false", t.ok, out)
+    assert.is_true(tonumber(t.secs) <= 3, out) -- 1 s, not the slow body's 5000 s or 30 s
   end)
 
   it("crl bundle's downloads time out at http.defaults.timeout", function()

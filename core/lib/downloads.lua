@@ -8,4 +8,8 @@
 --   timeout: seconds for the whole transfer
 --   max_size: bytes of a body (and of any file or standard input certbench.input reads)
 --   max_redirects: redirects followed
-return { connect_timeout = 10, timeout = 60, max_size = 64 << 20, max_redirects = 5 }
+--   check_timeout: seconds for a download someone waits on for a verdict: a distribution
+--     point or an OCSP request of `crl check`, `ocsp.check` and `vcs tls-check`, a CA
+--     certificate by AIA in `vcs cafile`. Half the transfer timeout on purpose: a source that
+--     does not answer must give the fallback verdict (or the missing-issuer error) soon.
+return { connect_timeout = 10, timeout = 60, max_size = 64 << 20, max_redirects = 5, check_timeout = 30 }

@@ -38,10 +38,8 @@ local x509 = require "certbench.x509"
 local M = {}
 
 -- `crl check --timeout`'s default: seconds for each download of a distribution point and each
--- OCSP request. Half of http.defaults.timeout (60) on purpose: a check is a verdict someone
--- or a script waits for, and a point that does not answer must give the --fallback verdict
--- soon, not after the 120 s crl fetch allows a big CRL (fetch.defaults). The one place it is set.
-M.TIMEOUT = 30
+-- OCSP request: http.defaults.check_timeout (core/lib/downloads.lua says why it is shorter).
+M.TIMEOUT = require("certbench.downloads").check_timeout
 
 -- CRL extensions a relying party understands; a critical one outside this list makes the CRL
 -- unusable (RFC 5280 5.2)

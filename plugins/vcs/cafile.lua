@@ -34,7 +34,7 @@ local function is_url(s) return s:match("^https?://") ~= nil end
 -- download(url, timeout) -> bytes | nil, err
 local function download(url, timeout)
   local http = require "certbench.http"
-  local r, err = http.get(url, { fail_on_status = true, max_size = MAX_DOWNLOAD, timeout = timeout or 30 })
+  local r, err = http.get(url, { fail_on_status = true, max_size = MAX_DOWNLOAD, timeout = timeout or http.defaults.check_timeout })
   if not r then return nil, err end
   return r.body or ""
 end

@@ -219,7 +219,7 @@ M.commands = {
       p:flag("--fetch-aia", "download missing issuers from the AIA caIssuers URLs of the certificates")
       p:option("--passin", "the password of a PFX input: pass:, env:, file:, fd:, stdin")
       p:flag("--allow-incomplete", "write the file even when a chain does not reach a self-signed root")
-      p:option("--timeout", "seconds for each download (30)"):convert(options.seconds("--timeout"))
+      p:option("--timeout", ("seconds for each download (default %d)"):format(require("certbench.downloads").check_timeout)):convert(options.seconds("--timeout"))
       p:flag("--force", "replace an existing file")
     end,
     run = function(args)
