@@ -36,19 +36,10 @@ sed "s|@DIR@|$W/ossl|" "$ROOT/tests/bench/openssl-ca.cnf" > ossl/ca.cnf
 "$CB" --quiet ca init cb-ca --subject "/C=NO/O=net2/CN=Bench CA" --key ec:P-256 --no-encrypt >/dev/null
 sync
 
-python3 - "$CB" "$W" "${RUNS:-20}" "${BUSY_RUNS:-5}" "${BUSY_MB:-500}" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$ROOT/tests/bench" python3 - "$CB" "$W" "${RUNS:-20}" "${BUSY_RUNS:-5}" "${BUSY_MB:-500}" <<'PY'
 import os, statistics, subprocess, sys, time
 cb, w, runs, busy_runs, busy_mb = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-null = os.open(os.devnull, os.O_WRONLY)
-def spawn(argv):
-    t = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, os.environ,
-                          file_actions=[(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)])
-    _, st = os.waitpid(pid, 0)
-    dt = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(st) != 0:
-        sys.exit("failed (%d): %s" % (os.waitstatus_to_exitcode(st), " ".join(argv)))
-    return dt
+from spawn import spawn
 cba = [cb, "ca", "issue", "cb-ca", "--csr", "server.csr", "--out", "cb-out.pem"]
 osa = ["openssl", "ca", "-batch", "-notext", "-config", "ossl/ca.cnf", "-in", "server.csr", "-out", "ossl-out.pem"]
 big = os.path.join(w, "noise", "big")

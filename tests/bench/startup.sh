@@ -52,19 +52,10 @@ openssl ca -gencrl -config ossl/ca.cnf -out small.crl 2>/dev/null
 # the certbench CA: same key type, unencrypted key as the openssl one
 "$CB" --quiet ca init cb-ca --subject "/C=NO/O=net2/CN=Bench CA" --key ec:P-256 --no-encrypt >/dev/null
 
-python3 - "$RUNS" "$CB" "$W" <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$ROOT/tests/bench" python3 - "$RUNS" "$CB" "$W" <<'PY'
 import os, statistics, sys, time
 runs, cb, w = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-null = os.open(os.devnull, os.O_WRONLY)
-def spawn(argv):
-    t = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, os.environ,
-                          file_actions=[(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)])
-    _, st = os.waitpid(pid, 0)
-    dt = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(st) != 0:
-        sys.exit("failed (%d): %s" % (os.waitstatus_to_exitcode(st), " ".join(argv)))
-    return dt
+from spawn import spawn
 rows = [
   ("version", [cb, "version"], ["openssl", "version"]),
   ("show cert.pem", [cb, "show", "server.pem"], ["openssl", "x509", "-noout", "-text", "-in", "server.pem"]),
