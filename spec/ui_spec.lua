@@ -181,6 +181,53 @@ describe("ui.raw", function()
   end)
 end)
 
+describe("ui.lazy_stream", function()
+  -- an iterator over 1..n that counts its starts and steps
+  local function counter(n)
+    local c = { starts = 0, steps = 0 }
+    c.open = function()
+      c.starts = c.starts + 1
+      local i = 0
+      return function()
+        if i >= n then return nil end
+        i = i + 1
+        c.steps = c.steps + 1
+        return i
+      end
+    end
+    return c
+  end
+
+  it("read in order, each item costs one step of one iterator", function()
+    local c = counter(1000)
+    local t = ui.lazy_stream(1000, c.open, function(v) return { n = v * 2 } end)
+    local sum = 0
+    for i, v in ipairs(t) do
+      assert.equal(i * 2, v.n)
+      sum = sum + 1
+    end
+    assert.equal(1000, sum)
+    assert.equal(1, c.starts)
+    assert.equal(1000, c.steps)
+    local json = ui.encode_json(t)
+    assert.equal(2, c.starts, "the encoder starts one iterator and walks it once")
+    assert.equal(2000, c.steps)
+    assert.matches('^%[{"n":2},{"n":4},', json)
+  end)
+
+  it("going back starts again; an iterator shorter than n gives nil", function()
+    local c = counter(3)
+    local t = ui.lazy_stream(5, c.open, function(v) return v end)
+    assert.equal(2, t[2])
+    assert.equal(1, t[1])
+    assert.equal(2, c.starts)
+    assert.equal(3, t[3])
+    assert.is_nil(t[4])
+    assert.has_error(function() ui.lazy_stream(1, nil, function() end) end)
+    assert.has_error(function() ui.lazy_stream(1, function() end, nil) end)
+  end)
+end)
+
 describe("ui.lazy_array", function()
   it("makes each value when it is read or encoded, and is a list to the encoder", function()
     local made = 0

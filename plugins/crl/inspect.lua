@@ -51,16 +51,9 @@ local function describe(c, set, now, with_entries)
   end
   if with_entries then
     -- read from the CRL as it is printed, not gathered (c stays open for it)
-    local it, at = nil, 0
-    d.revoked = ui.lazy_array(c:count(), function(i)
-      if not it or i <= at then it, at = c:entries(), 0 end
-      local e
-      while at < i do
-        e = it()
-        at = at + 1
-      end
-      return e and { serial = e.serial, date = crlfile.time(e.date), reason = e.reason,
-                     invalidity_date = crlfile.time(e.invalidity_date) }
+    d.revoked = ui.lazy_stream(c:count(), function() return c:entries() end, function(e)
+      return { serial = e.serial, date = crlfile.time(e.date), reason = e.reason,
+               invalidity_date = crlfile.time(e.invalidity_date) }
     end)
   end
   return d

@@ -59,15 +59,7 @@ local function crl_details(c, entries)
     -- Streamed, not gathered: a lazy list read from the CRL's own iterator as the JSON encoder
     -- or the text printer walks it in order (a table per entry of a 200 MB CRL took 6.2 GB);
     -- going back (t.entries[1] after [5]) starts the iterator again.
-    local it, at = nil, 0
-    t.entries = ui.lazy_array(t.count, function(i)
-      if not it or i <= at then it, at = c:entries(), 0 end
-      local e
-      while at < i do
-        e = it()
-        at = at + 1
-      end
-      if not e then return nil end
+    t.entries = ui.lazy_stream(t.count, function() return c:entries() end, function(e)
       return { serial = e.serial, date = e.date, date_text = ui.time(e.date), reason = e.reason,
                invalidity_date = e.invalidity_date }
     end)
