@@ -202,9 +202,12 @@ local function text_value(v)
   return v
 end
 
+-- RFC 4514 escapes a byte as \XX, which parse_rfc4514 reads back; ui.escape's \u009C form for
+-- the C1 controls is for terminals and would read back as the six characters "u009C"
 local function rfc4514_value(v)
   v = v:gsub('([,+"\\<>;])', "\\%1")
-  v = esc_ctrl(v)
+  v = v:gsub("\194[\128-\159]", function(c1) return ("\\%02X\\%02X"):format(c1:byte(1, 2)) end)
+  v = v:gsub("[%z\1-\31\127]", function(ch) return ("\\%02X"):format(ch:byte()) end)
   if v:sub(1, 1) == "#" or v:sub(1, 1) == " " then v = "\\" .. v end
   if #v > 1 and v:sub(-1) == " " and v:sub(-2, -2) ~= "\\" then v = v:sub(1, -2) .. "\\ " end
   return v

@@ -26,6 +26,18 @@ describe("name.parse", function()
     assert.is_true(name.parse(n:oneline()) == n)
   end)
 
+  it("escapes C0, DEL and C1 controls in rfc4514() as \\XX bytes, which read back to the same name", function()
+    -- the fuzzer found U+009C written as ui.escape's terminal form \u009C, which read back as
+    -- the six characters "u009C" (and then broke O's 64-character bound)
+    local n = name.new { { "O", "a\0b\27c\127d\194\156e é" }, { "CN", "x\194\155[8my" } }
+    assert.equal("CN=x\\C2\\9B[8my,O=a\\00b\\1Bc\\7Fd\\C2\\9Ce é", n:rfc4514())
+    assert.is_nil(n:rfc4514():find("[%z\1-\31\127]"))
+    assert.is_nil(n:rfc4514():find("\194[\128-\159]"))
+    assert.is_true(assert(name.parse_rfc4514(n:rfc4514())) == n)
+    local full = assert(name.new { { "O", ("\194\156"):rep(64) } })
+    assert.is_true(assert(name.parse_rfc4514(full:rfc4514())) == full)
+  end)
+
   it("is UTF-8 correct, with openssl's string types", function()
     local n = assert(name.parse("/C=NO/O=Blåbær AS/CN=Ærø ☃"))
     assert.equal("Blåbær AS", n:get("O"))
