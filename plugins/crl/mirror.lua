@@ -177,6 +177,8 @@ function run(cfg, opts)
     local hok, herr = pcall(publish.old_names, ctx)
     if not hok then report.warning = "cannot make the old hash names: " .. tostring(herr) end
   end
+  local names_ok, names_err = pcall(publish.names, ctx)
+  if not names_ok then report.warning = "cannot make the names of the pem/der formats: " .. tostring(names_err) end
   local fresh = metrics.judge_freshness(ctx, report, now())
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()

@@ -7,6 +7,8 @@
 --   commit(ctx) -> true | nil, err   the staged files take their published names
 --   publish_cas(ctx)                 the CA certificates (raises {publish = err})
 --   old_names(ctx)                   the old-style hash names, after the commit
+--   names(ctx)                       the names sources ask for (src.names: fetch-crl's pem and
+--                                    der formats), after the commit
 -- ctx: the run's context (crl/mirror.lua: run): cfg, state, trust, tmp (the private tmp/ of the
 -- state folder), written (files written, counted), staged, pending, owner, seq, results,
 -- rstore, counts, prev_success, state_ignored.
@@ -269,9 +271,17 @@ function M.publish_cas(ctx)
     local name = ("%s.%d"):format(it.hash, n)
     local pem = pkey.pem_encode("CERTIFICATE", it.der)
     wanted[name] = true
-    if fs.read(fs.join(dir, name), 1 << 20) ~= pem then
-      write(fs.join(dir, name), pem)
-      ctx.written = ctx.written + 1
+    local cur = fs.read(fs.join(dir, name), 1 << 20)
+    if cur ~= pem then
+      local c = cur and require("certbench.x509").load(cur)
+      if c and c:to_der() == it.der then
+        -- the same CA in another encoding or through a symbolic link (a trust folder's own
+        -- <hash>.0, as the IGTF packages make it): left as it is, and not the mirror's to remove
+        if not st.meta.ca_links[name] then wanted[name] = nil end
+      else
+        write(fs.join(dir, name), pem)
+        ctx.written = ctx.written + 1
+      end
     end
   end
   for name in pairs(st.meta.ca_links) do
@@ -348,6 +358,27 @@ function M.old_names(ctx)
       if ca_link_name(name) and not wanted[name] and not st.meta.ca_links[name] then fs.remove(fs.join(dir, name)) end
     end
     st.meta.ca_links_old = wanted
+  end
+  fs.sync(dir)
+end
+
+-- names(ctx): a source's names = { pem = NAME, der = NAME } (fetch-crl's nametemplate_pem and
+-- _der) become symbolic links to the <base>.pem / <base>.der of the CRL it published (its full
+-- CRL, not a delta), made once and following every later replacement of the file
+function M.names(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local want = {}
+  for _, s in ipairs(ctx.cfg.sources) do if s.names then want[s.url] = s.names end end
+  if not next(want) then return end
+  for _, e in st.crls:each() do
+    local names = e.source and not e.delta and e.base and want[e.source]
+    for f, name in pairs(names or {}) do
+      local target = e.base .. "." .. f
+      if fs.exists(fs.join(dir, target)) and fs.readlink(fs.join(dir, name)) ~= target then
+        fs.symlink(target, fs.join(dir, name), { replace = true, sync = false })
+        ctx.written = ctx.written + 1
+      end
+    end
   end
   fs.sync(dir)
 end

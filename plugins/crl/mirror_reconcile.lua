@@ -58,7 +58,7 @@ end
 
 -- reconcile(cfg, st, ignored, set): the files are the truth about what is published. A DER file changed
 -- since the state was saved (a run that ended early) or not in the state at all (a state
--- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
+-- lost), or a <hash>.rN that is a file (fetch-crl's, in a folder the mirror takes over), is read, so that the number it holds is never rolled back. Such a CRL is marked for
 -- repair: its next good download rewrites both files, however unchanged the bytes look (a
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
 function M.reconcile(cfg, st, ignored, set)
@@ -92,7 +92,10 @@ function M.reconcile(cfg, st, ignored, set)
     if c then c:close() end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
-    if name:match("%.der$") and not known[name] then
+    -- also a <hash>.rN that is a file, not the mirror's link: what fetch-crl (or a hand) published
+    -- there, which a mirror taking over its folder must not roll back
+    if (name:match("%.der$") and not known[name])
+       or (name:match("^%x%x%x%x%x%x%x%x%.r%d+$") and not fs.readlink(fs.join(cfg.out_dir, name))) then
       local path = fs.join(cfg.out_dir, name)
       local c = crl.scan_file(path)
       local ca = c and verified(set, c, path, ignored)
