@@ -303,3 +303,186 @@ describe("crl mirror and fetch-crl facing a rollback", function()
     assert.is_false(revoked_in(fc))
   end)
 end)
+
+-- fetch-crl's own configuration file as the mirror's (crl mirror --fetch-crl-conf), on an IGTF
+-- folder laid out as the Debian fetch-crl / ca-policy packages lay it out, published into that
+-- folder itself (fetch-crl's default output): the CA, .info, .crl_url, .signing_policy and
+-- .namespaces files stay as they are; where fetch-crl is installed, it runs on a copy of the
+-- folder with the same settings and both publish the same names with the same CRLs.
+describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", function()
+  local dir, www, srv, one, two, h1, h2
+
+  -- an IGTF folder: CA one as the IGTF distribution ships it (<alias>.pem, .info, .signing_policy,
+  -- .namespaces, and <hash>.* symbolic links to them, .info included as releases 1.33 to 1.36 had
+  -- it: nosymlinks keeps it from being read twice); CA two in the older form (<hash>.0 a file,
+  -- <hash>.crl_url)
+  local function igtf_folder(g)
+    assert(fs.mkdir(g))
+    h.write(g .. "/IGTF-One.pem", "subject= /CN=IGTF One\n" .. h.read(one.pem))
+    h.write(g .. "/IGTF-One.info", ("alias = IGTF-One\nstatus = accredited:classic\ncrl_url = %s\n"):format(srv.url .. "/s/dead"))
+    h.write(g .. "/IGTF-One.signing_policy", "access_id_CA X509 '/CN=IGTF One'\npos_rights globus CA:sign\n")
+    h.write(g .. "/IGTF-One.namespaces", "TO Issuer \"/CN=IGTF One\" PERMIT Subject \"/.*\"\n")
+    for _, ext in ipairs { "0", "signing_policy", "namespaces", "info" } do
+      h.sh(("ln -s IGTF-One.%s %s"):format(ext == "0" and "pem" or ext, h.q(g .. "/" .. h1 .. "." .. ext)))
+    end
+    h.write(g .. "/" .. h2 .. ".0", h.read(two.pem))
+    h.write(g .. "/" .. h2 .. ".crl_url", srv.url .. "/s/gone\n")
+    h.write(g .. "/" .. h2 .. ".signing_policy", "access_id_CA X509 '/CN=IGTF Two'\n")
+  end
+
+  -- fetch-crl.conf for the folder g: prepend and postpend URLs with its tokens, a per-CA section
+  -- replacing CA two's URLs, both hash styles and the pem format, no /etc/fetch-crl.d
+  local function conf(path, g, state)
+    h.write(path, table.concat({
+      "# fetch-crl.conf",
+      "infodir = " .. g,
+      "statedir = " .. state,
+      "cfgdir =",
+      "agingtolerance = 24",
+      "nosymlinks",
+      "nowarnings",
+      "httptimeout = 5",
+      "parallelism = 2",
+      "formats = openssl, pem",
+      "prepend_url = " .. srv.url .. "/s/pre-@ALIAS@-@R@",
+      "postpend_url = " .. srv.url .. "/s/post-@ANCHORNAME@.r@R@",
+      "",
+      "[" .. h2 .. "]",
+      "noprepend_url",
+      "crl_url.0 = " .. srv.url .. "/s/dead2",
+      "",
+    }, "\n"))
+  end
+
+  -- name -> what it is (type, link target, content, inode, mtime), the mirror's own folder aside
+  local function snapshot(g)
+    local t = {}
+    for _, n in ipairs(fs.list(g)) do
+      if n ~= ".certbench-mirror" then
+        local st = fs.stat(g .. "/" .. n, { follow = false })
+        t[n] = { type = st.type, link = fs.readlink(g .. "/" .. n), data = h.read(g .. "/" .. n), ino = st.ino, mtime = st.mtime }
+      end
+    end
+    return t
+  end
+
+  local function mirror(c, extra)
+    return mirror_cmd("--fetch-crl-conf " .. h.q(c) .. (extra or ""))
+  end
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    one, two = F.ca(dir, "IGTF One"), F.ca(dir, "IGTF Two")
+    h1, h2 = one.cert:subject():hash(), two.cert:subject():hash()
+    h.write(www .. "/one-7.crl", F.crl(one, { number = 7, entries = { { serial = "0E", date = os.time() - 7200 } } }):to_der())
+    h.write(www .. "/one-3.crl", F.crl(one, { number = 3, this_update = os.time() - 60 }):to_der())
+    h.write(www .. "/two.crl", F.crl(two, { number = 2 }):to_der())
+    srv = F.server(www)
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      gone = { mode = "status", code = 404 }, ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" },
+      ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  it("publishes beside the CAs, touches none of the trust folder's files, and a second run writes nothing", function()
+    local g = dir .. "/cb"
+    igtf_folder(g)
+    assert(fs.mkdir(dir .. "/cb-state"))
+    conf(dir .. "/cb.conf", g, dir .. "/cb-state")
+    local before = snapshot(g)
+    local rep, rc, err, out = mirror(dir .. "/cb.conf")
+    assert.equal(0, rc, err .. out)
+    -- nosymlinks: the <hash>.info link is not a second CA one
+    assert.equal(2, #rep.sources)
+    local by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    -- CA one from the prepended URL (its own is tried after it), CA two from the postpended one
+    -- after the URL its section gives (its .crl_url's is not tried)
+    local s1, s2 = by[srv.url .. "/s/pre-IGTF-One-0"], by[srv.url .. "/s/dead2"]
+    assert.is_truthy(s1, "CA one's source starts with the prepend_url")
+    assert.is_truthy(s2, "CA two's section replaced its URL and dropped the prepend_url")
+    assert.equal(srv.url .. "/s/post-" .. h2 .. ".r0", s2.served_by)
+    assert.matches("503", s2.failover[1])
+    assert.equal(1, #s2.failover)
+    -- nowarnings: the failover is in the report, not on the terminal
+    assert.not_matches("failover", err)
+    local after = snapshot(g)
+    for n, b in pairs(before) do
+      assert.same(b, after[n], n .. " changed")
+    end
+    -- what it published: the hash names of both styles and the pem format's names
+    local h1old = one.cert:subject():hash_old()
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    assert.equal(7, crl_number(g .. "/" .. h1old .. ".r0"))
+    assert.equal(7, crl_number(g .. "/IGTF-One.0.crl.pem"))
+    assert.equal(2, crl_number(g .. "/" .. h2 .. ".0.crl.pem"))
+    assert.is_nil(fs.exists(g .. "/" .. h1 .. ".1") or nil, "no CA link of the mirror's own")
+    -- the folder is a CApath that openssl reads: the revoked certificate is refused
+    local revoked = select(2, F.leaf(one, dir, "0E"))
+    local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(g), h.q(revoked)))
+    assert.not_equal(0, vrc)
+    assert.matches("certificate revoked", o)
+    -- a second run: nothing written, nothing touched
+    local published = snapshot(g)
+    rep, rc, err = mirror(dir .. "/cb.conf")
+    assert.equal(0, rc, err)
+    assert.equal(0, rep.files_written)
+    assert.same(published, snapshot(g))
+    -- a rollback (#3, newer thisUpdate) from the same URL is refused there too
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      ["pre-IGTF-One-0"] = { mode = "file", file = "one-3.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    rep, rc, err = mirror(dir .. "/cb.conf")
+    assert.equal(1, rc, err)
+    by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+  end)
+
+  it("publishes what fetch-crl publishes with the same configuration, and takes its folder over without a rollback", function()
+    if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    local gc, gf = dir .. "/same-cb", dir .. "/same-fc"
+    igtf_folder(gc)
+    igtf_folder(gf)
+    for _, d in ipairs { "same-cb-state", "same-fc-state" } do assert(fs.mkdir(dir .. "/" .. d)) end
+    conf(dir .. "/same-cb.conf", gc, dir .. "/same-cb-state")
+    conf(dir .. "/same-fc.conf", gf, dir .. "/same-fc-state")
+    local rep, rc, err = mirror(dir .. "/same-cb.conf")
+    assert.equal(0, rc, err)
+    local o, frc = h.run(("%s -c %s"):format(FETCH_CRL, h.q(dir .. "/same-fc.conf")))
+    assert.equal(0, frc, o)
+    -- fetch-crl's names, each with the same CRL in the certbench folder
+    local fnames = {}
+    for _, n in ipairs(fs.list(gf)) do
+      if n:match("%.r%d+$") or n:match("%.crl%.pem$") then fnames[#fnames + 1] = n end
+    end
+    table.sort(fnames)
+    assert.equal(6, #fnames, table.concat(fnames, " "))
+    for _, n in ipairs(fnames) do
+      assert.truthy(fs.exists(gc .. "/" .. n), n .. " is missing from the certbench folder")
+      assert.equal(h.sh("openssl crl -outform DER -in " .. h.q(gf .. "/" .. n) .. " | sha256sum"),
+        h.sh("openssl crl -outform DER -in " .. h.q(gc .. "/" .. n) .. " | sha256sum"), n)
+    end
+    -- the mirror takes over fetch-crl's folder (its <hash>.r0 files, no mirror state): a lower
+    -- CRL number is refused there at once
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      ["pre-IGTF-One-0"] = { mode = "file", file = "one-3.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    local before = snapshot(gf)
+    rep, rc, err = mirror(dir .. "/same-fc.conf")
+    assert.equal(1, rc, err)
+    local by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
+    assert.equal(7, crl_number(gf .. "/" .. h1 .. ".r0"))
+    for n, b in pairs(before) do
+      if not n:match("%.r%d+$") and not n:match("%.crl%.pem$") then assert.same(b, snapshot(gf)[n], n .. " changed") end
+    end
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+  end)
+end)
