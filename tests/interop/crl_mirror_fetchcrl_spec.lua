@@ -366,6 +366,19 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     return t
   end
 
+  -- run_in(command) -> output, rc: a command as README writes it, build/ first on the PATH
+  local function run_in(command)
+    return h.run(("cd %s && PATH=%s:$PATH %s 2>&1"):format(h.q(dir), h.q(h.root .. "/build"), command))
+  end
+
+  -- the routes of the tests: CA one's own URL and CA two's dead, its prepended / postpended ones
+  -- serving `one` and CA two's CRL
+  local function serve(one)
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      gone = { mode = "status", code = 404 }, ["pre-IGTF-One-0"] = { mode = "file", file = one },
+      ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+  end
+
   local function mirror(c, extra)
     return mirror_cmd("--fetch-crl-conf " .. h.q(c) .. (extra or ""))
   end
@@ -380,13 +393,11 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     h.write(www .. "/one-3.crl", F.crl(one, { number = 3, this_update = os.time() - 60 }):to_der())
     h.write(www .. "/two.crl", F.crl(two, { number = 2 }):to_der())
     srv = F.server(www)
-    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
-      gone = { mode = "status", code = 404 }, ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" },
-      ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
   end)
   teardown(function() servers.stop(srv) end)
 
   it("publishes beside the CAs, touches none of the trust folder's files, and a second run writes nothing", function()
+    serve("one-7.crl")
     local g = dir .. "/cb"
     igtf_folder(g)
     assert(fs.mkdir(dir .. "/cb-state"))
@@ -431,8 +442,7 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     assert.equal(0, rep.files_written)
     assert.same(published, snapshot(g))
     -- a rollback (#3, newer thisUpdate) from the same URL is refused there too
-    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
-      ["pre-IGTF-One-0"] = { mode = "file", file = "one-3.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    serve("one-3.crl")
     rep, rc, err = mirror(dir .. "/cb.conf")
     assert.equal(1, rc, err)
     by = {}
@@ -440,12 +450,63 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
     assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
     for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
-    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
-      ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    serve("one-7.crl")
+  end)
+
+  -- README's migration: its fetch-crl.conf and its command, taken from the README and run as
+  -- written but for the paths and the URL (this folder, this server); fetch-crl runs the same file
+  it("runs README's fetch-crl.conf with README's command, publishing what fetch-crl publishes", function()
+    local readme = h.read(h.root .. "/README.md")
+    local ini = readme:match("\n```ini\n(# /etc/fetch%-crl%.conf\n.-)\n```\n")
+    assert.is_truthy(ini, "README has no ```ini block of /etc/fetch-crl.conf")
+    local cmd = readme:match("```ini\n# /etc/fetch%-crl%.conf\n.-```sh\n(.-)\n```")
+    assert.equal("certbench crl mirror --fetch-crl-conf /etc/fetch-crl.conf", cmd)
+    F.routes(www, { dead = { mode = "status", code = 500 }, gone = { mode = "status", code = 404 },
+      ["IGTF-One.r0"] = { mode = "file", file = "one-7.crl" }, [h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    local results = {}
+    for _, tool in ipairs { "cb", "fc" } do
+      if tool == "fc" and not FETCH_CRL then break end
+      local g, st = dir .. "/readme-" .. tool, dir .. "/readme-" .. tool .. "-state"
+      igtf_folder(g)
+      assert(fs.mkdir(st))
+      -- this machine's /etc/fetch-crl.d is not the test's (fetch-crl 3.0.22 reads it whatever cfgdir says)
+      local text = ini:gsub("/etc/grid%-security/certificates", g):gsub("/var/cache/fetch%-crl", st)
+        :gsub("http://crl%-cache%.example%.org/", srv.url .. "/s/"):gsub("\n%[", "\ncfgdir =\n\n[", 1)
+      local c = dir .. "/readme-" .. tool .. ".conf"
+      h.write(c, text)
+      local before = snapshot(g)
+      local o, rc
+      if tool == "cb" then
+        o, rc = run_in(cmd:gsub("/etc/fetch%-crl%.conf", c))
+      else
+        o, rc = h.run(("%s -q -c %s"):format(FETCH_CRL, h.q(c)))
+      end
+      assert.equal(0, rc, o)
+      local after = snapshot(g)
+      local names = {}
+      for n in pairs(after) do
+        if before[n] then assert.same(before[n], after[n], n .. " changed by " .. tool)
+        else names[#names + 1] = n end
+      end
+      table.sort(names)
+      results[tool] = { dir = g, names = names }
+    end
+    local cb = results.cb
+    assert.equal(7, crl_number(cb.dir .. "/" .. h1 .. ".r0"))
+    assert.equal(2, crl_number(cb.dir .. "/" .. h2 .. ".r0"))
+    if not results.fc then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    -- fetch-crl's files are the mirror's <hash>.rN names (both hash styles), each the same CRL
+    assert.equal(4, #results.fc.names, table.concat(results.fc.names, " "))
+    for _, n in ipairs(results.fc.names) do
+      assert.truthy(fs.exists(cb.dir .. "/" .. n), n .. " is missing from the certbench folder")
+      assert.equal(h.sh("openssl crl -outform DER -in " .. h.q(results.fc.dir .. "/" .. n) .. " | sha256sum"),
+        h.sh("openssl crl -outform DER -in " .. h.q(cb.dir .. "/" .. n) .. " | sha256sum"), n)
+    end
   end)
 
   it("publishes what fetch-crl publishes with the same configuration, and takes its folder over without a rollback", function()
     if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    serve("one-7.crl")
     local gc, gf = dir .. "/same-cb", dir .. "/same-fc"
     igtf_folder(gc)
     igtf_folder(gf)
@@ -470,8 +531,7 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     end
     -- the mirror takes over fetch-crl's folder (its <hash>.r0 files, no mirror state): a lower
     -- CRL number is refused there at once
-    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
-      ["pre-IGTF-One-0"] = { mode = "file", file = "one-3.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    serve("one-3.crl")
     local before = snapshot(gf)
     rep, rc, err = mirror(dir .. "/same-fc.conf")
     assert.equal(1, rc, err)
@@ -482,7 +542,6 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     for n, b in pairs(before) do
       if not n:match("%.r%d+$") and not n:match("%.crl%.pem$") then assert.same(b, snapshot(gf)[n], n .. " changed") end
     end
-    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
-      ["pre-IGTF-One-0"] = { mode = "file", file = "one-7.crl" }, ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    serve("one-7.crl")
   end)
 end)
