@@ -7,7 +7,8 @@
 --                                        the configuration `crl mirror` runs with: a config file
 --                                        (opts.config), options over it, plugins' crl_sources
 --                                        (opts.plugin_sources), an IGTF trust folder
---                                        (opts.igtf_dir), the environment
+--                                        (opts.igtf_dir), fetch-crl's configuration file
+--                                        (opts.fetch_crl_conf, crl/fetchcrl_conf.lua), the environment
 --                                        (CERTBENCH_CRL_MIRROR_INTERVAL, _MAX_RUNS: daily_opts)
 --   load_config(path) -> t | nil, err    a config file: Lua returning a table (below)
 --   seconds(v, what) -> seconds | nil, err    30, "30m", "12h", "2d"
@@ -36,7 +37,11 @@
 --   before a published CRL's nextUpdate from which it is reported as expiring; default a
 --   quarter of its validity). A source may name the issuers it serves (issuers = { "O = x,
 --   CN = y" }, as the report shows them); else it is pinned to those of its first success,
---   and a CRL of another issuer from it is rejected. Every published CRL gets a verdict each
+--   and a CRL of another issuer from it is rejected. A source may also have its own tolerance,
+--   optional = true (its failure is a warning, exit 0: fetch-crl's noerrors; an expired CRL it
+--   published still fails the run), nowarnings = true (its warnings stay out of the text output)
+--   and names = { pem = NAME, der = NAME } (symbolic links of those names to the <base>.pem /
+--   .der of its CRL: fetch-crl's pem and der formats). Every published CRL gets a verdict each
 --   run: one past its nextUpdate (and the grace) fails the run and the sources that stood for
 --   it (report.stale, metric certbench_crl_stale).
 local fs = require "certbench.fs"
@@ -243,7 +248,11 @@ end
 -- are warnings), ca = {files} (replaces the file's; the IGTF folder's CAs are added to it),
 -- and any key of a configuration (out_dir, concurrency, grace, ...) overriding the file's. A
 -- count given as text ("8", as the command line gives it) is taken as the integer; every value
--- is then checked once, by config(). Unknown keys are an error naming them.
+-- is then checked once, by config(). Unknown keys are an error naming them. fetch_crl_conf =
+-- file: fetch-crl's configuration (crl/fetchcrl_conf.lua) in place of a config file (not both):
+-- its settings are the file's, its infodir the igtf_dir (unless one is given), read with its
+-- per-CA settings. With an IGTF folder that is also out_dir (fetch-crl's default output), the
+-- CAs are not published again (publish_cas = false unless set): they are in the folder already.
 -- daily_opts: { interval =, max_runs = } from CERTBENCH_CRL_MIRROR_INTERVAL and
 -- CERTBENCH_CRL_MIRROR_MAX_RUNS (tests and short-interval jobs), for mirror.daily.
 local CONFIGURE_KEYS = { config = true, cwd = true, plugin_sources = true, igtf_dir = true, fetch_crl_conf = true }

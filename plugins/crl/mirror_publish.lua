@@ -373,10 +373,18 @@ function M.names(ctx)
   for _, e in st.crls:each() do
     local names = e.source and not e.delta and e.base and want[e.source]
     for f, name in pairs(names or {}) do
-      local target = e.base .. "." .. f
-      if fs.exists(fs.join(dir, target)) and fs.readlink(fs.join(dir, name)) ~= target then
-        fs.symlink(target, fs.join(dir, name), { replace = true, sync = false })
-        ctx.written = ctx.written + 1
+      local target, path = e.base .. "." .. f, fs.join(dir, name)
+      if fs.exists(fs.join(dir, target)) and fs.readlink(path) ~= target then
+        -- what stands there is replaced only when it is a CRL (fetch-crl's file of that name): a
+        -- template that names a CA or metadata file of a trust folder leaves it alone
+        local c = fs.exists(path) and not fs.readlink(path) and crl.scan_file(path)
+        if c then c:close() end
+        if fs.exists(path) and not fs.readlink(path) and not c then
+          ctx.state_ignored[#ctx.state_ignored + 1] = ("%s: not replaced by a link to %s: it is not a CRL"):format(name, target)
+        else
+          fs.symlink(target, path, { replace = true, sync = false })
+          ctx.written = ctx.written + 1
+        end
       end
     end
   end

@@ -343,7 +343,7 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
       "nowarnings",
       "httptimeout = 5",
       "parallelism = 2",
-      "formats = openssl, pem",
+      "formats = openssl, pem, der",
       "prepend_url = " .. srv.url .. "/s/pre-@ALIAS@-@R@",
       "postpend_url = " .. srv.url .. "/s/post-@ANCHORNAME@.r@R@",
       "",
@@ -429,6 +429,7 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     assert.equal(7, crl_number(g .. "/" .. h1old .. ".r0"))
     assert.equal(7, crl_number(g .. "/IGTF-One.0.crl.pem"))
     assert.equal(2, crl_number(g .. "/" .. h2 .. ".0.crl.pem"))
+    assert.equal(7, tonumber(h.sh("openssl crl -inform DER -noout -crlnumber -in " .. h.q(g .. "/IGTF-One.0.crl")):match("0x(%x+)"), 16))
     assert.is_nil(fs.exists(g .. "/" .. h1 .. ".1") or nil, "no CA link of the mirror's own")
     -- the folder is a CApath that openssl reads: the revoked certificate is refused
     local revoked = select(2, F.leaf(one, dir, "0E"))
@@ -520,14 +521,16 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     -- fetch-crl's names, each with the same CRL in the certbench folder
     local fnames = {}
     for _, n in ipairs(fs.list(gf)) do
-      if n:match("%.r%d+$") or n:match("%.crl%.pem$") then fnames[#fnames + 1] = n end
+      if n:match("%.r%d+$") or n:match("%.crl%.pem$") or n:match("%.crl$") then fnames[#fnames + 1] = n end
     end
     table.sort(fnames)
-    assert.equal(6, #fnames, table.concat(fnames, " "))
+    assert.equal(8, #fnames, table.concat(fnames, " "))
     for _, n in ipairs(fnames) do
       assert.truthy(fs.exists(gc .. "/" .. n), n .. " is missing from the certbench folder")
-      assert.equal(h.sh("openssl crl -outform DER -in " .. h.q(gf .. "/" .. n) .. " | sha256sum"),
-        h.sh("openssl crl -outform DER -in " .. h.q(gc .. "/" .. n) .. " | sha256sum"), n)
+      -- the der format's files are DER in both folders, the others PEM
+      local inform = n:match("%.crl$") and " -inform DER" or ""
+      assert.equal(h.sh("openssl crl" .. inform .. " -outform DER -in " .. h.q(gf .. "/" .. n) .. " | sha256sum"),
+        h.sh("openssl crl" .. inform .. " -outform DER -in " .. h.q(gc .. "/" .. n) .. " | sha256sum"), n)
     end
     -- the mirror takes over fetch-crl's folder (its <hash>.r0 files, no mirror state): a lower
     -- CRL number is refused there at once
@@ -540,7 +543,7 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
     assert.equal(7, crl_number(gf .. "/" .. h1 .. ".r0"))
     for n, b in pairs(before) do
-      if not n:match("%.r%d+$") and not n:match("%.crl%.pem$") then assert.same(b, snapshot(gf)[n], n .. " changed") end
+      if not n:match("%.r%d+$") and not n:match("%.crl%.pem$") and not n:match("%.crl$") then assert.same(b, snapshot(gf)[n], n .. " changed") end
     end
     serve("one-7.crl")
   end)
