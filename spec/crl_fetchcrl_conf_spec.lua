@@ -152,4 +152,29 @@ describe("crl mirror --fetch-crl-conf", function()
     assert.is_nil(fs.readlink(gg .. "/One.pem"))
     assert.matches("One%.pem: not replaced by a link to .-: it is not a CRL", table.concat(F.json(out).state_ignored, "\n"))
   end)
+
+  it("finds the CAs in cadir by catemplate, and skips metadata files that are symbolic links with nosymlinks", function()
+    local gg, cas = dir .. "/meta", dir .. "/cas"
+    assert(fs.mkdir(gg))
+    assert(fs.mkdir(cas))
+    h.write(gg .. "/One.info", "alias = One\ncrl_url = http://ca.example/one.crl\n")
+    h.write(cas .. "/ca-One.crt", h.read(one.pem))
+    h.write(dir .. "/Alt.info", "alias = Alt\ncrl_url = http://ca.example/alt.crl\n")
+    h.sh("ln -s ../Alt.info " .. h.q(gg .. "/Alt.info"))
+    h.write(cas .. "/ca-Alt.crt", h.read(two.pem))
+    local base = "infodir = " .. gg .. "\ncfgdir =\noutput = " .. dir .. "/meta-out\ncadir = " .. cas
+      .. "\ncatemplate = ca-@ALIAS@.crt\n"
+    local cfg = assert(mirror.configure { fetch_crl_conf = write("cadir.conf", base) })
+    local s = by_name(cfg)
+    assert.truthy(s["One.info"] and s["Alt.info"])
+    assert.same({ tostring(two.cert:subject()) }, s["Alt.info"].issuers)
+    local found = {}
+    for _, c in ipairs(cfg.ca) do found[#found + 1] = fs.basename(c) end
+    table.sort(found)
+    assert.same({ "ca-Alt.crt", "ca-One.crt" }, found)
+    cfg = assert(mirror.configure { fetch_crl_conf = write("nosymlinks.conf", base .. "nosymlinks\n") })
+    s = by_name(cfg)
+    assert.truthy(s["One.info"])
+    assert.is_nil(s["Alt.info"])
+  end)
 end)
