@@ -83,6 +83,9 @@ local FORMATS = { openssl = true, pem = true, der = true,
 
 local function where(e) return ("%s:%d"):format(e.file, e.line) end
 
+-- a toggle is on as Perl sees its value: a bare "nowarnings" is "1"; "nowarnings = 0" or "=" is off
+local function truthy(e) return e ~= nil and e.value ~= "" and e.value ~= "0" end
+
 -- the entries of the file and of its cfgdir, by section and key (a later entry replaces an
 -- earlier one, as in fetch-crl)
 local function load(path)
@@ -208,12 +211,12 @@ function M.interpret(sections, path)
     return nil, ("%s: rcmode: '%s' is not supported: the mirror exits 1 on any failure (rcmode = normal); noerrors makes a CA's failures warnings")
       :format(where(main.rcmode), val("rcmode"))
   end
-  if main.statedir or main.stateless then
+  if truthy(main.statedir) or truthy(main.stateless) then
     note("%s: the mirror keeps its state in %s/.certbench-mirror (its rollback protection needs it): fetch-crl's statedir is not used",
       main.statedir and "statedir" or "stateless", set.out_dir)
   end
-  conf.igtf.nosymlinks = main.nosymlinks ~= nil or nil
-  local function on(k) return main[k] ~= nil end
+  conf.igtf.nosymlinks = truthy(main.nosymlinks) or nil
+  local function on(k) return truthy(main[k]) end
   conf.nowarnings = on("nowarnings") and not on("warnings")
   -- catemplate: a list separated by ";" or spaces
   local function templates(s)
@@ -238,7 +241,7 @@ function M.interpret(sections, path)
       local e = sa[k] or sn[k] or main[k]
       if e and e.value ~= "" then return e.value, e end
     end
-    local function any(k) return sa[k] ~= nil or sn[k] ~= nil or main[k] ~= nil end
+    local function any(k) return truthy(sa[k]) or truthy(sn[k]) or truthy(main[k]) end
     local a = { source = {} }
     for _, k in ipairs { "prepend_url", "postpend_url", "cadir", "catemplate", "nametemplate_pem", "nametemplate_der" } do
       local v = get(k)
