@@ -505,6 +505,43 @@ describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", fun
     end
   end)
 
+  -- the same folder with --igtf-dir and --out-dir (no fetch-crl.conf), and a CApath whose CAs a
+  -- c_rehash made: a <hash>.0 with the CA the mirror trusts is left as it is, and never removed
+  it("leaves a folder's own <hash>.0 of a trusted CA alone, with --igtf-dir DIR --out-dir DIR and in any CApath", function()
+    serve("one-7.crl")
+    local g = dir .. "/cli"
+    igtf_folder(g)
+    local before = snapshot(g)
+    -- CA one's own URL is dead here (no prepend_url without the configuration): CA two's is
+    -- the one that fails, and the run with it
+    local rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(g)))
+    assert.equal(1, rc, err)
+    assert.equal(0, rep.sources_ok)
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    F.routes(www, { dead = { mode = "file", file = "one-7.crl" }, gone = { mode = "file", file = "two.crl" } })
+    rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(g)))
+    assert.equal(0, rc, err)
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    serve("one-7.crl")
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    -- a CApath made by openssl rehash: <hash>.0 a link to the CA file, which --ca also names
+    local capath = dir .. "/capath"
+    assert(fs.mkdir(capath))
+    h.write(capath .. "/one.pem", "# the CA, with a comment\n" .. h.read(one.pem))
+    h.sh("openssl rehash " .. h.q(capath))
+    assert.equal("one.pem", fs.readlink(capath .. "/" .. h1 .. ".0"))
+    before = snapshot(capath)
+    local base = ("--out-dir %s --source %s --timeout 5"):format(h.q(capath), h.q(srv.url .. "/s/pre-IGTF-One-0"))
+    rep, rc, err = mirror_cmd(base .. " --ca " .. h.q(capath .. "/one.pem"))
+    assert.equal(0, rc, err)
+    for n, b in pairs(before) do assert.same(b, snapshot(capath)[n], n .. " changed") end
+    -- the CA no longer trusted by the mirror (another --ca): its link stays, it is not the mirror's
+    rep, rc, err = mirror_cmd(base .. " --ca " .. h.q(two.pem))
+    assert.is_truthy(rep, err)
+    assert.equal("one.pem", fs.readlink(capath .. "/" .. h1 .. ".0"))
+    assert.same(before[h1 .. ".0"], snapshot(capath)[h1 .. ".0"])
+  end)
+
   it("publishes what fetch-crl publishes with the same configuration, and takes its folder over without a rollback", function()
     if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
     serve("one-7.crl")
