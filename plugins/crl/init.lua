@@ -5,10 +5,12 @@
 --   crl/bundle.lua    `crl bundle`            crl/trust.lua     the trusted CAs that sign CRLs
 --   crl/crlfile.lua   reading CRLs, their numbers, identity and summary
 --   crl/state.lua     the mirror's state      crl/igtf.lua      IGTF trust folders
+--   crl/fetchcrl_conf.lua  fetch-crl's configuration file as the mirror's (--fetch-crl-conf)
 --
 --   certbench crl info FILE... [--ca CA.pem] [--entries]
 --   certbench crl fetch URL... [--out-dir DIR] [--ca TRUSTED.pem] [--tls-ca CA.pem]
---   certbench crl mirror --config FILE.lua | --source URL... --out-dir DIR --ca TRUSTED.pem
+--   certbench crl mirror --config FILE.lua | --fetch-crl-conf /etc/fetch-crl.conf
+--                        | --source URL... --out-dir DIR --ca TRUSTED.pem
 --                        [--concurrency N] [--once | --daily-at HH:MM] [--metrics FILE.prom]
 --   certbench crl check CERT [--chain CA.pem] [--crl FILE... | --crl-dir DIR | --fetch]
 --                        [--fallback revoked|not-revoked] [--expired revoked|undetermined|ignore]
