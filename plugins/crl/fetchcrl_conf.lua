@@ -9,7 +9,7 @@
 --   formats          openssl (the <hash>.rN names; opensslmode dual, the default, adds the pre-1.0
 --                    names: hash_names new,old), pem and der (a symbolic link per CRL named by
 --                    nametemplate_pem/_der, default @ANCHORNAME@.@R@.crl.pem / .crl, to the
---                    published <base>.pem/.der; output_pem/_der must be the output folder), nss
+--                    published <base>.pem/.der, in the output folder or in output_pem/_der), nss
 --                    refused (below)
 --   agingtolerance   hours: tolerance (default 24, as fetch-crl's)
 --   httptimeout      timeout (seconds); parallelism: concurrency
@@ -184,12 +184,13 @@ function M.interpret(sections, path)
     end
     formats[f] = true
   end
+  -- the folders of the pem and der files: the output folder, or output_pem / output_der (then
+  -- the names there are links to the files in the output folder, by their absolute path)
+  local folder = {}
   for _, f in ipairs { "pem", "der" } do
-    local o = abs(val("output_" .. f) or val("output"))
-    if formats[f] and o and fs.realpath(o) ~= (fs.realpath(set.out_dir) or set.out_dir) and o ~= set.out_dir then
-      return nil, ("%s: output_%s: the %s files are links to the published CRLs, in the output folder %s only")
-        :format(where(main["output_" .. f] or main.output), f, f, set.out_dir)
-    end
+    local o = abs(val("output_" .. f))
+    local ro = o and fs.realpath(o)
+    if o and o ~= set.out_dir and (ro == nil or ro ~= fs.realpath(set.out_dir)) then folder[f] = o end
   end
   local mode = val("opensslmode") or "dual"
   if mode ~= "dual" and mode ~= "single" then
@@ -254,6 +255,9 @@ function M.interpret(sections, path)
     if formats.pem or formats.der then
       a.names = { pem = formats.pem and (a.nametemplate_pem or igtf.expand("@ANCHORNAME@.@R@.crl.pem", alias, name, status)) or nil,
                   der = formats.der and (a.nametemplate_der or igtf.expand("@ANCHORNAME@.@R@.crl", alias, name, status)) or nil }
+      for f, d in pairs(folder) do
+        if a.names[f] then a.names[f] = fs.join(d, a.names[f]) end
+      end
     end
     a.nametemplate_pem, a.nametemplate_der = nil, nil
     local h = get("agingtolerance")

@@ -41,7 +41,8 @@
 --   optional = true (its failure is a warning, exit 0: fetch-crl's noerrors; an expired CRL it
 --   published still fails the run), nowarnings = true (its warnings stay out of the text output)
 --   and names = { pem = NAME, der = NAME } (symbolic links of those names to the <base>.pem /
---   .der of its CRL: fetch-crl's pem and der formats). Every published CRL gets a verdict each
+--   .der of its CRL: fetch-crl's pem and der formats; an absolute path is a link in another
+--   folder, to the file's absolute path). Every published CRL gets a verdict each
 --   run: one past its nextUpdate (and the grace) fails the run and the sources that stood for
 --   it (report.stale, metric certbench_crl_stale).
 local fs = require "certbench.fs"
@@ -187,9 +188,11 @@ function M.config(t)
     if s.names ~= nil then
       local ok = type(s.names) == "table"
       for k, n in pairs(ok and s.names or {}) do
-        ok = ok and (k == "pem" or k == "der") and type(n) == "string" and n:match("^[^/.][^/]*$") ~= nil
+        -- a plain name (in out_dir), or an absolute path with no "." or ".." in it
+        ok = ok and (k == "pem" or k == "der") and type(n) == "string"
+          and (n:match("^[^/.][^/]*$") ~= nil or (n:match("^/[^/]") ~= nil and not n:find("/%.") and n:sub(-1) ~= "/"))
       end
-      if not ok then return nil, ("mirror: sources[%d].names must be { pem = NAME, der = NAME }, plain file names"):format(i) end
+      if not ok then return nil, ("mirror: sources[%d].names must be { pem = NAME, der = NAME }, plain file names or absolute paths"):format(i) end
     end
     if s.issuers ~= nil then
       local ok = type(s.issuers) == "table" and #s.issuers > 0

@@ -364,17 +364,20 @@ end
 
 -- names(ctx): a source's names = { pem = NAME, der = NAME } (fetch-crl's nametemplate_pem and
 -- _der) become symbolic links to the <base>.pem / <base>.der of the CRL it published (its full
--- CRL, not a delta), made once and following every later replacement of the file
+-- CRL, not a delta), made once and following every later replacement of the file; a name that
+-- is an absolute path (output_pem, output_der) links there to the file's absolute path
 function M.names(ctx)
   local st, dir = ctx.state, ctx.cfg.out_dir
   local want = {}
   for _, s in ipairs(ctx.cfg.sources) do if s.names then want[s.url] = s.names end end
   if not next(want) then return end
+  local folders, failed = { [dir] = true }, {}
   for _, e in st.crls:each() do
     local names = e.source and not e.delta and e.base and want[e.source]
     for f, name in pairs(names or {}) do
       local target, path = e.base .. "." .. f, fs.join(dir, name)
-      if fs.exists(fs.join(dir, target)) and fs.readlink(path) ~= target then
+      if name:sub(1, 1) == "/" then target, path = fs.join(dir, target), name end
+      if fs.exists(fs.join(dir, e.base .. "." .. f)) and fs.readlink(path) ~= target then
         -- what stands there is replaced only when it is a CRL (fetch-crl's file of that name): a
         -- template that names a CA or metadata file of a trust folder leaves it alone
         local c = fs.exists(path) and not fs.readlink(path) and crl.scan_file(path)
@@ -382,13 +385,20 @@ function M.names(ctx)
         if fs.exists(path) and not fs.readlink(path) and not c then
           ctx.state_ignored[#ctx.state_ignored + 1] = ("%s: not replaced by a link to %s: it is not a CRL"):format(name, target)
         else
-          fs.symlink(target, path, { replace = true, sync = false })
-          ctx.written = ctx.written + 1
+          local ok, err = fs.symlink(target, path, { replace = true, sync = false })
+          if ok then
+            ctx.written = ctx.written + 1
+            folders[fs.dirname(path)] = true
+          else
+            failed[#failed + 1] = tostring(err)
+          end
         end
       end
     end
   end
-  fs.sync(dir)
+  for d in pairs(folders) do fs.sync(d) end
+  -- a folder of output_pem missing or not writable: the run's warning (the CRLs are published)
+  if #failed > 0 then error(failed[1] .. (#failed > 1 and (" (and %d more)"):format(#failed - 1) or ""), 0) end
 end
 
 return M
