@@ -1067,9 +1067,15 @@ static int parse(pctx_t *c, cb_crl *e) {
     return 0;
   e->sig_alg = span_of(c, &alg);
   if (!get(c, &crl, &sig, CBS_ASN1_BITSTRING, "the signature")) return 0;
-  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable */
+  /* unused bits are kept for cb_crl_verify to refuse: the CRL itself is still readable. DER
+   * (X.690 11.2.1) wants the unused bits zero, and BoringSSL's parser (the trust store, openssl)
+   * refuses a CRL whose padding is not: so do we, or the CRL would load here and fail there */
   if (CBS_len(&sig) < 1 || CBS_data(&sig)[0] > 7)
     return fail(c, "bad DER at offset %zu: the signature is not a BIT STRING", off_of(c, &sig));
+  if (CBS_data(&sig)[0] &&
+      (CBS_len(&sig) == 1 || CBS_data(&sig)[CBS_len(&sig) - 1] & ((1u << CBS_data(&sig)[0]) - 1)))
+    return fail(c, "bad DER at offset %zu: the signature BIT STRING's unused bits are not zero",
+                off_of(c, &sig));
   e->sig_unused_bits = CBS_data(&sig)[0];
   CBS_skip(&sig, 1);
   e->sig = span_of(c, &sig);
