@@ -7,9 +7,14 @@
 --       is left alone). key: the file has a name only once whole (O_TMPFILE + linkat; where
 --       the file system lacks it, a locked ".<name>.certbench-key.<hex>.tmp" that the next key
 --       written in that folder removes if a crash left it)
+--       sync: true (default) the file and its folder synced: durable on return; "atomic" the
+--       file only, before the rename: old or new after a power cut, the new name maybe lost;
+--       false: none (atomic for readers, not across a power cut)
 --   fs.writer(path[, {mode, exclusive, sync, key}])   -> w: fs.write in pieces: w:write(s, ...),
 --                                                     w:commit(); w:abort()/<close>/gc leave no trace
 --   fs.target(path) -> "replace" | "inplace" | "stdout"  how fs.write would write path
+--   fs.stdout_taken() -> true once a write or writer of this process had standard output as its
+--                                                     target ("-", /dev/stdout, the FIFO stdout is)
 --   fs.write_key(path, data[, {force}])               0600 from creation, key = true; refuses to overwrite
 --   fs.write_new(path, data[, {mode, force}])        like write, but an existing file is an
 --                                                     error unless force
