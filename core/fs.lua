@@ -24,6 +24,8 @@
 --   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
 --       append, create, pwrite and a lock file never follow a symbolic link (O_NOFOLLOW)
 --   fs.syncfs(path)                                   make the whole file system durable
+--   fs.SYNC_EACH_MAX                                  16: up to this many new files, a writer
+--                                                     syncs each (fs.sync{}); above, syncfs once
 --   fs.sync({path, ...})                              fdatasync each file, fsync each folder
 --                                                     (write-back of all started first)
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
@@ -52,6 +54,16 @@ local options = require "certbench.options"
 
 local M = {}
 for k, v in pairs(c) do M[k] = v end
+
+-- SYNC_EACH_MAX: the most new files a writer (a `ca issue` batch, a mirror run's commit) makes
+-- durable one by one with fs.sync{...}; above it, one fs.syncfs. A file's sync waits for that
+-- file alone, a syncfs for every dirty page of the file system, other programs' too: beside a
+-- writer of 500 MB one `ca issue` took 465-520 ms with syncfs, 95-107 ms with its own files'
+-- syncs (tests/bench/ca_issue_sync.sh). But each file's sync costs the disk a cache flush, so on
+-- a quiet disk per-file syncs grow with the count (tests/bench/ca_sync_batch.lua, ext4: 16 files
+-- 17 ms against 1 ms for a syncfs, 256 files 71 against 7, 1,000 files 850 against 25): a bulk
+-- job waits once for the neighbours' data rather than flush per file.
+M.SYNC_EACH_MAX = 16
 
 function M.exists(path)
   return c.stat(path) ~= nil
