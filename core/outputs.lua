@@ -60,11 +60,12 @@ function Out:check()
   local exists = {}
   for _, f in ipairs(self.files) do
     f.inplace = fs.target(f.path) ~= "replace"
-    local st = not f.inplace and fs.stat(f.path)
+    -- a symbolic link is replaced itself (fs.write): one whose target is missing exists too
+    local st = not f.inplace and (fs.stat(f.path) or fs.stat(f.path, { follow = false }))
     if f.inplace then
       -- written in place: no folder to check, nothing replaced
     elseif st then
-      if st.type ~= "file" then
+      if st.type ~= "file" and st.type ~= "link" then
         return nil, f.path .. ": exists and is a " .. tostring(st.type) .. ", not a file: nothing written"
       end
       if not self.force then exists[#exists + 1] = f.path end
