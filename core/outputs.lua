@@ -26,7 +26,8 @@ local M = {}
 local Out = {}
 
 -- the words every --out option adds to its help: what a path is written as (fs.write)
-M.HELP = "- is standard output; a device, FIFO or socket is written in place; a symbolic link "
+M.HELP = "- is standard output, then holding the data alone: the report goes to standard error; "
+  .. "a device, FIFO or socket is written in place; a symbolic link "
   .. "to a file is replaced by the new file, its target left alone"
 Out.__index = Out
 
