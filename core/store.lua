@@ -201,8 +201,6 @@ local function parse_bundle(data, what)
 end
 M._parse_bundle = parse_bundle
 
-local MAX_FILE = 64 << 20
-
 function M.can_sign_crls(cert)
   local ku = cert:key_usage()
   if not ku or #ku == 0 then return true end
@@ -254,7 +252,7 @@ end
 function methods:add_file(path)
   if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end
   -- a path, "-" or a URL, read by certbench.input
-  local r, err = require("certbench.input").read(path, { max_size = MAX_FILE })
+  local r, err = require("certbench.input").read(path)
   if not r then return nil, err end
   local certs, crls = certs_crls(r, path)
   if not certs then return nil, crls end

@@ -119,7 +119,7 @@ local function client_credentials(o)
   local pkey = require "certbench.pkey"
   if type(key) == "string" then
     local fs = require "certbench.fs"
-    local data, err = fs.read(key, 1 << 20)
+    local data, err = fs.read(key)
     if not data then return nil, "client key: " .. err end
     local k, kerr = pkey.load(data, { password = o.key_password })
     if not k then return nil, "client key: " .. key .. ": " .. kerr end

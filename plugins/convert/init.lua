@@ -204,7 +204,7 @@ function M.file(o)
   local pw, perr = password(o.passin)
   if o.passin and not pw then return nil, perr end
   -- a path, "-" or a URL (the certsrv page's certnew.cer), read by certbench.input
-  local r, rerr, rcode = input.read(o.file, { password = pw, max_size = 256 * 1024 * 1024 })
+  local r, rerr, rcode = input.read(o.file, { password = pw })
   if not r then return nil, rerr, rcode == "io" and nil or nil end
   local out, report = M.result(r, o.to)
   if not out then return nil, report end

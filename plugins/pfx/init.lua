@@ -82,7 +82,7 @@ end
 function M.info(o)
   options.check(o, { "file", "passin" }, "pfx.info")
   -- a path, "-" or a URL, through certbench.input (a PFX in a ZIP too)
-  local r, err = input.read(o.file, { max_size = gather.MAX_INPUT, pkcs12 = "keep" })
+  local r, err = input.read(o.file, { pkcs12 = "keep" })
   if not r then return nil, err end
   local p12 = input.of(r, "pkcs12")
   if input.problem(r) then return nil, (input.problem(r)) end

@@ -277,7 +277,7 @@ function M.show(o)
     return big
   end
   -- a path, "-" or a URL (certbench.input)
-  local data, rerr = input.fetch(o.file, { max_size = 256 * 1024 * 1024 })
+  local data, rerr = input.fetch(o.file)
   if not data then return nil, rerr end
   if archive.CONTAINERS[archive.detect(data)] then
     local res, cerr = show_container(o, data)

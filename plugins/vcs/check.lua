@@ -23,7 +23,6 @@ local planmod = require "certbench.plugins.vcs.plan"
 
 local M = {}
 
-local MAX_FILE = 4 << 20
 local WEAK_DIGESTS = { md5 = "MD5", md2 = "MD2", md4 = "MD4", sha1 = "SHA-1" }
 
 local function days_between(a, b) return (b - a) // 86400 end
@@ -50,7 +49,7 @@ M.weak_digest = weak_digest
 -- read(path, what) -> data, info | nil, reason
 local function read_detect(path, what)
   -- a path, "-" or a URL (certbench.input); the appliance wants PEM, so the form is checked here
-  local data, err = require("certbench.input").fetch(path, { max_size = MAX_FILE })
+  local data, err = require("certbench.input").fetch(path)
   if not data then return nil, err end
   local info, derr = detect.detect(data, { name = path })
   if not info then return nil, derr end
