@@ -191,7 +191,7 @@ function M.build(o)
     local c = e.crl
     pems[#pems + 1] = c:to_pem()
     covered[c:issuer():text()] = true
-    list[#list + 1] = { issuer = c:issuer():text(), number = c:number() and crlfile.number_text(c:number()) or nil,
+    list[#list + 1] = { issuer = c:issuer():text { exact = true }, number = c:number() and crlfile.number_text(c:number()) or nil,
                         this_update = ui.time(c:this_update()), next_update = c:next_update() and ui.time(c:next_update()) or nil,
                         entries = c:count(), source = e.source, delta = c:is_delta() or nil }
   end

@@ -493,8 +493,8 @@ M.commands = {
       local a = res.algorithms or {}
       ctx.ui.say("wrote %s (%s, %d bytes): %s profile, keys %s, certificates %s, MAC %s",
         res.file, res.mode, res.size, res.profile, tostring(a.key_encryption), tostring(a.cert_encryption), tostring(a.mac))
-      ctx.ui.say("  certificate %s; key %s", res.certificate.subject, res.key.text)
-      for i, c in ipairs(res.chain) do ctx.ui.say("  chain %d: %s", i, c.subject) end
+      ctx.ui.say("  certificate %s; key %s", ui.escape(res.certificate.subject), res.key.text)
+      for i, c in ipairs(res.chain) do ctx.ui.say("  chain %d: %s", i, ui.escape(c.subject)) end
       if res.verify then ctx.ui.say("  chain: %s", res.verify.text) end
       say_list(ctx, res)
     end,

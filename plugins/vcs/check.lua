@@ -30,7 +30,7 @@ local function days_between(a, b) return (b - a) // 86400 end
 local function cn_of(c) return c:subject():get("CN") end
 
 local function label(c)
-  return cn_of(c) or c:subject():text()
+  return c:subject():label()
 end
 
 -- the weak digest in a signature algorithm's name, if any ("sha1WithRSAEncryption")
@@ -586,7 +586,7 @@ function M.run(o)
     model = o.plan and o.plan.model or nil,
   }
   if self.cert then
-    res.subject = self.cert:subject():text()
+    res.subject = self.cert:subject():text { exact = true }
     res.serial = self.cert:serial()
     res.not_after = ui.time(self.cert:not_after())
   end

@@ -28,7 +28,7 @@ M.DEFAULT_PORT = 5061
 local function label(c) return c:subject():label() end
 
 local function cert_info(c)
-  return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+  return { subject = c:subject():text { exact = true }, issuer = c:issuer():text { exact = true }, serial = c:serial(),
            not_after = ui.time(c:not_after()) or "notAfter not a valid time", self_signed = c:is_self_signed() }
 end
 
