@@ -340,7 +340,7 @@ M.commands = {
         if e.note then ctx.ui.say("note: %s", e.note) end
         if e.error then ctx.ui.say("error: %s", e.error)
         elseif e.lint or (res.lint_errors and e.pkcs7) then M.say_lint(e, ctx)
-        else ctx.ui.say("%s", e.text) end
+        else ctx.ui.say("%s", ui.escape(e.text, { lines = true })) end
         if not e.error and e.crl and e.crl.entries then
           -- one line at a time from the CRL: nothing of the size of the list is built
           for _, x in ipairs(e.crl.entries) do

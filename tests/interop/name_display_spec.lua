@@ -102,6 +102,22 @@ describe("names in every command", function()
     end
   end)
 
+  it("a C1 control (CSI, U+009B) in a name reaches the terminal escaped, in the text of show too", function()
+    local pkey = require "certbench.pkey"
+    local k = pkey.generate { type = "ec", curve = "P-256" }
+    local c = assert(x509.new { subject = { { "CN", "c1\194\155" .. "31m.example.com" } }, issuer_key = k, public_key = k, days = 2 })
+    h.write(dir .. "/c1.pem", c:to_pem())
+    h.write(dir .. "/c1.key", k:to_pem())
+    -- openssl escapes the two bytes (\C2\9B); certbench keeps UTF-8 and escapes the control
+    assert.equal("CN = c1\\C2\\9B31m.example.com", openssl_name(dir .. "/c1.pem", "subject"))
+    assert.equal("CN = c1\\u009B31m.example.com", c:subject():text())
+    for _, args in ipairs { "show c1.pem", "show --lint c1.pem", "vcs check --key c1.key --cert c1.pem --ca c1.pem" } do
+      local out = h.run("cd " .. h.q(dir) .. " && " .. h.q(h.bin) .. " " .. args)
+      assert.is_nil(out:find("\194\155", 1, true), args .. ": a raw C1 control reached the terminal\n" .. out)
+      assert.truthy(out:find("CN = c1\\u009B31m.example.com", 1, true), args .. "\n" .. out)
+    end
+  end)
+
   it("--json keeps the text-form name fields exact", function()
     local function json(args, rc)
       local out, err, code = h.run3("cd " .. h.q(dir) .. " && " .. h.q(h.bin) .. " --json " .. args)
