@@ -57,6 +57,19 @@ describe("names in every command", function()
     assert.truthy(leaf_exact:find("\27", 1, true))
   end)
 
+  it("name:text() quotes and escapes each value as openssl does", function()
+    local pkey = require "certbench.pkey"
+    local k = pkey.generate { type = "ec", curve = "P-256" }
+    local values = { 'a"b', "a\\b", "#x", "#", " lead", "trail ", "a<b", "a;b", "a=b", 'a,"b', "a,\\b", "x+y",
+                     "tab\there", "del\127", "é ü" }
+    for i, v in ipairs(values) do
+      local c = assert(x509.new { subject = { { "O", "net2" }, { "CN", v } }, issuer_key = k, public_key = k, days = 2 })
+      local f = ("%s/v%d.pem"):format(dir, i)
+      h.write(f, c:to_pem())
+      assert.equal(openssl_name(f, "subject", "oneline,-esc_msb,utf8"), c:subject():text(), ("value %q"):format(v))
+    end
+  end)
+
   -- command, then the lines that must be in its output: %L is the leaf's name, %C the CA's
   local CASES = {
     { "show %s", "leaf.pem", { "Subject: %L", "Issuer: %C" } },
