@@ -224,7 +224,7 @@ function M.find_issuer(obj, pool, opts)
       if aki == nil or ski == nil or ski == aki then
         keyed = keyed + 1
         if is_crl and not M.can_sign_crls(ca) then
-          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, tostring(name))
+          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, name:text())
         else
           local ok, reason
           if is_crl then ok, reason = obj:verify(ca) else ok, reason = obj:verify_signature(ca) end
@@ -232,7 +232,7 @@ function M.find_issuer(obj, pool, opts)
             if is_crl or ca:is_ca() then return ca end
             best = best or ca
           else
-            why = ("the signature does not verify with the %s %s (%s)"):format(noun, tostring(name), tostring(reason))
+            why = ("the signature does not verify with the %s %s (%s)"):format(noun, name:text(), tostring(reason))
           end
         end
       end
@@ -240,11 +240,11 @@ function M.find_issuer(obj, pool, opts)
   end
   if best then return best end
   if named == 0 then
-    return nil, ("issuer %s is not among %s"):format(tostring(name), among), "untrusted"
+    return nil, ("issuer %s is not among %s"):format(name:text(), among), "untrusted"
   end
   if keyed == 0 then
     return nil, ("no %s %s has the key %s the %s names (authority key identifier)")
-      :format(noun, tostring(name), aki, is_crl and "CRL" or "certificate"), "untrusted"
+      :format(noun, name:text(), aki, is_crl and "CRL" or "certificate"), "untrusted"
   end
   return nil, why, "signature"
 end
@@ -349,7 +349,11 @@ function methods:verify(cert, opts)
     if ok then return chain end
     return nil, perr, pinfo
   end
-  if info then info.reason = M.reasons[info.code] or ("error_" .. info.code) end
+  if info then
+    info.reason = M.reasons[info.code] or ("error_" .. info.code)
+    -- the certificate at fault named as every command shows a name (name:text(), escaped)
+    if info.cert then err = ("%s (depth %d: %s)"):format(info.text, info.depth, info.cert:subject():text()) end
+  end
   if profile == "strict" and info and info.code == 34 and info.cert then
     -- BoringSSL refused a critical extension: say which rule it breaks
     local f = lint.critical_rule(info.cert)
