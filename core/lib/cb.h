@@ -25,6 +25,12 @@
  * before is refused now. */
 #define CB_FILE_MAX ((int64_t)256 << 20)
 
+/* CB_NAME_PRINT_FLAGS: the X509_NAME_print_ex flags of the openssl-style text dumps (x509:text,
+ * csr:text, the CRL's): OpenSSL 3's default -nameopt oneline with UTF-8 kept (utf8,-esc_msb), the
+ * form of name:text() (core/name.lua), so a name reads the same in a dump and in every command.
+ * C1 controls come out raw: what prints a dump escapes them (ui.escape{lines = true}). */
+#define CB_NAME_PRINT_FLAGS ((XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT)
+
 /* cb_size_text writes "256 MiB", "64 KiB", "1 GiB" or "1234 bytes" (the largest unit that
  * divides v) into buf; returns buf. The one way a size limit is named in a message. */
 const char *cb_size_text(char *buf, size_t n, int64_t v);
