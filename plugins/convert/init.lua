@@ -251,7 +251,7 @@ function M.folder(o)
       e.status, e.reason = "skipped", st and ("a " .. st.type) or "gone"
       res.skipped = res.skipped + 1
     else
-      local data, rerr = fs.read(path, 256 * 1024 * 1024)
+      local data, rerr = fs.read(path) -- fs.FILE_MAX, the one cap on a local file
       local out, report, code
       if data then out, report, code = M.data(data, path, o.to) else report, code = rerr, "io" end
       if out then
