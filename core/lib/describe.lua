@@ -47,6 +47,24 @@ function M.cert_info(c, now)
   return t
 end
 
+-- validity(c, now, warn_days) -> status ("pass" | "warn" | "fail"), text: how long a server
+-- certificate has left, the one verdict of `vcs check` and `vcs tls-check` (each had its own
+-- count of days and words): fail before notBefore or after notAfter, warn with fewer than
+-- warn_days whole days left
+function M.validity(c, now, warn_days)
+  local nb, na = c:not_before(), c:not_after()
+  if now < nb then
+    return "fail", ("not valid before %s: check the clocks of the CA and of this machine"):format(ui.time(nb))
+  elseif now > na then
+    return "fail", ("expired %s"):format(ui.time(na))
+  end
+  local left = (na - now) // 86400
+  if left < warn_days then
+    return "warn", ("expires %s, in %d day%s: renew it first"):format(ui.time(na), left, left == 1 and "" or "s")
+  end
+  return "pass", ("valid until %s (%d days)"):format(ui.time(na), left)
+end
+
 -- short one-line name of a certificate for messages: its subject's n:label() (the one helper
 -- that names a name: the CN escaped for a terminal, else the whole name's text, escaped too),
 -- with "CN=" before a CN so that a message says what the word is

@@ -25,7 +25,6 @@ local M = {}
 
 local WEAK_DIGESTS = { md5 = "MD5", md2 = "MD2", md4 = "MD4", sha1 = "SHA-1" }
 
-local function days_between(a, b) return (b - a) // 86400 end
 
 local function cn_of(c) return c:subject():get("CN") end
 
@@ -202,19 +201,7 @@ end
 function Run:check_validity()
   local c = self.cert
   if not c then return end
-  local now, nb, na = self.now, c:not_before(), c:not_after()
-  if now < nb then
-    self:add("validity", "validity", "fail", ("not valid before %s: check the clocks of the CA and of this machine"):format(ui.time(nb)))
-  elseif now > na then
-    self:add("validity", "validity", "fail", ("expired %s"):format(ui.time(na)))
-  else
-    local left = days_between(now, na)
-    if left < self.warn_days then
-      self:add("validity", "validity", "warn", ("expires %s, in %d day%s: renew it first"):format(ui.time(na), left, left == 1 and "" or "s"))
-    else
-      self:add("validity", "validity", "pass", ("valid until %s (%d days)"):format(ui.time(na), left))
-    end
-  end
+  self:add("validity", "validity", require("certbench.describe").validity(c, self.now, self.warn_days))
 end
 
 function Run:check_eku()

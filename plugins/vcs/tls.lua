@@ -103,14 +103,9 @@ function M.run(o)
       -- a failure that names the field
       add("validity", "validity", "fail", ("the peer's certificate: %s"):format(
         select(2, leaf:not_after()) or select(2, leaf:not_before())))
-    elseif now > na then
-      add("validity", "validity", "fail", ("the peer's certificate expired %s"):format(ui.time(na)))
-    elseif now < leaf:not_before() then
-      add("validity", "validity", "fail", ("the peer's certificate is not valid before %s"):format(ui.time(leaf:not_before())))
     else
-      local left = (na - now) // 86400
-      add("validity", "validity", left < (o.warn_days or 30) and "warn" or "pass",
-        ("valid until %s (%d days)"):format(ui.time(na), left))
+      local status, text = require("certbench.describe").validity(leaf, now, o.warn_days or 30)
+      add("validity", "validity", status, status == "fail" and ("the peer's certificate " .. text) or text)
     end
     local eku = {}
     for _, e in ipairs(leaf:eku() or {}) do eku[e] = true end
