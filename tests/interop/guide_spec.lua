@@ -618,9 +618,8 @@ describe("vcs tls-check (guide: SIP TLS negotiation failures, Configuring revoca
   after_each(function() for _, s in ipairs(started) do servers.stop(s) end started = {} end)
 
   local function s_server(cert, key, extra)
-    local port = servers.free_port()
-    local s = servers.start(("exec openssl s_server -quiet -www -accept 127.0.0.1:%d -cert %s -key %s %s")
-      :format(port, h.q(cert), h.q(key), extra or ""), port)
+    local s = servers.start(function(port) return ("exec openssl s_server -quiet -www -accept 127.0.0.1:%d -cert %s -key %s %s")
+      :format(port, h.q(cert), h.q(key), extra or "") end)
     started[#started + 1] = s
     return s
   end
