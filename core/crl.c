@@ -1731,7 +1731,7 @@ static int m_text(lua_State *L) {
   BIO_printf(bio, "        Issuer: ");
   X509_NAME *nm = issuer_name(e);
   if (nm) {
-    X509_NAME_print_ex(bio, nm, 0, (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT);
+    X509_NAME_print_ex(bio, nm, 0, CB_NAME_PRINT_FLAGS);
     X509_NAME_free(nm);
   }
   BIO_printf(bio, "\n        Last Update: ");
