@@ -754,6 +754,28 @@ describe("ca adopt (guide: Operating as a Certificate Authority using OpenSSL)",
     assert.matches("certificate revoked", o2)
   end)
 
+  it("the stock openssl.cnf paths the guide bypassed with -cert ca.crt -keyfile ca.key: adopt names the option to give", function()
+    local d = h.tmpdir()
+    local ca = guide_ca(d)
+    -- the stock [CA_default]: $dir/cacert.pem and $dir/private/cakey.pem, which the guide never made
+    local cnf = h.read(ca.cnf):gsub("certificate = [^\n]*", "certificate = $dir/cacert.pem")
+      :gsub("private_key = [^\n]*", "private_key = $dir/private/cakey.pem")
+    h.write(ca.cnf, cnf)
+    local out, rc = cb(("ca adopt --config %s --passin %s"):format(h.q(ca.cnf), ca.pass))
+    assert.equal(2, rc, out)
+    assert.matches("certbench: ca adopt: " .. ca.cnf .. ": certificate = " .. d .. "/demoCA/cacert.pem does not exist: "
+      .. "give the CA's file with --cert (the guide's ca.crt)\n", out, 1, true)
+    out, rc = cb(("ca adopt --config %s --cert %s --passin %s"):format(h.q(ca.cnf), h.q(ca.cert), ca.pass))
+    assert.equal(2, rc, out)
+    assert.matches("private_key = " .. d .. "/demoCA/private/cakey.pem does not exist: give the CA's file with --key", out, 1, true)
+    assert.is_nil(io.open(d .. "/demoCA/cacert.pem")) -- nothing written
+    out, rc = cb(("ca adopt --config %s --cert %s --key %s --passin %s"):format(h.q(ca.cnf), h.q(ca.cert), h.q(ca.key), ca.pass))
+    assert.equal(0, rc, out)
+    -- now the config's own paths exist: openssl ca -config issues without -cert/-keyfile
+    local _, c1 = guide_issue(ca, "vcs1.example.com")
+    assert.matches(": OK", ossl(("verify -CAfile %s %s"):format(h.q(d .. "/demoCA/cacert.pem"), h.q(c1))))
+  end)
+
   it("a key and certificate alone: a new folder; --passout re-encrypts; a key of another certificate is refused", function()
     local d = h.tmpdir()
     ossl(("genrsa -aes256 -passout pass:old -out %s/ca.key 2048"):format(d))
