@@ -516,6 +516,22 @@ describe("vcs cafile (guide: Loading a trusted CA certificate onto VCS)", functi
     assert.equal(3, crc, chk)
   end)
 
+  it("says where each CA came from: the p7b's certificate (one pair of parentheses), the ZIP member and its PEM block", function()
+    local d = h.tmpdir()
+    srv = aia_pki(d)
+    ossl(("crl2pkcs7 -nocrl -certfile %s/inter.pem -certfile %s/root.pem -outform DER -out %s/chain.p7b"):format(d, d, d))
+    local out, rc = cb(("vcs cafile %s/chain.p7b --out %s/ca.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.matches("from " .. d .. "/chain.p7b (PKCS#7, certificate 1)\n", out, 1, true)
+    assert.not_matches("((", out, 1, true)
+    h.sh(("cd %s && cat inter.pem root.pem > both.pem && zip -q cas.zip root.pem both.pem"):format(h.q(d)))
+    out, rc = cb(("vcs cafile %s/cas.zip --out %s/ca2.pem"):format(d, d))
+    assert.equal(0, rc, out)
+    assert.matches("from " .. d .. "/cas.zip (both.pem, PEM block 1, line 1)\n", out, 1, true)
+    assert.matches("from " .. d .. "/cas.zip (root.pem, PEM block 1, line 1)\n", out, 1, true)
+    assert.equal(h.read(d .. "/inter.pem") .. h.read(d .. "/root.pem"), h.read(d .. "/ca2.pem"))
+  end)
+
   it("missing issuers: named without --fetch-aia (nothing written), fetched from AIA on 127.0.0.1 with it; URL inputs", function()
     local d = h.tmpdir()
     local base
