@@ -102,6 +102,15 @@ end
 
 local STATUS = { pass = "PASS", warn = "WARN", fail = "FAIL" }
 
+-- say_check: one check as "STATUS  title  reason", the titles in a column of 24; a longer title
+-- (a CRL's "CRL of <issuer>") keeps two spaces before its reason, so it never reads as part of
+-- it, and the width counts characters, not bytes (an issuer named in UTF-8)
+local function say_check(ctx, c)
+  local title = esc(c.title)
+  local width = utf8.len(title) or #title
+  ctx.ui.say("%s  %s%s%s", STATUS[c.status], title, (" "):rep(math.max(0, 24 - width)), (width >= 24 and "  " or " ") .. esc(c.reason))
+end
+
 M.commands = {
   plan = {
     summary = "the subject and SAN of each certificate, by deployment model (RFC 5922)",
@@ -283,7 +292,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
+        say_check(ctx, c)
       end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ready and "ready to upload" or "NOT ready to upload")
@@ -330,7 +339,7 @@ if has_tls then
         ctx.ui.say("      issuer %s, serial %s, until %s%s", esc(c.issuer), esc(c.serial), esc(c.not_after), c.self_signed and ", self-signed" or "")
       end
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
+        say_check(ctx, c)
       end
       if r.saved_chain then ctx.ui.say("the presented chain: %s", r.saved_chain) end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
