@@ -2,6 +2,7 @@
 -- made right the first time and checked before they are uploaded.
 --
 --   certbench vcs plan  --fqdn F | --cluster C --peer P... [--mode per-peer|shared] [--san-fqdn]
+--                       [--domain SIP-DOMAIN]...
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
 --                       [--digest sha256|sha384|sha512] [--attr challengePassword=X|unstructuredName=X]...
@@ -15,7 +16,7 @@
 --
 -- Lua API:
 --   local vcs = require "certbench.plugins.vcs"
---   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
+--   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn =, domains = {...} } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
 --   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
 --   vcs.cafile{ inputs = {...}, out =, passin =, fetch_aia =, allow_incomplete =, force = } -> result | nil, err, code
@@ -65,11 +66,13 @@ local function plan_options(p)
   p:option("--mode", "a cluster's model: per-peer (a certificate per peer, the default) or shared (one for all)")
     :choices { "per-peer", "shared" }
   p:flag("--san-fqdn", "standalone: put the FQDN in the SAN too (the guide leaves it empty; browsers want it)")
+  p:option("--domain", "a SIP or H.323 domain the server answers for, added to the SAN of every certificate (repeat)")
+    :count("*")
 end
 
 local function plan_from(args)
   local p, err = planmod.make { fqdn = args.fqdn, cluster = args.cluster, peers = args.peer,
-                                mode = args.mode, san_fqdn = args.san_fqdn }
+                                mode = args.mode, san_fqdn = args.san_fqdn, domains = args.domain }
   if not p then return nil, "vcs: " .. err, 2 end
   return p
 end
@@ -79,7 +82,7 @@ local function plan_result(p)
   for i, c in ipairs(p.certificates) do
     certs[i] = { cn = c.cn, san = ui.array(c.san), for_peers = ui.array(c.for_peers) }
   end
-  return { model = p.model, fqdn = p.fqdn, cluster = p.cluster, peers = ui.array(p.peers),
+  return { model = p.model, fqdn = p.fqdn, cluster = p.cluster, peers = ui.array(p.peers), domains = ui.array(p.domains or {}),
            certificates = ui.array(certs), notes = ui.array(p.notes) }
 end
 
