@@ -20,9 +20,10 @@
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
 --   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
 --   vcs.cafile{ inputs = {...}, out =, passin =, fetch_aia =, allow_incomplete =, force = } -> result | nil, err, code
---   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
+--   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result
+--     (result.ready: no check failed; `vcs check` exits 0 then, 3 otherwise)
 --   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
---     -> result, code | nil, err, code
+--     -> result (result.ok: no check failed) | nil, err, code (1: no connection, 2: bad options)
 --   vcs.fqdn(name) -> normalized | nil, why
 -- A profile for `certbench ca issue --profile vcs-server` comes with it (vcs.profiles).
 local lazy = require("certbench").lazy
