@@ -7,7 +7,8 @@
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
 --   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))   (also key=, ui=, wait= seconds,
 --     defer = true: the lock and recovery at the first operation, not in open too; see authority.lua)
---   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
+--   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"},
+--             crl_urls = {url...}, ocsp_urls = {url...} (over the profile's) } -> cert, details
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
 --   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
@@ -226,10 +227,20 @@ M.commands = {
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
+      p:option("--crl-url", "a CRL distribution point URL to put in the certificate, over the profile's (repeat)"):count("*")
+      p:option("--ocsp-url", "an OCSP responder URL to put in its Authority Information Access, over the profile's (repeat)"):count("*")
       p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)
+      for _, u in ipairs(args.crl_url) do
+        if not u:match("^https?://[^/%s]") and not u:match("^ldaps?://") then
+          return nil, ("--crl-url: '%s' is not an http(s):// or ldap(s):// URL"):format(u), 2
+        end
+      end
+      for _, u in ipairs(args.ocsp_url) do
+        if not u:match("^https?://[^/%s]") then return nil, ("--ocsp-url: '%s' is not an http(s):// URL"):format(u), 2 end
+      end
       local days, derr = positive(args.days, "--days")
       if args.days and not days then return nil, derr, 2 end
       -- the request as a file, "-" or a URL, PEM or DER, in any text form (certbench.input)
@@ -246,7 +257,8 @@ M.commands = {
       if not ca then return nil, oerr end
       local san = flatten(args.san)
       if san and #san == 0 then san = nil end
-      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
+      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san,
+        crl_urls = #args.crl_url > 0 and args.crl_url or nil, ocsp_urls = #args.ocsp_url > 0 and args.ocsp_url or nil })
       if not cert then
         ca:close()
         return nil, (details:gsub("^the CSR", args.csr)), code
