@@ -631,8 +631,10 @@ static const char *type_name(mode_t m) {
   return "other";
 }
 
-/* fs.stat(path[, {follow=true}]) -> {type, size, mode, mtime, uid, gid, ino, dev} | nil, err, errno
- * ino and dev tell a file replaced by rename from the same file grown by appends. */
+/* fs.stat(path[, {follow=true}]) -> {type, size, mode, mtime, ctime_ns, uid, gid, ino, dev} | nil, err, errno
+ * ino and dev tell a file replaced by rename from the same file grown by appends; ctime_ns (the
+ * last change of the file or its inode, in nanoseconds) tells a file written over in the second
+ * it was last read, or copied with an older mtime kept (cp -p, rsync -t), which mtime cannot. */
 static int l_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   static const char *const known[] = {"follow", NULL};
@@ -640,7 +642,7 @@ static int l_stat(lua_State *L) {
   int follow = cb_optfield_boolean(L, 2, "follow", 1);
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return cb_fail_errno(L, path, errno);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 9);
   lua_pushstring(L, type_name(st.st_mode));
   lua_setfield(L, -2, "type");
   lua_pushinteger(L, (lua_Integer)st.st_size);
@@ -649,6 +651,8 @@ static int l_stat(lua_State *L) {
   lua_setfield(L, -2, "mode");
   lua_pushinteger(L, (lua_Integer)st.st_mtime);
   lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_ctim.tv_sec * 1000000000 + (lua_Integer)st.st_ctim.tv_nsec);
+  lua_setfield(L, -2, "ctime_ns");
   lua_pushinteger(L, (lua_Integer)st.st_uid);
   lua_setfield(L, -2, "uid");
   lua_pushinteger(L, (lua_Integer)st.st_gid);

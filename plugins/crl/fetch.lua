@@ -79,14 +79,18 @@ local function classify(code)
 end
 
 -- get_file(url, path, opts): a file:// source, a CRL another job drops in a folder: read by
--- crlfile.from_file (archives too); its mtime stands for Last-Modified, so a conditional request
--- gets "not modified" for a file unchanged since
+-- crlfile.from_file (archives too). Its identity (inode, size, mtime, ctime) stands for an ETag, so a
+-- conditional request gets "not modified" for the same file unchanged since. Not the mtime alone
+-- as Last-Modified: a CRL dropped in the second the last one was read (renamed into place, or
+-- the same size written over it), or copied with its older mtime kept (cp -p, rsync -t, unzip),
+-- was taken for the old one and never published
 local function get_file(url, path, opts)
   local st, serr = fs.stat(path)
   if not st then return nil, url .. ": " .. tostring(serr), "io" end
-  local res = { url = url, final_url = url, status = 200, last_modified = st.mtime, bytes = st.size,
+  local tag = ("file:%d:%d:%d:%d"):format(st.ino or 0, st.size or 0, st.mtime or 0, st.ctime_ns or 0)
+  local res = { url = url, final_url = url, status = 200, last_modified = st.mtime, etag = tag, bytes = st.size,
                 protocol = "file", crls = {} }
-  if opts.if_modified_since and st.mtime <= opts.if_modified_since then
+  if opts.etag and opts.etag == tag then
     res.status, res.not_modified, res.crls = 304, true, {}
     return res
   end

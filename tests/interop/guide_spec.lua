@@ -610,6 +610,45 @@ describe("vcs cafile (guide: Loading a trusted CA certificate onto VCS)", functi
   end)
 end)
 
+describe("crl mirror of file:// sources (guide: Automatic CRL updates)", function()
+  it("a newer CRL written over the dropped one in the same second, or with an older mtime kept, is published", function()
+    local d = h.tmpdir()
+    local out, rc = cb(("ca init %s/ca --no-encrypt --subject /CN=Drop-Root"):format(d))
+    assert.equal(0, rc, out)
+    for _ = 1, 3 do
+      out, rc = cb(("ca gencrl %s/ca"):format(d))
+      assert.equal(0, rc, out)
+    end
+    local c1, c2, c3 = h.read(d .. "/ca/crl/01.pem"), h.read(d .. "/ca/crl/02.pem"), h.read(d .. "/ca/crl/03.pem")
+    assert.equal(#c1, #c2) -- the same size: only the number and the dates differ
+    h.sh("mkdir -p " .. h.q(d .. "/drop"))
+    local drop = d .. "/drop/root.pem"
+    local function number()
+      return (ossl(("crl -noout -crlnumber -in %s/pub/%s"):format(d,
+        (h.sh("ls " .. h.q(d .. "/pub") .. " | grep '\\.r0$'"):gsub("%s+$", "")))):gsub("%s+$", ""))
+    end
+    local mirror = ("crl mirror --source file://%s --out-dir %s/pub --ca %s/ca/cacert.pem"):format(drop, d, d)
+    -- written in place (same inode, same size) and mirrored, three times within a second or two
+    local f = assert(io.open(drop, "w")) f:write(c1) f:close()
+    out, rc = cb(mirror)
+    assert.equal(0, rc, out)
+    assert.equal("crlNumber=0x01", number())
+    out, rc = cb(mirror)
+    assert.matches("(not modified)", out, 1, true)
+    f = assert(io.open(drop, "r+")) f:write(c2) f:close()
+    out, rc = cb(mirror)
+    assert.equal(0, rc, out)
+    assert.equal("crlNumber=0x02", number(), out)
+    -- the newer one copied with an mtime older than the last read (cp -p, rsync -t)
+    h.write(drop .. ".tmp", c3)
+    h.sh(("touch -d @1000000000 %s && mv %s %s"):format(h.q(drop .. ".tmp"), h.q(drop .. ".tmp"), h.q(drop)))
+    out, rc = cb(mirror)
+    assert.equal(0, rc, out)
+    assert.equal("crlNumber=0x03", number(), out)
+    assert.matches(": OK", ossl(("verify -CApath %s/pub -crl_check %s/ca/cacert.pem"):format(d, d)))
+  end)
+end)
+
 describe("crl bundle (guide: Manual CRL updates)", function()
   local srv
   after_each(function() if srv then servers.stop(srv) srv = nil end end)
