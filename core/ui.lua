@@ -1,6 +1,9 @@
 -- certbench.ui: how certbench talks to people and to programs.
 --   ui.configure{json=, quiet=, verbose=, progress=}  set once by the CLI (another key raises)
 --   ui.say(fmt, ...)       human output on stdout (not with --json)
+--   ui.report() -> the stream of the report (ui.say, ui.json, --quiet's list): stdout, or stderr
+--                          once an output target of the command was standard output (`--out -`:
+--                          fs.stdout_taken), so a pipe gets the data asked for and nothing else
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
 --   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
 --   ui.error(msg)          "certbench: msg" on stderr
@@ -52,9 +55,13 @@ local function fmt(s, ...)
   return tostring(s)
 end
 
+function M.report()
+  return fs.stdout_taken() and io.stderr or io.stdout
+end
+
 function M.say(s, ...)
   if M.options.json then return end
-  io.stdout:write(fmt(s, ...), "\n")
+  M.report():write(fmt(s, ...), "\n")
 end
 
 function M.info(s, ...)
@@ -283,9 +290,9 @@ function M.encode_json(v, sink)
   return table.concat(chunks, "", 1, nc)
 end
 
--- json(v): v as one line on stdout, written chunk by chunk
+-- json(v): v as one line on stdout (stderr after `--out -`: ui.report), written chunk by chunk
 function M.json(v)
-  local out = io.stdout
+  local out = M.report()
   stream(v, function(s) out:write(s) end)
   out:write("\n")
 end

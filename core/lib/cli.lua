@@ -231,7 +231,9 @@ local function run_command(p, name, args, globals)
   if ui.options.json then
     ui.json(type(result) == "table" and result or { result = result })
   elseif ui.options.quiet then
-    for _, path in ipairs(ui.written()) do io.stdout:write(path, "\n") end
+    -- "-" is no file to list: the data went to stdout, and the list to stderr (ui.report)
+    local out = ui.report()
+    for _, path in ipairs(ui.written()) do if path ~= "-" then out:write(path, "\n") end end
   elseif type(result) == "table" and c.text then
     c.text(result, ctx)
   end

@@ -93,8 +93,28 @@ local function flatten(list)
   return out
 end
 
-local function write_out(path, data)
-  local ok, err = fs.write(path, data)
+-- open_out(path) -> w | nil, err: the writer of an --out copy (issue, renew, gencrl), opened
+-- before the CA is changed: a target that cannot be written (its folder missing or read-only,
+-- a folder or a block device in the way) fails the command with the CA untouched. Only what a
+-- write tells (a full disk, /dev/full) comes after the operation, and the error says what was
+-- done (finish_out).
+-- The copy is written atomically, not durably (sync = "atomic": its data synced before the
+-- rename, its folder not after). The help promises a copy ("also write ... here"), the hooks and
+-- the README promise durability of the CA's own files (newcerts/, index.txt, crl/), and those
+-- are synced by the operation. The copy's fsync stays because without it a power cut may leave
+-- the name on an empty or short file (ext4's delayed allocation, xfs), which is not "the old
+-- file or the new one"; the folder's fsync only makes the new name survive a power cut, which
+-- nobody relies on: the CA's file is the record, and a copy lost that way leaves the old file.
+-- (strace: tests/integration/ca_sync_spec.lua counts what `ca issue --out FILE` syncs.)
+local function open_out(path)
+  if not path then return false end
+  return fs.writer(path, { sync = "atomic" })
+end
+
+-- finish_out(w, path, data) -> true | nil, err: the copy written and published
+local function finish_out(w, path, data)
+  local ok, err = w:write(data)
+  if ok then ok, err = w:commit() end
   if not ok then return nil, err end
   require("certbench.ui").wrote(path)
   return true
@@ -253,6 +273,8 @@ M.commands = {
         return nil, ("%s: %s, one certificate request expected"):format(args.csr, r.summary)
       end
       local csr = reqs[1].der
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local san = flatten(args.san)
@@ -264,9 +286,9 @@ M.commands = {
         return nil, (details:gsub("^the CSR", args.csr)), code
       end
       ctx.ui.wrote(details.file)
-      if args.out then
-        local ok, werr = write_out(args.out, details.pem)
-        if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, details.pem)
+        if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. ferr end
       end
       local r = cert_summary(cert, details)
       r.out = args.out
@@ -333,6 +355,8 @@ M.commands = {
       local hours, herr = positive(args.hours, "--hours")
       if args.hours and not hours then return nil, herr, 2 end
       if args.der and not args.out then return nil, "ca gencrl: --der is for --out", 2 end
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local crl, info = ca:gencrl({ days = days, hours = hours })
@@ -340,9 +364,9 @@ M.commands = {
       ca:close()
       if not crl then return nil, info end
       ctx.ui.wrote(info.file)
-      if args.out then
-        local ok, werr = write_out(args.out, args.der and crl:to_der() or crl:to_pem())
-        if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, args.der and crl:to_der() or crl:to_pem())
+        if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. ferr end
       end
       return { number = info.number, file = info.file, current = info.current, out = args.out,
                revoked = info.revoked, this_update = rfc3339(info.this_update),
@@ -431,13 +455,15 @@ M.commands = {
         cert, err = fs.read(args.cert, 1 << 20)
         if not cert then return nil, err end
       end
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local new, details = ca:renew({ serial = args.serial, cert = cert, days = days, revoke_old = args.revoke_old })
       if not new then ca:close() return nil, details end
-      if args.out then
-        local ok, werr = write_out(args.out, details.pem)
-        if not ok then ca:close() return nil, "renewed as serial " .. new:serial() .. ", but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, details.pem)
+        if not ok then ca:close() return nil, "renewed as serial " .. new:serial() .. ", but " .. ferr end
       end
       local r = cert_summary(new, details)
       r.renewed = details.renewed

@@ -7,6 +7,8 @@
 --   commit(ctx) -> true | nil, err   the staged files take their published names
 --   publish_cas(ctx)                 the CA certificates (raises {publish = err})
 --   old_names(ctx)                   the old-style hash names, after the commit
+--   names(ctx)                       the names sources ask for (src.names: fetch-crl's pem and
+--                                    der formats), after the commit
 -- ctx: the run's context (crl/mirror.lua: run): cfg, state, trust, tmp (the private tmp/ of the
 -- state folder), written (files written, counted), staged, pending, owner, seq, results,
 -- rstore, counts, prev_success, state_ignored.
@@ -46,17 +48,21 @@ local function r_index(ctx, key, hash)
   return i
 end
 
--- publish_cas writes its few files at once (atomically, durable at the run's sync)
-local function write(path, data)
+-- publish_cas writes its few files at once (atomically, durable at the run's sync: commit()
+-- syncs them with the CRLs, ctx.unsynced)
+local function write(ctx, path, data)
   local ok, err = fs.write(path, data, { sync = false, mode = 420 })
   if not ok then error({ publish = err }) end
+  ctx.unsynced = ctx.unsynced or {}
+  ctx.unsynced[#ctx.unsynced + 1] = path
 end
 
 -- A CRL is published in two steps. While the sources run, each file that must change is
 -- written under a temporary name (tmp/pub-N, on the thread pool: creating files costs the
 -- file system time the loop need not wait for) and the change is staged. When every source is
--- done, commit() makes the new files durable with one syncfs(2), gives each its published name
--- with rename(2), and makes the names durable with an fsync of the folder. A crash at any
+-- done, commit() makes the new files durable (each with its own sync up to fs.SYNC_EACH_MAX
+-- files, else one syncfs(2): see commit), gives each its published name with rename(2), and
+-- makes the names durable with an fsync of the folder. A crash at any
 -- moment thus leaves each published name with its old file or its new and complete one,
 -- whatever the file system does with data not yet synced; and no inode is freed while the run
 -- still creates files (ext4 without a journal makes each creation skip, one by one, the inodes
@@ -212,8 +218,23 @@ function M.commit(ctx)
     res.crls = ui.array(res.crls)
     ctx.results[sg[SG_SRC]] = ctx.rstore:put(ui.encode_json(res))
   end
-  -- the data of every new file on disk before any of them takes a published name
-  local ok, err = fs.syncfs(dir)
+  -- the data of every new file on disk before any of them takes a published name. A daily run
+  -- mostly changes a few CRLs (most sources answer 304): their own files are synced, as `ca
+  -- issue` syncs its own, so the run does not wait for every other program's dirty data on the
+  -- file system (syncfs(2) does: a mirror beside a database or a log writer paid for their
+  -- writes). A run that changes more than fs.SYNC_EACH_MAX files (a first run, a day when
+  -- every CA re-issued) syncs the file system once: one flush of the disk's cache instead of
+  -- one per file, measured in core/fs.lua.
+  local files = {}
+  for _, sg in ipairs(ctx.staged) do
+    if sg[SG_DER] then files[#files + 1] = tmp_path(ctx, sg[SG_DER]) end
+    if sg[SG_PEM] then files[#files + 1] = tmp_path(ctx, sg[SG_PEM]) end
+  end
+  for _, p in ipairs(ctx.unsynced or {}) do files[#files + 1] = p end
+  local ok, err
+  if #files <= fs.SYNC_EACH_MAX then ok, err = fs.sync(files)
+  else ok, err = fs.syncfs(dir) end
+  ctx.unsynced = nil
   if not ok then
     for _, sg in ipairs(ctx.staged) do undo(sg, err) end
     return nil, err
@@ -269,9 +290,17 @@ function M.publish_cas(ctx)
     local name = ("%s.%d"):format(it.hash, n)
     local pem = pkey.pem_encode("CERTIFICATE", it.der)
     wanted[name] = true
-    if fs.read(fs.join(dir, name), 1 << 20) ~= pem then
-      write(fs.join(dir, name), pem)
-      ctx.written = ctx.written + 1
+    local cur = fs.read(fs.join(dir, name), 1 << 20)
+    if cur ~= pem then
+      local c = cur and require("certbench.x509").load(cur)
+      if c and c:to_der() == it.der then
+        -- the same CA in another encoding or through a symbolic link (a trust folder's own
+        -- <hash>.0, as the IGTF packages make it): left as it is, and not the mirror's to remove
+        if not st.meta.ca_links[name] then wanted[name] = nil end
+      else
+        write(ctx, fs.join(dir, name), pem)
+        ctx.written = ctx.written + 1
+      end
     end
   end
   for name in pairs(st.meta.ca_links) do
@@ -350,6 +379,45 @@ function M.old_names(ctx)
     st.meta.ca_links_old = wanted
   end
   fs.sync(dir)
+end
+
+-- names(ctx): a source's names = { pem = NAME, der = NAME } (fetch-crl's nametemplate_pem and
+-- _der) become symbolic links to the <base>.pem / <base>.der of the CRL it published (its full
+-- CRL, not a delta), made once and following every later replacement of the file; a name that
+-- is an absolute path (output_pem, output_der) links there to the file's absolute path
+function M.names(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local want = {}
+  for _, s in ipairs(ctx.cfg.sources) do if s.names then want[s.url] = s.names end end
+  if not next(want) then return end
+  local folders, failed = { [dir] = true }, {}
+  for _, e in st.crls:each() do
+    local names = e.source and not e.delta and e.base and want[e.source]
+    for f, name in pairs(names or {}) do
+      local target, path = e.base .. "." .. f, fs.join(dir, name)
+      if name:sub(1, 1) == "/" then target, path = fs.join(dir, target), name end
+      if fs.exists(fs.join(dir, e.base .. "." .. f)) and fs.readlink(path) ~= target then
+        -- what stands there is replaced only when it is a CRL (fetch-crl's file of that name): a
+        -- template that names a CA or metadata file of a trust folder leaves it alone
+        local c = fs.exists(path) and not fs.readlink(path) and crl.scan_file(path)
+        if c then c:close() end
+        if fs.exists(path) and not fs.readlink(path) and not c then
+          ctx.state_ignored[#ctx.state_ignored + 1] = ("%s: not replaced by a link to %s: it is not a CRL"):format(name, target)
+        else
+          local ok, err = fs.symlink(target, path, { replace = true, sync = false })
+          if ok then
+            ctx.written = ctx.written + 1
+            folders[fs.dirname(path)] = true
+          else
+            failed[#failed + 1] = tostring(err)
+          end
+        end
+      end
+    end
+  end
+  for d in pairs(folders) do fs.sync(d) end
+  -- a folder of output_pem missing or not writable: the run's warning (the CRLs are published)
+  if #failed > 0 then error(failed[1] .. (#failed > 1 and (" (and %d more)"):format(#failed - 1) or ""), 0) end
 end
 
 return M
