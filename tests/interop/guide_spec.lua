@@ -291,6 +291,18 @@ describe("vcs csr details (guide: Creating a certificate request using OpenSSL)"
     assert.matches("^certbench: vcs: %-%-domain: '192.0.2.1' is an IP address", out)
   end)
 
+  it("a --subject written as RFC 4514 text is refused naming the -subj form to write, not a Lua function", function()
+    local d = h.tmpdir()
+    local out, rc = cb(("vcs csr --fqdn vcs.example.com --subject %s --out-dir %s/r"):format(h.q("C=NO, O=net2"), h.q(d)))
+    assert.equal(2, rc, out)
+    assert.matches("^certbench: vcs csr: %-%-subject: 'C=NO, O=net2' is not in openssl's %-subj form /TYPE=value/%.%.%.: "
+      .. "write it as '/C=NO/O=net2'\n$", out)
+    assert.not_matches("parse_rfc4514", out, 1, true)
+    out, rc = cb(("vcs csr --fqdn vcs.example.com --subject /C=NO/O=net2 --out-dir %s/r"):format(h.q(d)))
+    assert.equal(0, rc, out)
+    assert.matches("subject=C = NO, O = net2, CN = vcs.example.com", ossl(("req -in %s/r/request.pem -noout -subject"):format(d)), 1, true)
+  end)
+
   it("challengePassword and unstructuredName are request attributes, not DN fields; order as given; --digest", function()
     local d = h.tmpdir()
     local out, rc = cb("vcs csr --fqdn vcs.example.com --subject '/C=NO/O=net2/emailAddress=pki@net2.no/challengePassword=s3cret' "
