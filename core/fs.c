@@ -23,7 +23,6 @@
 #include "loop.h"
 
 #define LOCK_MT "certbench.fs.lock"
-#define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
 
 /* dir_of copies the folder part of path into out ("." when there is none). */
 static void dir_of(const char *path, char *out, size_t len) {
@@ -43,10 +42,14 @@ static int fsync_dir(const char *dir) {
   return ok;
 }
 
-/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno */
+/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno. max_bytes defaults to
+ * CB_FILE_MAX, the one cap on a local file; over it, "path: file too large (N bytes, over
+ * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap. */
 static int l_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  lua_Integer max = luaL_optinteger(L, 2, DEFAULT_MAX_READ);
+  lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)CB_FILE_MAX);
+  char cap[32];
+  cb_size_text(cap, sizeof cap, max);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   struct stat st;
@@ -61,8 +64,8 @@ static int l_read(lua_State *L) {
   }
   if (S_ISREG(st.st_mode) && st.st_size > max) {
     close(fd);
-    return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path,
-                   (lua_Integer)st.st_size, max);
+    return cb_fail(L, "%s: file too large (%I bytes, over certbench's limit of %s for a file it reads whole)",
+                   path, (lua_Integer)st.st_size, cap);
   }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
@@ -80,7 +83,7 @@ static int l_read(lua_State *L) {
     total += r;
     if (total > max) {
       close(fd);
-      return cb_fail(L, "%s: file too large (more than %I bytes)", path, max);
+      return cb_fail(L, "%s: file too large (over certbench's limit of %s for a file it reads whole)", path, cap);
     }
     luaL_addsize(&b, (size_t)r);
   }
@@ -1322,5 +1325,7 @@ int luaopen__certbench_fs(lua_State *L) {
       {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
       {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {"stdout_taken", l_stdout_taken}, {"private_dir", l_private_dir}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  lua_pushinteger(L, (lua_Integer)CB_FILE_MAX);
+  lua_setfield(L, -2, "FILE_MAX");
   return 1;
 }

@@ -1,5 +1,9 @@
 -- certbench.fs: files and folders, the way keys and CA databases need them.
 --   fs.read(path[, max_bytes])                        -> data | nil, err, errno
+--       max_bytes defaults to fs.FILE_MAX
+--   fs.FILE_MAX                                       256 MiB: the one cap on a local file certbench
+--       reads whole (CB_FILE_MAX in core/lib/cb.h); over it, "path: file too large (N bytes, over
+--       certbench's limit of 256 MiB for a file it reads whole)"
 --   fs.write(path, data[, {mode, exclusive, sync, key}])  the one way out, by what path names:
 --       "-": standard output; a character device, FIFO or socket (also through a symbolic
 --       link: /dev/stdout): written in place; a block device or folder: refused; else atomic:

@@ -182,8 +182,10 @@ end
 function M.parse(p, name, args)
   local spec = M.scan_spec(p, name)
   if spec then
-    local parsed = require("certbench.argscan").scan(spec, args)
+    local parsed, err = require("certbench.argscan").scan(spec, args)
     if parsed then return true, parsed end
+    -- a converter refused a value: its converters have run, so argparse must not run them again
+    if parsed == false then return false, err end
   end
   return M.command_parser(p, name):pparse(args)
 end

@@ -64,6 +64,9 @@ function M.profiles_text()
 end
 
 local rfc3339 = require("certbench.ui").time
+-- a subject as the CA database holds it (the /-form of index.txt, also the --json form) as people
+-- see names in every command: name:text(), escaped
+local function nm(s) return s and db.name_text(s) end
 
 local function positive(v, what)
   if v == nil then return nil end
@@ -179,7 +182,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       ctx.ui.say("created CA %s", r.dir)
-      ctx.ui.say("  subject   %s", r.subject)
+      ctx.ui.say("  subject   %s", nm(r.subject))
       ctx.ui.say("  key       %s%s (%s/private/cakey.pem)", r.key, r.encrypted and ", encrypted" or ", NOT encrypted", r.dir)
       ctx.ui.say("  expires   %s", r.not_after)
       if r.parent then
@@ -223,7 +226,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("adopted CA %s: %s (key %s)", r.dir, r.subject, r.key_encrypted and "encrypted" or "NOT encrypted")
+      ctx.ui.say("adopted CA %s: %s (key %s)", r.dir, nm(r.subject), r.key_encrypted and "encrypted" or "NOT encrypted")
       for _, f in ipairs(r.created) do ctx.ui.say("  made %s", f) end
       for _, f in ipairs(r.kept) do ctx.ui.say("  kept %s", f) end
       if r.profile then
@@ -298,7 +301,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("issued serial %s: %s", r.serial, r.subject)
+      ctx.ui.say("issued serial %s: %s", r.serial, nm(r.subject))
       ctx.ui.say("  profile %s, valid until %s", r.profile, r.not_after)
       ctx.ui.say("  %s%s", r.file, r.out and (" and " .. r.out) or "")
       if r.dropped then ctx.ui.info("subject fields the policy does not allow were left out: %s", table.concat(r.dropped, ", ")) end
@@ -333,7 +336,7 @@ M.commands = {
                subject = r.subject, recovered = rec }
     end,
     text = function(r, ctx)
-      ctx.ui.say("revoked serial %s%s: %s", r.serial, r.reason and (" (" .. r.reason .. ")") or "", r.subject)
+      ctx.ui.say("revoked serial %s%s: %s", r.serial, r.reason and (" (" .. r.reason .. ")") or "", nm(r.subject))
     end,
   },
 
@@ -401,7 +404,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, e in ipairs(r.certificates) do
-        ctx.ui.say("%-8s %-20s %s  %s%s", e.status, e.serial, e.not_after, e.subject,
+        ctx.ui.say("%-8s %-20s %s  %s%s", e.status, e.serial, e.not_after, nm(e.subject),
           e.revoked_at and ("  (revoked " .. e.revoked_at .. (e.reason and (", " .. e.reason) or "") .. ")") or "")
       end
       ctx.ui.info("%d certificate%s", r.count, r.count == 1 and "" or "s")
@@ -474,7 +477,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("renewed serial %s as %s: %s", r.renewed, r.serial, r.subject)
+      ctx.ui.say("renewed serial %s as %s: %s", r.renewed, r.serial, nm(r.subject))
       ctx.ui.say("  valid until %s; %s%s", r.not_after, r.file, r.out and (" and " .. r.out) or "")
       if r.revoked_old then ctx.ui.say("  %s revoked (superseded)", r.revoked_old) end
     end,
