@@ -663,7 +663,10 @@ function M.files(opts)
   if not extra then return nil, "crl check: " .. cerr end
   for _, e in ipairs(extra) do crls[#crls + 1] = e end
   if opts.crl_dir and not fs.isdir(opts.crl_dir) then
-    return nil, ("crl check: %s is not a folder"):format(opts.crl_dir)
+    -- a missing folder says so (a typo, a mirror not run yet), not "not a folder"
+    local _, serr = fs.stat(opts.crl_dir)
+    if serr then return nil, ("crl check: --crl-dir %s"):format(tostring(serr)) end
+    return nil, ("crl check: --crl-dir %s is not a folder"):format(opts.crl_dir)
   end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
