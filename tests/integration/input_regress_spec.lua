@@ -150,3 +150,49 @@ describe("keys, labels and URLs in convert", function()
     assert.matches("nothere.cer", err2, 1, true)
   end)
 end)
+
+-- hostile and one-shot inputs (issue: attacker): a pipe can be read once, so a command that
+-- looked at its head first lost it (crl info <(cat ca.crl): "No such file or directory"); a FIFO
+-- nobody writes hung every command for ever (open(2) blocks, as `openssl x509 -in FIFO` does).
+describe("inputs that are no regular file", function()
+  local crlfile
+  local COMMANDS = {
+    { "crl info", function(f) return "crl info " .. f end },
+    { "crl diff", function(f) return "crl diff " .. f .. " " .. h.q(crlfile) end },
+    { "show", function(f) return "show " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to der --out " .. h.q(p("piped.der")) .. " --force" end },
+    { "crl check --crl", function(f) return ("crl check %s --chain %s --crl %s"):format(h.q(root.cert), h.q(root.cert), f) end },
+  }
+  setup(function()
+    crlfile = servers.make_crl(dir .. "/pipe", root)
+  end)
+
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " reads a pipe (/dev/stdin) as it reads the file", function()
+      local _, err, rc = cb(c[2](h.q(crlfile)))
+      assert.is_true(rc == 0 or rc == 3, err)
+      local _, perr, prc = h.run3(("cat %s | %s %s"):format(h.q(crlfile), h.q(h.bin), c[2]("/dev/stdin")))
+      assert.equal(rc, prc, perr)
+    end)
+
+    it(c[1] .. " fails on a FIFO nobody writes, in bounded time, naming it", function()
+      local fifo = p("nowriter.fifo")
+      os.remove(fifo)
+      h.sh("mkfifo " .. h.q(fifo))
+      local t0 = os.time()
+      local out, err, rc = h.run3("CERTBENCH_FIFO_WAIT=1 timeout 20 " .. h.q(h.bin) .. " " .. c[2](h.q(fifo)))
+      assert.equal(1, rc, out .. err)
+      assert.is_true(os.time() - t0 < 10)
+      assert.matches("^certbench: .*nowriter%.fifo: a FIFO that no process opened for writing %(waited 1 s%)\n$", err)
+    end)
+  end
+
+  it("a FIFO whose writer comes late is read whole", function()
+    local fifo = p("late.fifo")
+    os.remove(fifo)
+    h.sh("mkfifo " .. h.q(fifo))
+    local out, err, rc = h.run3(("(sleep 1; cat %s > %s) & %s crl info %s; wait"):format(h.q(crlfile), h.q(fifo), h.q(h.bin), h.q(fifo)))
+    assert.equal(0, rc, err)
+    assert.matches("issuer", out)
+  end)
+end)
