@@ -196,3 +196,29 @@ describe("inputs that are no regular file", function()
     assert.matches("issuer", out)
   end)
 end)
+
+-- a certificate with bytes after it is refused by every command that reads one: crl check read
+-- its certificate with a loader of its own (x509.load_all), which stopped at the first
+-- certificate and answered GOOD for a file show and convert refuse
+describe("a DER certificate with trailing bytes", function()
+  local COMMANDS = {
+    { "crl check", function(f) return ("crl check %s --chain %s --crl %s"):format(f, h.q(root.cert), h.q(p("trail.crl"))) end },
+    { "show", function(f) return "show " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to pem --out " .. h.q(p("trail-out.pem")) end },
+  }
+  setup(function()
+    h.sh(("openssl x509 -in %s -outform DER -out %s"):format(h.q(root.cert), h.q(p("trail.der"))))
+    local f = assert(io.open(p("trail.der"), "ab"))
+    f:write("\0junk")
+    f:close()
+    h.sh(("cp %s %s"):format(h.q(servers.make_crl(dir .. "/trail", root)), h.q(p("trail.crl"))))
+  end)
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " refuses it, naming the file and the bytes", function()
+      local out, err, rc = cb(c[2](h.q(p("trail.der"))))
+      assert.equal(1, rc, out .. err)
+      assert.matches("^certbench: .*trail%.der: 5 bytes after the certificate", err)
+      assert.equal(1, select(2, err:gsub("\n", "")))
+    end)
+  end
+end)
