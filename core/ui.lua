@@ -2,8 +2,8 @@
 --   ui.configure{json=, quiet=, verbose=, progress=}  set once by the CLI (another key raises)
 --   ui.say(fmt, ...)       human output on stdout (not with --json)
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
---   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
---   ui.error(msg)          "certbench: msg" on stderr
+--   ui.warn(fmt, ...)      warnings on stderr (also under --quiet), one line, escaped (ui.escape)
+--   ui.error(msg[, keep_lines])  "certbench: msg" on stderr, one line, escaped (ui.escape)
 --   ui.wrote(path)         a file the command wrote for the user: with --quiet the CLI prints
 --                          these paths (one per line) and nothing else; ui.written() lists them
 --   ui.json(value)         one JSON document on stdout
@@ -69,7 +69,7 @@ end
 
 function M.warn(s, ...)
   -- callers that already say "warning:" must not make it "warning: warning:"
-  io.stderr:write("certbench: warning: ", (fmt(s, ...):gsub("^[Ww]arning:%s*", "")), "\n")
+  io.stderr:write("certbench: warning: ", M.escape((fmt(s, ...):gsub("^[Ww]arning:%s*", ""))), "\n")
 end
 
 -- the files a command wrote for the user, in order (what --quiet prints)
@@ -79,8 +79,13 @@ function M.wrote(path)
 end
 function M.written() return written end
 
-function M.error(msg)
-  io.stderr:write("certbench: ", tostring(msg), "\n")
+-- errors and warnings name files, URLs and what certificates and peers say: escaped (a file
+-- name with a newline or ESC[...m forged a second line or recoloured the terminal), so each is
+-- one line. keep_lines: the lines of a traceback (--verbose), each escaped.
+function M.error(msg, keep_lines)
+  msg = tostring(msg)
+  if keep_lines then msg = msg:gsub("[^\n]+", M.escape) else msg = M.escape(msg) end
+  io.stderr:write("certbench: ", msg, "\n")
 end
 
 -- JSON. lua-cjson 2.1.0 (Debian 12) cannot tell an empty list from an empty object, so the

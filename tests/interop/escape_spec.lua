@@ -82,3 +82,34 @@ describe("terminal escapes", function()
     no_raw_controls(out)
   end)
 end)
+
+-- what the user names reaches stderr escaped too (issue: attacker): a file name holding a newline
+-- and ESC[31m printed a forged second line and recoloured the terminal in every error
+describe("errors naming a hostile file name", function()
+  local NAME = "ev\nPASS forged line\27[31m.pem"
+  local COMMANDS = {
+    { "show", function(f) return "show " .. f end },
+    { "crl info", function(f) return "crl info " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to der --out " .. h.q(dir .. "/x.der") end },
+    { "pfx info", function(f) return "pfx info " .. f .. " --passin pass:x" end },
+    { "crl check", function(f) return ("crl check %s --chain %s"):format(f, h.q(dir .. "/evil.pem")) end },
+    { "vcs cafile", function(f) return "vcs cafile " .. f .. " --out " .. h.q(dir .. "/x-ca.pem") end },
+    { "ca adopt --config", function(f) return "ca adopt --config " .. f end },
+  }
+  setup(function() h.write(dir .. "/" .. NAME, "not pki\27[8m\n") end)
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " says it on one escaped line", function()
+      local out, err, rc = h.run3(h.q(h.bin) .. " " .. c[2](h.q(dir .. "/" .. NAME)))
+      assert.is_true(rc == 1 or rc == 2, out .. err)
+      assert.equal(1, select(2, err:gsub("\n", "")), err)
+      assert.matches("ev\\0APASS forged line\\1B[31m.pem", err, 1, true)
+      no_raw_controls(err)
+    end)
+  end
+  it("a usage error from the option parser (the option and argparse's hint) is one escaped line", function()
+    local _, err, rc = h.run3(h.q(h.bin) .. " show " .. h.q("-\27[31mx") .. " x")
+    assert.equal(2, rc)
+    assert.equal(1, select(2, err:gsub("\n", "")), err)
+    no_raw_controls(err)
+  end)
+end)
