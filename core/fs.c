@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,40 +42,11 @@ static int fsync_dir(const char *dir) {
   return ok;
 }
 
-/* FIFO_WAIT: seconds fs.read waits for a process to open a FIFO for writing
- * ($CERTBENCH_FIFO_WAIT overrides it). open(2) of a FIFO nobody writes blocks for ever (so does
- * `openssl x509 -in FIFO`); a command given a forgotten FIFO fails naming it instead. 30 s as
- * the CA lock and the downloads wait by default. */
-#define FIFO_WAIT 30
-
-/* no_writer waits up to FIFO_WAIT for the FIFO fd (open O_NONBLOCK, read() just returned 0) to
- * get a writer: 0 when it may have one now (read again), 1 when a writer came and left without
- * writing (end of file), -1 when none came (errno ETIMEDOUT). On Linux a non-blocking read of a
- * FIFO returns 0 while no writer has it open and EAGAIN when one has but wrote nothing yet;
- * poll() says POLLHUP once a writer came and went, and nothing while none ever came. */
-static int no_writer(int fd, long *waited_ms) {
-  const char *env = getenv("CERTBENCH_FIFO_WAIT");
-  long limit = (env && *env ? strtol(env, NULL, 10) : FIFO_WAIT) * 1000;
-  if (*waited_ms >= limit) {
-    errno = ETIMEDOUT;
-    return -1;
-  }
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  int r = poll(&p, 1, 100);
-  *waited_ms += 100;
-  return r > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
-}
-
-static int set_blocking(int fd) {
-  int fl = fcntl(fd, F_GETFL);
-  return fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
-}
-
-/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno */
+/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno (a FIFO: cb_fifo_no_writer) */
 static int l_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, DEFAULT_MAX_READ);
-  /* O_NONBLOCK: a FIFO opens at once, with a writer or not (no_writer bounds the wait); any
+  /* O_NONBLOCK: a FIFO opens at once, with a writer or not (cb_fifo_no_writer); any
    * other file is blocking again once fstat has said what it is */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return cb_fail_errno(L, path, errno);
@@ -97,7 +67,7 @@ static int l_read(lua_State *L) {
   }
   int fifo = S_ISFIFO(st.st_mode); /* still O_NONBLOCK: no writer seen yet */
   long waited = 0;
-  if (!fifo && !set_blocking(fd)) {
+  if (!fifo && !cb_set_blocking(fd)) {
     int e = errno;
     close(fd);
     return cb_fail_errno(L, path, e);
@@ -116,17 +86,16 @@ static int l_read(lua_State *L) {
       return cb_fail_errno(L, path, e);
     }
     if (r == 0 && fifo) {
-      int w = no_writer(fd, &waited);
+      int w = cb_fifo_no_writer(fd, &waited);
       if (w < 0) {
         close(fd);
-        return cb_fail(L, "%s: a FIFO that no process opened for writing (waited %d s)", path,
-                       (int)(waited / 1000));
+        return cb_fifo_fail(L, path, waited);
       }
       if (w == 0) continue;
     }
     if (fifo && r != 0) { /* a writer is there: block for its data from now on */
       fifo = 0;
-      if (!set_blocking(fd)) {
+      if (!cb_set_blocking(fd)) {
         int e = errno;
         close(fd);
         return cb_fail_errno(L, path, e);
