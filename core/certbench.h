@@ -4,7 +4,7 @@
  * core/objects.ninja): adding a module is its compile line there, nothing here.
  * The internal helpers, with no Lua module of their own, are in core/lib/: cb (errors, options,
  * faults), objects (the shared userdata boxes), pbe, par (the thread pool of batches), crlengine
- * (the CRL parser), ext (X.509 extensions), bytecode (the embedded Lua code), dynlib (libcurl and
+ * (the CRL parser), crlscan (a CRL checked from its file without holding it), ext (X.509 extensions), bytecode (the embedded Lua code), dynlib (libcurl and
  * libzip opened on first use), info (`_certbench.info`, the versions, for the core's Lua only),
  * and the Lua files whose header says "(internal)" (cli, docs, options, extopts...), which are
  * not API. core/main.c is the program. */

@@ -28,6 +28,7 @@
 
 #include "cb.h"
 #include "crlengine.h"
+#include "crlscan.h"
 #include "ext.h"
 #include "loop.h"
 #include "objects.h"

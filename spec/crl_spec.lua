@@ -1164,6 +1164,23 @@ describe("certbench.crl", function()
     end)
 
     -- regressions found by tests/fuzz/crl_load.lua (seeds in tests/fuzz/corpus/crl_load/)
+    it("refuses a signature BIT STRING whose unused bits are not zero, which the store then refused", function()
+      local tbs = seq(tlv(2, "\1"), SHA256RSA, fx.rsa.cert:subject():der(), tlv(0x17, "240101120000Z"))
+      local sig = assert(fx.rsa.pkey:sign(tbs, { digest = "sha256" }))
+      local function with_bits(unused, body) return seq(tbs, SHA256RSA, tlv(3, string.char(unused) .. body)) end
+      -- padding bits set (the last byte's low 2 bits): not DER; BoringSSL refuses it, so do we
+      local c, err = crl.load(with_bits(2, sig:sub(1, -2) .. string.char(sig:byte(-1) | 3)))
+      assert.is_nil(c)
+      assert.matches("the signature BIT STRING's unused bits are not zero", err, 1, true)
+      assert.is_nil((crl.load(with_bits(1, ""))))
+      -- unused bits declared but zero (PKITS BadCRLSignatureCACRL): readable, never verified
+      c = assert(crl.load(with_bits(2, sig:sub(1, -2) .. string.char(sig:byte(-1) & 0xFC))))
+      assert.same({ false, "bad signature (the signature BIT STRING has unused bits)" }, { c:verify(fx.rsa.cert) })
+      local s = assert(require("certbench.store").new { crls = { c } })
+      s:close()
+      assert.is_true(assert(crl.load(with_bits(0, sig))):verify(fx.rsa.cert))
+    end)
+
     it("refuses a CRL whose issuer is no Name, which crl info/diff/check met as a nil issuer", function()
       local badname = seq(tlv(2, "\1"))                     -- a SEQUENCE of an INTEGER, not of SETs
       local c, err = crl.load(signed(seq(tlv(2, "\1"), SHA256RSA, badname, tlv(0x17, "240101120000Z"))))

@@ -5,10 +5,12 @@
 --   crl/bundle.lua    `crl bundle`            crl/trust.lua     the trusted CAs that sign CRLs
 --   crl/crlfile.lua   reading CRLs, their numbers, identity and summary
 --   crl/state.lua     the mirror's state      crl/igtf.lua      IGTF trust folders
+--   crl/fetchcrl_conf.lua  fetch-crl's configuration file as the mirror's (--fetch-crl-conf)
 --
 --   certbench crl info FILE... [--ca CA.pem] [--entries]
 --   certbench crl fetch URL... [--out-dir DIR] [--ca TRUSTED.pem] [--tls-ca CA.pem]
---   certbench crl mirror --config FILE.lua | --source URL... --out-dir DIR --ca TRUSTED.pem
+--   certbench crl mirror --config FILE.lua | --fetch-crl-conf /etc/fetch-crl.conf
+--                        | --source URL... --out-dir DIR --ca TRUSTED.pem
 --                        [--concurrency N] [--once | --daily-at HH:MM] [--metrics FILE.prom]
 --   certbench crl check CERT [--chain CA.pem] [--crl FILE... | --crl-dir DIR | --fetch]
 --                        [--fallback revoked|not-revoked] [--expired revoked|undetermined|ignore]
@@ -199,8 +201,9 @@ local function mirror_text(res, ctx)
       local p, u = 0, 0
       for _, c in ipairs(s.crls) do if c.action == "published" then p = p + 1 else u = u + 1 end end
       say("ok      %s%s: %d published, %d unchanged", s.url, s.not_modified and " (not modified)" or "", p, u)
-      if s.warning then ctx.ui.warn("%s", s.warning) end
-      for _, e in ipairs(s.failover or {}) do ctx.ui.warn("failover: %s", e) end
+      -- a source of a fetch-crl CA with nowarnings: its warnings are in the report only
+      if s.warning and not s.nowarnings then ctx.ui.warn("%s", s.warning) end
+      for _, e in ipairs(not s.nowarnings and s.failover or {}) do ctx.ui.warn("failover: %s", e) end
     else
       say("FAILED  %s", ui.about(s.url, s.error or "?"))
     end
@@ -225,7 +228,7 @@ local function mirror_cmd(args)
     -- paths in a config file are relative to the file; on the command line, to the current folder
     cwd = fs.realpath(".") or ".",
     config = args.config, sources = list(args.source), plugin_sources = args.plugin_sources or nil,
-    igtf_dir = args.igtf_dir, ca = list(args.ca), out_dir = args.out_dir,
+    igtf_dir = args.igtf_dir, fetch_crl_conf = args.fetch_crl_conf, ca = list(args.ca), out_dir = args.out_dir,
     concurrency = args.concurrency, metrics = args.metrics, report = args.report, grace = args.grace,
     timeout = args.timeout, max_size = args.max_size, tls_ca = args.tls_ca, daily_at = args.daily_at,
     random_delay = args.random_delay, wait = args.wait, warn_before = args.warn_before,
@@ -353,6 +356,7 @@ M.commands = {
       p:option("--ca", "trusted CA certificate file(s) that sign the CRLs"):count("*")
       p:option("--concurrency", "downloads at once (default 8)")
       p:option("--igtf-dir", "an IGTF trust folder (/etc/grid-security/certificates): its CAs (<alias>.pem, <hash>.0) are trusted and the URLs of each (<alias>.info crl_url, <hash>.crl_url) are a source pinned to that CA")
+      p:option("--fetch-crl-conf", "fetch-crl's configuration file (/etc/fetch-crl.conf): its infodir, output, agingtolerance, formats, per-CA sections... as the mirror's configuration; an unsupported key is refused naming its line")
       p:option("--hash-names", "new (default), or new,old: also the MD5-based names of OpenSSL before 1.0 (<hash>.N, <hash>.rN) as symbolic links")
       p:option("--tolerance", "a failed download is a warning while the published CRL is current and was fetched within this long: 24h")
       p:option("--warn-before", "report a published CRL as expiring this long before its nextUpdate (default a quarter of its validity): 24h, 3600")

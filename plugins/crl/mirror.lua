@@ -36,7 +36,13 @@
 --                               `openssl verify -CApath DIR -crl_check` works on DIR: a
 --                               symbolic link to <base>.pem (made once; hash_links = "hardlink"
 --                               makes it a second name of the PEM file instead)
---   <subject-hash>.<n>          the trusted CA certificates (unless publish_cas = false)
+--   <subject-hash>.<n>          the trusted CA certificates (unless publish_cas = false) (a
+--                               <subject-hash>.<n> already there with the same certificate, as
+--                               a trust folder has it, is left alone and never removed)
+--   <names of a source>         links to its CRL's files (a source's names: fetch-crl's pem and
+--                               der formats; a file there that is not a CRL is left alone)
+--   A <hash>.rN that is a file, not the mirror's link (fetch-crl's), counts as published: the
+--   mirror taking over a fetch-crl folder refuses a lower CRL number from its first run.
 --   .certbench-mirror/state.json     what is published: numbers, dates, digests, ETags. A
 --                                    source no longer configured is forgotten once it has not
 --                                    been asked for FORGET_AFTER (30 days: a run with a few
@@ -177,6 +183,8 @@ function run(cfg, opts)
     local hok, herr = pcall(publish.old_names, ctx)
     if not hok then report.warning = "cannot make the old hash names: " .. tostring(herr) end
   end
+  local names_ok, names_err = pcall(publish.names, ctx)
+  if not names_ok then report.warning = "cannot make the names of the pem/der formats: " .. tostring(names_err) end
   local fresh = metrics.judge_freshness(ctx, report, now())
   local nok, nfail = ctx.counts.ok, ctx.counts.failed
   local finished = now()

@@ -7,7 +7,8 @@
 --                                        the configuration `crl mirror` runs with: a config file
 --                                        (opts.config), options over it, plugins' crl_sources
 --                                        (opts.plugin_sources), an IGTF trust folder
---                                        (opts.igtf_dir), the environment
+--                                        (opts.igtf_dir), fetch-crl's configuration file
+--                                        (opts.fetch_crl_conf, crl/fetchcrl_conf.lua), the environment
 --                                        (CERTBENCH_CRL_MIRROR_INTERVAL, _MAX_RUNS: daily_opts)
 --   load_config(path) -> t | nil, err    a config file: Lua returning a table (below)
 --   seconds(v, what) -> seconds | nil, err    30, "30m", "12h", "2d"
@@ -36,7 +37,12 @@
 --   before a published CRL's nextUpdate from which it is reported as expiring; default a
 --   quarter of its validity). A source may name the issuers it serves (issuers = { "O = x,
 --   CN = y" }, as the report shows them); else it is pinned to those of its first success,
---   and a CRL of another issuer from it is rejected. Every published CRL gets a verdict each
+--   and a CRL of another issuer from it is rejected. A source may also have its own tolerance,
+--   optional = true (its failure is a warning, exit 0: fetch-crl's noerrors; an expired CRL it
+--   published still fails the run), nowarnings = true (its warnings stay out of the text output)
+--   and names = { pem = NAME, der = NAME } (symbolic links of those names to the <base>.pem /
+--   .der of its CRL: fetch-crl's pem and der formats; an absolute path is a link in another
+--   folder, to the file's absolute path). Every published CRL gets a verdict each
 --   run: one past its nextUpdate (and the grace) fails the run and the sources that stood for
 --   it (report.stale, metric certbench_crl_stale).
 local fs = require "certbench.fs"
@@ -109,7 +115,7 @@ local CONFIG_KEYS = { out_dir = true, ca = true, sources = true, metrics = true,
 for k in pairs(M.defaults) do CONFIG_KEYS[k] = true end
 local SOURCE_KEYS = { url = true, name = true, tls_ca = true, ca_file = true, timeout = true,
   connect_timeout = true, max_size = true, stream = true, low_speed = true, limits = true,
-  urls = true, issuers = true }
+  urls = true, issuers = true, tolerance = true, optional = true, nowarnings = true, names = true }
 
 local function unknown_keys(t, known, what)
   local bad = {}
@@ -174,6 +180,20 @@ function M.config(t)
   end
   local err
   for i, s in ipairs(cfg.sources) do
+    if s.tolerance ~= nil then
+      local terr
+      s.tolerance, terr = seconds(s.tolerance, ("sources[%d].tolerance"):format(i))
+      if s.tolerance == nil then return nil, "mirror: " .. terr end
+    end
+    if s.names ~= nil then
+      local ok = type(s.names) == "table"
+      for k, n in pairs(ok and s.names or {}) do
+        -- a plain name (in out_dir), or an absolute path with no "." or ".." in it
+        ok = ok and (k == "pem" or k == "der") and type(n) == "string"
+          and (n:match("^[^/.][^/]*$") ~= nil or (n:match("^/[^/]") ~= nil and not n:find("/%.") and n:sub(-1) ~= "/"))
+      end
+      if not ok then return nil, ("mirror: sources[%d].names must be { pem = NAME, der = NAME }, plain file names or absolute paths"):format(i) end
+    end
     if s.issuers ~= nil then
       local ok = type(s.issuers) == "table" and #s.issuers > 0
       for _, n in ipairs(ok and s.issuers or {}) do ok = ok and type(n) == "string" end
@@ -231,13 +251,18 @@ end
 -- are warnings), ca = {files} (replaces the file's; the IGTF folder's CAs are added to it),
 -- and any key of a configuration (out_dir, concurrency, grace, ...) overriding the file's. A
 -- count given as text ("8", as the command line gives it) is taken as the integer; every value
--- is then checked once, by config(). Unknown keys are an error naming them.
+-- is then checked once, by config(). Unknown keys are an error naming them. fetch_crl_conf =
+-- file: fetch-crl's configuration (crl/fetchcrl_conf.lua) in place of a config file (not both):
+-- its settings are the file's, its infodir the igtf_dir (unless one is given), read with its
+-- per-CA settings. With an IGTF folder that is also out_dir (fetch-crl's default output), the
+-- CAs are not published again (publish_cas = false unless set): they are in the folder already.
 -- daily_opts: { interval =, max_runs = } from CERTBENCH_CRL_MIRROR_INTERVAL and
 -- CERTBENCH_CRL_MIRROR_MAX_RUNS (tests and short-interval jobs), for mirror.daily.
-local CONFIGURE_KEYS = { config = true, cwd = true, plugin_sources = true, igtf_dir = true }
+local CONFIGURE_KEYS = { config = true, cwd = true, plugin_sources = true, igtf_dir = true, fetch_crl_conf = true }
 for k in pairs(CONFIG_KEYS) do if k ~= "_dir" then CONFIGURE_KEYS[k] = true end end
 -- handled before the loop that copies the rest
-local ASSEMBLED = { config = true, cwd = true, plugin_sources = true, igtf_dir = true, sources = true, ca = true }
+local ASSEMBLED = { config = true, cwd = true, plugin_sources = true, igtf_dir = true, sources = true, ca = true,
+  fetch_crl_conf = true }
 local PATHS = { out_dir = true, metrics = true, report = true, tls_ca = true }
 local COUNTS = { concurrency = true, max_size = true }
 function M.configure(opts)
@@ -249,10 +274,28 @@ function M.configure(opts)
     return fs.join(opts.cwd, p)
   end
   local t = {}
+  if opts.config and opts.fetch_crl_conf then
+    return nil, "mirror: a config file or a fetch-crl configuration, not both", 2
+  end
   if opts.config then
     local err
     t, err = M.load_config(opts.config)
     if not t then return nil, "mirror: " .. err end
+  end
+  local fc, igtf_opts
+  local igtf_dir = opts.igtf_dir
+  if opts.fetch_crl_conf then
+    -- fetch-crl's own file (crl/fetchcrl_conf.lua): its settings are the file's; the IGTF
+    -- folder it names is read with its per-CA settings (an igtf_dir option replaces the folder)
+    local ferr, fcode
+    fc, ferr, fcode = require("certbench.plugins.crl.fetchcrl_conf").read(abs(opts.fetch_crl_conf))
+    if not fc then return nil, "mirror: " .. ferr, fcode end
+    for k, v in pairs(fc.settings) do t[k] = v end
+    igtf_opts = fc.igtf
+    igtf_dir = igtf_dir or fc.igtf_dir
+    if not fc.nowarnings then
+      for _, n in ipairs(fc.notes) do ui.warn("fetch-crl-conf: %s", n) end
+    end
   end
   t.sources = t.sources or {}
   for _, u in ipairs(opts.sources or {}) do t.sources[#t.sources + 1] = u end
@@ -262,13 +305,15 @@ function M.configure(opts)
   end
   local cas = {}
   for i, p in ipairs(opts.ca or {}) do cas[i] = abs(p) end
-  if opts.igtf_dir then
+  if igtf_dir then
     -- an IGTF trust folder as fetch-crl reads it: its CAs are trusted, its URLs the sources
-    local g, gerr = require("certbench.plugins.crl.igtf").read(abs(opts.igtf_dir))
+    local g, gerr = require("certbench.plugins.crl.igtf").read(abs(igtf_dir), igtf_opts)
     if not g then return nil, "mirror: igtf_dir: " .. gerr end
     for _, p in ipairs(g.ca) do cas[#cas + 1] = p end
     for _, src in ipairs(g.sources) do t.sources[#t.sources + 1] = src end
-    for _, n in ipairs(g.notes) do ui.warn("igtf_dir: %s", n) end
+    if not (fc and fc.nowarnings) then
+      for _, n in ipairs(g.notes) do ui.warn("igtf_dir: %s", n) end
+    end
   end
   if #cas > 0 then t.ca = cas end
   for k, v in pairs(opts) do
@@ -276,6 +321,12 @@ function M.configure(opts)
     elseif PATHS[k] then t[k] = abs(v)
     elseif COUNTS[k] and type(v) == "string" then t[k] = math.tointeger(tonumber(v)) or v
     else t[k] = v end
+  end
+  if igtf_dir and t.out_dir and t.publish_cas == nil then
+    -- the mirror publishing into the trust folder itself (fetch-crl's default output): the CAs
+    -- are there already, as the IGTF packages put them; the mirror writes no <hash>.N of its own
+    local a, b = fs.realpath(abs(igtf_dir)), fs.realpath(t.out_dir)
+    if a and a == b then t.publish_cas = false end
   end
   local cfg, err = M.config(t)
   if not cfg then return nil, err, 2 end

@@ -7,6 +7,8 @@
 --   commit(ctx) -> true | nil, err   the staged files take their published names
 --   publish_cas(ctx)                 the CA certificates (raises {publish = err})
 --   old_names(ctx)                   the old-style hash names, after the commit
+--   names(ctx)                       the names sources ask for (src.names: fetch-crl's pem and
+--                                    der formats), after the commit
 -- ctx: the run's context (crl/mirror.lua: run): cfg, state, trust, tmp (the private tmp/ of the
 -- state folder), written (files written, counted), staged, pending, owner, seq, results,
 -- rstore, counts, prev_success, state_ignored.
@@ -269,9 +271,17 @@ function M.publish_cas(ctx)
     local name = ("%s.%d"):format(it.hash, n)
     local pem = pkey.pem_encode("CERTIFICATE", it.der)
     wanted[name] = true
-    if fs.read(fs.join(dir, name), 1 << 20) ~= pem then
-      write(fs.join(dir, name), pem)
-      ctx.written = ctx.written + 1
+    local cur = fs.read(fs.join(dir, name), 1 << 20)
+    if cur ~= pem then
+      local c = cur and require("certbench.x509").load(cur)
+      if c and c:to_der() == it.der then
+        -- the same CA in another encoding or through a symbolic link (a trust folder's own
+        -- <hash>.0, as the IGTF packages make it): left as it is, and not the mirror's to remove
+        if not st.meta.ca_links[name] then wanted[name] = nil end
+      else
+        write(fs.join(dir, name), pem)
+        ctx.written = ctx.written + 1
+      end
     end
   end
   for name in pairs(st.meta.ca_links) do
@@ -350,6 +360,45 @@ function M.old_names(ctx)
     st.meta.ca_links_old = wanted
   end
   fs.sync(dir)
+end
+
+-- names(ctx): a source's names = { pem = NAME, der = NAME } (fetch-crl's nametemplate_pem and
+-- _der) become symbolic links to the <base>.pem / <base>.der of the CRL it published (its full
+-- CRL, not a delta), made once and following every later replacement of the file; a name that
+-- is an absolute path (output_pem, output_der) links there to the file's absolute path
+function M.names(ctx)
+  local st, dir = ctx.state, ctx.cfg.out_dir
+  local want = {}
+  for _, s in ipairs(ctx.cfg.sources) do if s.names then want[s.url] = s.names end end
+  if not next(want) then return end
+  local folders, failed = { [dir] = true }, {}
+  for _, e in st.crls:each() do
+    local names = e.source and not e.delta and e.base and want[e.source]
+    for f, name in pairs(names or {}) do
+      local target, path = e.base .. "." .. f, fs.join(dir, name)
+      if name:sub(1, 1) == "/" then target, path = fs.join(dir, target), name end
+      if fs.exists(fs.join(dir, e.base .. "." .. f)) and fs.readlink(path) ~= target then
+        -- what stands there is replaced only when it is a CRL (fetch-crl's file of that name): a
+        -- template that names a CA or metadata file of a trust folder leaves it alone
+        local c = fs.exists(path) and not fs.readlink(path) and crl.scan_file(path)
+        if c then c:close() end
+        if fs.exists(path) and not fs.readlink(path) and not c then
+          ctx.state_ignored[#ctx.state_ignored + 1] = ("%s: not replaced by a link to %s: it is not a CRL"):format(name, target)
+        else
+          local ok, err = fs.symlink(target, path, { replace = true, sync = false })
+          if ok then
+            ctx.written = ctx.written + 1
+            folders[fs.dirname(path)] = true
+          else
+            failed[#failed + 1] = tostring(err)
+          end
+        end
+      end
+    end
+  end
+  for d in pairs(folders) do fs.sync(d) end
+  -- a folder of output_pem missing or not writable: the run's warning (the CRLs are published)
+  if #failed > 0 then error(failed[1] .. (#failed > 1 and (" (and %d more)"):format(#failed - 1) or ""), 0) end
 end
 
 return M

@@ -58,7 +58,7 @@ end
 
 -- reconcile(cfg, st, ignored, set): the files are the truth about what is published. A DER file changed
 -- since the state was saved (a run that ended early) or not in the state at all (a state
--- lost) is read, so that the number it holds is never rolled back. Such a CRL is marked for
+-- lost), or a <hash>.rN that is a file (fetch-crl's, in a folder the mirror takes over), is read, so that the number it holds is never rolled back. Such a CRL is marked for
 -- repair: its next good download rewrites both files, however unchanged the bytes look (a
 -- run cut short by a power loss may leave them torn); a PEM changed alone is rewritten alone.
 function M.reconcile(cfg, st, ignored, set)
@@ -73,6 +73,9 @@ function M.reconcile(cfg, st, ignored, set)
     elseif e.base then
       local path = fs.join(cfg.out_dir, e.base .. ".der")
       known[e.base .. ".der"] = true
+      -- its hash names (hard links with hash_links = "hardlink") are not read again each run
+      if e.hash and e.r_index then known[("%s.r%d"):format(e.hash, e.r_index)] = true end
+      if e.hash_old and e.r_old then known[("%s.r%d"):format(e.hash_old, e.r_old)] = true end
       local s = fs.stat(path)
       if s and not same_file(s, e.size, e.mtime, e.ino) then changed[#changed + 1] = { k, path } end
       if e.pem_size and not same_file(fs.stat(fs.join(cfg.out_dir, e.base .. ".pem")), e.pem_size, e.pem_mtime, e.pem_ino) then
@@ -92,7 +95,10 @@ function M.reconcile(cfg, st, ignored, set)
     if c then c:close() end
   end
   for _, name in ipairs(fs.list(cfg.out_dir) or {}) do
-    if name:match("%.der$") and not known[name] then
+    -- also a <hash>.rN that is a file, not the mirror's link: what fetch-crl (or a hand) published
+    -- there, which a mirror taking over its folder must not roll back
+    if (name:match("%.der$") and not known[name])
+       or (name:match("^%x%x%x%x%x%x%x%x%.r%d+$") and not known[name] and not fs.readlink(fs.join(cfg.out_dir, name))) then
       local path = fs.join(cfg.out_dir, name)
       local c = crl.scan_file(path)
       local ca = c and verified(set, c, path, ignored)

@@ -260,14 +260,15 @@ function M.run_source(ctx, src, i)
     r = nil
     collectgarbage()
   end
-  if not r and cfg.tolerance and sst.keys and #sst.keys > 0 then
+  local tolerance = src.tolerance or cfg.tolerance
+  if not r and tolerance and sst.keys and #sst.keys > 0 then
     -- aging tolerance: a failed download is a warning while every CRL the source stands for is
     -- published, current and fetched within the tolerance; past it, a failure
     local within, oldest = true, now
     for _, k in ipairs(sst.keys) do
       local e = entry(k)
       if not e or not e.last_success or (e.next_update_epoch and e.next_update_epoch + cfg.grace < now)
-         or now - e.last_success > cfg.tolerance then
+         or now - e.last_success > tolerance then
         within = false
       else
         oldest = math.min(oldest, e.last_success)
@@ -276,10 +277,18 @@ function M.run_source(ctx, src, i)
     if within then
       out.ok, out.code = true, nil
       out.warning = ("%s (tolerated: the published CRL is current and was fetched %s ago, within %ds)")
-        :format(out.error, ("%d s"):format(now - oldest), math.floor(cfg.tolerance))
+        :format(out.error, ("%d s"):format(now - oldest), math.floor(tolerance))
       out.error = nil
     end
   end
+  if not out.ok and src.optional and out.code ~= "cancelled" then
+    -- fetch-crl's noerrors: this source's failure is a warning; an expired CRL it published
+    -- still fails the run (metrics.judge_freshness), as a consumer takes it for "all revoked"
+    out.ok, out.code = true, nil
+    out.warning = ("%s (not an error: the source is optional)"):format(out.error)
+    out.error = nil
+  end
+  if src.nowarnings then out.nowarnings = true end
   sst.ok = out.ok
   if out.ok then
     sst.last_success = now

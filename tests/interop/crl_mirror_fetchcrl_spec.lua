@@ -303,3 +303,285 @@ describe("crl mirror and fetch-crl facing a rollback", function()
     assert.is_false(revoked_in(fc))
   end)
 end)
+
+-- fetch-crl's own configuration file as the mirror's (crl mirror --fetch-crl-conf), on an IGTF
+-- folder laid out as the Debian fetch-crl / ca-policy packages lay it out, published into that
+-- folder itself (fetch-crl's default output): the CA, .info, .crl_url, .signing_policy and
+-- .namespaces files stay as they are; where fetch-crl is installed, it runs on a copy of the
+-- folder with the same settings and both publish the same names with the same CRLs.
+describe("crl mirror --fetch-crl-conf on an IGTF folder that is its output", function()
+  local dir, www, srv, one, two, h1, h2
+
+  -- an IGTF folder: CA one as the IGTF distribution ships it (<alias>.pem, .info, .signing_policy,
+  -- .namespaces, and <hash>.* symbolic links to them, .info included as releases 1.33 to 1.36 had
+  -- it: nosymlinks keeps it from being read twice); CA two in the older form (<hash>.0 a file,
+  -- <hash>.crl_url)
+  local function igtf_folder(g)
+    assert(fs.mkdir(g))
+    h.write(g .. "/IGTF-One.pem", "subject= /CN=IGTF One\n" .. h.read(one.pem))
+    h.write(g .. "/IGTF-One.info", ("alias = IGTF-One\nstatus = accredited:classic\ncrl_url = %s\n"):format(srv.url .. "/s/dead"))
+    h.write(g .. "/IGTF-One.signing_policy", "access_id_CA X509 '/CN=IGTF One'\npos_rights globus CA:sign\n")
+    h.write(g .. "/IGTF-One.namespaces", "TO Issuer \"/CN=IGTF One\" PERMIT Subject \"/.*\"\n")
+    for _, ext in ipairs { "0", "signing_policy", "namespaces", "info" } do
+      h.sh(("ln -s IGTF-One.%s %s"):format(ext == "0" and "pem" or ext, h.q(g .. "/" .. h1 .. "." .. ext)))
+    end
+    h.write(g .. "/" .. h2 .. ".0", h.read(two.pem))
+    h.write(g .. "/" .. h2 .. ".crl_url", srv.url .. "/s/gone\n")
+    h.write(g .. "/" .. h2 .. ".signing_policy", "access_id_CA X509 '/CN=IGTF Two'\n")
+  end
+
+  -- fetch-crl.conf for the folder g: prepend and postpend URLs with its tokens, a per-CA section
+  -- replacing CA two's URLs, both hash styles and the pem format, no /etc/fetch-crl.d
+  local function conf(path, g, state)
+    h.write(path, table.concat({
+      "# fetch-crl.conf",
+      "infodir = " .. g,
+      "statedir = " .. state,
+      "cfgdir =",
+      "agingtolerance = 24",
+      "nosymlinks",
+      "nowarnings",
+      "httptimeout = 5",
+      "parallelism = 2",
+      "formats = openssl, pem, der",
+      "prepend_url = " .. srv.url .. "/s/pre-@ALIAS@-@R@",
+      "postpend_url = " .. srv.url .. "/s/post-@ANCHORNAME@.r@R@",
+      "",
+      "[" .. h2 .. "]",
+      "noprepend_url",
+      "crl_url.0 = " .. srv.url .. "/s/dead2",
+      "",
+    }, "\n"))
+  end
+
+  -- name -> what it is (type, link target, content, inode, mtime), the mirror's own folder aside
+  local function snapshot(g)
+    local t = {}
+    for _, n in ipairs(fs.list(g)) do
+      if n ~= ".certbench-mirror" then
+        local st = fs.stat(g .. "/" .. n, { follow = false })
+        t[n] = { type = st.type, link = fs.readlink(g .. "/" .. n), data = h.read(g .. "/" .. n), ino = st.ino, mtime = st.mtime }
+      end
+    end
+    return t
+  end
+
+  -- run_in(command) -> output, rc: a command as README writes it, build/ first on the PATH
+  local function run_in(command)
+    return h.run(("cd %s && PATH=%s:$PATH %s 2>&1"):format(h.q(dir), h.q(h.root .. "/build"), command))
+  end
+
+  -- the routes of the tests: CA one's own URL and CA two's dead, its prepended / postpended ones
+  -- serving `one` and CA two's CRL
+  local function serve(one)
+    F.routes(www, { dead = { mode = "status", code = 500 }, dead2 = { mode = "status", code = 503 },
+      gone = { mode = "status", code = 404 }, ["pre-IGTF-One-0"] = { mode = "file", file = one },
+      ["post-" .. h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+  end
+
+  local function mirror(c, extra)
+    return mirror_cmd("--fetch-crl-conf " .. h.q(c) .. (extra or ""))
+  end
+
+  setup(function()
+    dir = h.tmpdir()
+    www = dir .. "/www"
+    assert(fs.mkdir(www))
+    one, two = F.ca(dir, "IGTF One"), F.ca(dir, "IGTF Two")
+    h1, h2 = one.cert:subject():hash(), two.cert:subject():hash()
+    h.write(www .. "/one-7.crl", F.crl(one, { number = 7, entries = { { serial = "0E", date = os.time() - 7200 } } }):to_der())
+    h.write(www .. "/one-3.crl", F.crl(one, { number = 3, this_update = os.time() - 60 }):to_der())
+    h.write(www .. "/two.crl", F.crl(two, { number = 2 }):to_der())
+    srv = F.server(www)
+  end)
+  teardown(function() servers.stop(srv) end)
+
+  it("publishes beside the CAs, touches none of the trust folder's files, and a second run writes nothing", function()
+    serve("one-7.crl")
+    local g = dir .. "/cb"
+    igtf_folder(g)
+    assert(fs.mkdir(dir .. "/cb-state"))
+    conf(dir .. "/cb.conf", g, dir .. "/cb-state")
+    local before = snapshot(g)
+    local rep, rc, err, out = mirror(dir .. "/cb.conf")
+    assert.equal(0, rc, err .. out)
+    -- nosymlinks: the <hash>.info link is not a second CA one
+    assert.equal(2, #rep.sources)
+    local by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    -- CA one from the prepended URL (its own is tried after it), CA two from the postpended one
+    -- after the URL its section gives (its .crl_url's is not tried)
+    local s1, s2 = by[srv.url .. "/s/pre-IGTF-One-0"], by[srv.url .. "/s/dead2"]
+    assert.is_truthy(s1, "CA one's source starts with the prepend_url")
+    assert.is_truthy(s2, "CA two's section replaced its URL and dropped the prepend_url")
+    assert.equal(srv.url .. "/s/post-" .. h2 .. ".r0", s2.served_by)
+    assert.matches("503", s2.failover[1])
+    assert.equal(1, #s2.failover)
+    -- nowarnings: the failover is in the report, not on the terminal
+    assert.not_matches("failover", err)
+    local after = snapshot(g)
+    for n, b in pairs(before) do
+      assert.same(b, after[n], n .. " changed")
+    end
+    -- what it published: the hash names of both styles and the pem format's names
+    local h1old = one.cert:subject():hash_old()
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    assert.equal(7, crl_number(g .. "/" .. h1old .. ".r0"))
+    assert.equal(7, crl_number(g .. "/IGTF-One.0.crl.pem"))
+    assert.equal(2, crl_number(g .. "/" .. h2 .. ".0.crl.pem"))
+    assert.equal(7, tonumber(h.sh("openssl crl -inform DER -noout -crlnumber -in " .. h.q(g .. "/IGTF-One.0.crl")):match("0x(%x+)"), 16))
+    assert.is_nil(fs.exists(g .. "/" .. h1 .. ".1") or nil, "no CA link of the mirror's own")
+    -- the folder is a CApath that openssl reads: the revoked certificate is refused
+    local revoked = select(2, F.leaf(one, dir, "0E"))
+    local o, vrc = h.openssl(("verify -CApath %s -crl_check %s"):format(h.q(g), h.q(revoked)))
+    assert.not_equal(0, vrc)
+    assert.matches("certificate revoked", o)
+    -- a second run: nothing written, nothing touched
+    local published = snapshot(g)
+    rep, rc, err = mirror(dir .. "/cb.conf")
+    assert.equal(0, rc, err)
+    assert.equal(0, rep.files_written)
+    assert.same(published, snapshot(g))
+    -- a rollback (#3, newer thisUpdate) from the same URL is refused there too
+    serve("one-3.crl")
+    rep, rc, err = mirror(dir .. "/cb.conf")
+    assert.equal(1, rc, err)
+    by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    serve("one-7.crl")
+  end)
+
+  -- README's migration: its fetch-crl.conf and its command, taken from the README and run as
+  -- written but for the paths and the URL (this folder, this server); fetch-crl runs the same file
+  it("runs README's fetch-crl.conf with README's command, publishing what fetch-crl publishes", function()
+    local readme = h.read(h.root .. "/README.md")
+    local ini = readme:match("\n```ini\n(# /etc/fetch%-crl%.conf\n.-)\n```\n")
+    assert.is_truthy(ini, "README has no ```ini block of /etc/fetch-crl.conf")
+    local cmd = readme:match("```ini\n# /etc/fetch%-crl%.conf\n.-```sh\n(.-)\n```")
+    assert.equal("certbench crl mirror --fetch-crl-conf /etc/fetch-crl.conf", cmd)
+    F.routes(www, { dead = { mode = "status", code = 500 }, gone = { mode = "status", code = 404 },
+      ["IGTF-One.r0"] = { mode = "file", file = "one-7.crl" }, [h2 .. ".r0"] = { mode = "file", file = "two.crl" } })
+    local results = {}
+    for _, tool in ipairs { "cb", "fc" } do
+      if tool == "fc" and not FETCH_CRL then break end
+      local g, st = dir .. "/readme-" .. tool, dir .. "/readme-" .. tool .. "-state"
+      igtf_folder(g)
+      assert(fs.mkdir(st))
+      -- this machine's /etc/fetch-crl.d is not the test's (fetch-crl 3.0.22 reads it whatever cfgdir says)
+      local text = ini:gsub("/etc/grid%-security/certificates", g):gsub("/var/cache/fetch%-crl", st)
+        :gsub("http://crl%-cache%.example%.org/", srv.url .. "/s/"):gsub("\n%[", "\ncfgdir =\n\n[", 1)
+      local c = dir .. "/readme-" .. tool .. ".conf"
+      h.write(c, text)
+      local before = snapshot(g)
+      local o, rc
+      if tool == "cb" then
+        o, rc = run_in(cmd:gsub("/etc/fetch%-crl%.conf", c))
+      else
+        o, rc = h.run(("%s -q -c %s"):format(FETCH_CRL, h.q(c)))
+      end
+      assert.equal(0, rc, o)
+      local after = snapshot(g)
+      local names = {}
+      for n in pairs(after) do
+        if before[n] then assert.same(before[n], after[n], n .. " changed by " .. tool)
+        else names[#names + 1] = n end
+      end
+      table.sort(names)
+      results[tool] = { dir = g, names = names }
+    end
+    local cb = results.cb
+    assert.equal(7, crl_number(cb.dir .. "/" .. h1 .. ".r0"))
+    assert.equal(2, crl_number(cb.dir .. "/" .. h2 .. ".r0"))
+    if not results.fc then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    -- fetch-crl's files are the mirror's <hash>.rN names (both hash styles), each the same CRL
+    assert.equal(4, #results.fc.names, table.concat(results.fc.names, " "))
+    for _, n in ipairs(results.fc.names) do
+      assert.truthy(fs.exists(cb.dir .. "/" .. n), n .. " is missing from the certbench folder")
+      assert.equal(h.sh("openssl crl -outform DER -in " .. h.q(results.fc.dir .. "/" .. n) .. " | sha256sum"),
+        h.sh("openssl crl -outform DER -in " .. h.q(cb.dir .. "/" .. n) .. " | sha256sum"), n)
+    end
+  end)
+
+  -- the same folder with --igtf-dir and --out-dir (no fetch-crl.conf), and a CApath whose CAs a
+  -- c_rehash made: a <hash>.0 with the CA the mirror trusts is left as it is, and never removed
+  it("leaves a folder's own <hash>.0 of a trusted CA alone, with --igtf-dir DIR --out-dir DIR and in any CApath", function()
+    serve("one-7.crl")
+    local g = dir .. "/cli"
+    igtf_folder(g)
+    local before = snapshot(g)
+    -- CA one's own URL is dead here (no prepend_url without the configuration): CA two's is
+    -- the one that fails, and the run with it
+    local rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(g)))
+    assert.equal(1, rc, err)
+    assert.equal(0, rep.sources_ok)
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    F.routes(www, { dead = { mode = "file", file = "one-7.crl" }, gone = { mode = "file", file = "two.crl" } })
+    rep, rc, err = mirror_cmd(("--igtf-dir %s --out-dir %s --timeout 5"):format(h.q(g), h.q(g)))
+    assert.equal(0, rc, err)
+    for n, b in pairs(before) do assert.same(b, snapshot(g)[n], n .. " changed") end
+    serve("one-7.crl")
+    assert.equal(7, crl_number(g .. "/" .. h1 .. ".r0"))
+    -- a CApath made by openssl rehash: <hash>.0 a link to the CA file, which --ca also names
+    local capath = dir .. "/capath"
+    assert(fs.mkdir(capath))
+    h.write(capath .. "/one.pem", "# the CA, with a comment\n" .. h.read(one.pem))
+    h.sh("openssl rehash " .. h.q(capath))
+    assert.equal("one.pem", fs.readlink(capath .. "/" .. h1 .. ".0"))
+    before = snapshot(capath)
+    local base = ("--out-dir %s --source %s --timeout 5"):format(h.q(capath), h.q(srv.url .. "/s/pre-IGTF-One-0"))
+    rep, rc, err = mirror_cmd(base .. " --ca " .. h.q(capath .. "/one.pem"))
+    assert.equal(0, rc, err)
+    for n, b in pairs(before) do assert.same(b, snapshot(capath)[n], n .. " changed") end
+    -- the CA no longer trusted by the mirror (another --ca): its link stays, it is not the mirror's
+    rep, rc, err = mirror_cmd(base .. " --ca " .. h.q(two.pem))
+    assert.is_truthy(rep, err)
+    assert.equal("one.pem", fs.readlink(capath .. "/" .. h1 .. ".0"))
+    assert.same(before[h1 .. ".0"], snapshot(capath)[h1 .. ".0"])
+  end)
+
+  it("publishes what fetch-crl publishes with the same configuration, and takes its folder over without a rollback", function()
+    if not FETCH_CRL then pending("fetch-crl is not installed (third_party/install-deps test)") return end
+    serve("one-7.crl")
+    local gc, gf = dir .. "/same-cb", dir .. "/same-fc"
+    igtf_folder(gc)
+    igtf_folder(gf)
+    for _, d in ipairs { "same-cb-state", "same-fc-state" } do assert(fs.mkdir(dir .. "/" .. d)) end
+    conf(dir .. "/same-cb.conf", gc, dir .. "/same-cb-state")
+    conf(dir .. "/same-fc.conf", gf, dir .. "/same-fc-state")
+    local rep, rc, err = mirror(dir .. "/same-cb.conf")
+    assert.equal(0, rc, err)
+    local o, frc = h.run(("%s -c %s"):format(FETCH_CRL, h.q(dir .. "/same-fc.conf")))
+    assert.equal(0, frc, o)
+    -- fetch-crl's names, each with the same CRL in the certbench folder
+    local fnames = {}
+    for _, n in ipairs(fs.list(gf)) do
+      if n:match("%.r%d+$") or n:match("%.crl%.pem$") or n:match("%.crl$") then fnames[#fnames + 1] = n end
+    end
+    table.sort(fnames)
+    assert.equal(8, #fnames, table.concat(fnames, " "))
+    for _, n in ipairs(fnames) do
+      assert.truthy(fs.exists(gc .. "/" .. n), n .. " is missing from the certbench folder")
+      -- the der format's files are DER in both folders, the others PEM
+      local inform = n:match("%.crl$") and " -inform DER" or ""
+      assert.equal(h.sh("openssl crl" .. inform .. " -outform DER -in " .. h.q(gf .. "/" .. n) .. " | sha256sum"),
+        h.sh("openssl crl" .. inform .. " -outform DER -in " .. h.q(gc .. "/" .. n) .. " | sha256sum"), n)
+    end
+    -- the mirror takes over fetch-crl's folder (its <hash>.r0 files, no mirror state): a lower
+    -- CRL number is refused there at once
+    serve("one-3.crl")
+    local before = snapshot(gf)
+    rep, rc, err = mirror(dir .. "/same-fc.conf")
+    assert.equal(1, rc, err)
+    local by = {}
+    for _, s in ipairs(rep.sources) do by[s.url] = s end
+    assert.matches("CRL number 3 is lower than the published 7", by[srv.url .. "/s/pre-IGTF-One-0"].error)
+    assert.equal(7, crl_number(gf .. "/" .. h1 .. ".r0"))
+    for n, b in pairs(before) do
+      if not n:match("%.r%d+$") and not n:match("%.crl%.pem$") and not n:match("%.crl$") then assert.same(b, snapshot(gf)[n], n .. " changed") end
+    end
+    serve("one-7.crl")
+  end)
+end)
