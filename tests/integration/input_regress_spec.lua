@@ -222,3 +222,27 @@ describe("a DER certificate with trailing bytes", function()
     end)
   end
 end)
+
+-- crl fetch killed during a download (SIGTERM, SIGKILL) left its private folder, with the partial
+-- download, in the output folder: one more .certbench-fetch-* per killed run, never removed
+describe("crl fetch after runs that were killed", function()
+  it("removes the private folders killed runs left, not a running fetch's nor a new one", function()
+    local out = p("killed")
+    h.sh("mkdir -p " .. h.q(out .. "/.certbench-fetch-0A0A0A0A0A0A") .. " " .. h.q(out .. "/.certbench-fetch-0B0B0B0B0B0B")
+      .. " " .. h.q(out .. "/.certbench-fetch-0C0C0C0C0C0C"))
+    h.write(out .. "/.certbench-fetch-0A0A0A0A0A0A/w-partial", ("x"):rep(4096))
+    h.sh("touch -d '-5 min' " .. h.q(out) .. "/.certbench-fetch-0A0A0A0A0A0A " .. h.q(out) .. "/.certbench-fetch-0B0B0B0B0B0B")
+    -- 0B: a running fetch's (held locked); 0C: made a moment ago
+    local lockpid = h.sh("flock -o " .. h.q(out .. "/.certbench-fetch-0B0B0B0B0B0B") .. " sleep 20 >/dev/null 2>&1 & echo $!")
+    h.sh("sleep 0.5")
+    local _, err, rc = cb(("crl fetch %s/all-crls.tar.gz --ca %s -o %s"):format(base, h.q(p("trusted.pem")), h.q(out)))
+    h.sh("kill " .. lockpid:match("%d+"))
+    assert.equal(0, rc, err)
+    local left = {}
+    for _, f in ipairs(require("certbench.fs").list(out)) do
+      if f:match("^%.certbench") then left[#left + 1] = f end
+    end
+    table.sort(left)
+    assert.same({ ".certbench-fetch-0B0B0B0B0B0B", ".certbench-fetch-0C0C0C0C0C0C" }, left)
+  end)
+end)
