@@ -163,7 +163,22 @@ function M.lazy_array(n, get)
   return setmetatable({ [LAZY_N] = n, [LAZY_GET] = get }, M.lazy_array_mt)
 end
 
-local function encode_string(s) return cjson.encode(s) end
+-- JSON is UTF-8 (RFC 8259): a string that is not (a file name of Latin-1 bytes, a certificate's
+-- T61String) has each byte outside a valid UTF-8 sequence replaced by U+FFFD, so the document
+-- still parses; cjson copied them raw, and a strict reader refused the whole document
+local function valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local len, bad = utf8.len(s, i)
+    if len then out[#out + 1] = s:sub(i) break end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+  end
+  return table.concat(out)
+end
+local function encode_string(s) return cjson.encode(valid_utf8(s)) end
 local function is_list(t)
   local mt = getmetatable(t)
   if mt == M.array_mt or mt == M.lazy_array_mt then return true end
