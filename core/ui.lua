@@ -52,9 +52,18 @@ local function fmt(s, ...)
   return tostring(s)
 end
 
+-- what ui.say prints holds what certificates, peers and servers say (a URL of a distribution
+-- point, a server's reason phrase): controls other than the line ends and tabs of the text are
+-- escaped (ui.escape), so none reaches the terminal (ESC[31m, a CSI); most lines have none
+local CONTROL = "[%z\1-\8\11-\31\127\194]"
+local function escape_text(s)
+  if not s:find(CONTROL) then return s end
+  return (s:gsub("[^\n\t]+", M.escape))
+end
+
 function M.say(s, ...)
   if M.options.json then return end
-  io.stdout:write(fmt(s, ...), "\n")
+  io.stdout:write(escape_text(fmt(s, ...)), "\n")
 end
 
 function M.info(s, ...)

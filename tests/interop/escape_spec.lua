@@ -113,3 +113,23 @@ describe("errors naming a hostile file name", function()
     no_raw_controls(err)
   end)
 end)
+
+-- what a certificate names is printed on stdout escaped too: crl check showed the distribution
+-- point URL of an openssl-made certificate (ESC[31m in it) raw in its notes (issue: attacker)
+describe("stdout text holding what a certificate names", function()
+  it("crl check --fetch prints a distribution point URL with ESC escaped, on one line", function()
+    local ca, cakey = dir .. "/cdp-ca.pem", dir .. "/cdp-ca.key"
+    h.sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -subj /CN=CDP-CA -days 2 2>&1")
+      :format(h.q(cakey), h.q(ca)))
+    h.write(dir .. "/cdp.ext", "crlDistributionPoints=URI:http://127.0.0.1:9/x\27[31mred\n")
+    h.sh(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -subj /CN=cdp -out %s 2>&1")
+      :format(h.q(dir .. "/cdp.key"), h.q(dir .. "/cdp.csr")))
+    h.sh(("openssl x509 -req -in %s -CA %s -CAkey %s -days 1 -extfile %s -out %s 2>&1"):format(h.q(dir .. "/cdp.csr"),
+      h.q(ca), h.q(cakey), h.q(dir .. "/cdp.ext"), h.q(dir .. "/cdp.pem")))
+    local out, err, rc = h.run3(("%s crl check %s --chain %s --fetch --timeout 3"):format(h.q(h.bin),
+      h.q(dir .. "/cdp.pem"), h.q(ca)))
+    assert.equal(1, rc, out .. err)
+    assert.matches("x\\1B[31mred", out, 1, true)
+    no_raw_controls(out .. err)
+  end)
+end)
