@@ -163,14 +163,6 @@ static int l_budget_used(lua_State *L) {
   return 2;
 }
 
-static const char *fmt_size(char *buf, size_t n, lua_Integer v) {
-  if (v >= (1 << 30) && v % (1 << 30) == 0) snprintf(buf, n, "%lld GiB", (long long)(v >> 30));
-  else if (v >= (1 << 20) && v % (1 << 20) == 0) snprintf(buf, n, "%lld MiB", (long long)(v >> 20));
-  else if (v >= (1 << 10) && v % (1 << 10) == 0) snprintf(buf, n, "%lld KiB", (long long)(v >> 10));
-  else snprintf(buf, n, "%lld bytes", (long long)v);
-  return buf;
-}
-
 /* over_limit checks a member being inflated: out bytes produced so far from in bytes of
  * compressed input. Returns 1 and an error naming the member and the limit when one is
  * exceeded (its code: the limit's name). Ratios apply past ratio_grace bytes, so small
@@ -180,12 +172,12 @@ static int over_limit(const budget *b, const char *name, uint64_t out, uint64_t 
   uint64_t total = (uint64_t)b->total + out;
   if (out > (uint64_t)b->max_member) {
     seterr(e, "max_member", "member %s is larger than %s (max_member)", name,
-             fmt_size(sz, sizeof sz, b->max_member));
+             cb_size_text(sz, sizeof sz, b->max_member));
     return 1;
   }
   if (total > (uint64_t)b->max_total) {
     seterr(e, "max_total", "zip bomb? the archive inflates past %s in total (max_total), at member %s",
-             fmt_size(sz, sizeof sz, b->max_total), name);
+             cb_size_text(sz, sizeof sz, b->max_total), name);
     return 1;
   }
   if (out > (uint64_t)b->ratio_grace &&

@@ -448,7 +448,7 @@ static int m_text(lua_State *L) {
   X509_REQ *req = cb_check_csr(L, 1);
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio) return luaL_error(L, "out of memory");
-  unsigned long nm = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+  unsigned long nm = CB_NAME_PRINT_FLAGS;
   int ok = X509_REQ_print_ex(bio, req, nm, X509_FLAG_NO_PUBKEY | X509_FLAG_NO_ATTRIBUTES |
                                                X509_FLAG_NO_EXTENSIONS | X509_FLAG_NO_SIGDUMP);
   if (ok) {

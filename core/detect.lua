@@ -41,7 +41,6 @@
 -- Nothing here raises on bad data: the fuzz target tests/fuzz/detect.lua holds it to that.
 local M = {}
 
-local MAX_FILE = 256 * 1024 * 1024
 local MAX_DEPTH = 48 -- indefinite-length BER nesting we follow before giving up
 
 ---------------------------------------------------------------------------------------------
@@ -658,7 +657,7 @@ function M.file(path, opts)
   if type(path) ~= "string" then error("detect.file: path must be a string", 2) end
   options.check(opts, { "name", "max_bytes" }, "detect.file")
   local fs = require "certbench.fs"
-  local data, err = fs.read(path, (opts and opts.max_bytes) or MAX_FILE)
+  local data, err = fs.read(path, (opts and opts.max_bytes) or fs.FILE_MAX)
   if not data then return nil, err, "io" end
   local o = { name = (opts and opts.name) or path }
   return M.detect(data, o)

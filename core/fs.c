@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -22,7 +23,6 @@
 #include "loop.h"
 
 #define LOCK_MT "certbench.fs.lock"
-#define DEFAULT_MAX_READ ((lua_Integer)256 << 20)
 
 /* dir_of copies the folder part of path into out ("." when there is none). */
 static void dir_of(const char *path, char *out, size_t len) {
@@ -42,10 +42,15 @@ static int fsync_dir(const char *dir) {
   return ok;
 }
 
-/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno (a FIFO: cb_fifo_no_writer) */
+/* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno. max_bytes defaults to
+ * CB_FILE_MAX, the one cap on a local file; over it, "path: file too large (N bytes, over
+ * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap.
+ * A FIFO: cb_fifo_no_writer. */
 static int l_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  lua_Integer max = luaL_optinteger(L, 2, DEFAULT_MAX_READ);
+  lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)CB_FILE_MAX);
+  char cap[32];
+  cb_size_text(cap, sizeof cap, max);
   /* O_NONBLOCK: a FIFO opens at once, with a writer or not (cb_fifo_no_writer); any
    * other file is blocking again once fstat has said what it is */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -62,8 +67,8 @@ static int l_read(lua_State *L) {
   }
   if (S_ISREG(st.st_mode) && st.st_size > max) {
     close(fd);
-    return cb_fail(L, "%s: file too large (%I bytes, the limit is %I)", path,
-                   (lua_Integer)st.st_size, max);
+    return cb_fail(L, "%s: file too large (%I bytes, over certbench's limit of %s for a file it reads whole)",
+                   path, (lua_Integer)st.st_size, cap);
   }
   int fifo = S_ISFIFO(st.st_mode); /* still O_NONBLOCK: no writer seen yet */
   long waited = 0;
@@ -106,7 +111,7 @@ static int l_read(lua_State *L) {
     total += r;
     if (total > max) {
       close(fd);
-      return cb_fail(L, "%s: file too large (more than %I bytes)", path, max);
+      return cb_fail(L, "%s: file too large (over certbench's limit of %s for a file it reads whole)", path, cap);
     }
     luaL_addsize(&b, (size_t)r);
   }
@@ -134,6 +139,28 @@ static int l_read(lua_State *L) {
  * leftovers of that pattern that no live writer holds (clean_key_leftovers). */
 
 enum { OUT_REPLACE, OUT_INPLACE, OUT_STDOUT };
+
+/* What a replaced file's publication waits for (the sync option):
+ *   SYNC_NONE  nothing: atomic for the processes that read it, not across a power cut
+ *   SYNC_DATA  ("atomic") fsync of the file before the rename: after a power cut the name holds
+ *              the old file or the whole new one (without it, ext4 and xfs may show the new name
+ *              on an empty or short file), but the rename itself may be lost: the old file
+ *   SYNC_NAME  (true, the default) that and an fsync of the folder after the rename: the new
+ *              file is durable when the call returns */
+enum { SYNC_NONE, SYNC_DATA, SYNC_NAME };
+
+/* stdout_taken: this process has opened its standard output as an output target ("-", or a
+ * device, FIFO or socket that is the same file as descriptor 1, such as /dev/stdout). The CLI
+ * then sends its report (text, --json, --quiet's list) to stderr, so that what a pipe reads is
+ * the data asked for and nothing else (`ca issue --out - | openssl x509`). Read by
+ * fs.stdout_taken(). */
+static int stdout_taken;
+
+/* same_as_stdout: st is the file descriptor 1 is open on */
+static int same_as_stdout(const struct stat *st) {
+  struct stat o;
+  return fstat(STDOUT_FILENO, &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+}
 
 typedef struct {
   int kind, fd, exclusive, sync, key, unnamed;
@@ -261,6 +288,7 @@ static int out_open(out_file *o, const char *path, mode_t mode, int key, int exc
     fflush(stdout); /* what Lua printed before comes first */
     o->kind = OUT_STDOUT;
     o->fd = STDOUT_FILENO;
+    stdout_taken = 1;
     return 0;
   }
   struct stat st;
@@ -274,7 +302,10 @@ static int out_open(out_file *o, const char *path, mode_t mode, int key, int exc
       o->kind = OUT_INPLACE;
       o->fd = S_ISSOCK(st.st_mode) ? connect_socket(path)
                                    : open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
-      return o->fd < 0 ? errno : 0;
+      if (o->fd < 0) return errno;
+      /* /dev/null is a device stdout may be open on too, and writing it mixes nothing */
+      if (same_as_stdout(&st) && !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))) stdout_taken = 1;
+      return 0;
     }
   }
   o->kind = OUT_REPLACE;
@@ -371,8 +402,21 @@ static int out_commit(out_file *o, int *published) {
   *published = 1;
   char dir[PATH_MAX];
   dir_of(o->path, dir, sizeof dir);
-  if (o->sync && !fsync_dir(dir)) return errno;
+  if (o->sync == SYNC_NAME && !fsync_dir(dir)) return errno;
   return 0;
+}
+
+/* opt_sync reads the sync option of fs.write and fs.writer at idx: true (the default) SYNC_NAME,
+ * "atomic" SYNC_DATA, false SYNC_NONE; anything else raises. */
+static int opt_sync(lua_State *L, int idx, const char *fn) {
+  if (lua_type(L, idx) != LUA_TTABLE) return SYNC_NAME;
+  lua_getfield(L, idx, "sync");
+  int t = lua_type(L, -1), v = SYNC_NAME;
+  if (t == LUA_TBOOLEAN) v = lua_toboolean(L, -1) ? SYNC_NAME : SYNC_NONE;
+  else if (t == LUA_TSTRING && strcmp(lua_tostring(L, -1), "atomic") == 0) v = SYNC_DATA;
+  else if (t != LUA_TNIL) luaL_error(L, "%s: sync must be true, false or \"atomic\"", fn);
+  lua_pop(L, 1);
+  return v;
 }
 
 /* out_result pushes the Lua result of out_commit: true, or nil, "path: cause", errno (the
@@ -396,7 +440,7 @@ static int out_open_fail(lua_State *L, const char *path, int e, const char *why)
   return cb_fail_errno(L, path, e);
 }
 
-/* fs.write(path, data[, {mode=0644, exclusive=false, sync=true, key=false}])
+/* fs.write(path, data[, {mode=0644, exclusive=false, sync=true|"atomic"|false, key=false}])
  *   -> true | nil, err, errno
  * One way out (see above). exclusive: fail with EEXIST when path exists (published with
  * link(), so even a racing writer cannot be overwritten). key: the unnamed-file path. */
@@ -408,7 +452,7 @@ static int l_write(lua_State *L) {
   cb_checkoptions(L, 3, "fs.write", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 3, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 3, "exclusive", 0);
-  int sync = cb_optfield_boolean(L, 3, "sync", 1);
+  int sync = opt_sync(L, 3, "fs.write");
   int key = cb_optfield_boolean(L, 3, "key", 0);
   out_file o;
   const char *why;
@@ -520,7 +564,7 @@ static int writer_tostring(lua_State *L) {
   return 1;
 }
 
-/* fs.writer(path[, {mode=0644, exclusive=false, sync=true, key=false}]) -> w | nil, err, errno
+/* fs.writer(path[, {mode=0644, exclusive=false, sync=true|"atomic"|false, key=false}]) -> w | nil, err, errno
  * fs.write in pieces, for a document too large to hold whole: the writes go to fs.write's
  * target (a temporary file next to path, the mode set at open; or the device, FIFO, socket or
  * standard output written in place), and w:commit() publishes it as fs.write does. */
@@ -530,7 +574,7 @@ static int l_writer(lua_State *L) {
   cb_checkoptions(L, 2, "fs.writer", known);
   mode_t mode = (mode_t)cb_optfield_integer(L, 2, "mode", 0644);
   int exclusive = cb_optfield_boolean(L, 2, "exclusive", 0);
-  int sync = cb_optfield_boolean(L, 2, "sync", 1);
+  int sync = opt_sync(L, 2, "fs.writer");
   int key = cb_optfield_boolean(L, 2, "key", 0);
   fs_writer *w = cb_newudata(L, sizeof *w, WRITER_MT);
   w->o.fd = -1;
@@ -550,6 +594,13 @@ static int l_target(lua_State *L) {
   else if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
     lua_pushliteral(L, "inplace");
   else lua_pushliteral(L, "replace");
+  return 1;
+}
+
+/* fs.stdout_taken() -> true when an output target of this process was its standard output
+ * (see stdout_taken) */
+static int l_stdout_taken(lua_State *L) {
+  lua_pushboolean(L, stdout_taken);
   return 1;
 }
 
@@ -1296,7 +1347,9 @@ int luaopen__certbench_fs(lua_State *L) {
       {"sync", l_sync},       {"truncate", l_truncate}, {"realpath", l_realpath},
       {"tmpdir", l_tmpdir},   {"lock", l_lock},     {"fault", l_fault},   {"create", l_create},
       {"pwrite", l_pwrite},   {"syncfs", l_syncfs}, {"link", l_link},     {"symlink", l_symlink},
-      {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {"private_dir", l_private_dir}, {NULL, NULL}};
+      {"readlink", l_readlink}, {"writer", l_writer}, {"target", l_target}, {"stdout_taken", l_stdout_taken}, {"private_dir", l_private_dir}, {NULL, NULL}};
   luaL_newlib(L, fns);
+  lua_pushinteger(L, (lua_Integer)CB_FILE_MAX);
+  lua_setfield(L, -2, "FILE_MAX");
   return 1;
 }

@@ -1,5 +1,9 @@
 -- certbench.fs: files and folders, the way keys and CA databases need them.
 --   fs.read(path[, max_bytes])                        -> data | nil, err, errno
+--       max_bytes defaults to fs.FILE_MAX
+--   fs.FILE_MAX                                       256 MiB: the one cap on a local file certbench
+--       reads whole (CB_FILE_MAX in core/lib/cb.h); over it, "path: file too large (N bytes, over
+--       certbench's limit of 256 MiB for a file it reads whole)"
 --   fs.write(path, data[, {mode, exclusive, sync, key}])  the one way out, by what path names:
 --       "-": standard output; a character device, FIFO or socket (also through a symbolic
 --       link: /dev/stdout): written in place; a block device or folder: refused; else atomic:
@@ -7,9 +11,14 @@
 --       is left alone). key: the file has a name only once whole (O_TMPFILE + linkat; where
 --       the file system lacks it, a locked ".<name>.certbench-key.<hex>.tmp" that the next key
 --       written in that folder removes if a crash left it)
+--       sync: true (default) the file and its folder synced: durable on return; "atomic" the
+--       file only, before the rename: old or new after a power cut, the new name maybe lost;
+--       false: none (atomic for readers, not across a power cut)
 --   fs.writer(path[, {mode, exclusive, sync, key}])   -> w: fs.write in pieces: w:write(s, ...),
 --                                                     w:commit(); w:abort()/<close>/gc leave no trace
 --   fs.target(path) -> "replace" | "inplace" | "stdout"  how fs.write would write path
+--   fs.stdout_taken() -> true once a write or writer of this process had standard output as its
+--                                                     target ("-", /dev/stdout, the FIFO stdout is)
 --   fs.write_key(path, data[, {force}])               0600 from creation, key = true; refuses to overwrite
 --   fs.write_new(path, data[, {mode, force}])        like write, but an existing file is an
 --                                                     error unless force
@@ -19,6 +28,8 @@
 --   fs.pwrite(path, offset, data[, {mode, sync}])     overwrite in place, fdatasync
 --       append, create, pwrite and a lock file never follow a symbolic link (O_NOFOLLOW)
 --   fs.syncfs(path)                                   make the whole file system durable
+--   fs.SYNC_EACH_MAX                                  16: up to this many new files, a writer
+--                                                     syncs each (fs.sync{}); above, syncfs once
 --   fs.sync({path, ...})                              fdatasync each file, fsync each folder
 --                                                     (write-back of all started first)
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
@@ -47,6 +58,16 @@ local options = require "certbench.options"
 
 local M = {}
 for k, v in pairs(c) do M[k] = v end
+
+-- SYNC_EACH_MAX: the most new files a writer (a `ca issue` batch, a mirror run's commit) makes
+-- durable one by one with fs.sync{...}; above it, one fs.syncfs. A file's sync waits for that
+-- file alone, a syncfs for every dirty page of the file system, other programs' too: beside a
+-- writer of 500 MB one `ca issue` took 465-520 ms with syncfs, 95-107 ms with its own files'
+-- syncs (tests/bench/ca_issue_sync.sh). But each file's sync costs the disk a cache flush, so on
+-- a quiet disk per-file syncs grow with the count (tests/bench/ca_sync_batch.lua, ext4: 16 files
+-- 17 ms against 1 ms for a syncfs, 256 files 71 against 7, 1,000 files 850 against 25): a bulk
+-- job waits once for the neighbours' data rather than flush per file.
+M.SYNC_EACH_MAX = 16
 
 function M.exists(path)
   return c.stat(path) ~= nil

@@ -6,8 +6,9 @@
 --       with its limits); or { data = bytes, name = "label" } for bytes already in memory.
 --     opts: password = string | certbench.secret  (PKCS#12 files and encrypted keys)
 --           limits = { max_members=, max_total=, ... }  (certbench.archive's, for every kind)
---           max_size = bytes of a file, of standard input or of a download (default:
---             certbench.http's defaults.max_size, 64 MiB: one cap for every way in)
+--           max_size = bytes of a download (default: certbench.http's defaults.max_size,
+--             64 MiB). A file or standard input is capped at fs.FILE_MAX (256 MiB), the one cap
+--             on a local file, whatever max_size says
 --           http = { ... }  more options for certbench.http (ca_file, timeout, ...)
 --           name = how the source is named in messages (default: the path or URL)
 --           pkcs12 = "keep": a PKCS#12 file is one object { kind = "pkcs12", der = } for a caller
@@ -76,10 +77,10 @@ end
 
 -- fetch(source, opts) -> list of { data =, name = } | nil, err, code
 local function fetch(source, opts)
-  -- the default cap is http.defaults.max_size: the same table, from certbench.downloads, which
-  -- does not load certbench.http (and its event loop) for a plain file; required only when no
-  -- max_size is given (ca issue gives its own: one module fewer at its cold start)
-  local max = opts.max_size or require("certbench.downloads").max_size
+  -- a file or standard input: fs.FILE_MAX, the one cap on a local file (CB_FILE_MAX); a
+  -- download: max_size, else http.defaults.max_size, read from certbench.downloads only for a
+  -- URL (it does not load certbench.http and its event loop; a plain file needs neither)
+  local max = fs.FILE_MAX
   if type(source) == "table" then
     if type(source.data) ~= "string" then error("input: source.data must be a string", 3) end
     return { { data = source.data, name = opts.name or source.name or "data" } }
@@ -88,12 +89,16 @@ local function fetch(source, opts)
   local name = opts.name or source
   if source == "-" then
     local data = io.stdin:read(max + 1) or ""
-    if #data > max then return nil, ("%s: more than %d bytes"):format("standard input", max), "io" end
+    if #data > max then
+      return nil, ("standard input: too large (over certbench's limit of %d MiB for a file it reads whole)")
+        :format(max >> 20), "io"
+    end
     return { { data = data, name = opts.name or "standard input" } }
   end
   local sch = scheme(source)
   if sch and URL[sch:lower()] then
     local http = require "certbench.http"
+    max = opts.max_size or require("certbench.downloads").max_size
     local req = { max_size = max, fail_on_status = true }
     for k, v in pairs(opts.http or {}) do req[k] = v end
     local resp, err = http.get(source, req)

@@ -424,7 +424,7 @@ end
 
 local function fail(chain, depth, code, reason, text, rule)
   local cert = chain[depth + 1]
-  local subj = cert:subject():rfc4514()
+  local subj = cert:subject():text()
   local info = { code = code, reason = reason, text = text, depth = depth, cert = cert, rule = rule }
   return nil, ("%s (depth %d: %s)"):format(text, depth, subj), info
 end
@@ -522,7 +522,7 @@ local function strict_checks(chain, o)
       if crl:number() == nil and crl:issuer() == chain[i]:subject() then
         return fail(chain, i - 1, X509_V_ERR_APPLICATION_VERIFICATION, "strict_profile",
           "RFC 5280 5.2.3: a CRL MUST include the CRL number (the CRL of " ..
-          chain[i]:subject():rfc4514() .. " has none)", "RFC 5280 5.2.3")
+          chain[i]:subject():text() .. " has none)", "RFC 5280 5.2.3")
       end
     end
   end

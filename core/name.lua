@@ -11,9 +11,17 @@
 --   name.from_der(der) -> name | nil, err;  name.is_name(v)
 --   name.from(v) -> a name from a name, a string (parse) or a table (new)
 -- Methods:
---   n:text()      "C = NO, O = net2, CN = x": `openssl x509 -subject` (-nameopt oneline) but
---                 with UTF-8 kept as is (oneline,-esc_msb,utf8): values with , + " \ < > ;
---                 or edge blanks or a leading # are quoted, " and \ escaped inside quotes
+--   n:text([{exact = true}])
+--                 "C = NO, O = net2, CN = x": the one form certbench shows a name in, to people,
+--                 in every command; what `openssl x509 -noout -subject` prints after "subject="
+--                 (OpenSSL 3's default -nameopt oneline), with UTF-8 kept as is (utf8,-esc_msb):
+--                 a value with , + < > ; a leading # or an edge blank is quoted, " and \ get a
+--                 \ before them, RDNs join with ", " and the attributes of one RDN with " + ".
+--                 Control characters as ui.escape shows them (\0A, \1B; \u009B for C1, which
+--                 openssl prints raw), so the text is safe for a terminal; exact = true keeps
+--                 them as they are (--json: its encoder escapes them)
+--   name.text_of(v) -> the same text from a name, or from a string in RFC 4514 or /-form (a
+--                 report's name read back); a string neither parses as is shown ui.escape'd
 --   n:rfc4514()   "CN=x,O=net2,C=NO" (RFC 4514 escaping; UTF-8 kept; unnamed types as OID=#hex)
 --   n:oneline()   "/C=NO/O=net2/CN=x" (/ + \ escaped with \, so name.parse reads it back)
 --   n:entries()   iterator of short_name, value_utf8, oid (and the RDN index)
@@ -190,15 +198,18 @@ end
 -- the one escape for the terminal (ui.escape), loaded when a name is first shown
 local esc_ctrl = function(s) return require("certbench.ui").escape(s) end
 
+-- quoted as openssl's oneline quotes (a_strex.c, ESC_QUOTE): a value holding , + < > ; or
+-- starting with a blank or "#" (a "#" alone is not quoted), or ending with a blank; decided on the
+-- value as it is, before any escape
 local function needs_quotes(v)
-  return v:find('[,+"\\<>;]') or v:sub(1, 1) == "#" or v:sub(1, 1) == " " or v:sub(-1) == " "
+  return v:find("[,+<>;]") or v:sub(1, 1) == " " or v:sub(-1) == " " or (#v > 1 and v:sub(1, 1) == "#")
 end
 
-local function text_value(v)
-  v = esc_ctrl(v)
-  if needs_quotes(v) then
-    return '"' .. v:gsub('(["\\])', "\\%1") .. '"'
-  end
+local function text_value(v, exact)
+  local q = needs_quotes(v)
+  v = v:gsub('(["\\])', "\\%1")
+  if not exact then v = esc_ctrl(v) end
+  if q then return '"' .. v .. '"' end
   return v
 end
 
@@ -230,14 +241,29 @@ function methods.label(n)
   return n:text()
 end
 
-function methods.text(n)
+function methods.text(n, opts)
+  if opts ~= nil then
+    if type(opts) ~= "table" then error("name:text: options must be a table", 2) end
+    for k in pairs(opts) do
+      if k ~= "exact" then error("name:text: unknown option '" .. tostring(k) .. "' (known: exact)", 2) end
+    end
+  end
+  local exact = opts ~= nil and opts.exact
   local parts = {}
   for _, r in ipairs(rdns(n)) do
     local av = {}
-    for _, e in ipairs(r) do av[#av + 1] = e[1] .. " = " .. text_value(e[2]) end
+    for _, e in ipairs(r) do av[#av + 1] = e[1] .. " = " .. text_value(e[2], exact) end
     parts[#parts + 1] = table.concat(av, " + ")
   end
   return table.concat(parts, ", ")
+end
+
+function M.text_of(v)
+  if M.is_name(v) then return v:text() end
+  if type(v) ~= "string" then error("name.text_of: expected a name or a string, got " .. type(v), 2) end
+  local n = M.from(v)
+  if n then return n:text() end
+  return esc_ctrl(v)
 end
 
 function methods.rfc4514(n)

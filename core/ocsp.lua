@@ -209,8 +209,9 @@ function Response:find(issuer, subject)
   return nil
 end
 
+-- a certificate's subject in a message: name:text(), the one form names are shown in
 local function subject_text(cert)
-  local ok, t = pcall(function() return cert:subject():rfc4514() end)
+  local ok, t = pcall(function() return cert:subject():text() end)
   return ok and t or "?"
 end
 
@@ -242,7 +243,7 @@ local function check_delegated(signer, issuer, now, skew)
   local who = "the responder certificate " .. subject_text(signer)
   if not signer:issuer():equals(issuer:subject()) then
     return nil, ("%s is not issued by the certificate's issuer %s (its issuer is %s): a delegated "
-      .. "responder must be certified by the CA itself"):format(who, subject_text(issuer), signer:issuer():rfc4514())
+      .. "responder must be certified by the CA itself"):format(who, subject_text(issuer), signer:issuer():text())
   end
   local ok, why = signer:verify_signature(issuer)
   if not ok then
@@ -357,7 +358,7 @@ function Response:verify(o)
     if not is_cert(o.cert) then error("response:verify: 'cert' must be a certificate", 2) end
     if not o.cert:issuer():equals(issuer:subject()) then
       return nil, ("%s: %s is issued by %s, not by the issuer given (%s)"):format(what, subject_text(o.cert),
-        o.cert:issuer():rfc4514(), subject_text(issuer))
+        o.cert:issuer():text(), subject_text(issuer))
     end
     want = norm_serial(o.cert:serial())
   elseif o.serial ~= nil then
@@ -513,7 +514,7 @@ function M.check(o)
     status = s.status, revocation_time = s.revocation_time, reason = s.reason,
     this_update = s.this_update, next_update = s.next_update, produced_at = r.produced_at,
     responder = r:responder_text(), url = url, method = used, serial = cert:serial(),
-    signer = subject_text(info.signer), signer_kind = info.signer_kind, no_check = info.no_check,
+    signer = tostring(info.signer:subject()), signer_kind = info.signer_kind, no_check = info.no_check,
     nonce = nonce ~= nil, warnings = warnings, response = r,
   }
 end

@@ -14,9 +14,10 @@
 --       published in order. A failure while writing removes the temporary files: nothing is
 --       written. Without force an existing file is an error before anything is written
 --       ("--force replaces it"). Paths are written as fs.write does: "-" (standard output), a
---       character device, a FIFO or a socket are written in place when their turn comes to be
---       published (they need no --force: nothing is replaced); a symbolic link is replaced
---       itself, its target left alone.
+--       character device, a FIFO or a socket are written in place, before the regular files
+--       are published (they need no --force: nothing is replaced; a failure there, such as
+--       /dev/full, leaves the regular files as they were); a symbolic link is replaced itself,
+--       its target left alone.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local options = require "certbench.options"
@@ -25,7 +26,8 @@ local M = {}
 local Out = {}
 
 -- the words every --out option adds to its help: what a path is written as (fs.write)
-M.HELP = "- is standard output; a device, FIFO or socket is written in place; a symbolic link "
+M.HELP = "- is standard output, then holding the data alone: the report goes to standard error; "
+  .. "a device, FIFO or socket is written in place; a symbolic link "
   .. "to a file is replaced by the new file, its target left alone"
 Out.__index = Out
 
@@ -59,11 +61,12 @@ function Out:check()
   local exists = {}
   for _, f in ipairs(self.files) do
     f.inplace = fs.target(f.path) ~= "replace"
-    local st = not f.inplace and fs.stat(f.path)
+    -- a symbolic link is replaced itself (fs.write): one whose target is missing exists too
+    local st = not f.inplace and (fs.stat(f.path) or fs.stat(f.path, { follow = false }))
     if f.inplace then
       -- written in place: no folder to check, nothing replaced
     elseif st then
-      if st.type ~= "file" then
+      if st.type ~= "file" and st.type ~= "link" then
         return nil, f.path .. ": exists and is a " .. tostring(st.type) .. ", not a file: nothing written"
       end
       if not self.force then exists[#exists + 1] = f.path end
@@ -113,13 +116,22 @@ function Out:commit()
       writers[i] = w
     end
   end
+  -- the targets written in place first (standard output, a FIFO, a device): their failure (a
+  -- full /dev/full, a reader gone) is one that only the write tells, and with them first it
+  -- leaves every regular file as it was; the renames that follow were prepared and rarely fail
+  local order = {}
+  for i, f in ipairs(self.files) do if f.inplace then order[#order + 1] = i end end
+  for i, f in ipairs(self.files) do if not f.inplace then order[#order + 1] = i end end
   local done = {}
-  for i, f in ipairs(self.files) do
+  for k, i in ipairs(order) do
+    local f = self.files[i]
     local pok, perr, code
     if f.inplace then pok, perr, code = fs.write(f.path, f.data)
     else pok, perr, code = writers[i]:commit() end
     if not pok then
-      abort(i + 1)
+      for j = k + 1, #order do
+        if writers[order[j]] then writers[order[j]]:abort() end
+      end
       local msg
       if code == 17 --[[EEXIST]] then msg = f.path .. ": appeared while writing: not replaced"
       else msg = ("writing %s failed (%s)"):format(f.path, tostring(perr)) end

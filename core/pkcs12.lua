@@ -86,7 +86,7 @@ end
 function M.read(path, password, opts)
   options.check(opts, PARSE_KEYS, "pkcs12.read")
   local fs = require "certbench.fs"
-  local data, err = fs.read(path, 64 * 1024 * 1024)
+  local data, err = fs.read(path, fs.FILE_MAX)
   if not data then return nil, err end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end

@@ -33,7 +33,7 @@ end
 function M.read(path, opts)
   options.check(opts, { "name" }, "pkcs7.read")
   local fs = require "certbench.fs"
-  local data, err = fs.read(path, 256 * 1024 * 1024)
+  local data, err = fs.read(path, fs.FILE_MAX)
   if not data then return nil, err end
   return M.load(data, { name = (opts and opts.name) or path })
 end

@@ -133,13 +133,10 @@ function M.load(data, opts)
   return key, err, code
 end
 
--- a key file is small; anything near this limit is not a key
-local MAX_KEY_FILE = 1024 * 1024
-
 function M.load_file(path, opts)
   local fs = require "certbench.fs"
   opts = check_opts("pkey.load_file", opts)
-  local data, err = fs.read(path, MAX_KEY_FILE)
+  local data, err = fs.read(path) -- fs.FILE_MAX, the one cap on a local file
   if not data then return nil, err, "io" end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/obj.h>
 #include <openssl/x509.h>
@@ -139,7 +138,6 @@ typedef struct {
   STACK_OF(X509_CRL) *crls;        /* the store's and this call's CRLs, borrowed likewise */
   STACK_OF(ASN1_OBJECT) *policies; /* owned */
   STACK_OF(X509) *chain;           /* owned (get1) */
-  BIO *bio;
   int64_t time;                    /* the verification time */
   int ip_nc;                       /* an iPAddress name constraint was let through: recheck */
 } vbox;
@@ -151,7 +149,6 @@ static int vbox_close(lua_State *L) {
   if (v->crls) sk_X509_CRL_free(v->crls);
   if (v->policies) sk_ASN1_OBJECT_pop_free(v->policies, ASN1_OBJECT_free);
   if (v->chain) sk_X509_pop_free(v->chain, X509_free);
-  if (v->bio) BIO_free(v->bio);
   memset(v, 0, sizeof *v);
   return 0;
 }
@@ -174,22 +171,6 @@ static int opt_list(lua_State *L, int idx, const char *k) {
     luaL_error(L, "option '%s' must be a list, not %s", k, luaL_typename(L, -1));
   lua_pop(L, 1);
   return 0;
-}
-
-/* push_subject pushes the subject of x as RFC 2253 text (UTF-8 kept), or "?" */
-static void push_subject(lua_State *L, vbox *v, X509 *x) {
-  if (!v->bio) v->bio = BIO_new(BIO_s_mem());
-  const uint8_t *p;
-  size_t n;
-  if (v->bio && BIO_reset(v->bio) >= 0 &&
-      X509_NAME_print_ex(v->bio, X509_get_subject_name(x), 0,
-                         XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-      BIO_mem_contents(v->bio, &p, &n)) {
-    lua_pushlstring(L, (const char *)p, n);
-  } else {
-    lua_pushliteral(L, "?");
-  }
-  ERR_clear_error();
 }
 
 /* The boolean options and their flags. extended_crl and use_deltas are on by default: without
@@ -598,13 +579,8 @@ failed:;
   const char *text = X509_verify_cert_error_string(code);
 
   lua_pushnil(L);
-  if (bad) {
-    push_subject(L, v, bad);
-    lua_pushfstring(L, "%s (depth %d: %s)", text, depth_at, lua_tostring(L, -1));
-    lua_remove(L, -2);
-  } else {
-    lua_pushfstring(L, "%s (depth %d)", text, depth_at);
-  }
+  /* the certificate's subject is added by store.lua (name:text(), the one form names are shown in) */
+  lua_pushfstring(L, "%s (depth %d)", text, depth_at);
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, code);
   lua_setfield(L, -2, "code");

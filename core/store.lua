@@ -201,8 +201,6 @@ local function parse_bundle(data, what)
 end
 M._parse_bundle = parse_bundle
 
-local MAX_FILE = 64 << 20
-
 function M.can_sign_crls(cert)
   local ku = cert:key_usage()
   if not ku or #ku == 0 then return true end
@@ -226,7 +224,7 @@ function M.find_issuer(obj, pool, opts)
       if aki == nil or ski == nil or ski == aki then
         keyed = keyed + 1
         if is_crl and not M.can_sign_crls(ca) then
-          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, tostring(name))
+          why = why or ("the %s %s may not sign CRLs (keyUsage without cRLSign)"):format(noun, name:text())
         else
           local ok, reason
           if is_crl then ok, reason = obj:verify(ca) else ok, reason = obj:verify_signature(ca) end
@@ -234,7 +232,7 @@ function M.find_issuer(obj, pool, opts)
             if is_crl or ca:is_ca() then return ca end
             best = best or ca
           else
-            why = ("the signature does not verify with the %s %s (%s)"):format(noun, tostring(name), tostring(reason))
+            why = ("the signature does not verify with the %s %s (%s)"):format(noun, name:text(), tostring(reason))
           end
         end
       end
@@ -242,11 +240,11 @@ function M.find_issuer(obj, pool, opts)
   end
   if best then return best end
   if named == 0 then
-    return nil, ("issuer %s is not among %s"):format(tostring(name), among), "untrusted"
+    return nil, ("issuer %s is not among %s"):format(name:text(), among), "untrusted"
   end
   if keyed == 0 then
     return nil, ("no %s %s has the key %s the %s names (authority key identifier)")
-      :format(noun, tostring(name), aki, is_crl and "CRL" or "certificate"), "untrusted"
+      :format(noun, name:text(), aki, is_crl and "CRL" or "certificate"), "untrusted"
   end
   return nil, why, "signature"
 end
@@ -254,7 +252,7 @@ end
 function methods:add_file(path)
   if type(path) ~= "string" then error("store:add_file: path must be a string", 2) end
   -- a path, "-" or a URL, read by certbench.input
-  local r, err = require("certbench.input").read(path, { max_size = MAX_FILE })
+  local r, err = require("certbench.input").read(path)
   if not r then return nil, err end
   local certs, crls = certs_crls(r, path)
   if not certs then return nil, crls end
@@ -351,7 +349,11 @@ function methods:verify(cert, opts)
     if ok then return chain end
     return nil, perr, pinfo
   end
-  if info then info.reason = M.reasons[info.code] or ("error_" .. info.code) end
+  if info then
+    info.reason = M.reasons[info.code] or ("error_" .. info.code)
+    -- the certificate at fault named as every command shows a name (name:text(), escaped)
+    if info.cert then err = ("%s (depth %d: %s)"):format(info.text, info.depth, info.cert:subject():text()) end
+  end
   if profile == "strict" and info and info.code == 34 and info.cert then
     -- BoringSSL refused a critical extension: say which rule it breaks
     local f = lint.critical_rule(info.cert)

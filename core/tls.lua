@@ -119,7 +119,7 @@ local function client_credentials(o)
   local pkey = require "certbench.pkey"
   if type(key) == "string" then
     local fs = require "certbench.fs"
-    local data, err = fs.read(key, 1 << 20)
+    local data, err = fs.read(key)
     if not data then return nil, "client key: " .. err end
     local k, kerr = pkey.load(data, { password = o.key_password })
     if not k then return nil, "client key: " .. key .. ": " .. kerr end
@@ -155,8 +155,9 @@ end
 
 local function time_text(t) return require("certbench.ui").time(t) end
 
+-- a certificate's subject in a message: name:text(), the one form names are shown in
 local function subject_text(cert)
-  local ok, t = pcall(function() return cert:subject():rfc4514() end)
+  local ok, t = pcall(function() return cert:subject():text() end)
   return ok and t or "?"
 end
 
@@ -200,7 +201,7 @@ local function explain(err, info, chain)
   if reason == "unable_to_get_issuer_cert_locally" or reason == "unable_to_get_issuer_cert" then
     return ("the chain does not lead to a CA of the CA file: %s (%s) is issued by %s, which is neither in "
       .. "the CA file nor sent by the server (unknown CA; %s)"):format(who, subj,
-        cert and cert:issuer():rfc4514() or "?", reason)
+        cert and cert:issuer():text() or "?", reason)
   elseif reason == "depth_zero_self_signed_cert" then
     return ("the server certificate %s is self-signed and not in the CA file (unknown CA; %s)"):format(subj, reason)
   elseif reason == "self_signed_cert_in_chain" then

@@ -1,6 +1,9 @@
 -- certbench.ui: how certbench talks to people and to programs.
 --   ui.configure{json=, quiet=, verbose=, progress=}  set once by the CLI (another key raises)
 --   ui.say(fmt, ...)       human output on stdout (not with --json)
+--   ui.report() -> the stream of the report (ui.say, ui.json, --quiet's list): stdout, or stderr
+--                          once an output target of the command was standard output (`--out -`:
+--                          fs.stdout_taken), so a pipe gets the data asked for and nothing else
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
 --   ui.warn(fmt, ...)      warnings on stderr (also under --quiet), one line, escaped (ui.escape)
 --   ui.error(msg[, keep_lines])  "certbench: msg" on stderr, one line, escaped (ui.escape)
@@ -21,10 +24,11 @@
 --   ui.time(epoch)         RFC 3339 text
 --   ui.about(subject, msg) "subject: msg", or msg alone when it already starts with the subject
 --                          (errors name their file or URL: a line says it once)
---   ui.escape(s)           s safe for a terminal: control characters (C0, DEL, and C1 in UTF-8)
---                          as \XX (\u00XX for C1): what a certificate, a CRL or a peer says is
---                          escaped with it before it is printed as text (never in --json, where
---                          the encoder keeps it exact)
+--   ui.escape(s[, {lines = true}])  s safe for a terminal: control characters (C0, DEL, and C1
+--                          in UTF-8) as \XX (\u00XX for C1): what a certificate, a CRL or a peer
+--                          says is escaped with it before it is printed as text (never in --json,
+--                          where the encoder keeps it exact); lines: a text of several lines (the
+--                          openssl-style dump of a certificate) keeps its line breaks
 local c = require "_certbench.ui"
 -- cjson (a shared library to open) only when a command writes or reads JSON
 local cjson = require("certbench").lazy "cjson"
@@ -40,8 +44,16 @@ function M.configure(opts)
   for k, v in pairs(opts or {}) do M.options[k] = v end
 end
 
-function M.escape(s)
+function M.escape(s, opts)
   s = tostring(s)
+  if opts ~= nil then
+    options.check(opts, { "lines" }, "ui.escape")
+    if opts.lines then
+      local out = {}
+      for line in (s .. "\n"):gmatch("([^\n]*)\n") do out[#out + 1] = M.escape(line) end
+      return table.concat(out, "\n")
+    end
+  end
   -- the UTF-8 form of C1 controls (CSI is U+009B), which a UTF-8 terminal obeys too
   s = s:gsub("\194([\128-\159])", function(b) return ("\\u00%02X"):format(b:byte()) end)
   return (s:gsub("[%z\1-\31\127]", function(ch) return ("\\%02X"):format(ch:byte()) end))
@@ -61,9 +73,13 @@ local function escape_text(s)
   return (s:gsub("[^\n\t]+", M.escape))
 end
 
+function M.report()
+  return fs.stdout_taken() and io.stderr or io.stdout
+end
+
 function M.say(s, ...)
   if M.options.json then return end
-  io.stdout:write(escape_text(fmt(s, ...)), "\n")
+  M.report():write(escape_text(fmt(s, ...)), "\n")
 end
 
 function M.info(s, ...)
@@ -312,9 +328,9 @@ function M.encode_json(v, sink)
   return table.concat(chunks, "", 1, nc)
 end
 
--- json(v): v as one line on stdout, written chunk by chunk
+-- json(v): v as one line on stdout (stderr after `--out -`: ui.report), written chunk by chunk
 function M.json(v)
-  local out = io.stdout
+  local out = M.report()
   stream(v, function(s) out:write(s) end)
   out:write("\n")
 end

@@ -208,7 +208,7 @@ static int m_text(lua_State *L) {
   X509 *x = cb_check_x509(L, 1);
   BIO *bio = BIO_new(BIO_s_mem());
   if (!bio) return luaL_error(L, "out of memory");
-  unsigned long nm = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+  unsigned long nm = CB_NAME_PRINT_FLAGS;
   /* the validity is printed here, not by X509_print_ex: BoringSSL's ASN1_TIME_print fails on a
    * time with an offset (+0100), which made the whole text nil; ours reads it (cb_der_time) and
    * prints it in UTC, as openssl does */

@@ -230,12 +230,10 @@ function M.new_many(list, o)
   return certs, errs
 end
 
-local MAX_FILE = 64 * 1024 * 1024 -- a bundle of every CA there is is a few MB
-
 local function from_file(fn, prefix, path)
   if type(path) ~= "string" then error(prefix .. "_file: expected a path string", 3) end
   local fs = require "certbench.fs"
-  local data, err = fs.read(path, MAX_FILE)
+  local data, err = fs.read(path) -- up to fs.FILE_MAX, the one cap on a local file
   if not data then return nil, err end
   local r, lerr = fn(data)
   if not r then return nil, (lerr:gsub("^[%w_.]+: ", path .. ": ", 1)) end

@@ -98,8 +98,13 @@ local function check(p, name)
   local function one(words, must)
     local what = p.name .. " " .. name .. " " .. table.concat(words, " ")
     local ok, want = cli.command_parser(p, name):pparse(words)
-    local got = argscan.scan(spec, words)
-    if got ~= nil then
+    local got, msg = argscan.scan(spec, words)
+    if got == false then
+      -- a value its converter refused: the usage error argparse gives for it, word for word
+      taken = taken + 1
+      assert(not ok, what .. ": argscan refused what argparse accepts")
+      assert.equal(want, msg, what)
+    elseif got ~= nil then
       taken = taken + 1
       assert(ok, what .. ": argscan accepted what argparse rejects (" .. tostring(want) .. ")")
       assert.same(want, got, what)
@@ -157,7 +162,7 @@ describe("argscan", function()
     -- the default passes through the choices and the conversion, as in argparse
     assert.same({ src = "a", rest = { "b" }, out_dir = ".", format = "both", chain = {}, subject = "s", more = 0 },
       argscan.scan(spec, { "a", "b", "--subject", "s" }))
-    assert.is_nil(argscan.scan(spec, { "a", "b", "--subject", "s", "-o", "bad" }))
+    assert.same({ false, "bad value" }, { argscan.scan(spec, { "a", "b", "--subject", "s", "-o", "bad" }) })
     assert.is_nil(argscan.scan(spec, { "a", "b", "--subject", "s", "-fo", "x" }))
   end)
 

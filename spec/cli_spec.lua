@@ -344,3 +344,72 @@ describe("--wait on the ca commands", function()
     assert.matches("no such CA folder", out, 1, true)
   end)
 end)
+
+-- A site plugin's converter may have side effects (a prompt, a file read): it runs once per
+-- value given, whether argscan parses the line or leaves it to argparse (a line argscan does not
+-- take, an error after the value, a value the converter refuses). The converter appends a line to
+-- a file per call, so the count is read from outside the process.
+describe("an option's converter", function()
+  local site = h.tmpdir()
+  local log = site .. "/calls"
+  os.execute("mkdir -p " .. h.q(site .. "/counter"))
+  h.write(site .. "/counter/init.lua", [[
+local log = os.getenv("COUNT_LOG")
+local function count(v)
+  local f = assert(io.open(log, "a")) f:write(v, "\n") f:close()
+  if v == "bad" then return nil, "--level: 'bad' is refused" end
+  return v:upper()
+end
+return { name = "counter", version = "1.0", summary = "counts its converter's calls",
+  commands = { go = { summary = "go",
+    options = function(p)
+      p:argument("what", "a word"):convert(count)
+      p:option("--level", "a level"):convert(count)
+      p:option("--tag", "a tag", "dflt"):convert(count)
+      p:flag("-a --alpha", "a") p:flag("-b --beta", "b")
+    end,
+    run = function(args) return { what = args.what, level = args.level, tag = args.tag } end,
+    text = function(res, ctx) ctx.ui.say("%s %s %s", res.what, tostring(res.level), res.tag) end } } }
+]])
+  local function calls()
+    local f = io.open(log, "rb")
+    if not f then return {} end
+    local t = {}
+    for l in f:lines() do t[#t + 1] = l end
+    f:close()
+    os.remove(log)
+    return t
+  end
+  local function go(words)
+    calls()
+    local out, rc = h.run(("CERTBENCH_PLUGINS=%s COUNT_LOG=%s %s counter go %s"):format(
+      h.q(site), h.q(log), h.q(h.bin), words))
+    return out, rc, calls()
+  end
+
+  it("runs once per value on a plain line (argscan)", function()
+    local out, rc, c = go("w --level x")
+    assert.equal(0, rc, out)
+    assert.equal("W X DFLT\n", out)
+    assert.same({ "w", "x", "dflt" }, c)
+  end)
+  it("runs once per value on a line left to argparse (bundled flags, --)", function()
+    local out, rc, c = go("-ab --level x w")
+    assert.equal(0, rc, out)
+    assert.equal("W X DFLT\n", out)
+    assert.same({ "x", "w", "dflt" }, c)
+    out, rc, c = go("--level x -- w")
+    assert.equal(0, rc, out)
+    assert.same({ "x", "w", "dflt" }, c)
+  end)
+  it("runs once when a later word is an error, and once for a refused value", function()
+    local out, rc, c = go("w --level x --nope")
+    assert.equal(2, rc, out)
+    assert.matches("unknown option '--nope'", out, 1, true)
+    assert.same({ "w", "x" }, c)
+    out, rc, c = go("w --level bad --tag t")
+    assert.equal(2, rc, out)
+    assert.matches("--level: 'bad' is refused", out, 1, true)
+    assert.same({ "w", "bad" }, c)
+  end)
+end)

@@ -69,6 +69,19 @@ open(sys.argv[2] + ".tmp", "wb").write(data); os.rename(sys.argv[2] + ".tmp", sy
     assert.equal("stdout", fs.target("-"))
   end)
 
+  it("takes sync = true, false or \"atomic\" (the file synced, not its folder: ca_sync_spec counts it), and raises on another", function()
+    for _, v in ipairs({ true, false, "atomic" }) do
+      assert.is_true(fs.write(dir .. "/s", tostring(v), { sync = v }))
+      assert.equal(tostring(v), h.read(dir .. "/s"))
+      local w = assert(fs.writer(dir .. "/w", { sync = v }))
+      assert(w:write(tostring(v)))
+      assert.is_true(w:commit())
+    end
+    assert.has_error(function() fs.write(dir .. "/s", "x", { sync = "maybe" }) end, 'fs.write: sync must be true, false or "atomic"')
+    assert.has_error(function() fs.writer(dir .. "/s", { sync = 1 }) end, 'fs.writer: sync must be true, false or "atomic"')
+    assert.same({ "s", "w" }, names(dir))
+  end)
+
   it("refuses a block device and a folder, naming them", function()
     local blk = dir .. "/blk"
     h.sh("mknod " .. h.q(blk) .. " b 7 250")

@@ -242,3 +242,39 @@ describe("n:label()", function()
     assert.is_nil(describe.cert_label(no_cn):find("\27", 1, true))
   end)
 end)
+
+-- name.text_of shows a name a report holds as a string (RFC 4514 or /-form) as name:text() does;
+-- ca's db.name_text the same for index.txt's form (openssl ca's \xHH escapes). Neither raises,
+-- and nothing they return holds a control character, whatever the string.
+describe("name.text_of and db.name_text", function()
+  local db = require "certbench.plugins.ca.db"
+  it("read a report's name back into the one text form", function()
+    local n = assert(name.parse("/C=NO/O=net2, Inc/CN=a\nb"))
+    assert.equal(n:text(), name.text_of(n))
+    assert.equal(n:text(), name.text_of(n:rfc4514()))
+    assert.equal(n:text(), name.text_of(n:oneline()))
+    assert.equal('C = NO, O = "net2, Inc", CN = a\\0Ab', name.text_of(n:rfc4514()))
+    assert.equal(n:text(), db.name_text(db.oneline(n:list())))
+    local u = assert(name.new { { "CN", "é/+x" } })
+    assert.equal(u:text(), db.name_text(db.oneline(u:list())))
+    assert.equal("not a name\\1B", name.text_of("not a name\27"))
+  end)
+  it("never raise and never return a control character", function()
+    math.randomseed(7)
+    local alphabet = "/=+,\\\"#<>; xCNOabc\n\27\0\194\155é"
+    for _ = 1, 3000 do
+      local t = {}
+      for i = 1, math.random(0, 24) do
+        local k = math.random(1, #alphabet)
+        t[i] = alphabet:sub(k, k)
+      end
+      local s = table.concat(t)
+      for _, f in ipairs { name.text_of, db.name_text } do
+        local out = f(s)
+        assert.is_string(out)
+        assert.is_nil(out:find("[%z\1-\31\127]"), ("%q -> %q"):format(s, out))
+        assert.is_nil(out:find("\194[\128-\159]"), ("%q -> %q"):format(s, out))
+      end
+    end
+  end)
+end)

@@ -392,12 +392,12 @@ describe("certbench.ocsp", function()
       local r = answer("good", { signer = "ca" })
       local ok, err = r:verify { issuer = C.other, cert = C.good }
       assert.is_nil(ok)
-      assert.matches("is not issued by the certificate's issuer CN=Other CA", err)
+      assert.matches("is not issued by the certificate's issuer O = certbench, CN = Other CA", err, 1, true)
       -- the stranger has serial 1001 too, from the other CA: not the certificate this answer is about
       local r2 = answer("good")
       local ok2, err2 = r2:verify { issuer = C.ca, cert = C.stranger }
       assert.is_nil(ok2)
-      assert.matches("CN=stranger.example.com is issued by CN=Other CA,O=certbench, not by the issuer given", err2, 1, true)
+      assert.matches("CN = stranger.example.com is issued by O = certbench, CN = Other CA, not by the issuer given", err2, 1, true)
       assert.is_nil(r2:find(C.other, C.stranger))
     end)
 
@@ -625,7 +625,7 @@ describe("certbench.ocsp", function()
       local r, err, code = ocsp.check { cert = C.noaia, issuer = C.ca }
       assert.is_nil(r)
       assert.equal("no_url", code)
-      assert.matches("CN=noaia.example.com has no OCSP URL", err)
+      assert.matches("CN = noaia.example.com has no OCSP URL", err, 1, true)
     end)
 
     it("reports a responder that does not answer", function()

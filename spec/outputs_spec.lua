@@ -1,4 +1,5 @@
--- spec/outputs_spec.lua: certbench.outputs, several files written as one step.
+-- spec/outputs_spec.lua: certbench.outputs, several files written as one step; in-place targets
+-- first; standard output as a target moves the report to stderr.
 local h = require "support.helper"
 local fs = require "certbench.fs"
 local outputs = require "certbench.outputs"
@@ -40,6 +41,22 @@ describe("outputs", function()
     assert.equal("B", h.read(d .. "/b"))
   end)
 
+  it("replaces a symbolic link itself, one whose target is missing too (with force), its target left alone", function()
+    local d = h.tmpdir()
+    h.write(d .. "/target", "precious\n")
+    h.sh("ln -s target " .. h.q(d .. "/link") .. " && ln -s nowhere/x " .. h.q(d .. "/dangling"))
+    local ok, err = outputs.new():add(d .. "/dangling", "D"):commit()
+    assert.is_nil(ok)
+    assert.equal(d .. "/dangling: exists: nothing written (--force replaces it)", err)
+    local w = assert(outputs.new { force = true }:add(d .. "/link", "L"):add(d .. "/dangling", "D"):commit())
+    assert.is_true(w[1].replaced and w[2].replaced)
+    assert.equal("precious\n", h.read(d .. "/target"))
+    assert.equal("file", fs.stat(d .. "/link", { follow = false }).type)
+    assert.equal("file", fs.stat(d .. "/dangling", { follow = false }).type)
+    assert.equal("D", h.read(d .. "/dangling"))
+    assert.same({ "dangling", "link", "target" }, list(d))
+  end)
+
   it("refuses a folder in the way and a missing folder", function()
     local d = h.tmpdir()
     assert(fs.mkdir(d .. "/x"))
@@ -59,6 +76,34 @@ describe("outputs", function()
     assert.equal(0, rc, out)
     assert.matches("nil\twriting " .. d .. "/b failed (" .. d .. "/b: injected failure", out, 1, true)
     assert.same({}, list(d))
+  end)
+
+  it("writes the targets in place first: /dev/full fails before any regular file is published", function()
+    local d = h.tmpdir()
+    h.write(d .. "/b", "old b\n")
+    local ok, err = outputs.new { force = true }:add(d .. "/a", "A"):add(d .. "/b", "B"):add("/dev/full", "X"):commit()
+    assert.is_nil(ok)
+    assert.equal("writing /dev/full failed (/dev/full: No space left on device)", err)
+    assert.same({ "b" }, list(d))
+    assert.equal("old b\n", h.read(d .. "/b"))
+  end)
+
+  it("standard output as a target sends the report to stderr (fs.stdout_taken, ui.report)", function()
+    local d = h.tmpdir()
+    local script = "local fs, ui = require 'certbench.fs', require 'certbench.ui'\n"
+      .. "ui.say('before %s', tostring(fs.stdout_taken()))\n"
+      .. "assert(fs.write('/dev/null', 'x'))\nui.say('null %s', tostring(fs.stdout_taken()))\n"
+      .. "assert(require('certbench.outputs').new():add('-', 'DATA\\n'):commit())\n"
+      .. "ui.say('after %s', tostring(fs.stdout_taken()))\n"
+    local out, rc = h.run(h.q(h.bin) .. " run - 2>" .. h.q(d .. "/err") .. " <<'LUA'\n" .. script .. "LUA")
+    assert.equal(0, rc, out)
+    assert.equal("before false\nnull false\nDATA\n", out)
+    assert.equal("after true\n", h.read(d .. "/err"))
+    -- /dev/stdout is the same pipe: taken too
+    out, rc = h.run(h.q(h.bin) .. " run - 2>/dev/null <<'LUA'\nlocal fs = require 'certbench.fs'\n"
+      .. "assert(fs.write('/dev/stdout', 'D'))\nio.write(tostring(fs.stdout_taken()))\nLUA")
+    assert.equal(0, rc, out)
+    assert.equal("Dtrue", out)
   end)
 
   it("raises on programming errors", function()

@@ -123,12 +123,12 @@ describe("certbench.tls", function()
       local cert = leaf { san = { "DNS:vcs1.example.com" } }
       local r = tls.verify({ chain = { cert } }, { peer_name = "vcs1.example.com", ca_file = { other } })
       assert.equal("unable_to_get_issuer_cert_locally", r.verify_reason)
-      assert.matches("the server certificate %(CN=vcs1.example.com%) is issued by CN=Spec CA,O=certbench, which is "
+      assert.matches("the server certificate %(CN = vcs1.example.com%) is issued by O = certbench, CN = Spec CA, which is "
         .. "neither in the CA file nor sent by the server %(unknown CA", r.verify_error)
       local old = leaf { san = { "DNS:vcs1.example.com" }, not_before = 1577836800, not_after = 1580515200 }
       local r2 = tls.verify({ chain = { old } }, { peer_name = "vcs1.example.com", ca_file = { ca } })
       assert.equal("cert_has_expired", r2.verify_reason)
-      assert.matches("the server certificate CN=vcs1.example.com expired on 2020%-02%-01T00:00:00Z", r2.verify_error)
+      assert.matches("the server certificate CN = vcs1.example.com expired on 2020%-02%-01T00:00:00Z", r2.verify_error)
       local young = leaf { san = { "DNS:vcs1.example.com" }, not_before = NOW + 86400, not_after = NOW + 2 * 86400 }
       local r3 = tls.verify({ chain = { young } }, { peer_name = "vcs1.example.com", ca_file = { ca } })
       assert.equal("cert_not_yet_valid", r3.verify_reason)

@@ -12,6 +12,12 @@
 -- largest piece of bytecode a `ca issue` loaded: 36 KB of 190 KB, 2026-12-06).
 --   record(options_fn, globals) -> spec | nil (the declarations are not all understood)
 --   scan(spec, words) -> result table as argparse's parse gives it | nil (use argparse)
+--       | false, message (a value its converter refused: argparse's message for it)
+-- A converter runs exactly once per invocation (a site plugin's may prompt or read a file): scan
+-- checks the words first without converting anything, so that whatever it leaves to argparse
+-- has run no converter yet; once the words are plain it converts each value in the order
+-- argparse would, and a refused value is the usage error argparse would give, never a second
+-- parse (spec/argscan_spec.lua and tests/integration's converter_once case count the calls).
 local M = {}
 
 local UNKNOWN = setmetatable({}, { __tostring = function() return "argscan: not understood" end })
@@ -128,19 +134,25 @@ function M.record(options_fn, globals)
   return spec
 end
 
--- value(e, v) -> the value after the element's choices and conversion | nil (argparse errs)
-local function value(e, v)
-  if e.choices then
-    local found = false
-    for _, c in ipairs(e.choices) do if c == v then found = true break end end
-    if not found then return nil end
+-- choice(e, v) -> whether v is one of the element's choices (or it has none)
+local function choice(e, v)
+  if not e.choices then return true end
+  for _, c in ipairs(e.choices) do if c == v then return true end end
+  return false
+end
+
+-- refused: a converter's nil, with argparse's message for it
+local REFUSED = {}
+
+-- convert(e, v) -> the value after the element's conversion; raises {REFUSED, message} on
+-- nil, as argparse's ElementState:convert does (an error the converter raises goes up as is)
+local function convert(e, v)
+  if not e.convert then return v end
+  local cv, err = e.convert(v)
+  if cv == nil then
+    error({ REFUSED, err and tostring(err) or ("malformed argument '%s'"):format(v) }, 0)
   end
-  if e.convert then
-    local ok, cv = pcall(e.convert, v)
-    if not ok then return nil end
-    return cv   -- nil: argparse's error
-  end
-  return v
+  return cv
 end
 
 function M.scan(spec, words)
@@ -153,10 +165,19 @@ function M.scan(spec, words)
   end
   local args, argi, collected = spec.arguments, 1, {}
   local pending
+  -- the values to convert, in the order argparse converts them: { e, raw, put(converted) }
+  local todo = {}
   local function store(e, v)
-    v = value(e, v)
-    if v == nil then return false end
-    if e.maxcount > 1 then table.insert(result[e.target], v) else result[e.target] = v end
+    if not choice(e, v) then return false end
+    if e.maxcount > 1 then
+      local list = result[e.target]
+      list[#list + 1] = false
+      local i = #list
+      todo[#todo + 1] = { e, v, function(cv) list[i] = cv end }
+    else
+      result[e.target] = false
+      todo[#todo + 1] = { e, v, function(cv) result[e.target] = cv end }
+    end
     return true
   end
   for _, w in ipairs(words) do
@@ -193,13 +214,15 @@ function M.scan(spec, words)
     else
       local a = args[argi]
       if not a then return nil end   -- argparse: "too many arguments"
-      local v = value(a, w)
-      if v == nil then return nil end
+      if not choice(a, w) then return nil end
       if a.maxargs == 1 then
-        result[a.target] = v
+        result[a.target] = false
+        todo[#todo + 1] = { a, w, function(cv) result[a.target] = cv end }
         argi = argi + 1
       else
-        collected[#collected + 1] = v
+        collected[#collected + 1] = false
+        local i = #collected
+        todo[#todo + 1] = { a, w, function(cv) collected[i] = cv end }
       end
     end
   end
@@ -219,6 +242,14 @@ function M.scan(spec, words)
       count[e] = 1
     end
     if count[e] < e.mincount then return nil end
+  end
+  -- the words are plain: each value through its converter, once
+  local ok, err = pcall(function()
+    for _, t in ipairs(todo) do t[3](convert(t[1], t[2])) end
+  end)
+  if not ok then
+    if type(err) == "table" and err[1] == REFUSED then return false, err[2] end
+    error(err, 0)
   end
   return result
 end

@@ -305,3 +305,11 @@ int cb_fifo_fail(lua_State *L, const char *path, long waited_ms) {
   return cb_fail(L, "%s: a FIFO that no process opened for writing (waited %d s)", path,
                  (int)(waited_ms / 1000));
 }
+
+const char *cb_size_text(char *buf, size_t n, int64_t v) {
+  if (v >= ((int64_t)1 << 30) && v % ((int64_t)1 << 30) == 0) snprintf(buf, n, "%lld GiB", (long long)(v >> 30));
+  else if (v >= (1 << 20) && v % (1 << 20) == 0) snprintf(buf, n, "%lld MiB", (long long)(v >> 20));
+  else if (v >= (1 << 10) && v % (1 << 10) == 0) snprintf(buf, n, "%lld KiB", (long long)(v >> 10));
+  else snprintf(buf, n, "%lld bytes", (long long)v);
+  return buf;
+}

@@ -15,6 +15,26 @@
 
 #define CB_VERSION "0.1.0"
 
+/* CB_FILE_MAX: the one cap on a local file (or standard input) certbench holds in memory to
+ * read it: a certificate bundle, a key, a PFX, a CRL bundle or archive, whatever a command is
+ * given by path. Lua reads it as fs.FILE_MAX (core/fs.c exports it; fs.read's default). It does
+ * not cap downloads (certbench.downloads' max_size, --max-size) nor a CRL read in pieces from its
+ * file (crl.scan_file, crl.load_file), which never holds the file. 256 MiB: a bundle of every
+ * public CA is a few MiB; it is the largest of the separate caps it replaced (show, convert and
+ * certbench.detect had 256 MiB; store, x509 and pkcs12 64 MiB; vcs check 4 MiB), so no file read
+ * before is refused now. */
+#define CB_FILE_MAX ((int64_t)256 << 20)
+
+/* CB_NAME_PRINT_FLAGS: the X509_NAME_print_ex flags of the openssl-style text dumps (x509:text,
+ * csr:text, the CRL's): OpenSSL 3's default -nameopt oneline with UTF-8 kept (utf8,-esc_msb), the
+ * form of name:text() (core/name.lua), so a name reads the same in a dump and in every command.
+ * C1 controls come out raw: what prints a dump escapes them (ui.escape{lines = true}). */
+#define CB_NAME_PRINT_FLAGS ((XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT)
+
+/* cb_size_text writes "256 MiB", "64 KiB", "1 GiB" or "1234 bytes" (the largest unit that
+ * divides v) into buf; returns buf. The one way a size limit is named in a message. */
+const char *cb_size_text(char *buf, size_t n, int64_t v);
+
 /* cb_fail pushes nil and a formatted message; returns 2 (for `return cb_fail(...)`). */
 int cb_fail(lua_State *L, const char *fmt, ...);
 

@@ -182,8 +182,10 @@ end
 function M.parse(p, name, args)
   local spec = M.scan_spec(p, name)
   if spec then
-    local parsed = require("certbench.argscan").scan(spec, args)
+    local parsed, err = require("certbench.argscan").scan(spec, args)
     if parsed then return true, parsed end
+    -- a converter refused a value: its converters have run, so argparse must not run them again
+    if parsed == false then return false, err end
   end
   return M.command_parser(p, name):pparse(args)
 end
@@ -232,7 +234,9 @@ local function run_command(p, name, args, globals)
   if ui.options.json then
     ui.json(type(result) == "table" and result or { result = result })
   elseif ui.options.quiet then
-    for _, path in ipairs(ui.written()) do io.stdout:write(path, "\n") end
+    -- "-" is no file to list: the data went to stdout, and the list to stderr (ui.report)
+    local out = ui.report()
+    for _, path in ipairs(ui.written()) do if path ~= "-" then out:write(path, "\n") end end
   elseif type(result) == "table" and c.text then
     c.text(result, ctx)
   end

@@ -1,6 +1,10 @@
 -- certbench.describe (internal): the description of certificates, keys and PFX contents for
 -- people (text) and programs (tables for --json), and the chain a set of certificates makes,
 -- shared by the show, pfx and vcs plugins (so `show` needs no other plugin).
+-- Names: a result's name fields (subject, issuer, chain) hold name:text{exact = true}, the one
+-- form certbench shows a name in, exact for --json; what prints them for people passes them
+-- through ui.escape (M.name_line), which makes them exactly name:text(). Messages (warnings,
+-- notes) name certificates with M.cert_label and name:text(), already escaped.
 local ui = require "certbench.ui"
 local store = require "certbench.store"
 
@@ -26,7 +30,7 @@ function M.cert_info(c, now)
   now = now or os.time()
   local pk = c:public_key()
   local t = {
-    subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+    subject = c:subject():text { exact = true }, issuer = c:issuer():text { exact = true }, serial = c:serial(),
     not_before = c:not_before(), not_after = c:not_after(),
     not_before_text = ui.time(c:not_before()), not_after_text = ui.time(c:not_after()),
     self_signed = c:is_self_signed(), ca = c:is_ca(),
@@ -41,6 +45,24 @@ function M.cert_info(c, now)
   end
   if c:not_after() < now then t.expired = true elseif c:not_before() > now then t.not_yet_valid = true end
   return t
+end
+
+-- validity(c, now, warn_days) -> status ("pass" | "warn" | "fail"), text: how long a server
+-- certificate has left, the one verdict of `vcs check` and `vcs tls-check` (each had its own
+-- count of days and words): fail before notBefore or after notAfter, warn with fewer than
+-- warn_days whole days left
+function M.validity(c, now, warn_days)
+  local nb, na = c:not_before(), c:not_after()
+  if now < nb then
+    return "fail", ("not valid before %s: check the clocks of the CA and of this machine"):format(ui.time(nb))
+  elseif now > na then
+    return "fail", ("expired %s"):format(ui.time(na))
+  end
+  local left = (na - now) // 86400
+  if left < warn_days then
+    return "warn", ("expires %s, in %d day%s: renew it first"):format(ui.time(na), left, left == 1 and "" or "s")
+  end
+  return "pass", ("valid until %s (%d days)"):format(ui.time(na), left)
 end
 
 -- short one-line name of a certificate for messages: its subject's n:label() (the one helper
@@ -211,7 +233,7 @@ function M.pfx_info(r, name, now)
     local ch = M.build_chain(server.cert, others)
     local subjects = {}
     for _, c in ipairs(ch.chain) do
-      subjects[#subjects + 1] = c:subject():text()
+      subjects[#subjects + 1] = c:subject():text { exact = true }
       for _, cc in ipairs(certs) do if cc.cert == c then cc.info.role = "chain" end end
     end
     for _, c in ipairs(certs) do if not c.info.role then c.info.role = "extra" end end
@@ -289,8 +311,8 @@ function M.print_pfx_info(res, say)
     elseif b.certificate then
       local c = b.certificate
       say("  bag %d: certificate%s%s", b.index, b.role and (" (" .. b.role .. ")") or "", enc)
-      say("         subject  %s", c.subject)
-      say("         issuer   %s", c.issuer)
+      say("         subject  %s", ui.escape(c.subject))
+      say("         issuer   %s", ui.escape(c.issuer))
       say("         serial   %s", c.serial)
       say("         valid    %s to %s%s", c.not_before_text, c.not_after_text,
         c.expired and " (EXPIRED)" or (c.not_yet_valid and " (not yet valid)" or ""))
@@ -305,7 +327,7 @@ function M.print_pfx_info(res, say)
     local chain = res.chain or {}
     if #chain > 0 then
       say("  chain of the server certificate (issuer first, up to the root%s):", res.chain_complete and "" or ", incomplete")
-      for i, s in ipairs(chain) do say("    %d. %s", i, s) end
+      for i, s in ipairs(chain) do say("    %d. %s", i, ui.escape(s)) end
     end
   end
   for _, w in ipairs(res.warnings) do say("  warning: %s", w) end

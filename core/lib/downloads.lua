@@ -1,12 +1,12 @@
 -- certbench.downloads (internal): the download defaults, defined here once. certbench.http
 -- gives this very table as http.defaults (its documented name); it lives in its own module so
--- that certbench.input can cap a plain file or standard input at the same max_size without
--- loading certbench.http and its event loop (0.2-0.4 ms measured) for a read that downloads
--- nothing. The commands that download (crl fetch, check, bundle, mirror) take their defaults
+-- that certbench.input can read the default max_size of a download without loading
+-- certbench.http and its event loop (0.2-0.4 ms measured) before it knows it downloads. The commands that download (crl fetch, check, bundle, mirror) take their defaults
 -- from http.defaults too.
 --   connect_timeout: seconds to connect (or the whole timeout when that is shorter)
 --   timeout: seconds for the whole transfer
---   max_size: bytes of a body (and of any file or standard input certbench.input reads)
+--   max_size: bytes of a body (downloads only: a local file or standard input is capped at
+--     fs.FILE_MAX, CB_FILE_MAX in core/lib/cb.h)
 --   max_redirects: redirects followed
 --   check_timeout: seconds for a download someone waits on for a verdict: a distribution
 --     point or an OCSP request of `crl check`, `ocsp.check` and `vcs tls-check`, a CA

@@ -8,13 +8,11 @@ local opener = require "certbench.passin"
 
 local M = {}
 
-M.MAX_INPUT = require("certbench.downloads").max_size -- input's own cap (http.defaults.max_size)
-
 -- gather(path, passin[, {keys = false}]) -> { keys = { {key=, from=} }, certs = { {cert=, from=} },
 --   kind = "pkcs12" | "pem" | ..., pfx = result of pkcs12.parse, notes = {...} } | nil, err, code
 function M.gather(path, passin, opts)
   -- a path, "-" or a URL; PEM, DER, PKCS#7, ZIP, tar...: certbench.input reads them all
-  local r, err, code = input.read(path, { max_size = M.MAX_INPUT, pkcs12 = "keep" })
+  local r, err, code = input.read(path, { pkcs12 = "keep" })
   if not r then return nil, err, code end
   return M.gather_result(r, path, passin, opts)
 end

@@ -342,4 +342,27 @@ function M.oneline(entries)
   return table.concat(out)
 end
 
+-- name_text(s) -> the subject of an index line (M.oneline's form, as openssl ca writes it too:
+-- \xHH for a byte outside printable ASCII, \/ and \+) as people see names in every command:
+-- name:text(), escaped for the terminal; a subject that does not read back is shown escaped
+function M.name_text(s)
+  local name = require "certbench.name"
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local ch = s:sub(i, i)
+    local hx = ch == "\\" and s:match("^x(%x%x)", i + 1)
+    if hx then
+      out[#out + 1] = string.char(tonumber(hx, 16))
+      i = i + 4
+    elseif ch == "\\" then
+      out[#out + 1] = s:sub(i, i + 1) -- \/ \+ \\: name.parse reads them
+      i = i + 2
+    else
+      out[#out + 1] = ch
+      i = i + 1
+    end
+  end
+  return name.text_of(table.concat(out))
+end
+
 return M

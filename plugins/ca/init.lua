@@ -63,6 +63,9 @@ function M.profiles_text()
 end
 
 local rfc3339 = require("certbench.ui").time
+-- a subject as the CA database holds it (the /-form of index.txt, also the --json form) as people
+-- see names in every command: name:text(), escaped
+local function nm(s) return s and db.name_text(s) end
 
 local function positive(v, what)
   if v == nil then return nil end
@@ -92,8 +95,28 @@ local function flatten(list)
   return out
 end
 
-local function write_out(path, data)
-  local ok, err = fs.write(path, data)
+-- open_out(path) -> w | nil, err: the writer of an --out copy (issue, renew, gencrl), opened
+-- before the CA is changed: a target that cannot be written (its folder missing or read-only,
+-- a folder or a block device in the way) fails the command with the CA untouched. Only what a
+-- write tells (a full disk, /dev/full) comes after the operation, and the error says what was
+-- done (finish_out).
+-- The copy is written atomically, not durably (sync = "atomic": its data synced before the
+-- rename, its folder not after). The help promises a copy ("also write ... here"), the hooks and
+-- the README promise durability of the CA's own files (newcerts/, index.txt, crl/), and those
+-- are synced by the operation. The copy's fsync stays because without it a power cut may leave
+-- the name on an empty or short file (ext4's delayed allocation, xfs), which is not "the old
+-- file or the new one"; the folder's fsync only makes the new name survive a power cut, which
+-- nobody relies on: the CA's file is the record, and a copy lost that way leaves the old file.
+-- (strace: tests/integration/ca_sync_spec.lua counts what `ca issue --out FILE` syncs.)
+local function open_out(path)
+  if not path then return false end
+  return fs.writer(path, { sync = "atomic" })
+end
+
+-- finish_out(w, path, data) -> true | nil, err: the copy written and published
+local function finish_out(w, path, data)
+  local ok, err = w:write(data)
+  if ok then ok, err = w:commit() end
   if not ok then return nil, err end
   require("certbench.ui").wrote(path)
   return true
@@ -172,7 +195,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       ctx.ui.say("created CA %s", r.dir)
-      ctx.ui.say("  subject   %s", r.subject)
+      ctx.ui.say("  subject   %s", nm(r.subject))
       ctx.ui.say("  key       %s%s (%s/private/cakey.pem)", r.key, r.encrypted and ", encrypted" or ", NOT encrypted", r.dir)
       ctx.ui.say("  expires   %s", r.not_after)
       if r.parent then
@@ -216,7 +239,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("adopted CA %s: %s (key %s)", r.dir, r.subject, r.key_encrypted and "encrypted" or "NOT encrypted")
+      ctx.ui.say("adopted CA %s: %s (key %s)", r.dir, nm(r.subject), r.key_encrypted and "encrypted" or "NOT encrypted")
       for _, f in ipairs(r.created) do ctx.ui.say("  made %s", f) end
       for _, f in ipairs(r.kept) do ctx.ui.say("  kept %s", f) end
       if r.profile then
@@ -256,6 +279,8 @@ M.commands = {
         return nil, ("%s: %s, one certificate request expected"):format(args.csr, r.summary)
       end
       local csr = reqs[1].der
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local san = flatten(args.san)
@@ -266,9 +291,9 @@ M.commands = {
         return nil, (details:gsub("^the CSR", args.csr)), code
       end
       ctx.ui.wrote(details.file)
-      if args.out then
-        local ok, werr = write_out(args.out, details.pem)
-        if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, details.pem)
+        if not ok then ca:close() return nil, "issued serial " .. cert:serial() .. " (" .. details.file .. "), but " .. ferr end
       end
       local r = cert_summary(cert, details)
       r.out = args.out
@@ -278,7 +303,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("issued serial %s: %s", r.serial, r.subject)
+      ctx.ui.say("issued serial %s: %s", r.serial, nm(r.subject))
       ctx.ui.say("  profile %s, valid until %s", r.profile, r.not_after)
       ctx.ui.say("  %s%s", r.file, r.out and (" and " .. r.out) or "")
       if r.dropped then ctx.ui.info("subject fields the policy does not allow were left out: %s", table.concat(r.dropped, ", ")) end
@@ -313,7 +338,7 @@ M.commands = {
                subject = r.subject, recovered = rec }
     end,
     text = function(r, ctx)
-      ctx.ui.say("revoked serial %s%s: %s", r.serial, r.reason and (" (" .. r.reason .. ")") or "", r.subject)
+      ctx.ui.say("revoked serial %s%s: %s", r.serial, r.reason and (" (" .. r.reason .. ")") or "", nm(r.subject))
     end,
   },
 
@@ -335,6 +360,8 @@ M.commands = {
       local hours, herr = positive(args.hours, "--hours")
       if args.hours and not hours then return nil, herr, 2 end
       if args.der and not args.out then return nil, "ca gencrl: --der is for --out", 2 end
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local crl, info = ca:gencrl({ days = days, hours = hours })
@@ -342,9 +369,9 @@ M.commands = {
       ca:close()
       if not crl then return nil, info end
       ctx.ui.wrote(info.file)
-      if args.out then
-        local ok, werr = write_out(args.out, args.der and crl:to_der() or crl:to_pem())
-        if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, args.der and crl:to_der() or crl:to_pem())
+        if not ok then return nil, "CRL " .. tostring(info.number) .. " written to " .. info.file .. ", but " .. ferr end
       end
       return { number = info.number, file = info.file, current = info.current, out = args.out,
                revoked = info.revoked, this_update = rfc3339(info.this_update),
@@ -379,7 +406,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, e in ipairs(r.certificates) do
-        ctx.ui.say("%-8s %-20s %s  %s%s", e.status, e.serial, e.not_after, e.subject,
+        ctx.ui.say("%-8s %-20s %s  %s%s", e.status, e.serial, e.not_after, nm(e.subject),
           e.revoked_at and ("  (revoked " .. e.revoked_at .. (e.reason and (", " .. e.reason) or "") .. ")") or "")
       end
       ctx.ui.info("%d certificate%s", r.count, r.count == 1 and "" or "s")
@@ -433,13 +460,15 @@ M.commands = {
         cert, err = cert_file(args.cert)
         if not cert then return nil, err end
       end
+      local w <close>, werr = open_out(args.out)
+      if w == nil then return nil, werr end
       local ca, oerr = open_ca(args, ctx)
       if not ca then return nil, oerr end
       local new, details = ca:renew({ serial = args.serial, cert = cert, days = days, revoke_old = args.revoke_old })
       if not new then ca:close() return nil, details end
-      if args.out then
-        local ok, werr = write_out(args.out, details.pem)
-        if not ok then ca:close() return nil, "renewed as serial " .. new:serial() .. ", but " .. werr end
+      if w then
+        local ok, ferr = finish_out(w, args.out, details.pem)
+        if not ok then ca:close() return nil, "renewed as serial " .. new:serial() .. ", but " .. ferr end
       end
       local r = cert_summary(new, details)
       r.renewed = details.renewed
@@ -450,7 +479,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("renewed serial %s as %s: %s", r.renewed, r.serial, r.subject)
+      ctx.ui.say("renewed serial %s as %s: %s", r.renewed, r.serial, nm(r.subject))
       ctx.ui.say("  valid until %s; %s%s", r.not_after, r.file, r.out and (" and " .. r.out) or "")
       if r.revoked_old then ctx.ui.say("  %s revoked (superseded)", r.revoked_old) end
     end,

@@ -39,8 +39,9 @@ local now = S.now
 local emit_issued = S.emit_issued
 local lazy = S.lazy
 
--- the biggest issuance synced file by file; a bigger batch syncs its file system once (CA:_commit)
-local SYNC_EACH_MAX = 16
+-- the biggest issuance synced file by file; a bigger batch syncs its file system once (CA:_commit;
+-- the measurements are in core/fs.lua, shared with the mirror's commit)
+local SYNC_EACH_MAX = fs.SYNC_EACH_MAX
 
 -- requests --------------------------------------------------------------------------------------
 

@@ -204,7 +204,7 @@ function M.file(o)
   local pw, perr = password(o.passin)
   if o.passin and not pw then return nil, perr end
   -- a path, "-" or a URL (the certsrv page's certnew.cer), read by certbench.input
-  local r, rerr, rcode = input.read(o.file, { password = pw, max_size = 256 * 1024 * 1024 })
+  local r, rerr, rcode = input.read(o.file, { password = pw })
   if not r then return nil, rerr, rcode == "io" and nil or nil end
   local out, report = M.result(r, o.to)
   if not out then return nil, report end
@@ -251,7 +251,7 @@ function M.folder(o)
       e.status, e.reason = "skipped", st and ("a " .. st.type) or "gone"
       res.skipped = res.skipped + 1
     else
-      local data, rerr = fs.read(path, 256 * 1024 * 1024)
+      local data, rerr = fs.read(path) -- fs.FILE_MAX, the one cap on a local file
       local out, report, code
       if data then out, report, code = M.data(data, path, o.to) else report, code = rerr, "io" end
       if out then

@@ -23,8 +23,6 @@ local trust = require "certbench.plugins.crl.trust"
 
 local M = {}
 
-local MAX_FILE = 64 << 20
-
 local function is_url(s) return s:match("^https?://") ~= nil end
 
 local function download(url, timeout)
@@ -71,7 +69,7 @@ local function read_source(src, out, timeout)
       local p = fs.join(src, n)
       local st = fs.stat(p)
       if st and st.type == "file" and not n:match("^%.") then
-        local data = fs.read(p, MAX_FILE)
+        local data = fs.read(p)
         if data then
           local k = take(p, data, out, false)
           found = found + (k or 0)
@@ -81,7 +79,7 @@ local function read_source(src, out, timeout)
     if found == 0 then return nil, src .. ": no CRL or certificate in the folder" end
     return found
   end
-  local data, err = fs.read(src, MAX_FILE)
+  local data, err = fs.read(src)
   if not data then return nil, err end
   return take(src, data, out, true)
 end
@@ -106,7 +104,7 @@ function M.build(o)
     if not ok then return nil, err end
   end
   for _, f in ipairs(o.cas or {}) do
-    local data, err = fs.read(f, MAX_FILE)
+    local data, err = fs.read(f)
     if not data then return nil, err end
     local certs = x509.load_all(data)
     if not certs or #certs == 0 then return nil, f .. ": no certificate in it" end
@@ -193,7 +191,7 @@ function M.build(o)
     local c = e.crl
     pems[#pems + 1] = c:to_pem()
     covered[c:issuer():text()] = true
-    list[#list + 1] = { issuer = c:issuer():text(), number = c:number() and crlfile.number_text(c:number()) or nil,
+    list[#list + 1] = { issuer = c:issuer():text { exact = true }, number = c:number() and crlfile.number_text(c:number()) or nil,
                         this_update = ui.time(c:this_update()), next_update = c:next_update() and ui.time(c:next_update()) or nil,
                         entries = c:count(), source = e.source, delta = c:is_delta() or nil }
   end

@@ -53,7 +53,10 @@ local MAX_DEPTH = 6 -- separate CRL signing keys are checked recursively; no dee
 local Checker = {}
 Checker.__index = Checker
 
+-- name_of: a certificate's subject in a result field (RFC 4514, its --json form); shown: the same
+-- in a message, as people see names in every command (name:text(), escaped)
 local function name_of(c) return tostring(c:subject()) end
+local function shown(c) return c:subject():text() end
 
 -- issuer_in(cert, pool) -> the certificate of pool that issued cert (certbench.store's helper)
 local function issuer_in(cert, pool) return (store.find_issuer(cert, pool)) end
@@ -331,9 +334,9 @@ function Checker:signer(c, issuer, depth, notes)
     if store.can_sign_crls(issuer) then
       local ok, why = c:verify(issuer)
       if ok then return issuer end
-      notes[#notes + 1] = ("the signature does not verify with %s (%s)"):format(name_of(issuer), tostring(why))
+      notes[#notes + 1] = ("the signature does not verify with %s (%s)"):format(shown(issuer), tostring(why))
     else
-      notes[#notes + 1] = ("%s may not sign CRLs (keyUsage without cRLSign)"):format(name_of(issuer))
+      notes[#notes + 1] = ("%s may not sign CRLs (keyUsage without cRLSign)"):format(shown(issuer))
     end
   end
   for _, cand in ipairs(self.pool) do
@@ -346,17 +349,17 @@ function Checker:signer(c, issuer, depth, notes)
       end
       local up = issuer_in(cand, self.pool)
       if not up then
-        notes[#notes + 1] = ("the CRL signing certificate %s has no issuer in the chain"):format(name_of(cand))
+        notes[#notes + 1] = ("the CRL signing certificate %s has no issuer in the chain"):format(shown(cand))
       else
         local st = self:status(cand, up, depth + 1)
         if st.status == "good" then return cand end
-        notes[#notes + 1] = ("the CRL signing certificate %s (serial %s) is %s%s"):format(name_of(cand),
+        notes[#notes + 1] = ("the CRL signing certificate %s (serial %s) is %s%s"):format(shown(cand),
           cand:serial(), st.status, st.reason and (": " .. st.reason) or "")
       end
     end
   end
   if not direct and #notes == 0 then
-    notes[#notes + 1] = ("no certificate of its issuer %s in the chain signed it"):format(tostring(c:issuer()))
+    notes[#notes + 1] = ("no certificate of its issuer %s in the chain signed it"):format(c:issuer():text())
   end
   return nil
 end
@@ -443,8 +446,8 @@ function Checker:status(cert, issuer, depth)
   if not best and #parts == 0 then
     ev.status = "undetermined"
     ev.reason = #cands == 0 and not self.fetch
-      and ("no CRL of %s was given"):format(name_of(issuer))
-      or ("no usable CRL of %s"):format(name_of(issuer))
+      and ("no CRL of %s was given"):format(shown(issuer))
+      or ("no usable CRL of %s"):format(shown(issuer))
     return ev
   end
   -- the CRLs that decide: the complete one, else those covering some reasons each
@@ -464,12 +467,12 @@ function Checker:status(cert, issuer, depth)
       if self.expired == "revoked" then
         ev.status = "revoked"
         ev.reason = ("the CRL of %s expired at %s: its certificates count as revoked"):format(
-          name_of(issuer), crlfile.time(nu))
+          shown(issuer), crlfile.time(nu))
         ev.expired_crl = true
         return ev
       elseif self.expired == "undetermined" then
         ev.status = "undetermined"
-        ev.reason = ("the CRL of %s expired at %s"):format(name_of(issuer), crlfile.time(nu))
+        ev.reason = ("the CRL of %s expired at %s"):format(shown(issuer), crlfile.time(nu))
         return ev
       end
       notes[#notes + 1] = ("the CRL %s expired at %s (used anyway: --expired ignore)"):format(
@@ -514,7 +517,7 @@ function Checker:status(cert, issuer, depth)
     if #missing > 0 then
       ev.status = "undetermined"
       ev.reason = ("the CRLs of %s cover some revocation reasons only; none for %s"):format(
-        name_of(issuer), table.concat(missing, ", "))
+        shown(issuer), table.concat(missing, ", "))
       return ev
     end
   end
@@ -592,7 +595,7 @@ function M.run(opts)
     else
       ev = { subject = name_of(cert), serial = cert:serial(), issuer = tostring(cert:issuer()),
              status = "undetermined", notes = {},
-             reason = ("its issuer %s is not in the chain: no CRL of it can be verified"):format(tostring(cert:issuer())) }
+             reason = ("its issuer %s is not in the chain: no CRL of it can be verified"):format(cert:issuer():text()) }
     end
     ev.position = i - 1
     ev.role = i == 1 and "leaf" or (ev.status == "trust_anchor" and "trust anchor" or "CA")

@@ -91,6 +91,10 @@ end
 
 local function num(h) return h and crlfile.number_text(h) or "-" end
 
+-- nm(s): a name a report holds in RFC 4514 form (its --json form, kept for scripts and mirror
+-- configurations) as people see names in every command: name:text(), escaped for the terminal
+local function nm(s) return s and require("certbench.name").text_of(s) end
+
 -- info ---------------------------------------------------------------------------------------
 
 local function info_text(res, ctx)
@@ -101,7 +105,7 @@ local function info_text(res, ctx)
     if d.error then
       say("  error:        %s", d.error)
     else
-      say("  issuer:       %s", d.issuer)
+      say("  issuer:       %s", nm(d.issuer))
       say("  issuer hash:  %s%s", d.issuer_hash, d.aki and ("   key id: " .. d.aki) or "")
       say("  this update:  %s", d.this_update)
       say("  next update:  %s%s", d.next_update or "none", d.expired and "  (EXPIRED)" or "")
@@ -115,7 +119,7 @@ local function info_text(res, ctx)
       if d.freshest_crl then say("  delta CRLs:   %s", table.concat(d.freshest_crl, ", ")) end
       if d.critical_extensions then say("  critical:     %s", table.concat(d.critical_extensions, ", ")) end
       if d.verified ~= nil then
-        say("  verifies:     %s", d.verified and ("yes, by " .. d.verified_by) or ("NO: " .. tostring(d.verify_error)))
+        say("  verifies:     %s", d.verified and ("yes, by " .. nm(d.verified_by)) or ("NO: " .. tostring(d.verify_error)))
       end
       for _, e in ipairs(d.revoked or {}) do
         say("    %s  %s%s", e.serial, e.date, e.reason and ("  " .. e.reason) or "")
@@ -134,7 +138,7 @@ local function fetch_text(res, ctx)
       ctx.ui.say("%s: %d CRL(s), %s bytes", s.url, #s.crls, tostring(s.bytes or "?"))
       for _, c in ipairs(s.crls) do
         if c.issuer then
-          ctx.ui.say("  %s  #%s  %s .. %s  %d entries%s", c.issuer, num(c.number), c.this_update,
+          ctx.ui.say("  %s  #%s  %s .. %s  %d entries%s", nm(c.issuer), num(c.number), c.this_update,
             c.next_update or "-", c.entries, c.verified and "  verified" or "")
         end
         if c.member then ctx.ui.say("    member %s", c.member) end
@@ -150,9 +154,9 @@ end
 local function diff_text(res, ctx)
   local say = ctx.ui.say
   if not res.same_issuer then say("WARNING: the CRLs have different issuers") end
-  say("old: %s  #%s  %s .. %s  %d entries", res.old.issuer, num(res.old.number), res.old.this_update,
+  say("old: %s  #%s  %s .. %s  %d entries", nm(res.old.issuer), num(res.old.number), res.old.this_update,
     res.old.next_update or "-", res.old.entries)
-  say("new: %s  #%s  %s .. %s  %d entries%s", res.new.issuer, num(res.new.number), res.new.this_update,
+  say("new: %s  #%s  %s .. %s  %d entries%s", nm(res.new.issuer), num(res.new.number), res.new.this_update,
     res.new.next_update or "-", res.new.entries,
     res.number_order == "older" and "  (OLDER number than old)" or "")
   say("added %d, removed %d", #res.added, #res.removed)
@@ -165,7 +169,7 @@ end
 local function check_text(res, ctx)
   local say = ctx.ui.say
   for _, c in ipairs(res.certificates) do
-    say("%-12s %s (serial %s): %s%s", c.role, c.subject, c.serial, c.status:upper():gsub("_", " "),
+    say("%-12s %s (serial %s): %s%s", c.role, nm(c.subject), c.serial, c.status:upper():gsub("_", " "),
       c.reason and (": " .. c.reason) or "")
     if c.crl then
       say("%-12s   CRL %s #%s, thisUpdate %s, nextUpdate %s%s", "", c.crl.source or "?", num(c.crl.number),
@@ -213,10 +217,10 @@ local function mirror_text(res, ctx)
     res.crls_rejected, res.out_dir)
   for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("ignored: %s", w) end
   for _, x in ipairs(res.stale or {}) do
-    say("STALE   the published CRL of %s (%s) expired at %s", x.issuer, x.crl, x.next_update)
+    say("STALE   the published CRL of %s (%s) expired at %s", nm(x.issuer), x.crl, x.next_update)
   end
   for _, x in ipairs(res.expiring or {}) do
-    ctx.ui.warn("the published CRL of %s (%s) expires at %s", x.issuer, x.crl, x.next_update)
+    ctx.ui.warn("the published CRL of %s (%s) expires at %s", nm(x.issuer), x.crl, x.next_update)
   end
   if res.warning then ctx.ui.warn("%s", res.warning) end
 end
@@ -288,7 +292,7 @@ M.commands = {
     text = function(r, ctx)
       ctx.ui.say("%s: %d CRL%s, each verified", r.out, #r.crls, #r.crls == 1 and "" or "s")
       for _, c in ipairs(r.crls) do
-        ctx.ui.say("  %s%s: %d entr%s, next update %s (from %s)", c.issuer, c.number and (" #" .. c.number) or "",
+        ctx.ui.say("  %s%s: %d entr%s, next update %s (from %s)", ui.escape(c.issuer), c.number and (" #" .. c.number) or "",
           c.entries, c.entries == 1 and "y" or "ies", c.next_update or "none", c.source)
       end
       for _, x in ipairs(r.left_out) do ctx.ui.say("left out %s: %s", x.source, x.why) end

@@ -58,8 +58,8 @@ function M.check(opts)
   end
   if not cert:issued_by(issuer) then
     local _, why = cert:issued_by(issuer)
-    return nil, ("ocsp check: %s is not the issuer of %s (%s)"):format(issuer:subject():rfc4514(),
-      cert:subject():rfc4514(), tostring(why))
+    return nil, ("ocsp check: %s is not the issuer of %s (%s)"):format(issuer:subject():text(),
+      cert:subject():text(), tostring(why))
   end
   local trusted = {}
   for _, p in ipairs(list(opts.trusted)) do
@@ -86,15 +86,19 @@ function M.check(opts)
 end
 
 -- the text and JSON output: times as RFC 3339 text
+-- nm(s): a name the result holds in RFC 4514 form (its --json form) as people see names in every
+-- command: name:text(), escaped
+local function nm(s) return s and require("certbench.name").text_of(s) end
+
 local function text(res, ctx)
   local say = ctx.ui.say
   local status = res.status:upper()
   if res.status == "revoked" then
     status = status .. " on " .. res.revocation_time .. (res.reason and (" (" .. res.reason .. ")") or "")
   end
-  say("%s (serial %s): %s", res.subject, res.serial, status)
-  say("  responder    %s (%s), %s", res.url, res.method, res.responder or "?")
-  say("  signed by    %s (%s%s)", res.signer, res.signer_kind == "issuer" and "the issuer itself" or
+  say("%s (serial %s): %s", nm(res.subject), res.serial, status)
+  say("  responder    %s (%s), %s", res.url, res.method, nm(res.responder) or "?")
+  say("  signed by    %s (%s%s)", nm(res.signer), res.signer_kind == "issuer" and "the issuer itself" or
     (res.signer_kind .. " responder"), res.no_check and ", id-pkix-ocsp-nocheck" or "")
   say("  produced at  %s", res.produced_at)
   say("  this update  %s", res.this_update)

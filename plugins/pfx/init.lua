@@ -82,7 +82,7 @@ end
 function M.info(o)
   options.check(o, { "file", "passin" }, "pfx.info")
   -- a path, "-" or a URL, through certbench.input (a PFX in a ZIP too)
-  local r, err = input.read(o.file, { max_size = gather.MAX_INPUT, pkcs12 = "keep" })
+  local r, err = input.read(o.file, { pkcs12 = "keep" })
   if not r then return nil, err end
   local p12 = input.of(r, "pkcs12")
   if input.problem(r) then return nil, (input.problem(r)) end
@@ -494,8 +494,8 @@ M.commands = {
       local a = res.algorithms or {}
       ctx.ui.say("wrote %s (%s, %d bytes): %s profile, keys %s, certificates %s, MAC %s",
         res.file, res.mode, res.size, res.profile, tostring(a.key_encryption), tostring(a.cert_encryption), tostring(a.mac))
-      ctx.ui.say("  certificate %s; key %s", res.certificate.subject, res.key.text)
-      for i, c in ipairs(res.chain) do ctx.ui.say("  chain %d: %s", i, c.subject) end
+      ctx.ui.say("  certificate %s; key %s", ui.escape(res.certificate.subject), res.key.text)
+      for i, c in ipairs(res.chain) do ctx.ui.say("  chain %d: %s", i, ui.escape(c.subject)) end
       if res.verify then ctx.ui.say("  chain: %s", res.verify.text) end
       say_list(ctx, res)
     end,

@@ -49,7 +49,7 @@ end
 
 local function crl_details(c, entries)
   local t = {
-    issuer = c:issuer():text(), version = c:version(), this_update = c:this_update(),
+    issuer = c:issuer():text { exact = true }, version = c:version(), this_update = c:this_update(),
     next_update = c:next_update(), this_update_text = ui.time(c:this_update()),
     next_update_text = ui.time(c:next_update()), number = c:number(), delta_base = c:delta_base(),
     count = c:count(), signature_algorithm = c:signature_algorithm(), aki = c:aki(),
@@ -72,7 +72,7 @@ local function crl_summary_text(t)
     "Certificate Revocation List (CRL):",
     ("        Version %d (0x%x)"):format(t.version, t.version - 1),
     "        Signature Algorithm: " .. tostring(t.signature_algorithm),
-    "        Issuer: " .. t.issuer,
+    "        Issuer: " .. ui.escape(t.issuer),
     "        Last Update: " .. tostring(t.this_update_text),
     "        Next Update: " .. (t.next_update_text or "NONE") .. (t.expired and " (EXPIRED)" or ""),
   }
@@ -111,7 +111,7 @@ local function describe(o, opts, name)
     local san = r:san() or {}
     local sl = {}
     for _, g in ipairs(san) do sl[#sl + 1] = g.type .. ":" .. tostring(g.value) end
-    e.csr = { subject = r:subject():text(), key = pk and descr.key_line(pk), signature_valid = ok and true or false,
+    e.csr = { subject = r:subject():text { exact = true }, key = pk and descr.key_line(pk), signature_valid = ok and true or false,
               signature_problem = not ok and why or nil, san = #sl > 0 and ui.array(sl) or nil,
               eku = (r:eku() and #r:eku() > 0) and ui.array(r:eku()) or nil,
               signature_algorithm = r:signature_algorithm() }
@@ -162,7 +162,7 @@ local function describe(o, opts, name)
       local ci = cert_details(c)
       if opts.lint then ci.lint = ui.array(lint.certificate(c)) end
       certs[i] = ci
-      t[#t + 1] = ("  %d. subject %s\n     issuer  %s\n     serial  %s, valid %s to %s%s"):format(i, ci.subject, ci.issuer,
+      t[#t + 1] = ("  %d. subject %s\n     issuer  %s\n     serial  %s, valid %s to %s%s"):format(i, ui.escape(ci.subject), ui.escape(ci.issuer),
         ci.serial, ci.not_before_text, ci.not_after_text, ci.expired and " (EXPIRED)" or "")
     end
     local crls = {}
@@ -170,7 +170,7 @@ local function describe(o, opts, name)
       local c = crl.load(d)
       if c then
         crls[i] = crl_details(c, opts.entries)
-        t[#t + 1] = ("  CRL %d: issuer %s, %d entries, next update %s"):format(i, crls[i].issuer, crls[i].count,
+        t[#t + 1] = ("  CRL %d: issuer %s, %d entries, next update %s"):format(i, ui.escape(crls[i].issuer), crls[i].count,
           tostring(crls[i].next_update_text))
       end
     end
@@ -226,9 +226,9 @@ local function lint_lines(subject, findings)
 end
 
 function M.say_lint(e, ctx)
-  if e.lint then ctx.ui.say("%s", lint_lines(e.certificate.subject, e.lint)) end
+  if e.lint then ctx.ui.say("%s", lint_lines(ui.escape(e.certificate.subject), e.lint)) end
   for _, ci in ipairs(e.pkcs7 and e.pkcs7.certificates or {}) do
-    ctx.ui.say("%s", lint_lines(ci.subject, ci.lint or {}))
+    ctx.ui.say("%s", lint_lines(ui.escape(ci.subject), ci.lint or {}))
   end
 end
 
@@ -277,7 +277,7 @@ function M.show(o)
     return big
   end
   -- a path, "-" or a URL (certbench.input)
-  local data, rerr = input.fetch(o.file, { max_size = 256 * 1024 * 1024 })
+  local data, rerr = input.fetch(o.file)
   if not data then return nil, rerr end
   if archive.CONTAINERS[archive.detect(data)] then
     local res, cerr = show_container(o, data)
@@ -340,7 +340,7 @@ M.commands = {
         if e.note then ctx.ui.say("note: %s", e.note) end
         if e.error then ctx.ui.say("error: %s", e.error)
         elseif e.lint or (res.lint_errors and e.pkcs7) then M.say_lint(e, ctx)
-        else ctx.ui.say("%s", e.text) end
+        else ctx.ui.say("%s", ui.escape(e.text, { lines = true })) end
         if not e.error and e.crl and e.crl.entries then
           -- one line at a time from the CRL: nothing of the size of the list is built
           for _, x in ipairs(e.crl.entries) do

@@ -85,7 +85,7 @@ function M.build(o)
       cas[#cas + 1] = e
     else
       leaves[#leaves + 1] = e
-      res.removed[#res.removed + 1] = { subject = e.cert:subject():text(), from = e.from,
+      res.removed[#res.removed + 1] = { subject = e.cert:subject():text { exact = true }, from = e.from,
         why = e.cert:is_self_signed() and "a self-signed certificate that is not a CA (a test server certificate)"
           or "not a CA certificate (a server or client certificate)" }
     end
@@ -99,7 +99,7 @@ function M.build(o)
         if j ~= i and valid_at(f.cert, now) and f.cert:subject():equals(e.cert:subject())
            and f.cert:public_key():fingerprint() == e.cert:public_key():fingerprint() then
           keep[i] = false
-          res.removed[#res.removed + 1] = { subject = e.cert:subject():text(), from = e.from,
+          res.removed[#res.removed + 1] = { subject = e.cert:subject():text { exact = true }, from = e.from,
             why = ("expired %s; the copy from %s is valid until %s"):format(ui.time(e.cert:not_after()), f.from, ui.time(f.cert:not_after())) }
           break
         end
@@ -137,7 +137,7 @@ function M.build(o)
                 if not seen then
                   pool[#pool + 1] = e.cert
                   from_of[e.cert] = url
-                  res.fetched[#res.fetched + 1] = { url = url, subject = e.cert:subject():text() }
+                  res.fetched[#res.fetched + 1] = { url = url, subject = e.cert:subject():text { exact = true } }
                   got = true
                 end
               end
@@ -164,7 +164,7 @@ function M.build(o)
     for _, c in ipairs(ch.chain) do emit(c) end
     if not ch.complete then
       local top = ch.chain[#ch.chain] or start
-      local key = top:issuer():text()
+      local key = top:issuer():text { exact = true }
       if not reported[key] then
         reported[key] = true
         res.missing[#res.missing + 1] = { issuer = key, of = label(top) }
@@ -187,7 +187,7 @@ function M.build(o)
   for _, c in ipairs(pool) do emit(c) end
   if #res.missing > 0 and not o.allow_incomplete then
     local t = {}
-    for _, m in ipairs(res.missing) do t[#t + 1] = ("the issuer of %s (%s)"):format(m.of, m.issuer) end
+    for _, m in ipairs(res.missing) do t[#t + 1] = ("the issuer of %s (%s)"):format(m.of, ui.escape(m.issuer)) end
     return nil, ("vcs cafile: %s %s in no input%s: the CA file must reach the self-signed root; add %s%s "
       .. "(--allow-incomplete writes it anyway)"):format(table.concat(t, ", "), #t == 1 and "is" or "are",
       o.fetch_aia and " nor at the AIA URLs" or "", #t == 1 and "its certificate" or "their certificates",
@@ -201,7 +201,7 @@ function M.build(o)
   local pems, list = {}, {}
   for _, c in ipairs(order) do
     pems[#pems + 1] = c:to_pem()
-    list[#list + 1] = { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+    list[#list + 1] = { subject = c:subject():text { exact = true }, issuer = c:issuer():text { exact = true }, serial = c:serial(),
                         not_after = ui.time(c:not_after()), self_signed = c:is_self_signed(), from = from_of[c] }
     if not valid_at(c, now) then
       res.warnings[#res.warnings + 1] = ("%s is not valid now (%s to %s): peers refuse the chains through it"):format(

@@ -23,15 +23,13 @@ local planmod = require "certbench.plugins.vcs.plan"
 
 local M = {}
 
-local MAX_FILE = 4 << 20
 local WEAK_DIGESTS = { md5 = "MD5", md2 = "MD2", md4 = "MD4", sha1 = "SHA-1" }
 
-local function days_between(a, b) return (b - a) // 86400 end
 
 local function cn_of(c) return c:subject():get("CN") end
 
 local function label(c)
-  return cn_of(c) or c:subject():text()
+  return c:subject():label()
 end
 
 -- the weak digest in a signature algorithm's name, if any ("sha1WithRSAEncryption")
@@ -50,7 +48,7 @@ M.weak_digest = weak_digest
 -- read(path, what) -> data, info | nil, reason
 local function read_detect(path, what)
   -- a path, "-" or a URL (certbench.input); the appliance wants PEM, so the form is checked here
-  local data, err = require("certbench.input").fetch(path, { max_size = MAX_FILE })
+  local data, err = require("certbench.input").fetch(path)
   if not data then return nil, err end
   local info, derr = detect.detect(data, { name = path })
   if not info then return nil, derr end
@@ -203,19 +201,7 @@ end
 function Run:check_validity()
   local c = self.cert
   if not c then return end
-  local now, nb, na = self.now, c:not_before(), c:not_after()
-  if now < nb then
-    self:add("validity", "validity", "fail", ("not valid before %s: check the clocks of the CA and of this machine"):format(ui.time(nb)))
-  elseif now > na then
-    self:add("validity", "validity", "fail", ("expired %s"):format(ui.time(na)))
-  else
-    local left = days_between(now, na)
-    if left < self.warn_days then
-      self:add("validity", "validity", "warn", ("expires %s, in %d day%s: renew it first"):format(ui.time(na), left, left == 1 and "" or "s"))
-    else
-      self:add("validity", "validity", "pass", ("valid until %s (%d days)"):format(ui.time(na), left))
-    end
-  end
+  self:add("validity", "validity", require("certbench.describe").validity(c, self.now, self.warn_days))
 end
 
 function Run:check_eku()
@@ -587,7 +573,7 @@ function M.run(o)
     model = o.plan and o.plan.model or nil,
   }
   if self.cert then
-    res.subject = self.cert:subject():text()
+    res.subject = self.cert:subject():text { exact = true }
     res.serial = self.cert:serial()
     res.not_after = ui.time(self.cert:not_after())
   end

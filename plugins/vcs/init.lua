@@ -36,6 +36,8 @@ local cafilemod = lazy "certbench.plugins.vcs.cafile"
 local has_tls = package.preload["_certbench.tls"] ~= nil
 local tlsmod = lazy "certbench.plugins.vcs.tls"
 local esc = ui.escape
+-- a name a result holds in the /-form (the subject of a request it wrote) as people see names
+local function name_text(s) return require("certbench.name").text_of(s) end
 
 local function forward(mod, fn) return function(...) return mod[fn](...) end end
 
@@ -156,7 +158,7 @@ M.commands = {
       ctx.ui.say("%s: %d request%s, %s keys, profile %s", r.model, #r.certificates,
         #r.certificates == 1 and "" or "s", r.key, r.profile)
       for _, c in ipairs(r.certificates) do
-        ctx.ui.say("  %s", c.subject)
+        ctx.ui.say("  %s", name_text(c.subject))
         ctx.ui.say("    SAN %s", #c.san > 0 and ("DNS:" .. table.concat(c.san, ", DNS:")) or "(empty)")
         ctx.ui.say("    %s (0600, unencrypted), %s, %s", c.privkey, c.request_pem, c.request_der)
       end
@@ -197,7 +199,7 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("self-signed %s, %s key, until %s", r.subject, r.key, r.not_after)
+      ctx.ui.say("self-signed %s, %s key, until %s", name_text(r.subject), r.key, r.not_after)
       ctx.ui.say("  SAN DNS:%s", table.concat(r.san, ", DNS:"))
       ctx.ui.say("  %s (0600, unencrypted), %s", r.privkey, r.cert)
       ctx.ui.say("note: self-signed: for test deployments; the peers trust it by taking %s as their CA file", r.cert)
@@ -242,7 +244,7 @@ M.commands = {
       end
       for _, f in ipairs(r.fetched) do ctx.ui.say("fetched %s from %s", esc(f.subject), esc(f.url)) end
       for _, x in ipairs(r.removed) do ctx.ui.say("left out %s (%s): %s", esc(x.subject), esc(x.from), esc(x.why)) end
-      for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, m.issuer) end
+      for _, m in ipairs(r.missing) do ctx.ui.say("missing: the issuer of %s (%s)", m.of, esc(m.issuer)) end
       for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
     end,
   },

@@ -28,7 +28,7 @@ M.DEFAULT_PORT = 5061
 local function label(c) return c:subject():label() end
 
 local function cert_info(c)
-  return { subject = c:subject():text(), issuer = c:issuer():text(), serial = c:serial(),
+  return { subject = c:subject():text { exact = true }, issuer = c:issuer():text { exact = true }, serial = c:serial(),
            not_after = ui.time(c:not_after()) or "notAfter not a valid time", self_signed = c:is_self_signed() }
 end
 
@@ -103,14 +103,9 @@ function M.run(o)
       -- a failure that names the field
       add("validity", "validity", "fail", ("the peer's certificate: %s"):format(
         select(2, leaf:not_after()) or select(2, leaf:not_before())))
-    elseif now > na then
-      add("validity", "validity", "fail", ("the peer's certificate expired %s"):format(ui.time(na)))
-    elseif now < leaf:not_before() then
-      add("validity", "validity", "fail", ("the peer's certificate is not valid before %s"):format(ui.time(leaf:not_before())))
     else
-      local left = (na - now) // 86400
-      add("validity", "validity", left < (o.warn_days or 30) and "warn" or "pass",
-        ("valid until %s (%d days)"):format(ui.time(na), left))
+      local status, text = require("certbench.describe").validity(leaf, now, o.warn_days or 30)
+      add("validity", "validity", status, status == "fail" and ("the peer's certificate " .. text) or text)
     end
     local eku = {}
     for _, e in ipairs(leaf:eku() or {}) do eku[e] = true end

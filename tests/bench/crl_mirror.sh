@@ -8,7 +8,10 @@
 # BIG_ENTRIES (entries of each big CRL, 250000), SMALL_ENTRIES (0..this many, 20),
 # CONCURRENCY (16), RUNS (3), BASELINE (1; 0 skips the shell loops: memory runs with a big N),
 # OUT_BASE (the folder the mirror is written under, $B by default: its file system is part of
-# what is measured).
+# what is measured), BUSY_MB (0; N: another program dirties N MB on the same file system while
+# each certbench run starts, dd without conv=fsync as in ca_issue_sync.sh: a run that syncs the
+# whole file system waits for it, one that syncs its own files should not; with N <= 5 sources a
+# run changes at most 16 files and syncs them one by one, above it one syncfs).
 #   certbench first run   every CRL downloaded, verified, published (DER, PEM, hash link) into
 #                         a new folder
 #   certbench 304 run     the daily case: every source answers 304 Not Modified
@@ -159,6 +162,19 @@ timed() { # timed NAME CMD...: one run, recorded
   /usr/bin/time -v -o "$B/time.txt" "$@" > "$B/out.txt" 2>&1 || { echo "$name failed:" >&2; tail -c 1000 "$B/out.txt" >&2; exit 1; }
   record "$name"
 }
+DD=
+busy_start() { # the neighbour of BUSY_MB: dirty pages still being written when the run starts
+  [ "${BUSY_MB:-0}" -gt 0 ] || return 0
+  dd if=/dev/zero of="$OUT_BASE/noise" bs=1M count="$BUSY_MB" status=none &
+  DD=$!
+  sleep 0.2
+}
+busy_end() { # its data flushed and removed before the next measurement
+  [ -n "$DD" ] || return 0
+  wait "$DD"; DD=
+  rm -f "$OUT_BASE/noise"; sync
+}
+btimed() { busy_start; timed "$@"; busy_end; }
 cat > "$B/mirror.sh" <<SH
 #!/usr/bin/env bash
 exec "$CB" crl mirror --once --config "$B/mirror.conf.lua" --out-dir "$OUT" --json
@@ -167,16 +183,16 @@ chmod +x "$B/mirror.sh"
 
 echo "$N sources ($BIG big ones of $BIG_ENTRIES entries, the rest 0..$SMALL_ENTRIES entries), $SIZE bytes in all; concurrency $C; best of $RUNS"
 mkdir -p "$OUT_BASE"
-echo "mirror folder on: $(df -T "$OUT_BASE" | awk 'NR == 2 { print $2 " (" $1 ")" }'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "mirror folder on: $(df -T "$OUT_BASE" | awk 'NR == 2 { print $2 " (" $1 ")" }'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)${BUSY_MB:+, dd of $BUSY_MB MB alongside each certbench run}"
 gen_no=$(cat "$B/generation" 2>/dev/null || echo 1)
 for ((r = 0; r < RUNS; r++)); do
   # moved aside, not deleted (see the note on file creation at the top)
   if [ -e "$OUT" ]; then mv "$OUT" "$TRASH/out.$r.$$"; fi
-  timed "certbench first run" "$B/mirror.sh"
+  btimed "certbench first run" "$B/mirror.sh"
   grep -q '"sources_failed":0' "$B/out.txt" || { echo "the mirror failed:" >&2; head -c 2000 "$B/out.txt" >&2; exit 1; }
-  timed "certbench 304 run" "$B/mirror.sh"
+  btimed "certbench 304 run" "$B/mirror.sh"
   gen_no=$((gen_no + 1)); gen "$gen_no"
-  timed "certbench changed (all new)" "$B/mirror.sh"
+  btimed "certbench changed (all new)" "$B/mirror.sh"
   grep -q "\"crls_published\":$N" "$B/out.txt" || { echo "not every CRL was published again:" >&2; head -c 2000 "$B/out.txt" >&2; exit 1; }
 done
 show "certbench first run"; show "certbench 304 run"; show "certbench changed (all new)"

@@ -130,3 +130,96 @@ io.stdout:write("issued ", #certs, "\n")
     assert.equal(2 + 16 + 17, st.count)
   end)
 end)
+
+describe("the syncs of an --out copy (strace)", function()
+  -- the copy is written atomically, not durably (plugins/ca/init.lua open_out): its temporary
+  -- file is synced before the rename (else a power cut may leave the name on an empty file), its
+  -- folder is not; the CA's own syncs are those above
+  local dir = tmp .. "/out-ca"
+  ch.new_ca(dir, { encrypt = false }):close()
+  local csr = tmp .. "/out.csr"
+  h.write(csr, ch.request("/C=NO/O=net2/CN=out.example.com", { "DNS:out.example.com" }))
+  local outd = tmp .. "/copies"
+  h.sh("mkdir -p " .. h.q(outd))
+  assert.equal(0, select(2, h.run(h.q(h.bin) .. " ca issue " .. h.q(dir) .. " --csr " .. h.q(csr))))
+
+  it("ca issue --out FILE: one fsync of the copy's temporary file, none of its folder", function()
+    local events = trace("ca issue " .. h.q(dir) .. " --csr " .. h.q(csr) .. " --out " .. h.q(outd .. "/cert.pem"), tmp)
+    local copy = {}
+    for _, e in ipairs(events) do
+      if e[2]:sub(1, 7) == "copies/" or e[2] == "copies" then copy[#copy + 1] = e[1] .. " " .. e[2] end
+    end
+    assert.equal(1, #copy, table.concat(copy, "; "))
+    assert.matches("^fsync copies/%.cert%.pem%.%x+%.tmp$", copy[1])
+    assert.same({}, calls(events, "syncfs"))
+    -- the CA's own syncs are unchanged by the copy
+    assert.same({ "out-ca/newcerts" }, (function()
+      local t = {}
+      for _, p in ipairs(calls(events, "fsync")) do if p:sub(1, 7) ~= "copies/" then t[#t + 1] = p end end
+      return t
+    end)())
+    assert.matches("CN%s*=%s*out.example.com", h.sh("openssl x509 -in " .. h.q(outd .. "/cert.pem") .. " -noout -subject"))
+  end)
+end)
+
+describe("the syncs of a crl mirror run (strace)", function()
+  -- plugins/crl/mirror_publish.lua commit: up to fs.SYNC_EACH_MAX (16) new files each is synced
+  -- on its own and nothing else of the file system is waited for; above, one syncfs. The CRLs
+  -- are openssl's (openssl ca -gencrl), served by a real HTTP server on 127.0.0.1.
+  local servers = require "support.servers"
+  local www = tmp .. "/www"
+  h.sh("mkdir -p " .. h.q(www))
+  local srv
+  local function sources(n)
+    local urls, cas = {}, {}
+    for i = 1, n do
+      local d = www .. "/ca" .. i
+      h.sh("mkdir -p " .. h.q(d))
+      local ca = servers.make_ca(d, "Mirror Sync CA " .. i)
+      h.sh("cp " .. h.q(servers.make_crl(d, ca)) .. " " .. h.q(www .. "/" .. i .. ".crl"))
+      cas[#cas + 1] = h.read(ca.cert)
+      urls[#urls + 1] = "http://127.0.0.1:" .. srv.port .. "/" .. i .. ".crl"
+    end
+    return urls, table.concat(cas)
+  end
+  setup(function() srv = servers.http(www) end)
+  teardown(function() if srv then servers.stop(srv) end end)
+
+  local function mirror(n, name)
+    local urls, cas = sources(n)
+    local trusted = tmp .. "/" .. name .. "-trusted.pem"
+    h.write(trusted, cas)
+    local out = tmp .. "/" .. name
+    local src = {}
+    for _, u in ipairs(urls) do src[#src + 1] = "--source " .. h.q(u) end
+    -- a first run of n sources: n DER, n PEM and n CA certificates are new
+    local events = trace("crl mirror --once --out-dir " .. h.q(out) .. " --ca " .. h.q(trusted) .. " " .. table.concat(src, " "), out)
+    -- and the folder works: openssl checks a CA against its CRL found there
+    local v, vrc = h.run("openssl verify -CApath " .. h.q(out) .. " -crl_check " .. h.q(trusted) .. " 2>&1")
+    assert.equal(0, vrc, v)
+    return events
+  end
+
+  it("5 sources (15 new files): each file synced, its folders, no syncfs", function()
+    local events = mirror(5, "m5")
+    assert.same({}, calls(events, "syncfs"))
+    local data = calls(events, "fdatasync")
+    local crls, certs = 0, 0
+    for _, p in ipairs(data) do
+      if p:match("^%.certbench%-mirror/tmp/pub%-%d+$") then crls = crls + 1
+      elseif p:match("^%x+%.0$") then certs = certs + 1 end
+    end
+    assert.equal(10, crls, table.concat(data, " "))
+    assert.equal(5, certs, table.concat(data, " "))
+    -- the folder's entries after the renames
+    assert.is_not_nil(index_of(events, "fsync", ""), "no fsync of the mirror folder")
+  end)
+
+  it("9 sources (27 new files): one syncfs, no sync of each file", function()
+    local events = mirror(9, "m9")
+    assert.same({ "" }, calls(events, "syncfs"))
+    for _, p in ipairs(calls(events, "fdatasync")) do
+      assert.is_nil(p:match("^%.certbench%-mirror/tmp/pub%-%d+$"), p)
+    end
+  end)
+end)

@@ -2,7 +2,10 @@
 -- `ca issue --out /dev/null` as root keeps /dev/null a device, a FIFO stays a FIFO, `--out -`
 -- prints; a planted .certbench-journal symbolic link is not followed; `pfx split` killed at
 -- each fault point and at 60 random moments leaves no named file with the key but privkey.pem
--- (the named fallback's leftovers are gone after the next run).
+-- (the named fallback's leftovers are gone after the next run). Every command that writes one
+-- --out file, against every kind of target: "-" (the data alone on stdout, read by openssl from
+-- the pipe), a FIFO with a reader, /dev/null, /dev/full, a read-only folder, a missing folder, a
+-- symbolic link, a regular file replaced (keys created 0600, seen with strace).
 local h = require "support.helper"
 local fs = require "certbench.fs"
 
@@ -82,6 +85,200 @@ describe("ca issue --out", function()
     assert.matches("%.certbench%-journal: Too many levels of symbolic links", out)
     assert.equal("precious\n", h.read(f("victim")))
   end)
+end)
+
+-- every command that writes one output file (--out) against every kind of target. The data is made by
+-- openssl and what certbench writes is read back by openssl, from the pipe for "-".
+describe("every --out, every target", function()
+  local M = f("matrix")
+  fs.mkdir(M)
+  local function m(name) return M .. "/" .. name end
+  -- inputs made by openssl (and a CA and its CRL made by certbench)
+  local ca = new_ca("matrix-ca")
+  h.sh("openssl x509 -in " .. h.q(f("srv.pem")) .. " -outform DER -out " .. h.q(m("srv.der")))
+  h.sh("openssl pkey -in " .. h.q(f("srv.key")) .. " -aes256 -passout pass:pw -out " .. h.q(m("enc.key")))
+  h.sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " .. h.q(m("root.key"))
+    .. " -out " .. h.q(m("root.pem")) .. " -days 30 -subj /CN=Matrix-Root -addext basicConstraints=critical,CA:TRUE"
+    .. " -addext keyUsage=critical,keyCertSign,cRLSign 2>&1")
+  local out, rc = cb("ca gencrl " .. h.q(ca))
+  assert.equal(0, rc, out)
+  out, rc = cb("ca issue " .. h.q(ca) .. " --csr " .. h.q(f("req.csr")) .. " --out " .. h.q(m("issued.pem")))
+  assert.equal(0, rc, out)
+
+  -- name, the arguments for target T, openssl reading the data on stdin, a key (0600), --force
+  local COMMANDS = {
+    { "ca issue", function(t) return "ca issue " .. h.q(ca) .. " --csr " .. h.q(f("req.csr")) .. " --out " .. t end,
+      "openssl x509 -noout -subject", ca = true },
+    { "ca renew", function(t) return "ca renew " .. h.q(ca) .. " --cert " .. h.q(m("issued.pem")) .. " --out " .. t end,
+      "openssl x509 -noout -subject", ca = true },
+    { "ca gencrl --der", function(t) return "ca gencrl " .. h.q(ca) .. " --der --out " .. t end,
+      "openssl crl -inform DER -noout -issuer", ca = true },
+    { "convert file", function(t) return "convert file " .. h.q(m("srv.der")) .. " --to pem --out " .. t end,
+      "openssl x509 -noout -subject", force = true },
+    { "pfx build", function(t) return "pfx build --key " .. h.q(f("srv.key")) .. " --cert " .. h.q(f("srv.pem"))
+      .. " --passout pass:pw --out " .. t end, "openssl pkcs12 -passin pass:pw -noout", key = true, force = true },
+    { "pfx decrypt-key", function(t) return "pfx decrypt-key " .. h.q(m("enc.key")) .. " --passin pass:pw --out " .. t end,
+      "openssl pkey -noout", key = true, force = true },
+    { "pfx encrypt-key", function(t) return "pfx encrypt-key " .. h.q(f("srv.key")) .. " --passout pass:pw --out " .. t end,
+      "openssl pkey -passin pass:pw -noout", key = true, force = true },
+    { "vcs cafile", function(t) return "vcs cafile " .. h.q(m("root.pem")) .. " --out " .. t end,
+      "openssl x509 -noout -subject", force = true },
+    { "crl bundle", function(t) return "crl bundle " .. h.q(ca .. "/cacert.pem") .. " " .. h.q(ca .. "/crl.pem")
+      .. " --out " .. t end, "openssl crl -noout -issuer", force = true },
+  }
+
+  -- only_data(bytes): the bytes are PEM blocks and nothing else, or one DER object exactly
+  local function only_data(b)
+    if b:sub(1, 5) == "-----" then
+      local rest = b:gsub("%-%-%-%-%-BEGIN ([%u%d ]+)%-%-%-%-%-\n.-%-%-%-%-%-END %1%-%-%-%-%-\n", "")
+      return rest == "", rest
+    end
+    local n, len = b:byte(2), nil
+    if not n then return false, "empty" end
+    if n < 128 then len = 2 + n
+    else
+      local k = n - 128
+      len = 0
+      for i = 1, k do len = len * 256 + b:byte(2 + i) end
+      len = len + 2 + k
+    end
+    return len == #b, ("DER of %d bytes in %d"):format(len, #b)
+  end
+  local function reads(check, path)
+    local o, r = h.run(check .. " < " .. h.q(path))
+    return r == 0, o
+  end
+  -- the CA's own state, to show a refused target left it untouched
+  local function ca_state()
+    return h.read(ca .. "/index.txt") .. h.read(ca .. "/serial") .. h.read(ca .. "/crlnumber")
+      .. table.concat(fs.list(ca .. "/newcerts"), ",")
+  end
+  -- one line of failure (merged stdout and stderr): no report, no second line
+  local function one_line(o, pattern)
+    assert.matches("^certbench: [^\n]*" .. pattern .. "[^\n]*\n$", o)
+  end
+  local function pat(s) return (s:gsub("%p", "%%%0")) end
+  local n = 0
+  local function fresh()
+    n = n + 1
+    local d = m("t" .. n)
+    assert(fs.mkdir(d))
+    return d
+  end
+  local root_no_dac = h.run("id -u"):match("^0%s") and "setpriv --bounding-set=-dac_override,-dac_read_search " or ""
+
+  for _, c in ipairs(COMMANDS) do
+    local name, args, check = c[1], c[2], c[3]
+    local force = c.force and " --force" or ""
+
+    it(name .. " --out -: standard output holds the data only, openssl reads it from the pipe; the report goes to stderr", function()
+      local d = fresh()
+      local o, r = h.run("bash -o pipefail -c " .. h.q(h.q(h.bin) .. " " .. args("-") .. " 2>" .. h.q(d .. "/err")
+        .. " </dev/null | tee " .. h.q(d .. "/out") .. " | " .. check))
+      assert.equal(0, r, o .. h.read(d .. "/err"))
+      local ok, why = only_data(h.read(d .. "/out"))
+      assert.is_true(ok, name .. ": " .. tostring(why))
+      -- and --quiet prints no "-" into the data, --json no document
+      for _, g in ipairs({ "--quiet", "--json" }) do
+        o, r = h.run(h.q(h.bin) .. " " .. args("-") .. " " .. g .. " 2>/dev/null </dev/null >" .. h.q(d .. "/out"))
+        assert.equal(0, r, o)
+        ok, why = only_data(h.read(d .. "/out"))
+        assert.is_true(ok, name .. " " .. g .. ": " .. tostring(why))
+      end
+    end)
+
+    it(name .. " into a FIFO: its reader gets the whole data, the FIFO stays, no temporary file", function()
+      local d, got = fresh(), fresh() .. "/got"
+      local fifo = d .. "/out.fifo"
+      h.sh("mkfifo " .. h.q(fifo))
+      h.sh("((cat " .. h.q(fifo) .. " > " .. h.q(got .. ".part") .. " 2>/dev/null </dev/null; mv "
+        .. h.q(got .. ".part") .. " " .. h.q(got) .. ") >/dev/null 2>&1 </dev/null &)")
+      local o, r = cb(args(h.q(fifo)))
+      assert.equal(0, r, o)
+      h.sh("for i in $(seq 100); do [ -e " .. h.q(got) .. " ] && break; sleep 0.05; done")
+      assert.is_true(reads(check, got), name)
+      assert.is_true((only_data(h.read(got))), name)
+      assert.equal("fifo", fs.stat(fifo).type)
+      assert.same({ "out.fifo" }, fs.list(d))
+    end)
+
+    it(name .. " into /dev/null: exit 0, it stays the device", function()
+      local before = fs.stat("/dev/null")
+      local o, r = cb(args("/dev/null"))
+      assert.equal(0, r, o)
+      local after = fs.stat("/dev/null")
+      assert.equal("device", after.type)
+      assert.equal(before.ino, after.ino)
+    end)
+
+    it(name .. " into /dev/full: one line naming it, exit 1, nothing else written", function()
+      local d = fresh()
+      local o, r = h.run("cd " .. h.q(d) .. " && " .. h.q(h.bin) .. " " .. args("/dev/full") .. " </dev/null")
+      assert.equal(1, r, o)
+      one_line(o, "/dev/full: No space left on device")
+      assert.same({}, fs.list(d))
+    end)
+
+    it(name .. " into a read-only folder: one line naming the file, exit 1, the folder empty" .. (c.ca and ", the CA untouched" or ""), function()
+      local d = fresh()
+      local ro = d .. "/ro"
+      assert(fs.mkdir(ro, { mode = tonumber("555", 8) }))
+      local before = ca_state()
+      local o, r = h.run(root_no_dac .. h.q(h.bin) .. " " .. args(h.q(ro .. "/out")) .. " </dev/null")
+      assert.equal(1, r, o)
+      one_line(o, pat(ro .. "/out") .. "[^\n]*Permission denied")
+      assert.same({}, fs.list(ro))
+      assert.equal(before, ca_state())
+    end)
+
+    it(name .. " into a folder that does not exist: one line naming it, exit 1, nothing made" .. (c.ca and ", the CA untouched" or ""), function()
+      local d = fresh()
+      local before = ca_state()
+      local o, r = cb(args(h.q(d .. "/nope/out")))
+      assert.equal(1, r, o)
+      one_line(o, pat(d .. "/nope"))
+      assert.same({}, fs.list(d))
+      assert.equal(before, ca_state())
+    end)
+
+    it(name .. " onto a symbolic link to a file: the link is replaced by the new file, its target left alone", function()
+      local d = fresh()
+      h.write(d .. "/target", "precious\n")
+      h.sh("ln -s target " .. h.q(d .. "/link"))
+      local o, r = cb(args(h.q(d .. "/link")) .. force)
+      assert.equal(0, r, o)
+      assert.equal("precious\n", h.read(d .. "/target"))
+      assert.equal("file", fs.stat(d .. "/link", { follow = false }).type)
+      assert.is_true(reads(check, d .. "/link"), name)
+      assert.same({ "link", "target" }, fs.list(d))
+    end)
+
+    it(name .. " over a regular file: replaced whole, no temporary file left" .. (c.key and ", mode 0600 from creation (strace)" or ""), function()
+      local d = fresh()
+      local target = d .. "/out"
+      h.write(target, "old\n")
+      local log = d .. "/../strace-" .. n
+      local o, r = h.run("strace -f -qq -e trace=openat,open -o " .. h.q(log) .. " " .. h.q(h.bin) .. " "
+        .. args(h.q(target)) .. force .. " </dev/null")
+      assert.equal(0, r, o)
+      assert.is_true(reads(check, target), name)
+      assert.is_true((only_data(h.read(target))), name)
+      assert.same({ "out" }, fs.list(d))
+      if c.key then
+        assert.equal("600", h.mode(target))
+        -- every file created in the folder was created 0600: never wider, then narrowed
+        local created = 0
+        for line in h.read(log):gmatch("[^\n]+") do
+          if line:find(d, 1, true) and (line:find("O_CREAT", 1, true) or line:find("O_TMPFILE", 1, true)) then
+            created = created + 1
+            assert.matches(", 0600%) = %d+$", line)
+          end
+        end
+        assert.is_true(created >= 1, "no creation seen in " .. log)
+      end
+      os.remove(log)
+    end)
+  end
 end)
 
 describe("pfx split killed", function()

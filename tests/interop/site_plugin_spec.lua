@@ -53,7 +53,7 @@ describe("the acme site plugin (extends ca, profiles, crl_sources, hooks)", func
     assert.equal("/CN=a", doc.certificates[1].subject)
     out, err, rc = cb("ca list " .. h.q(ca))
     assert.equal(0, rc, err)
-    assert.matches("/CN=a", out, 1, true)
+    assert.matches("  CN = a\n", out, 1, true)
   end)
 
   it("issues with its profile, runs ca.issued, ca.revoked and crl.published, openssl agrees", function()

@@ -87,6 +87,21 @@ describe("vcs tls-check", function()
     servers.stop(s)
   end)
 
+  it("judges the validity as vcs check does, in the same words (one helper, describe.validity)", function()
+    local now = os.time()
+    for _, c in ipairs { { "soon", now - 86400, now + 10 * 86400 + 3600, "warn" },
+                         { "later", now - 86400, now + 90 * 86400, "pass" } } do
+      local id = issue(c[1], { not_before = c[2], not_after = c[3] })
+      local s = s_server(id)
+      local res = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = P.ca, peer_address = c[1] .. ".example.com" }
+      local local_res = vcs.check { key = id.key, cert = id.cert, ca = P.ca }
+      local t, l = by_id(res).validity, by_id(local_res).validity
+      assert.equal(c[4], t.status, t.reason)
+      assert.equal(l.status, t.status)
+      assert.equal(l.reason, t.reason)
+    end
+  end)
+
   it("says when the peer requires a client certificate and none was given", function()
     local s = s_server(P.vcs1, "-CAfile " .. h.q(P.ca) .. " -Verify 2")
     local res = vcs.tls_check { target = "127.0.0.1:" .. s.port, ca = P.ca, peer_address = "vcs1.example.com" }

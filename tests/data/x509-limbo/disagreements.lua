@@ -5,7 +5,7 @@
 return {
   openssl = {
     ["crl::crlnumber-missing"] =
-      "OpenSSL 3 accepts it too (openssl verify: OK); only the strict profile refuses it (RFC 5280 5.2.3: a CRL MUST include the CRL number (the CRL of CN=x509-limbo-root has none))",
+      "OpenSSL 3 accepts it too (openssl verify: OK); only the strict profile refuses it (RFC 5280 5.2.3: a CRL MUST include the CRL number (the CRL of CN = x509-limbo-root has none))",
     ["cve::cve-2024-0567"] =
       "BoringSSL's chain builder takes the first issuer it finds and does not try another path when that one fails (openssl verify fails it the same way)",
     ["cve::cve-2025-61727"] =
