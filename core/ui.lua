@@ -74,7 +74,7 @@ local function escape_text(s)
 end
 
 function M.report()
-  return fs.stdout_taken() and io.stderr or io.stdout
+  return (M.report_to_stderr or fs.stdout_taken()) and io.stderr or io.stdout
 end
 
 function M.say(s, ...)

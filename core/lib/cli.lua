@@ -237,6 +237,13 @@ local function run_command(p, name, args, globals)
     -- "-" is no file to list: the data went to stdout, and the list to stderr (ui.report)
     local out = ui.report()
     for _, path in ipairs(ui.written()) do if path ~= "-" then out:write(path, "\n") end end
+    -- a job that failed (exit 1) with a report (crl fetch, crl mirror: a source that failed)
+    -- says why under --quiet too, as errors are: its report, on stderr. It said nothing at all.
+    if math.tointeger(code) == 1 and type(result) == "table" and c.text then
+      ui.report_to_stderr = true
+      c.text(result, ctx)
+      ui.report_to_stderr = nil
+    end
   elseif type(result) == "table" and c.text then
     c.text(result, ctx)
   end

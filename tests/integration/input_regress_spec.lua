@@ -246,3 +246,20 @@ describe("crl fetch after runs that were killed", function()
     assert.same({ ".certbench-fetch-0B0B0B0B0B0B", ".certbench-fetch-0C0C0C0C0C0C" }, left)
   end)
 end)
+
+-- --quiet prints the paths written and errors: crl fetch and crl mirror with a failed source
+-- said nothing at all under --quiet, exit 1 and no word of why
+describe("--quiet and a source that fails", function()
+  it("crl fetch and crl mirror say which source failed and why, on stderr; stdout keeps the paths", function()
+    local out, err, rc = cb(("--quiet crl fetch %s/nothere.crl %s/all-crls.tar.gz --ca %s -o %s"):format(base, base,
+      h.q(p("trusted.pem")), h.q(p("quiet-fetch"))))
+    assert.equal(1, rc, out .. err)
+    assert.matches("nothere.crl: HTTP 404", err, 1, true)
+    for line in out:gmatch("[^\n]+") do assert.matches("^" .. p("quiet-fetch"):gsub("%p", "%%%0") .. "/", line) end
+    out, err, rc = cb(("--quiet crl mirror --source %s/nothere.crl --out-dir %s --ca %s"):format(base,
+      h.q(p("quiet-mirror")), h.q(p("trusted.pem"))))
+    assert.equal(1, rc, out .. err)
+    assert.equal("", out)
+    assert.matches("nothere.crl: HTTP 404", err, 1, true)
+  end)
+end)
