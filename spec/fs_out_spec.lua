@@ -14,6 +14,14 @@ end
 -- every name in dir, hidden ones too
 local function names(dir) return fs.list(dir) end
 
+-- a FIFO's reader in the background: its copy is named got when the FIFO's writer has closed it
+-- (a copy read while it grew could be partial), and waited for with exists(got)
+local function reader(fifo, got)
+  -- all of its output elsewhere: h.sh reads its own until no process holds the pipe
+  h.sh(("(cat %s > %s.part && mv %s.part %s) >/dev/null 2>&1 </dev/null &"):format(h.q(fifo), h.q(got), h.q(got), h.q(got)))
+end
+local function exists(path) return function() return h.size(path) ~= nil end end
+
 describe("the one way out", function()
   local dir
   before_each(function() dir = h.tmpdir() end)
@@ -34,9 +42,9 @@ describe("the one way out", function()
   it("writes into a FIFO a reader waits on, and the FIFO stays a FIFO", function()
     local fifo, got = dir .. "/fifo", dir .. "/got"
     h.sh("mkfifo " .. h.q(fifo))
-    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    reader(fifo, got)
     assert.is_true(fs.write(fifo, "through the fifo\n"))
-    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    h.wait_until(exists(got), "the reader's copy " .. got)
     assert.equal("through the fifo\n", h.read(got))
     assert.equal("fifo", fs.stat(fifo).type)
     assert.same({ "fifo", "got" }, names(dir))
@@ -56,7 +64,7 @@ while True:
 open(sys.argv[2] + ".tmp", "wb").write(data); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
 ]]) .. " " .. h.q(sock) .. " " .. h.q(got) .. " >/dev/null 2>&1 </dev/null")
     assert.is_true(fs.write(sock, "over the socket\n"))
-    h.sh("for i in $(seq 50); do [ -e " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    h.wait_until(exists(got), "the listener's copy " .. got)
     assert.equal("over the socket\n", h.read(got))
     assert.equal("socket", fs.stat(sock).type)
   end)
@@ -107,9 +115,9 @@ open(sys.argv[2] + ".tmp", "wb").write(data); os.rename(sys.argv[2] + ".tmp", sy
   it("writes through a symbolic link to a FIFO (/dev/stdout is one) in place", function()
     local fifo, link, got = dir .. "/fifo", dir .. "/link", dir .. "/got"
     h.sh("mkfifo " .. h.q(fifo) .. " && ln -s fifo " .. h.q(link))
-    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    reader(fifo, got)
     assert.is_true(fs.write(link, "via link\n"))
-    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    h.wait_until(exists(got), "the reader's copy " .. got)
     assert.equal("via link\n", h.read(got))
     assert.equal("link", fs.stat(link, { follow = false }).type)
     local out, rc = lua("local fs = require 'certbench.fs'\nassert(fs.write('/dev/stdout', 'to the pipe'))")
@@ -120,10 +128,10 @@ open(sys.argv[2] + ".tmp", "wb").write(data); os.rename(sys.argv[2] + ".tmp", sy
   it("outputs writes a FIFO in place among regular files, without --force", function()
     local fifo, got = dir .. "/fifo", dir .. "/got"
     h.sh("mkfifo " .. h.q(fifo))
-    h.sh("(cat " .. h.q(fifo) .. " > " .. h.q(got) .. " 2>/dev/null </dev/null &)")
+    reader(fifo, got)
     local res = assert(outputs.new():add(dir .. "/key.pem", "KEY", { key = true }):add(fifo, "CERT"):commit())
     assert.equal(2, #res)
-    h.sh("for i in $(seq 50); do [ -s " .. h.q(got) .. " ] && break; sleep 0.1; done")
+    h.wait_until(exists(got), "the reader's copy " .. got)
     assert.equal("CERT", h.read(got))
     assert.equal("fifo", fs.stat(fifo).type)
     assert.equal(384, fs.stat(dir .. "/key.pem").mode)
@@ -172,36 +180,43 @@ describe("a key file", function()
     assert.equal(1, #left)
     assert.matches("^%.key%.pem%.certbench%-key%.%x+%.tmp$", left[1])
     assert.equal(384, fs.stat(dir .. "/" .. left[1]).mode)
-    -- a writer of another process that is alive holds its file: not removed
-    local ready = dir .. "/../ready-" .. tostring(os.time())
+    -- a writer of another process that is alive holds its file: not removed. It commits when
+    -- told to (the file go), after the second run, not after a sleep a loaded machine outlasts;
+    -- the signal files are in a folder of their own, outside the one listed
+    local sig = h.tmpdir()
+    local ready, go = sig .. "/ready", sig .. "/go"
+    finally(function() h.write(go, "") end) -- a failed test leaves no writer waiting (60 s at most)
     h.sh("(CERTBENCH_FAULT=fs.key:no-tmpfile " .. h.q(h.bin) .. " run - >/dev/null 2>&1 <<'LUA' &\nlocal fs = require 'certbench.fs'\n"
       .. ("local w = assert(fs.writer(%q, { key = true, mode = 384 }))\nw:write('LIVE')\n"):format(dir .. "/live.pem")
-      .. ("io.open(%q, 'w'):close()\nos.execute('sleep 3')\nw:commit()\nLUA\n)"):format(ready))
-    h.sh("for i in $(seq 50); do [ -e " .. h.q(ready) .. " ] && break; sleep 0.1; done")
+      .. ("io.open(%q, 'w'):close()\nlocal t = os.time() + 60\nwhile not io.open(%q) and os.time() < t do os.execute('sleep 0.05') end\nw:commit()\nLUA\n)"):format(ready, go))
+    h.wait_until(exists(ready), "the live writer")
     out, rc = write_key(dir .. "/key.pem", "CERTBENCH_FAULT=fs.key:no-tmpfile")
     assert.equal(0, rc, out)
     local now = names(dir)
     assert.equal(2, #now, table.concat(now, " "))
     assert.equal("key.pem", now[2])
     assert.matches("^%.live%.pem%.certbench%-key%.%x+%.tmp$", now[1])
-    h.sh("for i in $(seq 60); do [ -e " .. h.q(dir .. "/live.pem") .. " ] && break; sleep 0.1; done")
+    h.write(go, "")
+    h.wait_until(exists(dir .. "/live.pem"), "the live writer's commit")
     assert.same({ "key.pem", "live.pem" }, names(dir))
-    os.remove(ready)
   end)
 
   it("with O_TMPFILE, a second process writing keys into the folder never sees a name before publication", function()
     -- strace would show it too; here: while one writer holds an open key writer, the folder is empty
-    local ready, go = dir .. "/../r" .. os.time(), dir .. "/../g" .. os.time()
+    -- the signal files in a folder of their own: names made of the time were shared by two runs
+    -- of this spec in the same second (one's go would release the other's writer)
+    local sig = h.tmpdir()
+    local ready, go = sig .. "/ready", sig .. "/go"
+    finally(function() h.write(go, "") end) -- a failed test leaves no writer waiting (60 s at most)
     h.sh("(" .. h.q(h.bin) .. " run - >/dev/null 2>&1 <<'LUA' &\nlocal fs = require 'certbench.fs'\n"
       .. ("local w = assert(fs.writer(%q, { key = true, mode = 384, exclusive = true }))\nw:write('K')\n"):format(dir .. "/k.pem")
-      .. ("io.open(%q, 'w'):close()\nwhile not io.open(%q) do os.execute('sleep 0.05') end\nw:commit()\nLUA\n)"):format(ready, go))
-    h.sh("for i in $(seq 50); do [ -e " .. h.q(ready) .. " ] && break; sleep 0.1; done")
+      .. ("io.open(%q, 'w'):close()\nlocal t = os.time() + 60\nwhile not io.open(%q) and os.time() < t do os.execute('sleep 0.05') end\nw:commit()\nLUA\n)"):format(ready, go))
+    h.wait_until(exists(ready), "the writer")
     assert.same({}, names(dir))
     h.write(go, "")
-    h.sh("for i in $(seq 50); do [ -e " .. h.q(dir .. "/k.pem") .. " ] && break; sleep 0.1; done")
+    h.wait_until(exists(dir .. "/k.pem"), "the writer's commit")
     assert.same({ "k.pem" }, names(dir))
     assert.equal("K", h.read(dir .. "/k.pem"))
-    os.remove(ready) os.remove(go)
   end)
 end)
 

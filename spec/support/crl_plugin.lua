@@ -10,6 +10,7 @@
 --   F.server(dir) -> server {url=, port=, pid=}: spec/support/servers/crl_server.py serving dir
 --   F.routes(dir, t): write dir/routes.json (what /s/<name> does)
 --   F.stats(server) -> { [path] = { [status] = n } }
+--   F.peak(server)  -> the most requests of the delay mode the server had in flight at once
 --   F.json(text) -> table
 local h = require "support.helper"
 local servers = require "support.servers"
@@ -100,6 +101,11 @@ end
 
 function F.routes(dir, t)
   assert(fs.write(fs.join(dir, "routes.json"), cjson.encode(t)))
+end
+
+function F.peak(server)
+  local r = assert(http.get(server.url .. "/peak"))
+  return cjson.decode(r.body).delay
 end
 
 function F.stats(server)

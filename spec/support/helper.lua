@@ -9,6 +9,12 @@
 --   h.q(s)            shell-quotes s
 --   h.rss_kb()        this process's resident size now, in kB (the memory tests' measure)
 --   h.peak_rss_kb()   its peak resident size (VmHWM), in kB
+--   h.size(path)      -> bytes in the file, nil when there is none
+--   h.wait_until(cond, what[, secs]) polls cond() until it is true; fails naming `what` after secs
+--                     (30): another process's progress is waited for, never slept for
+--   h.shared_lock_as_nobody(path) -> {held=, release=}: user nobody holds a shared flock on path (a
+--                     file or folder it can read) in another process, until release() (60 s at
+--                     most); returns once it is held; held() says whether it still is
 local M = {}
 
 M.root = os.getenv("CERTBENCH_SRC") or (io.popen("pwd"):read("l"))
@@ -89,6 +95,44 @@ end
 function M.mode(path)
   local out = M.run("stat -c %a " .. M.q(path))
   return out:match("%d+")
+end
+
+function M.size(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
+-- the bound only turns a hang into a failure: it is not a time the test expects, and it leaves a
+-- machine loaded by parallel builds and tests room
+function M.wait_until(cond, what, secs)
+  local deadline = os.time() + (secs or 30)
+  while not cond() do
+    assert(os.time() <= deadline, ("waited %d s for %s"):format(secs or 30, what))
+    M.run("sleep 0.05")
+  end
+end
+
+function M.shared_lock_as_nobody(path)
+  local sig = M.tmpdir()
+  M.sh("chmod 0755 " .. M.q(sig)) -- nobody polls its go file there
+  local go, log = sig .. "/go", sig .. "/log"
+  local wait = ("for i in $(seq 600); do [ -e %s ] && exit 0; sleep 0.1; done"):format(M.q(go))
+  local pid = M.sh(("setpriv --reuid=nobody --regid=nogroup --clear-groups flock -s %s sh -c %s >%s 2>&1 </dev/null & echo $!")
+    :format(M.q(path), M.q(wait), M.q(log))):match("%d+")
+  -- an exclusive lock cannot be had while a shared one is held: that is the holder's sign
+  local function held()
+    local _, rc = M.run("flock -n -x " .. M.q(path) .. " true")
+    return rc ~= 0
+  end
+  local function gone() return select(2, M.run("kill -0 " .. pid .. " 2>/dev/null")) ~= 0 end
+  M.wait_until(function() return held() or gone() end, "nobody's shared lock on " .. path)
+  -- nobody cannot always reach path (a folder above it closed to others): then nothing is held
+  -- and the test would prove nothing
+  assert(held(), ("nobody could not lock %s: %s"):format(path, M.read(log)))
+  return { held = held, release = function() M.write(go, "") end }
 end
 
 -- resident size from /proc/self/statm (its second field, in pages): the one measure every

@@ -10,6 +10,12 @@
 --       runs `certbench run script args...` (h.bin: the ASan build under CERTBENCH_ASAN)
 --   memory.growth(points) -> kB the resident size grew from the first checkpoint to the last,
 --       and a line of every checkpoint for the failure message
+--   memory.check(what, source, args, max_kb) runs the workload `source` (Lua text, written to a
+--       fresh folder after a line that lets it require "support.*"; its arguments in `arg`) and
+--       fails unless the child exits 0 and, outside ASan, its resident size grew by less than
+--       max_kb; a spec's workload stays next to its bound. Under ASan the quarantine keeps freed
+--       memory resident: there LeakSanitizer, at the child's exit, is the check (pass fewer
+--       cycles: memory.ASAN)
 -- In the child (the script):
 --   memory.cycles(n, cycle[, every]) runs cycle(i) for a warm-up of n // 5 cycles, then n more,
 --       with a full collection every `every` (10) cycles, and prints "checkpoint I KB LUA_KB" after
@@ -39,6 +45,19 @@ function M.growth(points)
   local t = {}
   for _, p in ipairs(points) do t[#t + 1] = ("%d: %d kB (Lua %d kB)"):format(p.cycle, p.kb, p.lua_kb) end
   return points[#points].kb - points[1].kb, table.concat(t, ", ")
+end
+
+M.ASAN = os.getenv("CERTBENCH_ASAN") ~= nil
+
+function M.check(what, source, args, max_kb)
+  local script = h.tmpdir() .. "/" .. what:gsub("[^%w]+", "_") .. ".lua"
+  h.write(script, 'package.path = os.getenv("CERTBENCH_SRC") .. "/spec/?.lua;" .. package.path\n' .. source)
+  local points, err = M.run(script, args)
+  assert(points, err)
+  if M.ASAN then return end
+  local grew, all = M.growth(points)
+  print(("\n# %s memory: %s"):format(what, all))
+  assert(grew < max_kb, ("%s: resident size grew by %d kB after the warm-up (%s)"):format(what, grew, all))
 end
 
 function M.cycles(n, cycle, every)

@@ -3,7 +3,11 @@
 --   servers.free_port()                -> a port nobody listens on (right now)
 --   servers.wait_port(port[, secs])    -> true once something accepts connections there
 --   servers.start(cmd, port)           -> server {pid=, port=, log=}: cmd runs in the background
---                                         (through sh; use exec), waited for on port
+--                                         (through sh; use exec), waited for on port; fails when
+--                                         it exits before it listens, or right after
+--   servers.start(make_cmd)            the same on a free port: make_cmd(port) -> cmd; another
+--                                         port when the server exits (another process took the
+--                                         port between free_port and the server's bind: 5 tries)
 --   servers.stop(server)               kills it (idempotent)
 --   servers.http(dir[, backlog])       python3 -m http.server serving dir; with backlog, the
 --                                      same server with a listen backlog that size (python's
@@ -26,11 +30,15 @@ function M.free_port()
   return assert(tonumber(out:match("%d+")), "no free port: " .. out)
 end
 
+local function listening(port)
+  local _, rc = h.run(("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null"):format(port))
+  return rc == 0
+end
+
 function M.wait_port(port, secs)
   local deadline = os.time() + (secs or 10)
   repeat
-    local _, rc = h.run(("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null"):format(port))
-    if rc == 0 then return true end
+    if listening(port) then return true end
     h.run("sleep 0.05")
   until os.time() > deadline
   return false
@@ -42,15 +50,35 @@ local function alive(pid)
 end
 
 function M.start(cmd, port, log)
+  if type(cmd) == "function" then
+    local err
+    for _ = 1, 5 do
+      local p = M.free_port()
+      local ok, s = pcall(M.start, cmd(p), p, log)
+      if ok then return s end
+      err = s
+    end
+    error(err, 2)
+  end
   log = log or os.tmpname()
   local p = io.popen(("(%s) >%s 2>&1 </dev/null & echo $!"):format(cmd, h.q(log)))
   local pid = tonumber(p:read("l"))
   p:close()
   local s = { pid = pid, port = port, log = log }
   running[#running + 1] = s
-  if port and not M.wait_port(port) then
-    M.stop(s)
-    error(("server did not start on port %d: %s\n%s"):format(port, cmd, h.read(log)))
+  if port then
+    -- waited for until it listens or exits (30 s: a loaded machine starts python slowly); one
+    -- that exited failed to bind, and what listens there is another process's
+    local deadline = os.time() + 30
+    local up
+    repeat
+      up = listening(port)
+      if not up then h.run("sleep 0.05") end
+    until up or not alive(pid) or os.time() > deadline
+    if not up or not alive(pid) then
+      M.stop(s)
+      error(("server did not start on port %d: %s\n%s"):format(port, cmd, h.read(log)))
+    end
   end
   return s
 end
@@ -70,21 +98,23 @@ end
 setmetatable(running, { __gc = function(t) for _, s in ipairs(t) do M.stop(s) end end })
 
 function M.http(dir, backlog)
-  local port = M.free_port()
   if backlog then
-    return M.start(("exec python3 -c %s"):format(h.q(([[
+    return M.start(function(port) return ("exec python3 -c %s"):format(h.q(([[
 import functools, http.server as s
 s.ThreadingHTTPServer.request_queue_size = %d
 s.test(HandlerClass=functools.partial(s.SimpleHTTPRequestHandler, directory=%q),
-       ServerClass=s.ThreadingHTTPServer, port=%d, bind="127.0.0.1")]]):format(backlog, dir, port))), port)
+       ServerClass=s.ThreadingHTTPServer, port=%d, bind="127.0.0.1")]]):format(backlog, dir, port))) end)
   end
-  return M.start(("exec python3 -m http.server %d --bind 127.0.0.1 --directory %s"):format(port, h.q(dir)), port)
+  return M.start(function(port)
+    return ("exec python3 -m http.server %d --bind 127.0.0.1 --directory %s"):format(port, h.q(dir))
+  end)
 end
 
 function M.https(dir, cert, key)
-  local port = M.free_port()
-  return M.start(("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s")
-    :format(h.q(dir), port, h.q(cert), h.q(key)), port)
+  return M.start(function(port)
+    return ("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s")
+      :format(h.q(dir), port, h.q(cert), h.q(key))
+  end)
 end
 
 function M.hostile()

@@ -27,18 +27,19 @@ describe("the CA lock", function()
   end)
 
   it("cannot be held by another user who can read the CA folder", function()
-    -- what held `ca issue` forever before: a shared flock on the folder by anyone
-    h.sh("(setpriv --reuid=nobody --regid=nogroup --clear-groups flock -s " .. h.q(CA)
-      .. " sleep 5 >/dev/null 2>&1 </dev/null &)")
-    h.run("sleep 0.3")
+    -- what held `ca issue` forever before: a shared flock on the folder by anyone; held from
+    -- before the command to after it (a holder that slept a fixed time could be gone already)
+    local holder = h.shared_lock_as_nobody(CA)
+    finally(holder.release)
     local o = h.run("setpriv --reuid=nobody --regid=nogroup --clear-groups " .. h.q(h.bin) .. " run - <<'LUA'\n"
       .. ("local fs = require 'certbench.fs'\nlocal lk, e = fs.lock(%q, { wait = false })\nprint(lk and 'HELD' or e)\nLUA"):format(CA .. "/.certbench/lock"))
     -- the program itself ran as nobody (else this proves nothing): it names the lock file
     assert.matches("/%.certbench/lock: Permission denied", o)
-    local t0 = os.time()
+    -- kept from the lock, the command would fail after its 2 s (the next test): its success is
+    -- the proof, not how long it took
     local out, rc = issue("--wait 2")
     assert.equal(0, rc, out)
-    assert.is_true(os.time() - t0 <= 2)
+    assert.is_true(holder.held(), "nobody's lock was gone before the command ended: this proves nothing")
   end)
 
   it("is waited for --wait seconds, then the command fails naming the holder", function()
@@ -50,7 +51,9 @@ describe("the CA lock", function()
     assert.equal(1, rc, out)
     local pid = h.read(CA .. "/.certbench/lock"):match("%d+")
     assert.matches(CA:gsub("%p", "%%%0") .. "/%.certbench/lock: locked by process " .. pid .. " %(waited 1 s%)", out)
-    assert.is_true(took >= 1 and took <= 5, took .. " s")
+    -- the --wait of 1 s, not the default 30 s: the upper bound lies between them, far from the
+    -- 1 s a loaded machine stretches (the message above says 1 s already)
+    assert.is_true(took >= 1 and took < 15, took .. " s")
     -- and once released the CA goes on
     out, rc = issue()
     assert.equal(0, rc, out)

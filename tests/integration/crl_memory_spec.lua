@@ -47,7 +47,7 @@ describe("memory independent of CRL size and count", function()
   end
 
   -- under: the bound, except under ASan, whose quarantine and shadow memory make resident size
-  -- say nothing (the memory tests of spec/crl_spec.lua skip there too); what the commands
+  -- say nothing (the memory tests of spec/ check only the child's exit there); what the commands
   -- write is checked in both builds
   local function under(mb, limit, what)
     if os.getenv("CERTBENCH_ASAN") then return end

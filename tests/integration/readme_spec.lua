@@ -98,9 +98,9 @@ describe("README: VCS in 5 minutes", function()
     end
     -- the TLS check, against vcs1 served by openssl s_server on 127.0.0.1 in place of the
     -- peer's own address (no DNS here): only the target of the README's command changes
-    local port = servers.free_port()
-    local s = servers.start(("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s -CAfile %s -Verify 2")
-      :format(h.q(d), port, "vcs/vcs1.example.com/server.pem", "vcs/vcs1.example.com/privkey.pem", "vcs-ca/cacert.pem"), port)
+    local s = servers.start(function(port) return ("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s -CAfile %s -Verify 2")
+      :format(h.q(d), port, "vcs/vcs1.example.com/server.pem", "vcs/vcs1.example.com/privkey.pem", "vcs-ca/cacert.pem") end)
+    local port = s.port
     local tls_block = find(list, "private CA", 2)
     assert.matches("vcs1.example.com:5061", tls_block, 1, true)
     tls_block = tls_block:gsub("vcs1%.example%.com:5061", "127.0.0.1:" .. port .. " --peer-address vcs1.example.com")

@@ -34,14 +34,13 @@ describe("crl check --fetch and crl fetch --ca", function()
     local _, leaf = F.leaf(sub, dir, "0C", { cdp = cdp })
     local chain = dir .. "/chain.pem"
     h.write(chain, h.read(sub.pem) .. h.read(root.pem))
-    local t0 = h.sh("date +%s.%N")
     local out, rc = h.certbench(("crl check %s --chain %s --fetch --timeout 10"):format(h.q(leaf), h.q(chain)))
-    local took = tonumber(h.sh("date +%s.%N")) - tonumber(t0)
     assert.equal(0, rc, out)
     assert.matches("GOOD", out:upper())
-    -- one after another: 6 x 1.5 s = 9 s at least; at once 1.5 s and the program's start: the
-    -- bound between them leaves a loaded machine room and still fails one after another
-    assert.is_true(took < 7, ("took %.1f s"):format(took))
+    -- at once is the six in flight together at the server, each held 1.5 s (one after another,
+    -- or the leaf's four and then the sub CA's two, would show 1 or 4); not a bound on the time,
+    -- which a loaded machine stretches
+    assert.equal(6, F.peak(srv))
     local stats = F.stats(srv)
     for i = 1, 4 do assert.truthy(stats["/s/s" .. i], "s" .. i .. " asked") end
     for i = 1, 2 do assert.truthy(stats["/s/r" .. i], "r" .. i .. " asked") end

@@ -139,6 +139,7 @@ describe("crl mirror", function()
     routes.pem = { mode = "file", file = "pem.pem" }
     F.routes(www, routes)
     srv = F.server(www)
+    catrust() -- here, not only in the first tests: each test that names trusted.pem runs alone too
   end)
 
   teardown(function() servers.stop(srv) end)
@@ -345,7 +346,9 @@ describe("crl mirror", function()
     assert.equal(1, rc)
     assert.matches("in use by another mirror run", err)
     assert.matches("%.certbench%-mirror/lock: locked by process " .. pid .. " %(waited 2 s%)", err)
-    assert.is_true(waited >= 1 and waited <= 6, waited .. " s")
+    -- the --wait of 2 s, not the default 30 s: the upper bound lies between them, far from the
+    -- 2 s a loaded machine stretches (the message above says 2 s already)
+    assert.is_true(waited >= 1 and waited < 15, waited .. " s")
   end)
 
   it("runs sources side by side (--concurrency)", function()
@@ -357,12 +360,13 @@ describe("crl mirror", function()
     end
     F.routes(www, routes)
     local d = h.tmpdir()
-    local t0 = require("certbench.loop").now()
+    F.peak(srv) -- since now
     local rep, rc = mirror_cmd(("--out-dir %s --ca %s --concurrency 6 %s"):format(h.q(d), h.q(dir .. "/trusted.pem"), srcargs(list)))
-    local took = require("certbench.loop").now() - t0
     assert.equal(0, rc)
     assert.equal(6, rep.sources_ok)
-    assert.is_true(took < 3.5, ("6 x 0.7 s at once took %.1f s"):format(took))
+    -- side by side is the six held at the server at once (one after the other: 1), not a bound
+    -- on the time (3.5 s for 6 x 0.7 s, which left 0.7 s for the program on a loaded machine)
+    assert.equal(6, F.peak(srv))
     assert.equal(1, rep.crls_published) -- the same CRL six times
     assert.equal(5, rep.crls_unchanged)
   end)
@@ -376,24 +380,20 @@ describe("crl mirror", function()
     local p = io.popen(("(%s) >%s 2>&1 & echo $!"):format(cmd, h.q(log)))
     local pid = tonumber(p:read("l"))
     p:close()
-    local runs = 0
-    for _ = 1, 100 do
-      h.run("sleep 0.1")
-      local _, n = h.read(log):gsub("crl mirror: run %d+:", "")
-      runs = n
-      if runs >= 3 then break end
+    -- waited for by what the log says (the bound only turns a hang into a failure); the log is
+    -- made by the background shell, maybe not yet
+    local function runs()
+      if not h.size(log) then return 0 end
+      return select(2, h.read(log):gsub("crl mirror: run %d+:", ""))
     end
-    assert.is_true(runs >= 3, "three runs, each with a failed source: " .. h.read(log))
+    local ok = pcall(h.wait_until, function() return runs() >= 3 end, "three runs")
+    assert.is_true(ok, "three runs, each with a failed source: " .. h.read(log))
     local _, alive = h.run("kill -0 " .. pid)
     assert.equal(0, alive, "still running after failed runs")
     assert.is_false(F.json(h.read(d .. "/r.json")).ok)
     h.run("kill -TERM " .. pid)
-    local gone = false
-    for _ = 1, 50 do
-      local _, rc = h.run("kill -0 " .. pid .. " 2>/dev/null")
-      if rc ~= 0 then gone = true break end
-      h.run("sleep 0.1")
-    end
+    local gone = pcall(h.wait_until, function() return select(2, h.run("kill -0 " .. pid .. " 2>/dev/null")) ~= 0 end,
+      "the end of the mirror after SIGTERM")
     if not gone then h.run("kill -9 " .. pid) end
     assert.is_true(gone, "SIGTERM ends it")
     local text = h.read(log)

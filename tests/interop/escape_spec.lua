@@ -33,9 +33,9 @@ describe("terminal escapes", function()
   end)
 
   it("vcs tls-check prints the peer's names escaped, and --json keeps them exact", function()
-    local port = servers.free_port()
-    local s = servers.start(("exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s")
-      :format(port, h.q(dir .. "/evil.pem"), h.q(dir .. "/evil.key")), port)
+    local s = servers.start(function(port) return ("exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s")
+      :format(port, h.q(dir .. "/evil.pem"), h.q(dir .. "/evil.key")) end)
+    local port = s.port
     local out, rc = h.certbench(("vcs tls-check 127.0.0.1:%d --peer-address evil.example.com --ca %s --timeout 10")
       :format(port, h.q(dir .. "/evil.pem")))
     local jout = h.certbench(("--json vcs tls-check 127.0.0.1:%d --peer-address evil.example.com --ca %s --timeout 10")

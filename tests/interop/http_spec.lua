@@ -396,20 +396,22 @@ describe("certbench.http", function()
       assert.same({ 0, 0 }, { http.active() })
     end)
 
-    it("is faster than sequential: 50 slow answers in parallel beat 16 in a row", function()
-      local url = hostile.url .. "/delay?ms=100"
+    it("overlaps transfers: 50 slow answers with pool(16) are 16 at once at the server", function()
+      -- the server counts the /delay requests it holds at once (/peak): the overlap itself, not
+      -- a race of wall-clock times between sequential and pooled runs that load can reorder;
+      -- one after the other the peak is 1. Each answer waits 1 s, long enough for the 16 to
+      -- connect on a loaded machine.
+      local function peak() return tonumber(assert(http.get(hostile.url .. "/peak")).body:match('"delay": (%d+)')) end
+      peak() -- since now
+      assert(http.get(hostile.url .. "/delay?ms=10"))
+      assert.equal(1, peak())
       local t0 = loop.now()
-      for _ = 1, 16 do assert(http.get(url)) end
-      local sequential16 = loop.now() - t0
-      t0 = loop.now()
       local p = loop.pool(16)
-      for _ = 1, 50 do p:submit(function() return assert(http.get(url)).body end) end
+      for _ = 1, 50 do p:submit(function() return assert(http.get(hostile.url .. "/delay?ms=1000")).body end) end
       local res = p:wait()
-      local pooled50 = loop.now() - t0
+      print(("# 1 s answers: 50 with pool(16) %.3fs"):format(loop.now() - t0))
       for i = 1, 50 do assert.equal("late\n", res[i][1], res[i][2]) end
-      print(("# 100 ms answers: 16 sequential %.3fs, 50 with pool(16) %.3fs"):format(sequential16, pooled50))
-      assert.is_true(sequential16 >= 1.6)
-      assert.is_true(pooled50 < sequential16, ("50 pooled %.2fs, 16 sequential %.2fs"):format(pooled50, sequential16))
+      assert.equal(16, peak())
     end)
 
     it("downloads python's http.server files with pool(16) without stalls (timings printed)", function()
@@ -459,7 +461,10 @@ describe("certbench.http", function()
       local r = assert(http.get(hostile.url .. "/delay?ms=300"))
       ticker:stop()
       assert.equal("late\n", r.body)
-      assert.is_true(ticks >= 10, "ticks " .. ticks)
+      -- a transfer that blocked the loop would let no tick through (the ticker stops as soon as
+      -- it returns); 30 is the most in 300 ms, and a loaded machine that deschedules the process
+      -- gets fewer: a few prove the loop ran, not how fast
+      assert.is_true(ticks >= 3, "ticks " .. ticks)
     end)
 
     it("refuses a request from a coroutine of a task's own", function()

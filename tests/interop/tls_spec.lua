@@ -98,9 +98,10 @@ describe("certbench.tls against openssl s_server", function()
   local P, S, dir
 
   local function s_server(name, cert, extra)
-    local port = servers.free_port()
-    S[name] = servers.start(("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s %s")
-      :format(h.q(dir), port, h.q(cert.cert), h.q(cert.key), extra or ""), port)
+    S[name] = servers.start(function(port)
+      return ("cd %s && exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s %s")
+        :format(h.q(dir), port, h.q(cert.cert), h.q(cert.key), extra or "")
+    end)
     return S[name]
   end
 
@@ -122,15 +123,14 @@ describe("certbench.tls against openssl s_server", function()
     s_server("sni", P.vcs1, chain .. (" -servername vcs2.example.com -servername_fatal -cert2 %s -key2 %s")
       :format(h.q(P.ip.cert), h.q(P.ip.key)))
     -- a listener that accepts and never answers, and a server that speaks HTTP, not TLS
-    local silent_port = servers.free_port()
-    S.silent = servers.start(("exec python3 -c %s"):format(h.q(([[
+    S.silent = servers.start(function(silent_port) return ("exec python3 -c %s"):format(h.q(([[
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", %d)); s.listen(64)
 conns = []
 while True:
     c, _ = s.accept(); conns.append(c)
-]]):format(silent_port))), silent_port)
+]]):format(silent_port))) end)
     S.plain = servers.http(dir)
   end)
 

@@ -32,9 +32,8 @@ describe("vcs tls-check", function()
   end
 
   local function s_server(id, extra)
-    local port = servers.free_port()
-    local s = servers.start(("exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s %s")
-      :format(port, h.q(id.cert), h.q(id.key), extra or ""), port)
+    local s = servers.start(function(port) return ("exec openssl s_server -quiet -WWW -accept 127.0.0.1:%d -cert %s -key %s %s")
+      :format(port, h.q(id.cert), h.q(id.key), extra or "") end)
     started[#started + 1] = s
     return s
   end

@@ -22,6 +22,9 @@ stdout), serves until killed or for --lifetime seconds.
       redirect         302 to /s/<"to">
       status           the status "code" (default 500) with a short body
   /stats               JSON: {"<path>": {"<status>": count}}
+  /peak                JSON: {"delay": n}, the most requests of the delay mode in flight at once
+                       since the last /peak (that downloads overlap is read here, not from a
+                       time that load stretches)
 """
 import argparse
 import email.utils
@@ -37,6 +40,7 @@ from urllib.parse import unquote, urlsplit
 ROOT = "."
 STATS = {}
 LOCK = threading.Lock()
+DELAY = {"now": 0, "peak": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,6 +112,11 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/stats":
             with LOCK:
                 body = json.dumps(STATS).encode()
+            return self.send(200, body, {"Content-Type": "application/json"})
+        if p == "/peak":
+            with LOCK:
+                body = json.dumps({"delay": DELAY["peak"]}).encode()
+                DELAY["peak"] = DELAY["now"]
             return self.send(200, body, {"Content-Type": "application/json"})
         if p.startswith("/f/"):
             return self.serve_file(p[3:])
@@ -184,7 +193,14 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(interval)
             return
         if mode == "delay":
-            time.sleep(int(r.get("ms", 500)) / 1000)
+            with LOCK:
+                DELAY["now"] += 1
+                DELAY["peak"] = max(DELAY["peak"], DELAY["now"])
+            try:
+                time.sleep(int(r.get("ms", 500)) / 1000)
+            finally:
+                with LOCK:
+                    DELAY["now"] -= 1
             return self.send(200, data)
         if mode == "loop":
             return self.send(302, b"", {"Location": self.path})

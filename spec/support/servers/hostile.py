@@ -20,6 +20,9 @@ Paths:
                       after it gives 304
   /big-length         Content-Length: 10^12 and a little data
   /delay?ms=M         200 after M milliseconds
+  /peak               JSON: {"delay": n}, the most /delay requests in flight at once since the
+                      last /peak (that transfers overlap is read here, not from a time that load
+                      stretches)
   /echo               200, JSON: method, path, headers, body
   /headers            200 with repeated and folded header fields
   /nothing            closes the connection without a reply
@@ -37,6 +40,8 @@ from urllib.parse import parse_qs, urlsplit
 
 LAST_MODIFIED = "Sun, 01 Jan 2023 00:00:00 GMT"
 LAST_MODIFIED_EPOCH = 1672531200
+LOCK = threading.Lock()
+DELAY = {"now": 0, "peak": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -162,8 +167,20 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"b" * 1000)
             return
         if p == "/delay":
-            time.sleep(int(q.get("ms", "100")) / 1000)
+            with LOCK:
+                DELAY["now"] += 1
+                DELAY["peak"] = max(DELAY["peak"], DELAY["now"])
+            try:
+                time.sleep(int(q.get("ms", "100")) / 1000)
+            finally:
+                with LOCK:
+                    DELAY["now"] -= 1
             return self.send(200, b"late\n")
+        if p == "/peak":
+            with LOCK:
+                body = json.dumps({"delay": DELAY["peak"]}).encode()
+                DELAY["peak"] = DELAY["now"]
+            return self.send(200, body, {"Content-Type": "application/json"})
         if p == "/echo":
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
