@@ -44,13 +44,16 @@ static int fsync_dir(const char *dir) {
 
 /* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno. max_bytes defaults to
  * CB_FILE_MAX, the one cap on a local file; over it, "path: file too large (N bytes, over
- * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap. */
+ * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap.
+ * A FIFO: cb_fifo_no_writer. */
 static int l_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)CB_FILE_MAX);
   char cap[32];
   cb_size_text(cap, sizeof cap, max);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO opens at once, with a writer or not (cb_fifo_no_writer); any
+   * other file is blocking again once fstat has said what it is */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -67,17 +70,42 @@ static int l_read(lua_State *L) {
     return cb_fail(L, "%s: file too large (%I bytes, over certbench's limit of %s for a file it reads whole)",
                    path, (lua_Integer)st.st_size, cap);
   }
+  int fifo = S_ISFIFO(st.st_mode); /* still O_NONBLOCK: no writer seen yet */
+  long waited = 0;
+  if (!fifo && !cb_set_blocking(fd)) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   lua_Integer total = 0;
   for (;;) {
     char *p = luaL_prepbuffer(&b);
     ssize_t r = read(fd, p, LUAL_BUFFERSIZE);
-    if (r < 0) {
+    if (r < 0 && fifo && errno == EAGAIN) r = -2; /* a writer, nothing written yet */
+    if (r < 0 && r != -2) {
       if (errno == EINTR) continue;
       int e = errno;
       close(fd);
       return cb_fail_errno(L, path, e);
+    }
+    if (r == 0 && fifo) {
+      int w = cb_fifo_no_writer(fd, &waited);
+      if (w < 0) {
+        close(fd);
+        return cb_fifo_fail(L, path, waited);
+      }
+      if (w == 0) continue;
+    }
+    if (fifo && r != 0) { /* a writer is there: block for its data from now on */
+      fifo = 0;
+      if (!cb_set_blocking(fd)) {
+        int e = errno;
+        close(fd);
+        return cb_fail_errno(L, path, e);
+      }
+      if (r == -2) continue;
     }
     if (r == 0) break;
     total += r;
@@ -681,8 +709,10 @@ static const char *type_name(mode_t m) {
   return "other";
 }
 
-/* fs.stat(path[, {follow=true}]) -> {type, size, mode, mtime, uid, gid, ino, dev} | nil, err, errno
- * ino and dev tell a file replaced by rename from the same file grown by appends. */
+/* fs.stat(path[, {follow=true}]) -> {type, size, mode, mtime, ctime_ns, uid, gid, ino, dev} | nil, err, errno
+ * ino and dev tell a file replaced by rename from the same file grown by appends; ctime_ns (the
+ * last change of the file or its inode, in nanoseconds) tells a file written over in the second
+ * it was last read, or copied with an older mtime kept (cp -p, rsync -t), which mtime cannot. */
 static int l_stat(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   static const char *const known[] = {"follow", NULL};
@@ -690,7 +720,7 @@ static int l_stat(lua_State *L) {
   int follow = cb_optfield_boolean(L, 2, "follow", 1);
   struct stat st;
   if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return cb_fail_errno(L, path, errno);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 9);
   lua_pushstring(L, type_name(st.st_mode));
   lua_setfield(L, -2, "type");
   lua_pushinteger(L, (lua_Integer)st.st_size);
@@ -699,6 +729,8 @@ static int l_stat(lua_State *L) {
   lua_setfield(L, -2, "mode");
   lua_pushinteger(L, (lua_Integer)st.st_mtime);
   lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_ctim.tv_sec * 1000000000 + (lua_Integer)st.st_ctim.tv_nsec);
+  lua_setfield(L, -2, "ctime_ns");
   lua_pushinteger(L, (lua_Integer)st.st_uid);
   lua_setfield(L, -2, "uid");
   lua_pushinteger(L, (lua_Integer)st.st_gid);

@@ -35,7 +35,7 @@
 --   fs.link(target, path[, {replace, sync}])          a hard link (replace: atomically)
 --   fs.symlink(target, path[, {replace, sync}])       a symbolic link (replace: atomically)
 --   fs.readlink(path)                                 the text of a symbolic link
---   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path[, {follow}]) (type size mode mtime uid gid ino dev), fs.exists(path)
+--   fs.mkdir(path[, {mode, parents}]), fs.list(dir), fs.stat(path[, {follow}]) (type size mode mtime ctime_ns uid gid ino dev), fs.exists(path)
 --   fs.isdir(path) -> true when path is a folder
 --   fs.remove(path), fs.rename(a, b[, {sync}]), fs.sync(path), fs.truncate(path, n), fs.realpath(p)
 --   fs.lock(dir_or_file[, {shared, wait, timeout, pid}])  `local lk <close> = assert(fs.lock(dir))`;

@@ -462,7 +462,7 @@ function M.check(o)
     local urls = cert:ocsp_urls() or {}
     url = urls[1]
     if not url then
-      return nil, ("%s: %s has no OCSP URL in its Authority Information Access (give one with url=)"):format(
+      return nil, ("%s: %s has no OCSP URL in its Authority Information Access"):format(
         what, subject_text(cert)), "no_url"
     end
   end

@@ -280,6 +280,25 @@ describe("certbench.fs additions for the CA database", function()
     assert.are_not.equal(s1.ino, fs.stat(dir .. "/f").ino)
   end)
 
+  it("stat's ctime_ns moves with a write in place in the same second, which mtime does not show", function()
+    assert.is_true(fs.write(dir .. "/c", "one\n"))
+    local s1 = fs.stat(dir .. "/c")
+    assert.is_true(math.type(s1.ctime_ns) == "integer" and s1.ctime_ns >= s1.mtime * 1000000000)
+    -- the kernel stamps ctime from its coarse clock (a tick, 1-10 ms): a write within the same
+    -- tick may keep it, as it would keep a finer mtime; a mirror run is longer than that
+    h.run("sleep 0.05")
+    local f = assert(io.open(dir .. "/c", "r+")) f:write("two\n") f:close()
+    local s2 = fs.stat(dir .. "/c")
+    assert.equal(s1.ino, s2.ino)
+    assert.equal(s1.size, s2.size)
+    assert.is_true(s2.ctime_ns > s1.ctime_ns)
+    -- an mtime set back (touch -d, cp -p) moves ctime forward
+    h.sh("touch -d @1000000000 " .. h.q(dir .. "/c"))
+    local s3 = fs.stat(dir .. "/c")
+    assert.equal(1000000000, s3.mtime)
+    assert.is_true(s3.ctime_ns >= s2.ctime_ns)
+  end)
+
   it("create writes a new file with its mode and never touches an existing one", function()
     assert.is_true(fs.create(dir .. "/n", "data", { mode = tonumber("640", 8) }))
     assert.equal("data", h.read(dir .. "/n"))

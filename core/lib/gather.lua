@@ -52,9 +52,13 @@ function M.gather_result(r, path, passin, opts)
   local enc = r.summary:match("^(%S+)") or "?"
   out.kind = ({ PEM = "pem", DER = "der" })[enc] or r.summary:match("^[^:]*")
   for _, o in ipairs(objs) do
-    local where = o.block and ("PEM block %d, line %d"):format(o.block, o.line)
-      or (o.from ~= path and o.from:sub(#path + 1):gsub("^:? *", "")) or "the file"
-    if where == "" then where = "the file" end
+    -- where in the file: the archive member (input's from, after the path) and the PEM block; a
+    -- block alone would say "PEM block 1" of every member of a ZIP, and input's own parentheses
+    -- ("(PKCS#7, certificate 2)") would be doubled by the callers' "path (where)"
+    local rest = o.from ~= path and o.from:sub(#path + 1):gsub("^:? *", ""):gsub(" ?%(PEM block %d+%)$", "")
+      :gsub("^%((.*)%)$", "%1") or ""
+    local block = o.block and ("PEM block %d, line %d"):format(o.block, o.line)
+    local where = (rest ~= "" and block) and (rest .. ", " .. block) or block or (rest ~= "" and rest) or "the file"
     if o.kind == "private_key" then
       if not (opts and opts.keys == false) then
         local k, kerr, kcode = opener.load_key(o.pem or o.der, path .. " (" .. where .. ")", passin)

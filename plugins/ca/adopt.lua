@@ -245,6 +245,14 @@ function M.adopt(dir, o)
   if not key_path or not cert_path then
     return nil, "ca adopt: give --key and --cert (the CA's key and certificate)", 2
   end
+  -- the guide signs with `openssl ca -cert ca.crt -keyfile ca.key`: the config's own paths were never
+  -- made, and a bare "No such file" would not say that the option is what is missing
+  for _, f in ipairs { { o.cert, cert_path, "certificate", "--cert", "ca.crt" }, { o.key, key_path, "private_key", "--key", "ca.key" } } do
+    if not f[1] and not fs.exists(f[2]) then
+      return nil, ("ca adopt: %s: %s = %s does not exist: give the CA's file with %s (the guide's %s)")
+        :format(o.config, f[3], f[2], f[4], f[5]), 2
+    end
+  end
   local cert, cerr = lazy.x509.load_file(cert_path)
   if not cert then return nil, cerr end
   local key_data, rerr = fs.read(key_path, 1 << 20)

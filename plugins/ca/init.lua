@@ -7,7 +7,8 @@
 --   local ca = assert(ca_plugin.init(dir, { subject = "/CN=Root", key = "ec:P-384", passout = "env:PW" }))
 --   local ca = assert(ca_plugin.open(dir, { passin = "env:PW" }))   (also key=, ui=, wait= seconds,
 --     defer = true: the lock and recovery at the first operation, not in open too; see authority.lua)
---   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"} } -> cert, details
+--   ca:issue{ csr = pem_or_csr, profile = "server", days = 365, san = {"DNS:x"},
+--             crl_urls = {url...}, ocsp_urls = {url...} (over the profile's) } -> cert, details
 --     (or public_key = pkey and subject = name instead of csr; not_before/not_after = epoch;
 --     profile may also be a profile table); details = { serial=, file=, pem=, profile=, dropped= }
 --   ca:issue_many{ req, req, ... } -> { cert... }, { details... }   (every request checked
@@ -127,6 +128,20 @@ local function cert_summary(cert, details)
     serial = cert:serial(), subject = cert:subject():oneline(), not_before = rfc3339(cert:not_before()),
     not_after = rfc3339(cert:not_after()), file = details and details.file, profile = details and details.profile,
   }
+end
+
+-- cert_file(path) -> x509 | nil, err: the one certificate of a file, "-" or URL for revoke and
+-- renew, read as ca issue reads its request (certbench.input); the error names the file
+local function cert_file(path)
+  local input = require "certbench.input"
+  local r, err = input.read(path, { max_size = 1 << 20 })
+  if not r then return nil, err end
+  if input.problem(r) then return nil, (input.problem(r)) end
+  local certs = input.of(r, "certificate")
+  if #certs ~= 1 then return nil, ("%s: %s, one certificate expected"):format(path, r.summary) end
+  local cert, cerr = input.load(certs[1])
+  if not cert then return nil, ("%s: %s"):format(path, tostring(cerr)) end
+  return cert
 end
 
 local function ui_array(ctx, t)
@@ -249,10 +264,20 @@ M.commands = {
         .. "EKU or SAN the default profile leaves out is refused (exit 2), naming a profile that keeps it")
       p:option("--days", "lifetime in days (the profile's, else 365)")
       p:option("--san", "subjectAltName entries (DNS:x, IP:x, email:x, URI:x; bare names are DNS), replacing the CSR's"):args("+"):count("*")
+      p:option("--crl-url", "a CRL distribution point URL to put in the certificate, over the profile's (repeat)"):count("*")
+      p:option("--ocsp-url", "an OCSP responder URL to put in its Authority Information Access, over the profile's (repeat)"):count("*")
       p:option("--out", "also write the certificate here (" .. outputs.HELP .. ")")
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)
+      for _, u in ipairs(args.crl_url) do
+        if not u:match("^https?://[^/%s]") and not u:match("^ldaps?://") then
+          return nil, ("--crl-url: '%s' is not an http(s):// or ldap(s):// URL"):format(u), 2
+        end
+      end
+      for _, u in ipairs(args.ocsp_url) do
+        if not u:match("^https?://[^/%s]") then return nil, ("--ocsp-url: '%s' is not an http(s):// URL"):format(u), 2 end
+      end
       local days, derr = positive(args.days, "--days")
       if args.days and not days then return nil, derr, 2 end
       -- the request as a file, "-" or a URL, PEM or DER, in any text form (certbench.input)
@@ -271,7 +296,8 @@ M.commands = {
       if not ca then return nil, oerr end
       local san = flatten(args.san)
       if san and #san == 0 then san = nil end
-      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san })
+      local cert, details, code = ca:issue({ csr = csr, profile = args.profile, days = days, san = san,
+        crl_urls = #args.crl_url > 0 and args.crl_url or nil, ocsp_urls = #args.ocsp_url > 0 and args.ocsp_url or nil })
       if not cert then
         ca:close()
         return nil, (details:gsub("^the CSR", args.csr)), code
@@ -311,7 +337,7 @@ M.commands = {
       local cert
       if args.cert then
         local err
-        cert, err = fs.read(args.cert, 1 << 20)
+        cert, err = cert_file(args.cert)
         if not cert then return nil, err end
       end
       local ca, oerr = open_ca(args, ctx)
@@ -443,7 +469,7 @@ M.commands = {
       local cert
       if args.cert then
         local err
-        cert, err = fs.read(args.cert, 1 << 20)
+        cert, err = cert_file(args.cert)
         if not cert then return nil, err end
       end
       local w <close>, werr = open_out(args.out)

@@ -152,7 +152,7 @@ A._profiles_allowing = profiles_allowing
 
 
 local REQUEST_KEYS = { "csr", "profile", "days", "san", "subject", "public_key", "not_before",
-                       "not_after", "digest", "path_len" }
+                       "not_after", "digest", "path_len", "crl_urls", "ocsp_urls" }
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   options.check(req, REQUEST_KEYS, what, 4)
@@ -239,8 +239,10 @@ function CA:_prepare(req, what, pre)
   end
   opts.key_usage = profiles.key_usage_for(profile, pub:type())
   if profile.eku and #profile.eku > 0 then opts.eku = profile.eku end
-  opts.crl_distribution_points = profile.crl_distribution_points
-  opts.ocsp_urls = profile.ocsp_urls
+  -- a request's URLs win over the profile's: where this CA publishes its CRL and answers OCSP
+  -- (the appliance's "Allow CRL downloads from CDPs" and "Use OCSP" read them from the certificate)
+  opts.crl_distribution_points = req.crl_urls or profile.crl_distribution_points
+  opts.ocsp_urls = req.ocsp_urls or profile.ocsp_urls
   opts.ca_issuers_urls = profile.ca_issuers_urls
   opts.policies = profile.policies
   -- SAN: given ones win; else copied from the CSR when the profile copies it
@@ -511,7 +513,7 @@ function CA:issue_many(list, opts)
   return certs, res
 end
 
--- issue{csr=, profile=, days=, san=, subject=} -> cert, details | nil, err
+-- issue{csr=, profile=, days=, san=, subject=, crl_urls=, ocsp_urls=} -> cert, details | nil, err
 -- The CSR's signature is checked on another core while the request is prepared, the CA key
 -- loaded and the certificate signed under the lock; its result is awaited before anything is
 -- written, and a bad signature is still the error reported before any that comes after it.

@@ -185,7 +185,10 @@ local function check_text(res, ctx)
       end
     end
     if ctx.verbose or c.status == "undetermined" then
-      for _, n in ipairs(c.notes or {}) do say("%-12s   - %s", "", n) end
+      for _, n in ipairs(c.notes or {}) do
+        -- the OCSP failure is a note too (for --json); its line above already says it
+        if not (c.ocsp and c.ocsp.error and n == "OCSP: " .. tostring(c.ocsp.error)) then say("%-12s   - %s", "", n) end
+      end
     end
   end
   say("verdict: %s%s", res.verdict:upper(), res.fallback_applied and (" (fallback " .. res.fallback .. ": the status could not be established)") or "")

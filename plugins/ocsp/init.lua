@@ -78,6 +78,11 @@ function M.check(opts)
     digest = opts.digest, trusted = trusted, store = st, timeout = opts.timeout,
     ca_file = opts.tls_ca, time = opts.time,
   }
+  if not res and code == "no_url" then
+    -- the library's hint names its option (url=); a command line user needs the flag, and the file
+    return nil, ("ocsp check: %s: %s has no OCSP URL in its Authority Information Access: give the responder with --url URL")
+      :format(opts.cert, cert:subject():rfc4514()), 2
+  end
   if not res then return nil, cerr, code end
   res.response = nil
   res.subject = cert:subject():rfc4514()

@@ -89,6 +89,12 @@ end
 function M.subject(prefix, cn)
   local entries, attrs, cn_at = {}, {}, nil
   if prefix and prefix ~= "" and prefix ~= "/" then
+    if prefix:sub(1, 1) ~= "/" then
+      -- name.parse's hint is for Lua (name.parse_rfc4514); the request keeps the order written,
+      -- which RFC 4514 text reverses, so the command asks for the openssl -subj form
+      return nil, ("--subject: '%s' is not in openssl's -subj form /TYPE=value/...: write it as '/%s'")
+        :format(prefix, (prefix:gsub("%s*,%s*", "/")))
+    end
     local n, err = name.parse(prefix)
     if not n then return nil, "--subject: " .. err:gsub("^name%.parse: ", "") end
     local last_rdn

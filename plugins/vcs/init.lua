@@ -2,6 +2,7 @@
 -- made right the first time and checked before they are uploaded.
 --
 --   certbench vcs plan  --fqdn F | --cluster C --peer P... [--mode per-peer|shared] [--san-fqdn]
+--                       [--domain SIP-DOMAIN]...
 --   certbench vcs csr   (the plan's options) --out-dir DIR [--key rsa:2048|rsa:4096|ec:P-256]
 --                       [--subject /C=NO/L=Oslo/O=net2/OU=ast] [--key-format pkcs1|pkcs8] [--force]
 --                       [--digest sha256|sha384|sha512] [--attr challengePassword=X|unstructuredName=X]...
@@ -15,13 +16,14 @@
 --
 -- Lua API:
 --   local vcs = require "certbench.plugins.vcs"
---   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn = } -> plan | nil, err
+--   vcs.plan{ fqdn =, cluster =, peers = {...}, mode =, san_fqdn =, domains = {...} } -> plan | nil, err
 --   vcs.csr{ plan =, out_dir =, key =, subject =, key_format =, profile =, force = } -> result | nil, err
 --   vcs.selfsigned{ plan =, out_dir =, key =, subject =, days =, key_format =, force = } -> result | nil, err
 --   vcs.cafile{ inputs = {...}, out =, passin =, fetch_aia =, allow_incomplete =, force = } -> result | nil, err, code
---   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result, code
+--   vcs.check{ key =, cert =, ca =, crls = {...}, plan =, mutual_tls =, warn_days =, time = } -> result
+--     (result.ready: no check failed; `vcs check` exits 0 then, 3 otherwise)
 --   vcs.tls_check{ target =, ca =, peer_address =, cert =, key =, crls =, ocsp =, timeout = }
---     -> result, code | nil, err, code
+--     -> result (result.ok: no check failed) | nil, err, code (1: no connection, 2: bad options)
 --   vcs.fqdn(name) -> normalized | nil, why
 -- A profile for `certbench ca issue --profile vcs-server` comes with it (vcs.profiles).
 local lazy = require("certbench").lazy
@@ -67,11 +69,13 @@ local function plan_options(p)
   p:option("--mode", "a cluster's model: per-peer (a certificate per peer, the default) or shared (one for all)")
     :choices { "per-peer", "shared" }
   p:flag("--san-fqdn", "standalone: put the FQDN in the SAN too (the guide leaves it empty; browsers want it)")
+  p:option("--domain", "a SIP or H.323 domain the server answers for, added to the SAN of every certificate (repeat)")
+    :count("*")
 end
 
 local function plan_from(args)
   local p, err = planmod.make { fqdn = args.fqdn, cluster = args.cluster, peers = args.peer,
-                                mode = args.mode, san_fqdn = args.san_fqdn }
+                                mode = args.mode, san_fqdn = args.san_fqdn, domains = args.domain }
   if not p then return nil, "vcs: " .. err, 2 end
   return p
 end
@@ -81,7 +85,7 @@ local function plan_result(p)
   for i, c in ipairs(p.certificates) do
     certs[i] = { cn = c.cn, san = ui.array(c.san), for_peers = ui.array(c.for_peers) }
   end
-  return { model = p.model, fqdn = p.fqdn, cluster = p.cluster, peers = ui.array(p.peers),
+  return { model = p.model, fqdn = p.fqdn, cluster = p.cluster, peers = ui.array(p.peers), domains = ui.array(p.domains or {}),
            certificates = ui.array(certs), notes = ui.array(p.notes) }
 end
 
@@ -103,6 +107,15 @@ local function say_plan(r, ctx)
 end
 
 local STATUS = { pass = "PASS", warn = "WARN", fail = "FAIL" }
+
+-- say_check: one check as "STATUS  title  reason", the titles in a column of 24; a longer title
+-- (a CRL's "CRL of <issuer>") keeps two spaces before its reason, so it never reads as part of
+-- it, and the width counts characters, not bytes (an issuer named in UTF-8)
+local function say_check(ctx, c)
+  local title = esc(c.title)
+  local width = utf8.len(title) or #title
+  ctx.ui.say("%s  %s%s%s", STATUS[c.status], title, (" "):rep(math.max(0, 24 - width)), (width >= 24 and "  " or " ") .. esc(c.reason))
+end
 
 M.commands = {
   plan = {
@@ -285,7 +298,7 @@ M.commands = {
     end,
     text = function(r, ctx)
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
+        say_check(ctx, c)
       end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ready and "ready to upload" or "NOT ready to upload")
@@ -332,7 +345,7 @@ if has_tls then
         ctx.ui.say("      issuer %s, serial %s, until %s%s", esc(c.issuer), esc(c.serial), esc(c.not_after), c.self_signed and ", self-signed" or "")
       end
       for _, c in ipairs(r.checks) do
-        ctx.ui.say("%s  %-24s %s", STATUS[c.status], esc(c.title), esc(c.reason))
+        say_check(ctx, c)
       end
       if r.saved_chain then ctx.ui.say("the presented chain: %s", r.saved_chain) end
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",

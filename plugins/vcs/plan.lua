@@ -9,11 +9,15 @@
 --
 --   plan.fqdn(s) -> the name in lower case, without a trailing dot | nil, why
 --   plan.make{ fqdn =, cluster =, peers = {...}, mode = "per-peer" | "shared",
---              san_fqdn = bool } -> plan | nil, err
+--              san_fqdn = bool, domains = {...} } -> plan | nil, err
+--     domains: SIP (and H.323) domains the servers answer for, added as DNS names to the SAN
+--     of every certificate after the plan's names (RFC 5922 7.2: a peer that reaches a SIP
+--     domain checks that domain against the SAN); a standalone SAN then holds the FQDN first,
+--     since clients that find a SAN ignore the CN (RFC 6125).
 --     fqdn: this server (standalone), or one peer of a cluster: in per-peer mode the plan is
 --     then that peer's certificate only; a peer not in peers joins them. Without cluster the
 --     model is standalone; with it, per-peer unless mode = "shared".
---   plan = { model =, fqdn =, cluster =, peers = {...}, notes = {...},
+--   plan = { model =, fqdn =, cluster =, peers = {...}, domains = {...}, notes = {...},
 --            certificates = { { cn =, san = {...}, subject_cn_only = bool, for_peers = {...} } } }
 --   plan.for_cn(p, cn) -> the certificate of plan p whose CN is cn (case-insensitive) | nil
 local M = {}
@@ -67,6 +71,30 @@ local function copy(t)
   return o
 end
 
+-- with_domains(p, domains): the domains appended to the SAN of each certificate of plan p
+-- (a name the SAN has already is not repeated); the plan, or nil, err
+local function with_domains(p, domains)
+  p.domains = domains
+  if #domains == 0 then return p end
+  for _, c in ipairs(p.certificates) do
+    local have = {}
+    if #c.san == 0 then c.san[1] = c.cn end
+    for _, n in ipairs(c.san) do have[n] = true end
+    for _, d in ipairs(domains) do
+      if not have[d] then c.san[#c.san + 1] = d have[d] = true end
+    end
+    c.subject_cn_only = false
+  end
+  if p.model == "standalone" then
+    for i, n in ipairs(p.notes) do
+      if n:find("^SAN left empty") then table.remove(p.notes, i) break end
+    end
+  end
+  p.notes[#p.notes + 1] = ("SIP/H.323 domain%s %s in the SAN of every certificate: peers that reach "
+    .. "the domain check it against the SAN"):format(#domains == 1 and "" or "s", table.concat(domains, ", "))
+  return p
+end
+
 function M.make(o)
   o = o or {}
   local mode = o.mode
@@ -95,6 +123,12 @@ function M.make(o)
     seen[n] = true
     peers[#peers + 1] = n
   end
+  local domains, dseen = {}, {}
+  for _, d in ipairs(o.domains or {}) do
+    local n, derr = name(d, "--domain")
+    if not n then return nil, derr end
+    if not dseen[n] then dseen[n] = true domains[#domains + 1] = n end
+  end
 
   if not cluster then
     if #peers > 0 then return nil, "--peer needs --cluster (the cluster's FQDN)" end
@@ -109,7 +143,7 @@ function M.make(o)
       p.notes[#p.notes + 1] = "SAN left empty as the guide says for a standalone server; browsers "
         .. "and RFC 6125 clients only look at the SAN: add the FQDN with --san-fqdn for HTTPS access"
     end
-    return p
+    return with_domains(p, domains)
   end
 
   if fqdn and not seen[fqdn] then
@@ -142,7 +176,7 @@ function M.make(o)
     end
     p.notes[#p.notes + 1] = "upload each certificate to its own peer: the key of one peer does not match another's certificate"
   end
-  return p
+  return with_domains(p, domains)
 end
 
 function M.for_cn(p, cn)

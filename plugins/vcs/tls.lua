@@ -122,10 +122,11 @@ function M.run(o)
   -- the client certificate as the peer sees it: in TLS 1.3 the client finishes its handshake
   -- before the server has judged the certificate, so a handshake that passed says nothing about
   -- it; the peer checks it for clientAuth (purpose sslclient) against its CA file
-  local client_problem, client_note
+  local client_problem, client_note, client_cert
   if o.cert then
     local certs = x509.load_all_file(o.cert)
     local sent = certs and certs[1]
+    client_cert = sent
     if sent then
       local ekus = sent:eku() or {}
       local has = {}
@@ -201,6 +202,16 @@ function M.run(o)
             if ev.status == "good" then add("crl:" .. ev.position, "revocation (CRL)", "pass", text)
             elseif ev.status == "revoked" then add("crl:" .. ev.position, "revocation (CRL)", "fail", text)
             else undetermined("crl:" .. ev.position, "revocation (CRL)", text) end
+          end
+        end
+        -- our own client certificate against the same CRLs: a peer that checks revocation (the
+        -- guide's "Certificate revocation checking") refuses it although the handshake passed
+        if client_cert then
+          local own = checker.run { certs = { client_cert }, chain = cas, crls = crls, time = o.time }
+          local ev = own.certificates and own.certificates[1]
+          if ev and ev.status == "revoked" then
+            add("crl:client", "revocation (CRL)", "fail", ("our client certificate %s (%s): %s: a peer that "
+              .. "checks revocation refuses it; issue a new one"):format(label(client_cert), o.cert, ev.reason or "revoked"))
           end
         end
       end

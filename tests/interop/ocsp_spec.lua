@@ -331,5 +331,15 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
       assert.equal(1, rc3)
       assert.matches("nothing.pem", err3)
     end)
+
+    it("a certificate without an OCSP URL: one line naming the file and --url, exit 2", function()
+      -- the self-signed CA has no Authority Information Access, as openssl shows
+      assert.not_matches("OCSP", h.openssl("x509 -noout -ext authorityInfoAccess -in " .. h.q(fx.ca.cert)))
+      local out, err, rc = cb(("ocsp check %s --issuer %s"):format(h.q(fx.ca.cert), h.q(fx.ca.cert)))
+      assert.equal(2, rc, out .. err)
+      assert.matches("^certbench: ocsp check: [^\n]*ca[^\n]*: CN=[^\n]* has no OCSP URL in its Authority Information Access: "
+        .. "give the responder with %-%-url URL\n$", err)
+      assert.not_matches("url=", err)
+    end)
   end)
 end)
