@@ -531,6 +531,23 @@ static int writer_write(lua_State *L) {
   return 1;
 }
 
+/* w:flush() -> w | nil, err, errno: the buffered bytes written and, for a file that is synced,
+ * its data on disk, without publishing it. Several files that must appear together (outputs:
+ * key, certificate and chain of one pfx split) flush all before committing any: a full disk
+ * or an I/O error then fails while every old file is still in place. */
+static int writer_flush(lua_State *L) {
+  fs_writer *w = check_writer(L);
+  if (!w->err && w->used > 0 && !cb_write_all(w->o.fd, w->buf, w->used)) writer_fail(w);
+  cb_cleanse(w->buf, w->used);
+  w->used = 0;
+  if (!w->err && w->o.kind != OUT_STDOUT && w->o.kind != OUT_INPLACE && w->o.sync &&
+      fsync(w->o.fd) != 0)
+    writer_fail(w);
+  if (w->err) return cb_fail_errno(L, w->o.path, w->err);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* w:commit() -> true | nil, err, errno: the file appears under its name only now */
 static int writer_commit(lua_State *L) {
   fs_writer *w = check_writer(L);
@@ -1335,7 +1352,8 @@ int luaopen__certbench_fs(lua_State *L) {
       {"__gc", lock_release}, {"__close", lock_release}, {"__tostring", lock_tostring}, {NULL, NULL}};
   cb_newclass(L, LOCK_MT, lock_methods, lock_metas);
   static const luaL_Reg writer_methods[] = {
-      {"write", writer_write}, {"commit", writer_commit}, {"abort", writer_abort_m}, {NULL, NULL}};
+      {"write", writer_write}, {"flush", writer_flush}, {"commit", writer_commit},
+      {"abort", writer_abort_m}, {NULL, NULL}};
   static const luaL_Reg writer_metas[] = {
       {"__gc", writer_release}, {"__close", writer_release}, {"__tostring", writer_tostring}, {NULL, NULL}};
   cb_newclass(L, WRITER_MT, writer_methods, writer_metas);
