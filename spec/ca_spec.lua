@@ -360,7 +360,8 @@ describe("ca issue", function()
         local env
         env, err = plugin.open(dir, { passin = "env:CERTBENCH_TEST_NO_SUCH_VAR" })
         assert.is_nil(env)
-        assert.equal("env:CERTBENCH_TEST_NO_SUCH_VAR: the environment variable is not set", err)
+        assert.equal(dir .. "/private/cakey.pem: the CA key password: env:CERTBENCH_TEST_NO_SUCH_VAR: "
+          .. "the environment variable is not set", err)
       end)
       -- the right one opens, with the key loaded
       local good = assert(plugin.open(dir, { passin = ch.PW }))
@@ -980,6 +981,35 @@ describe("ca commands", function()
     assert.equal(1, rc)
     assert.equal(false, require("cjson").decode(so).ok)
     assert.equal("", ch.diff(before, ch.snapshot(dir)))
+  end)
+
+  it("a password source that fails names the file or command and the option, in one line", function()
+    assert.equal(0, select(2, cb("ca init " .. h.q(dir) .. " --subject /CN=Root --key ec:P-256 --passout pass:pw1234")))
+    h.write(tmp .. "/r.pem", ch.request("/CN=x"))
+    h.run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 -pass pass:x -out " .. h.q(tmp .. "/k.pem"))
+    local before = ch.snapshot(dir)
+    local key = dir .. "/private/cakey.pem"
+    for _, c in ipairs {
+      { "ca issue " .. h.q(dir) .. " --csr " .. h.q(tmp .. "/r.pem") .. " --passin env:CB_SPEC_UNSET",
+        key .. ": the CA key password: env:CB_SPEC_UNSET: the environment variable is not set" },
+      { "ca issue " .. h.q(dir) .. " --csr " .. h.q(tmp .. "/r.pem") .. " --passin file:" .. h.q(tmp .. "/none"),
+        key .. ": the CA key password: " .. tmp .. "/none: No such file or directory" },
+      { "ca init " .. h.q(tmp .. "/new") .. " --subject /CN=N --passout env:CB_SPEC_UNSET",
+        "ca init: --passout: env:CB_SPEC_UNSET: the environment variable is not set" },
+      { "ca init " .. h.q(tmp .. "/sub") .. " --subject /CN=S --no-encrypt --sub-ca --parent " .. h.q(dir)
+          .. " --parent-passin env:CB_SPEC_UNSET",
+        key .. ": the CA key password: env:CB_SPEC_UNSET: the environment variable is not set" },
+      { "convert file " .. h.q(tmp .. "/k.pem") .. " --to der --out " .. h.q(tmp .. "/k.der") .. " --passin env:CB_SPEC_UNSET",
+        tmp .. "/k.pem: --passin: env:CB_SPEC_UNSET: the environment variable is not set" },
+    } do
+      local so, se, rc = cb3(c[1])
+      assert.equal(1, rc, c[1] .. "\n" .. se)
+      assert.equal("", so)
+      assert.equal("certbench: " .. c[2] .. "\n", se, c[1])
+    end
+    assert.equal("", ch.diff(before, ch.snapshot(dir)))
+    assert.is_nil(fs.stat(tmp .. "/new"))
+    assert.is_nil(fs.stat(tmp .. "/k.der"))
   end)
 
   it("asks for the CA password when no --passin is given, and fails cleanly without a terminal", function()

@@ -35,6 +35,15 @@ function M.new_password(spec, what, opts)
   return s
 end
 
+-- source_error(name, option, spec, err) -> "name: option: err" when the password source was
+-- given (option, "--passin" or what the password is, says what to fix: env:VAR unset,
+-- file:PATH missing), else "name: err" (the prompt had no terminal); name is the file or
+-- command the password was for
+function M.source_error(name, option, spec, err)
+  if type(spec) == "string" then return ("%s: %s: %s"):format(name, option, tostring(err)) end
+  return ("%s: %s"):format(name, tostring(err))
+end
+
 -- no_password(what, prompt_error): the message when a password is needed and none came
 function M.no_password(what, perr)
   local why = tostring(perr):find("no terminal", 1, true) and "no terminal to ask on" or tostring(perr)

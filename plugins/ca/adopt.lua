@@ -262,7 +262,7 @@ function M.adopt(dir, o)
   if not key and code == "encrypted" then
     encrypted = true
     local s, serr = lazy.secret.get(o.passin, { what = "the CA key password (" .. key_path .. ")" })
-    if not s then return nil, serr end
+    if not s then return nil, lazy.passin.source_error(key_path, "--passin", o.passin, serr) end
     key, kerr, code = lazy.pkey.load(key_data, { name = key_path, password = s })
     if s ~= o.passin and s.close then s:close() end
     if not key and code == "bad_password" then return nil, key_path .. ": wrong password for the CA key" end
@@ -279,7 +279,7 @@ function M.adopt(dir, o)
   local key_pem = key_data
   if o.passout then
     local s, serr = lazy.secret.get(o.passout, { what = "a new password for the CA key", confirm = true })
-    if not s then key:close() return nil, serr end
+    if not s then key:close() return nil, lazy.passin.source_error("ca adopt", "--passout", o.passout, serr) end
     local err
     key_pem, err = key:to_pem { password = s, cipher = "aes-256-cbc" }
     if s ~= o.passout and s.close then s:close() end

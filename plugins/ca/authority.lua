@@ -223,7 +223,7 @@ function CA:_key()
   local key, kerr, code = lazy.pkey.load(data, { name = self.p.key })
   if not key and code == "encrypted" then
     local s, serr = lazy.secret.get(self.passin, { what = "the CA key password (" .. self.p.key .. ")" })
-    if not s then return nil, serr end
+    if not s then return nil, lazy.passin.source_error(self.p.key, "the CA key password", self.passin, serr) end
     key, kerr = lazy.pkey.load(data, { name = self.p.key, password = s })
     if s ~= self.passin and s.close then s:close() end
   end

@@ -90,7 +90,7 @@ function M.init(dir, o)
     key_pem, kerr = key:to_pem()
   else
     local secret, gerr = lazy.secret.get(o.passout, { what = "a password for the new CA key", confirm = true })
-    if not secret then return nil, gerr end
+    if not secret then return nil, lazy.passin.source_error("ca init", "--passout", o.passout, gerr) end
     local empty = (lazy.secret.is_secret(secret) and #secret:reveal() == 0) or secret == ""
     if empty then
       if secret ~= o.passout and secret.close then secret:close() end

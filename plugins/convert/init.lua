@@ -202,7 +202,7 @@ function M.file(o)
   options.check(o, { "file", "to", "out", "force", "passin" }, "convert.file")
   if not M.TARGETS[o.to or ""] then return nil, "convert: --to must be pem, der, b64cer or p7b", 2 end
   local pw, perr = password(o.passin)
-  if o.passin and not pw then return nil, perr end
+  if o.passin and not pw then return nil, require("certbench.passin").source_error(o.file, "--passin", o.passin, perr) end
   -- a path, "-" or a URL (the certsrv page's certnew.cer), read by certbench.input
   local r, rerr, rcode = input.read(o.file, { password = pw })
   if not r then return nil, rerr, rcode == "io" and nil or nil end
