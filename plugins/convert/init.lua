@@ -50,9 +50,7 @@ local function pem_label(o)
   return nil
 end
 
-local function plural(n, word, words)
-  return n .. " " .. (n == 1 and word or (words or (word .. "s")))
-end
+local plural = ui.plural
 
 local WORDS = { certificate = "certificate", csr = "certificate request", crl = "CRL",
                 private_key = "private key", public_key = "public key", pkcs7 = "PKCS#7 bundle",

@@ -170,7 +170,7 @@ local function describe(o, opts, name)
       local c = crl.load(d)
       if c then
         crls[i] = crl_details(c, opts.entries)
-        t[#t + 1] = ("  CRL %d: issuer %s, %d entries, next update %s"):format(i, ui.escape(crls[i].issuer), crls[i].count,
+        t[#t + 1] = ("  CRL %d: issuer %s, %s, next update %s"):format(i, ui.escape(crls[i].issuer), ui.plural(crls[i].count, "entry"),
           tostring(crls[i].next_update_text))
       end
     end
