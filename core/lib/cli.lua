@@ -3,7 +3,8 @@
 -- `certbench version`, `certbench man`, `certbench doc [topic]`, `certbench completion bash`.
 -- --json, --quiet, --verbose, --no-progress and --help are taken anywhere on the line (up to
 -- `--`, and for run up to the script's name). --quiet: nothing on success but the paths of the
--- files written (ui.wrote), one per line; errors still go to stderr. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
+-- files written (ui.wrote), one per line; errors still go to stderr, and so does the reason of
+-- a failed verdict (the command's reason(result), one line). Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
 -- (checks). A user mistake is one line on stderr; a traceback only with --verbose.
 local cb = require "certbench"
 local options = require "certbench.options"
@@ -236,6 +237,12 @@ local function run_command(p, name, args, globals)
     -- "-" is no file to list: the data went to stdout, and the list to stderr (ui.report)
     local out = ui.report()
     for _, path in ipairs(ui.written()) do if path ~= "-" then out:write(path, "\n") end end
+    -- a verdict that fails (exit 3, a check's 1) keeps its reason: the PASS lines and the
+    -- summary are what --quiet drops, not why
+    if (math.tointeger(code) or 0) ~= 0 and type(result) == "table" and c.reason then
+      local why = c.reason(result)
+      if why then ui.error(("%s %s: %s"):format(p.name, name, ui.escape(why))) end
+    end
   elseif type(result) == "table" and c.text then
     c.text(result, ctx)
   end

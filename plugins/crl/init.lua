@@ -425,6 +425,19 @@ M.commands = {
       return res, nil, res.exit_code
     end,
     text = check_text,
+    -- what --quiet keeps of a verdict that is not good: the certificate that decided it
+    reason = function(res)
+      for _, want in ipairs { "revoked", "undetermined" } do
+        for _, c in ipairs(res.certificates) do
+          if c.status == want then
+            return ("%s %s (serial %s): %s%s%s"):format(c.role, nm(c.subject), c.serial, want:upper(),
+              c.reason and (": " .. c.reason) or (c.notes and c.notes[1] and (": " .. c.notes[1]) or ""),
+              res.fallback_applied and (" (fallback " .. res.fallback .. ")") or "")
+          end
+        end
+      end
+      return "verdict: " .. tostring(res.verdict)
+    end,
   },
   diff = {
     summary = "what changed between two CRLs: serials added and removed, numbers and dates",
