@@ -323,7 +323,12 @@ M.commands = {
     end,
     text = function(res, ctx)
       ctx.ui.say("%s: %s", res.file, res.format)
-      for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
+      local said = {}
+      for _, w in ipairs(res.warnings) do
+        ctx.ui.say("warning: %s", w)
+        local tail = w:match("^PEM block %d+ %(line %d+%): (.*)$")
+        if tail then said[tail] = true end
+      end
       local n = #res.objects
       for _, e in ipairs(res.objects) do
         if n > 1 or e.attributes or e.from then
@@ -337,7 +342,8 @@ M.commands = {
           table.sort(keys)
           for _, k in ipairs(keys) do ctx.ui.say("  (text before the block) %s: %s", k, e.attributes[k]) end
         end
-        if e.note then ctx.ui.say("note: %s", e.note) end
+        -- a note the warnings above already said (with the block and line) is not said twice
+        if e.note and not said[e.note] then ctx.ui.say("note: %s", e.note) end
         if e.error then ctx.ui.say("error: %s", e.error)
         elseif e.lint or (res.lint_errors and e.pkcs7) then M.say_lint(e, ctx)
         else ctx.ui.say("%s", ui.escape(e.text, { lines = true })) end
