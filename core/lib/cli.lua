@@ -28,7 +28,7 @@ local BUILTINS = {
   version = "the versions of certbench and of the libraries it uses",
   completion = "print the bash completion script: certbench completion bash",
   man = "print the certbench(1) manual page (troff): certbench man | man -l -",
-  doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins",
+  doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins, doc plugins.NAME[.FUNCTION]",
 }
 
 -- close matches of word among candidates (certbench.options: edit distance or a prefix)
@@ -73,7 +73,7 @@ local function overview()
     "       certbench plugins              list plugins",
     "       certbench help [plugin [command]]",
     "       certbench version",
-    "       certbench doc [MODULE[.FUNCTION] | plugins]   the scripting API",
+    "       certbench doc [MODULE[.FUNCTION] | plugins[.NAME[.FUNCTION]]]   the scripting API",
     "       certbench completion bash | certbench man",
     "",
     "plugins:",

@@ -11,6 +11,7 @@
 --   with lint, each certificate's object has lint = { {id=, rule=, severity=, text=} ... }
 --   (the certificates of a PKCS#7 too, in pkcs7.certificates[i].lint), and the result
 --   lint_errors = the number of "error" findings
+--   .say_lint(object, ctx) prints an object's lint findings as `show --lint` does (ctx.ui.say)
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local lazy = require("certbench").lazy
