@@ -44,13 +44,16 @@ static int fsync_dir(const char *dir) {
 
 /* fs.read(path[, max_bytes]) -> data | nil, "path: cause", errno. max_bytes defaults to
  * CB_FILE_MAX, the one cap on a local file; over it, "path: file too large (N bytes, over
- * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap. */
+ * certbench's limit of 256 MiB for a file it reads whole)", one line naming the file and the cap.
+ * A FIFO: cb_fifo_no_writer. */
 static int l_read(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)CB_FILE_MAX);
   char cap[32];
   cb_size_text(cap, sizeof cap, max);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO opens at once, with a writer or not (cb_fifo_no_writer); any
+   * other file is blocking again once fstat has said what it is */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return cb_fail_errno(L, path, errno);
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -67,17 +70,42 @@ static int l_read(lua_State *L) {
     return cb_fail(L, "%s: file too large (%I bytes, over certbench's limit of %s for a file it reads whole)",
                    path, (lua_Integer)st.st_size, cap);
   }
+  int fifo = S_ISFIFO(st.st_mode); /* still O_NONBLOCK: no writer seen yet */
+  long waited = 0;
+  if (!fifo && !cb_set_blocking(fd)) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   lua_Integer total = 0;
   for (;;) {
     char *p = luaL_prepbuffer(&b);
     ssize_t r = read(fd, p, LUAL_BUFFERSIZE);
-    if (r < 0) {
+    if (r < 0 && fifo && errno == EAGAIN) r = -2; /* a writer, nothing written yet */
+    if (r < 0 && r != -2) {
       if (errno == EINTR) continue;
       int e = errno;
       close(fd);
       return cb_fail_errno(L, path, e);
+    }
+    if (r == 0 && fifo) {
+      int w = cb_fifo_no_writer(fd, &waited);
+      if (w < 0) {
+        close(fd);
+        return cb_fifo_fail(L, path, waited);
+      }
+      if (w == 0) continue;
+    }
+    if (fifo && r != 0) { /* a writer is there: block for its data from now on */
+      fifo = 0;
+      if (!cb_set_blocking(fd)) {
+        int e = errno;
+        close(fd);
+        return cb_fail_errno(L, path, e);
+      }
+      if (r == -2) continue;
     }
     if (r == 0) break;
     total += r;
@@ -498,6 +526,23 @@ static int writer_write(lua_State *L) {
     const char *p = lua_tolstring(L, i, &n);
     writer_put(w, p, n);
   }
+  if (w->err) return cb_fail_errno(L, w->o.path, w->err);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* w:flush() -> w | nil, err, errno: the buffered bytes written and, for a file that is synced,
+ * its data on disk, without publishing it. Several files that must appear together (outputs:
+ * key, certificate and chain of one pfx split) flush all before committing any: a full disk
+ * or an I/O error then fails while every old file is still in place. */
+static int writer_flush(lua_State *L) {
+  fs_writer *w = check_writer(L);
+  if (!w->err && w->used > 0 && !cb_write_all(w->o.fd, w->buf, w->used)) writer_fail(w);
+  cb_cleanse(w->buf, w->used);
+  w->used = 0;
+  if (!w->err && w->o.kind != OUT_STDOUT && w->o.kind != OUT_INPLACE && w->o.sync &&
+      fsync(w->o.fd) != 0)
+    writer_fail(w);
   if (w->err) return cb_fail_errno(L, w->o.path, w->err);
   lua_settop(L, 1);
   return 1;
@@ -1307,7 +1352,8 @@ int luaopen__certbench_fs(lua_State *L) {
       {"__gc", lock_release}, {"__close", lock_release}, {"__tostring", lock_tostring}, {NULL, NULL}};
   cb_newclass(L, LOCK_MT, lock_methods, lock_metas);
   static const luaL_Reg writer_methods[] = {
-      {"write", writer_write}, {"commit", writer_commit}, {"abort", writer_abort_m}, {NULL, NULL}};
+      {"write", writer_write}, {"flush", writer_flush}, {"commit", writer_commit},
+      {"abort", writer_abort_m}, {NULL, NULL}};
   static const luaL_Reg writer_metas[] = {
       {"__gc", writer_release}, {"__close", writer_release}, {"__tostring", writer_tostring}, {NULL, NULL}};
   cb_newclass(L, WRITER_MT, writer_methods, writer_metas);

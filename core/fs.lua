@@ -15,7 +15,10 @@
 --       file only, before the rename: old or new after a power cut, the new name maybe lost;
 --       false: none (atomic for readers, not across a power cut)
 --   fs.writer(path[, {mode, exclusive, sync, key}])   -> w: fs.write in pieces: w:write(s, ...),
---                                                     w:commit(); w:abort()/<close>/gc leave no trace
+--                                                     w:flush() (written and synced, not yet
+--                                                     published: files that go together flush all
+--                                                     before committing any), w:commit();
+--                                                     w:abort()/<close>/gc leave no trace
 --   fs.target(path) -> "replace" | "inplace" | "stdout"  how fs.write would write path
 --   fs.stdout_taken() -> true once a write or writer of this process had standard output as its
 --                                                     target ("-", /dev/stdout, the FIFO stdout is)

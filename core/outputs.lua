@@ -116,6 +116,15 @@ function Out:commit()
       writers[i] = w
     end
   end
+  -- every temporary file written out and synced before any is published: a full disk or an
+  -- I/O error fails here, with every old file still in place and nothing new under any name
+  for i, w in pairs(writers) do
+    local fok, ferr = w:flush()
+    if not fok then
+      abort()
+      return nil, ("writing %s failed (%s): nothing written"):format(self.files[i].path, tostring(ferr))
+    end
+  end
   -- the targets written in place first (standard output, a FIFO, a device): their failure (a
   -- full /dev/full, a reader gone) is one that only the write tells, and with them first it
   -- leaves every regular file as it was; the renames that follow were prepared and rarely fail

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -72,20 +73,32 @@ static int l_new(lua_State *L) {
 
 /* read_line reads up to the first newline (dropped, with a CR before it) into buf.
  * Returns the length, or -1 with errno. */
-static ssize_t read_line(int fd, char *buf, size_t cap, int *too_long) {
+static ssize_t read_line(int fd, char *buf, size_t cap, int *too_long, long *fifo_waited) {
   size_t n = 0;
   *too_long = 0;
   for (;;) {
     char c;
     ssize_t r = read(fd, &c, 1); /* byte by byte: never consume past the line (stdin is shared) */
+    if (fifo_waited && (r > 0 || (r < 0 && errno == EAGAIN))) { /* a writer is there */
+      fifo_waited = NULL;
+      if (!cb_set_blocking(fd)) return -1;
+      if (r < 0) continue;
+    }
     if (r < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
+    if (r == 0 && fifo_waited) { /* a FIFO (O_NONBLOCK) nobody opened for writing yet */
+      int w = cb_fifo_no_writer(fd, fifo_waited);
+      if (w < 0) return -1;
+      if (w == 0) continue;
+    }
     if (r == 0 || c == '\n') break;
     if (n + 1 >= cap) {
+      /* the password is refused: stop here (a line with no end, /dev/zero, kept it reading
+       * for ever) */
       *too_long = 1;
-      continue;
+      break;
     }
     buf[n++] = c;
   }
@@ -101,7 +114,7 @@ static int l_read_fd(lua_State *L) {
   if (fd < 0 || fcntl((int)fd, F_GETFD) < 0) return cb_fail(L, "%s: not an open file descriptor", what);
   char buf[MAX_SECRET];
   int too_long;
-  ssize_t n = read_line((int)fd, buf, sizeof buf, &too_long);
+  ssize_t n = read_line((int)fd, buf, sizeof buf, &too_long, NULL);
   if (n < 0) {
     int e = errno;
     cb_cleanse(buf, sizeof buf);
@@ -119,15 +132,24 @@ static int l_read_fd(lua_State *L) {
 /* secret.read_file(path) -> secret | nil, "path: cause" ; the first line, as openssl's file: */
 static int l_read_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO opens at once, with a writer or not (cb_fifo_no_writer bounds the wait) */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return cb_fail_errno(L, path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (!S_ISFIFO(st.st_mode) && !cb_set_blocking(fd))) {
+    int e = errno;
+    close(fd);
+    return cb_fail_errno(L, path, e);
+  }
+  long waited = 0;
   char buf[MAX_SECRET];
   int too_long;
-  ssize_t n = read_line(fd, buf, sizeof buf, &too_long);
+  ssize_t n = read_line(fd, buf, sizeof buf, &too_long, S_ISFIFO(st.st_mode) ? &waited : NULL);
   int e = errno;
   close(fd);
   if (n < 0) {
     cb_cleanse(buf, sizeof buf);
+    if (e == ETIMEDOUT && S_ISFIFO(st.st_mode)) return cb_fifo_fail(L, path, waited);
     return cb_fail_errno(L, path, e);
   }
   if (too_long) {
@@ -164,7 +186,7 @@ static int l_prompt(lua_State *L) {
   if (write(fd, text, strlen(text)) < 0) { /* nothing to do: the read still works */ }
   char buf[MAX_SECRET];
   int too_long;
-  ssize_t n = read_line(fd, buf, sizeof buf, &too_long);
+  ssize_t n = read_line(fd, buf, sizeof buf, &too_long, NULL);
   int e = errno;
   if (have_termios) tcsetattr(fd, TCSAFLUSH, &old);
   if (write(fd, "\n", 1) < 0) { /* as above */ }

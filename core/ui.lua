@@ -5,8 +5,8 @@
 --                          once an output target of the command was standard output (`--out -`:
 --                          fs.stdout_taken), so a pipe gets the data asked for and nothing else
 --   ui.info(fmt, ...)      remarks on stderr, silenced by --quiet
---   ui.warn(fmt, ...)      warnings on stderr (also under --quiet)
---   ui.error(msg)          "certbench: msg" on stderr
+--   ui.warn(fmt, ...)      warnings on stderr (also under --quiet), one line, escaped (ui.escape)
+--   ui.error(msg[, keep_lines])  "certbench: msg" on stderr, one line, escaped (ui.escape)
 --   ui.wrote(path)         a file the command wrote for the user: with --quiet the CLI prints
 --                          these paths (one per line) and nothing else; ui.written() lists them
 --   ui.json(value)         one JSON document on stdout
@@ -66,13 +66,22 @@ local function fmt(s, ...)
   return tostring(s)
 end
 
+-- what ui.say prints holds what certificates, peers and servers say (a URL of a distribution
+-- point, a server's reason phrase): controls other than the line ends and tabs of the text are
+-- escaped (ui.escape), so none reaches the terminal (ESC[31m, a CSI); most lines have none
+local CONTROL = "[%z\1-\8\11-\31\127\194]"
+local function escape_text(s)
+  if not s:find(CONTROL) then return s end
+  return (s:gsub("[^\n\t]+", M.escape))
+end
+
 function M.report()
-  return fs.stdout_taken() and io.stderr or io.stdout
+  return (M.report_to_stderr or fs.stdout_taken()) and io.stderr or io.stdout
 end
 
 function M.say(s, ...)
   if M.options.json then return end
-  M.report():write(fmt(s, ...), "\n")
+  M.report():write(escape_text(fmt(s, ...)), "\n")
 end
 
 function M.info(s, ...)
@@ -87,7 +96,7 @@ end
 
 function M.warn(s, ...)
   -- callers that already say "warning:" must not make it "warning: warning:"
-  io.stderr:write("certbench: warning: ", (fmt(s, ...):gsub("^[Ww]arning:%s*", "")), "\n")
+  io.stderr:write("certbench: warning: ", M.escape((fmt(s, ...):gsub("^[Ww]arning:%s*", ""))), "\n")
 end
 
 -- the files a command wrote for the user, in order (what --quiet prints)
@@ -97,8 +106,13 @@ function M.wrote(path)
 end
 function M.written() return written end
 
-function M.error(msg)
-  io.stderr:write("certbench: ", tostring(msg), "\n")
+-- errors and warnings name files, URLs and what certificates and peers say: escaped (a file
+-- name with a newline or ESC[...m forged a second line or recoloured the terminal), so each is
+-- one line. keep_lines: the lines of a traceback (--verbose), each escaped.
+function M.error(msg, keep_lines)
+  msg = tostring(msg)
+  if keep_lines then msg = msg:gsub("[^\n]+", M.escape) else msg = M.escape(msg) end
+  io.stderr:write("certbench: ", msg, "\n")
 end
 
 -- JSON. lua-cjson 2.1.0 (Debian 12) cannot tell an empty list from an empty object, so the
@@ -176,7 +190,22 @@ function M.lazy_array(n, get)
   return setmetatable({ [LAZY_N] = n, [LAZY_GET] = get }, M.lazy_array_mt)
 end
 
-local function encode_string(s) return cjson.encode(s) end
+-- JSON is UTF-8 (RFC 8259): a string that is not (a file name of Latin-1 bytes, a certificate's
+-- T61String) has each byte outside a valid UTF-8 sequence replaced by U+FFFD, so the document
+-- still parses; cjson copied them raw, and a strict reader refused the whole document
+local function valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local len, bad = utf8.len(s, i)
+    if len then out[#out + 1] = s:sub(i) break end
+    out[#out + 1] = s:sub(i, bad - 1)
+    out[#out + 1] = "\u{FFFD}"
+    i = bad + 1
+  end
+  return table.concat(out)
+end
+local function encode_string(s) return cjson.encode(valid_utf8(s)) end
 local function is_list(t)
   local mt = getmetatable(t)
   if mt == M.array_mt or mt == M.lazy_array_mt then return true end

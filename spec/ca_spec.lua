@@ -952,6 +952,23 @@ describe("ca commands", function()
     so, se, rc = cb3("ca revoke " .. h.q(dir))
     assert.equal(2, rc)
     assert.equal("certbench: ca revoke: give --serial HEX or --cert FILE\n", se)
+    -- revoke and renew --cert name the file and its cause (they said "the certificate: x509.load:
+    -- ..." and took the first certificate of a file with bytes after it)
+    h.write(tmp .. "/empty.pem", "")
+    h.write(tmp .. "/two.pem", h.read(dir .. "/cacert.pem") .. h.read(dir .. "/cacert.pem"))
+    h.write(tmp .. "/trail.der", x509.load(h.read(dir .. "/cacert.pem")):to_der() .. "\0junk")
+    for _, c in ipairs {
+      { "empty.pem", "empty file" }, { "r.pem", "PEM: 1 certificate request (PKCS#10), one certificate expected" },
+      { "two.pem", "PEM: 2 certificates, one certificate expected" },
+      { "trail.der", "5 bytes after the certificate" }, { "missing.pem", "No such file or directory" },
+    } do
+      for _, cmd in ipairs { "revoke", "renew" } do
+        so, se, rc = cb3(("ca %s %s --cert %s"):format(cmd, h.q(dir), h.q(tmp .. "/" .. c[1])))
+        assert.equal(1, rc, se)
+        assert.equal(("certbench: %s/%s: %s"):format(tmp, c[1], c[2]), se:sub(1, #tmp + #c[1] + #c[2] + 14), se)
+        assert.equal(1, select(2, se:gsub("\n", "")), se)
+      end
+    end
     so, se, rc = cb3("ca status " .. h.q(dir) .. " 0BAD")
     assert.equal(1, rc)
     assert.equal("certbench: serial 0BAD is not in " .. dir .. "/index.txt\n", se)

@@ -88,6 +88,30 @@ describe("outputs", function()
     assert.equal("old b\n", h.read(d .. "/b"))
   end)
 
+  it("a full disk: every file is written out before any is published, so none is (pfx split's key, cert, chain)", function()
+    local mnt = h.tmpdir() .. "/mnt"
+    fs.mkdir(mnt)
+    local _, rc = h.run("mount -t tmpfs -o size=64k tmpfs " .. h.q(mnt))
+    if rc ~= 0 then pending("mounting a tmpfs needs root") return end
+    finally(function() h.run("umount " .. h.q(mnt)) end)
+    h.write(mnt .. "/key.pem", "old key\n")
+    -- small ones first: with each file published as it was written, key.pem and cert.pem were
+    -- new and chain.pem's failure came after them ("written already: ...")
+    local ok, err = outputs.new { force = true }
+      :add(mnt .. "/key.pem", ("K"):rep(100), { key = true })
+      :add(mnt .. "/cert.pem", ("C"):rep(30 * 1024))
+      :add(mnt .. "/chain.pem", ("X"):rep(40 * 1024)) -- each fits the writer's buffer, not both the disk
+      :commit()
+    assert.is_nil(ok)
+    assert.matches("^writing " .. mnt:gsub("%p", "%%%0") .. "/chain.pem failed %(.*No space left on device%): nothing written$", err)
+    assert.same({ "key.pem" }, list(mnt))
+    assert.equal("old key\n", h.read(mnt .. "/key.pem"))
+    -- and with room, the same three files appear
+    assert(outputs.new { force = true }:add(mnt .. "/key.pem", "K", { key = true }):add(mnt .. "/cert.pem", "C")
+      :add(mnt .. "/chain.pem", ("X"):rep(1024)):commit())
+    assert.same({ "cert.pem", "chain.pem", "key.pem" }, list(mnt))
+  end)
+
   it("standard output as a target sends the report to stderr (fs.stdout_taken, ui.report)", function()
     local d = h.tmpdir()
     local script = "local fs, ui = require 'certbench.fs', require 'certbench.ui'\n"

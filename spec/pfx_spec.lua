@@ -425,6 +425,29 @@ describe("pfx build", function()
     assert.matches("(an empty password is --passout pass:)", err, 1, true)
   end)
 
+  -- a --passout or --key-passout source that gives an empty password by accident (an empty
+  -- file, stdin at its end) wrote a file protected by nothing, silently; pass: still says "empty"
+  it("refuses an empty new password that pass: did not ask for, and writes nothing", function()
+    local empty = write("empty-pw", "")
+    local leaf, key = h.q(fx.path("leaf.pem")), h.q(fx.path("leaf.key"))
+    for _, c in ipairs {
+      { "pfx build --key " .. key .. " --cert " .. leaf .. " --out %s --passout %s", "pfx build: --passout: " },
+      { "pfx encrypt-key " .. key .. " --out %s --passout %s", "pfx encrypt-key: --passout: " },
+    } do
+      for _, src in ipairs { "file:" .. empty, "stdin" } do
+        local out = fresh("empty-out")
+        local _, err, rc = cb(c[1]:format(h.q(out), src))
+        assert.equal(1, rc, err)
+        assert.equal("certbench: " .. c[2] .. src .. " gave an empty password", err:match("^[^(]*"):gsub(" $", ""))
+        assert.is_false(fs.exists(out))
+      end
+      local out = fresh("empty-pass")
+      local _, err, rc = cb(c[1]:format(h.q(out), "pass:"))
+      assert.equal(0, rc, err)
+      assert.is_true(fs.exists(out))
+    end
+  end)
+
   it("refuses to overwrite without --force", function()
     local out = fresh("f.pfx")
     h.write(out, "old")

@@ -124,4 +124,40 @@ print(s and ("GOT[" .. s:reveal() .. "]") or ("ERR[" .. err .. "]"))
     assert.is_nil(s)
     assert.matches("password longer than 4095 bytes", err, 1, true)
   end)
+
+  -- a line with no end (/dev/zero) was read for ever, byte by byte; a FIFO nobody writes
+  -- blocked open(2) for ever: both stop, naming the source (issue: attacker)
+  it("stops at 4 KiB of a line with no end: file:/dev/zero, stdin and fd: from /dev/zero", function()
+    local s, err = secret.get("file:/dev/zero")
+    assert.is_nil(s)
+    assert.equal("/dev/zero: password longer than 4095 bytes", err)
+    local out, rc = h.run(string.format([[timeout 20 %s run - 3</dev/zero <<'LUA'
+local secret = require "certbench.secret"
+print(select(2, secret.get("fd:3")))
+LUA]], h.q(h.bin)))
+    assert.equal(0, rc, out)
+    assert.matches("fd:3: password longer than 4095 bytes", out, 1, true)
+    local dir = h.tmpdir()
+    h.write(dir .. "/s.lua", 'print(select(2, require("certbench.secret").get("stdin")))')
+    out, rc = h.run(("timeout 20 %s run %s </dev/zero"):format(h.q(h.bin), h.q(dir .. "/s.lua")))
+    assert.equal(0, rc, out)
+    assert.matches("stdin: password longer than 4095 bytes", out, 1, true)
+  end)
+
+  it("file: of a FIFO waits for its writer, boundedly", function()
+    local dir = h.tmpdir()
+    h.sh("mkfifo " .. h.q(dir .. "/pw.fifo"))
+    local out, rc = h.run(string.format([[CERTBENCH_FIFO_WAIT=1 timeout 20 %s run - <<'LUA'
+local secret = require "certbench.secret"
+print(select(2, secret.get("file:%s")))
+LUA]], h.q(h.bin), dir .. "/pw.fifo"))
+    assert.equal(0, rc, out)
+    assert.matches("pw.fifo: a FIFO that no process opened for writing (waited 1 s)", out, 1, true)
+    out = h.run(string.format([[(sleep 1; printf 'late pw\nrest' > %s) & timeout 20 %s run - <<'LUA'
+local secret = require "certbench.secret"
+print("[" .. secret.get("file:%s"):reveal() .. "]")
+LUA
+wait]], h.q(dir .. "/pw.fifo"), h.q(h.bin), dir .. "/pw.fifo"))
+    assert.matches("[late pw]", out, 1, true)
+  end)
 end)

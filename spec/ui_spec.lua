@@ -36,7 +36,7 @@ local edge = {
   { { a = ui.array(), b = {}, c = { ui.array(), {}, { {} } }, d = ui.array { 1 } },
     '{"a":[],"b":{},"c":[[],{},[{}]],"d":[1]}' },
   { { "é", "日本", "\u{1F600}", "\0\1\31\127", "a/b\\c\"d", "\t\r\n\b\f", "\xff\xfe" },
-    '["é","日本","😀","\\u0000\\u0001\\u001f\\u007f","a\\/b\\\\c\\"d","\\t\\r\\n\\b\\f","\xff\xfe"]' },
+    '["é","日本","😀","\\u0000\\u0001\\u001f\\u007f","a\\/b\\\\c\\"d","\\t\\r\\n\\b\\f","\u{FFFD}\u{FFFD}"]' }, -- bytes outside UTF-8: U+FFFD (valid JSON)
   { { math.maxinteger, math.mininteger, 1e308, -1e-308, 2 ^ 63, 0.1, -0.0, 1 / 3, 2 ^ 53, 1e21 },
     "[9223372036854775807,-9223372036854775808,1e+308,-9.9999999999999991e-309," ..
     "9.2233720368547758e+18,0.10000000000000001,-0,0.33333333333333331,9007199254740992,1e+21]" },
@@ -52,6 +52,24 @@ describe("ui.encode_json", function()
       assert.equal(c[2], ui.encode_json(c[1]), "case " .. i)
       assert.equal(c[2], table.concat(chunks(c[1])), "case " .. i)
     end
+  end)
+
+  -- a file name of Latin-1 bytes made the whole --json document invalid UTF-8 (RFC 8259): a
+  -- strict reader refused it; each byte outside a UTF-8 sequence is now U+FFFD
+  it("writes valid UTF-8 whatever the bytes of a string, keys included; valid text is unchanged", function()
+    local cases = {
+      { "caf\xe9.pem", '"caf\u{FFFD}.pem"' }, { "\xff\xfe", '"\u{FFFD}\u{FFFD}"' },
+      { "ok \u{E9} \u{1F600}", '"ok \u{E9} \u{1F600}"' }, { "cut \xc3", '"cut \u{FFFD}"' },
+      { "\xf4\x90\x80\x80", '"' .. ("\u{FFFD}"):rep(4) .. '"' }, { "\xed\xa0\x80", '"' .. ("\u{FFFD}"):rep(3) .. '"' },
+    }
+    for i, c in ipairs(cases) do
+      assert.equal(c[2], ui.encode_json(c[1]), "case " .. i)
+      assert.equal("{" .. c[2] .. ":1}", table.concat(chunks { [c[1]] = 1 }), "case " .. i)
+      assert.is_truthy(utf8.len(ui.encode_json(c[1])))
+    end
+    local out = h.run(h.q(h.bin) .. " --json show " .. h.q(h.tmpdir() .. "/none\xff.pem") .. " 2>/dev/null")
+    assert.is_truthy(utf8.len(out), out)
+    assert.equal(1, cjson.decode(out).exit_code)
   end)
 
   it("writes userdata as its text", function()

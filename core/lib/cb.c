@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <unistd.h>
@@ -279,6 +281,29 @@ int cb_fault_set(const char *point) {
 
 void cb_fault(const char *point) {
   if (cb_fault_set(point)) kill(getpid(), SIGKILL);
+}
+
+int cb_fifo_no_writer(int fd, long *waited_ms) {
+  const char *env = getenv("CERTBENCH_FIFO_WAIT");
+  long limit = (env && *env ? strtol(env, NULL, 10) : CB_FIFO_WAIT) * 1000;
+  if (*waited_ms >= limit) {
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int r = poll(&p, 1, 100);
+  *waited_ms += 100;
+  return r > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
+}
+
+int cb_set_blocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+}
+
+int cb_fifo_fail(lua_State *L, const char *path, long waited_ms) {
+  return cb_fail(L, "%s: a FIFO that no process opened for writing (waited %d s)", path,
+                 (int)(waited_ms / 1000));
 }
 
 const char *cb_size_text(char *buf, size_t n, int64_t v) {

@@ -88,6 +88,23 @@ cb_secret *cb_push_secret(lua_State *L, const char *p, size_t n);
  * with errno set. */
 int cb_write_all(int fd, const void *p, size_t n);
 
+/* Reading a FIFO: open it O_NONBLOCK (it opens at once, with a writer or not); while
+ * cb_fifo_reading is set, a read() of 0 bytes means "no writer yet": call cb_fifo_no_writer,
+ * which waits up to CB_FIFO_WAIT seconds ($CERTBENCH_FIFO_WAIT) and returns 0 (read again), 1
+ * (a writer came and left without writing: end of file) or -1 (none came; errno ETIMEDOUT).
+ * EAGAIN or data means a writer is there: cb_set_blocking and read on as from any file.
+ * open(2) of a FIFO nobody writes blocks for ever (so does `openssl x509 -in FIFO`): a command
+ * given a forgotten FIFO fails naming it instead (cb_fifo_fail). 30 s, as the CA lock and the
+ * downloads wait by default. On Linux a non-blocking read of a FIFO returns 0 while no writer
+ * has it open and EAGAIN when one has but wrote nothing yet; poll() says POLLHUP once a writer
+ * came and went, and nothing while none ever came. */
+#define CB_FIFO_WAIT 30
+int cb_fifo_no_writer(int fd, long *waited_ms);
+/* cb_set_blocking clears O_NONBLOCK; 1 on success, 0 with errno. */
+int cb_set_blocking(int fd);
+/* cb_fifo_fail: nil, "path: a FIFO that no process opened for writing (waited N s)" */
+int cb_fifo_fail(lua_State *L, const char *path, long waited_ms);
+
 /* cb_fault kills the process with SIGKILL when $CERTBENCH_FAULT names this point (a word such
  * as "fs.write:before-rename"; the variable may list several, separated by commas), so
  * crash-safety tests can stop the program exactly between two steps. Costs one getenv when

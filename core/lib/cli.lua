@@ -57,10 +57,10 @@ local function unknown(kind, word, candidates, hint)
 end
 
 -- a failure of the job: one line on stderr (and a JSON error object under --json)
-local function failure(msg, code)
+local function failure(msg, code, traceback)
   code = code or 1
   if ui.options.json then ui.json { ok = false, error = tostring(msg), exit_code = code } end
-  ui.error(msg)
+  ui.error(msg, traceback)
   return code
 end
 
@@ -196,7 +196,8 @@ local function run_command(p, name, args, globals)
   local ok, parsed = M.parse(p, name, args)
   if not ok then
     local cmd = p.default == name and p.name or (p.name .. " " .. name)
-    return usage_error("%s: %s (certbench help %s)", cmd, parsed, cmd)
+    -- argparse puts its "Did you mean" on a second line
+    return usage_error("%s: %s (certbench help %s)", cmd, (tostring(parsed):gsub("\n", "; ")), cmd)
   end
   for k in pairs({ json = 1, quiet = 1, verbose = 1, no_progress = 1 }) do
     if parsed[k] then globals[k] = true end
@@ -217,7 +218,7 @@ local function run_command(p, name, args, globals)
   if not res[1] then
     local msg = tostring(res[2])
     if not globals.verbose then msg = msg:match("^[^\n]*") .. " (run with --verbose for a traceback)" end
-    return failure(p.name .. " " .. name .. by .. ": internal error: " .. msg)
+    return failure(p.name .. " " .. name .. by .. ": internal error: " .. msg, 1, globals.verbose)
   end
   local result, err, code = res[2], res[3], res[4]
   if code ~= nil and math.tointeger(code) == nil then
@@ -237,9 +238,15 @@ local function run_command(p, name, args, globals)
     -- "-" is no file to list: the data went to stdout, and the list to stderr (ui.report)
     local out = ui.report()
     for _, path in ipairs(ui.written()) do if path ~= "-" then out:write(path, "\n") end end
-    -- a verdict that fails (exit 3, a check's 1) keeps its reason: the PASS lines and the
-    -- summary are what --quiet drops, not why
-    if (math.tointeger(code) or 0) ~= 0 and type(result) == "table" and c.reason then
+    -- a job that failed (exit 1) with a report (crl fetch, crl mirror: a source that failed)
+    -- says why under --quiet too, as errors are: its report, on stderr. It said nothing at all.
+    if math.tointeger(code) == 1 and type(result) == "table" and c.text then
+      ui.report_to_stderr = true
+      c.text(result, ctx)
+      ui.report_to_stderr = nil
+    -- a verdict that fails (exit 3) keeps its reason: the PASS lines and the summary are what
+    -- --quiet drops, not why
+    elseif (math.tointeger(code) or 0) ~= 0 and type(result) == "table" and c.reason then
       local why = c.reason(result)
       if why then ui.error(("%s %s: %s"):format(p.name, name, ui.escape(why))) end
     end
@@ -297,7 +304,7 @@ local function run_script(argv, i, globals)
     -- a value that is not text has no position in it: the line names the script
     local msg = type(e) == "string" and e or ("%s: %s"):format(file, error_text(e))
     if not globals.verbose then msg = msg:match("^[^\n]*") end
-    return failure(msg)
+    return failure(msg, 1, globals.verbose)
   end
   return 0
 end

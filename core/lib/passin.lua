@@ -21,6 +21,20 @@ function M.password(spec, what, opts)
   return secret.get(nil, { prompt = "Enter " .. what .. ": ", confirm = opts and opts.confirm })
 end
 
+-- new_password(spec, what[, opts]) -> secret | nil, err: a password that will protect a file
+-- (--passout, --key-passout). Empty only when asked for with pass: (as pfx build's help says):
+-- an empty file:, stdin at its end (</dev/null) or Enter at the prompt gave a file protected by
+-- nothing, silently
+function M.new_password(spec, what, opts)
+  local s, err = M.password(spec, what, opts)
+  if not s then return nil, err end
+  if s:len() == 0 and not (spec and spec:sub(1, 5) == "pass:") then
+    s:close()
+    return nil, ("%s gave an empty password (an empty password is pass:)"):format(spec or "the prompt")
+  end
+  return s
+end
+
 -- no_password(what, prompt_error): the message when a password is needed and none came
 function M.no_password(what, perr)
   local why = tostring(perr):find("no terminal", 1, true) and "no terminal to ask on" or tostring(perr)

@@ -131,6 +131,20 @@ local function cert_summary(cert, details)
   }
 end
 
+-- cert_file(path) -> x509 | nil, err: the one certificate of a file, "-" or URL for revoke and
+-- renew, read as ca issue reads its request (certbench.input); the error names the file
+local function cert_file(path)
+  local input = require "certbench.input"
+  local r, err = input.read(path, { max_size = 1 << 20 })
+  if not r then return nil, err end
+  if input.problem(r) then return nil, (input.problem(r)) end
+  local certs = input.of(r, "certificate")
+  if #certs ~= 1 then return nil, ("%s: %s, one certificate expected"):format(path, r.summary) end
+  local cert, cerr = input.load(certs[1])
+  if not cert then return nil, ("%s: %s"):format(path, tostring(cerr)) end
+  return cert
+end
+
 local function ui_array(ctx, t)
   return ctx.ui.array and ctx.ui.array(t) or t
 end
@@ -324,7 +338,7 @@ M.commands = {
       local cert
       if args.cert then
         local err
-        cert, err = fs.read(args.cert, 1 << 20)
+        cert, err = cert_file(args.cert)
         if not cert then return nil, err end
       end
       local ca, oerr = open_ca(args, ctx)
@@ -456,7 +470,7 @@ M.commands = {
       local cert
       if args.cert then
         local err
-        cert, err = fs.read(args.cert, 1 << 20)
+        cert, err = cert_file(args.cert)
         if not cert then return nil, err end
       end
       local w <close>, werr = open_out(args.out)

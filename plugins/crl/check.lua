@@ -29,11 +29,11 @@
 --   revocation = {date=, reason=}, crl = {source=, issuer=, number=, this_update=,
 --   next_update=, expired=, signer=}, delta = {...}, notes = {...}}, ... } }
 local fs = require "certbench.fs"
+local input = require "certbench.input"
 local ui = require "certbench.ui"
 local crlfile = require "certbench.plugins.crl.crlfile"
 local trust = require "certbench.plugins.crl.trust"
 local store = require "certbench.store"
-local x509 = require "certbench.x509"
 
 local M = {}
 
@@ -636,12 +636,17 @@ function M.load_crl_files(paths)
   return out
 end
 
+-- load_certs(path) -> { x509... } | nil, err: the certificate (and what follows it) through
+-- certbench.input, as every command reads (a DER file with bytes after the certificate is
+-- refused, not cut short; a .p7b, a URL and "-" work)
 local function load_certs(path)
-  local data, err = fs.read(path) -- fs.FILE_MAX, the one cap on a local file
-  if not data then return nil, err end
-  local certs, cerr = x509.load_all(data)
-  if not certs or #certs == 0 then return nil, ("%s: %s"):format(path, tostring(cerr or "no certificate")) end
-  return certs, data
+  local r, err = input.read(path)
+  if not r then return nil, err end
+  if input.problem(r) then return nil, (input.problem(r)) end
+  local certs, cerr = input.all(r, "certificate")
+  if not certs then return nil, cerr end
+  if #certs == 0 then return nil, ("%s: no certificate"):format(path) end
+  return certs
 end
 
 -- files(opts) -> result | nil, err: `crl check` from files: opts as run's, but the certificate,

@@ -187,6 +187,14 @@ function M.from_file(path, limits, opts)
     if not data then return nil, ferr, fcode end
     return M.from_data(data, path, limits)
   end
+  local st = fs.stat(path)
+  if st and st.type ~= "file" then
+    -- a pipe (<(...)), a FIFO or a device is read once, whole (fs.read: a FIFO nobody writes
+    -- is a bounded wait): its head read here would be gone for the reads below
+    local data, rerr = fs.read(path, M.MAX_FILE)
+    if not data then return nil, rerr, "io" end
+    return M.from_data(data, path, limits)
+  end
   local f, oerr = io.open(path, "rb")
   if not f then return nil, oerr, "io" end
   local head = f:read(PEM_HEAD) or ""

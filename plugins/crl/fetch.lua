@@ -224,6 +224,31 @@ local FETCH_STREAM_OVER = 4 << 20
 local FETCH_TASK_BYTES = 2 * FETCH_STREAM_OVER + (4 << 20) -- a body, its CRL, the scan's buffers
 local FETCH_CONCURRENCY = math.max(1, FETCH_BUDGET // FETCH_TASK_BYTES)
 
+
+-- remove_stale(dir, mine): the private folders (.certbench-fetch-*) that runs killed (SIGKILL,
+-- SIGTERM, a power cut) left in dir, with their partial downloads (up to --max-size each): one
+-- more was left by every such run. A folder is stale when no running fetch holds its lock, it
+-- is this user's, and it is older than a minute (a fetch starting now has made its folder but
+-- may not hold the lock yet). mine: this run's, as tmpd:name() names it.
+local STALE_AGE = 60
+local function remove_stale(dir, mine)
+  local me = fs.stat(mine, { follow = false })
+  if not me then return end
+  for _, name in ipairs(fs.list(dir) or {}) do
+    local p = fs.join(dir, name)
+    local st = name:match("^%.certbench%-fetch%-%x+$") and fs.stat(p, { follow = false })
+    if st and st.ino == me.ino and st.dev == me.dev then st = nil end -- this run's
+    if st and st.type == "directory" and st.uid == me.uid and st.mtime < os.time() - STALE_AGE then
+      local lk = fs.lock(p, { wait = false })
+      if lk then
+        for _, f in ipairs(fs.list(p) or {}) do fs.remove(fs.join(p, f)) end
+        fs.remove(p)
+        lk:unlock()
+      end
+    end
+  end
+end
+
 -- save(urls, {out_dir=, ca = {files}, tls_ca=, timeout=, max_size=, allow_expired=, format=,
 --              force=})
 -- With ca, a CRL is not written over a newer verified one of the same sequence unless force.
@@ -253,6 +278,9 @@ function M.save(urls, opts)
   -- four endless bodies, cost four tasks' buffers, not four times max_size).
   local tmpd, terr = fs.private_dir(fs.join(dir, ".certbench-fetch-" .. require("certbench.rand").serial(6)))
   if not tmpd then return nil, "crl fetch: " .. terr end
+  -- held while this run lives: remove_stale leaves the folder of a running fetch alone
+  local tmplock = fs.lock(tmpd:path())
+  remove_stale(dir, tmpd:name())
   local failed = false
   -- a CRL written from its object (c:write: no Lua string of it) under a temporary name in the
   -- private folder, then renamed over its file: the old file or the new, never torn
@@ -328,6 +356,7 @@ function M.save(urls, opts)
   local rmdir = tmpd:name()
   tmpd:close()
   fs.remove(rmdir)
+  if tmplock then tmplock:unlock() end
   return { sources = ui.array(out), out_dir = dir, ok = not failed }
 end
 

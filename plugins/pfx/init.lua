@@ -176,7 +176,7 @@ function M.split(o)
   local keypw
   if o.key_passout then
     local perr
-    keypw, perr = passin_lib.password(o.key_passout, "the password for privkey.pem", { confirm = true })
+    keypw, perr = passin_lib.new_password(o.key_passout, "the password for privkey.pem", { confirm = true })
     if not keypw then return nil, "pfx split: --key-passout: " .. perr end
   end
   local kpem, kdesc = key_pem(key, o.key_format, keypw, o.key_format ~= nil)
@@ -317,9 +317,10 @@ function M.build(o)
   local chain = {}
   for _, c in ipairs(ch.chain) do chain[#chain + 1] = c end
   for _, c in ipairs(ch.extra) do chain[#chain + 1] = c end
-  local pw, perr = passin_lib.password(o.passout, "the password for " .. o.out, { confirm = true })
+  local pw, perr = passin_lib.new_password(o.passout, "the password for " .. o.out, { confirm = true })
   if not pw then
-    return nil, ("pfx build: --passout: %s (an empty password is --passout pass:)"):format(perr)
+    return nil, ("pfx build: --passout: %s"):format((perr:gsub(" %(an empty password is pass:%)$", ""))
+      .. " (an empty password is --passout pass:)")
   end
   local der, berr = pkcs12.build { key = key, cert = leaf, chain = chain, password = pw,
                                    friendly_name = o.friendly_name, profile = profile }
@@ -381,7 +382,7 @@ local function rewrite_key(o, encrypt)
   local pw
   if encrypt then
     local perr
-    pw, perr = passin_lib.password(o.passout, "the new password for " .. o.out, { confirm = true })
+    pw, perr = passin_lib.new_password(o.passout, "the new password for " .. o.out, { confirm = true })
     if not pw then return nil, cmd .. ": --passout: " .. perr end
   end
   local pem, desc = key_pem(key, fmt, pw, o.key_format ~= nil, o.cipher)

@@ -150,3 +150,116 @@ describe("keys, labels and URLs in convert", function()
     assert.matches("nothere.cer", err2, 1, true)
   end)
 end)
+
+-- hostile and one-shot inputs (issue: attacker): a pipe can be read once, so a command that
+-- looked at its head first lost it (crl info <(cat ca.crl): "No such file or directory"); a FIFO
+-- nobody writes hung every command for ever (open(2) blocks, as `openssl x509 -in FIFO` does).
+describe("inputs that are no regular file", function()
+  local crlfile
+  local COMMANDS = {
+    { "crl info", function(f) return "crl info " .. f end },
+    { "crl diff", function(f) return "crl diff " .. f .. " " .. h.q(crlfile) end },
+    { "show", function(f) return "show " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to der --out " .. h.q(p("piped.der")) .. " --force" end },
+    { "crl check --crl", function(f) return ("crl check %s --chain %s --crl %s"):format(h.q(root.cert), h.q(root.cert), f) end },
+  }
+  setup(function()
+    crlfile = servers.make_crl(dir .. "/pipe", root)
+  end)
+
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " reads a pipe (/dev/stdin) as it reads the file", function()
+      local _, err, rc = cb(c[2](h.q(crlfile)))
+      assert.is_true(rc == 0 or rc == 3, err)
+      local _, perr, prc = h.run3(("cat %s | %s %s"):format(h.q(crlfile), h.q(h.bin), c[2]("/dev/stdin")))
+      assert.equal(rc, prc, perr)
+    end)
+
+    it(c[1] .. " fails on a FIFO nobody writes, in bounded time, naming it", function()
+      local fifo = p("nowriter.fifo")
+      os.remove(fifo)
+      h.sh("mkfifo " .. h.q(fifo))
+      local t0 = os.time()
+      local out, err, rc = h.run3("CERTBENCH_FIFO_WAIT=1 timeout 20 " .. h.q(h.bin) .. " " .. c[2](h.q(fifo)))
+      assert.equal(1, rc, out .. err)
+      assert.is_true(os.time() - t0 < 10)
+      assert.matches("^certbench: .*nowriter%.fifo: a FIFO that no process opened for writing %(waited 1 s%)\n$", err)
+    end)
+  end
+
+  it("a FIFO whose writer comes late is read whole", function()
+    local fifo = p("late.fifo")
+    os.remove(fifo)
+    h.sh("mkfifo " .. h.q(fifo))
+    local out, err, rc = h.run3(("(sleep 1; cat %s > %s) & %s crl info %s; wait"):format(h.q(crlfile), h.q(fifo), h.q(h.bin), h.q(fifo)))
+    assert.equal(0, rc, err)
+    assert.matches("issuer", out)
+  end)
+end)
+
+-- a certificate with bytes after it is refused by every command that reads one: crl check read
+-- its certificate with a loader of its own (x509.load_all), which stopped at the first
+-- certificate and answered GOOD for a file show and convert refuse
+describe("a DER certificate with trailing bytes", function()
+  local COMMANDS = {
+    { "crl check", function(f) return ("crl check %s --chain %s --crl %s"):format(f, h.q(root.cert), h.q(p("trail.crl"))) end },
+    { "show", function(f) return "show " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to pem --out " .. h.q(p("trail-out.pem")) end },
+  }
+  setup(function()
+    h.sh(("openssl x509 -in %s -outform DER -out %s"):format(h.q(root.cert), h.q(p("trail.der"))))
+    local f = assert(io.open(p("trail.der"), "ab"))
+    f:write("\0junk")
+    f:close()
+    h.sh(("cp %s %s"):format(h.q(servers.make_crl(dir .. "/trail", root)), h.q(p("trail.crl"))))
+  end)
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " refuses it, naming the file and the bytes", function()
+      local out, err, rc = cb(c[2](h.q(p("trail.der"))))
+      assert.equal(1, rc, out .. err)
+      assert.matches("^certbench: .*trail%.der: 5 bytes after the certificate", err)
+      assert.equal(1, select(2, err:gsub("\n", "")))
+    end)
+  end
+end)
+
+-- crl fetch killed during a download (SIGTERM, SIGKILL) left its private folder, with the partial
+-- download, in the output folder: one more .certbench-fetch-* per killed run, never removed
+describe("crl fetch after runs that were killed", function()
+  it("removes the private folders killed runs left, not a running fetch's nor a new one", function()
+    local out = p("killed")
+    h.sh("mkdir -p " .. h.q(out .. "/.certbench-fetch-0A0A0A0A0A0A") .. " " .. h.q(out .. "/.certbench-fetch-0B0B0B0B0B0B")
+      .. " " .. h.q(out .. "/.certbench-fetch-0C0C0C0C0C0C"))
+    h.write(out .. "/.certbench-fetch-0A0A0A0A0A0A/w-partial", ("x"):rep(4096))
+    h.sh("touch -d '-5 min' " .. h.q(out) .. "/.certbench-fetch-0A0A0A0A0A0A " .. h.q(out) .. "/.certbench-fetch-0B0B0B0B0B0B")
+    -- 0B: a running fetch's (held locked); 0C: made a moment ago
+    local lockpid = h.sh("flock -o " .. h.q(out .. "/.certbench-fetch-0B0B0B0B0B0B") .. " sleep 20 >/dev/null 2>&1 & echo $!")
+    h.sh("sleep 0.5")
+    local _, err, rc = cb(("crl fetch %s/all-crls.tar.gz --ca %s -o %s"):format(base, h.q(p("trusted.pem")), h.q(out)))
+    h.sh("kill " .. lockpid:match("%d+"))
+    assert.equal(0, rc, err)
+    local left = {}
+    for _, f in ipairs(require("certbench.fs").list(out)) do
+      if f:match("^%.certbench") then left[#left + 1] = f end
+    end
+    table.sort(left)
+    assert.same({ ".certbench-fetch-0B0B0B0B0B0B", ".certbench-fetch-0C0C0C0C0C0C" }, left)
+  end)
+end)
+
+-- --quiet prints the paths written and errors: crl fetch and crl mirror with a failed source
+-- said nothing at all under --quiet, exit 1 and no word of why
+describe("--quiet and a source that fails", function()
+  it("crl fetch and crl mirror say which source failed and why, on stderr; stdout keeps the paths", function()
+    local out, err, rc = cb(("--quiet crl fetch %s/nothere.crl %s/all-crls.tar.gz --ca %s -o %s"):format(base, base,
+      h.q(p("trusted.pem")), h.q(p("quiet-fetch"))))
+    assert.equal(1, rc, out .. err)
+    assert.matches("nothere.crl: HTTP 404", err, 1, true)
+    for line in out:gmatch("[^\n]+") do assert.matches("^" .. p("quiet-fetch"):gsub("%p", "%%%0") .. "/", line) end
+    out, err, rc = cb(("--quiet crl mirror --source %s/nothere.crl --out-dir %s --ca %s"):format(base,
+      h.q(p("quiet-mirror")), h.q(p("trusted.pem"))))
+    assert.equal(1, rc, out .. err)
+    assert.equal("", out)
+    assert.matches("nothere.crl: HTTP 404", err, 1, true)
+  end)
+end)

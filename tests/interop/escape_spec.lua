@@ -82,3 +82,54 @@ describe("terminal escapes", function()
     no_raw_controls(out)
   end)
 end)
+
+-- what the user names reaches stderr escaped too (issue: attacker): a file name holding a newline
+-- and ESC[31m printed a forged second line and recoloured the terminal in every error
+describe("errors naming a hostile file name", function()
+  local NAME = "ev\nPASS forged line\27[31m.pem"
+  local COMMANDS = {
+    { "show", function(f) return "show " .. f end },
+    { "crl info", function(f) return "crl info " .. f end },
+    { "convert", function(f) return "convert file " .. f .. " --to der --out " .. h.q(dir .. "/x.der") end },
+    { "pfx info", function(f) return "pfx info " .. f .. " --passin pass:x" end },
+    { "crl check", function(f) return ("crl check %s --chain %s"):format(f, h.q(dir .. "/evil.pem")) end },
+    { "vcs cafile", function(f) return "vcs cafile " .. f .. " --out " .. h.q(dir .. "/x-ca.pem") end },
+    { "ca adopt --config", function(f) return "ca adopt --config " .. f end },
+  }
+  setup(function() h.write(dir .. "/" .. NAME, "not pki\27[8m\n") end)
+  for _, c in ipairs(COMMANDS) do
+    it(c[1] .. " says it on one escaped line", function()
+      local out, err, rc = h.run3(h.q(h.bin) .. " " .. c[2](h.q(dir .. "/" .. NAME)))
+      assert.is_true(rc == 1 or rc == 2, out .. err)
+      assert.equal(1, select(2, err:gsub("\n", "")), err)
+      assert.matches("ev\\0APASS forged line\\1B[31m.pem", err, 1, true)
+      no_raw_controls(err)
+    end)
+  end
+  it("a usage error from the option parser (the option and argparse's hint) is one escaped line", function()
+    local _, err, rc = h.run3(h.q(h.bin) .. " show " .. h.q("-\27[31mx") .. " x")
+    assert.equal(2, rc)
+    assert.equal(1, select(2, err:gsub("\n", "")), err)
+    no_raw_controls(err)
+  end)
+end)
+
+-- what a certificate names is printed on stdout escaped too: crl check showed the distribution
+-- point URL of an openssl-made certificate (ESC[31m in it) raw in its notes (issue: attacker)
+describe("stdout text holding what a certificate names", function()
+  it("crl check --fetch prints a distribution point URL with ESC escaped, on one line", function()
+    local ca, cakey = dir .. "/cdp-ca.pem", dir .. "/cdp-ca.key"
+    h.sh(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -subj /CN=CDP-CA -days 2 2>&1")
+      :format(h.q(cakey), h.q(ca)))
+    h.write(dir .. "/cdp.ext", "crlDistributionPoints=URI:http://127.0.0.1:9/x\27[31mred\n")
+    h.sh(("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s -subj /CN=cdp -out %s 2>&1")
+      :format(h.q(dir .. "/cdp.key"), h.q(dir .. "/cdp.csr")))
+    h.sh(("openssl x509 -req -in %s -CA %s -CAkey %s -days 1 -extfile %s -out %s 2>&1"):format(h.q(dir .. "/cdp.csr"),
+      h.q(ca), h.q(cakey), h.q(dir .. "/cdp.ext"), h.q(dir .. "/cdp.pem")))
+    local out, err, rc = h.run3(("%s crl check %s --chain %s --fetch --timeout 3"):format(h.q(h.bin),
+      h.q(dir .. "/cdp.pem"), h.q(ca)))
+    assert.equal(1, rc, out .. err)
+    assert.matches("x\\1B[31mred", out, 1, true)
+    no_raw_controls(out .. err)
+  end)
+end)
