@@ -479,116 +479,141 @@ static int inflate_gzip(reader *r, budget *b, const char *prefix, const char *fa
   }
 }
 
-/* cb_gunzip_fd (cb.h): inflate_gzip's loop over a file instead of memory, writing each piece
- * out as it comes, so a gzip CRL is never held whole. The same budget and over_limit, so the
- * same limits give the same codes as certbench.archive. */
-int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *member,
-                 size_t membern, char *err, size_t errlen, const char **code, int *er) {
-  budget b = {.max_members = 1, .max_total = lim->max_total, .max_member = lim->max_member,
-              .max_ratio = lim->max_ratio, .ratio_grace = lim->ratio_grace, .input = (lua_Integer)in_size};
-  arerr e = {.code = NULL};
-  char fname[257], name[MSG_MAX / 2] = "data";
-  gz_header head;
+/* cb_gz (cb.h): inflate_gzip's loop over a file instead of memory, handing each piece to the
+ * caller as it asks, so a gzip CRL is never held whole. The same budget and over_limit, so the
+ * same limits give the same codes as certbench.archive; members that follow one another are one
+ * stream, as in inflate_gzip and gzip -d. */
+struct cb_gz {
+  int fd, live, named, eof, done, failed, er;
+  budget b;
+  arerr e;
   z_stream z;
-  int rc = 0, live = 0, named = 0, eof = 0;
-  uint64_t rd = 0, out = 0;
-  *er = 0;
-  if (membern) member[0] = '\0';
-  if (!chunk) chunk = (size_t)1 << 20;
-  unsigned char *ib = malloc(chunk), *ob = malloc(CHUNK);
-  memset(&z, 0, sizeof z);
-  memset(&head, 0, sizeof head);
-  memset(fname, 0, sizeof fname);
-  head.name = (Bytef *)fname;
-  head.name_max = sizeof fname - 1;
-  if (!ib || !ob || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-    seterr(&e, "nomem", "gzip: out of memory");
-    goto done;
+  gz_header head;
+  char fname[257], name[MSG_MAX / 2];
+  unsigned char *ib;
+  size_t chunk;
+  uint64_t rd, out;
+};
+
+cb_gz *cb_gz_open(int in_fd, uint64_t in_size, const cb_gz_limits *lim, size_t chunk, const char *fallback) {
+  cb_gz *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  g->fd = in_fd;
+  g->b = (budget){.max_members = 1, .max_total = lim->max_total, .max_member = lim->max_member,
+                  .max_ratio = lim->max_ratio, .ratio_grace = lim->ratio_grace, .input = (lua_Integer)in_size};
+  g->chunk = chunk ? chunk : (size_t)1 << 20;
+  snprintf(g->name, sizeof g->name, "%s", fallback && *fallback ? fallback : "data");
+  g->head.name = (Bytef *)g->fname;
+  g->head.name_max = sizeof g->fname - 1;
+  if (!(g->ib = malloc(g->chunk)) || inflateInit2(&g->z, 16 + MAX_WBITS) != Z_OK) {
+    free(g->ib);
+    free(g);
+    return NULL;
   }
-  live = 1;
-  inflateGetHeader(&z, &head);
+  g->live = 1;
+  inflateGetHeader(&g->z, &g->head);
+  return g;
+}
+
+void cb_gz_close(cb_gz *g) {
+  if (!g) return;
+  if (g->live) inflateEnd(&g->z);
+  free(g->ib);
+  free(g);
+}
+
+/* gz_fill reads the next piece of the file when the input is used up. Returns 1, 0 on an
+ * error (set). */
+static int gz_fill(cb_gz *g) {
+  while (g->z.avail_in == 0 && !g->eof) {
+    ssize_t n = read(g->fd, g->ib, g->chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      g->er = errno;
+      seterr(&g->e, "io", "%s", strerror(errno));
+      return 0;
+    }
+    if (n == 0) g->eof = 1;
+    g->z.next_in = g->ib;
+    g->z.avail_in = (uInt)n;
+    g->rd += (uint64_t)n;
+  }
+  return 1;
+}
+
+static ssize_t gz_failed(cb_gz *g) {
+  g->failed = 1;
+  errno = g->er ? g->er : EIO;
+  return -1;
+}
+
+ssize_t cb_gz_read(cb_gz *g, void *p, size_t n) {
+  if (g->failed) return gz_failed(g);
+  if (g->done || n == 0) return 0;
+  if (n > (size_t)1 << 30) n = (size_t)1 << 30;
   for (;;) {
-    if (z.avail_in == 0 && !eof) {
-      ssize_t n = read(in_fd, ib, chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        *er = errno;
-        seterr(&e, "io", "%s", strerror(errno));
-        goto done;
-      }
-      if (n == 0) eof = 1;
-      z.next_in = ib;
-      z.avail_in = (uInt)n;
-      rd += (uint64_t)n;
+    if (!gz_fill(g)) return gz_failed(g);
+    g->z.next_out = p;
+    g->z.avail_out = (uInt)n;
+    int ret = inflate(&g->z, Z_NO_FLUSH);
+    size_t produced = n - g->z.avail_out;
+    g->out += produced;
+    if (!g->named && g->head.done == 1) {
+      const char *base = gz_basename(&g->head);
+      if (base[0]) snprintf(g->name, sizeof g->name, "%s", base);
+      g->named = 1;
     }
-    z.next_out = ob;
-    z.avail_out = (uInt)CHUNK;
-    int ret = inflate(&z, Z_NO_FLUSH);
-    size_t produced = CHUNK - z.avail_out;
-    out += produced;
-    if (!named && head.done == 1) {
-      const char *base = gz_basename(&head);
-      if (base[0]) snprintf(name, sizeof name, "%s", base);
-      if (membern) snprintf(member, membern, "%s", base);
-      named = 1;
-    }
-    /* the limits before the write: nothing past them reaches the disk */
-    if (over_limit(&b, name, out, rd - z.avail_in, &e)) goto done;
-    if (produced && !cb_write_all(out_fd, ob, produced)) {
-      *er = errno;
-      seterr(&e, "io", "writing the inflated data: %s", strerror(errno));
-      goto done;
-    }
+    /* the limits before the bytes are handed over: nothing past them is used */
+    if (over_limit(&g->b, g->name, g->out, g->rd - g->z.avail_in, &g->e)) return gz_failed(g);
     if (ret == Z_STREAM_END) {
-      /* what follows: zero padding is allowed (as in certbench.archive), another member is
-       * left to certbench.archive, anything else is garbage */
+      /* what follows: another member right after is more of the stream (the header of the
+       * first names it), zero padding after the last is allowed, anything else is garbage */
       for (size_t k = 0;; k++) {
-        if (z.avail_in == 0) {
-          ssize_t n = read(in_fd, ib, chunk);
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) {
-            *er = errno;
-            seterr(&e, "io", "%s", strerror(errno));
-            goto done;
-          }
-          if (n == 0) break;
-          z.next_in = ib;
-          z.avail_in = (uInt)n;
+        if (!gz_fill(g)) return gz_failed(g);
+        if (g->z.avail_in == 0) {
+          g->done = 1;
+          break;
         }
-        unsigned char c = *z.next_in++;
-        z.avail_in--;
-        if (c == 0) continue;
+        unsigned char c = *g->z.next_in;
         if (k == 0 && c == 0x1f) {
-          seterr(&e, "multi", "gzip: %s: more than one member", name);
-          rc = -1;
-          goto done;
+          if (inflateReset(&g->z) != Z_OK) {
+            seterr(&g->e, "nomem", "gzip: %s: out of memory", g->name);
+            return gz_failed(g);
+          }
+          break;
         }
-        seterr(&e, "corrupt", "gzip: %s: trailing garbage after the compressed data", name);
-        goto done;
+        g->z.next_in++;
+        g->z.avail_in--;
+        if (c == 0) continue;
+        seterr(&g->e, "corrupt", "gzip: %s: trailing garbage after the compressed data", g->name);
+        return gz_failed(g);
       }
-      rc = 1;
-      goto done;
+      if (produced || g->done) return (ssize_t)produced;
+      continue;
     }
     if (ret == Z_OK || ret == Z_BUF_ERROR) {
-      if (z.avail_in == 0 && eof && produced == 0) {
-        seterr(&e, "truncated", "truncated gzip stream (%s)", name);
-        goto done;
+      if (produced) return (ssize_t)produced;
+      if (g->z.avail_in == 0 && g->eof) {
+        seterr(&g->e, "truncated", "truncated gzip stream (%s)", g->name);
+        return gz_failed(g);
       }
       continue;
     }
-    seterr(&e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "gzip: %s: corrupt data (%s)", name,
-           ret == Z_MEM_ERROR ? "out of memory" : z.msg ? z.msg : "inflate failed");
-    goto done;
+    seterr(&g->e, ret == Z_MEM_ERROR ? "nomem" : "corrupt", "gzip: %s: corrupt data (%s)", g->name,
+           ret == Z_MEM_ERROR ? "out of memory" : g->z.msg ? g->z.msg : "inflate failed");
+    return gz_failed(g);
   }
-done:
-  if (live) inflateEnd(&z);
-  free(ib);
-  free(ob);
-  if (rc != 1) {
-    snprintf(err, errlen, "%s", e.msg);
-    *code = e.code;
-  }
-  return rc;
+}
+
+const char *cb_gz_member(cb_gz *g) {
+  return g->named && g->head.done == 1 ? gz_basename(&g->head) : "";
+}
+
+const char *cb_gz_error(const cb_gz *g, const char **code, int *er) {
+  if (!g->failed) return NULL;
+  if (code) *code = g->e.code;
+  if (er) *er = g->er;
+  return g->e.msg;
 }
 
 /* next for a gzip reader: the one member, the whole inflated stream. */

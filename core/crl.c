@@ -369,17 +369,133 @@ static int tmp_file(const char *dir) {
   return fd;
 }
 
+/* A gzip stream whose first bytes were read to tell DER from PEM, read again from its start. */
+typedef struct {
+  cb_gz *g;
+  uint8_t head[1];
+  size_t hn, hp;
+} gz_peeked;
+
+static ssize_t read_peeked(void *ctx, void *p, size_t n) {
+  gz_peeked *k = ctx;
+  if (k->hp < k->hn && n) {
+    size_t m = k->hn - k->hp < n ? k->hn - k->hp : n;
+    memcpy(p, k->head + k->hp, m);
+    k->hp += m;
+    return (ssize_t)m;
+  }
+  return cb_gz_read(k->g, p, n);
+}
+
+/* scan_gzip: crl.scan_file's gzip path. The file fd (size bytes) is inflated a piece at a time
+ * (cb_gz: members one after another are one stream, as gzip -d makes them) into tfd, the
+ * temporary file, and tfd is scanned: DER as it is, PEM (a `gzip crl.pem`) through the PEM
+ * decoder reading the inflated stream, so the text is never whole anywhere. Closes fd; pushes
+ * what l_scan_file returns. */
+static int scan_gzip(lua_State *L, crl_box *b, cb_crl *e, const char *path, int fd, uint64_t size, int tfd,
+                     const cb_gz_limits *lim, const char *name, size_t chunk, uint64_t max) {
+  char err[512];
+  const char *code = NULL;
+  int er = 0, r = -1;
+  char member[257] = "";
+  uint64_t der_len = 0;
+  size_t line = 0;
+  uint8_t *buf = NULL;
+  gz_peeked k = {cb_gz_open(fd, size, lim, chunk, name), {0}, 0, 0};
+  if (!k.g || !(buf = malloc(chunk ? chunk : (size_t)1 << 20))) {
+    code = "nomem";
+    snprintf(err, sizeof err, "gzip: out of memory");
+    goto done;
+  }
+  ssize_t n = cb_gz_read(k.g, k.head, 1);
+  if (n < 0) goto gzfail;
+  k.hn = (size_t)n;
+  snprintf(member, sizeof member, "%s", cb_gz_member(k.g));
+  if (n == 1 && k.head[0] == 0x30) {
+    /* DER: copied out as it comes */
+    if (!cb_write_all(tfd, k.head, 1)) goto wfail;
+    der_len = 1;
+    size_t bn = chunk ? chunk : (size_t)1 << 20;
+    while ((n = cb_gz_read(k.g, buf, bn)) > 0) {
+      if (!cb_write_all(tfd, buf, (size_t)n)) goto wfail;
+      der_len += (uint64_t)n;
+    }
+    if (n < 0) goto gzfail;
+  } else {
+    /* PEM, or something else: the first CRL block decoded from the stream */
+    cb_pem_stream_result pr;
+    int pr_r = cb_pem_stream_from(read_peeked, &k, tfd, crl_label, chunk, max, &pr, err, sizeof err);
+    if (cb_gz_error(k.g, NULL, NULL)) goto gzfail;
+    if (pr_r < 0) {
+      code = "notder";
+      snprintf(err, sizeof err, "the inflated data is neither DER nor a PEM CRL");
+      goto done;
+    }
+    if (pr_r == 0) {
+      code = "nocrl";
+      goto done;
+    }
+    if (pr.others) {
+      /* a bundle: every block counts, read whole */
+      code = "bundle";
+      snprintf(err, sizeof err, "the inflated PEM has other blocks than its CRL");
+      goto done;
+    }
+    der_len = pr.der_len;
+    line = pr.line;
+  }
+  r = 1;
+  goto done;
+gzfail:
+  snprintf(err, sizeof err, "%s", cb_gz_error(k.g, &code, &er));
+  goto done;
+wfail:
+  er = errno;
+  code = "io";
+  snprintf(err, sizeof err, "writing the inflated data: %s", strerror(er));
+done:
+  cb_gz_close(k.g);
+  free(buf);
+  close(fd);
+  if (r == 1) {
+    /* cb_crl_scan_fd takes tfd, also when it fails */
+    if (!cb_crl_scan_fd(e, tfd, der_len, chunk, err, sizeof err)) {
+      free(e);
+      lua_pushnil(L);
+      if (line) lua_pushfstring(L, "%s: %s (in the PEM block at line %I)", path, err, (lua_Integer)line);
+      else lua_pushfstring(L, "%s: %s", path, err);
+      lua_pushliteral(L, "nocrl");
+      return 3;
+    }
+    b->e = e;
+    if (member[0]) lua_pushstring(L, member);
+    else lua_pushboolean(L, 0);
+    return 2;
+  }
+  close(tfd);
+  free(e);
+  if (er) return cb_fail_errno(L, path, er);
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, err);
+  lua_pushstring(L, code ? code : "corrupt");
+  return 3;
+}
+
 /* crl.scan_file(path[, {max_bytes=, chunk=, tmp_dir=}]) -> crl[, others] | nil, err, errno|"nopem"|"tmp":
  * A PEM CRL (a file not starting with a SEQUENCE) has its first CRL block decoded in pieces to a
  * temporary file without a name in tmp_dir (default $TMPDIR, /tmp), which is then scanned;
  * others is true when the file has other PEM blocks too; "nopem": no CRL block (the file is
  * something else, read it whole), "tmp": no temporary file could be made there.
- * With gzip = {max_total=, max_member=, max_ratio=, ratio_grace=} (certbench.archive's limits),
- * a gzip file (1f 8b 08) is inflated the same way to such a file (cb_gunzip_fd) and scanned
- * (the second result: the file name in its header, without folders, or false); its
- * failures carry archive.CODES (max_total, max_ratio, truncated, corrupt...), and "multi"
- * (another gzip member follows), "notder" (the content is no DER) or "nocrl" (it is no CRL
- * the scan reads) when the file is something to read whole instead.
+ * With gzip = {max_total=, max_member=, max_ratio=, ratio_grace=[, name=]} (certbench.archive's
+ * limits; name: the stream's in messages when its header has none),
+ * a gzip file (1f 8b 08) is inflated the same way to such a file (cb_gz; several members one
+ * after another are one stream, as for gzip -d: a CRL may be split across them) and scanned,
+ * a gzipped PEM CRL through the PEM decoder reading the inflated stream (scan_gzip); the
+ * second result is the file name in the first header, without folders, or false. Its
+ * failures carry archive.CODES (max_total, max_ratio, truncated, corrupt...), and "notder"
+ * (the content is neither DER nor a PEM CRL), "bundle" (a PEM with other blocks) or "nocrl"
+ * (it is no CRL the scan reads: several DER CRLs back to back, say) when the file is
+ * something to read whole instead.
  * A DER CRL checked from
  * its file without holding it (cb_crl_scan_fd): the object has every field but keeps the
  * entries in the file, which it holds open; entries(), serials(), write() and fingerprint()
@@ -396,8 +512,9 @@ static int l_scan_file(lua_State *L) {
   /* the gzip limits, checked before anything is opened (an error raises) */
   int have_gz = 0;
   cb_gz_limits lim = {0, 0, 0, 0};
+  const char *gz_name = NULL; /* the stream's name in messages when its header has none */
   if (lua_type(L, 2) == LUA_TTABLE && lua_getfield(L, 2, "gzip") != LUA_TNIL) {
-    static const char *const lknown[] = {"max_total", "max_member", "max_ratio", "ratio_grace", NULL};
+    static const char *const lknown[] = {"max_total", "max_member", "max_ratio", "ratio_grace", "name", NULL};
     luaL_argcheck(L, lua_istable(L, -1), 2, "option gzip must be a table of limits");
     cb_checkoptions(L, 3, "crl.scan_file's gzip", lknown);
     lim.max_total = cb_optfield_integer(L, 3, "max_total", -1);
@@ -406,6 +523,7 @@ static int l_scan_file(lua_State *L) {
     lim.ratio_grace = cb_optfield_integer(L, 3, "ratio_grace", -1);
     luaL_argcheck(L, lim.max_total >= 0 && lim.max_member >= 0 && lim.max_ratio >= 0 && lim.ratio_grace >= 0, 2,
                   "option gzip needs max_total, max_member, max_ratio and ratio_grace (non-negative)");
+    gz_name = cb_optfield_string(L, 3, "name", NULL, NULL);
     have_gz = 1;
   }
   lua_settop(L, 2); /* the results go above the object */
@@ -452,42 +570,7 @@ static int l_scan_file(lua_State *L) {
       lua_pushliteral(L, "tmp");
       return 3;
     }
-    if (gz) {
-      const char *code = NULL;
-      int er = 0;
-      char member[257];
-      int r = cb_gunzip_fd(fd, (uint64_t)st.st_size, tfd, &lim, (size_t)chunk, member, sizeof member, err, sizeof err,
-                           &code, &er);
-      close(fd);
-      struct stat ts;
-      uint8_t first = 0;
-      if (r == 1 && (fstat(tfd, &ts) != 0 || pread(tfd, &first, 1, 0) != 1 || first != 0x30)) {
-        r = -1;
-        code = "notder";
-        snprintf(err, sizeof err, "the inflated data is no DER");
-      }
-      int owned = 0; /* cb_crl_scan_fd takes tfd, also when it fails */
-      if (r == 1) {
-        owned = 1;
-        if (!cb_crl_scan_fd(e, tfd, (uint64_t)ts.st_size, (size_t)chunk, err, sizeof err)) {
-          r = -1;
-          code = "nocrl";
-        }
-      }
-      if (r != 1) {
-        if (!owned) close(tfd);
-        free(e);
-        if (er) return cb_fail_errno(L, path, er);
-        lua_pushnil(L);
-        lua_pushfstring(L, "%s: %s", path, err);
-        lua_pushstring(L, code);
-        return 3;
-      }
-      b->e = e;
-      if (member[0]) lua_pushstring(L, member);
-      else lua_pushboolean(L, 0);
-      return 2;
-    }
+    if (gz) return scan_gzip(L, b, e, path, fd, (uint64_t)st.st_size, tfd, &lim, gz_name, (size_t)chunk, (uint64_t)max);
     cb_pem_stream_result pr;
     int r = cb_pem_stream(fd, tfd, crl_label, (size_t)chunk, (uint64_t)max, &pr, err, sizeof err);
     close(fd);
@@ -1648,7 +1731,7 @@ static int m_text(lua_State *L) {
   BIO_printf(bio, "        Issuer: ");
   X509_NAME *nm = issuer_name(e);
   if (nm) {
-    X509_NAME_print_ex(bio, nm, 0, (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT);
+    X509_NAME_print_ex(bio, nm, 0, CB_NAME_PRINT_FLAGS);
     X509_NAME_free(nm);
   }
   BIO_printf(bio, "\n        Last Update: ");

@@ -11,9 +11,14 @@
 --                                   others: the file has other PEM blocks; code "nopem": no CRL
 --                                   block, "tmp": no temporary file there. With gzip = {max_total=,
 --                                   max_member=, max_ratio=, ratio_grace=} (archive's limits), a
---                                   gzip file is inflated the same way and scanned (others: the
---                                   name in its header, or false); codes of
---                                   archive.CODES, or "multi", "notder", "nocrl": read it whole) a DER CRL checked from its
+--                                   gzip file (several members: one stream, as for gzip -d) is
+--                                   inflated the same way, a PEM in it decoded as it inflates,
+--                                   and scanned (others: the name in its header, or false);
+--                                   gzip = true, or a missing limit: crl.GZIP_SCAN's; gzip.name:
+--                                   the stream's in messages when its header has none (else the
+--                                   file's without .gz, as certbench.archive names it);
+--                                   codes of archive.CODES, or "notder", "bundle", "nocrl": read
+--                                   it whole) a DER CRL checked from its
 --                                   file without holding it: read once in pieces of chunk bytes
 --                                   (1 MiB), every entry checked and counted, tbsCertList hashed
 --                                   for verify(), the whole hashed for fingerprint("sha256"). The
@@ -23,6 +28,9 @@
 --                                   to_der(), to_pem() and trust stores need crl.load_file. Memory:
 --                                   about 2 x chunk while scanning, a few KB after, whatever the
 --                                   size (a file of at most chunk bytes is parsed whole).
+--   crl.GZIP_SCAN                   the limits of a gzip CRL inflated by scan_file: 1 GiB in all
+--                                   (scan_file's max_bytes of a DER file), archive's max_ratio
+--                                   (200:1 past 1 MiB)
 --   crl.missing(a, b[, {count=true}]) -> iterator of a's entries whose serial b lacks | count:
 --                                   both in serial order, walked side by side (constant memory);
 --                                   else b's serials in a set (serial length + ~10 bytes each)
@@ -50,14 +58,42 @@ local c = require "_certbench.crl"
 local options = require "certbench.options"
 require "certbench.name" -- the methods of the name objects that issuer() returns
 
+local archive_strip_gz = function(base) return require("certbench.archive").strip_gz(base) end
+
 local M = {
   load = c.load,
   load_all = c.load_all,
   load_file = c.load_file,
-  scan_file = c.scan_file,
   missing = c.missing,
   reasons = c.reasons,
 }
+
+-- The limits of a gzip CRL inflated by scan_file. What certbench.archive caps at 64 MiB a member
+-- (archive.defaults.max_member) it holds in memory; the scan holds a piece of 1 MiB and writes the
+-- DER to a temporary file, so the cap guards the disk and the time, not the memory. A CRL of a
+-- million entries is about 40 MB of DER and real ones reach hundreds of MB, so 64 MiB would send
+-- them to the in-memory path (or refuse them): the scan takes what scan_file takes of a DER file
+-- (max_bytes, 1 GiB). Bombs stay refused by the ratio: deflate reaches 1032:1, a CRL compresses
+-- 1.9:1 (a million random 16-byte serials, openssl ca -gencrl, gzip -6: 45.5 MB to 24.3 MB) to
+-- 6.6:1 (spec/support/big_crl.py's 16-byte serials in order), and archive's 200:1 past 1 MiB
+-- stops a bomb after a few kB of it.
+M.GZIP_SCAN = { max_total = 1 << 30, max_member = 1 << 30, max_ratio = 200, ratio_grace = 1 << 20 }
+
+-- crl.scan_file: gzip = true, or a limit left out, takes GZIP_SCAN's
+function M.scan_file(path, opts)
+  local gz = type(opts) == "table" and opts.gzip
+  if gz == true or type(gz) == "table" then
+    local o, lim = {}, {}
+    for k, v in pairs(opts) do o[k] = v end
+    for k, v in pairs(M.GZIP_SCAN) do lim[k] = v end
+    if gz ~= true then for k, v in pairs(gz) do lim[k] = v end end
+    -- named in messages as certbench.archive names the member when the header has none
+    if lim.name == nil and type(path) == "string" then lim.name = archive_strip_gz(path:match("[^/]*$")) end
+    o.gzip = lim
+    opts = o
+  end
+  return c.scan_file(path, opts)
+end
 
 local reason_bits = { -- ReasonFlags (RFC 5280 5.2.5): the bit of each reason
   keycompromise = 1, cacompromise = 2, affiliationchanged = 3, superseded = 4,

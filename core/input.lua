@@ -43,6 +43,8 @@
 --       "truncated", "corrupt"...: archive.CODES lists them).
 --   input.bytes(data, name[, opts]) -> result | nil, err, code   (the same, from bytes)
 --   input.fetch(source[, opts]) -> data, name | nil, err, code    (the bytes alone)
+--   input.read_pieces(source, fn[, opts]) -> true | nil, err, code   (the same, a big PEM file
+--       given to fn(result) a piece of blocks at a time, never whole in memory)
 --   input.load(obj[, opts]) -> x509 | crl | csr | pkey | ocsp response | nil, err[, code]
 --       the parsed object (opts.password for encrypted keys)
 --   input.of(result, kind) -> { obj, ... } of that kind
@@ -330,6 +332,80 @@ function M.read(source, opts)
     end
   end
   return all
+end
+
+-- PIECE: about how many bytes of a PEM file read_pieces decodes at once
+local PIECE = 1 << 20
+
+-- read_pieces(source, fn[, opts]) -> true | nil, err, code: like read, for a caller that takes
+-- the objects a few at a time. A PEM file bigger than PIECE (a trust bundle of thousands of CAs)
+-- is read a piece at a time, each cut after an END line so that no block is split, decoded by
+-- bytes() as read() would decode the whole, and given to fn(result); object numbers (block,
+-- line, "(PEM block N)" in from) count from the start of the file. The text and its objects are
+-- then never whole in memory (unless fn keeps them). Anything else (another kind of file, "-",
+-- a URL) is one result, read(). fn returns true to go on, or nil, err[, code] to stop with that.
+function M.read_pieces(source, fn, opts)
+  options.check(opts, OPTS, "input.read_pieces")
+  opts = opts or {}
+  local st = type(source) == "string" and not M.is_source(source) and fs.stat(source)
+  -- a file over fs.FILE_MAX goes to read(), which refuses it as it refuses it whole
+  local f = st and st.type == "file" and st.size > PIECE and st.size <= fs.FILE_MAX and io.open(source, "rb")
+  local buf = f and f:read(PIECE)
+  -- PEM text: armor in the first piece (UTF-16 and binary files go the whole way)
+  if not buf or not buf:find("-----BEGIN ", 1, true) or buf:find("\0", 1, true) then
+    if f then f:close() end
+    local r, err, code = M.read(source, opts)
+    if not r then return nil, err, code end
+    return fn(r)
+  end
+  local name = opts.name or source
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.name = nil
+  local blocks, lines, eof = 0, 0, false
+  -- renumber: the piece's numbers from the start of the file, in the fields and in the text
+  -- ("PEM block N", "line N") of names and messages
+  local function text(t)
+    if type(t) ~= "string" then return t end
+    t = t:gsub("PEM block (%d+)", function(n) return "PEM block " .. (tonumber(n) + blocks) end)
+    return (t:gsub("([Ll]ine )(%d+)", function(w, n) return w .. (tonumber(n) + lines) end))
+  end
+  local function renumber(x)
+    if x.block then
+      x.block, x.line = x.block + blocks, x.line and x.line + lines
+      local rest = x.from:sub(#name + 1):gsub("^ %(PEM block %d+%)", "", 1)
+      x.from = ("%s (PEM block %d)%s"):format(name, x.block, rest)
+    end
+    x.reason = text(x.reason)
+  end
+  while true do
+    -- the piece: up to the end of the last END line held (everything, at the end of the file)
+    local cut
+    if eof then cut = #buf else
+      for e in buf:gmatch("%-%-%-%-%-END [^\n]*\n()") do cut = e - 1 end
+    end
+    if cut and cut > 0 then
+      local piece = buf:sub(1, cut)
+      buf = buf:sub(cut + 1)
+      if piece:find("-----BEGIN ", 1, true) then
+        local r, err, code = M.bytes(piece, name, o)
+        if not r then f:close() return nil, err, code end
+        for _, x in ipairs(r.objects) do renumber(x) end
+        for _, x in ipairs(r.unknown) do x.from = text(x.from) renumber(x) end
+        for _, x in ipairs(r.skipped) do x.from = text(x.from) renumber(x) end
+        for i, w in ipairs(r.warnings) do r.warnings[i] = text(w) end
+        local ok, ferr, fcode = fn(r)
+        if not ok then f:close() return nil, ferr, fcode end
+      end
+      for _ in piece:gmatch("%-%-%-%-%-BEGIN ") do blocks = blocks + 1 end
+      for _ in piece:gmatch("\n") do lines = lines + 1 end
+    end
+    if eof then break end
+    local more = f:read(PIECE)
+    if more then buf = buf .. more else eof = true end
+  end
+  f:close()
+  return true
 end
 
 -- fetch(source[, opts]) -> data, name | nil, err, code: the bytes of a source (path, "-",

@@ -949,7 +949,9 @@ int luaopen__certbench_pem(lua_State *L) {
  * found and decoded whatever the size of the text, with the same rules as cb_pem_next and
  * cb_pem_decode on the whole text. */
 typedef struct {
-  int fd, err, eof;
+  cb_pem_read_fn read;
+  void *ctx;
+  int err, eof;
   uint8_t *buf;
   size_t cap, pos, len, chunk;
 } pem_rd;
@@ -963,7 +965,7 @@ static size_t rd_avail(pem_rd *r, size_t need) {
   r->pos = 0;
   while (r->len < need && !r->eof) {
     size_t want = r->cap - r->len < r->chunk ? r->cap - r->len : r->chunk;
-    ssize_t n = read(r->fd, r->buf + r->len, want);
+    ssize_t n = r->read(r->ctx, r->buf + r->len, want);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n < 0) r->err = errno;
@@ -1070,10 +1072,19 @@ static int is_space(uint8_t c) {
 
 enum { B_FIRST, B_B64, B_HSKIP, B_HLS, B_HCONT, B_CAND };
 
+static ssize_t read_fd(void *ctx, void *p, size_t n) {
+  return read(*(int *)ctx, p, n);
+}
+
 int cb_pem_stream(int in_fd, int out_fd, int (*want)(const char *label, size_t n), size_t chunk, uint64_t max_out,
                   cb_pem_stream_result *res, char *err, size_t errlen) {
+  return cb_pem_stream_from(read_fd, &in_fd, out_fd, want, chunk, max_out, res, err, errlen);
+}
+
+int cb_pem_stream_from(cb_pem_read_fn in, void *ctx, int out_fd, int (*want)(const char *label, size_t n),
+                       size_t chunk, uint64_t max_out, cb_pem_stream_result *res, char *err, size_t errlen) {
   memset(res, 0, sizeof *res);
-  pem_rd r = {in_fd, 0, 0, NULL, 0, 0, 0, chunk ? chunk : (1u << 20)};
+  pem_rd r = {in, ctx, 0, 0, NULL, 0, 0, 0, chunk ? chunk : (1u << 20)};
   r.cap = r.chunk + PEM_LOOK;
   pem_b64 *d = calloc(1, sizeof *d);
   r.buf = malloc(r.cap);

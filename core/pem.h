@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <lua.h>
 
@@ -145,5 +146,12 @@ typedef struct {
 } cb_pem_stream_result;
 int cb_pem_stream(int in_fd, int out_fd, int (*want)(const char *label, size_t n), size_t chunk, uint64_t max_out,
                   cb_pem_stream_result *res, char *err, size_t errlen);
+
+/* cb_pem_stream_from is cb_pem_stream reading its text from in(ctx, buf, n) (read()'s contract:
+ * the bytes read, 0 at the end, -1 with errno), such as a gzip stream being inflated (cb_gz_read):
+ * the text is never on disk or in memory whole. */
+typedef ssize_t (*cb_pem_read_fn)(void *ctx, void *buf, size_t n);
+int cb_pem_stream_from(cb_pem_read_fn in, void *ctx, int out_fd, int (*want)(const char *label, size_t n),
+                       size_t chunk, uint64_t max_out, cb_pem_stream_result *res, char *err, size_t errlen);
 
 #endif

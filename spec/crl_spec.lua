@@ -490,17 +490,52 @@ describe("certbench.crl", function()
       -- zero padding after the stream is allowed, as in the archive
       h.write(dir .. "/pad.gz", gzd .. ("\0"):rep(512))
       assert(crl.scan_file(dir .. "/pad.gz", { gzip = gz, tmp_dir = tmp })):close()
-      -- left to the archive in memory: two members, content that is no DER, no CRL
+      -- several members are one stream, as for gzip -d (and certbench.archive): a CRL cut in
+      -- three pieces by the gzip tool, the pieces at odd places, is the CRL; and a gzipped PEM
+      -- CRL (`gzip crl.pem`) is decoded as it inflates; openssl reads both the same way
+      local whole = h.read(dir .. "/big.crl")
+      local cut1, cut2 = #whole // 3 + 1, #whole // 3 * 2 + 7
+      h.sh(("head -c %d %s | gzip -c > %s && tail -c +%d %s | head -c %d | gzip -c -n >> %s && tail -c +%d %s | gzip -c >> %s")
+        :format(cut1, h.q(dir .. "/big.crl"), h.q(dir .. "/multi.gz"), cut1 + 1, h.q(dir .. "/big.crl"), cut2 - cut1,
+          h.q(dir .. "/multi.gz"), cut2 + 1, h.q(dir .. "/big.crl"), h.q(dir .. "/multi.gz")))
+      h.sh(("openssl crl -inform DER -in %s | gzip -c > %s"):format(h.q(dir .. "/big.crl"), h.q(dir .. "/pem.gz")))
+      local ossl = h.sh(("openssl crl -inform DER -in %s -noout -fingerprint -sha256"):format(h.q(dir .. "/big.crl")))
+      assert.equal(ossl, h.sh(("gzip -dc %s | openssl crl -inform DER -noout -fingerprint -sha256"):format(h.q(dir .. "/multi.gz"))))
+      assert.equal(ossl, h.sh(("gzip -dc %s | openssl crl -noout -fingerprint -sha256"):format(h.q(dir .. "/pem.gz"))))
+      for _, chunk in ipairs { 64, 4096, 0 } do
+        same_as_loaded(dir .. "/big.crl", chunk, fx.rsa, dir .. "/multi.gz", { gzip = gz, tmp_dir = tmp }):close()
+        same_as_loaded(dir .. "/big.crl", chunk, fx.rsa, dir .. "/pem.gz", { gzip = gz, tmp_dir = tmp }):close()
+      end
+      assert.equal(false, select(2, crl.scan_file(dir .. "/multi.gz", { gzip = gz, tmp_dir = tmp })))
+      assert.equal(ossl:match("=(.*)"):gsub("%s", ""), (crl.scan_file(dir .. "/pem.gz", { gzip = gz }):fingerprint()))
+      -- the limits count the whole stream, every member
+      assert.equal("max_member", code("multi-member.gz", h.read(dir .. "/multi.gz"), { max_member = #whole - 1 }))
+      -- left to the archive in memory: two CRLs back to back, a PEM bundle, no DER nor PEM CRL,
+      -- no CRL
       h.write(dir .. "/two.gz", gzd .. gzd)
-      assert.equal("multi", select(3, crl.scan_file(dir .. "/two.gz", { gzip = gz, tmp_dir = tmp })))
-      h.write(dir .. "/pem.gz", archive.gzip(c:to_pem()))
-      assert.equal("notder", select(3, crl.scan_file(dir .. "/pem.gz", { gzip = gz, tmp_dir = tmp })))
+      assert.equal("nocrl", select(3, crl.scan_file(dir .. "/two.gz", { gzip = gz, tmp_dir = tmp })))
+      h.write(dir .. "/bundle.gz", archive.gzip(c:to_pem() .. fx.rsa.cert:to_pem()))
+      assert.equal("bundle", select(3, crl.scan_file(dir .. "/bundle.gz", { gzip = gz, tmp_dir = tmp })))
+      h.write(dir .. "/text.gz", archive.gzip(("not a CRL\n"):rep(1000)))
+      assert.equal("notder", select(3, crl.scan_file(dir .. "/text.gz", { gzip = gz, tmp_dir = tmp })))
       h.write(dir .. "/cert.gz", archive.gzip(fx.rsa.cert:to_der()))
       assert.equal("nocrl", select(3, crl.scan_file(dir .. "/cert.gz", { gzip = gz, tmp_dir = tmp })))
+      h.write(dir .. "/badpem.gz", archive.gzip("-----BEGIN X509 CRL-----\nMII!!!\n-----END X509 CRL-----\n"))
+      assert.equal("nocrl", select(3, crl.scan_file(dir .. "/badpem.gz", { gzip = gz, tmp_dir = tmp })))
       assert.same({}, fs.list(tmp))
-      -- an incomplete gzip option is an error of the caller
-      assert.has_error(function() crl.scan_file(dir .. "/big.crl.gz", { gzip = { max_total = 1 } }) end)
+      -- gzip = true, or limits left out: crl.GZIP_SCAN's; an unknown limit is an error of the caller
+      assert(crl.scan_file(dir .. "/big.crl.gz", { gzip = true, tmp_dir = tmp })):close()
+      assert.equal("max_total", select(3, crl.scan_file(dir .. "/big.crl.gz", { gzip = { max_total = 1 }, tmp_dir = tmp })))
       assert.has_error(function() crl.scan_file(dir .. "/big.crl.gz", { gzip = { max_totl = 1 } }) end)
+      -- a bomb under the default limits of the scan: refused by the ratio after a few kB of it,
+      -- one message naming the file
+      local zeros = dir .. "/zeros.crl.gz"
+      h.sh("head -c 200000000 /dev/zero | gzip -c > " .. h.q(zeros))
+      local r, err, cd = crl.scan_file(zeros, { gzip = true, tmp_dir = tmp })
+      assert.is_nil(r)
+      assert.equal("max_ratio", cd)
+      assert.equal(zeros .. ": zip bomb? member zeros.crl inflates past 200:1 (max_ratio)", err)
+      assert.same({}, fs.list(tmp))
     end)
 
     it("keeps the entries in the file: no lookup, text or trust store", function()

@@ -99,6 +99,32 @@ describe("crl trust set", function()
     assert.equal(1, #set:candidates(cas[150].cert:subject(), cas[150].cert:ski()))
   end)
 
+  it("reads a bundle bigger than a piece (1 MiB) a piece at a time: every CA, a broken block named by its place in the file", function()
+    local key = require("certbench.pkey").generate { type = "ec", curve = "P-256" }
+    local many = {}
+    for i = 1, 2500 do
+      many[i] = assert(x509.new { subject = "/CN=piece " .. i, issuer_key = key, ca = true, days = 1 }):to_pem()
+    end
+    -- text between the blocks too, as in a ca-certificates bundle; CRLF line ends
+    local text = ("# a comment\n" .. table.concat(many, "# next\n")):gsub("\n", "\r\n")
+    assert.is_true(#text > 1 << 20)
+    h.write(d .. "/big.pem", text)
+    local set = assert(trust.load(d .. "/big.pem"))
+    assert.equal(2500, set:count())
+    -- openssl reads the same bundle: its last CA is ours
+    local last = h.sh("openssl storeutl -noout -certs " .. h.q(d .. "/big.pem") .. " | tail -1")
+    assert.matches("2500", last, 1, true)
+    local c2500 = assert(x509.load(many[2500]))
+    assert.equal(c2500:fingerprint(), assert(set:candidates(c2500:subject())[1]):fingerprint())
+    -- a broken block at the end: its number and BEGIN line are those of the whole file
+    local broken = text .. "-----BEGIN CERTIFICATE-----\r\n!!!!\r\n-----END CERTIFICATE-----\r\n"
+    h.write(d .. "/big-broken.pem", broken)
+    local line = select(2, text:gsub("\n", "")) + 1
+    local none, err = trust.load(d .. "/big-broken.pem")
+    assert.is_nil(none)
+    assert.matches(("big%%-broken.pem: PEM block 2501 %%(CERTIFICATE, line %d%%): bad Base%%-64"):format(line), err)
+  end)
+
   it("loads a bundle of CAs in linear time (8 times the CAs, not 64 times the time)", function()
     local key = require("certbench.pkey").generate { type = "ec", curve = "P-256" }
     local many = {}

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -116,18 +117,29 @@ void cb_fault(const char *point);
  * allocation of every key, certificate, request and name box). */
 int cb_fault_set(const char *point);
 
-/* cb_gunzip_fd inflates the gzip stream of in_fd (in_size bytes, the base of the ratio) to
- * out_fd a piece at a time (chunk bytes read at once; 0: 1 MiB), under certbench.archive's
- * limits (max_total, max_member, max_ratio past ratio_grace) and with its codes. Returns 1; 0
- * with err and *code one of archive.CODES ("max_total", "max_member", "max_ratio", "truncated",
- * "corrupt", "nomem") or "io" (errno in *er); -1 with *code "multi" when another gzip member
- * follows (concatenated members: left to certbench.archive, in memory). member gets the last
- * path element of the header's file name ("" when it has none), as certbench.archive names it. */
+/* cb_gz inflates the gzip file in_fd (in_size bytes, the base of the ratio) a piece at a time as
+ * the caller reads it (cb_gz_read; chunk bytes of the file read at once, 0: 1 MiB), under
+ * certbench.archive's limits (max_total, max_member, max_ratio past ratio_grace) and with its
+ * codes. Members that follow one another (`cat a.gz b.gz`) are one stream, as gzip -d and
+ * certbench.archive inflate them; zero padding after the last is allowed. Memory: the piece
+ * read and zlib's window, whatever the size.
+ * cb_gz_open returns NULL when out of memory; messages name the stream by the file name in its
+ * header, else fallback (NULL: "data"). cb_gz_read returns the bytes put in p (at most
+ * n), 0 at the end, -1 on failure: cb_gz_error then gives the message ("gzip: NAME: corrupt
+ * data ...", "zip bomb? ...") with *code one of archive.CODES ("max_total", "max_member",
+ * "max_ratio", "truncated", "corrupt", "nomem") or "io" (errno in *er); NULL before a failure.
+ * cb_gz_member gives the last path element of the first header's file name ("" when it has
+ * none or it is not read yet), as certbench.archive names the member. cb_gz_close frees it
+ * (NULL: nothing) and leaves in_fd open. */
 typedef struct {
   long long max_total, max_member, max_ratio, ratio_grace;
 } cb_gz_limits;
-int cb_gunzip_fd(int in_fd, uint64_t in_size, int out_fd, const cb_gz_limits *lim, size_t chunk, char *member,
-                 size_t membern, char *err, size_t errlen, const char **code, int *er);
+typedef struct cb_gz cb_gz;
+cb_gz *cb_gz_open(int in_fd, uint64_t in_size, const cb_gz_limits *lim, size_t chunk, const char *fallback);
+ssize_t cb_gz_read(cb_gz *g, void *p, size_t n);
+const char *cb_gz_error(const cb_gz *g, const char **code, int *er);
+const char *cb_gz_member(cb_gz *g);
+void cb_gz_close(cb_gz *g);
 
 /* The root directory of the installation (the folder holding core/ and plugins/):
  * $CERTBENCH_HOME, else the parent of the folder of the program or of certbench.so. */

@@ -166,10 +166,10 @@ function M.from_data(data, name, limits, keep_der)
   return out
 end
 
--- the archive limits a gzip file is inflated under (archive.defaults unless limits say), and
--- the codes of crl.scan_file that send it to certbench.archive in memory instead
+-- the archive limits a gzip file is inflated under (crl.GZIP_SCAN unless limits say), and the
+-- codes of crl.scan_file that send it to certbench.archive in memory instead
 local GZ_LIMITS = { "max_total", "max_member", "max_ratio", "ratio_grace" }
-local GZ_FALLBACK = { multi = true, notder = true, nocrl = true, tmp = true }
+local GZ_FALLBACK = { notder = true, bundle = true, nocrl = true, tmp = true }
 
 -- PEM_HEAD: where the first "-----BEGIN " of a PEM file is looked for before it is scanned
 local PEM_HEAD = 64 * 1024
@@ -177,7 +177,7 @@ local PEM_HEAD = 64 * 1024
 -- from_file(path[, limits[, opts]]) -> like from_data (code "io" when the file cannot be read). A
 -- DER CRL is parsed straight from the file (crl.load_file: no copy in a Lua string, the big-CRL
 -- path); with opts.scan, it is scanned instead, and so is a PEM file holding one CRL or a gzip
--- file of one member holding a DER CRL (opts.tmp_dir: where its DER is decoded or inflated to) (crl.scan_file: checked, counted and hashed a
+-- file holding a DER or PEM CRL (opts.tmp_dir: where its DER is decoded or inflated to) (crl.scan_file: checked, counted and hashed a
 -- piece at a time, never held whole; the object reads its entries from the file again, and has
 -- no lookup()). Anything else (PEM bundles, archives, a .p7c) is read and goes through
 -- from_data (certbench.input), in memory; "-" and URLs through input.fetch.
@@ -209,15 +209,14 @@ function M.from_file(path, limits, opts)
     elseif code ~= "nopem" and code ~= "tmp" then return nil, others, math.type(code) == "integer" and "io" or "format" end
   end
   if opts and opts.scan and head:byte(1) == 0x1f and head:byte(2) == 0x8b and head:byte(3) == 8 then
-    -- gzip (a .crl.gz, or a gzip body without Content-Encoding): inflated to a temporary file
-    -- in pieces under the archive limits (their codes: max_ratio, max_total, truncated,
-    -- corrupt...) and scanned there. Several members, content that is no DER CRL (a PEM or
-    -- PKCS#7 inside) or no room for the file: read whole below (certbench.archive), as before.
+    -- gzip (a .crl.gz, or a gzip body without Content-Encoding; several members are one
+    -- stream, as for gzip -d): inflated to a temporary file in pieces under the limits (their
+    -- codes: max_ratio, max_total, truncated, corrupt...), a PEM CRL in it decoded as it
+    -- inflates, and scanned there. Content that is no CRL (PKCS#7, a tar), a PEM bundle, DER
+    -- CRLs back to back or no room for the file: read whole below (certbench.archive).
+    -- the limits given, else crl.GZIP_SCAN's (1 GiB: the scan holds none of it in memory)
     local gz = {}
-    for _, k in ipairs(GZ_LIMITS) do
-      local v = limits and limits[k]
-      gz[k] = v == nil and archive.defaults[k] or v
-    end
+    for _, k in ipairs(GZ_LIMITS) do gz[k] = limits and limits[k] end
     local c, err, code = crl.scan_file(path, { tmp_dir = opts.tmp_dir, gzip = gz })
     -- named as certbench.archive names the member: the file name in the header, else the file's
     -- without .gz

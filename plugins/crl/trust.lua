@@ -114,33 +114,40 @@ end
 
 -- add_file(path) -> ncerts, ncrls | nil, err: every certificate (a trust anchor) and CRL the
 -- file holds, read through certbench.input (PEM, DER, PKCS#7, ZIP, tar...); a member it does not
--- understand fails the file
+-- understand fails the file. A big PEM bundle is read a piece at a time (input.read_pieces), each
+-- CA going to the spool as it comes: a bundle of thousands of CAs is never whole in memory, as
+-- text or as objects. CRLs found in it are kept in memory (set.crls: what the caller asked for).
 function Set:add_file(path)
-  local r, err = input.read(path)
-  if not r then return nil, err end
-  if input.problem(r) then return nil, (input.problem(r)) end
-  local certs = input.of(r, "certificate")
-  if #certs == 0 then
+  local n, m, seen = 0, 0, 0
+  local ok, err = input.read_pieces(path, function(r)
+    if input.problem(r) then return nil, (input.problem(r)) end
+    local certs = input.of(r, "certificate")
+    for i, o in ipairs(certs) do
+      seen = seen + 1
+      local added, derr = self:add_der(o.der)
+      if added == nil then
+        return nil, ("%s: certificate %d%s: %s"):format(path, seen,
+          o.from ~= path and (" (" .. o.from .. ")") or "", tostring(derr))
+      end
+      if added then n = n + 1 end
+      certs[i] = nil
+    end
+    for _, o in ipairs(input.of(r, "crl")) do
+      local c = crl.load(o.der)
+      if c then
+        self.crls[#self.crls + 1] = { crl = c, source = path }
+        m = m + 1
+      end
+    end
+    return true
+  end)
+  if not ok then return nil, err end
+  if seen == 0 then
     -- a file of CRLs only is no trust anchor: say so rather than "not a certificate"
+    for i = #self.crls, 1, -1 do
+      if self.crls[i].source == path and m > 0 then table.remove(self.crls, i) m = m - 1 end
+    end
     return nil, ("%s: no CA certificate in it"):format(path)
-  end
-  local n = 0
-  for i, o in ipairs(certs) do
-    local added, derr = self:add_der(o.der)
-    if added == nil then
-      return nil, ("%s: certificate %d%s: %s"):format(path, i,
-        o.from ~= path and (" (" .. o.from .. ")") or "", tostring(derr))
-    end
-    if added then n = n + 1 end
-    certs[i] = nil
-  end
-  local m = 0
-  for _, o in ipairs(input.of(r, "crl")) do
-    local c = crl.load(o.der)
-    if c then
-      self.crls[#self.crls + 1] = { crl = c, source = path }
-      m = m + 1
-    end
   end
   self.files[#self.files + 1] = path
   return n, m

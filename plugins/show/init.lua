@@ -248,27 +248,49 @@ local function count_lint(res, o)
   end
 end
 
--- BIG_CRL: a DER file at least this big that is a CRL is scanned from the file, not read
+-- BIG_CRL: a DER or PEM file at least this big that is one CRL is scanned from the file, not
+-- read (a gzip one, whatever its size)
 local BIG_CRL = 4 << 20
 
--- show_big_crl(o) -> res | nil: a big DER CRL file, scanned (crl.scan_file): checked and
--- counted a piece at a time, its entries listed from the file as they are printed, so the
--- memory is that of a small CRL whatever its size. nil: not such a file (the general path
--- reads it and says what it is).
+-- show_big_crl(o) -> res | nil: a big CRL file, scanned (crl.scan_file): checked and counted a
+-- piece at a time, its entries listed from the file as they are printed, so the memory is that
+-- of a small CRL whatever its size. A PEM CRL is decoded to a temporary file a piece at a time
+-- and a gzip one (several members: one stream, as gzip -d inflates them; a gzipped PEM too)
+-- inflated so, under crl.GZIP_SCAN's limits, then scanned there. Their lines are those the
+-- general path gives for the same file. nil: not such a file (a PEM with other blocks, a gzip
+-- of something else, a CRL the scan refuses: the general path reads it and says what it is).
 local function show_big_crl(o)
   if input.is_source(o.file) then return nil end
   local st = fs.stat(o.file)
-  if not st or st.type ~= "file" or st.size < BIG_CRL then return nil end
+  if not st or st.type ~= "file" then return nil end
   local f = io.open(o.file, "rb")
-  local head = f and f:read(1)
+  local head = f and f:read(3)
   if f then f:close() end
-  if head ~= "\x30" then return nil end
-  local c = crl.scan_file(o.file)
+  if not head or head == "" then return nil end
+  -- a gzip file's size says nothing of what it inflates to: scanned whatever its size
+  if st.size < BIG_CRL and head ~= "\x1f\x8b\x08" then return nil end
+  local c, extra, format, encoding, from
+  if head:byte(1) == 0x30 then
+    c = crl.scan_file(o.file)
+    format, encoding = "DER: 1 CRL", "der"
+  elseif head == "\x1f\x8b\x08" then
+    c, extra = crl.scan_file(o.file, { gzip = true })
+    -- named as certbench.input names the member of a gzip file
+    from = o.file .. ": " .. (extra or archive.strip_gz(o.file:match("[^/]*$")))
+    format = "GZIP (1 member): 1 CRL"
+  else
+    c, extra = crl.scan_file(o.file)
+    if c and extra then -- other PEM blocks: each is shown, by the general path
+      c:close()
+      return nil
+    end
+    format, encoding = "PEM: 1 CRL", "pem"
+  end
   if not c then return nil end
-  local e = { index = 1, kind = "crl", what = "CRL", size = st.size }
+  local e = { index = 1, kind = "crl", what = "CRL", size = encoding == "der" and st.size or nil, from = from }
   e.crl = crl_details(c, o.entries)
   e.text = crl_summary_text(e.crl)
-  return { file = o.file, format = "DER: 1 CRL", encoding = "der", warnings = ui.array({}), objects = ui.array({ e }) }
+  return { file = o.file, format = format, encoding = encoding, warnings = ui.array({}), objects = ui.array({ e }) }
 end
 
 function M.show(o)

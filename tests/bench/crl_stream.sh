@@ -10,7 +10,9 @@
 #   crl info --ca   one CRL verified, and `openssl crl -noout -CAfile` on it (the peer)
 #   show --entries  every entry of one CRL printed (to /dev/null)
 #   PEM             the same CRL as PEM (openssl crl -outform PEM): crl fetch of its URL, and
-#                   crl info --ca beside openssl crl on it
+#                   crl info --ca beside openssl crl on it, show --entries
+#   gzip            the CRL gzipped, in two gzip members (`cat a.gz b.gz`) and as a gzipped
+#                   PEM: crl info --ca (beside gzip -dc | openssl crl) and show --entries
 # With BEFORE=/path/to/another/certbench (a build of an older commit), its figures are printed
 # beside. Not run by tests/run. Environment: SIZE (bytes, 200000000), RUNS (1), BEFORE.
 set -euo pipefail
@@ -31,6 +33,13 @@ if [ ! -s "$B/www/4.crl" ]; then
   python3 spec/support/big_crl.py "$B/cas/1" "$B/new1.crl" "$SIZE" --number 2 --drop 50 --extra 1000 >/dev/null
 fi
 [ -s "$B/www/p1.pem" ] || openssl crl -inform DER -in "$B/www/1.crl" -outform PEM -out "$B/www/p1.pem"
+# gzip forms: one member, two members (`cat a.gz b.gz`: the CRL cut in two), a gzipped PEM
+[ -s "$B/www/g1.crl.gz" ] || gzip -c "$B/www/1.crl" > "$B/www/g1.crl.gz"
+if [ ! -s "$B/www/m1.crl.gz" ]; then
+  half=$(( $(stat -c %s "$B/www/1.crl") / 2 ))
+  { head -c "$half" "$B/www/1.crl" | gzip -c; tail -c +$((half + 1)) "$B/www/1.crl" | gzip -c; } > "$B/www/m1.crl.gz"
+fi
+[ -s "$B/www/p1.pem.gz" ] || gzip -c "$B/www/p1.pem" > "$B/www/p1.pem.gz"
 cat "$B"/cas/*/ca.pem > "$B/trusted.pem"
 
 rm -f "$B/port.txt"
@@ -84,11 +93,22 @@ runs() { # runs LABEL BINARY
   cmp -s "$B/out"/*.crl "$B/www/1.crl" || { echo "$l: crl fetch of the PEM did not write the served CRL" >&2; exit 1; }
   measure "$l crl info --ca (PEM)" "$cb" crl info --ca "$B/cas/1/ca.pem" "$B/www/p1.pem"
   grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify the PEM" >&2; exit 1; }
+  measure "$l show --entries (PEM)" sh -c "\"$cb\" show --entries \"$B/www/p1.pem\" > /dev/null"
+  # gzip forms: inflated as they are read, a gzipped PEM decoded as it inflates, then scanned
+  local f
+  for f in g1.crl.gz m1.crl.gz p1.pem.gz; do
+    measure "$l crl info --ca ($f)" "$cb" crl info --ca "$B/cas/1/ca.pem" "$B/www/$f"
+    grep -q "verifies:     yes" "$B/out.txt" || { echo "$l: crl info did not verify $f" >&2; exit 1; }
+    measure "$l show --entries ($f)" sh -c "\"$cb\" show --entries \"$B/www/$f\" > /dev/null"
+  done
 }
 
 echo "four CRLs of $(stat -c %s "$B/www/1.crl") bytes ($(python3 -c "print(round($(stat -c %s "$B/www/1.crl") / 39.67))") entries each, about); best of $RUNS; $(nproc) cores"
 measure "openssl crl -noout -CAfile (one CRL)" openssl crl -inform DER -in "$B/www/1.crl" -noout -CAfile "$B/cas/1/ca.pem"
 measure "openssl crl -noout -CAfile (PEM)" openssl crl -in "$B/www/p1.pem" -noout -CAfile "$B/cas/1/ca.pem"
+measure "gzip -dc | openssl crl (g1.crl.gz)" sh -c "gzip -dc \"$B/www/g1.crl.gz\" | openssl crl -inform DER -noout -CAfile \"$B/cas/1/ca.pem\""
+# (inflated to a file, then read: openssl 3 reading a big PEM from a pipe took minutes of CPU)
+measure "gzip -dc | openssl crl (p1.pem.gz)" sh -c "gzip -dc \"$B/www/p1.pem.gz\" > \"$B/dec.pem\" && openssl crl -in \"$B/dec.pem\" -noout -CAfile \"$B/cas/1/ca.pem\"; rm -f \"$B/dec.pem\""
 runs certbench "$CB"
 if [ -n "${BEFORE:-}" ]; then runs before "$BEFORE"; fi
 
@@ -99,6 +119,8 @@ for k in "crl mirror (4 sources)" "crl fetch (4 URLs)"; do
 done
 echo "certbench crl info --ca / openssl crl: time $(ratio "${T[certbench crl info --ca]}" "${T[openssl crl -noout -CAfile (one CRL)]}")x, peak RSS $(ratio "${M[certbench crl info --ca]}" "${M[openssl crl -noout -CAfile (one CRL)]}")x"
 echo "certbench crl info --ca (PEM) / openssl crl (PEM): time $(ratio "${T[certbench crl info --ca (PEM)]}" "${T[openssl crl -noout -CAfile (PEM)]}")x, peak RSS $(ratio "${M[certbench crl info --ca (PEM)]}" "${M[openssl crl -noout -CAfile (PEM)]}")x"
+echo "certbench crl info --ca (g1.crl.gz) / gzip -dc | openssl crl: time $(ratio "${T[certbench crl info --ca (g1.crl.gz)]}" "${T[gzip -dc | openssl crl (g1.crl.gz)]}")x, peak RSS $(ratio "${M[certbench crl info --ca (g1.crl.gz)]}" "${M[gzip -dc | openssl crl (g1.crl.gz)]}")x (of openssl alone: /usr/bin/time measures the shell's largest child)"
+echo "certbench crl info --ca (p1.pem.gz) / gzip -dc | openssl crl: time $(ratio "${T[certbench crl info --ca (p1.pem.gz)]}" "${T[gzip -dc | openssl crl (p1.pem.gz)]}")x, peak RSS $(ratio "${M[certbench crl info --ca (p1.pem.gz)]}" "${M[gzip -dc | openssl crl (p1.pem.gz)]}")x"
 if [ -n "${BEFORE:-}" ]; then
   for k in "crl mirror (4 sources)" "crl fetch (4 URLs)" "crl diff" "crl info --ca" "show --entries"; do
     echo "$k: peak RSS before/after $(( ${M[before $k]} / 1024 )) MB / $(( ${M[certbench $k]} / 1024 )) MB, time $(ratio "${T[before $k]}" "${T[certbench $k]}")x faster"

@@ -5,9 +5,10 @@
 -- must agree: both refuse, or both accept with the same fields, the same entries in the same
 -- order, the same fingerprint, the same verdict of verify() with the same key and the same
 -- bytes written out. A gzip of the input (one member, certbench.archive's gzip) scans like the
--- input (crl.scan_file's gzip option: inflated to a temporary file in pieces): the same
--- verdict and fingerprint, or "notder" when the input does not start as DER; and the input
--- itself scanned as gzip is refused with the code certbench.archive gives it in memory.
+-- input (crl.scan_file's gzip option: inflated to a temporary file in pieces, a PEM in it
+-- decoded as it inflates): the same verdict and fingerprint ("bundle" where the PEM has other
+-- blocks); so does the input cut in two gzip members (one stream, as gzip -d makes it); and the
+-- input itself scanned as gzip is refused with the code certbench.archive gives it in memory.
 local crl = require "certbench.crl"
 local archive = require "certbench.archive"
 local pkey = require "certbench.pkey"
@@ -22,18 +23,38 @@ local SHARED = { max_total = true, max_member = true, max_ratio = true, truncate
 
 -- gzipped: data (and the scan of it as it is) against its gzip, and data read as gzip against
 -- certbench.archive
-local function gzip_invariants(data, chunk, scanned, serr)
-  local f = assert(io.open(gzpath, "wb"))
-  f:write(archive.gzip(data))
-  f:close()
-  local g, gerr, gcode = crl.scan_file(gzpath, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
+local function gzip_invariants(data, chunk, scanned, others)
+  local function scan_gz(gz)
+    local f = assert(io.open(gzpath, "wb"))
+    f:write(gz)
+    f:close()
+    return crl.scan_file(gzpath, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
+  end
+  local g, gerr, gcode = scan_gz(archive.gzip(data))
   local der = data:byte(1) == 0x30
   if der and (g == nil) ~= (scanned == nil) then
-    error(("the gzip of a DER input scans apart from it: %s / %s"):format(tostring(serr), tostring(gerr)))
+    error(("the gzip of a DER input scans apart from it: %s / %s"):format(tostring(others), tostring(gerr)))
   end
-  if not der and (g or gcode ~= "notder") then error("the gzip of a non-DER input is not left as notder: " .. tostring(gerr)) end
+  if not der then
+    -- PEM: the gzip scans as the file does, but a PEM with other blocks is left to the caller
+    local want = scanned and not others
+    if want and not g then error("the gzip of a PEM CRL is refused: " .. tostring(gerr)) end
+    if not want and g then error("the gzip of an input that is no lone PEM CRL scans") end
+    if scanned and others and gcode ~= "bundle" then error("the gzip of a PEM bundle is not left as bundle: " .. tostring(gerr)) end
+  end
   if g and g:fingerprint() ~= scanned:fingerprint() then error("the gzip of the input scans to another fingerprint") end
+  -- cut in two members: the same stream
+  local cut = #data // 2 + (#data > 0 and data:byte(1) % 7 or 0)
+  local g2, g2err, g2code = scan_gz(archive.gzip(data:sub(1, cut)) .. archive.gzip(data:sub(cut + 1)))
+  if (g == nil) ~= (g2 == nil) or (g and g:fingerprint() ~= g2:fingerprint()) then
+    error(("two gzip members scan apart from one: %s / %s"):format(tostring(gerr), tostring(g2err)))
+  end
+  if not g and gcode ~= g2code and gcode ~= "max_ratio" and g2code ~= "max_ratio" then
+    error(("two gzip members fail apart from one: %s (%s) / %s (%s)"):format(tostring(gcode), tostring(gerr),
+      tostring(g2code), tostring(g2err)))
+  end
   if g then g:close() end
+  if g2 then g2:close() end
   if archive.detect(data) == "gzip" then
     local r, rerr, rcode = crl.scan_file(path, { chunk = chunk, tmp_dir = tmpdir, gzip = GZ })
     if r then r:close()

@@ -119,17 +119,45 @@ describe("memory independent of CRL size and count", function()
   end)
 
   -- the same CRL in the other forms a distribution point serves and a folder holds: PEM (by
-  -- the openssl CLI; decoded to a temporary file a piece at a time, then scanned) and gzip (by
+  -- the openssl CLI; decoded to a temporary file a piece at a time, then scanned), gzip (by
   -- the gzip tool, a .crl.gz without Content-Encoding; inflated from the file to a temporary
-  -- file in pieces, then scanned): never decoded in memory
+  -- file in pieces, then scanned), gzip of several members (`cat a.gz b.gz`: one stream, as
+  -- gzip -d makes it; here the CRL cut in two) and gzipped PEM (`gzip crl.pem`: the PEM decoded
+  -- as it inflates): never decoded in memory. dec: how openssl reads the form (the cross-check; SERVED
+  -- the file, TMP one of the test's).
+  -- openssl_serials() -> the sha256sum line of the serial lines openssl prints of 1.crl (once)
+  local serials_line
+  local function openssl_serials()
+    serials_line = serials_line or h.sh(("openssl crl -inform DER -in %s -noout -text | grep -o 'Serial Number: [0-9A-F]*' | sha256sum")
+      :format(h.q(dir .. "/www/1.crl")))
+    return serials_line
+  end
+  local function two_members(src, dst)
+    return ("head -c 20000000 %s | gzip -c > %s && tail -c +20000001 %s | gzip -c >> %s"):format(src, dst, src, dst)
+  end
   for _, form in ipairs {
-    { name = "PEM", file = "p1.pem", make = "openssl crl -inform DER -in %s -outform PEM -out %s" },
-    { name = "gzip", file = "g1.crl.gz", make = "gzip -c %s > %s" },
+    { name = "PEM", file = "p1.pem", make = "openssl crl -inform DER -in %s -outform PEM -out %s",
+      dec = "openssl crl -in SERVED" },
+    { name = "gzip", file = "g1.crl.gz", make = "gzip -c %s > %s", dec = "gzip -dc SERVED | openssl crl -inform DER" },
+    { name = "gzip of two members", file = "m1.crl.gz", make = two_members,
+      dec = "gzip -dc SERVED | openssl crl -inform DER" },
+    -- (inflated to a file first: openssl 3 reading a big PEM from a pipe took minutes of CPU)
+    { name = "gzipped PEM", file = "p1.pem.gz", make = "openssl crl -inform DER -in %s | gzip -c > %s",
+      dec = "gzip -dc SERVED > TMP && openssl crl -in TMP" },
   } do
-    it(("a 40 MB CRL served or stored as %s: fetch, mirror, info and diff under the DER bounds"):format(form.name), function()
+    it(("a 40 MB CRL served or stored as %s: fetch, mirror, info, diff and show under the DER bounds"):format(form.name), function()
       local served = dir .. "/www/" .. form.file
-      h.sh(form.make:format(h.q(dir .. "/www/1.crl"), h.q(served)))
-      local url = srv.url .. "/f/" .. form.file
+      local src = h.q(dir .. "/www/1.crl")
+      h.sh(type(form.make) == "function" and form.make(src, h.q(served)) or form.make:format(src, h.q(served)))
+      -- openssl reads the form as the CRL served as DER
+      local ossl = h.sh(("openssl crl -inform DER -in %s -noout -fingerprint -sha256"):format(src))
+      local dec = form.dec:gsub("SERVED", h.q(served)):gsub("TMP", h.q(dir .. "/dec.pem"))
+      assert.equal(ossl, h.sh(dec .. " -noout -fingerprint -sha256"))
+      -- a server of its own: the one of setup lives 900 s, less than the whole file takes on a
+      -- busy machine
+      local fsrv = F.server(dir .. "/www")
+      finally(function() servers.stop(fsrv) end)
+      local url = fsrv.url .. "/f/" .. form.file
       local out = dir .. "/fetched-" .. form.name
       local mb = peak(("--json crl fetch --ca %s --out-dir %s --format der %s"):format(h.q(bundle), h.q(out), h.q(url)))
       under(mb, 60, "crl fetch of a " .. form.name .. " CRL")
@@ -155,8 +183,50 @@ describe("memory independent of CRL size and count", function()
       mb = peak(("crl diff %s %s"):format(h.q(served), h.q(dir .. "/new1.crl")))
       under(mb, 40, "crl diff of a " .. form.name .. " CRL")
       assert.matches("added 1000, removed", h.read(dir .. "/out"), 1, true)
+      -- show, then show --entries: scanned, their lines those openssl prints of the form
+      mb = peak(("show %s"):format(h.q(served)))
+      under(mb, 40, "show of a " .. form.name .. " CRL")
+      local count = tonumber(h.read(dir .. "/out"):match("Revoked Certificates: (%d+)"))
+      mb = peak(("show --entries %s"):format(h.q(served)))
+      under(mb, 40, "show --entries of a " .. form.name .. " CRL")
+      -- the serials in openssl's order and spelling (its -text of the CRL, which openssl reads
+      -- from this form as the same CRL: the fingerprint above)
+      local ours = h.sh("grep -o 'Serial Number: [0-9A-F]*' " .. h.q(dir .. "/out") .. " | sha256sum")
+      assert.equal(openssl_serials(), ours)
+      assert.equal(count, tonumber(h.sh(("grep -c '^    Serial Number: ' %s"):format(h.q(dir .. "/out")))))
     end)
   end
+
+  it("a gzip bomb named .crl.gz: info, fetch and show refuse it in one line naming it, in bounded memory", function()
+    -- 300 MB of zeros, about 300 kB gzipped: past the ratio of the scan's limits (crl.GZIP_SCAN)
+    local bomb = dir .. "/www/bomb.crl.gz"
+    h.sh("head -c 300000000 /dev/zero | gzip -c > " .. h.q(bomb))
+    local bsrv = F.server(dir .. "/www")
+    finally(function() servers.stop(bsrv) end)
+    -- where the line is: stderr, or for crl fetch, which reports each URL on stdout, "FAILED: URL: ..."
+    for _, run in ipairs {
+      { ("crl info %s"):format(h.q(bomb)), "err" },
+      { ("show %s"):format(h.q(bomb)), "err" },
+      { ("crl fetch --out-dir %s %s"):format(h.q(dir .. "/bomb-out"), h.q(bsrv.url .. "/f/bomb.crl.gz")), "out" },
+    } do
+      local args = run[1]
+      local out = h.run(("/usr/bin/time -f 'RSS=%%M' %s %s > %s 2> %s; echo rc=$?"):format(h.q(h.bin), args,
+        h.q(dir .. "/out"), h.q(dir .. "/err")))
+      assert.equal("rc=1", out:match("rc=%d+"), args)
+      local err = h.read(dir .. "/err")
+      local rss = tonumber(err:match("RSS=(%d+)")) / 1024
+      -- certbench's lines, without those of /usr/bin/time
+      local lines = {}
+      local text = run[2] == "err" and err or h.read(dir .. "/out")
+      for l in text:gmatch("[^\n]+") do
+        if not l:match("^RSS=%d+$") and not l:match("^Command exited with non%-zero status") then lines[#lines + 1] = l end
+      end
+      assert.equal(1, #lines, args .. ":\n" .. text)
+      assert.matches("bomb.crl", lines[1], 1, true)
+      assert.matches("max_ratio", lines[1], 1, true)
+      under(rss, 40, args)
+    end
+  end)
 
   it("crl info --ca verifies a 40 MB CRL in under 40 MB", function()
     local mb = peak(("crl info --ca %s %s"):format(h.q(dir .. "/ca1/ca.pem"), h.q(dir .. "/www/1.crl")))
