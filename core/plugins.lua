@@ -85,6 +85,8 @@ M.COMMAND = {
       .. "(printed as JSON by --json); a non-zero exit code with a result is for checks (3: "
       .. "revoked/invalid). ctx.ui.wrote(path) records a file written (what --quiet prints)" },
   { "text", "function", "text(result, ctx): prints the result for people (without --json)" },
+  { "reason", "function", "reason(result) -> one line | nil: why a result with a non-zero exit code "
+      .. "failed (the first failed check); --quiet prints it on stderr, as it prints errors" },
 }
 
 M.EVENTS = {

@@ -22,6 +22,8 @@
 --   ui.isatty(fd) -> true when fd (0, 1, 2) is a terminal
 --   ui.progress(total, label) -> bar with :update(n), :add(k), :done(); only on a terminal
 --   ui.time(epoch)         RFC 3339 text
+--   ui.plural(n, word[, words]) -> "1 entry", "2 entries": a count for people ("1 CRL", "2 CRLs";
+--                          words is the plural when adding s, or y -> ies, is not it)
 --   ui.about(subject, msg) "subject: msg", or msg alone when it already starts with the subject
 --                          (errors name their file or URL: a line says it once)
 --   ui.escape(s[, {lines = true}])  s safe for a terminal: control characters (C0, DEL, and C1
@@ -351,6 +353,14 @@ function M.decode_json(s) return cjson.decode(s) end
 
 -- time(t) -> "2026-11-28T00:00:00Z" (RFC 3339, UTC) | nil for nil: the one formatter of times
 -- in text and JSON output
+function M.plural(n, word, words)
+  if n == 1 then return ("%d %s"):format(n, word) end
+  if not words then
+    words = word:match("[^aeiouAEIOU]y$") and (word:sub(1, -2) .. "ies") or (word .. "s")
+  end
+  return ("%d %s"):format(n, words)
+end
+
 function M.time(t)
   if t == nil then return nil end
   return os.date("!%Y-%m-%dT%H:%M:%SZ", t)

@@ -1,7 +1,8 @@
 -- vcs-cluster.lua: certificates for a VCS-style cluster from a private CA, end to end.
 --
 --   certbench run scripts/vcs-cluster.lua [OUT-DIR] [--cluster FQDN] [--peer FQDN]...
---       [--subject /C=NO/O=net2] [--ca-key rsa:4096|ec:P-384|...] [--crl-url URL]
+--       [--domain SIP-DOMAIN]... [--subject /C=NO/O=net2] [--ca-key rsa:4096|ec:P-384|...]
+--       [--crl-url URL]... [--ocsp-url URL]...
 --
 -- Defaults: OUT-DIR vcs-cluster-out, cluster cluster.example.com, peers vcs1/vcs2/vcs3.example.com.
 -- What it makes in OUT-DIR (a new folder, or an empty one):
@@ -10,8 +11,11 @@
 --   ca.pem                the trusted CA file to upload to every peer (the root)
 --   ca.crl                the CA's CRL (PEM), the one to publish at --crl-url
 --   <peer>/privkey.pem    the peer's key: unencrypted (the appliance requires it), 0600
---   <peer>/request.pem|der  its request (CN = peer, SAN = peer and cluster, both EKUs)
---   <peer>/server.pem     its certificate, from the CA with the vcs-server profile
+--   <peer>/request.pem|der  its request (CN = peer, SAN = peer, cluster and each --domain (the
+--                         SIP/H.323 domains, as `vcs plan --domain`), both EKUs)
+--   <peer>/server.pem     its certificate, from the CA with the vcs-server profile; --crl-url and
+--                         --ocsp-url put the distribution point and the OCSP responder in it
+--                         (as `ca issue --crl-url/--ocsp-url`)
 --   <peer>/<peer>.pfx     key + certificate + CA in one PKCS#12, for tools that want one
 -- and runs `vcs check` on each peer's three upload files with the CRL. Exit 1 when a check fails.
 --
@@ -26,7 +30,7 @@ local vcs = require "certbench.plugins.vcs"
 local pfx = require "certbench.plugins.pfx"
 
 local argv = { ... }
-local opts = { peers = {} }
+local opts = { peers = {}, domains = {}, crl_urls = {}, ocsp_urls = {} }
 do
   local i = 1
   while i <= #argv do
@@ -40,7 +44,9 @@ do
     elseif a == "--peer" then opts.peers[#opts.peers + 1] = value()
     elseif a == "--subject" then opts.subject = value()
     elseif a == "--ca-key" then opts.ca_key = value()
-    elseif a == "--crl-url" then opts.crl_url = value()
+    elseif a == "--domain" then opts.domains[#opts.domains + 1] = value()
+    elseif a == "--crl-url" then opts.crl_urls[#opts.crl_urls + 1] = value()
+    elseif a == "--ocsp-url" then opts.ocsp_urls[#opts.ocsp_urls + 1] = value()
     elseif a:sub(1, 2) == "--" then error("vcs-cluster: unknown option " .. a, 0)
     elseif not opts.out then opts.out = a
     else error("vcs-cluster: one output folder only (" .. opts.out .. ", " .. a .. ")", 0) end
@@ -60,7 +66,7 @@ end
 local function say(fmt, ...) io.stdout:write(fmt:format(...), "\n") end
 
 -- 1. the plan: a certificate per peer (CN = peer, SAN = peer and cluster), checked names
-local plan = step("plan", vcs.plan { cluster = cluster, peers = peers })
+local plan = step("plan", vcs.plan { cluster = cluster, peers = peers, domains = opts.domains })
 if fs.exists(out) and #(fs.list(out) or {}) > 0 then
   error(("vcs-cluster: %s is not empty: give a new folder"):format(out), 0)
 end
@@ -88,18 +94,14 @@ step("write " .. ca_pem, fs.write(ca_pem, ca.cert:to_pem()))
 say("CA        %s (%s, key encrypted with secrets/ca.pass)", ca.cert:subject():text(), ca_dir)
 
 -- 4. a key and a request per peer, then its certificate; the profile is the vcs-server one,
--- plus the CRL distribution point when there is one to publish
-local profile = "vcs-server"
-if opts.crl_url then
-  local base = assert(require("certbench.plugins.vcs.csr").profile("vcs-server"))
-  profile = { eku = base.eku, key_usage = base.key_usage, days = base.days, copy_extensions = base.copy_extensions,
-              crl_distribution_points = { opts.crl_url } }
-end
+-- with the CRL distribution points and OCSP responders there are to publish
+local function urls(list) return #list > 0 and list or nil end
 local made = step("vcs csr", vcs.csr { plan = plan, out_dir = out, subject = subject })
 local result = { out = out, ca_dir = ca_dir, ca_pem = ca_pem, plan = plan, peers = {} }
 for _, c in ipairs(made.certificates) do
   local req = step("read " .. c.request_pem, fs.read(c.request_pem))
-  local cert, details = ca:issue { csr = req, profile = profile }
+  local cert, details = ca:issue { csr = req, profile = "vcs-server", crl_urls = urls(opts.crl_urls),
+                                   ocsp_urls = urls(opts.ocsp_urls) }
   step("ca issue for " .. c.cn, cert, details)
   local server = fs.join(c.dir, "server.pem")
   step("write " .. server, fs.write(server, cert:to_pem()))
@@ -124,7 +126,8 @@ say("CRL       #%s, %d revoked, next update %s: %s", tostring(info.number), info
 local failed = 0
 for _, p in ipairs(result.peers) do
   local res = vcs.check { key = p.key, cert = p.cert, ca = ca_pem, crls = { result.crl },
-                          plan = step("plan", vcs.plan { fqdn = p.fqdn, cluster = cluster, peers = peers }) }
+                          plan = step("plan", vcs.plan { fqdn = p.fqdn, cluster = cluster, peers = peers,
+                                                                domains = opts.domains }) }
   p.check = res
   say("check     %s: %d passed, %d warnings, %d failed", p.fqdn, res.counts.pass, res.counts.warn, res.counts.fail)
   for _, c in ipairs(res.checks) do

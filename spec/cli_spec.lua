@@ -175,15 +175,42 @@ print(require("certbench").version)
       assert.matches(require("certbench").version, out, 1, true)
     end)
 
-    it("reports a missing script and a syntax error in one line", function()
+    it("reports a missing script and a syntax error in one line, exit 1 as lua5.4; no script is usage (2)", function()
       local _, err, rc = cb("run /nonexistent.lua")
-      assert.equal(2, rc)
+      assert.equal(1, rc)
       assert.equal("certbench: run: /nonexistent.lua: No such file or directory\n", err)
+      local _, lrc = h.run("lua5.4 /nonexistent.lua")
+      assert.equal(lrc, rc)
       local dir = h.tmpdir()
       h.write(dir .. "/bad.lua", "local x = = 1")
       _, err, rc = cb("run " .. h.q(dir .. "/bad.lua"))
-      assert.equal(2, rc)
+      assert.equal(1, rc)
       assert.matches("bad.lua:1:", err, 1, true)
+      _, lrc = h.run("lua5.4 " .. h.q(dir .. "/bad.lua"))
+      assert.equal(lrc, rc)
+      _, err, rc = cb("run")
+      assert.equal(2, rc)
+      assert.matches("which script", err, 1, true)
+    end)
+
+    it("a table raised by a script says what it holds, not its address", function()
+      local dir = h.tmpdir()
+      local cases = {
+        { "error(setmetatable({}, { __tostring = function() return 'quota exceeded' end }))", "quota exceeded" },
+        { "error({ message = 'no CRL for CA x' })", "no CRL for CA x" },
+        { "error({ msg = 'bad peer' })", "bad peer" },
+        { "error({ 'first', 'second' })", "first; second" },
+        { "error({ code = 5 })", "error object is a table (no message)" },
+        { "error(true)", "error object is a boolean value (true)" },
+      }
+      for i, case in ipairs(cases) do
+        local f = ("%s/t%d.lua"):format(dir, i)
+        h.write(f, case[1])
+        local _, err, rc = cb("run " .. h.q(f))
+        assert.equal(1, rc, err)
+        assert.equal(("certbench: %s: %s\n"):format(f, case[2]), err)
+        assert.is_nil(err:find("0x", 1, true))
+      end
     end)
 
     it("a script error is one line, a traceback only with --verbose", function()

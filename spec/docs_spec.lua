@@ -131,6 +131,47 @@ describe("certbench doc", function()
     -- the check can fail: a name no header mentions has no entry
     assert.is_nil(docs.entry("x509", "no_such_function"))
   end)
+  it("prints a built-in plugin's Lua API: doc vcs, doc plugins.vcs, one function, listed by doc", function()
+    local out, err, rc = cb("doc vcs")
+    assert.equal(0, rc, err)
+    assert.matches("vcs.plan{ fqdn =", out, 1, true)
+    assert.matches("vcs.check{ key =", out, 1, true)
+    local same = cb("doc plugins.vcs")
+    assert.equal(out, same)
+    out, err, rc = cb("doc vcs.fqdn")
+    assert.equal(0, rc, err)
+    assert.equal("vcs.fqdn(name) -> normalized | nil, why\n", out)
+    assert.equal(out, (cb("doc plugins.vcs.fqdn")))
+    _, err, rc = cb("doc plugins.vcs.nosuch")
+    assert.equal(2, rc)
+    assert.matches("certbench.plugins.vcs has no entry for 'nosuch'", err, 1, true)
+    -- a core module of the same name keeps its name; plugins.NAME is the plugin
+    assert.matches("^certbench%.crl: ", (cb("doc crl")))
+    assert.matches("^The crl plugin: ", (cb("doc plugins.crl")))
+    out = cb("doc")
+    for _, m in ipairs(docs.plugin_apis()) do assert.matches("  plugins." .. m.name .. " ", out, 1, true) end
+    assert.matches("  plugins.vcs ", out, 1, true)
+  end)
+  it("has an entry for every function of every built-in plugin's Lua API", function()
+    local fields = {}
+    for _, f in ipairs(require("certbench.plugins").CONTRACT) do fields[f[1]] = true end
+    local missing, n = {}, 0
+    for _, m in ipairs(docs.plugin_apis()) do
+      n = n + 1
+      for k, v in pairs(require("certbench.plugins." .. m.name)) do
+        if type(k) == "string" and type(v) == "function" and not k:match("^_") and not fields[k]
+           and not docs.plugin_entry(m.name, k) then
+          missing[#missing + 1] = m.name .. "." .. k
+        end
+      end
+    end
+    table.sort(missing)
+    assert.same({}, missing)
+    assert.is_true(n >= 7)
+    -- the check can fail: a name the API part does not mention, or only its commands do
+    assert.is_nil(docs.plugin_entry("vcs", "no_such_function"))
+    assert.is_nil(docs.plugin_entry("vcs", "certbench"))
+  end)
   it("prints the plugin contract, the same text as the man page", function()
     local out, _, rc = cb("doc plugins")
     assert.equal(0, rc)

@@ -362,3 +362,11 @@ describe("ui.about", function()
     assert.equal("http://h/x: http://h/xy: gone", ui.about("http://h/x", "http://h/xy: gone"))
   end)
 end)
+
+describe("ui.plural", function()
+  it("says a count in words: 1 entry, 2 entries, 0 CRLs, 1 key, a plural given", function()
+    assert.same({ "1 entry", "2 entries", "0 CRLs", "1 CRL", "2 keys", "1 key", "3 certificate requests", "2 men" },
+      { ui.plural(1, "entry"), ui.plural(2, "entry"), ui.plural(0, "CRL"), ui.plural(1, "CRL"), ui.plural(2, "key"),
+        ui.plural(1, "key"), ui.plural(3, "certificate request"), ui.plural(2, "man", "men") })
+  end)
+end)

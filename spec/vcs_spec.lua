@@ -641,6 +641,14 @@ describe("vcs check", function()
     local names
     for _, c in ipairs(j.checks) do if c.id == "names" then names = c end end
     assert.equal("fail", names.status)
+    -- --quiet: no PASS lines, no summary, but the failure's reason on stderr
+    local qo, qe, qrc = h.run3(h.q(h.bin) .. " " .. base .. " --fqdn vcs9.example.com --quiet")
+    assert.equal(3, qrc, qe)
+    assert.equal("", qo)
+    assert.matches("^certbench: vcs check: names: [^\n]*vcs9%.example%.com[^\n]*\n$", qe)
+    qo, qe, qrc = h.run3(h.q(h.bin) .. " " .. base .. " --cluster cluster.example.com --peer vcs1.example.com --peer vcs2.example.com --quiet")
+    assert.equal(0, qrc, qe)
+    assert.equal("", qo .. qe)
     out, rc = h.certbench(base .. " --fqdn 10.0.0.1")
     assert.equal(2, rc)
     out, rc = h.certbench(base .. " --warn-days soon")

@@ -3,7 +3,8 @@
 -- `certbench version`, `certbench man`, `certbench doc [topic]`, `certbench completion bash`.
 -- --json, --quiet, --verbose, --no-progress and --help are taken anywhere on the line (up to
 -- `--`, and for run up to the script's name). --quiet: nothing on success but the paths of the
--- files written (ui.wrote), one per line; errors still go to stderr. Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
+-- files written (ui.wrote), one per line; errors still go to stderr, and so does the reason of
+-- a failed verdict (the command's reason(result), one line). Exit codes: 0 ok, 1 the job failed, 2 usage error, 3 revoked/invalid
 -- (checks). A user mistake is one line on stderr; a traceback only with --verbose.
 local cb = require "certbench"
 local options = require "certbench.options"
@@ -27,7 +28,7 @@ local BUILTINS = {
   version = "the versions of certbench and of the libraries it uses",
   completion = "print the bash completion script: certbench completion bash",
   man = "print the certbench(1) manual page (troff): certbench man | man -l -",
-  doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins",
+  doc = "the scripting API: certbench doc (the modules), doc MODULE, doc MODULE.FUNCTION, doc plugins, doc plugins.NAME[.FUNCTION]",
 }
 
 -- close matches of word among candidates (certbench.options: edit distance or a prefix)
@@ -72,7 +73,7 @@ local function overview()
     "       certbench plugins              list plugins",
     "       certbench help [plugin [command]]",
     "       certbench version",
-    "       certbench doc [MODULE[.FUNCTION] | plugins]   the scripting API",
+    "       certbench doc [MODULE[.FUNCTION] | plugins[.NAME[.FUNCTION]]]   the scripting API",
     "       certbench completion bash | certbench man",
     "",
     "plugins:",
@@ -243,6 +244,11 @@ local function run_command(p, name, args, globals)
       ui.report_to_stderr = true
       c.text(result, ctx)
       ui.report_to_stderr = nil
+    -- a verdict that fails (exit 3) keeps its reason: the PASS lines and the summary are what
+    -- --quiet drops, not why
+    elseif (math.tointeger(code) or 0) ~= 0 and type(result) == "table" and c.reason then
+      local why = c.reason(result)
+      if why then ui.error(("%s %s: %s"):format(p.name, name, ui.escape(why))) end
     end
   elseif type(result) == "table" and c.text then
     c.text(result, ctx)
@@ -250,7 +256,33 @@ local function run_command(p, name, args, globals)
   return math.tointeger(code) or 0
 end
 
--- run FILE [args]: the words after FILE are the script's (as lua5.4 passes them)
+-- the text of what a script raised: error() takes any value, and "table: 0x55..." tells nothing.
+-- A value with __tostring says itself; a table its message/msg field or its list of strings;
+-- otherwise its type is all there is to say
+local function error_text(e)
+  if type(e) == "string" or type(e) == "number" then return tostring(e) end
+  local mt = getmetatable(e)
+  if type(mt) == "table" and mt.__tostring then
+    local ok, t = pcall(tostring, e)
+    if ok and type(t) == "string" then return t end
+  end
+  if type(e) == "table" then
+    for _, k in ipairs { "message", "msg" } do
+      if type(e[k]) == "string" or type(e[k]) == "number" then return tostring(e[k]) end
+    end
+    local parts = {}
+    for j = 1, #e do
+      if type(e[j]) ~= "string" then parts = nil break end
+      parts[j] = e[j]
+    end
+    if parts and #parts > 0 then return table.concat(parts, "; ") end
+    return "error object is a table (no message)"
+  end
+  return ("error object is a %s value (%s)"):format(type(e), tostring(e))
+end
+
+-- run FILE [args]: the words after FILE are the script's (as lua5.4 passes them). A script that
+-- cannot be read or compiled is a failure (1), as in lua5.4; only no script at all is usage (2)
 local function run_script(argv, i, globals)
   local file = argv[i]
   if not file then return usage_error("run: which script? (certbench run FILE [args])") end
@@ -259,17 +291,18 @@ local function run_script(argv, i, globals)
     chunk, err = loadfile(nil)
   else
     local f, ferr = io.open(file, "r")
-    if not f then return usage_error("run: %s", ferr) end
+    if not f then return failure("run: " .. tostring(ferr)) end
     f:close()
     chunk, err = loadfile(file)
   end
-  if not chunk then return usage_error("run: %s", tostring(err)) end
+  if not chunk then return failure("run: " .. tostring(err)) end
   local a = { [0] = file, [-1] = "run", [-2] = argv[0] }
   for j = i + 1, #argv do a[#a + 1] = argv[j] end
   _G.arg = a
   local ok, e = xpcall(chunk, debug.traceback, table.unpack(a))
   if not ok then
-    local msg = tostring(e)
+    -- a value that is not text has no position in it: the line names the script
+    local msg = type(e) == "string" and e or ("%s: %s"):format(file, error_text(e))
     if not globals.verbose then msg = msg:match("^[^\n]*") end
     return failure(msg, 1, globals.verbose)
   end

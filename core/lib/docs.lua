@@ -6,8 +6,12 @@
 --     "(internal)" on its first line is left out)
 --   docs.header(module) -> the header text | nil, err
 --   docs.entry(module, fn) -> the lines documenting module.fn (or the method fn) | nil
+--   docs.plugin_apis() -> { {name=, summary=, file=}... } the built-in plugins, whose init.lua
+--     header documents their Lua API (require "certbench.plugins.NAME")
 --   docs.reference([topic]) -> text | nil, err   topic: nil (the list), "x509", "x509.load",
---     "plugins" (the plugin contract)
+--     "plugins" (the plugin contract), "plugins.vcs" or "vcs" (a built-in plugin's header; a
+--     core module of the same name wins: `crl` is certbench.crl, `plugins.crl` the plugin),
+--     "plugins.vcs.plan" or "vcs.plan" (one of its functions)
 --   docs.complete(words) -> kind ("words" | "files"), candidates: what bash offers after words
 local plugins = require "certbench.plugins"
 local cli = require "certbench.cli"
@@ -17,6 +21,8 @@ local fs = require "certbench.fs"
 local M = {}
 
 local contract_text -- the plugin contract as text (below)
+local plugin_header -- the header of a built-in plugin (below)
+local entry_in -- the entry of a function in a header (below)
 
 local BUILTINS = { "run", "plugins", "help", "version", "completion", "man", "doc" }
 local GLOBALS = { "--json", "--quiet", "--verbose", "--no-progress", "--help" }
@@ -128,6 +134,7 @@ end
 -- the API reference -------------------------------------------------------------------------
 
 local function core_file(name) return cb.root .. "/core/" .. name .. ".lua" end
+local function plugin_file(name) return cb.root .. "/plugins/" .. name .. "/init.lua" end
 
 -- the leading comment block of a file, without the "-- " of each line
 local function header_of(file)
@@ -162,13 +169,19 @@ function M.modules()
   return out
 end
 
+-- header(name): a core module's header, else a built-in plugin's ("plugins.NAME": the plugin's)
 function M.header(name)
-  if type(name) ~= "string" or not name:match("^[%w_]+$") then return nil, "no module named '" .. tostring(name) .. "'" end
-  local h = header_of(core_file(name))
+  if type(name) ~= "string" then return nil, "no module named '" .. tostring(name) .. "'" end
+  local pname = name:match("^plugins%.([%w_]+)$")
+  local h = not pname and name:match("^[%w_]+$") and header_of(core_file(name))
   if not h or not (h[1] or ""):match("^certbench%." .. name .. "[ :]") then
-    local list = {}
+    h = plugin_header(pname or name)
+    if h then return table.concat(h, "\n") end
+    local list, plist = {}, {}
     for _, m in ipairs(M.modules()) do list[#list + 1] = m.name end
-    return nil, ("no module named '%s' (modules: %s; or plugins)"):format(name, table.concat(list, ", "))
+    for _, m in ipairs(M.plugin_apis()) do plist[#plist + 1] = "plugins." .. m.name end
+    return nil, ("no module named '%s' (modules: %s; plugins: %s)"):format(name, table.concat(list, ", "),
+      table.concat(plist, ", "))
   end
   return table.concat(h, "\n")
 end
@@ -181,6 +194,42 @@ local function indent(l) return #(l:match("^%s*")) end
 function M.entry(name, fn)
   local h = header_of(core_file(name))
   if not h then return nil end
+  return entry_in(h, name, fn)
+end
+
+-- the header of a built-in plugin's init.lua | nil
+function plugin_header(name)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then return nil end
+  local h = header_of(plugin_file(name))
+  if not h or not (h[1] or ""):find(name, 1, true) then return nil end
+  return h
+end
+
+function M.plugin_apis()
+  local out = {}
+  for _, e in ipairs(plugins.discover()) do
+    if e.builtin and plugin_header(e.name) then
+      local p = plugins.load(e.name)
+      out[#out + 1] = { name = e.name, summary = p and p.summary or "", file = plugin_file(e.name) }
+    end
+  end
+  return out
+end
+
+-- plugin_entry(plugin, fn): fn's entry in the plugin's "Lua API:" (or "From Lua") part of its
+-- header (the command synopsis above it names commands, not functions)
+function M.plugin_entry(name, fn)
+  local h = plugin_header(name)
+  if not h then return nil end
+  for i, l in ipairs(h) do
+    if l:match("^Lua API") or l:match("^From Lua") then h = table.move(h, i, #h, 1, {}) break end
+  end
+  return entry_in(h, "[%w_]+", fn)
+end
+
+-- A plugin's header names its functions after the local it requires the plugin as
+-- (`vcs.plan{...}`, `ca_plugin.init(...)`): any name before the dot is taken.
+function entry_in(h, name, fn)
   local esc = fn:gsub("%p", "%%%0")
   local pats = { "^%s*" .. name .. "%." .. esc .. "[%s%(%{,=]", "^%s*" .. name .. "%." .. esc .. "$",
                  "^%s*[%w_]+:" .. esc .. "[%s%(%{]", "^%s*" .. esc .. "%(" }
@@ -198,7 +247,7 @@ function M.entry(name, fn)
   end
   -- a name listed with others ("digest.sha256(data), .sha384, .sha512", "Methods: a(), b()")
   for _, l in ipairs(h) do
-    if l:find("[%s%.:,(]" .. esc .. "[%s%(,%)]") or l:find("[%s%.:,(]" .. esc .. "$")
+    if l:find("[%s%.:,(]" .. esc .. "[%s%(,%){]") or l:find("[%s%.:,(]" .. esc .. "$")
        or l:find("^" .. esc .. "[%s%(]") then
       return l
     end
@@ -239,11 +288,25 @@ function M.reference(topic)
     local L = { "The certbench Lua modules (require \"certbench.NAME\"); certbench doc NAME for one,",
                 "certbench doc NAME.FUNCTION for one function, certbench doc plugins for the plugin contract.", "" }
     for _, m in ipairs(M.modules()) do L[#L + 1] = ("  %-9s %s"):format(m.name, m.summary) end
+    L[#L + 1] = ""
+    L[#L + 1] = "The Lua API of the built-in plugins (require \"certbench.plugins.NAME\"); certbench doc"
+    L[#L + 1] = "plugins.NAME (or NAME, when no module has that name), certbench doc plugins.NAME.FUNCTION."
+    L[#L + 1] = ""
+    for _, m in ipairs(M.plugin_apis()) do L[#L + 1] = ("  %-17s %s"):format("plugins." .. m.name, m.summary) end
     return table.concat(L, "\n")
   end
   if topic == "plugins" then return contract_text() end
+  local pname, pfn = topic:match("^plugins%.([%w_]+)[.:]([%w_]+)$")
   local mod, fn = topic:match("^([%w_]+)[.:]([%w_]+)$")
-  if mod then
+  if mod and mod ~= "plugins" and not header_of(core_file(mod)) and plugin_header(mod) then pname, pfn = mod, fn end
+  if pname then
+    local h, err = M.header("plugins." .. pname)
+    if not h then return nil, err end
+    local e = M.plugin_entry(pname, pfn)
+    if not e then return nil, ("certbench.plugins.%s has no entry for '%s' (certbench doc plugins.%s)"):format(pname, pfn, pname) end
+    return e
+  end
+  if mod and mod ~= "plugins" then
     local h, err = M.header(mod)
     if not h then return nil, err end
     local e = M.entry(mod, fn)
@@ -309,6 +372,7 @@ function M.complete(words)
     if #positional > 1 then return "words", {} end
     local t = { "plugins" }
     for _, m in ipairs(M.modules()) do t[#t + 1] = m.name end
+    for _, m in ipairs(M.plugin_apis()) do t[#t + 1] = "plugins." .. m.name end
     return "words", t
   end
   for _, b in ipairs(BUILTINS) do if first == b then return "words", {} end end

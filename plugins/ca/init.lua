@@ -27,6 +27,7 @@
 -- Commands: certbench ca init|adopt|issue|revoke|gencrl|list|status|renew (certbench help ca CMD).
 --   require("certbench.plugins.ca.adopt").adopt(dir, {key=, cert=, config=, passin=, passout=}): see adopt.lua
 --   ca_plugin.list_profiles() -> { name = {summary=, plugin=} }
+--   ca_plugin.profiles_text() -> the profiles as `help ca issue` lists them, site ones with their plugin
 local lazy = require("certbench").lazy
 local fs = require "certbench.fs"
 local options = require "certbench.options"

@@ -15,6 +15,7 @@
 --   convert.data(bytes, name, to[, {password =}]) -> out_bytes, report | nil, err, code
 --   convert.file{ file =, to =, out =, force =, passin = } -> result | nil, err
 --   convert.folder{ dir =, to =, out_dir =, force = } -> result (result.failed > 0: some failed)
+--   convert.out_name(path, to, report) -> the default output name: the input's with the target's extension
 -- An options key a function does not know raises, naming it.
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
@@ -50,9 +51,7 @@ local function pem_label(o)
   return nil
 end
 
-local function plural(n, word, words)
-  return n .. " " .. (n == 1 and word or (words or (word .. "s")))
-end
+local plural = ui.plural
 
 local WORDS = { certificate = "certificate", csr = "certificate request", crl = "CRL",
                 private_key = "private key", public_key = "public key", pkcs7 = "PKCS#7 bundle",

@@ -135,11 +135,11 @@ local function fetch_text(res, ctx)
     if s.error then
       ctx.ui.say("FAILED: %s", ui.about(s.url, s.error))
     else
-      ctx.ui.say("%s: %d CRL(s), %s bytes", s.url, #s.crls, tostring(s.bytes or "?"))
+      ctx.ui.say("%s: %s, %s bytes", s.url, ui.plural(#s.crls, "CRL"), tostring(s.bytes or "?"))
       for _, c in ipairs(s.crls) do
         if c.issuer then
-          ctx.ui.say("  %s  #%s  %s .. %s  %d entries%s", nm(c.issuer), num(c.number), c.this_update,
-            c.next_update or "-", c.entries, c.verified and "  verified" or "")
+          ctx.ui.say("  %s  #%s  %s .. %s  %s%s", nm(c.issuer), num(c.number), c.this_update,
+            c.next_update or "-", ui.plural(c.entries, "entry"), c.verified and "  verified" or "")
         end
         if c.member then ctx.ui.say("    member %s", c.member) end
         if c.error then ctx.ui.say("    REJECTED: %s", c.error) end
@@ -154,10 +154,10 @@ end
 local function diff_text(res, ctx)
   local say = ctx.ui.say
   if not res.same_issuer then say("WARNING: the CRLs have different issuers") end
-  say("old: %s  #%s  %s .. %s  %d entries", nm(res.old.issuer), num(res.old.number), res.old.this_update,
-    res.old.next_update or "-", res.old.entries)
-  say("new: %s  #%s  %s .. %s  %d entries%s", nm(res.new.issuer), num(res.new.number), res.new.this_update,
-    res.new.next_update or "-", res.new.entries,
+  say("old: %s  #%s  %s .. %s  %s", nm(res.old.issuer), num(res.old.number), res.old.this_update,
+    res.old.next_update or "-", ui.plural(res.old.entries, "entry"))
+  say("new: %s  #%s  %s .. %s  %s%s", nm(res.new.issuer), num(res.new.number), res.new.this_update,
+    res.new.next_update or "-", ui.plural(res.new.entries, "entry"),
     res.number_order == "older" and "  (OLDER number than old)" or "")
   say("added %d, removed %d", #res.added, #res.removed)
   for _, e in ipairs(res.added) do say("+ %s  %s%s", e.serial, e.date, e.reason and ("  " .. e.reason) or "") end
@@ -199,8 +199,8 @@ end
 local function mirror_text(res, ctx)
   local say = ctx.ui.say
   if res.daily then
-    say("stopped%s after %d run(s), %d with failures", res.stopped_by and (" by " .. res.stopped_by) or "",
-      res.runs, res.failed_runs)
+    say("stopped%s after %s, %d with failures", res.stopped_by and (" by " .. res.stopped_by) or "",
+      ui.plural(res.runs, "run"), res.failed_runs)
     return
   end
   for _, s in ipairs(res.sources) do
@@ -215,8 +215,8 @@ local function mirror_text(res, ctx)
       say("FAILED  %s", ui.about(s.url, s.error or "?"))
     end
   end
-  say("%d of %d sources ok; %d CRLs published, %d unchanged, %d rejected; %s",
-    res.sources_ok, res.sources_ok + res.sources_failed, res.crls_published, res.crls_unchanged,
+  say("%d of %s ok; %s published, %d unchanged, %d rejected; %s",
+    res.sources_ok, ui.plural(res.sources_ok + res.sources_failed, "source"), ui.plural(res.crls_published, "CRL"), res.crls_unchanged,
     res.crls_rejected, res.out_dir)
   for _, w in ipairs(res.state_ignored or {}) do ctx.ui.warn("ignored: %s", w) end
   for _, x in ipairs(res.stale or {}) do
@@ -293,10 +293,10 @@ M.commands = {
       return r
     end,
     text = function(r, ctx)
-      ctx.ui.say("%s: %d CRL%s, each verified", r.out, #r.crls, #r.crls == 1 and "" or "s")
+      ctx.ui.say("%s: %s, each verified", r.out, ui.plural(#r.crls, "CRL"))
       for _, c in ipairs(r.crls) do
-        ctx.ui.say("  %s%s: %d entr%s, next update %s (from %s)", ui.escape(c.issuer), c.number and (" #" .. c.number) or "",
-          c.entries, c.entries == 1 and "y" or "ies", c.next_update or "none", c.source)
+        ctx.ui.say("  %s%s: %s, next update %s (from %s)", ui.escape(c.issuer), c.number and (" #" .. c.number) or "",
+          ui.plural(c.entries, "entry"), c.next_update or "none", c.source)
       end
       for _, x in ipairs(r.left_out) do ctx.ui.say("left out %s: %s", x.source, x.why) end
       for _, w in ipairs(r.warnings) do ctx.ui.warn("%s", w) end
@@ -425,6 +425,19 @@ M.commands = {
       return res, nil, res.exit_code
     end,
     text = check_text,
+    -- what --quiet keeps of a verdict that is not good: the certificate that decided it
+    reason = function(res)
+      for _, want in ipairs { "revoked", "undetermined" } do
+        for _, c in ipairs(res.certificates) do
+          if c.status == want then
+            return ("%s %s (serial %s): %s%s%s"):format(c.role, nm(c.subject), c.serial, want:upper(),
+              c.reason and (": " .. c.reason) or (c.notes and c.notes[1] and (": " .. c.notes[1]) or ""),
+              res.fallback_applied and (" (fallback " .. res.fallback .. ")") or "")
+          end
+        end
+      end
+      return "verdict: " .. tostring(res.verdict)
+    end,
   },
   diff = {
     summary = "what changed between two CRLs: serials added and removed, numbers and dates",

@@ -52,8 +52,8 @@ function M.daily(cfg, opts, run)
     else
       if not rok then summary.failed_runs = summary.failed_runs + 1 end
       summary.last_report = report
-      log("run %d: %d of %d sources ok, %d CRLs published, %d unchanged, %d rejected", summary.runs,
-        report.sources_ok, report.sources_ok + report.sources_failed, report.crls_published,
+      log("run %d: %d of %s ok, %s published, %d unchanged, %d rejected", summary.runs,
+        report.sources_ok, ui.plural(report.sources_ok + report.sources_failed, "source"), ui.plural(report.crls_published, "CRL"),
         report.crls_unchanged, report.crls_rejected)
       if opts.on_run then opts.on_run(report, rok) end
     end

@@ -6,6 +6,7 @@
 -- From Lua: require("certbench.plugins.ocsp").check{cert = path, issuer = path, url =, nonce =,
 -- method =, digest =, trusted = {paths}, ca = path, timeout =, tls_ca = path} -> result, exit code
 -- | nil, err, code; the work itself is certbench.ocsp.check.
+--   .report(result) -> the result as --json prints it (times in RFC 3339)
 local lazy = require("certbench").lazy
 local ocsp = lazy "certbench.ocsp"
 local x509 = lazy "certbench.x509"

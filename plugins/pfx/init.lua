@@ -28,9 +28,7 @@ local gather = lazy "certbench.gather"
 local M = { name = "pfx", version = "1.0",
             summary = "PKCS#12 (.pfx/.p12): info, split into key/server/CA files, build, key (de|en)cryption" }
 
-local function plural(n, word, words)
-  return n .. " " .. (n == 1 and word or (words or (word .. "s")))
-end
+local plural = ui.plural
 
 local KEY_FORMATS = { pkcs8 = "pkcs8", pkcs1 = "traditional", traditional = "traditional" }
 

@@ -11,6 +11,7 @@
 --   with lint, each certificate's object has lint = { {id=, rule=, severity=, text=} ... }
 --   (the certificates of a PKCS#7 too, in pkcs7.certificates[i].lint), and the result
 --   lint_errors = the number of "error" findings
+--   .say_lint(object, ctx) prints an object's lint findings as `show --lint` does (ctx.ui.say)
 local fs = require "certbench.fs"
 local ui = require "certbench.ui"
 local lazy = require("certbench").lazy
@@ -170,7 +171,7 @@ local function describe(o, opts, name)
       local c = crl.load(d)
       if c then
         crls[i] = crl_details(c, opts.entries)
-        t[#t + 1] = ("  CRL %d: issuer %s, %d entries, next update %s"):format(i, ui.escape(crls[i].issuer), crls[i].count,
+        t[#t + 1] = ("  CRL %d: issuer %s, %s, next update %s"):format(i, ui.escape(crls[i].issuer), ui.plural(crls[i].count, "entry"),
           tostring(crls[i].next_update_text))
       end
     end
@@ -345,7 +346,12 @@ M.commands = {
     end,
     text = function(res, ctx)
       ctx.ui.say("%s: %s", res.file, res.format)
-      for _, w in ipairs(res.warnings) do ctx.ui.say("warning: %s", w) end
+      local said = {}
+      for _, w in ipairs(res.warnings) do
+        ctx.ui.say("warning: %s", w)
+        local tail = w:match("^PEM block %d+ %(line %d+%): (.*)$")
+        if tail then said[tail] = true end
+      end
       local n = #res.objects
       for _, e in ipairs(res.objects) do
         if n > 1 or e.attributes or e.from then
@@ -359,7 +365,8 @@ M.commands = {
           table.sort(keys)
           for _, k in ipairs(keys) do ctx.ui.say("  (text before the block) %s: %s", k, e.attributes[k]) end
         end
-        if e.note then ctx.ui.say("note: %s", e.note) end
+        -- a note the warnings above already said (with the block and line) is not said twice
+        if e.note and not said[e.note] then ctx.ui.say("note: %s", e.note) end
         if e.error then ctx.ui.say("error: %s", e.error)
         elseif e.lint or (res.lint_errors and e.pkcs7) then M.say_lint(e, ctx)
         else ctx.ui.say("%s", ui.escape(e.text, { lines = true })) end

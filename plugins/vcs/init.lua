@@ -111,6 +111,19 @@ local STATUS = { pass = "PASS", warn = "WARN", fail = "FAIL" }
 -- say_check: one check as "STATUS  title  reason", the titles in a column of 24; a longer title
 -- (a CRL's "CRL of <issuer>") keeps two spaces before its reason, so it never reads as part of
 -- it, and the width counts characters, not bytes (an issuer named in UTF-8)
+-- the one line --quiet keeps of a failed verdict: the first failed check, and how many more
+local function first_failure(r)
+  local n, first = 0, nil
+  for _, c in ipairs(r.checks or {}) do
+    if c.status == "fail" then
+      n = n + 1
+      first = first or (tostring(c.title) .. ": " .. tostring(c.reason))
+    end
+  end
+  if not first then return nil end
+  return first .. (n > 1 and (" (and %d more failed)"):format(n - 1) or "")
+end
+
 local function say_check(ctx, c)
   local title = esc(c.title)
   local width = utf8.len(title) or #title
@@ -303,6 +316,7 @@ M.commands = {
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ready and "ready to upload" or "NOT ready to upload")
     end,
+    reason = first_failure,
   },
 }
 
@@ -351,6 +365,7 @@ if has_tls then
       ctx.ui.say("%d passed, %d warning%s, %d failed: %s", r.counts.pass, r.counts.warn, r.counts.warn == 1 and "" or "s",
         r.counts.fail, r.ok and "the peer passes TLS verify mode" or "TLS verify mode would refuse this peer")
     end,
+    reason = first_failure,
   }
 end
 

@@ -85,16 +85,28 @@ CASES[#CASES + 1] = {
       assert.equal(1, r)
       assert.matches("unknown option --frobnicate", o, 1, true)
     end },
-    { "takes the cluster, peers, subject and CA key type, and a CRL distribution point", function(s)
+    { "takes the cluster, peers, SIP domains, subject and CA key type, a CRL distribution point and an OCSP responder", function(s)
       local dir, out, rc = s.dir, s.out, s.rc
       local d = h.tmpdir() .. "/c2"
       local o, r = run_script("vcs-cluster.lua", h.q(d) .. " --cluster vc.corp.example --peer a.corp.example --peer b.corp.example"
-        .. " --subject /C=SE/O=corp --ca-key ec:P-256 --crl-url http://pki.corp.example/vc.crl")
+        .. " --domain corp.example --domain sip.corp.example"
+        .. " --subject /C=SE/O=corp --ca-key ec:P-256 --crl-url http://pki.corp.example/vc.crl --ocsp-url http://ocsp.corp.example/")
       assert.equal(0, r, o)
-      local text = h.openssl("x509 -in " .. h.q(d .. "/b.corp.example/server.pem") .. " -noout -subject -issuer -ext subjectAltName,crlDistributionPoints")
+      assert.matches("check     b.corp.example: 13 passed, 0 warnings, 0 failed", o, 1, true)
+      local text = h.openssl("x509 -in " .. h.q(d .. "/b.corp.example/server.pem") .. " -noout -subject -issuer -ext subjectAltName,crlDistributionPoints,authorityInfoAccess")
       assert.matches("subject=C%s*=%s*SE, O%s*=%s*corp, CN%s*=%s*b.corp.example", text)
-      assert.matches("DNS:b.corp.example, DNS:vc.corp.example", text, 1, true)
+      assert.matches("DNS:b.corp.example, DNS:vc.corp.example, DNS:corp.example, DNS:sip.corp.example", text, 1, true)
       assert.matches("URI:http://pki.corp.example/vc.crl", text, 1, true)
+      assert.matches("OCSP - URI:http://ocsp.corp.example/", text, 1, true)
+      -- the request has the domains too (what the appliance would send to another CA)
+      local req = h.openssl("req -in " .. h.q(d .. "/a.corp.example/request.pem") .. " -noout -text")
+      assert.matches("DNS:corp.example, DNS:sip.corp.example", req, 1, true)
+      -- a domain is checked as vcs plan --domain checks it, before anything is made
+      local bad = h.tmpdir() .. "/c3"
+      o, r = run_script("vcs-cluster.lua", h.q(bad) .. " --domain 10.0.0.1")
+      assert.equal(1, r, o)
+      assert.matches("--domain", o, 1, true)
+      assert.is_false(fs.exists(bad))
       local ca_text = h.openssl("x509 -in " .. h.q(d .. "/ca.pem") .. " -noout -text")
       assert.matches("Public Key Algorithm: id-ecPublicKey", ca_text, 1, true)
     end },

@@ -203,6 +203,19 @@ describe("crl mirror", function()
     assert.equal(0, rep.crls_published)
   end)
 
+  it("counts in words for people: 1 source, 1 CRL; 2 sources, 2 CRLs", function()
+    local function text(list, sub)
+      local o, e, rc = h.run3(("%s crl mirror --out-dir %s --ca %s %s"):format(h.q(h.bin), h.q(dir .. "/" .. sub),
+        h.q(catrust()), srcargs(list)))
+      assert.equal(0, rc, e)
+      return o
+    end
+    local o = text({ "good" }, "count1")
+    assert.matches("1 of 1 source ok; 1 CRL published, 0 unchanged", o, 1, true)
+    o = text({ "good", "pem" }, "count2")
+    assert.matches("2 of 2 sources ok; 2 CRLs published, 0 unchanged", o, 1, true)
+  end)
+
   it("gives each hostile source its own error, keeps their last good CRLs, publishes the rest", function()
     local kept = {}
     for _, n in ipairs(all) do kept[n] = der_of(out, cas[n]) end
