@@ -395,6 +395,28 @@ describe("ca issue", function()
       assert(ca:issue({ csr = ch.request("/CN=after") }))
     end)
 
+    it("URLs no relying party can fetch (ca:issue checks them as the CLI does)", function()
+      unchanged(dir, function()
+        for _, c in ipairs {
+          { { crl_urls = { "ftp://x/ca.crl" } }, "crl_urls: 'ftp://x/ca.crl' is not an http(s):// or ldap(s):// URL" },
+          { { crl_urls = { "http://ok/ca.crl", "file:///ca.crl" } }, "crl_urls: 'file:///ca.crl' is not an http(s):// or ldap(s):// URL" },
+          { { ocsp_urls = { "ldap://x" } }, "ocsp_urls: 'ldap://x' is not an http(s):// URL" },
+          { { ocsp_urls = { "http://\27[8m" } }, "ocsp_urls: 'http://\\1B[8m' is not an http(s):// URL" },
+          { { crl_urls = "http://x/ca.crl" }, "crl_urls: a list of URLs expected, got string" },
+        } do
+          local req = { csr = ch.request("/CN=x") }
+          for k, v in pairs(c[1]) do req[k] = v end
+          local cert, err = ca:issue(req)
+          assert.is_nil(cert)
+          assert.equal(c[2], err)
+        end
+      end)
+      local cert = assert(ca:issue { csr = ch.request("/CN=x"), crl_urls = { "ldap://127.0.0.1/cn=ca?certificateRevocationList" },
+        ocsp_urls = { "http://127.0.0.1:8080" } })
+      assert.same({ "ldap://127.0.0.1/cn=ca?certificateRevocationList" }, cert:crl_distribution_points())
+      assert.same({ "http://127.0.0.1:8080" }, cert:ocsp_urls())
+    end)
+
     it("a subject the policy forbids", function()
       local cacert = ca.cert
       local profiles = require "certbench.plugins.ca.profiles"

@@ -113,15 +113,27 @@ say("secs", os.time() - c0)
     assert.is_true(tonumber(t.secs) < 15, out) -- 1 s, not the slow body's 5000 s or the default 60 s
   end)
 
-  it("input's default cap is http.defaults.max_size", function()
-    h.write(dir .. "/twenty.pem", ("x"):rep(20))
+  it("input's default cap of a download is http.defaults.max_size; a local file's is fs.FILE_MAX", function()
+    local www = h.tmpdir()
+    h.write(www .. "/twenty.pem", ("x"):rep(20))
+    local srv = servers.http(www)
+    finally(function() servers.stop(srv) end)
     local t = run(PRELUDE .. ([[
 http.defaults.max_size = 10
-local r, err = require("certbench.input").read(%q)
+local input = require "certbench.input"
+local r, err = input.read(%q)
 say("ok", r ~= nil)
 say("err", err)
-]]):format(dir .. "/twenty.pem"))
+r, err = input.read(%q)
+say("local_err", err)
+say("file_max", require("certbench.fs").FILE_MAX)
+]]):format(("http://127.0.0.1:%d/twenty.pem"):format(srv.port), www .. "/twenty.pem"))
     assert.equal("false", t.ok)
     assert.matches("twenty.pem", t.err, 1, true)
+    assert.matches("10", t.err, 1, true)
+    -- the local file passes the size cap (20 bytes): what stops it is its content, not its size
+    assert.not_matches("too large", t.local_err, 1, true)
+    assert.not_matches("limit", t.local_err, 1, true)
+    assert.equal(tostring(256 << 20), t.file_max)
   end)
 end)

@@ -271,14 +271,9 @@ M.commands = {
       p:option("--passin", "password source for the CA key")
     end,
     run = function(args, ctx)
-      for _, u in ipairs(args.crl_url) do
-        if not u:match("^https?://[^/%s]") and not u:match("^ldaps?://") then
-          return nil, ("--crl-url: '%s' is not an http(s):// or ldap(s):// URL"):format(u), 2
-        end
-      end
-      for _, u in ipairs(args.ocsp_url) do
-        if not u:match("^https?://[^/%s]") then return nil, ("--ocsp-url: '%s' is not an http(s):// URL"):format(u), 2 end
-      end
+      local uok, uerr = profiles.check_urls("crl", args.crl_url, "--crl-url")
+      if uok then uok, uerr = profiles.check_urls("ocsp", args.ocsp_url, "--ocsp-url") end
+      if not uok then return nil, uerr, 2 end
       local days, derr = positive(args.days, "--days")
       if args.days and not days then return nil, derr, 2 end
       -- the request as a file, "-" or a URL, PEM or DER, in any text form (certbench.input)

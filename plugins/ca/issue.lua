@@ -156,6 +156,9 @@ local REQUEST_KEYS = { "csr", "profile", "days", "san", "subject", "public_key",
 function CA:_prepare(req, what, pre)
   if type(req) ~= "table" then error(what .. ": a request is a table {csr=, profile=, days=, san=}", 3) end
   options.check(req, REQUEST_KEYS, what, 4)
+  local uok, uerr = profiles.check_urls("crl", req.crl_urls, "crl_urls")
+  if uok then uok, uerr = profiles.check_urls("ocsp", req.ocsp_urls, "ocsp_urls") end
+  if not uok then return nil, uerr end
   local profile, perr
   if self.folder_profile and (req.profile == nil or req.profile == "openssl.cnf") then
     profile = self.folder_profile

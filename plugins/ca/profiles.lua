@@ -24,6 +24,8 @@
 --                                 the subject (openssl's default); a map keeps the CSR's order.
 --                                 No policy: the CSR's subject is kept as it is.
 --   crl_distribution_points, ocsp_urls, ca_issuers_urls = {urls}, policies = {OIDs}
+--   profiles.check_urls(kind, list, name) -> true | nil, err: "crl" URLs http(s)/ldap(s),
+--   "ocsp" URLs http(s); ca:issue checks crl_urls/ocsp_urls with it, the CLI its --crl-url/--ocsp-url
 -- Built-in: server, client, server-client, sub-ca. Site plugins add more with a `profiles`
 -- table (see README "Site plugins"); a site profile of a built-in's name replaces it.
 local M = {}
@@ -258,6 +260,28 @@ function M.apply_policy(policy, req, ca, oid_of)
     end
   end
   return out, dropped
+end
+
+-- the URLs a certificate may carry for relying parties to fetch: a CRL over http(s) or ldap(s)
+-- (RFC 5280 4.2.1.13), an OCSP responder over http(s) (RFC 6960 A.1); anything else (ftp://,
+-- file://, a bare host) is a certificate no appliance can use
+local URL_KINDS = {
+  crl = { "an http(s):// or ldap(s):// URL", function(u) return u:match("^https?://[^/%s]") or u:match("^ldaps?://") end },
+  ocsp = { "an http(s):// URL", function(u) return u:match("^https?://[^/%s]") end },
+}
+-- profiles.check_urls(kind, list, name) -> true | nil, "name: 'u' is not ...": kind "crl" or "ocsp";
+-- name is what the caller calls the list (--crl-url, crl_urls)
+function M.check_urls(kind, list, name)
+  if list == nil then return true end
+  local k = URL_KINDS[kind]
+  if type(list) ~= "table" then return nil, ("%s: a list of URLs expected, got %s"):format(name, type(list)) end
+  for _, u in ipairs(list) do
+    -- a control character or a blank is no URL: it would go into the certificate as it is
+    if type(u) ~= "string" or u:find("[%c%s]") or not k[2](u) then
+      return nil, ("%s: '%s' is not %s"):format(name, require("certbench.ui").escape(tostring(u)), k[1])
+    end
+  end
+  return true
 end
 
 return M
