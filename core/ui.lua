@@ -12,6 +12,8 @@
 --   ui.json(value)         one JSON document on stdout
 --   ui.encode_json(v[, sink]) -> text (sorted keys, ui.array(t) a list even when empty);
 --                          with sink, sink(chunk) is called with chunks of about 64 KB instead
+--   ui.encode_json_exact(v) -> text: strings that are not UTF-8 keep their bytes (encode_json
+--                          makes them valid UTF-8 with U+FFFD): for certbench's own state files
 --   ui.write_json(path, v[, fs_opts]) -> true | nil, err: atomically, in bounded memory
 --   ui.decode_json(text) -> value (cjson)
 --   ui.raw(text) -> JSON text made earlier, written as it is by the encoder and read like a
@@ -205,7 +207,13 @@ local function valid_utf8(s)
   end
   return table.concat(out)
 end
-local function encode_string(s) return cjson.encode(valid_utf8(s)) end
+-- exact: strings go as their bytes (cjson's raw copy, which its decoder reads back the same),
+-- for certbench's own files that must read back exactly (encode_json_exact)
+local exact = false
+local function encode_string(s)
+  if exact then return cjson.encode(s) end
+  return cjson.encode(valid_utf8(s))
+end
 local function is_list(t)
   local mt = getmetatable(t)
   if mt == M.array_mt or mt == M.lazy_array_mt then return true end
@@ -231,7 +239,8 @@ local KEYS_MAX, nkeys = 2048, 0
 local function key_memo(prefix)
   return setmetatable({}, { __index = function(t, k)
     local s = prefix .. encode_string(tostring(k)) .. ":"
-    if type(k) == "string" and #k <= 40 and nkeys < KEYS_MAX then
+    -- only valid UTF-8 names: theirs is the same in both forms (exact or not)
+    if type(k) == "string" and #k <= 40 and nkeys < KEYS_MAX and utf8.len(k) then
       nkeys = nkeys + 1
       rawset(t, k, s)
     end
@@ -328,6 +337,17 @@ function M.encode_json(v, sink)
   stream(v, function(s) nc = nc + 1 chunks[nc] = s end)
   if nc == 1 then return chunks[1] end
   return table.concat(chunks, "", 1, nc)
+end
+
+-- encode_json_exact(v) -> text: as encode_json, but a string that is not UTF-8 keeps its bytes
+-- (not valid JSON for a strict reader: for certbench's own state files, whose keys, such as an
+-- issuer name in T61String, must read back exactly or the state of that CA is lost)
+function M.encode_json_exact(v)
+  exact = true
+  local ok, s = pcall(M.encode_json, v)
+  exact = false
+  if not ok then error(s, 0) end
+  return s
 end
 
 -- json(v): v as one line on stdout (stderr after `--out -`: ui.report), written chunk by chunk

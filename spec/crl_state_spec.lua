@@ -67,6 +67,26 @@ describe("crl mirror state", function()
     assert.is_nil(m.crls)
   end)
 
+  it("reads back names and URLs that are not UTF-8 byte for byte (a Latin-1 file:// source keeps its pin)", function()
+    -- found by tests/fuzz/crl_state.lua: once --json output made such strings valid UTF-8
+    -- (U+FFFD), the state did too, and the entry came back under another key
+    local p = dir .. "/state.json"
+    local st = sample()
+    local url, issuer = "file:///srv/crl/caf\233.crl", "CN=Caf\233 \255"
+    st.sources:set(url, { ok = true, issuers = { issuer } })
+    st.crls:set("k\200", { issuer = issuer })
+    assert(st:save(p))
+    local back = state.load(p)
+    assert.same({ issuer }, back.sources:peek(url).issuers)
+    assert.equal(issuer, back.crls:peek("k\200").issuer)
+    assert.equal(st.sources:text(url), back.sources:text(url))
+    -- the --json documents stay valid UTF-8
+    assert.equal('{"u":"caf\u{FFFD}.crl"}', ui.encode_json { u = "caf\233.crl" })
+    assert.equal('{"u":"caf\233.crl"}', ui.encode_json_exact { u = "caf\233.crl" })
+    assert.equal('{"u\u{FFFD}":1}', ui.encode_json { ["u\255"] = 1 })
+    assert.equal('{"u\255":1}', ui.encode_json_exact { ["u\255"] = 1 })
+  end)
+
   it("keeps changes to an entry it handed out until cooled, and not after", function()
     local st = sample()
     local e = st.crls:get("k1")

@@ -37,7 +37,8 @@ local ui = require "certbench.ui"
 
 local M = {}
 
-local encode = ui.encode_json
+-- exact: a name or URL that is not UTF-8 must read back the same, or its CA's state is lost
+local encode = ui.encode_json_exact
 local decode = ui.decode_json
 
 -- entry(t): the entry of a text, or nil when the text is damaged (hand-edited, say): such an
