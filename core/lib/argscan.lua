@@ -166,17 +166,17 @@ function M.scan(spec, words)
   local args, argi, collected = spec.arguments, 1, {}
   local pending
   -- the values to convert, in the order argparse converts them: { e, raw, put(converted) }
-  local todo = {}
+  local conversions = {}
   local function store(e, v)
     if not choice(e, v) then return false end
     if e.maxcount > 1 then
       local list = result[e.target]
       list[#list + 1] = false
       local i = #list
-      todo[#todo + 1] = { e, v, function(cv) list[i] = cv end }
+      conversions[#conversions + 1] = { e, v, function(cv) list[i] = cv end }
     else
       result[e.target] = false
-      todo[#todo + 1] = { e, v, function(cv) result[e.target] = cv end }
+      conversions[#conversions + 1] = { e, v, function(cv) result[e.target] = cv end }
     end
     return true
   end
@@ -217,12 +217,12 @@ function M.scan(spec, words)
       if not choice(a, w) then return nil end
       if a.maxargs == 1 then
         result[a.target] = false
-        todo[#todo + 1] = { a, w, function(cv) result[a.target] = cv end }
+        conversions[#conversions + 1] = { a, w, function(cv) result[a.target] = cv end }
         argi = argi + 1
       else
         collected[#collected + 1] = false
         local i = #collected
-        todo[#todo + 1] = { a, w, function(cv) collected[i] = cv end }
+        conversions[#conversions + 1] = { a, w, function(cv) collected[i] = cv end }
       end
     end
   end
@@ -245,7 +245,7 @@ function M.scan(spec, words)
   end
   -- the words are plain: each value through its converter, once
   local ok, err = pcall(function()
-    for _, t in ipairs(todo) do t[3](convert(t[1], t[2])) end
+    for _, t in ipairs(conversions) do t[3](convert(t[1], t[2])) end
   end)
   if not ok then
     if type(err) == "table" and err[1] == REFUSED then return false, err[2] end

@@ -24,15 +24,9 @@ mkdir -p "$W"
 trap 'rm -rf "$W"' EXIT
 cd "$W"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -days 3650 -subj "/C=NO/O=net2/CN=Bench Root CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
-  -out server.csr -subj "/C=NO/O=net2/CN=vcs.example.com" 2>/dev/null
-mkdir -p ossl/newcerts ossl/private noise
-cp ca.key ossl/private/cakey.pem && cp ca.pem ossl/cacert.pem
-: > ossl/index.txt && echo 1000 > ossl/serial
-sed "s|@DIR@|$W/ossl|" "$ROOT/tests/bench/openssl-ca.cnf" > ossl/ca.cnf
+. "$ROOT/tests/bench/fixtures.sh"
+bench_ca_fixtures
+mkdir -p noise
 "$CB" --quiet ca init cb-ca --subject "/C=NO/O=net2/CN=Bench CA" --key ec:P-256 --no-encrypt >/dev/null
 sync
 

@@ -27,11 +27,8 @@ trap 'rm -rf "$W"' EXIT
 cd "$W"
 
 # fixtures, made with the openssl CLI
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-  -days 3650 -subj "/C=NO/O=net2/CN=Bench Root CA" -addext basicConstraints=critical,CA:TRUE \
-  -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
-  -out server.csr -subj "/C=NO/O=net2/CN=vcs.example.com" 2>/dev/null
+. "$ROOT/tests/bench/fixtures.sh"
+bench_ca_fixtures
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 0x1001 -days 365 -out server.pem \
   -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:vcs.example.com\n') 2>/dev/null
 chmod 600 server.key
@@ -39,10 +36,6 @@ openssl pkcs12 -export -inkey server.key -in server.pem -certfile ca.pem -passou
   -out server.pfx 2>/dev/null
 
 # the openssl CA (as tests/bench/ca_issue.sh) and its CRL of 10 entries
-mkdir -p ossl/newcerts ossl/private
-cp ca.key ossl/private/cakey.pem && cp ca.pem ossl/cacert.pem
-: > ossl/index.txt && echo 1000 > ossl/serial && echo 01 > ossl/crlnumber
-sed "s|@DIR@|$W/ossl|" "$ROOT/tests/bench/openssl-ca.cnf" > ossl/ca.cnf
 for i in $(seq 1 10); do
   openssl ca -batch -notext -config ossl/ca.cnf -in server.csr -out r$i.pem 2>/dev/null
   openssl ca -config ossl/ca.cnf -revoke r$i.pem -crl_reason keyCompromise 2>/dev/null
